@@ -1,0 +1,12 @@
+/** Attune's engine: symbolic tensors traced to ONNX, symbolic gradients, parameters and the ONNX Runtime layer. */
+export { Graph, attr, callerLocation, isFloat, type Attr, type ConstData, type Dim, type DType, type Node, type RandomInput, type Shape } from './graph.js';
+export { Tensor } from './tensor.js';
+export { constant, scalar, full, type TensorLike } from './ops/core.js';
+export * from './ops/elementwise.js';
+export * from './ops/reduce.js';
+export * from './ops/movement.js';
+export * from './ops/nn.js';
+export { grad, valueAndGrad, gradRules, sumToShape } from './grad.js';
+export { ParamStore, Scope, init, fans, type Initializer, type ParamOptions } from './params.js';
+export { toModelProto, tensorProto, valueInfo, OPSET, IR_VERSION, type BuildOptions } from './onnx/build.js';
+export { Session, Jit, jit, fillRandomInputs, sessionOptions, toOrtTensor, fromOrtTensor, type RuntimeOptions, type ExecutionProvider, type InputSpec, type BuildFn } from './runtime.js';

@@ -1,0 +1,191 @@
+import os from 'node:os';
+import * as ort from 'onnxruntime-node';
+import { type HostArray, type HostDType, numel } from '../io/array.js';
+import { AttuneError, ShapeError } from '../util/errors.js';
+import type { Rng } from '../util/rng.js';
+import { type DType, Graph } from './graph.js';
+import { encodeModel } from './onnx/proto.js';
+import { type BuildOptions, toModelProto } from './onnx/build.js';
+import type { ParamStore } from './params.js';
+import type { Tensor } from './tensor.js';
+
+export type ExecutionProvider = 'cpu' | 'cuda';
+
+export interface RuntimeOptions {
+  /** 'cpu' (default). 'cuda' needs the CUDA build of onnxruntime-node (opt-in, see docs/engine.md). */
+  executionProvider?: ExecutionProvider;
+  /** Intra-op threads; default os.availableParallelism(). */
+  threads?: number;
+  /** ORT graph optimisation level; default 'all'. */
+  optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** Busy-wait between ops (faster on an idle machine, wasteful on a shared one). Default false. */
+  spin?: boolean;
+  /** Write ORT's optimised graph here (debugging). */
+  optimizedModelPath?: string;
+  logSeverity?: 0 | 1 | 2 | 3 | 4;
+}
+
+export function sessionOptions(opts: RuntimeOptions = {}): ort.InferenceSession.SessionOptions {
+  const spin = opts.spin ? '1' : '0';
+  return {
+    executionProviders: [opts.executionProvider ?? 'cpu'],
+    graphOptimizationLevel: opts.optimization ?? 'all',
+    intraOpNumThreads: opts.threads ?? os.availableParallelism(),
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    enableCpuMemArena: true,
+    enableMemPattern: true,
+    logSeverityLevel: opts.logSeverity ?? 3,
+    ...(opts.optimizedModelPath ? { optimizedModelFilePath: opts.optimizedModelPath } : {}),
+    // Denormals (tiny gradients late in training) are flushed to zero: they can slow CPU math by 10-100x.
+    extra: { session: { intra_op: { allow_spinning: spin }, inter_op: { allow_spinning: spin }, set_denormal_as_zero: '1' } },
+  };
+}
+
+const ORT_TYPE: Partial<Record<HostDType, ort.Tensor.Type>> = { float32: 'float32', float64: 'float64', int64: 'int64', bool: 'bool', int32: 'int32', uint8: 'uint8' };
+
+export function toOrtTensor(a: HostArray): ort.Tensor {
+  const type = ORT_TYPE[a.dtype];
+  if (!type) throw new ShapeError(`cannot feed ${a.dtype} arrays to the engine`, { got: a.dtype });
+  return new ort.Tensor(type, a.data as any, a.shape);
+}
+
+export function fromOrtTensor(t: ort.Tensor): HostArray {
+  const dtype = t.type === 'bool' ? 'bool' : (t.type as HostDType);
+  return { dtype, shape: [...t.dims], data: t.data as HostArray['data'] };
+}
+
+/** Fresh values for a graph's random inputs (dropout keep-masks scaled by 1/(1-p)), drawn from `rng`. */
+export function fillRandomInputs(graph: Graph, rng: Rng): Record<string, HostArray> {
+  const out: Record<string, HostArray> = {};
+  for (const r of graph.randomInputs) {
+    const n = numel(r.shape);
+    const data = r.dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
+    const keep = 1 / (1 - r.p);
+    for (let i = 0; i < n; i++) data[i] = rng.uniform() < r.p ? 0 : keep;
+    out[r.name] = { dtype: r.dtype as HostDType, shape: [...r.shape], data };
+  }
+  return out;
+}
+
+/** One ONNX Runtime session over a model; feeds and results are HostArrays. */
+export class Session {
+  private closed = false;
+  private constructor(
+    readonly ort: ort.InferenceSession,
+    /** The graph it came from (null for raw bytes). */
+    readonly graph: Graph | null,
+    readonly bytes: Uint8Array,
+  ) {}
+
+  /** Compiles the part of `graph` that computes `outputs`. */
+  static async create(graph: Graph, outputs: Record<string, Tensor>, opts: RuntimeOptions & BuildOptions = {}): Promise<Session> {
+    const bytes = encodeModel(toModelProto(graph, outputs, opts));
+    return new Session(await createOrtSession(bytes, opts), graph, bytes);
+  }
+
+  static async fromBytes(bytes: Uint8Array, opts: RuntimeOptions = {}): Promise<Session> {
+    return new Session(await createOrtSession(bytes, opts), null, bytes);
+  }
+
+  get inputNames(): readonly string[] { return this.ort.inputNames; }
+  get outputNames(): readonly string[] { return this.ort.outputNames; }
+
+  /**
+   * Runs with the given feeds (extra names are ignored). Random inputs the graph declares and the feeds lack are
+   * drawn from `rng`. Returns every output by name.
+   */
+  async run(feeds: Record<string, HostArray | ort.Tensor>, opts: { rng?: Rng } = {}): Promise<Record<string, HostArray>> {
+    if (this.closed) throw new AttuneError('STATE', 'session used after release()');
+    const all: Record<string, HostArray | ort.Tensor> = { ...feeds };
+    if (this.graph && this.graph.randomInputs.some((r) => !(r.name in feeds) && this.inputNames.includes(r.name))) {
+      if (!opts.rng) throw new AttuneError('STATE', 'graph has random inputs (dropout): pass { rng } or feed them');
+      Object.assign(all, fillRandomInputs(this.graph, opts.rng));
+    }
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const name of this.inputNames) {
+      const v = all[name];
+      if (!v) throw new ShapeError(`missing input '${name}'`, { field: name, expected: this.inputNames });
+      ortFeeds[name] = v instanceof ort.Tensor ? (v as ort.Tensor) : toOrtTensor(v as HostArray);
+    }
+    const res = await this.ort.run(ortFeeds);
+    const out: Record<string, HostArray> = {};
+    for (const name of this.outputNames) out[name] = fromOrtTensor(res[name]);
+    return out;
+  }
+
+  async release(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.ort.release();
+  }
+}
+
+async function createOrtSession(bytes: Uint8Array, opts: RuntimeOptions): Promise<ort.InferenceSession> {
+  try {
+    return await ort.InferenceSession.create(bytes, sessionOptions(opts));
+  } catch (err) {
+    const ep = opts.executionProvider ?? 'cpu';
+    const hint = ep === 'cuda' ? ' (the CUDA provider needs onnxruntime-node installed with its CUDA libraries; see docs/gpu.md)' : '';
+    throw new AttuneError('STATE', `onnxruntime could not create a ${ep} session for the traced graph: ${(err as Error).message}${hint}`, { executionProvider: ep });
+  }
+}
+
+export interface InputSpec {
+  dtype: DType;
+  shape: number[];
+}
+
+export type BuildFn = (g: Graph, inputs: Record<string, Tensor>) => Record<string, Tensor>;
+
+/**
+ * Traces `build` once per input-shape signature and caches the compiled session: the usual way to run a model.
+ * Parameter inputs are fed from `store`, random inputs from the rng passed to run().
+ */
+export class Jit {
+  private readonly cache = new Map<string, Promise<{ graph: Graph; session: Session }>>();
+  constructor(
+    private readonly build: BuildFn,
+    readonly store: ParamStore | null = null,
+    readonly options: RuntimeOptions = {},
+  ) {}
+
+  static signature(specs: Record<string, InputSpec>): string {
+    return Object.keys(specs).sort().map((k) => `${k}:${specs[k].dtype}[${specs[k].shape.join(',')}]`).join(';');
+  }
+
+  /** The traced graph and session for a signature (traced and compiled on first use). */
+  compile(specs: Record<string, InputSpec>): Promise<{ graph: Graph; session: Session }> {
+    const key = Jit.signature(specs);
+    let hit = this.cache.get(key);
+    if (!hit) {
+      hit = (async () => {
+        const graph = new Graph();
+        const inputs: Record<string, Tensor> = {};
+        for (const [name, s] of Object.entries(specs)) inputs[name] = graph.input(name, s.dtype, s.shape);
+        const outputs = this.build(graph, inputs);
+        return { graph, session: await Session.create(graph, outputs, this.options) };
+      })();
+      this.cache.set(key, hit);
+      hit.catch(() => this.cache.delete(key));
+    }
+    return hit;
+  }
+
+  async run(feeds: Record<string, HostArray>, opts: { rng?: Rng } = {}): Promise<Record<string, HostArray>> {
+    const specs: Record<string, InputSpec> = {};
+    for (const [k, v] of Object.entries(feeds)) specs[k] = { dtype: v.dtype as DType, shape: v.shape };
+    const { graph, session } = await this.compile(specs);
+    const params = this.store ? this.store.feeds(graph) : {};
+    return session.run({ ...params, ...feeds }, opts);
+  }
+
+  get size(): number { return this.cache.size; }
+
+  async release(): Promise<void> {
+    for (const p of this.cache.values()) await (await p).session.release().catch(() => undefined);
+    this.cache.clear();
+  }
+}
+
+export const jit = (build: BuildFn, store: ParamStore | null = null, options: RuntimeOptions = {}): Jit => new Jit(build, store, options);
