@@ -1,0 +1,117 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { readManifest } from '../data/manifest.js';
+import { ConfigError, InputError } from '../util/errors.js';
+import { Progress } from '../util/progress.js';
+import { Rng } from '../util/rng.js';
+import type { RunConfig, SplitSection } from './config.js';
+import type { AnyTask, DataSource, SplitName, TaskData } from './task.js';
+
+/**
+ * Data for a run: the source, loading (with progress), and splits, batch order and per-batch randomness,
+ * all pure functions of (seed, ...): nothing here keeps state, so a run resumed at step k computes the
+ * same batches as an uninterrupted one.
+ */
+
+/** `synth:N` -> in-memory AV-Synth with N clips; anything else is a manifest path (validated). */
+export function parseDataSource(spec: string): DataSource {
+  const m = /^synth:(\d+)$/.exec(spec.trim());
+  if (m) {
+    const clips = Number(m[1]);
+    if (clips < 1) throw new ConfigError(`--data ${spec}: synth needs at least 1 clip`, { field: 'data' });
+    return { kind: 'synth', clips };
+  }
+  if (spec.startsWith('synth')) throw new ConfigError(`--data '${spec}': expected synth:N (e.g. synth:200) or a manifest path`, { field: 'data' });
+  const path = resolve(spec);
+  if (!existsSync(path)) throw new InputError(`--data ${spec}: no such manifest file`, { file: spec, field: 'data' });
+  return { kind: 'manifest', path, items: readManifest(path).items };
+}
+
+/** Deterministic split of [0, n) by fractions: a seeded permutation cut into test, val, train (each sorted). */
+export function splitIndices(n: number, split: SplitSection, seed: number): Record<SplitName, number[]> {
+  const order = new Rng(seed).fork('split').shuffle(Array.from({ length: n }, (_, i) => i));
+  const nTest = split.test > 0 ? Math.max(1, Math.round(n * split.test)) : 0;
+  const nVal = split.val > 0 ? Math.max(1, Math.round(n * split.val)) : 0;
+  if (n - nTest - nVal < 1) throw new ConfigError(`${n} examples cannot be split into val ${nVal} + test ${nTest} with any left to train`, { field: 'split', examples: n });
+  const sorted = (a: number[]) => a.sort((x, y) => x - y);
+  return { test: sorted(order.slice(0, nTest)), val: sorted(order.slice(nTest, nTest + nVal)), train: sorted(order.slice(nTest + nVal)) };
+}
+
+/** The task's own splits where given, else `splitIndices`; checks range and overlap. */
+export function resolveSplits(data: TaskData, split: SplitSection, seed: number): Record<SplitName, number[]> {
+  const out = { ...splitIndices(data.size, split, seed), ...(data.splits ?? {}) } as Record<SplitName, number[]>;
+  const owner = new Map<number, SplitName>();
+  for (const name of ['train', 'val', 'test'] as const) {
+    for (const i of out[name]) {
+      if (!Number.isInteger(i) || i < 0 || i >= data.size) throw new InputError(`split '${name}' has example index ${i} outside [0, ${data.size})`, { field: `splits.${name}` });
+      const prev = owner.get(i);
+      if (prev) throw new InputError(`example ${i} is in both '${prev}' and '${name}' splits`, { field: `splits.${name}` });
+      owner.set(i, name);
+    }
+  }
+  if (!out.train.length) throw new InputError('the train split is empty', { field: 'splits.train' });
+  return out;
+}
+
+/** Optimizer steps per epoch: full batches only (at least 1; small train sets cycle their permutation). */
+export function stepsPerEpoch(trainSize: number, batchSize: number): number {
+  return Math.max(1, Math.floor(trainSize / batchSize));
+}
+
+/** The train indices of batch `b` of `epoch`: a seeded permutation per epoch, cycled if the set is smaller than a batch. */
+export function trainBatchIndices(train: readonly number[], batchSize: number, seed: number, epoch: number, b: number): number[] {
+  const perm = epochPermutation(train, seed, epoch);
+  return Array.from({ length: batchSize }, (_, i) => perm[(b * batchSize + i) % perm.length]);
+}
+
+const permCache = new WeakMap<readonly number[], Map<string, number[]>>();
+function epochPermutation(train: readonly number[], seed: number, epoch: number): number[] {
+  let perEpoch = permCache.get(train);
+  if (!perEpoch) permCache.set(train, (perEpoch = new Map()));
+  const key = `${seed}:${epoch}`;
+  let perm = perEpoch.get(key);
+  if (!perm) {
+    perm = new Rng(seed).fork(`epoch:${epoch}`).shuffle([...train]);
+    if (perEpoch.size > 4) perEpoch.clear();
+    perEpoch.set(key, perm);
+  }
+  return perm;
+}
+
+/** The Rng a batch may use for augmentation, derived from (seed, split, epoch, batch). */
+export function batchRng(seed: number, split: SplitName, epoch: number, b: number): Rng {
+  return new Rng(seed).fork(`batch:${split}:${epoch}:${b}`);
+}
+
+/**
+ * Fixed-size evaluation batches over `indices`: the last one is padded by repeating its last index;
+ * `real` says how many leading entries are real (drop the rest from metrics).
+ */
+export function evalBatches(indices: readonly number[], batchSize: number): { indices: number[]; real: number }[] {
+  const out: { indices: number[]; real: number }[] = [];
+  for (let s = 0; s < indices.length; s += batchSize) {
+    const chunk = indices.slice(s, s + batchSize);
+    const real = chunk.length;
+    while (chunk.length < batchSize) chunk.push(chunk[chunk.length - 1]);
+    out.push({ indices: chunk, real });
+  }
+  return out;
+}
+
+/** task.loadData with a progress bar per label the task reports. */
+export function loadTaskData(task: AnyTask, cfg: RunConfig, source: DataSource, opts: { quiet?: boolean; cacheDir?: string }): Promise<TaskData> {
+  const bars = new Map<string, Progress>();
+  return task.loadData({
+    data: cfg.data,
+    source,
+    seed: cfg.train.seed,
+    rng: new Rng(cfg.train.seed).fork('data'),
+    cacheDir: opts.cacheDir,
+    progress: (label, done, total) => {
+      let bar = bars.get(label);
+      if (!bar) bars.set(label, (bar = new Progress({ label, total, quiet: opts.quiet })));
+      if (done >= total) bar.finish();
+      else bar.update(done);
+    },
+  });
+}
