@@ -1,0 +1,220 @@
+import type { Command } from 'commander';
+import { existsSync, readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { loadNpy } from '../../io/npy.js';
+import { loadSafetensors } from '../../io/safetensors.js';
+import type { HostArray } from '../../io/array.js';
+import { InputError, ShapeError } from '../../util/errors.js';
+import { writeJsonAtomic } from '../../util/atomic.js';
+import { formatTable, printJson } from '../output.js';
+import { asMatrix, checkPaired } from '../../metrics/input.js';
+import { embeddingSuite, frameSuite, meanPool, type MetricRecord } from '../../metrics/suite.js';
+import { classificationReport, iemocapMetrics, mosiMetrics } from '../../metrics/classification.js';
+import { desync, predictedOffsets, syncAccuracy, type OffsetGrid, DEFAULT_GRID } from '../../metrics/sync.js';
+import { frechetDistance, inceptionScore, pairedKl } from '../../metrics/generation.js';
+import type { Precision } from '../../metrics/ort.js';
+import { writeReport } from '../../report/html.js';
+import type { Section } from '../../report/spec.js';
+import { Progress } from '../../util/progress.js';
+import { confusionHeatmap, metricsTable, offsetHistogramSection, similarityHeatmap } from '../../report/sections.js';
+
+/**
+ * `attune metrics`: evaluate arrays saved by any model (.npy from NumPy, .safetensors from PyTorch or
+ * Attune) with the metric suite; prints a table, optionally writes JSON and an HTML report.
+ */
+const TASKS = ['embeddings', 'frames', 'fd', 'kl', 'classification', 'mosi', 'iemocap', 'sync'] as const;
+type Task = (typeof TASKS)[number];
+
+interface Opts {
+  a?: string; b?: string; pred?: string; true?: string; labels?: string; key?: string; task?: Task;
+  json: boolean; out?: string; report?: string; precision?: Precision; temperature: string; ksg?: boolean; grid: string;
+}
+
+interface Loaded { file: string; array: HostArray }
+
+/** Reads FILE (.npy or .safetensors); FILE#NAME or --key picks a tensor from a safetensors file. */
+export function readArray(spec: string, key?: string, what = 'input'): Loaded {
+  const hash = spec.lastIndexOf('#');
+  const [file, inlineKey] = hash > 0 && !existsSync(spec) ? [spec.slice(0, hash), spec.slice(hash + 1)] : [spec, undefined];
+  if (!existsSync(file)) throw new InputError(`${what}: file ${file} does not exist`, { file });
+  const ext = extname(file).toLowerCase();
+  if (ext === '.npy') return { file, array: loadNpy(file) };
+  if (ext === '.safetensors') {
+    const st = loadSafetensors(file);
+    const names = [...st.tensors.keys()];
+    const name = inlineKey ?? key ?? (names.length === 1 ? names[0] : undefined);
+    if (name === undefined) throw new InputError(`${what}: ${file} holds ${names.length} tensors (${names.join(', ')}); pick one with --key NAME or ${file}#NAME`, { file, names });
+    const t = st.tensors.get(name);
+    if (!t) throw new InputError(`${what}: ${file} has no tensor "${name}"; it holds: ${names.join(', ')}`, { file, key: name });
+    return { file: `${file}#${name}`, array: t };
+  }
+  throw new InputError(`${what}: ${file} is neither .npy nor .safetensors`, { file });
+}
+
+function describe(l: Loaded): Record<string, unknown> {
+  return { file: l.file, shape: l.array.shape, dtype: l.array.dtype };
+}
+
+function readLabels(spec: string | undefined): string[] | undefined {
+  if (!spec) return undefined;
+  const text = existsSync(spec) ? readFileSync(spec, 'utf8') : spec.replace(/,/g, '\n');
+  return text.split(/\r?\n/).map((s) => s.trim()).filter(Boolean);
+}
+
+function parseGrid(text: string): OffsetGrid {
+  const [min, max, classes] = text.split(',').map(Number);
+  if (![min, max, classes].every(Number.isFinite)) throw new InputError(`--grid must be MIN,MAX,CLASSES (got "${text}")`, { field: 'grid' });
+  return { min, max, classes };
+}
+
+function needRank(l: Loaded, ranks: number[], what: string, expected: string): void {
+  if (!ranks.includes(l.array.shape.length)) {
+    throw new ShapeError(`${what} (${l.file}) has shape [${l.array.shape.join(', ')}]; expected ${expected}`, { file: l.file, shape: l.array.shape, expected });
+  }
+}
+
+function pickTask(o: Opts, a?: Loaded, pred?: Loaded): Task {
+  if (o.task) return o.task;
+  if (a) return a.array.shape.length === 3 ? 'frames' : 'embeddings';
+  if (pred && pred.array.shape.length === 1 && (pred.array.dtype === 'float32' || pred.array.dtype === 'float64')) {
+    const d = pred.array.data as Float32Array;
+    if (d.some((v) => !Number.isInteger(v))) return 'mosi';
+  }
+  return 'classification';
+}
+
+/** A progress display for long computations (quiet under --json unless stderr is a terminal). */
+function progressFor(o: Opts, label: string, total: number): Progress {
+  return new Progress({ label, total, quiet: o.json && !process.stderr.isTTY });
+}
+
+async function evaluate(o: Opts): Promise<{ task: Task; inputs: Record<string, unknown>; metrics: MetricRecord; extra: Record<string, unknown>; sections: Section[] }> {
+  const a = o.a ? readArray(o.a, o.key, '--a') : undefined;
+  const b = o.b ? readArray(o.b, o.key, '--b') : undefined;
+  const pred = o.pred ? readArray(o.pred, o.key, '--pred') : undefined;
+  const truth = o.true ? readArray(o.true, o.key, '--true') : undefined;
+  if (!a && !pred) throw new InputError('give --a and --b (embeddings or features) or --pred and --true (predictions)', { field: 'a' });
+  if ((a && !b) || (!a && b)) throw new InputError('--a and --b go together', { field: a ? 'b' : 'a' });
+  if ((pred && !truth && o.task !== undefined && o.task !== 'kl') || (!pred && truth)) throw new InputError('--pred and --true go together', { field: pred ? 'true' : 'pred' });
+  const task = pickTask(o, a, pred);
+  const inputs: Record<string, unknown> = {};
+  for (const [k, l] of Object.entries({ a, b, pred, true: truth })) if (l) inputs[k] = describe(l);
+  const labels = readLabels(o.labels);
+  const extra: Record<string, unknown> = {};
+  const sections: Section[] = [];
+  let metrics: MetricRecord = {};
+  const temperature = Number(o.temperature);
+  if (task === 'embeddings' || task === 'frames') {
+    if (!a || !b) throw new InputError(`task ${task} needs --a and --b`, { field: 'a' });
+    needRank(a, task === 'frames' ? [3] : [2], '--a', task === 'frames' ? '[N, T, D] frame features' : '[N, D] embeddings');
+    needRank(b, [a.array.shape.length], '--b', `the same rank as --a ([${a.array.shape.join(', ')}])`);
+    if (task === 'frames') {
+      if (a.array.shape.join() !== b.array.shape.join()) throw new ShapeError(`--a is [${a.array.shape.join(', ')}] but --b is [${b.array.shape.join(', ')}]; frame features must match`, { file: b.file });
+      metrics = { ...frameSuite(a.array, b.array).metrics };
+    }
+    const am = task === 'frames' ? meanPool(a.array) : asMatrix(a.array, `--a (${a.file})`);
+    const bm = task === 'frames' ? meanPool(b.array) : asMatrix(b.array, `--b (${b.file})`);
+    checkPaired(am, bm, `--a (${a.file})`, `--b (${b.file})`);
+    let bar: Progress | null = null;
+    const big = am.rows * am.rows * am.cols > 5e9;
+    const suite = await embeddingSuite(am, bm, {
+      precision: o.precision, temperature, ksg: o.ksg,
+      onPhase: (phase) => { bar?.finish(); bar = big ? progressFor(o, phase, am.rows) : null; },
+      onProgress: (done) => bar?.update(done),
+    });
+    (bar as Progress | null)?.finish();
+    metrics = { ...metrics, ...suite.metrics };
+    sections.push(similarityHeatmap(am, bm, { rowName: '--a', colName: '--b' }));
+    sections.push({ kind: 'histogram', title: 'Rank of the true pair, a -> b (0 = retrieved first)', values: Array.from(suite.ranksAToB, Math.floor), binCount: 30, integer: true, xName: 'rank', yName: 'queries' });
+  } else if (task === 'fd') {
+    if (!a || !b) throw new InputError('task fd needs --a and --b feature sets', { field: 'a' });
+    needRank(a, [2], '--a', '[N, D] features');
+    needRank(b, [2], '--b', '[M, D] features');
+    if (a.array.shape[1] !== b.array.shape[1]) throw new ShapeError(`--a (${a.file}) has ${a.array.shape[1]} features per row but --b (${b.file}) has ${b.array.shape[1]}`, { file: b.file, expected: a.array.shape[1], got: b.array.shape[1] });
+    const d = a.array.shape[1];
+    const bar = (a.array.shape[0] + b.array.shape[0]) * d * d > 1e10 ? progressFor(o, 'fd (covariances, square root)', 3) : null;
+    const r = await frechetDistance(a.array, b.array, { precision: o.precision, onProgress: (k) => bar?.update(k) });
+    bar?.finish();
+    metrics = { fd: r.fd, fd_mean_term: r.meanTerm, fd_trace_term: r.traceTerm };
+  } else if (task === 'kl') {
+    const p = pred ?? a;
+    const g = truth ?? b;
+    if (!p) throw new InputError('task kl needs --pred (generated logits) and optionally --true (reference logits)', { field: 'pred' });
+    needRank(p, [2], 'generated logits', '[N, C] logits');
+    const is = inceptionScore(p.array, { splits: Math.min(10, p.array.shape[0]) });
+    metrics = { is_mean: is.mean, is_std: is.std };
+    if (g) {
+      needRank(g, [2], 'reference logits', '[N, C] logits');
+      metrics.kl_softmax = pairedKl(p.array, g.array);
+    }
+  } else {
+    if (!pred || !truth) throw new InputError(`task ${task} needs --pred and --true`, { field: 'pred' });
+    if (task === 'mosi') {
+      metrics = { ...mosiMetrics(pred.array, truth.array) };
+    } else if (task === 'iemocap') {
+      const r = iemocapMetrics(pred.array, truth.array, labels);
+      for (const [e, m] of Object.entries(r)) {
+        metrics[`${e}_acc`] = m.accuracy;
+        metrics[`${e}_f1`] = m.weightedF1;
+      }
+    } else if (task === 'sync') {
+      const grid = parseGrid(o.grid);
+      const acc = syncAccuracy(pred.array, truth.array, grid);
+      const offsets = predictedOffsets(pred.array, grid);
+      metrics = { sync_acc1: acc.accuracy1, sync_acc_within1: acc.accuracyWithin1, desync_s: desync(offsets) };
+      sections.push(offsetHistogramSection(offsets, grid));
+    } else {
+      const r = classificationReport(pred.array, truth.array, { labels });
+      metrics = { accuracy: r.accuracy, weighted_accuracy: r.weightedAccuracy, macro_f1: r.macroF1, weighted_f1: r.weightedF1 };
+      extra.perClass = r.perClass;
+      extra.confusion = r.confusion;
+      sections.push({ kind: 'table', title: 'Per class', columns: ['class', 'precision', 'recall', 'F1', 'support'], rows: r.perClass.map((c) => [c.label, c.precision, c.recall, c.f1, c.support]) });
+      sections.push(confusionHeatmap(r.confusion, r.perClass.map((c) => c.label)));
+    }
+  }
+  sections.unshift(metricsTable('Metrics', metrics));
+  return { task, inputs, metrics, extra, sections };
+}
+
+export function register(program: Command): void {
+  program
+    .command('metrics')
+    .description('evaluate saved embeddings, features or predictions (.npy / .safetensors) with the metric suite')
+    .option('--a <file>', 'embeddings [N, D] (or frame features [N, T, D]) of the first modality; FILE#TENSOR picks a safetensors entry')
+    .option('--b <file>', 'paired embeddings of the second modality (row i of --a pairs with row i of --b)')
+    .option('--pred <file>', 'predictions: class logits [N, C], class ids [N], or regression scores [N]')
+    .option('--true <file>', 'ground truth: class ids [N] (or scores for --task mosi, [N, E] for iemocap)')
+    .option('--labels <list>', 'class names: a text file with one per line, or a comma-separated list')
+    .option('--key <name>', 'tensor to read from .safetensors files that hold several')
+    .option('--task <task>', `one of ${TASKS.join(', ')} (default: embeddings/frames for --a/--b, classification or mosi for --pred/--true)`)
+    .option('--precision <p>', 'float32 or float64 for the matrix products (default: float32 for retrieval, float64 for fd)')
+    .option('--temperature <t>', 'softmax temperature of the InfoNCE bound', '0.07')
+    .option('--ksg', 'force the O(N^2) KSG mutual-information estimator (default: only when N <= 5000)')
+    .option('--no-ksg', 'skip the KSG estimator')
+    .option('--grid <min,max,classes>', 'offset grid for --task sync', `${DEFAULT_GRID.min},${DEFAULT_GRID.max},${DEFAULT_GRID.classes}`)
+    .option('--out <file>', 'also write the results as JSON (atomically)')
+    .option('--report <file.html>', 'write a self-contained HTML report')
+    .option('--json', 'print JSON instead of a table', false)
+    .addHelpText('after', '\nExamples:\n  attune metrics --a audio.npy --b text.npy\n  attune metrics --a emb.safetensors#audio --b emb.safetensors#text --report eval.html\n  attune metrics --pred logits.npy --true labels.npy --labels neutral,happy,sad,angry\n  attune metrics --task fd --a real.npy --b generated.npy')
+    .action(async (o: Opts) => {
+      if (o.task && !TASKS.includes(o.task)) throw new InputError(`unknown --task "${o.task}"; expected one of: ${TASKS.join(', ')}`, { field: 'task' });
+      if (o.precision !== undefined && o.precision !== 'float32' && o.precision !== 'float64') throw new InputError(`--precision must be float32 or float64 (got ${o.precision})`, { field: 'precision' });
+      const r = await evaluate(o);
+      const result = { task: r.task, inputs: r.inputs, metrics: r.metrics, ...r.extra };
+      if (o.out) writeJsonAtomic(o.out, result);
+      if (o.report) {
+        writeReport(o.report, {
+          title: `Attune metrics: ${r.task}`,
+          subtitle: new Date().toISOString(),
+          meta: Object.fromEntries(Object.entries(r.inputs).map(([k, v]) => [k, `${(v as any).file} [${(v as any).shape.join(', ')}] ${(v as any).dtype}`])),
+          sections: r.sections,
+        });
+      }
+      if (o.json) printJson(result);
+      else {
+        process.stdout.write(formatTable(['metric', 'value'], Object.entries(r.metrics).map(([k, v]) => [k, v])) + '\n');
+        if (o.out) process.stdout.write(`wrote ${o.out}\n`);
+        if (o.report) process.stdout.write(`wrote ${o.report}\n`);
+      }
+    });
+}

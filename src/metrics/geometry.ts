@@ -1,0 +1,111 @@
+import { asMatrix, checkNonEmpty, checkPaired, l2Normalise, type MatrixInput } from './input.js';
+import type { Matrix } from './linalg.js';
+import { float, node, runGraph, type GraphSpec, type Precision } from './ort.js';
+import { blockRows } from './sweep.js';
+import { InputError } from '../util/errors.js';
+
+/**
+ * Alignment and uniformity (Wang & Isola 2020, ssnl/align_uniform) and the blockwise squared-distance
+ * kernel they share with the k-NN mutual-information estimator.
+ */
+
+/** Squared L2 norm of each row. */
+export function squaredNorms(x: Matrix): Float64Array {
+  const out = new Float64Array(x.rows);
+  for (let i = 0; i < x.rows; i++) {
+    let s = 0;
+    for (let j = 0; j < x.cols; j++) s += x.data[i * x.cols + j] ** 2;
+    out[i] = s;
+  }
+  return out;
+}
+
+function sqDistGraph(): GraphSpec {
+  // d2 = |x_i|^2 + |y_j|^2 - 2 x_i·y_j, clamped at 0
+  return {
+    inputs: [['x', 2], ['y', 2], ['nx', 2], ['ny', 2], ['zero', 1]],
+    outputs: [['d2', 2]],
+    nodes: [
+      node('Gemm', ['x', 'y'], ['s'], { transB: 1, alpha: float(-2) }),
+      node('Add', ['s', 'nx'], ['t']),
+      node('Add', ['t', 'ny'], ['u']),
+      node('Max', ['u', 'zero'], ['d2']),
+    ],
+  };
+}
+
+function expSumGraph(): GraphSpec {
+  // Σ_j exp(-t d2_ij) per row, via a GEMM with ones
+  return {
+    inputs: [['x', 2], ['y', 2], ['nx', 2], ['ny', 2], ['zero', 1], ['negT', 1], ['ones', 2]],
+    outputs: [['rowSum', 2]],
+    nodes: [
+      node('Gemm', ['x', 'y'], ['s'], { transB: 1, alpha: float(-2) }),
+      node('Add', ['s', 'nx'], ['t']),
+      node('Add', ['t', 'ny'], ['u']),
+      node('Max', ['u', 'zero'], ['d2']),
+      node('Mul', ['d2', 'negT'], ['z']),
+      node('Exp', ['z'], ['e']),
+      node('Gemm', ['e', 'ones'], ['rowSum']),
+    ],
+  };
+}
+
+/** Squared Euclidean distances from rows r0..r1 of x to every row of y: a [r1 - r0, y.rows] block. */
+export async function distanceBlock(x: Matrix, nx: Float64Array, y: Matrix, ny: Float64Array, r0: number, r1: number, precision: Precision = 'float64'): Promise<Float32Array | Float64Array> {
+  const out = await runGraph('sqdist', precision, sqDistGraph, {
+    x: { data: x.data.subarray(r0 * x.cols, r1 * x.cols), dims: [r1 - r0, x.cols] },
+    y: { data: y.data, dims: [y.rows, y.cols] },
+    nx: { data: nx.subarray(r0, r1), dims: [r1 - r0, 1] },
+    ny: { data: ny, dims: [1, y.rows] },
+    zero: { data: new Float64Array([0]), dims: [1] },
+  });
+  return out.d2.data;
+}
+
+/**
+ * alignment = mean_i ‖x_i - y_i‖^alpha over positive pairs of L2-normalised embeddings (alpha = 2):
+ * [0, 4] for alpha = 2, lower is better.
+ */
+export function alignmentLoss(a: MatrixInput, b: MatrixInput, alpha = 2): number {
+  const x = l2Normalise(asMatrix(a, 'a'));
+  const y = l2Normalise(asMatrix(b, 'b'));
+  checkPaired(x, y, 'a', 'b');
+  checkNonEmpty(x.rows, 'a');
+  let s = 0;
+  for (let i = 0; i < x.rows; i++) {
+    let d = 0;
+    for (let j = 0; j < x.cols; j++) d += (x.data[i * x.cols + j] - y.data[i * x.cols + j]) ** 2;
+    s += Math.pow(Math.sqrt(d), alpha);
+  }
+  return s / x.rows;
+}
+
+/**
+ * uniformity = log mean_{i<j} exp(-t ‖x_i - x_j‖²) over L2-normalised embeddings (t = 2): in [-4t, 0],
+ * i.e. [-8, 0] for t = 2; lower (more negative) means more uniformly spread on the sphere.
+ */
+export async function uniformityLoss(a: MatrixInput, t = 2, opts: { precision?: Precision } = {}): Promise<number> {
+  const x = l2Normalise(asMatrix(a, 'x'));
+  if (x.rows < 2) throw new InputError(`uniformity needs at least 2 embeddings, got ${x.rows}`, { field: 'x', expected: 2, got: x.rows });
+  const n = x.rows;
+  const norms = squaredNorms(x);
+  const blk = blockRows(n, 4_000_000);
+  let total = 0;
+  for (let r0 = 0; r0 < n; r0 += blk) {
+    const r1 = Math.min(n, r0 + blk);
+    const out = await runGraph('expsum', opts.precision ?? 'float32', expSumGraph, {
+      x: { data: x.data.subarray(r0 * x.cols, r1 * x.cols), dims: [r1 - r0, x.cols] },
+      y: { data: x.data, dims: [n, x.cols] },
+      nx: { data: norms.subarray(r0, r1), dims: [r1 - r0, 1] },
+      ny: { data: norms, dims: [1, n] },
+      zero: { data: new Float64Array([0]), dims: [1] },
+      negT: { data: new Float64Array([-t]), dims: [1] },
+      ones: { data: new Float64Array(n).fill(1), dims: [n, 1] },
+    });
+    for (const v of out.rowSum.data) total += v;
+  }
+  // the diagonal contributes exp(0) = 1 per row (its computed distance is 0 up to round-off)
+  const offDiagonal = Math.max(total - n, 0);
+  return Math.log(offDiagonal / (n * (n - 1)));
+}
