@@ -1,0 +1,6 @@
+/** av-align (seed 000): features, data, model, task and the seed metric table; see docs/models.md. */
+export * from './features.js';
+export * from './data.js';
+export * from './model.js';
+export * from './metrics.js';
+export * from './task.js';

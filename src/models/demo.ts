@@ -1,0 +1,202 @@
+import { rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { writeSynth } from '../data/synth/write.js';
+import { resolveConfig } from '../train/config.js';
+import { runTraining, type RunResult } from '../train/run.js';
+import { readLog } from '../train/log.js';
+import { writeReport } from '../report/html.js';
+import { curvesFromLog } from '../report/sections.js';
+import type { Section } from '../report/spec.js';
+import { writeJsonAtomic } from '../util/atomic.js';
+import { describeError } from '../util/errors.js';
+import { getTask } from './registry.js';
+import { avAlignTask, defaultAvData } from './av_align/task.js';
+import { synthFor } from './av_align/data.js';
+import { SEED_METRICS, improved } from './av_align/metrics.js';
+import { buildIndex } from './av_retrieval/index_store.js';
+
+/**
+ * `attune demo`, the main job: synthesise AV-Synth (real MP4s through ffmpeg + the in-memory fast path), extract
+ * features (cached), train av-align and av-sync with the trainer, evaluate (the seed table before/after, sync
+ * accuracy, retrieval recall in memory and over the decoded MP4s), and write one HTML report.
+ *   <out>/report.html  summary.json  avsynth/ (MP4 + WAV + manifest)  av-align/ av-sync/ (trainer run folders)  cache/
+ */
+export interface DemoScale {
+  /** in-memory AV-Synth clips for av-align (the last testClips are the retrieval test set) */
+  alignClips: number;
+  alignEpochs: number;
+  valClips: number;
+  testClips: number;
+  /** in-memory clips for av-sync, and a cap on its steps (null: the task's own epochs) */
+  syncClips: number;
+  syncMaxSteps: number | null;
+  syncEpochs: number | null;
+  /** MP4 files written through ffmpeg, then decoded and indexed */
+  files: number;
+  batchSize: number;
+}
+
+export const DEMO_FULL: DemoScale = { alignClips: 650, alignEpochs: 16, valClips: 50, testClips: 100, syncClips: 320, syncMaxSteps: 500, syncEpochs: null, files: 24, batchSize: 32 };
+export const DEMO_QUICK: DemoScale = { alignClips: 160, alignEpochs: 4, valClips: 20, testClips: 40, syncClips: 40, syncMaxSteps: 40, syncEpochs: null, files: 6, batchSize: 16 };
+
+export interface DemoOptions {
+  out?: string;
+  quick?: boolean;
+  /** overrides of the chosen scale (tests shrink it further) */
+  scale?: Partial<DemoScale>;
+  seed?: number;
+  /** no progress output at all (tests); phase lines and bars go to stderr otherwise */
+  quiet?: boolean;
+  /** skip av-sync even when registered */
+  skipSync?: boolean;
+}
+
+export interface DemoSummary {
+  out: string;
+  report: string;
+  seconds: number;
+  phases: Record<string, number>;
+  scale: DemoScale;
+  align: { run: string; steps: number; stepsPerSecond: number; before: Record<string, number>; after: Record<string, number>; allImproved: boolean; notImproved: string[] };
+  retrieval: { testClips: number; 'a2v_R@1': number; 'v2a_R@1': number; 'a2v_R@5': number; 'v2a_R@5': number; files: { indexed: number; failed: number; recall: Record<string, number> | null } };
+  sync: { run: string; steps: number; before: Record<string, number>; after: Record<string, number> } | { skipped: string };
+}
+
+const strip = (m: Record<string, number>, split: string): Record<string, number> =>
+  Object.fromEntries(Object.entries(m).filter(([k]) => k.startsWith(`${split}.`)).map(([k, v]) => [k.slice(split.length + 1), v]));
+
+export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
+  const out = resolve(opts.out ?? 'attune-demo');
+  const scale: DemoScale = { ...(opts.quick ? DEMO_QUICK : DEMO_FULL), ...opts.scale };
+  const seed = opts.seed ?? 0;
+  const quiet = opts.quiet ?? false;
+  const say = (line: string) => {
+    if (!quiet) process.stderr.write(`${line}\n`);
+  };
+  const t0 = Date.now();
+  const phases: Record<string, number> = {};
+  const phase = async <T>(name: string, what: string, fn: () => Promise<T>): Promise<T> => {
+    say(`demo: ${what}`);
+    const t = Date.now();
+    const r = await fn();
+    phases[name] = (Date.now() - t) / 1000;
+    say(`demo: ${name} done in ${phases[name].toFixed(1)} s`);
+    return r;
+  };
+  // the run folders are the demo's own: start them fresh (the feature cache is kept)
+  for (const d of ['av-align', 'av-sync', 'avsynth']) rmSync(join(out, d), { recursive: true, force: true });
+  const cacheDir = join(out, 'cache');
+  const data = { ...defaultAvData, valClips: scale.valClips, testClips: scale.testClips, synth: { ...defaultAvData.synth, seed } };
+
+  const files = await phase('synthesize', `writing ${scale.files} AV-Synth clips as MP4 + WAV through ffmpeg (held-out seed ${seed + 1000})`, () =>
+    writeSynth({ clips: scale.files, out: join(out, 'avsynth'), config: synthFor(data.features, { ...data.synth, seed: seed + 1000 }), quiet }));
+
+  const alignCfg = resolveConfig(avAlignTask, {
+    source: 'synth',
+    overrides: { data, train: { seed, epochs: scale.alignEpochs, batchSize: scale.batchSize, evalBatchSize: 50, checkpointEvery: 0 } },
+  });
+  const align = await phase('av-align', `AV-Synth features for ${scale.alignClips} in-memory clips (cached in ${cacheDir}), then training av-align`, () =>
+    runTraining({ task: avAlignTask, config: alignCfg, source: { kind: 'synth', clips: scale.alignClips }, out: join(out, 'av-align'), cacheDir, quiet }));
+
+  let sync: RunResult | null = null;
+  let syncSkipped = opts.skipSync ? 'skipped by option' : '';
+  if (!syncSkipped) {
+    try {
+      const task = await getTask('av-sync');
+      const train: Record<string, unknown> = { seed, checkpointEvery: 0 };
+      if (scale.syncMaxSteps !== null) train.maxSteps = scale.syncMaxSteps;
+      if (scale.syncEpochs !== null) train.epochs = scale.syncEpochs;
+      const cfg = resolveConfig(task, { source: 'synth', overrides: { train } });
+      sync = await phase('av-sync', `training av-sync on ${scale.syncClips} in-memory clips with shifted audio`, () =>
+        runTraining({ task, config: cfg, source: { kind: 'synth', clips: scale.syncClips }, out: join(out, 'av-sync'), cacheDir, quiet }));
+    } catch (err) {
+      // integration point: the demo still reports align and retrieval when av-sync is missing or fails
+      syncSkipped = `av-sync unavailable: ${describeError(err)}`;
+      say(`demo: ${syncSkipped}`);
+    }
+  }
+
+  const index = await phase('index', `decoding and indexing the ${files.files} MP4/WAV files with the trained av-align`, () =>
+    buildIndex(join(out, 'avsynth', 'clips'), { model: join(out, 'av-align'), out: join(out, 'avsynth', 'index'), quiet }));
+
+  const before = strip(align.metrics?.before ?? {}, 'test');
+  const after = strip(align.metrics?.test ?? {}, 'test');
+  const notImproved = SEED_METRICS.filter((m) => m.key in before && m.key in after && !improved(m, before[m.key], after[m.key])).map((m) => m.label);
+  const alignSteps = readLog(join(out, 'av-align', 'log.jsonl')).filter((l) => l.type === 'step');
+  const trainSeconds = alignSteps.length > 1 ? Number(alignSteps.at(-1)!.time) - Number(alignSteps[0].time) : NaN;
+  const summary: DemoSummary = {
+    out,
+    report: join(out, 'report.html'),
+    seconds: 0,
+    phases,
+    scale,
+    align: { run: align.dir, steps: align.steps, stepsPerSecond: (alignSteps.length - 1) / trainSeconds, before, after, allImproved: notImproved.length === 0, notImproved },
+    retrieval: {
+      testClips: scale.testClips, 'a2v_R@1': after['a2v_R@1'], 'v2a_R@1': after['v2a_R@1'], 'a2v_R@5': after['a2v_R@5'], 'v2a_R@5': after['v2a_R@5'],
+      files: { indexed: index.indexed, failed: index.failed.length, recall: index.recall },
+    },
+    sync: sync ? { run: sync.dir, steps: sync.steps, before: strip(sync.metrics?.before ?? {}, 'test'), after: strip(sync.metrics?.test ?? {}, 'test') } : { skipped: syncSkipped },
+  };
+  summary.seconds = (Date.now() - t0) / 1000;
+  writeReport(summary.report, { title: 'Attune demo', subtitle: 'AV-Synth: audio-visual alignment, synchronisation and retrieval', meta: reportMeta(summary), sections: reportSections(summary, out) });
+  writeJsonAtomic(join(out, 'summary.json'), summary);
+  say(`demo: report written to ${summary.report} (${summary.seconds.toFixed(1)} s in total)`);
+  return summary;
+}
+
+function reportMeta(s: DemoSummary): Record<string, string | number> {
+  return {
+    'total time': `${s.seconds.toFixed(1)} s`,
+    'av-align': `${s.align.steps} steps, ${s.align.stepsPerSecond.toFixed(2)} steps/s`,
+    'retrieval test clips': s.retrieval.testClips,
+    output: s.out,
+  };
+}
+
+function reportSections(s: DemoSummary, out: string): Section[] {
+  const sections: Section[] = [];
+  const verdict = s.align.allImproved ? 'every seed metric moved in its better direction' : `not improved: ${s.align.notImproved.join(', ')}`;
+  sections.push({ kind: 'text', title: 'What ran', text: `AV-Synth clips were rendered in memory for training and ${s.retrieval.files.indexed} were written as MP4 + WAV through ffmpeg and decoded back for the file index. av-align (seed 000: encoders, cross-modal transformer, fusion, audio-feature decoder, alignment head, contrastive embeddings) trained for ${s.align.steps} steps; ${verdict}.\n\nRun folders with their own reports: ${join(out, 'av-align', 'report.html')}${'run' in s.sync ? `, ${join(out, 'av-sync', 'report.html')}` : ''}.` });
+  sections.push({
+    kind: 'table', title: `Seed metric suite on ${s.retrieval.testClips} test clips: untrained vs trained av-align`, columns: ['metric', 'untrained', 'trained', 'direction', 'improved'],
+    rows: SEED_METRICS.filter((m) => m.key in s.align.before && m.key in s.align.after).map((m) => [m.label, s.align.before[m.key], s.align.after[m.key], `${m.better} is better`, improved(m, s.align.before[m.key], s.align.after[m.key]) ? 'yes' : 'NO']),
+  });
+  const r = s.retrieval;
+  const fileRecall = r.files.recall;
+  sections.push({
+    kind: 'table', title: 'Retrieval recall', columns: ['set', 'clips', 'a2v R@1', 'v2a R@1', 'a2v R@5', 'v2a R@5'],
+    rows: [
+      ['in-memory test split', r.testClips, r['a2v_R@1'], r['v2a_R@1'], r['a2v_R@5'], r['v2a_R@5']],
+      ...(fileRecall ? [['decoded MP4 files (index)', fileRecall.clips, fileRecall['a2v_R@1'], fileRecall['v2a_R@1'], fileRecall['a2v_R@5'], fileRecall['v2a_R@5']]] : []),
+    ],
+  });
+  if ('run' in s.sync) {
+    const sy = s.sync;
+    const keys = ['acc1', 'acc_within1', 'mae_s', 'ece', 'sync_auc'].filter((k) => k in sy.after);
+    sections.push({ kind: 'table', title: 'av-sync on the test split (offset grid ±2 s, 0.2 s steps)', columns: ['metric', 'untrained', 'trained'], rows: keys.map((k) => [k, sy.before[k] ?? null, sy.after[k]]) });
+  } else sections.push({ kind: 'text', title: 'av-sync', text: s.sync.skipped });
+  for (const [name, dir] of [['av-align', 'av-align'], ['av-sync', 'av-sync']] as const) {
+    if (name === 'av-sync' && !('run' in s.sync)) continue;
+    const steps = readLog(join(out, dir, 'log.jsonl')).filter((l) => l.type === 'step').map((l) => ({ step: l.step, loss: Number(l.loss) }));
+    sections.push(curvesFromLog(`${name} training loss`, steps, ['loss']));
+  }
+  sections.push({ kind: 'table', title: 'Time per phase (s)', columns: ['phase', 'seconds'], rows: Object.entries(s.phases).map(([k, v]) => [k, v]) });
+  return sections;
+}
+
+/** A plain-text summary for the terminal (the CLI prints it after runDemo unless --json). */
+export function formatDemoSummary(s: DemoSummary): string {
+  const f = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? 'n/a' : Math.abs(v) >= 100 ? v.toFixed(1) : v.toFixed(4));
+  const lines = [`Attune demo finished in ${s.seconds.toFixed(1)} s (${Object.entries(s.phases).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')})`, ''];
+  lines.push(`av-align seed metrics on ${s.retrieval.testClips} test clips (${s.align.steps} steps, ${s.align.stepsPerSecond.toFixed(2)} steps/s):`);
+  const rows = SEED_METRICS.filter((m) => m.key in s.align.before && m.key in s.align.after).map((m) => [m.label, f(s.align.before[m.key]), f(s.align.after[m.key]), improved(m, s.align.before[m.key], s.align.after[m.key]) ? 'better' : 'NOT better']);
+  const w = [0, 1, 2, 3].map((i) => Math.max(...[['metric', 'untrained', 'trained', ''], ...rows].map((r) => r[i].length)));
+  for (const r of [['metric', 'untrained', 'trained', ''], ...rows]) lines.push(`  ${r.map((c, i) => c.padEnd(w[i])).join('  ')}`.trimEnd());
+  const fr = s.retrieval.files.recall;
+  lines.push('', `retrieval R@1 among ${s.retrieval.testClips} test clips: audio->video ${f(s.retrieval['a2v_R@1'])}, video->audio ${f(s.retrieval['v2a_R@1'])}`);
+  if (fr) lines.push(`retrieval over ${fr.clips} decoded MP4 files: audio->video R@1 ${f(fr['a2v_R@1'])}, video->audio R@1 ${f(fr['v2a_R@1'])}`);
+  if ('run' in s.sync) lines.push(`av-sync offset accuracy@1 ${f(s.sync.after.acc1)} (untrained ${f(s.sync.before.acc1)}), within one class ${f(s.sync.after.acc_within1)}`);
+  else lines.push(`av-sync: ${s.sync.skipped}`);
+  lines.push('', `report: ${s.report}`);
+  return lines.join('\n');
+}
