@@ -1,0 +1,50 @@
+import { probe } from '../../media/probe.js';
+import { featuresFromFile, SYNC_RATE } from './features.js';
+import { loadSyncModel, modelSync, notSynchronisable, type SyncModel } from './infer.js';
+import type { SyncEstimate } from './result.js';
+import { xcorrSync } from './xcorr.js';
+
+/**
+ * `attune sync` as a function: decode a file once into sync features and estimate its audio-video offset with the
+ * learned model (when one is given) or the xcorr baseline. Unreadable files and files without a video stream are
+ * MediaErrors (a clear message); a file without audio, silence or a still picture gives a "not synchronisable"
+ * estimate with its reason.
+ */
+export interface SyncFileOptions {
+  method?: 'model' | 'xcorr';
+  /** A loaded model or a run folder / .safetensors path (needed for method 'model'). */
+  model?: SyncModel | string;
+  start?: number;
+  duration?: number;
+}
+
+export interface SyncFileResult extends SyncEstimate {
+  file: string;
+  /** Seconds spent decoding + extracting features, and estimating. */
+  timing: { decode: number; estimate: number; total: number };
+}
+
+export async function syncFile(path: string, opts: SyncFileOptions = {}): Promise<SyncFileResult> {
+  const t0 = performance.now();
+  const method = opts.method ?? (opts.model ? 'model' : 'xcorr');
+  const model = method === 'model' && opts.model !== undefined ? (typeof opts.model === 'string' ? loadSyncModel(opts.model) : opts.model) : undefined;
+  const info = await probe(path, { scanPackets: 0 });
+  const range = { start: opts.start, duration: opts.duration };
+  if (!info.audio) {
+    // Still decode nothing: there is no sound to time against the picture.
+    const end = opts.duration ?? info.duration - (opts.start ?? 0);
+    const seconds = (performance.now() - t0) / 1000;
+    return { ...notSynchronisable(method, 'no audio stream', { start: 0, end }, 0), file: path, timing: { decode: seconds, estimate: 0, total: seconds } };
+  }
+  const features = await featuresFromFile(path, { ...range, info });
+  const t1 = performance.now();
+  let estimate: SyncEstimate;
+  if (method === 'model') {
+    if (!model) throw new Error('syncFile: method "model" needs opts.model');
+    estimate = await modelSync(features, model);
+  } else {
+    estimate = xcorrSync(features, { minFrames: model?.window ?? Math.round(4.8 * SYNC_RATE) });
+  }
+  const t2 = performance.now();
+  return { ...estimate, file: path, timing: { decode: (t1 - t0) / 1000, estimate: (t2 - t1) / 1000, total: (t2 - t0) / 1000 } };
+}

@@ -1,0 +1,231 @@
+import { z } from 'zod';
+import type { Graph, Scope, Tensor } from '../../engine/index.js';
+import type { Predictor } from '../../engine/export.js';
+import { toFloat32 } from '../../io/array.js';
+import type { Section } from '../../report/spec.js';
+import { defineTask, type EvalContext, type LoadContext, type TaskData } from '../../train/task.js';
+import { ConfigError } from '../../util/errors.js';
+import { evalExamples, makeBatch, manifestSyncSet, randomExample, synthSyncSet, syncSynthConfig, type SyncExampleSpec } from './data.js';
+import { AUDIO_DIM, SYNC_RATE, VIDEO_DIM, type SyncFeatures } from './features.js';
+import { avSync, avSyncBase, avSyncSmall, avSyncTiny, type AvSyncConfig } from './model.js';
+import { SYNC_CLASSES, SYNC_GRID, argmaxOf, expectedCalibrationError, fitTemperature, softmaxOf } from './result.js';
+
+/** The av-sync task: self-supervised offset classification (random grid shifts of in-sync clips) + synchronisability. */
+export const AvSyncModelSchema = z.object({
+  dim: z.number().int().positive(),
+  heads: z.number().int().positive(),
+  layers: z.number().int().nonnegative(),
+  kernel: z.number().int().positive(),
+  lagChannels: z.number().int().positive(),
+  syncHidden: z.number().int().positive(),
+  /** Weight of the synchronisability BCE next to the offset cross-entropy. */
+  syncLoss: z.number().nonnegative(),
+}).strict().refine((m) => m.dim % m.heads === 0, { message: 'dim must be divisible by heads' });
+
+export type AvSyncModelConfig = z.infer<typeof AvSyncModelSchema>;
+
+export const AvSyncDataSchema = z.object({
+  /** AV-Synth settings for `--data synth:N` (rendered at 25 fps, 16 kHz). */
+  synth: z.object({
+    seed: z.number().int().nonnegative(), seconds: z.number().positive(), size: z.number().int().min(32),
+    classes: z.number().int().min(1).max(48), noise: z.number().nonnegative().max(0.5),
+  }).strict(),
+  /** Window in seconds (4.8 s = 120 frames at 25 Hz, Synchformer / DeSync's window). */
+  window: z.number().min(1).max(30),
+  /** Fraction of training examples that are cue-removed negatives (still picture, silence, other clip's audio). */
+  negatives: z.number().min(0).max(0.9),
+  /** Offsets evaluated per clip (val, test). */
+  valOffsets: z.number().int().min(1).max(SYNC_CLASSES),
+  testOffsets: z.number().int().min(1).max(SYNC_CLASSES),
+}).strict();
+
+export type AvSyncDataConfig = z.infer<typeof AvSyncDataSchema>;
+
+export interface AvSyncTaskData extends TaskData {
+  clips: SyncFeatures[];
+  /** Window in frames at 25 Hz. */
+  window: number;
+  valOffsets: number;
+  testOffsets: number;
+  /** The val indices, remembered at the first val evaluation (the final test evaluation fits its temperature there). */
+  valIndices?: number[];
+}
+
+export const defaultSyncData: AvSyncDataConfig = {
+  synth: { seed: 7, seconds: 9, size: 64, classes: 8, noise: 0.02 },
+  window: 4.8,
+  negatives: 0.25,
+  valOffsets: 7,
+  testOffsets: 21,
+};
+
+async function loadSyncData(ctx: LoadContext<AvSyncDataConfig>): Promise<AvSyncTaskData> {
+  const d = ctx.data;
+  const window = Math.round(d.window * SYNC_RATE);
+  let clips: SyncFeatures[];
+  if (ctx.source.kind === 'synth') {
+    const n = ctx.source.clips;
+    if (n < 6) throw new ConfigError(`av-sync needs at least 6 synth clips (got ${n})`, { field: 'data' });
+    clips = await synthSyncSet(syncSynthConfig(d.synth), Array.from({ length: n }, (_, i) => i), {
+      cacheDir: ctx.cacheDir, progress: (done, total) => ctx.progress('AV-Synth sync features', done, total),
+    });
+  } else {
+    const r = await manifestSyncSet(ctx.source.items, { cacheDir: ctx.cacheDir, quiet: true, minFrames: window });
+    clips = r.clips;
+    if (clips.length < 6) throw new ConfigError(`only ${clips.length} manifest videos have sound and at least ${d.window} s (need 6)`, { field: 'data', failed: r.failed.map((f) => f.error) });
+  }
+  const data: AvSyncTaskData = {
+    size: clips.length, clips, window, valOffsets: d.valOffsets, testOffsets: d.testOffsets,
+    batch: (indices, { split, rng }) => {
+      const pool = indices;
+      const negatives = split === 'train' ? d.negatives : 0.25;
+      return makeBatch(clips, indices.map((i) => randomExample(clips, i, window, negatives, rng, pool)), window);
+    },
+    info: { clips: clips.length, window, rate: 25, audioDim: AUDIO_DIM, videoDim: VIDEO_DIM, classes: SYNC_CLASSES },
+  };
+  return data;
+}
+
+function graphInputs(g: Graph, b: number, w: number): { audio: Tensor; video: Tensor; mask: Tensor } {
+  return {
+    audio: g.input('audio', 'float32', [b, w, AUDIO_DIM]),
+    video: g.input('video', 'float32', [b, w, VIDEO_DIM]),
+    mask: g.input('mask', 'float32', [b, w]),
+  };
+}
+
+/** BCE with logits, numerically stable: max(z, 0) - z y + log(1 + exp(-|z|)). */
+function bceWithLogits(z: Tensor, y: Tensor): Tensor {
+  return z.relu().sub(z.mul(y)).add(z.abs().neg().exp().add(1).log()).mean();
+}
+
+export function avSyncLoss(g: Graph, p: Scope, m: AvSyncModelConfig, b: number, window: number): { loss: Tensor; metrics: Record<string, Tensor> } {
+  const { audio, video, mask } = graphInputs(g, b, window);
+  const label = g.input('label', 'int64', [b]);
+  const weight = g.input('weight', 'float32', [b]);
+  const sync = g.input('sync', 'float32', [b]);
+  const out = avSync(p, audio, video, mask, m);
+  const ce = out.logits.crossEntropy(label, 'none').mul(weight).sum().div(weight.sum().maximum(1)); // offsets only
+  const bce = bceWithLogits(out.syncLogit, sync);
+  return { loss: ce.add(bce.mul(m.syncLoss)), metrics: { offset_ce: ce, sync_bce: bce } };
+}
+
+export function avSyncInference(g: Graph, p: Scope, m: AvSyncConfig, b: number, window: number): Record<string, Tensor> {
+  const { audio, video, mask } = graphInputs(g, b, window);
+  const out = avSync(p, audio, video, mask, m);
+  return { logits: out.logits, sync_logit: out.syncLogit };
+}
+
+/** Runs the inference predictor over examples in batches of `batchSize` (the last batch padded by repetition). */
+export async function predictExamples(predictor: Predictor, clips: SyncFeatures[], examples: SyncExampleSpec[], batchSize: number, window: number): Promise<{ logits: number[][]; sync: number[] }> {
+  const logits: number[][] = [];
+  const sync: number[] = [];
+  for (let s = 0; s < examples.length; s += batchSize) {
+    const part = examples.slice(s, s + batchSize);
+    const real = part.length;
+    while (part.length < batchSize) part.push(part[part.length - 1]);
+    const { audio, video, mask } = makeBatch(clips, part, window);
+    const out = await predictor.run({ audio, video, mask });
+    const l = toFloat32(out.logits);
+    const z = toFloat32(out.sync_logit);
+    for (let i = 0; i < real; i++) {
+      logits.push(Array.from(l.subarray(i * SYNC_CLASSES, (i + 1) * SYNC_CLASSES)));
+      sync.push(1 / (1 + Math.exp(-z[i])));
+    }
+  }
+  return { logits, sync };
+}
+
+/** Area under the ROC curve of scores for positives vs negatives (ties count half). */
+export function rocAuc(pos: number[], neg: number[]): number {
+  if (!pos.length || !neg.length) return NaN;
+  let wins = 0;
+  for (const a of pos) for (const b of neg) wins += a > b ? 1 : a === b ? 0.5 : 0;
+  return wins / (pos.length * neg.length);
+}
+
+async function evaluateSync(ctx: EvalContext<AvSyncModelConfig, AvSyncTaskData>): Promise<{ metrics: Record<string, number>; sections?: Section[] }> {
+  const { data, split } = ctx;
+  const W = data.window;
+  if (split === 'val' && !data.valIndices) data.valIndices = ctx.indices;
+  const examples = evalExamples(data.clips, ctx.indices, W, split === 'test' ? data.testOffsets : data.valOffsets, true);
+  const r = await predictExamples(ctx.predictor, data.clips, examples, ctx.batchSize, W);
+  let temperature = 1;
+  const calib = split === 'val' ? null : data.valIndices;
+  if (calib) {
+    const vex = evalExamples(data.clips, calib, W, data.valOffsets, false);
+    const v = await predictExamples(ctx.predictor, data.clips, vex, ctx.batchSize, W);
+    temperature = fitTemperature(v.logits, vex.map((e) => e.label));
+  } else if (split === 'val') {
+    const pos = examples.map((e, i) => ({ e, i })).filter(({ e }) => e.kind === 'offset');
+    temperature = fitTemperature(pos.map(({ i }) => r.logits[i]), pos.map(({ e }) => e.label));
+  }
+  const m = scoreExamples(examples, r, temperature);
+  const sections: Section[] | undefined = ctx.final ? [perOffsetTable(examples, r)] : undefined;
+  return { metrics: { ...m, temperature }, sections };
+}
+
+/** Offset accuracy, calibration and synchronisability separation for evaluated examples. */
+export function scoreExamples(examples: SyncExampleSpec[], r: { logits: number[][]; sync: number[] }, temperature: number): Record<string, number> {
+  let exact = 0, near = 0, n = 0, absErr = 0;
+  const conf: number[] = [];
+  const rawConf: number[] = [];
+  const correct: boolean[] = [];
+  const pos: number[] = [];
+  const neg: number[] = [];
+  examples.forEach((e, i) => {
+    if (e.kind !== 'offset') {
+      neg.push(r.sync[i]);
+      return;
+    }
+    pos.push(r.sync[i]);
+    const k = argmaxOf(r.logits[i]);
+    n++;
+    if (k === e.label) exact++;
+    if (Math.abs(k - e.label) <= 1) near++;
+    absErr += Math.abs(SYNC_GRID[k] - SYNC_GRID[e.label]);
+    conf.push(softmaxOf(r.logits[i], temperature)[k]);
+    rawConf.push(softmaxOf(r.logits[i])[k]);
+    correct.push(k === e.label);
+  });
+  return {
+    acc1: exact / Math.max(1, n), acc_within1: near / Math.max(1, n), mae_s: absErr / Math.max(1, n),
+    ece: expectedCalibrationError(conf, correct), ece_raw: expectedCalibrationError(rawConf, correct),
+    sync_auc: rocAuc(pos, neg), sync_pos: mean(pos), sync_neg: mean(neg),
+  };
+}
+
+const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+
+function perOffsetTable(examples: SyncExampleSpec[], r: { logits: number[][] }): Section {
+  const rows = SYNC_GRID.map((offset, c) => {
+    const idx = examples.map((e, i) => ({ e, i })).filter(({ e }) => e.kind === 'offset' && e.label === c);
+    const ok = idx.filter(({ i }) => argmaxOf(r.logits[i]) === c).length;
+    const near = idx.filter(({ i }) => Math.abs(argmaxOf(r.logits[i]) - c) <= 1).length;
+    return [offset, idx.length, idx.length ? ok / idx.length : null, idx.length ? near / idx.length : null];
+  });
+  return { kind: 'table', title: 'av-sync accuracy per true offset (s; positive = audio late)', columns: ['offset', 'windows', 'acc@1', 'acc within 1'], rows, digits: 3 };
+}
+
+export const avSyncTask = defineTask<AvSyncModelConfig, AvSyncDataConfig, AvSyncTaskData>({
+  name: 'av-sync',
+  description: 'audio-visual offset on the +-2 s / 0.2 s grid (21 classes) with calibrated confidence and synchronisability; self-supervised by shifting audio',
+  modelSchema: AvSyncModelSchema as unknown as z.ZodType<AvSyncModelConfig, z.ZodTypeDef, unknown>,
+  dataSchema: AvSyncDataSchema,
+  defaults: {
+    model: { ...avSyncSmall(), syncLoss: 0.5 },
+    data: defaultSyncData,
+    train: { batchSize: 32, lr: 3e-3, warmupSteps: 20, epochs: 60, evalEvery: 4, evalBefore: true, weightDecay: 0.01 },
+  },
+  datasetDefaults: { manifest: { train: { epochs: 100 } } },
+  variants: {
+    tiny: () => ({ ...avSyncTiny(), syncLoss: 0.5 }),
+    small: () => ({ ...avSyncSmall(), syncLoss: 0.5 }),
+    base: () => ({ ...avSyncBase(), syncLoss: 0.5 }),
+  },
+  monitor: { metric: 'acc1', mode: 'max' },
+  loadData: (ctx) => loadSyncData(ctx),
+  buildLoss: (g, p, ctx) => avSyncLoss(g, p, ctx.model, ctx.batchSize, ctx.data.window),
+  buildInference: (g, p, ctx) => avSyncInference(g, p, ctx.model, ctx.batchSize, ctx.data.window),
+  evaluate: (ctx) => evaluateSync(ctx),
+});
