@@ -7,4 +7,13 @@ import type { Command } from 'commander';
 type Register = (program: Command) => void;
 
 export const commandModules: (() => Promise<{ register: Register }>)[] = [
+  () => import('./bench.js'),
+  () => import('./demo.js'),
+  () => import('./features.js'),
+  () => import('./index_cmd.js'),
+  () => import('./metrics.js'),
+  () => import('./retrieve.js'),
+  () => import('./sync.js'),
+  () => import('./synth.js'),
+  () => import('./train.js'),
 ];

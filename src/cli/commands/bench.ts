@@ -1,0 +1,46 @@
+import type { Command } from 'commander';
+import { InputError } from '../../util/errors.js';
+import { printJson } from '../output.js';
+
+/**
+ * `attune bench <name>`: benchmarks that print figures and ratios against a peer (e.g. PyTorch) run side by
+ * side. Each benchmark lives in bench/<name>.ts and exports `run(options): Promise<BenchReport>`.
+ */
+export interface BenchOptions {
+  json: boolean;
+  /** Smaller sizes, for a smoke run (CI, first look). */
+  quick: boolean;
+  /** Skip the peer (e.g. PyTorch) even if it is importable. */
+  noPeer: boolean;
+}
+
+export interface BenchReport {
+  name: string;
+  /** Free-form figures, e.g. { train_ms_per_step: 12.3, ratio_vs_torch: 1.8 } */
+  figures: Record<string, number | string | null>;
+  /** Human-readable lines already printed, kept for the JSON report. */
+  notes: string[];
+}
+
+const BENCHES: Record<string, { about: string; load: () => Promise<{ run: (o: BenchOptions) => Promise<BenchReport> }> }> = {
+  engine: { about: 'training step and inference of the reference cross-attention model vs PyTorch', load: () => import('../../../bench/engine.js') },
+  features: { about: 'decode + feature extraction throughput (x real time) and peak RSS', load: () => import('../../../bench/features.js') },
+  metrics: { about: 'recall/mAP on 10k pairs and Frechet distance on 10k x 2048 features', load: () => import('../../../bench/metrics.js') },
+};
+
+export function register(program: Command): void {
+  program
+    .command('bench')
+    .description('run a benchmark and print figures and ratios against a peer implementation')
+    .argument('<name>', `one of: ${Object.keys(BENCHES).join(', ')}`)
+    .option('--quick', 'small sizes for a smoke run', false)
+    .option('--no-peer', 'do not run the peer implementation (PyTorch)')
+    .option('--json', 'print the results as JSON', false)
+    .addHelpText('after', '\nBenchmarks:\n' + Object.entries(BENCHES).map(([k, v]) => `  ${k.padEnd(10)} ${v.about}`).join('\n'))
+    .action(async (name: string, opts: { quick: boolean; peer: boolean; json: boolean }) => {
+      const bench = BENCHES[name];
+      if (!bench) throw new InputError(`unknown benchmark "${name}"; expected one of: ${Object.keys(BENCHES).join(', ')}`, { field: 'name' });
+      const report = await (await bench.load()).run({ json: opts.json, quick: opts.quick, noPeer: !opts.peer });
+      if (opts.json) printJson(report);
+    });
+}
