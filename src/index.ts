@@ -1,9 +1,24 @@
 /**
  * Attune: cross-modal attention and alignment for audio, video and text.
- * The public API re-exports each area; see README.md for the tour.
+ *
+ * Areas whose names would collide (the engine's `matmul`/`linear` vs the metrics' `matmul`, nn blocks vs engine ops)
+ * are namespaces; the rest is flat.
+ *
+ * @example
+ * import { engine, nn, metrics, decodeAudio, generateClip } from 'attune';
+ * const g = new engine.Graph();
  */
 export * from './util/errors.js';
 export * from './util/rng.js';
 export * from './io/array.js';
 export * from './io/safetensors.js';
 export * from './io/npy.js';
+export * from './data/index.js';
+export * from './text/index.js';
+export * from './media/index.js';
+export * as engine from './engine/index.js';
+export * as nn from './nn/index.js';
+export * as metrics from './metrics/index.js';
+export * as report from './report/index.js';
+export * from './train/index.js';
+export * from './models/index.js';
