@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runFfmpeg } from '../../src/media/ffmpeg.js';
 
-/** The real 10 s clip (1280x720, 30 fps, 44.1 kHz AAC); CI clones the repo with shared/ beside it. */
-export const BABY_CLIP = resolve('../shared/media/baby_30fps_44k.mp4');
+/** The real 10 s clip (1280x720, 30 fps, 44.1 kHz AAC); CI clones the repo with shared/ beside it (override: ATTUNE_TEST_CLIP). */
+export const BABY_CLIP = process.env.ATTUNE_TEST_CLIP ?? resolve('../shared/media/baby_30fps_44k.mp4');
 
 /** A temp dir removed by the returned cleanup function. */
 export function tempDir(prefix = 'attune-media-'): { dir: string; cleanup: () => void } {
