@@ -34,6 +34,11 @@ export interface VideoDecodeOptions extends TimeRange {
   scaleFlags?: 'bilinear' | 'area' | 'bicubic' | 'lanczos' | 'fast_bilinear';
   /** Decoder threads (default: ffmpeg's choice). */
   threads?: number;
+  /**
+   * Skip the H.264/HEVC deblocking filter while decoding. Invisible at small output sizes and about a third less
+   * decode CPU; for analysis at low resolution (sync features), not for frames people look at.
+   */
+  skipLoopFilter?: boolean;
   /** Reuse a probe result instead of probing again. */
   info?: MediaInfo;
 }
@@ -135,6 +140,7 @@ export async function planVideo(path: string, opts: VideoDecodeOptions): Promise
   const args = [
     '-nostdin', '-hide_banner', '-loglevel', 'error',
     ...(opts.threads ? ['-threads', String(opts.threads)] : []),
+    ...(opts.skipLoopFilter ? ['-skip_loop_filter', 'all'] : []),
     '-copyts', '-noaccurate_seek',
     // -ss counts from the container start even with -copyts.
     ...(start > 0 ? ['-ss', secondsArg(start)] : []),

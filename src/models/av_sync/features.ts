@@ -1,13 +1,12 @@
 import { AUDIO_PRESETS } from '../../media/presets.js';
 import { logMel } from '../../media/audio_features.js';
 import { decodeAudio } from '../../media/decode_audio.js';
-import { planVideo } from '../../media/decode_video.js';
-import { spawnTool } from '../../media/ffmpeg.js';
+import { iterateVideoFrames } from '../../media/decode_video.js';
 import { probe, type MediaInfo } from '../../media/probe.js';
 import { framesFor, makeStream, resample } from '../../media/timeline.js';
 import { absDiff, gridPool } from '../../media/visual.js';
 import type { SynthClip } from '../../data/synth/clip.js';
-import { InputError, MediaError } from '../../util/errors.js';
+import { InputError } from '../../util/errors.js';
 
 /**
  * The sync front end: one audio stream and one visual stream on the same 25 Hz timeline (0.2 s grid step = 5
@@ -218,40 +217,16 @@ export async function featuresFromFile(path: string, opts: { start?: number; dur
 }
 
 /**
- * Decodes the video as 25 fps PLANE x PLANE gray planes, calling `onPlane` per frame; returns the frame count. The
- * media decoder's timeline and filter chain, plus `-skip_loop_filter all`: H.264/HEVC deblocking is invisible at
- * 64 x 64 and skipping it cuts decode CPU by about a third (the bulk of `attune sync` latency).
+ * Decodes the video as 25 fps PLANE x PLANE gray planes, calling `onPlane` per frame; returns the frame count.
+ * Deblocking is skipped: invisible at 64 x 64, and decoding is the bulk of `attune sync` latency.
  */
 export async function decodeLumaPlanes(path: string, opts: { start?: number; duration?: number; info: MediaInfo }, onPlane: (plane: Float32Array) => void): Promise<number> {
-  const { timeline, args } = await planVideo(path, { ...opts, fps: SYNC_RATE, width: PLANE, height: PLANE, resize: 'stretch', pixelFormat: 'gray', scaleFlags: 'area' });
-  const at = args.indexOf('-i');
-  const proc = spawnTool('ffmpeg', [...args.slice(0, at), '-skip_loop_filter', 'all', ...args.slice(at)], { file: path });
-  const bytes = PLANE * PLANE;
-  let frame = new Uint8Array(bytes);
-  let filled = 0;
   let count = 0;
-  let finished = false;
-  try {
-    for await (const chunk of proc.stdout as AsyncIterable<Buffer>) {
-      for (let off = 0; off < chunk.length;) {
-        const take = Math.min(bytes - filled, chunk.length - off);
-        frame.set(chunk.subarray(off, off + take), filled);
-        filled += take;
-        off += take;
-        if (filled === bytes && count < timeline.frameCount) {
-          onPlane(lumaPlane(frame, PLANE, PLANE, 1));
-          count++;
-          frame = new Uint8Array(bytes);
-          filled = 0;
-        }
-      }
-    }
-    await proc.done;
-    finished = true;
-  } finally {
-    if (!finished) proc.stop();
+  const frames = iterateVideoFrames(path, { ...opts, fps: SYNC_RATE, width: PLANE, height: PLANE, resize: 'stretch', pixelFormat: 'gray', scaleFlags: 'area', skipLoopFilter: true });
+  for await (const frame of frames) {
+    onPlane(lumaPlane(frame.data, PLANE, PLANE, 1));
+    count++;
   }
-  if (count === 0) throw new MediaError(`${path}: the video stream decoded to no frames`, { file: path, reason: 'no frames decoded' });
   return count;
 }
 
