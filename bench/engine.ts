@@ -10,7 +10,8 @@ import { ParamStore } from '../src/engine/params.js';
 import { adamw } from '../src/engine/optim.js';
 import { compileTrainStep, Trainer } from '../src/engine/train.js';
 import { Predictor } from '../src/engine/export.js';
-import { defaultThreads, ortSessionOptions } from '../src/engine/runner.js';
+import { defaultThreads } from '../src/engine/runner.js';
+import { sessionOptions } from '../src/engine/runtime.js';
 import { AvConfig, buildAvEmbed, buildAvLoss, forwardFlops, quickConfig, referenceConfig } from './engine-model.js';
 
 /**
@@ -51,7 +52,7 @@ function randomBatch(c: AvConfig, seed: number): Record<string, HostArray> {
 async function ortSgemm(n: number, threads: number): Promise<number> {
   const vi = (name: string) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: n }, { dimValue: n }] } } } });
   const bytes = encodeModel({ irVersion: 8, opsetImport: [{ domain: '', version: 18 }], graph: { name: 'sgemm', node: [{ opType: 'MatMul', input: ['a', 'b'], output: ['c'] }], input: [vi('a'), vi('b')], output: [vi('c')] } });
-  const session = await ort.InferenceSession.create(bytes, ortSessionOptions({ threads }));
+  const session = await ort.InferenceSession.create(bytes, sessionOptions({ threads }));
   const rng = new Rng(1);
   const a = new ort.Tensor('float32', Float32Array.from({ length: n * n }, () => rng.normal()), [n, n]);
   const ms = summarize((await timeIt(() => session.run({ a, b: a }), 2, 5)).wall).best;

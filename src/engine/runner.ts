@@ -3,7 +3,7 @@ import ort from 'onnxruntime-node';
 import { HostArray, numel } from '../io/array.js';
 import { AttuneError, InputError, ShapeError } from '../util/errors.js';
 import { Rng, RngState } from '../util/rng.js';
-import { RuntimeOptions, fromOrtTensor, sessionOptions, toOrtTensor } from './runtime.js';
+import { RuntimeOptions, createOrtSession, fromOrtTensor, toOrtTensor } from './runtime.js';
 
 /**
  * A stateful ONNX program: one ORT session plus named values that live between calls (parameters,
@@ -22,9 +22,8 @@ export interface RandomFeedSpec {
 }
 
 /** ORT session settings (see runtime.ts), plus an optional ORT profile file prefix for performance work. */
-export interface SessionConfig extends RuntimeOptions {
-  profilePrefix?: string;
-}
+/** Session options of a runner: the engine's RuntimeOptions (threads, provider, profiling, ...). */
+export type SessionConfig = RuntimeOptions;
 
 export interface RunnerSpec {
   onnx: Uint8Array;
@@ -61,11 +60,6 @@ export interface Runner {
 
 export function defaultThreads(): number {
   return Math.max(1, availableParallelism());
-}
-
-export function ortSessionOptions(cfg: SessionConfig = {}): ort.InferenceSession.SessionOptions {
-  const { profilePrefix, ...runtime } = cfg;
-  return { ...sessionOptions(runtime), ...(profilePrefix ? { enableProfiling: true, profileFilePrefix: profilePrefix } : {}) };
 }
 
 function toOrt(a: HostArray, name: string): ort.Tensor {
@@ -111,7 +105,7 @@ export class LocalRunner implements Runner {
   }
 
   static async create(spec: RunnerSpec): Promise<LocalRunner> {
-    const session = await ort.InferenceSession.create(spec.onnx, ortSessionOptions(spec.session));
+    const session = await createOrtSession(spec.onnx, spec.session ?? {});
     return new LocalRunner(session, spec);
   }
 

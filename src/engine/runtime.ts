@@ -1,7 +1,7 @@
 import os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { type HostArray, type HostDType, numel } from '../io/array.js';
-import { AttuneError, ShapeError } from '../util/errors.js';
+import { AttuneError, ConfigError, ShapeError } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
 import { type DType, Graph } from './graph.js';
 import { encodeModel } from './onnx/proto.js';
@@ -22,13 +22,26 @@ export interface RuntimeOptions {
   spin?: boolean;
   /** Write ORT's optimised graph here (debugging). */
   optimizedModelPath?: string;
+  /** Write an ORT profile (JSON) with this file prefix (performance work). */
+  profilePrefix?: string;
   logSeverity?: 0 | 1 | 2 | 3 | 4;
+}
+
+/**
+ * The execution provider used when none is given: `ATTUNE_DEVICE` (set by the CLI's global `--device`), else cpu.
+ * One switch for every session the process creates (training, inference, metrics), including worker threads.
+ */
+export function defaultExecutionProvider(): ExecutionProvider {
+  const device = process.env.ATTUNE_DEVICE;
+  if (device === undefined || device === '' || device === 'cpu') return 'cpu';
+  if (device === 'cuda') return 'cuda';
+  throw new ConfigError(`ATTUNE_DEVICE / --device must be 'cpu' or 'cuda', got '${device}'`, { field: 'device', got: device });
 }
 
 export function sessionOptions(opts: RuntimeOptions = {}): ort.InferenceSession.SessionOptions {
   const spin = opts.spin ? '1' : '0';
   return {
-    executionProviders: [opts.executionProvider ?? 'cpu'],
+    executionProviders: [opts.executionProvider ?? defaultExecutionProvider()],
     graphOptimizationLevel: opts.optimization ?? 'all',
     intraOpNumThreads: opts.threads ?? os.availableParallelism(),
     interOpNumThreads: 1,
@@ -37,6 +50,7 @@ export function sessionOptions(opts: RuntimeOptions = {}): ort.InferenceSession.
     enableMemPattern: true,
     logSeverityLevel: opts.logSeverity ?? 3,
     ...(opts.optimizedModelPath ? { optimizedModelFilePath: opts.optimizedModelPath } : {}),
+    ...(opts.profilePrefix ? { enableProfiling: true, profileFilePrefix: opts.profilePrefix } : {}),
     // Denormals (tiny gradients late in training) are flushed to zero: they can slow CPU math by 10-100x.
     extra: { session: { intra_op: { allow_spinning: spin }, inter_op: { allow_spinning: spin }, set_denormal_as_zero: '1' } },
   };
@@ -121,11 +135,12 @@ export class Session {
   }
 }
 
-async function createOrtSession(bytes: Uint8Array, opts: RuntimeOptions): Promise<ort.InferenceSession> {
+/** Creates an ORT session with the engine's options; a provider that cannot load is a clear error pointing at docs/gpu.md. */
+export async function createOrtSession(bytes: Uint8Array, opts: RuntimeOptions): Promise<ort.InferenceSession> {
   try {
     return await ort.InferenceSession.create(bytes, sessionOptions(opts));
   } catch (err) {
-    const ep = opts.executionProvider ?? 'cpu';
+    const ep = opts.executionProvider ?? defaultExecutionProvider();
     const hint = ep === 'cuda' ? ' (the CUDA provider needs onnxruntime-node installed with its CUDA libraries; see docs/gpu.md)' : '';
     throw new AttuneError('STATE', `onnxruntime could not create a ${ep} session for the traced graph: ${(err as Error).message}${hint}`, { executionProvider: ep });
   }

@@ -1,3 +1,4 @@
+import { createOrtSession } from '../engine/runtime.js';
 import * as ort from 'onnxruntime-node';
 import { availableParallelism } from 'node:os';
 import { encodeModel, type NodeProto, type TensorProto, type ValueInfoProto } from '../engine/onnx/proto.js';
@@ -79,10 +80,8 @@ function session(key: string, precision: Precision, build: (p: Precision) => Gra
         output: spec.outputs.map(([n, r]) => valueInfo(n, r, precision)),
       },
     });
-    s = ort.InferenceSession.create(bytes, {
-      intraOpNumThreads: threads(), interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 3,
-      // no busy-waiting between the many small GEMM calls (and on a shared machine)
-      extra: { session: { intra_op: { allow_spinning: '0' } } } });
+    // the engine's options: no busy-waiting between the many small GEMM calls, and the process-wide --device
+    s = createOrtSession(bytes, { threads: threads() });
     sessions.set(id, s);
   }
   return s;

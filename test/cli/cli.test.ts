@@ -28,3 +28,12 @@ test('bad options exit with code 2 and a one-line message, not a stack', () => {
   assert.equal(unknown.status, 2);
   assert.match(unknown.stderr, /unknown benchmark "nonsense"/);
 });
+
+test('--device picks the execution provider for the whole command and rejects unknown ones', () => {
+  const bad = run('--device', 'tpu', 'bench', 'metrics', '--quick');
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--device must be 'cpu' or 'cuda', got 'tpu'/);
+  const cpu = spawnSync(process.execPath, [cli, '--device', 'cpu', 'bench', 'metrics', '--quick', '--json'], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(cpu.status, 0, cpu.stderr);
+  assert.equal(JSON.parse(cpu.stdout).name, 'metrics');
+});
