@@ -5,13 +5,18 @@ import { resolveConfig } from '../train/config.js';
 import { runTraining, type RunResult } from '../train/run.js';
 import { readLog } from '../train/log.js';
 import { writeReport } from '../report/html.js';
-import { curvesFromLog } from '../report/sections.js';
+import { attentionHeatmap, curvesFromLog, secondsLabels, similarityHeatmap } from '../report/sections.js';
 import type { Section } from '../report/spec.js';
+import { generateClip } from '../data/synth/clip.js';
+import { hostArray, type HostArray } from '../io/array.js';
+import { asMatrix } from '../metrics/input.js';
+import type { AnyTask } from '../train/task.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { describeError } from '../util/errors.js';
 import { getTask } from './registry.js';
-import { avAlignTask, defaultAvData } from './av_align/task.js';
-import { synthFor } from './av_align/data.js';
+import { avAlignTask, defaultAvData, synthSplits, type AvDataConfig } from './av_align/task.js';
+import { synthClipSet, synthFor } from './av_align/data.js';
+import { inspectAvAlign } from './av_align/inspect.js';
 import { SEED_METRICS, improved } from './av_align/metrics.js';
 import { buildIndex } from './av_retrieval/index_store.js';
 
@@ -60,7 +65,12 @@ export interface DemoSummary {
   align: { run: string; steps: number; stepsPerSecond: number; before: Record<string, number>; after: Record<string, number>; allImproved: boolean; notImproved: string[] };
   retrieval: { testClips: number; 'a2v_R@1': number; 'v2a_R@1': number; 'a2v_R@5': number; 'v2a_R@5': number; files: { indexed: number; failed: number; recall: Record<string, number> | null } };
   sync: { run: string; steps: number; before: Record<string, number>; after: Record<string, number> } | { skipped: string };
+  /** what the heat maps show: the clip whose attention is drawn (with its impact times, s) and the similarity matrix size */
+  visuals: { attentionClip: string; impacts: number[]; similarityClips: number } | { skipped: string };
 }
+
+/** Test clips in the similarity heat map (and inspected for the attention map). */
+const SIMILARITY_CLIPS = 20;
 
 const strip = (m: Record<string, number>, split: string): Record<string, number> =>
   Object.fromEntries(Object.entries(m).filter(([k]) => k.startsWith(`${split}.`)).map(([k, v]) => [k.slice(split.length + 1), v]));
@@ -99,10 +109,11 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
     runTraining({ task: avAlignTask, config: alignCfg, source: { kind: 'synth', clips: scale.alignClips }, out: join(out, 'av-align'), cacheDir, quiet }));
 
   let sync: RunResult | null = null;
+  const syncSections: Section[] = [];
   let syncSkipped = opts.skipSync ? 'skipped by option' : '';
   if (!syncSkipped) {
     try {
-      const task = await getTask('av-sync');
+      const task = withFinalSections(await getTask('av-sync'), syncSections);
       const train: Record<string, unknown> = { seed, checkpointEvery: 0 };
       if (scale.syncMaxSteps !== null) train.maxSteps = scale.syncMaxSteps;
       if (scale.syncEpochs !== null) train.epochs = scale.syncEpochs;
@@ -118,6 +129,16 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
 
   const index = await phase('index', `decoding and indexing the ${files.files} MP4/WAV files with the trained av-align`, () =>
     buildIndex(join(out, 'avsynth', 'clips'), { model: join(out, 'av-align'), out: join(out, 'avsynth', 'index'), quiet }));
+
+  let visuals: Visuals | { skipped: string };
+  try {
+    visuals = await phase('inspect', `attention maps and test-set similarities of the trained av-align (${SIMILARITY_CLIPS} test clips)`, () =>
+      inspectTrainedAlign(join(out, 'av-align'), data, scale.alignClips, cacheDir));
+  } catch (err) {
+    // the diagnostics are extras: the report still comes out without them
+    visuals = { skipped: `av-align diagnostics unavailable: ${describeError(err)}` };
+    say(`demo: ${visuals.skipped}`);
+  }
 
   const before = strip(align.metrics?.before ?? {}, 'test');
   const after = strip(align.metrics?.test ?? {}, 'test');
@@ -136,9 +157,10 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
       files: { indexed: index.indexed, failed: index.failed.length, recall: index.recall },
     },
     sync: sync ? { run: sync.dir, steps: sync.steps, before: strip(sync.metrics?.before ?? {}, 'test'), after: strip(sync.metrics?.test ?? {}, 'test') } : { skipped: syncSkipped },
+    visuals: 'skipped' in visuals ? visuals : visuals.summary,
   };
   summary.seconds = (Date.now() - t0) / 1000;
-  writeReport(summary.report, { title: 'Attune demo', subtitle: 'AV-Synth: audio-visual alignment, synchronisation and retrieval', meta: reportMeta(summary), sections: reportSections(summary, out) });
+  writeReport(summary.report, { title: 'Attune demo', subtitle: 'AV-Synth: audio-visual alignment, synchronisation and retrieval', meta: reportMeta(summary), sections: reportSections(summary, out, 'skipped' in visuals ? [] : visuals.sections, syncSections) });
   writeJsonAtomic(join(out, 'summary.json'), summary);
   say(`demo: report written to ${summary.report} (${summary.seconds.toFixed(1)} s in total)`);
   return summary;
@@ -153,7 +175,62 @@ function reportMeta(s: DemoSummary): Record<string, string | number> {
   };
 }
 
-function reportSections(s: DemoSummary, out: string): Section[] {
+/** The task with its final (test) evaluation's report sections copied into `into` (runTraining returns only metrics). */
+function withFinalSections(task: AnyTask, into: Section[]): AnyTask {
+  return {
+    ...task,
+    async evaluate(ctx) {
+      const r = await task.evaluate(ctx);
+      if (ctx.final) into.push(...(r.sections ?? []));
+      return r;
+    },
+  };
+}
+
+interface Visuals {
+  summary: { attentionClip: string; impacts: number[]; similarityClips: number };
+  sections: Section[];
+}
+
+/**
+ * The trained av-align on the first test clips (features from the cache): the audio/video similarity matrix, and
+ * for one clip with a few impacts, where its audio frames look in the video (mean over heads of the last layer).
+ */
+async function inspectTrainedAlign(runDir: string, data: AvDataConfig, clips: number, cacheDir: string): Promise<Visuals> {
+  const indices = synthSplits(clips, data).test.slice(0, SIMILARITY_CLIPS);
+  const set = await synthClipSet({ indices, synth: data.synth, features: data.features, cacheDir, workers: 1 });
+  const rows = indices.map((_, i) => i);
+  const { outputs: o, rate, model } = await inspectAvAlign(runDir, set, rows);
+  const names = indices.map((k) => `clip ${k}`);
+  const similarity = {
+    ...similarityHeatmap(asMatrix(o.audio_embedding, 'audio'), asMatrix(o.video_embedding, 'video'), { limit: SIMILARITY_CLIPS, rowName: 'audio clip (query)', colName: 'video clip' }),
+    title: `Test-set audio-video similarity: cosine of the trained clip embeddings, first ${indices.length} test clips (diagonal = true pairs)`,
+    rowLabels: names,
+    colLabels: names,
+  };
+  const synth = synthFor(data.features, data.synth);
+  const clipsInfo = indices.map((k) => generateClip(synth, k, { video: false, audio: false }));
+  // a clip with a few distinct impacts reads best: the attention should gather on the frames where they are seen
+  const pick = Math.max(0, clipsInfo.findIndex((c) => c.events.length >= 2 && c.events.length <= 5));
+  const clip = clipsInfo[pick];
+  const impacts = clip.events.map((e) => Math.round(e.time * 100) / 100);
+  const sections: Section[] = [similarity];
+  const att = o.attention_audio_to_video;
+  if (att) {
+    const [, heads, tq, tk] = att.shape;
+    const per = heads * tq * tk;
+    const one: HostArray = hostArray('float32', [heads, tq, tk], Float32Array.from((att.data as Float32Array).subarray(pick * per, (pick + 1) * per)));
+    const labels = secondsLabels(tq, rate);
+    sections.push({ kind: 'text', title: 'Reading the attention map', text: `Each row is one audio frame (1/${rate} s) of the clip; the colours in that row are how its attention is spread over the video frames (each row sums to 1). Columns that stay dark down the map are video frames the audio keeps looking at: if the model has learned that sounds come from visible impacts, they sit at the impact times in the title.` });
+    sections.push({
+      ...attentionHeatmap(one, { queryLabels: labels, keyLabels: secondsLabels(tk, rate), queryName: 'audio frame (query)', keyName: 'video frame (key)' }),
+      title: `av-align cross-modal attention on test clip ${indices[pick]} ("${clip.caption}"): audio frames attending video frames, mean over ${heads} heads of cross-modal layer ${model.crossLayers}; impacts (seen and heard) at ${impacts.map((t) => `${t.toFixed(2)} s`).join(', ') || 'none'}`,
+    });
+  }
+  return { summary: { attentionClip: clip.id, impacts, similarityClips: indices.length }, sections };
+}
+
+function reportSections(s: DemoSummary, out: string, alignVisuals: Section[], syncVisuals: Section[]): Section[] {
   const sections: Section[] = [];
   const verdict = s.align.allImproved ? 'every seed metric moved in its better direction' : `not improved: ${s.align.notImproved.join(', ')}`;
   sections.push({ kind: 'text', title: 'What ran', text: `AV-Synth clips were rendered in memory for training and ${s.retrieval.files.indexed} were written as MP4 + WAV through ffmpeg and decoded back for the file index. av-align (seed 000: encoders, cross-modal transformer, fusion, audio-feature decoder, alignment head, contrastive embeddings) trained for ${s.align.steps} steps; ${verdict}.\n\nRun folders with their own reports: ${join(out, 'av-align', 'report.html')}${'run' in s.sync ? `, ${join(out, 'av-sync', 'report.html')}` : ''}.` });
@@ -170,10 +247,13 @@ function reportSections(s: DemoSummary, out: string): Section[] {
       ...(fileRecall ? [['decoded MP4 files (index)', fileRecall.clips, fileRecall['a2v_R@1'], fileRecall['v2a_R@1'], fileRecall['a2v_R@5'], fileRecall['v2a_R@5']]] : []),
     ],
   });
+  if ('skipped' in s.visuals) sections.push({ kind: 'text', title: 'av-align heat maps', text: s.visuals.skipped });
+  sections.push(...alignVisuals);
   if ('run' in s.sync) {
     const sy = s.sync;
     const keys = ['acc1', 'acc_within1', 'mae_s', 'ece', 'sync_auc'].filter((k) => k in sy.after);
     sections.push({ kind: 'table', title: 'av-sync on the test split (offset grid ±2 s, 0.2 s steps)', columns: ['metric', 'untrained', 'trained'], rows: keys.map((k) => [k, sy.before[k] ?? null, sy.after[k]]) });
+    sections.push(...syncVisuals);
   } else sections.push({ kind: 'text', title: 'av-sync', text: s.sync.skipped });
   for (const [name, dir] of [['av-align', 'av-align'], ['av-sync', 'av-sync']] as const) {
     if (name === 'av-sync' && !('run' in s.sync)) continue;

@@ -4,3 +4,4 @@ export * from './data.js';
 export * from './model.js';
 export * from './metrics.js';
 export * from './task.js';
+export * from './inspect.js';

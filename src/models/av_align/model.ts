@@ -84,21 +84,40 @@ export function dualEncode(p: Scope, video: Tensor, audio: Tensor, c: AvAlignCon
   return { hv, ha, ev: clipEmbedding(p.scope('video_embed'), hv, c), ea: clipEmbedding(p.scope('audio_embed'), ha, c) };
 }
 
+export interface AlignOutputs {
+  /** per-frame alignment logits [B, T] (sigmoid = probability that frame t is in sync) */
+  logits: Tensor;
+  /** softmax weights of each cross-modal layer: audio frames (queries) over video frames (keys) [B, H, T, T] */
+  audioToVideo: Tensor[];
+  /** ... and video frames (queries) over audio frames (keys) [B, H, T, T] */
+  videoToAudio: Tensor[];
+}
+
 /**
- * Cross-modal transformer (video queries audio, audio queries video) + fusion + alignment head:
- * h_v, h_a [B, T, D] -> per-frame alignment logits [B, T] (sigmoid = probability that frame t is in sync).
+ * Cross-modal transformer (video queries audio, audio queries video) + fusion + alignment head, with the
+ * attention weights each cross-modal layer already computes (for heat maps; returning them adds no nodes).
+ * h_v, h_a [B, T, D] -> logits [B, T] and weights [B, H, T, T] per layer.
  */
-export function alignLogits(p: Scope, hv: Tensor, ha: Tensor, c: AvAlignConfig): Tensor {
+export function alignForward(p: Scope, hv: Tensor, ha: Tensor, c: AvAlignConfig): AlignOutputs {
   let v = hv;
   let a = ha;
+  const audioToVideo: Tensor[] = [];
+  const videoToAudio: Tensor[] = [];
   for (let i = 0; i < c.crossLayers; i++) {
     const s = p.scope(`cross${i}`);
-    const nv = crossModalBlock(s.scope('v_from_a'), v, a, { heads: c.heads, mlpRatio: 2 }).out;
-    a = crossModalBlock(s.scope('a_from_v'), a, v, { heads: c.heads, mlpRatio: 2 }).out;
-    v = nv;
+    const nv = crossModalBlock(s.scope('v_from_a'), v, a, { heads: c.heads, mlpRatio: 2 });
+    const na = crossModalBlock(s.scope('a_from_v'), a, v, { heads: c.heads, mlpRatio: 2 });
+    videoToAudio.push(nv.weights);
+    audioToVideo.push(na.weights);
+    [v, a] = [nv.out, na.out];
   }
   const f = c.fusion === 'gated' ? gatedFusion(p.scope('fusion'), v, a) : bilinearGatedFusion(p.scope('fusion'), v, a); // [B, T, D]
-  return mlp(p.scope('align_head'), f, { hidden: c.dim, out: 1 }).squeeze([2]); // [B, T]
+  return { logits: mlp(p.scope('align_head'), f, { hidden: c.dim, out: 1 }).squeeze([2]), audioToVideo, videoToAudio }; // logits [B, T]
+}
+
+/** alignForward's logits only: h_v, h_a [B, T, D] -> [B, T]. */
+export function alignLogits(p: Scope, hv: Tensor, ha: Tensor, c: AvAlignConfig): Tensor {
+  return alignForward(p, hv, ha, c).logits;
 }
 
 /** The audio-feature decoder: standardised audio features predicted from video only. h_v [B, T, D] -> [B, T, Da]. */

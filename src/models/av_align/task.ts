@@ -44,7 +44,8 @@ export interface AvTaskData extends TaskData {
 
 export const defaultAvData: AvDataConfig = { synth: { seed: 0, classes: 8, noise: 0.02 }, features: defaultAvFeatures, valClips: 50, testClips: 100 };
 
-function synthSplits(n: number, d: AvDataConfig): Record<SplitName, number[]> {
+/** The synth splits: the last testClips clips are test, the valClips before them val (each at most a third). */
+export function synthSplits(n: number, d: AvDataConfig): Record<SplitName, number[]> {
   const nTest = Math.min(d.testClips, Math.floor(n / 3));
   const nVal = Math.min(d.valClips, Math.floor((n - nTest) / 3));
   const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);

@@ -3,6 +3,7 @@ import type { Graph, Scope, Tensor } from '../../engine/index.js';
 import type { Predictor } from '../../engine/export.js';
 import { toFloat32 } from '../../io/array.js';
 import type { Section } from '../../report/spec.js';
+import { confusionHeatmap, offsetHistogramSection } from '../../report/sections.js';
 import { defineTask, type EvalContext, type LoadContext, type TaskData } from '../../train/task.js';
 import { ConfigError } from '../../util/errors.js';
 import { evalExamples, makeBatch, manifestSyncSet, randomExample, synthSyncSet, syncSynthConfig, type SyncExampleSpec } from './data.js';
@@ -161,7 +162,7 @@ async function evaluateSync(ctx: EvalContext<AvSyncModelConfig, AvSyncTaskData>)
     temperature = fitTemperature(pos.map(({ i }) => r.logits[i]), pos.map(({ e }) => e.label));
   }
   const m = scoreExamples(examples, r, temperature);
-  const sections: Section[] | undefined = ctx.final ? [perOffsetTable(examples, r)] : undefined;
+  const sections: Section[] | undefined = ctx.final ? [perOffsetTable(examples, r), ...offsetSections(examples, r)] : undefined;
   return { metrics: { ...m, temperature }, sections };
 }
 
@@ -202,9 +203,35 @@ function perOffsetTable(examples: SyncExampleSpec[], r: { logits: number[][] }):
     const idx = examples.map((e, i) => ({ e, i })).filter(({ e }) => e.kind === 'offset' && e.label === c);
     const ok = idx.filter(({ i }) => argmaxOf(r.logits[i]) === c).length;
     const near = idx.filter(({ i }) => Math.abs(argmaxOf(r.logits[i]) - c) <= 1).length;
-    return [offset, idx.length, idx.length ? ok / idx.length : null, idx.length ? near / idx.length : null];
+    return [`${offset > 0 ? '+' : ''}${offset.toFixed(1)}`, idx.length, idx.length ? ok / idx.length : null, idx.length ? near / idx.length : null];
   });
   return { kind: 'table', title: 'av-sync accuracy per true offset (s; positive = audio late)', columns: ['offset', 'windows', 'acc@1', 'acc within 1'], rows, digits: 3 };
+}
+
+/**
+ * What the offset head got wrong, on the offset (in-sync cue) windows: a histogram of predicted minus true offset on
+ * a grid twice as wide as the classes (so misses up to 4 s keep their size) and the 21 x 21 confusion matrix.
+ */
+export function offsetSections(examples: SyncExampleSpec[], r: { logits: number[][] }): Section[] {
+  const confusion = SYNC_GRID.map(() => new Array<number>(SYNC_CLASSES).fill(0));
+  const errors: number[] = [];
+  examples.forEach((e, i) => {
+    if (e.kind !== 'offset') return;
+    const k = argmaxOf(r.logits[i]);
+    confusion[e.label][k]++;
+    errors.push(SYNC_GRID[k] - SYNC_GRID[e.label]);
+  });
+  const step = SYNC_GRID[1] - SYNC_GRID[0];
+  const span = SYNC_GRID[SYNC_CLASSES - 1] - SYNC_GRID[0];
+  const errorGrid = { min: -span, max: span, classes: Math.round((2 * span) / step) + 1 };
+  const labels = SYNC_GRID.map((o) => `${o > 0 ? '+' : ''}${o.toFixed(1)} s`);
+  return [
+    {
+      ...offsetHistogramSection(errors, errorGrid, `av-sync error: predicted minus true offset on ${errors.length} test windows (${errors.filter((x) => Math.abs(x) < 1e-6).length} exact)`),
+      xName: 'predicted - true offset (s)', yName: 'windows',
+    },
+    confusionHeatmap(confusion, labels, `av-sync confusion over the ${SYNC_CLASSES} offset classes (rows = true, columns = predicted; the diagonal is correct)`),
+  ];
 }
 
 export const avSyncTask = defineTask<AvSyncModelConfig, AvSyncDataConfig, AvSyncTaskData>({
