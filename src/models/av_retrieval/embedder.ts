@@ -1,8 +1,6 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { ParamStore } from '../../engine/params.js';
 import { Predictor } from '../../engine/export.js';
-import { loadSafetensors } from '../../io/safetensors.js';
+import { loadRun } from '../../train/files.js';
 import { hostArray, type HostArray } from '../../io/array.js';
 import { InputError } from '../../util/errors.js';
 import { encodeModality, clipEmbedding, type AvAlignConfig } from '../av_align/model.js';
@@ -22,33 +20,15 @@ export interface EmbedderInfo {
   embedDim: number;
 }
 
-interface RunConfigFile {
-  task?: string;
-  model?: AvAlignConfig;
-  data?: { features?: AvFeatureConfig };
-}
+const EMBEDDING_TASKS = ['av-align', 'av-retrieval'];
 
-const EMBEDDING_TASKS = new Set(['av-align', 'av-retrieval']);
-
-/** Reads a run folder's config and picks its weights (best, else last). */
+/** Reads a run folder's config and weights (best, else last); the run must have audio/video embeddings. */
 export function readRun(runDir: string): EmbedderInfo & { params: Record<string, HostArray> } {
-  const dir = resolve(runDir);
-  const cfgPath = join(dir, 'config.json');
-  if (!existsSync(cfgPath)) throw new InputError(`--model ${runDir}: no config.json there; pass a run folder written by 'attune train av-align|av-retrieval' or 'attune demo' (e.g. attune-demo/av-align)`, { file: cfgPath, field: 'model' });
-  let cfg: RunConfigFile;
-  try {
-    cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as RunConfigFile;
-  } catch (err) {
-    throw new InputError(`${cfgPath}: not valid JSON (${(err as Error).message})`, { file: cfgPath });
-  }
-  if (!cfg.task || !EMBEDDING_TASKS.has(cfg.task) || !cfg.model || !cfg.data?.features) {
-    throw new InputError(`${cfgPath}: run of task '${String(cfg.task)}' has no audio/video embeddings (need av-align or av-retrieval)`, { file: cfgPath, field: 'task' });
-  }
-  const weights = [join(dir, 'best.safetensors'), join(dir, 'checkpoints', 'last.safetensors')].find((p) => existsSync(p) && statSync(p).size > 0);
-  if (!weights) throw new InputError(`${dir}: no best.safetensors or checkpoints/last.safetensors; is the run finished?`, { file: dir, field: 'model' });
-  const tensors = loadSafetensors(weights).tensors;
-  const params = Object.fromEntries([...tensors].filter(([k]) => !k.startsWith('optim.')));
-  return { run: dir, weights, task: cfg.task, model: cfg.model, features: cfg.data.features, embedDim: gridFrames(cfg.data.features) * cfg.model.embedDim, params };
+  const run = loadRun(runDir, { tasks: EMBEDDING_TASKS });
+  const model = run.config.model as AvAlignConfig | undefined;
+  const features = run.config.data?.features as AvFeatureConfig | undefined;
+  if (!model || !features) throw new InputError(`${run.dir}/config.json: no model or data.features section`, { file: run.dir, field: 'model' });
+  return { run: run.dir, weights: run.weightsPath, task: String(run.config.task), model, features, embedDim: gridFrames(features) * model.embedDim, params: run.params };
 }
 
 export class Embedder {

@@ -1,9 +1,7 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { ParamStore } from '../../engine/params.js';
 import { Predictor } from '../../engine/export.js';
 import type { HostArray } from '../../io/array.js';
-import { loadSafetensors } from '../../io/safetensors.js';
+import { loadRun } from '../../train/files.js';
 import { InputError } from '../../util/errors.js';
 import type { SyncExampleSpec } from './data.js';
 import { SYNC_RATE, type SyncFeatures } from './features.js';
@@ -51,34 +49,15 @@ export async function releaseSyncModel(model: SyncModel): Promise<void> {
   await Promise.all(all.map(async (p) => (await p).close()));
 }
 
-interface SavedRun {
-  model?: unknown;
-  data?: { window?: number };
-}
-
 /** Loads a trained model from a run folder (config.json + best.safetensors + metrics.json) or a .safetensors file in one. */
 export function loadSyncModel(path: string): SyncModel {
-  if (!existsSync(path)) throw new InputError(`--model ${path}: no such file or folder`, { file: path, field: '--model' });
-  const dir = statSync(path).isDirectory() ? path : dirname(path);
-  const weightsPath = statSync(path).isDirectory()
-    ? [join(dir, 'best.safetensors'), join(dir, 'checkpoints', 'last.safetensors')].find(existsSync)
-    : path;
-  if (!weightsPath) throw new InputError(`--model ${path}: no best.safetensors or checkpoints/last.safetensors (is it an av-sync run folder?)`, { file: path, field: '--model' });
-  const configPath = join(dir, 'config.json');
-  if (!existsSync(configPath)) throw new InputError(`--model ${path}: no config.json next to the weights (train with 'attune train av-sync')`, { file: configPath });
-  const saved = JSON.parse(readFileSync(configPath, 'utf8')) as SavedRun & { task?: string };
-  if (saved.task !== undefined && saved.task !== 'av-sync') throw new InputError(`--model ${path}: the run trained '${saved.task}', not 'av-sync'`, { file: configPath, field: 'task' });
-  const parsed = AvSyncModelSchema.safeParse(saved.model);
-  if (!parsed.success) throw new InputError(`${configPath}: model section is not an av-sync config: ${parsed.error.issues[0]?.message}`, { file: configPath, field: 'model' });
-  let temperature = 1;
-  const metricsPath = join(dir, 'metrics.json');
-  if (existsSync(metricsPath)) {
-    const m = JSON.parse(readFileSync(metricsPath, 'utf8')) as { test?: Record<string, number> };
-    const t = m.test?.['test.temperature'];
-    if (typeof t === 'number' && t > 0) temperature = t;
-  }
-  const weights = Object.fromEntries(loadSafetensors(weightsPath).tensors);
-  return { config: parsed.data, window: Math.round((saved.data?.window ?? 4.8) * SYNC_RATE), temperature, weights, source: weightsPath };
+  const run = loadRun(path, { tasks: ['av-sync'] });
+  const parsed = AvSyncModelSchema.safeParse(run.config.model);
+  if (!parsed.success) throw new InputError(`${run.dir}/config.json: model section is not an av-sync config: ${parsed.error.issues[0]?.message}`, { file: run.dir, field: 'model' });
+  const t = run.metrics?.test?.['test.temperature'];
+  const temperature = typeof t === 'number' && t > 0 ? t : 1;
+  const window = Math.round(((run.config.data?.window as number | undefined) ?? 4.8) * SYNC_RATE);
+  return { config: parsed.data, window, temperature, weights: run.params, source: run.weightsPath };
 }
 
 /** Window starts covering the clip (stride half a window; the last window ends at the clip's end). */
