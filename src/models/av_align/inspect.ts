@@ -3,9 +3,9 @@ import { ParamStore } from '../../engine/params.js';
 import { Predictor } from '../../engine/export.js';
 import type { HostArray } from '../../io/array.js';
 import { InputError } from '../../util/errors.js';
-import { readRun } from '../av_retrieval/embedder.js';
+import { loadRun } from '../../train/files.js';
 import { gatherBatch, type AvClipSet } from './data.js';
-import { AUDIO_FEATURE_DIM, VIDEO_FEATURE_DIM } from './features.js';
+import { AUDIO_FEATURE_DIM, VIDEO_FEATURE_DIM, type AvFeatureConfig } from './features.js';
 import { alignForward, dualEncode, type AvAlignConfig } from './model.js';
 
 /**
@@ -45,16 +45,17 @@ export interface AvAlignInspectionResult {
 
 /** Runs avAlignInspection with a run folder's weights (best, else last) on `rows` of a clip set, in one batch. */
 export async function inspectAvAlign(runDir: string, set: AvClipSet, rows: number[]): Promise<AvAlignInspectionResult> {
-  const run = readRun(runDir);
-  if (run.task !== 'av-align') throw new InputError(`${runDir}: run of task '${run.task}'; attention maps need an av-align run`, { file: run.run, field: 'task' });
+  const run = loadRun(runDir, { tasks: ['av-align'], flag: 'attention maps from' });
+  const model = run.config.model as AvAlignConfig;
+  const features = run.config.data?.features as AvFeatureConfig;
   if (!rows.length) throw new InputError('inspectAvAlign: no clips given', { field: 'rows' });
-  const frames = Math.round(run.features.rate * run.features.seconds);
-  if (frames !== set.frames) throw new InputError(`${runDir}: the model's grid has ${frames} frames, the clips ${set.frames}`, { file: run.run, field: 'features' });
+  const frames = Math.round(features.rate * features.seconds);
+  if (frames !== set.frames) throw new InputError(`${runDir}: the model's grid has ${frames} frames, the clips ${set.frames}`, { file: run.dir, field: 'features' });
   const store = new ParamStore(0);
   store.load(run.params);
-  const predictor = await Predictor.create((g, p) => avAlignInspection(g, p, run.model, frames, rows.length), store, { worker: false });
+  const predictor = await Predictor.create((g, p) => avAlignInspection(g, p, model, frames, rows.length), store, { worker: false });
   try {
-    return { model: run.model, rate: run.features.rate, rows, outputs: await predictor.run(gatherBatch(set, rows)) };
+    return { model, rate: features.rate, rows, outputs: await predictor.run(gatherBatch(set, rows)) };
   } finally {
     await predictor.close();
   }
