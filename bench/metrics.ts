@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { BenchOptions, BenchReport } from '../src/cli/commands/bench.js';
 import { retrieval } from '../src/metrics/retrieval.js';
 import { frechetDistance } from '../src/metrics/generation.js';
@@ -91,7 +91,9 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   if (!opts.quick) {
     say(`targets: retrieval < ${TARGETS.retrieval} s (float32 ${figures.retrieval_float32_wall_s} s), FD < ${TARGETS.fd} s (${figures.fd_wall_s} s)`);
   }
-  writeDocs(figures, opts.quick, sizes);
+  // Only a full run replaces the published figures; a --quick smoke run (CI, tests) leaves them alone.
+  if (opts.quick) say('docs/benchmarks.md keeps the figures of the last full run (this was --quick)');
+  else say(`wrote the Metrics section of ${writeDocs(figures, sizes)}`);
   return { name: 'metrics', figures, notes };
 }
 
@@ -100,15 +102,15 @@ function round(v: number): number {
 }
 
 /** Replaces (or appends) the Metrics section of docs/benchmarks.md; other sections are left as they are. */
-function writeDocs(f: BenchReport['figures'], quick: boolean, s: { n: number; d: number; fdN: number; fdD: number }): void {
-  const path = resolve('docs/benchmarks.md');
+function writeDocs(f: BenchReport['figures'], s: { n: number; d: number; fdN: number; fdD: number }): string {
+  const path = fileURLToPath(new URL('../../docs/benchmarks.md', import.meta.url)); // the package's docs, whatever the cwd
   const begin = '<!-- metrics:begin -->';
   const end = '<!-- metrics:end -->';
   const body = [
     begin,
     '## Metrics',
     '',
-    `Command: \`npx attune bench metrics${quick ? ' --quick' : ''}\` (${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores, ${cpus()[0]?.model ?? 'unknown CPU'}; load average ${f.load_average} from other work while running, so wall times are noisy).`,
+    `Command: \`npx attune bench metrics\` (${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores, ${cpus()[0]?.model ?? 'unknown CPU'}; load average ${f.load_average} from other work while running, so wall times are noisy).`,
     '',
     '| measure | wall | CPU | target |',
     '|---|---|---|---|',
@@ -130,4 +132,5 @@ function writeDocs(f: BenchReport['figures'], quick: boolean, s: { n: number; d:
   const b = old.indexOf(end);
   const next = a >= 0 && b > a ? old.slice(0, a) + body + old.slice(b + end.length) : `${old.trimEnd()}\n\n${body}\n`;
   writeFileAtomic(path, next);
+  return path;
 }
