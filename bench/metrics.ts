@@ -1,13 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import type { BenchOptions, BenchReport } from '../src/cli/commands/bench.js';
 import { retrieval } from '../src/metrics/retrieval.js';
 import { frechetDistance } from '../src/metrics/generation.js';
 import { choleskyPsdBlocked, congruenceLower, covariance, matrix, symmetricEigenvaluesBlocked, type Matrix } from '../src/metrics/linalg.js';
 import type { Precision } from '../src/metrics/ort.js';
 import { Rng } from '../src/util/rng.js';
-import { writeFileAtomic } from '../src/util/atomic.js';
+import { writeBenchSection } from './docs.js';
 
 /**
  * `attune bench metrics`: retrieval (R@k, mAP@10, ranks, InfoNCE; both directions) on 10,000 pairs of
@@ -103,11 +101,7 @@ function round(v: number): number {
 
 /** Replaces (or appends) the Metrics section of docs/benchmarks.md; other sections are left as they are. */
 function writeDocs(f: BenchReport['figures'], s: { n: number; d: number; fdN: number; fdD: number }): string {
-  const path = fileURLToPath(new URL('../../docs/benchmarks.md', import.meta.url)); // the package's docs, whatever the cwd
-  const begin = '<!-- metrics:begin -->';
-  const end = '<!-- metrics:end -->';
-  const body = [
-    begin,
+  return writeBenchSection('metrics', [
     '## Metrics',
     '',
     `Command: \`npx attune bench metrics\` (${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores, ${cpus()[0]?.model ?? 'unknown CPU'}; load average ${f.load_average} from other work while running, so wall times are noisy).`,
@@ -125,12 +119,5 @@ function writeDocs(f: BenchReport['figures'], s: { n: number; d: number; fdN: nu
     '',
     'Matrix products run in ONNX Runtime (MLAS GEMM); see docs/metrics.md for the algorithms. CPU time counts all threads,',
     'so on an idle 2-core machine the GEMM phases take about CPU / 2 and the JS phases about their CPU time.',
-    end,
-  ].join('\n');
-  const old = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n';
-  const a = old.indexOf(begin);
-  const b = old.indexOf(end);
-  const next = a >= 0 && b > a ? old.slice(0, a) + body + old.slice(b + end.length) : `${old.trimEnd()}\n\n${body}\n`;
-  writeFileAtomic(path, next);
-  return path;
+  ]);
 }
