@@ -3,6 +3,7 @@ import { formatFeatureSummary, runFeatureJob } from '../../media/feature_job.js'
 import { FEATURE_PRESETS } from '../../media/presets.js';
 import { InputError } from '../../util/errors.js';
 import { printJson } from '../output.js';
+import { seconds, positiveInt } from '../parse.js';
 
 /**
  * `attune features <manifest|file>`: feature extraction with a named preset. A manifest (.jsonl) is processed
@@ -19,8 +20,8 @@ export function register(program: Command): void {
     .option('--start <s>', 'start of the time range in seconds (manifest items use their own start/end)', seconds('--start'))
     .option('--duration <s>', 'length of the time range in seconds', seconds('--duration'))
     .option('--cache <dir>', 'feature cache folder for manifests (default <out>/cache)')
-    .option('--concurrency <n>', 'items processed at once', count('--concurrency'), 2)
-    .option('--threads <n>', 'ffmpeg video decoder threads per item', count('--threads'))
+    .option('--concurrency <n>', 'items processed at once', positiveInt('--concurrency'), 2)
+    .option('--threads <n>', 'ffmpeg video decoder threads per item', positiveInt('--threads'))
     .option('--strict', 'fail an item when the preset needs a stream (audio/video) the file lacks', false)
     .option('--json', 'print the summary as JSON', false)
     .addHelpText('after', '\nPresets:\n' + Object.values(FEATURE_PRESETS).map((p) => `  ${p.name.padEnd(12)} ${p.about}`).join('\n') +
@@ -42,18 +43,3 @@ export function register(program: Command): void {
     });
 }
 
-function seconds(flag: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < 0) throw new InputError(`${flag} expects seconds >= 0, got "${v}"`, { field: flag, got: v });
-    return n;
-  };
-}
-
-function count(flag: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new InputError(`${flag} expects a positive integer, got "${v}"`, { field: flag, got: v });
-    return n;
-  };
-}

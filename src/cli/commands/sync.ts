@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { InputError } from '../../util/errors.js';
 import type { SyncModel } from '../../models/av_sync/infer.js';
 import { formatTable, printJson } from '../output.js';
+import { seconds, signedSeconds } from '../parse.js';
 
 /**
  * `attune sync VIDEO`: how far the sound is out of sync with the picture, on the +-2 s / 0.2 s grid, with a
@@ -129,18 +130,3 @@ function fmt(x: number): string {
   return `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
 }
 
-function seconds(flag: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < 0) throw new InputError(`${flag} expects seconds >= 0, got "${v}"`, { field: flag, got: v });
-    return n;
-  };
-}
-
-function signedSeconds(flag: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || Math.abs(n) > 60) throw new InputError(`${flag} expects seconds in [-60, 60], got "${v}"`, { field: flag, got: v });
-    return n;
-  };
-}

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { concat, type Graph, type Scope, type Tensor } from '../../engine/index.js';
-import { defineTask, type LoadContext, type SplitName, type TaskData } from '../../train/task.js';
+import { defineTask, type EvalContext, type LoadContext, type SplitName, type TaskData } from '../../train/task.js';
+import type { HostArray } from '../../io/array.js';
 import { similarityHeatmap } from '../../report/sections.js';
 import { asMatrix } from '../../metrics/input.js';
 import type { Section } from '../../report/spec.js';
@@ -127,11 +128,21 @@ export function avAlignInference(g: Graph, p: Scope, c: AvAlignConfig, data: AvT
 }
 
 /** Report sections for the final evaluation: the seed table and the similarity matrix of the first clips. */
-export function seedSections(metrics: Record<string, number>, o: Record<string, import('../../io/array.js').HostArray>): Section[] {
+/** Video x audio clip-embedding similarities (first 32 clips), for reports. */
+export function embeddingSimilaritySection(o: Record<string, HostArray>): Section {
+  return similarityHeatmap(asMatrix(o.video_embedding, 'video'), asMatrix(o.audio_embedding, 'audio'), { limit: 32, rowName: 'video clip', colName: 'audio clip' });
+}
+
+export function seedSections(metrics: Record<string, number>, o: Record<string, HostArray>): Section[] {
   return [
     { kind: 'table', title: 'Seed metric suite', columns: ['metric', 'value', 'better'], rows: SEED_METRICS.filter((m) => m.key in metrics).map((m) => [m.label, metrics[m.key], m.better]) },
-    similarityHeatmap(asMatrix(o.video_embedding, 'video'), asMatrix(o.audio_embedding, 'audio'), { limit: 32, rowName: 'video clip', colName: 'audio clip' }),
+    embeddingSimilaritySection(o),
   ];
+}
+
+/** Runs the evaluation predictor over a whole split (the split's own batches, its rng). */
+export function predictSplit(ctx: EvalContext<AvAlignConfig, AvTaskData>): Promise<Record<string, HostArray>> {
+  return predictAll(ctx.predictor, ctx.indices.length, ctx.batchSize, (rows) => ctx.data.batch(rows.map((r) => ctx.indices[r]), { split: ctx.split, rng: ctx.rng }));
 }
 
 export const avAlignTask = defineTask<AvAlignConfig, AvDataConfig, AvTaskData>({
@@ -146,7 +157,7 @@ export const avAlignTask = defineTask<AvAlignConfig, AvDataConfig, AvTaskData>({
   buildLoss: (g, p, ctx) => avAlignLoss(g, p, ctx.model, ctx.data, ctx.batchSize),
   buildInference: (g, p, ctx) => avAlignInference(g, p, ctx.model, ctx.data, ctx.batchSize),
   async evaluate(ctx) {
-    const o = await predictAll(ctx.predictor, ctx.indices.length, ctx.batchSize, (rows) => ctx.data.batch(rows.map((r) => ctx.indices[r]), { split: ctx.split, rng: ctx.rng }));
+    const o = await predictSplit(ctx);
     const metrics = await seedSuite(o);
     return { metrics, sections: ctx.final ? seedSections(metrics, o) : undefined };
   },

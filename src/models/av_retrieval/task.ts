@@ -1,12 +1,8 @@
 import { defineTask } from '../../train/task.js';
 import { embeddingSuite } from '../../metrics/suite.js';
-import { similarityHeatmap } from '../../report/sections.js';
-import { asMatrix } from '../../metrics/input.js';
 import type { Graph, Scope, Tensor } from '../../engine/index.js';
-import type { z } from 'zod';
 import { avAlignSmall, dualEncode, type AvAlignConfig } from '../av_align/model.js';
-import { AvAlignModelSchema, AvDataSchema, avAlignLoss, defaultAvData, loadAvData, type AvDataConfig, type AvTaskData } from '../av_align/task.js';
-import { predictAll } from '../av_align/metrics.js';
+import { avAlignTask, defaultAvData, embeddingSimilaritySection, predictSplit, type AvDataConfig, type AvTaskData } from '../av_align/task.js';
 
 /**
  * av-retrieval: the lighter dual encoder (av-align's video and audio encoders and clip embeddings, no
@@ -24,23 +20,19 @@ export function embedInference(g: Graph, p: Scope, c: AvAlignConfig, data: AvTas
   return { video_embedding: ev, audio_embedding: ea };
 }
 
+/** av-align's task (schemas, data, loss, monitor) with the dual encoder's defaults, inference and recall@K evaluation. */
 export const avRetrievalTask = defineTask<AvAlignConfig, AvDataConfig, AvTaskData>({
+  ...avAlignTask,
   name: 'av-retrieval',
   description: 'audio<->video retrieval: a dual encoder with temporal clip embeddings, trained with InfoNCE; recall@K evaluation',
-  modelSchema: AvAlignModelSchema as unknown as z.ZodType<AvAlignConfig, z.ZodTypeDef, unknown>,
-  dataSchema: AvDataSchema,
   defaults: { model: avRetrievalSmall(), data: defaultAvData, train: { batchSize: 32, lr: 2e-3, warmupSteps: 30, epochs: 40 } },
   variants: { tiny: avRetrievalTiny, small: avRetrievalSmall },
-  monitor: { metric: 'a2v_R@1', mode: 'max' },
-  loadData: loadAvData,
-  buildLoss: (g, p, ctx) => avAlignLoss(g, p, ctx.model, ctx.data, ctx.batchSize),
   buildInference: (g, p, ctx) => embedInference(g, p, ctx.model, ctx.data, ctx.batchSize),
   async evaluate(ctx) {
-    const o = await predictAll(ctx.predictor, ctx.indices.length, ctx.batchSize, (rows) => ctx.data.batch(rows.map((r) => ctx.indices[r]), { split: ctx.split, rng: ctx.rng }));
+    const o = await predictSplit(ctx);
     const { metrics: m } = await embeddingSuite(o.video_embedding, o.audio_embedding, { ks: [1, 5, 10], ksg: false });
     const metrics: Record<string, number> = { clips: ctx.indices.length };
     for (const [k, v] of Object.entries(m)) metrics[k.replace(/^a2b_/, 'v2a_').replace(/^b2a_/, 'a2v_')] = v;
-    const sections = ctx.final ? [similarityHeatmap(asMatrix(o.video_embedding, 'video'), asMatrix(o.audio_embedding, 'audio'), { limit: 32, rowName: 'video clip', colName: 'audio clip' })] : undefined;
-    return { metrics, sections };
+    return { metrics, sections: ctx.final ? [embeddingSimilaritySection(o)] : undefined };
   },
 });
