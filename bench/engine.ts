@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
-import type { BenchOptions, BenchReport } from '../src/cli/commands/bench.js';
+import type { BenchOptions, BenchReport } from './types.js';
 import { hostArray, HostArray } from '../src/io/array.js';
 import { Rng } from '../src/util/rng.js';
 import { encodeModel } from '../src/engine/onnx/proto.js';

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFile
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BenchOptions, BenchReport } from '../src/cli/commands/bench.js';
+import type { BenchOptions, BenchReport } from './types.js';
 import { logMel, mfcc } from '../src/media/audio_features.js';
 import { AudioFeaturePipeline } from '../src/media/audio_pipeline.js';
 import { extractFeatures } from '../src/media/features.js';

@@ -1,5 +1,5 @@
 import { cpus, loadavg } from 'node:os';
-import type { BenchOptions, BenchReport } from '../src/cli/commands/bench.js';
+import type { BenchOptions, BenchReport } from './types.js';
 import { retrieval } from '../src/metrics/retrieval.js';
 import { frechetDistance } from '../src/metrics/generation.js';
 import { choleskyPsdBlocked, congruenceLower, covariance, matrix, symmetricEigenvaluesBlocked, type Matrix } from '../src/metrics/linalg.js';

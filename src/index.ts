@@ -13,6 +13,7 @@ export * from './util/rng.js';
 export * from './io/array.js';
 export * from './io/safetensors.js';
 export * from './io/npy.js';
+export * from './timeline/index.js';
 export * from './data/index.js';
 export * from './text/index.js';
 export * from './media/index.js';

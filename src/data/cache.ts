@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { hostArray, type HostArray } from '../io/array.js';
-import { makeStream, type Stream } from '../media/timeline.js';
+import { makeStream, type Stream } from '../timeline/timeline.js';
 import { loadSafetensors, saveSafetensors } from '../io/safetensors.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { InputError } from '../util/errors.js';

@@ -1,7 +1,7 @@
 import { InputError, NumericError } from '../util/errors.js';
 import { applyDct, applyFilterBank, dctMatrix, logCompress, melFilterBank, type LogConfig, type MelConfig, type MelFilterBank } from './mel.js';
 import { stft, type Spectrogram, type StftConfig } from './stft.js';
-import { makeStream, type Stream } from './timeline.js';
+import { makeStream, type Stream } from '../timeline/timeline.js';
 
 /**
  * Frame-level audio features as Streams. Stream time convention (timeline.ts): frame i covers

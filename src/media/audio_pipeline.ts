@@ -2,7 +2,7 @@ import { logMel, mfcc, onsetEnvelope, rmsEnergy, spectralFlux } from './audio_fe
 import { yin } from './pitch.js';
 import type { AudioFeatureSpec } from './presets.js';
 import { RowBuffer } from './rows.js';
-import type { Stream } from './timeline.js';
+import type { Stream } from '../timeline/timeline.js';
 
 /**
  * Computes frame features over audio that arrives in chunks, with bounded memory and results identical to running

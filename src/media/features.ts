@@ -7,7 +7,7 @@ import { FACE_DIM, loadFaceTracker } from './face.js';
 import { probe, type MediaInfo } from './probe.js';
 import { FEATURE_PRESETS, presetNames, type FeaturePreset } from './presets.js';
 import { RowBuffer } from './rows.js';
-import type { Stream } from './timeline.js';
+import type { Stream } from '../timeline/timeline.js';
 import { VisualFeatureExtractor } from './video_features.js';
 
 /**

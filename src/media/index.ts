@@ -1,4 +1,4 @@
-/** Media in: ffmpeg decoding, audio and visual features, presets, timelines and windows. See docs/media.md. */
+/** Media in: ffmpeg decoding, audio and visual features, presets. Streams and windows are in src/timeline; feature jobs in src/data. See docs/media.md. */
 export * from './ffmpeg.js';
 export * from './probe.js';
 export * from './timing.js';
@@ -15,6 +15,3 @@ export * from './video_features.js';
 export * from './face.js';
 export * from './presets.js';
 export * from './features.js';
-export * from './feature_job.js';
-export * from './timeline.js';
-export * from './windows.js';

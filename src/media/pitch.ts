@@ -1,7 +1,7 @@
 import { InputError } from '../util/errors.js';
 import { checkSignal } from './audio_features.js';
 import { realFft } from './fft.js';
-import { makeStream, type Stream } from './timeline.js';
+import { makeStream, type Stream } from '../timeline/timeline.js';
 
 /**
  * YIN fundamental-frequency estimation (de Cheveigne & Kawahara 2002):

@@ -1,4 +1,4 @@
-import { makeStream, type Stream } from './timeline.js';
+import { makeStream, type Stream } from '../timeline/timeline.js';
 
 /** A growable [T, dim] float32 matrix (amortised doubling), turned into a Stream at the end. */
 export class RowBuffer {

@@ -1,5 +1,5 @@
 import { RowBuffer } from './rows.js';
-import type { Stream } from './timeline.js';
+import type { Stream } from '../timeline/timeline.js';
 import { absDiff, colourMoments, downsample, gridPool, luma, type FrameShape } from './visual.js';
 
 /**

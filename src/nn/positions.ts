@@ -1,5 +1,5 @@
 import { type Graph, type Tensor, concat, constant } from '../engine/index.js';
-import { alignedPositions } from '../media/timeline.js';
+import { alignedPositions } from '../timeline/timeline.js';
 import { cachedConstant, nnShapeError, staticDim } from './util.js';
 
 export interface SinusoidOptions {

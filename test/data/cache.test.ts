@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync, readFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FeatureCache, canonicalJson, featuresToStream, streamToFeatures } from '../../src/data/cache.js';
-import { makeStream } from '../../src/media/timeline.js';
+import { makeStream } from '../../src/timeline/timeline.js';
 import { extractWithCache } from '../../src/data/extract.js';
 import { hostArray } from '../../src/io/array.js';
 import { loadSafetensors } from '../../src/io/safetensors.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Graph, ParamStore, type Scope, type Tensor, constant } from '../../src/engine/index.js';
-import { alignedPositions } from '../../src/media/timeline.js';
+import { alignedPositions } from '../../src/timeline/timeline.js';
 import * as nn from '../../src/nn/index.js';
 import { f32, maxDiff, randn, row, runOnce, vals } from './helpers.js';
 

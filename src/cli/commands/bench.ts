@@ -1,28 +1,14 @@
 import type { Command } from 'commander';
 import { InputError } from '../../util/errors.js';
 import { printJson } from '../output.js';
+import type { BenchModule } from '../../../bench/types.js';
 
 /**
  * `attune bench <name>`: benchmarks that print figures and ratios against a peer (e.g. PyTorch) run side by
- * side. Each benchmark lives in bench/<name>.ts and exports `run(options): Promise<BenchReport>`.
+ * side. Each benchmark lives in bench/<name>.ts and exports `run(options): Promise<BenchReport>` (bench/types.ts);
+ * it is loaded only when asked for.
  */
-export interface BenchOptions {
-  json: boolean;
-  /** Smaller sizes, for a smoke run (CI, first look). */
-  quick: boolean;
-  /** Skip the peer (e.g. PyTorch) even if it is importable. */
-  noPeer: boolean;
-}
-
-export interface BenchReport {
-  name: string;
-  /** Free-form figures, e.g. { train_ms_per_step: 12.3, ratio_vs_torch: 1.8 } */
-  figures: Record<string, number | string | null>;
-  /** Human-readable lines already printed, kept for the JSON report. */
-  notes: string[];
-}
-
-const BENCHES: Record<string, { about: string; load: () => Promise<{ run: (o: BenchOptions) => Promise<BenchReport> }> }> = {
+const BENCHES: Record<string, { about: string; load: () => Promise<BenchModule> }> = {
   engine: { about: 'training step and inference of the reference cross-attention model vs PyTorch', load: () => import('../../../bench/engine.js') },
   features: { about: 'decode + feature extraction throughput (x real time) and peak RSS', load: () => import('../../../bench/features.js') },
   metrics: { about: 'recall/mAP on 10k pairs and Frechet distance on 10k x 2048 features', load: () => import('../../../bench/metrics.js') },

@@ -5,7 +5,7 @@ import { printJson } from '../output.js';
 /**
  * `attune demo`, the main job: synthesise AV-Synth, extract features, train av-align and av-sync, evaluate
  * (before/after seed table, sync accuracy, retrieval recall) and write one HTML report. The pipeline is
- * src/models/demo.ts; this file only parses options and prints.
+ * src/app/demo.ts; this file only parses options and prints.
  */
 export function register(program: Command): void {
   program
@@ -19,7 +19,7 @@ export function register(program: Command): void {
     .action(async (opts: { out: string; quick: boolean; seed: string; json: boolean }) => {
       const seed = Number(opts.seed);
       if (!Number.isInteger(seed) || seed < 0) throw new InputError(`--seed must be a non-negative integer, got "${opts.seed}"`, { field: '--seed' });
-      const { runDemo, formatDemoSummary } = await import('../../models/demo.js');
+      const { runDemo, formatDemoSummary } = await import('../../app/demo.js');
       const summary = await runDemo({ out: opts.out, quick: opts.quick, seed });
       if (opts.json) printJson(summary);
       else process.stdout.write(formatDemoSummary(summary) + '\n');

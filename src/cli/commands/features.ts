@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { formatFeatureSummary, runFeatureJob } from '../../media/feature_job.js';
+import { formatFeatureSummary, runFeatureJob } from '../../data/feature_job.js';
 import { FEATURE_PRESETS } from '../../media/presets.js';
 import { InputError } from '../../util/errors.js';
 import { printJson } from '../output.js';

@@ -1,5 +1,5 @@
 import { ConfigError } from '../../util/errors.js';
-import { makeStream, type Stream } from '../../media/timeline.js';
+import { makeStream, type Stream } from '../../timeline/timeline.js';
 import { Rng } from '../../util/rng.js';
 import { SynthClass, synthClasses } from './classes.js';
 import { SynthConfig, synthConfig } from './config.js';

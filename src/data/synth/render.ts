@@ -1,4 +1,4 @@
-import { framesFor } from '../../media/timeline.js';
+import { framesFor } from '../../timeline/timeline.js';
 import { Rng } from '../../util/rng.js';
 import { Shape, SynthClass } from './classes.js';
 import type { SynthConfig } from './config.js';

@@ -1,7 +1,7 @@
 import { AUDIO_PRESETS } from '../../media/presets.js';
 import { logMel, spectralFlux } from '../../media/audio_features.js';
 import { VisualFeatureExtractor, type VisualFeatureConfig } from '../../media/video_features.js';
-import { resample, type Stream } from '../../media/timeline.js';
+import { resample, type Stream } from '../../timeline/timeline.js';
 import { decodeAudio } from '../../media/decode_audio.js';
 import { iterateVideoFrames } from '../../media/decode_video.js';
 import { probe, type MediaInfo } from '../../media/probe.js';

@@ -3,7 +3,7 @@ import { logMel } from '../../media/audio_features.js';
 import { decodeAudio } from '../../media/decode_audio.js';
 import { iterateVideoFrames } from '../../media/decode_video.js';
 import { probe, type MediaInfo } from '../../media/probe.js';
-import { framesFor, makeStream, resample } from '../../media/timeline.js';
+import { framesFor, makeStream, resample } from '../../timeline/timeline.js';
 import { absDiff, gridPool } from '../../media/visual.js';
 import type { SynthClip } from '../../data/synth/clip.js';
 import { InputError } from '../../util/errors.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runDemo, DEMO_FULL, DEMO_QUICK, type DemoSummary } from '../../src/models/demo.js';
+import { runDemo, DEMO_FULL, DEMO_QUICK, type DemoSummary } from '../../src/app/demo.js';
 import { SEED_METRICS } from '../../src/models/av_align/metrics.js';
 
 test('the demo pipeline runs end to end in a tiny configuration', async () => {

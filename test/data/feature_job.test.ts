@@ -6,8 +6,8 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { loadNpy } from '../../src/io/npy.js';
 import { loadSafetensors } from '../../src/io/safetensors.js';
-import { runFeatureJob } from '../../src/media/feature_job.js';
-import { makeMedia, tempDir } from './fixtures.js';
+import { runFeatureJob } from '../../src/data/feature_job.js';
+import { makeMedia, tempDir } from '../media/fixtures.js';
 
 const tmp = tempDir();
 let good: string;

@@ -1,16 +1,16 @@
 import { mkdirSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
-import { formatBatchSummary, runBatch, type BatchFailure } from '../data/batch.js';
-import { FeatureCache, type FeatureSet } from '../data/cache.js';
-import { readManifest, type ManifestItem } from '../data/manifest.js';
+import { formatBatchSummary, runBatch, type BatchFailure } from './batch.js';
+import { FeatureCache, type FeatureSet } from './cache.js';
+import { readManifest, type ManifestItem } from './manifest.js';
 import type { HostArray } from '../io/array.js';
 import { saveNpy } from '../io/npy.js';
 import { saveSafetensors } from '../io/safetensors.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { InputError } from '../util/errors.js';
-import { extractFeatures, getPreset, streamsToTensors, tensorsToStreams } from './features.js';
-import type { FeaturePreset } from './presets.js';
-import type { Stream } from './timeline.js';
+import { extractFeatures, getPreset, streamsToTensors, tensorsToStreams } from '../media/features.js';
+import type { FeaturePreset } from '../media/presets.js';
+import type { Stream } from '../timeline/timeline.js';
 
 /**
  * `attune features`: one media file, or every item of a manifest (.jsonl), through a preset. Manifest runs go

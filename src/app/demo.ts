@@ -13,12 +13,12 @@ import { asMatrix } from '../metrics/input.js';
 import type { AnyTask } from '../train/task.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { describeError } from '../util/errors.js';
-import { getTask } from './registry.js';
-import { avAlignTask, defaultAvData, synthSplits, type AvDataConfig } from './av_align/task.js';
-import { synthClipSet, synthFor } from './av_align/data.js';
-import { inspectAvAlign } from './av_align/inspect.js';
-import { SEED_METRICS, improved } from './av_align/metrics.js';
-import { buildIndex } from './av_retrieval/index_store.js';
+import { getTask } from '../models/registry.js';
+import { avAlignTask, defaultAvData, synthSplits, type AvDataConfig } from '../models/av_align/task.js';
+import { synthClipSet, synthFor } from '../models/av_align/data.js';
+import { inspectAvAlign } from '../models/av_align/inspect.js';
+import { SEED_METRICS, improved } from '../models/av_align/metrics.js';
+import { buildIndex } from '../models/av_retrieval/index_store.js';
 
 /**
  * `attune demo`, the main job: synthesise AV-Synth (real MP4s through ffmpeg + the in-memory fast path), extract

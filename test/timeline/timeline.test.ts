@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   align, alignedPositions, frameCenter, frameIndexAt, frameTime, framesFor, makeStream, positionsSeconds, resample, sliceTime, streamEnd,
-} from '../../src/media/timeline.js';
+} from '../../src/timeline/timeline.js';
 import { ShapeError } from '../../src/util/errors.js';
 
 const ramp = (n: number, dim = 1) => Float32Array.from({ length: n * dim }, (_, i) => i);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeStream } from '../../src/media/timeline.js';
-import { favorAlign, favorGroup, favorJoint, slidingWindows, windowCount } from '../../src/media/windows.js';
+import { makeStream } from '../../src/timeline/timeline.js';
+import { favorAlign, favorGroup, favorJoint, slidingWindows, windowCount } from '../../src/timeline/windows.js';
 import { ShapeError } from '../../src/util/errors.js';
 
 const ramp = (n: number, dim = 1, base = 0) => Float32Array.from({ length: n * dim }, (_, i) => base + i);
