@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import attune from './eslint-rules/layers.js';
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'runs/', 'attune-demo/', '**/*.min.js', 'src/report/vendor/'] },
@@ -12,5 +13,11 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'off',
       'no-constant-condition': ['error', { checkLoops: false }],
     },
+  },
+  {
+    // Layers only point down: docs/architecture.md, eslint-rules/layers.js.
+    files: ['src/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts'],
+    plugins: { attune },
+    rules: { 'attune/layers': 'error' },
   },
 );
