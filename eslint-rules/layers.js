@@ -1,6 +1,3 @@
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
 /**
  * Layers only point down. Every folder of the package has a rank (LAYERS, lowest first; docs/architecture.md
  * explains each); a file may import files of its own folder and of lower folders only. Because the order is
@@ -14,6 +11,9 @@ import { fileURLToPath } from 'node:url';
  * Reports: an upward import, naming both folders; a file in, or an import of, a folder with no rank (add the
  * folder to LAYERS and to docs/architecture.md).
  */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
 export const LAYERS = [
   'src/util',
   'src/io',

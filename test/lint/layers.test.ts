@@ -1,3 +1,7 @@
+/**
+ * The layers rule (eslint-rules/layers.js): through the repository's own ESLint config, and alone on snippets
+ * placed in a made-up tree, one case per import form; plus docs/architecture.md agreeing with its LAYERS.
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
