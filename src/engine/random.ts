@@ -1,10 +1,11 @@
-import { type HostArray, numel } from '../io/array.js';
-import type { Rng } from '../util/rng.js';
-
 /**
  * The engine's one sampler for random graph inputs (dropout keep-masks). The Trainer's runner, `Session.run({ rng })`
  * and the gradient checks all draw through `drawRandomFeeds`, so one seed gives the same masks everywhere.
  */
+import { type HostArray, numel } from '../io/array.js';
+import type { Rng } from '../util/rng.js';
+
+/** One random input to fill: a graph's `RandomInput` or a train program's serialized spec. */
 export interface RandomFeedSpec {
   name: string;
   shape: readonly number[];

@@ -1,3 +1,10 @@
+/**
+ * A stateful ONNX program: one engine Session plus named values that live between calls (parameters,
+ * optimizer state). After each call the outputs listed in `carry` replace the inputs they name, so a
+ * train step's updated parameters feed the next step without a trip through user code. Everything in a
+ * RunnerSpec is plain data, so the same runner can live in this thread (LocalRunner) or in a worker
+ * (WorkerRunner, worker.ts) behind the same async interface.
+ */
 import { availableParallelism } from 'node:os';
 import type ort from 'onnxruntime-node';
 import { HostArray, numel } from '../io/array.js';
@@ -8,13 +15,6 @@ import { RuntimeOptions, Session, fromOrtTensor, toOrtTensor } from './runtime.j
 
 export { drawRandomFeeds, type RandomFeedSpec };
 
-/**
- * A stateful ONNX program: one engine Session plus named values that live between calls (parameters,
- * optimizer state). After each call the outputs listed in `carry` replace the inputs they name, so a
- * train step's updated parameters feed the next step without a trip through user code. Everything in a
- * RunnerSpec is plain data, so the same runner can live in this thread (LocalRunner) or in a worker
- * (WorkerRunner, worker.ts) behind the same async interface.
- */
 /** Session options of a runner: the engine's RuntimeOptions (threads, provider, profiling, ...). */
 export type SessionConfig = RuntimeOptions;
 

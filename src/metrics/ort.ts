@@ -1,15 +1,15 @@
-import { availableParallelism } from 'node:os';
-import { Graph } from '../engine/graph.js';
-import { Session } from '../engine/runtime.js';
-import type { Tensor } from '../engine/tensor.js';
-import type { HostArray } from '../io/array.js';
-
 /**
  * The heavy parts of the metrics (matrix products and reductions over them) as small graphs traced with the engine
  * (src/engine: the same tracer, op vocabulary and ONNX writer as the models) and run by ONNX Runtime through the
  * engine's `Session`. Graphs have symbolic dimensions, so one session per (graph, precision) serves every size;
  * sessions are created once and cached for the life of the process.
  */
+import { availableParallelism } from 'node:os';
+import { Graph } from '../engine/graph.js';
+import { Session } from '../engine/runtime.js';
+import type { Tensor } from '../engine/tensor.js';
+import type { HostArray } from '../io/array.js';
+
 export type Precision = 'float32' | 'float64';
 
 /** Traces one metrics graph at a precision: declare inputs on `g` (symbolic dims), return the named outputs. */
