@@ -29,9 +29,7 @@ export function exportOnnxBytes(build: InferenceBuildFn, store: ParamStore, opts
   const g = new Graph();
   const outputs = build(g, new Scope(g, store));
   if (Object.keys(outputs).length === 0) throw new ConfigError('the inference graph has no outputs', { field: 'outputs' });
-  if (g.randomInputs.length) {
-    throw new ConfigError(`the inference graph draws random inputs (${g.randomInputs.map((r) => r.name).join(', ')}); build it without dropout for export`, { field: 'dropout' });
-  }
+  refuseRandomInputs(g);
   const bake = { ...store.feeds(g), ...(opts.params ? pick(opts.params, [...g.params.keys()]) : {}) };
   return encodeModel(toModelProto(g, outputs, { bake, name: opts.name ?? 'attune', docString: opts.docString }));
 }
@@ -45,14 +43,20 @@ export function exportOnnx(path: string, build: InferenceBuildFn, store: ParamSt
 
 /** Runs an inference graph with parameters held by the runner (in a worker thread by default). */
 export class Predictor {
-  private constructor(private readonly runner: Runner, readonly params: string[], readonly inputs: string[]) {}
+  private constructor(
+    private readonly runner: Runner,
+    readonly params: string[],
+    /** The data inputs run() needs (Graph.dataInputs()). */
+    readonly inputs: string[],
+  ) {}
 
   static async create(build: InferenceBuildFn, store: ParamStore, opts: { worker?: boolean; session?: SessionConfig } = {}): Promise<Predictor> {
     const g = new Graph();
     const outputs = build(g, new Scope(g, store));
+    refuseRandomInputs(g);
     const onnx = encodeModel(toModelProto(g, outputs));
     const state = store.feeds(g);
-    const inputs = [...g.inputs.keys()].filter((n) => !g.params.has(n));
+    const inputs = g.dataInputs().map((t) => t.name);
     const runner = await createRunner({ onnx, state, carry: {}, session: opts.session }, { worker: opts.worker });
     return new Predictor(runner, Object.keys(state), inputs);
   }
@@ -68,6 +72,13 @@ export class Predictor {
 
   close(): Promise<void> {
     return this.runner.close();
+  }
+}
+
+/** Inference graphs (export, Predictor) are deterministic: dropout must be off (p = 0) when they are traced. */
+function refuseRandomInputs(g: Graph): void {
+  if (g.randomInputs.length) {
+    throw new ConfigError(`the inference graph draws random inputs (${g.randomInputs.map((r) => r.name).join(', ')}); build it without dropout for inference and export`, { field: 'dropout' });
   }
 }
 

@@ -2,16 +2,21 @@ import { type Node, type Shape, attr, isFloat, shapeError } from './graph.js';
 import { ShapeError } from '../util/errors.js';
 import { Tensor } from './tensor.js';
 import { countOver, expandLike, fullLike, reshapeLike, scalar } from './ops/core.js';
-import { cast, cos, div, equal, erf, exp, greater, log, mul, neg, pow, sign, sin, sub, where } from './ops/elementwise.js';
+import { addN, cast, cos, div, equal, erf, exp, greater, log, mul, neg, pow, sign, sin, sub, where } from './ops/elementwise.js';
 import { concat, gatherElements, gatherND, invertPerm, mT, pad, reshape, scatterElementsAdd, scatterNDAdd, slice, split, squeeze, transpose, unsqueeze } from './ops/movement.js';
 import { mean, sum } from './ops/reduce.js';
-import { im2col, matmul } from './ops/nn.js';
+import { gemm, im2col, matmul } from './ops/nn.js';
+import { type DifferentiableOp, opKind } from './ops/vocab.js';
 import { staticNumel } from './shape.js';
 
 /** Lazily computes the gradient for one input; only called when that input needs a gradient. */
 type GradFn = (() => Tensor) | null;
-/** A rule gets the node, the gradient of its first output and of all outputs (null where none flows). */
-type Rule = (n: Node, dy: Tensor, douts: (Tensor | null)[]) => GradFn[];
+/**
+ * A rule gets the node, the gradient of its first output and of all outputs (null where none flows), and returns one
+ * entry per input: a thunk, or null for an input that can never take a gradient (indices, shapes, bool conditions).
+ * `grad` throws, naming the op and where it was traced, if a rule gives null (or nothing) for an input that needs one.
+ */
+export type Rule = (n: Node, dy: Tensor, douts: (Tensor | null)[]) => GradFn[];
 
 const I = (n: Node, i: number): Tensor => n.inputs[i] as Tensor;
 const O = (n: Node, i = 0): Tensor => n.outputs[i];
@@ -28,23 +33,33 @@ const reduceAxes = (n: Node): number[] => (n.inputs[1] ? constInts(n, 1) : [...I
 /** dy of a reduction broadcast back over the input's shape. */
 const unreduce = (n: Node, t: Tensor): Tensor => expandLike(intAttr(n, 'keepdims') ? t : unsqueeze(t, reduceAxes(n)), I(n, 0));
 
+/** Binary Max/Min: the gradient goes to the input equal to the output; where both are (a tie) each gets half. */
+const extremumRule: Rule = (n, dy) => {
+  const [a, b, o] = [I(n, 0), I(n, 1), O(n)];
+  return [() => where(equal(a, o), where(equal(b, o), mul(dy, 0.5), dy), 0), () => where(equal(b, o), where(equal(a, o), mul(dy, 0.5), dy), 0)];
+};
+
+/** ReduceMax/ReduceMin: the gradient goes to the positions equal to the result, split evenly among ties. */
+const reduceExtremumRule: Rule = (n, dy) => [() => {
+  const mask = cast(equal(I(n, 0), unreduce(n, O(n))), dy.dtype);
+  return mul(mask, unreduce(n, div(dy, sum(mask, reduceAxes(n), { keepdims: intAttr(n, 'keepdims') === 1 }))));
+}];
+
 /**
- * The gradient table: one entry per ONNX op type. Each returns, per input, a thunk giving the gradient at the op's
- * OUTPUT shape (broadcasting is undone once, in `sumToShape`), or null where no gradient flows.
+ * The gradient table: exactly one rule per differentiable op of the vocabulary (ops/vocab.ts; the type checker
+ * enforces it). Each returns, per input, a thunk giving the gradient at the op's OUTPUT shape (broadcasting is undone
+ * once, in `sumToShape`), or null for an input that never takes a gradient.
  */
-export const gradRules: Record<string, Rule> = {
+export const gradRules: { readonly [K in DifferentiableOp]: Rule } = {
   Add: (_n, dy) => [() => dy, () => dy],
   Sub: (_n, dy) => [() => dy, () => neg(dy)],
   Mul: (n, dy) => [() => mul(dy, I(n, 1)), () => mul(dy, I(n, 0))],
   Div: (n, dy) => [() => div(dy, I(n, 1)), () => neg(div(mul(dy, O(n)), I(n, 1)))],
   Pow: (n, dy) => [() => mul(dy, mul(I(n, 1), pow(I(n, 0), sub(I(n, 1), 1)))), () => mul(dy, mul(O(n), log(I(n, 0))))],
-  Max: (n, dy) => [() => where(equal(I(n, 0), O(n)), dy, 0), () => where(equal(I(n, 0), O(n)), 0, dy)],
-  Min: (n, dy) => [() => where(equal(I(n, 0), O(n)), dy, 0), () => where(equal(I(n, 0), O(n)), 0, dy)],
+  Max: extremumRule,
+  Min: extremumRule,
   Neg: (_n, dy) => [() => neg(dy)],
-  Identity: (_n, dy) => [() => dy],
   Sum: (n, dy) => n.inputs.map(() => () => dy),
-  Sign: () => [null],
-  Floor: () => [null],
   Sqrt: (n, dy) => [() => div(mul(dy, 0.5), O(n))],
   Exp: (n, dy) => [() => mul(dy, O(n))],
   Log: (n, dy) => [() => div(dy, I(n, 0))],
@@ -60,14 +75,14 @@ export const gradRules: Record<string, Rule> = {
   Where: (n, dy) => [null, () => where(I(n, 0), dy, 0), () => where(I(n, 0), 0, dy)],
   Cast: (n, dy) => [isFloat(I(n, 0).dtype) ? () => cast(dy, I(n, 0).dtype) : null],
   MatMul: (n, dy) => [() => matmul(dy, mT(I(n, 1))), () => matmulWeightGrad(I(n, 0), I(n, 1), dy)],
+  Gemm: (n, dy) => gemmGrad(n, dy),
   Softmax: (n, dy) => [() => mul(O(n), sub(dy, sum(mul(dy, O(n)), intAttr(n, 'axis'), { keepdims: true })))],
   LogSoftmax: (n, dy) => [() => sub(dy, mul(exp(O(n)), sum(dy, intAttr(n, 'axis'), { keepdims: true })))],
   ReduceSum: (n, dy) => [() => unreduce(n, dy)],
   ReduceMean: (n, dy) => [() => unreduce(n, div(dy, countOver(I(n, 0), reduceAxes(n))))], // scale the small tensor, then broadcast
-  ReduceMax: (n, dy) => [() => {
-    const mask = cast(equal(I(n, 0), unreduce(n, O(n))), dy.dtype); // arg-max positions, ties share evenly
-    return mul(mask, unreduce(n, div(dy, sum(mask, reduceAxes(n), { keepdims: intAttr(n, 'keepdims') === 1 }))));
-  }],
+  ReduceSumSquare: (n, dy) => [() => mul(unreduce(n, dy), mul(I(n, 0), 2))],
+  ReduceMax: reduceExtremumRule,
+  ReduceMin: reduceExtremumRule,
   LayerNormalization: (n, dy) => layerNormGrad(n, dy),
   Conv: (n, dy) => convGrad(n, dy),
   Reshape: (n, dy) => [() => reshapeLike(dy, I(n, 0))],
@@ -95,11 +110,21 @@ export const gradRules: Record<string, Rule> = {
   GatherElements: (n, dy) => [() => scatterElementsAdd(fullLike(I(n, 0), 0), I(n, 1), dy, intAttr(n, 'axis')), null],
 };
 
+/** Gemm: y = alpha op(A) op(B) + beta C; each matrix gradient is one Gemm (transposes folded into its flags). */
+function gemmGrad(n: Node, dy: Tensor): GradFn[] {
+  const [a, b] = [I(n, 0), I(n, 1)];
+  const num = (name: string, dflt: number): number => (n.attrs[name] as { v: number } | undefined)?.v ?? dflt;
+  const [alpha, beta, tA, tB] = [num('alpha', 1), num('beta', 1), num('transA', 0) === 1, num('transB', 0) === 1];
+  const dA = () => (tA ? gemm(b, dy, undefined, { alpha, transA: tB, transB: true }) : gemm(dy, b, undefined, { alpha, transB: !tB }));
+  const dB = () => (tB ? gemm(dy, a, undefined, { alpha, transA: true, transB: tA }) : gemm(a, dy, undefined, { alpha, transA: !tA }));
+  return [dA, dB, n.inputs[2] ? () => (beta === 1 ? dy : mul(dy, beta)) : null];
+}
+
 /** d gelu / dx = Phi(x) + x phi(x) = 0.5 + 0.5 erf(t) + t exp(-t^2) / sqrt(pi), with t = x / sqrt(2). */
 function geluSlope(x: Tensor): Tensor {
   const t = mul(x, Math.SQRT1_2);
   const bump = mul(mul(x, 1 / Math.sqrt(2 * Math.PI)), exp(mul(mul(t, t), -1))); // x phi(x)
-  return x.graph.emit('Sum', [mul(erf(t), 0.5), bump, scalar(x.graph, 0.5, x.dtype)], {}, [{ dtype: x.dtype, shape: x.shape }])[0];
+  return addN([mul(erf(t), 0.5), bump, scalar(x.graph, 0.5, x.dtype)]);
 }
 
 /** dB of A @ B. A 2-D weight shared across a batch gets one [K, M*batch] x [M*batch, N] product instead of a batched one and a sum. */
@@ -196,7 +221,7 @@ export function sumToShape(g: Tensor, shape: Shape): Tensor {
 function accumulate(parts: Tensor[]): Tensor {
   if (parts.length === 1) return parts[0];
   if (parts.length === 2) return parts[0].add(parts[1]);
-  return parts[0].graph.emit('Sum', parts, {}, [{ dtype: parts[0].dtype, shape: parts[0].shape }])[0];
+  return addN(parts);
 }
 
 /**
@@ -213,7 +238,7 @@ export function grad(loss: Tensor, wrt: readonly Tensor[], seed?: Tensor): Tenso
   for (const w of wrt) if (!isFloat(w.dtype) || w.graph !== g) shapeError('grad', `cannot differentiate with respect to ${w.dtype} tensor '${w.name}'${w.graph !== g ? ' of another graph' : ''}`, [w.shape]);
   for (let i = 0; i < end; i++) {
     const n = g.nodes[i];
-    if (n.op === 'StopGradient') continue;
+    if (opKind(n.op) === 'const') continue; // no gradient flows through it: its outputs are constants here
     if (n.inputs.some((t) => t && live.has(t.name))) for (const o of n.outputs) if (isFloat(o.dtype)) live.add(o.name);
   }
   const partial = new Map<string, Tensor[]>();
@@ -229,14 +254,19 @@ export function grad(loss: Tensor, wrt: readonly Tensor[], seed?: Tensor): Tenso
   for (let i = end - 1; i >= 0; i--) {
     const n = g.nodes[i];
     if (!n.outputs.some((o) => live.has(o.name) && partial.has(o.name))) continue;
-    const rule = gradRules[n.op];
+    const rule = opKind(n.op) === 'rule' ? gradRules[n.op as DifferentiableOp] : undefined;
     if (!rule) throw new ShapeError(`grad: no gradient rule for ${n.op} (traced at ${n.location}); wrap its input in stopGradient() if none is needed`, { op: n.op, location: n.location });
     const douts = n.outputs.map(total);
     const dy = douts[0] ?? fullLike(n.outputs[0], 0);
     const fns = rule(n, dy, douts);
     n.inputs.forEach((t, k) => {
+      if (!t || !live.has(t.name)) return;
       const fn = fns[k];
-      if (!t || !fn || !live.has(t.name)) return;
+      if (!fn) {
+        throw new ShapeError(`grad: the ${n.op} rule gives no gradient for input ${k} ('${t.name}', ${t.dtype}[${t.shape.join(', ')}]), which needs one (traced at ${n.location}); a rule must return a gradient for every input that can take one`, {
+          op: n.op, input: k, location: n.location,
+        });
+      }
       push(t, sumToShape(fn(), t.shape));
     });
   }

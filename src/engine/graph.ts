@@ -1,5 +1,6 @@
 import { ShapeError } from '../util/errors.js';
 import { Tensor } from './tensor.js';
+import { isOpName, type OpName } from './ops/vocab.js';
 
 /** Element types a symbolic tensor can have. float64 exists for gradient checks; int64 for indices; bool for masks. */
 export type DType = 'float32' | 'float64' | 'int64' | 'bool';
@@ -27,7 +28,7 @@ export const attr = {
 /** One ONNX node. `inputs` may hold null for an omitted optional input. */
 export interface Node {
   id: number;
-  op: string;
+  op: OpName;
   inputs: (Tensor | null)[];
   outputs: Tensor[];
   attrs: Record<string, Attr>;
@@ -104,7 +105,10 @@ export class Graph {
     return [...this.params.values()].filter((t) => !this.frozen.has(t.name));
   }
 
-  /** Inputs the caller feeds: neither parameters nor random inputs. */
+  /**
+   * The inputs the caller must feed: neither parameters (fed from a ParamStore) nor random inputs (drawn by the
+   * runner). The one answer to "what does this graph need from me" (Trainer, Predictor and Session use it).
+   */
   dataInputs(): Tensor[] {
     const random = new Set(this.randomInputs.map((r) => r.name));
     return [...this.inputs.values()].filter((t) => !this.params.has(t.name) && !random.has(t.name));
@@ -129,8 +133,12 @@ export class Graph {
     return t;
   }
 
-  /** Appends a node and returns its output tensors. Shapes and dtypes were inferred by the caller. */
-  emit(op: string, inputs: (Tensor | null)[], attrs: Record<string, Attr>, outs: OutSpec[]): Tensor[] {
+  /**
+   * Appends a node and returns its output tensors. Shapes and dtypes were inferred by the caller. `op` must be in the
+   * engine's vocabulary (ops/vocab.ts), which ties it to a gradient rule or marks it non-differentiable.
+   */
+  emit(op: OpName, inputs: (Tensor | null)[], attrs: Record<string, Attr>, outs: OutSpec[]): Tensor[] {
+    if (!isOpName(op)) throw new ShapeError(`${String(op)} is not in the engine's op vocabulary (src/engine/ops/vocab.ts); see "Adding an op" in docs/engine.md`, { op, location: callerLocation() });
     for (const t of inputs) {
       if (t && t.graph !== this) throw new ShapeError(`${op}: input '${t.name}' belongs to another graph`, { op, location: callerLocation() });
     }

@@ -1,8 +1,9 @@
 import { ConfigError } from '../util/errors.js';
-import { attr, type Graph } from './graph.js';
+import type { Graph } from './graph.js';
 import type { Tensor } from './tensor.js';
 import { scalar } from './ops/core.js';
-import { add, cast, div, minimum, mul, pow, sqrt, sub } from './ops/elementwise.js';
+import { add, addN, cast, div, minimum, mul, pow, sqrt, sub } from './ops/elementwise.js';
+import { sumSquares } from './ops/reduce.js';
 
 /**
  * Optimizers as graph code: the update is appended to the gradient graph, so one ORT call computes
@@ -109,10 +110,9 @@ export function adamw(cfg: AdamWConfig = {}): Optimizer {
 /** sqrt(sum of squares of all gradients), a float32 scalar. */
 export function globalNorm(grads: readonly Tensor[]): Tensor {
   if (grads.length === 0) throw new ConfigError('globalNorm needs at least one gradient', { field: 'grads' });
-  // ReduceSumSquare reads each gradient once without writing a squared copy; nothing differentiates the
-  // norm, so it needs no gradient rule.
-  const squares = grads.map((g) => cast(g.graph.emit('ReduceSumSquare', [g], { keepdims: attr.int(0) }, [{ dtype: g.dtype, shape: [] }])[0], 'float32'));
-  return sqrt(squares.length === 1 ? squares[0] : squares[0].graph.emit('Sum', squares, {}, [{ dtype: 'float32', shape: [] }])[0]);
+  // ReduceSumSquare reads each gradient once without writing a squared copy.
+  const squares = grads.map((g) => cast(sumSquares(g), 'float32'));
+  return sqrt(addN(squares));
 }
 
 /** Scales all gradients by min(1, maxNorm / (norm + 1e-6)) (torch.nn.utils.clip_grad_norm_). */

@@ -1,27 +1,20 @@
-import { availableParallelism } from 'node:os';
-import ort from 'onnxruntime-node';
-import { HostArray, numel } from '../io/array.js';
-import { AttuneError, InputError, ShapeError } from '../util/errors.js';
-import { Rng, RngState } from '../util/rng.js';
-import { RuntimeOptions, createOrtSession, fromOrtTensor, toOrtTensor } from './runtime.js';
-
 /**
- * A stateful ONNX program: one ORT session plus named values that live between calls (parameters,
+ * A stateful ONNX program: one engine Session plus named values that live between calls (parameters,
  * optimizer state). After each call the outputs listed in `carry` replace the inputs they name, so a
  * train step's updated parameters feed the next step without a trip through user code. Everything in a
  * RunnerSpec is plain data, so the same runner can live in this thread (LocalRunner) or in a worker
  * (WorkerRunner, worker.ts) behind the same async interface.
  */
-export interface RandomFeedSpec {
-  name: string;
-  shape: number[];
-  /** Default float32; float64 graphs (gradient checks) take float64 masks. */
-  dtype?: 'float32' | 'float64';
-  /** Drop probability: the fed mask holds 0 or 1/(1-p). */
-  p: number;
-}
+import { availableParallelism } from 'node:os';
+import type ort from 'onnxruntime-node';
+import { HostArray, numel } from '../io/array.js';
+import { AttuneError, InputError, ShapeError } from '../util/errors.js';
+import { Rng, RngState } from '../util/rng.js';
+import { type RandomFeedSpec, drawRandomFeeds } from './random.js';
+import { RuntimeOptions, Session, fromOrtTensor, toOrtTensor } from './runtime.js';
 
-/** ORT session settings (see runtime.ts), plus an optional ORT profile file prefix for performance work. */
+export { drawRandomFeeds, type RandomFeedSpec };
+
 /** Session options of a runner: the engine's RuntimeOptions (threads, provider, profiling, ...). */
 export type SessionConfig = RuntimeOptions;
 
@@ -73,27 +66,13 @@ function copyHost(a: HostArray): HostArray {
   return { dtype: a.dtype, shape: [...a.shape], data: a.data.slice() as HostArray['data'] };
 }
 
-/** Fills dropout keep-masks: 1/(1-p) with probability 1-p, else 0. */
-export function drawRandomFeeds(specs: readonly RandomFeedSpec[], rng: Rng): Record<string, HostArray> {
-  const feeds: Record<string, HostArray> = {};
-  for (const s of specs) {
-    const n = numel(s.shape);
-    const data = s.dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
-    const keep = 1 / (1 - s.p);
-    const threshold = s.p * 4294967296; // compare raw 32-bit draws: one draw per element
-    for (let i = 0; i < n; i++) data[i] = rng.nextU32() >= threshold ? keep : 0;
-    feeds[s.name] = { dtype: s.dtype ?? 'float32', shape: [...s.shape], data };
-  }
-  return feeds;
-}
-
 /** The in-thread runner. Its run() blocks the event loop while ORT computes; use WorkerRunner to avoid that. */
 export class LocalRunner implements Runner {
   private readonly state = new Map<string, ort.Tensor>();
   private readonly rng: Rng | null;
   private closed = false;
 
-  private constructor(private readonly session: ort.InferenceSession, private readonly spec: RunnerSpec) {
+  private constructor(private readonly session: Session, private readonly spec: RunnerSpec) {
     // Copied, so later changes to the caller's arrays (e.g. a ParamStore) cannot leak into a running program.
     for (const [name, value] of Object.entries(spec.state)) this.state.set(name, toOrt(copyHost(value), name));
     for (const [out, input] of Object.entries(spec.carry)) {
@@ -105,8 +84,7 @@ export class LocalRunner implements Runner {
   }
 
   static async create(spec: RunnerSpec): Promise<LocalRunner> {
-    const session = await createOrtSession(spec.onnx, spec.session ?? {});
-    return new LocalRunner(session, spec);
+    return new LocalRunner(await Session.fromBytes(spec.onnx, spec.session ?? {}), spec);
   }
 
   async run(feeds: Record<string, HostArray>): Promise<RunResult> {
@@ -123,7 +101,7 @@ export class LocalRunner implements Runner {
     const needed: Record<string, ort.Tensor> = {};
     for (const name of this.session.inputNames) needed[name] = all[name];
     // (Pre-allocated fetches were measured slower: onnxruntime-node copies outputs into new buffers anyway.)
-    const out = await this.session.run(needed);
+    const out = await this.session.runOrt(needed);
     const committed = (this.spec.guard ?? []).every((name) => {
       const t = out[name];
       return t !== undefined && Array.from(t.data as Float32Array).every(Number.isFinite);

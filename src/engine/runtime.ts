@@ -1,12 +1,12 @@
 import os from 'node:os';
 import * as ort from 'onnxruntime-node';
-import { type HostArray, type HostDType, numel } from '../io/array.js';
+import { type HostArray, type HostDType } from '../io/array.js';
 import { AttuneError, ConfigError, ShapeError } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
-import { type DType, Graph } from './graph.js';
+import type { Graph } from './graph.js';
 import { encodeModel } from './onnx/proto.js';
 import { type BuildOptions, toModelProto } from './onnx/build.js';
-import type { ParamStore } from './params.js';
+import { drawRandomFeeds } from './random.js';
 import type { Tensor } from './tensor.js';
 
 export type ExecutionProvider = 'cpu' | 'cuda';
@@ -69,20 +69,12 @@ export function fromOrtTensor(t: ort.Tensor): HostArray {
   return { dtype, shape: [...t.dims], data: t.data as HostArray['data'] };
 }
 
-/** Fresh values for a graph's random inputs (dropout keep-masks scaled by 1/(1-p)), drawn from `rng`. */
-export function fillRandomInputs(graph: Graph, rng: Rng): Record<string, HostArray> {
-  const out: Record<string, HostArray> = {};
-  for (const r of graph.randomInputs) {
-    const n = numel(r.shape);
-    const data = r.dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
-    const keep = 1 / (1 - r.p);
-    for (let i = 0; i < n; i++) data[i] = rng.uniform() < r.p ? 0 : keep;
-    out[r.name] = { dtype: r.dtype as HostDType, shape: [...r.shape], data };
-  }
-  return out;
-}
-
-/** One ONNX Runtime session over a model; feeds and results are HostArrays. */
+/**
+ * One ONNX Runtime session over a traced graph (or ONNX bytes): THE way the engine runs a graph. Everything else is
+ * built on it: a Runner (runner.ts, worker.ts) is a Session plus state carried between calls, in this thread or a
+ * worker; Trainer (train.ts) and Predictor (export.ts) compile a graph into a Runner; the metrics keep one cached
+ * Session per graph (src/metrics/ort.ts). Feeds and results are HostArrays.
+ */
 export class Session {
   private closed = false;
   private constructor(
@@ -106,15 +98,17 @@ export class Session {
   get outputNames(): readonly string[] { return this.ort.outputNames; }
 
   /**
-   * Runs with the given feeds (extra names are ignored). Random inputs the graph declares and the feeds lack are
-   * drawn from `rng`. Returns every output by name.
+   * Runs with the given feeds (extra names are ignored). Random inputs (dropout masks) the graph declares and the
+   * feeds lack are drawn from `rng` with the engine's one sampler (`drawRandomFeeds`, random.ts), in declaration
+   * order. Returns every output by name.
    */
   async run(feeds: Record<string, HostArray | ort.Tensor>, opts: { rng?: Rng } = {}): Promise<Record<string, HostArray>> {
     if (this.closed) throw new AttuneError('STATE', 'session used after release()');
     const all: Record<string, HostArray | ort.Tensor> = { ...feeds };
-    if (this.graph && this.graph.randomInputs.some((r) => !(r.name in feeds) && this.inputNames.includes(r.name))) {
+    const random = this.graph ? this.graph.randomInputs.filter((r) => !(r.name in feeds) && this.inputNames.includes(r.name)) : [];
+    if (random.length) {
       if (!opts.rng) throw new AttuneError('STATE', 'graph has random inputs (dropout): pass { rng } or feed them');
-      Object.assign(all, fillRandomInputs(this.graph, opts.rng));
+      Object.assign(all, drawRandomFeeds(random, opts.rng));
     }
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const name of this.inputNames) {
@@ -122,10 +116,16 @@ export class Session {
       if (!v) throw new ShapeError(`missing input '${name}'`, { field: name, expected: this.inputNames });
       ortFeeds[name] = v instanceof ort.Tensor ? (v as ort.Tensor) : toOrtTensor(v as HostArray);
     }
-    const res = await this.ort.run(ortFeeds);
+    const res = await this.runOrt(ortFeeds);
     const out: Record<string, HostArray> = {};
     for (const name of this.outputNames) out[name] = fromOrtTensor(res[name]);
     return out;
+  }
+
+  /** The raw call: ORT tensors in (exactly the session's inputs), ORT tensors out. Runners use it to keep state as ORT tensors. */
+  async runOrt(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
+    if (this.closed) throw new AttuneError('STATE', 'session used after release()');
+    return (await this.ort.run(feeds)) as Record<string, ort.Tensor>;
   }
 
   async release(): Promise<void> {
@@ -145,62 +145,3 @@ export async function createOrtSession(bytes: Uint8Array, opts: RuntimeOptions):
     throw new AttuneError('STATE', `onnxruntime could not create a ${ep} session for the traced graph: ${(err as Error).message}${hint}`, { executionProvider: ep });
   }
 }
-
-export interface InputSpec {
-  dtype: DType;
-  shape: number[];
-}
-
-export type BuildFn = (g: Graph, inputs: Record<string, Tensor>) => Record<string, Tensor>;
-
-/**
- * Traces `build` once per input-shape signature and caches the compiled session: the usual way to run a model.
- * Parameter inputs are fed from `store`, random inputs from the rng passed to run().
- */
-export class Jit {
-  private readonly cache = new Map<string, Promise<{ graph: Graph; session: Session }>>();
-  constructor(
-    private readonly build: BuildFn,
-    readonly store: ParamStore | null = null,
-    readonly options: RuntimeOptions = {},
-  ) {}
-
-  static signature(specs: Record<string, InputSpec>): string {
-    return Object.keys(specs).sort().map((k) => `${k}:${specs[k].dtype}[${specs[k].shape.join(',')}]`).join(';');
-  }
-
-  /** The traced graph and session for a signature (traced and compiled on first use). */
-  compile(specs: Record<string, InputSpec>): Promise<{ graph: Graph; session: Session }> {
-    const key = Jit.signature(specs);
-    let hit = this.cache.get(key);
-    if (!hit) {
-      hit = (async () => {
-        const graph = new Graph();
-        const inputs: Record<string, Tensor> = {};
-        for (const [name, s] of Object.entries(specs)) inputs[name] = graph.input(name, s.dtype, s.shape);
-        const outputs = this.build(graph, inputs);
-        return { graph, session: await Session.create(graph, outputs, this.options) };
-      })();
-      this.cache.set(key, hit);
-      hit.catch(() => this.cache.delete(key));
-    }
-    return hit;
-  }
-
-  async run(feeds: Record<string, HostArray>, opts: { rng?: Rng } = {}): Promise<Record<string, HostArray>> {
-    const specs: Record<string, InputSpec> = {};
-    for (const [k, v] of Object.entries(feeds)) specs[k] = { dtype: v.dtype as DType, shape: v.shape };
-    const { graph, session } = await this.compile(specs);
-    const params = this.store ? this.store.feeds(graph) : {};
-    return session.run({ ...params, ...feeds }, opts);
-  }
-
-  get size(): number { return this.cache.size; }
-
-  async release(): Promise<void> {
-    for (const p of this.cache.values()) await (await p).session.release().catch(() => undefined);
-    this.cache.clear();
-  }
-}
-
-export const jit = (build: BuildFn, store: ParamStore | null = null, options: RuntimeOptions = {}): Jit => new Jit(build, store, options);

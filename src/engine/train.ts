@@ -57,7 +57,7 @@ export function compileTrainStep(build: TrainBuildFn, store: ParamStore, opts: C
   const g = new Graph();
   const { loss, metrics = {} } = build(g, new Scope(g, store));
   if (loss.shape.length !== 0) throw new ConfigError(`the loss must be a scalar, got shape [${loss.shape.join(', ')}]`, { field: 'loss' });
-  const data = [...g.inputs.values()].filter((t) => !g.params.has(t.name) && !g.randomInputs.some((r) => r.name === t.name));
+  const data = g.dataInputs();
   const params = g.trainableParams();
   if (params.length === 0) throw new ConfigError('nothing to train: every parameter is frozen', { field: 'params' });
   const grads = grad(loss, params);
@@ -81,7 +81,7 @@ export function compileTrainStep(build: TrainBuildFn, store: ParamStore, opts: C
     trainable: params.map((t) => t.name),
     frozen: [...g.frozen],
     state: [...update.state.keys()],
-    random: g.randomInputs.map((r) => ({ name: r.name, shape: [...r.shape], p: r.p, dtype: r.dtype === 'float64' ? 'float64' : 'float32' })),
+    random: g.randomInputs.map((r) => ({ name: r.name, shape: [...r.shape], p: r.p, dtype: r.dtype === 'float64' ? 'float64' : 'float32' })), // drawn by the runner (random.ts)
     metrics: Object.keys(metrics),
     optimizer: { kind: optimizer.kind, config: { ...optimizer.config } },
     clipNorm: opts.clipNorm ?? null,

@@ -1,4 +1,6 @@
-import { float, node, runGraph, type GraphSpec, type Precision } from './ort.js';
+import { concat } from '../engine/ops/movement.js';
+import { gemm } from '../engine/ops/nn.js';
+import { runGraph, type MetricsGraph, type Precision } from './ort.js';
 
 /**
  * Blocked dense kernels whose O(n^3) part is GEMMs in ONNX Runtime, for n in the thousands (2048-d
@@ -7,35 +9,26 @@ import { float, node, runGraph, type GraphSpec, type Precision } from './ort.js'
  * -> Sturm bisection. Matrices are row-major n x n Float64Arrays.
  */
 
-function updateGraph(): GraphSpec {
-  // C - U Wᵀ
-  return {
-    inputs: [['u', 2], ['w', 2], ['c', 2]],
-    outputs: [['out', 2]],
-    nodes: [node('Gemm', ['u', 'w', 'c'], ['out'], { transB: 1, alpha: float(-1), beta: float(1) })],
-  };
-}
+/** C - U Wᵀ */
+const updateGraph: MetricsGraph = (g, p) => {
+  const [u, w, c] = [g.input('u', p, ['K', 'W']), g.input('w', p, ['K', 'W']), g.input('c', p, ['K', 'K'])];
+  return { out: gemm(u, w, c, { transB: true, alpha: -1 }) };
+};
 
 /**
  * One two-sided block-reflector update, all in ORT: with Q = I - V T Vᵀ,
  * X = A V T, Z = Tᵀ Vᵀ X, Y = X - V Z / 2, and Qᵀ A Q = A - V Yᵀ - Y Vᵀ = A - [V Y][Y V]ᵀ.
  */
-function twoSidedUpdateGraph(): GraphSpec {
-  return {
-    inputs: [['a', 2], ['v', 2], ['t', 2]],
-    outputs: [['out', 2]],
-    nodes: [
-      node('Gemm', ['a', 'v'], ['av']), // [k, r]
-      node('Gemm', ['av', 't'], ['x']), // [k, r]
-      node('Gemm', ['v', 'x'], ['vtx'], { transA: 1 }), // [r, r]
-      node('Gemm', ['t', 'vtx'], ['z'], { transA: 1 }), // [r, r]
-      node('Gemm', ['v', 'z', 'x'], ['y'], { alpha: float(-0.5), beta: float(1) }), // [k, r]
-      node('Concat', ['v', 'y'], ['u'], { axis: 1 }), // [k, 2r]
-      node('Concat', ['y', 'v'], ['w'], { axis: 1 }), // [k, 2r]
-      node('Gemm', ['u', 'w', 'a'], ['out'], { transB: 1, alpha: float(-1), beta: float(1) }),
-    ],
-  };
-}
+const twoSidedUpdateGraph: MetricsGraph = (g, p) => {
+  const [a, v, t] = [g.input('a', p, ['K', 'K']), g.input('v', p, ['K', 'R']), g.input('t', p, ['R', 'R'])];
+  const x = gemm(gemm(a, v), t); // [K, R]
+  const vtx = gemm(v, x, undefined, { transA: true }); // [R, R]
+  const z = gemm(t, vtx, undefined, { transA: true }); // [R, R]
+  const y = gemm(v, z, x, { alpha: -0.5 }); // [K, R]
+  const u = concat([v, y], 1); // [K, 2R]
+  const w = concat([y, v], 1); // [K, 2R]
+  return { out: gemm(u, w, a, { transB: true, alpha: -1 }) };
+};
 
 async function gemmUpdate(c: Float64Array, k: number, u: Float64Array, w: Float64Array, width: number, precision: Precision): Promise<Float64Array> {
   const out = await runGraph('gemmupdate', precision, updateGraph, {

@@ -1,6 +1,10 @@
 import { asMatrix, checkNonEmpty, checkPaired, l2Normalise, type MatrixInput } from './input.js';
 import type { Matrix } from './linalg.js';
-import { float, node, runGraph, type GraphSpec, type Precision } from './ort.js';
+import { type Graph } from '../engine/graph.js';
+import type { Tensor } from '../engine/tensor.js';
+import { add, exp, maximum, mul } from '../engine/ops/elementwise.js';
+import { gemm } from '../engine/ops/nn.js';
+import { runGraph, type MetricsGraph, type Precision } from './ort.js';
 import { blockRows } from './sweep.js';
 import { InputError } from '../util/errors.js';
 
@@ -20,36 +24,21 @@ export function squaredNorms(x: Matrix): Float64Array {
   return out;
 }
 
-function sqDistGraph(): GraphSpec {
-  // d2 = |x_i|^2 + |y_j|^2 - 2 x_i·y_j, clamped at 0
-  return {
-    inputs: [['x', 2], ['y', 2], ['nx', 2], ['ny', 2], ['zero', 1]],
-    outputs: [['d2', 2]],
-    nodes: [
-      node('Gemm', ['x', 'y'], ['s'], { transB: 1, alpha: float(-2) }),
-      node('Add', ['s', 'nx'], ['t']),
-      node('Add', ['t', 'ny'], ['u']),
-      node('Max', ['u', 'zero'], ['d2']),
-    ],
-  };
+/** d2 = |x_i|^2 + |y_j|^2 - 2 x_i·y_j, clamped at 0: [R, N] from x [R, D], y [N, D] and their squared norms. */
+function sqDist(g: Graph, p: Precision): Tensor {
+  const [x, y] = [g.input('x', p, ['R', 'D']), g.input('y', p, ['N', 'D'])];
+  const [nx, ny] = [g.input('nx', p, ['R', 1]), g.input('ny', p, [1, 'N'])];
+  return maximum(add(add(gemm(x, y, undefined, { transB: true, alpha: -2 }), nx), ny), 0);
 }
 
-function expSumGraph(): GraphSpec {
-  // Σ_j exp(-t d2_ij) per row, via a GEMM with ones
-  return {
-    inputs: [['x', 2], ['y', 2], ['nx', 2], ['ny', 2], ['zero', 1], ['negT', 1], ['ones', 2]],
-    outputs: [['rowSum', 2]],
-    nodes: [
-      node('Gemm', ['x', 'y'], ['s'], { transB: 1, alpha: float(-2) }),
-      node('Add', ['s', 'nx'], ['t']),
-      node('Add', ['t', 'ny'], ['u']),
-      node('Max', ['u', 'zero'], ['d2']),
-      node('Mul', ['d2', 'negT'], ['z']),
-      node('Exp', ['z'], ['e']),
-      node('Gemm', ['e', 'ones'], ['rowSum']),
-    ],
-  };
-}
+const sqDistGraph: MetricsGraph = (g, p) => ({ d2: sqDist(g, p) });
+
+/** Σ_j exp(-t d2_ij) per row, via a GEMM with ones. */
+const expSumGraph: MetricsGraph = (g, p) => {
+  const d2 = sqDist(g, p);
+  const [negT, ones] = [g.input('negT', p, [1]), g.input('ones', p, ['N', 1])];
+  return { rowSum: gemm(exp(mul(d2, negT)), ones) };
+};
 
 /** Squared Euclidean distances from rows r0..r1 of x to every row of y: a [r1 - r0, y.rows] block. */
 export async function distanceBlock(x: Matrix, nx: Float64Array, y: Matrix, ny: Float64Array, r0: number, r1: number, precision: Precision = 'float64'): Promise<Float32Array | Float64Array> {
@@ -58,7 +47,6 @@ export async function distanceBlock(x: Matrix, nx: Float64Array, y: Matrix, ny: 
     y: { data: y.data, dims: [y.rows, y.cols] },
     nx: { data: nx.subarray(r0, r1), dims: [r1 - r0, 1] },
     ny: { data: ny, dims: [1, y.rows] },
-    zero: { data: new Float64Array([0]), dims: [1] },
   });
   return out.d2.data;
 }
@@ -99,7 +87,6 @@ export async function uniformityLoss(a: MatrixInput, t = 2, opts: { precision?: 
       y: { data: x.data, dims: [n, x.cols] },
       nx: { data: norms.subarray(r0, r1), dims: [r1 - r0, 1] },
       ny: { data: norms, dims: [1, n] },
-      zero: { data: new Float64Array([0]), dims: [1] },
       negT: { data: new Float64Array([-t]), dims: [1] },
       ones: { data: new Float64Array(n).fill(1), dims: [n, 1] },
     });

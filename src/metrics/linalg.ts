@@ -1,4 +1,5 @@
-import { node, runGraph, type GraphSpec, type Precision } from './ort.js';
+import { gemm } from '../engine/ops/nn.js';
+import { runGraph, type MetricsGraph, type Precision } from './ort.js';
 import { bandToTridiagonal, blockedCholeskyPsd, reduceToBand } from './eigen.js';
 import { tridiagonalEigenvalues, tridiagonalise } from './tridiagonal.js';
 
@@ -18,12 +19,12 @@ export function matrix(rows: number, cols: number, data?: Float64Array | Float32
   return { rows, cols, data: data ?? new Float64Array(rows * cols) };
 }
 
-function gemmGraph(transA: number, transB: number): (p: Precision) => GraphSpec {
-  return () => ({
-    inputs: [['a', 2], ['b', 2]],
-    outputs: [['c', 2]],
-    nodes: [node('Gemm', ['a', 'b'], ['c'], { transA, transB })],
-  });
+function gemmGraph(transA: boolean, transB: boolean): MetricsGraph {
+  return (g, p) => {
+    const a = g.input('a', p, transA ? ['K', 'M'] : ['M', 'K']);
+    const b = g.input('b', p, transB ? ['N', 'K'] : ['K', 'N']);
+    return { c: gemm(a, b, undefined, { transA, transB }) };
+  };
 }
 
 /** op(A) @ op(B), where op transposes when asked. Returns a float64 matrix. */
@@ -35,7 +36,7 @@ export async function matmul(a: Matrix, b: Matrix, opts: { transA?: boolean; tra
   if (ka !== kb) throw new Error(`internal: matmul inner dimensions differ (${ka} vs ${kb})`);
   if (m === 0 || n === 0) return matrix(m, n);
   if (ka === 0) return matrix(m, n);
-  const out = await runGraph(`gemm${tA}${tB}`, opts.precision ?? 'float64', gemmGraph(tA, tB), {
+  const out = await runGraph(`gemm${tA}${tB}`, opts.precision ?? 'float64', gemmGraph(tA === 1, tB === 1), {
     a: { data: a.data, dims: [a.rows, a.cols] },
     b: { data: b.data, dims: [b.rows, b.cols] },
   });

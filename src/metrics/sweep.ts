@@ -1,4 +1,7 @@
-import { asPrecision, node, runGraph, type GraphSpec, type Precision } from './ort.js';
+import type { Tensor } from '../engine/tensor.js';
+import { cast, exp, greater, less, mul, sub } from '../engine/ops/elementwise.js';
+import { gemm } from '../engine/ops/nn.js';
+import { asPrecision, runGraph, type MetricsGraph, type Precision } from './ort.js';
 import { matrix, type Matrix } from './linalg.js';
 
 /**
@@ -27,33 +30,29 @@ export interface SweepResult {
  * With `lse`, Σ exp(scale * (S - 1)) per row and column is returned too: rows are unit vectors, so
  * |S| <= 1 and the shift keeps every exponent <= 0.
  */
-function sweepGraph(lse: boolean): (p: Precision) => GraphSpec {
-  return (p) => {
-    const to = p === 'float64' ? 11 : 1;
-    const nodes = [node('Gemm', ['a', 'b'], ['s'], { transB: 1 })]; // [blk, N]
-    const outputs: [string, number][] = [];
-    const sumRows = (x: string, out: string) => node('Gemm', [x, 'onesN'], [out]); // [blk, 1]
-    const sumCols = (x: string, out: string) => node('Gemm', ['onesB', x], [out]); // [1, N]
-    for (const [cmp, ref, dir] of [['Greater', 'dRow', 'Row'], ['Less', 'dRow', 'Row'], ['Greater', 'dCol', 'Col'], ['Less', 'dCol', 'Col']] as const) {
-      const name = `${cmp === 'Greater' ? 'greater' : 'less'}${dir}`;
-      nodes.push(node(cmp, ['s', ref], [`${name}_b`]), node('Cast', [`${name}_b`], [`${name}_f`], { to }));
-      nodes.push(dir === 'Row' ? sumRows(`${name}_f`, name) : sumCols(`${name}_f`, name));
-      outputs.push([name, 2]);
+function sweepGraph(lse: boolean): MetricsGraph {
+  return (g, p) => {
+    const [a, b] = [g.input('a', p, ['R', 'D']), g.input('b', p, ['N', 'D'])];
+    const [dRow, dCol] = [g.input('dRow', p, ['R', 1]), g.input('dCol', p, [1, 'N'])];
+    const [onesN, onesB] = [g.input('onesN', p, ['N', 1]), g.input('onesB', p, [1, 'R'])];
+    const s = gemm(a, b, undefined, { transB: true }); // [R, N]
+    const sumRows = (x: Tensor) => gemm(x, onesN); // [R, 1]
+    const sumCols = (x: Tensor) => gemm(onesB, x); // [1, N]
+    const out: Record<string, Tensor> = {};
+    for (const [cmp, ref, dir] of [[greater, dRow, 'Row'], [less, dRow, 'Row'], [greater, dCol, 'Col'], [less, dCol, 'Col']] as const) {
+      const counted = cast(cmp(s, ref), p);
+      out[`${cmp === greater ? 'greater' : 'less'}${dir}`] = dir === 'Row' ? sumRows(counted) : sumCols(counted);
     }
     if (lse) {
-      nodes.push(node('Sub', ['s', 'one'], ['s1']), node('Mul', ['s1', 'scale'], ['z']), node('Exp', ['z'], ['e']));
-      nodes.push(sumRows('e', 'expRow'), sumCols('e', 'expCol'));
-      outputs.push(['expRow', 2], ['expCol', 2]);
+      const e = exp(mul(sub(s, 1), g.input('scale', p, [1])));
+      out.expRow = sumRows(e);
+      out.expCol = sumCols(e);
     }
-    const inputs: [string, number][] = [['a', 2], ['b', 2], ['dRow', 2], ['dCol', 2], ['onesN', 2], ['onesB', 2]];
-    if (lse) inputs.push(['scale', 1], ['one', 1]);
-    return { inputs, outputs, nodes };
+    return out;
   };
 }
 
-function blockGemmGraph(): GraphSpec {
-  return { inputs: [['a', 2], ['b', 2]], outputs: [['s', 2]], nodes: [node('Gemm', ['a', 'b'], ['s'], { transB: 1 })] };
-}
+const blockGemmGraph: MetricsGraph = (g, p) => ({ s: gemm(g.input('a', p, ['R', 'D']), g.input('b', p, ['N', 'D']), undefined, { transB: true }) });
 
 /** Rows per block so that one block of S stays around 8M values. */
 export function blockRows(n: number, target = 8_000_000): number {
@@ -112,7 +111,7 @@ export async function similaritySweep(
     b: { data: b.data, dims: [n, b.cols] },
     dCol: { data: diag, dims: [1, n] },
     onesN: { data: new Float64Array(n).fill(1), dims: [n, 1] },
-    ...(lse ? { scale: { data: new Float64Array([scale]), dims: [1] }, one: { data: new Float64Array([1]), dims: [1] } } : {}),
+    ...(lse ? { scale: { data: new Float64Array([scale]), dims: [1] } } : {}),
   };
   for (let r0 = 0; r0 < n; r0 += blk) {
     const r1 = Math.min(n, r0 + blk);

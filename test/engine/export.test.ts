@@ -9,7 +9,7 @@ import { hostArray } from '../../src/io/array.js';
 import { Rng } from '../../src/util/rng.js';
 import { decodeModel } from '../../src/engine/onnx/proto.js';
 import { init, ParamStore, Scope } from '../../src/engine/params.js';
-import type { Graph } from '../../src/engine/graph.js';
+import { Graph } from '../../src/engine/graph.js';
 import { exportOnnx, exportOnnxBytes, Predictor } from '../../src/engine/export.js';
 import { compileTrainStep, Trainer } from '../../src/engine/train.js';
 import { ConfigError } from '../../src/util/errors.js';
@@ -90,6 +90,21 @@ test('Predictor runs the inference graph with trained weights swapped in, matchi
   assert.notDeepEqual([...(before.embedding.data as Float32Array)], [...(after.embedding.data as Float32Array)], 'training changed the outputs');
 });
 
-test('export refuses graphs with dropout (random inputs)', () => {
-  assert.throws(() => exportOnnxBytes((g, p) => ({ y: g.input('x', 'float32', [2, 3]).mul(p.param('w', [3], init.ones())).dropout(0.5) }), new ParamStore(0)), ConfigError);
+test('export and Predictor refuse graphs with dropout (random inputs)', async () => {
+  const build = (g: Graph, p: Scope) => ({ y: g.input('x', 'float32', [2, 3]).mul(p.param('w', [3], init.ones())).dropout(0.5) });
+  assert.throws(() => exportOnnxBytes(build, new ParamStore(0)), ConfigError);
+  await assert.rejects(Predictor.create(build, new ParamStore(0), { worker: false }), ConfigError);
+});
+
+test('the caller feeds Graph.dataInputs(): the train program and the Predictor list the same inputs', async () => {
+  const build = (g: Graph, p: Scope) => ({ y: g.input('x', 'float32', [2, 3]).mul(p.param('w', [3], init.ones())).add(g.input('b', 'float32', [3])) });
+  const g = new Graph();
+  build(g, new Scope(g, new ParamStore(0)));
+  assert.deepEqual(g.dataInputs().map((t) => t.name), ['x', 'b']);
+  const { program } = compileTrainStep((g2, p) => ({ loss: build(g2, p).y.dropout(0.2).sum() }), new ParamStore(0));
+  assert.deepEqual(program.data.map((d) => d.name), ['x', 'b']); // not the parameter w, not the dropout mask
+  assert.deepEqual(program.random.map((r) => r.name), ['random.0']);
+  const predictor = await Predictor.create(build, new ParamStore(0), { worker: false, session: { threads: 1 } });
+  assert.deepEqual(predictor.inputs, ['x', 'b']);
+  await predictor.close();
 });

@@ -1,6 +1,6 @@
 /** Finite-difference gradient checks for the engine's gradient graphs (a helper for *.test.ts). */
 import assert from 'node:assert/strict';
-import { Graph, Session, Tensor, constant, fillRandomInputs, grad } from '../../src/engine/index.js';
+import { type Dim, Graph, type OpName, Session, Tensor, constant, drawRandomFeeds, grad } from '../../src/engine/index.js';
 import type { HostArray } from '../../src/io/array.js';
 import { Rng } from '../../src/util/rng.js';
 
@@ -10,6 +10,8 @@ export interface CheckInput {
   data?: number[];
   /** int64 inputs (indices) take no gradient. */
   dtype?: 'float64' | 'int64' | 'bool';
+  /** The shape the graph input is declared with, when it differs from the fed `shape` (symbolic dims such as 'B'). */
+  declare?: Dim[];
 }
 
 export interface CheckOptions {
@@ -19,16 +21,29 @@ export interface CheckOptions {
   seed?: number;
 }
 
+export interface TracedCheck {
+  graph: Graph;
+  /** The differentiated scalar: build(...) weighted by fixed random numbers and summed. */
+  loss: Tensor;
+  /** The float64 inputs and their symbolic gradients (same order). */
+  diff: Tensor[];
+  grads: Tensor[];
+  feeds: Record<string, HostArray>;
+  /** Op types of the checked function (the part whose gradient is compared with finite differences). */
+  forwardOps: Set<OpName>;
+  /** Op types anywhere in the checked graph, gradient nodes included. */
+  allOps: Set<OpName>;
+}
+
 /**
- * Builds f(inputs), reduces it to a scalar with a fixed random weighting (so every output element matters), takes
- * symbolic gradients with grad() and compares them with central differences of the same float64 graph.
- * Returns the largest absolute error seen.
+ * Traces a check without running it: f(inputs) reduced to a scalar with a fixed random weighting (so every output
+ * element matters), and its symbolic gradients. Dropout masks are drawn once with the engine's sampler
+ * (drawRandomFeeds, the one the Trainer uses) and fed as fixed inputs.
  */
-export async function gradcheck(build: (...xs: Tensor[]) => Tensor, inputs: CheckInput[], opts: CheckOptions = {}): Promise<number> {
-  const { eps = 1e-6, rtol = 1e-5, atol = 1e-7, seed = 7 } = opts;
+export function traceCheck(build: (...xs: Tensor[]) => Tensor, inputs: CheckInput[], seed = 7): TracedCheck {
   const rng = new Rng(seed);
   const g = new Graph();
-  const xs = inputs.map((s, i) => g.input(`x${i}`, s.dtype ?? 'float64', s.shape));
+  const xs = inputs.map((s, i) => g.input(`x${i}`, s.dtype ?? 'float64', s.declare ?? s.shape));
   const feeds: Record<string, HostArray> = {};
   inputs.forEach((s, i) => {
     const n = s.shape.reduce((a, b) => a * b, 1);
@@ -38,12 +53,25 @@ export async function gradcheck(build: (...xs: Tensor[]) => Tensor, inputs: Chec
     feeds[`x${i}`] = { dtype, shape: s.shape, data };
   });
   const out = build(...xs);
-  Object.assign(feeds, fillRandomInputs(g, new Rng(seed + 1))); // dropout masks: drawn once, fixed for the check
-  const n = out.shape.reduce<number>((a, b) => a * (b as number), 1);
-  const weights = constant(g, Array.from({ length: n }, () => rng.normal()), 'float64', out.shape as number[]);
+  const forwardOps = new Set(g.nodes.map((nd) => nd.op));
+  Object.assign(feeds, drawRandomFeeds(g.randomInputs, new Rng(seed + 1))); // dropout masks: drawn once, fixed for the check
+  if (!out.shape.every((d) => typeof d === 'number')) throw new Error(`gradcheck: the checked output must have a static shape, got [${out.shape.join(', ')}]`);
+  const shape = out.shape as number[];
+  const n = shape.reduce((a, b) => a * b, 1);
+  const weights = constant(g, Array.from({ length: n }, () => rng.normal()), 'float64', shape);
   const loss = out.mul(weights).sum();
   const diff = xs.filter((x) => x.dtype === 'float64');
   const grads = grad(loss, diff);
+  return { graph: g, loss, diff, grads, feeds, forwardOps, allOps: new Set(g.nodes.map((nd) => nd.op)) };
+}
+
+/**
+ * Builds f(inputs) (traceCheck), takes symbolic gradients with grad() and compares them with central differences of
+ * the same float64 graph. Returns the largest absolute error seen.
+ */
+export async function gradcheck(build: (...xs: Tensor[]) => Tensor, inputs: CheckInput[], opts: CheckOptions = {}): Promise<number> {
+  const { eps = 1e-6, rtol = 1e-5, atol = 1e-7, seed = 7 } = opts;
+  const { graph: g, loss, diff, grads, feeds } = traceCheck(build, inputs, seed);
   const outputs: Record<string, Tensor> = { loss };
   grads.forEach((t, i) => (outputs[`g${i}`] = t));
   const full = await Session.create(g, outputs, { threads: 1 });
@@ -54,7 +82,7 @@ export async function gradcheck(build: (...xs: Tensor[]) => Tensor, inputs: Chec
   for (const [k, x] of diff.entries()) {
     const data = feeds[x.name].data as Float64Array;
     const ga = analytic[`g${k}`];
-    assert.deepEqual(ga.shape, x.shape, `gradient of ${x.name} has the input's shape`);
+    assert.deepEqual(ga.shape, feeds[x.name].shape, `gradient of ${x.name} has the input's shape`);
     for (let i = 0; i < data.length; i++) {
       const keep = data[i];
       data[i] = keep + eps;

@@ -1,35 +1,32 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeModel, NodeProto } from '../../src/engine/onnx/proto.js';
+import { encodeModel } from '../../src/engine/onnx/proto.js';
+import { toModelProto } from '../../src/engine/onnx/build.js';
+import { Graph } from '../../src/engine/graph.js';
+import type { Tensor } from '../../src/engine/tensor.js';
 import { drawRandomFeeds, LocalRunner, Runner, RunnerSpec } from '../../src/engine/runner.js';
 import { Rng } from '../../src/util/rng.js';
 import { WorkerRunner } from '../../src/engine/worker.js';
 import { hostArray } from '../../src/io/array.js';
 import { InputError } from '../../src/util/errors.js';
 
-// Hand-built programs (no tracing) so these tests pin the runner itself.
-const f32 = (name: string, dims: number[]) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
+// Small traced programs, written to ONNX bytes: a runner only sees bytes, so these pin the runner itself.
+const program = (g: Graph, outputs: Record<string, Tensor>): Uint8Array => encodeModel(toModelProto(g, outputs));
 
 /** state' = state + x; total = ReduceSum(state'): a "parameter" that accumulates what is fed. */
 function accumulator(n: number): Uint8Array {
-  const node: NodeProto[] = [
-    { opType: 'Add', input: ['state', 'x'], output: ['state_next'] },
-    { opType: 'ReduceSum', input: ['state_next'], output: ['total'], attribute: [{ name: 'keepdims', type: 2, i: 0 }] },
-  ];
-  return encodeModel({ irVersion: 8, opsetImport: [{ domain: '', version: 18 }], graph: { name: 'acc', node, input: [f32('state', [n]), f32('x', [n])], output: [f32('state_next', [n]), f32('total', [])] } });
+  const g = new Graph();
+  const next = g.input('state', 'float32', [n]).add(g.input('x', 'float32', [n]));
+  return program(g, { state_next: next, total: next.sum() });
 }
 
 /** A chain of large matmuls: long enough (~0.2-1 s) to show whether the event loop is blocked. */
 function slowProgram(n: number, reps: number): Uint8Array {
-  const node: NodeProto[] = [];
-  let prev = 'a';
-  for (let i = 0; i < reps; i++) {
-    node.push({ opType: 'MatMul', input: [prev, 'a'], output: [`m${i}`] });
-    node.push({ opType: 'Tanh', input: [`m${i}`], output: [`t${i}`] });
-    prev = `t${i}`;
-  }
-  node.push({ opType: 'ReduceSum', input: [prev], output: ['y'], attribute: [{ name: 'keepdims', type: 2, i: 0 }] });
-  return encodeModel({ irVersion: 8, opsetImport: [{ domain: '', version: 18 }], graph: { name: 'slow', node, input: [f32('a', [n, n])], output: [f32('y', [])] } });
+  const g = new Graph();
+  const a = g.input('a', 'float32', [n, n]);
+  let prev = a;
+  for (let i = 0; i < reps; i++) prev = prev.matmul(a).tanh();
+  return program(g, { y: prev.sum() });
 }
 
 const accSpec = (): RunnerSpec => ({

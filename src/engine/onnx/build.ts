@@ -1,6 +1,7 @@
 import type { HostArray } from '../../io/array.js';
 import { type Attr, type ConstData, type DType, type Graph, type Node, type Shape } from '../graph.js';
 import type { Tensor } from '../tensor.js';
+import type { OpName } from '../ops/vocab.js';
 import { AttributeType, type AttributeProto, type ModelProto, type NodeProto, OnnxDataType, type TensorProto, type ValueInfoProto } from './proto.js';
 
 /** ai.onnx opset: 20 for the native Gelu op (onnxruntime-node and -web 1.30 both run it). */
@@ -36,7 +37,7 @@ function attrProto(name: string, a: Attr): AttributeProto {
 }
 
 /** Ops that only pass their input through: removed on export by renaming. */
-const PASS_THROUGH = new Set(['StopGradient', 'Identity']);
+const PASS_THROUGH = new Set<OpName>(['StopGradient']);
 
 /**
  * Writes the part of `graph` needed for `outputs` (named as given) as an ONNX model: dead nodes are dropped,

@@ -1,10 +1,11 @@
-import { type DType, isFloat, shapeError, fmtShape } from '../graph.js';
+import { type DType, type Shape, isFloat, shapeError, fmtShape } from '../graph.js';
 import { broadcastShapes } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { lift, scalar, type TensorLike } from './core.js';
 import { OnnxDataType } from '../onnx/proto.js';
+import type { OpName } from './vocab.js';
 
-function pair(op: string, a: TensorLike, b: TensorLike): [Tensor, Tensor] {
+function pair(op: OpName, a: TensorLike, b: TensorLike): [Tensor, Tensor] {
   if (typeof a === 'number' && typeof b === 'number') return shapeError(op, 'needs at least one tensor operand', []);
   const ta = typeof a === 'number' ? lift(a, b as Tensor) : a;
   const tb = lift(b, ta);
@@ -13,13 +14,13 @@ function pair(op: string, a: TensorLike, b: TensorLike): [Tensor, Tensor] {
 }
 
 /** A broadcasting binary op producing the operands' dtype (or `outDtype`). */
-function binary(op: string, a: TensorLike, b: TensorLike, outDtype?: DType): Tensor {
+function binary(op: OpName, a: TensorLike, b: TensorLike, outDtype?: DType): Tensor {
   const [ta, tb] = pair(op, a, b);
   const shape = broadcastShapes(op, ta.shape, tb.shape);
   return ta.graph.emit(op, [ta, tb], {}, [{ dtype: outDtype ?? ta.dtype, shape }])[0];
 }
 
-function unary(op: string, x: Tensor, needFloat = true, outDtype?: DType): Tensor {
+function unary(op: OpName, x: Tensor, needFloat = true, outDtype?: DType): Tensor {
   if (needFloat && !isFloat(x.dtype)) shapeError(op, `needs a float tensor, got ${x.dtype}`, [x.shape]);
   return x.graph.emit(op, [x], {}, [{ dtype: outDtype ?? x.dtype, shape: x.shape }])[0];
 }
@@ -76,6 +77,15 @@ export function gelu(x: Tensor): Tensor {
 export const silu = (x: Tensor): Tensor =>
   // ORT rewrites x*sigmoid(x) into a float-only QuickGelu kernel, so float64 uses the equivalent x / (1 + e^-x).
   x.dtype === 'float64' ? div(x, add(exp(neg(x)), 1)) : mul(x, sigmoid(x));
+
+/** Elementwise sum of any number of same-dtype tensors (one ONNX Sum node; numpy broadcasting). */
+export function addN(xs: readonly Tensor[]): Tensor {
+  if (xs.length === 0) shapeError('Sum', 'needs at least one tensor', []);
+  if (xs.length === 1) return xs[0];
+  for (const t of xs) if (t.dtype !== xs[0].dtype) shapeError('Sum', `dtypes differ (${xs[0].dtype} vs ${t.dtype})`, xs.map((u) => u.shape));
+  const shape = xs.slice(1).reduce<Shape>((s, t) => broadcastShapes('Sum', s, t.shape), xs[0].shape);
+  return xs[0].graph.emit('Sum', [...xs], {}, [{ dtype: xs[0].dtype, shape }])[0];
+}
 
 /** Elementwise select: cond ? a : b, broadcasting all three. */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {

@@ -1,4 +1,4 @@
-import { type Dim, attr, isFloat, shapeError } from '../graph.js';
+import { type Attr, type Dim, attr, isFloat, sameShape, shapeError } from '../graph.js';
 import { broadcastShapes, normAxis } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { add, mul, rsqrt, neg } from './elementwise.js';
@@ -16,6 +16,33 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (k !== k2) shapeError('MatMul', `inner dims differ (${k} vs ${k2})`, [a.shape, b.shape]);
   const batch = broadcastShapes('MatMul', a.shape.slice(0, -2), b.shape.slice(0, -2));
   return a.graph.emit('MatMul', [a, b], {}, [{ dtype: a.dtype, shape: [...batch, m, n] }])[0];
+}
+
+export interface GemmOptions {
+  alpha?: number;
+  beta?: number;
+  transA?: boolean;
+  transB?: boolean;
+}
+
+/**
+ * General matrix product, one ONNX Gemm node: alpha * op(a) @ op(b) + beta * c for 2-D a and b, where op transposes
+ * when `transA` / `transB` is set and c (optional) broadcasts to the [M, N] result. Its gradients are Gemms too.
+ */
+export function gemm(a: Tensor, b: Tensor, c?: Tensor, opts: GemmOptions = {}): Tensor {
+  const { alpha = 1, beta = 1, transA = false, transB = false } = opts;
+  if (a.shape.length !== 2 || b.shape.length !== 2) shapeError('Gemm', 'a and b must be 2-D', [a.shape, b.shape]);
+  if (a.dtype !== b.dtype || !isFloat(a.dtype) || (c && c.dtype !== a.dtype)) shapeError('Gemm', `needs matching float dtypes (${a.dtype}, ${b.dtype}${c ? `, ${c.dtype}` : ''})`, [a.shape, b.shape]);
+  const [m, k] = transA ? [a.shape[1], a.shape[0]] : a.shape;
+  const [k2, n] = transB ? [b.shape[1], b.shape[0]] : b.shape;
+  if (k !== k2) shapeError('Gemm', `inner dims differ (${k} vs ${k2})`, [a.shape, b.shape]);
+  if (c && (c.shape.length > 2 || !sameShape(broadcastShapes('Gemm', c.shape, [m, n]), [m, n]))) shapeError('Gemm', `c must broadcast to [${m}, ${n}]`, [a.shape, b.shape, c.shape]);
+  const attrs: Record<string, Attr> = {};
+  if (alpha !== 1) attrs.alpha = attr.float(alpha);
+  if (c && beta !== 1) attrs.beta = attr.float(beta);
+  if (transA) attrs.transA = attr.int(1);
+  if (transB) attrs.transB = attr.int(1);
+  return a.graph.emit('Gemm', c ? [a, b, c] : [a, b], attrs, [{ dtype: a.dtype, shape: [m, n] }])[0];
 }
 
 /** x[..., K] @ w[K, N] (+ b[N]). */
