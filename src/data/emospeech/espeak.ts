@@ -38,7 +38,7 @@ export interface WordTiming {
   /** Character offset of the word in the text (0-based). */
   char: number;
   start: number; // seconds
-  end: number; // seconds: start of whatever follows the word's last phoneme (pause or next word)
+  end: number; // seconds: where the event after its last phoneme starts (next phoneme, pause or end)
 }
 
 export interface Utterance {
@@ -87,7 +87,16 @@ export class Espeak {
   static async create(specifier?: string): Promise<Espeak> {
     const factory = await loadEspeakModule(specifier);
     const mod = await factory();
-    const worker = new mod.eSpeakNGWorker();
+    // eSpeak-NG seeds its noise generator (breathy variants such as f3) from time() at start-up: pin
+    // the clock for that synchronous moment so that every process gets the same seed.
+    const realNow = Date.now;
+    let worker: EspeakWorker;
+    Date.now = () => 0;
+    try {
+      worker = new mod.eSpeakNGWorker();
+    } finally {
+      Date.now = realNow;
+    }
     // The WebIDL glue copies string arguments into a scratch buffer it mallocs and grows on the JS side;
     // grow it once now, before the snapshot, so that restoring memory never disagrees with the glue's
     // idea of what is allocated (texts are limited to MAX_TEXT_BYTES below).
@@ -138,34 +147,34 @@ function checkSettings(v: VoiceSettings): void {
 }
 
 /**
- * Word timings from the library's events: a word starts at its word event's audio position and ends where
- * the next phoneme after its own phonemes starts (a pause phoneme, the next word, or the end of speech).
- * Event text positions are 1-based character offsets into the text (ASCII text, so chars = bytes).
+ * Word timings from the library's events. Events arrive in order: a word event, then that word's phoneme
+ * events, each with its audio position in ms. Empty phoneme events mark pauses (and some in-word breaks),
+ * and a word event's own position can fall inside the previous word's last phoneme, so a word is timed by
+ * its phonemes: it starts at its first non-empty phoneme and ends where the next event after its last
+ * non-empty phoneme starts (the next phoneme, a pause, or the end of speech). Event text positions are
+ * 1-based character offsets into the text (ASCII, so chars = bytes).
  */
 function timings(text: string, events: EspeakEvent[], total: number): { words: WordTiming[]; phonemes: { phoneme: string; start: number }[] } {
-  const words: WordTiming[] = [];
+  const words: (WordTiming & { last: number })[] = [];
   const phonemes: { phoneme: string; start: number }[] = [];
-  let open: WordTiming | null = null;
-  for (const e of events) {
-    const t = Math.min(total, e.audio_position / 1000);
+  const at = (e: EspeakEvent) => Math.min(total, e.audio_position / 1000);
+  events.forEach((e, k) => {
     if (e.type === 'word') {
-      if (open) open.end = t;
       const char = e.text_position - 1;
-      open = { word: text.slice(char, char + e.word_length), char, start: t, end: t };
-      words.push(open);
+      words.push({ word: text.slice(char, char + e.word_length), char, start: at(e), end: -1, last: -1 });
     } else if (e.type === 'phoneme') {
       const ph = String(e.id ?? '');
-      phonemes.push({ phoneme: ph, start: t });
-      // The first pause (or the empty end marker) after a word's phonemes closes it.
-      if (open && (ph === '' || ph.startsWith('_'))) {
-        open.end = t;
-        open = null;
-      }
-    } else if (e.type === 'end' && open) {
-      open.end = t;
-      open = null;
+      phonemes.push({ phoneme: ph, start: at(e) });
+      const w = words.at(-1);
+      if (!w || ph === '') return;
+      if (w.last < 0) w.start = at(e);
+      w.last = k;
     }
+  });
+  for (const w of words) {
+    const next = w.last >= 0 ? events.slice(w.last + 1).find((e) => e.type === 'phoneme' || e.type === 'word' || e.type === 'end') : undefined;
+    w.end = next ? at(next) : total;
+    if (w.end < w.start) w.end = w.start;
   }
-  if (open) open.end = total;
-  return { words, phonemes };
+  return { words: words.map(({ last: _last, ...w }) => w), phonemes };
 }

@@ -7,7 +7,7 @@
  *
  * logMel [T, nMels]; prosody [T, 3] = PROSODY_CHANNELS: f0 in Hz (0 when unvoiced), energy in dBFS, and
  * voicing (YIN periodicity 0..1). The analysis hop is rounded to whole samples (220 at 22.05 kHz), then
- * each stream is put on the exact grid, so every item has T = floor(duration * rate) frames.
+ * each stream is put on the exact grid, so every item has T = ceil(duration * rate) frames.
  */
 import { logMel, rmsEnergy } from '../../media/audio_features.js';
 import { yin } from '../../media/pitch.js';
