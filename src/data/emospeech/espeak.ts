@@ -172,7 +172,7 @@ function timings(text: string, events: EspeakEvent[], total: number): { words: W
     }
   });
   for (const w of words) {
-    const next = w.last >= 0 ? events.slice(w.last + 1).find((e) => e.type === 'phoneme' || e.type === 'word' || e.type === 'end') : undefined;
+    const next = w.last >= 0 ? events.slice(w.last + 1).find((e) => e.type === 'phoneme' || e.type === 'end') : undefined;
     w.end = next ? at(next) : total;
     if (w.end < w.start) w.end = w.start;
   }
