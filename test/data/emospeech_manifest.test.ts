@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hostArray } from '../../src/io/array.js';
 import { saveNpy } from '../../src/io/npy.js';
 import { saveSafetensors } from '../../src/io/safetensors.js';
-import { loadEmotionDataset, parseEmotionManifest, readSequence, writeWav16 } from '../../src/data/emospeech/index.js';
+import { CORPUS_LABELS, EMOTIONS, loadEmotionDataset, parseEmotionManifest, readSequence, writeWav16 } from '../../src/data/emospeech/index.js';
 
 function tone(seconds: number, amp: number, sr = 16000): Float32Array {
   const x = new Float32Array(Math.round(seconds * sr));
@@ -109,3 +109,18 @@ test('a segment of a longer file is decoded from start to end (ffmpeg path, resa
   assert.deepEqual(examples.map((e) => [e.item.id, e.audio!.samples.length]), [['tone', 8000]]);
   assert.deepEqual(skipped.map((s) => [s.line, s.field]), [[1, 'audio']]);
 }));
+
+test('the example manifest lines in docs/emospeech.md parse with their corpus label settings', () => {
+  const doc = readFileSync('docs/emospeech.md', 'utf8');
+  const section = doc.slice(doc.indexOf('### Example manifests'), doc.indexOf('## Audio features'));
+  const blocks = [...section.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => m[1].trim());
+  const corpora = ['iemocap', 'meld', 'cremad', 'ravdess', 'mosi'] as const;
+  assert.equal(blocks.length, corpora.length);
+  blocks.forEach((line, k) => {
+    const parsed = parseEmotionManifest(line, `${corpora[k]}.jsonl`, CORPUS_LABELS[corpora[k]]);
+    assert.deepEqual(parsed.errors, [], corpora[k]);
+    assert.equal(parsed.items.length, 1);
+    const label = parsed.items[0].label;
+    assert.ok(corpora[k] === 'mosi' ? typeof label === 'number' : EMOTIONS.includes(label as never), `${corpora[k]}: ${label}`);
+  });
+});

@@ -9,3 +9,4 @@ export * from './manifest.js';
 export * from './load.js';
 export * from './wav.js';
 export * from './write.js';
+export * from './measure.js';

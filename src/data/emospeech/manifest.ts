@@ -47,6 +47,15 @@ export interface EmotionLabels {
   map?: Record<string, string>;
 }
 
+/** Label settings for the corpora docs/emospeech.md shows (codes outside a map are reported and skipped). */
+export const CORPUS_LABELS = {
+  iemocap: { map: { neu: 'neutral', hap: 'happy', exc: 'happy', sad: 'sad', ang: 'angry', fea: 'fearful', dis: 'disgusted', sur: 'surprised' } },
+  meld: { map: { joy: 'happy', sadness: 'sad', anger: 'angry', fear: 'fearful', disgust: 'disgusted', surprise: 'surprised' } },
+  cremad: { map: { ANG: 'angry', DIS: 'disgusted', FEA: 'fearful', HAP: 'happy', NEU: 'neutral', SAD: 'sad' } },
+  ravdess: { map: { '01': 'neutral', '03': 'happy', '04': 'sad', '05': 'angry', '06': 'fearful', '07': 'disgusted', '08': 'surprised' } },
+  mosi: { classes: 'regression' },
+} as const satisfies Record<string, EmotionLabels>;
+
 export interface ParsedEmotionManifest {
   file: string;
   items: EmotionItem[];
