@@ -13,7 +13,7 @@
  * schema, has an empty transcript, a label outside the class set, or names a file that does not exist.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { InputError } from '../../util/errors.js';
 import type { ManifestLineError } from '../manifest.js';
@@ -80,7 +80,10 @@ export function parseEmotionManifest(text: string, file = '<manifest>', labels: 
     }
     const parsed = EmotionItemSchema.safeParse(json);
     if (!parsed.success) {
-      for (const issue of parsed.error.issues) fail(issueField(issue), issue.code === 'unrecognized_keys' ? 'unknown field (expected id, audio, start, end, text, label, speaker, split, words, features, metadata)' : issue.message);
+      for (const issue of parsed.error.issues) {
+        if (issue.code !== 'unrecognized_keys') fail(issue.path.join('.'), issue.message);
+        else for (const key of issue.keys) fail([...issue.path, key].join('.'), 'unknown field (expected id, audio, start, end, text, label, speaker, split, words, features, metadata)');
+      }
       return;
     }
     const item: EmotionItem = { ...parsed.data, id: parsed.data.id ?? `line${line}`, line, file };
@@ -92,24 +95,15 @@ export function parseEmotionManifest(text: string, file = '<manifest>', labels: 
       return fail('label', `unknown label ${JSON.stringify(item.label)} (expected one of ${classes.join(', ')})`);
     }
     item.label = label;
-    if (item.audio) item.audio = resolvePath(baseDir, item.audio);
-    if (item.features?.text) item.features.text = resolvePath(baseDir, item.features.text);
-    if (item.features?.audio) item.features.audio = resolvePath(baseDir, item.features.audio);
+    if (item.audio) item.audio = resolve(baseDir, item.audio);
+    if (item.features?.text) item.features.text = resolve(baseDir, item.features.text);
+    if (item.features?.audio) item.features.audio = resolve(baseDir, item.features.audio);
     const first = seen.get(item.id);
     if (first !== undefined) return fail('id', `duplicate id '${item.id}' (first used on line ${first})`);
     seen.set(item.id, line);
     items.push(item);
   });
   return { file, items, errors };
-}
-
-function issueField(issue: z.ZodIssue): string {
-  if (issue.code === 'unrecognized_keys') return issue.keys.map((k) => [...issue.path, k].join('.')).join(', ');
-  return issue.path.join('.');
-}
-
-function resolvePath(baseDir: string, p: string): string {
-  return isAbsolute(p) ? p : resolve(baseDir, p);
 }
 
 /** The file part of a feature reference ('x.safetensors#name' -> 'x.safetensors'). */
