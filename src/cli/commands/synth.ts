@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { formatBatchSummary } from '../../data/batch.js';
+import { writeEmoSpeech } from '../../data/emospeech/write.js';
 import { writeSynth } from '../../data/synth/write.js';
 import { InputError } from '../../util/errors.js';
 import { printJson } from '../output.js';
@@ -12,9 +13,11 @@ import { printJson } from '../output.js';
 export function register(program: Command): void {
   program
     .command('synth')
-    .description('generate AV-Synth clips (bouncing objects whose wall impacts sound with their class timbre) as MP4 + WAV with a manifest')
-    .requiredOption('--clips <n>', 'number of clips', int('--clips'))
-    .requiredOption('--out <dir>', 'output folder (clips/, manifest.jsonl, synth.json)')
+    .description('generate AV-Synth clips (bouncing objects whose wall impacts sound with their class timbre) as MP4 + WAV with a manifest, or (`synth emospeech`) EmoSpeech utterances as WAV + JSONL')
+    .argument('[set]', 'av (AV-Synth) or emospeech (7 emotions in words and voice; docs/emospeech.md; needs the optional package @echogarden/espeak-ng-emscripten, GPL-3.0)', 'av')
+    .option('--clips <n>', 'av: number of clips (required)', int('--clips'))
+    .option('--n <n>', 'emospeech: utterances in all, 70/15/15 train/val/test (required)', int('--n'))
+    .requiredOption('--out <dir>', 'output folder (av: clips/, manifest.jsonl, synth.json; emospeech: audio/ (the content-hashed cache), train/val/test.jsonl, emospeech.json)')
     .option('--seed <n>', 'dataset seed (clip i depends only on seed, i and the settings)', int('--seed'), 0)
     .option('--duration <s>', 'clip length in seconds', num('--duration'), 6)
     .option('--fps <n>', 'video frames per second', num('--fps'), 16)
@@ -31,11 +34,14 @@ export function register(program: Command): void {
     .option('--concurrency <n>', 'clips written at once', int('--concurrency'), 2)
     .option('--json', 'print a JSON summary', false)
     .addHelpText('after', '\nGround truth: manifest.jsonl lists per file the impact times seen in the video (events), the class\nnames, the audio offset (labels.offset) and the impact times heard in the audio (metadata.audioEvents).')
-    .action(async (o: {
+    .action(async (set: string, o: {
       clips: number; out: string; seed: number; duration: number; fps: number; sampleRate: number; size: number; classes: number;
       shifts: number[]; margin: number; noise: number; sounding: [number, number]; distractors: [number, number]; flash: number;
-      audioOnly: boolean; concurrency: number; json: boolean;
+      audioOnly: boolean; concurrency: number; json: boolean; n?: number;
     }) => {
+      if (set === 'emospeech') return synthEmoSpeech(o);
+      if (set !== 'av') throw new InputError(`unknown synth set '${set}' (expected av or emospeech)`, { field: 'set', got: set });
+      if (o.clips === undefined) throw new InputError('synth needs --clips <n> (or `synth emospeech --n <n>`)', { field: '--clips' });
       const summary = await writeSynth({
         clips: o.clips,
         out: o.out,
@@ -56,6 +62,13 @@ export function register(program: Command): void {
       }
       if (summary.failed.length) process.exitCode = 1;
     });
+}
+
+async function synthEmoSpeech(o: { n?: number; out: string; seed: number; json: boolean }): Promise<void> {
+  if (o.n === undefined) throw new InputError('synth emospeech needs --n <n> (utterances in all)', { field: '--n' });
+  const summary = await writeEmoSpeech({ n: o.n, out: o.out, seed: o.seed, quiet: o.json && !process.stderr.isTTY });
+  if (o.json) printJson(summary);
+  else process.stdout.write(`wrote ${o.n} utterances (${summary.synthesized} synthesized, ${summary.cached} from the cache) to ${summary.out}\n`);
 }
 
 function num(flag: string) {
