@@ -11,7 +11,7 @@
  */
 import { logMel, rmsEnergy } from '../../media/audio_features.js';
 import { yin } from '../../media/pitch.js';
-import { framesFor, resample, type Grid, type Stream } from '../../media/timeline.js';
+import { framesFor, resample, type Grid, type Stream } from '../../timeline/timeline.js';
 import { InputError } from '../../util/errors.js';
 
 export const PROSODY_CHANNELS = ['f0_hz', 'energy_db', 'voicing'] as const;
