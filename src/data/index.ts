@@ -3,3 +3,4 @@ export * from './batch.js';
 export * from './cache.js';
 export * from './extract.js';
 export * from './synth/index.js';
+export * from './avqa/index.js';

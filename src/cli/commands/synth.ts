@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerAvqaCommand } from '../../data/avqa/command.js';
 import { formatBatchSummary } from '../../data/batch.js';
 import { writeSynth } from '../../data/synth/write.js';
 import { InputError } from '../../util/errors.js';
@@ -56,6 +57,7 @@ export function register(program: Command): void {
       }
       if (summary.failed.length) process.exitCode = 1;
     });
+  registerAvqaCommand(program); // attune synth avqa
 }
 
 function num(flag: string) {
