@@ -77,13 +77,13 @@ test('balance: no answer dominates its template; question-only predictors gain n
   }
 });
 
-test('the question-only baselines do detect a leak (a generator that ties colour to shape)', () => {
+test('the question-only baselines do detect a leak (a generator that ties color to shape)', () => {
   const data = generateAvqa({ families: ['visual'], testFraction: 0.3, valFraction: 0 }, 1500);
-  const colours = ['red', 'green', 'blue', 'yellow', 'magenta', 'cyan'];
+  const colors = ['red', 'green', 'blue', 'yellow', 'magenta', 'cyan'];
   const leaky = data.questions.map((q) => {
-    if (q.template !== 'visual.colour') return q;
+    if (q.template !== 'visual.color') return q;
     const shape = q.question.match(/the (\w+)\?$/)![1];
-    return { ...q, answer: colours[shape.length % colours.length] };
+    return { ...q, answer: colors[shape.length % colors.length] };
   });
   const row = questionOnlyBaselines(leaky).find((r) => r.family === 'visual')!;
   assert.ok(row.leak > 0.1, `leak ${row.leak}`);
@@ -102,8 +102,8 @@ test('word vocabulary: fixed by the grammar, covers every question and answer, r
     }
   }
   for (const a of avqaAnswers(data.config)) assert.ok(!tok.encode(a).ids.includes(tok.unkId), a);
-  const batch = tok.encodeBatch(['is the sound late?', 'what colour is the square?']);
-  assert.deepEqual(batch.shape, [2, 8]); // [BOS] what colour is the square ? [EOS]
+  const batch = tok.encodeBatch(['is the sound late?', 'what color is the square?']);
+  assert.deepEqual(batch.shape, [2, 8]); // [BOS] what color is the square ? [EOS]
   assert.equal(batch.mask.reduce((a, b) => a + b, 0), 7 + 8);
   assert.equal(tok.decode(tok.encode('which object made the sound at 12.5 seconds?').ids), 'which object made the sound at 12.5 seconds?');
   // the BPE hook: any tokenizer can be trained on the corpus

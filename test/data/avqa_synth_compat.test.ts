@@ -1,14 +1,14 @@
+/**
+ * AVQA's two AV-Synth additions (config.timbre, config.speed) are optional and leave every existing
+ * config bit-identical: the av-align / av-sync demo figures depend on these clips. The hashes were
+ * taken from the code before the additions (Node 20) over frames, samples and all ground truth.
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { generateClip, synthClasses, synthConfig, type SynthConfig } from '../../src/data/synth/index.js';
 import { realFft } from '../../src/media/fft.js';
 
-/**
- * AVQA's two AV-Synth additions (config.timbre, config.speed) are optional and leave every existing
- * config bit-identical: the av-align / av-sync demo figures depend on these clips. The hashes were
- * taken from the code before the additions (Node 20) over frames, samples and all ground truth.
- */
 const GOLDEN: [Partial<SynthConfig>, number, number, string][] = [
   [{}, 0, 0, '7dc3b83b7b75e365f9d567ca4e178abfe7c47d462e4e32b6333460a9bf37d62c'],
   [{}, 1, 0, '697b655ef24ff64f7ac695b757dca8d13010b8e8a1aec625ab9bf50c170ab1da'],
@@ -29,11 +29,11 @@ function clipHash(cfg: Partial<SynthConfig>, index: number, offset: number): str
 
 test('existing AV-Synth configs render bit-identically (frames, samples, ground truth, parsed config)', () => {
   for (const [cfg, index, offset, hash] of GOLDEN) assert.equal(clipHash(cfg, index, offset), hash, `config ${JSON.stringify(cfg)} clip ${index} offset ${offset}`);
-  // synth.json and manifests serialise the parsed config: no new keys appear unless set
+  // synth.json and manifests serialize the parsed config: no new keys appear unless set
   assert.equal(JSON.stringify(synthConfig({})),
     '{"seed":0,"duration":6,"fps":16,"sampleRate":16000,"size":112,"classes":8,"sounding":[1,2],"distractors":[1,2],"noise":0.02,"margin":2.5,"flash":0.1}');
   assert.equal('voices' in generateClip({ duration: 1, size: 32 }, 0), false);
-  // timbre 'class' spelled out is the default behaviour
+  // timbre 'class' spelled out is the default behavior
   const spelled = generateClip({ duration: 2, size: 48, timbre: 'class' }, 3);
   const plain = generateClip({ duration: 2, size: 48 }, 3);
   assert.deepEqual([spelled.audio, spelled.video, spelled.events], [plain.audio, plain.video, plain.events]);

@@ -1,10 +1,3 @@
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
-import { generateAvqa, type AvqaQuestion } from '../../src/data/avqa/index.js';
-import { generateClip, sceneKey, simulateScene, synthClasses, synthConfig } from '../../src/data/synth/index.js';
-import { Rng } from '../../src/util/rng.js';
-import { onsetNear } from './onset.js';
-
 /**
  * An independent check of every answer: the scene is rebuilt from AV-Synth itself (generateClip's
  * ground truth and simulateScene's segments, with settings spelled out here rather than taken from the
@@ -12,8 +5,14 @@ import { onsetNear } from './onset.js';
  * from the definitions in docs/avqa.md. It also checks the stated guarantees (isolation, gaps) and
  * that it rejects deliberately wrong answers, so a generator bug cannot pass silently.
  */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateAvqa, type AvqaQuestion } from '../../src/data/avqa/index.js';
+import { generateClip, sceneKey, simulateScene, synthClasses, synthConfig } from '../../src/data/synth/index.js';
+import { Rng } from '../../src/util/rng.js';
+import { onsetNear } from './onset.js';
 
-interface Obj { name: string; shape: string; colour: string; sounding: boolean; sound: string | null; bounces: number[] }
+interface Obj { name: string; shape: string; color: string; sounding: boolean; sound: string | null; bounces: number[] }
 interface Truth { d: number; objects: Obj[]; sounds: { time: number; object: number }[] }
 
 const WORD: Record<string, string> = { harmonic: 'piano', odd: 'clarinet', bell: 'bell', membrane: 'drum' };
@@ -27,11 +26,11 @@ function truthOf(index: number, duration: number): Truth {
   const scene = simulateScene(cfg, new Rng(sceneKey(cfg, index)));
   const classes = synthClasses(48);
   const objects = scene.objects.map((o) => {
-    const [colour, shape] = classes[o.cls].name.split('-');
+    const [color, shape] = classes[o.cls].name.split('-');
     const bounces: number[] = [];
     for (let k = 1; k < o.segments.length; k++) bounces.push(o.segments[k].t0);
     return {
-      name: o.sounding ? `${colour} ${shape}` : `grey ${shape}`, shape, colour: o.sounding ? colour : 'grey', sounding: o.sounding,
+      name: o.sounding ? `${color} ${shape}` : `gray ${shape}`, shape, color: o.sounding ? color : 'gray', sounding: o.sounding,
       sound: o.sounding ? WORD[classes[clip.voices![o.cls]].family] : null, bounces,
     };
   });
@@ -63,10 +62,10 @@ function expected(q: AvqaQuestion, s: Truth): string {
     case 'audio.kind': return one(heard, 'kinds of sound');
     case 'audio.heard': return heard.includes(m(/^is a (\w+) heard\?$/)[1]) ? 'yes' : 'no';
     case 'audio.kinds': return String(heard.length);
-    case 'visual.colour': return one(objects.filter((o) => o.shape === m(/^what colour is the (\w+)\?$/)[1]), 'objects of that shape').colour;
-    case 'visual.shape': return one(objects.filter((o) => o.colour === m(/^what shape is the (\w+) object\?$/)[1]), 'objects of that colour').shape;
+    case 'visual.color': return one(objects.filter((o) => o.shape === m(/^what color is the (\w+)\?$/)[1]), 'objects of that shape').color;
+    case 'visual.shape': return one(objects.filter((o) => o.color === m(/^what shape is the (\w+) object\?$/)[1]), 'objects of that color').shape;
     case 'visual.count': return String(objects.length);
-    case 'visual.grey': return String(objects.filter((o) => !o.sounding).length);
+    case 'visual.gray': return String(objects.filter((o) => !o.sounding).length);
     case 'source.at': {
       const t = Number(m(/^which object made the sound at ([\d.]+) seconds\?$/)[1]);
       const near = s.sounds.filter((e) => Math.abs(e.time - t) <= 0.25 + 1e-9);

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { registerAvqaCommand } from '../../data/avqa/command.js';
 import { formatBatchSummary } from '../../data/batch.js';
 import { writeSynth } from '../../data/synth/write.js';
 import { InputError } from '../../util/errors.js';
 import { printJson } from '../output.js';
+import { registerAvqaCommand } from './synth_avqa.js';
 
 /**
  * `attune synth`: writes the AV-Synth dataset (MP4 + WAV per clip and per audio shift, manifest.jsonl,

@@ -1,7 +1,3 @@
-import { AVQA_FAMILIES, AvqaFamily } from './config.js';
-import type { AvqaQuestion } from './generate.js';
-import { tokenizeWords } from './vocab.js';
-
 /**
  * Question-only baselines: predictors that never see the scene, trained on the train split and
  * scored on the test split. If the text of a question (beyond its template) told its answer, the
@@ -13,10 +9,15 @@ import { tokenizeWords } from './vocab.js';
  * - text: the most common train answer of the exact question text (falls back to the prior).
  * - bayes: multinomial naive Bayes over the question's words and word pairs, per template (Laplace
  *   smoothing), predicting the answer (or the option's position, with each option's words tagged by
- *   position); it generalises over texts it has not seen (e.g. 'square' -> a colour, 'grey' named first
+ *   position); it generalizes over texts it has not seen (e.g. 'square' -> a color, 'gray' named first
  *   -> the first option).
  * - chance: 1 / (number of options) for option templates, else 1 / (distinct answers of the template).
  */
+import { AVQA_FAMILIES, AvqaFamily } from './config.js';
+import type { AvqaQuestion } from './generate.js';
+import { tokenizeWords } from './vocab.js';
+
+/** Test-split accuracies (0..1) of one family, or of all questions. */
 export interface BaselineRow {
   family: AvqaFamily | 'all';
   train: number;
@@ -91,7 +92,7 @@ class Bayes {
 /** What a predictor learns: the answer, or for option templates the answer's position among the options. */
 const label = (q: AvqaQuestion): string => (q.choices ? position(q) : q.answer);
 
-/** Words and word pairs of the question, plus each option's words tagged with its position ('0:grey'). */
+/** Words and word pairs of the question, plus each option's words tagged with its position ('0:gray'). */
 function features(q: AvqaQuestion): string[] {
   const w = tokenizeWords(q.question);
   const opts = (q.choices ?? []).flatMap((c, i) => tokenizeWords(c).map((x) => `${i}:${x}`));

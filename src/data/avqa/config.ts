@@ -1,15 +1,15 @@
-import { z } from 'zod';
-import { ConfigError } from '../../util/errors.js';
-import { Rng } from '../../util/rng.js';
-import { MAX_CLASSES } from '../synth/classes.js';
-import { SynthConfig, synthConfig } from '../synth/config.js';
-
 /**
  * AVQA generation settings: how AV-Synth scenes are drawn for question answering. Every scene is an
  * AV-Synth clip with its own length (minDuration..maxDuration in durationStep steps, so a 2 Hz stream
  * has a whole number of frames) and a per-scene sound for each class (synth timbre 'scene'), so what
  * an object sounds like has to be seen and heard, not recalled from its look.
  */
+import { z } from 'zod';
+import { ConfigError } from '../../util/errors.js';
+import { Rng } from '../../util/rng.js';
+import { MAX_CLASSES } from '../synth/classes.js';
+import { SynthConfig, synthConfig } from '../synth/config.js';
+
 export const AVQA_FAMILIES = ['audio', 'visual', 'source', 'order', 'count', 'causal', 'matching', 'sync'] as const;
 export type AvqaFamily = (typeof AVQA_FAMILIES)[number];
 
@@ -24,7 +24,7 @@ export const AvqaConfigSchema = z.object({
   /** Frame rate of written MP4s only (streams are always 2 Hz). */
   fps: z.number().positive().max(120).default(16),
   sampleRate: z.number().int().min(4000).max(96000).refine((v) => v % 50 === 0, 'must be a multiple of 50 (50 Hz log-mel hop)').default(16000),
-  /** All 48 looks, so every shape comes in every colour (no shape gives its colour away). */
+  /** All 48 looks, so every shape comes in every color (no shape gives its color away). */
   classes: z.number().int().min(1).max(MAX_CLASSES).default(MAX_CLASSES),
   sounding: z.tuple([z.number().int().min(1), z.number().int().min(1)]).default([1, 3]),
   distractors: z.tuple([z.number().int().min(0), z.number().int().min(0)]).default([0, 2]),

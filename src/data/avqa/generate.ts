@@ -1,8 +1,3 @@
-import { Rng } from '../../util/rng.js';
-import { AvqaConfig, AvqaFamily, AvqaSplit, avqaConfig, sceneSplit } from './config.js';
-import { AVQA_TEMPLATES, AVQA_TOLERANCES, AvqaAudio, AvqaCandidate, familyCandidates } from './questions.js';
-import { AvqaScene, avqaScene } from './scene.js';
-
 /**
  * Question generation with answer balancing. Scenes are visited in index order; for each scene and
  * family the balancer picks, among the scene's unambiguous candidates, the least-asked template and
@@ -11,6 +6,13 @@ import { AvqaScene, avqaScene } from './scene.js';
  * template's candidates so far), plus one. A scene's questions depend only on the scenes before it, so the
  * first n scenes of a larger run get exactly the questions of a run of n.
  */
+import { Rng } from '../../util/rng.js';
+import { AvqaConfig, AvqaFamily, AvqaSplit, avqaConfig, sceneSplit } from './config.js';
+import { AvqaCandidate, familyCandidates } from './questions.js';
+import { AVQA_TEMPLATES, AVQA_TOLERANCES, type AvqaAudio } from './templates.js';
+import { AvqaScene, avqaScene } from './scene.js';
+
+/** One question, as one line of questions.jsonl. */
 export interface AvqaQuestion {
   id: string; // 'avqa000012.source.0'
   scene: string;

@@ -1,3 +1,8 @@
+/**
+ * The ground truth questions are asked about: an AV-Synth scene as objects (look, sound, every wall
+ * impact over the simulated span) with no pixels or samples. Built from simulateScene with the very key
+ * generateClip uses, so it describes exactly the clip that is rendered.
+ */
 import { Rng } from '../../util/rng.js';
 import { Shape, synthClasses } from '../synth/classes.js';
 import { sceneKey, sceneVoices } from '../synth/clip.js';
@@ -5,11 +10,6 @@ import type { SynthConfig } from '../synth/config.js';
 import { simulateScene } from '../synth/scene.js';
 import { AvqaConfig, AvqaSplit, sceneDuration, sceneId, sceneSplit, sceneSynthConfig } from './config.js';
 
-/**
- * The ground truth questions are asked about: an AV-Synth scene as objects (look, sound, every wall
- * impact over the simulated span) with no pixels or samples. Built from simulateScene with the very key
- * generateClip uses, so it describes exactly the clip that is rendered.
- */
 export const SOUND_WORDS = ['piano', 'clarinet', 'bell', 'drum'] as const;
 export type SoundWord = (typeof SOUND_WORDS)[number];
 
@@ -21,9 +21,9 @@ export interface AvqaObject {
   cls: number;
   sounding: boolean;
   shape: Shape;
-  /** Colour word; 'grey' for silent distractors (drawn grey whatever their class). */
-  colour: string;
-  /** 'red circle', 'grey square'. */
+  /** Color word; 'gray' for silent distractors (drawn gray whatever their class). */
+  color: string;
+  /** 'red circle', 'gray square'. */
   name: string;
   /** Class whose sound this object makes in this scene (null: silent). */
   voice: number | null;
@@ -58,11 +58,11 @@ export function avqaScene(cfg: AvqaConfig, index: number, duration = sceneDurati
   const classes = synthClasses(synth.classes);
   const objects: AvqaObject[] = scene.objects.map((o) => {
     const cls = classes[o.cls];
-    const colour = o.sounding ? cls.name.slice(0, cls.name.indexOf('-')) : 'grey';
+    const color = o.sounding ? cls.name.slice(0, cls.name.indexOf('-')) : 'gray';
     const voice = o.sounding ? voices[o.cls] : null;
     // A segment ends at a wall impact, except the last one, which ends with the simulated span.
     const bounces = o.segments.slice(0, -1).map((s) => s.t1);
-    return { id: o.id, cls: o.cls, sounding: o.sounding, shape: cls.shape, colour, name: `${colour} ${cls.shape}`, voice, sound: voice === null ? null : FAMILY_WORD[classes[voice].family], bounces };
+    return { id: o.id, cls: o.cls, sounding: o.sounding, shape: cls.shape, color, name: `${color} ${cls.shape}`, voice, sound: voice === null ? null : FAMILY_WORD[classes[voice].family], bounces };
   });
   const impacts = objects.flatMap((o) => o.bounces.map((time) => ({ time, object: o.id, sounding: o.sounding })))
     .sort((a, b) => a.time - b.time || a.object - b.object);

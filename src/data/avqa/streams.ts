@@ -1,3 +1,13 @@
+/**
+ * What a FAVOR-style model reads for a question: the scene's frames at 2 Hz and its audio as log-mel
+ * at 50 Hz, both starting at 0 s, rendered in memory (no ffmpeg) and grouped as FAVOR's
+ * sequence_align_v2 does (25 audio frames per video frame, padded to `slots` tokens, with masks).
+ *
+ * Timeline: video frame t is the scene at t / 2 s (AV-Synth frames show their start time) and covers
+ * [t/2, (t+1)/2); audio frame a covers [a/50, (a+1)/50) (window centered at (a + 0.5)/50 s), so group t
+ * holds audio frames 25t .. 25t+24, exactly the video frame's half second. Clip lengths are multiples
+ * of 0.5 s, so a clip of d s has 2d frames and 50d audio frames and no group is padded in time.
+ */
 import { logMel, type LogMelConfig } from '../../media/audio_features.js';
 import { makeStream, type Stream } from '../../media/timeline.js';
 import { favorGroup, type FavorGroups } from '../../media/windows.js';
@@ -5,18 +15,8 @@ import { ConfigError, ShapeError } from '../../util/errors.js';
 import { generateClip } from '../synth/clip.js';
 import { AvqaConfig, avqaConfig, sceneDuration, sceneId, sceneSynthConfig } from './config.js';
 import type { AvqaQuestion } from './generate.js';
-import type { AvqaAudio } from './questions.js';
+import type { AvqaAudio } from './templates.js';
 
-/**
- * What a FAVOR-style model reads for a question: the scene's frames at 2 Hz and its audio as log-mel
- * at 50 Hz, both starting at 0 s, rendered in memory (no ffmpeg) and grouped as FAVOR's
- * sequence_align_v2 does (25 audio frames per video frame, padded to `slots` tokens, with masks).
- *
- * Timeline: video frame t is the scene at t / 2 s (AV-Synth frames show their start time) and covers
- * [t/2, (t+1)/2); audio frame a covers [a/50, (a+1)/50) (window centred at (a + 0.5)/50 s), so group t
- * holds audio frames 25t .. 25t+24, exactly the video frame's half second. Clip lengths are multiples
- * of 0.5 s, so a clip of d s has 2d frames and 50d audio frames and no group is padded in time.
- */
 export const FAVOR_VIDEO_RATE = 2;
 export const FAVOR_AUDIO_RATE = 50;
 
@@ -57,7 +57,7 @@ export function avqaMelConfig(sampleRate: number, nMels = 64): LogMelConfig {
   };
 }
 
-/** Log-mel at 50 Hz with Whisper's normalisation. */
+/** Log-mel at 50 Hz with Whisper's normalization. */
 export function avqaLogMel(samples: Float32Array, sampleRate: number, nMels = 64): Stream {
   const lm = logMel(samples, avqaMelConfig(sampleRate, nMels));
   let peak = -Infinity;

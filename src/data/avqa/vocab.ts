@@ -1,20 +1,20 @@
+/**
+ * Text for a small LM: a fixed word-level vocabulary. AVQA's language is a closed grammar (the
+ * templates plus colors, shapes, sound words, counts and question times), so every word gets one id,
+ * no text is out of vocabulary, a number such as '12.5' stays one token, and sequences are short
+ * (questions are 5-16 tokens, answers 1-2). The vocabulary comes from the grammar, not from a
+ * generated corpus, so datasets made with the same settings share it. A byte-level BPE
+ * (src/text/bpe.ts) also works: train it on avqaCorpus(questions).
+ */
 import { readFileSync } from 'node:fs';
 import { writeJsonAtomic } from '../../util/atomic.js';
 import { InputError } from '../../util/errors.js';
 import { COLOURS, SHAPES } from '../synth/classes.js';
 import type { AvqaConfig } from './config.js';
 import type { AvqaQuestion } from './generate.js';
-import { AVQA_TEMPLATES, AVQA_TOLERANCES, formatSeconds } from './questions.js';
+import { AVQA_TEMPLATES, AVQA_TOLERANCES, formatSeconds } from './templates.js';
 import { SOUND_WORDS } from './scene.js';
 
-/**
- * Text for a small LM: a fixed word-level vocabulary. AVQA's language is a closed grammar (the
- * templates plus colours, shapes, sound words, counts and question times), so every word gets one id,
- * no text is out of vocabulary, a number such as '12.5' stays one token, and sequences are short
- * (questions are 5-16 tokens, answers 1-2). The vocabulary comes from the grammar, not from a
- * generated corpus, so datasets made with the same settings share it. A byte-level BPE
- * (src/text/bpe.ts) also works: train it on avqaCorpus(questions).
- */
 export const WORD_SPECIALS = ['[PAD]', '[BOS]', '[EOS]', '[UNK]', '[SEP]'] as const;
 
 export interface WordTokenizerJson {
@@ -81,14 +81,14 @@ export class WordTokenizer {
 
   /** A padded batch [B, L]. */
   encodeBatch(texts: readonly string[], opts: { addSpecial?: boolean; maxLength?: number; padTo?: number } = {}): { ids: Int32Array; mask: Uint8Array; shape: [number, number] } {
-    const enc = texts.map((t) => this.encode(t, { addSpecial: opts.addSpecial, maxLength: opts.maxLength }));
-    const len = opts.padTo ?? Math.max(1, ...enc.map((e) => e.ids.length));
-    const ids = new Int32Array(texts.length * len).fill(this.padId);
+    const { addSpecial, maxLength } = opts;
+    const len = opts.padTo ?? Math.max(1, ...texts.map((t) => this.encode(t, { addSpecial, maxLength }).ids.length));
+    const rows = texts.map((t) => this.encode(t, { addSpecial, maxLength: Math.min(len, maxLength ?? len), padTo: len }));
+    const ids = new Int32Array(texts.length * len);
     const mask = new Uint8Array(texts.length * len);
-    enc.forEach((e, b) => {
-      const n = Math.min(len, e.ids.length);
-      ids.set(e.ids.subarray(0, n), b * len);
-      mask.set(e.mask.subarray(0, n), b * len);
+    rows.forEach((r, b) => {
+      ids.set(r.ids, b * len);
+      mask.set(r.mask, b * len);
     });
     return { ids, mask, shape: [texts.length, len] };
   }
@@ -128,10 +128,10 @@ export class WordTokenizer {
 /** Every answer a question can have (for a classification head over answers). */
 export function avqaAnswers(cfg: Pick<AvqaConfig, 'sounding' | 'distractors'>): string[] {
   const objects = cfg.sounding[1] + cfg.distractors[1];
-  const colours = COLOURS.map((c) => c.name);
+  const colors = COLOURS.map((c) => c.name);
   const numbers = Array.from({ length: Math.max(AVQA_TOLERANCES.maxCount, objects) + 1 }, (_, i) => String(i));
-  const names = [...colours.flatMap((c) => SHAPES.map((s) => `${c} ${s}`)), ...SHAPES.map((s) => `grey ${s}`)];
-  return [...new Set(['yes', 'no', ...numbers, ...SOUND_WORDS, ...colours, 'grey', ...SHAPES, ...names, 'early', 'late', 'in sync'])];
+  const names = [...colors.flatMap((c) => SHAPES.map((s) => `${c} ${s}`)), ...SHAPES.map((s) => `gray ${s}`)];
+  return [...new Set(['yes', 'no', ...numbers, ...SOUND_WORDS, ...colors, 'gray', ...SHAPES, ...names, 'early', 'late', 'in sync'])];
 }
 
 /** The grammar's words: templates, parameter values, answers and every question time up to maxDuration. */

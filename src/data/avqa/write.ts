@@ -1,6 +1,13 @@
-import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
+/**
+ * `attune synth avqa`: questions.jsonl (one question per line), scenes.jsonl (each scene's ground
+ * truth), vocab.json (the word tokenizer), avqa.json (settings, counts, templates, tolerances and the
+ * question-only baselines) and, with `media`, an MP4 + WAV per scene and per altered audio through
+ * the AV-Synth writer (ffmpeg), listed in manifest.jsonl and named in each question (video, wav).
+ */
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { writeJsonAtomic } from '../../util/atomic.js';
+import { writeFileAtomic, writeJsonAtomic } from '../../util/atomic.js';
+import { Progress } from '../../util/progress.js';
 import { BatchFailure, runBatch } from '../batch.js';
 import { ManifestItem, writeManifest } from '../manifest.js';
 import { clipId, generateClip } from '../synth/clip.js';
@@ -8,16 +15,11 @@ import { writeClipFiles } from '../synth/write.js';
 import { AVQA_FAMILIES, AvqaConfig, avqaConfig, sceneDuration, sceneId, sceneSynthConfig } from './config.js';
 import { BaselineRow, formatBaselines, questionOnlyBaselines } from './baseline.js';
 import { AvqaQuestion, generateAvqa } from './generate.js';
-import { AVQA_TEMPLATES, AVQA_TOLERANCES, AvqaAudio } from './questions.js';
+import { AVQA_TEMPLATES, AVQA_TOLERANCES, type AvqaAudio } from './templates.js';
 import type { AvqaScene } from './scene.js';
 import { avqaAnswers, avqaTokenizer } from './vocab.js';
 
-/**
- * `attune synth avqa`: questions.jsonl (one question per line), scenes.jsonl (each scene's ground
- * truth), vocab.json (the word tokenizer), avqa.json (settings, counts, templates, tolerances and the
- * question-only baselines) and, with `media`, an MP4 + WAV per scene and per altered audio through
- * the AV-Synth writer (ffmpeg), listed in manifest.jsonl and named in each question (video, wav).
- */
+/** `scenes` scenes into `out`; `media` adds the ffmpeg-written clips. */
 export interface WriteAvqaOptions {
   scenes: number;
   out: string;
@@ -56,15 +58,13 @@ function sceneRecord(s: AvqaScene): object {
   const inClip = (t: number) => t >= 0 && t < d;
   return {
     id: s.id, index: s.index, split: s.split, duration: d, frames: Math.round(d * 2),
-    objects: s.objects.map((o) => ({ id: o.id, name: o.name, shape: o.shape, colour: o.colour, sounding: o.sounding, sound: o.sound, bounces: o.bounces.filter(inClip).map(round6) })),
+    objects: s.objects.map((o) => ({ id: o.id, name: o.name, shape: o.shape, color: o.color, sounding: o.sounding, sound: o.sound, bounces: o.bounces.filter(inClip).map(round6) })),
     impacts: s.impacts.filter((i) => inClip(i.time)).map((i) => ({ time: round6(i.time), object: i.object, sounding: i.sounding })),
   };
 }
 
 function writeLines(path: string, rows: readonly object[]): void {
-  const tmp = `${path}.tmp`;
-  writeFileSync(tmp, rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''));
-  renameSync(tmp, path);
+  writeFileAtomic(path, rows.map((r) => JSON.stringify(r) + '\n').join(''));
 }
 
 function countBy<T>(xs: readonly T[], f: (x: T) => string): Record<string, number> {
@@ -78,7 +78,9 @@ export async function writeAvqa(opts: WriteAvqaOptions): Promise<WriteAvqaSummar
   const out = resolve(opts.out);
   mkdirSync(out, { recursive: true });
   const sceneRows: object[] = [];
-  const data = generateAvqa(cfg, opts.scenes, { onScene: (s) => sceneRows.push(sceneRecord(s)) });
+  const progress = new Progress({ label: 'avqa questions', total: opts.scenes, quiet: opts.quiet });
+  const data = generateAvqa(cfg, opts.scenes, { onScene: (s) => { sceneRows.push(sceneRecord(s)); progress.tick(); } });
+  progress.finish();
   const questions: (AvqaQuestion & { video?: string; wav?: string })[] = data.questions.map((q) => ({ ...q }));
 
   let media: WriteAvqaSummary['media'];

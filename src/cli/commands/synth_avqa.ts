@@ -1,11 +1,3 @@
-import type { Command } from 'commander';
-import { formatBatchSummary } from '../batch.js';
-import { positiveInt, seconds } from '../../cli/parse.js';
-import { printJson } from '../../cli/output.js';
-import { InputError } from '../../util/errors.js';
-import { formatBaselines } from './baseline.js';
-import { writeAvqa } from './write.js';
-
 /**
  * `attune synth avqa --n N --out DIR`: registered under the existing `synth` command. commander lets
  * `synth` parse the flags that follow `avqa` first, so the flags both commands know (--out, --seed,
@@ -14,6 +6,14 @@ import { writeAvqa } from './write.js';
  * commander also checks the parent's required options (synth's --clips) before a subcommand runs; a
  * subcommand never uses them, so they are marked as given (null) on the way down.
  */
+import type { Command } from 'commander';
+import { formatBatchSummary } from '../../data/batch.js';
+import { positiveInt, seconds } from '../parse.js';
+import { printJson } from '../output.js';
+import { InputError } from '../../util/errors.js';
+import { formatBaselines } from '../../data/avqa/baseline.js';
+import { writeAvqa } from '../../data/avqa/write.js';
+
 export function registerAvqaCommand(program: Command): void {
   const synth = program.commands.find((c) => c.name() === 'synth');
   if (!synth) throw new Error('registerAvqaCommand: register the synth command first');
