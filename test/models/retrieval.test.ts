@@ -48,13 +48,13 @@ test('listMedia finds media files recursively and ignores other files', () => {
 });
 
 test('attune index: embeds every file, records the corrupt one and keeps going', async () => {
-  const r = await buildIndex(media, { model: run, quiet: true });
+  const r = await buildIndex(media, { model: run, out: join(dir, 'index'), quiet: true });
   assert.equal(r.files, 5);
   assert.equal(r.indexed, 4);
   assert.equal(r.failed.length, 1);
   assert.match(r.failed[0].id, /corrupt\.mp4/);
   assert.equal(r.recall?.clips, 3);
-  const idx = loadIndex(media);
+  const idx = loadIndex(join(dir, 'index'));
   assert.equal(idx.index.entries.length, 4);
   const wav = idx.index.entries.find((e) => e.path.endsWith('sound1.wav'))!;
   assert.deepEqual([wav.hasAudio, wav.hasVideo], [true, false]);
@@ -67,23 +67,23 @@ test('attune index: embeds every file, records the corrupt one and keeps going',
 });
 
 test('attune retrieve: ranks videos for an audio query and sounds for a video query', async () => {
-  const a2v = await retrieve({ query: join(media, 'sub', 'sound1.wav'), index: media, k: 10 });
+  const a2v = await retrieve({ query: join(media, 'sub', 'sound1.wav'), index: join(dir, 'index'), k: 10 });
   assert.equal(a2v.direction, 'a2v');
   assert.equal(a2v.candidates, 3);
   assert.equal(a2v.results.length, 3);
   assert.ok(a2v.results.every((h) => h.path.endsWith('.mp4')));
   for (let i = 1; i < a2v.results.length; i++) assert.ok(a2v.results[i - 1].score >= a2v.results[i].score);
-  const v2a = await retrieve({ query: join(media, 'clip000001.mp4'), index: media, k: 2, direction: 'v2a' });
+  const v2a = await retrieve({ query: join(media, 'clip000001.mp4'), index: join(dir, 'index'), k: 2, direction: 'v2a' });
   assert.equal(v2a.direction, 'v2a');
   assert.equal(v2a.results.length, 2);
   assert.deepEqual(v2a.results.map((h) => h.rank), [1, 2]);
-  await assert.rejects(retrieve({ query: join(media, 'sub', 'sound1.wav'), index: media, direction: 'v2a' }), InputError);
-  await assert.rejects(retrieve({ query: join(media, 'corrupt.mp4'), index: media }));
+  await assert.rejects(retrieve({ query: join(media, 'sub', 'sound1.wav'), index: join(dir, 'index'), direction: 'v2a' }), InputError);
+  await assert.rejects(retrieve({ query: join(media, 'corrupt.mp4'), index: join(dir, 'index') }));
   await assert.rejects(retrieve({ query: join(media, 'clip000001.mp4'), index: dir }), /no retrieval index/);
 });
 
 test('the embedder matches stored index rows for the same file', async () => {
-  const idx = loadIndex(media);
+  const idx = loadIndex(join(dir, 'index'));
   const e = await Embedder.load(run);
   try {
     const q = await e.embedFile(join(media, 'clip000002.mp4'));
