@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync, copyFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { writeSynth } from '../../src/data/synth/write.js';
 import { resolveConfig } from '../../src/train/config.js';
 import { runTraining } from '../../src/train/run.js';
@@ -130,5 +130,51 @@ test('the CLI exposes index and retrieve with --help and one-line errors', () =>
     assert.equal((err as { status: number }).status, 2);
   }
   assert.match(stderr, /--k must be a positive integer/);
-  assert.ok(existsSync(join(media, '.attune-index', 'index.json')));
+  // nothing is written into the media folder (indexes go to --out)
+  assert.equal(existsSync(join(media, '.attune-index')), false);
+});
+
+test('attune index DIR (batch layer): whole files, resumable, --out required; a folder where every file fails exits 1 with a summary', async () => {
+  const cli = new URL('../../../bin/attune.js', import.meta.url).pathname;
+  const attune = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 180_000 });
+  // A 14 s file: three windows (6 + 6 + 2 s), so the file is covered whole, not its first 6 s.
+  const long = await writeSynth({ clips: 1, out: join(dir, 'long'), config: synthFor({ ...defaultAvFeatures, seconds: 14 }, { seed: 5 }), quiet: true });
+  copyFileSync(join(long.out, 'clips', 'clip000000.mp4'), join(media, 'sub', 'long.mp4'));
+  const out = join(dir, 'batch-index');
+  const r = attune('index', media, '--model', run, '--out', out, '--jobs', '2', '--json');
+  assert.equal(r.status, 1, r.stderr); // corrupt.mp4 failed
+  const s = JSON.parse(r.stdout);
+  assert.deepEqual([s.total, s.ok, s.failed, s.indexed], [6, 5, 1, 5]);
+  const idx = loadIndex(out);
+  const entry = idx.index.entries.find((e) => e.path === 'sub/long.mp4')!;
+  assert.equal(entry.windows, 3);
+  assert.equal(entry.validFrames, 48 + 48 + 16);
+  // one-window files keep the embedding the old index stored (the first 6 s)
+  const e = await Embedder.load(run);
+  try {
+    const q = await e.embedFile(join(media, 'clip000002.mp4'));
+    const row = idx.index.entries.find((x) => x.path === 'clip000002.mp4')!.row;
+    const E = idx.index.embedDim;
+    for (let j = 0; j < E; j++) assert.ok(Math.abs(q.audio![j] - idx.audio[row * E + j]) < 1e-5);
+  } finally {
+    await e.close();
+  }
+  const again = JSON.parse(attune('index', media, '--model', run, '--out', out, '--json').stdout);
+  assert.deepEqual([again.resumed, again.computed, again.indexed], [6, 0, 5]);
+  assert.equal(loadIndex(out).index.entries.length, 5);
+  rmSync(join(media, 'sub', 'long.mp4'));
+  // --out is required: nothing is written into the media folder by default
+  const noOut = attune('index', media, '--model', run);
+  assert.equal(noOut.status, 1);
+  assert.match(noOut.stderr, /required option '--out <dir>'/);
+  // every file bad: exit 1 and a summary naming each failure (was: exit 0)
+  const bad = join(dir, 'all-bad');
+  mkdirSync(bad);
+  writeFileSync(join(bad, 'x.mp4'), 'not a video'.repeat(20));
+  writeFileSync(join(bad, 'y.wav'), 'not audio'.repeat(20));
+  const allBad = attune('index', bad, '--model', run, '--out', join(dir, 'all-bad-index'));
+  assert.equal(allBad.status, 1);
+  assert.match(allBad.stdout, /index: 0\/2 ok, 2 failed/);
+  assert.match(allBad.stdout, /failed: x\.mp4: .*x\.mp4/);
+  assert.match(allBad.stdout, /no index written/);
 });
