@@ -1,3 +1,7 @@
+/**
+ * The options every batch command shares (`attune sync|features|index DIR|MANIFEST`): where results go, how many
+ * local worker processes, or a Redis queue for workers on other machines. The jobs layer (src/jobs) does the work.
+ */
 import { Option, type Command } from 'commander';
 import { availableParallelism } from 'node:os';
 import type { RunJobsSummary } from '../jobs/submit.js';
@@ -6,10 +10,6 @@ import { InputError } from '../util/errors.js';
 import { printJson } from './output.js';
 import { positiveInt } from './parse.js';
 
-/**
- * The options every batch command shares (`attune sync|features|index DIR|MANIFEST`): where results go, how many
- * local worker processes, or a Redis queue for workers on other machines. The jobs layer (src/jobs) does the work.
- */
 export interface BatchCliOptions {
   out?: string;
   jobs?: number;

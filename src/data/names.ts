@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-
 /**
  * Output file names for item ids, readable and collision-free:
  * - an id that is already a safe name (letters and digits of any script, '.', '_', '-'; NFC; no leading dot;
@@ -9,6 +7,8 @@ import { createHash } from 'node:crypto';
  * - names that still collide within the batch (also case-insensitively, as on macOS and Windows file systems) all
  *   get the hash suffix, so the result does not depend on the order of the ids.
  */
+import { createHash } from 'node:crypto';
+
 const MAX_SLUG_BYTES = 100;
 const WINDOWS_DEVICES = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i;
 

@@ -1,7 +1,3 @@
-import { lstatSync, readdirSync, realpathSync, readlinkSync, statSync } from 'node:fs';
-import { extname, join, relative, resolve, sep } from 'node:path';
-import { InputError } from '../util/errors.js';
-
 /**
  * Media files under a folder, found deliberately:
  * - recursive, sorted by name at each level, so the order is the same on every machine;
@@ -11,6 +7,10 @@ import { InputError } from '../util/errors.js';
  *   never a crash; a file reached twice (through a link to a folder or file already walked) is listed once;
  * - a folder that cannot be read is reported in `bad` and the walk goes on.
  */
+import { lstatSync, readdirSync, realpathSync, readlinkSync, statSync } from 'node:fs';
+import { extname, join, relative, resolve, sep } from 'node:path';
+import { InputError } from '../util/errors.js';
+
 export const MEDIA_EXTENSIONS: ReadonlySet<string> = new Set([
   '.mp4', '.mov', '.mkv', '.webm', '.avi', '.m4v', '.mpg', '.mpeg', '.wav', '.mp3', '.flac', '.ogg', '.m4a', '.aac', '.opus',
 ]);

@@ -1,11 +1,11 @@
-import { hostname } from 'node:os';
-import { JobContexts } from './kinds.js';
-import { secs, toWireError, type JobReply, type JobRequest } from './types.js';
-
 /**
  * Where jobs run: this process (inline), a local pool of worker processes (pool.ts) or a Redis queue served by
  * `attune worker` processes anywhere (queue.ts). `capacity` is how many jobs the runner keeps in flight.
  */
+import { hostname } from 'node:os';
+import { JobContexts } from './kinds.js';
+import { secs, toWireError, type JobReply, type JobRequest } from './types.js';
+
 export interface Executor {
   readonly name: string;
   readonly capacity: number;

@@ -1,3 +1,8 @@
+/**
+ * What a batch command runs over: a folder (walked recursively for media files, src/data/walk.ts) or a JSONL
+ * manifest (src/data/manifest.ts). Problems found before any job runs (a dangling symlink, a manifest line that does
+ * not validate, an item without media) are returned as bad inputs: recorded with their reason, never run.
+ */
 import { existsSync, statSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
 import { readManifest } from '../data/manifest.js';
@@ -5,11 +10,6 @@ import { walkMedia } from '../data/walk.js';
 import { InputError } from '../util/errors.js';
 import type { JobItem } from './types.js';
 
-/**
- * What a batch command runs over: a folder (walked recursively for media files, src/data/walk.ts) or a JSONL
- * manifest (src/data/manifest.ts). Problems found before any job runs (a dangling symlink, a manifest line that does
- * not validate, an item without media) are returned as bad inputs: recorded with their reason, never run.
- */
 export interface BadInput {
   id: string;
   source: string;

@@ -1,12 +1,12 @@
+/**
+ * The job kinds, loaded lazily (a worker that only ever runs sync jobs never loads the retrieval model code).
+ * `job` is the function every executor runs; `submitter` is the submitting side (keys, output files, final step).
+ */
 import { canonicalJson } from '../data/cache.js';
 import { InputError } from '../util/errors.js';
 import type { JobKind, KindName } from './types.js';
 import type { KindSubmitter } from './submit.js';
 
-/**
- * The job kinds, loaded lazily (a worker that only ever runs sync jobs never loads the retrieval model code).
- * `job` is the function every executor runs; `submitter` is the submitting side (keys, output files, final step).
- */
 const KINDS: Record<KindName, () => Promise<{ job: JobKind<any>; submitter: KindSubmitter }>> = {
   sync: async () => {
     const m = await import('./kinds/sync.js');

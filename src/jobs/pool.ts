@@ -1,14 +1,14 @@
+/**
+ * A local pool of worker processes (node:child_process fork of pool_child.ts), one job at a time each. A worker
+ * that dies mid-job (crash, out of memory, killed) is replaced and the job is tried again, up to `attempts` times in
+ * all; an item failure (unreadable file) is returned at once, never retried.
+ */
 import { fork, type ChildProcess } from 'node:child_process';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Executor } from './executor.js';
 import { secs, type JobOk, type JobReply, type JobRequest, type WireError } from './types.js';
 
-/**
- * A local pool of worker processes (node:child_process fork of pool_child.ts), one job at a time each. A worker
- * that dies mid-job (crash, out of memory, killed) is replaced and the job is tried again, up to `attempts` times in
- * all; an item failure (unreadable file) is returned at once, never retried.
- */
 const CHILD = fileURLToPath(new URL('./pool_child.js', import.meta.url));
 
 type Answer = { type: 'done'; out: JobOk } | { type: 'error'; error: WireError } | { type: 'exit'; why: string };

@@ -1,11 +1,11 @@
-import { JobContexts } from './kinds.js';
-import { toWireError, type JobRequest } from './types.js';
-
 /**
  * A pool worker process (forked by pool.ts): runs one job at a time with the same job functions as every other
  * executor and answers over IPC. It exits when its parent goes away (the IPC channel closes), so a killed
  * `attune` or `attune worker` never leaves workers behind.
  */
+import { JobContexts } from './kinds.js';
+import { toWireError, type JobRequest } from './types.js';
+
 const contexts = new JobContexts();
 
 process.on('message', (m: { type: 'run'; id: number; req: JobRequest } | { type: 'close' }) => {

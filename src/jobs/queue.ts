@@ -1,10 +1,3 @@
-import { hostname } from 'node:os';
-import type { Job, Queue, QueueEvents, Worker } from 'bullmq';
-import { InputError } from '../util/errors.js';
-import type { Executor } from './executor.js';
-import { ProcessPool } from './pool.js';
-import { decodeTensors, encodeTensors, secs, type EncodedTensor, type JobItem, type JobReply, type JobRequest } from './types.js';
-
 /**
  * Many machines: the same jobs on a BullMQ queue in Redis. The submitter (`attune sync|features|index ... --queue
  * redis://HOST:PORT`) adds one job per file, with the result key as the job id, so a job is idempotent: adding it
@@ -16,6 +9,13 @@ import { decodeTensors, encodeTensors, secs, type EncodedTensor, type JobItem, t
  * worker fails (crash, lost worker, internal error) is retried up to `attempts` times; a bad file is an answer
  * (status failed, with its reason), not a retry. The submitter writes each file's line once, whatever the workers did.
  */
+import { hostname } from 'node:os';
+import type { Job, Queue, QueueEvents, Worker } from 'bullmq';
+import { InputError } from '../util/errors.js';
+import type { Executor } from './executor.js';
+import { ProcessPool } from './pool.js';
+import { decodeTensors, encodeTensors, secs, type EncodedTensor, type JobItem, type JobReply, type JobRequest } from './types.js';
+
 export const DEFAULT_QUEUE_NAME = 'attune-jobs';
 const PREFIX = 'attune';
 

@@ -1,10 +1,3 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { FeatureCache, hashFile } from '../data/cache.js';
-import { writeFileAtomic } from '../util/atomic.js';
-import { InputError } from '../util/errors.js';
-import type { Tensors } from './types.js';
-
 /**
  * A batch run's folder (--out):
  *   results.jsonl   one line per file: id, source, path, status (ok | failed), key, error/code, seconds, worker, and the
@@ -16,6 +9,13 @@ import type { Tensors } from './types.js';
  * A result's key is sha256(content hash of the item's files + kind + the options and model that change results), so a
  * re-run skips finished files and recomputes those whose content, model or options changed.
  */
+import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { FeatureCache, hashFile } from '../data/cache.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { InputError } from '../util/errors.js';
+import type { Tensors } from './types.js';
+
 export interface ResultLine {
   id: string;
   source: string;

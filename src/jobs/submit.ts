@@ -1,3 +1,10 @@
+/**
+ * `attune sync|features|index DIR|MANIFEST`: every item through one job function, on whichever executor, with the
+ * same bookkeeping: one results.jsonl line per file plus summary.csv under --out, progress with an ETA, bad files
+ * recorded with their reason and skipped, finished files skipped on a re-run (results are keyed by the files' content
+ * hash + kind + the options and model that change results), and the kind's own final step (index files,
+ * features.json).
+ */
 import { mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
@@ -11,13 +18,6 @@ import { ProcessPool } from './pool.js';
 import { ResultStore, type ResultLine } from './store.js';
 import type { JobItem, JobOk, JobReply, KindName } from './types.js';
 
-/**
- * `attune sync|features|index DIR|MANIFEST`: every item through one job function, on whichever executor, with the
- * same bookkeeping: one results.jsonl line per file plus summary.csv under --out, progress with an ETA, bad files
- * recorded with their reason and skipped, finished files skipped on a re-run (results are keyed by the files' content
- * hash + kind + the options and model that change results), and the kind's own final step (index files,
- * features.json).
- */
 export interface SubmitContext {
   out: string;
   input: string;

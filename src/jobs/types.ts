@@ -1,12 +1,12 @@
-import type { HostArray, HostDType } from '../io/array.js';
-import { AttuneError, describeError } from '../util/errors.js';
-
 /**
  * The batch layer's vocabulary. A *kind* (sync, features, index) is a job function over one media item; the same
  * function runs in this process, in a local pool of worker processes, or in `attune worker` processes on other
  * machines that take jobs from a Redis queue. Everything that crosses a process boundary is plain JSON (plus typed
  * arrays for tensors), so the three executors are interchangeable.
  */
+import type { HostArray, HostDType } from '../io/array.js';
+import { AttuneError, describeError } from '../util/errors.js';
+
 export type KindName = 'sync' | 'features' | 'index';
 
 /** One media item of a folder or a manifest. Paths are absolute (as the submitter sees them). */

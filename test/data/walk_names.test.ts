@@ -1,3 +1,4 @@
+/** Folder walking with symlinks (issue #14: index followed links out of DIR and crashed on dangling links and loops) and output names. */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -7,7 +8,6 @@ import { outputNames, slugify } from '../../src/data/names.js';
 import { walkMedia } from '../../src/data/walk.js';
 import { listMedia } from '../../src/models/av_retrieval/index_store.js';
 
-/** Folder walking with symlinks (issue #14: index followed links out of DIR and crashed on dangling links and loops) and output names. */
 const root = mkdtempSync(join(tmpdir(), 'attune-walk-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 

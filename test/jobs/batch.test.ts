@@ -1,3 +1,4 @@
+/** The batch layer with the local pool: folders and manifests, results.jsonl + summary.csv, resume, bad items, a dying worker. */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -11,7 +12,6 @@ import { runJobs } from '../../src/jobs/submit.js';
 import { combineSegments, segmentRanges } from '../../src/jobs/kinds/sync.js';
 import { CLI, readResults, synthClips } from './helpers.js';
 
-/** The batch layer with the local pool: folders and manifests, results.jsonl + summary.csv, resume, bad items, a dying worker. */
 let dir = '';
 let media = '';
 let clips: string[] = [];
@@ -157,4 +157,27 @@ test('sync windows: equal parts of at least --segment seconds; the file estimate
   const second = await syncFile(file, { start: 6, duration: 6 });
   assert.equal(segs[1].offset, second.offset);
   assert.equal(segs[1].lag, second.lag);
+});
+
+test('attune features DIR: one output file per item with collision-free names, features.json, resumable', async () => {
+  const dir2 = join(dir, 'feat-media');
+  mkdirSync(join(dir2, 'a'), { recursive: true });
+  copyFileSync(join(dir, 'synth', 'clips', 'clip000000.wav'), join(dir2, 'a', 'b.wav'));
+  copyFileSync(join(dir, 'synth', 'clips', 'clip000001.wav'), join(dir2, 'a_b.wav'));
+  writeFileSync(join(dir2, 'bad.wav'), 'RIFF nonsense');
+  const out = join(dir, 'feat-out');
+  const s = await runJobs({ kind: 'features', input: dir2, out, options: { preset: 'audio-basic' }, jobs: 2, quiet: true });
+  assert.deepEqual([s.ok, s.failed], [2, 1]);
+  const lines = readResults(out).filter((l) => l.status === 'ok');
+  assert.equal(lines.find((l) => l.id === 'a_b')!.file, 'a_b.safetensors');
+  assert.match(String(lines.find((l) => l.id === 'a/b')!.file), /^a_b-[0-9a-f]{8}\.safetensors$/);
+  for (const l of lines) assert.ok(existsSync(join(out, String(l.file))));
+  const index = JSON.parse(readFileSync(join(out, 'features.json'), 'utf8'));
+  assert.equal(index.items.length, 2);
+  assert.equal(index.failed[0].source, 'bad.wav');
+  const again = await runJobs({ kind: 'features', input: dir2, out, options: { preset: 'audio-basic' }, jobs: 2, quiet: true });
+  assert.deepEqual([again.resumed, again.computed], [3, 0]);
+  rmSync(join(out, 'a_b.safetensors'));
+  const missing = await runJobs({ kind: 'features', input: dir2, out, options: { preset: 'audio-basic' }, jobs: 2, quiet: true });
+  assert.deepEqual([missing.resumed, missing.computed], [2, 1], 'a deleted output file is written again');
 });

@@ -1,3 +1,4 @@
+/** Helpers for the batch and queue tests: AV-Synth media, a private redis-server, `attune worker` processes. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -6,7 +7,6 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { writeSynth } from '../../src/data/synth/write.js';
 
-/** Helpers for the batch and queue tests: AV-Synth media, a private redis-server, `attune worker` processes. */
 export const CLI = fileURLToPath(new URL('../../../bin/attune.js', import.meta.url));
 
 /** n AV-Synth clips (64 px, 6 s) as MP4 + WAV under dir/clips; returns the MP4 paths. */

@@ -1,3 +1,7 @@
+/**
+ * The queue end to end: a private redis-server on 127.0.0.1, three `attune worker` processes, `attune sync` jobs
+ * over AV-Synth clips. Skipped (with the reason) when redis-server is not installed.
+ */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -7,10 +11,6 @@ import { runJobs } from '../../src/jobs/submit.js';
 import { parseRedisUrl } from '../../src/jobs/queue.js';
 import { readResults, startRedis, startWorker, synthClips, type TestRedis, type TestWorker } from './helpers.js';
 
-/**
- * The queue end to end: a private redis-server on 127.0.0.1, three `attune worker` processes, `attune sync` jobs
- * over AV-Synth clips. Skipped (with the reason) when redis-server is not installed.
- */
 let dir = '';
 let media = '';
 let redis: TestRedis | string = '';

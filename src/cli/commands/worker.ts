@@ -1,14 +1,14 @@
+/**
+ * `attune worker --queue redis://HOST:PORT`: takes jobs (sync, features, index) from the queue that
+ * `attune sync|features|index DIR --queue ...` fills, runs them in a local pool of worker processes and returns the
+ * results, until stopped (Ctrl-C / SIGTERM finish the jobs in hand first). Run any number, on any machines.
+ */
 import type { Command } from 'commander';
 import { availableParallelism } from 'node:os';
 import { InputError } from '../../util/errors.js';
 import { DEFAULT_QUEUE_URL } from '../batch.js';
 import { positiveInt } from '../parse.js';
 
-/**
- * `attune worker --queue redis://HOST:PORT`: takes jobs (sync, features, index) from the queue that
- * `attune sync|features|index DIR --queue ...` fills, runs them in a local pool of worker processes and returns the
- * results, until stopped (Ctrl-C / SIGTERM finish the jobs in hand first). Run any number, on any machines.
- */
 interface WorkerOptions {
   queue: string | boolean; queueName?: string; jobs?: number; pathMap: string[]; lockDuration?: number; stalledInterval?: number; maxStalled?: number; quiet: boolean;
 }

@@ -1,3 +1,8 @@
+/**
+ * `features` over many files: the worker extracts an item's streams with the preset (whole file, or the manifest
+ * line's range) and returns them; the submitter writes <out>/<name>.safetensors (or <name>/*.npy), where <name> is
+ * the item's id made a safe, collision-free file name (src/data/names.ts), and <out>/features.json at the end.
+ */
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { outputNames } from '../../data/names.js';
@@ -9,11 +14,6 @@ import { InputError } from '../../util/errors.js';
 import type { KindSubmitter } from '../submit.js';
 import type { JobKind } from '../types.js';
 
-/**
- * `features` over many files: the worker extracts an item's streams with the preset (whole file, or the manifest
- * line's range) and returns them; the submitter writes <out>/<name>.safetensors (or <name>/*.npy), where <name> is
- * the item's id made a safe, collision-free file name (src/data/names.ts), and <out>/features.json at the end.
- */
 export interface FeaturesJobOptions {
   preset: string;
   format?: 'safetensors' | 'npy';
@@ -36,7 +36,8 @@ export const featuresKind: JobKind<{ preset: FeaturePreset; opts: FeaturesJobOpt
     return { preset: getPreset(opts.preset), opts };
   },
   async run({ preset, opts }, item) {
-    const r = await extractItem(item, preset, opts);
+    // A folder's item is one file of either kind; a manifest's may name a video and a separate audio file.
+    const r = await extractItem(item.video || item.audio ? item : { ...item, video: item.path }, preset, opts);
     return { status: 'ok', record: { streams: describeStreams(tensorsToStreams(r.set)), missing: r.missing }, tensors: r.set };
   },
 };

@@ -1,3 +1,8 @@
+/**
+ * `index` over many files: each file embedded whole (windows of the model's length over the full duration, averaged;
+ * Embedder.embedWhole), the embeddings kept in the run's store, and at the end the retrieval index
+ * (embeddings.safetensors + index.json) written into --out from every finished file, this run's and earlier ones'.
+ */
 import { dirname, resolve } from 'node:path';
 import { hostArray } from '../../io/array.js';
 import { AV_FEATURE_VERSION } from '../../models/av_align/features.js';
@@ -9,11 +14,6 @@ import { inputType } from '../inputs.js';
 import type { KindSubmitter } from '../submit.js';
 import type { JobKind, Tensors } from '../types.js';
 
-/**
- * `index` over many files: each file embedded whole (windows of the model's length over the full duration, averaged;
- * Embedder.embedWhole), the embeddings kept in the run's store, and at the end the retrieval index
- * (embeddings.safetensors + index.json) written into --out from every finished file, this run's and earlier ones'.
- */
 export interface IndexJobOptions { model: string }
 
 const TASKS = ['av-align', 'av-retrieval'];

@@ -1,3 +1,8 @@
+/**
+ * `sync` over many files. A file is analysed whole: cut into `segment`-second windows (equal parts of at least
+ * `segment` seconds; a file shorter than two segments is one window), each with its own offset, confidence and
+ * synchronisability, plus the file's overall estimate. A one-window file gives exactly what `attune sync FILE` says.
+ */
 import { probe } from '../../media/probe.js';
 import { loadSyncModel, releaseSyncModel, type SyncModel } from '../../models/av_sync/infer.js';
 import { syncFile, type SyncFileResult } from '../../models/av_sync/analyze.js';
@@ -7,11 +12,6 @@ import { runIdentity } from '../identity.js';
 import type { KindSubmitter } from '../submit.js';
 import type { JobItem, JobKind, JobOk } from '../types.js';
 
-/**
- * `sync` over many files. A file is analysed whole: cut into `segment`-second windows (equal parts of at least
- * `segment` seconds; a file shorter than two segments is one window), each with its own offset, confidence and
- * synchronisability, plus the file's overall estimate. A one-window file gives exactly what `attune sync FILE` says.
- */
 export interface SyncJobOptions {
   method: 'model' | 'xcorr';
   model?: string;

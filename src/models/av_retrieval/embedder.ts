@@ -89,9 +89,9 @@ export class Embedder {
   /**
    * Embeds a whole file: windows of the model's length (6 s by default) back to back over the full duration, each
    * embedded; the file's embedding per modality is the mean of its windows' unit embeddings weighted by the grid
-   * frames they cover, normalised to unit length. A last window covering less than a quarter of its length is left
+   * frames they cover, normalized to unit length. A last window covering less than a quarter of its length is left
    * out (unless it is the only one). The file is decoded a minute at a time, so memory does not grow with length.
-   * A file no longer than one window gives exactly `embedFile`'s embedding.
+   * A file no longer than one window gives `embedFile`'s embedding (to float rounding).
    */
   async embedWhole(path: string): Promise<WholeFileEmbedding> {
     const c = this.info.features;
