@@ -283,7 +283,10 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<RunningWo
     closed,
     close() {
       closing ??= (async () => {
-        await worker.close();
+        // Graceful: the jobs in hand finish. Without Redis (gone, unreachable) that never completes: give up after 30 s
+        // (a job in hand is then taken again by another worker, as after a crash).
+        const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 30_000).unref());
+        if ((await Promise.race([worker.close(), timeout])) === 'timeout') void worker.close(true).catch(() => undefined);
         await pool.close();
         done();
       })();

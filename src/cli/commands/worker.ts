@@ -43,14 +43,22 @@ Each job's result goes back through Redis; the submitter writes results.jsonl an
         url, name: o.queueName, jobs, pathMap, lockDuration: o.lockDuration, stalledInterval: o.stalledInterval, maxStalledCount: o.maxStalled, log,
       });
       log?.(`ready: ${jobs} process(es), queue ${o.queueName ?? 'attune-jobs'} at ${w.target}${process.env.ATTUNE_DEVICE ? `, device ${process.env.ATTUNE_DEVICE}` : ''}`);
+      let stopping = false;
       const stop = (signal: string) => {
-        log?.(`${signal}: finishing the jobs in hand, then stopping`);
+        if (stopping) {
+          log?.(`${signal} again: stopping now`);
+          process.exit(130);
+        }
+        stopping = true;
+        log?.(`${signal}: finishing the jobs in hand, then stopping (send it again to stop at once)`);
         void w.close();
       };
-      process.once('SIGINT', () => stop('SIGINT'));
-      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
       await w.closed;
       log?.('stopped');
+      // A Redis client still trying to reconnect would keep the process alive.
+      process.exit(0);
     });
 }
 
