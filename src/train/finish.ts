@@ -1,3 +1,8 @@
+/**
+ * Stage 4 of a run: the final test evaluation with the best weights (the last ones when no val evaluation
+ * picked any), model.onnx, metrics.json, the `end` line and report.html. It reads only the RunContext, so a
+ * run resumed after its loop ended (a crash in this stage) redoes it exactly.
+ */
 import { existsSync } from 'node:fs';
 import { exportOnnx } from '../engine/export.js';
 import type { HostArray } from '../io/array.js';
@@ -10,12 +15,6 @@ import type { OpenedRun } from './open.js';
 import type { RunContext } from './prepare.js';
 import { writeRunReport } from './report.js';
 import type { RunResult, RunStatus } from './run.js';
-
-/**
- * Stage 4 of a run: the final test evaluation with the best weights (the last ones when no val evaluation
- * picked any), model.onnx, metrics.json, the `end` line and report.html. It reads only the RunContext, so a
- * run resumed after its loop ended (a crash in this stage) redoes it exactly.
- */
 
 export function runResult(ctx: RunContext, status: RunStatus): RunResult {
   const { state, trainer } = ctx;

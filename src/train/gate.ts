@@ -1,6 +1,3 @@
-import type { HostArray } from '../io/array.js';
-import { NumericError } from '../util/errors.js';
-
 /**
  * The one "finite or fail" gate. A run whose loss or weights stopped being finite has diverged (a learning
  * rate of 1e308 makes every weight Inf after one step while the step's own loss was still finite, so the
@@ -9,6 +6,8 @@ import { NumericError } from '../util/errors.js';
  * model.onnx and the report. A failed gate logs a `diverged` line and ends the run with a DivergedError
  * (code NUMERIC, CLI exit 2) that says what was not finite, where, and what to change.
  */
+import type { HostArray } from '../io/array.js';
+import { NumericError } from '../util/errors.js';
 
 export type GateStage = 'val' | 'checkpoint' | 'final';
 

@@ -1,3 +1,7 @@
+/**
+ * Stage 3 of a run: the training loop over one RunContext, and the pieces the other stages share with it:
+ * evaluating a split with given weights, the finite-or-fail gate, and writing a checkpoint.
+ */
 import { saveCheckpoint } from '../engine/checkpoint.js';
 import type { HostArray } from '../io/array.js';
 import { saveSafetensors } from '../io/safetensors.js';
@@ -9,11 +13,6 @@ import type { RunContext } from './prepare.js';
 import type { RunStatus } from './run.js';
 import type { CheckpointState } from './state.js';
 import type { EvalResult, SplitName } from './task.js';
-
-/**
- * Stage 3 of a run: the training loop over one RunContext, and the pieces the other stages share with it:
- * evaluating a split with given weights, the finite-or-fail gate, and writing a checkpoint.
- */
 
 /** Which evaluation: the untrained model on test, a val evaluation during training, or the final test evaluation. */
 export type EvalKind = 'before' | 'val' | 'final';

@@ -1,11 +1,3 @@
-import { totalmem } from 'node:os';
-import { Graph, type DType } from '../engine/graph.js';
-import { ParamStore, Scope, type Initializer } from '../engine/params.js';
-import type { HostArray } from '../io/array.js';
-import { ConfigError } from '../util/errors.js';
-import type { RunConfig } from './config.js';
-import type { AnyTask, TaskData } from './task.js';
-
 /**
  * Size bounds: before a run allocates its weights and ONNX Runtime sessions, the trainer traces the task's
  * graphs with shapes only (no parameter values) and estimates the memory the run will need:
@@ -27,6 +19,13 @@ import type { AnyTask, TaskData } from './task.js';
  * default 0.39 GiB measured / 0.43 estimated, model.dim 512 0.92 / 0.92, model.dim 1024 2.0 / 1.9,
  * batchSize 256 1.3 / 1.6, batchSize 1024 4.2 / 5.7.
  */
+import { totalmem } from 'node:os';
+import { Graph, type DType } from '../engine/graph.js';
+import { ParamStore, Scope, type Initializer } from '../engine/params.js';
+import type { HostArray } from '../io/array.js';
+import { ConfigError } from '../util/errors.js';
+import type { RunConfig } from './config.js';
+import type { AnyTask, TaskData } from './task.js';
 
 /** Parameter copies a training run holds (see above). */
 export const PARAM_COPIES = 6;

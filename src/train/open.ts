@@ -1,3 +1,12 @@
+/**
+ * Stage 1 of a run: open a fresh run folder, or resume the one in `out`; plus the config resolution the CLI
+ * and library share (`resolveRunConfig`: --data/--config/--set/--variant -> a validated RunConfig and source).
+ *
+ * Resume reads everything from the run itself: the config and the trainer's state from
+ * checkpoints/last.safetensors, the data source from the checkpoint's data stamp (or config.json). Given a
+ * different data source it refuses (the splits would be recomputed and former val/test examples trained on)
+ * unless `allowDataChange` says to go on.
+ */
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadCheckpoint, type Checkpoint } from '../engine/checkpoint.js';
@@ -9,25 +18,18 @@ import { runFiles } from './files.js';
 import { dataStamp, describeSource, readCheckpointState, type CheckpointState, type DataStamp } from './state.js';
 import type { AnyTask, DataSource, SplitName } from './task.js';
 
-/**
- * Stage 1 of a run: open a fresh run folder, or resume the one in `out`; plus the config resolution the CLI
- * and library share (`resolveRunConfig`: --data/--config/--set/--variant -> a validated RunConfig and source).
- *
- * Resume reads everything from the run itself: the config and the trainer's state from
- * checkpoints/last.safetensors, the data source from the checkpoint's data stamp (or config.json). Given a
- * different data source it refuses (the splits would be recomputed and former val/test examples trained on)
- * unless `allowDataChange` says to go on.
- */
-
+/** Where a run is and what it trains (the first half of RunOptions). */
 export interface OpenOptions {
   task: AnyTask;
-  /** The resolved config of a fresh run (ignored on resume: the checkpoint's config is used). */
+  /** The resolved config of a new run (resolveConfig / resolveRunConfig). Ignored on resume: the checkpoint's config is used. */
   config?: RunConfig;
-  /** The data of a fresh run; on resume, default: the run's own (a different one needs allowDataChange). */
+  /** The data of a new run. On resume, default: the run's own; a different source needs `allowDataChange`. */
   source?: DataSource;
+  /** The run folder. */
   out: string;
+  /** Continue the run in `out` from checkpoints/last.safetensors (config and data from the run itself). */
   resume?: boolean;
-  /** Resume on a data source other than the run's own (its splits are recomputed). Default false. */
+  /** Resume on another data source than the run's own (its splits are recomputed). Default false: refused. */
   allowDataChange?: boolean;
 }
 

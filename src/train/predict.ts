@@ -1,13 +1,12 @@
-import { allocData, toFloat64, type HostArray } from '../io/array.js';
-import { evalBatches } from './data.js';
-import type { Batch } from './task.js';
-
 /**
  * "Predict in batches", once for every task: run a fixed-batch-size graph (a Predictor, or anything with its
  * `run`) over a list of items, the last batch padded by repeating its last item, and put the outputs back
  * together without the padding. Evaluation (task.evaluate), the trainer's mean split loss and inference
  * (av-sync's windows) all use it.
  */
+import { allocData, toFloat64, type HostArray } from '../io/array.js';
+import { evalBatches } from './data.js';
+import type { Batch } from './task.js';
 
 /** What predictInBatches runs: a Predictor, or anything that maps a batch to named outputs. */
 export interface BatchRunner {

@@ -1,3 +1,7 @@
+/**
+ * Stage 2 of a run: load the data, split it, check the memory estimate, compile the train step, create the
+ * evaluation sessions and open the log; the result is the one RunContext the loop and the final stage share.
+ */
 import { ParamStore } from '../engine/params.js';
 import { adamw, sgd } from '../engine/optim.js';
 import { constantSchedule, warmupCosine } from '../engine/schedule.js';
@@ -15,11 +19,6 @@ import type { RunOptions } from './run.js';
 import type { StopSignal } from './signals.js';
 import { initialRunState, type DataStamp, type RunState } from './state.js';
 import type { AnyTask, Monitor, SplitName, TaskData } from './task.js';
-
-/**
- * Stage 2 of a run: load the data, split it, check the memory estimate, compile the train step, create the
- * evaluation sessions and open the log; the result is the one RunContext the loop and the final stage share.
- */
 
 export interface RunContext {
   readonly opts: RunOptions;

@@ -1,15 +1,3 @@
-import type { RunConfig } from './config.js';
-import { runFiles } from './files.js';
-import { openRun } from './open.js';
-import { prepareRun, type RunContext } from './prepare.js';
-import { trainLoop } from './loop.js';
-import { finishRun, interruptedResult } from './finish.js';
-import { StopSignal } from './signals.js';
-import { describeSource } from './state.js';
-import type { AnyTask, DataSource } from './task.js';
-
-export { runFiles, describeSource };
-
 /**
  * One training run in a run folder:
  *   config.json, log.jsonl, checkpoints/last.safetensors, best.safetensors, metrics.json, model.onnx, report.html
@@ -25,21 +13,20 @@ export { runFiles, describeSource };
  *   4. finish.ts   finishRun    the final test evaluation, model.onnx, metrics.json, the report
  * with the finite-or-fail gate (gate.ts) in front of everything stages 3 and 4 write.
  */
+import type { RunConfig } from './config.js';
+import { runFiles } from './files.js';
+import { openRun, type OpenOptions } from './open.js';
+import { prepareRun, type RunContext } from './prepare.js';
+import { trainLoop } from './loop.js';
+import { finishRun, interruptedResult } from './finish.js';
+import { StopSignal } from './signals.js';
+import { describeSource } from './state.js';
+
+export { runFiles, describeSource };
 
 export type RunStatus = 'completed' | 'early-stopped' | 'interrupted';
 
-export interface RunOptions {
-  task: AnyTask;
-  /** The resolved config of a new run (resolveConfig / resolveRunConfig). Ignored on resume: the checkpoint's config is used. */
-  config?: RunConfig;
-  /** The data of a new run. On resume, default: the run's own; a different source needs `allowDataChange`. */
-  source?: DataSource;
-  /** The run folder. */
-  out: string;
-  /** Continue the run in `out` from checkpoints/last.safetensors (config and data from the run itself). */
-  resume?: boolean;
-  /** Resume on another data source than the run's own (its splits are recomputed). Default false: refused. */
-  allowDataChange?: boolean;
+export interface RunOptions extends OpenOptions {
   /** Bytes the run may need by the trainer's estimate (src/train/memory.ts); null: no check. Default: 80% of RAM. */
   memoryLimit?: number | null;
   quiet?: boolean;

@@ -1,14 +1,14 @@
-import { createHash } from 'node:crypto';
-import type { RunConfig } from './config.js';
-import { initialMonitorState, type MonitorState } from './evaluate.js';
-import type { DataSource, SplitName } from './task.js';
-
 /**
  * What a run carries from step to step and across processes. Everything the loop and the final evaluation
  * need is here or derived from (config, data, seed), and all of it goes into checkpoints/last.safetensors
  * (metadata `config`: { run, loop, data }), so a resumed run, even one resumed after its loop ended, evaluates
  * and reports exactly as the uninterrupted one.
  */
+import { createHash } from 'node:crypto';
+import type { RunConfig } from './config.js';
+import { initialMonitorState, type MonitorState } from './evaluate.js';
+import type { DataSource, SplitName } from './task.js';
+
 export interface RunState extends MonitorState {
   /** Batches consumed. */
   pos: number;

@@ -1,10 +1,12 @@
+/**
+ * Regression tests for the trainer faults of issue #14: a diverged run reported as success, evaluation state
+ * that lived in memory instead of the checkpoint, resume silently accepting other data, and no size bounds.
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ConfigError, InputError } from '../../src/util/errors.js';
 import { parseOverrides, resolveConfig } from '../../src/train/config.js';
 import { DivergedError } from '../../src/train/gate.js';
@@ -14,30 +16,12 @@ import { resolveRunConfig } from '../../src/train/open.js';
 import { runFiles, runTraining } from '../../src/train/run.js';
 import { getTask } from '../../src/models/registry.js';
 import type { TaskData } from '../../src/train/task.js';
+import { cli } from './cli.js';
 import { toyTask } from './toy.js';
-
-/**
- * Regression tests for the trainer faults of issue #14: a diverged run reported as success, evaluation state
- * that lived in memory instead of the checkpoint, resume silently accepting other data, and no size bounds.
- */
 
 const source = { kind: 'synth' as const, clips: 120 };
 const config = (...sets: string[]) => resolveConfig(toyTask, { source: 'synth', overrides: parseOverrides(sets) });
 const tmp = () => mkdtempSync(join(tmpdir(), 'attune-faults-'));
-const CHILD = fileURLToPath(new URL('./cli_child.js', import.meta.url));
-
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, '--', ...args], { env: { ...process.env, ATTUNE_TRAIN_CHILD: '1' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 /** metrics.json without the wall-clock seconds (the only thing a redone final phase may change); `timing: false` also drops steps/s (other runs). */
 const metricsOf = (dir: string, timing = true) => {
   const { seconds: _s, stepsPerSecond, ...rest } = JSON.parse(readFileSync(runFiles(dir).metrics, 'utf8')) as Record<string, unknown>;

@@ -1,3 +1,12 @@
+/**
+ * `attune metrics`: evaluate arrays saved by any model (.npy from NumPy, .safetensors from PyTorch or
+ * Attune) with the metric suite; prints a table, optionally writes JSON and an HTML report.
+ *
+ * Every mode is one entry of METRIC_TASKS (name -> metadata, inputs, computation, printer), in the manner
+ * of transformers.js's task table: `type` says what the arrays are, `inputs` which flags it reads and the
+ * shapes it expects, `metrics` the main names it reports, `compute` the computation, `print` the text output.
+ * A new mode is one entry.
+ */
 import type { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { extname } from 'node:path';
@@ -18,15 +27,6 @@ import type { Section } from '../../report/spec.js';
 import { Progress } from '../../util/progress.js';
 import { confusionHeatmap, metricsTable, offsetHistogramSection, similarityHeatmap } from '../../report/sections.js';
 
-/**
- * `attune metrics`: evaluate arrays saved by any model (.npy from NumPy, .safetensors from PyTorch or
- * Attune) with the metric suite; prints a table, optionally writes JSON and an HTML report.
- *
- * Every mode is one entry of METRIC_TASKS (name -> metadata, inputs, computation, printer), in the manner
- * of transformers.js's task table: `type` says what the arrays are, `inputs` which flags it reads and the
- * shapes it expects, `metrics` the main names it reports, `compute` the computation, `print` the text output.
- * A new mode is one entry.
- */
 interface Opts {
   a?: string; b?: string; pred?: string; true?: string; labels?: string; key?: string; task?: TaskName;
   json: boolean; out?: string; report?: string; precision?: Precision; temperature: string; ksg?: boolean; grid: string;
