@@ -1,3 +1,9 @@
+/**
+ * Data for a run: the source, loading (with progress), and splits, batch order and per-batch randomness,
+ * all pure functions of (seed, ...): nothing here keeps state, so a run resumed at step k computes the
+ * same batches as an uninterrupted one.
+ */
+
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { readManifest } from '../data/manifest.js';
@@ -6,12 +12,6 @@ import { Progress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
 import type { RunConfig, SplitSection } from './config.js';
 import type { AnyTask, DataSource, SplitName, TaskData } from './task.js';
-
-/**
- * Data for a run: the source, loading (with progress), and splits, batch order and per-batch randomness,
- * all pure functions of (seed, ...): nothing here keeps state, so a run resumed at step k computes the
- * same batches as an uninterrupted one.
- */
 
 /** `synth:N` -> in-memory AV-Synth with N clips; anything else is a manifest path (validated). */
 export function parseDataSource(spec: string): DataSource {

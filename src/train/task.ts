@@ -1,13 +1,3 @@
-import type { z } from 'zod';
-import type { Graph } from '../engine/graph.js';
-import type { Tensor } from '../engine/tensor.js';
-import type { Scope } from '../engine/params.js';
-import type { Predictor } from '../engine/export.js';
-import type { HostArray } from '../io/array.js';
-import type { ManifestItem } from '../data/manifest.js';
-import type { Section } from '../report/spec.js';
-import type { Rng } from '../util/rng.js';
-
 /**
  * The contract between the trainer and a model/task (av-align, av-sync, av-retrieval, ...).
  *
@@ -17,6 +7,16 @@ import type { Rng } from '../util/rng.js';
  * per-batch Rng the trainer derives from (seed, epoch, batch), so batch order and augmentation are a
  * pure function of the step: a resumed run sees exactly the batches an uninterrupted run would.
  */
+
+import type { z } from 'zod';
+import type { Graph } from '../engine/graph.js';
+import type { Tensor } from '../engine/tensor.js';
+import type { Scope } from '../engine/params.js';
+import type { Predictor } from '../engine/export.js';
+import type { HostArray } from '../io/array.js';
+import type { ManifestItem } from '../data/manifest.js';
+import type { Section } from '../report/spec.js';
+import type { Rng } from '../util/rng.js';
 
 export type SplitName = 'train' | 'val' | 'test';
 export const SPLITS: readonly SplitName[] = ['train', 'val', 'test'];
