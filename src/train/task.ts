@@ -19,8 +19,6 @@ import type { Section } from '../report/spec.js';
 import type { Rng } from '../util/rng.js';
 
 export type SplitName = 'train' | 'val' | 'test';
-export const SPLITS: readonly SplitName[] = ['train', 'val', 'test'];
-
 /** Where the examples come from: `--data synth:N` (in-memory AV-Synth) or `--data path/to/manifest.jsonl`. */
 export type DataSource =
   | { kind: 'synth'; clips: number }

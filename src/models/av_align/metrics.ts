@@ -87,8 +87,3 @@ export function improved(m: SeedMetric, before: number, after: number): boolean 
 }
 
 /** Rows [metric, untrained, trained, better?] for the seed metrics both records have. */
-export function beforeAfterRows(before: Record<string, number>, after: Record<string, number>): (string | number)[][] {
-  return SEED_METRICS.filter((m) => m.key in before && m.key in after).map((m) => [
-    m.label, before[m.key], after[m.key], `${m.better} is better: ${improved(m, before[m.key], after[m.key]) ? 'yes' : 'NO'}`,
-  ]);
-}
