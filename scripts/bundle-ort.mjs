@@ -10,36 +10,46 @@
 // the last without it, predates the opsets Attune emits). Offline, the hook fails the whole install (ENOTFOUND);
 // online it pulls several hundred MB that CPU users never load.
 //
-// What ships: onnxruntime-node exactly as installed here (all platforms' CPU binaries, its script/ folder and the
-// modules that script needs) with only `scripts.postinstall` taken out of its package.json. GPU users run that same
-// script on purpose (docs/gpu.md). `strip` keeps the original manifest beside it; `restore` (postpack, or by hand
-// after a failed pack) puts it back, so the development install is left as npm made it.
+// What ships: package.json gains "bundleDependencies": ["onnxruntime-node"] for the pack only, and onnxruntime-node
+// goes in exactly as installed here (all platforms' CPU binaries, its script/ folder and the modules that script
+// needs) with only `scripts.postinstall` taken out of its package.json. GPU users run that same script on purpose
+// (docs/gpu.md). `strip` keeps both original manifests beside them (*.attune-prepack); `restore` (postpack, or by
+// hand after a failed pack) puts them back, so the repository and its development install are left as they were.
 import { copyFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const manifest = join(root, 'node_modules', 'onnxruntime-node', 'package.json');
-const backup = `${manifest}.attune-prepack`;
+const ortManifest = join(root, 'node_modules', 'onnxruntime-node', 'package.json');
+const rootManifest = join(root, 'package.json');
+const SUFFIX = '.attune-prepack';
 const MARK = 'attuneBundled';
 
+const readJson = (file) => JSON.parse(readFileSync(file, 'utf8'));
+const writeJson = (file, value) => writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`);
+
 function strip() {
-  if (!existsSync(manifest)) {
+  if (!existsSync(ortManifest)) {
     console.error('bundle-ort: node_modules/onnxruntime-node is missing; run `npm ci` before `npm pack`.');
     process.exit(1);
   }
-  const pkg = JSON.parse(readFileSync(manifest, 'utf8'));
-  if (pkg[MARK]) return; // already stripped (a previous pack stopped before postpack)
-  copyFileSync(manifest, backup);
-  const hook = pkg.scripts?.postinstall;
-  if (pkg.scripts) delete pkg.scripts.postinstall;
-  pkg[MARK] = `bundled by attune without its postinstall hook (${hook ?? 'none'}); GPU: see attune's docs/gpu.md`;
-  writeFileSync(manifest, `${JSON.stringify(pkg, null, 2)}\n`);
-  console.error(`bundle-ort: onnxruntime-node@${pkg.version} will be bundled without its postinstall hook`);
+  const ort = readJson(ortManifest);
+  if (ort[MARK]) return; // already stripped (a previous pack stopped before postpack)
+  // bundleDependencies is added for the pack only: declared in the repository's package.json it would make npm
+  // treat onnxruntime-node as bundled in development installs too, where npm then ignores allowScripts for it.
+  for (const file of [ortManifest, rootManifest]) copyFileSync(file, file + SUFFIX);
+  const self = readJson(rootManifest);
+  self.bundleDependencies = ['onnxruntime-node'];
+  writeJson(rootManifest, self);
+  const hook = ort.scripts?.postinstall;
+  if (ort.scripts) delete ort.scripts.postinstall;
+  ort[MARK] = `bundled by attune without its postinstall hook (${hook ?? 'none'}); GPU: see attune's docs/gpu.md`;
+  writeJson(ortManifest, ort);
+  console.error(`bundle-ort: onnxruntime-node@${ort.version} will be bundled without its postinstall hook`);
 }
 
 function restore() {
-  if (existsSync(backup)) renameSync(backup, manifest);
+  for (const file of [ortManifest, rootManifest]) if (existsSync(file + SUFFIX)) renameSync(file + SUFFIX, file);
 }
 
 const cmd = process.argv[2];
