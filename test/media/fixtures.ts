@@ -1,11 +1,11 @@
+// Tests here use only media they generate with ffmpeg's lavfi sources. Checks against real footage (../shared/media)
+// live in test/real and run with `npm run test:real`.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runFfmpeg } from '../../src/media/ffmpeg.js';
 import { probe } from '../../src/media/probe.js';
 
-// Tests here use only media they generate with ffmpeg's lavfi sources. Checks against real footage (../shared/media)
-// live in test/real and run with `npm run test:real`.
 
 /** A temp dir removed by the returned cleanup function. */
 export function tempDir(prefix = 'attune-media-'): { dir: string; cleanup: () => void } {

@@ -1,3 +1,6 @@
+// Every clip of media/real (mp4 with H.264/HEVC, MPEG-PS .mpg; portrait, odd rates, 44.1/48 kHz): the probe agrees
+// with the catalog, and a 2 s range from the start and one from the middle decode to exactly the frames and samples
+// the timeline asks for, with picture and sound in them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -6,9 +9,6 @@ import { decodeVideo } from '../../src/media/decode_video.js';
 import { probe } from '../../src/media/probe.js';
 import { REAL_DIR, realClips } from './shared.js';
 
-// Every clip of media/real (mp4 with H.264/HEVC, MPEG-PS .mpg; portrait, odd rates, 44.1/48 kHz): the probe agrees
-// with the catalog, and a 2 s range from the start and one from the middle decode to exactly the frames and samples
-// the timeline asks for, with picture and sound in them.
 const clips = realClips();
 
 test('media/real is there with its catalog', () => {

@@ -1,10 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-
 /**
  * Real footage for `npm run test:real` (never for `npm test`): the project's shared folder beside the clone
  * (`../shared`, as CI lays it; override with ATTUNE_SHARED). scripts/test-real.mjs skips the suite when it is absent.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+/** The shared folder. */
 export const SHARED = resolve(process.env.ATTUNE_SHARED ?? '../shared');
 
 /** The real 10 s clip (1280x720, 30 fps, 44.1 kHz stereo AAC, a child's face); override: ATTUNE_TEST_CLIP. */

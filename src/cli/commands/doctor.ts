@@ -1,3 +1,8 @@
+/**
+ * `attune doctor`: what this installation has. Required parts (ONNX Runtime, ffmpeg, ffprobe) with their versions
+ * and where they come from; optional parts (the CUDA provider, the face-track packages) and whether they are
+ * present. Reads package manifests and runs `-version`; loads no model and no native library.
+ */
 import type { Command } from 'commander';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -8,11 +13,6 @@ import { promisify } from 'node:util';
 import { binarySource, type FfTool } from '../../media/ffmpeg.js';
 import { formatTable, printJson } from '../output.js';
 
-/**
- * `attune doctor`: what this installation has. Required parts (ONNX Runtime, ffmpeg, ffprobe) with their versions
- * and where they come from; optional parts (the CUDA provider, the face-track packages) and whether they are
- * present. Reads package manifests and runs `-version`; loads no model and no native library.
- */
 export type PartKind = 'required' | 'optional';
 
 export interface Part {
