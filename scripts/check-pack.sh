@@ -26,7 +26,10 @@ npm pack --silent --pack-destination "$work" >"$work/pack.out"
 tgz="$work/$(tail -n 1 "$work/pack.out")"
 [ -f "$tgz" ] || fail "npm pack wrote no tarball"
 echo "tarball: $(basename "$tgz"), $(du -h "$tgz" | cut -f1)"
-[ ! -e node_modules/onnxruntime-node/package.json.attune-prepack ] || fail "postpack did not restore node_modules/onnxruntime-node/package.json"
+for f in package.json node_modules/onnxruntime-node/package.json; do
+  [ ! -e "$f.attune-prepack" ] || fail "postpack did not restore $f (run: node scripts/bundle-ort.mjs restore)"
+done
+if grep -q '"bundleDependencies"' package.json; then fail "package.json still declares bundleDependencies after the pack"; fi
 
 step "tarball contents"
 tar -xzf "$tgz" -C "$work" package/package.json package/node_modules/onnxruntime-node/package.json
