@@ -14,7 +14,8 @@ export function register(program: Command): void {
     .description('estimate the audio-video offset of a video (seconds, positive = audio late), its confidence and synchronisability; --fix writes a corrected copy')
     .argument('[video]', 'a video file with sound (any container ffmpeg reads)')
     .option('--method <m>', 'auto (sound events and lips, calibrated on real clips), model (the learned av-sync model, needs --model) or xcorr (the AV-Synth baseline); default: model when --model is given, else auto')
-    .option('--min-confidence <p>', 'auto: withhold the offset below this calibrated confidence (0..1, default 0.7); 0 shows what would be withheld', probability('--min-confidence'))
+    .option('--no-faces', 'auto: skip face landmarks (the lip cue); sound events only, faster')
+    .option('--min-confidence <p>', 'auto: withhold the offset below this calibrated confidence (0..1, default 0.75); 0 shows what would be withheld', probability('--min-confidence'))
     .option('--model <path>', 'a trained av-sync run folder (attune train av-sync ... --out DIR) or its best.safetensors')
     .option('--start <s>', 'analyse from this time (seconds)', seconds('--start'))
     .option('--duration <s>', 'analyse this many seconds', seconds('--duration'))
@@ -65,12 +66,19 @@ Without --model the xcorr baseline runs. Train a model on AV-Synth or your own v
 
 interface Options {
   method?: string; model?: string; start?: number; duration?: number; fix?: string; offset?: number; shifts?: number[]; bench?: string; json: boolean;
-  minConfidence?: number; realDir?: string; fitCalibration: boolean;
+  minConfidence?: number; realDir?: string; fitCalibration: boolean; faces: boolean;
+}
+
+/** The face stack's mouth track, unless --no-faces. */
+async function mouthTracks(o: Options) {
+  if (!o.faces) return undefined;
+  const { mouthTrackOf } = await import('../../models/av_sync/index.js');
+  return mouthTrackOf;
 }
 
 async function analyse(video: string, o: Options, method: 'model' | 'xcorr' | 'auto', model: SyncModel | undefined): Promise<void> {
   const { syncFile, describeEstimate } = await import('../../models/av_sync/index.js');
-  const r = await syncFile(video, { method, model, start: o.start, duration: o.duration, minConfidence: o.minConfidence });
+  const r = await syncFile(video, { method, model, start: o.start, duration: o.duration, minConfidence: o.minConfidence, mouthTrack: await mouthTracks(o) });
   const note = method === 'auto' ? 'auto (sound events, lips when a face is tracked; calibrated on real clips)' : method === 'model' ? `model ${model!.source}` : 'xcorr baseline';
   if (o.json) {
     const { probs, ...rest } = r;
@@ -117,7 +125,7 @@ async function evaluate(video: string | undefined, o: Options): Promise<void> {
 
 async function fixVerified(video: string, o: Options): Promise<void> {
   const { verifiedFix } = await import('../../models/av_sync/index.js');
-  const r = await verifiedFix(video, o.fix!, { offset: o.offset, minConfidence: o.minConfidence });
+  const r = await verifiedFix(video, o.fix!, { offset: o.offset, minConfidence: o.minConfidence, mouthTrack: await mouthTracks(o) });
   process.exitCode = r.exitCode;
   const before = { lag: r.before.lag, offset: r.before.offset, confidence: r.before.confidence, cue: r.before.cue, reason: r.before.reason };
   if (o.json) return printJson({ file: video, output: r.written?.output ?? null, written: r.ok, exitCode: r.exitCode, reason: r.reason, offset: r.offset, before, after: r.after, mode: r.written?.mode });
@@ -134,7 +142,7 @@ async function benchRealCli(o: Options): Promise<void> {
   if (!part) throw new InputError(`--bench expects real:dev or real:held-out, got "${o.bench}"`, { field: '--bench', got: o.bench });
   const dir = o.realDir ?? defaultRealDir();
   const bar = new Progress({ label: `sync ${o.bench}`, total: realBenchClips(dir, part).length * REAL_SHIFTS.length, quiet: o.json });
-  const r = await benchReal({ dir, part, minConfidence: o.minConfidence, progress: (d) => bar.update(d) });
+  const r = await benchReal({ dir, part, minConfidence: o.minConfidence, mouthTrack: await mouthTracks(o), progress: (d) => bar.update(d) });
   bar.finish();
   const calibration = o.fitCalibration ? fitCalibration(r.cases) : undefined;
   if (o.json) return printJson({ ...r, ...(calibration ? { calibration } : {}) });

@@ -20,3 +20,4 @@ export * from './onset_cue.js';
 export * from './real_bench.js';
 export * from './real_clips.js';
 export * from './real_split.js';
+export * from './face_track.js';

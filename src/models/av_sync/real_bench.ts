@@ -8,7 +8,7 @@
  */
 import { join } from 'node:path';
 import { autoSync, type AutoEstimate } from './auto.js';
-import { calibrationInputs, fitCalibrationWeights, type CueKind } from './calibration.js';
+import { DEFAULT_MIN_CONFIDENCE, calibrationInputs, fitCalibrationWeights, type CueKind } from './calibration.js';
 import { decodeSyncClip, featuresOfShifted, type DecodedSyncClip } from './decoded.js';
 import { checkAfter, checkBefore, ONE_CLASS } from './fix_check.js';
 import type { MouthTrack } from './mouth_cue.js';
@@ -114,7 +114,7 @@ export async function benchReal(opts: RealBenchOptions): Promise<RealBenchResult
         file, stratum: stratumOf(catalog.get(file)!), shift,
         xcorr: { lag: x.lag, synchronisable: x.synchronisable },
         auto: { lag: a.lag, offset: a.offset, confidence: a.confidence, synchronisable: a.synchronisable, cue: a.cue, reason: a.reason, cues: a.cues },
-        fix: simulateFix(clip, shift, a, opts.minConfidence ?? 0.7, mouth),
+        fix: simulateFix(clip, shift, a, opts.minConfidence ?? DEFAULT_MIN_CONFIDENCE, mouth),
       });
       opts.progress?.(++done, files.length * REAL_SHIFTS.length);
     }
