@@ -75,3 +75,21 @@ test('attune sync --fix exits with the refusal code and says why', async () => {
     (e: { code?: number; stdout?: string }) => e.code === FIX_EXIT.lowConfidence && /nothing written/.test(e.stdout ?? ''));
   onlyInputs();
 });
+
+test('attune sync --timeline --report: windows and drift in the JSON, the chart in a self-contained HTML file', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'attune-sync-report-'));
+  try {
+    const run = promisify(execFile);
+    const { stdout } = await run(process.execPath, [bin, 'sync', file('late.mp4'), '--timeline', '--report', join(out, 'r.html'), '--json', '--no-faces', '--min-confidence', '0']);
+    const r = JSON.parse(stdout) as { timeline: { windows: { lag: number }[]; drift: { secondsPerMinute: number } | null } };
+    assert.equal(r.timeline.windows.length, 3);
+    // Within one grid class: 80 ms flashes move the picture twice (on, off), which pulls a 6 s window's peak early.
+    for (const w of r.timeline.windows) assert.ok(Math.abs(w.lag - 0.4) <= 0.2, `window lag ${w.lag}`);
+    assert.ok(r.timeline.drift && Math.abs(r.timeline.drift.secondsPerMinute) < 0.3, JSON.stringify(r.timeline.drift));
+    const html = readFileSync(join(out, 'r.html'), 'utf8');
+    assert.match(html, /Offset over the file/);
+    assert.ok(!/<script[^>]+src=/.test(html), 'the report loads nothing from outside');
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});

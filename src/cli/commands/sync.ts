@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { InputError } from '../../util/errors.js';
 import type { SyncModel } from '../../models/av_sync/infer.js';
+import type { SyncTimeline } from '../../models/av_sync/timeline.js';
 import { formatTable, printJson } from '../output.js';
 import { seconds, signedSeconds } from '../parse.js';
 
@@ -14,6 +15,8 @@ export function register(program: Command): void {
     .description('estimate the audio-video offset of a video (seconds, positive = audio late), its confidence and synchronisability; --fix writes a corrected copy')
     .argument('[video]', 'a video file with sound (any container ffmpeg reads)')
     .option('--method <m>', 'auto (sound events and lips, calibrated on real clips), model (the learned av-sync model, needs --model) or xcorr (the AV-Synth baseline); default: model when --model is given, else auto')
+    .option('--timeline', 'auto: also the offset per 6 s window (stride 2 s) and the drift in seconds per minute (Theil-Sen fit)')
+    .option('--report <html>', 'with --timeline: write a self-contained HTML report with the offset-over-time chart')
     .option('--no-faces', 'auto: skip face landmarks (the lip cue); sound events only, faster')
     .option('--min-confidence <p>', 'auto: withhold the offset below this calibrated confidence (0..1, default 0.75); 0 shows what would be withheld', probability('--min-confidence'))
     .option('--model <path>', 'a trained av-sync run folder (attune train av-sync ... --out DIR) or its best.safetensors')
@@ -66,7 +69,7 @@ Without --model the xcorr baseline runs. Train a model on AV-Synth or your own v
 
 interface Options {
   method?: string; model?: string; start?: number; duration?: number; fix?: string; offset?: number; shifts?: number[]; bench?: string; json: boolean;
-  minConfidence?: number; realDir?: string; fitCalibration: boolean; faces: boolean;
+  minConfidence?: number; realDir?: string; fitCalibration: boolean; faces: boolean; timeline?: boolean; report?: string;
 }
 
 /** The face stack's mouth track, unless --no-faces. */
@@ -78,15 +81,42 @@ async function mouthTracks(o: Options) {
 
 async function analyse(video: string, o: Options, method: 'model' | 'xcorr' | 'auto', model: SyncModel | undefined): Promise<void> {
   const { syncFile, describeEstimate } = await import('../../models/av_sync/index.js');
-  const r = await syncFile(video, { method, model, start: o.start, duration: o.duration, minConfidence: o.minConfidence, mouthTrack: await mouthTracks(o) });
+  const wantTimeline = Boolean(o.timeline || o.report);
+  if (wantTimeline && method !== 'auto') throw new InputError('--timeline and --report need --method auto', { field: '--timeline' });
+  const r = await syncFile(video, { method, model, start: o.start, duration: o.duration, minConfidence: o.minConfidence, mouthTrack: await mouthTracks(o), timeline: wantTimeline });
   const note = method === 'auto' ? 'auto (sound events, lips when a face is tracked; calibrated on real clips)' : method === 'model' ? `model ${model!.source}` : 'xcorr baseline';
+  const timeline = r.timeline;
+  if (timeline && o.report) await writeTimelineReport(video, timeline, o.report);
   if (o.json) {
     const { probs, ...rest } = r;
     printJson({ ...rest, method, via: note, probs: probs.map((p) => Math.round(p * 1e4) / 1e4) });
     return;
   }
   const lines = [`${video}: ${describeEstimate(r)}`, `  method: ${note}; ${r.windows} window(s); ${r.timing.total.toFixed(2)} s (decode ${r.timing.decode.toFixed(2)} s)`];
+  if (timeline) {
+    lines.push(formatTable(['window (s)', 'lag (s)', 'confidence', 'cue', 'answered'], timeline.windows.map((w) => [`${w.start.toFixed(1)}-${w.end.toFixed(1)}`, fmt(w.lag), w.confidence.toFixed(2), w.cue, w.answered ? 'yes' : 'no'])));
+    lines.push(timeline.drift ? `  drift ${fmt(timeline.drift.secondsPerMinute)} s per minute (Theil-Sen over ${timeline.drift.windowsUsed} answered windows; lag at 0 s ${fmt(timeline.drift.lagAtStart)} s)` : `  drift: not measured (${timeline.reason})`);
+    if (o.report) lines.push(`  report: ${o.report}`);
+  }
   process.stdout.write(lines.join('\n') + '\n');
+}
+
+async function writeTimelineReport(video: string, t: SyncTimeline, path: string): Promise<void> {
+  const { writeReport } = await import('../../report/index.js');
+  const centre = (w: { start: number; end: number }) => Math.round(((w.start + w.end) / 2) * 100) / 100;
+  const answered = t.windows.filter((w) => w.answered);
+  writeReport(path, {
+    title: `attune sync: ${video}`,
+    meta: { windows: t.windows.length, answered: answered.length, drift: t.drift ? `${t.drift.secondsPerMinute} s/min` : `not measured (${t.reason})` },
+    sections: [
+      { kind: 'curves', title: 'Offset over the file (positive = audio late)', xName: 'window centre (s)', yName: 'lag (s)', series: [
+        { name: 'best lag, every window', x: t.windows.map(centre), y: t.windows.map((w) => w.lag) },
+        { name: 'answered windows', x: answered.map(centre), y: answered.map((w) => w.lag) },
+        ...(t.drift ? [{ name: 'Theil-Sen drift fit', x: t.windows.map(centre), y: t.windows.map((w) => t.drift!.lagAtStart + (t.drift!.secondsPerMinute / 60) * centre(w)) }] : []),
+      ] },
+      { kind: 'table', title: 'Windows', columns: ['start (s)', 'end (s)', 'lag (s)', 'confidence', 'cue', 'answered'], rows: t.windows.map((w) => [w.start, w.end, w.lag, w.confidence, w.cue, w.answered ? 'yes' : 'no']), digits: 3 },
+    ],
+  });
 }
 
 async function evaluate(video: string | undefined, o: Options): Promise<void> {

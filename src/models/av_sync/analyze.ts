@@ -6,6 +6,7 @@ import { xcorrSync } from './xcorr.js';
 import { autoSync } from './auto.js';
 import { decodeSyncClip, featuresOfShifted, type DecodedSyncClip } from './decoded.js';
 import type { MouthTrack } from './mouth_cue.js';
+import { syncTimeline, type SyncTimeline } from './timeline.js';
 
 /**
  * `attune sync` as a function: decode a file once into sync features and estimate its audio-video offset with the
@@ -20,6 +21,8 @@ export interface SyncFileOptions {
   minConfidence?: number;
   /** auto: the face stack's mouth track for the decoded clip. */
   mouthTrack?: (clip: DecodedSyncClip) => Promise<MouthTrack | undefined>;
+  /** auto: also the per-window offsets and drift, from the same decode. */
+  timeline?: boolean;
   /** A loaded model or a run folder / .safetensors path (needed for method 'model'). */
   model?: SyncModel | string;
   start?: number;
@@ -30,6 +33,7 @@ export interface SyncFileResult extends SyncEstimate {
   file: string;
   /** Seconds spent decoding + extracting features, and estimating. */
   timing: { decode: number; estimate: number; total: number };
+  timeline?: SyncTimeline;
 }
 
 export async function syncFile(path: string, opts: SyncFileOptions = {}): Promise<SyncFileResult> {
@@ -48,9 +52,11 @@ export async function syncFile(path: string, opts: SyncFileOptions = {}): Promis
     const clip = await decodeSyncClip(path, { ...range, info });
     const mouth = await opts.mouthTrack?.(clip);
     const t1 = performance.now();
-    const estimate = autoSync(featuresOfShifted(clip, 0), { minConfidence: opts.minConfidence, mouth });
+    const features = featuresOfShifted(clip, 0);
+    const estimate = autoSync(features, { minConfidence: opts.minConfidence, mouth });
+    const timeline = opts.timeline ? syncTimeline(features, { minConfidence: opts.minConfidence, mouth }) : undefined;
     const t2 = performance.now();
-    return { ...estimate, file: path, timing: { decode: (t1 - t0) / 1000, estimate: (t2 - t1) / 1000, total: (t2 - t0) / 1000 } };
+    return { ...estimate, file: path, timing: { decode: (t1 - t0) / 1000, estimate: (t2 - t1) / 1000, total: (t2 - t0) / 1000 }, ...(timeline ? { timeline } : {}) };
   }
   const features = await featuresFromFile(path, { ...range, info });
   const t1 = performance.now();

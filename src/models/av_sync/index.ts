@@ -21,3 +21,4 @@ export * from './real_bench.js';
 export * from './real_clips.js';
 export * from './real_split.js';
 export * from './face_track.js';
+export * from './timeline.js';
