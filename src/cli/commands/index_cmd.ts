@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import { buildIndex } from '../../models/av_retrieval/index_store.js';
 import { formatTable, printJson } from '../output.js';
+import { positiveInt } from '../parse.js';
 
 /** `attune index DIR --model RUN`: embed every media file in DIR for `attune retrieve`. */
-interface IndexOptions { model: string; out?: string; concurrency: string; json: boolean }
+interface IndexOptions { model: string; out?: string; concurrency: number; json: boolean }
 
 async function indexCommand(dir: string, opts: IndexOptions): Promise<void> {
-  const r = await buildIndex(dir, { model: opts.model, out: opts.out, quiet: opts.json && !process.stderr.isTTY, concurrency: Math.max(1, Number(opts.concurrency) || 2) });
+  const r = await buildIndex(dir, { model: opts.model, out: opts.out, quiet: opts.json && !process.stderr.isTTY, concurrency: opts.concurrency });
   if (opts.json) {
     printJson(r);
     return;
@@ -30,7 +31,7 @@ export function register(program: Command): void {
     .argument('<dir>', 'folder of media files (searched recursively)')
     .requiredOption('--model <run>', 'trained av-align or av-retrieval run folder (e.g. attune-demo/av-align, or an `attune train` --out)')
     .option('--out <dir>', 'where to write the index (default: DIR/.attune-index)')
-    .option('--concurrency <n>', 'files decoded at once', '2')
+    .option('--concurrency <n>', 'files decoded at once', positiveInt('--concurrency', 256), 2)
     .option('--json', 'print the summary as JSON', false)
     .action((dir: string, opts: IndexOptions) => indexCommand(dir, opts));
 }

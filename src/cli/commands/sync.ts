@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { InputError } from '../../util/errors.js';
 import type { SyncModel } from '../../models/av_sync/infer.js';
 import { formatTable, printJson } from '../output.js';
-import { seconds, signedSeconds } from '../parse.js';
+import { numberList, oneOf, seconds, signedSeconds, synthCount } from '../parse.js';
 
 /**
  * `attune sync VIDEO`: how far the sound is out of sync with the picture, on the +-2 s / 0.2 s grid, with a
@@ -13,14 +13,14 @@ export function register(program: Command): void {
     .command('sync')
     .description('estimate the audio-video offset of a video (seconds, positive = audio late), its confidence and synchronisability; --fix writes a corrected copy')
     .argument('[video]', 'a video file with sound (any container ffmpeg reads)')
-    .option('--method <m>', 'model (the learned av-sync model, needs --model) or xcorr (onset envelope x motion energy); default: model when --model is given, else xcorr')
+    .option('--method <m>', 'model (the learned av-sync model, needs --model) or xcorr (onset envelope x motion energy); default: model when --model is given, else xcorr', oneOf('--method', ['model', 'xcorr'] as const))
     .option('--model <path>', 'a trained av-sync run folder (attune train av-sync ... --out DIR) or its best.safetensors')
     .option('--start <s>', 'analyse from this time (seconds)', seconds('--start'))
     .option('--duration <s>', 'analyse this many seconds', seconds('--duration'))
     .option('--fix <out>', 'write a copy with the audio moved by the measured offset (stream copy when possible), then measure it again')
     .option('--offset <s>', 'with --fix: apply this offset (seconds, positive = audio late) instead of the measured one', signedSeconds('--offset'))
-    .option('--shifts <list>', 'evaluate instead: copies of VIDEO with the audio moved by these seconds (e.g. --shifts=-1,-0.4,0,0.4,1), measured by xcorr and the model', list('--shifts'))
-    .option('--bench <spec>', 'evaluate on fresh AV-Synth clips instead: synth:N (N clips x 21 offsets, central 4.8 s windows), xcorr and the model')
+    .option('--shifts <list>', 'evaluate instead: copies of VIDEO with the audio moved by these seconds (e.g. --shifts=-1,-0.4,0,0.4,1), measured by xcorr and the model', numberList('--shifts', { min: -10, max: 10, maxCount: 100, unit: 'seconds' }))
+    .option('--bench <spec>', 'evaluate on fresh AV-Synth clips instead: synth:N (N clips x 21 offsets, central 4.8 s windows), xcorr and the model', (v: string) => synthCount('--bench', v, { max: 10_000, fallback: 20 }))
     .option('--json', 'print the result as JSON', false)
     .addHelpText('after', `
 Output: the offset on the 21-class grid (-2.0 ... +2.0 s in 0.2 s steps; positive = the audio is late), the
@@ -36,9 +36,6 @@ Without --model the xcorr baseline runs. Train a model on AV-Synth or your own v
       const { loadSyncModel, releaseSyncModel } = await import('../../models/av_sync/index.js');
       if (o.bench !== undefined || o.shifts !== undefined) return evaluate(video, o);
       if (!video) throw new InputError('attune sync needs a VIDEO (or --bench synth:N)', { field: 'video' });
-      if (o.method !== undefined && o.method !== 'model' && o.method !== 'xcorr') {
-        throw new InputError(`--method expects model or xcorr, got "${o.method}"`, { field: '--method', got: o.method });
-      }
       if (o.method === 'model' && !o.model) {
         throw new InputError('--method model needs --model DIR (a run folder from: attune train av-sync --data synth:300 --out DIR)', { field: '--model' });
       }
@@ -54,7 +51,7 @@ Without --model the xcorr baseline runs. Train a model on AV-Synth or your own v
 }
 
 interface Options {
-  method?: string; model?: string; start?: number; duration?: number; fix?: string; offset?: number; shifts?: number[]; bench?: string; json: boolean;
+  method?: string; model?: string; start?: number; duration?: number; fix?: string; offset?: number; shifts?: number[]; bench?: number; json: boolean;
 }
 
 async function analyse(video: string, o: Options, method: 'model' | 'xcorr', model: SyncModel | undefined): Promise<void> {
@@ -91,9 +88,7 @@ async function evaluate(video: string | undefined, o: Options): Promise<void> {
   const model = o.model ? loadSyncModel(o.model) : undefined;
   try {
     if (o.bench !== undefined) {
-      const m = /^synth(?::(\d+))?$/.exec(o.bench);
-      if (!m) throw new InputError(`--bench expects synth or synth:N, got "${o.bench}"`, { field: '--bench', got: o.bench });
-      const clips = Number(m[1] ?? 20);
+      const clips = o.bench;
       const bar = new Progress({ label: 'sync bench', total: clips * 21, quiet: o.json });
       const r = await benchSynth({ clips, model, progress: (d) => bar.update(d) });
       bar.finish();
@@ -116,14 +111,6 @@ async function evaluate(video: string | undefined, o: Options): Promise<void> {
   } finally {
     if (model) await releaseSyncModel(model);
   }
-}
-
-function list(flag: string) {
-  return (v: string): number[] => {
-    const xs = v.split(',').map((x) => Number(x.trim()));
-    if (!xs.length || xs.some((x) => !Number.isFinite(x) || Math.abs(x) > 10)) throw new InputError(`${flag} expects comma-separated seconds in [-10, 10], got "${v}"`, { field: flag, got: v });
-    return xs;
-  };
 }
 
 function fmt(x: number): string {
