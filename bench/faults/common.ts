@@ -1,10 +1,3 @@
-import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-import { basename, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { AttuneError } from '../../src/util/errors.js';
-import { isAttuneTemp } from '../../src/util/atomic.js';
-
 /**
  * Shared pieces of the fault-injection run: the ledger of trials and their outcomes, running the CLI as a child
  * with a time limit, and judging a thrown error or a CLI exit.
@@ -18,6 +11,13 @@ import { isAttuneTemp } from '../../src/util/atomic.js';
  *   unnamed   a typed error whose message does not name the file at fault
  *   hang      no answer within the time limit
  */
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AttuneError } from '../../src/util/errors.js';
+import { isAttuneTemp } from '../../src/util/atomic.js';
+
 export type Outcome = 'survived' | 'lost' | 'wrong' | 'stack' | 'unnamed' | 'hang';
 export const OUTCOMES: Outcome[] = ['survived', 'lost', 'wrong', 'stack', 'unnamed', 'hang'];
 

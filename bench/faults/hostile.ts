@@ -1,3 +1,13 @@
+/**
+ * Hostile inputs, generated on the fly: .npy and .safetensors with truncated data, lying or null headers, huge
+ * shapes, wrong dtypes and NaN values; manifests with every kind of bad line; media files that are garbage, empty
+ * or cut short; folders, named pipes and dangling links where files are expected. Each is read by the reader
+ * Attune uses for it (in this process, with a time limit), and a sample also through the CLI (exit code, one line
+ * naming the file, no stack).
+ *
+ * Expectations: 'reject' (a typed error naming the file), 'accept' (read, and equal to what was written), or
+ * 'either' (a damaged-but-readable file, e.g. an MP4 cut in half: a refusal naming it or a result are both fine).
+ */
 import { execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { InputError } from '../../src/util/errors.js';
@@ -12,16 +22,6 @@ import { writeSynth } from '../../src/data/synth/write.js';
 import { Rng } from '../../src/util/rng.js';
 import { type Ledger, judgeCliRefusal, judgeThrown, runCli, withTimeout } from './common.js';
 
-/**
- * Hostile inputs, generated on the fly: .npy and .safetensors with truncated data, lying or null headers, huge
- * shapes, wrong dtypes and NaN values; manifests with every kind of bad line; media files that are garbage, empty
- * or cut short; folders, named pipes and dangling links where files are expected. Each is read by the reader
- * Attune uses for it (in this process, with a time limit), and a sample also through the CLI (exit code, one line
- * naming the file, no stack).
- *
- * Expectations: 'reject' (a typed error naming the file), 'accept' (read, and equal to what was written), or
- * 'either' (a damaged-but-readable file, e.g. an MP4 cut in half: a refusal naming it or a result are both fine).
- */
 type Expect = 'reject' | 'accept' | 'either';
 
 interface Case {

@@ -1,3 +1,13 @@
+/**
+ * kill -9 at seeded random moments, then resume or re-run, and compare with an uninterrupted reference:
+ *   train      `attune train av-sync --data synth:N` killed (sometimes twice, the second time while resuming), then
+ *              `--resume` to the end: losses, evaluations, weights, optimizer state and metrics must equal the
+ *              reference run's bit for bit (the trainer promises exact resumption), and no temp file may remain
+ *   writes     a child writing checkpoints in a loop through the trainer's writer: the file on disk must be one
+ *              whole version, at least the last one the child acknowledged
+ *   features   `attune features MANIFEST --out DIR` over AV-Synth clips, killed, then run again: every item's
+ *              output must equal the reference run's, and no temp file may remain
+ */
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,16 +20,6 @@ import { writeSynth } from '../../src/data/synth/write.js';
 import { Rng } from '../../src/util/rng.js';
 import { type CliResult, type Ledger, judgeCliRefusal, runCli, sleep, startCli, tempFilesUnder } from './common.js';
 
-/**
- * kill -9 at seeded random moments, then resume or re-run, and compare with an uninterrupted reference:
- *   train      `attune train av-sync --data synth:N` killed (sometimes twice, the second time while resuming), then
- *              `--resume` to the end: losses, evaluations, weights, optimizer state and metrics must equal the
- *              reference run's bit for bit (the trainer promises exact resumption), and no temp file may remain
- *   writes     a child writing checkpoints in a loop through the trainer's writer: the file on disk must be one
- *              whole version, at least the last one the child acknowledged
- *   features   `attune features MANIFEST --out DIR` over AV-Synth clips, killed, then run again: every item's
- *              output must equal the reference run's, and no temp file may remain
- */
 const bits = (a: HostArray) => Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength);
 
 interface TrainRef { dir: string; ms: number; firstStepMs: number; metrics: Record<string, unknown>; trace: string[] }

@@ -1,10 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { OUTCOMES, Ledger } from './common.js';
-import { runHostile } from './hostile.js';
-import { runKills } from './kills.js';
-
 /**
  * The fault-injection run (docs/faults.md): random kill -9 during training, checkpoint writes and a batch
  * feature job, each resumed or re-run and compared with an uninterrupted reference; and hostile inputs generated
@@ -13,6 +6,13 @@ import { runKills } from './kills.js';
  *
  *   node dist/bench/faults/run.js [--quick] [--seed N] [--only hostile|kills|train|writes|features] [--keep] [--dir D] [--json] [--verbose]
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { OUTCOMES, Ledger } from './common.js';
+import { runHostile } from './hostile.js';
+import { runKills } from './kills.js';
+
 interface Args { quick: boolean; seed: number; only?: string; keep: boolean; dir?: string; json: boolean; verbose: boolean }
 
 function parseArgs(argv: string[]): Args {

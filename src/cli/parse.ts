@@ -1,10 +1,10 @@
-import { InputError } from '../util/errors.js';
-
 /**
  * commander option parsers shared by commands: every numeric or enum option goes through one of these, so a bad
  * value ends in one line naming the flag, what it expected and what it got (exit 2), never a stack trace and never
  * a silent fallback. Limits are generous but finite, so no value can ask for an impossible allocation.
  */
+import { InputError } from '../util/errors.js';
+
 const bad = (flag: string, expected: string, v: string): InputError =>
   new InputError(`${flag} must be ${expected}, got "${v}"`, { field: flag, expected, got: v });
 

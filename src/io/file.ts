@@ -1,11 +1,11 @@
-import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, statSync } from 'node:fs';
-import { InputError } from '../util/errors.js';
-
 /**
  * Bounded reads for binary formats. A reader opens the file once, learns its size, and reads only ranges it has
  * checked against that size: a header that claims more bytes than the file holds is an InputError naming the file
  * and what was expected, never a read past the end, a huge allocation or a RangeError.
  */
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, statSync } from 'node:fs';
+import { InputError } from '../util/errors.js';
+
 export class BoundedFile {
   private constructor(readonly path: string, readonly what: string, private fd: number, readonly size: number) {}
 

@@ -1,9 +1,3 @@
-import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
-import { hashString } from './rng.js';
-
 /**
  * Atomic writes and their temp files.
  *
@@ -12,9 +6,15 @@ import { hashString } from './rng.js';
  * mid-write) from a file another live process is still writing. The first atomic write into a folder by a process
  * removes the orphans of dead processes of this machine there (`cleanStaleTemps`); nothing else is ever removed.
  */
+import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { hashString } from './rng.js';
+
 const HOST = hashString(hostname()).toString(16).padStart(8, '0');
 const TEMP_RE = /^\..+\.attune-(\d+)-([0-9a-f]{8})-[0-9a-z]+\.tmp(\.[A-Za-z0-9]+)?$/;
-/** Temp names written before the pid-tagged scheme (`.<name>.<pid>.<ms>.tmp`): still recognised as Attune's. */
+/** Temp names written before the pid-tagged scheme (`.<name>.<pid>.<ms>.tmp`): still recognized as Attune's. */
 const LEGACY_TEMP_RE = /^\..+\.(\d+)\.(\d{12,14})\.tmp$/;
 
 /** A fresh temp path next to `path` (same folder, so the final rename is atomic); `ext` is kept last, e.g. '.mp4'. */

@@ -1,8 +1,3 @@
-import { lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { writeJsonAtomic, sweepOnce, isAttuneTemp } from './atomic.js';
-import { InputError } from './errors.js';
-
 /**
  * Output folders. Attune writes a marker file, `.attune-out.json`, into every folder it creates for its output,
  * and only ever deletes or reuses-as-its-own a folder that carries that marker. A folder without it is the
@@ -12,6 +7,11 @@ import { InputError } from './errors.js';
  *   prepareOutDir(out, { by: 'attune features' })   // create (and mark), or reuse a marked/empty folder
  *   freshOutDir(join(out, 'av-sync'), { by: ... })  // start over: only a marked (or empty) folder is cleared
  */
+import { lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { writeJsonAtomic, sweepOnce, isAttuneTemp } from './atomic.js';
+import { InputError } from './errors.js';
+
 export const MARKER = '.attune-out.json';
 
 export interface OutDirOptions {
