@@ -1,4 +1,3 @@
-import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeSynth } from '../data/synth/write.js';
 import { resolveConfig } from '../train/config.js';
@@ -12,6 +11,7 @@ import { hostArray, type HostArray } from '../io/array.js';
 import { asMatrix } from '../metrics/input.js';
 import type { AnyTask } from '../train/task.js';
 import { writeJsonAtomic } from '../util/atomic.js';
+import { freshOutDirs, prepareOutDir } from '../util/outdir.js';
 import { describeError } from '../util/errors.js';
 import { getTask } from '../models/registry.js';
 import { avAlignTask, defaultAvData, synthSplits, type AvDataConfig } from '../models/av_align/task.js';
@@ -54,6 +54,8 @@ export interface DemoOptions {
   quiet?: boolean;
   /** skip av-sync even when registered */
   skipSync?: boolean;
+  /** write into a non-empty --out folder Attune did not create (its run folders are still only ever cleared when Attune made them) */
+  force?: boolean;
 }
 
 export interface DemoSummary {
@@ -93,8 +95,9 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
     say(`demo: ${name} done in ${phases[name].toFixed(1)} s`);
     return r;
   };
-  // the run folders are the demo's own: start them fresh (the feature cache is kept)
-  for (const d of ['av-align', 'av-sync', 'avsynth']) rmSync(join(out, d), { recursive: true, force: true });
+  // the run folders are the demo's own: start them fresh (the feature cache is kept); never clear what Attune did not create
+  prepareOutDir(out, { by: 'attune demo', force: opts.force });
+  freshOutDirs(['av-align', 'av-sync', 'avsynth'].map((d) => join(out, d)), { by: 'attune demo' });
   const cacheDir = join(out, 'cache');
   const data = { ...defaultAvData, valClips: scale.valClips, testClips: scale.testClips, synth: { ...defaultAvData.synth, seed } };
 

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, chmodSync, existsSync, constants as fsConstants } from 'node:fs';
 import { createRequire } from 'node:module';
-import { delimiter, join } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { MediaError } from '../util/errors.js';
 
@@ -92,6 +92,15 @@ export function binarySource(tool: FfTool): BinarySource {
 /** Absolute path of ffmpeg or ffprobe; throws a MediaError saying where it looked. */
 export function binaryPath(tool: FfTool): string {
   return binarySource(tool).path;
+}
+
+/**
+ * A local file as ffmpeg/ffprobe must be given it: `file:` + the absolute path. A bare name is parsed as a URL, so
+ * `concat:a.mp4|b.mp4`, `pipe:0`, `subfile:...` or `http:...` would make ffmpeg read something other than the file
+ * Attune checked; `file:` turns every other protocol off. Use it for every path handed to ffmpeg (inputs and outputs).
+ */
+export function ffFile(path: string): string {
+  return `file:${resolve(path)}`;
 }
 
 export const ffmpegPath = (): string => binaryPath('ffmpeg');

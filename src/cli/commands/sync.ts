@@ -4,7 +4,7 @@ import { InputError } from '../../util/errors.js';
 import type { SyncModel } from '../../models/av_sync/infer.js';
 import type { SyncTimeline } from '../../models/av_sync/timeline.js';
 import { formatTable, printJson } from '../output.js';
-import { seconds, signedSeconds } from '../parse.js';
+import { number, numberList, oneOf, seconds, signedSeconds, synthCount } from '../parse.js';
 import { BATCH_HELP, addBatchOptions, runBatchCommand, type BatchCliOptions } from '../batch.js';
 import { inputType } from '../../jobs/inputs.js';
 
@@ -17,17 +17,17 @@ export function register(program: Command): void {
     .command('sync')
     .description('estimate the audio-video offset of a video (seconds, positive = audio late), its confidence and synchronisability; --fix writes a corrected copy; a folder or manifest: every file, whole')
     .argument('[video]', 'a video file with sound (any container ffmpeg reads), a folder of them (searched recursively) or a manifest .jsonl')
-    .option('--method <m>', 'auto (sound events and lips, calibrated on real clips), model (the learned av-sync model, needs --model) or xcorr (the AV-Synth baseline); default: model when --model is given, else auto')
+    .option('--method <m>', 'auto (sound events and lips, calibrated on real clips), model (the learned av-sync model, needs --model) or xcorr (the AV-Synth baseline); default: model when --model is given, else auto', oneOf('--method', ['auto', 'model', 'xcorr'] as const))
     .option('--timeline', 'auto: also the offset per 6 s window (stride 2 s) and the drift in seconds per minute (Theil-Sen fit)')
     .option('--report <html>', 'with --timeline: write a self-contained HTML report with the offset-over-time chart')
     .option('--no-faces', 'auto: skip face landmarks (the lip cue); sound events only, faster')
-    .option('--min-confidence <p>', 'auto: withhold the offset below this calibrated confidence (0..1, default 0.75); 0 shows what would be withheld', probability('--min-confidence'))
+    .option('--min-confidence <p>', 'auto: withhold the offset below this calibrated confidence (0..1, default 0.75); 0 shows what would be withheld', number('--min-confidence', { min: 0, max: 1 }))
     .option('--model <path>', 'a trained av-sync run folder (attune train av-sync ... --out DIR) or its best.safetensors')
     .option('--start <s>', 'analyse from this time (seconds)', seconds('--start'))
     .option('--duration <s>', 'analyse this many seconds', seconds('--duration'))
     .option('--fix <out>', 'write a copy with the audio moved by the measured offset (stream copy when possible), only if the copy verifies (see below)')
     .option('--offset <s>', 'with --fix: apply this offset (seconds, positive = audio late) instead of the measured one', signedSeconds('--offset'))
-    .option('--shifts <list>', 'evaluate instead: copies of VIDEO with the audio moved by these seconds (e.g. --shifts=-1,-0.4,0,0.4,1), measured by xcorr and the model', list('--shifts'))
+    .option('--shifts <list>', 'evaluate instead: copies of VIDEO with the audio moved by these seconds (e.g. --shifts=-1,-0.4,0,0.4,1), measured by xcorr and the model', numberList('--shifts', { min: -10, max: 10, maxCount: 100, unit: 'seconds' }))
     .option('--bench <spec>', 'evaluate instead: synth:N (N fresh AV-Synth clips x 21 offsets, xcorr and the model) or real:dev / real:held-out (the real clips of that part x 7 shifts, old xcorr, untrained baseline and auto, and --fix simulated)')
     .option('--real-dir <dir>', 'with --bench real:*: the real clips and their catalog.jsonl (default ../shared/media/real or $ATTUNE_REAL_MEDIA)')
     .option('--fit-calibration', 'with --bench real:dev: also fit the confidence calibration on these cases and print its weights', false)
@@ -65,9 +65,6 @@ ${BATCH_HELP}`)
       if (o.out !== undefined || o.queue !== undefined) throw new InputError('--out and --queue apply to a folder or manifest; for a corrected copy of one file use --fix OUT', { field: o.out !== undefined ? '--out' : '--queue' });
       if (o.bench !== undefined || o.shifts !== undefined) return evaluate(video, o);
       if (!video) throw new InputError('attune sync needs a VIDEO (or --bench synth:N)', { field: 'video' });
-      if (o.method !== undefined && o.method !== 'model' && o.method !== 'xcorr' && o.method !== 'auto') {
-        throw new InputError(`--method expects auto, model or xcorr, got "${o.method}"`, { field: '--method', got: o.method });
-      }
       if (o.method === 'model' && !o.model) {
         throw new InputError('--method model needs --model DIR (a run folder from: attune train av-sync --data synth:300 --out DIR)', { field: '--model' });
       }
@@ -153,9 +150,7 @@ async function evaluate(video: string | undefined, o: Options): Promise<void> {
   try {
     if (o.bench?.startsWith('real')) return benchRealCli(o);
     if (o.bench !== undefined) {
-      const m = /^synth(?::(\d+))?$/.exec(o.bench);
-      if (!m) throw new InputError(`--bench expects synth or synth:N, got "${o.bench}"`, { field: '--bench', got: o.bench });
-      const clips = Number(m[1] ?? 20);
+      const clips = synthCount('--bench', o.bench, { max: 10_000, fallback: 20 });
       const bar = new Progress({ label: 'sync bench', total: clips * 21, quiet: o.json });
       const r = await benchSynth({ clips, model, progress: (d) => bar.update(d) });
       bar.finish();
@@ -210,22 +205,6 @@ async function benchRealCli(o: Options): Promise<void> {
   process.stdout.write(formatTable(['stratum', 'cases', 'auto answered', 'auto right'], Object.entries(r.byStratum).map(([k, s]) => [k, s.cases, s.autoAnswered, s.autoRight])) + '\n');
   process.stdout.write(`auto ECE (confidence vs within 0.2 s): ${r.ece.toFixed(3)}\n--fix simulated: ${r.fix.fixed} written (${r.fix.improved} improved, ${r.fix.worse} made worse), ${r.fix.refused} refused\n`);
   if (calibration) process.stdout.write(`calibration: ${JSON.stringify(calibration)}\n`);
-}
-
-function probability(flag: string) {
-  return (v: string): number => {
-    const x = Number(v);
-    if (!Number.isFinite(x) || x < 0 || x > 1) throw new InputError(`${flag} expects a number in [0, 1], got "${v}"`, { field: flag, got: v });
-    return x;
-  };
-}
-
-function list(flag: string) {
-  return (v: string): number[] => {
-    const xs = v.split(',').map((x) => Number(x.trim()));
-    if (!xs.length || xs.some((x) => !Number.isFinite(x) || Math.abs(x) > 10)) throw new InputError(`${flag} expects comma-separated seconds in [-10, 10], got "${v}"`, { field: flag, got: v });
-    return xs;
-  };
 }
 
 function fmt(x: number): string {

@@ -1,4 +1,5 @@
 import protobuf from 'protobufjs';
+import { InputError } from '../../util/errors.js';
 
 /**
  * The subset of the ONNX protobuf schema (onnx.proto, IR version 8+) that Attune writes and reads:
@@ -179,8 +180,18 @@ export function encodeModel(model: ModelProto): Uint8Array {
   return ModelType.encode(ModelType.fromObject(model)).finish();
 }
 
-/** Parses .onnx bytes into plain objects (int64 fields as numbers). */
-export function decodeModel(bytes: Uint8Array): ModelProto {
-  const msg = ModelType.decode(bytes);
-  return ModelType.toObject(msg, { longs: Number, bytes: Uint8Array as any, defaults: false, arrays: true }) as unknown as ModelProto;
+/**
+ * Parses .onnx bytes into plain objects (int64 fields as numbers). protobufjs reads within the given bytes only; a
+ * truncated or foreign file is an InputError naming `source` (a RangeError or TypeError from the decoder otherwise).
+ */
+export function decodeModel(bytes: Uint8Array, source = '<buffer>'): ModelProto {
+  let model: ModelProto;
+  try {
+    const msg = ModelType.decode(bytes);
+    model = ModelType.toObject(msg, { longs: Number, bytes: Uint8Array as any, defaults: false, arrays: true }) as unknown as ModelProto;
+  } catch (err) {
+    throw new InputError(`${source}: not a valid ONNX model file (${bytes.byteLength} bytes): ${(err as Error).message}`, { file: source, expected: 'ONNX ModelProto' });
+  }
+  if (!model.graph) throw new InputError(`${source}: not a valid ONNX model file: it has no graph`, { file: source, expected: 'ONNX ModelProto with a graph' });
+  return model;
 }
