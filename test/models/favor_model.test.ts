@@ -6,19 +6,20 @@ import { adamw } from '../../src/engine/optim.js';
 import { compileTrainStep, Trainer } from '../../src/engine/train.js';
 import { type HostArray, hostArray, toFloat32 } from '../../src/io/array.js';
 import { diversityLoss } from '../../src/nn/index.js';
-import { type FavorConfig, favorTiny, visualTokens, AUDIO_PER_FRAME, MEL_BANDS } from '../../src/models/favor/config.js';
+import { type FavorConfig, favorTiny, AUDIO_PER_FRAME, FRAME_VALUES, MEL_BANDS } from '../../src/models/favor/config.js';
 import { avBatch, type ClipStreams } from '../../src/models/favor/data.js';
-import { avInputs, avTokenWindows, favor, favorLoss } from '../../src/models/favor/model.js';
+import { avInputs, avTokenWindows, favor, favorLoss, patchify } from '../../src/models/favor/model.js';
+import { avqaStreams } from '../../src/data/avqa/index.js';
 import { maskedDiversityLoss } from '../../src/models/favor/qformer.js';
 import { Rng } from '../../src/util/rng.js';
 
 const VOCAB = 30;
-const cfg = (over: Partial<FavorConfig> = {}): FavorConfig => ({ ...favorTiny(), window: 5, textLen: 6, ...over });
+const LT = 6;
+const cfg = (over: Partial<FavorConfig> = {}): FavorConfig => ({ ...favorTiny(), window: 5, ...over });
 
-function randomClip(frames: number, c: FavorConfig, seed: number): ClipStreams {
+function randomClip(frames: number, _c: FavorConfig, seed: number): ClipStreams {
   const rng = new Rng(seed);
-  const { tokens, values } = visualTokens(c);
-  const video = Float32Array.from({ length: frames * tokens * values }, () => rng.uniform());
+  const video = Float32Array.from({ length: frames * FRAME_VALUES }, () => rng.uniform());
   const audio = Float32Array.from({ length: frames * AUDIO_PER_FRAME * MEL_BANDS }, () => rng.uniform() * 2 - 1);
   return { frames, video, audio };
 }
@@ -31,13 +32,13 @@ function textFeed(b: number, lt: number): HostArray {
 async function run(c: FavorConfig, lengths: number[], frames: number, extra: (g: Graph, out: ReturnType<typeof favor>) => Record<string, Tensor> = () => ({})) {
   const g = new Graph();
   const store = new ParamStore(3);
-  const x = avInputs(g, lengths.length, frames, c);
-  const text = g.input('text', 'int64', [lengths.length, c.textLen]);
+  const x = avInputs(g, lengths.length, frames);
+  const text = g.input('text', 'int64', [lengths.length, LT]);
   const out = favor(new Scope(g, store), x, text, VOCAB, c);
   const outputs: Record<string, Tensor> = { logits: out.logits, ...extra(g, out) };
   if (out.avAttention) outputs.av_attention = out.avAttention;
   const session = await Session.create(g, outputs, { threads: 1 });
-  const feeds = { ...avBatch(lengths.map((n, i) => randomClip(n, c, i + 1)), frames, c), text: textFeed(lengths.length, c.textLen), ...store.feeds(g) };
+  const feeds = { ...avBatch(lengths.map((n, i) => randomClip(n, c, i + 1)), frames), text: textFeed(lengths.length, LT), ...store.feeds(g) };
   const r = await session.run(feeds);
   await session.release();
   return { r, out };
@@ -50,14 +51,15 @@ test('shapes: AV tokens and logits for 1, 2 and 3 windows, frame and window sync
     ['window sync, 2 windows', { sync: 'window' }, 10, 2 * 2 * 4],
     ['no sync, 2 windows', { sync: 'none' }, 10, 2 * 2 * 4],
     ['question only', { questionOnly: true }, 10, 0],
+    ['7 frames padded to 2 windows in the graph', {}, 7, 2 * 4],
   ];
   for (const [name, over, frames, m] of rows) {
     const c = cfg(over);
     const { r, out } = await run(c, [frames, 3], frames, (_g, o) => (o.av ? { av: o.av.tokens } : ({} as Record<string, Tensor>)));
-    assert.deepEqual(r.logits.shape, [2, c.textLen, VOCAB], name);
+    assert.deepEqual(r.logits.shape, [2, LT, VOCAB], name);
     if (m) assert.deepEqual(r.av.shape, [2, m, c.lmDim], name);
     else assert.equal(out.av, undefined, name);
-    assert.equal(avTokenWindows(frames / c.window, c).length, m, name);
+    assert.equal(avTokenWindows(Math.ceil(frames / c.window), c).length, m, name);
   }
 });
 
@@ -80,9 +82,9 @@ test('padded frames get no Q-Former attention and padded windows none from the l
   for (let k = 0; k < h; k++) for (let i = 0; i < 2 * s; i++) for (let j = 2 * s; j < l; j++) assert.equal(fw[((4 * h + k) * l + i) * l + j], 0);
   const att = toFloat32(r.av_attention); // [B, Lt, M], M = 3 windows * 4 queries
   const m = r.av_attention.shape[2];
-  for (let t = 0; t < c.textLen; t++) {
-    for (let k = 8; k < 12; k++) assert.equal(att[(1 * c.textLen + t) * m + k], 0, 'clip 1 window 2 is padding');
-    assert.ok(att.slice((1 * c.textLen + t) * m, (1 * c.textLen + t) * m + 8).some((v) => v > 0));
+  for (let t = 0; t < LT; t++) {
+    for (let k = 8; k < 12; k++) assert.equal(att[(1 * LT + t) * m + k], 0, 'clip 1 window 2 is padding');
+    assert.ok(att.slice((1 * LT + t) * m, (1 * LT + t) * m + 8).some((v) => v > 0));
   }
 });
 
@@ -126,21 +128,33 @@ test('one training step lowers the loss (answer cross-entropy + 0.01 diversity)'
   const store = new ParamStore(5);
   const b = 2;
   const compiled = compileTrainStep((g, p) => {
-    const x = avInputs(g, b, 10, c);
-    const text = g.input('text', 'int64', [b, c.textLen]);
-    const target = g.input('target', 'int64', [b, c.textLen]);
-    const mask = g.input('target_mask', 'float32', [b, c.textLen]);
+    const x = avInputs(g, b, 10);
+    const text = g.input('text', 'int64', [b, LT]);
+    const target = g.input('target', 'int64', [b, LT]);
+    const mask = g.input('target_mask', 'float32', [b, LT]);
     return favorLoss(p, x, text, target, mask, VOCAB, c);
   }, store, { optimizer: adamw({ weightDecay: 0 }) });
   const trainer = await Trainer.create(compiled, { lr: 3e-3, worker: false, session: { threads: 1 } });
-  const targets = BigInt64Array.from({ length: b * c.textLen }, (_, i) => BigInt((i * 3) % VOCAB));
+  const targets = BigInt64Array.from({ length: b * LT }, (_, i) => BigInt((i * 3) % VOCAB));
   const batch = {
-    ...avBatch([randomClip(10, c, 1), randomClip(6, c, 2)], 10, c), text: textFeed(b, c.textLen),
-    target: hostArray('int64', [b, c.textLen], targets), target_mask: hostArray('float32', [b, c.textLen], new Float32Array(b * c.textLen).fill(1)),
+    ...avBatch([randomClip(10, c, 1), randomClip(6, c, 2)], 10), text: textFeed(b, LT),
+    target: hostArray('int64', [b, LT], targets), target_mask: hostArray('float32', [b, LT], new Float32Array(b * LT).fill(1)),
   };
   const first = await trainer.trainStep(batch);
   assert.ok(first.metrics.diversity !== undefined && Number.isFinite(first.metrics.diversity));
   const second = await trainer.trainStep(batch);
   assert.ok(second.loss < first.loss, `loss ${first.loss} -> ${second.loss}`);
   await trainer.close();
+});
+
+test('patches cut in the graph hold the same values as the AVQA streams rendered with that patch size', async () => {
+  const whole = avqaStreams({ seed: 1, minDuration: 5, maxDuration: 5 }, 0, {}, { size: 32 });
+  const patched = avqaStreams({ seed: 1, minDuration: 5, maxDuration: 5 }, 0, {}, { size: 32, patch: 8 });
+  const g = new Graph();
+  const x = g.input('video', 'float32', [1, 10, FRAME_VALUES]);
+  const session = await Session.create(g, { p: patchify(x, 8) }, { threads: 1 });
+  const r = await session.run({ video: hostArray('float32', [1, 10, FRAME_VALUES], (whole.video.data as Float32Array).slice(0, 10 * FRAME_VALUES)) });
+  assert.deepEqual(r.p.shape, [1, 10, 16, 192]);
+  assert.deepEqual(Array.from(toFloat32(r.p)), Array.from((patched.video.data as Float32Array).slice(0, 10 * FRAME_VALUES)));
+  await session.release();
 });

@@ -30,10 +30,9 @@ export interface FavorConfig {
   sync: FavorSync;
   /** Diversity loss factor (FAVOR 0.01; 0 = off). */
   diversity: number;
-  /** Language model width, layers and maximum text length (question + [SEP] + answer + [EOS]). */
+  /** Language model width and layers. */
   lmDim: number;
   lmLayers: number;
-  textLen: number;
   /** No AV tokens at all: the LM reads the question only (the question-only baseline). */
   questionOnly: boolean;
 }
@@ -45,7 +44,7 @@ export const AUDIO_PER_FRAME = 25;
 
 export const favorSmall = (): FavorConfig => ({
   patch: 8, visualDim: 32, audioDim: 32, audioKernel: 5, window: 10, queries: 8, qformerLayers: 2, heads: 4,
-  causal: 'future', sync: 'frame', diversity: 0.01, lmDim: 64, lmLayers: 2, textLen: 20, questionOnly: false,
+  causal: 'future', sync: 'frame', diversity: 0.01, lmDim: 64, lmLayers: 2, questionOnly: false,
 });
 
 export const favorTiny = (): FavorConfig => ({ ...favorSmall(), patch: 16, visualDim: 16, audioDim: 16, queries: 4, qformerLayers: 1, lmDim: 32, lmLayers: 1 });
@@ -54,6 +53,9 @@ export const favorTiny = (): FavorConfig => ({ ...favorSmall(), patch: 16, visua
 export function visualTokens(cfg: Pick<FavorConfig, 'patch'>): { tokens: number; values: number } {
   return { tokens: (FRAME_SIZE / cfg.patch) ** 2, values: cfg.patch * cfg.patch * 3 };
 }
+
+/** Values per raw frame row (32 x 32 RGB, row-major y, x, channel). */
+export const FRAME_VALUES = FRAME_SIZE * FRAME_SIZE * 3;
 
 /** Windows for `frames` frames (the last one padded). */
 export const windowsFor = (frames: number, cfg: Pick<FavorConfig, 'window'>): number => Math.ceil(frames / cfg.window);

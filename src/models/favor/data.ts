@@ -7,9 +7,9 @@
 import { type AvqaConfig, type AvqaQuestion, type AvqaStreams, type WordTokenizer, avqaConfig, avqaStreams, avqaTokenizer, generateAvqa } from '../../data/avqa/index.js';
 import { type HostArray, hostArray } from '../../io/array.js';
 import { InputError } from '../../util/errors.js';
-import { AUDIO_PER_FRAME, type FavorConfig, FRAME_SIZE, MEL_BANDS, visualTokens } from './config.js';
+import { AUDIO_PER_FRAME, FRAME_SIZE, FRAME_VALUES, MEL_BANDS } from './config.js';
 
-/** A clip as the model reads it: patches [frames, Nv * P] and log-mel [25 * frames, 64]. */
+/** A clip as the model reads it: 32 px frames [frames, 3072] and log-mel [25 * frames, 64]. */
 export interface ClipStreams {
   frames: number;
   video: Float32Array;
@@ -20,21 +20,20 @@ export interface AvqaExamples {
   config: AvqaConfig;
   questions: AvqaQuestion[];
   tokenizer: WordTokenizer;
-  /** Frames every batch is padded to (max duration at 2 Hz, rounded up to whole windows). */
+  /** Frames every batch is padded to (the longest clip the settings allow, at 2 Hz). */
   frames: number;
+  /** Text length every batch is padded to: the longest question [SEP] answer (without [EOS]) plus 1. */
+  textLen: number;
   clip(q: AvqaQuestion): ClipStreams;
 }
 
 const audioKey = (q: Pick<AvqaQuestion, 'index' | 'audio'>): string => `${q.index}|${q.audio?.offset ?? ''}|${q.audio?.foil ?? ''}`;
 
-/** Frames of the longest clip, rounded up to whole windows. */
-export const paddedFrames = (maxDuration: number, window: number): number => Math.ceil((2 * maxDuration) / window) * window;
-
 /** Renders the streams of every question's clip (progress per rendered clip). */
-export function loadAvqaExamples(config: Partial<AvqaConfig>, scenes: number, model: FavorConfig, progress?: (done: number, total: number) => void): AvqaExamples {
+export function loadAvqaExamples(config: Partial<AvqaConfig>, scenes: number, progress?: (done: number, total: number) => void): AvqaExamples {
   const cfg = avqaConfig(config);
   const { questions } = generateAvqa(cfg, scenes);
-  const opts = { size: FRAME_SIZE, patch: model.patch, nMels: MEL_BANDS };
+  const opts = { size: FRAME_SIZE, nMels: MEL_BANDS };
   const videos = new Map<number, Float32Array>();
   const audios = new Map<string, Float32Array>();
   const keys = [...new Set(questions.map(audioKey))];
@@ -47,30 +46,29 @@ export function loadAvqaExamples(config: Partial<AvqaConfig>, scenes: number, mo
     audios.set(key, s.audio.data as Float32Array);
     progress?.(++done, keys.length);
   }
-  const { tokens, values } = visualTokens(model);
+  const tokenizer = avqaTokenizer(cfg);
+  const textLen = Math.max(...questions.map((q) => promptIds(tokenizer, q.question).length + tokenizer.encode(q.answer, { addSpecial: false }).ids.length));
   return {
-    config: cfg, questions, tokenizer: avqaTokenizer(cfg), frames: paddedFrames(cfg.maxDuration, model.window),
+    config: cfg, questions, tokenizer, frames: Math.ceil(2 * cfg.maxDuration), textLen,
     clip: (q) => {
       const video = videos.get(q.index);
       const audio = audios.get(audioKey(q));
       if (!video || !audio) throw new InputError(`no streams for question ${q.id}`, { field: 'question', got: q.id });
-      return { frames: video.length / (tokens * values), video, audio };
+      return { frames: video.length / FRAME_VALUES, video, audio };
     },
   };
 }
 
-/** Streams from a decoded file or any other source: frames [F, Nv*P], log-mel [>= 25F, 64] (cut to 25F). */
-export function clipFromStreams(video: Float32Array, audio: Float32Array, model: FavorConfig): ClipStreams {
-  const { tokens, values } = visualTokens(model);
-  const frames = Math.min(video.length / (tokens * values), Math.floor(audio.length / (MEL_BANDS * AUDIO_PER_FRAME)));
-  return { frames, video: video.subarray(0, frames * tokens * values), audio: audio.subarray(0, frames * AUDIO_PER_FRAME * MEL_BANDS) };
+/** Streams from a decoded file or any other source: frames [F, 3072], log-mel [>= 25F, 64] (both cut to the shorter). */
+export function clipFromStreams(video: Float32Array, audio: Float32Array): ClipStreams {
+  const frames = Math.min(video.length / FRAME_VALUES, Math.floor(audio.length / (MEL_BANDS * AUDIO_PER_FRAME)));
+  return { frames, video: video.subarray(0, frames * FRAME_VALUES), audio: audio.subarray(0, frames * AUDIO_PER_FRAME * MEL_BANDS) };
 }
 
-/** video [B, F, Nv, P], audio [B, 25F, 64], frame_mask [B, F] for clips padded (or cut) to `frames`. */
-export function avBatch(clips: readonly ClipStreams[], frames: number, model: FavorConfig): Record<string, HostArray> {
-  const { tokens, values } = visualTokens(model);
+/** video [B, F, 3072], audio [B, 25F, 64], frame_mask [B, F] for clips padded (or cut) to `frames`. */
+export function avBatch(clips: readonly ClipStreams[], frames: number): Record<string, HostArray> {
   const b = clips.length;
-  const perFrame = tokens * values;
+  const perFrame = FRAME_VALUES;
   const perAudio = AUDIO_PER_FRAME * MEL_BANDS;
   const video = new Float32Array(b * frames * perFrame);
   const audio = new Float32Array(b * frames * perAudio);
@@ -82,7 +80,7 @@ export function avBatch(clips: readonly ClipStreams[], frames: number, model: Fa
     mask.fill(1, i * frames, i * frames + n);
   });
   return {
-    video: hostArray('float32', [b, frames, tokens, values], video),
+    video: hostArray('float32', [b, frames, FRAME_VALUES], video),
     audio: hostArray('float32', [b, frames * AUDIO_PER_FRAME, MEL_BANDS], audio),
     frame_mask: hostArray('float32', [b, frames], mask),
   };

@@ -1,7 +1,7 @@
 /**
  * FAVOR (arXiv 2310.05863, favor_mult.md 1): fine-grained audio-visual joint tokens for a language model.
  *
- *   video [B, F, Nv, P] --visualEncoder--> [B, F, Nv, Dv] --+
+ *   video [B, F, 3072] --patches [B, F, Nv, P]--visualEncoder--> [B, F, Nv, Dv] --+
  *   audio [B, 25F, M]   --audioEncoder---> [B, F, 25, Da] --+-- sync 'frame': pad to S slots, join features
  *                                                           |     -> [B, F, S, Dv+Da] -> windowed causal Q-Former
  *                                                           |     -> [B*W, Q, Dv+Da] -> proj -> [B, W*Q, Dlm]
@@ -13,13 +13,13 @@
  */
 import { type Graph, type Scope, type Tensor, concat } from '../../engine/index.js';
 import { crossEntropyLoss, linear, type QFormerLayerResult } from '../../nn/index.js';
-import { AUDIO_PER_FRAME, MEL_BANDS, type FavorConfig, visualTokens } from './config.js';
+import { AUDIO_PER_FRAME, FRAME_SIZE, FRAME_VALUES, MEL_BANDS, type FavorConfig } from './config.js';
 import { audioEncoder, synchronize, visualEncoder } from './encoders.js';
 import { languageModel } from './lm.js';
 import { maskedDiversityLoss, windowedQFormer } from './qformer.js';
 
 export interface AvInputs {
-  video: Tensor; // [B, F, Nv, P]
+  video: Tensor; // [B, F, 32*32*3] raw frames (y, x, channel)
   audio: Tensor; // [B, 25F, M]
   frameMask: Tensor; // [B, F]
 }
@@ -32,11 +32,10 @@ export interface AvTokens {
   qformer: QFormerLayerResult['weights'][];
 }
 
-/** Declares the AV inputs of a graph for `frames` frames (a multiple of the window). */
-export function avInputs(g: Graph, batch: number, frames: number, cfg: FavorConfig): AvInputs {
-  const { tokens, values } = visualTokens(cfg);
+/** Declares the AV inputs of a graph for `frames` frames. */
+export function avInputs(g: Graph, batch: number, frames: number): AvInputs {
   return {
-    video: g.input('video', 'float32', [batch, frames, tokens, values]),
+    video: g.input('video', 'float32', [batch, frames, FRAME_VALUES]),
     audio: g.input('audio', 'float32', [batch, frames * AUDIO_PER_FRAME, MEL_BANDS]),
     frameMask: g.input('frame_mask', 'float32', [batch, frames]),
   };
@@ -50,10 +49,30 @@ function toLm(p: Scope, q: Tensor, windowValid: Tensor, b: number, cfg: FavorCon
   return { tokens, valid };
 }
 
+/** Raw frames [B, F, 32*32*3] -> patches [B, F, Nv, p*p*3] (patch-major, then y, x, channel as in docs/avqa.md). */
+export function patchify(video: Tensor, patch: number): Tensor {
+  const [b, f] = video.shape as number[];
+  const n = FRAME_SIZE / patch;
+  return video.reshape([b, f, n, patch, n, patch, 3]).transpose([0, 1, 2, 4, 3, 5, 6]).reshape([b, f, n * n, patch * patch * 3]);
+}
+
+/** Zero-pads the inputs in time to a whole number of windows (padded frames are masked). */
+function padToWindows(x: AvInputs, window: number): AvInputs {
+  const f = x.frameMask.shape[1] as number;
+  const extra = Math.ceil(f / window) * window - f;
+  if (!extra) return x;
+  return {
+    video: x.video.pad([0, 0, 0, 0, extra, 0]), // [B, F', 3072]
+    audio: x.audio.pad([0, 0, 0, 0, extra * AUDIO_PER_FRAME, 0]), // [B, 25F', M]
+    frameMask: x.frameMask.pad([0, 0, 0, extra]), // [B, F']
+  };
+}
+
 /** The audio-visual encoder: frames + audio -> the joint tokens the language model reads. */
-export function favorEncode(p: Scope, x: AvInputs, cfg: FavorConfig): AvTokens {
+export function favorEncode(p: Scope, inputs: AvInputs, cfg: FavorConfig): AvTokens {
+  const x = padToWindows(inputs, cfg.window);
   const b = x.video.shape[0] as number;
-  const visual = visualEncoder(p.scope('visual'), x.video, cfg); // [B, F, Nv, Dv]
+  const visual = visualEncoder(p.scope('visual'), patchify(x.video, cfg.patch), cfg); // [B, F, Nv, Dv]
   const audio = audioEncoder(p.scope('audio'), x.audio, cfg); // [B, F, 25, Da]
   if (cfg.sync === 'frame') {
     const joint = synchronize(visual, audio); // [B, F, S, Dv+Da]
