@@ -7,8 +7,10 @@ import type { Command } from 'commander';
 type Register = (program: Command) => void;
 
 export const commandModules: (() => Promise<{ register: Register }>)[] = [
+  () => import('./ask.js'),
   () => import('./bench.js'),
   () => import('./demo.js'),
+  () => import('./favor.js'),
   () => import('./features.js'),
   () => import('./index_cmd.js'),
   () => import('./metrics.js'),
