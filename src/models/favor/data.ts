@@ -29,9 +29,21 @@ export interface AvqaExamples {
 
 const audioKey = (q: Pick<AvqaQuestion, 'index' | 'audio'>): string => `${q.index}|${q.audio?.offset ?? ''}|${q.audio?.foil ?? ''}`;
 
-/** Renders the streams of every question's clip (progress per rendered clip). */
+/** Examples already rendered in this process, by settings: ablation and seed runs share one rendering. */
+const rendered = new Map<string, AvqaExamples>();
+
+/** Renders the streams of every question's clip once per process (progress per rendered clip). */
 export function loadAvqaExamples(config: Partial<AvqaConfig>, scenes: number, progress?: (done: number, total: number) => void): AvqaExamples {
   const cfg = avqaConfig(config);
+  const key = JSON.stringify([cfg, scenes]);
+  const known = rendered.get(key);
+  if (known) return known;
+  const ex = renderExamples(cfg, scenes, progress);
+  rendered.set(key, ex);
+  return ex;
+}
+
+function renderExamples(cfg: AvqaConfig, scenes: number, progress?: (done: number, total: number) => void): AvqaExamples {
   const { questions } = generateAvqa(cfg, scenes);
   const opts = { size: FRAME_SIZE, nMels: MEL_BANDS };
   const videos = new Map<number, Float32Array>();
