@@ -1,12 +1,12 @@
-import { asMatrix, asVector, checkNonEmpty, checkPaired, l2Normalise, mean, type MatrixInput, type VectorInput } from './input.js';
-import { columnMeans, type Matrix } from './linalg.js';
-import type { HostArray } from '../io/array.js';
-import { ShapeError } from '../util/errors.js';
-
 /**
  * The seed suite's per-pair measures: cosine similarity between predicted and true features, paired
  * embedding similarity, smoothness of alignment scores over time, and the modality gap.
  */
+
+import { asMatrix, asVector, checkNonEmpty, checkPaired, l2Normalise, mean, type MatrixInput, type VectorInput } from './input.js';
+import { columnMeans, type Matrix } from './linalg.js';
+import type { HostArray } from '../io/array.js';
+import { ShapeError } from '../util/errors.js';
 
 /** cos(x, y) = x·y / max(‖x‖‖y‖, 1e-8), as torch.nn.functional.cosine_similarity; zero vectors give 0. */
 function rowCosines(a: Matrix, b: Matrix): Float64Array {

@@ -18,4 +18,5 @@ export const commandModules: (() => Promise<{ register: Register }>)[] = [
   () => import('./sync.js'),
   () => import('./synth.js'),
   () => import('./train.js'),
+  () => import('./worker.js'),
 ];
