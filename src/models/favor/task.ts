@@ -89,7 +89,7 @@ async function evaluateFavor(ctx: EvalContext<FavorConfig, FavorTaskData>) {
 export const favorTask = defineTask<FavorConfig, FavorDataConfig, FavorTaskData>({
   name: 'favor',
   description: 'FAVOR: synchronized audio-visual tokens through a windowed causal Q-Former, answering AVQA questions with a small LM',
-  modelSchema: FavorModelSchema as unknown as z.ZodType<FavorConfig, z.ZodTypeDef, unknown>,
+  modelSchema: FavorModelSchema,
   dataSchema: FavorDataSchema,
   defaults: {
     model: favorSmall(),
