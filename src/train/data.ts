@@ -15,7 +15,7 @@ import type { AnyTask, DataSource, SplitName, TaskData } from './task.js';
 
 /** `synth:N` -> in-memory AV-Synth with N clips; anything else is a manifest path (validated). */
 export function parseDataSource(spec: string): DataSource {
-  const m = /^synth:(\d+)$/.exec(spec.trim());
+  const m = /^(?:synth|avqa):(\d+)$/.exec(spec.trim()); // avqa:N = N AVQA scenes for the favor task
   if (m) {
     const clips = Number(m[1]);
     if (clips < 1) throw new ConfigError(`--data ${spec}: synth needs at least 1 clip`, { field: 'data' });
