@@ -122,7 +122,8 @@ export function synthCount(flag: string, v: string, opts: { max: number; fallbac
  */
 export function dataSource(flag: string, maxClips = 1_000_000) {
   return (v: string): string => {
-    if (v.trim().startsWith('synth')) synthCount(flag, v, { max: maxClips });
+    const m = /^(synth|avqa|emospeech)(:.*)?$/.exec(v.trim());
+    if (m) synthCount(flag, `synth${m[2] ?? ''}`, { max: maxClips });
     return v;
   };
 }

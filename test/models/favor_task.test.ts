@@ -19,7 +19,7 @@ test('attune train favor --data avqa:N: a short run scores every family, and the
     const avqa = ['data.avqa.minDuration=5', 'data.avqa.maxDuration=6'];
     const overrides = parseOverrides([...avqa, 'variant=tiny', 'train.maxSteps=6', 'train.batchSize=8', 'train.evalBefore=false', 'train.threads=1', 'train.worker=false', 'train.report=false', 'train.export=false']);
     const source = parseDataSource('avqa:60');
-    assert.deepEqual(source, { kind: 'synth', clips: 60 });
+    assert.deepEqual(source, { kind: 'synth', clips: 60, set: 'avqa' });
     const config = resolveConfig(task, { source: source.kind, overrides });
     const losses: number[] = [];
     const r = await runTraining({ task, config, source, out: dir, quiet: true, onStep: (s) => losses.push(s.loss) });

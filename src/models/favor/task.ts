@@ -45,7 +45,7 @@ export interface FavorTaskData extends TaskData {
 }
 
 async function loadFavorData(ctx: LoadContext<FavorDataConfig>): Promise<FavorTaskData> {
-  if (ctx.source.kind !== 'synth') throw new ConfigError('favor trains on AVQA scenes: use --data avqa:N (or synth:N)', { field: 'data' });
+  if (ctx.source.kind !== 'synth') throw new ConfigError('favor trains on AVQA scenes: use --data avqa:N', { field: 'data' });
   const ex = loadAvqaExamples(ctx.data.avqa, ctx.source.clips, (done, total) => ctx.progress('AVQA streams', done, total));
   const splits = { train: [] as number[], val: [] as number[], test: [] as number[] };
   ex.questions.forEach((q, i) => splits[q.split].push(i));
@@ -98,6 +98,7 @@ export const favorTask = defineTask<FavorConfig, FavorDataConfig, FavorTaskData>
   },
   variants: { tiny: favorTiny, small: favorSmall },
   monitor: { metric: 'acc', mode: 'max' },
+  generatedSet: 'avqa',
   loadData: (ctx) => loadFavorData(ctx),
   buildLoss: (g, p, ctx) => favorLossGraph(g, p, ctx.model, ctx.batchSize, ctx.data.examples.frames, ctx.data.examples.textLen, ctx.data.vocab),
   buildInference: (g, p, ctx) => favorInferenceGraph(g, p, ctx.model, ctx.batchSize, ctx.data.examples.frames, ctx.data.examples.textLen, ctx.data.vocab),
