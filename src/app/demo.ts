@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import { writeSynth } from '../data/synth/write.js';
 import { resolveConfig } from '../train/config.js';
-import { runTraining, type RunResult } from '../train/run.js';
+import { runTraining } from '../train/run.js';
 import { readLog } from '../train/log.js';
 import { writeReport } from '../report/html.js';
 import { attentionHeatmap, curvesFromLog, secondsLabels, similarityHeatmap } from '../report/sections.js';
@@ -19,6 +19,7 @@ import { synthClipSet, synthFor } from '../models/av_align/data.js';
 import { inspectAvAlign } from '../models/av_align/inspect.js';
 import { SUITE_METRICS, improved } from '../models/av_align/metrics.js';
 import { buildIndex } from '../models/av_retrieval/index_store.js';
+import { DEMO_PARTS, EXTRA_DEMO_PARTS, type DemoPart, type ExtraPartResult } from './demo_parts.js';
 
 /**
  * `attune demo`, the main job: synthesise AV-Synth (real MP4s through ffmpeg + the in-memory fast path), extract
@@ -54,6 +55,8 @@ export interface DemoOptions {
   quiet?: boolean;
   /** skip av-sync even when registered */
   skipSync?: boolean;
+  /** which parts run (default all, DEMO_PARTS): align (av-align, retrieval), sync (av-sync), favor, ... */
+  parts?: DemoPart[];
   /** write into a non-empty --out folder Attune did not create (its run folders are still only ever cleared when Attune made them) */
   force?: boolean;
 }
@@ -64,11 +67,14 @@ export interface DemoSummary {
   seconds: number;
   phases: Record<string, number>;
   scale: DemoScale;
-  align: { run: string; steps: number; stepsPerSecond: number; before: Record<string, number>; after: Record<string, number>; allImproved: boolean; notImproved: string[] };
-  retrieval: { testClips: number; 'a2v_R@1': number; 'v2a_R@1': number; 'a2v_R@5': number; 'v2a_R@5': number; files: { indexed: number; failed: number; recall: Record<string, number> | null } };
+  parts: DemoPart[];
+  align?: { run: string; steps: number; stepsPerSecond: number; before: Record<string, number>; after: Record<string, number>; allImproved: boolean; notImproved: string[] };
+  retrieval?: { testClips: number; 'a2v_R@1': number; 'v2a_R@1': number; 'a2v_R@5': number; 'v2a_R@5': number; files: { indexed: number; failed: number; recall: Record<string, number> | null } };
   sync: { run: string; steps: number; before: Record<string, number>; after: Record<string, number> } | { skipped: string };
   /** what the heat maps show: the clip whose attention is drawn (with its impact times, s) and the similarity matrix size */
-  visuals: { attentionClip: string; impacts: number[]; similarityClips: number } | { skipped: string };
+  visuals?: { attentionClip: string; impacts: number[]; similarityClips: number } | { skipped: string };
+  /** the other parts' own summaries (favor, emotion, v2a), by part */
+  extras: Record<string, Record<string, unknown>>;
 }
 
 /** Test clips in the similarity heat map (and inspected for the attention map). */
@@ -95,44 +101,77 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
     say(`demo: ${name} done in ${phases[name].toFixed(1)} s`);
     return r;
   };
+  const parts = opts.parts ?? [...DEMO_PARTS];
+  const withAlign = parts.includes('align');
+  const withSync = parts.includes('sync') && !opts.skipSync;
+  const extraParts = parts.filter((p): p is Exclude<DemoPart, 'align' | 'sync'> => p in EXTRA_DEMO_PARTS);
   // the run folders are the demo's own: start them fresh (the feature cache is kept); never clear what Attune did not create
   prepareOutDir(out, { by: 'attune demo', force: opts.force });
-  freshOutDirs(['av-align', 'av-sync', 'avsynth'].map((d) => join(out, d)), { by: 'attune demo' });
+  const own = [...(withAlign ? ['av-align', 'avsynth'] : []), ...(withSync ? ['av-sync'] : []), ...extraParts];
+  freshOutDirs(own.map((d) => join(out, d)), { by: 'attune demo' });
   const cacheDir = join(out, 'cache');
   const data = { ...defaultAvData, valClips: scale.valClips, testClips: scale.testClips, synth: { ...defaultAvData.synth, seed } };
+  const summary: DemoSummary = { out, report: join(out, 'report.html'), seconds: 0, phases, scale, parts, sync: { skipped: 'not asked for' }, extras: {} };
+  const alignSections: Section[] = [];
+  if (withAlign) Object.assign(summary, await runAlignPart({ out, scale, data, seed, cacheDir, quiet, phase, say }, alignSections));
 
-  const files = await phase('synthesize', `writing ${scale.files} AV-Synth clips as MP4 + WAV through ffmpeg (held-out seed ${seed + 1000})`, () =>
-    writeSynth({ clips: scale.files, out: join(out, 'avsynth'), config: synthFor(data.features, { ...data.synth, seed: seed + 1000 }), quiet }));
-
-  const alignCfg = resolveConfig(avAlignTask, {
-    source: 'synth',
-    overrides: { data, train: { seed, epochs: scale.alignEpochs, batchSize: scale.batchSize, evalBatchSize: 50, checkpointEvery: 0 } },
-  });
-  const align = await phase('av-align', `AV-Synth features for ${scale.alignClips} in-memory clips (cached in ${cacheDir}), then training av-align`, () =>
-    runTraining({ task: avAlignTask, config: alignCfg, source: { kind: 'synth', clips: scale.alignClips }, out: join(out, 'av-align'), cacheDir, quiet }));
-
-  let sync: RunResult | null = null;
   const syncSections: Section[] = [];
-  let syncSkipped = opts.skipSync ? 'skipped by option' : '';
-  if (!syncSkipped) {
+  if (withSync) {
     try {
       const task = withFinalSections(await getTask('av-sync'), syncSections);
       const train: Record<string, unknown> = { seed, checkpointEvery: 0 };
       if (scale.syncMaxSteps !== null) train.maxSteps = scale.syncMaxSteps;
       if (scale.syncEpochs !== null) train.epochs = scale.syncEpochs;
       const cfg = resolveConfig(task, { source: 'synth', overrides: { train } });
-      sync = await phase('av-sync', `training av-sync on ${scale.syncClips} in-memory clips with shifted audio`, () =>
+      const sync = await phase('av-sync', `training av-sync on ${scale.syncClips} in-memory clips with shifted audio`, () =>
         runTraining({ task, config: cfg, source: { kind: 'synth', clips: scale.syncClips }, out: join(out, 'av-sync'), cacheDir, quiet }));
+      summary.sync = { run: sync.dir, steps: sync.steps, before: strip(sync.metrics?.before ?? {}, 'test'), after: strip(sync.metrics?.test ?? {}, 'test') };
     } catch (err) {
-      // integration point: the demo still reports align and retrieval when av-sync is missing or fails
-      syncSkipped = `av-sync unavailable: ${describeError(err)}`;
-      say(`demo: ${syncSkipped}`);
+      // integration point: the demo still reports the other parts when av-sync is missing or fails
+      summary.sync = { skipped: `av-sync unavailable: ${describeError(err)}` };
+      say(`demo: ${summary.sync.skipped}`);
     }
-  }
+  } else if (opts.skipSync) summary.sync = { skipped: 'skipped by option' };
 
+  const extraSections: Section[] = [];
+  for (const name of extraParts) {
+    const part = EXTRA_DEMO_PARTS[name];
+    const r: ExtraPartResult = await phase(name, part.about, () => part.run({ out: join(out, name), seed, quick: opts.quick ?? false, quiet }));
+    summary.extras[name] = r.summary;
+    extraSections.push({ kind: 'text', title: part.title, text: r.text }, ...r.sections);
+  }
+  summary.seconds = (Date.now() - t0) / 1000;
+  const sections = [...reportSections(summary, out, alignSections, syncSections), ...extraSections, phaseTable(summary)];
+  writeReport(summary.report, { title: 'Attune demo', subtitle: `parts: ${parts.join(', ')}`, meta: reportMeta(summary), sections });
+  writeJsonAtomic(join(out, 'summary.json'), summary);
+  say(`demo: report written to ${summary.report} (${summary.seconds.toFixed(1)} s in total)`);
+  return summary;
+}
+
+interface AlignPartContext {
+  out: string;
+  scale: DemoScale;
+  data: AvDataConfig;
+  seed: number;
+  cacheDir: string;
+  quiet: boolean;
+  phase: <T>(name: string, what: string, fn: () => Promise<T>) => Promise<T>;
+  say: (line: string) => void;
+}
+
+/** The align part: write AV-Synth files, train av-align, index the decoded files, inspect the trained model. */
+async function runAlignPart(c: AlignPartContext, sections: Section[]): Promise<Pick<DemoSummary, 'align' | 'retrieval' | 'visuals'>> {
+  const { out, scale, data, seed, cacheDir, quiet, phase } = c;
+  const files = await phase('synthesize', `writing ${scale.files} AV-Synth clips as MP4 + WAV through ffmpeg (held-out seed ${seed + 1000})`, () =>
+    writeSynth({ clips: scale.files, out: join(out, 'avsynth'), config: synthFor(data.features, { ...data.synth, seed: seed + 1000 }), quiet }));
+  const alignCfg = resolveConfig(avAlignTask, {
+    source: 'synth',
+    overrides: { data, train: { seed, epochs: scale.alignEpochs, batchSize: scale.batchSize, evalBatchSize: 50, checkpointEvery: 0 } },
+  });
+  const align = await phase('av-align', `AV-Synth features for ${scale.alignClips} in-memory clips (cached in ${cacheDir}), then training av-align`, () =>
+    runTraining({ task: avAlignTask, config: alignCfg, source: { kind: 'synth', clips: scale.alignClips }, out: join(out, 'av-align'), cacheDir, quiet }));
   const index = await phase('index', `decoding and indexing the ${files.files} MP4/WAV files with the trained av-align`, () =>
     buildIndex(join(out, 'avsynth', 'clips'), { model: join(out, 'av-align'), out: join(out, 'avsynth', 'index'), quiet }));
-
   let visuals: Visuals | { skipped: string };
   try {
     visuals = await phase('inspect', `attention maps and test-set similarities of the trained av-align (${SIMILARITY_CLIPS} test clips)`, () =>
@@ -140,42 +179,35 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
   } catch (err) {
     // the diagnostics are extras: the report still comes out without them
     visuals = { skipped: `av-align diagnostics unavailable: ${describeError(err)}` };
-    say(`demo: ${visuals.skipped}`);
+    c.say(`demo: ${visuals.skipped}`);
   }
-
+  if (!('skipped' in visuals)) sections.push(...visuals.sections);
   const before = strip(align.metrics?.before ?? {}, 'test');
   const after = strip(align.metrics?.test ?? {}, 'test');
   const notImproved = SUITE_METRICS.filter((m) => m.key in before && m.key in after && !improved(m, before[m.key], after[m.key])).map((m) => m.label);
   const alignSteps = readLog(join(out, 'av-align', 'log.jsonl')).filter((l) => l.type === 'step');
   const trainSeconds = alignSteps.length > 1 ? Number(alignSteps.at(-1)!.time) - Number(alignSteps[0].time) : NaN;
-  const summary: DemoSummary = {
-    out,
-    report: join(out, 'report.html'),
-    seconds: 0,
-    phases,
-    scale,
+  return {
     align: { run: align.dir, steps: align.steps, stepsPerSecond: (alignSteps.length - 1) / trainSeconds, before, after, allImproved: notImproved.length === 0, notImproved },
     retrieval: {
       testClips: scale.testClips, 'a2v_R@1': after['a2v_R@1'], 'v2a_R@1': after['v2a_R@1'], 'a2v_R@5': after['a2v_R@5'], 'v2a_R@5': after['v2a_R@5'],
       files: { indexed: index.indexed, failed: index.failed.length, recall: index.recall },
     },
-    sync: sync ? { run: sync.dir, steps: sync.steps, before: strip(sync.metrics?.before ?? {}, 'test'), after: strip(sync.metrics?.test ?? {}, 'test') } : { skipped: syncSkipped },
     visuals: 'skipped' in visuals ? visuals : visuals.summary,
   };
-  summary.seconds = (Date.now() - t0) / 1000;
-  writeReport(summary.report, { title: 'Attune demo', subtitle: 'AV-Synth: audio-visual alignment, synchronisation and retrieval', meta: reportMeta(summary), sections: reportSections(summary, out, 'skipped' in visuals ? [] : visuals.sections, syncSections) });
-  writeJsonAtomic(join(out, 'summary.json'), summary);
-  say(`demo: report written to ${summary.report} (${summary.seconds.toFixed(1)} s in total)`);
-  return summary;
 }
 
 function reportMeta(s: DemoSummary): Record<string, string | number> {
   return {
     'total time': `${s.seconds.toFixed(1)} s`,
-    'av-align': `${s.align.steps} steps, ${s.align.stepsPerSecond.toFixed(2)} steps/s`,
-    'retrieval test clips': s.retrieval.testClips,
+    ...(s.align ? { 'av-align': `${s.align.steps} steps, ${s.align.stepsPerSecond.toFixed(2)} steps/s` } : {}),
+    ...(s.retrieval ? { 'retrieval test clips': s.retrieval.testClips } : {}),
     output: s.out,
   };
+}
+
+function phaseTable(s: DemoSummary): Section {
+  return { kind: 'table', title: 'Time per phase (s)', columns: ['phase', 'seconds'], rows: Object.entries(s.phases).map(([k, v]) => [k, v]) };
 }
 
 /** The task with its final (test) evaluation's report sections copied into `into` (runTraining returns only metrics). */
@@ -234,6 +266,24 @@ async function inspectTrainedAlign(runDir: string, data: AvDataConfig, clips: nu
 }
 
 function reportSections(s: DemoSummary, out: string, alignVisuals: Section[], syncVisuals: Section[]): Section[] {
+  const sections: Section[] = s.align && s.retrieval && s.visuals ? alignReportSections({ ...s, align: s.align, retrieval: s.retrieval, visuals: s.visuals }, out, alignVisuals) : [];
+  if ('run' in s.sync) {
+    const sy = s.sync;
+    const keys = ['acc1', 'acc_within1', 'mae_s', 'ece', 'sync_auc'].filter((k) => k in sy.after);
+    sections.push({ kind: 'table', title: 'av-sync on the test split (offset grid ±2 s, 0.2 s steps)', columns: ['metric', 'untrained', 'trained'], rows: keys.map((k) => [k, sy.before[k] ?? null, sy.after[k]]) });
+    sections.push(...syncVisuals);
+  } else sections.push({ kind: 'text', title: 'av-sync', text: s.sync.skipped });
+  for (const [name, dir] of [['av-align', 'av-align'], ['av-sync', 'av-sync']] as const) {
+    if ((name === 'av-sync' && !('run' in s.sync)) || (name === 'av-align' && !s.align)) continue;
+    const steps = readLog(join(out, dir, 'log.jsonl')).filter((l) => l.type === 'step').map((l) => ({ step: l.step, loss: Number(l.loss) }));
+    sections.push(curvesFromLog(`${name} training loss`, steps, ['loss']));
+  }
+  return sections;
+}
+
+type AlignSummary = DemoSummary & Required<Pick<DemoSummary, 'align' | 'retrieval' | 'visuals'>>;
+
+function alignReportSections(s: AlignSummary, out: string, alignVisuals: Section[]): Section[] {
   const sections: Section[] = [];
   const verdict = s.align.allImproved ? 'every suite metric moved in its better direction' : `not improved: ${s.align.notImproved.join(', ')}`;
   sections.push({ kind: 'text', title: 'What ran', text: `AV-Synth clips were rendered in memory for training and ${s.retrieval.files.indexed} were written as MP4 + WAV through ffmpeg and decoded back for the file index. av-align (design source 000: encoders, cross-modal transformer, fusion, audio-feature decoder, alignment head, contrastive embeddings) trained for ${s.align.steps} steps; ${verdict}.\n\nRun folders with their own reports: ${join(out, 'av-align', 'report.html')}${'run' in s.sync ? `, ${join(out, 'av-sync', 'report.html')}` : ''}.` });
@@ -252,18 +302,6 @@ function reportSections(s: DemoSummary, out: string, alignVisuals: Section[], sy
   });
   if ('skipped' in s.visuals) sections.push({ kind: 'text', title: 'av-align heat maps', text: s.visuals.skipped });
   sections.push(...alignVisuals);
-  if ('run' in s.sync) {
-    const sy = s.sync;
-    const keys = ['acc1', 'acc_within1', 'mae_s', 'ece', 'sync_auc'].filter((k) => k in sy.after);
-    sections.push({ kind: 'table', title: 'av-sync on the test split (offset grid ±2 s, 0.2 s steps)', columns: ['metric', 'untrained', 'trained'], rows: keys.map((k) => [k, sy.before[k] ?? null, sy.after[k]]) });
-    sections.push(...syncVisuals);
-  } else sections.push({ kind: 'text', title: 'av-sync', text: s.sync.skipped });
-  for (const [name, dir] of [['av-align', 'av-align'], ['av-sync', 'av-sync']] as const) {
-    if (name === 'av-sync' && !('run' in s.sync)) continue;
-    const steps = readLog(join(out, dir, 'log.jsonl')).filter((l) => l.type === 'step').map((l) => ({ step: l.step, loss: Number(l.loss) }));
-    sections.push(curvesFromLog(`${name} training loss`, steps, ['loss']));
-  }
-  sections.push({ kind: 'table', title: 'Time per phase (s)', columns: ['phase', 'seconds'], rows: Object.entries(s.phases).map(([k, v]) => [k, v]) });
   return sections;
 }
 
@@ -271,6 +309,16 @@ function reportSections(s: DemoSummary, out: string, alignVisuals: Section[], sy
 export function formatDemoSummary(s: DemoSummary): string {
   const f = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? 'n/a' : Math.abs(v) >= 100 ? v.toFixed(1) : v.toFixed(4));
   const lines = [`Attune demo finished in ${s.seconds.toFixed(1)} s (${Object.entries(s.phases).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')})`, ''];
+  if (s.align && s.retrieval) lines.push(...formatAlign({ ...s, align: s.align, retrieval: s.retrieval }, f));
+  if ('run' in s.sync) lines.push(`av-sync offset accuracy@1 ${f(s.sync.after.acc1)} (untrained ${f(s.sync.before.acc1)}), within one class ${f(s.sync.after.acc_within1)}`);
+  else lines.push(`av-sync: ${s.sync.skipped}`);
+  for (const [name, part] of Object.entries(s.extras)) lines.push(`${name}: ${String(part.headline ?? JSON.stringify(part))}`);
+  lines.push('', `report: ${s.report}`);
+  return lines.join('\n');
+}
+
+function formatAlign(s: DemoSummary & Required<Pick<DemoSummary, 'align' | 'retrieval'>>, f: (v: number | undefined) => string): string[] {
+  const lines: string[] = [];
   lines.push(`av-align suite metrics on ${s.retrieval.testClips} test clips (${s.align.steps} steps, ${s.align.stepsPerSecond.toFixed(2)} steps/s):`);
   const rows = SUITE_METRICS.filter((m) => m.key in s.align.before && m.key in s.align.after).map((m) => [m.label, f(s.align.before[m.key]), f(s.align.after[m.key]), improved(m, s.align.before[m.key], s.align.after[m.key]) ? 'better' : 'NOT better']);
   const w = [0, 1, 2, 3].map((i) => Math.max(...[['metric', 'untrained', 'trained', ''], ...rows].map((r) => r[i].length)));
@@ -278,8 +326,5 @@ export function formatDemoSummary(s: DemoSummary): string {
   const fr = s.retrieval.files.recall;
   lines.push('', `retrieval R@1 among ${s.retrieval.testClips} test clips: audio->video ${f(s.retrieval['a2v_R@1'])}, video->audio ${f(s.retrieval['v2a_R@1'])}`);
   if (fr) lines.push(`retrieval over ${fr.clips} decoded MP4 files: audio->video R@1 ${f(fr['a2v_R@1'])}, video->audio R@1 ${f(fr['v2a_R@1'])}`);
-  if ('run' in s.sync) lines.push(`av-sync offset accuracy@1 ${f(s.sync.after.acc1)} (untrained ${f(s.sync.before.acc1)}), within one class ${f(s.sync.after.acc_within1)}`);
-  else lines.push(`av-sync: ${s.sync.skipped}`);
-  lines.push('', `report: ${s.report}`);
-  return lines.join('\n');
+  return lines;
 }
