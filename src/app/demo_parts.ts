@@ -35,7 +35,7 @@ export const EXTRA_DEMO_PARTS: Record<Exclude<DemoPart, 'align' | 'sync'>, Extra
     about: 'FAVOR on AVQA scenes: full model, no synchronization and question-only, then test questions with attention per window',
     async run(ctx) {
       const { runFavorDemo } = await import('./favor_demo.js');
-      const r = await runFavorDemo({ out: ctx.out, quiet: ctx.quiet, seeds: [ctx.seed + 1], ...(ctx.quick ? { scenes: 40, epochs: 2, examples: 3 } : {}) });
+      const r = await runFavorDemo({ out: ctx.out, quiet: ctx.quiet, seeds: [ctx.seed + 1], ...(ctx.quick ? { epochs: 2, examples: 3 } : {}) });
       const full = r.rows[0]?.metrics['test.acc']?.mean;
       const headline = `test accuracy of full FAVOR ${full === undefined ? 'n/a' : full.toFixed(3)} over all question families (table in the report)`;
       return {
