@@ -3,7 +3,7 @@
  * confident face found by blazeface, then followed frame to frame from its own landmarks (facemesh), detecting
  * again when facemesh's face flag drops below 0.5 (a cutaway, a turn away), at most every REDETECT_EVERY frames
  * (blazeface costs four facemesh runs). One face per clip. Clips where blazeface finds no face in PROBE_FRAMES
- * frames spread over the clip get no track, at the cost of those few detections.
+ * frames spread over the clip (the first one included) get no track, at the cost of those few detections.
  */
 import { iterateVideoFrames, planVideo } from '../../media/decode_video.js';
 import { boxOfLandmarks, FaceMesh, mouthOpening, type FaceBox } from '../../media/face_mesh.js';
@@ -34,7 +34,9 @@ export async function mouthTrackOf(clip: DecodedSyncClip): Promise<MouthTrack | 
   const mask = new Uint8Array(frames);
   let box: FaceBox | null = null;
   let lastTry = -Infinity;
-  const probes = new Set(Array.from({ length: PROBE_FRAMES }, (_, k) => Math.floor(((k + 0.5) * frames) / PROBE_FRAMES)));
+  // The first probe is frame 0: a track that starts at a later probe loses the frames before it, which a shifted
+  // short clip needs (GRID, 3 s, with audio 1.2 s late pairs its speech with the first 1.8 s of picture).
+  const probes = new Set(Array.from({ length: PROBE_FRAMES }, (_, k) => Math.floor((k * frames) / PROBE_FRAMES)));
   let probed = 0;
   let anyFace = false;
   const opts = {
