@@ -72,16 +72,29 @@ export function cropSquare(img: Rgb, cx: number, cy: number, side: number, S: nu
   const out = new Float32Array(S * S * 3);
   const step = side / S;
   const x0 = cx - side / 2, y0 = cy - side / 2;
+  // Per column: the two source offsets (-1 outside the frame, read as black) and the weight of the right one.
+  const xs = new Int32Array(2 * S), fxs = new Float32Array(S);
+  for (let i = 0; i < S; i++) {
+    const sx = x0 + (i + 0.5) * step - 0.5;
+    const xi = Math.floor(sx);
+    fxs[i] = sx - xi;
+    xs[2 * i] = xi >= 0 && xi < img.width ? xi * 3 : -1;
+    xs[2 * i + 1] = xi + 1 >= 0 && xi + 1 < img.width ? (xi + 1) * 3 : -1;
+  }
+  const { data } = img;
+  const at = (row: number, x: number, c: number) => (row < 0 || x < 0 ? 0 : data[row + x + c]);
   for (let j = 0; j < S; j++) {
     const sy = y0 + (j + 0.5) * step - 0.5;
     const yi = Math.floor(sy), fy = sy - yi;
+    const r0 = yi >= 0 && yi < img.height ? yi * img.width * 3 : -1;
+    const r1 = yi + 1 >= 0 && yi + 1 < img.height ? (yi + 1) * img.width * 3 : -1;
     for (let i = 0; i < S; i++) {
-      const sx = x0 + (i + 0.5) * step - 0.5;
-      const xi = Math.floor(sx), fx = sx - xi;
+      const fx = fxs[i], xa = xs[2 * i], xb = xs[2 * i + 1];
+      const o = (j * S + i) * 3;
       for (let c = 0; c < 3; c++) {
-        const px = (x: number, y: number) => (x < 0 || y < 0 || x >= img.width || y >= img.height ? 0 : img.data[(y * img.width + x) * 3 + c]);
-        const v = (1 - fy) * ((1 - fx) * px(xi, yi) + fx * px(xi + 1, yi)) + fy * ((1 - fx) * px(xi, yi + 1) + fx * px(xi + 1, yi + 1));
-        out[(j * S + i) * 3 + c] = a * v + b;
+        const top = (1 - fx) * at(r0, xa, c) + fx * at(r0, xb, c);
+        const bottom = (1 - fx) * at(r1, xa, c) + fx * at(r1, xb, c);
+        out[o + c] = a * ((1 - fy) * top + fy * bottom) + b;
       }
     }
   }

@@ -52,6 +52,22 @@ test('fullXcorr finds a known lag of a sparse pulse train and its stats show one
   }
 });
 
+test('fullXcorr centres each signal over its own frames: audio 1.2 s late on a 3 s clip keeps its full overlap', () => {
+  const rng = new Rng(5);
+  const T = 75, lag = 30;
+  const v = new Float32Array(T);
+  for (let t = 0; t < T; t++) v[t] = rng.uniform();
+  const a = new Float32Array(T);
+  const maskA = new Uint8Array(T);
+  for (let t = lag; t < T; t++) { a[t] = v[t - lag]; maskA[t] = 1; }
+  const maskV = new Uint8Array(T).fill(1);
+  const own = curveStats(fullXcorr(a, v, maskA, maskV), maskA);
+  const common = curveStats(fullXcorr(a, v, maskA), maskA);
+  assert.equal(own.best, lag);
+  // One mask for both blanks the first 30 frames of picture too, which the true lag pairs with present audio.
+  assert.ok(own.peak > 0.6 && own.peak > common.peak + 0.2, `peak ${own.peak} (own masks) vs ${common.peak} (common)`);
+});
+
 test('shiftSamples moves audio later or earlier with silence where nothing moved in', () => {
   const x = Float32Array.from([1, 2, 3, 4, 5]);
   assert.deepEqual(Array.from(shiftSamples(x, 2 / 16000)), [0, 0, 1, 2, 3]);

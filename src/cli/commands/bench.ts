@@ -13,6 +13,7 @@ const BENCHES: Record<string, { about: string; load: () => Promise<BenchModule> 
   engine: { about: 'training step and inference of the reference cross-attention model vs PyTorch', load: () => import('../../../bench/engine.js') },
   features: { about: 'decode + feature extraction throughput (x real time) and peak RSS', load: () => import('../../../bench/features.js') },
   metrics: { about: 'recall/mAP on 10k pairs and Frechet distance on 10k x 2048 features', load: () => import('../../../bench/metrics.js') },
+  sync: { about: 'attune sync latency on 10 s of a 720p clip, without and with face landmarks, by stage', load: () => import('../../../bench/sync.js') },
   queue: { about: 'attune sync over a Redis queue with 3 workers, one killed mid-job in each of 20 runs: files lost and duplicated', load: () => import('../../../bench/batch_queue.js') },
 };
 

@@ -21,7 +21,7 @@ export function register(program: Command): void {
     .option('--timeline', 'auto: also the offset per 6 s window (stride 2 s) and the drift in seconds per minute (Theil-Sen fit)')
     .option('--report <html>', 'with --timeline: write a self-contained HTML report with the offset-over-time chart')
     .option('--no-faces', 'auto: skip face landmarks (the lip cue); sound events only, faster')
-    .option('--min-confidence <p>', 'auto: withhold the offset below this calibrated confidence (0..1, default 0.75); 0 shows what would be withheld', number('--min-confidence', { min: 0, max: 1 }))
+    .option('--min-confidence <p>', 'auto: withhold the offset below this calibrated confidence (0..1, default 0.8); 0 shows what would be withheld', number('--min-confidence', { min: 0, max: 1 }))
     .option('--model <path>', 'a trained av-sync run folder (attune train av-sync ... --out DIR) or its best.safetensors')
     .option('--start <s>', 'analyse from this time (seconds)', seconds('--start'))
     .option('--duration <s>', 'analyse this many seconds', seconds('--duration'))
@@ -99,7 +99,9 @@ async function batch(input: string, o: Options): Promise<void> {
 /** The face stack's mouth track, unless --no-faces. */
 async function mouthTracks(o: Options) {
   if (!o.faces) return undefined;
-  const { mouthTrackOf } = await import('../../models/av_sync/index.js');
+  const { faceMesh, mouthTrackOf } = await import('../../models/av_sync/index.js');
+  // Convert and load the face models while ffmpeg decodes the clip (a failure surfaces in mouthTrackOf).
+  faceMesh().catch(() => undefined);
   return mouthTrackOf;
 }
 
@@ -203,6 +205,8 @@ async function benchRealCli(o: Options): Promise<void> {
   process.stdout.write(formatTable(['method', 'answered', 'within 0.2 s when answered', 'confident-wrong', 'best lag within 0.2 s'],
     Object.entries(r.summary).map(([k, s]) => [k, pct(s.answered), pct(s.rightWhenAnswered), pct(s.confidentWrong), pct(s.bestLagRight)])) + '\n');
   process.stdout.write(formatTable(['stratum', 'cases', 'auto answered', 'auto right'], Object.entries(r.byStratum).map(([k, s]) => [k, s.cases, s.autoAnswered, s.autoRight])) + '\n');
+  process.stdout.write(formatTable(['lip cue alone', 'cases', 'frame within +-1', 'refined within 40 ms', 'within 0.2 s'],
+    Object.entries(r.lips).map(([k, s]) => [k, s.cases, s.withinFrame, s.refinedWithin40ms, s.within02s])) + '\n');
   process.stdout.write(`auto ECE (confidence vs within 0.2 s): ${r.ece.toFixed(3)}\n--fix simulated: ${r.fix.fixed} written (${r.fix.improved} improved, ${r.fix.worse} made worse), ${r.fix.refused} refused\n`);
   if (calibration) process.stdout.write(`calibration: ${JSON.stringify(calibration)}\n`);
 }

@@ -52,6 +52,7 @@ export function featuresOfShifted(clip: DecodedSyncClip, shift = 0): SyncFeature
   const feats = combine(audioFrontEnd(samples, SYNC_SAMPLE_RATE, frames), motion.finish(frames), frames);
   if (!clip.audioSpan) {
     feats.mask.fill(0);
+    feats.audioMask?.fill(0);
     return feats;
   }
   // Where the moved audio does not cover the picture the decoder's silence would make false onsets at its edges.
@@ -59,7 +60,9 @@ export function featuresOfShifted(clip: DecodedSyncClip, shift = 0): SyncFeature
   const a1 = clip.audioSpan[1] + shift - EDGE_GUARD;
   for (let t = 0; t < frames; t++) {
     const c = clip.start + (t + 0.5) / SYNC_RATE;
-    if (c < a0 || c > a1) feats.mask[t] = 0;
+    if (c >= a0 && c <= a1) continue;
+    feats.mask[t] = 0;
+    if (feats.audioMask) feats.audioMask[t] = 0;
   }
   return feats;
 }

@@ -3,11 +3,13 @@
  * confident face found by blazeface, then followed frame to frame from its own landmarks (facemesh), detecting
  * again when facemesh's face flag drops below 0.5 (a cutaway, a turn away), at most every REDETECT_EVERY frames
  * (blazeface costs four facemesh runs). One face per clip. Clips where blazeface finds no face in PROBE_FRAMES
- * frames spread over the clip get no track, at the cost of those few detections.
+ * frames spread over the clip (the first one included) get no track, at the cost of those few detections; clips
+ * with less than MIN_SPEECH_SECONDS of speech (Silero VAD, media/vad.ts) get none and cost no face tracking.
  */
 import { iterateVideoFrames, planVideo } from '../../media/decode_video.js';
+import { speechPerFrame, speechWindows } from '../../media/vad.js';
 import { boxOfLandmarks, FaceMesh, mouthOpening, type FaceBox } from '../../media/face_mesh.js';
-import { SYNC_RATE } from './features.js';
+import { SYNC_RATE, SYNC_SAMPLE_RATE } from './features.js';
 import type { DecodedSyncClip } from './decoded.js';
 import type { MouthTrack } from './mouth_cue.js';
 
@@ -15,6 +17,8 @@ export const FACE_SIDE = 480;
 const MIN_FLAG = 0.5;
 const REDETECT_EVERY = 5;
 const PROBE_FRAMES = 5;
+/** Seconds of speech (Silero VAD P > 0.5) below which a clip gets no lip cue and no face tracking. */
+export const MIN_SPEECH_SECONDS = 1;
 
 let shared: Promise<FaceMesh> | null = null;
 
@@ -24,17 +28,26 @@ export function faceMesh(): Promise<FaceMesh> {
   return shared;
 }
 
+async function speechSeconds(clip: DecodedSyncClip, frames: number): Promise<number> {
+  const p = speechPerFrame(await speechWindows(clip.samples, SYNC_SAMPLE_RATE), SYNC_RATE, frames);
+  return p.reduce((n, x) => n + (x > 0.5 ? 1 : 0), 0) / SYNC_RATE;
+}
+
 export async function mouthTrackOf(clip: DecodedSyncClip): Promise<MouthTrack | undefined> {
   const v = clip.info.video;
   if (!v) return undefined;
   const frames = clip.planes.length;
+  // Mouths are timed against speech: without it (music, a crying baby, engines) a moving mouth answers wrongly.
+  if ((await speechSeconds(clip, frames)) < MIN_SPEECH_SECONDS) return undefined;
   const landscape = v.width >= v.height;
   const mesh = await faceMesh();
   const opening = new Float32Array(frames);
   const mask = new Uint8Array(frames);
   let box: FaceBox | null = null;
   let lastTry = -Infinity;
-  const probes = new Set(Array.from({ length: PROBE_FRAMES }, (_, k) => Math.floor(((k + 0.5) * frames) / PROBE_FRAMES)));
+  // The first probe is frame 0: a track that starts at a later probe loses the frames before it, which a shifted
+  // short clip needs (GRID, 3 s, with audio 1.2 s late pairs its speech with the first 1.8 s of picture).
+  const probes = new Set(Array.from({ length: PROBE_FRAMES }, (_, k) => Math.floor((k * frames) / PROBE_FRAMES)));
   let probed = 0;
   let anyFace = false;
   const opts = {

@@ -40,6 +40,9 @@ export interface SyncFeatures {
   motionOnset: Float32Array;
   /** 1 where both the audio and the video cover the frame. */
   mask: Uint8Array;
+  /** 1 where the audio, resp. the video, covers the frame (lag curves centre each signal over its own frames). */
+  audioMask?: Uint8Array;
+  videoMask?: Uint8Array;
 }
 
 /** Audio samples (mono) -> audio feature rows on a 25 Hz grid of `frames` frames from 0 s. */
@@ -150,9 +153,15 @@ export const EDGE_GUARD = 0.08;
 /** Both streams on one timeline; frames within EDGE_GUARD of either end are left out of the mask. */
 export function combine(a: ReturnType<typeof audioFrontEnd>, v: ReturnType<MotionFrontEnd['finish']>, frames: number): SyncFeatures {
   const mask = new Uint8Array(frames);
+  const audioMask = new Uint8Array(frames);
+  const videoMask = new Uint8Array(frames);
   const guard = Math.round(EDGE_GUARD * SYNC_RATE);
-  for (let t = guard; t < frames - guard; t++) mask[t] = a.mask[t] & v.mask[t];
-  return { rate: SYNC_RATE, frames, audio: a.rows, video: v.rows, onset: a.onset, motion: v.motion, motionOnset: v.motionOnset, mask };
+  for (let t = guard; t < frames - guard; t++) {
+    audioMask[t] = a.mask[t];
+    videoMask[t] = v.mask[t];
+    mask[t] = a.mask[t] & v.mask[t];
+  }
+  return { rate: SYNC_RATE, frames, audio: a.rows, video: v.rows, onset: a.onset, motion: v.motion, motionOnset: v.motionOnset, mask, audioMask, videoMask };
 }
 
 /**

@@ -35,10 +35,15 @@ function centred(x: Float32Array, mask: Uint8Array): { y: Float64Array; norm: nu
   return { y, norm: Math.sqrt(e) + 1e-12 };
 }
 
-/** score[L + maxLag] = sum_t a[t + L] v[t] / (|a| |v|), both centred over the masked frames. */
-export function fullXcorr(a: Float32Array, v: Float32Array, mask: Uint8Array, maxLag = MAX_LAG): Float64Array {
+/**
+ * score[L + maxLag] = sum_t a[t + L] v[t] / (|a| |v|), each centred over its own present frames. Separate masks
+ * matter: with audio that starts 1.2 s late, one common mask would also blank the first 1.2 s of picture, which the
+ * true lag pairs with present audio, and halve the overlap the right answer is scored on (a 3 s clip kept 15 of 75
+ * frames at its true lag).
+ */
+export function fullXcorr(a: Float32Array, v: Float32Array, maskA: Uint8Array, maskV = maskA, maxLag = MAX_LAG): Float64Array {
   const T = a.length;
-  const A = centred(a, mask), V = centred(v, mask);
+  const A = centred(a, maskA), V = centred(v, maskV);
   const out = new Float64Array(2 * maxLag + 1);
   for (let L = -maxLag; L <= maxLag; L++) {
     let s = 0;

@@ -1,7 +1,10 @@
 /**
  * The lip cue: a tracked mouth opening (face_track.ts) against speech loudness. Mouths open on voiced sound, so the
  * opening follows the audio's loudness envelope (not its onsets) at frame resolution; the curve is the full-length
- * correlation of the two over lags, on the frames where a face was found.
+ * correlation of the two over lags, on the frames where a face was found. Loudness is taken over the middle mel
+ * band groups (SPEECH_BANDS, about 0.8-3.8 kHz, where the formants of an open mouth carry the energy): on the real
+ * development talking heads the best lag was within one frame on 43 of 63 cases, against 34 with all eight groups
+ * (low bands carry room hum and music beds, high bands fricatives made with a nearly closed mouth).
  */
 import { AUDIO_DIM, type SyncFeatures } from './features.js';
 import { fullXcorr } from './lag_curve.js';
@@ -14,14 +17,16 @@ export interface MouthTrack {
 }
 
 const BANDS = 8;
+/** Mel band groups (of the front end's 8) the lip cue listens to. */
+const SPEECH_BANDS = [2, 5] as const;
 
-/** Mean band level per frame (the front end's (dB + 50) / 20 columns). */
-export function loudness(f: SyncFeatures): Float32Array {
+/** Mean level of band groups lo..hi per frame (the front end's (dB + 50) / 20 columns); default all eight. */
+export function loudness(f: SyncFeatures, lo = 0, hi = BANDS - 1): Float32Array {
   const out = new Float32Array(f.frames);
   for (let t = 0; t < f.frames; t++) {
     let s = 0;
-    for (let b = 0; b < BANDS; b++) s += f.audio[t * AUDIO_DIM + 1 + b];
-    out[t] = s / BANDS;
+    for (let b = lo; b <= hi; b++) s += f.audio[t * AUDIO_DIM + 1 + b];
+    out[t] = s / (hi - lo + 1);
   }
   return out;
 }
@@ -31,5 +36,6 @@ export function mouthCue(f: SyncFeatures, track: MouthTrack): { curve: Float64Ar
   let n = 0;
   for (let t = 0; t < f.frames; t++) n += mask[t] = f.mask[t] & (track.mask[t] ?? 0);
   if (n < 10) return undefined;
-  return { curve: fullXcorr(loudness(f), track.opening, mask), mask };
+  // Each signal centred over its own frames: the face is there where the moved audio is not, and vice versa.
+  return { curve: fullXcorr(loudness(f, ...SPEECH_BANDS), track.opening, f.audioMask ?? f.mask, track.mask), mask };
 }

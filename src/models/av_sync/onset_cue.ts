@@ -30,7 +30,7 @@ export interface OnsetCue {
 export function onsetCue(f: SyncFeatures): OnsetCue {
   // Raw onsets: xcorr.ts's leading edges (for flashes that appear and go) lost a third of the right answers on the
   // real development clips (16 % vs 24 % best lag within 0.2 s), whose motion is rarely a flash.
-  return topRegions(f.onset, f.motionOnset, (i) => cellOnsets(f, i), f.mask);
+  return topRegions(f.onset, f.motionOnset, (i) => cellOnsets(f, i), f);
 }
 
 /**
@@ -43,12 +43,13 @@ export function envelopeCue(f: SyncFeatures): OnsetCue {
     for (let t = 0; t < f.frames; t++) out[t] = f.video[t * VIDEO_DIM + i];
     return out;
   };
-  return topRegions(loudness(f), cell(CELLS), cell, f.mask);
+  return topRegions(loudness(f), cell(CELLS), cell, f);
 }
 
-function topRegions(audio: Float32Array, whole: Float32Array, cell: (i: number) => Float32Array, mask: Uint8Array): OnsetCue {
-  const candidates = [{ region: -1, curve: fullXcorr(audio, whole, mask) }];
-  for (let i = 0; i < CELLS; i++) candidates.push({ region: i, curve: fullXcorr(audio, cell(i), mask) });
+function topRegions(audio: Float32Array, whole: Float32Array, cell: (i: number) => Float32Array, f: SyncFeatures): OnsetCue {
+  const masks = [f.audioMask ?? f.mask, f.videoMask ?? f.mask] as const;
+  const candidates = [{ region: -1, curve: fullXcorr(audio, whole, ...masks) }];
+  for (let i = 0; i < CELLS; i++) candidates.push({ region: i, curve: fullXcorr(audio, cell(i), ...masks) });
   const peak = (c: Float64Array) => c.reduce((m, x) => Math.max(m, x), -Infinity);
   const top = candidates.map((c) => ({ ...c, peak: peak(c.curve) })).sort((a, b) => b.peak - a.peak).slice(0, TOP_REGIONS);
   return { curve: meanCurve(top.map((c) => c.curve)), regions: top.map((c) => c.region) };

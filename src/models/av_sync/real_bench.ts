@@ -14,6 +14,7 @@ import { checkAfter, checkBefore, ONE_CLASS } from './fix_check.js';
 import type { MouthTrack } from './mouth_cue.js';
 import { readRealCatalog, stratumOf, type RealClip } from './real_clips.js';
 import { REAL_SPLIT } from './real_split.js';
+import { SYNC_RATE } from './features.js';
 import { expectedCalibrationError } from './result.js';
 import { xcorrSync } from './xcorr.js';
 
@@ -48,6 +49,8 @@ export interface RealBenchResult {
   byStratum: Record<string, { cases: number; autoAnswered: number; autoRight: number }>;
   /** Auto's calibrated confidence against being within 0.2 s (10 bins). */
   ece: number;
+  /** The lip cue alone at frame resolution, per talking-head stratum (cases where a face was tracked). */
+  lips: Record<string, LipSummary>;
   fix: { fixed: number; refused: number; worse: number; improved: number };
   seconds: number;
 }
@@ -59,6 +62,15 @@ export interface RealBenchOptions {
   /** A mouth track for a decoded clip (the face stack), when available. */
   mouthTrack?: (clip: DecodedSyncClip) => Promise<MouthTrack | undefined>;
   progress?: (done: number, total: number) => void;
+}
+
+export interface LipSummary {
+  cases: number;
+  /** Integer best lag within one 25 Hz frame of the truth (the frame answer), the parabola-refined lag within 40 ms,
+   * and the lag within 0.2 s. */
+  withinFrame: number;
+  refinedWithin40ms: number;
+  within02s: number;
 }
 
 const within = (a: number, b: number) => Math.abs(a - b) <= ONE_CLASS;
@@ -137,6 +149,7 @@ export async function benchReal(opts: RealBenchOptions): Promise<RealBenchResult
       auto: summarize(cases, (c) => ({ lag: c.auto.lag, answered: c.auto.synchronisable })),
     },
     byStratum,
+    lips: lipSummaries(cases),
     ece: expectedCalibrationError(cases.map((c) => c.auto.confidence), cases.map((c) => within(c.auto.lag, c.shift))),
     fix: {
       fixed: fixes.filter((x) => x.outcome === 'fixed').length,
@@ -146,6 +159,20 @@ export async function benchReal(opts: RealBenchOptions): Promise<RealBenchResult
     },
     seconds: (performance.now() - t0) / 1000,
   };
+}
+
+function lipSummaries(cases: RealCase[]): Record<string, LipSummary> {
+  const out: Record<string, LipSummary> = {};
+  for (const c of cases) {
+    const lip = c.auto.cues.find((r) => r.cue === 'mouth');
+    if (!lip) continue;
+    const s = (out[c.stratum] ??= { cases: 0, withinFrame: 0, refinedWithin40ms: 0, within02s: 0 });
+    s.cases++;
+    if (Math.abs(lip.stats.best - c.shift * SYNC_RATE) <= 1 + 1e-6) s.withinFrame++;
+    if (Math.abs(lip.lag - c.shift) <= 0.04 + 1e-6) s.refinedWithin40ms++;
+    if (within(lip.lag, c.shift)) s.within02s++;
+  }
+  return out;
 }
 
 /** Calibration weights per cue, fitted on bench cases (every cue's own lag against the truth). */

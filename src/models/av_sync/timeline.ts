@@ -50,7 +50,8 @@ export function sliceFeatures(f: SyncFeatures, t0: number, n: number): SyncFeatu
     const d = x.length / f.frames;
     return x.slice(t0 * d, (t0 + n) * d);
   };
-  return { rate: f.rate, frames: n, audio: rows(f.audio), video: rows(f.video), onset: rows(f.onset), motion: rows(f.motion), motionOnset: rows(f.motionOnset), mask: f.mask.slice(t0, t0 + n) };
+  return { rate: f.rate, frames: n, audio: rows(f.audio), video: rows(f.video), onset: rows(f.onset), motion: rows(f.motion), motionOnset: rows(f.motionOnset), mask: f.mask.slice(t0, t0 + n),
+    audioMask: f.audioMask?.slice(t0, t0 + n), videoMask: f.videoMask?.slice(t0, t0 + n) };
 }
 
 export function syncTimeline(f: SyncFeatures, opts: AutoOptions & { window?: number; stride?: number } = {}): SyncTimeline {
