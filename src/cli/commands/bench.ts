@@ -12,6 +12,7 @@ const BENCHES: Record<string, { about: string; load: () => Promise<BenchModule> 
   engine: { about: 'training step and inference of the reference cross-attention model vs PyTorch', load: () => import('../../../bench/engine.js') },
   features: { about: 'decode + feature extraction throughput (x real time) and peak RSS', load: () => import('../../../bench/features.js') },
   metrics: { about: 'recall/mAP on 10k pairs and Frechet distance on 10k x 2048 features', load: () => import('../../../bench/metrics.js') },
+  v2a: { about: 'v2a: 8 s of sound at 25 Euler steps with CFG on 2 threads (network + Griffin-Lim decoder), time per steps', load: () => import('../../../bench/v2a.js') },
 };
 
 export function register(program: Command): void {
