@@ -4,3 +4,5 @@ export * from './cache.js';
 export * from './extract.js';
 export * from './feature_job.js';
 export * from './synth/index.js';
+export * from './emospeech/index.js';
+export * from './avqa/index.js';

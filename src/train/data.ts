@@ -84,11 +84,12 @@ export function batchRng(seed: number, split: SplitName, epoch: number, b: numbe
 }
 
 /**
- * Fixed-size evaluation batches over `indices`: the last one is padded by repeating its last index;
- * `real` says how many leading entries are real (drop the rest from metrics).
+ * Fixed-size evaluation batches over `indices` (example indices, or any items): the last one is padded by
+ * repeating its last entry; `real` says how many leading entries are real (drop the rest from metrics).
+ * predictInBatches (src/train/predict.ts) runs a Predictor over them.
  */
-export function evalBatches(indices: readonly number[], batchSize: number): { indices: number[]; real: number }[] {
-  const out: { indices: number[]; real: number }[] = [];
+export function evalBatches<T = number>(indices: readonly T[], batchSize: number): { indices: T[]; real: number }[] {
+  const out: { indices: T[]; real: number }[] = [];
   for (let s = 0; s < indices.length; s += batchSize) {
     const chunk = indices.slice(s, s + batchSize);
     const real = chunk.length;

@@ -15,7 +15,8 @@ import { defaultAvFeatures, audioFeatures, fileFeatures, videoFeatures, gridFram
 import { featureStats, gatherBatch, synthClipSet, synthFor } from '../../src/models/av_align/data.js';
 import { avAlignTiny } from '../../src/models/av_align/model.js';
 import { avAlignInference, avAlignLoss, avAlignTask, type AvTaskData } from '../../src/models/av_align/task.js';
-import { SEED_METRICS, improved, predictAll, seedSuite } from '../../src/models/av_align/metrics.js';
+import { SEED_METRICS, improved, seedSuite } from '../../src/models/av_align/metrics.js';
+import { predictInBatches } from '../../src/train/predict.js';
 
 const features = defaultAvFeatures;
 
@@ -54,7 +55,7 @@ test('av-align (tiny) trains on 32 AV-Synth clips: loss drops, R@1 beats chance,
   const store = new ParamStore(1);
   const predictor = await Predictor.create((g, p) => avAlignInference(g, p, cfg, data, B), store, { worker: false });
   const rows = Array.from({ length: 32 }, (_, i) => i);
-  const before = await seedSuite(await predictAll(predictor, 32, B, (r) => gatherBatch(data.set, r)));
+  const before = await seedSuite((await predictInBatches(predictor, rows, B, (r) => gatherBatch(data.set, r))).rows);
   const trainer = await Trainer.create(compileTrainStep((g, p) => avAlignLoss(g, p, cfg, data, B), store, { optimizer: adamw({ weightDecay: 0.01 }), clipNorm: 1 }), { lr: 3e-3, worker: false });
   const losses: number[] = [];
   try {
@@ -68,7 +69,7 @@ test('av-align (tiny) trains on 32 AV-Synth clips: loss drops, R@1 beats chance,
   } finally {
     await trainer.close();
   }
-  const after = await seedSuite(await predictAll(predictor, 32, B, (r) => gatherBatch(data.set, r)));
+  const after = await seedSuite((await predictInBatches(predictor, rows, B, (r) => gatherBatch(data.set, r))).rows);
   await predictor.close();
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   t.diagnostic(`loss ${mean(losses.slice(0, 6)).toFixed(3)} -> ${mean(losses.slice(-6)).toFixed(3)}; R@1 a2v ${after['a2v_R@1']} v2a ${after['v2a_R@1']}`);

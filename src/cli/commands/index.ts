@@ -18,4 +18,5 @@ export const commandModules: (() => Promise<{ register: Register }>)[] = [
   () => import('./t2a.js'),
   () => import('./train.js'),
   () => import('./v2a.js'),
+  () => import('./worker.js'),
 ];

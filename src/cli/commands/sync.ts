@@ -1,18 +1,22 @@
 import type { Command } from 'commander';
+import { resolve } from 'node:path';
 import { InputError } from '../../util/errors.js';
 import type { SyncModel } from '../../models/av_sync/infer.js';
 import { formatTable, printJson } from '../output.js';
 import { seconds, signedSeconds } from '../parse.js';
+import { BATCH_HELP, addBatchOptions, runBatchCommand, type BatchCliOptions } from '../batch.js';
+import { inputType } from '../../jobs/inputs.js';
 
 /**
  * `attune sync VIDEO`: how far the sound is out of sync with the picture, on the +-2 s / 0.2 s grid, with a
  * calibrated confidence and a synchronisability score; `--fix OUT` writes a corrected copy with ffmpeg.
+ * `attune sync DIR|MANIFEST --out RESULTS`: every file, whole, through the batch layer (src/jobs).
  */
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('sync')
-    .description('estimate the audio-video offset of a video (seconds, positive = audio late), its confidence and synchronisability; --fix writes a corrected copy')
-    .argument('[video]', 'a video file with sound (any container ffmpeg reads)')
+    .description('estimate the audio-video offset of a video (seconds, positive = audio late), its confidence and synchronisability; --fix writes a corrected copy; a folder or manifest: every file, whole')
+    .argument('[video]', 'a video file with sound (any container ffmpeg reads), a folder of them (searched recursively) or a manifest .jsonl')
     .option('--method <m>', 'model (the learned av-sync model, needs --model) or xcorr (onset envelope x motion energy); default: model when --model is given, else xcorr')
     .option('--model <path>', 'a trained av-sync run folder (attune train av-sync ... --out DIR) or its best.safetensors')
     .option('--start <s>', 'analyse from this time (seconds)', seconds('--start'))
@@ -22,6 +26,10 @@ export function register(program: Command): void {
     .option('--shifts <list>', 'evaluate instead: copies of VIDEO with the audio moved by these seconds (e.g. --shifts=-1,-0.4,0,0.4,1), measured by xcorr and the model', list('--shifts'))
     .option('--bench <spec>', 'evaluate on fresh AV-Synth clips instead: synth:N (N clips x 21 offsets, central 4.8 s windows), xcorr and the model')
     .option('--json', 'print the result as JSON', false)
+    .option('--out <dir>', 'folders and manifests: where results.jsonl and summary.csv go')
+    .option('--segment <s>', 'folders and manifests: seconds per analysed window; each window of a file gets its own offset, plus the file overall (default 60)', seconds('--segment'));
+  addBatchOptions(cmd, 'unreadable, no video stream');
+  cmd
     .addHelpText('after', `
 Output: the offset on the 21-class grid (-2.0 ... +2.0 s in 0.2 s steps; positive = the audio is late), the
 continuous lag, the confidence (probability of that class, temperature-calibrated) and the synchronisability
@@ -31,9 +39,19 @@ continuous lag, the confidence (probability of that class, temperature-calibrate
 Without --model the xcorr baseline runs. Train a model on AV-Synth or your own videos:
   attune train av-sync --data synth:300 --out runs/av-sync
   attune train av-sync --data my_videos.jsonl --out runs/my-sync
-  attune sync clip.mp4 --model runs/av-sync`)
+  attune sync clip.mp4 --model runs/av-sync
+
+A single file is analysed as a whole (the model averages its 4.8 s windows). A folder or manifest:
+  attune sync videos/ --out sync-results [--model runs/av-sync] [--jobs 4] [--segment 60]
+Each file is covered whole, cut into --segment windows (equal parts of at least that many seconds; a file
+shorter than two windows is one window, with exactly the numbers 'attune sync FILE' gives); each window gets its
+own offset, confidence and synchronisability, and the file an overall offset (class probabilities averaged
+over its synchronisable windows) and its drift (largest minus smallest window offset).
+${BATCH_HELP}`)
     .action(async (video: string | undefined, o: Options) => {
       const { loadSyncModel, releaseSyncModel } = await import('../../models/av_sync/index.js');
+      if (video && inputType(video) !== 'file') return batch(video, o);
+      if (o.out !== undefined || o.queue !== undefined) throw new InputError('--out and --queue apply to a folder or manifest; for a corrected copy of one file use --fix OUT', { field: o.out !== undefined ? '--out' : '--queue' });
       if (o.bench !== undefined || o.shifts !== undefined) return evaluate(video, o);
       if (!video) throw new InputError('attune sync needs a VIDEO (or --bench synth:N)', { field: 'video' });
       if (o.method !== undefined && o.method !== 'model' && o.method !== 'xcorr') {
@@ -53,8 +71,20 @@ Without --model the xcorr baseline runs. Train a model on AV-Synth or your own v
     });
 }
 
-interface Options {
+interface Options extends BatchCliOptions {
   method?: string; model?: string; start?: number; duration?: number; fix?: string; offset?: number; shifts?: number[]; bench?: string; json: boolean;
+  segment?: number;
+}
+
+async function batch(input: string, o: Options): Promise<void> {
+  for (const [flag, v] of [['--fix', o.fix], ['--offset', o.offset], ['--shifts', o.shifts], ['--bench', o.bench], ['--start', o.start], ['--duration', o.duration]] as const) {
+    if (v !== undefined) throw new InputError(`${flag} applies to a single file, not to a folder or manifest${flag === '--start' || flag === '--duration' ? ' (give manifest lines a start and end instead)' : ''}`, { field: flag });
+  }
+  if (o.method !== undefined && o.method !== 'model' && o.method !== 'xcorr') throw new InputError(`--method expects model or xcorr, got "${o.method}"`, { field: '--method', got: o.method });
+  if (o.method === 'model' && !o.model) throw new InputError('--method model needs --model DIR (a run folder from: attune train av-sync --data synth:300 --out DIR)', { field: '--model' });
+  const method = o.method ?? (o.model ? 'model' : 'xcorr');
+  const options: Record<string, unknown> = { method, ...(o.model ? { model: resolve(o.model) } : {}), ...(o.segment !== undefined ? { segment: o.segment } : {}) };
+  await runBatchCommand('sync', input, options, o);
 }
 
 async function analyse(video: string, o: Options, method: 'model' | 'xcorr', model: SyncModel | undefined): Promise<void> {

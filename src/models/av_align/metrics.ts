@@ -1,7 +1,5 @@
-import { hostArray, type HostArray } from '../../io/array.js';
+import type { HostArray } from '../../io/array.js';
 import { embeddingSuite, frameSuite, temporalConsistency } from '../../metrics/index.js';
-import type { Predictor } from '../../engine/export.js';
-import type { Batch } from '../../train/task.js';
 
 /**
  * The seed-000 metric table (cosine_sim, embedding_similarity, temporal_consistency, modality_gap, mutual
@@ -30,34 +28,6 @@ export const SEED_METRICS: SeedMetric[] = [
 
 /** Inference outputs of a whole split, concatenated along the batch axis. */
 export type Outputs = Record<string, HostArray>;
-
-/** Runs `predictor` over `count` examples in fixed-size batches (the last padded by repetition) and concatenates. */
-export async function predictAll(predictor: Predictor, count: number, batchSize: number, makeBatch: (rows: number[]) => Batch): Promise<Outputs> {
-  const parts: Record<string, HostArray[]> = {};
-  for (let start = 0; start < count; start += batchSize) {
-    const rows = Array.from({ length: batchSize }, (_, i) => Math.min(start + i, count - 1));
-    const out = await predictor.run(makeBatch(rows));
-    const keep = Math.min(batchSize, count - start);
-    for (const [name, arr] of Object.entries(out)) (parts[name] ??= []).push(sliceRows(arr, keep));
-  }
-  return Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, concatRows(v)]));
-}
-
-function sliceRows(a: HostArray, n: number): HostArray {
-  const per = a.shape.slice(1).reduce((x, y) => x * y, 1);
-  return hostArray('float32', [n, ...a.shape.slice(1)], Float32Array.from((a.data as Float32Array).subarray(0, n * per)));
-}
-
-function concatRows(parts: HostArray[]): HostArray {
-  const rows = parts.reduce((s, p) => s + p.shape[0], 0);
-  const data = new Float32Array(parts.reduce((s, p) => s + p.data.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    data.set(p.data as Float32Array, off);
-    off += p.data.length;
-  }
-  return hostArray('float32', [rows, ...parts[0].shape.slice(1)], data);
-}
 
 function mse(a: HostArray, b: HostArray): number {
   let s = 0;
