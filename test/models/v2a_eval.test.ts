@@ -8,6 +8,7 @@ import { getTask } from '../../src/models/registry.js';
 import { audioFeatures, classify, trainClassifier } from '../../src/models/v2a/classifier.js';
 import { v2aSynthConfig } from '../../src/models/v2a/data.js';
 import { onsetTimes, scoreSet, syncOffset } from '../../src/models/v2a/evaluate.js';
+import { generateSound, loadV2aModel } from '../../src/models/v2a/infer.js';
 import { parseOverrides, resolveConfig } from '../../src/train/config.js';
 import { runTraining } from '../../src/train/run.js';
 
@@ -52,7 +53,7 @@ test('scores: real audio beats another scene and silence on every metric (the re
   }
 });
 
-test('attune train v2a runs end to end at toy scale: run folder, metrics with every score', async () => {
+test('attune train v2a runs end to end at toy scale: run folder, metrics with every score; the run loads for t2a', async () => {
   const task = await getTask('v2a');
   const dir = mkdtempSync(join(tmpdir(), 'attune-v2a-'));
   try {
@@ -63,6 +64,11 @@ test('attune train v2a runs end to end at toy scale: run folder, metrics with ev
     const metrics = JSON.parse(readFileSync(join(dir, 'run', 'metrics.json'), 'utf8'));
     for (const k of ['fd', 'kl', 'is', 'onsetF1', 'desync', 'classAcc']) assert.equal(typeof metrics.test[`test.${k}`], 'number', k);
     assert.ok(existsSync(join(dir, 'run', 'best.safetensors')));
+    const model = loadV2aModel(join(dir, 'run'));
+    assert.equal(model.seconds, 1);
+    const sound = await generateSound(model, { prompt: 'a red circle bounces twice; zebra', steps: 2, griffinLim: 4 });
+    assert.equal(sound.wave.length, 16000);
+    assert.deepEqual(sound.unknownWords, ['zebra']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
