@@ -8,6 +8,8 @@
  * import { engine, nn, metrics, decodeAudio, generateClip } from 'attune';
  * const g = new engine.Graph();
  */
+// First: keeps onnxruntime-node's telemetry off unless the user opted in (see src/util/ort_env.ts).
+import './util/ort_env.js';
 export * from './util/errors.js';
 export * from './util/rng.js';
 export * from './io/array.js';

@@ -1,3 +1,4 @@
+import '../util/ort_env.js';
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { commandModules } from './commands/index.js';
@@ -27,8 +28,9 @@ export async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err: any) {
     if (err?.code?.startsWith?.('commander.')) {
-      // commander already printed help, version or the usage error
-      return err.exitCode ?? 1;
+      // commander already printed help, version or the usage error (unknown command or option, missing
+      // argument): help and version exit 0, every usage error exits 2 like Attune's own input errors
+      return err.exitCode === 0 ? 0 : 2;
     }
     return reportError(err, argv.includes('--json'));
   }

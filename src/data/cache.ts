@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { hostArray, type HostArray } from '../io/array.js';
 import { makeStream, type Stream } from '../timeline/timeline.js';
 import { loadSafetensors, saveSafetensors } from '../io/safetensors.js';
-import { writeJsonAtomic } from '../util/atomic.js';
+import { sweepOnce, writeJsonAtomic } from '../util/atomic.js';
 import { InputError } from '../util/errors.js';
 
 /**
@@ -69,6 +69,7 @@ export class FeatureCache {
   static open(dir: string, opts: FeatureCacheOptions = {}): FeatureCache {
     const abs = resolve(dir);
     mkdirSync(abs, { recursive: true });
+    sweepOnce(abs); // temp files of writers killed mid-write (a read-only reuse would never clean them otherwise)
     const path = join(abs, 'index.json');
     let index: CacheIndex = { version: 1, nextShard: 0, entries: {}, files: {} };
     if (existsSync(path)) {

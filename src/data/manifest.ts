@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -139,8 +139,12 @@ export interface ReadManifestOptions {
 export function readManifest(path: string, opts: ReadManifestOptions = {}): ParsedManifest {
   let text: string;
   try {
+    // a named pipe or device would block readFileSync (or never end): only regular files are manifests
+    const st = statSync(path);
+    if (!st.isFile()) throw new InputError(`cannot read manifest ${path}: ${st.isDirectory() ? 'it is a folder' : 'not a regular file'}`, { file: path });
     text = readFileSync(path, 'utf8');
   } catch (err) {
+    if (err instanceof InputError) throw err;
     throw new InputError(`cannot read manifest ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { file: path });
   }
   const parsed = parseManifest(text, path);
@@ -163,8 +167,13 @@ export function readManifest(path: string, opts: ReadManifestOptions = {}): Pars
 export function manifestError(errors: ManifestLineError[]): InputError {
   const shown = errors.slice(0, 10).map(describe);
   const more = errors.length > 10 ? `\n  ... and ${errors.length - 10} more` : '';
-  return new InputError(`manifest has ${errors.length} invalid line(s):\n  ${shown.join('\n  ')}${more}`, {
-    file: errors[0]?.file, errors,
+  // count lines, not errors: one line can break several rules (two unknown fields, a missing file for video and audio)
+  const lines = new Set(errors.map((e) => `${e.file}\0${e.line}`)).size;
+  const files = [...new Set(errors.map((e) => e.file))];
+  const where = files.length === 1 ? `${files[0]} has` : 'manifests have';
+  const counted = `${lines} invalid line${lines === 1 ? '' : 's'}${errors.length > lines ? ` (${errors.length} errors)` : ''}`;
+  return new InputError(`${where} ${counted}:\n  ${shown.join('\n  ')}${more}`, {
+    file: errors[0]?.file, lines, errors,
   });
 }
 

@@ -1,4 +1,6 @@
 import os from 'node:os';
+// every ORT session is created here: keep onnxruntime's telemetry off unless the user opted in (src/util/ort_env.ts)
+import '../util/ort_env.js';
 import * as ort from 'onnxruntime-node';
 import { type HostArray, type HostDType } from '../io/array.js';
 import { AttuneError, ConfigError, ShapeError } from '../util/errors.js';

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { InputError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { BYTES_PER_ELEMENT, HostArray, HostDType, allocData, halfToFloat, numel } from './array.js';
+import { BYTES_PER_ELEMENT, HostArray, HostDType, allocData, halfToFloat } from './array.js';
+import { BoundedFile, BufferSource, excerpt, safeNumel, type ByteSource } from './file.js';
 
 /**
  * NumPy .npy files (format versions 1-3): little- and big-endian, C and Fortran order, float16 widened
@@ -16,43 +15,71 @@ const TO_DESCR: Record<HostDType, string> = {
   uint8: '|u1', uint16: '<u2', uint32: '<u4', bool: '|b1',
 };
 
+/** The most header bytes accepted (NumPy itself refuses headers over 10 kB unless told otherwise). */
+const MAX_HEADER = 1 << 20;
+
 export function decodeNpy(buf: Uint8Array, source = '<buffer>'): HostArray {
-  const bad = (why: string) => new InputError(`${source}: not a valid .npy file: ${why}`, { file: source });
+  return readNpy(new BufferSource(buf, source, '.npy'));
+}
+
+/** Parses a .npy from any checked byte source: every length the file claims is checked against its size first. */
+function readNpy(src: ByteSource): HostArray {
+  const bad = (why: string, details: Record<string, unknown> = {}) => src.invalid(why, details);
+  if (src.size < 10) throw bad(`it has ${src.size} bytes, fewer than the 10-byte preamble (\\x93NUMPY, version, header length)`, { expected: 10, got: src.size });
+  const pre = src.read(0, Math.min(12, src.size), 'the preamble');
   const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
-  if (buf.byteLength < 10 || magic.some((m, i) => buf[i] !== m)) throw bad('missing the \\x93NUMPY magic');
-  const major = buf[6];
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+  if (magic.some((m, i) => pre[i] !== m)) throw bad('missing the \\x93NUMPY magic');
+  const major = pre[6];
+  if (major !== 1 && major !== 2 && major !== 3) throw bad(`unsupported format version ${major}.${pre[7]} (expected 1.0, 2.0 or 3.0)`, { got: major });
   const headerStart = major === 1 ? 10 : 12;
-  const header = Buffer.from(buf.buffer, buf.byteOffset + headerStart, headerLen).toString(major === 3 ? 'utf8' : 'latin1');
+  if (src.size < headerStart) throw bad(`it has ${src.size} bytes, fewer than the ${headerStart}-byte preamble of version ${major}`);
+  const view = new DataView(pre.buffer, pre.byteOffset, pre.byteLength);
+  const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+  if (headerLen > MAX_HEADER) throw bad(`header length ${headerLen} exceeds the ${MAX_HEADER}-byte limit`, { got: headerLen });
+  if (headerStart + headerLen > src.size) {
+    throw bad(`header length ${headerLen} runs past the end of the file (${src.size} bytes; the header would end at byte ${headerStart + headerLen})`, {
+      expected: headerStart + headerLen, got: src.size,
+    });
+  }
+  const header = Buffer.from(src.read(headerStart, headerLen, 'the header')).toString(major === 3 ? 'utf8' : 'latin1');
   const descr = /'descr'\s*:\s*'([^']+)'/.exec(header)?.[1];
-  const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1] === 'True';
+  const fortranText = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (!descr || shapeText === undefined) throw bad(`header lacks descr or shape: ${header.trim()}`);
-  const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
-  if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw bad(`bad shape (${shapeText})`);
+  if (!descr || shapeText === undefined || fortranText === undefined) throw bad(`header lacks descr, fortran_order or shape: ${excerpt(header)}`);
+  const fortran = fortranText === 'True';
+  const dims = shapeText.split(',').map((d) => d.trim()).filter(Boolean);
+  const shape = dims.map((d) => (/^\d+L?$/.test(d) ? Number(d.replace('L', '')) : NaN));
+  const n = safeNumel(shape);
+  if (n === null) throw bad(`bad shape (${excerpt(shapeText, 60)}): dims must be non-negative integers with a product below 2^53`);
   const endian = descr[0];
+  if (!'<>|='.includes(endian) || descr.length < 2) throw bad(`bad descr '${excerpt(descr, 40)}' (expected e.g. '<f4')`);
   const code = descr.slice(1);
-  const n = numel(shape);
   const dataStart = headerStart + headerLen;
   const little = endian !== '>';
+  const dtype: HostDType | undefined = code === 'f2' ? 'float32' : DESCR[code];
+  if (!dtype) throw bad(`unsupported dtype '${excerpt(descr, 40)}' (supported: float16/32/64, int8-64, uint8-32, bool)`, { got: descr });
+  const size = code === 'f2' ? 2 : BYTES_PER_ELEMENT[dtype];
+  const dataBytes = n * size;
+  const have = src.size - dataStart;
+  if (dataBytes !== have) {
+    const shapeStr = `(${shape.join(', ')})`;
+    throw bad(have < dataBytes
+      ? `data is truncated: shape ${shapeStr} of '${descr}' needs ${dataBytes} bytes after the header, the file has ${have}`
+      : `the file has ${have - dataBytes} bytes beyond the data that shape ${shapeStr} of '${descr}' describes (${dataBytes} bytes)`, {
+      expected: dataBytes, got: have, shape,
+    });
+  }
   let flat: HostArray['data'];
-  let dtype: HostDType;
   if (code === 'f2') {
-    if (buf.byteLength - dataStart < n * 2) throw bad(`data is truncated: expected ${n * 2} bytes`);
-    dtype = 'float32';
+    const raw = src.read(dataStart, dataBytes, 'the data');
+    const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     const out = new Float32Array(n);
-    for (let i = 0; i < n; i++) out[i] = halfToFloat(view.getUint16(dataStart + 2 * i, little));
+    for (let i = 0; i < n; i++) out[i] = halfToFloat(dv.getUint16(2 * i, little));
     flat = out;
   } else {
-    const t = DESCR[code];
-    if (!t) throw bad(`unsupported dtype '${descr}' (supported: float16/32/64, int8-64, uint8-32, bool)`);
-    dtype = t;
-    const size = BYTES_PER_ELEMENT[t];
-    if (buf.byteLength - dataStart < n * size) throw bad(`data is truncated: expected ${n * size} bytes for shape (${shape.join(', ')})`);
-    flat = allocData(t, n);
-    const bytes = new Uint8Array(flat.buffer);
-    bytes.set(buf.subarray(dataStart, dataStart + n * size));
+    flat = allocData(dtype, n);
+    const bytes = new Uint8Array(flat.buffer, flat.byteOffset, flat.byteLength);
+    src.readInto(bytes, dataStart, 'the data');
     if (!little && size > 1) {
       for (let i = 0; i < n; i++) bytes.subarray(i * size, (i + 1) * size).reverse();
     }
@@ -94,14 +121,14 @@ export function encodeNpy(a: HostArray): Uint8Array[] {
   return [pre, Buffer.from(header, 'latin1'), new Uint8Array(a.data.buffer, a.data.byteOffset, a.data.byteLength)];
 }
 
+/** Reads a .npy file with bounded reads: only the ranges its header claims, each checked against the file size first. */
 export function loadNpy(path: string): HostArray {
-  let buf: Buffer;
+  const file = BoundedFile.open(path, '.npy');
   try {
-    buf = readFileSync(path);
-  } catch (err) {
-    throw new InputError(`cannot read ${path}: ${(err as Error).message}`, { file: path });
+    return readNpy(file);
+  } finally {
+    file.close();
   }
-  return decodeNpy(buf, path);
 }
 
 export function saveNpy(path: string, a: HostArray): void {

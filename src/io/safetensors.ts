@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { InputError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { BYTES_PER_ELEMENT, HostArray, HostDType, allocData, bfloat16ToFloat, halfToFloat, numel } from './array.js';
+import { BYTES_PER_ELEMENT, HostArray, HostDType, allocData, bfloat16ToFloat, halfToFloat } from './array.js';
+import { BoundedFile, BufferSource, excerpt, safeNumel, type ByteSource } from './file.js';
 
 /**
  * safetensors: an 8-byte little-endian header length, a JSON header mapping names to
@@ -48,31 +47,76 @@ export function saveSafetensors(path: string, tensors: Map<string, HostArray> | 
   writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }
 
+/** The largest JSON header accepted (the format's own limit is 100 MB). */
+const MAX_HEADER = 100_000_000;
+
 /** Parses safetensors bytes; `source` names the file in error messages. F16/BF16 are widened to float32. */
 export function decodeSafetensors(buf: Uint8Array, source = '<buffer>'): SafetensorsFile {
-  const bad = (why: string) => new InputError(`${source}: not a valid safetensors file: ${why}`, { file: source });
-  if (buf.byteLength < 8) throw bad('shorter than the 8-byte header length');
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const headerLen = Number(view.getBigUint64(0, true));
-  if (headerLen > buf.byteLength - 8) throw bad(`header length ${headerLen} exceeds file size ${buf.byteLength}`);
-  let header: Record<string, any>;
+  return readSafetensors(new BufferSource(buf, source, 'safetensors'));
+}
+
+interface Entry { name: string; dtype: string; shape: number[]; begin: number; end: number; n: number }
+
+/** Parses safetensors from a checked byte source: header, then each tensor's range, all checked against the size first. */
+function readSafetensors(src: ByteSource): SafetensorsFile {
+  const bad = (why: string, details: Record<string, unknown> = {}) => src.invalid(why, details);
+  if (src.size < 8) throw bad(`it has ${src.size} bytes, fewer than the 8-byte header length`, { expected: 8, got: src.size });
+  const lenBytes = src.read(0, 8, 'the header length');
+  const headerLen64 = new DataView(lenBytes.buffer, lenBytes.byteOffset, 8).getBigUint64(0, true);
+  if (headerLen64 > BigInt(src.size - 8)) {
+    throw bad(`header length ${headerLen64} runs past the end of the file (${src.size} bytes)`, { expected: String(headerLen64 + 8n), got: src.size });
+  }
+  const headerLen = Number(headerLen64);
+  if (headerLen > MAX_HEADER) throw bad(`header length ${headerLen} exceeds the format's ${MAX_HEADER}-byte limit`, { got: headerLen });
+  let header: unknown;
+  const text = Buffer.from(src.read(8, headerLen, 'the header')).toString('utf8');
   try {
-    header = JSON.parse(Buffer.from(buf.buffer, buf.byteOffset + 8, headerLen).toString('utf8'));
+    header = JSON.parse(text);
   } catch (err) {
-    throw bad(`header is not JSON (${(err as Error).message})`);
+    throw bad(`header is not JSON (${(err as Error).message}): ${excerpt(text, 80)}`);
+  }
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) {
+    throw bad(`header must be a JSON object mapping tensor names to {dtype, shape, data_offsets}, got ${header === null ? 'null' : Array.isArray(header) ? 'an array' : typeof header}`);
   }
   const dataStart = 8 + headerLen;
+  const dataLen = src.size - dataStart;
+  const entries: Entry[] = [];
+  let metadata: Record<string, string> = {};
+  for (const [name, info] of Object.entries(header as Record<string, unknown>)) {
+    const label = `tensor "${excerpt(name, 80)}"`;
+    if (name === '__metadata__') {
+      if (info === null || typeof info !== 'object' || Array.isArray(info) || Object.values(info).some((v) => typeof v !== 'string')) {
+        throw bad('__metadata__ must be an object of string values');
+      }
+      metadata = info as Record<string, string>;
+      continue;
+    }
+    if (info === null || typeof info !== 'object' || Array.isArray(info)) throw bad(`${label} must be an object {dtype, shape, data_offsets}`);
+    const { dtype, shape, data_offsets: offsets } = info as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    if (typeof dtype !== 'string') throw bad(`${label} has no dtype string`);
+    if (!Array.isArray(shape)) throw bad(`${label} has no shape array`);
+    const n = safeNumel(shape);
+    if (n === null) throw bad(`${label} has shape [${excerpt(shape.join(', '), 60)}]; dims must be non-negative integers with a product below 2^53`);
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => typeof o === 'number' && Number.isSafeInteger(o) && o >= 0)) {
+      throw bad(`${label} has no data_offsets [begin, end] of non-negative integers`);
+    }
+    const [begin, end] = offsets as [number, number];
+    if (begin > end || end > dataLen) {
+      throw bad(`${label} data [${begin}, ${end}) lies outside the ${dataLen} data bytes of the file`, { expected: end, got: dataLen, tensor: name });
+    }
+    const width = dtype === 'F16' || dtype === 'BF16' ? 2 : FROM_FILE[dtype] ? BYTES_PER_ELEMENT[FROM_FILE[dtype]] : 0;
+    if (!width) throw bad(`${label} has unsupported dtype ${excerpt(dtype, 20)} (supported: F16, BF16, ${Object.keys(FROM_FILE).join(', ')})`, { tensor: name, got: dtype });
+    if (end - begin !== n * width) {
+      throw bad(`${label} has ${end - begin} bytes, expected ${n * width} for ${dtype} [${shape.join(', ')}]`, { tensor: name, expected: n * width, got: end - begin });
+    }
+    entries.push({ name, dtype, shape: shape as number[], begin, end, n });
+  }
+  const last = entries.reduce((m, e) => Math.max(m, e.end), 0);
+  if (last !== dataLen) throw bad(`the file has ${dataLen - last} bytes beyond the last tensor's data (which ends at ${last})`, { expected: last, got: dataLen });
   const tensors = new Map<string, HostArray>();
-  for (const [name, info] of Object.entries(header)) {
-    if (name === '__metadata__') continue;
-    const { dtype, shape, data_offsets: offsets } = info as { dtype: string; shape: number[]; data_offsets: [number, number] };
-    const [begin, end] = offsets ?? [];
-    if (!Array.isArray(shape) || typeof begin !== 'number' || typeof end !== 'number') throw bad(`tensor "${name}" has no shape or data_offsets`);
-    if (dataStart + end > buf.byteLength || begin > end) throw bad(`tensor "${name}" data [${begin}, ${end}) lies outside the file`);
-    const n = numel(shape);
-    const bytes = buf.subarray(dataStart + begin, dataStart + end);
+  for (const { name, dtype, shape, begin, end, n } of entries) {
     if (dtype === 'F16' || dtype === 'BF16') {
-      if (bytes.byteLength !== n * 2) throw bad(`tensor "${name}" has ${bytes.byteLength} bytes, expected ${n * 2}`);
+      const bytes = src.read(dataStart + begin, end - begin, `tensor "${name}"`);
       const out = new Float32Array(n);
       const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       const conv = dtype === 'F16' ? halfToFloat : bfloat16ToFloat;
@@ -81,24 +125,20 @@ export function decodeSafetensors(buf: Uint8Array, source = '<buffer>'): Safeten
       continue;
     }
     const hostType = FROM_FILE[dtype];
-    if (!hostType) throw bad(`tensor "${name}" has unsupported dtype ${dtype}`);
-    if (bytes.byteLength !== n * BYTES_PER_ELEMENT[hostType]) {
-      throw bad(`tensor "${name}" has ${bytes.byteLength} bytes, expected ${n * BYTES_PER_ELEMENT[hostType]} for ${dtype} [${shape.join(', ')}]`);
-    }
     const data = allocData(hostType, n);
-    new Uint8Array(data.buffer).set(bytes); // copy: file offsets need not be aligned for typed-array views
+    // a copy: file offsets need not be aligned for typed-array views
+    src.readInto(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), dataStart + begin, `tensor "${name}"`);
     tensors.set(name, { dtype: hostType, shape, data });
   }
-  return { tensors, metadata: (header.__metadata__ as Record<string, string>) ?? {} };
+  return { tensors, metadata };
 }
 
-/** Reads a safetensors file. */
+/** Reads a safetensors file with bounded reads: the header first, then only the ranges it declares, each checked. */
 export function loadSafetensors(path: string): SafetensorsFile {
-  let buf: Buffer;
+  const file = BoundedFile.open(path, 'safetensors');
   try {
-    buf = readFileSync(path);
-  } catch (err) {
-    throw new InputError(`cannot read ${path}: ${(err as Error).message}`, { file: path });
+    return readSafetensors(file);
+  } finally {
+    file.close();
   }
-  return decodeSafetensors(buf, path);
 }

@@ -1,6 +1,6 @@
 import { InputError, MediaError, NumericError } from '../util/errors.js';
 import { readRecords } from './chunker.js';
-import { spawnTool, stderrTail } from './ffmpeg.js';
+import { ffFile, spawnTool, stderrTail } from './ffmpeg.js';
 import { probe, requireAudio, type MediaInfo } from './probe.js';
 import { checkRange, secondsArg, type TimeRange } from './timing.js';
 
@@ -72,7 +72,7 @@ async function planAudio(path: string, opts: AudioDecodeOptions): Promise<AudioP
     '-nostdin', '-hide_banner', '-loglevel', 'error',
     ...(start > 0 ? ['-ss', secondsArg(start)] : []),
     ...(duration !== undefined ? ['-t', secondsArg(duration)] : []),
-    '-i', path,
+    '-i', ffFile(path),
     '-map', `0:${audio.index}`, '-vn', '-sn', '-dn',
     // first_pts=0 pads the front with silence when the audio starts late, and async fills timestamp gaps.
     '-af', `aresample=${opts.sampleRate}:async=1:first_pts=0`,

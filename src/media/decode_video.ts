@@ -1,6 +1,6 @@
 import { InputError, MediaError } from '../util/errors.js';
 import { readRecords } from './chunker.js';
-import { spawnTool, stderrTail } from './ffmpeg.js';
+import { ffFile, spawnTool, stderrTail } from './ffmpeg.js';
 import { probe, requireVideo, type MediaInfo } from './probe.js';
 import { checkRange, gridCount, secondsArg, type TimeRange } from './timing.js';
 
@@ -144,7 +144,7 @@ export async function planVideo(path: string, opts: VideoDecodeOptions): Promise
     '-copyts', '-noaccurate_seek',
     // -ss counts from the container start even with -copyts.
     ...(start > 0 ? ['-ss', secondsArg(start)] : []),
-    '-i', path,
+    '-i', ffFile(path),
     '-map', `0:${video.index}`, '-an', '-sn', '-dn',
     '-vf', vf, '-vsync', 'passthrough', '-frames:v', String(frameCount),
     '-f', 'rawvideo', 'pipe:1',

@@ -1,6 +1,6 @@
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { InputError, MediaError } from '../util/errors.js';
-import { runFfprobe } from './ffmpeg.js';
+import { ffFile, runFfprobe } from './ffmpeg.js';
 import { probeWithFfmpeg } from './probe_ffmpeg.js';
 
 /**
@@ -208,7 +208,7 @@ export function intervalsAreIrregular(times: number[]): boolean {
 async function scanFrameTimes(path: string, streamIndex: number, packets: number): Promise<number[]> {
   const { stdout } = await runFfprobe([
     '-select_streams', String(streamIndex), '-read_intervals', `%+#${packets}`,
-    '-show_entries', 'packet=pts_time,dts_time', '-of', 'csv=p=0', path,
+    '-show_entries', 'packet=pts_time,dts_time', '-of', 'csv=p=0', ffFile(path),
   ], { file: path });
   const rows = stdout.toString('utf8').split('\n').filter((l) => l.trim() !== '').map((l) => l.split(',').map((v) => (v === 'N/A' ? NaN : Number(v))));
   // MPEG-PS/TS often carry a pts on some packets only; decode timestamps are then the regular series.
@@ -223,7 +223,7 @@ async function scanFrameTimes(path: string, streamIndex: number, packets: number
 async function ffprobeJson(path: string): Promise<RawProbe | null> {
   let stdout: Buffer;
   try {
-    ({ stdout } = await runFfprobe(['-print_format', 'json', '-show_format', '-show_streams', path], { file: path }));
+    ({ stdout } = await runFfprobe(['-print_format', 'json', '-show_format', '-show_streams', ffFile(path)], { file: path }));
   } catch (err) {
     if (err instanceof MediaError && String(err.details.reason).startsWith('was killed by')) return null;
     throw err;

@@ -1,5 +1,5 @@
 import { MediaError } from '../util/errors.js';
-import { runTool, stderrTail } from './ffmpeg.js';
+import { ffFile, runTool, stderrTail } from './ffmpeg.js';
 
 /**
  * Fallback probe from `ffmpeg -i FILE`'s stream summary, for when ffprobe itself crashes (the ffprobe binary that
@@ -89,7 +89,7 @@ export function parseFfmpegSummary(text: string): FallbackProbe | null {
 
 /** Runs `ffmpeg -i path` and parses its summary; MediaError when ffmpeg cannot open the file either. */
 export async function probeWithFfmpeg(path: string): Promise<FallbackProbe> {
-  const { stderr } = await runTool('ffmpeg', ['-hide_banner', '-nostdin', '-i', path], { file: path, allowFailure: true });
+  const { stderr } = await runTool('ffmpeg', ['-hide_banner', '-nostdin', '-i', ffFile(path)], { file: path, allowFailure: true });
   const parsed = parseFfmpegSummary(stderr);
   if (!parsed) {
     throw new MediaError(`${path}: ffmpeg cannot read it: ${stderrTail(stderr)}`, { file: path, reason: 'unreadable media', stderr: stderrTail(stderr) });

@@ -1,3 +1,9 @@
+/**
+ * Data for a run: the source, loading (with progress), and splits, batch order and per-batch randomness,
+ * all pure functions of (seed, ...): nothing here keeps state, so a run resumed at step k computes the
+ * same batches as an uninterrupted one.
+ */
+
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { readManifest } from '../data/manifest.js';
@@ -5,23 +11,18 @@ import { ConfigError, InputError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
 import type { RunConfig, SplitSection } from './config.js';
-import type { AnyTask, DataSource, SplitName, TaskData } from './task.js';
+import { GENERATED_SETS, type AnyTask, type DataSource, type GeneratedSet, type SplitName, type TaskData } from './task.js';
 
-/**
- * Data for a run: the source, loading (with progress), and splits, batch order and per-batch randomness,
- * all pure functions of (seed, ...): nothing here keeps state, so a run resumed at step k computes the
- * same batches as an uninterrupted one.
- */
-
-/** `synth:N` -> in-memory AV-Synth with N clips; anything else is a manifest path (validated). */
+/** `NAME:N` -> N items of a generated set (synth, avqa, emospeech; GENERATED_SETS); anything else is a manifest path (validated). */
 export function parseDataSource(spec: string): DataSource {
-  const m = /^synth:(\d+)$/.exec(spec.trim());
-  if (m) {
-    const clips = Number(m[1]);
-    if (clips < 1) throw new ConfigError(`--data ${spec}: synth needs at least 1 clip`, { field: 'data' });
-    return { kind: 'synth', clips };
+  const m = /^([a-z]+):(\d+)$/.exec(spec.trim());
+  const set = m?.[1] as GeneratedSet | undefined;
+  if (m && GENERATED_SETS.includes(set!)) {
+    const clips = Number(m[2]);
+    if (clips < 1) throw new ConfigError(`--data ${spec}: ${set} needs at least 1 item`, { field: 'data' });
+    return set === 'synth' ? { kind: 'synth', clips } : { kind: 'synth', clips, set };
   }
-  if (spec.startsWith('synth')) throw new ConfigError(`--data '${spec}': expected synth:N (e.g. synth:200) or a manifest path`, { field: 'data' });
+  if (GENERATED_SETS.some((s) => spec.startsWith(s))) throw new ConfigError(`--data '${spec}': expected NAME:N with NAME one of ${GENERATED_SETS.join(', ')} (e.g. synth:200), or a manifest path`, { field: 'data' });
   const path = resolve(spec);
   if (!existsSync(path)) throw new InputError(`--data ${spec}: no such manifest file`, { file: spec, field: 'data' });
   return { kind: 'manifest', path, items: readManifest(path).items };
@@ -101,6 +102,7 @@ export function evalBatches<T = number>(indices: readonly T[], batchSize: number
 
 /** task.loadData with a progress bar per label the task reports. */
 export function loadTaskData(task: AnyTask, cfg: RunConfig, source: DataSource, opts: { quiet?: boolean; cacheDir?: string }): Promise<TaskData> {
+  checkGeneratedSet(task, source);
   const bars = new Map<string, Progress>();
   return task.loadData({
     data: cfg.data,
@@ -115,4 +117,12 @@ export function loadTaskData(task: AnyTask, cfg: RunConfig, source: DataSource, 
       else bar.update(done);
     },
   });
+}
+
+/** A generated set is the task's own or refused: `av-sync --data avqa:N` must not quietly train on AV-Synth clips. */
+export function checkGeneratedSet(task: AnyTask, source: DataSource): void {
+  if (source.kind !== 'synth') return;
+  const wants = task.generatedSet ?? 'synth';
+  const got = source.set ?? 'synth';
+  if (got !== wants) throw new ConfigError(`--data ${got}:${source.clips}: task '${task.name}' trains on ${wants}:N (or a manifest), not ${got}`, { field: 'data', expected: `${wants}:N`, got: `${got}:${source.clips}` });
 }

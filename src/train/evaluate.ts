@@ -1,3 +1,5 @@
+/** Evaluation of one split: the mean loss-graph outputs (val loss) plus the task's own metrics. */
+
 import { Predictor } from '../engine/export.js';
 import type { Graph } from '../engine/graph.js';
 import type { ParamStore } from '../engine/params.js';
@@ -8,8 +10,6 @@ import type { RunConfig } from './config.js';
 import { batchRng } from './data.js';
 import { predictInBatches } from './predict.js';
 import type { AnyTask, EvalResult, Monitor, SplitName, TaskData } from './task.js';
-
-/** Evaluation of one split: the mean loss-graph outputs (val loss) plus the task's own metrics. */
 
 export interface EvalPredictors {
   /** The inference graph at evalBatchSize (for task.evaluate). */

@@ -49,7 +49,8 @@ export function loadRun(path: string, opts: { tasks: readonly string[]; flag?: s
   if (config.task === undefined || !opts.tasks.includes(config.task)) {
     throw new InputError(`${flag} ${path}: the run trained '${String(config.task)}', not ${opts.tasks.map((t) => `'${t}'`).join(' or ')}`, { file: files.config, field: 'task' });
   }
-  const weightsPath = isDir ? [files.best, files.last].find((p) => existsSync(p) && statSync(p).size > 0) : resolve(path);
+  // A damaged best.safetensors (even an empty one) is refused by name when loaded, never silently replaced by last.
+  const weightsPath = isDir ? [files.best, files.last].find((p) => existsSync(p)) : resolve(path);
   if (!weightsPath) throw new InputError(`${flag} ${path}: no best.safetensors or checkpoints/last.safetensors; is the run finished?`, { file: dir, field: flag });
   const params = Object.fromEntries([...loadSafetensors(weightsPath).tensors].filter(([k]) => !k.startsWith('optim.')));
   let metrics: LoadedRun['metrics'] = null;

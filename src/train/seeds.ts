@@ -1,3 +1,8 @@
+/**
+ * Seed lists: the same config trained once per seed (in `<out>/seed-<s>/`), then every final test
+ * metric reported as mean ± sample std (summary.json, summary.html). An interrupted seed stops the list.
+ */
+
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { aggregateSeeds, type MeanStd } from '../metrics/stats.js';
@@ -8,11 +13,6 @@ import { readSavedRun } from './open.js';
 import { describeSource } from './state.js';
 import { runFiles, runTraining, type RunOptions, type RunResult } from './run.js';
 import { StopSignal } from './signals.js';
-
-/**
- * Seed lists: the same config trained once per seed (in `<out>/seed-<s>/`), then every final test
- * metric reported as mean ± sample std (summary.json, summary.html). An interrupted seed stops the list.
- */
 
 export interface SeedsResult {
   dir: string;

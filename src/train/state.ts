@@ -48,7 +48,7 @@ export interface CheckpointState {
 }
 
 export function describeSource(source: DataSource): string {
-  return source.kind === 'synth' ? `synth:${source.clips}` : source.path;
+  return source.kind === 'synth' ? `${source.set ?? 'synth'}:${source.clips}` : source.path;
 }
 
 export function dataStamp(source: DataSource, loaded?: { examples: number; splits: Record<SplitName, readonly number[]> }): DataStamp {

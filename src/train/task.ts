@@ -1,13 +1,3 @@
-import type { z } from 'zod';
-import type { Graph } from '../engine/graph.js';
-import type { Tensor } from '../engine/tensor.js';
-import type { Scope } from '../engine/params.js';
-import type { Predictor } from '../engine/export.js';
-import type { HostArray } from '../io/array.js';
-import type { ManifestItem } from '../data/manifest.js';
-import type { Section } from '../report/spec.js';
-import type { Rng } from '../util/rng.js';
-
 /**
  * The contract between the trainer and a model/task (av-align, av-sync, av-retrieval, ...).
  *
@@ -18,15 +8,30 @@ import type { Rng } from '../util/rng.js';
  * pure function of the step: a resumed run sees exactly the batches an uninterrupted run would.
  */
 
-export type SplitName = 'train' | 'val' | 'test';
-export const SPLITS: readonly SplitName[] = ['train', 'val', 'test'];
+import type { z } from 'zod';
+import type { Graph } from '../engine/graph.js';
+import type { Tensor } from '../engine/tensor.js';
+import type { Scope } from '../engine/params.js';
+import type { Predictor } from '../engine/export.js';
+import type { HostArray } from '../io/array.js';
+import type { ManifestItem } from '../data/manifest.js';
+import type { Section } from '../report/spec.js';
+import type { Rng } from '../util/rng.js';
 
+export type SplitName = 'train' | 'val' | 'test';
 /** Where the examples come from: `--data synth:N` (in-memory AV-Synth) or `--data path/to/manifest.jsonl`. */
 export type DataSource =
-  | { kind: 'synth'; clips: number }
+  | { kind: 'synth'; clips: number; set?: GeneratedSet }
   | { kind: 'manifest'; path: string; items: ManifestItem[] };
 
 export type DataSourceKind = DataSource['kind'];
+
+/**
+ * The data sets generated in memory, named in `--data NAME:N`: AV-Synth clips (`synth`, the default when `set` is
+ * absent), AVQA scenes with questions (`avqa`), EmoSpeech utterances (`emospeech`).
+ */
+export const GENERATED_SETS = ['synth', 'avqa', 'emospeech'] as const;
+export type GeneratedSet = (typeof GENERATED_SETS)[number];
 
 /** A batch: the train graph's data inputs (or the inference graph's inputs) by name. */
 export type Batch = Record<string, HostArray>;
@@ -144,6 +149,8 @@ export interface Task<M = unknown, D = unknown, TD extends TaskData = TaskData> 
   variants?: Record<string, () => DeepPartial<M>>;
   /** What early stopping and best.safetensors watch (default: val loss, min). */
   monitor?: Monitor;
+  /** The generated set `--data NAME:N` means for this task (default 'synth', AV-Synth); others are refused. */
+  generatedSet?: GeneratedSet;
 
   loadData(ctx: LoadContext<D>): Promise<TD>;
   /** Traces the training loss; declare the data inputs with `g.input(name, dtype, [ctx.batchSize, ...])`. */

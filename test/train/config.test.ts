@@ -142,3 +142,16 @@ test('early-stopping bookkeeping is direction-aware; NaN never improves; exact t
   assert.equal(observe(max, a, 0.5, 0, 4, 4, 1.5), true, 'tie with a lower loss');
   assert.equal(max.bestStep, 4);
 });
+
+test('--data NAME:N names a generated set; a task refuses a set that is not its own', async () => {
+  const { checkGeneratedSet } = await import('../../src/train/data.js');
+  const { getTask } = await import('../../src/models/registry.js');
+  assert.deepEqual(parseDataSource('avqa:7'), { kind: 'synth', clips: 7, set: 'avqa' });
+  assert.deepEqual(parseDataSource('emospeech:9'), { kind: 'synth', clips: 9, set: 'emospeech' });
+  assert.throws(() => parseDataSource('avqa:x'), /expected NAME:N/);
+  const sync = await getTask('av-sync');
+  assert.throws(() => checkGeneratedSet(sync, parseDataSource('avqa:40')), /task 'av-sync' trains on synth:N/);
+  assert.doesNotThrow(() => checkGeneratedSet(sync, parseDataSource('synth:40')));
+  const favor = await getTask('favor');
+  assert.throws(() => checkGeneratedSet(favor, parseDataSource('synth:40')), /task 'favor' trains on avqa:N/);
+});

@@ -7,7 +7,7 @@
  * shapes it expects, `metrics` the main names it reports, `compute` the computation, `print` the text output.
  * A new mode is one entry.
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { loadNpy } from '../../io/npy.js';
@@ -16,6 +16,7 @@ import type { HostArray } from '../../io/array.js';
 import { InputError, ShapeError } from '../../util/errors.js';
 import { writeJsonAtomic } from '../../util/atomic.js';
 import { formatTable, printJson } from '../output.js';
+import { number, offsetGrid, oneOf } from '../parse.js';
 import { asMatrix, checkPaired } from '../../metrics/input.js';
 import { embeddingSuite, frameSuite, meanPool, type MetricRecord } from '../../metrics/suite.js';
 import { classificationReport, iemocapMetrics, mosiMetrics } from '../../metrics/classification.js';
@@ -29,7 +30,7 @@ import { confusionHeatmap, metricsTable, offsetHistogramSection, similarityHeatm
 
 interface Opts {
   a?: string; b?: string; pred?: string; true?: string; labels?: string; key?: string; task?: TaskName;
-  json: boolean; out?: string; report?: string; precision?: Precision; temperature: string; ksg?: boolean; grid: string;
+  json: boolean; out?: string; report?: string; precision?: Precision; temperature: number; ksg?: boolean; grid: OffsetGrid;
 }
 
 interface Loaded { file: string; array: HostArray }
@@ -83,11 +84,6 @@ function readLabels(spec: string | undefined): string[] | undefined {
   return text.split(/\r?\n/).map((s) => s.trim()).filter(Boolean);
 }
 
-function parseGrid(text: string): OffsetGrid {
-  const [min, max, classes] = text.split(',').map(Number);
-  if (![min, max, classes].every(Number.isFinite)) throw new InputError(`--grid must be MIN,MAX,CLASSES (got "${text}")`, { field: 'grid' });
-  return { min, max, classes };
-}
 
 function needRank(l: Loaded, ranks: number[], what: string, expected: string): void {
   if (!ranks.includes(l.array.shape.length)) {
@@ -245,7 +241,7 @@ export const METRIC_TASKS = {
     metrics: ['sync_acc1', 'sync_acc_within1', 'desync_s'],
     async compute(io, o) {
       const { pred, truth } = needPredictions(io, 'sync');
-      const grid = parseGrid(o.grid);
+      const grid = o.grid;
       const acc = syncAccuracy(pred.array, truth.array, grid);
       const offsets = predictedOffsets(pred.array, grid);
       return { metrics: { sync_acc1: acc.accuracy1, sync_acc_within1: acc.accuracyWithin1, desync_s: desync(offsets) }, sections: [offsetHistogramSection(offsets, grid)] };
@@ -289,11 +285,11 @@ export function register(program: Command): void {
     .option('--labels <list>', 'class names: a text file with one per line, or a comma-separated list')
     .option('--key <name>', 'tensor to read from .safetensors files that hold several')
     .option('--task <task>', `one of ${TASKS.join(', ')} (default: embeddings/frames for --a/--b, classification or mosi for --pred/--true)`)
-    .option('--precision <p>', 'float32 or float64 for the matrix products (default: float32 for retrieval, float64 for fd)')
-    .option('--temperature <t>', 'softmax temperature of the InfoNCE bound', '0.07')
+    .option('--precision <p>', 'float32 or float64 for the matrix products (default: float32 for retrieval, float64 for fd)', oneOf('--precision', ['float32', 'float64'] as const))
+    .option('--temperature <t>', 'softmax temperature of the InfoNCE bound', number('--temperature', { min: 0.005, max: 1000 }), 0.07)
     .option('--ksg', 'force the O(N^2) KSG mutual-information estimator (default: only when N <= 5000)')
     .option('--no-ksg', 'skip the KSG estimator')
-    .option('--grid <min,max,classes>', 'offset grid for --task sync', `${DEFAULT_GRID.min},${DEFAULT_GRID.max},${DEFAULT_GRID.classes}`)
+    .addOption(new Option('--grid <min,max,classes>', 'offset grid for --task sync').argParser(offsetGrid('--grid')).default(DEFAULT_GRID, `${DEFAULT_GRID.min},${DEFAULT_GRID.max},${DEFAULT_GRID.classes}`))
     .option('--out <file>', 'also write the results as JSON (atomically)')
     .option('--report <file.html>', 'write a self-contained HTML report')
     .option('--json', 'print JSON instead of a table', false)
@@ -301,7 +297,6 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExamples:\n  attune metrics --a audio.npy --b text.npy\n  attune metrics --a emb.safetensors#audio --b emb.safetensors#text --report eval.html\n  attune metrics --pred logits.npy --true labels.npy --labels neutral,happy,sad,angry\n  attune metrics --task fd --a real.npy --b generated.npy')
     .action(async (o: Opts) => {
       if (o.task && !TASKS.includes(o.task)) throw new InputError(`unknown --task "${o.task}"; expected one of: ${TASKS.join(', ')}`, { field: 'task' });
-      if (o.precision !== undefined && o.precision !== 'float32' && o.precision !== 'float64') throw new InputError(`--precision must be float32 or float64 (got ${o.precision})`, { field: 'precision' });
       const r = await evaluate(o);
       const result = { task: r.task, inputs: r.inputs, metrics: r.metrics, ...r.extra };
       if (o.out) writeJsonAtomic(o.out, result);

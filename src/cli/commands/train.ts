@@ -10,13 +10,14 @@ import { runFiles } from '../../train/files.js';
 import { formatMeanStd } from '../../metrics/stats.js';
 import { InputError } from '../../util/errors.js';
 import { formatNumber, formatTable, printJson } from '../output.js';
+import { dataSource, seedList } from '../parse.js';
 
 interface TrainOptions {
   data?: string;
   config?: string;
   out?: string;
   resume?: string;
-  seeds?: string;
+  seeds?: number[];
   set: string[];
   variant?: string;
   cache?: string;
@@ -36,16 +37,16 @@ Ctrl-C (SIGINT) or SIGTERM saves a checkpoint and exits; --resume continues exac
 Config layers, later wins: trainer defaults < task defaults < per-dataset defaults < --variant < --config FILE < --set.
 Tasks: ${taskNames().join(', ') || '(none registered)'}`)
     .argument('<task>', 'task to train (see the list above)')
-    .option('--data <source>', 'a manifest (.jsonl) or synth:N for N in-memory AV-Synth clips (default on --resume: the run\'s own)')
+    .option('--data <source>', 'a manifest (.jsonl) or synth:N for N in-memory AV-Synth clips (default on --resume: the run\'s own)', dataSource('--data'))
     .option('--config <file>', 'JSON config: { "model": {...}, "data": {...}, "split": {"val", "test"}, "train": {...}, "variant": "small" }; a run\'s config.json repeats that run')
     .option('--out <dir>', 'run folder (default runs/<task>-<date>); with --seeds, one seed-<s>/ folder per seed inside')
     .option('--resume <dir>', 'continue the interrupted run in <dir> (same weights, optimizer, Rng, batch order and data; its config and --data come from the run)')
-    .option('--seeds <list>', 'train once per seed (e.g. 1,2,3 or 0-4) and report mean ± std of the test metrics')
+    .option('--seeds <list>', 'train once per seed (e.g. 1,2,3 or 0-4) and report mean ± std of the test metrics', seedList('--seeds'))
     .option('--set <key=value>', 'override one config field, e.g. --set train.lr=3e-4 --set model.layers=2 (values parse as JSON; repeatable)', collect, [])
     .option('--variant <name>', 'model variant (factory) of the task, e.g. small')
     .option('--allow-data-change', 'with --resume: accept a --data other than the run\'s own (its splits are recomputed; refused by default)')
     .option('--memory-limit <size>', 'refuse a run whose estimated memory (parameters, optimizer state, activations) is over SIZE, e.g. 32G, or none (default: 80% of RAM)')
-    .option('--cache <dir>', 'feature cache folder shared across runs', '.attune-cache')
+    .option('--cache <dir>', 'feature cache folder, shareable across runs (default: <out>/cache, inside the run folder or the --seeds folder)')
     .option('--quiet', 'no progress output')
     .option('--json', 'print the result as JSON')
     .addHelpText('after', `
@@ -60,12 +61,12 @@ Examples:
       const out = resolve(opts.resume ?? opts.out ?? join('runs', `${taskName}-${timestamp()}`));
       // The training modules load ONNX Runtime: import them only when this command runs.
       const { runTraining } = await import('../../train/run.js');
-      const { parseSeeds, runSeeds } = await import('../../train/seeds.js');
+      const { runSeeds } = await import('../../train/seeds.js');
       const { resolveRunConfig } = await import('../../train/open.js');
       const { parseByteSize } = await import('../../train/memory.js');
-      const seeds = opts.seeds ? parseSeeds(opts.seeds) : null;
+      const seeds = opts.seeds ?? null;
       const memoryLimit = opts.memoryLimit === undefined ? undefined : parseByteSize(opts.memoryLimit, '--memory-limit');
-      const common = { task, out, quiet, handleSignals: true, memoryLimit, cacheDir: opts.cache ? resolve(opts.cache) : undefined };
+      const common = { task, out, quiet, handleSignals: true, memoryLimit, cacheDir: resolve(opts.cache ?? join(out, 'cache')) };
       let run: { config?: RunConfig; source?: DataSource; resume: boolean; allowDataChange?: boolean };
       if (opts.resume) {
         // The run's own config and data (src/train/open.ts); another --data only with --allow-data-change.
@@ -86,7 +87,7 @@ Examples:
           process.stdout.write(formatTable(['metric', 'mean ± std', 'n'], Object.entries(r.summary).map(([k, m]) => [k, formatMeanStd(m), m.n])) + '\n');
           process.stdout.write(`summary: ${join(r.dir, 'summary.json')}${report ? `, report ${join(r.dir, 'summary.html')}` : ''}\n`);
         }
-        if (r.interrupted) interrupted(taskName, r.runs[r.runs.length - 1], opts.json, `--resume ${r.dir} --seeds ${opts.seeds}`);
+        if (r.interrupted) interrupted(taskName, r.runs[r.runs.length - 1], opts.json, `--resume ${r.dir} --seeds ${seeds.join(',')}`);
         return;
       }
       const r = await runTraining({ ...common, ...run });

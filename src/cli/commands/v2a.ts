@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { extname } from 'node:path';
 import { InputError } from '../../util/errors.js';
 import { printJson } from '../output.js';
-import { positiveInt, seconds } from '../parse.js';
+import { nonNegativeInt, number, positiveInt } from '../parse.js';
 
 /**
  * `attune v2a VIDEO --model RUN --out OUT.mp4`: sound for a silent video from a trained v2a run (flow matching with
@@ -13,25 +13,17 @@ export interface GenerationOptions {
   model: string; out: string; prompt?: string; steps: number; cfg: number; seed: number; duration?: number; griffinLim: number; threads?: number; wav: boolean; json: boolean;
 }
 
-function nonNegative(flag: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < 0) throw new InputError(`${flag} expects a number >= 0, got "${v}"`, { field: flag, got: v });
-    return n;
-  };
-}
-
 /** Options every generation command takes. */
 export function generationOptions(cmd: Command): Command {
   return cmd
     .requiredOption('--model <run>', 'a trained v2a run folder (attune train v2a --data synth:400 --out DIR) or its best.safetensors')
     .requiredOption('--out <file>', 'output file (.mp4 with the picture for v2a; .wav for --wav and t2a)')
-    .option('--steps <n>', 'Euler steps (default 25)', positiveInt('--steps'), 25)
-    .option('--cfg <w>', 'classifier-free guidance strength (default 4.5; 1 = no guidance)', nonNegative('--cfg'), 4.5)
-    .option('--seed <n>', 'noise seed (default 0)', (v: string) => Number.parseInt(v, 10), 0)
-    .option('--duration <s>', 'seconds to generate (default: the video length up to 30 s; t2a: the trained clip length)', seconds('--duration'))
-    .option('--griffin-lim <n>', 'Griffin-Lim iterations of the waveform decoder (default 32)', positiveInt('--griffin-lim'), 32)
-    .option('--threads <n>', 'ONNX Runtime threads (default: all cores)', positiveInt('--threads'))
+    .option('--steps <n>', 'Euler steps (default 25)', positiveInt('--steps', 1000), 25)
+    .option('--cfg <w>', 'classifier-free guidance strength (default 4.5; 1 = no guidance)', number('--cfg', { min: 0, max: 100 }), 4.5)
+    .option('--seed <n>', 'noise seed (default 0)', nonNegativeInt('--seed'), 0)
+    .option('--duration <s>', 'seconds to generate (default: the video length up to 30 s; t2a: the trained clip length)', number('--duration', { above: 0, max: 30 }))
+    .option('--griffin-lim <n>', 'Griffin-Lim iterations of the waveform decoder (default 32)', positiveInt('--griffin-lim', 1000), 32)
+    .option('--threads <n>', 'ONNX Runtime threads (default: all cores)', positiveInt('--threads', 256))
     .option('--json', 'print the result as JSON', false);
 }
 

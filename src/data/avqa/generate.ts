@@ -9,7 +9,7 @@
 import { Rng } from '../../util/rng.js';
 import { AvqaConfig, AvqaFamily, AvqaSplit, avqaConfig, sceneSplit } from './config.js';
 import { AvqaCandidate, familyCandidates } from './questions.js';
-import { AVQA_TEMPLATES, AVQA_TOLERANCES, type AvqaAudio } from './templates.js';
+import { AVQA_TOLERANCES, type AvqaAudio } from './templates.js';
 import { AvqaScene, avqaScene } from './scene.js';
 
 /** One question, as one line of questions.jsonl. */
@@ -159,6 +159,3 @@ export function generateAvqa(config: Partial<AvqaConfig> | AvqaConfig, n: number
 }
 
 /** Families and templates in a fixed order (for reports). */
-export function templatesOf(family: AvqaFamily): string[] {
-  return Object.keys(AVQA_TEMPLATES).filter((t) => AVQA_TEMPLATES[t].family === family);
-}

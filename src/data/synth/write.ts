@@ -1,7 +1,8 @@
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { runFfmpeg } from '../../media/ffmpeg.js';
-import { writeJsonAtomic } from '../../util/atomic.js';
+import { join } from 'node:path';
+import { ffFile, runFfmpeg } from '../../media/ffmpeg.js';
+import { sweepOnce, tempPathFor, writeJsonAtomic } from '../../util/atomic.js';
+import { prepareOutDir } from '../../util/outdir.js';
 import { ConfigError } from '../../util/errors.js';
 import { runBatch, BatchFailure } from '../batch.js';
 import { ManifestItem, writeManifest } from '../manifest.js';
@@ -24,6 +25,8 @@ export interface WriteSynthOptions {
   quiet?: boolean;
   /** Write only the WAV files (no MP4); faster for audio-only work. */
   audioOnly?: boolean;
+  /** Write into a non-empty `out` that Attune did not create (see src/util/outdir.ts). */
+  force?: boolean;
 }
 
 export interface WriteSynthSummary {
@@ -42,8 +45,9 @@ export async function writeSynth(opts: WriteSynthOptions): Promise<WriteSynthSum
   for (const s of shifts) {
     if (Math.abs(s) > cfg.margin) throw new ConfigError(`shift ${s} s exceeds the margin ${cfg.margin} s (set a larger margin)`, { field: 'shifts', got: s });
   }
-  const out = resolve(opts.out);
+  const out = prepareOutDir(opts.out, { by: 'attune synth', force: opts.force });
   mkdirSync(join(out, 'clips'), { recursive: true });
+  sweepOnce(join(out, 'clips'));
   const jobs = Array.from({ length: opts.clips }, (_, i) => shifts.map((offset) => ({ index: i, offset }))).flat();
   const result = await runBatch(jobs, async (job) => {
     const clip = generateClip(cfg, job.index, { offset: job.offset, video: !opts.audioOnly });
@@ -93,9 +97,9 @@ const round6 = (v: number): number => Math.round(v * 1e6) / 1e6;
 
 /** Float samples -> 16-bit PCM WAV through ffmpeg (temp file, then rename). */
 export async function writeWav(path: string, samples: Float32Array, sampleRate: number): Promise<void> {
-  const tmp = `${path}.tmp.wav`;
+  const tmp = tempPathFor(path, '.wav');
   try {
-    await runFfmpeg(['-y', '-f', 'f32le', '-ar', String(sampleRate), '-ac', '1', '-i', 'pipe:0', '-c:a', 'pcm_s16le', '-f', 'wav', tmp], {
+    await runFfmpeg(['-y', '-f', 'f32le', '-ar', String(sampleRate), '-ac', '1', '-i', 'pipe:0', '-c:a', 'pcm_s16le', '-f', 'wav', ffFile(tmp)], {
       file: path, stdin: new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength),
     });
     renameSync(tmp, path);
@@ -106,16 +110,16 @@ export async function writeWav(path: string, samples: Float32Array, sampleRate: 
 
 /** Raw RGB frames on stdin + the clip's WAV -> MP4 (H.264 + AAC) at the clip's exact fps. */
 export async function writeMp4(path: string, clip: SynthClip, wavPath: string): Promise<void> {
-  const tmp = `${path}.tmp.mp4`;
+  const tmp = tempPathFor(path, '.mp4');
   try {
     await runFfmpeg([
       '-y',
       '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${clip.width}x${clip.height}`, '-r', String(clip.fps), '-i', 'pipe:0',
-      '-i', wavPath,
+      '-i', ffFile(wavPath),
       '-map', '0:v', '-map', '1:a',
       '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '18', '-pix_fmt', 'yuv420p', '-threads', '1',
       '-c:a', 'aac', '-b:a', '96k',
-      '-movflags', '+faststart', '-f', 'mp4', tmp,
+      '-movflags', '+faststart', '-f', 'mp4', ffFile(tmp),
     ], { file: path, stdin: clip.video });
     renameSync(tmp, path);
   } finally {

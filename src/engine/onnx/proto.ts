@@ -1,4 +1,5 @@
 import protobuf from 'protobufjs';
+import { InputError } from '../../util/errors.js';
 
 /**
  * The subset of the ONNX protobuf schema (onnx.proto, IR version 8+) that Attune writes and reads:
@@ -110,8 +111,6 @@ const ModelType = root.lookupType('onnx.ModelProto');
 export const OnnxDataType = {
   float32: 1, uint8: 2, int8: 3, uint16: 4, int16: 5, int32: 6, int64: 7, string: 8, bool: 9, float16: 10, float64: 11, uint32: 12, uint64: 13,
 } as const;
-export type OnnxTypeName = keyof typeof OnnxDataType;
-
 export const AttributeType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOATS: 6, INTS: 7, STRINGS: 8, TENSORS: 9, GRAPHS: 10 } as const;
 
 // Plain-object mirrors of the messages (camelCase field names, as protobufjs uses them).
@@ -181,8 +180,18 @@ export function encodeModel(model: ModelProto): Uint8Array {
   return ModelType.encode(ModelType.fromObject(model)).finish();
 }
 
-/** Parses .onnx bytes into plain objects (int64 fields as numbers). */
-export function decodeModel(bytes: Uint8Array): ModelProto {
-  const msg = ModelType.decode(bytes);
-  return ModelType.toObject(msg, { longs: Number, bytes: Uint8Array as any, defaults: false, arrays: true }) as unknown as ModelProto;
+/**
+ * Parses .onnx bytes into plain objects (int64 fields as numbers). protobufjs reads within the given bytes only; a
+ * truncated or foreign file is an InputError naming `source` (a RangeError or TypeError from the decoder otherwise).
+ */
+export function decodeModel(bytes: Uint8Array, source = '<buffer>'): ModelProto {
+  let model: ModelProto;
+  try {
+    const msg = ModelType.decode(bytes);
+    model = ModelType.toObject(msg, { longs: Number, bytes: Uint8Array as any, defaults: false, arrays: true }) as unknown as ModelProto;
+  } catch (err) {
+    throw new InputError(`${source}: not a valid ONNX model file (${bytes.byteLength} bytes): ${(err as Error).message}`, { file: source, expected: 'ONNX ModelProto' });
+  }
+  if (!model.graph) throw new InputError(`${source}: not a valid ONNX model file: it has no graph`, { file: source, expected: 'ONNX ModelProto with a graph' });
+  return model;
 }

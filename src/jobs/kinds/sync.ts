@@ -6,6 +6,7 @@
 import { probe } from '../../media/probe.js';
 import { loadSyncModel, releaseSyncModel, type SyncModel } from '../../models/av_sync/infer.js';
 import { syncFile, type SyncFileResult } from '../../models/av_sync/analyze.js';
+import { mouthTrackOf } from '../../models/av_sync/face_track.js';
 import { SYNC_GRID, argmaxOf } from '../../models/av_sync/result.js';
 import { InputError } from '../../util/errors.js';
 import { runIdentity } from '../identity.js';
@@ -13,7 +14,9 @@ import type { KindSubmitter } from '../submit.js';
 import type { JobItem, JobKind, JobOk } from '../types.js';
 
 export interface SyncJobOptions {
-  method: 'model' | 'xcorr';
+  method: 'model' | 'xcorr' | 'auto';
+  /** auto: track faces for the lip cue (--no-faces turns it off) */
+  faces: boolean;
   model?: string;
   /** seconds per analysed window (default 60) */
   segment?: number;
@@ -24,18 +27,18 @@ export const DEFAULT_SEGMENT = 60;
 interface Ctx { opts: SyncJobOptions; model?: SyncModel }
 
 export function syncOptions(o: Record<string, unknown>): SyncJobOptions {
-  const method = o.method ?? (o.model ? 'model' : 'xcorr');
-  if (method !== 'model' && method !== 'xcorr') throw new InputError(`--method expects model or xcorr, got "${String(method)}"`, { field: '--method' });
+  const method = o.method ?? (o.model ? 'model' : 'auto');
+  if (method !== 'model' && method !== 'xcorr' && method !== 'auto') throw new InputError(`--method expects auto, model or xcorr, got "${String(method)}"`, { field: '--method' });
   if (method === 'model' && typeof o.model !== 'string') throw new InputError('--method model needs --model DIR', { field: '--model' });
   const segment = o.segment === undefined ? DEFAULT_SEGMENT : Number(o.segment);
   if (!Number.isFinite(segment) || segment < 5) throw new InputError(`--segment expects seconds >= 5, got "${String(o.segment)}"`, { field: '--segment' });
-  return { method, model: method === 'model' ? (o.model as string) : undefined, segment };
+  return { method, faces: o.faces !== false, model: method === 'model' ? (o.model as string) : undefined, segment };
 }
 
 /** What keys a result besides the file: method, window length and the model's identity (weights, config, temperature). */
 export async function syncIdentity(o: Record<string, unknown>): Promise<unknown> {
   const opts = syncOptions(o);
-  return { method: opts.method, segment: opts.segment, model: opts.model ? await runIdentity(opts.model, ['av-sync']) : null, version: 1 };
+  return { method: opts.method, faces: opts.method === 'auto' ? opts.faces : undefined, segment: opts.segment, model: opts.model ? await runIdentity(opts.model, ['av-sync']) : null, version: 1 };
 }
 
 type Estimate = Omit<SyncFileResult, 'file' | 'timing'>;
@@ -88,6 +91,7 @@ export const syncKind: JobKind<Ctx> = {
   },
   async run(ctx, item: JobItem): Promise<JobOk> {
     const { method, segment } = ctx.opts;
+    const cues = { method, model: ctx.model, mouthTrack: method === 'auto' && ctx.opts.faces ? mouthTrackOf : undefined };
     const file = item.video ?? item.path;
     const t0 = item.start ?? 0;
     const info = await probe(file, { scanPackets: 0 });
@@ -97,11 +101,11 @@ export const syncKind: JobKind<Ctx> = {
     if (ranges.length === 1) {
       // One window: the very call `attune sync FILE [--start --duration]` makes.
       const range = item.start !== undefined || item.end !== undefined ? { start: item.start, duration: item.end !== undefined ? span : undefined } : {};
-      const e = await syncFile(file, { method, model: ctx.model, ...range });
+      const e = await syncFile(file, { ...cues, ...range });
       return { status: 'ok', record: { ...base, ...brief(e), probs: e.probs.map(r4) } };
     }
     const segs: { start: number; duration: number; e: Estimate }[] = [];
-    for (const r of ranges) segs.push({ ...r, e: await syncFile(file, { method, model: ctx.model, start: r.start, duration: r.duration }) });
+    for (const r of ranges) segs.push({ ...r, e: await syncFile(file, { ...cues, start: r.start, duration: r.duration }) });
     return { status: 'ok', record: { ...base, ...combineSegments(segs) } };
   },
   async close(ctx) {

@@ -10,7 +10,7 @@ import { featureStats, gatherBatch, manifestClipSet, synthClipSet, type AvClipSe
 import { defaultAvFeatures } from './features.js';
 import { alignLabels, alignLogits, audioTarget, avAlignBase, avAlignSmall, avAlignTiny, predictAudioFeatures, dualEncode, rollBatch, type AvAlignConfig } from './model.js';
 import { binaryCrossEntropyWithLogits, infoNce, multiScaleReconstructionLoss, temporalSmoothnessLoss, uniformityLoss } from '../../nn/losses.js';
-import { SEED_METRICS, seedSuite } from './metrics.js';
+import { SUITE_METRICS, alignmentSuite } from './metrics.js';
 import { predictInBatches } from '../../train/predict.js';
 
 /** The av-align task (and, with crossLayers 0 and no decoder loss, the basis of av-retrieval). */
@@ -133,10 +133,10 @@ export function embeddingSimilaritySection(o: Record<string, HostArray>): Sectio
   return similarityHeatmap(asMatrix(o.video_embedding, 'video'), asMatrix(o.audio_embedding, 'audio'), { limit: 32, rowName: 'video clip', colName: 'audio clip' });
 }
 
-/** Report sections for the final evaluation: the seed table and the similarity matrix of the first clips. */
-export function seedSections(metrics: Record<string, number>, o: Record<string, HostArray>): Section[] {
+/** Report sections for the final evaluation: the metric-suite table and the similarity matrix of the first clips. */
+export function suiteSections(metrics: Record<string, number>, o: Record<string, HostArray>): Section[] {
   return [
-    { kind: 'table', title: 'Seed metric suite', columns: ['metric', 'value', 'better'], rows: SEED_METRICS.filter((m) => m.key in metrics).map((m) => [m.label, metrics[m.key], m.better]) },
+    { kind: 'table', title: 'Alignment metric suite', columns: ['metric', 'value', 'better'], rows: SUITE_METRICS.filter((m) => m.key in metrics).map((m) => [m.label, metrics[m.key], m.better]) },
     embeddingSimilaritySection(o),
   ];
 }
@@ -148,7 +148,7 @@ export async function predictSplit(ctx: EvalContext<AvAlignConfig, AvTaskData>):
 
 export const avAlignTask = defineTask<AvAlignConfig, AvDataConfig, AvTaskData>({
   name: 'av-align',
-  description: 'seed-000 audio-visual alignment: encoders, cross-modal transformer, fusion, audio-feature decoder, alignment head, contrastive embeddings',
+  description: 'design source 000 audio-visual alignment: encoders, cross-modal transformer, fusion, audio-feature decoder, alignment head, contrastive embeddings',
   modelSchema: AvAlignModelSchema,
   dataSchema: AvDataSchema,
   defaults: { model: avAlignSmall(), data: defaultAvData, train: { batchSize: 32, lr: 2e-3, warmupSteps: 30, epochs: 40, evalBefore: true } },
@@ -159,7 +159,7 @@ export const avAlignTask = defineTask<AvAlignConfig, AvDataConfig, AvTaskData>({
   buildInference: (g, p, ctx) => avAlignInference(g, p, ctx.model, ctx.data, ctx.batchSize),
   async evaluate(ctx) {
     const o = await predictSplit(ctx);
-    const metrics = await seedSuite(o);
-    return { metrics, sections: ctx.final ? seedSections(metrics, o) : undefined };
+    const metrics = await alignmentSuite(o);
+    return { metrics, sections: ctx.final ? suiteSections(metrics, o) : undefined };
   },
 });

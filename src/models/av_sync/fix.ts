@@ -1,6 +1,7 @@
 import { existsSync, renameSync, rmSync } from 'node:fs';
-import { basename, dirname, extname, join, resolve } from 'node:path';
-import { runFfmpeg } from '../../media/ffmpeg.js';
+import { extname, resolve } from 'node:path';
+import { ffFile, runFfmpeg } from '../../media/ffmpeg.js';
+import { tempPathFor } from '../../util/atomic.js';
 import { probe, requireAudio, requireVideo } from '../../media/probe.js';
 import { InputError, MediaError } from '../../util/errors.js';
 
@@ -35,12 +36,12 @@ export async function fixSync(input: string, output: string, offset: number): Pr
   const video = requireVideo(info);
   const audio = requireAudio(info);
   const shift = Math.round(-offset * 1e6) / 1e6;
-  const tmp = join(dirname(resolve(output)), `.${basename(output, extname(output))}.tmp-${process.pid}${extname(output)}`);
+  const tmp = tempPathFor(resolve(output), extname(output));
   const errors: string[] = [];
   for (const { mode, codecs } of MODES) {
     const args = [
-      '-y', '-i', input, '-itsoffset', String(shift), '-i', input,
-      '-map', `0:${video.index}`, '-map', `1:${audio.index}`, ...codecs, '-map_metadata', '0', tmp,
+      '-y', '-i', ffFile(input), '-itsoffset', String(shift), '-i', ffFile(input),
+      '-map', `0:${video.index}`, '-map', `1:${audio.index}`, ...codecs, '-map_metadata', '0', ffFile(tmp),
     ];
     try {
       await runFfmpeg(args, { file: input });

@@ -1,0 +1,101 @@
+/**
+ * The FAVOR ablation table (issue #11 C): each variant trained with the trainer over several seeds on the same AVQA
+ * scenes, test accuracy per question family as mean ± std, in the style of the paper's ablation table. Written as
+ * markdown between markers in docs/favor.md (and returned for reports).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AVQA_FAMILIES } from '../data/avqa/index.js';
+import { aggregateSeeds, type MeanStd } from '../metrics/stats.js';
+import { getTask } from '../models/registry.js';
+import { parseOverrides, resolveConfig } from '../train/config.js';
+import { parseDataSource } from '../train/data.js';
+import { runTraining } from '../train/run.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { InputError } from '../util/errors.js';
+
+export interface Ablation {
+  name: string;
+  /** --set overrides over the shared settings. */
+  set: string[];
+}
+
+export const FAVOR_ABLATIONS: Ablation[] = [
+  { name: 'FAVOR (sync frame, causal future, diversity 0.01, window 10)', set: [] },
+  { name: 'no synchronization (audio Q-Former, tokens after all visual ones)', set: ['model.sync=none'] },
+  { name: 'window-level sync (Video-LLaMA style)', set: ['model.sync=window'] },
+  { name: 'no causal attention', set: ['model.causal=none'] },
+  { name: "the other causal direction ('past')", set: ['model.causal=past'] },
+  { name: 'no diversity loss', set: ['model.diversity=0'] },
+  { name: 'window 5 frames', set: ['model.window=5'] },
+  { name: 'window 20 frames', set: ['model.window=20'] },
+  { name: 'question only (no AV tokens)', set: ['model.questionOnly=true'] },
+];
+
+export interface AblationOptions {
+  /** avqa:N */
+  data: string;
+  seeds: number[];
+  /** Shared --set overrides (e.g. train.epochs=8). */
+  set?: string[];
+  variant?: string;
+  out: string;
+  /** Run only these rows (by index into FAVOR_ABLATIONS). */
+  rows?: number[];
+  quiet?: boolean;
+  onRow?: (name: string, seed: number) => void;
+}
+
+export interface AblationRow {
+  name: string;
+  set: string[];
+  metrics: Record<string, MeanStd>;
+  seconds: number;
+}
+
+export const ABLATION_COLUMNS = [...AVQA_FAMILIES, 'all'] as const;
+
+export async function runFavorAblation(opts: AblationOptions): Promise<AblationRow[]> {
+  const task = await getTask('favor');
+  const source = parseDataSource(opts.data);
+  const rows: AblationRow[] = [];
+  const pick = opts.rows ?? FAVOR_ABLATIONS.map((_, i) => i);
+  for (const i of pick) {
+    const ab = FAVOR_ABLATIONS[i];
+    if (!ab) throw new InputError(`no ablation row ${i} (0..${FAVOR_ABLATIONS.length - 1})`, { field: 'rows', got: i });
+    const perSeed: Record<string, number>[] = [];
+    const t0 = performance.now();
+    for (const seed of opts.seeds) {
+      opts.onRow?.(ab.name, seed);
+      const overrides = parseOverrides([...(opts.set ?? []), ...ab.set, `train.seed=${seed}`, 'train.export=false', 'train.report=false']);
+      if (opts.variant) overrides.variant = opts.variant;
+      const config = resolveConfig(task, { source: source.kind, overrides });
+      const r = await runTraining({ task, config, source, out: join(opts.out, `row${i}`, `seed-${seed}`), quiet: opts.quiet ?? true });
+      if (r.metrics) perSeed.push(r.metrics.test);
+    }
+    rows.push({ name: ab.name, set: ab.set, metrics: aggregateSeeds(perSeed), seconds: (performance.now() - t0) / 1000 });
+  }
+  return rows;
+}
+
+/** The markdown table: one row per ablation, test accuracy per family (mean ± std over seeds, in %). */
+export function ablationMarkdown(rows: AblationRow[]): string {
+  const cell = (m: MeanStd | undefined) => (m && m.n ? `${(100 * m.mean).toFixed(1)} ± ${(100 * m.std).toFixed(1)}` : '–');
+  const head = `| variant | ${ABLATION_COLUMNS.join(' | ')} |\n|---|${ABLATION_COLUMNS.map(() => '---').join('|')}|`;
+  const body = rows.map((r) => `| ${r.name} | ${ABLATION_COLUMNS.map((c) => cell(r.metrics[c === 'all' ? 'test.acc' : `test.acc_${c}`])).join(' | ')} |`);
+  const prior = rows[0] ? `| template prior (question type only) | ${ABLATION_COLUMNS.map((c) => cell(rows[0].metrics[c === 'all' ? 'test.prior' : `test.prior_${c}`])).join(' | ')} |` : '';
+  return [head, ...body, prior].join('\n');
+}
+
+export const ABLATION_START = '<!-- favor-ablation:start -->';
+export const ABLATION_END = '<!-- favor-ablation:end -->';
+
+/** Replaces the text between the ablation markers of a markdown file (atomic write). */
+export function writeAblationDocs(path: string, rows: AblationRow[], how: string): void {
+  const text = readFileSync(path, 'utf8');
+  const a = text.indexOf(ABLATION_START);
+  const b = text.indexOf(ABLATION_END);
+  if (a < 0 || b < a) throw new InputError(`${path} has no ${ABLATION_START} ... ${ABLATION_END} markers`, { file: path });
+  writeFileAtomic(path, `${text.slice(0, a + ABLATION_START.length)}\n${how}\n\n${ablationMarkdown(rows)}\n${text.slice(b)}`);
+}
+

@@ -1,0 +1,67 @@
+/**
+ * FAVOR model settings (issue #11, ../shared/reference/favor_mult.md section 1) and the sizes the stream layout fixes.
+ * One plain object; the task validates it with zod (task.ts) and every graph is traced from it.
+ */
+
+/** How the Q-Former's frame tokens attend across frames: 'future' = FAVOR's released code (triu), 'past' = the usual. */
+export type FavorCausal = 'none' | 'past' | 'future';
+/**
+ * 'frame': FAVOR's synchronization (25 audio tokens per visual frame joined along features).
+ * 'window': Video-LLaMA style, the visual Q-Former sees frames only; audio goes through its own Q-Former per window
+ * and its tokens follow that window's visual tokens. 'none': the same, but all audio tokens come after all visual ones.
+ */
+export type FavorSync = 'frame' | 'window' | 'none';
+
+export interface FavorConfig {
+  /** Visual tokens per frame side: a 32 px frame in patches of `patch` px gives (32 / patch)^2 tokens. */
+  patch: number;
+  /** Encoder widths of the visual and audio tokens (joined width = visualDim + audioDim). */
+  visualDim: number;
+  audioDim: number;
+  /** Audio encoder temporal convolution kernel (frames at 50 Hz). */
+  audioKernel: number;
+  /** Frames per Q-Former window (stride = window: non-overlapping, as FAVOR). */
+  window: number;
+  /** Learned queries per window. */
+  queries: number;
+  qformerLayers: number;
+  heads: number;
+  causal: FavorCausal;
+  sync: FavorSync;
+  /** Diversity loss factor (FAVOR 0.01; 0 = off). */
+  diversity: number;
+  /** Language model width and layers. */
+  lmDim: number;
+  lmLayers: number;
+  /** No AV tokens at all: the LM reads the question only (the question-only baseline). */
+  questionOnly: boolean;
+}
+
+/** Stream layout (docs/avqa.md): 2 Hz frames of 32 px, 64-band log-mel at 50 Hz, 25 audio frames per visual frame. */
+export const FRAME_SIZE = 32;
+export const MEL_BANDS = 64;
+export const AUDIO_PER_FRAME = 25;
+
+export const favorSmall = (): FavorConfig => ({
+  patch: 8, visualDim: 32, audioDim: 32, audioKernel: 5, window: 10, queries: 8, qformerLayers: 2, heads: 4,
+  causal: 'future', sync: 'frame', diversity: 0.01, lmDim: 64, lmLayers: 2, questionOnly: false,
+});
+
+export const favorTiny = (): FavorConfig => ({ ...favorSmall(), patch: 16, visualDim: 16, audioDim: 16, queries: 4, qformerLayers: 1, lmDim: 32, lmLayers: 1 });
+
+/** Visual tokens per frame and values per visual token. */
+export function visualTokens(cfg: Pick<FavorConfig, 'patch'>): { tokens: number; values: number } {
+  return { tokens: (FRAME_SIZE / cfg.patch) ** 2, values: cfg.patch * cfg.patch * 3 };
+}
+
+/** Values per raw frame row (32 x 32 RGB, row-major y, x, channel). */
+export const FRAME_VALUES = FRAME_SIZE * FRAME_SIZE * 3;
+
+/** Windows for `frames` frames (the last one padded). */
+export const windowsFor = (frames: number, cfg: Pick<FavorConfig, 'window'>): number => Math.ceil(frames / cfg.window);
+
+/** AV tokens the language model reads for `windows` windows. */
+export function avTokenCount(windows: number, cfg: Pick<FavorConfig, 'queries' | 'sync' | 'questionOnly'>): number {
+  if (cfg.questionOnly) return 0;
+  return windows * cfg.queries * (cfg.sync === 'frame' ? 1 : 2);
+}

@@ -1,0 +1,127 @@
+/**
+ * AVQA examples for FAVOR: questions from src/data/avqa, their streams rendered once into memory (the visual patches
+ * once per scene, the log-mel once per audio variant), and fixed-shape batches: every clip padded to the longest
+ * clip the settings allow (a whole number of windows) with a frame mask, and the text as
+ * question [SEP] answer [EOS], right-padded, with next-token targets on the answer and [EOS] positions only.
+ */
+import { type AvqaConfig, type AvqaQuestion, type AvqaStreams, type WordTokenizer, avqaConfig, avqaStreams, avqaTokenizer, generateAvqa } from '../../data/avqa/index.js';
+import { type HostArray, hostArray } from '../../io/array.js';
+import { InputError } from '../../util/errors.js';
+import { AUDIO_PER_FRAME, FRAME_SIZE, FRAME_VALUES, MEL_BANDS } from './config.js';
+
+/** A clip as the model reads it: 32 px frames [frames, 3072] and log-mel [25 * frames, 64]. */
+export interface ClipStreams {
+  frames: number;
+  video: Float32Array;
+  audio: Float32Array;
+}
+
+export interface AvqaExamples {
+  config: AvqaConfig;
+  questions: AvqaQuestion[];
+  tokenizer: WordTokenizer;
+  /** Frames every batch is padded to (the longest clip the settings allow, at 2 Hz). */
+  frames: number;
+  /** Text length every batch is padded to: the longest question [SEP] answer (without [EOS]) plus 1. */
+  textLen: number;
+  clip(q: AvqaQuestion): ClipStreams;
+}
+
+const audioKey = (q: Pick<AvqaQuestion, 'index' | 'audio'>): string => `${q.index}|${q.audio?.offset ?? ''}|${q.audio?.foil ?? ''}`;
+
+/** Examples already rendered in this process, by settings: ablation and seed runs share one rendering. */
+const rendered = new Map<string, AvqaExamples>();
+
+/** Renders the streams of every question's clip once per process (progress per rendered clip). */
+export function loadAvqaExamples(config: Partial<AvqaConfig>, scenes: number, progress?: (done: number, total: number) => void): AvqaExamples {
+  const cfg = avqaConfig(config);
+  const key = JSON.stringify([cfg, scenes]);
+  const known = rendered.get(key);
+  if (known) return known;
+  const ex = renderExamples(cfg, scenes, progress);
+  rendered.set(key, ex);
+  return ex;
+}
+
+function renderExamples(cfg: AvqaConfig, scenes: number, progress?: (done: number, total: number) => void): AvqaExamples {
+  const { questions } = generateAvqa(cfg, scenes);
+  const opts = { size: FRAME_SIZE, nMels: MEL_BANDS };
+  const videos = new Map<number, Float32Array>();
+  const audios = new Map<string, Float32Array>();
+  const keys = [...new Set(questions.map(audioKey))];
+  let done = 0;
+  for (const q of questions) {
+    const key = audioKey(q);
+    if (audios.has(key)) continue;
+    const s: AvqaStreams = avqaStreams(cfg, q.index, q.audio ?? {}, opts);
+    if (!videos.has(q.index)) videos.set(q.index, s.video.data as Float32Array);
+    audios.set(key, s.audio.data as Float32Array);
+    progress?.(++done, keys.length);
+  }
+  const tokenizer = avqaTokenizer(cfg);
+  const textLen = Math.max(...questions.map((q) => promptIds(tokenizer, q.question).length + tokenizer.encode(q.answer, { addSpecial: false }).ids.length));
+  return {
+    config: cfg, questions, tokenizer, frames: Math.ceil(2 * cfg.maxDuration), textLen,
+    clip: (q) => {
+      const video = videos.get(q.index);
+      const audio = audios.get(audioKey(q));
+      if (!video || !audio) throw new InputError(`no streams for question ${q.id}`, { field: 'question', got: q.id });
+      return { frames: video.length / FRAME_VALUES, video, audio };
+    },
+  };
+}
+
+/** Streams from a decoded file or any other source: frames [F, 3072], log-mel [>= 25F, 64] (both cut to the shorter). */
+export function clipFromStreams(video: Float32Array, audio: Float32Array): ClipStreams {
+  const frames = Math.min(video.length / FRAME_VALUES, Math.floor(audio.length / (MEL_BANDS * AUDIO_PER_FRAME)));
+  return { frames, video: video.subarray(0, frames * FRAME_VALUES), audio: audio.subarray(0, frames * AUDIO_PER_FRAME * MEL_BANDS) };
+}
+
+/** video [B, F, 3072], audio [B, 25F, 64], frame_mask [B, F] for clips padded (or cut) to `frames`. */
+export function avBatch(clips: readonly ClipStreams[], frames: number): Record<string, HostArray> {
+  const b = clips.length;
+  const perFrame = FRAME_VALUES;
+  const perAudio = AUDIO_PER_FRAME * MEL_BANDS;
+  const video = new Float32Array(b * frames * perFrame);
+  const audio = new Float32Array(b * frames * perAudio);
+  const mask = new Float32Array(b * frames);
+  clips.forEach((c, i) => {
+    const n = Math.min(c.frames, frames);
+    video.set(c.video.subarray(0, n * perFrame), i * frames * perFrame);
+    audio.set(c.audio.subarray(0, n * perAudio), i * frames * perAudio);
+    mask.fill(1, i * frames, i * frames + n);
+  });
+  return {
+    video: hostArray('float32', [b, frames, FRAME_VALUES], video),
+    audio: hostArray('float32', [b, frames * AUDIO_PER_FRAME, MEL_BANDS], audio),
+    frame_mask: hostArray('float32', [b, frames], mask),
+  };
+}
+
+/** question [SEP] ids (no [BOS]: the AV tokens come first). */
+export function promptIds(tok: WordTokenizer, question: string): number[] {
+  return [...tok.encode(question, { addSpecial: false }).ids, tok.id('[SEP]')];
+}
+
+/** Teacher-forced text: text [B, Lt], target [B, Lt] (text shifted left), target_mask on the answer and [EOS] only. */
+export function textBatch(tok: WordTokenizer, items: readonly { question: string; answer: string }[], textLen: number): Record<string, HostArray> {
+  const b = items.length;
+  const text = new BigInt64Array(b * textLen).fill(BigInt(tok.padId));
+  const target = new BigInt64Array(b * textLen).fill(BigInt(tok.padId));
+  const mask = new Float32Array(b * textLen);
+  items.forEach((it, i) => {
+    const prompt = promptIds(tok, it.question);
+    const seq = [...prompt, ...tok.encode(it.answer, { addSpecial: false }).ids, tok.id('[EOS]')];
+    if (seq.length > textLen + 1) throw new InputError(`question and answer take ${seq.length} tokens, more than model.textLen + 1 = ${textLen + 1}: "${it.question}"`, { field: 'model.textLen', got: seq.length });
+    for (let t = 0; t < Math.min(seq.length, textLen); t++) text[i * textLen + t] = BigInt(seq[t]);
+    for (let t = prompt.length - 1; t < seq.length - 1; t++) {
+      target[i * textLen + t] = BigInt(seq[t + 1]);
+      mask[i * textLen + t] = 1;
+    }
+  });
+  return {
+    text: hostArray('int64', [b, textLen], text),
+    target: hostArray('int64', [b, textLen], target),
+    target_mask: hostArray('float32', [b, textLen], mask),
+  };
+}

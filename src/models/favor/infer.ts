@@ -1,0 +1,129 @@
+/**
+ * Running a trained FAVOR model on a real file: decode through src/media (frames at 2 Hz, area-scaled to 32 px; mono
+ * 16 kHz audio as the AVQA 50 Hz log-mel, the same preprocessing as the training streams), answer a question with
+ * greedy or beam decoding and say how much the answer drew on each window; or hand out the joint tokens per window;
+ * or export the audio-visual encoder as one self-contained ONNX graph (docs/favor.md "Encoder contract").
+ */
+import { avqaConfig, avqaLogMel, avqaTokenizer, type WordTokenizer } from '../../data/avqa/index.js';
+import { Predictor, exportOnnx } from '../../engine/export.js';
+import { ParamStore } from '../../engine/params.js';
+import type { Graph, Scope, Tensor } from '../../engine/index.js';
+import { type HostArray, hostArray } from '../../io/array.js';
+import { decodeAudio } from '../../media/decode_audio.js';
+import { decodeVideo } from '../../media/decode_video.js';
+import { loadRun } from '../../train/files.js';
+import { InputError } from '../../util/errors.js';
+import { AUDIO_PER_FRAME, type FavorConfig, FRAME_SIZE, FRAME_VALUES, MEL_BANDS } from './config.js';
+import { avBatch, type ClipStreams, clipFromStreams, promptIds } from './data.js';
+import { beamDecode } from './decode.js';
+import { answerBatch, answerDecoding, prefixFeed } from './evaluate.js';
+import { avInputs, avTokenWindows, favorEncode } from './model.js';
+import { FavorModelSchema, favorInferenceGraph } from './task.js';
+
+export interface FavorModel {
+  config: FavorConfig;
+  tokenizer: WordTokenizer;
+  weights: Record<string, HostArray>;
+  source: string;
+}
+
+export function loadFavorModel(path: string): FavorModel {
+  const run = loadRun(path, { tasks: ['favor'] });
+  const parsed = FavorModelSchema.safeParse(run.config.model);
+  if (!parsed.success) throw new InputError(`${run.dir}/config.json: model section is not a favor config: ${parsed.error.issues[0]?.message}`, { file: run.dir, field: 'model' });
+  const avqa = (run.config.data as { avqa?: Record<string, unknown> } | undefined)?.avqa ?? {};
+  return { config: parsed.data as FavorConfig, tokenizer: avqaTokenizer(avqaConfig(avqa)), weights: run.params, source: run.weightsPath };
+}
+
+/** Decodes a file into the model's streams: 2 Hz frames at 32 px (area) and 50 Hz log-mel from 16 kHz mono. */
+export async function decodeClip(path: string, opts: { maxSeconds?: number } = {}): Promise<ClipStreams> {
+  const range = opts.maxSeconds ? { duration: opts.maxSeconds } : {};
+  const v = await decodeVideo(path, { fps: 2, width: FRAME_SIZE, height: FRAME_SIZE, resize: 'stretch', scaleFlags: 'area', pixelFormat: 'rgb', ...range });
+  const a = await decodeAudio(path, { sampleRate: 16000, channels: 'mono', ...range });
+  if (!v.frameCount || !a.length) throw new InputError(`${path}: needs a video and an audio stream`, { file: path });
+  const video = Float32Array.from(v.frames, (x) => x / 255);
+  const mel = avqaLogMel(a.data.subarray(0, a.length), 16000, MEL_BANDS);
+  return clipFromStreams(video, mel.data as Float32Array);
+}
+
+function predictor(model: FavorModel, build: (g: Graph, p: Scope) => Record<string, Tensor>): Promise<Predictor> {
+  const store = new ParamStore(0);
+  store.load(model.weights);
+  return Predictor.create(build, store, { worker: false, session: { threads: 2 } });
+}
+
+export interface WindowAttention {
+  start: number; // seconds
+  end: number;
+  /** Attention mass of the first answer token on the window's AV tokens (mean over heads, last LM block). */
+  attention: number;
+  /** Its share of the attention on all AV tokens. */
+  share: number;
+}
+
+export interface AskResult {
+  question: string;
+  answer: string;
+  windows: WindowAttention[];
+  frames: number;
+  seconds: number;
+}
+
+/** Answers one question about a clip (beam 1 = greedy). */
+export async function askClip(model: FavorModel, clip: ClipStreams, question: string, opts: { beam?: number } = {}): Promise<AskResult> {
+  const t0 = performance.now();
+  const tok = model.tokenizer;
+  const textLen = promptIds(tok, question).length + 3;
+  const frames = clip.frames;
+  const p = await predictor(model, (g, s) => favorInferenceGraph(g, s, model.config, 1, frames, textLen, tok.vocabSize));
+  try {
+    const run = (f: Record<string, HostArray>) => p.run(f);
+    const [greedy] = await answerBatch(run, tok, [clip], [question], frames, textLen, model.config);
+    let answer = greedy.answer;
+    if ((opts.beam ?? 1) > 1) {
+      const av = avBatch([clip], frames);
+      const next = async (prefixes: number[][]) => Promise.all(prefixes.map(async (pre) => {
+        const out = await p.run({ ...av, text: prefixFeed([pre], textLen, tok.padId) });
+        const v = out.logits.shape[2];
+        return (out.logits.data as Float32Array).slice((pre.length - 1) * v, pre.length * v);
+      }));
+      answer = tok.decode((await beamDecode(next, promptIds(tok, question), answerDecoding(tok, opts.beam))).ids);
+    }
+    const total = greedy.windows.reduce((a, b) => a + b, 0) || 1;
+    const windows = greedy.windows.map((w, i) => ({ start: (i * model.config.window) / 2, end: Math.min(frames, (i + 1) * model.config.window) / 2, attention: w, share: w / total }));
+    return { question, answer, windows, frames, seconds: (performance.now() - t0) / 1000 };
+  } finally {
+    await p.close();
+  }
+}
+
+/** Encoder graph: video [1, F, 3072], audio [1, 25F, 64], frame_mask [1, F] -> tokens [1, M, Dlm], token_window [M]. */
+function encoderGraph(model: FavorModel, frames: number) {
+  return (g: Graph, p: Scope): Record<string, Tensor> => {
+    const av = favorEncode(p.scope('encoder'), avInputs(g, 1, frames), model.config);
+    return { tokens: av.tokens, token_valid: av.valid };
+  };
+}
+
+/** The joint tokens of a clip and the window each belongs to. */
+export async function favorTokens(model: FavorModel, clip: ClipStreams): Promise<{ tokens: HostArray; window: HostArray; valid: HostArray }> {
+  if (model.config.questionOnly) throw new InputError('a question-only run has no audio-visual tokens', { field: '--model' });
+  const p = await predictor(model, encoderGraph(model, clip.frames));
+  try {
+    const out = await p.run(avBatch([clip], clip.frames));
+    const windowOf = avTokenWindows(Math.ceil(clip.frames / model.config.window), model.config);
+    return { tokens: out.tokens, valid: out.token_valid, window: hostArray('int32', [windowOf.length], Int32Array.from(windowOf)) };
+  } finally {
+    await p.close();
+  }
+}
+
+/** Writes the encoder for clips of up to `frames` frames (shorter ones padded and masked) as one .onnx file. */
+export function exportEncoder(model: FavorModel, path: string, frames: number): number {
+  if (model.config.questionOnly) throw new InputError('a question-only run has no audio-visual encoder to export', { field: '--model' });
+  const store = new ParamStore(0);
+  store.load(model.weights);
+  const c = model.config;
+  const doc = `FAVOR audio-visual encoder (Attune). Inputs: video [1, ${frames}, ${FRAME_VALUES}] float32 (2 Hz RGB frames 32x32 in [0, 1], y, x, channel), audio [1, ${frames * AUDIO_PER_FRAME}, ${MEL_BANDS}] float32 (50 Hz log-mel, Whisper normalization), frame_mask [1, ${frames}] float32 (1 = real frame). Outputs: tokens [1, M, ${c.lmDim}], token_valid [1, M]; window = ${c.window} frames, ${c.queries} queries per window, sync ${c.sync}, causal ${c.causal}.`;
+  return exportOnnx(path, encoderGraph(model, frames), store, { name: 'favor-encoder', docString: doc });
+}

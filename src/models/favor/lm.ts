@@ -1,0 +1,45 @@
+/**
+ * The small decoder-only language model that answers: word embeddings over the AVQA vocabulary, the AV tokens as a
+ * prefix, causal self-attention over [AV tokens][question [SEP] answer [EOS]], a vocabulary head.
+ *
+ *   av [B, M, Dlm] (projected Q-Former queries; M = 0 for question-only), avValid [B, M] (0 = padded window)
+ *   text [B, Lt] int64 -> embeddings                                               [B, Lt, Dlm]
+ *   x = [av ; text] + sinusoidal positions                                         [B, M + Lt, Dlm]
+ *   blocks: causal mask [S, S] + key padding over the AV tokens                    [B, H, S, S]
+ *   logits at the text positions (position i predicts text token i + 1)             [B, Lt, V]
+ *   avAttention: last block's attention from each text position to each AV token, mean over heads [B, Lt, M]
+ */
+import { type Scope, type Tensor, concat, init } from '../../engine/index.js';
+import { MASK_VALUE, addSinusoidal, causalMask, layerNorm, linear, transformerBlock } from '../../nn/index.js';
+import type { FavorConfig } from './config.js';
+
+export interface LmOutputs {
+  logits: Tensor; // [B, Lt, V]
+  avAttention?: Tensor; // [B, Lt, M]
+}
+
+export function languageModel(p: Scope, av: Tensor | undefined, avValid: Tensor | undefined, text: Tensor, vocab: number, cfg: FavorConfig): LmOutputs {
+  const g = text.graph;
+  const [b, lt] = text.shape as number[];
+  const m = av ? (av.shape[1] as number) : 0;
+  const embed = p.param('embed', [vocab, cfg.lmDim], init.normal(0.02)); // [V, Dlm]
+  const words = embed.gather(text, 0); // [B, Lt, Dlm]
+  const x = addSinusoidal(av ? concat([av, words], 1) : words); // [B, S, Dlm]
+  const s = m + lt;
+  let mask: Tensor = causalMask(g, s); // [S, S]
+  if (av && avValid) {
+    const keyValid = concat([avValid, g.constant({ dtype: 'float32', shape: [b, lt], data: new Float32Array(b * lt).fill(1) })], 1); // [B, S]
+    mask = mask.add(keyValid.sub(1).mul(-MASK_VALUE).unsqueeze([1, 2])); // [B, 1, S, S]
+  }
+  let h = x;
+  let weights: Tensor | undefined;
+  for (let i = 0; i < cfg.lmLayers; i++) {
+    const r = transformerBlock(p.scope(`block${i}`), h, { heads: cfg.heads, mlpRatio: 4 }, { mask }); // [B, S, Dlm]
+    h = r.out;
+    weights = r.weights; // [B, H, S, S]
+  }
+  const textStates = layerNorm(p.scope('norm'), h).slice([m], [s], [1]); // [B, Lt, Dlm]
+  const logits = linear(p.scope('head'), textStates, vocab); // [B, Lt, V]
+  const avAttention = av && weights ? weights.slice([m, 0], [s, m], [2, 3]).mean([1]) : undefined; // [B, Lt, M]
+  return { logits, avAttention };
+}

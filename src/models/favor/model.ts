@@ -1,0 +1,127 @@
+/**
+ * FAVOR (arXiv 2310.05863, favor_mult.md 1): fine-grained audio-visual joint tokens for a language model.
+ *
+ *   video [B, F, 3072] --patches [B, F, Nv, P]--visualEncoder--> [B, F, Nv, Dv] --+
+ *   audio [B, 25F, M]   --audioEncoder---> [B, F, 25, Da] --+-- sync 'frame': pad to S slots, join features
+ *                                                           |     -> [B, F, S, Dv+Da] -> windowed causal Q-Former
+ *                                                           |     -> [B*W, Q, Dv+Da] -> proj -> [B, W*Q, Dlm]
+ *                                                           +-- sync 'window' | 'none' (Video-LLaMA style): a visual
+ *                                                                 and an audio Q-Former per window -> [B, 2*W*Q, Dlm]
+ *   frameMask [B, F]: padded frames get no attention in the Q-Former, padded windows none in the LM
+ *   text [B, Lt] (question [SEP] answer [EOS]) --languageModel([AV tokens][text])--> logits [B, Lt, V]
+ *   loss = CE(answer and [EOS] positions) + diversity * mean pairwise cosine of each real window's queries
+ */
+import { type Graph, type Scope, type Tensor, concat } from '../../engine/index.js';
+import { crossEntropyLoss, linear, type QFormerLayerResult } from '../../nn/index.js';
+import { AUDIO_PER_FRAME, FRAME_SIZE, FRAME_VALUES, MEL_BANDS, type FavorConfig } from './config.js';
+import { audioEncoder, synchronize, visualEncoder } from './encoders.js';
+import { languageModel } from './lm.js';
+import { maskedDiversityLoss, windowedQFormer } from './qformer.js';
+
+export interface AvInputs {
+  video: Tensor; // [B, F, 32*32*3] raw frames (y, x, channel)
+  audio: Tensor; // [B, 25F, M]
+  frameMask: Tensor; // [B, F]
+}
+
+export interface AvTokens {
+  tokens: Tensor; // [B, M, Dlm]
+  valid: Tensor; // [B, M] float 0/1
+  diversity: Tensor; // []
+  windows: number;
+  qformer: QFormerLayerResult['weights'][];
+}
+
+/** Declares the AV inputs of a graph for `frames` frames. */
+export function avInputs(g: Graph, batch: number, frames: number): AvInputs {
+  return {
+    video: g.input('video', 'float32', [batch, frames, FRAME_VALUES]),
+    audio: g.input('audio', 'float32', [batch, frames * AUDIO_PER_FRAME, MEL_BANDS]),
+    frameMask: g.input('frame_mask', 'float32', [batch, frames]),
+  };
+}
+
+/** [B*W, Q, D] queries -> [B, W*Q, Dlm] (and the validity of each token from its window's). */
+function toLm(p: Scope, q: Tensor, windowValid: Tensor, b: number, cfg: FavorConfig): { tokens: Tensor; valid: Tensor } {
+  const [bw, nq] = q.shape as number[];
+  const tokens = linear(p, q, cfg.lmDim).reshape([b, (bw / b) * nq, cfg.lmDim]); // [B, W*Q, Dlm]
+  const valid = windowValid.reshape([bw, 1]).expand([bw, nq]).reshape([b, (bw / b) * nq]); // [B, W*Q]
+  return { tokens, valid };
+}
+
+/** Raw frames [B, F, 32*32*3] -> patches [B, F, Nv, p*p*3] (patch-major, then y, x, channel as in docs/avqa.md). */
+export function patchify(video: Tensor, patch: number): Tensor {
+  const [b, f] = video.shape as number[];
+  const n = FRAME_SIZE / patch;
+  return video.reshape([b, f, n, patch, n, patch, 3]).transpose([0, 1, 2, 4, 3, 5, 6]).reshape([b, f, n * n, patch * patch * 3]);
+}
+
+/** Zero-pads the inputs in time to a whole number of windows (padded frames are masked). */
+function padToWindows(x: AvInputs, window: number): AvInputs {
+  const f = x.frameMask.shape[1] as number;
+  const extra = Math.ceil(f / window) * window - f;
+  if (!extra) return x;
+  return {
+    video: x.video.pad([0, 0, 0, 0, extra, 0]), // [B, F', 3072]
+    audio: x.audio.pad([0, 0, 0, 0, extra * AUDIO_PER_FRAME, 0]), // [B, 25F', M]
+    frameMask: x.frameMask.pad([0, 0, 0, extra]), // [B, F']
+  };
+}
+
+/** The audio-visual encoder: frames + audio -> the joint tokens the language model reads. */
+export function favorEncode(p: Scope, inputs: AvInputs, cfg: FavorConfig): AvTokens {
+  const x = padToWindows(inputs, cfg.window);
+  const b = x.video.shape[0] as number;
+  const visual = visualEncoder(p.scope('visual'), patchify(x.video, cfg.patch), cfg); // [B, F, Nv, Dv]
+  const audio = audioEncoder(p.scope('audio'), x.audio, cfg); // [B, F, 25, Da]
+  if (cfg.sync === 'frame') {
+    const joint = synchronize(visual, audio); // [B, F, S, Dv+Da]
+    const w = windowedQFormer(p.scope('qformer'), joint, x.frameMask, cfg); // [B*W, Q, Dv+Da]
+    const lm = toLm(p.scope('proj'), w.queries, w.windowValid, b, cfg); // [B, W*Q, Dlm]
+    return { ...lm, diversity: maskedDiversityLoss(w.queries, w.windowValid), windows: w.windows, qformer: w.weights };
+  }
+  const wv = windowedQFormer(p.scope('qformer'), visual, x.frameMask, cfg); // [B*W, Q, Dv]
+  const wa = windowedQFormer(p.scope('audio_qformer'), audio, x.frameMask, cfg); // [B*W, Q, Da]
+  const v = toLm(p.scope('proj'), wv.queries, wv.windowValid, b, cfg); // [B, W*Q, Dlm]
+  const a = toLm(p.scope('audio_proj'), wa.queries, wa.windowValid, b, cfg); // [B, W*Q, Dlm]
+  const diversity = maskedDiversityLoss(wv.queries, wv.windowValid).add(maskedDiversityLoss(wa.queries, wa.windowValid)).mul(0.5);
+  const W = wv.windows;
+  const dim = cfg.lmDim;
+  const interleave = (t: Tensor) => t.reshape([b, W, cfg.queries, -1]); // [B, W, Q, ...]
+  const [tokens, valid] = cfg.sync === 'window'
+    ? [concat([interleave(v.tokens), interleave(a.tokens)], 2).reshape([b, 2 * W * cfg.queries, dim]), concat([interleave(v.valid.unsqueeze([2])), interleave(a.valid.unsqueeze([2]))], 2).reshape([b, 2 * W * cfg.queries])]
+    : [concat([v.tokens, a.tokens], 1), concat([v.valid, a.valid], 1)]; // [B, 2*W*Q, Dlm], [B, 2*W*Q]
+  return { tokens, valid, diversity, windows: W, qformer: wv.weights };
+}
+
+/** Window index of each AV token the language model reads (for per-window attention). */
+export function avTokenWindows(windows: number, cfg: FavorConfig): number[] {
+  if (cfg.questionOnly) return [];
+  const q = cfg.queries;
+  if (cfg.sync === 'frame') return Array.from({ length: windows * q }, (_, i) => Math.floor(i / q));
+  if (cfg.sync === 'window') return Array.from({ length: 2 * windows * q }, (_, i) => Math.floor(i / (2 * q)));
+  return Array.from({ length: 2 * windows * q }, (_, i) => Math.floor((i % (windows * q)) / q));
+}
+
+export interface FavorOutputs {
+  logits: Tensor; // [B, Lt, V]
+  avAttention?: Tensor; // [B, Lt, M]
+  av?: AvTokens;
+}
+
+/** The whole model: AV inputs + text -> next-token logits (and the LM's attention over the AV tokens). */
+export function favor(p: Scope, x: AvInputs, text: Tensor, vocab: number, cfg: FavorConfig): FavorOutputs {
+  const av = cfg.questionOnly ? undefined : favorEncode(p.scope('encoder'), x, cfg);
+  const lm = languageModel(p.scope('lm'), av?.tokens, av?.valid, text, vocab, cfg);
+  return { ...lm, av };
+}
+
+/** Training loss: cross-entropy on the answer and [EOS] positions (`targetMask`) + diversity * the diversity loss. */
+export function favorLoss(p: Scope, x: AvInputs, text: Tensor, target: Tensor, targetMask: Tensor, vocab: number, cfg: FavorConfig): { loss: Tensor; metrics: Record<string, Tensor> } {
+  const out = favor(p, x, text, vocab, cfg);
+  const ce = crossEntropyLoss(out.logits, target, { valid: targetMask }); // []
+  const metrics: Record<string, Tensor> = { answer_ce: ce };
+  if (!out.av || cfg.diversity === 0) return { loss: ce, metrics };
+  metrics.diversity = out.av.diversity;
+  return { loss: ce.add(out.av.diversity.mul(cfg.diversity)), metrics };
+}

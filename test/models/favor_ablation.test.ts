@@ -1,0 +1,40 @@
+/** The ablation table: one markdown row per variant with mean ± std per family, written between the doc markers. */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ABLATION_END, ABLATION_START, ablationMarkdown, FAVOR_ABLATIONS, writeAblationDocs, type AblationRow } from '../../src/app/favor_ablation.js';
+import { meanStd } from '../../src/metrics/stats.js';
+
+const row = (name: string, acc: number[], audio: number[]): AblationRow => ({
+  name, set: [], seconds: 1, metrics: { 'test.acc': meanStd(acc), 'test.acc_audio': meanStd(audio), 'test.prior': meanStd([0.3, 0.3]) },
+});
+
+test('ablation rows cover the issue\'s variants and the table prints mean ± std in % with the template prior', () => {
+  const sets = FAVOR_ABLATIONS.map((a) => a.set.join(' '));
+  for (const s of ['', 'model.sync=none', 'model.causal=none', 'model.causal=past', 'model.diversity=0', 'model.window=5', 'model.window=20', 'model.questionOnly=true']) assert.ok(sets.includes(s), s);
+  const md = ablationMarkdown([row('full', [0.5, 0.7], [0.9, 0.9]), row('no sync', [0.4, 0.4], [0.8, 1])]);
+  const lines = md.split('\n');
+  assert.equal(lines.length, 2 + 2 + 1);
+  assert.match(lines[2], /^\| full \| 90\.0 ± 0\.0 \| – .*\| 60\.0 ± 14\.1 \|$/);
+  assert.match(lines[3], /^\| no sync \| 90\.0 ± 14\.1 \|/);
+  assert.match(lines[4], /^\| template prior .*\| 30\.0 ± 0\.0 \|$/);
+});
+
+test('writeAblationDocs replaces only the text between the markers and refuses a file without them', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'favor-ablation-'));
+  try {
+    const path = join(dir, 'favor.md');
+    writeFileSync(path, `# A\n${ABLATION_START}\nold\n${ABLATION_END}\ntail\n`);
+    writeAblationDocs(path, [row('full', [0.5], [1])], 'how');
+    const text = readFileSync(path, 'utf8');
+    assert.ok(text.startsWith(`# A\n${ABLATION_START}\nhow\n\n| variant |`));
+    assert.ok(text.endsWith(`${ABLATION_END}\ntail\n`));
+    assert.ok(!text.includes('old'));
+    writeFileSync(path, 'no markers');
+    assert.throws(() => writeAblationDocs(path, [], 'how'), /markers/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,64 @@
+/** FAVOR inference: a run folder loads, the exported encoder is self-contained and gives the tokens favorTokens gives. */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { Graph, ParamStore, Scope, Session } from '../../src/engine/index.js';
+import { toFloat32 } from '../../src/io/array.js';
+import { saveSafetensors } from '../../src/io/safetensors.js';
+import { AUDIO_PER_FRAME, FRAME_VALUES, MEL_BANDS, favorTiny } from '../../src/models/favor/config.js';
+import { avBatch } from '../../src/models/favor/data.js';
+import { exportEncoder, favorTokens, loadFavorModel } from '../../src/models/favor/infer.js';
+import { favorInferenceGraph } from '../../src/models/favor/task.js';
+import { Rng } from '../../src/util/rng.js';
+import { avqaConfig, avqaTokenizer } from '../../src/data/avqa/index.js';
+
+/** The word vocabulary of AVQA clips up to 10 s (question times stop at 10). */
+const VOCAB = avqaTokenizer(avqaConfig({ maxDuration: 10 })).vocabSize;
+
+function fakeRun(dir: string, model = { ...favorTiny(), window: 5 }): void {
+  const store = new ParamStore(7);
+  const g = new Graph();
+  favorInferenceGraph(g, new Scope(g, store), model, 1, 10, 8, VOCAB);
+  saveSafetensors(join(dir, 'best.safetensors'), Object.fromEntries(store.names().map((n) => [n, store.get(n)])));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ task: 'favor', model, data: { avqa: { seed: 0, minDuration: 5, maxDuration: 10 } } }));
+}
+
+test('the exported encoder (20 frames, padded) reproduces the tokens of a 14-frame clip and flags the empty window', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'favor-infer-'));
+  try {
+    fakeRun(dir);
+    const model = loadFavorModel(dir);
+    assert.equal(model.tokenizer.vocabSize, VOCAB);
+    const rng = new Rng(2);
+    const clip = { frames: 14, video: Float32Array.from({ length: 14 * FRAME_VALUES }, () => rng.uniform()), audio: Float32Array.from({ length: 14 * AUDIO_PER_FRAME * MEL_BANDS }, () => rng.uniform()) };
+    const direct = await favorTokens(model, clip); // 3 windows x 4 queries
+    assert.deepEqual(direct.tokens.shape, [1, 12, model.config.lmDim]);
+    assert.deepEqual(Array.from(direct.window.data as Int32Array), [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]);
+    const path = join(dir, 'encoder.onnx');
+    exportEncoder(model, path, 20);
+    const session = await Session.fromBytes(new Uint8Array(readFileSync(path)), { threads: 1 });
+    const out = await session.run(avBatch([clip], 20));
+    await session.release();
+    assert.deepEqual(out.tokens.shape, [1, 16, model.config.lmDim]);
+    assert.deepEqual(Array.from(toFloat32(out.token_valid)), [...new Array(12).fill(1), 0, 0, 0, 0]);
+    const a = toFloat32(direct.tokens);
+    const b = toFloat32(out.tokens).subarray(0, a.length);
+    let maxDiff = 0;
+    for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+    assert.ok(maxDiff < 1e-4, `max difference ${maxDiff}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a question-only run has no encoder to export and says so', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'favor-infer-'));
+  try {
+    fakeRun(dir, { ...favorTiny(), window: 5, questionOnly: true });
+    assert.throws(() => exportEncoder(loadFavorModel(dir), join(dir, 'e.onnx'), 10), /question-only/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
