@@ -46,8 +46,11 @@ export function onsetTimes(wave: Float32Array): number[] {
 }
 
 /**
- * Offset (s) between a wave and the picture's impact times: the lag of the best mean product between the onset
+ * Offset (s) between a wave and the picture's impact times: the lag of the largest summed product between the onset
  * envelope and the impacts as 30 ms triangles, over ±2 s in 10 ms steps. A silent track scores the full 2 s.
+ * The sum is not divided by the overlap: a mean over the overlap favoured large lags (at 2 s only half of a 4 s clip
+ * overlaps, so one chance coincidence outscored every impact matched at lag 0; it gave 1.5 s on clips whose onsets
+ * matched with F1 0.89).
  */
 export function syncOffset(wave: Float32Array, seen: number[]): number {
   if (!seen.length) return 0;
@@ -62,9 +65,8 @@ export function syncOffset(wave: Float32Array, seen: number[]): number {
   const maxLag = Math.round(MAX_LAG_SEC * ENV_RATE);
   let best = 0, bestScore = -Infinity;
   for (let L = -maxLag; L <= maxLag; L++) {
-    let acc = 0, n = 0;
-    for (let t = Math.max(0, -L); t < Math.min(T, T - L); t++, n++) acc += env.data[t + L] * pulses[t];
-    const score = n ? acc / n : 0;
+    let score = 0;
+    for (let t = Math.max(0, -L); t < Math.min(T, T - L); t++) score += env.data[t + L] * pulses[t];
     if (score > bestScore + 1e-12 || (Math.abs(score - bestScore) <= 1e-12 && Math.abs(L) < Math.abs(best))) {
       bestScore = score;
       best = L;
