@@ -16,6 +16,7 @@ const builtin: Record<string, TaskLoader> = {
   'av-retrieval': () => import('./av_retrieval/task.js').then((m) => m.avRetrievalTask),
   'av-sync': () => import('./av_sync/task.js').then((m) => m.avSyncTask),
   favor: () => import('./favor/task.js').then((m) => m.favorTask),
+  v2a: () => import('./v2a/task.js').then((m) => m.v2aTask),
 };
 
 /** Tasks added at run time (tests, plugins, scripts). */

@@ -15,6 +15,7 @@ const BENCHES: Record<string, { about: string; load: () => Promise<BenchModule> 
   metrics: { about: 'recall/mAP on 10k pairs and Frechet distance on 10k x 2048 features', load: () => import('../../../bench/metrics.js') },
   sync: { about: 'attune sync latency on 10 s of a 720p clip, without and with face landmarks, by stage', load: () => import('../../../bench/sync.js') },
   queue: { about: 'attune sync over a Redis queue with 3 workers, one killed mid-job in each of 20 runs: files lost and duplicated', load: () => import('../../../bench/batch_queue.js') },
+  v2a: { about: 'v2a: 8 s of sound at 25 Euler steps with CFG on 2 threads (network + Griffin-Lim decoder), time per steps', load: () => import('../../../bench/v2a.js') },
 };
 
 export function register(program: Command): void {

@@ -18,6 +18,8 @@ export const commandModules: (() => Promise<{ register: Register }>)[] = [
   () => import('./retrieve.js'),
   () => import('./sync.js'),
   () => import('./synth.js'),
+  () => import('./t2a.js'),
   () => import('./train.js'),
+  () => import('./v2a.js'),
   () => import('./worker.js'),
 ];

@@ -1,0 +1,58 @@
+/**
+ * v2a model settings and stream geometry (MMAudio's sequence_config.py at 16 kHz, scaled down).
+ *
+ * | stream        | rate        | 8 s      | what                                                         |
+ * |---------------|-------------|----------|--------------------------------------------------------------|
+ * | audio latent  | 31.25 /s    | 250 x 64 | normalized log-mel (audio.ts)                                 |
+ * | visual tokens | 8 fps       | 64 x P   | 24 x 24 RGB frames (P = 1728), encoded here                   |
+ * | sync features | 25 fps      | 200 x P  | frame differences at 25 fps, encoded here (MMAudio: 24/s)     |
+ * | text tokens   | -           | 16       | caption words (text.ts vocabulary), padded                    |
+ *
+ * Variants are factory functions (MMAudio's small_16k / large_44k style): `tiny` for tests, `small` the default.
+ */
+import { LATENT_RATE, N_MELS, latentFrames } from './audio.js';
+
+export const VISUAL_FPS = 8;
+export const SYNC_FPS = 25;
+export const FRAME_SIZE = 24;
+export const PIXELS = FRAME_SIZE * FRAME_SIZE * 3;
+export const TEXT_TOKENS = 16;
+
+export interface V2aConfig {
+  /** Token width of every stream. */
+  dim: number;
+  heads: number;
+  /** N1: joint blocks over [audio | visual | text]. */
+  jointBlocks: number;
+  /** N2: audio-only blocks. */
+  audioBlocks: number;
+  mlpRatio: number;
+  /** Temporal kernel of the motion (sync) encoder. */
+  syncKernel: number;
+  /** Ablations: sync features into the per-token condition; aligned (vs plain index) RoPE on the visual stream. */
+  syncFeatures: boolean;
+  alignedRope: boolean;
+}
+
+const base = { mlpRatio: 2, syncKernel: 5, syncFeatures: true, alignedRope: true };
+export const v2aTiny = (): V2aConfig => ({ ...base, dim: 32, heads: 2, jointBlocks: 1, audioBlocks: 1 });
+export const v2aSmall = (): V2aConfig => ({ ...base, dim: 96, heads: 4, jointBlocks: 2, audioBlocks: 2 });
+export const v2aBase = (): V2aConfig => ({ ...base, dim: 192, heads: 6, jointBlocks: 3, audioBlocks: 6 });
+
+export const V2A_VARIANTS = { tiny: v2aTiny, small: v2aSmall, base: v2aBase };
+
+export interface Sequence {
+  seconds: number;
+  latent: number; // audio latent frames (31.25 /s)
+  visual: number; // 8 fps frames
+  sync: number; // 25 fps frames
+  text: number;
+  mels: number;
+}
+
+/** Stream lengths for a clip of `seconds` (8 s -> 250 / 64 / 200 / 16). */
+export function sequence(seconds: number): Sequence {
+  return { seconds, latent: latentFrames(seconds), visual: Math.round(seconds * VISUAL_FPS), sync: Math.round(seconds * SYNC_FPS), text: TEXT_TOKENS, mels: N_MELS };
+}
+
+export { LATENT_RATE };
