@@ -37,7 +37,7 @@ test('attune synth avqa writes questions.jsonl, scenes.jsonl, vocab.json and avq
     assert.match(plain.stdout, /question-only baselines/);
     await assert.rejects(run('node', ['bin/attune.js', 'synth', 'avqa', '--n', '0', '--out', dir]), (err: { code: number; stderr: string }) => {
       assert.equal(err.code, 2);
-      assert.match(err.stderr, /--n expects a positive integer/);
+      assert.match(err.stderr, /--n must be a positive integer/);
       return true;
     });
     const help = await run('node', ['bin/attune.js', 'synth', '--help']);

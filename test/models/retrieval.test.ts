@@ -165,7 +165,7 @@ test('attune index DIR (batch layer): whole files, resumable, --out required; a 
   rmSync(join(media, 'sub', 'long.mp4'));
   // --out is required: nothing is written into the media folder by default
   const noOut = attune('index', media, '--model', run);
-  assert.equal(noOut.status, 1);
+  assert.equal(noOut.status, 2); // a usage error
   assert.match(noOut.stderr, /required option '--out <dir>'/);
   // every file bad: exit 1 and a summary naming each failure (was: exit 0)
   const bad = join(dir, 'all-bad');
