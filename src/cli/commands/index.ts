@@ -9,6 +9,7 @@ type Register = (program: Command) => void;
 export const commandModules: (() => Promise<{ register: Register }>)[] = [
   () => import('./bench.js'),
   () => import('./demo.js'),
+  () => import('./emotion.js'),
   () => import('./features.js'),
   () => import('./index_cmd.js'),
   () => import('./metrics.js'),

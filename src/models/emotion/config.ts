@@ -44,10 +44,6 @@ export interface EmotionModelConfig {
   /** Hidden width of the classification head. */
   hidden: number;
   dropout: number;
-  /** Training only: probability that an example loses its text, and (separately) its audio. */
-  modalityDropout: number;
-  /** Training only: probability that the timbre is hidden (test speakers have unseen timbres). */
-  timbreDropout: number;
   /** Weight of the seed's diversity loss -sum H(alpha) on the cross-modal attention rows (0 = off). */
   entropyWeight: number;
   /** Weight of the seed's alignment loss sum sim(t_i, a_j) (1 - alpha_ij)^2 (0 = off). */
@@ -58,7 +54,7 @@ export interface EmotionModelConfig {
 
 export const emotionSmall = (): EmotionModelConfig => ({
   dim: 48, heads: 4, textLayers: 1, audioLayers: 1, kernel: 5, fusion: 'bi', multiLevel: true, gate: true, metadata: true,
-  modalities: 'both', learnedTemperature: true, hidden: 64, dropout: 0.1, modalityDropout: 0.15, timbreDropout: 0.5,
+  modalities: 'both', learnedTemperature: true, hidden: 64, dropout: 0.1,
   entropyWeight: 0, alignWeight: 0, groundWeight: 0.1,
 });
 
