@@ -39,6 +39,12 @@ export interface EmotionModelConfig {
   metadata: boolean;
   /** Which inputs the model reads at all (the text-only / audio-only rows). */
   modalities: Modalities;
+  /**
+   * Add utterance-level prosody functionals of the raw input (voiced mean and std of log f0, mean and std of energy,
+   * voiced fraction, duration) to the audio side: pitch relative to the speaker is what separates happy from
+   * surprised, and a mean over voiced frames is hard to learn through mean pooling of all frames.
+   */
+  prosodyStats: boolean;
   /** Learn the attention temperature (per head) instead of a fixed 1/sqrt(d_k). */
   learnedTemperature: boolean;
   /** Hidden width of the classification head. */
@@ -54,7 +60,7 @@ export interface EmotionModelConfig {
 
 export const emotionSmall = (): EmotionModelConfig => ({
   dim: 48, heads: 4, textLayers: 1, audioLayers: 1, kernel: 5, fusion: 'bi', multiLevel: true, gate: true, metadata: true,
-  modalities: 'both', learnedTemperature: true, hidden: 64, dropout: 0.1,
+  modalities: 'both', prosodyStats: true, learnedTemperature: true, hidden: 64, dropout: 0.1,
   entropyWeight: 0, alignWeight: 0, groundWeight: 0.1,
 });
 

@@ -7,6 +7,8 @@
  *                 audio→text: Q = A_raw, K/V = T_raw ─▶ T_att [B, F, D] (words read by each frame) ─ pool ┤
  *                                                   │                                                     │
  *   audio [B, F, 83] ─ audio encoder ─▶ A_raw [B, F, D] ─────────────── pool ─▶ a_raw [B, D] ────────────────┤
+ *   audio ─ prosody functionals (voiced log f0 mean/std, energy mean/std, voicing, length) [B, 6]
+ *           − baseline(m) (with metadata: relative to the speaker) ─ linear ─▶ [B, D] ───────────────────────────┤
  *   meta [B, 3] (gender, age, timbre) ─ embeddings ─▶ m [B, D] ──────────────────────────────────────────────┤
  *   present [B, 2] (text, audio) ────────────────────────────────────────────────────────────────────────────┤
  *                                        H = concat(levels)  [B, S*D + 2]   (levels per model.fusion/multiLevel)
@@ -19,9 +21,9 @@
  * what is there plus the two flags; training drops modalities at random so this case is learned.
  */
 import { type Tensor, concat, constant, init, type Scope } from '../../engine/index.js';
-import { crossModalBlock, keyPaddingMask, layerNorm, mlp } from '../../nn/index.js';
+import { crossModalBlock, keyPaddingMask, layerNorm, linear, mlp } from '../../nn/index.js';
 import { AGES, GENDERS, TIMBRE_BUCKETS, type EmotionModelConfig } from './config.js';
-import { audioEncoder, poolValid, textEncoder } from './encoders.js';
+import { audioEncoder, poolValid, prosodyFunctionals, textEncoder } from './encoders.js';
 
 export interface EmotionInputs {
   tokens: Tensor; // [B, W] int64
@@ -77,7 +79,15 @@ export function emotionModel(p: Scope, x: EmotionInputs, cfg: EmotionModelConfig
   const raw = cfg.multiLevel || cfg.fusion === 'concat' || !(T && A);
   if (raw && T) levels.push({ x: poolValid(T, x.textValid).mul(tp), modality: 0 }); // t_raw [B, D]
   if (raw && A) levels.push({ x: poolValid(A, x.audioValid).mul(ap), modality: 1 }); // a_raw [B, D]
-  if (cfg.metadata) levels.push({ x: metadataEmbedding(p.scope('meta'), x.meta, cfg.dim), modality: 2 }); // m [B, D]
+  const meta = cfg.metadata ? metadataEmbedding(p.scope('meta'), x.meta, cfg.dim) : undefined; // m [B, D]
+  if (A && cfg.prosodyStats) {
+    let stats = prosodyFunctionals(x.audio, x.audioValid); // [B, 6]
+    // With metadata, the functionals are taken relative to the speaker's expected baseline (a linear map of m,
+    // zero at initialization): EmoSpeech's voice emotions are pitch offsets from the speaker's own base pitch.
+    if (meta) stats = stats.sub(linear(p.scope('baseline'), meta, { out: 6, weightInit: init.zeros() })); // [B, 6]
+    levels.push({ x: linear(p.scope('prosody_stats'), stats, cfg.dim).gelu().mul(ap), modality: 1 }); // [B, D]
+  }
+  if (meta) levels.push({ x: meta, modality: 2 }); // m [B, D]
   const H = concat([...levels.map((l) => l.x), x.present], 1); // [B, S*D + 2]
   const width = levels.length * cfg.dim + 2;
   let fused = H;

@@ -29,6 +29,7 @@ export const EmotionModelSchema = z.object({
   gate: z.boolean(),
   metadata: z.boolean(),
   modalities: z.enum(['text', 'audio', 'both']),
+  prosodyStats: z.boolean(),
   learnedTemperature: z.boolean(),
   hidden: z.number().int().positive(),
   dropout: z.number().min(0).max(0.9),
@@ -56,7 +57,7 @@ export interface EmotionTaskData extends TaskData {
   shape: BatchShape;
 }
 
-export const defaultEmotionData: EmotionDataConfig = { emospeechSeed: 0, maxWords: 12, maxSeconds: 5.12, modalityDropout: 0.15, timbreDropout: 0.5 };
+export const defaultEmotionData: EmotionDataConfig = { emospeechSeed: 0, maxWords: 12, maxSeconds: 5.12, modalityDropout: 0.15, timbreDropout: 0.1 };
 
 /** Presence of each modality in a training example: never both dropped. */
 export function trainPresence(rng: Rng, d: EmotionDataConfig): Presence {
