@@ -47,12 +47,15 @@ export function parseArgs(argv: string[]): AblationArgs & { quick: boolean; json
 export async function runEmotionAblation(a: AblationArgs, write: boolean, log: (line: string) => void): Promise<BenchReport> {
   const rows = a.rows ? a.rows.map((r) => ABLATION_ROWS[r]) : ABLATION_ROWS;
   const started = performance.now();
+  const command = `\`node dist/bench/emotion_ablation.js --n ${a.n} --seeds ${a.seeds.join(',')}${a.sets.map((s) => ` --set ${s}`).join('')}${a.rows ? ` --rows ${a.rows.join(',')}` : ''}\``;
+  const footer = (done: number) => `${done < rows.length ? `Partial: ${done} of ${rows.length} rows so far. ` : ''}Wall time: ${((performance.now() - started) / 60000).toFixed(1)} min (shared 2-core machine). Command: ${command}.`;
   const result = await runAblation({
+    onRowDone: (partial) => (write ? writeSection([...ablationMarkdown(partial), '', footer(partial.rows.length)]) : undefined),
     n: a.n, seeds: a.seeds, out: a.out, cacheDir: a.cache, sets: a.sets, rows,
     onRow: (row, seed, m, s) => log(`${row.name} seed ${seed}: acc ${m.acc?.toFixed(3)} weighted F1 ${m.weighted_f1?.toFixed(3)}${m.grounding !== undefined ? ` grounding ${m.grounding.toFixed(3)}` : ''} (${s.toFixed(0)} s)`),
   });
   const md = ablationMarkdown(result);
-  md.push('', `Wall time of the whole ablation: ${((performance.now() - started) / 60000).toFixed(1)} min (shared 2-core machine). Command: \`node dist/bench/emotion_ablation.js --n ${a.n} --seeds ${a.seeds.join(',')}${a.sets.map((s) => ` --set ${s}`).join('')}${a.rows ? ` --rows ${a.rows.join(',')}` : ''}\`.`);
+  md.push('', footer(result.rows.length));
   for (const line of md) log(line);
   if (write) writeSection(md);
   const figures: Record<string, number> = {};

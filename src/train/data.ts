@@ -13,9 +13,12 @@ import type { AnyTask, DataSource, SplitName, TaskData } from './task.js';
  * same batches as an uninterrupted one.
  */
 
-/** `synth:N` -> in-memory AV-Synth with N clips; anything else is a manifest path (validated). */
+/**
+ * `synth:N` -> the task's synthetic set with N items (AV-Synth; EmoSpeech for the emotion task, which also accepts the
+ * name `emospeech:N`); anything else is a manifest path (validated).
+ */
 export function parseDataSource(spec: string): DataSource {
-  const m = /^synth:(\d+)$/.exec(spec.trim());
+  const m = /^(?:synth|emospeech):(\d+)$/.exec(spec.trim());
   if (m) {
     const clips = Number(m[1]);
     if (clips < 1) throw new ConfigError(`--data ${spec}: synth needs at least 1 clip`, { field: 'data' });

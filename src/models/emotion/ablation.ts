@@ -45,6 +45,8 @@ export interface AblationOptions {
   rows?: AblationRow[];
   quiet?: boolean;
   onRow?: (row: AblationRow, seed: number, metrics: Record<string, number>, seconds: number) => void;
+  /** After each row with the rows so far (write partial tables: a long ablation may be stopped). */
+  onRowDone?: (partial: AblationResult) => void;
 }
 
 export interface AblationResult {
@@ -69,6 +71,7 @@ export async function runAblation(opts: AblationOptions): Promise<AblationResult
       opts.onRow?.(row, seed, test, run.seconds);
     }
     result.rows.push({ row, seeds, summary: aggregateSeeds(seeds), seconds });
+    opts.onRowDone?.(result);
   }
   return result;
 }
