@@ -35,7 +35,7 @@ export async function timeEmotionInference(run: string, repeats = 20): Promise<I
       const t0 = performance.now();
       const f = audioFrames(samples, sr);
       const t1 = performance.now();
-      await runOne(model, { words, tokens: Int32Array.from(words, hashWord), spans: words.map(() => null), audio: f.data, frames: f.frames, meta: [1, 2, 1], label: 0 });
+      await runOne(model, { words, tokens: Int32Array.from(words, hashWord), spans: words.map(() => null), audio: f.data, frames: f.frames, meta: [1, 2, 1, 1], label: 0 });
       const t2 = performance.now();
       const dc = process.cpuUsage(c0);
       if (r === 0) continue; // the first call builds the session

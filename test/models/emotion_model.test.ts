@@ -21,7 +21,7 @@ function examples(n: number, seed: number): EmotionExampleInput[] {
     const frames = 8 + Math.floor(rng.uniform() * 13);
     const audio = Float32Array.from({ length: frames * AUDIO_DIM }, () => rng.normal() * 0.3 + label / 3);
     return {
-      words: Array.from({ length: words }, (_, i) => `w${i}`), label, frames, audio, meta: [1, 2, 3] as [number, number, number],
+      words: Array.from({ length: words }, (_, i) => `w${i}`), label, frames, audio, meta: [1, 2, 3, 1] as [number, number, number, number],
       tokens: Int32Array.from({ length: words }, (_, i) => (i === 0 ? 10 + label : 100 + Math.floor(rng.uniform() * 50))),
       spans: Array.from({ length: words }, (_, i) => ({ start: (i * frames) / words / 25, end: ((i + 1) * frames) / words / 25 })),
     };

@@ -23,7 +23,7 @@ test('words, word timings and metadata ids', () => {
     ['no timings', alignSpans(['a'], undefined), [null]],
     ['metadata f / adult', metadataIds({ gender: 'F', age: 'adult' }).slice(0, 2), [1, 2]],
     ['metadata male / 70 years', metadataIds({ sex: 'Male', age: 70 }).slice(0, 2), [2, 3]],
-    ['metadata unknown', metadataIds(undefined), [0, 0, 0]],
+    ['metadata unknown', metadataIds(undefined), [0, 0, 0, 0]],
   ];
   for (const [name, got, want] of rows) assert.deepEqual(got, want, name);
 });
@@ -31,7 +31,7 @@ test('words, word timings and metadata ids', () => {
 test('attention grounding: all mass inside the cue word gives 1, uniform attention gives the chance share', () => {
   const frames = 20;
   const ex: EmotionExampleInput = {
-    words: ['the', 'cake', 'was', 'lovely'], tokens: new Int32Array(4), audio: null, frames, meta: [0, 0, 0], label: 1,
+    words: ['the', 'cake', 'was', 'lovely'], tokens: new Int32Array(4), audio: null, frames, meta: [0, 0, 0, 0], label: 1,
     spans: [0, 1, 2, 3].map((i) => ({ start: (i * 5) / AUDIO_RATE, end: ((i + 1) * 5) / AUDIO_RATE })),
   };
   const item = { metadata: { cue: 'lovely' }, text: 'The cake was lovely.' } as unknown as EmotionItem;

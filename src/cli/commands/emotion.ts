@@ -9,7 +9,7 @@ import { InputError } from '../../util/errors.js';
 import { formatTable, printJson } from '../output.js';
 
 interface Options {
-  audio?: string; text?: string; gender?: string; age?: string; timbre?: string; model?: string; json: boolean; report?: string;
+  audio?: string; text?: string; gender?: string; age?: string; timbre?: string; accent?: string; model?: string; json: boolean; report?: string;
 }
 
 export function register(program: Command): void {
@@ -21,6 +21,7 @@ export function register(program: Command): void {
     .option('--gender <g>', 'speaker gender: f | m (optional metadata)')
     .option('--age <a>', 'speaker age: young | adult | senior, or years (optional metadata)')
     .option('--timbre <t>', 'speaker timbre id as in the training manifest (optional metadata)')
+    .option('--accent <a>', 'speaker accent as in the training manifest, e.g. en-us (optional metadata)')
     .option('--model <run>', 'a trained emotion run folder (attune train emotion --data emospeech:2000 --out DIR)')
     .option('--report <out.html>', 'write a self-contained HTML report with the probabilities and attention heat maps')
     .option('--json', 'print the result as JSON', false)
@@ -35,7 +36,7 @@ Metadata (gender, age group) lets the model read pitch relative to the speaker (
       const { loadEmotionModel, releaseEmotionModel, emotionOf } = await import('../../models/emotion/infer.js');
       const model = loadEmotionModel(o.model);
       try {
-        const metadata = { gender: o.gender, age: o.age && /^\d+(\.\d+)?$/.test(o.age) ? Number(o.age) : o.age, timbre: o.timbre };
+        const metadata = { gender: o.gender, age: o.age && /^\d+(\.\d+)?$/.test(o.age) ? Number(o.age) : o.age, timbre: o.timbre, accent: o.accent };
         const r = await emotionOf(model, { audio: o.audio, text: o.text, metadata });
         if (o.report) await writeEmotionReport(resolve(o.report), r, o);
         if (o.json) {

@@ -13,10 +13,12 @@ export const FEATURE_POOL = 4;
 /** 80 log-mel bands + log f0, energy, voicing. */
 export const N_MELS = 80;
 export const AUDIO_DIM = N_MELS + 3;
-/** Metadata vocabularies: gender (unknown, female, male), age group (unknown, young, adult, senior), timbre (hashed). */
+/** Metadata vocabularies: gender (unknown, female, male), age group (unknown, young, adult, senior), timbre and accent (hashed). */
 export const GENDERS = ['unknown', 'female', 'male'] as const;
 export const AGES = ['unknown', 'young', 'adult', 'senior'] as const;
 export const TIMBRE_BUCKETS = 64;
+/** Accents (EmoSpeech's eSpeak voice, a corpus's dialect) hash into this many ids; 0 = unknown. */
+export const ACCENT_BUCKETS = 16;
 
 export type Fusion = 'concat' | 'uni-ta' | 'uni-at' | 'bi';
 export type Modalities = 'text' | 'audio' | 'both';
@@ -35,7 +37,7 @@ export interface EmotionModelConfig {
   multiLevel: boolean;
   /** sigma(W_g H + b_g) * H + H (the seed's gated integration) instead of H. */
   gate: boolean;
-  /** Embed the speaker's gender, age group and timbre and add them to the fused vector. */
+  /** Embed the speaker's gender, age group, timbre and accent and add them to the fused vector. */
   metadata: boolean;
   /** Which inputs the model reads at all (the text-only / audio-only rows). */
   modalities: Modalities;

@@ -12,7 +12,7 @@
  */
 import { emotionAudioFeatures } from '../../data/emospeech/features.js';
 import type { HostArray } from '../../io/array.js';
-import { AGES, AUDIO_DIM, FEATURE_POOL, GENDERS, N_MELS, TIMBRE_BUCKETS, WORD_BUCKETS } from './config.js';
+import { ACCENT_BUCKETS, AGES, AUDIO_DIM, FEATURE_POOL, GENDERS, N_MELS, TIMBRE_BUCKETS, WORD_BUCKETS } from './config.js';
 
 export interface WordSpan {
   start: number;
@@ -27,7 +27,7 @@ export interface EmotionExampleInput {
   spans: (WordSpan | null)[];
   audio: Float32Array | null; // [F, AUDIO_DIM] at AUDIO_RATE
   frames: number;
-  meta: [number, number, number]; // gender, age, timbre ids
+  meta: [number, number, number, number]; // gender, age, timbre, accent ids
   label: number;
 }
 
@@ -54,16 +54,16 @@ export function alignSpans(words: string[], timed?: { word: string; start: numbe
   return t.map((w) => ({ start: w.start, end: w.end }));
 }
 
-/** Metadata ids from free-form fields: gender f/female/F, age young/adult/senior or years; timbre any string. */
-export function metadataIds(meta: Record<string, unknown> | undefined): [number, number, number] {
+/** Metadata ids from free-form fields: gender f/female/F, age young/adult/senior or years; timbre, accent any string. */
+export function metadataIds(meta: Record<string, unknown> | undefined): [number, number, number, number] {
   const g = String(meta?.gender ?? meta?.sex ?? '').toLowerCase();
   const gender = g.startsWith('f') ? GENDERS.indexOf('female') : g.startsWith('m') ? GENDERS.indexOf('male') : 0;
   const a = meta?.age;
   let age = 0;
   if (typeof a === 'number') age = a < 30 ? 1 : a < 60 ? 2 : 3;
   else if (typeof a === 'string') age = Math.max(0, AGES.indexOf(a.toLowerCase() as (typeof AGES)[number]));
-  const timbre = typeof meta?.timbre === 'string' && meta.timbre ? 1 + (hashWord(meta.timbre) % (TIMBRE_BUCKETS - 1)) : 0;
-  return [gender, age, timbre];
+  const hashed = (v: unknown, buckets: number) => (typeof v === 'string' && v ? 1 + (hashWord(v) % (buckets - 1)) : 0);
+  return [gender, age, hashed(meta?.timbre, TIMBRE_BUCKETS), hashed(meta?.accent, ACCENT_BUCKETS)];
 }
 
 /** samples -> [F, AUDIO_DIM] at AUDIO_RATE (F = ceil(100 Hz frames / FEATURE_POOL)). */
@@ -112,7 +112,7 @@ export function makeBatch(examples: EmotionExampleInput[], presence: Presence[],
   const textValid = new Float32Array(B * W);
   const audio = new Float32Array(B * F * AUDIO_DIM);
   const audioValid = new Float32Array(B * F);
-  const meta = new BigInt64Array(B * 3);
+  const meta = new BigInt64Array(B * 4);
   const present = new Float32Array(B * 2);
   const labels = new BigInt64Array(B);
   const spans = withLoss ? new Float32Array(B * W * F) : new Float32Array(0);
@@ -128,9 +128,7 @@ export function makeBatch(examples: EmotionExampleInput[], presence: Presence[],
     const nf = hasAudio ? Math.min(F, ex.frames) : 1;
     if (hasAudio) audio.set(ex.audio!.subarray(0, nf * AUDIO_DIM), b * F * AUDIO_DIM);
     audioValid.fill(1, b * F, b * F + nf);
-    meta[b * 3] = BigInt(ex.meta[0]);
-    meta[b * 3 + 1] = BigInt(ex.meta[1]);
-    meta[b * 3 + 2] = BigInt(pr.hideTimbre ? 0 : ex.meta[2]);
+    meta.set([BigInt(ex.meta[0]), BigInt(ex.meta[1]), BigInt(pr.hideTimbre ? 0 : ex.meta[2]), BigInt(ex.meta[3])], b * 4);
     present[b * 2] = hasText ? 1 : 0;
     present[b * 2 + 1] = hasAudio ? 1 : 0;
     labels[b] = BigInt(ex.label);
@@ -148,7 +146,7 @@ export function makeBatch(examples: EmotionExampleInput[], presence: Presence[],
     textValid: { data: textValid, shape: [B, W], dtype: 'float32' },
     audio: { data: audio, shape: [B, F, AUDIO_DIM], dtype: 'float32' },
     audioValid: { data: audioValid, shape: [B, F], dtype: 'float32' },
-    meta: { data: meta, shape: [B, 3], dtype: 'int64' },
+    meta: { data: meta, shape: [B, 4], dtype: 'int64' },
     present: { data: present, shape: [B, 2], dtype: 'float32' },
   };
   if (withLoss) {

@@ -13,7 +13,7 @@ export function emotionInputs(g: Graph, s: EmotionShape): EmotionInputs {
     textValid: g.input('textValid', 'float32', [s.batch, s.words]),
     audio: g.input('audio', 'float32', [s.batch, s.frames, AUDIO_DIM]),
     audioValid: g.input('audioValid', 'float32', [s.batch, s.frames]),
-    meta: g.input('meta', 'int64', [s.batch, 3]),
+    meta: g.input('meta', 'int64', [s.batch, 4]),
     present: g.input('present', 'float32', [s.batch, 2]),
   };
 }

@@ -9,7 +9,7 @@
  *   audio [B, F, 83] ─ audio encoder ─▶ A_raw [B, F, D] ─────────────── pool ─▶ a_raw [B, D] ────────────────┤
  *   audio ─ prosody functionals (voiced log f0 mean/std, energy mean/std, voicing, length) [B, 6]
  *           − baseline(m) (with metadata: relative to the speaker) ─ linear ─▶ [B, D] ───────────────────────────┤
- *   meta [B, 3] (gender, age, timbre) ─ embeddings ─▶ m [B, D] ──────────────────────────────────────────────┤
+ *   meta [B, 4] (gender, age, timbre, accent) ─ embeddings ─▶ m [B, D] ──────────────────────────────────────────────┤
  *   present [B, 2] (text, audio) ────────────────────────────────────────────────────────────────────────────┤
  *                                        H = concat(levels)  [B, S*D + 2]   (levels per model.fusion/multiLevel)
  *                                        g = sigmoid(W_g H + b_g); H' = g * H + H   (model.gate)
@@ -22,7 +22,7 @@
  */
 import { type Tensor, concat, constant, init, type Scope } from '../../engine/index.js';
 import { crossModalBlock, keyPaddingMask, layerNorm, linear, mlp } from '../../nn/index.js';
-import { AGES, GENDERS, TIMBRE_BUCKETS, type EmotionModelConfig } from './config.js';
+import { ACCENT_BUCKETS, AGES, GENDERS, TIMBRE_BUCKETS, type EmotionModelConfig } from './config.js';
 import { audioEncoder, poolValid, prosodyFunctionals, textEncoder } from './encoders.js';
 
 export interface EmotionInputs {
@@ -30,7 +30,7 @@ export interface EmotionInputs {
   textValid: Tensor; // [B, W] float 0/1
   audio: Tensor; // [B, F, AUDIO_DIM]
   audioValid: Tensor; // [B, F] float 0/1
-  meta: Tensor; // [B, 3] int64: gender, age, timbre ids
+  meta: Tensor; // [B, 4] int64: gender, age, timbre, accent ids
   present: Tensor; // [B, 2] float: text present, audio present
 }
 
@@ -102,12 +102,12 @@ export function emotionModel(p: Scope, x: EmotionInputs, cfg: EmotionModelConfig
   return { ...out, logits, modalityGate, textStates: T, audioStates: A };
 }
 
-/** gender, age group and timbre embeddings summed: meta [B, 3] int64 -> [B, D] */
+/** gender, age group, timbre and accent embeddings summed: meta [B, 4] int64 -> [B, D] */
 function metadataEmbedding(p: Scope, meta: Tensor, dim: number): Tensor {
-  const sizes = [GENDERS.length, AGES.length, TIMBRE_BUCKETS];
-  const names = ['gender', 'age', 'timbre'];
-  const parts = sizes.map((n, i) => p.param(names[i], [n, dim], init.normal(0.1)).gather(meta.slice([i], [i + 1], [1]).reshape([meta.shape[0]]), 0)); // [B, D] x3
-  return parts[0].add(parts[1]).add(parts[2]); // [B, D]
+  const sizes = [GENDERS.length, AGES.length, TIMBRE_BUCKETS, ACCENT_BUCKETS];
+  const names = ['gender', 'age', 'timbre', 'accent'];
+  const parts = sizes.map((n, i) => p.param(names[i], [n, dim], init.normal(0.1)).gather(meta.slice([i], [i + 1], [1]).reshape([meta.shape[0]]), 0)); // [B, D] x4
+  return parts.reduce((a, b) => a.add(b)); // [B, D]
 }
 
 /** Constant [S*D + 2, 3]: averages the gate over each modality's columns (missing modality columns give 0). */

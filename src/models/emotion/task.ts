@@ -115,7 +115,7 @@ export const emotionTask = defineTask<EmotionModelConfig, EmotionDataConfig, Emo
   defaults: {
     model: emotionSmall(),
     data: defaultEmotionData,
-    train: { batchSize: 32, evalBatchSize: 64, epochs: 25, lr: 2e-3, warmupSteps: 30, minLr: 1e-4, weightDecay: 0.01, patience: 8, checkpointEvery: 0 },
+    train: { batchSize: 32, evalBatchSize: 64, epochs: 25, lr: 3e-3, warmupSteps: 30, minLr: 1e-4, weightDecay: 0.01, patience: 8, checkpointEvery: 0 },
   },
   variants: { tiny: emotionTiny, small: emotionSmall, base: emotionBase },
   monitor: { metric: 'acc', mode: 'max' },
