@@ -27,6 +27,7 @@ export const LAYERS = [
   'src/report',
   'src/train',
   'src/models',
+  'src/jobs',
   'src/index.ts',
   'src/app',
   'bench',

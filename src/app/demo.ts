@@ -17,12 +17,12 @@ import { getTask } from '../models/registry.js';
 import { avAlignTask, defaultAvData, synthSplits, type AvDataConfig } from '../models/av_align/task.js';
 import { synthClipSet, synthFor } from '../models/av_align/data.js';
 import { inspectAvAlign } from '../models/av_align/inspect.js';
-import { SEED_METRICS, improved } from '../models/av_align/metrics.js';
+import { SUITE_METRICS, improved } from '../models/av_align/metrics.js';
 import { buildIndex } from '../models/av_retrieval/index_store.js';
 
 /**
  * `attune demo`, the main job: synthesise AV-Synth (real MP4s through ffmpeg + the in-memory fast path), extract
- * features (cached), train av-align and av-sync with the trainer, evaluate (the seed table before/after, sync
+ * features (cached), train av-align and av-sync with the trainer, evaluate (the metric-suite table before/after, sync
  * accuracy, retrieval recall in memory and over the decoded MP4s), and write one HTML report.
  *   <out>/report.html  summary.json  avsynth/ (MP4 + WAV + manifest)  av-align/ av-sync/ (trainer run folders)  cache/
  */
@@ -142,7 +142,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
 
   const before = strip(align.metrics?.before ?? {}, 'test');
   const after = strip(align.metrics?.test ?? {}, 'test');
-  const notImproved = SEED_METRICS.filter((m) => m.key in before && m.key in after && !improved(m, before[m.key], after[m.key])).map((m) => m.label);
+  const notImproved = SUITE_METRICS.filter((m) => m.key in before && m.key in after && !improved(m, before[m.key], after[m.key])).map((m) => m.label);
   const alignSteps = readLog(join(out, 'av-align', 'log.jsonl')).filter((l) => l.type === 'step');
   const trainSeconds = alignSteps.length > 1 ? Number(alignSteps.at(-1)!.time) - Number(alignSteps[0].time) : NaN;
   const summary: DemoSummary = {
@@ -232,11 +232,11 @@ async function inspectTrainedAlign(runDir: string, data: AvDataConfig, clips: nu
 
 function reportSections(s: DemoSummary, out: string, alignVisuals: Section[], syncVisuals: Section[]): Section[] {
   const sections: Section[] = [];
-  const verdict = s.align.allImproved ? 'every seed metric moved in its better direction' : `not improved: ${s.align.notImproved.join(', ')}`;
-  sections.push({ kind: 'text', title: 'What ran', text: `AV-Synth clips were rendered in memory for training and ${s.retrieval.files.indexed} were written as MP4 + WAV through ffmpeg and decoded back for the file index. av-align (seed 000: encoders, cross-modal transformer, fusion, audio-feature decoder, alignment head, contrastive embeddings) trained for ${s.align.steps} steps; ${verdict}.\n\nRun folders with their own reports: ${join(out, 'av-align', 'report.html')}${'run' in s.sync ? `, ${join(out, 'av-sync', 'report.html')}` : ''}.` });
+  const verdict = s.align.allImproved ? 'every suite metric moved in its better direction' : `not improved: ${s.align.notImproved.join(', ')}`;
+  sections.push({ kind: 'text', title: 'What ran', text: `AV-Synth clips were rendered in memory for training and ${s.retrieval.files.indexed} were written as MP4 + WAV through ffmpeg and decoded back for the file index. av-align (design source 000: encoders, cross-modal transformer, fusion, audio-feature decoder, alignment head, contrastive embeddings) trained for ${s.align.steps} steps; ${verdict}.\n\nRun folders with their own reports: ${join(out, 'av-align', 'report.html')}${'run' in s.sync ? `, ${join(out, 'av-sync', 'report.html')}` : ''}.` });
   sections.push({
-    kind: 'table', title: `Seed metric suite on ${s.retrieval.testClips} test clips: untrained vs trained av-align`, columns: ['metric', 'untrained', 'trained', 'direction', 'improved'],
-    rows: SEED_METRICS.filter((m) => m.key in s.align.before && m.key in s.align.after).map((m) => [m.label, s.align.before[m.key], s.align.after[m.key], `${m.better} is better`, improved(m, s.align.before[m.key], s.align.after[m.key]) ? 'yes' : 'NO']),
+    kind: 'table', title: `Alignment metric suite on ${s.retrieval.testClips} test clips: untrained vs trained av-align`, columns: ['metric', 'untrained', 'trained', 'direction', 'improved'],
+    rows: SUITE_METRICS.filter((m) => m.key in s.align.before && m.key in s.align.after).map((m) => [m.label, s.align.before[m.key], s.align.after[m.key], `${m.better} is better`, improved(m, s.align.before[m.key], s.align.after[m.key]) ? 'yes' : 'NO']),
   });
   const r = s.retrieval;
   const fileRecall = r.files.recall;
@@ -268,8 +268,8 @@ function reportSections(s: DemoSummary, out: string, alignVisuals: Section[], sy
 export function formatDemoSummary(s: DemoSummary): string {
   const f = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? 'n/a' : Math.abs(v) >= 100 ? v.toFixed(1) : v.toFixed(4));
   const lines = [`Attune demo finished in ${s.seconds.toFixed(1)} s (${Object.entries(s.phases).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')})`, ''];
-  lines.push(`av-align seed metrics on ${s.retrieval.testClips} test clips (${s.align.steps} steps, ${s.align.stepsPerSecond.toFixed(2)} steps/s):`);
-  const rows = SEED_METRICS.filter((m) => m.key in s.align.before && m.key in s.align.after).map((m) => [m.label, f(s.align.before[m.key]), f(s.align.after[m.key]), improved(m, s.align.before[m.key], s.align.after[m.key]) ? 'better' : 'NOT better']);
+  lines.push(`av-align suite metrics on ${s.retrieval.testClips} test clips (${s.align.steps} steps, ${s.align.stepsPerSecond.toFixed(2)} steps/s):`);
+  const rows = SUITE_METRICS.filter((m) => m.key in s.align.before && m.key in s.align.after).map((m) => [m.label, f(s.align.before[m.key]), f(s.align.after[m.key]), improved(m, s.align.before[m.key], s.align.after[m.key]) ? 'better' : 'NOT better']);
   const w = [0, 1, 2, 3].map((i) => Math.max(...[['metric', 'untrained', 'trained', ''], ...rows].map((r) => r[i].length)));
   for (const r of [['metric', 'untrained', 'trained', ''], ...rows]) lines.push(`  ${r.map((c, i) => c.padEnd(w[i])).join('  ')}`.trimEnd());
   const fr = s.retrieval.files.recall;

@@ -25,3 +25,11 @@ export function positiveInt(flag: string) {
     return n;
   };
 }
+
+export function nonNegativeInt(flag: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new InputError(`${flag} expects a non-negative integer, got "${v}"`, { field: flag, got: v });
+    return n;
+  };
+}

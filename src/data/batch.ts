@@ -15,6 +15,8 @@ export interface BatchOptions<I> {
   idOf?: (item: I, index: number) => string;
   /** Stop scheduling new items once aborted (items in flight finish). */
   signal?: AbortSignal;
+  /** Extra fields shown after the progress bar on each update (e.g. an ETA, items resumed). */
+  fields?: () => Record<string, string | number>;
 }
 
 export interface BatchFailure {
@@ -58,11 +60,11 @@ export async function runBatch<I, R>(
         failed.push(toFailure(err, index, idOf(items[index], index)));
       }
       // The last item is reported by finish(), so the final line is printed once.
-      if (++done < items.length) progress.update(done, { failed: String(failed.length) });
+      if (++done < items.length) progress.update(done, { failed: String(failed.length), ...opts.fields?.() });
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-  progress.finish({ failed: String(failed.length) });
+  progress.finish({ failed: String(failed.length), ...opts.fields?.() });
   failed.sort((a, b) => a.index - b.index);
   return { total: items.length, succeeded, failed, results, seconds: (Date.now() - t0) / 1000 };
 }

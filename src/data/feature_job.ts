@@ -1,8 +1,9 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { formatBatchSummary, runBatch, type BatchFailure } from './batch.js';
 import { FeatureCache, type FeatureSet } from './cache.js';
 import { readManifest, type ManifestItem } from './manifest.js';
+import { outputNames } from './names.js';
 import type { HostArray } from '../io/array.js';
 import { saveNpy } from '../io/npy.js';
 import { saveSafetensors } from '../io/safetensors.js';
@@ -48,12 +49,11 @@ export interface FeatureJobSummary {
 /** Bump when feature code changes in a way that changes values, so cached entries are recomputed. */
 export const FEATURE_VERSION = 1;
 
-function safeName(id: string): string {
-  return id.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^\.+/, '_') || 'item';
-}
-
-function writeItem(dir: string, id: string, streams: Record<string, Stream>, format: 'safetensors' | 'npy', meta: Record<string, string>): string {
-  const name = safeName(id);
+/**
+ * Writes one item's streams as <dir>/<name>.safetensors, or <dir>/<name>/<stream>.npy + streams.json. `name` comes
+ * from outputNames (src/data/names.ts): readable, and distinct for distinct ids.
+ */
+export function writeItem(dir: string, name: string, streams: Record<string, Stream>, format: 'safetensors' | 'npy', meta: Record<string, string>): string {
   if (format === 'safetensors') {
     const path = join(dir, `${name}.safetensors`);
     saveSafetensors(path, streamsToTensors(streams), meta);
@@ -70,7 +70,7 @@ function writeItem(dir: string, id: string, streams: Record<string, Stream>, for
   return folder;
 }
 
-function describeStreams(streams: Record<string, Stream>): FeatureJobSummary['items'][number]['streams'] {
+export function describeStreams(streams: Record<string, Stream>): FeatureJobSummary['items'][number]['streams'] {
   return Object.fromEntries(Object.entries(streams).map(([k, s]) => [k, { frames: s.frames, dim: s.dim, rate: s.rate, start: s.start }]));
 }
 
@@ -80,7 +80,7 @@ function splitPreset(p: FeaturePreset): { audio: FeaturePreset; visual: FeatureP
 }
 
 /** Modalities a preset asks for that have no stream (works for cached entries too). */
-function missingModalities(p: FeaturePreset, streams: Record<string, Stream>): string[] {
+export function missingModalities(p: FeaturePreset, streams: Record<string, Stream>): string[] {
   const has = (prefix: string): boolean => Object.keys(streams).some((k) => k.startsWith(prefix));
   const missing: string[] = [];
   if (p.audio && !has('audio.')) missing.push('audio');
@@ -88,7 +88,7 @@ function missingModalities(p: FeaturePreset, streams: Record<string, Stream>): s
   return missing;
 }
 
-async function extractItem(item: ManifestItem, preset: FeaturePreset, opts: FeatureJobOptions): Promise<{ set: FeatureSet; missing: string[] }> {
+export async function extractItem(item: Pick<ManifestItem, 'video' | 'audio' | 'start' | 'end'>, preset: FeaturePreset, opts: Pick<FeatureJobOptions, 'start' | 'duration' | 'strict' | 'threads'>): Promise<{ set: FeatureSet; missing: string[] }> {
   const range = {
     start: item.start ?? opts.start,
     duration: item.end !== undefined ? item.end - (item.start ?? 0) : opts.duration,
@@ -109,18 +109,37 @@ async function extractItem(item: ManifestItem, preset: FeaturePreset, opts: Feat
 }
 
 export async function runFeatureJob(opts: FeatureJobOptions): Promise<FeatureJobSummary> {
+  // A job that fails outright leaves no empty --out behind (a folder that existed before is left alone).
+  const out = resolve(opts.out);
+  const existed = existsSync(out);
+  try {
+    return await featureJob(opts, out);
+  } catch (err) {
+    if (!existed) removeIfEmpty(out);
+    throw err;
+  }
+}
+
+function removeIfEmpty(dir: string): void {
+  try {
+    if (readdirSync(dir).length === 0) rmdirSync(dir);
+  } catch {
+    // not there, or not empty
+  }
+}
+
+async function featureJob(opts: FeatureJobOptions, out: string): Promise<FeatureJobSummary> {
   const t0 = Date.now();
   const preset = getPreset(opts.preset);
   const format = opts.format ?? 'safetensors';
-  const out = resolve(opts.out);
-  mkdirSync(out, { recursive: true });
   const meta = { format: 'attune-features', preset: preset.name, version: String(FEATURE_VERSION) };
   const isManifest = /\.jsonl?$/i.test(opts.input);
 
   if (!isManifest) {
     const r = await extractFeatures(opts.input, preset, { start: opts.start, duration: opts.duration, strict: opts.strict, threads: opts.threads });
     const id = basename(opts.input, extname(opts.input));
-    const file = writeItem(out, id, r.streams, format, { ...meta, source: resolve(opts.input) });
+    mkdirSync(out, { recursive: true });
+    const file = writeItem(out, outputNames([id]).get(id)!, r.streams, format, { ...meta, source: resolve(opts.input) });
     const summary: FeatureJobSummary = {
       input: opts.input, preset: preset.name, out, total: 1, succeeded: 1, failed: [], cacheHits: 0, seconds: (Date.now() - t0) / 1000,
       items: [{ id, file, streams: describeStreams(r.streams), missing: r.missing }],
@@ -138,6 +157,7 @@ export async function runFeatureJob(opts: FeatureJobOptions): Promise<FeatureJob
     throw new InputError(`${opts.input}: the manifest has no items with a video or audio file`, { file: opts.input });
   }
   const cache = FeatureCache.open(opts.cacheDir ?? join(out, 'cache'));
+  const names = outputNames(media.map((item) => item.id));
   let hits = 0;
   // The cache key covers the files' content, the preset settings and the item's own time range.
   const params = (item: ManifestItem): unknown => ({
@@ -160,7 +180,7 @@ export async function runFeatureJob(opts: FeatureJobOptions): Promise<FeatureJob
     if (!r) return;
     const streams = tensorsToStreams(cache.get(r.key) as Record<string, HostArray>);
     const item = media[i];
-    const file = writeItem(out, item.id, streams, format, { ...meta, source: item.video ?? item.audio ?? '', key: r.key });
+    const file = writeItem(out, names.get(item.id)!, streams, format, { ...meta, source: item.video ?? item.audio ?? '', key: r.key });
     items.push({ id: item.id, file, streams: describeStreams(streams), missing: missingModalities(preset, streams) });
   });
   const summary: FeatureJobSummary = {

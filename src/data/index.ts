@@ -5,3 +5,4 @@ export * from './extract.js';
 export * from './feature_job.js';
 export * from './synth/index.js';
 export * from './emospeech/index.js';
+export * from './avqa/index.js';

@@ -27,8 +27,6 @@ export function normAxes(op: string, axes: readonly number[], rank: number, shap
   return out.sort((x, y) => x - y);
 }
 
-export const isStatic = (s: Shape): s is number[] => s.every((d) => typeof d === 'number');
-
 /** Product of static dims, or null when any is symbolic. */
 export function staticNumel(s: Shape): number | null {
   let n = 1;

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants as fsConstants } from 'node:fs';
+import { accessSync, chmodSync, existsSync, constants as fsConstants } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -15,7 +15,15 @@ export type FfTool = 'ffmpeg' | 'ffprobe';
 
 const ENV_VAR: Record<FfTool, string> = { ffmpeg: 'ATTUNE_FFMPEG', ffprobe: 'ATTUNE_FFPROBE' };
 const NPM_PACKAGE: Record<FfTool, string> = { ffmpeg: '@ffmpeg-installer/ffmpeg', ffprobe: '@ffprobe-installer/ffprobe' };
-const resolved = new Map<FfTool, string>();
+const resolved = new Map<FfTool, BinarySource>();
+
+/** Where a tool was found: the env var, the npm package that ships it, or PATH. */
+export interface BinarySource {
+  path: string;
+  from: 'env' | 'npm' | 'PATH';
+  /** The env var or npm package name ('PATH' for PATH). */
+  via: string;
+}
 
 function isExecutable(path: string): boolean {
   try {
@@ -30,7 +38,17 @@ function fromNpmPackage(tool: FfTool): string | undefined {
   try {
     const require = createRequire(import.meta.url);
     const mod = require(NPM_PACKAGE[tool]) as { path?: string };
-    return mod.path && isExecutable(mod.path) ? mod.path : undefined;
+    if (!mod.path || !existsSync(mod.path)) return undefined;
+    // The platform packages mark the binary executable in a postinstall (chmod u+x) that npm skips under
+    // --ignore-scripts or when dependency scripts are not approved (npm 12 blocks them by default): do it here.
+    if (!isExecutable(mod.path)) {
+      try {
+        chmodSync(mod.path, 0o755);
+      } catch {
+        // read-only install: fall through to PATH
+      }
+    }
+    return isExecutable(mod.path) ? mod.path : undefined;
   } catch {
     // The installer packages throw a plain string on unsupported platforms; fall through to PATH.
     return undefined;
@@ -45,18 +63,22 @@ function fromPath(tool: FfTool): string | undefined {
   return undefined;
 }
 
-/** Absolute path of ffmpeg or ffprobe; throws a MediaError saying where it looked. */
-export function binaryPath(tool: FfTool): string {
+/** Where ffmpeg or ffprobe comes from (env var, npm package, PATH); throws a MediaError saying where it looked. */
+export function binarySource(tool: FfTool): BinarySource {
   const envValue = process.env[ENV_VAR[tool]];
   if (envValue) {
     if (!isExecutable(envValue)) {
       throw new MediaError(`${ENV_VAR[tool]}=${envValue} is not an executable file`, { tool, env: ENV_VAR[tool] });
     }
-    return envValue;
+    return { path: envValue, from: 'env', via: ENV_VAR[tool] };
   }
   const cached = resolved.get(tool);
   if (cached) return cached;
-  const found = fromNpmPackage(tool) ?? fromPath(tool);
+  const npm = fromNpmPackage(tool);
+  const onPath = npm ? undefined : fromPath(tool);
+  const found: BinarySource | undefined = npm
+    ? { path: npm, from: 'npm', via: NPM_PACKAGE[tool] }
+    : onPath ? { path: onPath, from: 'PATH', via: 'PATH' } : undefined;
   if (!found) {
     throw new MediaError(
       `cannot find ${tool}: set ${ENV_VAR[tool]}, reinstall ${NPM_PACKAGE[tool]} (npm install), or put ${tool} on PATH`,
@@ -65,6 +87,11 @@ export function binaryPath(tool: FfTool): string {
   }
   resolved.set(tool, found);
   return found;
+}
+
+/** Absolute path of ffmpeg or ffprobe; throws a MediaError saying where it looked. */
+export function binaryPath(tool: FfTool): string {
+  return binarySource(tool).path;
 }
 
 export const ffmpegPath = (): string => binaryPath('ffmpeg');

@@ -1,13 +1,13 @@
-import { concat } from '../engine/ops/movement.js';
-import { gemm } from '../engine/ops/nn.js';
-import { runGraph, type MetricsGraph, type Precision } from './ort.js';
-
 /**
  * Blocked dense kernels whose O(n^3) part is GEMMs in ONNX Runtime, for n in the thousands (2048-d
  * feature covariances): semidefinite Cholesky, and symmetric eigenvalues by the two-stage reduction
  * dense -> band (block Householder, GEMM-rich) -> tridiagonal (Givens bulge chasing on the band, O(n^2 b))
  * -> Sturm bisection. Matrices are row-major n x n Float64Arrays.
  */
+
+import { concat } from '../engine/ops/movement.js';
+import { gemm } from '../engine/ops/nn.js';
+import { runGraph, type MetricsGraph, type Precision } from './ort.js';
 
 /** C - U Wᵀ */
 const updateGraph: MetricsGraph = (g, p) => {

@@ -1,10 +1,10 @@
+/** Generation metrics with av-benchmark's definitions: Fréchet distance, paired softmax KL, Inception score; onset F1. */
+
 import { asMatrix, asVector, checkPaired, mean, type MatrixInput, type VectorInput } from './input.js';
 import { covariance, trace, traceSqrtProduct, type Matrix } from './linalg.js';
 import type { Precision } from './ort.js';
 import { Rng } from '../util/rng.js';
 import { InputError, ShapeError } from '../util/errors.js';
-
-/** Generation metrics with av-benchmark's definitions: Fréchet distance, paired softmax KL, Inception score; onset F1. */
 
 export interface FrechetResult {
   /** ‖μ1 - μ2‖² + Tr(Σ1 + Σ2 - 2 (Σ1 Σ2)^½) */

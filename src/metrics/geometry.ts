@@ -1,3 +1,8 @@
+/**
+ * Alignment and uniformity (Wang & Isola 2020, ssnl/align_uniform) and the blockwise squared-distance
+ * kernel they share with the k-NN mutual-information estimator.
+ */
+
 import { asMatrix, checkNonEmpty, checkPaired, l2Normalise, type MatrixInput } from './input.js';
 import type { Matrix } from './linalg.js';
 import { type Graph } from '../engine/graph.js';
@@ -7,11 +12,6 @@ import { gemm } from '../engine/ops/nn.js';
 import { runGraph, type MetricsGraph, type Precision } from './ort.js';
 import { blockRows } from './sweep.js';
 import { InputError } from '../util/errors.js';
-
-/**
- * Alignment and uniformity (Wang & Isola 2020, ssnl/align_uniform) and the blockwise squared-distance
- * kernel they share with the k-NN mutual-information estimator.
- */
 
 /** Squared L2 norm of each row. */
 export function squaredNorms(x: Matrix): Float64Array {

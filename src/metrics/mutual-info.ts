@@ -1,16 +1,16 @@
-import { asMatrix, checkPaired, type MatrixInput } from './input.js';
-import { distanceBlock, squaredNorms } from './geometry.js';
-import { blockRows } from './sweep.js';
-import { retrieval, type InfoNceBound } from './retrieval.js';
-import type { Precision } from './ort.js';
-import { InputError } from '../util/errors.js';
-
 /**
  * Two mutual-information estimates between paired embeddings: the InfoNCE lower bound (bounded by
  * log N, cheap, the quantity contrastive training maximises) and the Kraskov-Stögbauer-Grassberger
  * k-nearest-neighbour estimator (algorithm 1), which is not bounded by log N but is biased in high
  * dimensions. Both in nats.
  */
+
+import { asMatrix, checkPaired, type MatrixInput } from './input.js';
+import { distanceBlock, squaredNorms } from './geometry.js';
+import { blockRows } from './sweep.js';
+import { retrieval, type InfoNceBound } from './retrieval.js';
+import type { Precision } from './ort.js';
+import { InputError } from '../util/errors.js';
 
 /** ψ(x), the digamma function, for x > 0 (recurrence up to 10, then the asymptotic series). */
 export function digamma(x: number): number {

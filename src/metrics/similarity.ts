@@ -1,12 +1,12 @@
-import { asMatrix, asVector, checkNonEmpty, checkPaired, l2Normalise, mean, type MatrixInput, type VectorInput } from './input.js';
-import { columnMeans, type Matrix } from './linalg.js';
-import type { HostArray } from '../io/array.js';
-import { ShapeError } from '../util/errors.js';
-
 /**
  * The seed suite's per-pair measures: cosine similarity between predicted and true features, paired
  * embedding similarity, smoothness of alignment scores over time, and the modality gap.
  */
+
+import { asMatrix, asVector, checkNonEmpty, checkPaired, l2Normalise, mean, type MatrixInput, type VectorInput } from './input.js';
+import { columnMeans, type Matrix } from './linalg.js';
+import type { HostArray } from '../io/array.js';
+import { ShapeError } from '../util/errors.js';
 
 /** cos(x, y) = x·y / max(‖x‖‖y‖, 1e-8), as torch.nn.functional.cosine_similarity; zero vectors give 0. */
 function rowCosines(a: Matrix, b: Matrix): Float64Array {
@@ -62,7 +62,7 @@ function series(scores: VectorInput | HostArray, name: string): Float64Array[] {
 }
 
 /**
- * temporal_consistency: smoothness of per-frame alignment scores s_t, as the seed defines it:
+ * temporal_consistency: smoothness of per-frame alignment scores s_t, as design source 000 defines it:
  * first order  -mean_t |s_{t+1} - s_t|, second order  -mean_t |s_{t+2} - 2 s_{t+1} + s_t|.
  * Input [T] or [B, T] (means over all series). Range (-inf, 0]; closer to 0 is smoother. NaN when a
  * series is too short for the order.
@@ -93,7 +93,7 @@ export interface ModalityGap {
   gapVector: Float64Array;
   /** ‖mean(a) - mean(b)‖ on the raw embeddings ("Euclidean distance between mass centers") */
   centroidGapRaw: number;
-  /** mean_i ‖a_i - b_i‖ on the raw embeddings (the seed's "L2 distance between embeddings") */
+  /** mean_i ‖a_i - b_i‖ on the raw embeddings (the design source's "L2 distance between embeddings") */
   pairedL2: number;
   /** mean_i ‖a_i - b_i‖ after L2 normalisation: [0, 2] */
   pairedL2Normalised: number;

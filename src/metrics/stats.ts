@@ -1,7 +1,7 @@
+/** Uncertainty: bootstrap confidence intervals over items, and mean ± std over seeds. */
+
 import { Rng } from '../util/rng.js';
 import { InputError } from '../util/errors.js';
-
-/** Uncertainty: bootstrap confidence intervals over items, and mean ± std over seeds. */
 
 export interface ConfidenceInterval {
   estimate: number;

@@ -7,7 +7,7 @@ import { ksgMutualInformation } from './mutual-info.js';
 import type { HostArray } from '../io/array.js';
 
 /**
- * The seed metric suite in one call, as flat `name -> number` records (what `attune metrics` prints and
+ * the alignment metric suite (design source 000) in one call, as flat `name -> number` records (what `attune metrics` prints and
  * what training logs). Keys are stable; see docs/metrics.md for each definition.
  */
 export type MetricRecord = Record<string, number>;

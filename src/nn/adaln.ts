@@ -1,13 +1,13 @@
-import { type Scope, type Tensor, init } from '../engine/index.js';
-import { linear } from './linear.js';
-import { layerNorm } from './norm.js';
-import { nnShapeError, staticDim } from './util.js';
-
 /**
  * adaLN: LayerNorm without affine parameters, then a scale and shift predicted from a condition,
  * modulate(x) = x * (1 + scale) + shift (DiT / MMAudio). adaLN-zero also predicts gates for the residual branches and
  * zero-initialises the projection, so every gate (and scale, shift) starts at 0 and the block starts as the identity.
  */
+
+import { type Scope, type Tensor, init } from '../engine/index.js';
+import { linear } from './linear.js';
+import { layerNorm } from './norm.js';
+import { nnShapeError, staticDim } from './util.js';
 
 /** x * (1 + scale) + shift; scale/shift broadcast against x ([B, 1, D] for a global condition, [B, T, D] per token). */
 export function modulate(x: Tensor, shift: Tensor, scale: Tensor): Tensor {

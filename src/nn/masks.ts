@@ -108,7 +108,7 @@ export function slidingWindowMask(g: Graph, tq: number, opts: SlidingWindowOptio
 /**
  * Multi-scale (per-head) window mask [H, T, T] (constant): the heads are split into len(radii) equal groups and group
  * g sees keys within radii[g] of the query (Infinity = global). With multiHeadAttention this gives one attention layer
- * that looks at several temporal granularities at once (the seed's "multi-scale attention").
+ * that looks at several temporal granularities at once (the design source's "multi-scale attention").
  *
  * @example
  *   const mask = multiScaleWindowMask(g, 50, 4, [2, 8, Infinity, Infinity]); // heads 0: +-2, 1: +-8, 2-3: global

@@ -1,3 +1,5 @@
+/** Builders for the sections evaluations need most, from metric results and arrays. */
+
 import type { HostArray } from '../io/array.js';
 import { toFloat64 } from '../io/array.js';
 import { l2Normalise } from '../metrics/input.js';
@@ -5,8 +7,6 @@ import type { Matrix } from '../metrics/linalg.js';
 import { classGrid, DEFAULT_GRID, offsetToClass, type OffsetGrid } from '../metrics/sync.js';
 import { ShapeError } from '../util/errors.js';
 import type { CurvesSection, HeatmapSection, HistogramSection, TableSection } from './spec.js';
-
-/** Builders for the sections evaluations need most, from metric results and arrays. */
 
 /** A two-column table of metric name -> value. */
 export function metricsTable(title: string, metrics: Record<string, number | string>): TableSection {

@@ -1,10 +1,10 @@
-import { ShapeError } from '../util/errors.js';
-import { Stream, frameTime, framesFor, resample, streamEnd } from './timeline.js';
-
 /**
  * Windows over streams, with masks for the padding: FAVOR-style grouping of fast frames under slow
  * frames, and sliding windows (Synchformer segments, FAVOR's causal Q-Former windows).
  */
+
+import { ShapeError } from '../util/errors.js';
+import { Stream, frameTime, framesFor, resample, streamEnd } from './timeline.js';
 
 export interface FavorGroups {
   frames: number; // Tf = max(video frames, ceil(audio frames / k))

@@ -1,8 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { z } from 'zod';
-import { ConfigError, InputError } from '../util/errors.js';
-import type { AnyTask, ConfigLayer, DataSourceKind, Monitor } from './task.js';
-
 /**
  * Run configs: one typed object { task, variant, model, data, split, train }, built from layers
  *   1. dataset-common defaults (the trainer's: split fractions, train section),
@@ -14,6 +9,11 @@ import type { AnyTask, ConfigLayer, DataSourceKind, Monitor } from './task.js';
  * deep-merged (objects merge, arrays and scalars replace), then validated by zod. Schemas are strict
  * (an unknown key is an error, so typos are caught) and never coerce: `"true"` is not a boolean.
  */
+
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { ConfigError, InputError } from '../util/errors.js';
+import type { AnyTask, ConfigLayer, DataSourceKind, Monitor } from './task.js';
 
 export const MonitorSchema = z.object({
   metric: z.string().min(1),

@@ -1,3 +1,9 @@
+/**
+ * Data for a run: the source, loading (with progress), and splits, batch order and per-batch randomness,
+ * all pure functions of (seed, ...): nothing here keeps state, so a run resumed at step k computes the
+ * same batches as an uninterrupted one.
+ */
+
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { readManifest } from '../data/manifest.js';
@@ -6,12 +12,6 @@ import { Progress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
 import type { RunConfig, SplitSection } from './config.js';
 import type { AnyTask, DataSource, SplitName, TaskData } from './task.js';
-
-/**
- * Data for a run: the source, loading (with progress), and splits, batch order and per-batch randomness,
- * all pure functions of (seed, ...): nothing here keeps state, so a run resumed at step k computes the
- * same batches as an uninterrupted one.
- */
 
 /**
  * `synth:N` -> the task's synthetic set with N items (AV-Synth; EmoSpeech for the emotion task, which also accepts the
@@ -87,11 +87,12 @@ export function batchRng(seed: number, split: SplitName, epoch: number, b: numbe
 }
 
 /**
- * Fixed-size evaluation batches over `indices`: the last one is padded by repeating its last index;
- * `real` says how many leading entries are real (drop the rest from metrics).
+ * Fixed-size evaluation batches over `indices` (example indices, or any items): the last one is padded by
+ * repeating its last entry; `real` says how many leading entries are real (drop the rest from metrics).
+ * predictInBatches (src/train/predict.ts) runs a Predictor over them.
  */
-export function evalBatches(indices: readonly number[], batchSize: number): { indices: number[]; real: number }[] {
-  const out: { indices: number[]; real: number }[] = [];
+export function evalBatches<T = number>(indices: readonly T[], batchSize: number): { indices: T[]; real: number }[] {
+  const out: { indices: T[]; real: number }[] = [];
   for (let s = 0; s < indices.length; s += batchSize) {
     const chunk = indices.slice(s, s + batchSize);
     const real = chunk.length;

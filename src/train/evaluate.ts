@@ -1,15 +1,15 @@
+/** Evaluation of one split: the mean loss-graph outputs (val loss) plus the task's own metrics. */
+
 import { Predictor } from '../engine/export.js';
 import type { Graph } from '../engine/graph.js';
 import type { ParamStore } from '../engine/params.js';
 import type { SessionConfig } from '../engine/runner.js';
-import { toFloat64 } from '../io/array.js';
 import { ConfigError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import type { RunConfig } from './config.js';
-import { batchRng, evalBatches } from './data.js';
+import { batchRng } from './data.js';
+import { predictInBatches } from './predict.js';
 import type { AnyTask, EvalResult, Monitor, SplitName, TaskData } from './task.js';
-
-/** Evaluation of one split: the mean loss-graph outputs (val loss) plus the task's own metrics. */
 
 export interface EvalPredictors {
   /** The inference graph at evalBatchSize (for task.evaluate). */
@@ -48,21 +48,22 @@ function noDropout<T>(g: Graph, outputs: T, task: AnyTask, fn: string): T {
 
 /** Mean of every scalar output of the loss graph over the split, weighted by real (unpadded) examples. */
 export async function meanLoss(loss: Predictor, data: TaskData, indices: readonly number[], batchSize: number, seed: number, split: SplitName): Promise<Record<string, number>> {
-  const sums: Record<string, number> = {};
-  let count = 0;
-  for (const [i, b] of evalBatches(indices, batchSize).entries()) {
-    const out = await loss.run(data.batch(b.indices, { split, rng: batchRng(seed, split, 0, i) }));
-    for (const [name, v] of Object.entries(out)) {
-      if (v.shape.length !== 0) continue;
-      sums[name] = (sums[name] ?? 0) + toFloat64(v)[0] * b.real;
-    }
-    count += b.real;
-  }
-  return Object.fromEntries(Object.entries(sums).map(([k, s]) => [k, s / Math.max(1, count)]));
+  return (await predictInBatches(loss, indices, batchSize, (b, i) => data.batch(b, { split, rng: batchRng(seed, split, 0, i) }))).means;
+}
+
+/** Which examples an evaluation covers, and what it may calibrate on. */
+export interface EvalScope {
+  split: SplitName;
+  indices: readonly number[];
+  /** The val split's indices (EvalContext.valIndices); null for the untrained 'before' evaluation. */
+  valIndices: readonly number[] | null;
+  /** The final test evaluation (the task may return report sections). */
+  final: boolean;
 }
 
 /** Evaluates a split; metric names come back prefixed (`val.loss`, `val.acc`). */
-export async function evaluateSplit(task: AnyTask, cfg: RunConfig, data: TaskData, indices: readonly number[], split: SplitName, pred: EvalPredictors, final: boolean): Promise<{ metrics: Record<string, number>; sections: EvalResult['sections'] }> {
+export async function evaluateSplit(task: AnyTask, cfg: RunConfig, data: TaskData, scope: EvalScope, pred: EvalPredictors): Promise<{ metrics: Record<string, number>; sections: EvalResult['sections'] }> {
+  const { split, indices } = scope;
   if (!indices.length) return { metrics: {}, sections: [] };
   const seed = cfg.train.seed;
   const lossMetrics = await meanLoss(pred.loss, data, indices, cfg.train.batchSize, seed, split);
@@ -71,10 +72,11 @@ export async function evaluateSplit(task: AnyTask, cfg: RunConfig, data: TaskDat
     data,
     split,
     indices: [...indices],
+    valIndices: scope.valIndices?.length ? [...scope.valIndices] : null,
     predictor: pred.inference,
     batchSize: cfg.train.evalBatchSize ?? cfg.train.batchSize,
     rng: new Rng(seed).fork(`eval:${split}`),
-    final,
+    final: scope.final,
   });
   const metrics: Record<string, number> = {};
   for (const [k, v] of Object.entries(lossMetrics)) metrics[`${split}.${k}`] = v;

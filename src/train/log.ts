@@ -10,7 +10,7 @@ import { InputError } from '../util/errors.js';
  * Line types (all carry `type`, `step` = optimizer steps so far and `pos` = batches consumed):
  *   {type:'step', epoch, loss, grad_norm, lr, skipped, ...train metrics, time}
  *   {type:'eval', split, epoch, ...metrics (names prefixed by split, e.g. 'val.acc')}
- *   {type:'checkpoint', reason, path} | {type:'start'|'resume'|'stop'|'end', ...}
+ *   {type:'checkpoint', reason, path} | {type:'diverged', stage, reason} | {type:'start'|'resume'|'stop'|'end', ...}
  */
 export type LogLine = { type: string; step: number; pos: number } & Record<string, unknown>;
 
@@ -58,9 +58,16 @@ export function readLog(path: string): LogLine[] {
   return out;
 }
 
-/** Keeps only the lines up to a checkpoint (`pos <= pos`), atomically: what a resumed run continues from. */
+/** Lines of the final phase (test evaluation, export, end), which a run resumed after its loop ended redoes. */
+export const isFinalPhaseLine = (l: LogLine): boolean =>
+  l.type === 'end' || l.type === 'export-failed' || l.type === 'diverged' || (l.type === 'eval' && l.tag === 'final');
+
+/**
+ * Keeps only the lines up to a checkpoint (`pos <= pos`), without the final phase, atomically: what a resumed
+ * run continues from (so resuming after the loop ended does not log the final evaluation twice).
+ */
 export function truncateLog(path: string, pos: number): LogLine[] {
-  const kept = readLog(path).filter((l) => l.pos <= pos && l.type !== 'end');
+  const kept = readLog(path).filter((l) => l.pos <= pos && !isFinalPhaseLine(l));
   writeFileAtomic(path, kept.map((l) => JSON.stringify(l) + '\n').join(''));
   return kept;
 }

@@ -1,3 +1,5 @@
+/** The run's HTML report: before/after metrics, training curves from log.jsonl, the config, and the task's sections. */
+
 import { writeReport } from '../report/html.js';
 import { curvesFromLog } from '../report/sections.js';
 import type { Cell, Section } from '../report/spec.js';
@@ -6,8 +8,6 @@ import type { RunConfig } from './config.js';
 import type { LogLine } from './log.js';
 import type { RunResult } from './run.js';
 import type { AnyTask } from './task.js';
-
-/** The run's HTML report: before/after metrics, training curves from log.jsonl, the config, and the task's sections. */
 
 export interface RunReportInput {
   task: AnyTask;

@@ -1,13 +1,3 @@
-import type { z } from 'zod';
-import type { Graph } from '../engine/graph.js';
-import type { Tensor } from '../engine/tensor.js';
-import type { Scope } from '../engine/params.js';
-import type { Predictor } from '../engine/export.js';
-import type { HostArray } from '../io/array.js';
-import type { ManifestItem } from '../data/manifest.js';
-import type { Section } from '../report/spec.js';
-import type { Rng } from '../util/rng.js';
-
 /**
  * The contract between the trainer and a model/task (av-align, av-sync, av-retrieval, ...).
  *
@@ -18,9 +8,17 @@ import type { Rng } from '../util/rng.js';
  * pure function of the step: a resumed run sees exactly the batches an uninterrupted run would.
  */
 
-export type SplitName = 'train' | 'val' | 'test';
-export const SPLITS: readonly SplitName[] = ['train', 'val', 'test'];
+import type { z } from 'zod';
+import type { Graph } from '../engine/graph.js';
+import type { Tensor } from '../engine/tensor.js';
+import type { Scope } from '../engine/params.js';
+import type { Predictor } from '../engine/export.js';
+import type { HostArray } from '../io/array.js';
+import type { ManifestItem } from '../data/manifest.js';
+import type { Section } from '../report/spec.js';
+import type { Rng } from '../util/rng.js';
 
+export type SplitName = 'train' | 'val' | 'test';
 /** Where the examples come from: `--data synth:N` (in-memory AV-Synth) or `--data path/to/manifest.jsonl`. */
 export type DataSource =
   | { kind: 'synth'; clips: number }
@@ -84,6 +82,13 @@ export interface EvalContext<M, TD extends TaskData = TaskData> {
   split: SplitName;
   /** The split's example indices. */
   indices: number[];
+  /**
+   * The val split's indices, for what a task fits on val and applies to the split it evaluates (av-sync fits its
+   * softmax temperature there). Always the same for a run, whatever was evaluated before: evaluation never depends on
+   * call order, so a run resumed after its loop ended evaluates exactly as the uninterrupted one. null for the untrained
+   * model's 'before' evaluation (nothing to calibrate yet) and when the run has no val split.
+   */
+  valIndices: readonly number[] | null;
   /** Runs the inference graph (batch size `batchSize`) with the current weights. */
   predictor: Predictor;
   batchSize: number;
@@ -106,6 +111,12 @@ export interface Monitor {
   mode: 'min' | 'max';
 }
 
+/**
+ * A config section's schema: any zod schema whose output is the section's type, so `.strict()` objects and
+ * `.strict().refine(...)` effects assign directly (declare the type as `z.infer<typeof Schema>`; no casts).
+ */
+export type ConfigSchema<T> = z.ZodType<T, z.ZodTypeDef, unknown>;
+
 /** Partial config layers (deep-merged; arrays replace). */
 export type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
 
@@ -121,8 +132,8 @@ export interface Task<M = unknown, D = unknown, TD extends TaskData = TaskData> 
   name: string;
   description: string;
   /** zod schemas of the task's config sections; use `.strict()` so typos are errors. */
-  modelSchema: z.ZodType<M, z.ZodTypeDef, unknown>;
-  dataSchema: z.ZodType<D, z.ZodTypeDef, unknown>;
+  modelSchema: ConfigSchema<M>;
+  dataSchema: ConfigSchema<D>;
   /** Model-common defaults (applied over the trainer's dataset-common defaults). */
   defaults: ConfigLayer<M, D>;
   /** Per-dataset defaults, applied over `defaults` (e.g. synth wants more epochs than a big manifest). */

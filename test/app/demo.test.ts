@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runDemo, DEMO_FULL, DEMO_QUICK, type DemoSummary } from '../../src/app/demo.js';
-import { SEED_METRICS } from '../../src/models/av_align/metrics.js';
+import { SUITE_METRICS } from '../../src/models/av_align/metrics.js';
 
 test('the demo pipeline runs end to end in a tiny configuration', async () => {
   const out = mkdtempSync(join(tmpdir(), 'attune-demo-'));
@@ -19,7 +19,7 @@ test('the demo pipeline runs end to end in a tiny configuration', async () => {
       assert.ok(existsSync(join(out, f)), `${f} missing`);
     }
     assert.equal(s.align.steps, 2 * Math.floor(18 / 8));
-    for (const m of SEED_METRICS) {
+    for (const m of SUITE_METRICS) {
       assert.ok(Number.isFinite(s.align.before[m.key]), `before.${m.key}`);
       assert.ok(Number.isFinite(s.align.after[m.key]), `after.${m.key}`);
     }
@@ -29,7 +29,7 @@ test('the demo pipeline runs end to end in a tiny configuration', async () => {
     assert.ok('run' in s.sync, `av-sync: ${JSON.stringify(s.sync)}`);
     if ('run' in s.sync) assert.ok(Number.isFinite(s.sync.after.acc1));
     const html = readFileSync(s.report, 'utf8');
-    assert.match(html, /Seed metric suite on 8 test clips/);
+    assert.match(html, /Alignment metric suite on 8 test clips/);
     assert.match(html, /temporal_consistency/);
     assert.match(html, /Retrieval recall/);
     assert.deepEqual(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).align.steps, s.align.steps);

@@ -35,7 +35,8 @@ test('manifest job: bad items are listed, good ones written, and a rerun comes f
   assert.equal(s.succeeded, 3);
   assert.deepEqual(s.failed.map((f) => f.id).sort(), ['corrupt', 'items.jsonl:5']);
   assert.match(s.failed.find((f) => f.id === 'corrupt')!.error, /corrupt\.mp4: ffprobe exited with code 1/);
-  const part = loadSafetensors(join(out, 'clip_part.safetensors'));
+  const part = loadSafetensors(join(out, s.items.find((i) => i.id === 'clip/part')!.file.slice(out.length + 1)));
+  assert.match(s.items.find((i) => i.id === 'clip/part')!.file, /clip_part-[0-9a-f]{8}\.safetensors$/);
   const motion = part.tensors.get('video.motion')!;
   assert.deepEqual(motion.shape, [8, 17]); // 1 s at 8 fps
   assert.deepEqual(Array.from(part.tensors.get('video.motion@time')!.data as Float64Array), [8, 0.5]);
@@ -77,4 +78,25 @@ test('CLI: attune features --json prints the summary; errors are one line with e
     assert.match(err.stderr, /missing\.mp4: no such file/);
     return true;
   });
+});
+
+test('issue #14: ids that sanitize alike (a/b, a_b) and non-ASCII ids get distinct, readable files', async () => {
+  const manifest = join(tmp.dir, 'names.jsonl');
+  writeFileSync(manifest, ['a/b', 'a_b', '日本', 'ü/x', 'ü_x'].map((id) => JSON.stringify({ id, audio: 'voice.wav' })).join('\n') + '\n');
+  const out = join(tmp.dir, 'names');
+  const s = await runFeatureJob({ input: manifest, preset: 'audio-basic', out, quiet: true });
+  assert.equal(s.succeeded, 5);
+  const files = s.items.map((i) => i.file.slice(out.length + 1));
+  assert.equal(new Set(files).size, 5, files.join(' '));
+  assert.ok(files.includes('a_b.safetensors') && files.includes('日本.safetensors') && files.includes('ü_x.safetensors'), files.join(' '));
+  for (const f of files) assert.ok(existsSync(join(out, f)));
+});
+
+test('issue #14: a features run that fails outright leaves no empty --out behind', async () => {
+  const cli = resolve('bin/attune.js');
+  const out = join(tmp.dir, 'never-made');
+  await assert.rejects(promisify(execFile)(process.execPath, [cli, 'features', join(tmp.dir, 'missing.mp4'), '--out', out]), (err: { code: number }) => err.code === 2);
+  assert.equal(existsSync(out), false);
+  await assert.rejects(runFeatureJob({ input: join(tmp.dir, 'corrupt.mp4'), preset: 'av-basic', out, quiet: true }));
+  assert.equal(existsSync(out), false);
 });

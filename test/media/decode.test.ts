@@ -5,13 +5,15 @@ import { decodeAudio, iterateAudioChunks } from '../../src/media/decode_audio.js
 import { decodeVideo, iterateVideoFrames } from '../../src/media/decode_video.js';
 import { runFfmpeg, spawnTool } from '../../src/media/ffmpeg.js';
 import { probe } from '../../src/media/probe.js';
-import { BABY_CLIP, makeMedia, rampIndex, rampVideo, tempDir } from './fixtures.js';
+import { gridCount } from '../../src/media/timing.js';
+import { CAMERA, cameraClip, makeMedia, rampIndex, rampVideo, tempDir, withRotation } from './fixtures.js';
 
 const tmp = tempDir();
 let ramp10: string; // 10 fps, 2 s, frame n has luma 20 + 10 n
 let vfr: string; // irregular timestamps
 let late: string; // video at 0, audio (440 Hz) starting at 0.5 s
 let rotated: string;
+let camera: string; // camera-like: 29.97 fps H.264 with B-frames, VFR, rotated 90, 44.1 kHz stereo AAC starting late
 
 before(async () => {
   ramp10 = await rampVideo(join(tmp.dir, 'ramp10.mp4'), { fps: 10, seconds: 2 });
@@ -23,7 +25,8 @@ before(async () => {
   ]);
   // ffmpeg writes the rotation matrix when remuxing (stream copy), not when encoding.
   const upright = await makeMedia(join(tmp.dir, 'upright.mp4'), ['-f', 'lavfi', '-i', 'testsrc=s=64x48:r=10:d=1', '-c:v', 'libx264']);
-  rotated = await makeMedia(join(tmp.dir, 'rot.mp4'), ['-i', upright, '-c', 'copy', '-metadata:s:v:0', 'rotate=90']);
+  rotated = await withRotation(upright, join(tmp.dir, 'rot.mp4'), 90);
+  camera = await cameraClip(tmp.dir);
 });
 after(() => tmp.cleanup());
 
@@ -72,8 +75,8 @@ test('resize modes give the requested size; rgb has 3 channels; letterbox pads w
     else assert.ok(topMax > 30, `${resize} top row should hold picture, max ${topMax}`);
   }
   // cropScale 2 keeps the central half of the view: a 2x zoom of the plain centre crop.
-  const plain = await decodeVideo(BABY_CLIP, { fps: 1, width: 64, height: 64, resize: 'center-crop', pixelFormat: 'gray', duration: 1 });
-  const zoom = await decodeVideo(BABY_CLIP, { fps: 1, width: 32, height: 32, resize: 'center-crop', cropScale: 2, pixelFormat: 'gray', duration: 1 });
+  const plain = await decodeVideo(camera, { fps: 1, width: 64, height: 64, resize: 'center-crop', pixelFormat: 'gray', duration: 1 });
+  const zoom = await decodeVideo(camera, { fps: 1, width: 32, height: 32, resize: 'center-crop', cropScale: 2, pixelFormat: 'gray', duration: 1 });
   let diff = 0;
   for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) diff += Math.abs(zoom.frames[y * 32 + x] - plain.frames[(16 + y) * 64 + 16 + x]);
   assert.ok(diff / 1024 < 3, `zoomed crop differs from the centre of the plain crop by ${diff / 1024} on average`);
@@ -106,32 +109,45 @@ test('audio that starts late is padded with silence so sample j sits at j / rate
   assert.ok(r.data.subarray(3000).every((x) => x === 0), 'silence after the audio stream ends at 1.5 s');
 });
 
-test('44.1 kHz / 30 fps real clip: probe, audio channels kept or mixed, 8 fps frames', async () => {
-  const info = await probe(BABY_CLIP);
-  assert.equal(info.video!.width, 1280);
-  assert.equal(info.video!.fps, 30);
-  assert.equal(info.video!.variableFrameRate, false);
-  assert.equal(info.audio!.sampleRate, 44100);
-  assert.ok(Math.abs(info.duration - 10) < 0.05);
-  const stereo = await decodeAudio(BABY_CLIP, { sampleRate: 44100, channels: 'keep', duration: 2, info });
-  assert.equal(stereo.channels, info.audio!.channels);
+test('camera-like clip (29.97 fps, B-frames, VFR, rotated, 44.1 kHz AAC starting late): probe, channels kept or mixed, 8 fps frames', async () => {
+  const info = await probe(camera);
+  assert.equal(info.video!.codec, 'h264');
+  assert.equal(info.video!.width, CAMERA.width);
+  assert.ok(Math.abs(info.video!.fps - CAMERA.fps) < 1e-3, `fps ${info.video!.fps}`);
+  assert.equal(info.video!.variableFrameRate, true);
+  assert.ok(info.video!.rotation === 90 || info.video!.rotation === 270, `rotation ${info.video!.rotation}`);
+  assert.equal(info.video!.displayWidth, CAMERA.height);
+  assert.equal(info.audio!.codec, 'aac');
+  assert.equal(info.audio!.sampleRate, CAMERA.sampleRate);
+  assert.equal(info.audio!.channels, CAMERA.channels);
+  assert.ok(Math.abs(info.audio!.startTime - CAMERA.audioStart) < 0.03, `audio starts at ${info.audio!.startTime}`);
+  assert.ok(Math.abs(info.duration - CAMERA.seconds) < 0.1, `duration ${info.duration}`);
+  const stereo = await decodeAudio(camera, { sampleRate: 44100, channels: 'keep', duration: 2, info });
+  assert.equal(stereo.channels, 2);
   assert.equal(stereo.length, 88200);
-  const mono = await decodeAudio(BABY_CLIP, { sampleRate: 16000, start: 3, duration: 1.5, info });
+  // Planar: the left channel (440 Hz, louder) and the right (660 Hz) differ once the audio has started.
+  let l = 0;
+  let r = 0;
+  for (let i = 22050; i < 88200; i++) { l += stereo.data[i] ** 2; r += stereo.data[88200 + i] ** 2; }
+  assert.ok(l > 3 * r && r > 0, `channel energies ${l} / ${r}`);
+  const mono = await decodeAudio(camera, { sampleRate: 16000, start: 1, duration: 1.5, info });
   assert.equal(mono.length, 24000);
   assert.ok(mono.data.some((x) => Math.abs(x) > 1e-3));
   const frames: number[] = [];
-  for await (const f of iterateVideoFrames(BABY_CLIP, { fps: 8, width: 224, height: 224, resize: 'center-crop', info })) {
+  for await (const f of iterateVideoFrames(camera, { fps: 8, width: 224, height: 224, resize: 'center-crop', info })) {
     assert.equal(f.data.length, 224 * 224 * 3);
     assert.ok(Math.abs(f.time - f.index / 8) < 1e-9);
     frames.push(f.index);
   }
-  assert.equal(frames.length, 80); // 10 s x 8 fps
+  // 8 fps over the whole video stream (29.97 fps frames end at 4.004 s: 33 frames of the 8 fps grid).
+  assert.equal(frames.length, gridCount(0, info.video!.startTime + info.video!.duration!, 8));
+  assert.ok(frames.length >= CAMERA.seconds * 8);
 });
 
 test('streaming audio chunks have the requested size and cover the stream', async () => {
   let total = 0;
   let chunks = 0;
-  for await (const c of iterateAudioChunks(BABY_CLIP, { sampleRate: 16000, chunkFrames: 4000, duration: 3 })) {
+  for await (const c of iterateAudioChunks(camera, { sampleRate: 16000, chunkFrames: 4000, duration: 3 })) {
     assert.equal(c.offset, total);
     assert.ok(c.frames <= 4000);
     total += c.frames;
@@ -168,7 +184,7 @@ test('runFfmpeg writes media from stdin bytes; spawnTool streams raw frames in',
 
 test('breaking out of a frame loop stops ffmpeg early', async () => {
   let n = 0;
-  for await (const f of iterateVideoFrames(BABY_CLIP, { fps: 30, width: 64, height: 36 })) {
+  for await (const f of iterateVideoFrames(camera, { fps: 30, width: 64, height: 36 })) {
     n = f.index + 1;
     if (n === 3) break;
   }

@@ -11,7 +11,7 @@ import { AUDIO_PRESETS, FEATURE_PRESETS, type AudioFeatureSpec } from '../../src
 import { VisualFeatureExtractor } from '../../src/media/video_features.js';
 import { colourMoments, downsample, gridPool, luma } from '../../src/media/visual.js';
 import { Rng } from '../../src/util/rng.js';
-import { BABY_CLIP, makeMedia, tempDir } from './fixtures.js';
+import { cameraClip, makeMedia, tempDir } from './fixtures.js';
 
 const tmp = tempDir();
 let clip: string;
@@ -161,24 +161,17 @@ test('every preset names existing feature kinds and sane rates', () => {
   assert.equal(AUDIO_PRESETS.syncnetMfcc.sampleRate / AUDIO_PRESETS.syncnetMfcc.hop / sync.video!.fps, 4);
 });
 
-test('face track on the real clip (or a clear "unavailable" report when the optional packages are absent)', async () => {
+test('face track: runs where the optional packages are installed (or reports clearly that they are absent)', async () => {
   const available = await faceTrackingAvailable();
   if (!available.ok) {
     assert.match(available.reason ?? '', /npm install @vladmandic\/face-api/);
     return;
   }
-  const r = await extractFeatures(BABY_CLIP, 'face', { start: 2, duration: 0.6 });
+  // No face in a generated clip: the track keeps its shape and says "no face" (real faces: test/real).
+  const r = await extractFeatures(await cameraClip(tmp.dir), 'face', { start: 1, duration: 0.6 });
   const track = r.streams['face.track'];
   assert.equal(track.dim, FACE_DIM);
   assert.equal(track.rate, 5);
   assert.equal(track.frames, 3);
-  for (let t = 0; t < track.frames; t++) {
-    const row = track.data.subarray(t * FACE_DIM, (t + 1) * FACE_DIM);
-    assert.equal(row[0], 1, `face found in frame ${t}`);
-    // The child's face is near the centre of the frame, upper half.
-    assert.ok(row[2] > 0.35 && row[2] < 0.7 && row[3] > 0.2 && row[3] < 0.6, `centre ${row[2]}, ${row[3]}`);
-    const probs = Array.from(row.subarray(7));
-    assert.ok(Math.abs(probs.reduce((a, b) => a + b, 0) - 1) < 0.02);
-    assert.ok(row[6] >= 0 && row[6] < 1);
-  }
+  for (let t = 0; t < track.frames; t++) assert.equal(track.data[t * FACE_DIM], 0, `no face in frame ${t}`);
 });

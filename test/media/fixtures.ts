@@ -1,10 +1,11 @@
+// Tests here use only media they generate with ffmpeg's lavfi sources. Checks against real footage (../shared/media)
+// live in test/real and run with `npm run test:real`.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { runFfmpeg } from '../../src/media/ffmpeg.js';
+import { probe } from '../../src/media/probe.js';
 
-/** The real 10 s clip (1280x720, 30 fps, 44.1 kHz AAC); CI clones the repo with shared/ beside it (override: ATTUNE_TEST_CLIP). */
-export const BABY_CLIP = process.env.ATTUNE_TEST_CLIP ?? resolve('../shared/media/baby_30fps_44k.mp4');
 
 /** A temp dir removed by the returned cleanup function. */
 export function tempDir(prefix = 'attune-media-'): { dir: string; cleanup: () => void } {
@@ -40,4 +41,52 @@ export function rampIndex(frame: Uint8Array, width: number, height: number, chan
   // Decoding expands limited-range luma (16..235) to full range (0..255); undo that before reading n.
   const y = (v * 219) / 255 + 16;
   return Math.round((y - 20) / 10);
+}
+
+/** What `cameraClip` writes, for assertions. */
+export const CAMERA = {
+  /** Coded size; the clip carries a 90-degree rotation, so decoded frames are 180 wide and 320 high. */
+  width: 320,
+  height: 180,
+  /** Nominal rate 30000/1001; every 7th frame is missing, so the average rate is lower (variable frame rate). */
+  fps: 30000 / 1001,
+  seconds: 4,
+  sampleRate: 44100,
+  channels: 2,
+  /** The audio stream starts this late (s), as on cameras whose audio begins after the first frame. */
+  audioStart: 0.25,
+} as const;
+
+/**
+ * A camera-like clip made from lavfi sources: 29.97 fps H.264 (High profile, B-frames), frames dropped at irregular
+ * times (VFR), 90-degree rotation metadata, stereo 44.1 kHz AAC starting `CAMERA.audioStart` s after the video.
+ * The picture is smooth and moving (so resampled crops compare well), the left channel is a 440 Hz tone, the right a
+ * quieter 660 Hz tone with a 2 Hz beat. Two ffmpeg runs, under a second on 2 cores.
+ */
+export async function cameraClip(dir: string, name = 'camera.mp4'): Promise<string> {
+  const c = CAMERA;
+  const plain = join(dir, `plain-${name}`);
+  const picture = [
+    `nullsrc=s=${c.width}x${c.height}:r=30000/1001:d=${c.seconds}`,
+    "geq=lum='128+70*sin(X/17+T*1.5)*cos(Y/13-T)':cb='128+40*sin(X/29-T)':cr='128+40*cos(Y/23+T*0.7)'",
+    "select='not(eq(mod(n,7),3))'",
+  ].join(',');
+  const sound = `aevalsrc='0.5*sin(2*PI*440*t)|0.2*sin(2*PI*660*t)*(0.6+0.4*sin(2*PI*2*t))':s=${c.sampleRate}:d=${c.seconds - c.audioStart}`;
+  await makeMedia(plain, [
+    '-f', 'lavfi', '-i', picture, '-itsoffset', String(c.audioStart), '-f', 'lavfi', '-i', sound,
+    '-vsync', 'passthrough', '-c:v', 'libx264', '-profile:v', 'high', '-bf', '2', '-g', '30', '-pix_fmt', 'yuv420p',
+    '-c:a', 'aac', '-b:a', '128k', '-ar', String(c.sampleRate), '-ac', String(c.channels),
+  ]);
+  return withRotation(plain, join(dir, name), 90);
+}
+
+/**
+ * Copies `src` (stream copy) with a display rotation. ffmpeg up to 5.x writes the matrix from `-metadata:s:v rotate=`;
+ * 6.0 and newer ignore that tag and take `-display_rotation` (counter-clockwise degrees) as an input option instead.
+ */
+export async function withRotation(src: string, out: string, clockwise: 90 | 180 | 270): Promise<string> {
+  await makeMedia(out, ['-i', src, '-c', 'copy', '-metadata:s:v:0', `rotate=${clockwise}`]);
+  if ((await probe(out)).video?.rotation) return out;
+  await makeMedia(out, ['-display_rotation:v:0', String(360 - clockwise), '-i', src, '-c', 'copy']);
+  return out;
 }

@@ -15,7 +15,8 @@ import { defaultAvFeatures, audioFeatures, fileFeatures, videoFeatures, gridFram
 import { featureStats, gatherBatch, synthClipSet, synthFor } from '../../src/models/av_align/data.js';
 import { avAlignTiny } from '../../src/models/av_align/model.js';
 import { avAlignInference, avAlignLoss, avAlignTask, type AvTaskData } from '../../src/models/av_align/task.js';
-import { SEED_METRICS, improved, predictAll, seedSuite } from '../../src/models/av_align/metrics.js';
+import { SUITE_METRICS, improved, alignmentSuite } from '../../src/models/av_align/metrics.js';
+import { predictInBatches } from '../../src/train/predict.js';
 
 const features = defaultAvFeatures;
 
@@ -47,14 +48,14 @@ test('in-memory AV-Synth features match the features decoded from the written MP
   }
 });
 
-test('av-align (tiny) trains on 32 AV-Synth clips: loss drops, R@1 beats chance, seed metrics improve', async (t) => {
+test('av-align (tiny) trains on 32 AV-Synth clips: loss drops, R@1 beats chance, suite metrics improve', async (t) => {
   const data = await tinyData(32);
   const cfg = avAlignTiny();
   const B = 16;
   const store = new ParamStore(1);
   const predictor = await Predictor.create((g, p) => avAlignInference(g, p, cfg, data, B), store, { worker: false });
   const rows = Array.from({ length: 32 }, (_, i) => i);
-  const before = await seedSuite(await predictAll(predictor, 32, B, (r) => gatherBatch(data.set, r)));
+  const before = await alignmentSuite((await predictInBatches(predictor, rows, B, (r) => gatherBatch(data.set, r))).rows);
   const trainer = await Trainer.create(compileTrainStep((g, p) => avAlignLoss(g, p, cfg, data, B), store, { optimizer: adamw({ weightDecay: 0.01 }), clipNorm: 1 }), { lr: 3e-3, worker: false });
   const losses: number[] = [];
   try {
@@ -68,18 +69,18 @@ test('av-align (tiny) trains on 32 AV-Synth clips: loss drops, R@1 beats chance,
   } finally {
     await trainer.close();
   }
-  const after = await seedSuite(await predictAll(predictor, 32, B, (r) => gatherBatch(data.set, r)));
+  const after = await alignmentSuite((await predictInBatches(predictor, rows, B, (r) => gatherBatch(data.set, r))).rows);
   await predictor.close();
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   t.diagnostic(`loss ${mean(losses.slice(0, 6)).toFixed(3)} -> ${mean(losses.slice(-6)).toFixed(3)}; R@1 a2v ${after['a2v_R@1']} v2a ${after['v2a_R@1']}`);
   assert.ok(mean(losses.slice(-6)) < 0.8 * mean(losses.slice(0, 6)), `loss ${mean(losses.slice(0, 6))} -> ${mean(losses.slice(-6))}`);
   // chance R@1 among 32 is 1/32
   assert.ok(after['a2v_R@1'] >= 0.4 && after['v2a_R@1'] >= 0.4, `R@1 ${after['a2v_R@1']} / ${after['v2a_R@1']}`);
-  for (const m of SEED_METRICS) {
+  for (const m of SUITE_METRICS) {
     assert.ok(Number.isFinite(before[m.key]) && Number.isFinite(after[m.key]), `${m.key} missing`);
   }
   for (const key of ['embedding_similarity', 'mi_infonce', 'cosine_sim', 'modality_gap']) {
-    const m = SEED_METRICS.find((x) => x.key === key)!;
+    const m = SUITE_METRICS.find((x) => x.key === key)!;
     assert.ok(improved(m, before[key], after[key]), `${key}: ${before[key]} -> ${after[key]} (${m.better} is better)`);
   }
 });
@@ -93,8 +94,8 @@ test('av-align config is validated (typos and bad values are ConfigErrors)', () 
 });
 
 test('improved() follows each metric direction', () => {
-  const gap = SEED_METRICS.find((m) => m.key === 'modality_gap')!;
-  const cos = SEED_METRICS.find((m) => m.key === 'cosine_sim')!;
+  const gap = SUITE_METRICS.find((m) => m.key === 'modality_gap')!;
+  const cos = SUITE_METRICS.find((m) => m.key === 'cosine_sim')!;
   assert.equal(improved(gap, 0.9, 0.1), true);
   assert.equal(improved(gap, 0.1, 0.9), false);
   assert.equal(improved(cos, 0.1, 0.3), true);

@@ -45,8 +45,8 @@ for (const [name, reason] of [
   ['silent.mp4', /audio is silent/],
   ['static.mp4', /picture is static/],
 ] as const) {
-  test(`${name}: not synchronisable with a reason and a low confidence, no crash`, async () => {
-    const r = await syncFile(file(name));
+  test(`xcorr: ${name}: not synchronisable with a reason and a low confidence, no crash`, async () => {
+    const r = await syncFile(file(name), { method: 'xcorr' });
     assert.equal(r.synchronisable, false);
     assert.equal(r.offset, null);
     assert.match(r.reason ?? '', reason);
@@ -61,18 +61,18 @@ test('unreadable, missing and audio-only files are clear typed errors naming the
   await assert.rejects(syncFile(file('audio_only.wav')), (e: unknown) => e instanceof MediaError && /no video stream/.test(e.message));
 });
 
-test('a file with audio 0.8 s late measures +0.8 s; --fix writes a stream copy that measures ~0', async () => {
+test('xcorr: a file with audio 0.8 s late measures +0.8 s; fixSync writes a stream copy that measures ~0', async () => {
   const cfg = syncSynthConfig({ seed: 11, seconds: 8, size: 64, classes: 8, noise: 0.02 });
   mkdirSync(join(dir, 'clips'), { recursive: true });
   const item = await writeClipFiles(syncExample(cfg, 2, 14), dir); // class 14 = +0.8 s
-  const r = await syncFile(item.video!);
+  const r = await syncFile(item.video!, { method: 'xcorr' });
   assert.equal(r.synchronisable, true, r.reason);
   assert.equal(r.offset, 0.8);
   assert.ok(Math.abs(r.lag - 0.8) < 0.1, `lag ${r.lag}`);
   const fixed = await fixSync(item.video!, file('fixed.mp4'), r.offset!);
   assert.equal(fixed.mode, 'copy');
   assert.equal(fixed.shift, -0.8);
-  const again = await syncFile(file('fixed.mp4'));
+  const again = await syncFile(file('fixed.mp4'), { method: 'xcorr' });
   assert.equal(again.synchronisable, true, again.reason);
   assert.equal(again.offset, 0);
   assert.ok(Math.abs(again.lag) < 0.1, `lag after fix ${again.lag}`);
@@ -116,13 +116,13 @@ test('av-sync trains from a manifest of your own videos (features cached by file
   assert.equal(cache.size, 8);
 });
 
-test('a flash/beep test pattern (not AV-Synth) with the beeps 0.4 s late measures +0.4 s', async () => {
+test('xcorr: a flash/beep test pattern (not AV-Synth) with the beeps 0.4 s late measures +0.4 s', async () => {
   const times = [0.7, 1.9, 2.4, 3.8, 4.3, 5.9, 6.2, 7.6];
   const flashes = times.map((t) => `between(t,${t},${t + 0.08})`).join('+');
   const beeps = times.map((t) => `between(t,${t + 0.4},${t + 0.45})`).join('+');
   await runFfmpeg(['-y', ...lavfi('color=c=gray:size=160x120:rate=30:duration=8'), ...lavfi(`aevalsrc='0.5*sin(2*PI*1000*t)*(${beeps})':s=44100:d=8`),
     '-vf', `drawbox=x=40:y=30:w=80:h=60:color=white:t=fill:enable='${flashes}'`, ...h264, '-c:a', 'aac', '-shortest', file('flashbeep.mp4')]);
-  const r = await syncFile(file('flashbeep.mp4'));
+  const r = await syncFile(file('flashbeep.mp4'), { method: 'xcorr' });
   assert.equal(r.synchronisable, true, r.reason);
   assert.equal(r.offset, 0.4);
   assert.ok(r.confidence > 0.7);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Graph, ParamStore, Scope } from '../../src/engine/index.js';
@@ -14,6 +14,7 @@ import { loadSyncModel, modelSync, windowStarts } from '../../src/models/av_sync
 import { avSyncInference } from '../../src/models/av_sync/task.js';
 import { resolveConfig } from '../../src/train/config.js';
 import { runTraining } from '../../src/train/run.js';
+import { readLog } from '../../src/train/log.js';
 import { generateClip } from '../../src/data/synth/clip.js';
 import { Rng } from '../../src/util/rng.js';
 
@@ -98,6 +99,15 @@ test('av-sync trains through the trainer: loss drops, accuracy beats chance, the
     assert.ok(test['test.temperature'] > 0 && Number.isFinite(test['test.ece']));
     const metrics = JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8')) as { test: Record<string, number> };
     assert.equal(metrics.test['test.temperature'], test['test.temperature']);
+    assert.notEqual(test['test.temperature'], 1, 'the test evaluation is calibrated on val');
+
+    // Killed in the final phase (metrics.json not yet written), then resumed: the loop has ended, nothing was
+    // evaluated in this process, and the calibration still comes out the same (#14.3: it came out T = 1).
+    unlinkSync(join(dir, 'metrics.json'));
+    const again = await runTraining({ task, out: dir, resume: true, quiet: true });
+    assert.deepEqual(again.metrics, r.metrics);
+    assert.equal(again.metrics!.test['test.temperature'], test['test.temperature']);
+    assert.equal(readLog(join(dir, 'log.jsonl')).filter((l) => l.type === 'eval' && l.tag === 'final').length, 1);
 
     // The saved run is what `attune sync --model DIR` loads; a still picture must come out not synchronisable.
     const model = loadSyncModel(dir);

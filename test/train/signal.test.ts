@@ -1,41 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadCheckpoint } from '../../src/engine/checkpoint.js';
 import { readLog } from '../../src/train/log.js';
 import { runFiles } from '../../src/train/run.js';
-
-const CHILD = fileURLToPath(new URL('./cli_child.js', import.meta.url));
-
-/** Runs the CLI in a child; `onLog` may send it signals while it trains. */
-function cli(args: string[], watch?: { log: string; afterSteps: number; signal: NodeJS.Signals }): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, '--', ...args], { env: { ...process.env, ATTUNE_TRAIN_CHILD: '1' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    let timer: NodeJS.Timeout | undefined;
-    if (watch) {
-      timer = setInterval(() => {
-        const steps = readLog(watch.log).filter((l) => l.type === 'step').length;
-        if (steps >= watch.afterSteps) {
-          clearInterval(timer);
-          child.kill(watch.signal);
-        }
-      }, 20);
-    }
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearInterval(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+import { cli } from './cli.js';
 
 test('attune train: SIGINT mid-run writes a checkpoint and exits cleanly; --resume finishes the run', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'attune-sigint-'));

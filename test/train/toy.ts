@@ -5,7 +5,7 @@ import type { Graph } from '../../src/engine/graph.js';
 import type { Tensor } from '../../src/engine/tensor.js';
 import { ConfigError } from '../../src/util/errors.js';
 import { Rng } from '../../src/util/rng.js';
-import { evalBatches } from '../../src/train/data.js';
+import { predictInBatches } from '../../src/train/predict.js';
 import { defineTask, type TaskData } from '../../src/train/task.js';
 
 /**
@@ -104,20 +104,25 @@ export const toyTask = defineTask<ToyModel, ToyData, ToyDataset>({
   },
 
   async evaluate(ctx) {
-    let correct = 0;
-    for (const b of evalBatches(ctx.indices, ctx.batchSize)) {
-      const { logits } = await ctx.predictor.run(ctx.data.batch(b.indices, { split: ctx.split, rng: ctx.rng }));
-      const l = toFloat64(logits);
-      const C = ctx.data.classes;
-      for (let i = 0; i < b.real; i++) {
+    const C = ctx.data.classes;
+    const accuracy = async (indices: readonly number[]) => {
+      const { rows } = await predictInBatches(ctx.predictor, indices, ctx.batchSize, (b) => ctx.data.batch(b, { split: ctx.split, rng: ctx.rng }));
+      const l = toFloat64(rows.logits);
+      let correct = 0;
+      indices.forEach((ex, i) => {
         let arg = 0;
         for (let c = 1; c < C; c++) if (l[i * C + c] > l[i * C + arg]) arg = c;
-        if (arg === ctx.data.y[b.indices[i]]) correct++;
-      }
-    }
-    const acc = correct / ctx.indices.length;
+        if (arg === ctx.data.y[ex]) correct++;
+      });
+      return correct / indices.length;
+    };
+    const acc = await accuracy(ctx.indices);
+    const metrics: Record<string, number> = { acc };
+    // Something fitted on val and reported elsewhere, as av-sync's temperature is: it must come from ctx.valIndices,
+    // the same whatever was evaluated before (a run resumed after its loop ended has evaluated nothing yet).
+    if (ctx.split !== 'val' && ctx.valIndices) metrics.val_acc = await accuracy(ctx.valIndices);
     return {
-      metrics: { acc },
+      metrics,
       sections: ctx.final ? [{ kind: 'text', title: 'Toy', text: `accuracy ${acc.toFixed(3)} on ${ctx.indices.length} examples` }] : [],
     };
   },

@@ -9,9 +9,11 @@ import type { BenchModule } from '../../../bench/types.js';
  * it is loaded only when asked for.
  */
 const BENCHES: Record<string, { about: string; load: () => Promise<BenchModule> }> = {
+  batch: { about: 'attune sync over AV-Synth clips: a pool of 2 worker processes vs 1 (throughput ratio)', load: () => import('../../../bench/batch.js') },
   engine: { about: 'training step and inference of the reference cross-attention model vs PyTorch', load: () => import('../../../bench/engine.js') },
   features: { about: 'decode + feature extraction throughput (x real time) and peak RSS', load: () => import('../../../bench/features.js') },
   metrics: { about: 'recall/mAP on 10k pairs and Frechet distance on 10k x 2048 features', load: () => import('../../../bench/metrics.js') },
+  queue: { about: 'attune sync over a Redis queue with 3 workers, one killed mid-job in each of 20 runs: files lost and duplicated', load: () => import('../../../bench/batch_queue.js') },
 };
 
 export function register(program: Command): void {

@@ -4,7 +4,7 @@ import { printJson } from '../output.js';
 
 /**
  * `attune demo`, the main job: synthesise AV-Synth, extract features, train av-align and av-sync, evaluate
- * (before/after seed table, sync accuracy, retrieval recall) and write one HTML report. The pipeline is
+ * (before/after metric-suite table, sync accuracy, retrieval recall) and write one HTML report. The pipeline is
  * src/app/demo.ts; this file only parses options and prints.
  */
 export function register(program: Command): void {

@@ -9,6 +9,7 @@ type Register = (program: Command) => void;
 export const commandModules: (() => Promise<{ register: Register }>)[] = [
   () => import('./bench.js'),
   () => import('./demo.js'),
+  () => import('./doctor.js'),
   () => import('./emotion.js'),
   () => import('./features.js'),
   () => import('./index_cmd.js'),
@@ -17,4 +18,5 @@ export const commandModules: (() => Promise<{ register: Register }>)[] = [
   () => import('./sync.js'),
   () => import('./synth.js'),
   () => import('./train.js'),
+  () => import('./worker.js'),
 ];

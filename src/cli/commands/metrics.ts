@@ -1,3 +1,12 @@
+/**
+ * `attune metrics`: evaluate arrays saved by any model (.npy from NumPy, .safetensors from PyTorch or
+ * Attune) with the metric suite; prints a table, optionally writes JSON and an HTML report.
+ *
+ * Every mode is one entry of METRIC_TASKS (name -> metadata, inputs, computation, printer), in the manner
+ * of transformers.js's task table: `type` says what the arrays are, `inputs` which flags it reads and the
+ * shapes it expects, `metrics` the main names it reports, `compute` the computation, `print` the text output.
+ * A new mode is one entry.
+ */
 import type { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { extname } from 'node:path';
@@ -18,19 +27,32 @@ import type { Section } from '../../report/spec.js';
 import { Progress } from '../../util/progress.js';
 import { confusionHeatmap, metricsTable, offsetHistogramSection, similarityHeatmap } from '../../report/sections.js';
 
-/**
- * `attune metrics`: evaluate arrays saved by any model (.npy from NumPy, .safetensors from PyTorch or
- * Attune) with the metric suite; prints a table, optionally writes JSON and an HTML report.
- */
-const TASKS = ['embeddings', 'frames', 'fd', 'kl', 'classification', 'mosi', 'iemocap', 'sync'] as const;
-type Task = (typeof TASKS)[number];
-
 interface Opts {
-  a?: string; b?: string; pred?: string; true?: string; labels?: string; key?: string; task?: Task;
+  a?: string; b?: string; pred?: string; true?: string; labels?: string; key?: string; task?: TaskName;
   json: boolean; out?: string; report?: string; precision?: Precision; temperature: string; ksg?: boolean; grid: string;
 }
 
 interface Loaded { file: string; array: HostArray }
+
+/** The arrays a command line gave (each optional; a task says which it needs). */
+interface Inputs { a?: Loaded; b?: Loaded; pred?: Loaded; truth?: Loaded }
+
+interface Computed { metrics: MetricRecord; extra?: Record<string, unknown>; sections: Section[] }
+
+export interface MetricsTask {
+  /** What the arrays are (transformers.js-style task type). */
+  type: 'embedding' | 'feature' | 'generation' | 'classification' | 'regression' | 'sync';
+  about: string;
+  /** The flags it reads and the shapes it expects. */
+  inputs: Partial<Record<'a' | 'b' | 'pred' | 'true', string>>;
+  /** The main metric names it reports. */
+  metrics: readonly string[];
+  compute(io: Inputs, o: Opts): Promise<Computed>;
+  /** Text output (default: the metric table). */
+  print?(r: MetricsOutput, o: Opts): void;
+}
+
+interface MetricsOutput { task: TaskName; inputs: Record<string, unknown>; metrics: MetricRecord; extra: Record<string, unknown>; sections: Section[] }
 
 /** Reads FILE (.npy or .safetensors); FILE#NAME or --key picks a tensor from a safetensors file. */
 export function readArray(spec: string, key?: string, what = 'input'): Loaded {
@@ -73,7 +95,7 @@ function needRank(l: Loaded, ranks: number[], what: string, expected: string): v
   }
 }
 
-function pickTask(o: Opts, a?: Loaded, pred?: Loaded): Task {
+function pickTask(o: Opts, a?: Loaded, pred?: Loaded): TaskName {
   if (o.task) return o.task;
   if (a) return a.array.shape.length === 3 ? 'frames' : 'embeddings';
   if (pred && pred.array.shape.length === 1 && (pred.array.dtype === 'float32' || pred.array.dtype === 'float64')) {
@@ -88,7 +110,160 @@ function progressFor(o: Opts, label: string, total: number): Progress {
   return new Progress({ label, total, quiet: o.json && !process.stderr.isTTY });
 }
 
-async function evaluate(o: Opts): Promise<{ task: Task; inputs: Record<string, unknown>; metrics: MetricRecord; extra: Record<string, unknown>; sections: Section[] }> {
+function needPair(io: Inputs, task: TaskName, what = ''): { a: Loaded; b: Loaded } {
+  if (!io.a || !io.b) throw new InputError(`task ${task} needs --a and --b${what}`, { field: 'a' });
+  return { a: io.a, b: io.b };
+}
+
+function needPredictions(io: Inputs, task: TaskName): { pred: Loaded; truth: Loaded } {
+  if (!io.pred || !io.truth) throw new InputError(`task ${task} needs --pred and --true`, { field: 'pred' });
+  return { pred: io.pred, truth: io.truth };
+}
+
+/** embeddings and frames: the retrieval / similarity / mutual-information suite on paired rows. */
+async function pairedSuite(io: Inputs, o: Opts, task: 'embeddings' | 'frames'): Promise<Computed> {
+  const { a, b } = needPair(io, task);
+  const frames = task === 'frames';
+  needRank(a, frames ? [3] : [2], '--a', frames ? '[N, T, D] frame features' : '[N, D] embeddings');
+  needRank(b, [a.array.shape.length], '--b', `the same rank as --a ([${a.array.shape.join(', ')}])`);
+  let metrics: MetricRecord = {};
+  if (frames) {
+    if (a.array.shape.join() !== b.array.shape.join()) throw new ShapeError(`--a is [${a.array.shape.join(', ')}] but --b is [${b.array.shape.join(', ')}]; frame features must match`, { file: b.file });
+    metrics = { ...frameSuite(a.array, b.array).metrics };
+  }
+  const am = frames ? meanPool(a.array) : asMatrix(a.array, `--a (${a.file})`);
+  const bm = frames ? meanPool(b.array) : asMatrix(b.array, `--b (${b.file})`);
+  checkPaired(am, bm, `--a (${a.file})`, `--b (${b.file})`);
+  let bar: Progress | null = null;
+  const big = am.rows * am.rows * am.cols > 5e9;
+  const suite = await embeddingSuite(am, bm, {
+    precision: o.precision, temperature: Number(o.temperature), ksg: o.ksg,
+    onPhase: (phase) => { bar?.finish(); bar = big ? progressFor(o, phase, am.rows) : null; },
+    onProgress: (done) => bar?.update(done),
+  });
+  (bar as Progress | null)?.finish();
+  return {
+    metrics: { ...metrics, ...suite.metrics },
+    sections: [
+      similarityHeatmap(am, bm, { rowName: '--a', colName: '--b' }),
+      { kind: 'histogram', title: 'Rank of the true pair, a -> b (0 = retrieved first)', values: Array.from(suite.ranksAToB, Math.floor), binCount: 30, integer: true, xName: 'rank', yName: 'queries' },
+    ],
+  };
+}
+
+/** The table of `attune metrics` modes. */
+export const METRIC_TASKS = {
+  embeddings: {
+    type: 'embedding', about: 'paired embeddings of two modalities: retrieval both ways, similarity, modality gap, mutual information',
+    inputs: { a: '[N, D] embeddings', b: '[N, D] paired embeddings (row i of --a pairs with row i of --b)' },
+    metrics: ['a2b_R@1', 'b2a_R@1', 'a2b_mAP@10', 'embedding_similarity', 'modality_gap', 'mi_infonce', 'mi_ksg'],
+    compute: (io, o) => pairedSuite(io, o, 'embeddings'),
+  },
+  frames: {
+    type: 'feature', about: 'paired frame features: per-frame similarity, then the embedding suite on time-pooled rows',
+    inputs: { a: '[N, T, D] frame features', b: '[N, T, D] paired frame features' },
+    metrics: ['cosine_sim', 'a2b_R@1', 'b2a_R@1', 'embedding_similarity'],
+    compute: (io, o) => pairedSuite(io, o, 'frames'),
+  },
+  fd: {
+    type: 'generation', about: 'Frechet distance between two feature sets (FAD / FVD style)',
+    inputs: { a: '[N, D] real features', b: '[M, D] generated features' },
+    metrics: ['fd', 'fd_mean_term', 'fd_trace_term'],
+    async compute(io, o) {
+      const { a, b } = needPair(io, 'fd', ' feature sets');
+      needRank(a, [2], '--a', '[N, D] features');
+      needRank(b, [2], '--b', '[M, D] features');
+      if (a.array.shape[1] !== b.array.shape[1]) throw new ShapeError(`--a (${a.file}) has ${a.array.shape[1]} features per row but --b (${b.file}) has ${b.array.shape[1]}`, { file: b.file, expected: a.array.shape[1], got: b.array.shape[1] });
+      const d = a.array.shape[1];
+      const bar = (a.array.shape[0] + b.array.shape[0]) * d * d > 1e10 ? progressFor(o, 'fd (covariances, square root)', 3) : null;
+      const r = await frechetDistance(a.array, b.array, { precision: o.precision, onProgress: (k) => bar?.update(k) });
+      bar?.finish();
+      return { metrics: { fd: r.fd, fd_mean_term: r.meanTerm, fd_trace_term: r.traceTerm }, sections: [] };
+    },
+  },
+  kl: {
+    type: 'generation', about: 'inception score of generated logits, and the paired softmax KL to reference logits',
+    inputs: { pred: '[N, C] generated logits (or --a)', true: '(optional) [N, C] reference logits (or --b)' },
+    metrics: ['is_mean', 'is_std', 'kl_softmax'],
+    async compute(io) {
+      const p = io.pred ?? io.a;
+      const g = io.truth ?? io.b;
+      if (!p) throw new InputError('task kl needs --pred (generated logits) and optionally --true (reference logits)', { field: 'pred' });
+      needRank(p, [2], 'generated logits', '[N, C] logits');
+      const is = inceptionScore(p.array, { splits: Math.min(10, p.array.shape[0]) });
+      const metrics: MetricRecord = { is_mean: is.mean, is_std: is.std };
+      if (g) {
+        needRank(g, [2], 'reference logits', '[N, C] logits');
+        metrics.kl_softmax = pairedKl(p.array, g.array);
+      }
+      return { metrics, sections: [] };
+    },
+  },
+  classification: {
+    type: 'classification', about: 'accuracy, weighted accuracy, macro / weighted F1, per-class table and confusion matrix',
+    inputs: { pred: '[N, C] logits or [N] class ids', true: '[N] class ids' },
+    metrics: ['accuracy', 'weighted_accuracy', 'macro_f1', 'weighted_f1'],
+    async compute(io, o) {
+      const { pred, truth } = needPredictions(io, 'classification');
+      const r = classificationReport(pred.array, truth.array, { labels: readLabels(o.labels) });
+      return {
+        metrics: { accuracy: r.accuracy, weighted_accuracy: r.weightedAccuracy, macro_f1: r.macroF1, weighted_f1: r.weightedF1 },
+        extra: { perClass: r.perClass, confusion: r.confusion },
+        sections: [
+          { kind: 'table', title: 'Per class', columns: ['class', 'precision', 'recall', 'F1', 'support'], rows: r.perClass.map((c) => [c.label, c.precision, c.recall, c.f1, c.support]) },
+          confusionHeatmap(r.confusion, r.perClass.map((c) => c.label)),
+        ],
+      };
+    },
+  },
+  mosi: {
+    type: 'regression', about: 'CMU-MOSI sentiment scores: MAE, correlation, binary (with and without 0), 5- and 7-class accuracy',
+    inputs: { pred: '[N] predicted scores', true: '[N] true scores' },
+    metrics: ['has0Acc2', 'has0F1', 'non0Acc2', 'non0F1', 'acc5', 'acc7', 'mae', 'corr'],
+    async compute(io) {
+      const { pred, truth } = needPredictions(io, 'mosi');
+      return { metrics: { ...mosiMetrics(pred.array, truth.array) }, sections: [] };
+    },
+  },
+  iemocap: {
+    type: 'classification', about: 'IEMOCAP (MulT protocol): per-emotion binary accuracy and weighted F1',
+    inputs: { pred: '[N, E, 2] (or [N, 2E]) absent/present logits per emotion', true: '[N, E] 0/1 labels (--labels names the E emotions)' },
+    metrics: ['<emotion>_acc', '<emotion>_f1'],
+    async compute(io, o) {
+      const { pred, truth } = needPredictions(io, 'iemocap');
+      const metrics: MetricRecord = {};
+      for (const [e, m] of Object.entries(iemocapMetrics(pred.array, truth.array, readLabels(o.labels)))) {
+        metrics[`${e}_acc`] = m.accuracy;
+        metrics[`${e}_f1`] = m.weightedF1;
+      }
+      return { metrics, sections: [] };
+    },
+  },
+  sync: {
+    type: 'sync', about: 'audio-visual offset classification on a grid (--grid): exact and within-one accuracy, mean desync',
+    inputs: { pred: '[N, C] offset-class logits or [N] class ids', true: '[N] offset class ids' },
+    metrics: ['sync_acc1', 'sync_acc_within1', 'desync_s'],
+    async compute(io, o) {
+      const { pred, truth } = needPredictions(io, 'sync');
+      const grid = parseGrid(o.grid);
+      const acc = syncAccuracy(pred.array, truth.array, grid);
+      const offsets = predictedOffsets(pred.array, grid);
+      return { metrics: { sync_acc1: acc.accuracy1, sync_acc_within1: acc.accuracyWithin1, desync_s: desync(offsets) }, sections: [offsetHistogramSection(offsets, grid)] };
+    },
+  },
+} satisfies Record<string, MetricsTask>;
+
+type TaskName = keyof typeof METRIC_TASKS;
+const TASKS = Object.keys(METRIC_TASKS) as TaskName[];
+
+/** The default printer: one metric per row. */
+function printMetricTable(r: MetricsOutput, o: Opts): void {
+  process.stdout.write(formatTable(['metric', 'value'], Object.entries(r.metrics).map(([k, v]) => [k, v])) + '\n');
+  if (o.out) process.stdout.write(`wrote ${o.out}\n`);
+  if (o.report) process.stdout.write(`wrote ${o.report}\n`);
+}
+
+async function evaluate(o: Opts): Promise<MetricsOutput> {
   const a = o.a ? readArray(o.a, o.key, '--a') : undefined;
   const b = o.b ? readArray(o.b, o.key, '--b') : undefined;
   const pred = o.pred ? readArray(o.pred, o.key, '--pred') : undefined;
@@ -99,81 +274,8 @@ async function evaluate(o: Opts): Promise<{ task: Task; inputs: Record<string, u
   const task = pickTask(o, a, pred);
   const inputs: Record<string, unknown> = {};
   for (const [k, l] of Object.entries({ a, b, pred, true: truth })) if (l) inputs[k] = describe(l);
-  const labels = readLabels(o.labels);
-  const extra: Record<string, unknown> = {};
-  const sections: Section[] = [];
-  let metrics: MetricRecord = {};
-  const temperature = Number(o.temperature);
-  if (task === 'embeddings' || task === 'frames') {
-    if (!a || !b) throw new InputError(`task ${task} needs --a and --b`, { field: 'a' });
-    needRank(a, task === 'frames' ? [3] : [2], '--a', task === 'frames' ? '[N, T, D] frame features' : '[N, D] embeddings');
-    needRank(b, [a.array.shape.length], '--b', `the same rank as --a ([${a.array.shape.join(', ')}])`);
-    if (task === 'frames') {
-      if (a.array.shape.join() !== b.array.shape.join()) throw new ShapeError(`--a is [${a.array.shape.join(', ')}] but --b is [${b.array.shape.join(', ')}]; frame features must match`, { file: b.file });
-      metrics = { ...frameSuite(a.array, b.array).metrics };
-    }
-    const am = task === 'frames' ? meanPool(a.array) : asMatrix(a.array, `--a (${a.file})`);
-    const bm = task === 'frames' ? meanPool(b.array) : asMatrix(b.array, `--b (${b.file})`);
-    checkPaired(am, bm, `--a (${a.file})`, `--b (${b.file})`);
-    let bar: Progress | null = null;
-    const big = am.rows * am.rows * am.cols > 5e9;
-    const suite = await embeddingSuite(am, bm, {
-      precision: o.precision, temperature, ksg: o.ksg,
-      onPhase: (phase) => { bar?.finish(); bar = big ? progressFor(o, phase, am.rows) : null; },
-      onProgress: (done) => bar?.update(done),
-    });
-    (bar as Progress | null)?.finish();
-    metrics = { ...metrics, ...suite.metrics };
-    sections.push(similarityHeatmap(am, bm, { rowName: '--a', colName: '--b' }));
-    sections.push({ kind: 'histogram', title: 'Rank of the true pair, a -> b (0 = retrieved first)', values: Array.from(suite.ranksAToB, Math.floor), binCount: 30, integer: true, xName: 'rank', yName: 'queries' });
-  } else if (task === 'fd') {
-    if (!a || !b) throw new InputError('task fd needs --a and --b feature sets', { field: 'a' });
-    needRank(a, [2], '--a', '[N, D] features');
-    needRank(b, [2], '--b', '[M, D] features');
-    if (a.array.shape[1] !== b.array.shape[1]) throw new ShapeError(`--a (${a.file}) has ${a.array.shape[1]} features per row but --b (${b.file}) has ${b.array.shape[1]}`, { file: b.file, expected: a.array.shape[1], got: b.array.shape[1] });
-    const d = a.array.shape[1];
-    const bar = (a.array.shape[0] + b.array.shape[0]) * d * d > 1e10 ? progressFor(o, 'fd (covariances, square root)', 3) : null;
-    const r = await frechetDistance(a.array, b.array, { precision: o.precision, onProgress: (k) => bar?.update(k) });
-    bar?.finish();
-    metrics = { fd: r.fd, fd_mean_term: r.meanTerm, fd_trace_term: r.traceTerm };
-  } else if (task === 'kl') {
-    const p = pred ?? a;
-    const g = truth ?? b;
-    if (!p) throw new InputError('task kl needs --pred (generated logits) and optionally --true (reference logits)', { field: 'pred' });
-    needRank(p, [2], 'generated logits', '[N, C] logits');
-    const is = inceptionScore(p.array, { splits: Math.min(10, p.array.shape[0]) });
-    metrics = { is_mean: is.mean, is_std: is.std };
-    if (g) {
-      needRank(g, [2], 'reference logits', '[N, C] logits');
-      metrics.kl_softmax = pairedKl(p.array, g.array);
-    }
-  } else {
-    if (!pred || !truth) throw new InputError(`task ${task} needs --pred and --true`, { field: 'pred' });
-    if (task === 'mosi') {
-      metrics = { ...mosiMetrics(pred.array, truth.array) };
-    } else if (task === 'iemocap') {
-      const r = iemocapMetrics(pred.array, truth.array, labels);
-      for (const [e, m] of Object.entries(r)) {
-        metrics[`${e}_acc`] = m.accuracy;
-        metrics[`${e}_f1`] = m.weightedF1;
-      }
-    } else if (task === 'sync') {
-      const grid = parseGrid(o.grid);
-      const acc = syncAccuracy(pred.array, truth.array, grid);
-      const offsets = predictedOffsets(pred.array, grid);
-      metrics = { sync_acc1: acc.accuracy1, sync_acc_within1: acc.accuracyWithin1, desync_s: desync(offsets) };
-      sections.push(offsetHistogramSection(offsets, grid));
-    } else {
-      const r = classificationReport(pred.array, truth.array, { labels });
-      metrics = { accuracy: r.accuracy, weighted_accuracy: r.weightedAccuracy, macro_f1: r.macroF1, weighted_f1: r.weightedF1 };
-      extra.perClass = r.perClass;
-      extra.confusion = r.confusion;
-      sections.push({ kind: 'table', title: 'Per class', columns: ['class', 'precision', 'recall', 'F1', 'support'], rows: r.perClass.map((c) => [c.label, c.precision, c.recall, c.f1, c.support]) });
-      sections.push(confusionHeatmap(r.confusion, r.perClass.map((c) => c.label)));
-    }
-  }
-  sections.unshift(metricsTable('Metrics', metrics));
-  return { task, inputs, metrics, extra, sections };
+  const r: Computed = await (METRIC_TASKS[task] as MetricsTask).compute({ a, b, pred, truth }, o);
+  return { task, inputs, metrics: r.metrics, extra: r.extra ?? {}, sections: [metricsTable('Metrics', r.metrics), ...r.sections] };
 }
 
 export function register(program: Command): void {
@@ -195,6 +297,7 @@ export function register(program: Command): void {
     .option('--out <file>', 'also write the results as JSON (atomically)')
     .option('--report <file.html>', 'write a self-contained HTML report')
     .option('--json', 'print JSON instead of a table', false)
+    .addHelpText('after', () => `\nTasks (--task):\n${TASKS.map((t) => `  ${t.padEnd(15)}${METRIC_TASKS[t].about}\n${' '.repeat(17)}${Object.entries(METRIC_TASKS[t].inputs).map(([k, v]) => `--${k} ${v}`).join('; ')}`).join('\n')}\n`)
     .addHelpText('after', '\nExamples:\n  attune metrics --a audio.npy --b text.npy\n  attune metrics --a emb.safetensors#audio --b emb.safetensors#text --report eval.html\n  attune metrics --pred logits.npy --true labels.npy --labels neutral,happy,sad,angry\n  attune metrics --task fd --a real.npy --b generated.npy')
     .action(async (o: Opts) => {
       if (o.task && !TASKS.includes(o.task)) throw new InputError(`unknown --task "${o.task}"; expected one of: ${TASKS.join(', ')}`, { field: 'task' });
@@ -211,10 +314,6 @@ export function register(program: Command): void {
         });
       }
       if (o.json) printJson(result);
-      else {
-        process.stdout.write(formatTable(['metric', 'value'], Object.entries(r.metrics).map(([k, v]) => [k, v])) + '\n');
-        if (o.out) process.stdout.write(`wrote ${o.out}\n`);
-        if (o.report) process.stdout.write(`wrote ${o.report}\n`);
-      }
+      else ((METRIC_TASKS[r.task] as MetricsTask).print ?? printMetricTable)(r, o);
     });
 }

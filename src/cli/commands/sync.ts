@@ -1,49 +1,80 @@
 import type { Command } from 'commander';
+import { resolve } from 'node:path';
 import { InputError } from '../../util/errors.js';
 import type { SyncModel } from '../../models/av_sync/infer.js';
+import type { SyncTimeline } from '../../models/av_sync/timeline.js';
 import { formatTable, printJson } from '../output.js';
 import { seconds, signedSeconds } from '../parse.js';
+import { BATCH_HELP, addBatchOptions, runBatchCommand, type BatchCliOptions } from '../batch.js';
+import { inputType } from '../../jobs/inputs.js';
 
 /**
  * `attune sync VIDEO`: how far the sound is out of sync with the picture, on the +-2 s / 0.2 s grid, with a
  * calibrated confidence and a synchronisability score; `--fix OUT` writes a corrected copy with ffmpeg.
  */
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('sync')
-    .description('estimate the audio-video offset of a video (seconds, positive = audio late), its confidence and synchronisability; --fix writes a corrected copy')
-    .argument('[video]', 'a video file with sound (any container ffmpeg reads)')
-    .option('--method <m>', 'model (the learned av-sync model, needs --model) or xcorr (onset envelope x motion energy); default: model when --model is given, else xcorr')
+    .description('estimate the audio-video offset of a video (seconds, positive = audio late), its confidence and synchronisability; --fix writes a corrected copy; a folder or manifest: every file, whole')
+    .argument('[video]', 'a video file with sound (any container ffmpeg reads), a folder of them (searched recursively) or a manifest .jsonl')
+    .option('--method <m>', 'auto (sound events and lips, calibrated on real clips), model (the learned av-sync model, needs --model) or xcorr (the AV-Synth baseline); default: model when --model is given, else auto')
+    .option('--timeline', 'auto: also the offset per 6 s window (stride 2 s) and the drift in seconds per minute (Theil-Sen fit)')
+    .option('--report <html>', 'with --timeline: write a self-contained HTML report with the offset-over-time chart')
+    .option('--no-faces', 'auto: skip face landmarks (the lip cue); sound events only, faster')
+    .option('--min-confidence <p>', 'auto: withhold the offset below this calibrated confidence (0..1, default 0.75); 0 shows what would be withheld', probability('--min-confidence'))
     .option('--model <path>', 'a trained av-sync run folder (attune train av-sync ... --out DIR) or its best.safetensors')
     .option('--start <s>', 'analyse from this time (seconds)', seconds('--start'))
     .option('--duration <s>', 'analyse this many seconds', seconds('--duration'))
-    .option('--fix <out>', 'write a copy with the audio moved by the measured offset (stream copy when possible), then measure it again')
+    .option('--fix <out>', 'write a copy with the audio moved by the measured offset (stream copy when possible), only if the copy verifies (see below)')
     .option('--offset <s>', 'with --fix: apply this offset (seconds, positive = audio late) instead of the measured one', signedSeconds('--offset'))
     .option('--shifts <list>', 'evaluate instead: copies of VIDEO with the audio moved by these seconds (e.g. --shifts=-1,-0.4,0,0.4,1), measured by xcorr and the model', list('--shifts'))
-    .option('--bench <spec>', 'evaluate on fresh AV-Synth clips instead: synth:N (N clips x 21 offsets, central 4.8 s windows), xcorr and the model')
+    .option('--bench <spec>', 'evaluate instead: synth:N (N fresh AV-Synth clips x 21 offsets, xcorr and the model) or real:dev / real:held-out (the real clips of that part x 7 shifts, old xcorr, untrained baseline and auto, and --fix simulated)')
+    .option('--real-dir <dir>', 'with --bench real:*: the real clips and their catalog.jsonl (default ../shared/media/real or $ATTUNE_REAL_MEDIA)')
+    .option('--fit-calibration', 'with --bench real:dev: also fit the confidence calibration on these cases and print its weights', false)
     .option('--json', 'print the result as JSON', false)
+    .option('--out <dir>', 'folders and manifests: where results.jsonl and summary.csv go')
+    .option('--segment <s>', 'folders and manifests: seconds per analysed window; each window of a file gets its own offset, plus the file overall (default 60)', seconds('--segment'));
+  addBatchOptions(cmd, 'unreadable, no video stream');
+  cmd
     .addHelpText('after', `
 Output: the offset on the 21-class grid (-2.0 ... +2.0 s in 0.2 s steps; positive = the audio is late), the
-continuous lag, the confidence (probability of that class, temperature-calibrated) and the synchronisability
-(0..1: does the clip carry sound onsets and motion that match?). Below 0.5 the clip is reported as
-"not synchronisable" with a reason (silence, a still picture, no audio stream, too short) and no offset.
+continuous lag and the confidence. With auto (the default) the confidence is the probability that the lag is
+within 0.2 s, calibrated on real clips (docs/sync.md); below --min-confidence the offset is withheld, and the best
+lag, its confidence and the reason are printed instead. --method xcorr is the AV-Synth baseline with its gates.
+
+--fix OUT writes OUT only when the correction is verified: the corrected copy is measured again by the same
+estimator and by an independent cue and must be within 0.2 s of zero (docs/sync.md). Exit codes: 0 written;
+3 refused, confidence below --min-confidence (pass --offset S to apply a known shift); 4 refused, the corrected
+copy did not verify or --offset disagrees with a confident measurement. A refused fix writes nothing.
 
 Without --model the xcorr baseline runs. Train a model on AV-Synth or your own videos:
   attune train av-sync --data synth:300 --out runs/av-sync
   attune train av-sync --data my_videos.jsonl --out runs/my-sync
-  attune sync clip.mp4 --model runs/av-sync`)
+  attune sync clip.mp4 --model runs/av-sync
+
+A single file is analysed as a whole. A folder or manifest:
+  attune sync videos/ --out sync-results [--model runs/av-sync] [--jobs 4] [--segment 60]
+Each file is covered whole, cut into --segment windows (equal parts of at least that many seconds; a file
+shorter than two windows is one window, with exactly the numbers 'attune sync FILE' gives); each window gets its
+own offset, confidence and synchronisability, and the file an overall offset (class probabilities averaged
+over its synchronisable windows) and its drift (largest minus smallest window offset).
+${BATCH_HELP}`)
     .action(async (video: string | undefined, o: Options) => {
       const { loadSyncModel, releaseSyncModel } = await import('../../models/av_sync/index.js');
+      if (video && inputType(video) !== 'file') return batch(video, o);
+      if (o.out !== undefined || o.queue !== undefined) throw new InputError('--out and --queue apply to a folder or manifest; for a corrected copy of one file use --fix OUT', { field: o.out !== undefined ? '--out' : '--queue' });
       if (o.bench !== undefined || o.shifts !== undefined) return evaluate(video, o);
       if (!video) throw new InputError('attune sync needs a VIDEO (or --bench synth:N)', { field: 'video' });
-      if (o.method !== undefined && o.method !== 'model' && o.method !== 'xcorr') {
-        throw new InputError(`--method expects model or xcorr, got "${o.method}"`, { field: '--method', got: o.method });
+      if (o.method !== undefined && o.method !== 'model' && o.method !== 'xcorr' && o.method !== 'auto') {
+        throw new InputError(`--method expects auto, model or xcorr, got "${o.method}"`, { field: '--method', got: o.method });
       }
       if (o.method === 'model' && !o.model) {
         throw new InputError('--method model needs --model DIR (a run folder from: attune train av-sync --data synth:300 --out DIR)', { field: '--model' });
       }
       if (o.offset !== undefined && !o.fix) throw new InputError('--offset only applies with --fix OUT', { field: '--offset' });
-      const method = (o.method ?? (o.model ? 'model' : 'xcorr')) as 'model' | 'xcorr';
+      const method = (o.method ?? (o.model ? 'model' : 'auto')) as 'model' | 'xcorr' | 'auto';
+      // Every fix is measured by auto and verified by an independent cue (fix_check.ts); no unverified write path.
+      if (o.fix) return fixVerified(video, o);
       const model = method === 'model' ? loadSyncModel(o.model!) : undefined;
       try {
         await analyse(video, o, method, model);
@@ -53,36 +84,66 @@ Without --model the xcorr baseline runs. Train a model on AV-Synth or your own v
     });
 }
 
-interface Options {
+interface Options extends BatchCliOptions {
   method?: string; model?: string; start?: number; duration?: number; fix?: string; offset?: number; shifts?: number[]; bench?: string; json: boolean;
+  minConfidence?: number; realDir?: string; fitCalibration: boolean; faces: boolean; timeline?: boolean; report?: string;
+  segment?: number;
 }
 
-async function analyse(video: string, o: Options, method: 'model' | 'xcorr', model: SyncModel | undefined): Promise<void> {
-  const { syncFile, fixSync, describeEstimate } = await import('../../models/av_sync/index.js');
-  const r = await syncFile(video, { method, model, start: o.start, duration: o.duration });
-  const note = method === 'xcorr' && !o.method ? 'xcorr baseline (no --model given)' : method === 'model' ? `model ${model!.source}` : 'xcorr baseline';
-  let fix: Record<string, unknown> | undefined;
-  if (o.fix) {
-    const offset = o.offset ?? r.offset;
-    if (offset === null) {
-      throw new InputError(`${video}: not synchronisable (${r.reason ?? 'no sync cues'}); refusing to guess a correction. Pass --offset S to apply a known shift`, { file: video, field: '--fix', reason: r.reason });
-    }
-    const written = await fixSync(video, o.fix, offset);
-    const after = await syncFile(o.fix, { method, model, start: o.start, duration: o.duration });
-    fix = { output: written.output, shift: written.shift, mode: written.mode, after: { offset: after.offset, lag: after.lag, confidence: after.confidence, synchronisability: after.synchronisability, synchronisable: after.synchronisable, reason: after.reason } };
+async function batch(input: string, o: Options): Promise<void> {
+  for (const [flag, v] of [['--fix', o.fix], ['--offset', o.offset], ['--shifts', o.shifts], ['--bench', o.bench], ['--start', o.start], ['--duration', o.duration], ['--timeline', o.timeline], ['--report', o.report]] as const) {
+    if (v !== undefined) throw new InputError(`${flag} applies to a single file, not to a folder or manifest${flag === '--start' || flag === '--duration' ? ' (give manifest lines a start and end instead)' : ''}`, { field: flag });
   }
+  if (o.method === 'model' && !o.model) throw new InputError('--method model needs --model DIR (a run folder from: attune train av-sync --data synth:300 --out DIR)', { field: '--model' });
+  const options: Record<string, unknown> = { ...(o.method ? { method: o.method } : {}), faces: o.faces, ...(o.model ? { model: resolve(o.model) } : {}), ...(o.segment !== undefined ? { segment: o.segment } : {}) };
+  await runBatchCommand('sync', input, options, o);
+}
+
+/** The face stack's mouth track, unless --no-faces. */
+async function mouthTracks(o: Options) {
+  if (!o.faces) return undefined;
+  const { mouthTrackOf } = await import('../../models/av_sync/index.js');
+  return mouthTrackOf;
+}
+
+async function analyse(video: string, o: Options, method: 'model' | 'xcorr' | 'auto', model: SyncModel | undefined): Promise<void> {
+  const { syncFile, describeEstimate } = await import('../../models/av_sync/index.js');
+  const wantTimeline = Boolean(o.timeline || o.report);
+  if (wantTimeline && method !== 'auto') throw new InputError('--timeline and --report need --method auto', { field: '--timeline' });
+  const r = await syncFile(video, { method, model, start: o.start, duration: o.duration, minConfidence: o.minConfidence, mouthTrack: await mouthTracks(o), timeline: wantTimeline });
+  const note = method === 'auto' ? 'auto (sound events, lips when a face is tracked; calibrated on real clips)' : method === 'model' ? `model ${model!.source}` : 'xcorr baseline';
+  const timeline = r.timeline;
+  if (timeline && o.report) await writeTimelineReport(video, timeline, o.report);
   if (o.json) {
     const { probs, ...rest } = r;
-    printJson({ ...rest, method, via: note, probs: probs.map((p) => Math.round(p * 1e4) / 1e4), ...(fix ? { fix } : {}) });
+    printJson({ ...rest, method, via: note, probs: probs.map((p) => Math.round(p * 1e4) / 1e4) });
     return;
   }
   const lines = [`${video}: ${describeEstimate(r)}`, `  method: ${note}; ${r.windows} window(s); ${r.timing.total.toFixed(2)} s (decode ${r.timing.decode.toFixed(2)} s)`];
-  if (fix) {
-    const after = fix.after as { offset: number | null; lag: number; confidence: number; synchronisable: boolean; reason?: string };
-    lines.push(`  fixed: ${fix.output} (audio moved ${(fix.shift as number) >= 0 ? '+' : ''}${(fix.shift as number).toFixed(2)} s, ${fix.mode === 'copy' ? 'streams copied, no re-encoding' : fix.mode === 'audio-reencode' ? 'audio re-encoded' : 're-encoded'})`);
-    lines.push(`  after fix: ${after.synchronisable ? `offset ${fmt(after.offset ?? 0)} s, lag ${fmt(after.lag)} s, confidence ${after.confidence.toFixed(2)}` : `not synchronisable (${after.reason})`}`);
+  if (timeline) {
+    lines.push(formatTable(['window (s)', 'lag (s)', 'confidence', 'cue', 'answered'], timeline.windows.map((w) => [`${w.start.toFixed(1)}-${w.end.toFixed(1)}`, fmt(w.lag), w.confidence.toFixed(2), w.cue, w.answered ? 'yes' : 'no'])));
+    lines.push(timeline.drift ? `  drift ${fmt(timeline.drift.secondsPerMinute)} s per minute (Theil-Sen over ${timeline.drift.windowsUsed} answered windows; lag at 0 s ${fmt(timeline.drift.lagAtStart)} s)` : `  drift: not measured (${timeline.reason})`);
+    if (o.report) lines.push(`  report: ${o.report}`);
   }
   process.stdout.write(lines.join('\n') + '\n');
+}
+
+async function writeTimelineReport(video: string, t: SyncTimeline, path: string): Promise<void> {
+  const { writeReport } = await import('../../report/index.js');
+  const centre = (w: { start: number; end: number }) => Math.round(((w.start + w.end) / 2) * 100) / 100;
+  const answered = t.windows.filter((w) => w.answered);
+  writeReport(path, {
+    title: `attune sync: ${video}`,
+    meta: { windows: t.windows.length, answered: answered.length, drift: t.drift ? `${t.drift.secondsPerMinute} s/min` : `not measured (${t.reason})` },
+    sections: [
+      { kind: 'curves', title: 'Offset over the file (positive = audio late)', xName: 'window centre (s)', yName: 'lag (s)', series: [
+        { name: 'best lag, every window', x: t.windows.map(centre), y: t.windows.map((w) => w.lag) },
+        { name: 'answered windows', x: answered.map(centre), y: answered.map((w) => w.lag) },
+        ...(t.drift ? [{ name: 'Theil-Sen drift fit', x: t.windows.map(centre), y: t.windows.map((w) => t.drift!.lagAtStart + (t.drift!.secondsPerMinute / 60) * centre(w)) }] : []),
+      ] },
+      { kind: 'table', title: 'Windows', columns: ['start (s)', 'end (s)', 'lag (s)', 'confidence', 'cue', 'answered'], rows: t.windows.map((w) => [w.start, w.end, w.lag, w.confidence, w.cue, w.answered ? 'yes' : 'no']), digits: 3 },
+    ],
+  });
 }
 
 async function evaluate(video: string | undefined, o: Options): Promise<void> {
@@ -90,6 +151,7 @@ async function evaluate(video: string | undefined, o: Options): Promise<void> {
   const { Progress } = await import('../../util/progress.js');
   const model = o.model ? loadSyncModel(o.model) : undefined;
   try {
+    if (o.bench?.startsWith('real')) return benchRealCli(o);
     if (o.bench !== undefined) {
       const m = /^synth(?::(\d+))?$/.exec(o.bench);
       if (!m) throw new InputError(`--bench expects synth or synth:N, got "${o.bench}"`, { field: '--bench', got: o.bench });
@@ -116,6 +178,46 @@ async function evaluate(video: string | undefined, o: Options): Promise<void> {
   } finally {
     if (model) await releaseSyncModel(model);
   }
+}
+
+async function fixVerified(video: string, o: Options): Promise<void> {
+  const { verifiedFix } = await import('../../models/av_sync/index.js');
+  const r = await verifiedFix(video, o.fix!, { offset: o.offset, minConfidence: o.minConfidence, mouthTrack: await mouthTracks(o) });
+  process.exitCode = r.exitCode;
+  const before = { lag: r.before.lag, offset: r.before.offset, confidence: r.before.confidence, cue: r.before.cue, reason: r.before.reason };
+  if (o.json) return printJson({ file: video, output: r.written?.output ?? null, written: r.ok, exitCode: r.exitCode, reason: r.reason, offset: r.offset, before, after: r.after, mode: r.written?.mode });
+  const lines = [`${video}: measured ${fmt(r.before.lag)} s by the ${r.before.cue} cue, confidence ${r.before.confidence.toFixed(2)}${o.offset !== undefined ? `; applying --offset ${fmt(o.offset)} s` : ''}`];
+  if (r.after) lines.push(`  corrected copy: ${fmt(r.after.lag)} s (confidence ${r.after.confidence.toFixed(2)}); independent ${r.after.independent.cue} cue: ${fmt(r.after.independent.lag)} s`);
+  lines.push(r.ok ? `  wrote ${r.written!.output} (audio moved ${fmt(r.written!.shift)} s); ${r.reason}` : `  ${r.reason}; nothing written (exit code ${r.exitCode})`);
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+async function benchRealCli(o: Options): Promise<void> {
+  const { benchReal, fitCalibration, defaultRealDir, realBenchClips, REAL_SHIFTS } = await import('../../models/av_sync/index.js');
+  const { Progress } = await import('../../util/progress.js');
+  const part = o.bench === 'real:dev' ? 'dev' : o.bench === 'real:held-out' ? 'held-out' : undefined;
+  if (!part) throw new InputError(`--bench expects real:dev or real:held-out, got "${o.bench}"`, { field: '--bench', got: o.bench });
+  const dir = o.realDir ?? defaultRealDir();
+  const bar = new Progress({ label: `sync ${o.bench}`, total: realBenchClips(dir, part).length * REAL_SHIFTS.length, quiet: o.json });
+  const r = await benchReal({ dir, part, minConfidence: o.minConfidence, mouthTrack: await mouthTracks(o), progress: (d) => bar.update(d) });
+  bar.finish();
+  const calibration = o.fitCalibration ? fitCalibration(r.cases) : undefined;
+  if (o.json) return printJson({ ...r, ...(calibration ? { calibration } : {}) });
+  const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)} %` : '-');
+  process.stdout.write(`real ${part}: ${r.clips.length} clips x ${r.shifts.length} shifts = ${r.cases.length} cases, ${r.seconds.toFixed(1)} s\n`);
+  process.stdout.write(formatTable(['method', 'answered', 'within 0.2 s when answered', 'confident-wrong', 'best lag within 0.2 s'],
+    Object.entries(r.summary).map(([k, s]) => [k, pct(s.answered), pct(s.rightWhenAnswered), pct(s.confidentWrong), pct(s.bestLagRight)])) + '\n');
+  process.stdout.write(formatTable(['stratum', 'cases', 'auto answered', 'auto right'], Object.entries(r.byStratum).map(([k, s]) => [k, s.cases, s.autoAnswered, s.autoRight])) + '\n');
+  process.stdout.write(`auto ECE (confidence vs within 0.2 s): ${r.ece.toFixed(3)}\n--fix simulated: ${r.fix.fixed} written (${r.fix.improved} improved, ${r.fix.worse} made worse), ${r.fix.refused} refused\n`);
+  if (calibration) process.stdout.write(`calibration: ${JSON.stringify(calibration)}\n`);
+}
+
+function probability(flag: string) {
+  return (v: string): number => {
+    const x = Number(v);
+    if (!Number.isFinite(x) || x < 0 || x > 1) throw new InputError(`${flag} expects a number in [0, 1], got "${v}"`, { field: flag, got: v });
+    return x;
+  };
 }
 
 function list(flag: string) {

@@ -1,23 +1,27 @@
+/**
+ * `attune synth [av|emospeech|avqa]`: the synthetic sets, one subcommand each with its own options.
+ * `av` (the default, so `attune synth --clips N` works) writes AV-Synth (MP4 + WAV per clip and per audio
+ * shift, manifest.jsonl, synth.json) through ffmpeg; training usually uses the in-memory generator instead
+ * (generateClip), and the files exercise the real decode path and serve evaluation.
+ */
 import type { Command } from 'commander';
 import { formatBatchSummary } from '../../data/batch.js';
 import { writeEmoSpeech } from '../../data/emospeech/write.js';
 import { writeSynth } from '../../data/synth/write.js';
 import { InputError } from '../../util/errors.js';
 import { printJson } from '../output.js';
+import { nonNegativeInt as int, positiveInt } from '../parse.js';
+import { registerAvqaCommand } from './synth_avqa.js';
 
-/**
- * `attune synth`: writes the AV-Synth dataset (MP4 + WAV per clip and per audio shift, manifest.jsonl,
- * synth.json) through ffmpeg. Training usually uses the in-memory generator instead (generateClip);
- * the files exercise the real decode path and serve evaluation.
- */
 export function register(program: Command): void {
-  program
+  const synth = program
     .command('synth')
-    .description('generate AV-Synth clips (bouncing objects whose wall impacts sound with their class timbre) as MP4 + WAV with a manifest, or (`synth emospeech`) EmoSpeech utterances as WAV + JSONL')
-    .argument('[set]', 'av (AV-Synth) or emospeech (7 emotions in words and voice; docs/emospeech.md; needs the optional package @echogarden/espeak-ng-emscripten, GPL-3.0)', 'av')
-    .option('--clips <n>', 'av: number of clips (required)', int('--clips'))
-    .option('--n <n>', 'emospeech: utterances in all, 70/15/15 train/val/test (required)', int('--n'))
-    .requiredOption('--out <dir>', 'output folder (av: clips/, manifest.jsonl, synth.json; emospeech: audio/ (the content-hashed cache), train/val/test.jsonl, emospeech.json)')
+    .description('generate a synthetic set: av (AV-Synth clips, the default), emospeech (speech with emotions in words and voice), avqa (questions about AV-Synth scenes)');
+  synth
+    .command('av', { isDefault: true })
+    .description('AV-Synth clips (bouncing objects whose wall impacts sound with their class timbre) as MP4 + WAV with a manifest')
+    .requiredOption('--clips <n>', 'number of clips', int('--clips'))
+    .requiredOption('--out <dir>', 'output folder (clips/, manifest.jsonl, synth.json)')
     .option('--seed <n>', 'dataset seed (clip i depends only on seed, i and the settings)', int('--seed'), 0)
     .option('--duration <s>', 'clip length in seconds', num('--duration'), 6)
     .option('--fps <n>', 'video frames per second', num('--fps'), 16)
@@ -34,14 +38,11 @@ export function register(program: Command): void {
     .option('--concurrency <n>', 'clips written at once', int('--concurrency'), 2)
     .option('--json', 'print a JSON summary', false)
     .addHelpText('after', '\nGround truth: manifest.jsonl lists per file the impact times seen in the video (events), the class\nnames, the audio offset (labels.offset) and the impact times heard in the audio (metadata.audioEvents).')
-    .action(async (set: string, o: {
+    .action(async (o: {
       clips: number; out: string; seed: number; duration: number; fps: number; sampleRate: number; size: number; classes: number;
       shifts: number[]; margin: number; noise: number; sounding: [number, number]; distractors: [number, number]; flash: number;
-      audioOnly: boolean; concurrency: number; json: boolean; n?: number;
+      audioOnly: boolean; concurrency: number; json: boolean;
     }) => {
-      if (set === 'emospeech') return synthEmoSpeech(o);
-      if (set !== 'av') throw new InputError(`unknown synth set '${set}' (expected av or emospeech)`, { field: 'set', got: set });
-      if (o.clips === undefined) throw new InputError('synth needs --clips <n> (or `synth emospeech --n <n>`)', { field: '--clips' });
       const summary = await writeSynth({
         clips: o.clips,
         out: o.out,
@@ -62,10 +63,18 @@ export function register(program: Command): void {
       }
       if (summary.failed.length) process.exitCode = 1;
     });
+  synth
+    .command('emospeech')
+    .description('EmoSpeech utterances (7 emotions in words and voice; docs/emospeech.md) as WAV + JSONL; needs the optional package @echogarden/espeak-ng-emscripten (GPL-3.0)')
+    .requiredOption('--n <n>', 'utterances in all, 70/15/15 train/val/test', positiveInt('--n'))
+    .requiredOption('--out <dir>', 'output folder (audio/ (the content-hashed cache), train/val/test.jsonl, emospeech.json)')
+    .option('--seed <n>', 'dataset seed', int('--seed'), 0)
+    .option('--json', 'print a JSON summary', false)
+    .action(synthEmoSpeech);
+  registerAvqaCommand(synth);
 }
 
-async function synthEmoSpeech(o: { n?: number; out: string; seed: number; json: boolean }): Promise<void> {
-  if (o.n === undefined) throw new InputError('synth emospeech needs --n <n> (utterances in all)', { field: '--n' });
+async function synthEmoSpeech(o: { n: number; out: string; seed: number; json: boolean }): Promise<void> {
   const summary = await writeEmoSpeech({ n: o.n, out: o.out, seed: o.seed, quiet: o.json && !process.stderr.isTTY });
   if (o.json) printJson(summary);
   else process.stdout.write(`wrote ${o.n} utterances (${summary.synthesized} synthesized, ${summary.cached} from the cache) to ${summary.out}\n`);
@@ -75,14 +84,6 @@ function num(flag: string) {
   return (v: string): number => {
     const n = Number(v);
     if (!Number.isFinite(n)) throw new InputError(`${flag} expects a number, got "${v}"`, { field: flag, got: v });
-    return n;
-  };
-}
-
-function int(flag: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new InputError(`${flag} expects a non-negative integer, got "${v}"`, { field: flag, got: v });
     return n;
   };
 }

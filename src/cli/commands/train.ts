@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { getTask, taskNames } from '../../models/registry.js';
-import { parseOverrides, readConfigFile, resolveConfig, type RunConfig } from '../../train/config.js';
+import type { RunConfig } from '../../train/config.js';
 import { parseDataSource } from '../../train/data.js';
 import type { RunResult } from '../../train/run.js';
+import type { DataSource } from '../../train/task.js';
 import { runFiles } from '../../train/files.js';
 import { formatMeanStd } from '../../metrics/stats.js';
 import { InputError } from '../../util/errors.js';
@@ -19,6 +20,8 @@ interface TrainOptions {
   set: string[];
   variant?: string;
   cache?: string;
+  allowDataChange?: boolean;
+  memoryLimit?: string;
   json?: boolean;
   quiet?: boolean;
 }
@@ -36,10 +39,12 @@ Tasks: ${taskNames().join(', ') || '(none registered)'}`)
     .option('--data <source>', 'a manifest (.jsonl) or synth:N for N in-memory AV-Synth clips (default on --resume: the run\'s own)')
     .option('--config <file>', 'JSON config: { "model": {...}, "data": {...}, "split": {"val", "test"}, "train": {...}, "variant": "small" }; a run\'s config.json repeats that run')
     .option('--out <dir>', 'run folder (default runs/<task>-<date>); with --seeds, one seed-<s>/ folder per seed inside')
-    .option('--resume <dir>', 'continue the interrupted run in <dir> (same weights, optimizer, Rng and batch order)')
+    .option('--resume <dir>', 'continue the interrupted run in <dir> (same weights, optimizer, Rng, batch order and data; its config and --data come from the run)')
     .option('--seeds <list>', 'train once per seed (e.g. 1,2,3 or 0-4) and report mean ± std of the test metrics')
     .option('--set <key=value>', 'override one config field, e.g. --set train.lr=3e-4 --set model.layers=2 (values parse as JSON; repeatable)', collect, [])
     .option('--variant <name>', 'model variant (factory) of the task, e.g. small')
+    .option('--allow-data-change', 'with --resume: accept a --data other than the run\'s own (its splits are recomputed; refused by default)')
+    .option('--memory-limit <size>', 'refuse a run whose estimated memory (parameters, optimizer state, activations) is over SIZE, e.g. 32G, or none (default: 80% of RAM)')
     .option('--cache <dir>', 'feature cache folder shared across runs', '.attune-cache')
     .option('--quiet', 'no progress output')
     .option('--json', 'print the result as JSON')
@@ -56,49 +61,46 @@ Examples:
       // The training modules load ONNX Runtime: import them only when this command runs.
       const { runTraining } = await import('../../train/run.js');
       const { parseSeeds, runSeeds } = await import('../../train/seeds.js');
+      const { resolveRunConfig } = await import('../../train/open.js');
+      const { parseByteSize } = await import('../../train/memory.js');
       const seeds = opts.seeds ? parseSeeds(opts.seeds) : null;
-      let saved: Record<string, unknown> | null = null;
+      const memoryLimit = opts.memoryLimit === undefined ? undefined : parseByteSize(opts.memoryLimit, '--memory-limit');
+      const common = { task, out, quiet, handleSignals: true, memoryLimit, cacheDir: opts.cache ? resolve(opts.cache) : undefined };
+      let run: { config?: RunConfig; source?: DataSource; resume: boolean; allowDataChange?: boolean };
       if (opts.resume) {
+        // The run's own config and data (src/train/open.ts); another --data only with --allow-data-change.
         if (opts.config || opts.set.length || opts.variant) {
           throw new InputError('--resume continues with the run\'s saved config; drop --config, --set and --variant (start a new run to change them)', { field: 'resume' });
         }
-        saved = readConfigFile(resumeConfigPath(out, seeds));
+        run = { resume: true, source: opts.data ? parseDataSource(opts.data) : undefined, allowDataChange: opts.allowDataChange };
+      } else {
+        if (opts.allowDataChange) throw new InputError('--allow-data-change only applies with --resume', { field: 'allow-data-change' });
+        run = { resume: false, ...resolveRunConfig(task, { data: opts.data, configFile: opts.config, set: opts.set, variant: opts.variant }) };
       }
-      const file = saved ?? (opts.config ? readConfigFile(opts.config) : undefined);
-      // --data, else the source a saved config.json names (resuming, or replicating a run with --config).
-      const dataSpec = opts.data ?? (typeof file?.source === 'string' ? file.source : undefined);
-      if (!dataSpec) throw new InputError('--data is required (a manifest path or synth:N)', { field: 'data' });
-      const source = parseDataSource(dataSpec);
-      const overrides = parseOverrides(opts.set);
-      if (opts.variant) overrides.variant = opts.variant;
-      const config: RunConfig = resolveConfig(task, {
-        source: source.kind,
-        file,
-        fileName: saved ? resumeConfigPath(out, seeds) : opts.config,
-        overrides: saved ? undefined : overrides,
-      });
-      const common = { task, config, source, out, quiet, handleSignals: true, cacheDir: opts.cache ? resolve(opts.cache) : undefined };
 
       if (seeds) {
-        const r = await runSeeds({ ...common, seeds, resume: opts.resume !== undefined });
+        const r = await runSeeds({ ...common, ...run, seeds });
+        const report = r.runs[0]?.config.train.report ?? run.config?.train.report ?? false;
         if (opts.json) printJson({ ...r, runs: r.runs.map(brief) });
         else {
           process.stdout.write(formatTable(['metric', 'mean ± std', 'n'], Object.entries(r.summary).map(([k, m]) => [k, formatMeanStd(m), m.n])) + '\n');
-          process.stdout.write(`summary: ${join(r.dir, 'summary.json')}${config.train.report ? `, report ${join(r.dir, 'summary.html')}` : ''}\n`);
+          process.stdout.write(`summary: ${join(r.dir, 'summary.json')}${report ? `, report ${join(r.dir, 'summary.html')}` : ''}\n`);
         }
         if (r.interrupted) interrupted(taskName, r.runs[r.runs.length - 1], opts.json, `--resume ${r.dir} --seeds ${opts.seeds}`);
         return;
       }
-      const r = await runTraining({ ...common, resume: opts.resume !== undefined });
+      const r = await runTraining({ ...common, ...run });
       if (opts.json) printJson(brief(r));
-      else if (r.metrics) printRun(r, config.train.report, config.train.export);
+      else if (r.metrics) printRun(r, r.config.train.report, r.config.train.export);
       if (r.status === 'interrupted') interrupted(taskName, r, opts.json, `--resume ${r.dir}`);
     });
 }
 
+/** The result as --json prints it (the config is in the run's config.json). */
 function brief(r: RunResult) {
   const files = runFiles(r.dir);
-  return { ...r, files: Object.fromEntries(Object.entries(files).filter(([, p]) => existsSync(p))) };
+  const { config: _config, ...rest } = r;
+  return { ...rest, files: Object.fromEntries(Object.entries(files).filter(([, p]) => existsSync(p))) };
 }
 
 function printRun(r: RunResult, report: boolean, onnx: boolean): void {
@@ -120,17 +122,6 @@ function interrupted(task: string, r: RunResult | undefined, json: boolean | und
       : 'interrupted before training started; nothing to resume\n');
   }
   process.exitCode = 130;
-}
-
-/** config.json of the run to resume (with --seeds: of the first seed's folder). */
-function resumeConfigPath(dir: string, seeds: number[] | null): string {
-  const runDir = seeds ? join(dir, `seed-${seeds[0]}`) : dir;
-  const path = join(runDir, 'config.json');
-  if (!existsSync(path)) {
-    const hint = !seeds && existsSync(dir) && readdirSync(dir).some((n) => n.startsWith('seed-')) ? ' (it holds seed-* folders: add --seeds)' : '';
-    throw new InputError(`--resume ${dir}: no run there (missing ${path})${hint}`, { file: path });
-  }
-  return path;
 }
 
 function timestamp(): string {

@@ -37,6 +37,8 @@ export interface SynthClip {
   audioEvents: SynthEvent[]; // impacts heard in [0, duration): time = seen time + offset
   classes: number[]; // sounding classes present, sorted unique
   caption: string; // e.g. 'a red circle bounces 4 times and a blue square bounces twice'
+  /** Only with config.timbre 'scene': class k sounds like class voices[k] in this scene (a permutation). */
+  voices?: number[];
 }
 
 export interface ClipOptions {
@@ -56,8 +58,9 @@ export function generateClip(config: Partial<SynthConfig> | SynthConfig, index: 
   const classes = synthClasses(cfg.classes);
   const key = sceneKey(cfg, index);
   const scene = simulateScene(cfg, new Rng(key));
+  const voices = cfg.timbre === 'scene' ? sceneVoices(key, cfg.classes) : undefined;
   const video = opts.video === false ? { frames: 0, data: new Uint8Array(0) } : renderVideo(scene, cfg, classes);
-  const audio = opts.audio === false ? new Float32Array(0) : renderAudio(scene, cfg, classes, key, offset);
+  const audio = opts.audio === false ? new Float32Array(0) : renderAudio(scene, cfg, voices ? voiced(classes, voices) : classes, key, offset);
   const seen = toEvents(scene, classes, 0, cfg.duration);
   return {
     id: clipId(index, offset),
@@ -76,7 +79,27 @@ export function generateClip(config: Partial<SynthConfig> | SynthConfig, index: 
     audioEvents: toEvents(scene, classes, offset, cfg.duration),
     classes: [...new Set(seen.map((e) => e.cls))].sort((a, b) => a - b),
     caption: caption(scene, classes, cfg.duration),
+    ...(voices ? { voices } : {}),
   };
+}
+
+/** The scene's class-to-sound permutation for timbre 'scene' (from its own Rng, so the motion is untouched). */
+export function sceneVoices(key: string, count: number): number[] {
+  const rng = new Rng(`${key}/voices`);
+  const v = Array.from({ length: count }, (_, k) => k);
+  for (let i = count - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [v[i], v[j]] = [v[j], v[i]];
+  }
+  return v;
+}
+
+/** The class table with class k's sound (pitch, partials, decay, family) taken from class voices[k]. */
+function voiced(classes: SynthClass[], voices: number[]): SynthClass[] {
+  return classes.map((c, k) => {
+    const v = classes[voices[k]];
+    return { ...c, f0: v.f0, ratios: v.ratios, decay: v.decay, family: v.family };
+  });
 }
 
 /** The same clip with its audio shifted by `offset` seconds (positive = audio late). */
@@ -89,10 +112,13 @@ export function clipId(index: number, offset = 0): string {
   return offset === 0 ? base : `${base}_s${offset > 0 ? '+' : '-'}${Math.abs(offset).toFixed(2)}`;
 }
 
-function sceneKey(cfg: SynthConfig, index: number): string {
+/** The key every random draw of clip `index` derives from (simulateScene(cfg, new Rng(sceneKey(cfg, i))) is clip i's scene). */
+export function sceneKey(cfg: SynthConfig, index: number): string {
   // Everything that shapes the scene; the rendering-only fields (fps, sampleRate, flash, noise) are left
   // out so the same scene can be rendered at other rates.
-  return `avsynth/v1/${cfg.seed}/${index}/${cfg.duration}/${cfg.size}/${cfg.classes}/${cfg.sounding.join('-')}/${cfg.distractors.join('-')}/${cfg.margin}`;
+  // Fields added later (speed) join the key only when set, so existing configs keep their scenes.
+  const speed = cfg.speed ? `/speed${cfg.speed.join('-')}` : '';
+  return `avsynth/v1/${cfg.seed}/${index}/${cfg.duration}/${cfg.size}/${cfg.classes}/${cfg.sounding.join('-')}/${cfg.distractors.join('-')}/${cfg.margin}${speed}`;
 }
 
 function toEvents(scene: Scene, classes: SynthClass[], offset: number, duration: number): SynthEvent[] {

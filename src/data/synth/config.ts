@@ -20,7 +20,16 @@ export const SynthConfigSchema = z.object({
   margin: z.number().nonnegative().max(30).default(2.5),
   /** Seconds a sounding object is drawn highlighted after each impact (0 = never). */
   flash: z.number().nonnegative().default(0.1),
-}).strict().refine((c) => c.sounding[0] <= c.sounding[1] && c.distractors[0] <= c.distractors[1], {
+  /**
+   * What an impact sounds like. Unset or 'class': class k always has class k's sound. 'scene': each scene
+   * draws its own permutation of the class sounds (class k sounds like class voices[k]), so an object's
+   * sound can only be known by watching and listening, not recalled from its look. Optional with no
+   * default, so configs that leave it out parse, key and render exactly as before.
+   */
+  timbre: z.enum(['class', 'scene']).optional(),
+  /** [min, max] object speed in px/s at 112 px (scaled with size). Optional: unset keeps the built-in 45-110. */
+  speed: z.tuple([z.number().positive(), z.number().positive()]).optional(),
+}).strict().refine((c) => c.sounding[0] <= c.sounding[1] && c.distractors[0] <= c.distractors[1] && (!c.speed || c.speed[0] <= c.speed[1]), {
   message: 'ranges must be [min, max] with min <= max',
 });
 

@@ -1,14 +1,14 @@
-import { framesFor } from '../../timeline/timeline.js';
-import { Rng } from '../../util/rng.js';
-import { Shape, SynthClass } from './classes.js';
-import type { SynthConfig } from './config.js';
-import { Scene, SceneObject, positionAt } from './scene.js';
-
 /**
  * Rendering an AV-Synth scene: RGB frames (frame i shows the scene at t = i / fps, its timestamp)
  * and mono audio (sample n at t = n / sampleRate). Each sounding impact starts a struck-resonator
  * sound with its class's partials and decay, plus a 4 ms broadband click that makes the onset sharp.
  */
+
+import { framesFor } from '../../timeline/timeline.js';
+import { Rng } from '../../util/rng.js';
+import { Shape, SynthClass } from './classes.js';
+import type { SynthConfig } from './config.js';
+import { Scene, SceneObject, positionAt } from './scene.js';
 
 /** [T, H, W, 3] RGB frames. */
 export function renderVideo(scene: Scene, cfg: SynthConfig, classes: SynthClass[]): { frames: number; data: Uint8Array } {

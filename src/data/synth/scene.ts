@@ -74,16 +74,17 @@ export function simulateScene(cfg: SynthConfig, rng: Rng): Scene {
   return { objects, events, background, t0, t1 };
 }
 
-const MIN_SPEED = 45; // px/s at 112 px
-const MAX_SPEED = 110;
+const DEFAULT_MIN_SPEED = 45; // px/s at 112 px (config.speed overrides)
+const DEFAULT_MAX_SPEED = 110;
 
 /** Fills obj.segments over [t0, t1] and returns its wall impacts. */
 function moveObject(obj: SceneObject, cfg: SynthConfig, rng: Rng, t0: number, t1: number, scale: number): SceneEvent[] {
   const lo = obj.radius;
   const hi = cfg.size - obj.radius;
+  const [minSpeed, maxSpeed] = cfg.speed ?? [DEFAULT_MIN_SPEED, DEFAULT_MAX_SPEED];
   let x = rng.range(lo, hi);
   let y = rng.range(lo, hi);
-  let speed = rng.range(MIN_SPEED, MAX_SPEED) * scale;
+  let speed = rng.range(minSpeed, maxSpeed) * scale;
   let [vx, vy] = heading(rng.range(0, 2 * Math.PI), speed);
   const hits: SceneEvent[] = [];
   let t = t0;
@@ -101,11 +102,11 @@ function moveObject(obj: SceneObject, cfg: SynthConfig, rng: Rng, t0: number, t1
     const hitY = Math.abs(ty - dt) < 1e-9;
     const normal = hitX && hitY ? Math.hypot(vx, vy) : hitX ? Math.abs(vx) : Math.abs(vy);
     const wall: Wall = hitX && hitY ? 'corner' : hitX ? (vx > 0 ? 'right' : 'left') : vy > 0 ? 'bottom' : 'top';
-    hits.push({ time: t, object: obj.id, cls: obj.cls, wall, strength: Math.min(1, normal / (MAX_SPEED * scale)), x, y });
+    hits.push({ time: t, object: obj.id, cls: obj.cls, wall, strength: Math.min(1, normal / (maxSpeed * scale)), x, y });
     // Reflect, then perturb speed and heading; keep the reflected component pointing away from the wall.
     if (hitX) vx = -vx;
     if (hitY) vy = -vy;
-    speed = clamp(speed * rng.range(0.75, 1.3), MIN_SPEED * scale, MAX_SPEED * scale);
+    speed = clamp(speed * rng.range(0.75, 1.3), minSpeed * scale, maxSpeed * scale);
     [vx, vy] = heading(Math.atan2(vy, vx) + rng.range(-0.35, 0.35), speed);
     if (hitX && Math.sign(vx) !== (x <= lo + 1e-6 ? 1 : -1)) vx = -vx;
     if (hitY && Math.sign(vy) !== (y <= lo + 1e-6 ? 1 : -1)) vy = -vy;

@@ -110,8 +110,6 @@ const ModelType = root.lookupType('onnx.ModelProto');
 export const OnnxDataType = {
   float32: 1, uint8: 2, int8: 3, uint16: 4, int16: 5, int32: 6, int64: 7, string: 8, bool: 9, float16: 10, float64: 11, uint32: 12, uint64: 13,
 } as const;
-export type OnnxTypeName = keyof typeof OnnxDataType;
-
 export const AttributeType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOATS: 6, INTS: 7, STRINGS: 8, TENSORS: 9, GRAPHS: 10 } as const;
 
 // Plain-object mirrors of the messages (camelCase field names, as protobufjs uses them).

@@ -82,15 +82,15 @@ export interface FileFeatures {
   info: MediaInfo;
 }
 
-/** Decodes the first `seconds` of a media file (whichever streams it has) and computes the grid features. */
-export async function fileFeatures(path: string, c: AvFeatureConfig): Promise<FileFeatures> {
+/** Decodes `seconds` of a media file from `start` (whichever streams it has) and computes the grid features. */
+export async function fileFeatures(path: string, c: AvFeatureConfig, start = 0): Promise<FileFeatures> {
   const info = await probe(path);
   if (!info.video && !info.audio) throw new MediaError(`${path}: no audio or video stream`, { file: path, reason: 'no streams' });
   let video: Float32Array | null = null;
   let audio: Float32Array | null = null;
   let valid = gridFrames(c);
   if (info.video) {
-    const dec = { fps: c.videoFps, width: c.videoSize, height: c.videoSize, resize: 'center-crop' as const, pixelFormat: 'rgb' as const, duration: c.seconds, info };
+    const dec = { fps: c.videoFps, width: c.videoSize, height: c.videoSize, resize: 'center-crop' as const, pixelFormat: 'rgb' as const, ...(start > 0 ? { start } : {}), duration: c.seconds, info };
     const size = c.videoSize * c.videoSize * 3;
     const chunks: Uint8Array[] = [];
     for await (const f of iterateVideoFrames(path, dec)) chunks.push(f.data);
@@ -102,7 +102,7 @@ export async function fileFeatures(path: string, c: AvFeatureConfig): Promise<Fi
     valid = Math.min(valid, v.valid);
   }
   if (info.audio) {
-    const a = await decodeAudio(path, { sampleRate: c.sampleRate, duration: c.seconds, info });
+    const a = await decodeAudio(path, { sampleRate: c.sampleRate, ...(start > 0 ? { start } : {}), duration: c.seconds, info });
     const r = audioFeatures(a.data.subarray(0, a.length), c);
     audio = r.data;
     valid = Math.min(valid, r.valid);

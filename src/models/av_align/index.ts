@@ -1,4 +1,4 @@
-/** av-align (seed 000): features, data, model, task and the seed metric table; see docs/models.md. */
+/** av-align (design source 000): features, data, model, task and the suite metric table; see docs/models.md. */
 export * from './features.js';
 export * from './data.js';
 export * from './model.js';

@@ -1,3 +1,9 @@
+/**
+ * What a trained av-align learned, for reports: clip embeddings, per-frame alignment scores and the
+ * cross-modal attention weights of TRUE pairs. A separate inference graph over the same parameter names,
+ * so the training graph, the task's inference graph and every trained number stay as they are.
+ */
+
 import type { Graph, Scope, Tensor } from '../../engine/index.js';
 import { ParamStore } from '../../engine/params.js';
 import { Predictor } from '../../engine/export.js';
@@ -7,12 +13,6 @@ import { loadRun } from '../../train/files.js';
 import { gatherBatch, type AvClipSet } from './data.js';
 import { AUDIO_FEATURE_DIM, VIDEO_FEATURE_DIM, type AvFeatureConfig } from './features.js';
 import { alignForward, dualEncode, type AvAlignConfig } from './model.js';
-
-/**
- * What a trained av-align learned, for reports: clip embeddings, per-frame alignment scores and the
- * cross-modal attention weights of TRUE pairs. A separate inference graph over the same parameter names,
- * so the training graph, the task's inference graph and every trained number stay as they are.
- */
 
 /**
  * video [B, T, Dv], audio [B, T, Da] -> video_embedding / audio_embedding [B, T*E]; with cross-modal layers also

@@ -1,22 +1,20 @@
-import { hostArray, type HostArray } from '../../io/array.js';
+import type { HostArray } from '../../io/array.js';
 import { embeddingSuite, frameSuite, temporalConsistency } from '../../metrics/index.js';
-import type { Predictor } from '../../engine/export.js';
-import type { Batch } from '../../train/task.js';
 
 /**
- * The seed-000 metric table (cosine_sim, embedding_similarity, temporal_consistency, modality_gap, mutual
- * information, recall@1 both ways, plus the reconstruction MSE the seed also listed), computed with src/metrics
+ * The design source 000 metric table (cosine_sim, embedding_similarity, temporal_consistency, modality_gap, mutual
+ * information, recall@1 both ways, plus the reconstruction MSE design source 000 also listed), computed with src/metrics
  * from the inference outputs, with each metric's "better" direction (docs/metrics.md) so before/after tables can
  * say which way every row moved.
  */
-export interface SeedMetric {
+export interface SuiteMetric {
   key: string;
   label: string;
   better: 'higher' | 'lower';
   about: string;
 }
 
-export const SEED_METRICS: SeedMetric[] = [
+export const SUITE_METRICS: SuiteMetric[] = [
   { key: 'cosine_sim', label: 'cosine_sim', better: 'higher', about: 'audio features predicted from video vs true (per frame, standardised)' },
   { key: 'mse', label: 'mse_loss', better: 'lower', about: 'the same prediction, mean squared error' },
   { key: 'embedding_similarity', label: 'embedding_similarity', better: 'higher', about: 'mean cosine of paired video/audio clip embeddings' },
@@ -30,34 +28,6 @@ export const SEED_METRICS: SeedMetric[] = [
 
 /** Inference outputs of a whole split, concatenated along the batch axis. */
 export type Outputs = Record<string, HostArray>;
-
-/** Runs `predictor` over `count` examples in fixed-size batches (the last padded by repetition) and concatenates. */
-export async function predictAll(predictor: Predictor, count: number, batchSize: number, makeBatch: (rows: number[]) => Batch): Promise<Outputs> {
-  const parts: Record<string, HostArray[]> = {};
-  for (let start = 0; start < count; start += batchSize) {
-    const rows = Array.from({ length: batchSize }, (_, i) => Math.min(start + i, count - 1));
-    const out = await predictor.run(makeBatch(rows));
-    const keep = Math.min(batchSize, count - start);
-    for (const [name, arr] of Object.entries(out)) (parts[name] ??= []).push(sliceRows(arr, keep));
-  }
-  return Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, concatRows(v)]));
-}
-
-function sliceRows(a: HostArray, n: number): HostArray {
-  const per = a.shape.slice(1).reduce((x, y) => x * y, 1);
-  return hostArray('float32', [n, ...a.shape.slice(1)], Float32Array.from((a.data as Float32Array).subarray(0, n * per)));
-}
-
-function concatRows(parts: HostArray[]): HostArray {
-  const rows = parts.reduce((s, p) => s + p.shape[0], 0);
-  const data = new Float32Array(parts.reduce((s, p) => s + p.data.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    data.set(p.data as Float32Array, off);
-    off += p.data.length;
-  }
-  return hostArray('float32', [rows, ...parts[0].shape.slice(1)], data);
-}
 
 function mse(a: HostArray, b: HostArray): number {
   let s = 0;
@@ -85,7 +55,7 @@ function alignmentAccuracy(pos: HostArray, neg: HostArray): number {
  * The seed suite over inference outputs: video_embedding/audio_embedding [N, E] (required), audio_pred/audio_target
  * [N, T, Da] and align_pos/align_neg [N, T] (when the model has them).
  */
-export async function seedSuite(o: Outputs): Promise<Record<string, number>> {
+export async function alignmentSuite(o: Outputs): Promise<Record<string, number>> {
   const { metrics } = await embeddingSuite(o.video_embedding, o.audio_embedding, { ks: [1, 5, 10] });
   const out: Record<string, number> = {
     embedding_similarity: metrics.embedding_similarity,
@@ -112,13 +82,8 @@ export async function seedSuite(o: Outputs): Promise<Record<string, number>> {
 }
 
 /** Did a metric move the right way from `before` to `after`? */
-export function improved(m: SeedMetric, before: number, after: number): boolean {
+export function improved(m: SuiteMetric, before: number, after: number): boolean {
   return m.better === 'higher' ? after > before : after < before;
 }
 
-/** Rows [metric, untrained, trained, better?] for the seed metrics both records have. */
-export function beforeAfterRows(before: Record<string, number>, after: Record<string, number>): (string | number)[][] {
-  return SEED_METRICS.filter((m) => m.key in before && m.key in after).map((m) => [
-    m.label, before[m.key], after[m.key], `${m.better} is better: ${improved(m, before[m.key], after[m.key]) ? 'yes' : 'NO'}`,
-  ]);
-}
+/** Rows [metric, untrained, trained, better?] for the suite metrics both records have. */

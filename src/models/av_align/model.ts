@@ -9,7 +9,7 @@ import { bilinearGatedFusion, gatedFusion } from '../../nn/fusion.js';
 import type { FeatureStats } from './data.js';
 
 /**
- * av-align, the seed-000 audio-visual model, as thin functions over symbolic tensors:
+ * av-align, the design source 000 audio-visual model, as thin functions over symbolic tensors:
  *   video/audio encoders: standardise (frozen train-set stats) -> linear + LayerNorm -> sinusoidal positions ->
  *     temporal conv -> self-attention blocks                                        h_v, h_a  [B, T, D]
  *   contrastive embeddings: per-frame projection, flattened, L2-normalised       e_v, e_a  [B, T*E]

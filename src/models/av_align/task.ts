@@ -10,7 +10,8 @@ import { featureStats, gatherBatch, manifestClipSet, synthClipSet, type AvClipSe
 import { defaultAvFeatures } from './features.js';
 import { alignLabels, alignLogits, audioTarget, avAlignBase, avAlignSmall, avAlignTiny, predictAudioFeatures, dualEncode, rollBatch, type AvAlignConfig } from './model.js';
 import { binaryCrossEntropyWithLogits, infoNce, multiScaleReconstructionLoss, temporalSmoothnessLoss, uniformityLoss } from '../../nn/losses.js';
-import { SEED_METRICS, predictAll, seedSuite } from './metrics.js';
+import { SUITE_METRICS, alignmentSuite } from './metrics.js';
+import { predictInBatches } from '../../train/predict.js';
 
 /** The av-align task (and, with crossLayers 0 and no decoder loss, the basis of av-retrieval). */
 export const AvAlignModelSchema = z.object({
@@ -127,28 +128,28 @@ export function avAlignInference(g: Graph, p: Scope, c: AvAlignConfig, data: AvT
   return out;
 }
 
-/** Report sections for the final evaluation: the seed table and the similarity matrix of the first clips. */
 /** Video x audio clip-embedding similarities (first 32 clips), for reports. */
 export function embeddingSimilaritySection(o: Record<string, HostArray>): Section {
   return similarityHeatmap(asMatrix(o.video_embedding, 'video'), asMatrix(o.audio_embedding, 'audio'), { limit: 32, rowName: 'video clip', colName: 'audio clip' });
 }
 
-export function seedSections(metrics: Record<string, number>, o: Record<string, HostArray>): Section[] {
+/** Report sections for the final evaluation: the metric-suite table and the similarity matrix of the first clips. */
+export function suiteSections(metrics: Record<string, number>, o: Record<string, HostArray>): Section[] {
   return [
-    { kind: 'table', title: 'Seed metric suite', columns: ['metric', 'value', 'better'], rows: SEED_METRICS.filter((m) => m.key in metrics).map((m) => [m.label, metrics[m.key], m.better]) },
+    { kind: 'table', title: 'Alignment metric suite', columns: ['metric', 'value', 'better'], rows: SUITE_METRICS.filter((m) => m.key in metrics).map((m) => [m.label, metrics[m.key], m.better]) },
     embeddingSimilaritySection(o),
   ];
 }
 
-/** Runs the evaluation predictor over a whole split (the split's own batches, its rng). */
-export function predictSplit(ctx: EvalContext<AvAlignConfig, AvTaskData>): Promise<Record<string, HostArray>> {
-  return predictAll(ctx.predictor, ctx.indices.length, ctx.batchSize, (rows) => ctx.data.batch(rows.map((r) => ctx.indices[r]), { split: ctx.split, rng: ctx.rng }));
+/** Runs the evaluation predictor over a whole split (predictInBatches: padded batches of the split's examples, its rng). */
+export async function predictSplit(ctx: EvalContext<AvAlignConfig, AvTaskData>): Promise<Record<string, HostArray>> {
+  return (await predictInBatches(ctx.predictor, ctx.indices, ctx.batchSize, (indices) => ctx.data.batch(indices, { split: ctx.split, rng: ctx.rng }))).rows;
 }
 
 export const avAlignTask = defineTask<AvAlignConfig, AvDataConfig, AvTaskData>({
   name: 'av-align',
-  description: 'seed-000 audio-visual alignment: encoders, cross-modal transformer, fusion, audio-feature decoder, alignment head, contrastive embeddings',
-  modelSchema: AvAlignModelSchema as unknown as z.ZodType<AvAlignConfig, z.ZodTypeDef, unknown>,
+  description: 'design source 000 audio-visual alignment: encoders, cross-modal transformer, fusion, audio-feature decoder, alignment head, contrastive embeddings',
+  modelSchema: AvAlignModelSchema,
   dataSchema: AvDataSchema,
   defaults: { model: avAlignSmall(), data: defaultAvData, train: { batchSize: 32, lr: 2e-3, warmupSteps: 30, epochs: 40, evalBefore: true } },
   variants: { tiny: avAlignTiny, small: avAlignSmall, base: avAlignBase },
@@ -158,7 +159,7 @@ export const avAlignTask = defineTask<AvAlignConfig, AvDataConfig, AvTaskData>({
   buildInference: (g, p, ctx) => avAlignInference(g, p, ctx.model, ctx.data, ctx.batchSize),
   async evaluate(ctx) {
     const o = await predictSplit(ctx);
-    const metrics = await seedSuite(o);
-    return { metrics, sections: ctx.final ? seedSections(metrics, o) : undefined };
+    const metrics = await alignmentSuite(o);
+    return { metrics, sections: ctx.final ? suiteSections(metrics, o) : undefined };
   },
 });

@@ -1,21 +1,26 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, extname, join, relative, resolve } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { extname, join, relative, resolve } from 'node:path';
 import { hostArray } from '../../io/array.js';
 import { loadSafetensors, saveSafetensors } from '../../io/safetensors.js';
 import { runBatch, type BatchFailure } from '../../data/batch.js';
+import { MEDIA_EXTENSIONS, walkMedia } from '../../data/walk.js';
 import { writeJsonAtomic } from '../../util/atomic.js';
 import { InputError } from '../../util/errors.js';
 import { embeddingSuite } from '../../metrics/suite.js';
-import { Embedder } from './embedder.js';
+import { Embedder, type EmbedderInfo, type WholeFileEmbedding } from './embedder.js';
 
 /**
  * A retrieval index over a folder of media files:
- *   <index>/embeddings.safetensors  video [N, E], audio [N, E] (unit rows; zero rows where a file lacks that stream)
+ *   <index>/embeddings.safetensors  video [N, E], audio [N, E]: each file's embedding (the mean of its windows', unit
+ *                                   rows; zero rows where a file lacks that stream), and video_windows [W, E],
+ *                                   audio_windows [W, E]: every window of every file (entry.windowRow ...
+ *                                   + entry.windows - 1; window j of a file starts at j * features.seconds)
  *   <index>/index.json              model run, feature settings, one entry per file, failures
  * Both are written atomically, embeddings first, so a reader never sees an index.json naming rows that are missing.
+ * Older indexes (before whole-file windows) have no window rows; readers need only video and audio.
  */
+/** Where indexes used to be written by default (inside the media folder); still found by resolveIndexDir. */
 export const INDEX_FOLDER = '.attune-index';
-const MEDIA_EXT = new Set(['.mp4', '.mov', '.mkv', '.webm', '.avi', '.m4v', '.mpg', '.mpeg', '.wav', '.mp3', '.flac', '.ogg', '.m4a', '.aac', '.opus']);
 
 export interface IndexEntry {
   id: string;
@@ -25,8 +30,11 @@ export interface IndexEntry {
   hasVideo: boolean;
   hasAudio: boolean;
   duration: number;
-  /** grid frames the file covered (shorter files are zero-padded to the model's window) */
+  /** grid frames the file's windows covered (a short last window is zero-padded) */
   validFrames: number;
+  /** the file's window embeddings: rows windowRow ... windowRow + windows - 1 of video_windows / audio_windows */
+  windowRow?: number;
+  windows?: number;
 }
 
 export interface IndexFile {
@@ -40,20 +48,12 @@ export interface IndexFile {
   failed: BatchFailure[];
 }
 
-/** Media files under `dir` (recursive, sorted; dot folders such as the index itself are skipped). */
+/**
+ * Media files under `dir` (recursive, sorted; dot folders such as an old index are skipped; symlinks are followed
+ * only inside `dir`, see src/data/walk.ts). Links that could not be followed are left out here; walkMedia lists them.
+ */
 export function listMedia(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const name of readdirSync(d).sort()) {
-      if (name.startsWith('.')) continue;
-      const p = join(d, name);
-      const st = statSync(p);
-      if (st.isDirectory()) walk(p);
-      else if (MEDIA_EXT.has(extname(name).toLowerCase())) out.push(p);
-    }
-  };
-  walk(dir);
-  return out;
+  return walkMedia(dir).files.map((f) => f.path);
 }
 
 /** The index folder for a media folder or an index folder given directly. */
@@ -66,7 +66,8 @@ export function resolveIndexDir(dir: string): string {
 
 export interface BuildIndexOptions {
   model: string;
-  out?: string;
+  /** the index folder (never inside the media folder unless asked for) */
+  out: string;
   quiet?: boolean;
   concurrency?: number;
 }
@@ -81,38 +82,74 @@ export interface BuildIndexResult {
   recall: Record<string, number> | null;
 }
 
-/** Decodes, featurises and embeds every media file in `dir`; one bad file is recorded and the job goes on. */
+/** One embedded file for writeIndex. */
+export interface IndexRow {
+  id: string;
+  /** the media file (absolute) */
+  path: string;
+  e: WholeFileEmbedding;
+}
+
+/**
+ * Writes embeddings.safetensors and index.json for embedded files (rows in order). `root` is the folder entry
+ * paths are relative to. Returns the self-retrieval recall.
+ */
+export async function writeIndex(indexDir: string, root: string, info: EmbedderInfo, rows: readonly IndexRow[], failed: BatchFailure[]): Promise<Record<string, number> | null> {
+  const E = info.embedDim;
+  const N = rows.length;
+  const W = rows.reduce((s, r) => s + r.e.windowStarts.length, 0);
+  const video = new Float32Array(N * E);
+  const audio = new Float32Array(N * E);
+  const videoWindows = new Float32Array(W * E);
+  const audioWindows = new Float32Array(W * E);
+  let w = 0;
+  const entries: IndexEntry[] = rows.map(({ id, path, e }, row) => {
+    if (e.video) video.set(e.video, row * E);
+    if (e.audio) audio.set(e.audio, row * E);
+    if (e.videoWindows) videoWindows.set(e.videoWindows, w * E);
+    if (e.audioWindows) audioWindows.set(e.audioWindows, w * E);
+    const windows = e.windowStarts.length;
+    const entry: IndexEntry = {
+      id, path: relative(root, path).split('\\').join('/'), row, hasVideo: !!e.video, hasAudio: !!e.audio, duration: e.duration, validFrames: e.validFrames,
+      windowRow: w, windows,
+    };
+    w += windows;
+    return entry;
+  });
+  saveSafetensors(join(indexDir, 'embeddings.safetensors'), {
+    video: hostArray('float32', [N, E], video), audio: hostArray('float32', [N, E], audio),
+    video_windows: hostArray('float32', [W, E], videoWindows), audio_windows: hostArray('float32', [W, E], audioWindows),
+  }, { format: 'attune-av-index/1' });
+  const index: IndexFile = {
+    format: 'attune-av-index/1', root, model: { run: info.run, task: info.task, weights: info.weights }, features: info.features, embedDim: E,
+    created: new Date().toISOString(), entries, failed,
+  };
+  writeJsonAtomic(join(indexDir, 'index.json'), index);
+  return selfRecall(entries, video, audio, E);
+}
+
+/**
+ * Decodes, featurises and embeds every media file in `dir` whole (windows over the full duration), in this process;
+ * one bad file (or a link that could not be followed) is recorded and the job goes on. `attune index` runs the same
+ * embedding through the batch layer (src/jobs: worker processes, a queue, resumable runs).
+ */
 export async function buildIndex(dir: string, opts: BuildIndexOptions): Promise<BuildIndexResult> {
   const root = resolve(dir);
   if (!existsSync(root) || !statSync(root).isDirectory()) throw new InputError(`${dir}: not a folder`, { file: dir, field: 'DIR' });
-  const indexDir = resolve(opts.out ?? join(root, INDEX_FOLDER));
-  const files = listMedia(root);
-  if (files.length === 0) throw new InputError(`${dir}: no media files (${[...MEDIA_EXT].join(' ')})`, { file: dir, field: 'DIR' });
+  const indexDir = resolve(opts.out);
+  const walked = walkMedia(root, { exclude: [indexDir] });
+  const files = walked.files.map((f) => f.path);
+  if (files.length === 0 && walked.bad.length === 0) throw new InputError(`${dir}: no media files (${[...MEDIA_EXTENSIONS].join(' ')})`, { file: dir, field: 'DIR' });
   const embedder = await Embedder.load(opts.model);
   const t0 = Date.now();
   try {
-    const r = await runBatch(files, async (path) => {
-      const e = await embedder.embedFile(path);
-      return { e, path };
-    }, { concurrency: opts.concurrency ?? 2, label: 'index', quiet: opts.quiet, idOf: (p) => relative(root, p) });
-    const E = embedder.info.embedDim;
-    const ok = r.results.filter((x) => x !== undefined);
-    const video = new Float32Array(ok.length * E);
-    const audio = new Float32Array(ok.length * E);
-    const entries: IndexEntry[] = ok.map(({ e, path }, row) => {
-      if (e.video) video.set(e.video, row * E);
-      if (e.audio) audio.set(e.audio, row * E);
-      const rel = relative(root, path);
-      return { id: basename(path, extname(path)), path: rel, row, hasVideo: !!e.video, hasAudio: !!e.audio, duration: e.features.duration, validFrames: e.features.validFrames };
+    const r = await runBatch(files, async (path) => ({ e: await embedder.embedWhole(path), path }), {
+      concurrency: opts.concurrency ?? 2, label: 'index', quiet: opts.quiet, idOf: (p) => relative(root, p),
     });
-    saveSafetensors(join(indexDir, 'embeddings.safetensors'), { video: hostArray('float32', [ok.length, E], video), audio: hostArray('float32', [ok.length, E], audio) }, { format: 'attune-av-index/1' });
-    const info = embedder.info;
-    const index: IndexFile = {
-      format: 'attune-av-index/1', root, model: { run: info.run, task: info.task, weights: info.weights }, features: info.features, embedDim: E,
-      created: new Date().toISOString(), entries, failed: r.failed,
-    };
-    writeJsonAtomic(join(indexDir, 'index.json'), index);
-    return { indexDir, files: files.length, indexed: entries.length, failed: r.failed, seconds: (Date.now() - t0) / 1000, recall: await selfRecall(entries, video, audio, E) };
+    const failed: BatchFailure[] = [...r.failed, ...walked.bad.map((b) => ({ index: -1, id: b.rel, error: b.reason, code: b.code }))];
+    const rows = r.results.filter((x) => x !== undefined).map(({ e, path }) => ({ id: relative(root, path).slice(0, -extname(path).length || undefined), path, e }));
+    const recall = await writeIndex(indexDir, root, embedder.info, rows, failed);
+    return { indexDir, files: files.length + walked.bad.length, indexed: rows.length, failed, seconds: (Date.now() - t0) / 1000, recall };
   } finally {
     await embedder.close();
   }

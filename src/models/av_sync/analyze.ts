@@ -3,6 +3,10 @@ import { featuresFromFile, SYNC_RATE } from './features.js';
 import { loadSyncModel, modelSync, notSynchronisable, type SyncModel } from './infer.js';
 import type { SyncEstimate } from './result.js';
 import { xcorrSync } from './xcorr.js';
+import { autoSync } from './auto.js';
+import { decodeSyncClip, featuresOfShifted, type DecodedSyncClip } from './decoded.js';
+import type { MouthTrack } from './mouth_cue.js';
+import { syncTimeline, type SyncTimeline } from './timeline.js';
 
 /**
  * `attune sync` as a function: decode a file once into sync features and estimate its audio-video offset with the
@@ -11,7 +15,14 @@ import { xcorrSync } from './xcorr.js';
  * estimate with its reason.
  */
 export interface SyncFileOptions {
-  method?: 'model' | 'xcorr';
+  /** auto (default without a model): real-footage cues with a calibrated confidence; xcorr: the AV-Synth baseline. */
+  method?: 'model' | 'xcorr' | 'auto';
+  /** auto: withhold the offset below this calibrated confidence. */
+  minConfidence?: number;
+  /** auto: the face stack's mouth track for the decoded clip. */
+  mouthTrack?: (clip: DecodedSyncClip) => Promise<MouthTrack | undefined>;
+  /** auto: also the per-window offsets and drift, from the same decode. */
+  timeline?: boolean;
   /** A loaded model or a run folder / .safetensors path (needed for method 'model'). */
   model?: SyncModel | string;
   start?: number;
@@ -22,11 +33,12 @@ export interface SyncFileResult extends SyncEstimate {
   file: string;
   /** Seconds spent decoding + extracting features, and estimating. */
   timing: { decode: number; estimate: number; total: number };
+  timeline?: SyncTimeline;
 }
 
 export async function syncFile(path: string, opts: SyncFileOptions = {}): Promise<SyncFileResult> {
   const t0 = performance.now();
-  const method = opts.method ?? (opts.model ? 'model' : 'xcorr');
+  const method = opts.method ?? (opts.model ? 'model' : 'auto');
   const model = method === 'model' && opts.model !== undefined ? (typeof opts.model === 'string' ? loadSyncModel(opts.model) : opts.model) : undefined;
   const info = await probe(path, { scanPackets: 0 });
   const range = { start: opts.start, duration: opts.duration };
@@ -35,6 +47,16 @@ export async function syncFile(path: string, opts: SyncFileOptions = {}): Promis
     const end = opts.duration ?? info.duration - (opts.start ?? 0);
     const seconds = (performance.now() - t0) / 1000;
     return { ...notSynchronisable(method, 'no audio stream', { start: 0, end }, 0), file: path, timing: { decode: seconds, estimate: 0, total: seconds } };
+  }
+  if (method === 'auto') {
+    const clip = await decodeSyncClip(path, { ...range, info });
+    const mouth = await opts.mouthTrack?.(clip);
+    const t1 = performance.now();
+    const features = featuresOfShifted(clip, 0);
+    const estimate = autoSync(features, { minConfidence: opts.minConfidence, mouth });
+    const timeline = opts.timeline ? syncTimeline(features, { minConfidence: opts.minConfidence, mouth }) : undefined;
+    const t2 = performance.now();
+    return { ...estimate, file: path, timing: { decode: (t1 - t0) / 1000, estimate: (t2 - t1) / 1000, total: (t2 - t0) / 1000 }, ...(timeline ? { timeline } : {}) };
   }
   const features = await featuresFromFile(path, { ...range, info });
   const t1 = performance.now();

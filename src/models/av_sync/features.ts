@@ -145,9 +145,10 @@ export function lumaPlane(frame: Uint8Array, width: number, height: number, chan
 }
 
 /** Seconds left out after a stream starts (and before it ends): the step from nothing to sound is no sync cue. */
-const EDGE_GUARD = 0.08;
+export const EDGE_GUARD = 0.08;
 
-function combine(a: ReturnType<typeof audioFrontEnd>, v: ReturnType<MotionFrontEnd['finish']>, frames: number): SyncFeatures {
+/** Both streams on one timeline; frames within EDGE_GUARD of either end are left out of the mask. */
+export function combine(a: ReturnType<typeof audioFrontEnd>, v: ReturnType<MotionFrontEnd['finish']>, frames: number): SyncFeatures {
   const mask = new Uint8Array(frames);
   const guard = Math.round(EDGE_GUARD * SYNC_RATE);
   for (let t = guard; t < frames - guard; t++) mask[t] = a.mask[t] & v.mask[t];

@@ -1,5 +1,5 @@
 import { type Graph, type Scope, type Tensor, concat, constant, init } from '../../engine/index.js';
-import { addSinusoidal, conv1d, conv1dTime, layerNorm, linear, mlp, transformerBlock } from '../../nn/index.js';
+import { addSinusoidal, conv1d, conv1dTime, layerNorm, linear, mlp, splitHeads, transformerBlock } from '../../nn/index.js';
 import { VIDEO_DIM } from './features.js';
 import { FRAMES_PER_CLASS, MAX_LAG, SYNC_CLASSES } from './result.js';
 
@@ -46,12 +46,6 @@ function encoder(p: Scope, x: Tensor, cfg: AvSyncConfig): Tensor {
   return h; // [B, T, D]
 }
 
-/** [B, T, D] -> [B, H, T, dh] */
-function heads(x: Tensor, h: number): Tensor {
-  const [b, t, d] = x.shape as number[];
-  return x.reshape([b, t, h, d / h]).transpose([0, 2, 1, 3]);
-}
-
 /** Constant [T*T, 2*maxLag+1]: column l sums the pairs (t, t + l - maxLag) of a flattened [T, T] score matrix. */
 function diagonalPool(g: Graph, T: number, maxLag: number): Tensor {
   const L = 2 * maxLag + 1;
@@ -74,8 +68,8 @@ export function avSync(p: Scope, audio: Tensor, video: Tensor, mask: Tensor, cfg
   const L = 2 * MAX_LAG + 1;
   const a = encoder(p.scope('audio'), audio, cfg);
   const v = encoder(p.scope('video'), video, cfg);
-  const k = heads(linear(p.scope('key'), a, cfg.dim), H); // [B, H, T, dh]
-  const q = heads(linear(p.scope('query'), v, cfg.dim), H).mul(1 / Math.sqrt(cfg.dim / H)); // [B, H, T, dh]
+  const k = splitHeads(linear(p.scope('key'), a, cfg.dim), H); // [B, H, T, dh]
+  const q = splitHeads(linear(p.scope('query'), v, cfg.dim), H).mul(1 / Math.sqrt(cfg.dim / H)); // [B, H, T, dh]
   const scores = q.matmul(k.mT); // [B, H, Tv, Ta]
   const pairs = mask.unsqueeze([2]).mul(mask.unsqueeze([1])); // [B, T, T]
   const pool = diagonalPool(audio.graph, T, MAX_LAG); // [T*T, L]

@@ -10,7 +10,7 @@ export const FRAMES_PER_CLASS = 5; // 0.2 s at 25 Hz
 export const MAX_LAG = (SYNC_CLASSES - 1) / 2 * FRAMES_PER_CLASS; // 50 frames = 2 s
 
 export interface SyncEstimate {
-  method: 'xcorr' | 'model';
+  method: 'xcorr' | 'model' | 'auto';
   /** Offset in seconds on the 0.2 s grid; null when the clip is not synchronisable. */
   offset: number | null;
   offsetClass: number | null;

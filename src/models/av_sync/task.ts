@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import type { Graph, Scope, Tensor } from '../../engine/index.js';
-import type { Predictor } from '../../engine/export.js';
 import { toFloat32 } from '../../io/array.js';
 import type { Section } from '../../report/spec.js';
 import { confusionHeatmap, offsetHistogramSection } from '../../report/sections.js';
+import { mean } from '../../metrics/input.js';
+import { binaryCrossEntropyWithLogits } from '../../nn/losses.js';
+import { predictInBatches, type BatchRunner } from '../../train/predict.js';
 import { defineTask, type EvalContext, type LoadContext, type TaskData } from '../../train/task.js';
 import { ConfigError } from '../../util/errors.js';
 import { evalExamples, makeBatch, manifestSyncSet, randomExample, synthSyncSet, syncSynthConfig, type SyncExampleSpec } from './data.js';
@@ -48,8 +50,6 @@ export interface AvSyncTaskData extends TaskData {
   window: number;
   valOffsets: number;
   testOffsets: number;
-  /** The val indices, remembered at the first val evaluation (the final test evaluation fits its temperature there). */
-  valIndices?: number[];
 }
 
 export const defaultSyncData: AvSyncDataConfig = {
@@ -95,11 +95,6 @@ function graphInputs(g: Graph, b: number, w: number): { audio: Tensor; video: Te
   };
 }
 
-/** BCE with logits, numerically stable: max(z, 0) - z y + log(1 + exp(-|z|)). */
-function bceWithLogits(z: Tensor, y: Tensor): Tensor {
-  return z.relu().sub(z.mul(y)).add(z.abs().neg().exp().add(1).log()).mean();
-}
-
 export function avSyncLoss(g: Graph, p: Scope, m: AvSyncModelConfig, b: number, window: number): { loss: Tensor; metrics: Record<string, Tensor> } {
   const { audio, video, mask } = graphInputs(g, b, window);
   const label = g.input('label', 'int64', [b]);
@@ -107,7 +102,7 @@ export function avSyncLoss(g: Graph, p: Scope, m: AvSyncModelConfig, b: number, 
   const sync = g.input('sync', 'float32', [b]);
   const out = avSync(p, audio, video, mask, m);
   const ce = out.logits.crossEntropy(label, 'none').mul(weight).sum().div(weight.sum().maximum(1)); // offsets only
-  const bce = bceWithLogits(out.syncLogit, sync);
+  const bce = binaryCrossEntropyWithLogits(out.syncLogit, sync);
   return { loss: ce.add(bce.mul(m.syncLoss)), metrics: { offset_ce: ce, sync_bce: bce } };
 }
 
@@ -117,24 +112,19 @@ export function avSyncInference(g: Graph, p: Scope, m: AvSyncConfig, b: number, 
   return { logits: out.logits, sync_logit: out.syncLogit };
 }
 
-/** Runs the inference predictor over examples in batches of `batchSize` (the last batch padded by repetition). */
-export async function predictExamples(predictor: Predictor, clips: SyncFeatures[], examples: SyncExampleSpec[], batchSize: number, window: number): Promise<{ logits: number[][]; sync: number[] }> {
-  const logits: number[][] = [];
-  const sync: number[] = [];
-  for (let s = 0; s < examples.length; s += batchSize) {
-    const part = examples.slice(s, s + batchSize);
-    const real = part.length;
-    while (part.length < batchSize) part.push(part[part.length - 1]);
+/** Offset logits and sync probabilities of examples, through predictInBatches (padded fixed-size batches). */
+export async function predictExamples(predictor: BatchRunner, clips: SyncFeatures[], examples: SyncExampleSpec[], batchSize: number, window: number): Promise<{ logits: number[][]; sync: number[] }> {
+  const { rows } = await predictInBatches(predictor, examples, batchSize, (part) => {
     const { audio, video, mask } = makeBatch(clips, part, window);
-    const out = await predictor.run({ audio, video, mask });
-    const l = toFloat32(out.logits);
-    const z = toFloat32(out.sync_logit);
-    for (let i = 0; i < real; i++) {
-      logits.push(Array.from(l.subarray(i * SYNC_CLASSES, (i + 1) * SYNC_CLASSES)));
-      sync.push(1 / (1 + Math.exp(-z[i])));
-    }
-  }
-  return { logits, sync };
+    return { audio, video, mask };
+  });
+  if (!examples.length) return { logits: [], sync: [] };
+  const l = toFloat32(rows.logits);
+  const z = toFloat32(rows.sync_logit);
+  return {
+    logits: examples.map((_, i) => Array.from(l.subarray(i * SYNC_CLASSES, (i + 1) * SYNC_CLASSES))),
+    sync: examples.map((_, i) => 1 / (1 + Math.exp(-z[i]))),
+  };
 }
 
 /** Area under the ROC curve of scores for positives vs negatives (ties count half). */
@@ -148,13 +138,14 @@ export function rocAuc(pos: number[], neg: number[]): number {
 async function evaluateSync(ctx: EvalContext<AvSyncModelConfig, AvSyncTaskData>): Promise<{ metrics: Record<string, number>; sections?: Section[] }> {
   const { data, split } = ctx;
   const W = data.window;
-  if (split === 'val' && !data.valIndices) data.valIndices = ctx.indices;
   const examples = evalExamples(data.clips, ctx.indices, W, split === 'test' ? data.testOffsets : data.valOffsets, true);
   const r = await predictExamples(ctx.predictor, data.clips, examples, ctx.batchSize, W);
+  // Temperature scaling: fitted on the val split's offset windows (from the context, whatever ran before), and
+  // on the split itself when it is val. The untrained model's 'before' evaluation has no val indices: T = 1.
   let temperature = 1;
-  const calib = split === 'val' ? null : data.valIndices;
+  const calib = split === 'val' ? null : ctx.valIndices;
   if (calib) {
-    const vex = evalExamples(data.clips, calib, W, data.valOffsets, false);
+    const vex = evalExamples(data.clips, [...calib], W, data.valOffsets, false);
     const v = await predictExamples(ctx.predictor, data.clips, vex, ctx.batchSize, W);
     temperature = fitTemperature(v.logits, vex.map((e) => e.label));
   } else if (split === 'val') {
@@ -196,8 +187,6 @@ export function scoreExamples(examples: SyncExampleSpec[], r: { logits: number[]
   };
 }
 
-const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
-
 function perOffsetTable(examples: SyncExampleSpec[], r: { logits: number[][] }): Section {
   const rows = SYNC_GRID.map((offset, c) => {
     const idx = examples.map((e, i) => ({ e, i })).filter(({ e }) => e.kind === 'offset' && e.label === c);
@@ -237,7 +226,7 @@ export function offsetSections(examples: SyncExampleSpec[], r: { logits: number[
 export const avSyncTask = defineTask<AvSyncModelConfig, AvSyncDataConfig, AvSyncTaskData>({
   name: 'av-sync',
   description: 'audio-visual offset on the +-2 s / 0.2 s grid (21 classes) with calibrated confidence and synchronisability; self-supervised by shifting audio',
-  modelSchema: AvSyncModelSchema as unknown as z.ZodType<AvSyncModelConfig, z.ZodTypeDef, unknown>,
+  modelSchema: AvSyncModelSchema,
   dataSchema: AvSyncDataSchema,
   defaults: {
     model: { ...avSyncSmall(), syncLoss: 0.5 },

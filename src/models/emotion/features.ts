@@ -118,8 +118,7 @@ export function makeBatch(examples: EmotionExampleInput[], presence: Presence[],
   const spans = withLoss ? new Float32Array(B * W * F) : new Float32Array(0);
   examples.forEach((ex, b) => {
     const pr = presence[b];
-    const hasText = pr.text && ex.tokens.length > 0;
-    const hasAudio = pr.audio && ex.audio !== null && ex.frames > 0;
+    const { text: hasText, audio: hasAudio } = presentInputs(ex, pr);
     const nw = hasText ? Math.min(W, ex.tokens.length) : 1;
     for (let i = 0; i < nw; i++) {
       tokens[b * W + i] = BigInt(hasText ? ex.tokens[i] : 1);
@@ -154,6 +153,11 @@ export function makeBatch(examples: EmotionExampleInput[], presence: Presence[],
     out.spans = { data: spans, shape: [B, W, F], dtype: 'float32' };
   }
   return out;
+}
+
+/** Which inputs an example really has under `presence` (an empty transcript or no audio counts as missing). */
+export function presentInputs(ex: EmotionExampleInput, pr: Presence): { text: boolean; audio: boolean } {
+  return { text: pr.text && ex.tokens.length > 0, audio: pr.audio && ex.audio !== null && ex.frames > 0 };
 }
 
 /** Frames [lo, hi) at AUDIO_RATE whose centre lies inside the span (at least one frame), clipped to `frames`. */

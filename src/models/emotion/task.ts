@@ -110,7 +110,7 @@ async function evaluate(ctx: EvalContext<EmotionModelConfig, EmotionTaskData>): 
 export const emotionTask = defineTask<EmotionModelConfig, EmotionDataConfig, EmotionTaskData>({
   name: 'emotion',
   description: 'emotion from words + voice (+ speaker metadata): text and audio encoders, cross-modal attention, multi-level gated fusion (seed 002)',
-  modelSchema: EmotionModelSchema as unknown as z.ZodType<EmotionModelConfig, z.ZodTypeDef, unknown>,
+  modelSchema: EmotionModelSchema,
   dataSchema: EmotionDataSchema,
   defaults: {
     model: emotionSmall(),

@@ -51,7 +51,7 @@ export interface AlignmentConfig {
 }
 
 /**
- * The seed 000 alignment loss: pull paired embeddings together, per clip ([B, D]) or per frame ([B, T, D]), as the
+ * The design source 000 alignment loss: pull paired embeddings together, per clip ([B, D]) or per frame ([B, T, D]), as the
  * mean (over valid rows) of 1 - cosine. Use with a contrastive loss, which also pushes non-pairs apart.
  *
  * a, b: [B, D] or [B, T, D] -> []
@@ -68,7 +68,7 @@ export function alignmentLoss(a: Tensor, b: Tensor, cfg: AlignmentConfig = {}): 
 
 /**
  * Numerically stable binary cross-entropy on logits: max(x, 0) - x y + log(1 + exp(-|x|)), masked mean. For the
- * seed's per-frame alignment head (logits [B, T], targets 1 for in-sync frames, 0 for shifted ones).
+ * per-frame alignment head of design source 000 (logits [B, T], targets 1 for in-sync frames, 0 for shifted ones).
  *
  * logits, targets: same shape (targets float in [0, 1]) -> []
  */

@@ -1,0 +1,115 @@
+/**
+ * `attune doctor`: what this installation has. Required parts (ONNX Runtime, ffmpeg, ffprobe) with their versions
+ * and where they come from; optional parts (the CUDA provider, the face-track packages) and whether they are
+ * present. Reads package manifests and runs `-version`; loads no model and no native library.
+ */
+import type { Command } from 'commander';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { arch, platform } from 'node:os';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { binarySource, type FfTool } from '../../media/ffmpeg.js';
+import { formatTable, printJson } from '../output.js';
+
+export type PartKind = 'required' | 'optional';
+
+export interface Part {
+  name: string;
+  kind: PartKind;
+  present: boolean;
+  version: string | null;
+  /** Where it was found (a path), or how to get it when absent. */
+  detail: string;
+  /** What it is for. */
+  role: string;
+}
+
+const require = createRequire(import.meta.url);
+
+function packageJson(name: string): { dir: string; pkg: Record<string, unknown> } | null {
+  try {
+    const file = require.resolve(`${name}/package.json`);
+    return { dir: dirname(file), pkg: JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> };
+  } catch {
+    return null;
+  }
+}
+
+function npmPart(name: string, kind: PartKind, role: string, missing: string): Part {
+  const found = packageJson(name);
+  return {
+    name, kind, role,
+    present: found !== null,
+    version: found ? String(found.pkg.version) : null,
+    detail: found ? found.dir : missing,
+  };
+}
+
+async function toolPart(tool: FfTool): Promise<Part> {
+  const role = tool === 'ffmpeg' ? 'decodes and writes media' : 'reads container and stream headers';
+  try {
+    const src = binarySource(tool);
+    const { stdout } = await promisify(execFile)(src.path, ['-hide_banner', '-version'], { timeout: 10_000 });
+    const version = /version (\S+)/.exec(stdout)?.[1] ?? 'unknown';
+    return { name: tool, kind: 'required', present: true, version, detail: `${src.path} (from ${src.from === 'PATH' ? 'PATH' : src.via})`, role };
+  } catch (err) {
+    return { name: tool, kind: 'required', present: false, version: null, detail: (err as Error).message.split('\n')[0], role };
+  }
+}
+
+function cudaPart(): Part {
+  const ort = packageJson('onnxruntime-node');
+  const bin = ort ? join(ort.dir, 'bin', 'napi-v6', platform(), arch()) : '';
+  const libs = ['libonnxruntime_providers_cuda.so', 'libonnxruntime_providers_shared.so'];
+  const present = ort !== null && platform() === 'linux' && libs.every((l) => existsSync(join(bin, l)));
+  return {
+    name: 'onnxruntime CUDA provider', kind: 'optional', role: '--device cuda (opt-in, docs/gpu.md)',
+    present, version: present ? String(ort!.pkg.version) : null,
+    detail: present ? bin : 'not installed: CPU only (docs/gpu.md says how to add it)',
+  };
+}
+
+export async function doctorReport(): Promise<{ attune: string; node: string; platform: string; parts: Part[]; ok: boolean }> {
+  const self = JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const ort = npmPart('onnxruntime-node', 'required', 'runs every model (CPU build)', 'missing: reinstall attune');
+  const bundled = ort.present && Boolean(packageJson('onnxruntime-node')?.pkg.attuneBundled);
+  if (bundled) ort.detail += ' (bundled with attune, without its CUDA download hook)';
+  const faceHint = 'not installed (optional): npm install @vladmandic/face-api @tensorflow/tfjs @tensorflow/tfjs-backend-wasm';
+  const parts: Part[] = [
+    ort,
+    await toolPart('ffmpeg'),
+    await toolPart('ffprobe'),
+    npmPart('echarts', 'required', 'charts in HTML reports', 'missing: reinstall attune'),
+    cudaPart(),
+    npmPart('@vladmandic/face-api', 'optional', "the 'face' feature preset", faceHint),
+    npmPart('@tensorflow/tfjs', 'optional', "the 'face' feature preset", faceHint),
+    npmPart('@tensorflow/tfjs-backend-wasm', 'optional', "the 'face' feature preset", faceHint),
+  ];
+  return {
+    attune: self.version,
+    node: process.version,
+    platform: `${platform()}/${arch()}`,
+    parts,
+    ok: parts.every((p) => p.kind !== 'required' || p.present),
+  };
+}
+
+export function register(program: Command): void {
+  program
+    .command('doctor')
+    .description('list the required and optional parts of this installation (versions, where they come from, what is missing)')
+    .option('--json', 'print the report as JSON', false)
+    .action(async (o: { json: boolean }) => {
+      const r = await doctorReport();
+      if (o.json) printJson(r);
+      else {
+        process.stdout.write(`attune ${r.attune} on node ${r.node} (${r.platform})\n\n`);
+        process.stdout.write(formatTable(['part', 'kind', 'present', 'version', 'for', 'where'],
+          r.parts.map((p) => [p.name, p.kind, p.present ? 'yes' : 'no', p.version ?? '-', p.role, p.detail])) + '\n');
+        if (!r.ok) process.stdout.write('\nA required part is missing: reinstall attune (npm install).\n');
+      }
+      if (!r.ok) process.exitCode = 1;
+    });
+}

@@ -1,0 +1,160 @@
+/**
+ * Face detection and 468-point landmarks from the TFJS graph models inside the `@vladmandic/human` npm package
+ * (blazeface, facemesh; MIT), converted to ONNX in memory (tfjs_onnx.ts) and run by onnxruntime-node: nothing is
+ * downloaded, nothing written. Checked once against TFJS itself: max |ONNX - TFJS| 1.2e-4 px (facemesh) and 3.6e-4
+ * (blazeface logits) on two inputs (docs/sync.md).
+ *
+ *   RGB frame ─ letterbox 256² (x/127.5 - 1) ─ blazeface ─> best anchor ─> face box
+ *   face box ─ square crop x1.6 ─ 192² (x/255) ─ facemesh ─> 468 x (x, y, z) in frame pixels + face flag
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { MediaError } from '../util/errors.js';
+import { tfjsToOnnx, type TfjsGraphModel } from './tfjs_onnx.js';
+
+export interface FaceBox {
+  /** Centre and side of a square in frame pixels. */
+  cx: number;
+  cy: number;
+  size: number;
+  score: number;
+}
+
+export interface FaceLandmarks {
+  /** [468 * 3] x, y in frame pixels, z relative. */
+  points: Float32Array;
+  /** Facemesh's probability that the crop holds a face. */
+  flag: number;
+}
+
+export interface Rgb {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+const DETECT = 256;
+const MESH = 192;
+/** Crop side over the detected box side (human's facemesh crop). */
+export const MESH_ENLARGE = 1.6;
+
+function humanModel(name: string): { model: TfjsGraphModel; shards: Uint8Array[] } {
+  let dir: string;
+  try {
+    dir = join(dirname(createRequire(import.meta.url).resolve('@vladmandic/human')), '..', 'models');
+  } catch (err) {
+    throw new MediaError(`face landmarks need the @vladmandic/human package (npm install): ${(err as Error).message.split('\n')[0]}`, { reason: 'face models unavailable' });
+  }
+  const model = JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8')) as TfjsGraphModel;
+  return { model, shards: model.weightsManifest.map((g) => readFileSync(join(dir, g.paths[0]))) };
+}
+
+async function session(name: string): Promise<{ s: ort.InferenceSession; input: string; outputs: string[] }> {
+  const { model, shards } = humanModel(name);
+  const c = tfjsToOnnx(model, shards);
+  const s = await ort.InferenceSession.create(c.onnx, { intraOpNumThreads: 2, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+  return { s, input: c.inputs[0], outputs: c.outputs };
+}
+
+/** Blazeface (256) anchors in output order: 16x16 cells x 2, then 8x8 cells x 6; centres in [0, 1]. */
+function anchors(): Float32Array {
+  const out: number[] = [];
+  for (const [grid, per] of [[16, 2], [8, 6]]) {
+    for (let y = 0; y < grid; y++) for (let x = 0; x < grid; x++) for (let k = 0; k < per; k++) out.push((x + 0.5) / grid, (y + 0.5) / grid);
+  }
+  return Float32Array.from(out);
+}
+
+/** Bilinear sample of a square region (centre, side in pixels) of an RGB frame into [S, S, 3] floats a·v + b. */
+export function cropSquare(img: Rgb, cx: number, cy: number, side: number, S: number, a: number, b: number): Float32Array {
+  const out = new Float32Array(S * S * 3);
+  const step = side / S;
+  const x0 = cx - side / 2, y0 = cy - side / 2;
+  for (let j = 0; j < S; j++) {
+    const sy = y0 + (j + 0.5) * step - 0.5;
+    const yi = Math.floor(sy), fy = sy - yi;
+    for (let i = 0; i < S; i++) {
+      const sx = x0 + (i + 0.5) * step - 0.5;
+      const xi = Math.floor(sx), fx = sx - xi;
+      for (let c = 0; c < 3; c++) {
+        const px = (x: number, y: number) => (x < 0 || y < 0 || x >= img.width || y >= img.height ? 0 : img.data[(y * img.width + x) * 3 + c]);
+        const v = (1 - fy) * ((1 - fx) * px(xi, yi) + fx * px(xi + 1, yi)) + fy * ((1 - fx) * px(xi, yi + 1) + fx * px(xi + 1, yi + 1));
+        out[(j * S + i) * 3 + c] = a * v + b;
+      }
+    }
+  }
+  return out;
+}
+
+export class FaceMesh {
+  private readonly anchors = anchors();
+  private constructor(
+    private readonly detector: { s: ort.InferenceSession; input: string; outputs: string[] },
+    private readonly mesh: { s: ort.InferenceSession; input: string; outputs: string[] },
+  ) {}
+
+  static async load(): Promise<FaceMesh> {
+    return new FaceMesh(await session('blazeface'), await session('facemesh'));
+  }
+
+  /** The most confident face in the frame, or null below `minScore`. */
+  async detect(img: Rgb, minScore = 0.5): Promise<FaceBox | null> {
+    const side = Math.max(img.width, img.height);
+    const x = cropSquare(img, img.width / 2, img.height / 2, side, DETECT, 1 / 127.5, -1);
+    const r = await this.detector.s.run({ [this.detector.input]: new ort.Tensor('float32', x, [1, DETECT, DETECT, 3]) });
+    const byCount = (n: number, d: number) => Object.values(r).find((t) => t.dims[1] === n && t.dims[2] === d)!.data as Float32Array;
+    const scores = [...byCount(512, 1), ...byCount(384, 1)];
+    const boxes = [byCount(512, 16), byCount(384, 16)];
+    let best = 0;
+    for (let i = 1; i < scores.length; i++) if (scores[i] > scores[best]) best = i;
+    const score = 1 / (1 + Math.exp(-scores[best]));
+    if (score < minScore) return null;
+    const raw = best < 512 ? boxes[0].subarray(best * 16, best * 16 + 4) : boxes[1].subarray((best - 512) * 16, (best - 512) * 16 + 4);
+    const cx = this.anchors[2 * best] + raw[0] / DETECT, cy = this.anchors[2 * best + 1] + raw[1] / DETECT;
+    const size = Math.max(raw[2], raw[3]) / DETECT;
+    // Back from the letterboxed square to frame pixels.
+    return { cx: (cx - 0.5) * side + img.width / 2, cy: (cy - 0.5) * side + img.height / 2, size: size * side, score };
+  }
+
+  /** Landmarks in a square crop of side box.size * MESH_ENLARGE around the box centre. */
+  async landmarks(img: Rgb, box: FaceBox): Promise<FaceLandmarks> {
+    const side = box.size * MESH_ENLARGE;
+    const x = cropSquare(img, box.cx, box.cy, side, MESH, 1 / 255, 0);
+    const r = await this.mesh.s.run({ [this.mesh.input]: new ort.Tensor('float32', x, [1, MESH, MESH, 3]) });
+    const mesh = Object.values(r).find((t) => t.dims[1] === 1404)!.data as Float32Array;
+    const flag = (Object.values(r).find((t) => t.dims[1] === 1)!.data as Float32Array)[0];
+    const points = new Float32Array(1404);
+    const scale = side / MESH;
+    for (let p = 0; p < 468; p++) {
+      points[3 * p] = box.cx - side / 2 + mesh[3 * p] * scale;
+      points[3 * p + 1] = box.cy - side / 2 + mesh[3 * p + 1] * scale;
+      points[3 * p + 2] = mesh[3 * p + 2] * scale;
+    }
+    return { points, flag };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.detector.s.release(), this.mesh.s.release()]);
+  }
+}
+
+/** Inner-lip gap over inner-lip width (landmarks 13/14 and 78/308): 0 closed, ~0.5 wide open. */
+export function mouthOpening(points: Float32Array): number {
+  const d = (a: number, b: number) => Math.hypot(points[3 * a] - points[3 * b], points[3 * a + 1] - points[3 * b + 1]);
+  return d(13, 14) / Math.max(1e-6, d(78, 308));
+}
+
+/**
+ * The box to track into the next frame: the landmarks' extent (forehead to chin, wider than a blazeface box),
+ * scaled so the next crop is 1.5x that extent (human's tracking margin) after landmarks() enlarges it.
+ */
+export function boxOfLandmarks(points: Float32Array, score: number): FaceBox {
+  let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+  for (let p = 0; p < 468; p++) {
+    x0 = Math.min(x0, points[3 * p]); x1 = Math.max(x1, points[3 * p]);
+    y0 = Math.min(y0, points[3 * p + 1]); y1 = Math.max(y1, points[3 * p + 1]);
+  }
+  return { cx: (x0 + x1) / 2, cy: (y0 + y1) / 2, size: (Math.max(x1 - x0, y1 - y0) * 1.5) / MESH_ENLARGE, score };
+}

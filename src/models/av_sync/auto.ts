@@ -1,0 +1,98 @@
+/**
+ * The default estimator of `attune sync` on real footage (method "auto"): the sound-event cue (onset_cue.ts) and,
+ * when a face is tracked, the lip cue (mouth opening against speech loudness, mouth_cue.ts); the cue whose lag curve
+ * earns the higher calibrated confidence answers. The confidence is the probability of being within 0.2 s
+ * (calibration.ts); below `minConfidence` the offset is withheld (offset null) but the best lag, its confidence and
+ * the reason in words are still reported, so `--min-confidence 0` shows what was withheld.
+ *
+ *   features ─> onsetCue ─> curve ─┐
+ *   mouth track ─> mouthCue ─> curve ┴─> curveStats ─> calibratedConfidence ─> best cue ─> estimate
+ */
+import type { SyncFeatures } from './features.js';
+import { CALIBRATION, DEFAULT_MIN_CONFIDENCE, calibratedConfidence, type CueKind } from './calibration.js';
+import { curveStats, type CurveStats } from './lag_curve.js';
+import { mouthCue, type MouthTrack } from './mouth_cue.js';
+import { envelopeCue, onsetCue } from './onset_cue.js';
+import { SYNC_GRID, softmaxOf, type SyncEstimate } from './result.js';
+import { classScores, cueReason, cueStrengths } from './xcorr.js';
+
+export interface AutoOptions {
+  minConfidence?: number;
+  mouth?: MouthTrack;
+  /** Frames with both streams needed before any answer (default 1.5 s: GRID sentences are 3 s). */
+  minFrames?: number;
+  calibration?: Record<CueKind, number[]>;
+}
+
+export interface AutoEstimate extends SyncEstimate {
+  cue: CueKind;
+  /** Shape of the winning lag curve (for calibration and inspection). */
+  stats: CurveStats;
+  /** Cells used by the onset cue (-1 = whole frame). */
+  regions: number[];
+  /** Every cue measured (the winner included), for calibration and the independent --fix check. */
+  cues: CueResult[];
+}
+
+export interface CueResult {
+  cue: CueKind;
+  stats: CurveStats;
+  confidence: number;
+  /** Continuous lag in seconds. */
+  lag: number;
+}
+
+const CLASS_TEMPERATURE = 0.02;
+
+export function autoSync(f: SyncFeatures, opts: AutoOptions = {}): AutoEstimate {
+  const minConfidence = opts.minConfidence ?? DEFAULT_MIN_CONFIDENCE;
+  const weights = opts.calibration ?? CALIBRATION;
+  const onset = onsetCue(f);
+  const candidates: (CueResult & { curve: Float64Array })[] = [];
+  const add = (cue: CueKind, curve: Float64Array, mask: Uint8Array) => {
+    const stats = curveStats(curve, mask);
+    candidates.push({ cue, curve, stats, confidence: calibratedConfidence(stats, cue, weights[cue]), lag: stats.refined / f.rate });
+  };
+  add('onset', onset.curve, f.mask);
+  const mouth = opts.mouth ? mouthCue(f, opts.mouth) : undefined;
+  if (mouth) add('mouth', mouth.curve, mouth.mask);
+  // The envelope cue only checks (--fix); it never answers: it is the weakest and shares no signal with the others.
+  const answering = candidates.slice();
+  add('envelope', envelopeCue(f).curve, f.mask);
+  const win = answering.reduce((a, b) => (b.confidence > a.confidence ? b : a));
+  const lagSec = win.stats.refined / f.rate;
+  const probs = softmaxOf(classScores(win.curve), CLASS_TEMPERATURE);
+  const snapped = Math.max(0, Math.min(SYNC_GRID.length - 1, Math.round(win.stats.best / 5) + (SYNC_GRID.length - 1) / 2));
+  const reason = withholdReason(f, win, minConfidence, opts.minFrames ?? Math.round(1.5 * f.rate));
+  const ok = reason === undefined;
+  return {
+    method: 'auto',
+    offset: ok ? SYNC_GRID[snapped] : null,
+    offsetClass: ok ? snapped : null,
+    lag: Math.round(lagSec * 1000) / 1000,
+    confidence: win.confidence,
+    synchronisability: win.confidence,
+    synchronisable: ok,
+    reason,
+    probs,
+    span: { start: 0, end: f.frames / f.rate },
+    windows: 1,
+    cue: win.cue,
+    stats: win.stats,
+    regions: win.cue === 'onset' ? onset.regions : [],
+    cues: candidates.map(({ cue, stats, confidence, lag }) => ({ cue, stats, confidence, lag })),
+  };
+}
+
+/** Why the offset is withheld, in words (undefined: it is reported). */
+function withholdReason(f: SyncFeatures, win: { stats: CurveStats; confidence: number }, minConfidence: number, minFrames: number): string | undefined {
+  const s = win.stats;
+  if (s.frames < minFrames) return `only ${(s.frames / f.rate).toFixed(1)} s where both sound and picture are present; at least ${(minFrames / f.rate).toFixed(1)} s needed`;
+  if (win.confidence >= minConfidence) return undefined;
+  const below = `confidence ${win.confidence.toFixed(2)} is below --min-confidence ${minConfidence.toFixed(2)}`;
+  const cues = cueReason(cueStrengths(f));
+  if (cues) return `${below}: ${cues}`;
+  if (s.gap < 0.02) return `${below}: another lag fits almost as well (repeating events or weak cues)`;
+  if (s.peak < 0.15) return `${below}: sound and motion correlate weakly at every lag (peak ${s.peak.toFixed(2)})`;
+  return below;
+}

@@ -1,0 +1,69 @@
+/**
+ * A mouth-opening track for the lip cue: the clip's frames at 25 fps (RGB, long side FACE_SIDE px), the most
+ * confident face found by blazeface, then followed frame to frame from its own landmarks (facemesh), detecting
+ * again when facemesh's face flag drops below 0.5 (a cutaway, a turn away), at most every REDETECT_EVERY frames
+ * (blazeface costs four facemesh runs). One face per clip. Clips where blazeface finds no face in PROBE_FRAMES
+ * frames spread over the clip get no track, at the cost of those few detections.
+ */
+import { iterateVideoFrames, planVideo } from '../../media/decode_video.js';
+import { boxOfLandmarks, FaceMesh, mouthOpening, type FaceBox } from '../../media/face_mesh.js';
+import { SYNC_RATE } from './features.js';
+import type { DecodedSyncClip } from './decoded.js';
+import type { MouthTrack } from './mouth_cue.js';
+
+export const FACE_SIDE = 480;
+const MIN_FLAG = 0.5;
+const REDETECT_EVERY = 5;
+const PROBE_FRAMES = 5;
+
+let shared: Promise<FaceMesh> | null = null;
+
+/** The face models, converted and loaded once per process. */
+export function faceMesh(): Promise<FaceMesh> {
+  shared ??= FaceMesh.load();
+  return shared;
+}
+
+export async function mouthTrackOf(clip: DecodedSyncClip): Promise<MouthTrack | undefined> {
+  const v = clip.info.video;
+  if (!v) return undefined;
+  const frames = clip.planes.length;
+  const landscape = v.width >= v.height;
+  const mesh = await faceMesh();
+  const opening = new Float32Array(frames);
+  const mask = new Uint8Array(frames);
+  let box: FaceBox | null = null;
+  let lastTry = -Infinity;
+  const probes = new Set(Array.from({ length: PROBE_FRAMES }, (_, k) => Math.floor(((k + 0.5) * frames) / PROBE_FRAMES)));
+  let probed = 0;
+  let anyFace = false;
+  const opts = {
+    start: clip.start, duration: frames / SYNC_RATE, fps: SYNC_RATE, info: clip.info, pixelFormat: 'rgb' as const,
+    ...(landscape ? { width: Math.min(FACE_SIDE, v.width) } : { height: Math.min(FACE_SIDE, v.height) }),
+  };
+  const { timeline } = await planVideo(clip.path, opts);
+  for await (const frame of iterateVideoFrames(clip.path, opts)) {
+    if (frame.index >= frames) break;
+    const img = { data: frame.data, width: timeline.width, height: timeline.height };
+    if (!anyFace && !probes.has(frame.index)) continue;
+    if (!box && (probes.has(frame.index) || frame.index - lastTry >= REDETECT_EVERY)) {
+      lastTry = frame.index;
+      box = await mesh.detect(img);
+      if (probes.has(frame.index)) probed++;
+      anyFace ||= box !== null;
+    }
+    if (!anyFace && probed >= PROBE_FRAMES) return undefined;
+    if (!box) continue;
+    const lm = await mesh.landmarks(img, box);
+    if (lm.flag < MIN_FLAG) {
+      box = null;
+      continue;
+    }
+    opening[frame.index] = mouthOpening(lm.points);
+    mask[frame.index] = 1;
+    box = boxOfLandmarks(lm.points, lm.flag);
+  }
+  let found = 0;
+  for (const m of mask) found += m;
+  return found >= SYNC_RATE ? { opening, mask } : undefined;
+}

@@ -1,0 +1,75 @@
+/**
+ * Lag curves for real footage. xcorr.ts correlates per lag over the overlapping frames only (Pearson), which lets
+ * a large lag win on a handful of frames; here each signal is centred and scaled once over the whole clip and the
+ * products are summed at every lag (full-length normalised cross-correlation), so a lag that leaves frames out pays
+ * for them. A curve's shape then says how much to trust its peak: height, the margin over the typical lag (SyncNet's
+ * AV-offset confidence: peak minus median) and the gap to the best lag more than 3 frames away (periodic clips:
+ * drumming, chopping, gunfire at a steady rate give a second peak one period away).
+ *
+ *   audio onsets [T] ──┐
+ *                      ├─ fullXcorr ─> curve [2·maxLag+1] ─> curveStats: lag, peak, margin, gap
+ *   motion cue [T] ────┘
+ */
+import { MAX_LAG } from './result.js';
+
+export interface CurveStats {
+  /** Best lag in frames (positive = audio late) and its parabola-refined value. */
+  best: number;
+  refined: number;
+  peak: number;
+  /** (peak - median) / MAD over all lags. */
+  margin: number;
+  /** peak minus the best score more than 3 frames away from the peak. */
+  gap: number;
+  /** Frames where both signals are present. */
+  frames: number;
+}
+
+function centred(x: Float32Array, mask: Uint8Array): { y: Float64Array; norm: number } {
+  let s = 0, n = 0;
+  for (let i = 0; i < x.length; i++) if (mask[i]) { s += x[i]; n++; }
+  const mean = s / Math.max(1, n);
+  const y = new Float64Array(x.length);
+  let e = 0;
+  for (let i = 0; i < x.length; i++) if (mask[i]) { y[i] = x[i] - mean; e += y[i] * y[i]; }
+  return { y, norm: Math.sqrt(e) + 1e-12 };
+}
+
+/** score[L + maxLag] = sum_t a[t + L] v[t] / (|a| |v|), both centred over the masked frames. */
+export function fullXcorr(a: Float32Array, v: Float32Array, mask: Uint8Array, maxLag = MAX_LAG): Float64Array {
+  const T = a.length;
+  const A = centred(a, mask), V = centred(v, mask);
+  const out = new Float64Array(2 * maxLag + 1);
+  for (let L = -maxLag; L <= maxLag; L++) {
+    let s = 0;
+    for (let t = Math.max(0, -L); t < Math.min(T, T - L); t++) s += A.y[t + L] * V.y[t];
+    out[L + maxLag] = s / (A.norm * V.norm);
+  }
+  return out;
+}
+
+export function meanCurve(curves: ArrayLike<number>[]): Float64Array {
+  const out = new Float64Array(curves[0].length);
+  for (const c of curves) for (let i = 0; i < out.length; i++) out[i] += c[i] / curves.length;
+  return out;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+export function curveStats(curve: ArrayLike<number>, mask: Uint8Array, maxLag = MAX_LAG): CurveStats {
+  const c = Array.from(curve);
+  let b = 0;
+  for (let i = 1; i < c.length; i++) if (c[i] > c[b]) b = i;
+  const med = median(c);
+  const mad = median(c.map((x) => Math.abs(x - med))) + 1e-6;
+  let second = -Infinity;
+  for (let i = 0; i < c.length; i++) if (Math.abs(i - b) > 3) second = Math.max(second, c[i]);
+  const d = b > 0 && b < c.length - 1 ? c[b - 1] - 2 * c[b] + c[b + 1] : 0;
+  const vertex = d < 0 ? Math.max(-0.5, Math.min(0.5, (0.5 * (c[b - 1] - c[b + 1])) / d)) : 0;
+  let frames = 0;
+  for (const m of mask) frames += m;
+  return { best: b - maxLag, refined: b - maxLag + vertex, peak: c[b], margin: (c[b] - med) / mad, gap: c[b] - second, frames };
+}

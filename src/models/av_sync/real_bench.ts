@@ -1,0 +1,159 @@
+/**
+ * `attune sync --bench real:dev|real:held-out`: the real clips of one part of the committed split (real_split.ts),
+ * each decoded once and measured with its audio moved in memory by every shift in REAL_SHIFTS (positive = audio
+ * late; the truth is the shift, plus the clip's own offset, assumed zero: clips the catalog marks as physically out
+ * of sync, e.g. distant fireworks, are left out). Three methods side by side: the old xcorr with its AV-Synth gates,
+ * the untrained baseline (the same correlation's best lag, never withheld) and auto (cues + calibrated confidence),
+ * plus a simulation of `--fix` on every case (fix_check.ts rules, the corrected copy shifted in memory).
+ */
+import { join } from 'node:path';
+import { autoSync, type AutoEstimate } from './auto.js';
+import { DEFAULT_MIN_CONFIDENCE, calibrationInputs, fitCalibrationWeights, type CueKind } from './calibration.js';
+import { decodeSyncClip, featuresOfShifted, type DecodedSyncClip } from './decoded.js';
+import { checkAfter, checkBefore, ONE_CLASS } from './fix_check.js';
+import type { MouthTrack } from './mouth_cue.js';
+import { readRealCatalog, stratumOf, type RealClip } from './real_clips.js';
+import { REAL_SPLIT } from './real_split.js';
+import { expectedCalibrationError } from './result.js';
+import { xcorrSync } from './xcorr.js';
+
+export const REAL_SHIFTS = [-1.2, -0.6, -0.2, 0, 0.2, 0.6, 1.2];
+
+export interface RealCase {
+  file: string;
+  stratum: string;
+  shift: number;
+  xcorr: { lag: number; synchronisable: boolean };
+  auto: Pick<AutoEstimate, 'lag' | 'offset' | 'confidence' | 'synchronisable' | 'cue' | 'reason' | 'cues'>;
+  fix: { outcome: 'fixed' | 'refused'; residual: number; exitCode: number };
+}
+
+export interface MethodSummary {
+  cases: number;
+  /** Fraction of cases answered (not withheld), and of those within 0.2 s. */
+  answered: number;
+  rightWhenAnswered: number;
+  /** Answered and off by more than 0.2 s, over all cases. */
+  confidentWrong: number;
+  /** Best lag within 0.2 s, answered or not. */
+  bestLagRight: number;
+}
+
+export interface RealBenchResult {
+  part: 'dev' | 'held-out';
+  clips: string[];
+  shifts: number[];
+  cases: RealCase[];
+  summary: Record<'xcorr' | 'untrained' | 'auto', MethodSummary>;
+  byStratum: Record<string, { cases: number; autoAnswered: number; autoRight: number }>;
+  /** Auto's calibrated confidence against being within 0.2 s (10 bins). */
+  ece: number;
+  fix: { fixed: number; refused: number; worse: number; improved: number };
+  seconds: number;
+}
+
+export interface RealBenchOptions {
+  dir: string;
+  part: 'dev' | 'held-out';
+  minConfidence?: number;
+  /** A mouth track for a decoded clip (the face stack), when available. */
+  mouthTrack?: (clip: DecodedSyncClip) => Promise<MouthTrack | undefined>;
+  progress?: (done: number, total: number) => void;
+}
+
+const within = (a: number, b: number) => Math.abs(a - b) <= ONE_CLASS;
+
+function summarize(cases: RealCase[], pick: (c: RealCase) => { lag: number; answered: boolean }): MethodSummary {
+  let answered = 0, right = 0, wrong = 0, best = 0;
+  for (const c of cases) {
+    const r = pick(c);
+    const ok = within(r.lag, c.shift);
+    if (ok) best++;
+    if (r.answered) {
+      answered++;
+      if (ok) right++;
+      else wrong++;
+    }
+  }
+  const n = cases.length || 1;
+  return { cases: cases.length, answered: answered / n, rightWhenAnswered: answered ? right / answered : NaN, confidentWrong: wrong / n, bestLagRight: best / n };
+}
+
+/** --fix on one case, in memory: the copy's audio is moved by -offset, then re-measured. */
+function simulateFix(clip: DecodedSyncClip, shift: number, before: AutoEstimate, minConfidence: number, mouth?: MouthTrack): RealCase['fix'] {
+  const offset = before.offset ?? before.lag;
+  const refused = checkBefore(before, offset, false, minConfidence);
+  if (refused) return { outcome: 'refused', residual: shift, exitCode: refused.exitCode };
+  const residual = shift - offset;
+  const after = autoSync(featuresOfShifted(clip, residual), { minConfidence, mouth });
+  const check = checkAfter(after, false, minConfidence);
+  return check.ok ? { outcome: 'fixed', residual, exitCode: check.exitCode } : { outcome: 'refused', residual: shift, exitCode: check.exitCode };
+}
+
+/** The clips a bench part measures: the split's files present in the catalog, without known physical offsets. */
+export function realBenchClips(dir: string, part: 'dev' | 'held-out'): RealClip[] {
+  const catalog = new Map(readRealCatalog(dir).map((c) => [c.file, c] as [string, RealClip]));
+  return (part === 'dev' ? REAL_SPLIT.dev : REAL_SPLIT.heldOut).map((f) => catalog.get(f)).filter((c): c is RealClip => c !== undefined && !c.known_out_of_sync);
+}
+
+export async function benchReal(opts: RealBenchOptions): Promise<RealBenchResult> {
+  const t0 = performance.now();
+  const clips = realBenchClips(opts.dir, opts.part);
+  const catalog = new Map(clips.map((c) => [c.file, c]));
+  const files = clips.map((c) => c.file);
+  const cases: RealCase[] = [];
+  let done = 0;
+  for (const file of files) {
+    const clip = await decodeSyncClip(join(opts.dir, file));
+    const mouth = await opts.mouthTrack?.(clip);
+    for (const shift of REAL_SHIFTS) {
+      const f = featuresOfShifted(clip, shift);
+      const x = xcorrSync(f);
+      const a = autoSync(f, { minConfidence: opts.minConfidence, mouth });
+      cases.push({
+        file, stratum: stratumOf(catalog.get(file)!), shift,
+        xcorr: { lag: x.lag, synchronisable: x.synchronisable },
+        auto: { lag: a.lag, offset: a.offset, confidence: a.confidence, synchronisable: a.synchronisable, cue: a.cue, reason: a.reason, cues: a.cues },
+        fix: simulateFix(clip, shift, a, opts.minConfidence ?? DEFAULT_MIN_CONFIDENCE, mouth),
+      });
+      opts.progress?.(++done, files.length * REAL_SHIFTS.length);
+    }
+  }
+  const byStratum: RealBenchResult['byStratum'] = {};
+  for (const c of cases) {
+    const s = (byStratum[c.stratum] ??= { cases: 0, autoAnswered: 0, autoRight: 0 });
+    s.cases++;
+    if (c.auto.synchronisable) {
+      s.autoAnswered++;
+      if (within(c.auto.lag, c.shift)) s.autoRight++;
+    }
+  }
+  const fixes = cases.map((c) => c.fix);
+  return {
+    part: opts.part, clips: files, shifts: REAL_SHIFTS, cases,
+    summary: {
+      xcorr: summarize(cases, (c) => ({ lag: c.xcorr.lag, answered: c.xcorr.synchronisable })),
+      untrained: summarize(cases, (c) => ({ lag: c.xcorr.lag, answered: true })),
+      auto: summarize(cases, (c) => ({ lag: c.auto.lag, answered: c.auto.synchronisable })),
+    },
+    byStratum,
+    ece: expectedCalibrationError(cases.map((c) => c.auto.confidence), cases.map((c) => within(c.auto.lag, c.shift))),
+    fix: {
+      fixed: fixes.filter((x) => x.outcome === 'fixed').length,
+      refused: fixes.filter((x) => x.outcome === 'refused').length,
+      worse: cases.filter((c) => c.fix.outcome === 'fixed' && Math.abs(c.fix.residual) > Math.abs(c.shift) + 1e-6).length,
+      improved: cases.filter((c) => c.fix.outcome === 'fixed' && Math.abs(c.fix.residual) < Math.abs(c.shift) - 1e-6).length,
+    },
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/** Calibration weights per cue, fitted on bench cases (every cue's own lag against the truth). */
+export function fitCalibration(cases: { shift: number; auto: { cues: AutoEstimate['cues'] } }[]): Record<CueKind, number[]> {
+  const out = {} as Record<CueKind, number[]>;
+  for (const cue of ['onset', 'mouth', 'envelope'] as CueKind[]) {
+    const rows = cases.flatMap((c) => c.auto.cues.filter((r) => r.cue === cue).map((r) => ({ x: calibrationInputs(r.stats), y: within(r.lag, c.shift) ? 1 : 0 })));
+    out[cue] = rows.length >= 10 ? fitCalibrationWeights(rows.map((r) => r.x), rows.map((r) => r.y)).map((w) => Math.round(w * 1e4) / 1e4) : [-3, 0, 0, 0, 0];
+  }
+  return out;
+}

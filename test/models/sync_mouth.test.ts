@@ -1,0 +1,74 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FaceMesh, mouthOpening } from '../../src/media/face_mesh.js';
+import { autoSync } from '../../src/models/av_sync/auto.js';
+import { featuresFromArrays, SYNC_SAMPLE_RATE } from '../../src/models/av_sync/features.js';
+import { mouthCue, type MouthTrack } from '../../src/models/av_sync/mouth_cue.js';
+import { Rng } from '../../src/util/rng.js';
+
+/**
+ * The lip cue on a synthetic talking pattern: a mouth that opens for syllables of random length and the speech
+ * loudness that follows it, moved by known amounts; and the face models from @vladmandic/human, converted and run.
+ */
+function talking(seed: number, seconds: number, shift: number): { feats: ReturnType<typeof featuresFromArrays>; track: MouthTrack } {
+  const rng = new Rng(seed);
+  const T = seconds * 25;
+  const opening = new Float32Array(T);
+  for (let t = 5; t < T - 5;) {
+    const len = 3 + rng.int(6);
+    const peak = 0.2 + 0.3 * rng.uniform();
+    for (let k = 0; k < len && t + k < T; k++) opening[t + k] = peak * Math.sin((Math.PI * (k + 0.5)) / len);
+    t += len + rng.int(8);
+  }
+  const audio = new Float32Array(seconds * SYNC_SAMPLE_RATE);
+  for (let i = 0; i < audio.length; i++) {
+    const frame = Math.floor((i / SYNC_SAMPLE_RATE - shift) * 25);
+    const env = frame >= 0 && frame < T ? opening[frame] : 0;
+    audio[i] = (0.002 + env) * (rng.uniform() - 0.5);
+  }
+  const frames = Array.from({ length: T }, () => new Uint8Array(32 * 32).fill(90));
+  return { feats: featuresFromArrays(audio, frames, 32, 32, 1), track: { opening, mask: new Uint8Array(T).fill(1) } };
+}
+
+for (const shift of [-0.6, -0.12, 0, 0.2, 1.0]) {
+  test(`the lip cue finds a ${shift} s shift of a synthetic talker within one frame, and auto answers with it`, () => {
+    const { feats, track } = talking(21, 8, shift);
+    const cue = mouthCue(feats, track)!;
+    let best = 0;
+    for (let i = 1; i < cue.curve.length; i++) if (cue.curve[i] > cue.curve[best]) best = i;
+    assert.ok(Math.abs((best - 50) / 25 - shift) <= 0.04 + 1e-9, `lag ${(best - 50) / 25}`);
+    const e = autoSync(feats, { mouth: track });
+    assert.equal(e.cue, 'mouth');
+    assert.equal(e.synchronisable, true, e.reason);
+    assert.ok(Math.abs(e.lag - shift) <= 0.04 + 1e-9, `lag ${e.lag}`);
+  });
+}
+
+test('a mouth track that does not follow the sound (another talker) earns a clearly lower confidence', () => {
+  const { feats, track } = talking(21, 8, 0);
+  const other = talking(99, 8, 0).track;
+  const right = autoSync(feats, { mouth: track });
+  const wrong = autoSync(feats, { mouth: other });
+  assert.ok(wrong.confidence < right.confidence - 0.15, `confidence ${wrong.confidence} vs ${right.confidence}`);
+});
+
+test('mouthOpening: inner-lip gap over inner-lip width', () => {
+  const p = new Float32Array(468 * 3);
+  const set = (i: number, x: number, y: number) => { p[3 * i] = x; p[3 * i + 1] = y; };
+  set(13, 50, 40); set(14, 50, 50); set(78, 30, 45); set(308, 70, 45);
+  assert.equal(mouthOpening(p), 10 / 40);
+});
+
+test('the face models from @vladmandic/human convert, load and run; a blank frame has no face', async () => {
+  const mesh = await FaceMesh.load();
+  try {
+    const img = { data: new Uint8Array(320 * 240 * 3).fill(128), width: 320, height: 240 };
+    assert.equal(await mesh.detect(img), null);
+    const lm = await mesh.landmarks(img, { cx: 160, cy: 120, size: 100, score: 1 });
+    assert.equal(lm.points.length, 1404);
+    assert.ok(lm.points.every(Number.isFinite));
+    assert.ok(lm.flag < 0.5, `face flag ${lm.flag} on a blank frame`);
+  } finally {
+    await mesh.close();
+  }
+});
