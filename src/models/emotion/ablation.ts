@@ -5,10 +5,12 @@
  * word-timing loss, and audio + metadata without text). Every row is a set of `--set model.*` overrides of the
  * defaults, so any row can be rerun alone with `attune train emotion`.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ceilings } from '../../data/emospeech/ceilings.js';
 import { aggregateSeeds } from '../../metrics/stats.js';
-import { parseOverrides, resolveConfig } from '../../train/config.js';
+import { parseOverrides, resolveConfig, type RunConfig } from '../../train/config.js';
+import { runFiles } from '../../train/files.js';
 import { runTraining } from '../../train/run.js';
 import { emotionTask } from './task.js';
 
@@ -56,25 +58,49 @@ export interface AblationResult {
   sets: string[];
 }
 
+/**
+ * Seeds outer, rows inner, so a stopped ablation still has every row with the seeds done so far (partial tables
+ * are written through `onRowDone` after each run). A run folder that already holds metrics.json for the same
+ * resolved config is reused instead of retrained.
+ */
 export async function runAblation(opts: AblationOptions): Promise<AblationResult> {
-  const result: AblationResult = { rows: [], n: opts.n, seeds: opts.seeds, sets: opts.sets ?? [] };
-  for (const [r, row] of (opts.rows ?? ABLATION_ROWS).entries()) {
-    const seeds: Record<string, number>[] = [];
-    const seconds: number[] = [];
-    for (const seed of opts.seeds) {
+  const rows = opts.rows ?? ABLATION_ROWS;
+  const done = rows.map(() => ({ seeds: [] as Record<string, number>[], seconds: [] as number[] }));
+  const snapshot = (): AblationResult => ({
+    n: opts.n, seeds: opts.seeds, sets: opts.sets ?? [],
+    rows: rows.flatMap((row, r) => (done[r].seeds.length ? [{ row, seeds: done[r].seeds, summary: aggregateSeeds(done[r].seeds), seconds: done[r].seconds }] : [])),
+  });
+  for (const seed of opts.seeds) {
+    for (const [r, row] of rows.entries()) {
       const overrides = parseOverrides([...(opts.sets ?? []), ...row.sets, `train.seed=${seed}`, 'train.evalBefore=false', 'train.export=false', 'train.report=false']);
       const config = resolveConfig(emotionTask, { source: 'synth', overrides });
-      const run = await runTraining({ task: emotionTask, config, source: { kind: 'synth', clips: opts.n }, out: join(opts.out, `row${r}`, `seed-${seed}`), cacheDir: opts.cacheDir, quiet: opts.quiet ?? true });
-      const test = Object.fromEntries(Object.entries(run.metrics?.test ?? {}).map(([k, v]) => [k.replace(/^test\./, ''), v as number]));
-      seeds.push(test);
-      seconds.push(run.seconds);
-      opts.onRow?.(row, seed, test, run.seconds);
+      const out = join(opts.out, `row${ABLATION_ROWS.indexOf(row) >= 0 ? ABLATION_ROWS.indexOf(row) : r}`, `seed-${seed}`);
+      const { test, seconds } = finishedRun(out, config) ?? (await train(config, out, opts));
+      done[r].seeds.push(test);
+      done[r].seconds.push(seconds);
+      opts.onRow?.(row, seed, test, seconds);
+      opts.onRowDone?.(snapshot());
     }
-    result.rows.push({ row, seeds, summary: aggregateSeeds(seeds), seconds });
-    opts.onRowDone?.(result);
   }
-  return result;
+  return snapshot();
 }
+
+async function train(config: RunConfig, out: string, opts: AblationOptions): Promise<{ test: Record<string, number>; seconds: number }> {
+  const run = await runTraining({ task: emotionTask, config, source: { kind: 'synth', clips: opts.n }, out, cacheDir: opts.cacheDir, quiet: opts.quiet ?? true });
+  return { test: stripSplit(run.metrics?.test ?? {}), seconds: run.seconds };
+}
+
+/** The test metrics of a finished run in `dir` trained with the same model, data and train sections, else null. */
+function finishedRun(dir: string, config: RunConfig): { test: Record<string, number>; seconds: number } | null {
+  const files = runFiles(dir);
+  if (!existsSync(files.metrics) || !existsSync(files.config)) return null;
+  const saved = JSON.parse(readFileSync(files.config, 'utf8'));
+  const same = (['model', 'data', 'train'] as const).every((k) => JSON.stringify(saved[k]) === JSON.stringify(config[k]));
+  const metrics = JSON.parse(readFileSync(files.metrics, 'utf8'));
+  return same && metrics.test ? { test: stripSplit(metrics.test), seconds: metrics.seconds } : null;
+}
+
+const stripSplit = (m: Record<string, unknown>): Record<string, number> => Object.fromEntries(Object.entries(m).map(([k, v]) => [k.replace(/^test\./, ''), v as number]));
 
 const pm = (s: { mean: number; std: number } | undefined, digits = 3): string => (s && Number.isFinite(s.mean) ? `${s.mean.toFixed(digits)} ± ${(Number.isFinite(s.std) ? s.std : 0).toFixed(digits)}` : '—');
 
@@ -82,14 +108,14 @@ const pm = (s: { mean: number; std: number } | undefined, digits = 3): string =>
 export function ablationMarkdown(a: AblationResult): string[] {
   const c = ceilings() as Record<string, number>;
   const lines = [
-    `EmoSpeech (--data emospeech:${a.n}, speaker-disjoint test split), seeds ${a.seeds.join(', ')}${a.sets.length ? `, overrides ${a.sets.map((s) => `\`${s}\``).join(' ')}` : ''}; mean ± std (sample std) over seeds.`,
+    `EmoSpeech (--data emospeech:${a.n}, speaker-disjoint test split), seeds ${a.seeds.join(', ')}${a.sets.length ? `, overrides ${a.sets.map((s) => `\`${s}\``).join(' ')}` : ''}; mean ± std (sample std) over the seeds each row has so far (n in the last column).`,
     '',
-    '| model | accuracy | weighted F1 | ceiling | grounding (chance) | text-only input | audio-only input | train s |',
-    '|---|---|---|---|---|---|---|---|',
+    '| model | accuracy | weighted F1 | ceiling | grounding (chance) | text-only input | audio-only input | train s | n |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const { row, summary, seconds } of a.rows) {
     const ground = summary.grounding ? `${pm(summary.grounding)} (${summary.grounding_chance?.mean.toFixed(3)})` : '—';
-    lines.push(`| ${row.name} | ${pm(summary.acc)} | ${pm(summary.weighted_f1)} | ${row.ceiling ? c[row.ceiling].toFixed(3) : '—'} | ${ground} | ${pm(summary.acc_text_only_input)} | ${pm(summary.acc_audio_only_input)} | ${(seconds.reduce((x, y) => x + y, 0) / seconds.length).toFixed(0)} |`);
+    lines.push(`| ${row.name} | ${pm(summary.acc)} | ${pm(summary.weighted_f1)} | ${row.ceiling ? c[row.ceiling].toFixed(3) : '—'} | ${ground} | ${pm(summary.acc_text_only_input)} | ${pm(summary.acc_audio_only_input)} | ${(seconds.reduce((x, y) => x + y, 0) / seconds.length).toFixed(0)} | ${seconds.length} |`);
   }
   const classes = ['neutral', 'happy', 'sad', 'angry', 'fearful', 'disgusted', 'surprised'];
   lines.push('', 'Per-class F1 (mean over seeds):', '', `| model | ${classes.join(' | ')} |`, `|---|${classes.map(() => '---').join('|')}|`);
