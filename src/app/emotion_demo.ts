@@ -6,8 +6,9 @@
  *
  *   const { sections, summary } = await runEmotionDemo({ out: 'attune-demo/emotion' });
  */
+import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ablationMarkdown, ABLATION_ROWS, runAblation, type AblationResult } from '../models/emotion/ablation.js';
+import { ablationMarkdown, ablationRunDir, ABLATION_ROWS, runAblation, type AblationResult } from '../models/emotion/ablation.js';
 import { loadEmotionSet } from '../models/emotion/data.js';
 import { loadEmotionModel, releaseEmotionModel, runOne } from '../models/emotion/infer.js';
 import { attentionSections } from '../models/emotion/report.js';
@@ -40,13 +41,16 @@ export async function runEmotionDemo(opts: EmotionDemoOptions = {}): Promise<Emo
   const cacheDir = opts.cacheDir ?? join(out, 'cache');
   const say = (line: string) => (opts.quiet ? undefined : process.stderr.write(`demo: ${line}\n`));
   const t0 = Date.now();
+  // The run folders are the demo's own: start them fresh (the EmoSpeech and feature caches are kept).
+  rmSync(join(out, 'ablation'), { recursive: true, force: true });
   say(`emotion: EmoSpeech ${n} utterances (cached in ${cacheDir}), then ${DEMO_ROWS.length} ablation rows x ${epochs} epochs`);
   const result = await runAblation({
     n, seeds: [opts.seed ?? 1], out: join(out, 'ablation'), cacheDir, rows: DEMO_ROWS, sets: [`train.epochs=${epochs}`, 'train.patience=null'],
     onRow: (row, _seed, m, s) => say(`emotion: ${row.name}: test accuracy ${m.acc.toFixed(3)} (${s.toFixed(0)} s)`),
   });
   const sections: Section[] = [tableSection(result, n, epochs)];
-  sections.push(...(await heatmaps(join(out, 'ablation', `row${DEMO_ROWS.length - 1}`, `seed-${opts.seed ?? 1}`), n, cacheDir, opts.heatmaps ?? 2)));
+  const full = ablationRunDir(join(out, 'ablation'), DEMO_ROWS[DEMO_ROWS.length - 1], opts.seed ?? 1);
+  sections.push(...(await heatmaps(full, n, cacheDir, opts.heatmaps ?? 2)));
   const rows = Object.fromEntries(result.rows.map((r) => [r.row.name, r.summary.acc?.mean ?? NaN]));
   return { sections, summary: { n, epochs, rows, seconds: (Date.now() - t0) / 1000 } };
 }

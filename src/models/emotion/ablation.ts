@@ -74,7 +74,7 @@ export async function runAblation(opts: AblationOptions): Promise<AblationResult
     for (const [r, row] of rows.entries()) {
       const overrides = parseOverrides([...(opts.sets ?? []), ...row.sets, `train.seed=${seed}`, 'train.evalBefore=false', 'train.export=false', 'train.report=false']);
       const config = resolveConfig(emotionTask, { source: 'synth', overrides });
-      const out = join(opts.out, `row${ABLATION_ROWS.indexOf(row) >= 0 ? ABLATION_ROWS.indexOf(row) : r}`, `seed-${seed}`);
+      const out = ablationRunDir(opts.out, row, seed, r);
       const { test, seconds } = finishedRun(out, config) ?? (await train(config, out, opts));
       done[r].seeds.push(test);
       done[r].seconds.push(seconds);
@@ -83,6 +83,12 @@ export async function runAblation(opts: AblationOptions): Promise<AblationResult
     }
   }
   return snapshot();
+}
+
+/** `<out>/row<i>/seed-<s>`, i = the row's place in ABLATION_ROWS (else in the caller's list). */
+export function ablationRunDir(out: string, row: AblationRow, seed: number, fallback = 0): string {
+  const i = ABLATION_ROWS.indexOf(row);
+  return join(out, `row${i >= 0 ? i : fallback}`, `seed-${seed}`);
 }
 
 async function train(config: RunConfig, out: string, opts: AblationOptions): Promise<{ test: Record<string, number>; seconds: number }> {
