@@ -1,6 +1,6 @@
 /**
  * The emotion part of `attune demo` (integrated by the demo's owner): a reduced ablation on a small EmoSpeech set
- * (text only, audio only, concatenation, the full model; one seed) and heat maps of the full model's attention on
+ * (text only, audio only, concatenation, the full model; one seed, 16 epochs) and heat maps of the full model's attention on
  * real test utterances. Sized for about 1.5 minutes on 2 cores once EmoSpeech and its features are cached
  * (`<out>/cache`); the first run also synthesizes the utterances (~40 ms of CPU each).
  *
@@ -37,7 +37,7 @@ export const DEMO_ROWS = [0, 1, 2, 8].map((i) => ABLATION_ROWS[i]);
 export async function runEmotionDemo(opts: EmotionDemoOptions = {}): Promise<EmotionDemoResult> {
   const out = resolve(opts.out ?? 'attune-demo/emotion');
   const n = opts.n ?? 500;
-  const epochs = opts.epochs ?? 8;
+  const epochs = opts.epochs ?? 16;
   const cacheDir = opts.cacheDir ?? join(out, 'cache');
   const say = (line: string) => (opts.quiet ? undefined : process.stderr.write(`demo: ${line}\n`));
   const t0 = Date.now();
