@@ -13,6 +13,8 @@ import type { EmotionItem } from '../../src/data/emospeech/manifest.js';
 import { getTask } from '../../src/models/registry.js';
 import { parseOverrides, resolveConfig } from '../../src/train/config.js';
 import { runTraining } from '../../src/train/run.js';
+import { parseDataSource } from '../../src/train/data.js';
+import { loadEmotionSet } from '../../src/models/emotion/data.js';
 
 test('words, word timings and metadata ids', () => {
   const rows: [string, unknown, unknown][] = [
@@ -62,6 +64,12 @@ test('emotion trains on EmoSpeech through the trainer; the run answers text-only
     for (const k of ['test.acc', 'test.weighted_f1', 'test.f1_neutral', 'test.grounding', 'test.grounding_chance', 'test.acc_text_only_input', 'test.acc_audio_only_input']) {
       assert.ok(Number.isFinite(test[k]), `${k} = ${test[k]}`);
     }
+    // An emotion manifest is a --data source too: the trainer accepts it, the task reads it (one split: fractions).
+    const val = join(dir, 'cache', 'emospeech-seed0', 'val.jsonl');
+    assert.deepEqual(parseDataSource(val), { kind: 'manifest', path: val, items: [] });
+    const fromManifest = await loadEmotionSet({ source: { kind: 'manifest', path: val }, cacheDir: join(dir, 'cache') });
+    assert.equal(fromManifest.examples.length, 9);
+    assert.equal(fromManifest.splits, undefined, 'a val-only manifest is split by the trainer');
     const model = loadEmotionModel(join(dir, 'run'));
     try {
       const textOnly = await emotionOf(model, { text: 'The garden was lovely.', metadata: { gender: 'f', age: 'adult' } });

@@ -1,7 +1,8 @@
 /**
  * The emotion model's datasets: `--data emospeech:N` (or `synth:N`) synthesizes EmoSpeech into the cache folder
  * (cached by content hash, docs/emospeech.md) and uses its speaker-disjoint splits; `--data x.jsonl` reads an emotion
- * manifest (docs/emospeech.md "Emotion manifests") and uses its `split` fields when every item has one.
+ * manifest (docs/emospeech.md "Emotion manifests") and uses its `split` fields when every item has one and some are
+ * train.
  *
  * Audio features are cached per file in `<cache>/emotion-features/` (key: path, size, mtime, segment, version), so
  * the 27 runs of an ablation compute them once. Bad items are recorded in `skipped` and left out.
@@ -74,7 +75,8 @@ export async function loadEmotionSet(opts: LoadSetOptions): Promise<EmotionSet> 
   if (set.items.length && set.items.every((it) => it.split)) {
     const splits: Record<EmotionSplit, number[]> = { train: [], val: [], test: [] };
     set.items.forEach((it, i) => splits[it.split as EmotionSplit].push(i));
-    set.splits = splits;
+    // A manifest of one split (a test set alone) is split by the trainer's fractions instead.
+    if (splits.train.length) set.splits = splits;
   }
   return set;
 }
