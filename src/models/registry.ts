@@ -15,6 +15,7 @@ const builtin: Record<string, TaskLoader> = {
   'av-align': () => import('./av_align/task.js').then((m) => m.avAlignTask),
   'av-retrieval': () => import('./av_retrieval/task.js').then((m) => m.avRetrievalTask),
   'av-sync': () => import('./av_sync/task.js').then((m) => m.avSyncTask),
+  emotion: () => import('./emotion/task.js').then((m) => m.emotionTask),
   favor: () => import('./favor/task.js').then((m) => m.favorTask),
   v2a: () => import('./v2a/task.js').then((m) => m.v2aTask),
 };

@@ -6,7 +6,8 @@
 
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { readManifest } from '../data/manifest.js';
+import { readManifest, type ManifestItem } from '../data/manifest.js';
+import { readEmotionManifest } from '../data/emospeech/manifest.js';
 import { ConfigError, InputError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
@@ -25,7 +26,21 @@ export function parseDataSource(spec: string): DataSource {
   if (GENERATED_SETS.some((s) => spec.startsWith(s))) throw new ConfigError(`--data '${spec}': expected NAME:N with NAME one of ${GENERATED_SETS.join(', ')} (e.g. synth:200), or a manifest path`, { field: 'data' });
   const path = resolve(spec);
   if (!existsSync(path)) throw new InputError(`--data ${spec}: no such manifest file`, { file: spec, field: 'data' });
-  return { kind: 'manifest', path, items: readManifest(path).items };
+  return { kind: 'manifest', path, items: manifestItems(path) };
+}
+
+/**
+ * The AV manifest's items; an emotion manifest (docs/emospeech.md) is not one, and gives no AV items: the emotion
+ * task reads `source.path` itself. Anything that is neither keeps the AV manifest's error.
+ */
+function manifestItems(path: string): ManifestItem[] {
+  try {
+    return readManifest(path).items;
+  } catch (err) {
+    const emotion = readEmotionManifest(path);
+    if (emotion.items.length && !emotion.errors.length) return [];
+    throw err;
+  }
 }
 
 /** Deterministic split of [0, n) by fractions: a seeded permutation cut into test, val, train (each sorted). */

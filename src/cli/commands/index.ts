@@ -11,6 +11,7 @@ export const commandModules: (() => Promise<{ register: Register }>)[] = [
   () => import('./bench.js'),
   () => import('./demo.js'),
   () => import('./doctor.js'),
+  () => import('./emotion.js'),
   () => import('./favor.js'),
   () => import('./features.js'),
   () => import('./index_cmd.js'),
