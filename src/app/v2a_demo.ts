@@ -34,6 +34,8 @@ export interface V2aDemoSummary {
   report: string;
   audio: string[];
   metrics: Record<string, number>;
+  /** the report's sections, for a caller that writes its own report (attune demo) */
+  sections: Section[];
   seconds: number;
 }
 
@@ -80,5 +82,5 @@ export async function runV2aDemo(opts: V2aDemoOptions): Promise<V2aDemoSummary> 
   }
   const report = join(out, 'v2a-report.html');
   writeReport(report, { title: 'Attune v2a demo', subtitle: 'Sound for silent AV-Synth video: MMAudio-style flow matching', sections });
-  return { run: runDir, report, audio, metrics: (r.metrics?.test ?? {}) as Record<string, number>, seconds: (Date.now() - started) / 1000 };
+  return { run: runDir, report, audio, metrics: (r.metrics?.test ?? {}) as Record<string, number>, sections, seconds: (Date.now() - started) / 1000 };
 }
