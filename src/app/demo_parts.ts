@@ -69,7 +69,7 @@ export const EXTRA_DEMO_PARTS: Record<Exclude<DemoPart, 'align' | 'sync'>, Extra
       const m = r.metrics;
       const pick = (k: string) => Object.entries(m).find(([key]) => key.endsWith(k))?.[1];
       const fmt = (v: number | undefined) => (v === undefined ? 'n/a' : v.toFixed(3));
-      const headline = `generated sound on held-out scenes: onset F1 ${fmt(pick('onset_f1'))}, DeSync ${fmt(pick('desync_s'))} s (WAV files in ${ctx.out}/audio)`;
+      const headline = `generated sound on held-out scenes: onset F1 ${fmt(pick('onsetF1'))}, DeSync ${fmt(pick('desync'))} s (WAV files in ${ctx.out}/audio)`;
       return {
         text: `A small MMAudio-style network (joint attention over audio latent, video frames and text; sync features per audio token; aligned RoPE) trained by flow matching on AV-Synth, sampling 25 Euler steps with CFG 4.5. The spectrograms compare generated and real sound for held-out scenes, with the impact times in the titles; the WAV files are in ${ctx.out}/audio.`,
         sections: r.sections,
