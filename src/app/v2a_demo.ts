@@ -6,7 +6,7 @@
  *
  *   runTraining(v2a, reduced) -> run folder -> loadV2aModel -> generateWaves(unseen scenes) -> report + audio/*.wav
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeSoundWav, loadV2aModel, v2aPredictor } from '../models/v2a/infer.js';
 import { encodeAudio, LATENT_RATE, N_MELS } from '../models/v2a/audio.js';
@@ -79,6 +79,8 @@ export async function runV2aDemo(opts: V2aDemoOptions): Promise<V2aDemoSummary> 
       audio.push(file);
       sections.push(spectrogram(`Scene ${i} ${kind} (audio/scene${i}_${kind}.wav); impacts at ${times} s; "${e.caption}"`, encodeAudio(wave, seq.latent), seq.latent));
     }
+    const wav = (kind: string) => ({ label: `${kind} (audio/scene${i}_${kind}.wav)`, wav: readFileSync(join(out, 'audio', `scene${i}_${kind}.wav`)) });
+    sections.push({ kind: 'audio', title: `Scene ${i}: listen (impacts at ${times} s)`, clips: [wav('generated'), wav('real')] });
   }
   const report = join(out, 'v2a-report.html');
   writeReport(report, { title: 'Attune v2a demo', subtitle: 'Sound for silent AV-Synth video: MMAudio-style flow matching', sections });

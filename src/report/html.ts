@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { writeFileAtomic } from '../util/atomic.js';
 import { InputError } from '../util/errors.js';
 import { chartOption, PAGE_SCRIPT, type ChartSection } from './charts.js';
-import type { Cell, ReportSpec, Section, TableSection } from './spec.js';
+import type { AudioSection, Cell, ReportSpec, Section, TableSection } from './spec.js';
 
 /**
  * renderReport(spec) -> one self-contained HTML document: styles, data and Apache ECharts (Apache-2.0,
@@ -82,6 +82,7 @@ export function renderReport(spec: ReportSpec): string {
     const title = s.title ? `<h2>${escapeHtml(s.title)}</h2>` : '';
     if (s.kind === 'text') return `<section>${title}${s.text.split(/\n\s*\n/).map((p) => `<p>${escapeHtml(p)}</p>`).join('')}</section>`;
     if (s.kind === 'table') return `<section>${title}${tableHtml(s)}</section>`;
+    if (s.kind === 'audio') return `<section>${title}${audioHtml(s)}</section>`;
     const id = `chart-${i}`;
     const option = chartOption(s as ChartSection);
     const note = typeof option._note === 'string' && option._note ? `<p class="note">${escapeHtml(option._note)}</p>` : '';
@@ -110,4 +111,10 @@ ${ec ? `<script>/* Apache ECharts ${ec.version}, Apache License 2.0, https://ech
 /** Renders and writes the report atomically. */
 export function writeReport(path: string, spec: ReportSpec): void {
   writeFileAtomic(path, renderReport(spec));
+}
+
+function audioHtml(s: AudioSection): string {
+  const clip = (c: AudioSection['clips'][number]) =>
+    `<p>${escapeHtml(c.label)}<br><audio controls preload="none" src="data:audio/wav;base64,${Buffer.from(c.wav).toString('base64')}"></audio></p>`;
+  return s.clips.map(clip).join('');
 }

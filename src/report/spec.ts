@@ -68,7 +68,14 @@ export interface HistogramSection {
   yName?: string;
 }
 
-export type Section = TextSection | TableSection | HeatmapSection | CurvesSection | HistogramSection;
+/** Sound a reader can play: each clip is a WAV file's bytes, inlined as a data URL so the report stays one file. */
+export interface AudioSection {
+  kind: 'audio';
+  title?: string;
+  clips: { label: string; wav: Uint8Array }[];
+}
+
+export type Section = TextSection | TableSection | HeatmapSection | CurvesSection | HistogramSection | AudioSection;
 
 export interface ReportSpec {
   title: string;

@@ -52,6 +52,7 @@ function sampleReport(dir: string): string {
       attentionHeatmap({ dtype: 'float32', shape: [words.length, keys], data: att }, { queryLabels: words, keyLabels: secondsLabels(keys, 4), keyName: 'audio time' }),
       curvesFromLog('Training', log),
       offsetHistogramSection([0, 0.2, -0.2, 0, 1.4, 0, 0.2]),
+      { kind: 'audio', title: 'Listen', clips: [{ label: 'a 440 Hz tone', wav: toneWav(0.25) }] },
     ],
   });
   return path;
@@ -90,6 +91,15 @@ test('report renders in headless Chromium: charts drawn, pixels painted, screens
       assert.ok(c.series >= 1, `${c.kind} has series`);
     }
     assert.equal(charts[2].series, 2, 'two training curves');
+    // the inlined WAV plays: the browser decodes its duration from the data URL
+    const duration = await page.evaluate(() => new Promise<number>((done) => {
+      const a = document.querySelector('audio') as any;
+      a.addEventListener('loadedmetadata', () => done(a.duration));
+      a.addEventListener('error', () => done(-1));
+      a.preload = 'metadata';
+      a.load();
+    }));
+    assert.ok(Math.abs(duration - 0.25) < 0.01, `audio duration ${duration}`);
     // every chart canvas holds painted (non-white, non-transparent) pixels
     const painted = (await page.evaluate(() => Array.from(document.querySelectorAll('.chart canvas')).map((cv: any) => {
       const c = cv as any;
@@ -131,3 +141,23 @@ test('bad report sections are rejected with the section named', async () => {
   // a text-only report needs no chart library
   assert.ok(!renderReport({ title: 't', sections: [{ kind: 'text', text: 'hi' }] }).includes('echarts.init'));
 });
+
+/** A mono 16-bit PCM WAV of a 440 Hz tone, built by hand so the test needs no encoder. */
+function toneWav(seconds: number, rate = 16000): Uint8Array {
+  const n = Math.round(seconds * rate);
+  const buf = Buffer.alloc(44 + 2 * n);
+  buf.write('RIFF', 0);
+  buf.writeUInt32LE(36 + 2 * n, 4);
+  buf.write('WAVEfmt ', 8);
+  buf.writeUInt32LE(16, 16);
+  buf.writeUInt16LE(1, 20);
+  buf.writeUInt16LE(1, 22);
+  buf.writeUInt32LE(rate, 24);
+  buf.writeUInt32LE(2 * rate, 28);
+  buf.writeUInt16LE(2, 32);
+  buf.writeUInt16LE(16, 34);
+  buf.write('data', 36);
+  buf.writeUInt32LE(2 * n, 40);
+  for (let i = 0; i < n; i++) buf.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / rate)), 44 + 2 * i);
+  return new Uint8Array(buf);
+}
