@@ -24,8 +24,9 @@ export const FavorModelSchema = z.object({
   causal: z.enum(['none', 'past', 'future']),
   sync: z.enum(['frame', 'window', 'none']),
   diversity: z.number().min(0),
-  queryInit: z.number().positive(),
-  answerAux: z.number().min(0),
+  // Defaults for runs saved before these fields existed: they were trained with 0.02 and without the classifier.
+  queryInit: z.number().positive().default(0.02),
+  answerAux: z.number().min(0).default(0),
   lmDim: z.number().int().positive(),
   lmLayers: z.number().int().min(1),
   questionOnly: z.boolean(),
