@@ -53,7 +53,7 @@ export async function runFavorDemo(opts: FavorDemoOptions): Promise<FavorDemoRes
   const answered = [];
   for (const q of test) answered.push({ q, r: await askClip(model, ex.clip(q), q.question) });
   const table: Section = {
-    kind: 'table', title: `FAVOR on AVQA (${scenes} scenes of ${seconds} s, tiny model, ${set.find((s) => s.startsWith('train.epochs'))}): test accuracy per family`,
+    kind: 'table', title: `FAVOR on AVQA (${scenes} scenes of ${seconds} s, tiny model, 2.5 s windows, ${set.find((s) => s.startsWith('train.epochs'))}): test accuracy per family`,
     columns: ['variant', ...ABLATION_COLUMNS],
     rows: [
       ...rows.map((r) => [r.name, ...ABLATION_COLUMNS.map((c) => cellOf(r, metricKey('acc', c)))]),
