@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 const cli = fileURLToPath(new URL('../../../bin/attune.js', import.meta.url));
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 60_000 });
 
-const COMMANDS = ['bench', 'demo', 'features', 'index', 'metrics', 'retrieve', 'sync', 'synth', 'train', 'worker'];
+const COMMANDS = ['ask', 'bench', 'demo', 'favor', 'features', 'index', 'metrics', 'retrieve', 'sync', 'synth', 'train', 'worker'];
 
 test('every command answers --help with its usage', () => {
   const top = run('--help');

@@ -30,6 +30,14 @@ export interface FavorConfig {
   sync: FavorSync;
   /** Diversity loss factor (FAVOR 0.01; 0 = off). */
   diversity: number;
+  /**
+   * Standard deviation of the learned queries' initial values. nn.qFormer's own 0.02 leaves the queries so small
+   * that the first cross-attention's output (the same for every query while attention is near uniform) swamps them
+   * in the residual and the queries collapse to one vector.
+   */
+  queryInit: number;
+  /** Factor of the auxiliary answer classifier over the AV tokens (aux.ts; training only; 0 = off). */
+  answerAux: number;
   /** Language model width and layers. */
   lmDim: number;
   lmLayers: number;
@@ -44,7 +52,7 @@ export const AUDIO_PER_FRAME = 25;
 
 export const favorSmall = (): FavorConfig => ({
   patch: 8, visualDim: 32, audioDim: 32, audioKernel: 5, window: 10, queries: 8, qformerLayers: 2, heads: 4,
-  causal: 'future', sync: 'frame', diversity: 0.01, lmDim: 64, lmLayers: 2, questionOnly: false,
+  causal: 'future', sync: 'frame', diversity: 0.01, queryInit: 1, answerAux: 1, lmDim: 64, lmLayers: 2, questionOnly: false,
 });
 
 export const favorTiny = (): FavorConfig => ({ ...favorSmall(), patch: 16, visualDim: 16, audioDim: 16, queries: 4, qformerLayers: 1, lmDim: 32, lmLayers: 1 });

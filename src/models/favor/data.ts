@@ -2,9 +2,10 @@
  * AVQA examples for FAVOR: questions from src/data/avqa, their streams rendered once into memory (the visual patches
  * once per scene, the log-mel once per audio variant), and fixed-shape batches: every clip padded to the longest
  * clip the settings allow (a whole number of windows) with a frame mask, and the text as
- * question [SEP] answer [EOS], right-padded, with next-token targets on the answer and [EOS] positions only.
+ * question [SEP] answer [EOS], right-padded, with next-token targets on the answer and [EOS] positions only, a mask
+ * of the question words and the answer's class in AVQA's closed answer set (for the auxiliary classifier).
  */
-import { type AvqaConfig, type AvqaQuestion, type AvqaStreams, type WordTokenizer, avqaConfig, avqaStreams, avqaTokenizer, generateAvqa } from '../../data/avqa/index.js';
+import { type AvqaConfig, type AvqaQuestion, type AvqaStreams, type WordTokenizer, avqaAnswers, avqaConfig, avqaStreams, avqaTokenizer, generateAvqa } from '../../data/avqa/index.js';
 import { type HostArray, hostArray } from '../../io/array.js';
 import { InputError } from '../../util/errors.js';
 import { AUDIO_PER_FRAME, FRAME_SIZE, FRAME_VALUES, MEL_BANDS } from './config.js';
@@ -25,6 +26,8 @@ export interface AvqaExamples {
   /** Text length every batch is padded to: the longest question [SEP] answer (without [EOS]) plus 1. */
   textLen: number;
   clip(q: AvqaQuestion): ClipStreams;
+  /** AVQA's closed answer set (avqaAnswers): the classes of the auxiliary answer classifier. */
+  answers: string[];
 }
 
 const audioKey = (q: Pick<AvqaQuestion, 'index' | 'audio'>): string => `${q.index}|${q.audio?.offset ?? ''}|${q.audio?.foil ?? ''}`;
@@ -61,7 +64,7 @@ function renderExamples(cfg: AvqaConfig, scenes: number, progress?: (done: numbe
   const tokenizer = avqaTokenizer(cfg);
   const textLen = Math.max(...questions.map((q) => promptIds(tokenizer, q.question).length + tokenizer.encode(q.answer, { addSpecial: false }).ids.length));
   return {
-    config: cfg, questions, tokenizer, frames: Math.ceil(2 * cfg.maxDuration), textLen,
+    config: cfg, questions, tokenizer, frames: Math.ceil(2 * cfg.maxDuration), textLen, answers: avqaAnswers(cfg),
     clip: (q) => {
       const video = videos.get(q.index);
       const audio = audios.get(audioKey(q));
@@ -109,8 +112,10 @@ export function textBatch(tok: WordTokenizer, items: readonly { question: string
   const text = new BigInt64Array(b * textLen).fill(BigInt(tok.padId));
   const target = new BigInt64Array(b * textLen).fill(BigInt(tok.padId));
   const mask = new Float32Array(b * textLen);
+  const question = new Float32Array(b * textLen);
   items.forEach((it, i) => {
     const prompt = promptIds(tok, it.question);
+    question.fill(1, i * textLen, i * textLen + Math.min(prompt.length - 1, textLen));
     const seq = [...prompt, ...tok.encode(it.answer, { addSpecial: false }).ids, tok.id('[EOS]')];
     if (seq.length > textLen + 1) throw new InputError(`question and answer take ${seq.length} tokens, more than model.textLen + 1 = ${textLen + 1}: "${it.question}"`, { field: 'model.textLen', got: seq.length });
     for (let t = 0; t < Math.min(seq.length, textLen); t++) text[i * textLen + t] = BigInt(seq[t]);
@@ -123,5 +128,16 @@ export function textBatch(tok: WordTokenizer, items: readonly { question: string
     text: hostArray('int64', [b, textLen], text),
     target: hostArray('int64', [b, textLen], target),
     target_mask: hostArray('float32', [b, textLen], mask),
+    question_mask: hostArray('float32', [b, textLen], question),
   };
+}
+
+/** answer_class [B] int64: each answer's index in `answers` (the auxiliary classifier's targets). */
+export function answerClassBatch(answers: readonly string[], items: readonly { answer: string }[]): HostArray {
+  const ids = items.map((it) => {
+    const k = answers.indexOf(it.answer);
+    if (k < 0) throw new InputError(`answer "${it.answer}" is not in AVQA's answer set`, { field: 'answer', got: it.answer });
+    return BigInt(k);
+  });
+  return hostArray('int64', [items.length], BigInt64Array.from(ids));
 }

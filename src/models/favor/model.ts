@@ -10,10 +10,12 @@
  *   frameMask [B, F]: padded frames get no attention in the Q-Former, padded windows none in the LM
  *   text [B, Lt] (question [SEP] answer [EOS]) --languageModel([AV tokens][text])--> logits [B, Lt, V]
  *   loss = CE(answer and [EOS] positions) + diversity * mean pairwise cosine of each real window's queries
+ *          (+ answerAux * CE of a classifier reading the AV tokens directly, aux.ts)
  */
 import { type Graph, type Scope, type Tensor, concat } from '../../engine/index.js';
 import { crossEntropyLoss, linear, type QFormerLayerResult } from '../../nn/index.js';
 import { AUDIO_PER_FRAME, FRAME_SIZE, FRAME_VALUES, MEL_BANDS, type FavorConfig } from './config.js';
+import { type AnswerAuxInputs, answerAuxLoss } from './aux.js';
 import { audioEncoder, synchronize, visualEncoder } from './encoders.js';
 import { languageModel } from './lm.js';
 import { maskedDiversityLoss, windowedQFormer } from './qformer.js';
@@ -116,12 +118,20 @@ export function favor(p: Scope, x: AvInputs, text: Tensor, vocab: number, cfg: F
   return { ...lm, av };
 }
 
-/** Training loss: cross-entropy on the answer and [EOS] positions (`targetMask`) + diversity * the diversity loss. */
-export function favorLoss(p: Scope, x: AvInputs, text: Tensor, target: Tensor, targetMask: Tensor, vocab: number, cfg: FavorConfig): { loss: Tensor; metrics: Record<string, Tensor> } {
+/** Training loss: cross-entropy on the answer and [EOS] positions (`targetMask`) + diversity * the diversity loss (+ answerAux * the auxiliary classifier's loss when `aux` is given). */
+export function favorLoss(p: Scope, x: AvInputs, text: Tensor, target: Tensor, targetMask: Tensor, vocab: number, cfg: FavorConfig, aux?: { inputs: AnswerAuxInputs; classes: number }): { loss: Tensor; metrics: Record<string, Tensor> } {
   const out = favor(p, x, text, vocab, cfg);
   const ce = crossEntropyLoss(out.logits, target, { valid: targetMask }); // []
   const metrics: Record<string, Tensor> = { answer_ce: ce };
-  if (!out.av || cfg.diversity === 0) return { loss: ce, metrics };
-  metrics.diversity = out.av.diversity;
-  return { loss: ce.add(out.av.diversity.mul(cfg.diversity)), metrics };
+  if (!out.av) return { loss: ce, metrics };
+  let loss = ce;
+  if (cfg.diversity > 0) {
+    metrics.diversity = out.av.diversity;
+    loss = loss.add(out.av.diversity.mul(cfg.diversity));
+  }
+  if (aux && cfg.answerAux > 0) {
+    metrics.aux_ce = answerAuxLoss(p.scope('aux'), p.scope('lm'), out.av, aux.inputs, vocab, aux.classes, cfg);
+    loss = loss.add(metrics.aux_ce.mul(cfg.answerAux));
+  }
+  return { loss, metrics };
 }

@@ -8,7 +8,7 @@
  *        ('future' = FAVOR's code, 'past' = usual, 'none'), cross-attention      -> queries [B*W, Q, D]
  *   windowValid [B*W] = 1 when the window holds at least one real frame
  */
-import { type Scope, type Tensor } from '../../engine/index.js';
+import { type Scope, type Tensor, init } from '../../engine/index.js';
 import { MASK_VALUE, qFormer, type QFormerLayerResult } from '../../nn/index.js';
 import { ShapeError } from '../../util/errors.js';
 import type { FavorConfig } from './config.js';
@@ -31,6 +31,7 @@ export function windowedQFormer(p: Scope, frames: Tensor, frameMask: Tensor, cfg
   const tokenValid = frameValid.mul(frames.graph.constant({ dtype: 'float32', shape: [1, 1, s], data: new Float32Array(s).fill(1) })).reshape([b * windows, w * s]); // [B*W, L]
   const mask = tokenValid.sub(1).mul(-MASK_VALUE).unsqueeze([1, 2]); // [B*W, 1, 1, L]: 0 real, -1e9 padding
   const causal = cfg.causal === 'none' ? false : cfg.causal;
+  p.param('queries', [cfg.queries, d], init.normal(cfg.queryInit)); // declared first so nn.qFormer reuses this init
   const { out, weights } = qFormer(p, tokens, { heads: cfg.heads, tokensPerFrame: s, queries: cfg.queries, layers: cfg.qformerLayers, causal, mlpRatio: 2 }, mask); // [B*W, Q, D]
   const windowValid = frameValid.max([1, 2]); // [B*W]
   return { queries: out, windowValid, windows, weights };

@@ -8,7 +8,7 @@ import type { Graph, Scope, Tensor } from '../../engine/index.js';
 import { defineTask, type EvalContext, type LoadContext, type TaskData } from '../../train/task.js';
 import { ConfigError } from '../../util/errors.js';
 import { type FavorConfig, favorSmall, favorTiny } from './config.js';
-import { type AvqaExamples, avBatch, loadAvqaExamples, textBatch } from './data.js';
+import { type AvqaExamples, answerClassBatch, avBatch, loadAvqaExamples, textBatch } from './data.js';
 import { answerAll, answerSections, scoreAnswers, templatePriors } from './evaluate.js';
 import { avInputs, favor, favorLoss } from './model.js';
 
@@ -24,6 +24,9 @@ export const FavorModelSchema = z.object({
   causal: z.enum(['none', 'past', 'future']),
   sync: z.enum(['frame', 'window', 'none']),
   diversity: z.number().min(0),
+  // Defaults for runs saved before these fields existed: they were trained with 0.02 and without the classifier.
+  queryInit: z.number().positive().default(0.02),
+  answerAux: z.number().min(0).default(0),
   lmDim: z.number().int().positive(),
   lmLayers: z.number().int().min(1),
   questionOnly: z.boolean(),
@@ -54,19 +57,22 @@ async function loadFavorData(ctx: LoadContext<FavorDataConfig>): Promise<FavorTa
     size: ex.questions.length, splits, examples: ex, vocab: ex.tokenizer.vocabSize,
     batch: (indices) => {
       const qs = indices.map((i) => ex.questions[i]);
-      return { ...avBatch(qs.map((q) => ex.clip(q)), ex.frames), ...textBatch(ex.tokenizer, qs, ex.textLen) };
+      return { ...avBatch(qs.map((q) => ex.clip(q)), ex.frames), ...textBatch(ex.tokenizer, qs, ex.textLen), answer_class: answerClassBatch(ex.answers, qs) };
     },
     info: { scenes: ctx.source.clips, questions: ex.questions.length, frames: ex.frames, textLen: ex.textLen, vocab: ex.tokenizer.vocabSize, train: splits.train.length, val: splits.val.length, test: splits.test.length },
   };
 }
 
 /** Graph inputs and loss for a batch. */
-export function favorLossGraph(g: Graph, p: Scope, model: FavorConfig, batch: number, frames: number, textLen: number, vocab: number) {
+export function favorLossGraph(g: Graph, p: Scope, model: FavorConfig, batch: number, frames: number, textLen: number, vocab: number, classes = 1) {
   const x = avInputs(g, batch, frames);
   const text = g.input('text', 'int64', [batch, textLen]);
   const target = g.input('target', 'int64', [batch, textLen]);
   const mask = g.input('target_mask', 'float32', [batch, textLen]);
-  return favorLoss(p, x, text, target, mask, vocab, model);
+  const aux = model.answerAux > 0 && !model.questionOnly
+    ? { inputs: { text, questionMask: g.input('question_mask', 'float32', [batch, textLen]), answerClass: g.input('answer_class', 'int64', [batch]) }, classes }
+    : undefined;
+  return favorLoss(p, x, text, target, mask, vocab, model, aux);
 }
 
 /** Inference: AV inputs + text -> logits [B, Lt, V] and av_attention [B, Lt, M] (absent for question-only). */
@@ -100,7 +106,7 @@ export const favorTask = defineTask<FavorConfig, FavorDataConfig, FavorTaskData>
   monitor: { metric: 'acc', mode: 'max' },
   generatedSet: 'avqa',
   loadData: (ctx) => loadFavorData(ctx),
-  buildLoss: (g, p, ctx) => favorLossGraph(g, p, ctx.model, ctx.batchSize, ctx.data.examples.frames, ctx.data.examples.textLen, ctx.data.vocab),
+  buildLoss: (g, p, ctx) => favorLossGraph(g, p, ctx.model, ctx.batchSize, ctx.data.examples.frames, ctx.data.examples.textLen, ctx.data.vocab, ctx.data.examples.answers.length),
   buildInference: (g, p, ctx) => favorInferenceGraph(g, p, ctx.model, ctx.batchSize, ctx.data.examples.frames, ctx.data.examples.textLen, ctx.data.vocab),
   evaluate: (ctx) => evaluateFavor(ctx),
 });
