@@ -82,6 +82,7 @@ export function openRun(opts: OpenOptions): OpenedRun {
   }
   // The checkpoint's config is the run's; validated again so a config from an older version gets new fields' defaults.
   const config = resolveConfig(task, { source: source.kind, file: state.run as unknown as Record<string, unknown>, fileName: files.last });
+  if (existsSync(files.config) && !dataChanged) checkJsonFile(files.config);
   if (dataChanged || !existsSync(files.config)) writeJsonAtomic(files.config, { ...config, source: describeSource(source) });
   return { dir, files, task, config, source, resume: { ckpt, state }, savedData: saved, dataChanged };
 }
@@ -156,4 +157,13 @@ export function readSavedRun(dir: string, task: AnyTask): { config: RunConfig; s
   const path = runFiles(resolve(dir)).config;
   if (!existsSync(path)) throw new InputError(`--resume ${dir}: no run there (missing ${path})`, { file: path });
   return resolveRunConfig(task, { configFile: path });
+}
+
+/** A damaged config.json is named, not trained past: the run folder's record must stay readable next to its results. */
+function checkJsonFile(path: string): void {
+  try {
+    JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new InputError(`${path}: not valid JSON (${(err as Error).message}); the checkpoint holds the run's config: delete ${path} and resume again to have it rewritten from there`, { file: path });
+  }
 }
