@@ -7,7 +7,7 @@ import { Scope, init } from '../src/engine/params.js';
 /**
  * The engine's reference model (issue 2, part D), also trained by `attune demo`: video tokens and audio
  * tokens projected to D, then blocks of pre-LayerNorm bidirectional cross-attention (audio queries
- * video, video queries audio) and a GELU FFN per stream; mean-pooled, projected and L2-normalised;
+ * video, video queries audio) and a GELU FFN per stream; mean-pooled, projected and L2-normalized;
  * symmetric InfoNCE with a learnable temperature. bench/peer/engine_torch.py is the same model in
  * PyTorch: keep the two identical.
  */

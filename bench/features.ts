@@ -16,7 +16,7 @@ import { Rng } from '../src/util/rng.js';
  * `attune bench features`: decode + feature throughput in x real time, and peak memory on a long input.
  *  1. log-mel compute on one core (pure TS; the process is single-threaded), PANNs and MMAudio settings;
  *  2. end-to-end audio: ffmpeg decode (AAC -> 16 kHz) + the audio-basic preset;
- *  3. end-to-end video: 720p30 H.264 -> 8 fps, 224 px centre crop + pixels/colour/luma/motion (ffmpeg with 2 threads);
+ *  3. end-to-end video: 720p30 H.264 -> 8 fps, 224 px center crop + pixels/color/luma/motion (ffmpeg with 2 threads);
  *  4. peak RSS of a child process running the av-basic preset over a long 720p input (1 hour; --quick: 2 minutes),
  *     sampled over the whole process tree (node + its ffmpeg children).
  * Inputs are generated with ffmpeg's lavfi sources (testsrc2 + sine) and cached in .bench/features/.
@@ -175,7 +175,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   });
   say(`decode + features (${clipSeconds} s 720p30 H.264 + 44.1 kHz AAC), wall-clock x real time (per CPU-second in brackets):`);
   say(`  audio -> 16 kHz PANNs log-mel ${figures.audio_decode_logmel_xrt}x (${figures.audio_decode_logmel_xrt_per_cpu}x); audio-basic ${figures.audio_decode_basic_xrt}x (${figures.audio_decode_basic_xrt_per_cpu}x)`);
-  say(`  video -> 8 fps 224 px + motion/colour/luma ${figures.video_720p_8fps_224_xrt}x (${figures.video_720p_8fps_224_xrt_per_cpu}x)  [target >= 20x on 2 cores]`);
+  say(`  video -> 8 fps 224 px + motion/color/luma ${figures.video_720p_8fps_224_xrt}x (${figures.video_720p_8fps_224_xrt_per_cpu}x)  [target >= 20x on 2 cores]`);
 
   // 4. Peak memory on a long input.
   const longSeconds = opts.quick ? 120 : 3600;
@@ -211,7 +211,7 @@ function writeDocs(f: BenchReport['figures']): string {
     `| audio-basic compute (log-mel + RMS + onset + YIN), 1 core | ${f.audio_basic_compute_xrt}x / ${f.audio_basic_compute_xrt_cpu}x | |`,
     `| decode AAC + PANNs log-mel, end to end (wall / per CPU-second) | ${f.audio_decode_logmel_xrt}x / ${f.audio_decode_logmel_xrt_per_cpu}x | |`,
     `| decode AAC + audio-basic, end to end (wall / per CPU-second) | ${f.audio_decode_basic_xrt}x / ${f.audio_decode_basic_xrt_per_cpu}x | |`,
-    `| decode 720p30 H.264 -> 8 fps 224 px + motion/colour/luma (ffmpeg 2 threads; wall / per CPU-second) | ${f.video_720p_8fps_224_xrt}x / ${f.video_720p_8fps_224_xrt_per_cpu}x | >= 20x on 2 cores |`,
+    `| decode 720p30 H.264 -> 8 fps 224 px + motion/color/luma (ffmpeg 2 threads; wall / per CPU-second) | ${f.video_720p_8fps_224_xrt}x / ${f.video_720p_8fps_224_xrt_per_cpu}x | >= 20x on 2 cores |`,
     `| av-basic over a ${f.long_input_seconds} s 720p input | ${f.long_av_basic_xrt}x | |`,
     `| peak RSS, node process / node + ffmpeg | ${f.peak_rss_node_mib} / ${f.peak_rss_tree_mib} MiB | ~500 MB |`,
     '',

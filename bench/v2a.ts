@@ -2,7 +2,7 @@
  * `attune bench v2a`: time to generate 8 s of sound with the default (small) v2a network at 25 Euler steps with CFG
  * (cond + uncond in one batch of 2) on 2 ORT threads, split into the network (sampling) and the waveform decoder
  * (mel -> NNLS -> Griffin-Lim, 32 iterations), and the time per steps setting (1/4/8/25). Weights are freshly
- * initialised: the time does not depend on their values. Target (issue #12): <= 2.5 s for the whole generation.
+ * initialized: the time does not depend on their values. Target (issue #12): <= 2.5 s for the whole generation.
  * --quick: 2 s of audio, the tiny variant. No PyTorch twin yet (see docs/v2a.md).
  */
 import { cpus, loadavg } from 'node:os';

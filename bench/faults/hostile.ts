@@ -235,7 +235,7 @@ function manifestCases(dir: string, media: { wav: string; mp4: string }): Case[]
   const items = (n: number) => (v: unknown) => ((v as { items: unknown[] }).items.length === n ? null : `read ${(v as { items: unknown[] }).items.length} items, expected ${n}`);
   file('zero-length', '', 'accept', items(0));
   file('invalid JSON line', `${good}\n{"id": "b", "audio": \n`);
-  file('unknown field', `${good}\n${JSON.stringify({ id: 'b', audio: media.wav, colour: 'red' })}\n`);
+  file('unknown field', `${good}\n${JSON.stringify({ id: 'b', audio: media.wav, color: 'red' })}\n`);
   file('wrong field type', `${JSON.stringify({ id: 3, audio: media.wav })}\n`);
   file('missing media file', `${JSON.stringify({ id: 'b', video: join(dir, 'missing.mp4') })}\n`);
   file('dangling media symlink', (() => { const l = join(dir, 'gone.wav'); symlinkSync(join(dir, 'never.wav'), l); return `${JSON.stringify({ id: 'b', audio: l })}\n`; })());
@@ -248,7 +248,7 @@ function manifestCases(dir: string, media: { wav: string; mp4: string }): Case[]
   file('deep nesting', `${'['.repeat(100_000)}\n`);
   file('array instead of object', '[1, 2, 3]\n');
   file('null line', 'null\n');
-  file('two errors on one line', `${JSON.stringify({ id: 5, audio: media.wav, colour: 'red' })}\n`);
+  file('two errors on one line', `${JSON.stringify({ id: 5, audio: media.wav, color: 'red' })}\n`);
   file('negative event time', `${JSON.stringify({ id: 'b', audio: media.wav, events: [{ time: -1 }] })}\n`);
   file('no media, text or audio', `${JSON.stringify({ id: 'b', labels: { a: 1 } })}\n`);
   file('UTF-8 byte order mark', `\ufeff${good}\n`, 'either');

@@ -1,4 +1,4 @@
-"""PyTorch peer for `attune bench engine`: the same reference model, shapes, optimiser and thread count.
+"""PyTorch peer for `attune bench engine`: the same reference model, shapes, optimizer and thread count.
 
 Reads one JSON object of settings from argv[1] and prints one JSON object of timings on stdout.
 Keep this model identical to bench/engine-model.ts (same layers, same order, same loss).
@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 
 class CrossAttention(nn.Module):
-    """Pre-LayerNorm'd queries attend to the other stream's (already normalised) tokens."""
+    """Pre-LayerNorm'd queries attend to the other stream's (already normalized) tokens."""
 
     def __init__(self, d, heads):
         super().__init__()

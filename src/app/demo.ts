@@ -22,7 +22,7 @@ import { buildIndex } from '../models/av_retrieval/index_store.js';
 import { DEMO_PARTS, EXTRA_DEMO_PARTS, type DemoPart, type ExtraPartResult } from './demo_parts.js';
 
 /**
- * `attune demo`, the main job: synthesise AV-Synth (real MP4s through ffmpeg + the in-memory fast path), extract
+ * `attune demo`, the main job: synthesize AV-Synth (real MP4s through ffmpeg + the in-memory fast path), extract
  * features (cached), train av-align and av-sync with the trainer, evaluate (the metric-suite table before/after, sync
  * accuracy, retrieval recall in memory and over the decoded MP4s), and write one HTML report.
  *   <out>/report.html  summary.json  avsynth/ (MP4 + WAV + manifest)  av-align/ av-sync/ (trainer run folders)  cache/
@@ -256,7 +256,7 @@ async function inspectTrainedAlign(runDir: string, data: AvDataConfig, clips: nu
     const per = heads * tq * tk;
     const one: HostArray = hostArray('float32', [heads, tq, tk], Float32Array.from((att.data as Float32Array).subarray(pick * per, (pick + 1) * per)));
     const labels = secondsLabels(tq, rate);
-    sections.push({ kind: 'text', title: 'Reading the attention map', text: `Each row is one audio frame (1/${rate} s) of the clip; the colours in that row are how its attention is spread over the video frames (each row sums to 1). Columns that stay dark down the map are video frames the audio keeps looking at: if the model has learned that sounds come from visible impacts, they sit at the impact times in the title.` });
+    sections.push({ kind: 'text', title: 'Reading the attention map', text: `Each row is one audio frame (1/${rate} s) of the clip; the colors in that row are how its attention is spread over the video frames (each row sums to 1). Columns that stay dark down the map are video frames the audio keeps looking at: if the model has learned that sounds come from visible impacts, they sit at the impact times in the title.` });
     sections.push({
       ...attentionHeatmap(one, { queryLabels: labels, keyLabels: secondsLabels(tk, rate), queryName: 'audio frame (query)', keyName: 'video frame (key)' }),
       title: `av-align cross-modal attention on test clip ${indices[pick]} ("${clip.caption}"): audio frames attending video frames, mean over ${heads} heads of cross-modal layer ${model.crossLayers}; impacts (seen and heard) at ${impacts.map((t) => `${t.toFixed(2)} s`).join(', ') || 'none'}`,

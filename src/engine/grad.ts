@@ -166,7 +166,7 @@ function layerNormGrad(n: Node, dy: Tensor): GradFn[] {
   const inner = [...Array(x.rank - a).keys()].map((i) => i + a);
   const [mu, rstd] = [cast(O(n, 1), x.dtype), cast(O(n, 2), x.dtype)];
   let xhat: Tensor | null = null;
-  const xh = () => (xhat ??= mul(sub(x, mu), rstd)); // normalised x, [x.shape]
+  const xh = () => (xhat ??= mul(sub(x, mu), rstd)); // normalized x, [x.shape]
   const dX = () => {
     const gx = mul(dy, scale);
     const m1 = mean(gx, inner, { keepdims: true });

@@ -80,7 +80,7 @@ export class ParamStore {
     this.values.set(name, value);
   }
 
-  /** Creates the parameter from its initialiser if missing; checks the shape otherwise. */
+  /** Creates the parameter from its initializer if missing; checks the shape otherwise. */
   ensure(name: string, shape: readonly number[], initializer: Initializer, dtype: DType = this.dtype): HostArray {
     const old = this.values.get(name);
     if (old) {

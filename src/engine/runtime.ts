@@ -18,11 +18,11 @@ export interface RuntimeOptions {
   executionProvider?: ExecutionProvider;
   /** Intra-op threads; default os.availableParallelism(). */
   threads?: number;
-  /** ORT graph optimisation level; default 'all'. */
+  /** ORT graph optimization level; default 'all'. */
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
   /** Busy-wait between ops (faster on an idle machine, wasteful on a shared one). Default false. */
   spin?: boolean;
-  /** Write ORT's optimised graph here (debugging). */
+  /** Write ORT's optimized graph here (debugging). */
   optimizedModelPath?: string;
   /** Write an ORT profile (JSON) with this file prefix (performance work). */
   profilePrefix?: string;

@@ -14,7 +14,7 @@ export function broadcastShapes(op: string, a: Shape, b: Shape): Dim[] {
   return out;
 }
 
-/** Normalises a possibly negative axis against a rank, throwing a ShapeError when out of range. */
+/** Normalizes a possibly negative axis against a rank, throwing a ShapeError when out of range. */
 export function normAxis(op: string, axis: number, rank: number, shape: Shape): number {
   const a = axis < 0 ? axis + rank : axis;
   if (!Number.isInteger(a) || a < 0 || a >= rank) shapeError(op, `axis ${axis} out of range for rank ${rank}`, [shape]);

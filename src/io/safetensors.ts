@@ -20,7 +20,7 @@ export interface SafetensorsFile {
   metadata: Record<string, string>;
 }
 
-/** Serialises named arrays (and string metadata) to safetensors bytes. Names are written sorted. */
+/** Serializes named arrays (and string metadata) to safetensors bytes. Names are written sorted. */
 export function encodeSafetensors(tensors: Map<string, HostArray> | Record<string, HostArray>, metadata: Record<string, string> = {}): Uint8Array[] {
   const entries = [...(tensors instanceof Map ? tensors.entries() : Object.entries(tensors))].sort(([a], [b]) =>
     a < b ? -1 : a > b ? 1 : 0,

@@ -5,7 +5,7 @@ import { makeStream, type Stream } from '../timeline/timeline.js';
 
 /**
  * Frame-level audio features as Streams. Stream time convention (timeline.ts): frame i covers
- * [start + i/rate, start + (i+1)/rate), so an analysis window centred at c seconds is the frame with
+ * [start + i/rate, start + (i+1)/rate), so an analysis window centerd at c seconds is the frame with
  * start = c - 0.5/rate. `t0` is the time of the signal's first sample (default 0).
  */
 export interface LogMelConfig extends StftConfig, Omit<MelConfig, 'nFft'> {
@@ -104,7 +104,7 @@ export interface FrameConfig {
   sampleRate: number;
   frameLength: number;
   hop: number;
-  /** Centre frames on t*hop (zero padding at the edges); default true. */
+  /** Center frames on t*hop (zero padding at the edges); default true. */
   center?: boolean;
 }
 
@@ -127,8 +127,8 @@ export function rmsEnergy(signal: Float32Array, cfg: FrameConfig, t0 = 0): Strea
     const b = Math.min(signal.length, Math.max(0, t * cfg.hop + offset + cfg.frameLength));
     out[t] = Math.sqrt(Math.max(0, cum[b] - cum[a]) / cfg.frameLength);
   }
-  const centre = (cfg.center ?? true) ? 0 : cfg.frameLength / 2;
-  return makeStream(out, 1, cfg.sampleRate / cfg.hop, frameStart(centre, cfg.hop, cfg.sampleRate, t0));
+  const center = (cfg.center ?? true) ? 0 : cfg.frameLength / 2;
+  return makeStream(out, 1, cfg.sampleRate / cfg.hop, frameStart(center, cfg.hop, cfg.sampleRate, t0));
 }
 
 /**

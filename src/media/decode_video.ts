@@ -12,7 +12,7 @@ import { checkRange, gridCount, secondsArg, type TimeRange } from './timing.js';
  */
 export type ResizeMode =
   | 'stretch' // scale to width x height, ignoring the aspect ratio
-  | 'center-crop' // scale to cover width x height, then crop the centre
+  | 'center-crop' // scale to cover width x height, then crop the center
   | 'letterbox'; // scale to fit inside width x height, then pad with black
 
 export type PixelFormat = 'rgb' | 'gray';
@@ -26,7 +26,7 @@ export interface VideoDecodeOptions extends TimeRange {
   resize?: ResizeMode;
   /**
    * center-crop only: scale to cover (width, height) x cropScale before cropping, keeping the central
-   * 1/cropScale of the view (e.g. 256/224 for "resize the short side to 256, centre-crop 224"). Default 1.
+   * 1/cropScale of the view (e.g. 256/224 for "resize the short side to 256, center-crop 224"). Default 1.
    */
   cropScale?: number;
   pixelFormat?: PixelFormat;

@@ -111,18 +111,18 @@ export class FaceTracker {
     const out = new Float32Array(FACE_DIM);
     if (faces.length === 0) return out;
     // Follow the face nearest the previous one; on the first frame take the largest.
-    const centre = (f: FaceResult): [number, number] => {
+    const center = (f: FaceResult): [number, number] => {
       const b = f.detection.box;
       return [(b.x + b.width / 2) / width, (b.y + b.height / 2) / height];
     };
     const prev = this.prevCenter;
     const cost = (f: FaceResult): number => {
       if (!prev) return -f.detection.box.width * f.detection.box.height;
-      const [cx, cy] = centre(f);
+      const [cx, cy] = center(f);
       return Math.hypot(cx - prev[0], cy - prev[1]);
     };
     const face = faces.reduce((a, b) => (cost(b) < cost(a) ? b : a));
-    const [cx, cy] = centre(face);
+    const [cx, cy] = center(face);
     this.prevCenter = [cx, cy];
     const b = face.detection.box;
     out.set([1, face.detection.score, cx, cy, b.width / width, b.height / height, mouthOpening(face.landmarks.getMouth())]);

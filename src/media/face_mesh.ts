@@ -15,7 +15,7 @@ import { MediaError } from '../util/errors.js';
 import { tfjsToOnnx, type TfjsGraphModel } from './tfjs_onnx.js';
 
 export interface FaceBox {
-  /** Centre and side of a square in frame pixels. */
+  /** Center and side of a square in frame pixels. */
   cx: number;
   cy: number;
   size: number;
@@ -58,7 +58,7 @@ async function session(name: string): Promise<{ s: ort.InferenceSession; input: 
   return { s, input: c.inputs[0], outputs: c.outputs };
 }
 
-/** Blazeface (256) anchors in output order: 16x16 cells x 2, then 8x8 cells x 6; centres in [0, 1]. */
+/** Blazeface (256) anchors in output order: 16x16 cells x 2, then 8x8 cells x 6; centers in [0, 1]. */
 function anchors(): Float32Array {
   const out: number[] = [];
   for (const [grid, per] of [[16, 2], [8, 6]]) {
@@ -67,7 +67,7 @@ function anchors(): Float32Array {
   return Float32Array.from(out);
 }
 
-/** Bilinear sample of a square region (centre, side in pixels) of an RGB frame into [S, S, 3] floats a·v + b. */
+/** Bilinear sample of a square region (center, side in pixels) of an RGB frame into [S, S, 3] floats a·v + b. */
 export function cropSquare(img: Rgb, cx: number, cy: number, side: number, S: number, a: number, b: number): Float32Array {
   const out = new Float32Array(S * S * 3);
   const step = side / S;
@@ -131,7 +131,7 @@ export class FaceMesh {
     return { cx: (cx - 0.5) * side + img.width / 2, cy: (cy - 0.5) * side + img.height / 2, size: size * side, score };
   }
 
-  /** Landmarks in a square crop of side box.size * MESH_ENLARGE around the box centre. */
+  /** Landmarks in a square crop of side box.size * MESH_ENLARGE around the box center. */
   async landmarks(img: Rgb, box: FaceBox): Promise<FaceLandmarks> {
     const side = box.size * MESH_ENLARGE;
     const x = cropSquare(img, box.cx, box.cy, side, MESH, 1 / 255, 0);

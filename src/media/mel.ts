@@ -43,7 +43,7 @@ export interface MelFilterBank {
   bins: number;
   first: Int32Array;
   weights: Float32Array[];
-  /** Centre frequency of each filter, Hz. */
+  /** Center frequency of each filter, Hz. */
   centers: Float64Array;
 }
 

@@ -6,7 +6,7 @@ import { makeStream, type Stream } from '../timeline/timeline.js';
 /**
  * YIN fundamental-frequency estimation (de Cheveigne & Kawahara 2002):
  *   d(tau)  = sum_{j<W} (x_j - x_{j+tau})^2                    difference function
- *   d'(tau) = d(tau) * tau / sum_{k=1..tau} d(k), d'(0) = 1     cumulative mean normalised difference
+ *   d'(tau) = d(tau) * tau / sum_{k=1..tau} d(k), d'(0) = 1     cumulative mean normalized difference
  * The period is the first tau (within [sr/fMax, sr/fMin]) where d' dips below `threshold`, refined to the local
  * minimum and by parabolic interpolation; f0 = sr / tau. Frames with no dip are unvoiced (f0 = 0).
  * Output [T, 2]: f0 in Hz and periodicity 1 - d'(tau) (0..1, near 1 for clean periodic sound).
@@ -49,7 +49,7 @@ export function yin(signal: Float32Array, cfg: YinConfig, t0 = 0): Stream {
   const cum = new Float64Array(span + 1);
   const d = new Float64Array(tauMax + 2);
   for (let t = 0; t < T; t++) {
-    // Frame t is centred on sample t*hop; samples outside the signal are zeros.
+    // Frame t is centerd on sample t*hop; samples outside the signal are zeros.
     const begin = t * hop - (span >> 1);
     for (let j = 0; j < span; j++) {
       const i = begin + j;
@@ -71,7 +71,7 @@ export function yin(signal: Float32Array, cfg: YinConfig, t0 = 0): Stream {
     const e0 = cum[W];
     d[0] = 0;
     for (let tau = 1; tau <= tauMax + 1; tau++) d[tau] = Math.max(0, e0 + cum[tau + W] - cum[tau] - 2 * corr[tau]);
-    // Cumulative mean normalised difference, in place.
+    // Cumulative mean normalized difference, in place.
     let running = 0;
     const cmnd = d;
     for (let tau = 1; tau <= tauMax + 1; tau++) {

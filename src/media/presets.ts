@@ -76,11 +76,11 @@ export const FEATURE_PRESETS: Record<string, FeaturePreset> = {
   'av-basic': { name: 'av-basic', about: 'audio-basic + video-basic (default)', audio: basicAudio, video: basicVideo },
   'audio-basic': { name: 'audio-basic', about: '16 kHz, 100 Hz: PANNs log-mel (64), RMS, spectral-flux onset, YIN pitch', audio: basicAudio },
   'video-basic': {
-    name: 'video-basic', about: '8 fps, 224 px centre crop: 8x8 RGB pixels, colour moments, 4x4 luma grid, 4x4 motion energy',
+    name: 'video-basic', about: '8 fps, 224 px center crop: 8x8 RGB pixels, color moments, 4x4 luma grid, 4x4 motion energy',
     video: basicVideo,
   },
   mmaudio16k: {
-    name: 'mmaudio16k', about: 'MMAudio 16 kHz log-mel (80 mels, 62.5 Hz) + 8 fps 224 px frames (motion, colour)',
+    name: 'mmaudio16k', about: 'MMAudio 16 kHz log-mel (80 mels, 62.5 Hz) + 8 fps 224 px frames (motion, color)',
     audio: { sampleRate: 16000, features: [{ kind: 'logmel', name: 'logmel', config: AUDIO_PRESETS.mmaudio16k }] },
     video: basicVideo,
   },

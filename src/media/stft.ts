@@ -3,13 +3,13 @@ import { realFft } from './fft.js';
 
 /**
  * Short-time Fourier transform of a mono signal. Frame t covers padded samples [t*hop, t*hop + nFft); with
- * padding the frame *centre* of frame t sits at t*hop + `centerOffset` samples of the original signal.
+ * padding the frame *center* of frame t sits at t*hop + `centerOffset` samples of the original signal.
  */
 export type WindowKind = 'hann' | 'hamming' | 'rect';
 
 /**
  * How the signal is padded before framing:
- * - 'center': nFft/2 reflect-padding each side (librosa / torch.stft center=True); frame t centred at t*hop.
+ * - 'center': nFft/2 reflect-padding each side (librosa / torch.stft center=True); frame t centerd at t*hop.
  * - 'bigvgan': (nFft-hop)/2 reflect-padding each side, no centring (BigVGAN / MMAudio mel); floor(N/hop) frames.
  * - 'none': frames start at 0; 1 + floor((N - winLength)/hop) frames (no partial frame at the end).
  * - 'end': like 'none' but the last partial frame is zero-padded (python_speech_features); ceil((N-win)/hop)+1.
@@ -19,7 +19,7 @@ export type PadMode = 'center' | 'bigvgan' | 'none' | 'end';
 export interface StftConfig {
   nFft: number;
   hop: number;
-  /** Window length (<= nFft, zero-padded to nFft, centred). Default nFft. */
+  /** Window length (<= nFft, zero-padded to nFft, centerd). Default nFft. */
   winLength?: number;
   window?: WindowKind;
   pad?: PadMode;
@@ -32,7 +32,7 @@ export interface Spectrogram {
   data: Float32Array;
   frames: number;
   bins: number;
-  /** Sample index (original signal) of frame 0's window centre; frame t is at (centerOffset + t*hop) samples. */
+  /** Sample index (original signal) of frame 0's window center; frame t is at (centerOffset + t*hop) samples. */
   centerOffset: number;
 }
 
@@ -65,7 +65,7 @@ function reflectIndex(i: number, n: number): number {
 export function padSignal(x: Float32Array, nFft: number, hop: number, mode: PadMode, winLength = nFft): { padded: Float32Array; left: number } {
   if (mode === 'none') return { padded: x, left: 0 };
   if (mode === 'end') {
-    // Frame t uses samples [t*hop, t*hop + winLength); the window sits centred in nFft, so shift by the gap.
+    // Frame t uses samples [t*hop, t*hop + winLength); the window sits centerd in nFft, so shift by the gap.
     const frames = x.length <= winLength ? 1 : 1 + Math.ceil((x.length - winLength) / hop);
     const left = (nFft - winLength) >> 1;
     const padded = new Float32Array((frames - 1) * hop + nFft);

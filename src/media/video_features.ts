@@ -1,6 +1,6 @@
 import { RowBuffer } from './rows.js';
 import type { Stream } from '../timeline/timeline.js';
-import { absDiff, colourMoments, downsample, gridPool, luma, type FrameShape } from './visual.js';
+import { absDiff, colorMoments, downsample, gridPool, luma, type FrameShape } from './visual.js';
 
 /**
  * Stateful per-frame visual features over a frame sequence (frames pushed in timeline order).
@@ -30,7 +30,7 @@ export class VisualFeatureExtractor {
     this.cfg = cfg;
     const C = shape.channels;
     if (cfg.pixels) this.out.set('pixels', new RowBuffer(cfg.pixels.width * cfg.pixels.height * C));
-    if (cfg.moments) this.out.set('colour_moments', new RowBuffer(3 * C));
+    if (cfg.moments) this.out.set('color_moments', new RowBuffer(3 * C));
     if (cfg.lumaGrid) this.out.set('luma_grid', new RowBuffer(cfg.lumaGrid.gx * cfg.lumaGrid.gy));
     if (cfg.motionGrid) this.out.set('motion', new RowBuffer(cfg.motionGrid.gx * cfg.motionGrid.gy + 1));
     this.curLuma = new Float32Array(shape.width * shape.height);
@@ -42,7 +42,7 @@ export class VisualFeatureExtractor {
     const { width: W, height: H } = this.shape;
     const { pixels, moments, lumaGrid, motionGrid } = this.cfg;
     if (pixels) this.out.get('pixels')!.push(downsample(frame, this.shape, pixels.width, pixels.height));
-    if (moments) this.out.get('colour_moments')!.push(colourMoments(frame, this.shape));
+    if (moments) this.out.get('color_moments')!.push(colorMoments(frame, this.shape));
     if (!lumaGrid && !motionGrid) return;
     const y = luma(frame, this.shape, this.curLuma);
     if (lumaGrid) this.out.get('luma_grid')!.push(gridPool(y, W, H, lumaGrid.gx, lumaGrid.gy));
@@ -64,7 +64,7 @@ export class VisualFeatureExtractor {
     }
   }
 
-  /** Streams named pixels, colour_moments, luma_grid, motion (those configured). */
+  /** Streams named pixels, color_moments, luma_grid, motion (those configured). */
   finish(rate: number, start: number): Record<string, Stream> {
     const result: Record<string, Stream> = {};
     for (const [name, buf] of this.out) result[name] = buf.toStream(rate, start);

@@ -64,7 +64,7 @@ export function downsample(frame: Uint8Array, s: FrameShape, outW: number, outH:
 }
 
 /** Per channel mean, standard deviation and skewness: [3 * C] as (mean_c..., std_c..., skew_c...). */
-export function colourMoments(frame: Uint8Array, s: FrameShape): Float32Array {
+export function colorMoments(frame: Uint8Array, s: FrameShape): Float32Array {
   checkFrame(frame, s);
   const C = s.channels;
   const n = s.width * s.height;

@@ -46,7 +46,7 @@ function row(m: AttentionMaps, map: number, q: number): Float64Array {
 }
 
 /** H(p) / log K per query, in [0, 1]: 1 = uniform over keys, 0 = all mass on one key. Lower is sharper. */
-export function normalisedEntropy(att: HostArray): { perQuery: Float64Array; mean: number } {
+export function normalizedEntropy(att: HostArray): { perQuery: Float64Array; mean: number } {
   const m = attentionMaps(att);
   const perQuery = new Float64Array(m.maps * m.queries);
   const logK = Math.log(m.keys);
@@ -140,7 +140,7 @@ export function headAgreement(att: HostArray): number {
 }
 
 export interface AlignmentTimes {
-  /** time (s) of each query, length Q; default: bin centres (q + 0.5) / Q on [0, 1] */
+  /** time (s) of each query, length Q; default: bin centers (q + 0.5) / Q on [0, 1] */
   queryTimes?: ArrayLike<number>;
   /** time (s) of each key, length K; default: (k + 0.5) / K */
   keyTimes?: ArrayLike<number>;
@@ -175,7 +175,7 @@ export function crossModalAlignment(att: HostArray, times: AlignmentTimes = {}):
 /**
  * FAVOR's diversity measure on query outputs [B, Q, D] (or [Q, D]): the mean cosine similarity between
  * different queries of the same item, Σ_{b, i≠j} cos / (B (Q² - Q)). [-1, 1]; lower = more diverse
- * queries (FAVOR minimises it with weight 0.01).
+ * queries (FAVOR minimizes it with weight 0.01).
  */
 export function querySimilarity(outputs: HostArray): number {
   const s = outputs.shape;

@@ -3,7 +3,7 @@
  * kernel they share with the k-NN mutual-information estimator.
  */
 
-import { asMatrix, checkNonEmpty, checkPaired, l2Normalise, type MatrixInput } from './input.js';
+import { asMatrix, checkNonEmpty, checkPaired, l2Normalize, type MatrixInput } from './input.js';
 import type { Matrix } from './linalg.js';
 import { type Graph } from '../engine/graph.js';
 import type { Tensor } from '../engine/tensor.js';
@@ -52,12 +52,12 @@ export async function distanceBlock(x: Matrix, nx: Float64Array, y: Matrix, ny: 
 }
 
 /**
- * alignment = mean_i ‖x_i - y_i‖^alpha over positive pairs of L2-normalised embeddings (alpha = 2):
+ * alignment = mean_i ‖x_i - y_i‖^alpha over positive pairs of L2-normalized embeddings (alpha = 2):
  * [0, 4] for alpha = 2, lower is better.
  */
 export function alignmentLoss(a: MatrixInput, b: MatrixInput, alpha = 2): number {
-  const x = l2Normalise(asMatrix(a, 'a'));
-  const y = l2Normalise(asMatrix(b, 'b'));
+  const x = l2Normalize(asMatrix(a, 'a'));
+  const y = l2Normalize(asMatrix(b, 'b'));
   checkPaired(x, y, 'a', 'b');
   checkNonEmpty(x.rows, 'a');
   let s = 0;
@@ -70,11 +70,11 @@ export function alignmentLoss(a: MatrixInput, b: MatrixInput, alpha = 2): number
 }
 
 /**
- * uniformity = log mean_{i<j} exp(-t ‖x_i - x_j‖²) over L2-normalised embeddings (t = 2): in [-4t, 0],
+ * uniformity = log mean_{i<j} exp(-t ‖x_i - x_j‖²) over L2-normalized embeddings (t = 2): in [-4t, 0],
  * i.e. [-8, 0] for t = 2; lower (more negative) means more uniformly spread on the sphere.
  */
 export async function uniformityLoss(a: MatrixInput, t = 2, opts: { precision?: Precision } = {}): Promise<number> {
-  const x = l2Normalise(asMatrix(a, 'x'));
+  const x = l2Normalize(asMatrix(a, 'x'));
   if (x.rows < 2) throw new InputError(`uniformity needs at least 2 embeddings, got ${x.rows}`, { field: 'x', expected: 2, got: x.rows });
   const n = x.rows;
   const norms = squaredNorms(x);

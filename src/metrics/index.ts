@@ -1,5 +1,5 @@
 /** Alignment, retrieval, attention, classification, sync and generation metrics; see docs/metrics.md. */
-export { asMatrix, asVector, l2Normalise, type MatrixInput, type VectorInput } from './input.js';
+export { asMatrix, asVector, l2Normalize, type MatrixInput, type VectorInput } from './input.js';
 export * from './linalg.js';
 export { type Precision } from './ort.js';
 export * from './retrieval.js';

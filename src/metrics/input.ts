@@ -97,14 +97,14 @@ export function checkNonEmpty(n: number, name: string, min = 1): void {
 }
 
 /** Rows scaled to unit L2 norm (zero rows stay zero); norms in float64, output in the asked precision. */
-export function l2Normalise(x: Matrix, precision: 'float32' | 'float64' = 'float64'): Matrix {
+export function l2Normalize(x: Matrix, precision: 'float32' | 'float64' = 'float64'): Matrix {
   const out = precision === 'float32' ? new Float32Array(x.data.length) : new Float64Array(x.data.length);
-  if (x.data instanceof Float32Array) normaliseRows(x.data, out, x.rows, x.cols);
-  else normaliseRows(x.data, out, x.rows, x.cols);
+  if (x.data instanceof Float32Array) normalizeRows(x.data, out, x.rows, x.cols);
+  else normalizeRows(x.data, out, x.rows, x.cols);
   return matrix(x.rows, x.cols, out);
 }
 
-function normaliseRows(src: Float32Array | Float64Array, dst: Float32Array | Float64Array, rows: number, cols: number): void {
+function normalizeRows(src: Float32Array | Float64Array, dst: Float32Array | Float64Array, rows: number, cols: number): void {
   for (let i = 0; i < rows; i++) {
     const off = i * cols;
     let s = 0;

@@ -69,7 +69,7 @@ export async function covariance(x: Matrix, precision: Precision = 'float64', bl
   const n = x.rows;
   const nBlocks = Math.max(1, Math.ceil(d / blockCols));
   const width = Math.ceil(d / nBlocks);
-  // centred column blocks, stored transposed ([w, rows], the reduction axis contiguous: GEMM "NT"
+  // centerd column blocks, stored transposed ([w, rows], the reduction axis contiguous: GEMM "NT"
   // layout, measurably faster in MLAS than Xᵀ X on row-major X); transposed in tiles of 64 rows
   const blocks: Matrix[] = [];
   for (let c0 = 0; c0 < d; c0 += width) {
@@ -101,12 +101,12 @@ export async function covariance(x: Matrix, precision: Precision = 'float64', bl
       }
     }
   }
-  symmetrise(cov);
+  symmetrize(cov);
   return { mean, cov };
 }
 
 /** Averages a square matrix with its transpose in place (removes GEMM round-off asymmetry). */
-export function symmetrise(a: Matrix): void {
+export function symmetrize(a: Matrix): void {
   const n = a.rows;
   const d = a.data;
   for (let i = 0; i < n; i++) {
@@ -223,7 +223,7 @@ export async function congruenceLower(s: Matrix, l: Matrix, precision: Precision
       }
     }
   }
-  symmetrise(m);
+  symmetrize(m);
   return m;
 }
 

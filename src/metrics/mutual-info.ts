@@ -1,7 +1,7 @@
 /**
  * Two mutual-information estimates between paired embeddings: the InfoNCE lower bound (bounded by
- * log N, cheap, the quantity contrastive training maximises) and the Kraskov-Stögbauer-Grassberger
- * k-nearest-neighbour estimator (algorithm 1), which is not bounded by log N but is biased in high
+ * log N, cheap, the quantity contrastive training maximizes) and the Kraskov-Stögbauer-Grassberger
+ * k-nearest-neighbor estimator (algorithm 1), which is not bounded by log N but is biased in high
  * dimensions. Both in nats.
  */
 
@@ -60,7 +60,7 @@ function kthSmallest(v: ArrayLike<number>, n: number, skip: number, k: number, s
 
 /**
  * KSG estimator (Kraskov et al. 2004, eq. 8): I = ψ(k) + ψ(N) - <ψ(n_x + 1) + ψ(n_y + 1)>, where ε_i is
- * the distance to the k-th neighbour of point i in the joint space with the max-norm
+ * the distance to the k-th neighbor of point i in the joint space with the max-norm
  * max(‖x_i - x_j‖, ‖y_i - y_j‖) (Euclidean within each modality), and n_x(i), n_y(i) count points
  * strictly closer than ε_i in each marginal. O(N²) distances, computed blockwise in ONNX Runtime.
  * Duplicated points make ε_i = 0 and the estimate meaningless (an error is raised).

@@ -1,4 +1,4 @@
-import { checkNonEmpty, checkPaired, asMatrix, l2Normalise, mean, type MatrixInput } from './input.js';
+import { checkNonEmpty, checkPaired, asMatrix, l2Normalize, mean, type MatrixInput } from './input.js';
 import { similaritySweep } from './sweep.js';
 import type { Precision } from './ort.js';
 import { matmul } from './linalg.js';
@@ -28,7 +28,7 @@ export interface RetrievalResult {
   /** A queries retrieving B (e.g. audio -> text) */
   aToB: RankMetrics;
   bToA: RankMetrics;
-  /** InfoNCE lower bound on mutual information (null with infoNce: false or normalise: false, as the bound uses cosine scores) */
+  /** InfoNCE lower bound on mutual information (null with infoNce: false or normalize: false, as the bound uses cosine scores) */
   infoNce: InfoNceBound | null;
 }
 
@@ -53,9 +53,9 @@ function checkTemperature(t: number): number {
 
 export interface RetrievalOptions {
   ks?: number[];
-  /** L2-normalise rows first (cosine similarity, default true as in CLAP/CLIP). */
-  normalise?: boolean;
-  /** Also compute the InfoNCE bound (default true; needs normalise; costs an exp pass over the scores). */
+  /** L2-normalize rows first (cosine similarity, default true as in CLAP/CLIP). */
+  normalize?: boolean;
+  /** Also compute the InfoNCE bound (default true; needs normalize; costs an exp pass over the scores). */
   infoNce?: boolean;
   /** Softmax temperature for the InfoNCE bound (default 0.07, CLIP/CLAP's initial logit scale 1/0.07). */
   temperature?: number;
@@ -98,12 +98,12 @@ export async function retrieval(aIn: MatrixInput, bIn: MatrixInput, opts: Retrie
   checkPaired(a, b, 'a', 'b');
   checkNonEmpty(a.rows, 'a');
   const precision = opts.precision ?? 'float32';
-  if (opts.normalise !== false) {
-    a = l2Normalise(a, precision);
-    b = l2Normalise(b, precision);
+  if (opts.normalize !== false) {
+    a = l2Normalize(a, precision);
+    b = l2Normalize(b, precision);
   }
   const temperature = checkTemperature(opts.temperature ?? 0.07);
-  const withNce = opts.normalise !== false && opts.infoNce !== false;
+  const withNce = opts.normalize !== false && opts.infoNce !== false;
   const sw = await similaritySweep(a, b, { lse: withNce, scale: 1 / temperature, precision, blockRows: opts.blockRows, onProgress: opts.onProgress });
   const n = a.rows;
   let lossRow = 0;
@@ -131,8 +131,8 @@ export async function retrieval(aIn: MatrixInput, bIn: MatrixInput, opts: Retrie
  * and mAP@10 = Σ over its captions ranked below 10 of (hit_count / (rank+1)) / c.
  */
 export async function multiCaptionRetrieval(audioIn: MatrixInput, textIn: MatrixInput, captionsPerClip: number, opts: { ks?: number[]; precision?: Precision } = {}): Promise<{ audioToText: Omit<RankMetrics, 'ranks'>; textToAudio: Omit<RankMetrics, 'ranks'> }> {
-  const audio = l2Normalise(asMatrix(audioIn, 'audio'));
-  const text = l2Normalise(asMatrix(textIn, 'text'));
+  const audio = l2Normalize(asMatrix(audioIn, 'audio'));
+  const text = l2Normalize(asMatrix(textIn, 'text'));
   const c = captionsPerClip;
   if (!Number.isInteger(c) || c < 1 || text.rows !== audio.rows * c) {
     throw new ShapeError(

@@ -3,7 +3,7 @@
  * embedding similarity, smoothness of alignment scores over time, and the modality gap.
  */
 
-import { asMatrix, asVector, checkNonEmpty, checkPaired, l2Normalise, mean, type MatrixInput, type VectorInput } from './input.js';
+import { asMatrix, asVector, checkNonEmpty, checkPaired, l2Normalize, mean, type MatrixInput, type VectorInput } from './input.js';
 import { columnMeans, type Matrix } from './linalg.js';
 import type { HostArray } from '../io/array.js';
 import { ShapeError } from '../util/errors.js';
@@ -87,16 +87,16 @@ function distance(u: Float64Array, v: Float64Array): number {
 }
 
 export interface ModalityGap {
-  /** ‖mean(normalise(a)) - mean(normalise(b))‖ (Liang et al. 2022): [0, 2], lower = modalities closer */
+  /** ‖mean(normalize(a)) - mean(normalize(b))‖ (Liang et al. 2022): [0, 2], lower = modalities closer */
   centroidGap: number;
-  /** mean(normalise(a)) - mean(normalise(b)) */
+  /** mean(normalize(a)) - mean(normalize(b)) */
   gapVector: Float64Array;
   /** ‖mean(a) - mean(b)‖ on the raw embeddings ("Euclidean distance between mass centers") */
   centroidGapRaw: number;
   /** mean_i ‖a_i - b_i‖ on the raw embeddings (the design source's "L2 distance between embeddings") */
   pairedL2: number;
-  /** mean_i ‖a_i - b_i‖ after L2 normalisation: [0, 2] */
-  pairedL2Normalised: number;
+  /** mean_i ‖a_i - b_i‖ after L2 normalization: [0, 2] */
+  pairedL2Normalized: number;
 }
 
 /** modality_gap in both definitions (centroid distance, mean paired distance). Lower is closer. */
@@ -106,14 +106,14 @@ export function modalityGap(a: MatrixInput, b: MatrixInput, opts: { paired?: boo
   if (x.cols !== y.cols) throw new ShapeError(`a is [${x.rows}, ${x.cols}] but b is [${y.rows}, ${y.cols}]; widths must match`, { field: 'b' });
   checkNonEmpty(x.rows, 'a');
   checkNonEmpty(y.rows, 'b');
-  const xn = l2Normalise(x);
-  const yn = l2Normalise(y);
+  const xn = l2Normalize(x);
+  const yn = l2Normalize(y);
   const cx = columnMeans(xn);
   const cy = columnMeans(yn);
   const gapVector = cx.map((v, i) => v - cy[i]);
   const paired = opts.paired ?? x.rows === y.rows;
   let pairedL2 = NaN;
-  let pairedL2Normalised = NaN;
+  let pairedL2Normalized = NaN;
   if (paired) {
     checkPaired(x, y, 'a', 'b');
     let s = 0;
@@ -125,13 +125,13 @@ export function modalityGap(a: MatrixInput, b: MatrixInput, opts: { paired?: boo
       sn += distance(xn.data.subarray(lo, hi) as Float64Array, yn.data.subarray(lo, hi) as Float64Array);
     }
     pairedL2 = s / x.rows;
-    pairedL2Normalised = sn / x.rows;
+    pairedL2Normalized = sn / x.rows;
   }
   return {
     centroidGap: Math.sqrt(gapVector.reduce((acc, v) => acc + v * v, 0)),
     gapVector,
     centroidGapRaw: distance(columnMeans(x), columnMeans(y)),
     pairedL2,
-    pairedL2Normalised,
+    pairedL2Normalized,
   };
 }

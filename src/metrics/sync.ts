@@ -3,7 +3,7 @@ import { toClassIds } from './classification.js';
 import { InputError, ShapeError } from '../util/errors.js';
 
 /**
- * Audio-visual synchronisation on Synchformer's offset grid and av-benchmark's DeSync.
+ * Audio-visual synchronization on Synchformer's offset grid and av-benchmark's DeSync.
  * The grid is make_class_grid(-2, 2, 21): offsets -2.0 ... +2.0 s in 0.2 s steps.
  */
 export interface OffsetGrid {

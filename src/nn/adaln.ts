@@ -1,7 +1,7 @@
 /**
  * adaLN: LayerNorm without affine parameters, then a scale and shift predicted from a condition,
  * modulate(x) = x * (1 + scale) + shift (DiT / MMAudio). adaLN-zero also predicts gates for the residual branches and
- * zero-initialises the projection, so every gate (and scale, shift) starts at 0 and the block starts as the identity.
+ * zero-initializes the projection, so every gate (and scale, shift) starts at 0 and the block starts as the identity.
  */
 
 import { type Scope, type Tensor, init } from '../engine/index.js';
@@ -19,7 +19,7 @@ export interface AdaLNConfig {
   chunks: number;
   /** Width of each vector (default: the condition width). */
   dim?: number;
-  /** Zero-initialise the projection (adaLN-zero; default true). */
+  /** Zero-initialize the projection (adaLN-zero; default true). */
   zero?: boolean;
 }
 
@@ -50,7 +50,7 @@ export function adaLN(p: Scope, x: Tensor, cond: Tensor, opts: { zero?: boolean 
   return modulate(layerNorm(p, x, { affine: false, eps: 1e-6 }), shift, scale);
 }
 
-/** x + gate * branch: the gated residual of adaLN-zero blocks (gate 0 at initialisation = identity). */
+/** x + gate * branch: the gated residual of adaLN-zero blocks (gate 0 at initialization = identity). */
 export function gatedResidual(x: Tensor, branch: Tensor, gate: Tensor): Tensor {
   return x.add(branch.mul(gate));
 }

@@ -12,11 +12,11 @@ export interface AttentionConfig {
   outDim?: number;
   /** Biases on the projections (default true). */
   bias?: boolean;
-  /** Normalise q and k per head before the product (QK-norm, as MMAudio: 'rms'). Default none. */
+  /** Normalize q and k per head before the product (QK-norm, as MMAudio: 'rms'). Default none. */
   qkNorm?: NormKind | false;
   /** Score multiplier 1/temperature (default 1/sqrt(headDim)). */
   scale?: number;
-  /** Learn the temperature: a per-head log scale `log_scale` [H, 1, 1] initialised at log(scale). */
+  /** Learn the temperature: a per-head log scale `log_scale` [H, 1, 1] initialized at log(scale). */
   learnableScale?: boolean;
   /** Dropout on the attention weights (training graphs only). */
   dropout?: number;

@@ -23,7 +23,7 @@ const ffn = (p: Scope, x: Tensor, cfg: BlockConfig): Tensor => {
 
 /**
  * Pre-norm transformer encoder block: x + Attn(Norm(x)), then + MLP(Norm(.)). With `context` in `inputs` the attention
- * is cross-attention (keys/values from the context, normalised by its own `norm_ctx`). Parameters: `norm1`, `attn`,
+ * is cross-attention (keys/values from the context, normalized by its own `norm_ctx`). Parameters: `norm1`, `attn`,
  * `norm2`, `mlp` (+ `norm_ctx`).
  *
  * x: [B, T, D] -> out [B, T, D], weights [B, H, T, Tk]
@@ -58,7 +58,7 @@ export function crossModalBlock(p: Scope, target: Tensor, source: Tensor, cfg: B
 /**
  * adaLN-zero transformer block (DiT; MMAudio's MMDitSingleBlock without its convolutions): parameter-free
  * LayerNorms, six modulation vectors from `cond` (shift/scale/gate for attention and for the MLP), gated residuals.
- * The modulation projection is zero-initialised, so the block starts as the identity. Parameters: `mod`, `attn`,
+ * The modulation projection is zero-initialized, so the block starts as the identity. Parameters: `mod`, `attn`,
  * `mlp`.
  *
  * x: [B, T, D], cond: [B, C] (global) or [B, T, C] (per token) -> out [B, T, D], weights [B, H, T, T]

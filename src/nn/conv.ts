@@ -58,7 +58,7 @@ export interface ConvMlpConfig {
 
 /**
  * MMAudio's ConvMLP: a SwiGLU feed-forward block whose three projections are temporal convolutions,
- * (silu(conv1(x)) * conv3(x)) -> conv2, so each token also mixes its neighbours. Parameters `fc1`, `fc3`, `fc2`.
+ * (silu(conv1(x)) * conv3(x)) -> conv2, so each token also mixes its neighbors. Parameters `fc1`, `fc3`, `fc2`.
  *
  * x: [B, T, D] -> [B, T, D]
  *

@@ -6,7 +6,7 @@ export interface LinearConfig {
   out: number;
   /** Add a bias (default true). */
   bias?: boolean;
-  /** Weight initialiser (default Xavier uniform; `init.zeros()` for zero-initialised output layers). */
+  /** Weight initializer (default Xavier uniform; `init.zeros()` for zero-initialized output layers). */
   weightInit?: Initializer;
   biasInit?: Initializer;
 }

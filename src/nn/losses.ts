@@ -1,5 +1,5 @@
 /**
- * Losses: contrastive (InfoNCE with a learnable logit scale, hard-negative NCE), regularisers (FAVOR diversity,
+ * Losses: contrastive (InfoNCE with a learnable logit scale, hard-negative NCE), regularizers (FAVOR diversity,
  * attention-entropy diversity, temporal smoothness, VICReg variance/covariance, uniformity), reconstruction
  * (multi-scale, alignment, BCE, cross-entropy, flow matching). Every loss returns a scalar tensor.
  */

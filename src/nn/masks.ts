@@ -82,7 +82,7 @@ export interface SlidingWindowOptions {
  * positions from alignedPositions, streams at different rates get a window in seconds (x reference rate).
  *
  * @example
- *   slidingWindowMask(g, 8, { radius: 2 });            // each token sees 2 neighbours either side
+ *   slidingWindowMask(g, 8, { radius: 2 });            // each token sees 2 neighbors either side
  *   slidingWindowMask(g, 8, { before: 3, after: 0 });  // causal window of 4
  */
 export function slidingWindowMask(g: Graph, tq: number, opts: SlidingWindowOptions = {}): Tensor {

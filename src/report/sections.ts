@@ -2,7 +2,7 @@
 
 import type { HostArray } from '../io/array.js';
 import { toFloat64 } from '../io/array.js';
-import { l2Normalise } from '../metrics/input.js';
+import { l2Normalize } from '../metrics/input.js';
 import type { Matrix } from '../metrics/linalg.js';
 import { classGrid, DEFAULT_GRID, offsetToClass, type OffsetGrid } from '../metrics/sync.js';
 import { ShapeError } from '../util/errors.js';
@@ -16,8 +16,8 @@ export function metricsTable(title: string, metrics: Record<string, number | str
 /** Cosine similarity matrix of the first `limit` pairs (rows = a, columns = b); the diagonal holds true pairs. */
 export function similarityHeatmap(a: Matrix, b: Matrix, opts: { title?: string; limit?: number; rowName?: string; colName?: string } = {}): HeatmapSection {
   const n = Math.min(opts.limit ?? 48, a.rows, b.rows);
-  const an = l2Normalise(a);
-  const bn = l2Normalise(b);
+  const an = l2Normalize(a);
+  const bn = l2Normalize(b);
   const values = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => {
     let s = 0;
     for (let k = 0; k < a.cols; k++) s += an.data[i * a.cols + k] * bn.data[j * b.cols + k];
@@ -36,7 +36,7 @@ export function similarityHeatmap(a: Matrix, b: Matrix, opts: { title?: string; 
 
 /**
  * An attention map [Q, K] (or the mean over heads of [H, Q, K]) as a heat map: rows = queries,
- * columns = keys, labelled e.g. with words and with seconds ("1.20 s").
+ * columns = keys, labeled e.g. with words and with seconds ("1.20 s").
  */
 export function attentionHeatmap(att: HostArray, opts: { title?: string; queryLabels?: string[]; keyLabels?: string[]; queryName?: string; keyName?: string } = {}): HeatmapSection {
   const s = att.shape;

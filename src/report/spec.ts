@@ -29,7 +29,7 @@ export interface HeatmapSection {
   colLabels?: string[];
   rowName?: string;
   colName?: string;
-  /** colour scale limits (default: data min/max) */
+  /** color scale limits (default: data min/max) */
   min?: number;
   max?: number;
   /** larger matrices are average-pooled down to this many rows/columns (default 160) */
@@ -56,7 +56,7 @@ export interface CurvesSection {
 export interface HistogramSection {
   kind: 'histogram';
   title?: string;
-  /** either ready counts per labelled bin ... */
+  /** either ready counts per labeled bin ... */
   bins?: (string | number)[];
   counts?: number[];
   /** ... or raw values cut into `binCount` equal bins */

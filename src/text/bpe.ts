@@ -8,7 +8,7 @@ import { PAIR_SHIFT, learnMerges, mergePair } from './bpe_train.js';
  * Ids: the special tokens first ([PAD] = 0, ...), then the 256 bytes, then one id per learned merge in
  * merge order. Any text encodes (no unknown token).
  *
- * Pre-tokenisation splits text into words that keep their leading space (" dog", "'s", "42", "!!"),
+ * Pre-tokenization splits text into words that keep their leading space (" dog", "'s", "42", "!!"),
  * so merges never cross word boundaries. With `lowercase` (the default) text is lowercased first, so
  * decode(encode(x)) === x.toLowerCase(); without it, decode(encode(x)) === x exactly.
  */

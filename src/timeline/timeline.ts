@@ -6,7 +6,7 @@ import { ShapeError } from '../util/errors.js';
  *
  * Time convention (used everywhere in Attune): frame i covers the half-open interval
  *   [start + i / rate, start + (i + 1) / rate)
- * and its centre is start + (i + 0.5) / rate. Audio samples are a Stream with dim 1 (or channels)
+ * and its center is start + (i + 0.5) / rate. Audio samples are a Stream with dim 1 (or channels)
  * and rate = sample rate; video frames are a Stream with dim = H*W*C.
  */
 export interface Stream {
@@ -50,7 +50,7 @@ export function frameTime(s: { rate: number; start: number }, i: number): number
   return s.start + i / s.rate;
 }
 
-/** Seconds at the centre of frame i. */
+/** Seconds at the center of frame i. */
 export function frameCenter(s: { rate: number; start: number }, i: number): number {
   return s.start + (i + 0.5) / s.rate;
 }
@@ -87,10 +87,10 @@ export function sliceTime(s: Stream, t0: number, t1: number): Stream {
 }
 
 /**
- * Resamples a stream onto a grid. Grid frame j is valid (mask 1) when its centre lies inside the
+ * Resamples a stream onto a grid. Grid frame j is valid (mask 1) when its center lies inside the
  * source span [start, end); invalid frames are zero.
- * - nearest: the source frame containing the grid frame's centre (torch 'nearest-exact' when starts agree).
- * - linear: interpolation between source frame centres, edges held (torch linear, align_corners=false).
+ * - nearest: the source frame containing the grid frame's center (torch 'nearest-exact' when starts agree).
+ * - linear: interpolation between source frame centers, edges held (torch linear, align_corners=false).
  * - mean: overlap-weighted mean of the source frames that intersect the grid frame's interval
  *   (exact area pooling; 50 Hz -> 2 Hz averages 25 frames).
  * - auto: mean when the grid rate is lower than the source rate, nearest otherwise.

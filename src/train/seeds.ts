@@ -44,7 +44,7 @@ export function parseSeeds(spec: string): number[] {
 }
 
 /**
- * Runs every seed (resuming those that have a checkpoint when `resume`), then summarises. On resume the
+ * Runs every seed (resuming those that have a checkpoint when `resume`), then summarizes. On resume the
  * config and data may be left out: seeds without a checkpoint start from the first seed folder's config.json.
  */
 export async function runSeeds(opts: RunOptions & { seeds: number[] }): Promise<SeedsResult> {

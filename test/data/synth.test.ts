@@ -77,7 +77,7 @@ test('a shifted copy is the same sound moved by the offset (positive = audio lat
   const k = 8000;
   let num = 0, den = 0;
   for (let n = k; n < base.audio.length; n++) { num += late.audio[n] * base.audio[n - k]; den += base.audio[n - k] ** 2; }
-  const scale = num / den; // peak normalisation may scale a copy
+  const scale = num / den; // peak normalization may scale a copy
   let err = 0;
   for (let n = k; n < base.audio.length; n++) err = Math.max(err, Math.abs(late.audio[n] - scale * base.audio[n - k]));
   assert.ok(err < 1e-4, `late copy differs by ${err}`);
@@ -117,7 +117,7 @@ test('100 clips have pairwise different impact patterns (retrieval is possible)'
   }
 });
 
-test('sounding objects flash at impacts; distractors are grey and silent', () => {
+test('sounding objects flash at impacts; distractors are gray and silent', () => {
   const clip = generateClip({ duration: 4, size: 64, distractors: [2, 2], sounding: [1, 1] }, 11);
   assert.ok(clip.classes.length <= 1);
   const distractors = new Set(clip.events.map((e) => e.object));

@@ -14,7 +14,7 @@ import { exportOnnx, exportOnnxBytes, Predictor } from '../../src/engine/export.
 import { compileTrainStep, Trainer } from '../../src/engine/train.js';
 import { ConfigError } from '../../src/util/errors.js';
 
-// A small cross-attention encoder: LayerNorm, attention, GELU, mean-pool, L2-normalise: the op mix of the
+// A small cross-attention encoder: LayerNorm, attention, GELU, mean-pool, L2-normalize: the op mix of the
 // reference model, small enough for the single-threaded wasm backend.
 const [B, TQ, TK, D] = [2, 5, 7, 16];
 function encoder(g: Graph, p: Scope) {

@@ -59,7 +59,7 @@ const cases: Case[] = [
   ['Gemm transA, alpha, C [N] (beta)', (a, b, c) => E.gemm(a, b, c, { transA: true, alpha: -1.5, beta: 0.5 }), [{ shape: [4, 3] }, { shape: [4, 2] }, { shape: [2] }]],
   ['Gemm transB, C [M, 1]', (a, b, c) => E.gemm(a, b, c, { transB: true }), [{ shape: [3, 4] }, { shape: [2, 4] }, { shape: [3, 1] }]],
   ['Gemm transA transB, alpha, C [M, N]', (a, b, c) => E.gemm(a, b, c, { transA: true, transB: true, alpha: 2, beta: -1 }), [{ shape: [4, 3] }, { shape: [2, 4] }, { shape: [3, 2] }]],
-  // reductions and normalisation
+  // reductions and normalization
   ['Softmax', (a) => a.softmax(-1), [{ shape: [2, 5] }]],
   ['Softmax axis 0', (a) => a.softmax(0), [{ shape: [3, 2] }]],
   ['LogSoftmax', (a) => a.logSoftmax(), [{ shape: [2, 5] }]],

@@ -66,7 +66,7 @@ test('WorkerRunner keeps the event loop live during a long run; LocalRunner bloc
   const n = 512;
   const spec: RunnerSpec = { onnx: slowProgram(n, 24), state: { a: hostArray('float32', [n, n], new Float32Array(n * n).fill(0.01)) }, carry: {}, session: { threads: 1 } };
   const ticksDuring = async (r: Runner) => {
-    await r.run({}); // warm-up: session initialisation
+    await r.run({}); // warm-up: session initialization
     let ticks = 0;
     const timer = setInterval(() => ticks++, 5);
     const t0 = performance.now();

@@ -47,13 +47,13 @@ test('attune sync DIR: one line per file, summary.csv, bad files recorded, exit 
   assert.deepEqual(lines.map((l) => l.id), ['a', 'corrupt', 'sub/b', 'sub/c', 'dangling.mp4', 'sub/loop']);
   const csv = readFileSync(join(out, 'summary.csv'), 'utf8').trim().split('\n');
   assert.equal(csv.length, 7);
-  assert.match(csv[0], /^id,source,path,status,error,offset,lag,confidence,synchronisability,synchronisable,/);
-  // Single-file behaviour is unchanged: a one-window file gives exactly `attune sync FILE`'s numbers.
+  assert.match(csv[0], /^id,source,path,status,error,offset,lag,confidence,synchronizability,synchronizable,/);
+  // Single-file behavior is unchanged: a one-window file gives exactly `attune sync FILE`'s numbers.
   const single = spawnSync(process.execPath, [CLI, 'sync', join(media, 'a.mp4'), '--json'], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(single.status, 0, single.stderr);
   const one = JSON.parse(single.stdout);
   const a = lines[0];
-  for (const k of ['offset', 'lag', 'synchronisable', 'windows']) assert.deepEqual(a[k], one[k], k);
+  for (const k of ['offset', 'lag', 'synchronizable', 'windows']) assert.deepEqual(a[k], one[k], k);
   assert.ok(Math.abs((a.confidence as number) - one.confidence) < 1e-4);
 });
 
@@ -138,13 +138,13 @@ test('a dead pool worker that never recovers fails its item after --attempts tri
   }
 });
 
-test('sync windows: equal parts of at least --segment seconds; the file estimate averages synchronisable windows', async () => {
+test('sync windows: equal parts of at least --segment seconds; the file estimate averages synchronizable windows', async () => {
   assert.deepEqual(segmentRanges(0, 6, 60), [{ start: 0, duration: 6 }]);
   assert.deepEqual(segmentRanges(0, 130, 60), [{ start: 0, duration: 65 }, { start: 65, duration: 65 }]);
   assert.deepEqual(segmentRanges(10, 20, 5).map((r) => r.start), [10, 15, 20, 25]);
   const e = await syncFile(clips[0]);
-  const combined = combineSegments([{ start: 0, duration: 6, e }, { start: 6, duration: 6, e: { ...e, synchronisable: false, offset: null, reason: 'x' } }]);
-  assert.equal(combined.offset, e.synchronisable ? e.offset : null);
+  const combined = combineSegments([{ start: 0, duration: 6, e }, { start: 6, duration: 6, e: { ...e, synchronizable: false, offset: null, reason: 'x' } }]);
+  assert.equal(combined.offset, e.synchronizable ? e.offset : null);
   assert.equal((combined.segments as unknown[]).length, 2);
   // A 12 s file with --segment 5: two 6 s windows, each exactly what `attune sync FILE --start S --duration 6` says.
   const long = await writeSynth({ clips: 1, out: join(dir, 'long'), config: { seed: 3, size: 64, duration: 12 }, quiet: true });

@@ -69,7 +69,7 @@ test('STFT of a sine peaks at bin f * nFft / sr; frame counts follow the padding
   for (let i = 0; i < 256; i++) assert.ok(Math.abs(w[i] + w[i + 256] + w[i + 512] + w[i + 768] - 2) < 1e-12);
 });
 
-test('mel scales: HTK and Slaney formulas, round trips, and Slaney filters have area 1 per Hz-normalised width', () => {
+test('mel scales: HTK and Slaney formulas, round trips, and Slaney filters have area 1 per Hz-normalized width', () => {
   assert.ok(Math.abs(hzToMel(1000, 'htk') - 2595 * Math.log10(1 + 1000 / 700)) < 1e-9);
   assert.ok(Math.abs(hzToMel(1000, 'slaney') - 15) < 1e-9);
   assert.ok(Math.abs(hzToMel(500, 'slaney') - 7.5) < 1e-9);
@@ -88,11 +88,11 @@ test('mel scales: HTK and Slaney formulas, round trips, and Slaney filters have 
   }
   const htk = melFilterBank({ sampleRate: 16000, nFft: 512, nMels: 26, scale: 'htk', norm: 'none' });
   assert.ok(Math.max(...htk.weights[13]) <= 1 && Math.max(...htk.weights[13]) > 0.8);
-  // Centres increase and stay within range.
+  // Centers increase and stay within range.
   for (let m = 1; m < fb.nMels; m++) assert.ok(fb.centers[m] > fb.centers[m - 1]);
 });
 
-test('log-mel presets: a 1 kHz sine lights the mel band whose centre is nearest 1 kHz; rates and starts', () => {
+test('log-mel presets: a 1 kHz sine lights the mel band whose center is nearest 1 kHz; rates and starts', () => {
   const sr = 16000;
   const x = sine(1000, 2, sr);
   for (const name of ['mmaudio16k', 'panns'] as const) {
@@ -110,7 +110,7 @@ test('log-mel presets: a 1 kHz sine lights the mel band whose centre is nearest 
   assert.equal(mm.start, 0);
   const pn = logMel(x, AUDIO_PRESETS.panns);
   assert.equal(pn.frames, 1 + 2 * 100);
-  assert.ok(Math.abs(pn.start + 0.005) < 1e-12); // centred frames: frame 0 covers [-5 ms, 5 ms)
+  assert.ok(Math.abs(pn.start + 0.005) < 1e-12); // centerd frames: frame 0 covers [-5 ms, 5 ms)
 });
 
 test('a chirp moves the peak mel band upward over time', () => {

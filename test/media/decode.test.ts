@@ -74,12 +74,12 @@ test('resize modes give the requested size; rgb has 3 channels; letterbox pads w
     if (resize === 'letterbox') assert.ok(topMax < 8, `letterbox top row should be black, max ${topMax}`);
     else assert.ok(topMax > 30, `${resize} top row should hold picture, max ${topMax}`);
   }
-  // cropScale 2 keeps the central half of the view: a 2x zoom of the plain centre crop.
+  // cropScale 2 keeps the central half of the view: a 2x zoom of the plain center crop.
   const plain = await decodeVideo(camera, { fps: 1, width: 64, height: 64, resize: 'center-crop', pixelFormat: 'gray', duration: 1 });
   const zoom = await decodeVideo(camera, { fps: 1, width: 32, height: 32, resize: 'center-crop', cropScale: 2, pixelFormat: 'gray', duration: 1 });
   let diff = 0;
   for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) diff += Math.abs(zoom.frames[y * 32 + x] - plain.frames[(16 + y) * 64 + 16 + x]);
-  assert.ok(diff / 1024 < 3, `zoomed crop differs from the centre of the plain crop by ${diff / 1024} on average`);
+  assert.ok(diff / 1024 < 3, `zoomed crop differs from the center of the plain crop by ${diff / 1024} on average`);
   const half = await decodeVideo(late, { fps: 5, width: 32, duration: 0.2 });
   assert.equal(half.height, 24); // aspect kept: 64x48 -> 32x24
 });

@@ -27,7 +27,7 @@ const rng = new Rng(4);
 const img: Rgb = { data: Uint8Array.from({ length: 40 * 30 * 3 }, () => rng.int(256)), width: 40, height: 30 };
 
 for (const [cx, cy, side, S] of [[20, 15, 24, 16], [3, 28, 30, 19], [38.3, 1.7, 12.5, 8], [20, 15, 80, 32]]) {
-  test(`cropSquare matches bilinear sampling: centre (${cx}, ${cy}), side ${side}, ${S}x${S}`, () => {
+  test(`cropSquare matches bilinear sampling: center (${cx}, ${cy}), side ${side}, ${S}x${S}`, () => {
     const got = cropSquare(img, cx, cy, side, S, 1 / 127.5, -1);
     const want = reference(img, cx, cy, side, S, 1 / 127.5, -1);
     let worst = 0;

@@ -9,7 +9,7 @@ import { applyDct, dctMatrix } from '../../src/media/mel.js';
 import { yin } from '../../src/media/pitch.js';
 import { AUDIO_PRESETS, FEATURE_PRESETS, type AudioFeatureSpec } from '../../src/media/presets.js';
 import { VisualFeatureExtractor } from '../../src/media/video_features.js';
-import { colourMoments, downsample, gridPool, luma } from '../../src/media/visual.js';
+import { colorMoments, downsample, gridPool, luma } from '../../src/media/visual.js';
 import { Rng } from '../../src/util/rng.js';
 import { cameraClip, makeMedia, tempDir } from './fixtures.js';
 
@@ -74,7 +74,7 @@ test('chunked audio pipeline equals whole-signal features (every kind, random ch
   }
 });
 
-test('visual primitives: downsampling, colour moments, grid pooling', () => {
+test('visual primitives: downsampling, color moments, grid pooling', () => {
   const W = 8;
   const H = 4;
   // Left half black, right half white, RGB.
@@ -82,7 +82,7 @@ test('visual primitives: downsampling, colour moments, grid pooling', () => {
   for (let y = 0; y < H; y++) for (let x = W / 2; x < W; x++) frame.fill(255, (y * W + x) * 3, (y * W + x) * 3 + 3);
   const shape = { width: W, height: H, channels: 3 as const };
   assert.deepEqual(Array.from(downsample(frame, shape, 2, 1)), [0, 0, 0, 1, 1, 1]);
-  const m = colourMoments(frame, shape);
+  const m = colorMoments(frame, shape);
   assert.ok(Math.abs(m[0] - 0.5) < 1e-6 && Math.abs(m[3] - 0.5) < 1e-6); // mean, std of a 50/50 split
   assert.ok(Math.abs(m[6]) < 1e-6); // symmetric: no skew
   const y = luma(frame, shape);
@@ -127,7 +127,7 @@ test('extractFeatures: named streams with exact rates/lengths, and a safetensors
   const s = r.streams;
   assert.deepEqual(Object.keys(s).sort(), [
     'audio.logmel', 'audio.onset', 'audio.pitch', 'audio.rms',
-    'video.colour_moments', 'video.luma_grid', 'video.motion', 'video.pixels',
+    'video.color_moments', 'video.luma_grid', 'video.motion', 'video.pixels',
   ]);
   assert.equal(s['video.pixels'].frames, 24); // 3 s at 8 fps
   assert.equal(s['video.pixels'].dim, 8 * 8 * 3);

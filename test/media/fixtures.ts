@@ -35,7 +35,7 @@ export function rampVideo(out: string, opts: { fps: number; seconds: number; pts
   ]);
 }
 
-/** Which ramp frame a decoded gray/rgb frame shows (reads the centre pixel's first channel). */
+/** Which ramp frame a decoded gray/rgb frame shows (reads the center pixel's first channel). */
 export function rampIndex(frame: Uint8Array, width: number, height: number, channels: number): number {
   const v = frame[((height >> 1) * width + (width >> 1)) * channels];
   // Decoding expands limited-range luma (16..235) to full range (0..255); undo that before reading n.

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { normalisedEntropy, attentionDiversity, peakMass, headAgreement, crossModalAlignment, querySimilarity, jensenShannon } from '../../src/metrics/index.js';
+import { normalizedEntropy, attentionDiversity, peakMass, headAgreement, crossModalAlignment, querySimilarity, jensenShannon } from '../../src/metrics/index.js';
 import { InputError, ShapeError } from '../../src/util/errors.js';
 import type { HostArray } from '../../src/io/array.js';
 import { close } from './helpers.js';
@@ -9,10 +9,10 @@ const att = (shape: number[], values: number[]): HostArray => ({ dtype: 'float64
 const eye = att([3, 3], [1, 0, 0, 0, 1, 0, 0, 0, 1]);
 const uniform = att([3, 3], new Array(9).fill(1 / 3));
 
-test('normalised entropy: 0 for one-hot rows, 1 for uniform rows', () => {
-  assert.equal(normalisedEntropy(eye).mean, 0);
-  close(normalisedEntropy(uniform).mean, 1, 1e-12);
-  const half = normalisedEntropy(att([1, 4], [0.5, 0.5, 0, 0]));
+test('normalized entropy: 0 for one-hot rows, 1 for uniform rows', () => {
+  assert.equal(normalizedEntropy(eye).mean, 0);
+  close(normalizedEntropy(uniform).mean, 1, 1e-12);
+  const half = normalizedEntropy(att([1, 4], [0.5, 0.5, 0, 0]));
   close(half.perQuery[0], Math.log(2) / Math.log(4), 1e-12);
 });
 
@@ -40,7 +40,7 @@ test('head agreement: identical heads 1, disjoint heads 0; needs a head axis', (
 });
 
 test('rows that are not distributions are rejected with the row named', () => {
-  assert.throws(() => normalisedEntropy(att([2, 2], [0.5, 0.5, 0.9, 0.3])), (e: unknown) => e instanceof InputError && /row 1 sums to 1.2/.test((e as Error).message));
+  assert.throws(() => normalizedEntropy(att([2, 2], [0.5, 0.5, 0.9, 0.3])), (e: unknown) => e instanceof InputError && /row 1 sums to 1.2/.test((e as Error).message));
   assert.throws(() => peakMass(att([1, 2], [NaN, 1])), ShapeError);
   assert.throws(() => peakMass(att([4], [0.25, 0.25, 0.25, 0.25])), ShapeError);
 });

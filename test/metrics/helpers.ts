@@ -18,7 +18,7 @@ export function rows(x: HostArray): number[][] {
   return Array.from({ length: n }, (_, i) => Array.from(x.data.subarray(i * d, (i + 1) * d) as Float32Array));
 }
 
-export function normalise(v: number[]): number[] {
+export function normalize(v: number[]): number[] {
   const s = Math.sqrt(v.reduce((a, x) => a + x * x, 0));
   return v.map((x) => (s > 0 ? x / s : 0));
 }
@@ -29,8 +29,8 @@ export function dot(u: number[], v: number[]): number {
 
 /** CLAP-style 0-based ranks of the true pair with a plain double loop (no ties expected). */
 export function referenceRanks(a: number[][], b: number[][]): number[] {
-  const an = a.map(normalise);
-  const bn = b.map(normalise);
+  const an = a.map(normalize);
+  const bn = b.map(normalize);
   return an.map((q, i) => {
     const own = dot(q, bn[i]);
     return bn.filter((c, j) => j !== i && dot(q, c) > own).length;

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { retrieval, rankMetrics, multiCaptionRetrieval, infoNceBound } from '../../src/metrics/index.js';
 import { ShapeError, InputError } from '../../src/util/errors.js';
-import { close, dot, normalise, pairedEmbeddings, referenceRanks, rows } from './helpers.js';
+import { close, dot, normalize, pairedEmbeddings, referenceRanks, rows } from './helpers.js';
 
 test('hand-computed 3-pair case: ranks, recall, mAP@10, mean/median rank (CLAP conventions)', async () => {
   // a0 matches b0; a1 prefers b2 over b1 (rank 1); a2 prefers b0, b1 over b2 (rank 2)
@@ -31,8 +31,8 @@ test('matches a plain float64 reference on random data, both directions and prec
 
 test('InfoNCE bound equals log N minus the reference cross-entropy and never exceeds log N', async () => {
   const { a, b } = pairedEmbeddings(60, 8, 0.5, 4);
-  const an = rows(a).map(normalise);
-  const bn = rows(b).map(normalise);
+  const an = rows(a).map(normalize);
+  const bn = rows(b).map(normalize);
   const t = 0.1;
   let loss = 0;
   for (let i = 0; i < an.length; i++) {

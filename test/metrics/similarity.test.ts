@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cosineSim, embeddingSimilarity, temporalConsistency, modalityGap, alignmentLoss, uniformityLoss, embeddingSuite } from '../../src/metrics/index.js';
 import { ShapeError, InputError } from '../../src/util/errors.js';
-import { close, pairedEmbeddings, rows, normalise } from './helpers.js';
+import { close, pairedEmbeddings, rows, normalize } from './helpers.js';
 
 test('cosine_sim per frame on [B, T, D], zero vectors give 0', () => {
   const pred = { dtype: 'float32' as const, shape: [1, 3, 2], data: new Float32Array([1, 0, 1, 1, 0, 0]) };
@@ -29,9 +29,9 @@ test('temporal_consistency first and second order (seed definition -mean|grad|)'
   assert.ok(Number.isNaN(temporalConsistency([5]).firstOrder));
 });
 
-test('modality gap: centroid distance of normalised embeddings and mean paired L2', () => {
+test('modality gap: centroid distance of normalized embeddings and mean paired L2', () => {
   const g = modalityGap([[2, 0], [0, 2]], [[0, -1], [-1, 0]]);
-  // normalised centroids (0.5, 0.5) and (-0.5, -0.5)
+  // normalized centroids (0.5, 0.5) and (-0.5, -0.5)
   close(g.centroidGap, Math.SQRT2, 1e-12);
   close(g.centroidGapRaw, Math.hypot(1.5, 1.5), 1e-12);
   close(g.pairedL2, (Math.hypot(2, 1) + Math.hypot(1, 2)) / 2, 1e-12);
@@ -44,8 +44,8 @@ test('modality gap: centroid distance of normalised embeddings and mean paired L
 
 test('alignment and uniformity match the align_uniform definitions', async () => {
   const { a, b } = pairedEmbeddings(40, 5, 0.7, 9);
-  const x = rows(a).map(normalise);
-  const y = rows(b).map(normalise);
+  const x = rows(a).map(normalize);
+  const y = rows(b).map(normalize);
   const align = x.reduce((s, u, i) => s + u.reduce((t, v, k) => t + (v - y[i][k]) ** 2, 0), 0) / x.length;
   close(alignmentLoss(a, b), align, 1e-12, 'alignment');
   let sum = 0;

@@ -52,7 +52,7 @@ test('fullXcorr finds a known lag of a sparse pulse train and its stats show one
   }
 });
 
-test('fullXcorr centres each signal over its own frames: audio 1.2 s late on a 3 s clip keeps its full overlap', () => {
+test('fullXcorr centers each signal over its own frames: audio 1.2 s late on a 3 s clip keeps its full overlap', () => {
   const rng = new Rng(5);
   const T = 75, lag = 30;
   const v = new Float32Array(T);
@@ -89,11 +89,11 @@ for (const shift of [-1.2, -0.4, 0, 0.6, 1.2]) {
 test('auto withholds the offset of a clip with silent audio, says why, and --min-confidence 0 shows the best lag', () => {
   const f = eventClip(8, 10, 0, { silent: true });
   const e = autoSync(f);
-  assert.equal(e.synchronisable, false);
+  assert.equal(e.synchronizable, false);
   assert.equal(e.offset, null);
   assert.match(e.reason ?? '', /below --min-confidence/);
   const shown = autoSync(f, { minConfidence: 0 });
-  assert.equal(shown.synchronisable, true);
+  assert.equal(shown.synchronizable, true);
   assert.equal(shown.lag, e.lag);
 });
 
@@ -115,8 +115,8 @@ test('fitLogistic recovers the weights that generated the labels', () => {
 const estimate = (lag: number, confidence: number, independentLag: number, cue: 'onset' | 'mouth' = 'onset'): AutoEstimate => {
   const stats = { best: 0, refined: 0, peak: 0.5, gap: 0.1, margin: 10, frames: 250 };
   return {
-    method: 'auto', offset: confidence >= 0.7 ? Math.round(lag * 5) / 5 : null, offsetClass: null, lag, confidence, synchronisability: confidence,
-    synchronisable: confidence >= 0.7, probs: [], span: { start: 0, end: 10 }, windows: 1, cue, stats, regions: [],
+    method: 'auto', offset: confidence >= 0.7 ? Math.round(lag * 5) / 5 : null, offsetClass: null, lag, confidence, synchronizability: confidence,
+    synchronizable: confidence >= 0.7, probs: [], span: { start: 0, end: 10 }, windows: 1, cue, stats, regions: [],
     cues: [{ cue, stats, confidence, lag }, { cue: 'envelope', stats, confidence: 0.3, lag: independentLag }],
   };
 };

@@ -45,13 +45,13 @@ for (const [name, reason] of [
   ['silent.mp4', /audio is silent/],
   ['static.mp4', /picture is static/],
 ] as const) {
-  test(`xcorr: ${name}: not synchronisable with a reason and a low confidence, no crash`, async () => {
+  test(`xcorr: ${name}: not synchronizable with a reason and a low confidence, no crash`, async () => {
     const r = await syncFile(file(name), { method: 'xcorr' });
-    assert.equal(r.synchronisable, false);
+    assert.equal(r.synchronizable, false);
     assert.equal(r.offset, null);
     assert.match(r.reason ?? '', reason);
-    assert.ok(r.synchronisability < 0.5, `synchronisability ${r.synchronisability}`);
-    assert.ok(r.confidence <= Math.max(r.synchronisability, 1 / 21) + 1e-9, `confidence ${r.confidence}`);
+    assert.ok(r.synchronizability < 0.5, `synchronizability ${r.synchronizability}`);
+    assert.ok(r.confidence <= Math.max(r.synchronizability, 1 / 21) + 1e-9, `confidence ${r.confidence}`);
   });
 }
 
@@ -66,14 +66,14 @@ test('xcorr: a file with audio 0.8 s late measures +0.8 s; fixSync writes a stre
   mkdirSync(join(dir, 'clips'), { recursive: true });
   const item = await writeClipFiles(syncExample(cfg, 2, 14), dir); // class 14 = +0.8 s
   const r = await syncFile(item.video!, { method: 'xcorr' });
-  assert.equal(r.synchronisable, true, r.reason);
+  assert.equal(r.synchronizable, true, r.reason);
   assert.equal(r.offset, 0.8);
   assert.ok(Math.abs(r.lag - 0.8) < 0.1, `lag ${r.lag}`);
   const fixed = await fixSync(item.video!, file('fixed.mp4'), r.offset!);
   assert.equal(fixed.mode, 'copy');
   assert.equal(fixed.shift, -0.8);
   const again = await syncFile(file('fixed.mp4'), { method: 'xcorr' });
-  assert.equal(again.synchronisable, true, again.reason);
+  assert.equal(again.synchronizable, true, again.reason);
   assert.equal(again.offset, 0);
   assert.ok(Math.abs(again.lag) < 0.1, `lag after fix ${again.lag}`);
   await assert.rejects(fixSync(item.video!, item.video!, 0.8), InputError);
@@ -83,8 +83,8 @@ test('attune sync --json prints the estimate; a bad file exits 2 with a one-line
   const bin = fileURLToPath(new URL('../../../bin/attune.js', import.meta.url));
   const run = promisify(execFile);
   const ok = await run(process.execPath, [bin, 'sync', file('noaudio.mp4'), '--json']);
-  const out = JSON.parse(ok.stdout) as { synchronisable: boolean; reason: string; offset: null };
-  assert.equal(out.synchronisable, false);
+  const out = JSON.parse(ok.stdout) as { synchronizable: boolean; reason: string; offset: null };
+  assert.equal(out.synchronizable, false);
   assert.equal(out.offset, null);
   assert.equal(out.reason, 'no audio stream');
   await assert.rejects(run(process.execPath, [bin, 'sync', file('garbage.mp4')]), (e: { code?: number; stderr?: string }) => e.code === 2 && /garbage\.mp4/.test(e.stderr ?? '') && e.stderr!.trim().split('\n').length === 1);
@@ -96,7 +96,7 @@ test('--shifts evaluation: copies of an in-sync file with known audio shifts are
   const item = await writeClipFiles(syncExample(cfg, 2, 10), dir); // class 10 = in sync
   const r = await benchShifts(item.video!, [-0.6, 0.4]);
   assert.deepEqual(r.rows.map((row) => row.shift), [-0.6, 0.4]);
-  assert.deepEqual(r.summary.xcorr, { right: 2, notSynchronisable: 0, wrong: 0 });
+  assert.deepEqual(r.summary.xcorr, { right: 2, notSynchronizable: 0, wrong: 0 });
   assert.equal(r.summary.model, undefined);
 });
 
@@ -123,7 +123,7 @@ test('xcorr: a flash/beep test pattern (not AV-Synth) with the beeps 0.4 s late 
   await runFfmpeg(['-y', ...lavfi('color=c=gray:size=160x120:rate=30:duration=8'), ...lavfi(`aevalsrc='0.5*sin(2*PI*1000*t)*(${beeps})':s=44100:d=8`),
     '-vf', `drawbox=x=40:y=30:w=80:h=60:color=white:t=fill:enable='${flashes}'`, ...h264, '-c:a', 'aac', '-shortest', file('flashbeep.mp4')]);
   const r = await syncFile(file('flashbeep.mp4'), { method: 'xcorr' });
-  assert.equal(r.synchronisable, true, r.reason);
+  assert.equal(r.synchronizable, true, r.reason);
   assert.equal(r.offset, 0.4);
   assert.ok(r.confidence > 0.7);
 });

@@ -109,7 +109,7 @@ test('av-sync trains through the trainer: loss drops, accuracy beats chance, the
     assert.equal(again.metrics!.test['test.temperature'], test['test.temperature']);
     assert.equal(readLog(join(dir, 'log.jsonl')).filter((l) => l.type === 'eval' && l.tag === 'final').length, 1);
 
-    // The saved run is what `attune sync --model DIR` loads; a still picture must come out not synchronisable.
+    // The saved run is what `attune sync --model DIR` loads; a still picture must come out not synchronizable.
     const model = loadSyncModel(dir);
     assert.equal(model.window, 120);
     const clip = generateClip({ ...syncSynthConfig(synth), seed: 99 }, 0);
@@ -118,9 +118,9 @@ test('av-sync trains through the trainer: loss drops, accuracy beats chance, the
     assert.equal(live.method, 'model');
     assert.equal(live.windows, 2);
     const still = await modelSync({ ...f, video: new Float32Array(f.video.length), motionOnset: new Float32Array(f.frames) }, model);
-    assert.equal(still.synchronisable, false);
+    assert.equal(still.synchronizable, false);
     assert.equal(still.offset, null);
-    assert.ok(still.confidence <= still.synchronisability + 1e-9 && still.synchronisability < 0.5);
+    assert.ok(still.confidence <= still.synchronizability + 1e-9 && still.synchronizability < 0.5);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

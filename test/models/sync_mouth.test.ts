@@ -39,7 +39,7 @@ for (const shift of [-0.6, -0.12, 0, 0.2, 1.0]) {
     assert.ok(Math.abs((best - 50) / 25 - shift) <= 0.04 + 1e-9, `lag ${(best - 50) / 25}`);
     const e = autoSync(feats, { mouth: track });
     assert.equal(e.cue, 'mouth');
-    assert.equal(e.synchronisable, true, e.reason);
+    assert.equal(e.synchronizable, true, e.reason);
     assert.ok(Math.abs(e.lag - shift) <= 0.04 + 1e-9, `lag ${e.lag}`);
   });
 }

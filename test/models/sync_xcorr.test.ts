@@ -31,17 +31,17 @@ function impulses(T: number, lag: number, seed: number, opts: { audio?: boolean;
 test('xcorr recovers the lag with the AV-Synth sign convention (positive = audio late)', () => {
   for (const [lag, seed] of [[10, 1], [-20, 2], [0, 3], [45, 4], [-50, 5]] as const) {
     const e = xcorrSync(impulses(250, lag, seed));
-    assert.equal(e.synchronisable, true, describeEstimate(e));
+    assert.equal(e.synchronizable, true, describeEstimate(e));
     assert.ok(Math.abs(e.lag - lag / 25) < 0.05, `lag ${lag / 25}: got ${e.lag}`);
     assert.equal(e.offset, SYNC_GRID[Math.round(lag / 5) + 10]);
     assert.ok(e.confidence > 0.5, `confidence ${e.confidence}`);
-    assert.ok(e.synchronisability > 0.5);
+    assert.ok(e.synchronizability > 0.5);
   }
 });
 
-test('class scores take the best lag within +-2 frames of each class centre', () => {
+test('class scores take the best lag within +-2 frames of each class center', () => {
   const lag = new Float64Array(101);
-  lag[50 + 12] = 0.9; // 0.48 s -> class of +0.4 s (centre lag 10, window 8..12)
+  lag[50 + 12] = 0.9; // 0.48 s -> class of +0.4 s (center lag 10, window 8..12)
   const c = classScores(lag);
   assert.equal(c.length, 21);
   assert.equal(c[12], 0.9);
@@ -49,27 +49,27 @@ test('class scores take the best lag within +-2 frames of each class centre', ()
   assert.equal(xcorrLagScores(new Float32Array(50), new Float32Array(50), new Uint8Array(50).fill(1)).every((v) => v === 0), true);
 });
 
-test('silent audio, a still picture and a too-short clip are not synchronisable, with low confidence', () => {
+test('silent audio, a still picture and a too-short clip are not synchronizable, with low confidence', () => {
   const silent = xcorrSync(impulses(250, 10, 6, { audio: false }));
-  assert.equal(silent.synchronisable, false);
+  assert.equal(silent.synchronizable, false);
   assert.equal(silent.offset, null);
   assert.match(silent.reason ?? '', /audio/);
-  assert.ok(silent.synchronisability < 0.2 && silent.confidence < 0.2);
+  assert.ok(silent.synchronizability < 0.2 && silent.confidence < 0.2);
   const still = xcorrSync(impulses(250, 10, 7, { video: false }));
-  assert.equal(still.synchronisable, false);
+  assert.equal(still.synchronizable, false);
   assert.match(still.reason ?? '', /static/);
   assert.ok(still.confidence < 0.2);
   const short = xcorrSync(impulses(60, 5, 8));
-  assert.equal(short.synchronisable, false);
+  assert.equal(short.synchronizable, false);
   assert.match(short.reason ?? '', /needs at least 4.8 s/);
   assert.ok(short.confidence <= 0.1);
 });
 
-test('unrelated onsets and motion (no correspondence) are not synchronisable', () => {
+test('unrelated onsets and motion (no correspondence) are not synchronizable', () => {
   const a = impulses(250, 0, 9);
   const b = impulses(250, 0, 10);
   const e = xcorrSync({ ...a, motionOnset: b.motionOnset });
-  assert.equal(e.synchronisable, false, describeEstimate(e));
+  assert.equal(e.synchronizable, false, describeEstimate(e));
 });
 
 test('xcorr finds the offset of in-memory AV-Synth clips rendered with shifted audio', () => {

@@ -24,7 +24,7 @@ class InputScope extends Scope {
   }
 }
 
-/** Checks d(block)/d(inputs and every parameter). Parameters get random values (so zero-initialised ones matter too). */
+/** Checks d(block)/d(inputs and every parameter). Parameters get random values (so zero-initialized ones matter too). */
 async function checkBlock(block: (p: Scope, xs: Tensor[]) => Tensor, inputs: CheckInput[], opts: CheckOptions = {}): Promise<number> {
   const store = new ParamStore(4, 'float64');
   const g0 = new Graph();

@@ -113,7 +113,7 @@ test('temporal smoothness (first and second order), variance, covariance and uni
   const uLoss = Math.log(mean(pairs));
   close(scalarOf(out, 'u'), uLoss, 1e-4);
   close(scalarOf(out, 'ac'), vLoss + 0.5 * off / D + 0.1 * uLoss, 1e-4);
-  close(scalarOf(out, 'al'), 0, 1e-6); // x and 2x normalise to the same point
+  close(scalarOf(out, 'al'), 0, 1e-6); // x and 2x normalize to the same point
 });
 
 test('multi-scale reconstruction, alignment (masked), BCE, label-smoothed masked cross-entropy, flow matching against JS', async () => {

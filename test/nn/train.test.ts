@@ -32,7 +32,7 @@ function makeBatch(rng: Rng, pv: number[], pa: number[]): Record<string, HostArr
   return { video: f32([B, T, DV], proj(pv, DV)), audio: f32([B, T, DA], proj(pa, DA)) };
 }
 
-test('a tiny model from nn blocks trains with compileTrainStep/Trainer: InfoNCE + regularisers drop', async () => {
+test('a tiny model from nn blocks trains with compileTrainStep/Trainer: InfoNCE + regularizers drop', async () => {
   const store = new ParamStore(7);
   const compiled = compileTrainStep((g, p) => {
     const v = encode(p.scope('video'), g.input('video', 'float32', [B, T, DV]));

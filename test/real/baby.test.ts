@@ -31,12 +31,12 @@ test('44.1 kHz / 30 fps real clip: probe, audio channels kept or mixed, 8 fps fr
   assert.equal(frames.length, 80); // 10 s x 8 fps
 });
 
-test('real clip: a 2x centre zoom matches the centre of the plain crop; audio chunks cover the range; early stop', async () => {
+test('real clip: a 2x center zoom matches the center of the plain crop; audio chunks cover the range; early stop', async () => {
   const plain = await decodeVideo(BABY_CLIP, { fps: 1, width: 64, height: 64, resize: 'center-crop', pixelFormat: 'gray', duration: 1 });
   const zoom = await decodeVideo(BABY_CLIP, { fps: 1, width: 32, height: 32, resize: 'center-crop', cropScale: 2, pixelFormat: 'gray', duration: 1 });
   let diff = 0;
   for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) diff += Math.abs(zoom.frames[y * 32 + x] - plain.frames[(16 + y) * 64 + 16 + x]);
-  assert.ok(diff / 1024 < 3, `zoomed crop differs from the centre of the plain crop by ${diff / 1024} on average`);
+  assert.ok(diff / 1024 < 3, `zoomed crop differs from the center of the plain crop by ${diff / 1024} on average`);
   let total = 0;
   let chunks = 0;
   for await (const c of iterateAudioChunks(BABY_CLIP, { sampleRate: 16000, chunkFrames: 4000, duration: 3 })) {
@@ -68,8 +68,8 @@ test('face track on the real clip (or a clear "unavailable" report when the opti
   for (let t = 0; t < track.frames; t++) {
     const row = track.data.subarray(t * FACE_DIM, (t + 1) * FACE_DIM);
     assert.equal(row[0], 1, `face found in frame ${t}`);
-    // The child's face is near the centre of the frame, upper half.
-    assert.ok(row[2] > 0.35 && row[2] < 0.7 && row[3] > 0.2 && row[3] < 0.6, `centre ${row[2]}, ${row[3]}`);
+    // The child's face is near the center of the frame, upper half.
+    assert.ok(row[2] > 0.35 && row[2] < 0.7 && row[3] > 0.2 && row[3] < 0.6, `center ${row[2]}, ${row[3]}`);
     const probs = Array.from(row.subarray(7));
     assert.ok(Math.abs(probs.reduce((a, b) => a + b, 0) - 1) < 0.02);
     assert.ok(row[6] >= 0 && row[6] < 1);
@@ -78,10 +78,10 @@ test('face track on the real clip (or a clear "unavailable" report when the opti
 
 test('attune sync on the real clip (classical baseline) answers with a verdict over the whole clip', async () => {
   const { stdout } = await promisify(execFile)(process.execPath, ['bin/attune.js', 'sync', BABY_CLIP, '--json'], { timeout: 120_000 });
-  const r = JSON.parse(stdout) as { method: string; synchronisable: boolean; offset: number | null; lag: number; span: { end: number } };
+  const r = JSON.parse(stdout) as { method: string; synchronizable: boolean; offset: number | null; lag: number; span: { end: number } };
   assert.equal(r.method, 'xcorr');
-  assert.equal(typeof r.synchronisable, 'boolean');
-  assert.ok(r.synchronisable ? typeof r.offset === 'number' : r.offset === null, stdout);
+  assert.equal(typeof r.synchronizable, 'boolean');
+  assert.ok(r.synchronizable ? typeof r.offset === 'number' : r.offset === null, stdout);
   assert.equal(typeof r.lag, 'number');
   assert.ok(Math.abs(r.span.end - 10) < 0.1);
 });

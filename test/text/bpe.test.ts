@@ -14,7 +14,7 @@ const corpus = [
   'bounces bounces bounces',
 ];
 
-test('pre-tokenisation keeps every character', () => {
+test('pre-tokenization keeps every character', () => {
   const text = "Hello,  world! It's 42 \u00e9t\u00e9\n";
   assert.equal(splitWords(text).join(''), text);
   assert.deepEqual(splitWords('the dog'), ['the', ' dog']);

@@ -66,13 +66,13 @@ test('16 fps upsampled to 25 fps keeps the whole 5 s (duplicating frames, not tr
   const { grid, streams } = align([s], { rate: 25 });
   assert.equal(grid.frames, 125);
   assert.equal(streams[0].data[124], 79);
-  assert.equal(streams[0].data[1], 0); // centre 0.06 s is still inside source frame 0 (ends 0.0625 s)
-  assert.equal(streams[0].data[2], 1); // centre 0.1 s -> source frame 1
+  assert.equal(streams[0].data[1], 0); // center 0.06 s is still inside source frame 0 (ends 0.0625 s)
+  assert.equal(streams[0].data[2], 1); // center 0.1 s -> source frame 1
 });
 
-test('linear resampling interpolates between frame centres and holds the edges', () => {
-  const s = makeStream(Float32Array.from([0, 10, 20, 30]), 1, 2); // centres at 0.25, 0.75, 1.25, 1.75 s
-  const r = resample(s, { rate: 4, start: 0, frames: 8 }, 'linear'); // centres 0.125, 0.375, ...
+test('linear resampling interpolates between frame centers and holds the edges', () => {
+  const s = makeStream(Float32Array.from([0, 10, 20, 30]), 1, 2); // centers at 0.25, 0.75, 1.25, 1.75 s
+  const r = resample(s, { rate: 4, start: 0, frames: 8 }, 'linear'); // centers 0.125, 0.375, ...
   assert.deepEqual([...r.data], [0, 2.5, 7.5, 12.5, 17.5, 22.5, 27.5, 30]);
 });
 
@@ -89,7 +89,7 @@ test('align: intersection trims to common time, union zero-pads', () => {
   const inter = align([a, b], { rate: 10 });
   assert.deepEqual(inter.grid, { rate: 10, start: 0.5, frames: 5 });
   assert.deepEqual([...inter.streams[0].data], [5, 6, 7, 8, 9]);
-  assert.deepEqual([...inter.streams[1].data], [0, 0, 1, 1, 1]); // centre 0.75 s starts source frame 1
+  assert.deepEqual([...inter.streams[1].data], [0, 0, 1, 1, 1]); // center 0.75 s starts source frame 1
   const uni = align([a, b], { rate: 10, span: 'union' });
   assert.equal(uni.grid.frames, 15);
   assert.deepEqual([...uni.streams[1].mask], [0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]);

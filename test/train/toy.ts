@@ -9,7 +9,7 @@ import { predictInBatches } from '../../src/train/predict.js';
 import { defineTask, type TaskData } from '../../src/train/task.js';
 
 /**
- * A toy classification task proving the Task contract end to end: points in R^dim labelled by a random
+ * A toy classification task proving the Task contract end to end: points in R^dim labeled by a random
  * linear teacher (argmax of x W), fitted by a small MLP with dropout (so resume must restore the
  * dropout Rng too). `poison` lists example indices whose features are NaN (for the NaN guard), and
  * `jitter` adds batch-Rng noise to the features (so resume must reproduce augmentation).

@@ -76,7 +76,7 @@ test('issue #14 item 9: an unknown command or option is a usage error (exit 2); 
 });
 
 test('issue #14 item 9: one bad manifest line is reported as one invalid line, whatever its error count', () => {
-  const parsed = parseManifest('{"video":"a.mp4"}\n{"video":1,"colour":"red"}\n', 'm.jsonl', '/data');
+  const parsed = parseManifest('{"video":"a.mp4"}\n{"video":1,"color":"red"}\n', 'm.jsonl', '/data');
   assert.equal(parsed.errors.length, 2, 'two rules broken on line 2');
   const err = manifestError(parsed.errors);
   assert.match(err.message, /^m\.jsonl has 1 invalid line \(2 errors\):/);

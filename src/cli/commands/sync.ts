@@ -10,12 +10,12 @@ import { inputType } from '../../jobs/inputs.js';
 
 /**
  * `attune sync VIDEO`: how far the sound is out of sync with the picture, on the +-2 s / 0.2 s grid, with a
- * calibrated confidence and a synchronisability score; `--fix OUT` writes a corrected copy with ffmpeg.
+ * calibrated confidence and a synchronizability score; `--fix OUT` writes a corrected copy with ffmpeg.
  */
 export function register(program: Command): void {
   const cmd = program
     .command('sync')
-    .description('estimate the audio-video offset of a video (seconds, positive = audio late), its confidence and synchronisability; --fix writes a corrected copy; a folder or manifest: every file, whole')
+    .description('estimate the audio-video offset of a video (seconds, positive = audio late), its confidence and synchronizability; --fix writes a corrected copy; a folder or manifest: every file, whole')
     .argument('[video]', 'a video file with sound (any container ffmpeg reads), a folder of them (searched recursively) or a manifest .jsonl')
     .option('--method <m>', 'auto (sound events and lips, calibrated on real clips), model (the learned av-sync model, needs --model) or xcorr (the AV-Synth baseline); default: model when --model is given, else auto', oneOf('--method', ['auto', 'model', 'xcorr'] as const))
     .option('--timeline', 'auto: also the offset per 6 s window (stride 2 s) and the drift in seconds per minute (Theil-Sen fit)')
@@ -56,8 +56,8 @@ A single file is analysed as a whole. A folder or manifest:
   attune sync videos/ --out sync-results [--model runs/av-sync] [--jobs 4] [--segment 60]
 Each file is covered whole, cut into --segment windows (equal parts of at least that many seconds; a file
 shorter than two windows is one window, with exactly the numbers 'attune sync FILE' gives); each window gets its
-own offset, confidence and synchronisability, and the file an overall offset (class probabilities averaged
-over its synchronisable windows) and its drift (largest minus smallest window offset).
+own offset, confidence and synchronizability, and the file an overall offset (class probabilities averaged
+over its synchronizable windows) and its drift (largest minus smallest window offset).
 ${BATCH_HELP}`)
     .action(async (video: string | undefined, o: Options) => {
       const { loadSyncModel, releaseSyncModel } = await import('../../models/av_sync/index.js');
@@ -129,16 +129,16 @@ async function analyse(video: string, o: Options, method: 'model' | 'xcorr' | 'a
 
 async function writeTimelineReport(video: string, t: SyncTimeline, path: string): Promise<void> {
   const { writeReport } = await import('../../report/index.js');
-  const centre = (w: { start: number; end: number }) => Math.round(((w.start + w.end) / 2) * 100) / 100;
+  const center = (w: { start: number; end: number }) => Math.round(((w.start + w.end) / 2) * 100) / 100;
   const answered = t.windows.filter((w) => w.answered);
   writeReport(path, {
     title: `attune sync: ${video}`,
     meta: { windows: t.windows.length, answered: answered.length, drift: t.drift ? `${t.drift.secondsPerMinute} s/min` : `not measured (${t.reason})` },
     sections: [
-      { kind: 'curves', title: 'Offset over the file (positive = audio late)', xName: 'window centre (s)', yName: 'lag (s)', series: [
-        { name: 'best lag, every window', x: t.windows.map(centre), y: t.windows.map((w) => w.lag) },
-        { name: 'answered windows', x: answered.map(centre), y: answered.map((w) => w.lag) },
-        ...(t.drift ? [{ name: 'Theil-Sen drift fit', x: t.windows.map(centre), y: t.windows.map((w) => t.drift!.lagAtStart + (t.drift!.secondsPerMinute / 60) * centre(w)) }] : []),
+      { kind: 'curves', title: 'Offset over the file (positive = audio late)', xName: 'window center (s)', yName: 'lag (s)', series: [
+        { name: 'best lag, every window', x: t.windows.map(center), y: t.windows.map((w) => w.lag) },
+        { name: 'answered windows', x: answered.map(center), y: answered.map((w) => w.lag) },
+        ...(t.drift ? [{ name: 'Theil-Sen drift fit', x: t.windows.map(center), y: t.windows.map((w) => t.drift!.lagAtStart + (t.drift!.secondsPerMinute / 60) * center(w)) }] : []),
       ] },
       { kind: 'table', title: 'Windows', columns: ['start (s)', 'end (s)', 'lag (s)', 'confidence', 'cue', 'answered'], rows: t.windows.map((w) => [w.start, w.end, w.lag, w.confidence, w.cue, w.answered ? 'yes' : 'no']), digits: 3 },
     ],
@@ -159,19 +159,19 @@ async function evaluate(video: string | undefined, o: Options): Promise<void> {
       if (o.json) return printJson(r);
       const rows = (['xcorr', 'model'] as const).filter((k) => r[k]).map((k) => {
         const s = r[k]!;
-        return [k, s.n, s.acc1, s.accWithin1, s.synchronisable, s.acc1Synchronisable, s.ece, s.meanConfidence];
+        return [k, s.n, s.acc1, s.accWithin1, s.synchronizable, s.acc1Synchronizable, s.ece, s.meanConfidence];
       });
       process.stdout.write(`AV-Synth (seed ${r.seed}): ${r.clips} fresh clips x 21 offsets, central 4.8 s windows, ${r.seconds.toFixed(1)} s\n`);
-      process.stdout.write(formatTable(['method', 'windows', 'acc@1', 'acc within 1', 'synchronisable', 'acc@1 when synchronisable', 'ECE', 'mean confidence'], rows) + '\n');
+      process.stdout.write(formatTable(['method', 'windows', 'acc@1', 'acc within 1', 'synchronizable', 'acc@1 when synchronizable', 'ECE', 'mean confidence'], rows) + '\n');
       return;
     }
     if (!video) throw new InputError('--shifts needs a VIDEO', { field: 'video' });
     const r = await benchShifts(video, o.shifts!, { model });
     if (o.json) return printJson(r);
-    const cell = (e?: { offset: number | null; lag: number; confidence: number; synchronisability: number }) =>
-      !e ? '-' : e.offset === null ? `not sync. (lag ${fmt(e.lag)}, s=${e.synchronisability.toFixed(2)})` : `${fmt(e.offset)} (conf ${e.confidence.toFixed(2)}, s=${e.synchronisability.toFixed(2)})`;
+    const cell = (e?: { offset: number | null; lag: number; confidence: number; synchronizability: number }) =>
+      !e ? '-' : e.offset === null ? `not sync. (lag ${fmt(e.lag)}, s=${e.synchronizability.toFixed(2)})` : `${fmt(e.offset)} (conf ${e.confidence.toFixed(2)}, s=${e.synchronizability.toFixed(2)})`;
     process.stdout.write(formatTable(['true shift', 'xcorr', 'model'], r.rows.map((row) => [fmt(row.shift), cell(row.xcorr), cell(row.model)])) + '\n');
-    for (const [k, s] of Object.entries(r.summary)) process.stdout.write(`${k}: ${s.right} right (within 0.1 s), ${s.notSynchronisable} not synchronisable, ${s.wrong} wrong\n`);
+    for (const [k, s] of Object.entries(r.summary)) process.stdout.write(`${k}: ${s.right} right (within 0.1 s), ${s.notSynchronizable} not synchronizable, ${s.wrong} wrong\n`);
   } finally {
     if (model) await releaseSyncModel(model);
   }

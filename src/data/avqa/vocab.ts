@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { writeJsonAtomic } from '../../util/atomic.js';
 import { InputError } from '../../util/errors.js';
-import { COLOURS, SHAPES } from '../synth/classes.js';
+import { COLORS, SHAPES } from '../synth/classes.js';
 import type { AvqaConfig } from './config.js';
 import type { AvqaQuestion } from './generate.js';
 import { AVQA_TEMPLATES, AVQA_TOLERANCES, formatSeconds } from './templates.js';
@@ -128,7 +128,7 @@ export class WordTokenizer {
 /** Every answer a question can have (for a classification head over answers). */
 export function avqaAnswers(cfg: Pick<AvqaConfig, 'sounding' | 'distractors'>): string[] {
   const objects = cfg.sounding[1] + cfg.distractors[1];
-  const colors = COLOURS.map((c) => c.name);
+  const colors = COLORS.map((c) => c.name);
   const numbers = Array.from({ length: Math.max(AVQA_TOLERANCES.maxCount, objects) + 1 }, (_, i) => String(i));
   const names = [...colors.flatMap((c) => SHAPES.map((s) => `${c} ${s}`)), ...SHAPES.map((s) => `gray ${s}`)];
   return [...new Set(['yes', 'no', ...numbers, ...SOUND_WORDS, ...colors, 'gray', ...SHAPES, ...names, 'early', 'late', 'in sync'])];

@@ -1,5 +1,5 @@
 /**
- * AV-Synth object classes. A class fixes how an object looks (shape + colour) and how its impacts
+ * AV-Synth object classes. A class fixes how an object looks (shape + color) and how its impacts
  * sound (pitch, partial ratios, decay). Classes depend only on their index, never on the seed, so
  * class k is the same in every clip and every dataset.
  */
@@ -7,7 +7,7 @@ export type Shape = 'circle' | 'square' | 'triangle' | 'diamond' | 'ring' | 'cro
 
 export const SHAPES: readonly Shape[] = ['circle', 'square', 'triangle', 'diamond', 'ring', 'cross'];
 
-export const COLOURS: readonly { name: string; rgb: [number, number, number] }[] = [
+export const COLORS: readonly { name: string; rgb: [number, number, number] }[] = [
   { name: 'red', rgb: [230, 40, 40] },
   { name: 'green', rgb: [40, 200, 60] },
   { name: 'blue', rgb: [50, 90, 240] },
@@ -26,13 +26,13 @@ const FAMILIES: readonly { name: string; ratios: number[] }[] = [
   { name: 'membrane', ratios: [1, 1.59, 2.14, 2.65, 2.92] },
 ];
 
-export const MAX_CLASSES = SHAPES.length * COLOURS.length; // 48
+export const MAX_CLASSES = SHAPES.length * COLORS.length; // 48
 
 export interface SynthClass {
   index: number;
   name: string; // e.g. 'red-circle'
   shape: Shape;
-  colour: [number, number, number];
+  color: [number, number, number];
   f0: number; // Hz
   ratios: number[]; // partial frequencies = f0 * ratio
   decay: number; // seconds (e-folding time of the fundamental)
@@ -40,17 +40,17 @@ export interface SynthClass {
 }
 
 /**
- * Class k of K. Shape and colour both change with k (shape k mod 6, colour (k + k div 6) mod 8, so
+ * Class k of K. Shape and color both change with k (shape k mod 6, color (k + k div 6) mod 8, so
  * k < 48 are all different); pitch is spaced evenly on a log scale from 180 Hz to 1800 Hz; family and
- * decay cycle so that neighbours in pitch also differ in timbre.
+ * decay cycle so that neighbors in pitch also differ in timbre.
  */
 export function synthClass(k: number, count: number): SynthClass {
   const shape = SHAPES[k % SHAPES.length];
-  const colour = COLOURS[(k + Math.floor(k / SHAPES.length)) % COLOURS.length];
+  const color = COLORS[(k + Math.floor(k / SHAPES.length)) % COLORS.length];
   const family = FAMILIES[k % FAMILIES.length];
   const f0 = 180 * Math.pow(10, count > 1 ? k / (count - 1) : 0);
   const decay = [0.06, 0.15, 0.1, 0.25, 0.04][k % 5];
-  return { index: k, name: `${colour.name}-${shape}`, shape, colour: colour.rgb, f0, ratios: family.ratios, decay, family: family.name };
+  return { index: k, name: `${color.name}-${shape}`, shape, color: color.rgb, f0, ratios: family.ratios, decay, family: family.name };
 }
 
 export function synthClasses(count: number): SynthClass[] {

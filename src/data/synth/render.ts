@@ -25,8 +25,8 @@ export function renderVideo(scene: Scene, cfg: SynthConfig, classes: SynthClass[
     for (const obj of order) {
       const cls = classes[obj.cls];
       const flashing = obj.sounding && cfg.flash > 0 && impacts[obj.id].some((te) => t >= te && t - te < cfg.flash);
-      const colour = obj.sounding ? cls.colour : grey(cls.colour);
-      drawObject(frame, size, obj, t, cls.shape, flashing ? mix(colour, [255, 255, 255], 0.55) : colour, flashing ? 1.2 : 1);
+      const color = obj.sounding ? cls.color : gray(cls.color);
+      drawObject(frame, size, obj, t, cls.shape, flashing ? mix(color, [255, 255, 255], 0.55) : color, flashing ? 1.2 : 1);
     }
   }
   return { frames, data };
@@ -45,7 +45,7 @@ function fillBackground(frame: Uint8Array, size: number, bg: [number, number, nu
   }
 }
 
-function grey(c: [number, number, number]): [number, number, number] {
+function gray(c: [number, number, number]): [number, number, number] {
   const l = Math.round(0.3 * c[0] + 0.59 * c[1] + 0.11 * c[2]);
   const v = Math.round(70 + 0.4 * l);
   return [v, v, v];
@@ -55,7 +55,7 @@ function mix(a: [number, number, number], b: [number, number, number], w: number
   return [0, 1, 2].map((k) => Math.round(a[k] * (1 - w) + b[k] * w)) as [number, number, number];
 }
 
-function drawObject(frame: Uint8Array, size: number, obj: SceneObject, t: number, shape: Shape, colour: [number, number, number], scale: number): void {
+function drawObject(frame: Uint8Array, size: number, obj: SceneObject, t: number, shape: Shape, color: [number, number, number], scale: number): void {
   const [cx, cy] = positionAt(obj, t);
   const r = obj.radius * scale;
   const x0 = Math.max(0, Math.floor(cx - r)), x1 = Math.min(size - 1, Math.ceil(cx + r));
@@ -64,14 +64,14 @@ function drawObject(frame: Uint8Array, size: number, obj: SceneObject, t: number
     for (let x = x0; x <= x1; x++) {
       if (!insideShape(shape, x + 0.5 - cx, y + 0.5 - cy, r)) continue;
       const p = (y * size + x) * 3;
-      frame[p] = colour[0];
-      frame[p + 1] = colour[1];
-      frame[p + 2] = colour[2];
+      frame[p] = color[0];
+      frame[p + 1] = color[1];
+      frame[p + 2] = color[2];
     }
   }
 }
 
-/** Whether offset (dx, dy) from the centre is inside a shape of radius r. */
+/** Whether offset (dx, dy) from the center is inside a shape of radius r. */
 export function insideShape(shape: Shape, dx: number, dy: number, r: number): boolean {
   const ax = Math.abs(dx), ay = Math.abs(dy);
   switch (shape) {

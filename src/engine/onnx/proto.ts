@@ -173,7 +173,7 @@ export interface ModelProto {
   metadataProps?: { key: string; value: string }[];
 }
 
-/** Serialises a model to .onnx bytes. */
+/** Serializes a model to .onnx bytes. */
 export function encodeModel(model: ModelProto): Uint8Array {
   const err = ModelType.verify(model);
   if (err) throw new Error(`internal: invalid ONNX model object: ${err}`);

@@ -53,14 +53,14 @@ export function linear(x: Tensor, w: Tensor, b?: Tensor): Tensor {
 }
 
 /**
- * Layer normalisation over the trailing axes from `axis` (ONNX LayerNormalization, one fused kernel). The node's
+ * Layer normalization over the trailing axes from `axis` (ONNX LayerNormalization, one fused kernel). The node's
  * Mean and InvStdDev outputs are kept for the gradient.
  */
 export function layerNorm(x: Tensor, scale: Tensor, bias?: Tensor, eps = 1e-5, axis = -1): Tensor {
   const a = normAxis('LayerNormalization', axis, x.shape.length, x.shape);
   const normShape = x.shape.slice(a);
   if (scale.shape.length !== normShape.length || scale.shape.some((d, i) => d !== normShape[i])) {
-    shapeError('LayerNormalization', `scale must have the normalised shape [${normShape.join(', ')}]`, [x.shape, scale.shape]);
+    shapeError('LayerNormalization', `scale must have the normalized shape [${normShape.join(', ')}]`, [x.shape, scale.shape]);
   }
   if (bias && bias.shape.join() !== scale.shape.join()) shapeError('LayerNormalization', 'bias must match scale', [scale.shape, bias.shape]);
   const stats: Dim[] = x.shape.map((d, i) => (i < a ? d : 1));
@@ -72,7 +72,7 @@ export function layerNorm(x: Tensor, scale: Tensor, bias?: Tensor, eps = 1e-5, a
   ])[0];
 }
 
-/** RMS normalisation over the last axis: x / sqrt(mean(x^2) + eps) * scale. */
+/** RMS normalization over the last axis: x / sqrt(mean(x^2) + eps) * scale. */
 export function rmsNorm(x: Tensor, scale: Tensor, eps = 1e-6): Tensor {
   if (scale.shape.length !== 1 || scale.shape[0] !== x.shape[x.shape.length - 1]) shapeError('RMSNorm', 'scale must be [D] for x [..., D]', [x.shape, scale.shape]);
   const r = rsqrt(add(mean(mul(x, x), -1, { keepdims: true }), eps));

@@ -1,7 +1,7 @@
 /**
  * `sync` over many files. A file is analysed whole: cut into `segment`-second windows (equal parts of at least
  * `segment` seconds; a file shorter than two segments is one window), each with its own offset, confidence and
- * synchronisability, plus the file's overall estimate. A one-window file gives exactly what `attune sync FILE` says.
+ * synchronizability, plus the file's overall estimate. A one-window file gives exactly what `attune sync FILE` says.
  */
 import { probe } from '../../media/probe.js';
 import { loadSyncModel, releaseSyncModel, type SyncModel } from '../../models/av_sync/infer.js';
@@ -47,7 +47,7 @@ const r4 = (x: number): number => Math.round(x * 1e4) / 1e4;
 
 function brief(e: Estimate): Record<string, unknown> {
   return {
-    offset: e.offset, lag: e.lag, confidence: r4(e.confidence), synchronisability: r4(e.synchronisability), synchronisable: e.synchronisable,
+    offset: e.offset, lag: e.lag, confidence: r4(e.confidence), synchronizability: r4(e.synchronizability), synchronizable: e.synchronizable,
     ...(e.reason !== undefined ? { reason: e.reason } : {}), windows: e.windows,
   };
 }
@@ -58,17 +58,17 @@ export function segmentRanges(start: number, duration: number, segment: number):
   return Array.from({ length: n }, (_, i) => ({ start: start + (i * duration) / n, duration: duration / n }));
 }
 
-/** The file's estimate from its windows': class probabilities averaged over synchronisable windows (weighted by window count). */
+/** The file's estimate from its windows': class probabilities averaged over synchronizable windows (weighted by window count). */
 export function combineSegments(segs: { start: number; duration: number; e: Estimate }[]): Record<string, unknown> {
   const windows = segs.reduce((s, x) => s + x.e.windows, 0);
   const wsum = Math.max(1e-9, windows);
-  const synchronisability = segs.reduce((s, x) => s + x.e.windows * x.e.synchronisability, 0) / wsum;
-  const good = segs.filter((x) => x.e.synchronisable && x.e.offset !== null);
+  const synchronizability = segs.reduce((s, x) => s + x.e.windows * x.e.synchronizability, 0) / wsum;
+  const good = segs.filter((x) => x.e.synchronizable && x.e.offset !== null);
   const perSegment = segs.map((x) => ({ start: r4(x.start), end: r4(x.start + x.duration), ...brief(x.e) }));
   if (good.length === 0) {
     return {
-      offset: null, lag: 0, confidence: r4(Math.max(...segs.map((x) => x.e.confidence))), synchronisability: r4(synchronisability), synchronisable: false,
-      reason: segs[0].e.reason ?? 'no window is synchronisable', windows, synchronisableSegments: 0, segments: perSegment,
+      offset: null, lag: 0, confidence: r4(Math.max(...segs.map((x) => x.e.confidence))), synchronizability: r4(synchronizability), synchronizable: false,
+      reason: segs[0].e.reason ?? 'no window is synchronizable', windows, synchronizableSegments: 0, segments: perSegment,
     };
   }
   const probs = new Array<number>(SYNC_GRID.length).fill(0);
@@ -78,7 +78,7 @@ export function combineSegments(segs: { start: number; duration: number; e: Esti
   const offsets = good.map((x) => x.e.offset as number);
   return {
     offset: SYNC_GRID[k], lag: r4(good.reduce((s, x) => s + Math.max(1, x.e.windows) * x.e.lag, 0) / gw), confidence: r4(probs[k]),
-    synchronisability: r4(synchronisability), synchronisable: true, windows, synchronisableSegments: good.length,
+    synchronizability: r4(synchronizability), synchronizable: true, windows, synchronizableSegments: good.length,
     drift: r4(Math.max(...offsets) - Math.min(...offsets)), probs: probs.map(r4), segments: perSegment,
   };
 }
@@ -117,7 +117,7 @@ export const syncSubmitter: KindSubmitter = {
   async prepare(ctx) {
     return {
       identity: await syncIdentity(ctx.options),
-      columns: ['offset', 'lag', 'confidence', 'synchronisability', 'synchronisable', 'reason', 'windows', 'duration', 'synchronisableSegments', 'drift'],
+      columns: ['offset', 'lag', 'confidence', 'synchronizability', 'synchronizable', 'reason', 'windows', 'duration', 'synchronizableSegments', 'drift'],
     };
   },
 };

@@ -11,7 +11,7 @@ import { clipFeatures } from './synth_worker.js';
 
 /**
  * Paired clip features in memory: video [N, T, Dv] and audio [N, T, Da], plus per-dimension statistics of
- * the training clips (the models standardise their inputs with them, stored as frozen parameters).
+ * the training clips (the models standardize their inputs with them, stored as frozen parameters).
  */
 export interface AvClipSet {
   n: number;

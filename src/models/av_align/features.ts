@@ -11,7 +11,7 @@ import { MediaError } from '../../util/errors.js';
  * Clip features shared by av-align and av-retrieval: both modalities on ONE grid (`rate` Hz over `seconds`),
  * computed by the same code from in-memory AV-Synth frames (training fast path) and from decoded files
  * (index/retrieve), so a model trained on one serves the other.
- *  video [T, 218]: 8x8 RGB pixels (colour, where things are), colour moments, 4x4+1 motion energy
+ *  video [T, 218]: 8x8 RGB pixels (color, where things are), color moments, 4x4+1 motion energy
  *  audio [T, 65]: PANNs log-mel (64) and the spectral-flux onset envelope (1)
  * Each modality is mean-pooled onto the grid (exact overlap weights), so a 0.1 s impact flash or click
  * lands in the grid frame that contains it.
@@ -21,7 +21,7 @@ export interface AvFeatureConfig {
   rate: number;
   /** window length in seconds (T = rate * seconds frames) */
   seconds: number;
-  /** video decode rate and square size (files are centre-cropped to it) */
+  /** video decode rate and square size (files are center-cropped to it) */
   videoFps: number;
   videoSize: number;
   sampleRate: number;
@@ -32,7 +32,7 @@ export const AV_FEATURE_VERSION = 1;
 export const defaultAvFeatures: AvFeatureConfig = { rate: 8, seconds: 6, videoFps: 16, videoSize: 64, sampleRate: 16000 };
 
 const VISUAL: VisualFeatureConfig = { pixels: { width: 8, height: 8 }, moments: true, motionGrid: { gx: 4, gy: 4 } };
-const VISUAL_ORDER = ['pixels', 'colour_moments', 'motion'];
+const VISUAL_ORDER = ['pixels', 'color_moments', 'motion'];
 export const VIDEO_FEATURE_DIM = 8 * 8 * 3 + 9 + 17;
 export const AUDIO_FEATURE_DIM = 64 + 1;
 

@@ -10,13 +10,13 @@ import type { FeatureStats } from './data.js';
 
 /**
  * av-align, the design source 000 audio-visual model, as thin functions over symbolic tensors:
- *   video/audio encoders: standardise (frozen train-set stats) -> linear + LayerNorm -> sinusoidal positions ->
+ *   video/audio encoders: standardize (frozen train-set stats) -> linear + LayerNorm -> sinusoidal positions ->
  *     temporal conv -> self-attention blocks                                        h_v, h_a  [B, T, D]
- *   contrastive embeddings: per-frame projection, flattened, L2-normalised       e_v, e_a  [B, T*E]
+ *   contrastive embeddings: per-frame projection, flattened, L2-normalized       e_v, e_a  [B, T*E]
  *     (flattening keeps WHEN things happen, which is what tells two AV-Synth clips apart)
  *   cross-modal transformer: video attends audio and audio attends video        f_v, f_a  [B, T, D]
  *   fusion (gated or bilinear) -> per-frame alignment head                            s  [B, T] in (0, 1)
- *   audio-feature decoder: standardised audio features predicted from the VIDEO encoder alone  [B, T, Da]
+ *   audio-feature decoder: standardized audio features predicted from the VIDEO encoder alone  [B, T, Da]
  */
 export interface AvAlignConfig {
   dim: number;
@@ -43,7 +43,7 @@ export const avAlignTiny = (): AvAlignConfig => ({ ...avAlignSmall(), dim: 32, h
 export const avAlignBase = (): AvAlignConfig => ({ ...avAlignSmall(), dim: 128, heads: 4, encoderLayers: 2, crossLayers: 2 });
 
 /** x [B, T, Din] -> (x - mean) / std with frozen statistics (saved with the weights). */
-function standardise(p: Scope, x: Tensor, mean: Float32Array | undefined, std: Float32Array | undefined): Tensor {
+function standardize(p: Scope, x: Tensor, mean: Float32Array | undefined, std: Float32Array | undefined): Tensor {
   const d = x.shape[2] as number;
   const m = p.param('mean', [d], mean ? () => mean : init.zeros(), { trainable: false });
   const s = p.param('std', [d], std ? () => std : init.ones(), { trainable: false });
@@ -52,7 +52,7 @@ function standardise(p: Scope, x: Tensor, mean: Float32Array | undefined, std: F
 
 /** One modality's encoder: features [B, T, Din] -> h [B, T, D]. */
 export function encodeModality(p: Scope, x: Tensor, c: AvAlignConfig, stats?: { mean: Float32Array; std: Float32Array }): Tensor {
-  let h = standardise(p.scope('input'), x, stats?.mean, stats?.std);
+  let h = standardize(p.scope('input'), x, stats?.mean, stats?.std);
   h = layerNorm(p.scope('in_norm'), linear(p.scope('in_proj'), h, c.dim)); // [B, T, D]
   h = addSinusoidal(h);
   // a short temporal convolution sees frame differences (motion onsets, audio attacks) directly
@@ -63,7 +63,7 @@ export function encodeModality(p: Scope, x: Tensor, c: AvAlignConfig, stats?: { 
 
 const l2normalize = (x: Tensor): Tensor => x.mul(x.square().sum(-1, true).add(1e-12).rsqrt());
 
-/** Per-frame projection, flattened and normalised: h [B, T, D] -> [B, T*E]. */
+/** Per-frame projection, flattened and normalized: h [B, T, D] -> [B, T*E]. */
 export function clipEmbedding(p: Scope, h: Tensor, c: AvAlignConfig): Tensor {
   const [b, t] = [h.shape[0], h.shape[1] as number];
   const e = linear(p, h, c.embedDim); // [B, T, E]
@@ -120,7 +120,7 @@ export function alignLogits(p: Scope, hv: Tensor, ha: Tensor, c: AvAlignConfig):
   return alignForward(p, hv, ha, c).logits;
 }
 
-/** The audio-feature decoder: standardised audio features predicted from video only. h_v [B, T, D] -> [B, T, Da]. */
+/** The audio-feature decoder: standardized audio features predicted from video only. h_v [B, T, D] -> [B, T, Da]. */
 export function predictAudioFeatures(p: Scope, hv: Tensor, audioDim: number, c: AvAlignConfig): Tensor {
   return mlp(p, hv, { hidden: 2 * c.dim, out: audioDim });
 }
@@ -132,7 +132,7 @@ export function rollBatch(x: Tensor): Tensor {
   return concat([tail, head], 0);
 }
 
-/** Standardised audio (the decoder's target), no gradient. */
+/** Standardized audio (the decoder's target), no gradient. */
 export function audioTarget(p: Scope, audio: Tensor): Tensor {
   const s = p.scope('audio_enc').scope('input');
   const d = audio.shape[2] as number;

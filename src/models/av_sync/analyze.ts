@@ -1,6 +1,6 @@
 import { probe } from '../../media/probe.js';
 import { featuresFromFile, SYNC_RATE } from './features.js';
-import { loadSyncModel, modelSync, notSynchronisable, type SyncModel } from './infer.js';
+import { loadSyncModel, modelSync, notSynchronizable, type SyncModel } from './infer.js';
 import type { SyncEstimate } from './result.js';
 import { xcorrSync } from './xcorr.js';
 import { autoSync } from './auto.js';
@@ -11,7 +11,7 @@ import { syncTimeline, type SyncTimeline } from './timeline.js';
 /**
  * `attune sync` as a function: decode a file once into sync features and estimate its audio-video offset with the
  * learned model (when one is given) or the xcorr baseline. Unreadable files and files without a video stream are
- * MediaErrors (a clear message); a file without audio, silence or a still picture gives a "not synchronisable"
+ * MediaErrors (a clear message); a file without audio, silence or a still picture gives a "not synchronizable"
  * estimate with its reason.
  */
 export interface SyncFileOptions {
@@ -46,7 +46,7 @@ export async function syncFile(path: string, opts: SyncFileOptions = {}): Promis
     // Still decode nothing: there is no sound to time against the picture.
     const end = opts.duration ?? info.duration - (opts.start ?? 0);
     const seconds = (performance.now() - t0) / 1000;
-    return { ...notSynchronisable(method, 'no audio stream', { start: 0, end }, 0), file: path, timing: { decode: seconds, estimate: 0, total: seconds } };
+    return { ...notSynchronizable(method, 'no audio stream', { start: 0, end }, 0), file: path, timing: { decode: seconds, estimate: 0, total: seconds } };
   }
   if (method === 'auto') {
     const clip = await decodeSyncClip(path, { ...range, info });

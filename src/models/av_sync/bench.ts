@@ -20,9 +20,9 @@ export interface MethodScore {
   n: number;
   acc1: number;
   accWithin1: number;
-  /** Fraction judged synchronisable, and acc@1 among those. */
-  synchronisable: number;
-  acc1Synchronisable: number;
+  /** Fraction judged synchronizable, and acc@1 among those. */
+  synchronizable: number;
+  acc1Synchronizable: number;
   ece: number;
   meanConfidence: number;
 }
@@ -44,7 +44,7 @@ function score(pairs: { e: SyncEstimate; label: number }[]): MethodScore {
     const k = argmaxOf(e.probs);
     if (k === label) exact++;
     if (Math.abs(k - label) <= 1) near++;
-    if (e.synchronisable) {
+    if (e.synchronizable) {
       sync++;
       if (k === label) syncExact++;
     }
@@ -53,7 +53,7 @@ function score(pairs: { e: SyncEstimate; label: number }[]): MethodScore {
   }
   const n = pairs.length;
   return {
-    n, acc1: exact / n, accWithin1: near / n, synchronisable: sync / n, acc1Synchronisable: sync ? syncExact / sync : NaN,
+    n, acc1: exact / n, accWithin1: near / n, synchronizable: sync / n, acc1Synchronizable: sync ? syncExact / sync : NaN,
     ece: expectedCalibrationError(conf, correct), meanConfidence: conf.reduce((a, b) => a + b, 0) / n,
   };
 }
@@ -93,18 +93,18 @@ export async function benchSynth(opts: { clips: number; seed?: number; model?: S
 
 export interface ShiftRow {
   shift: number;
-  xcorr: Pick<SyncEstimate, 'offset' | 'lag' | 'confidence' | 'synchronisability' | 'synchronisable' | 'reason'>;
+  xcorr: Pick<SyncEstimate, 'offset' | 'lag' | 'confidence' | 'synchronizability' | 'synchronizable' | 'reason'>;
   model?: ShiftRow['xcorr'];
 }
 
 export interface ShiftBenchResult {
   file: string;
   rows: ShiftRow[];
-  /** Per method: shifts measured within 0.1 s of the truth, judged not synchronisable, and confidently wrong. */
-  summary: Record<string, { right: number; notSynchronisable: number; wrong: number }>;
+  /** Per method: shifts measured within 0.1 s of the truth, judged not synchronizable, and confidently wrong. */
+  summary: Record<string, { right: number; notSynchronizable: number; wrong: number }>;
 }
 
-const brief = (e: SyncEstimate): ShiftRow['xcorr'] => ({ offset: e.offset, lag: e.lag, confidence: e.confidence, synchronisability: e.synchronisability, synchronisable: e.synchronisable, reason: e.reason });
+const brief = (e: SyncEstimate): ShiftRow['xcorr'] => ({ offset: e.offset, lag: e.lag, confidence: e.confidence, synchronizability: e.synchronizability, synchronizable: e.synchronizable, reason: e.reason });
 
 /** Copies of `file` with the audio moved by each shift (positive = audio late), analysed by xcorr and the model. */
 export async function benchShifts(file: string, shifts: number[], opts: { model?: SyncModel } = {}): Promise<ShiftBenchResult> {
@@ -121,10 +121,10 @@ export async function benchShifts(file: string, shifts: number[], opts: { model?
     const summary: ShiftBenchResult['summary'] = {};
     for (const method of ['xcorr', 'model'] as const) {
       if (method === 'model' && !opts.model) continue;
-      const s = { right: 0, notSynchronisable: 0, wrong: 0 };
+      const s = { right: 0, notSynchronizable: 0, wrong: 0 };
       for (const r of rows) {
         const e = r[method]!;
-        if (!e.synchronisable) s.notSynchronisable++;
+        if (!e.synchronizable) s.notSynchronizable++;
         else if (Math.abs((e.offset ?? NaN) - r.shift) <= 0.1 + 1e-9) s.right++;
         else s.wrong++;
       }

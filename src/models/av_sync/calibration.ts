@@ -57,7 +57,7 @@ export function fitCalibrationWeights(X: number[][], y: number[]): number[] {
   }
 }
 
-/** L2-regularised logistic regression by Newton's method (small, deterministic: no randomness, no learning rate). */
+/** L2-regularized logistic regression by Newton's method (small, deterministic: no randomness, no learning rate). */
 export function fitLogistic(X: number[][], y: number[], l2 = 1e-2, iterations = 50): number[] {
   const d = X[0]?.length ?? 0;
   const w = new Array<number>(d).fill(0);

@@ -12,7 +12,7 @@ import { SYNC_CLASSES, SYNC_GRID } from './result.js';
 /**
  * Self-supervised sync examples from unlabeled, in-sync clips: pick a window of the video and the audio window moved
  * by a random grid offset (the audio of a file whose audio is `offset` seconds late, at the same file time, is the
- * original audio `offset` seconds earlier). Negatives for the synchronisability head remove the cues: a still
+ * original audio `offset` seconds earlier). Negatives for the synchronizability head remove the cues: a still
  * picture, silence, or the audio of another clip.
  */
 export const SYNC_FEATURE_VERSION = 1;

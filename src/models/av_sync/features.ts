@@ -13,10 +13,10 @@ import { InputError } from '../../util/errors.js';
  * frames, so the +-2 s grid is lags -50..50). Both the xcorr baseline and the learned av-sync model read these.
  *
  * audio [T, 17]: onset strength (spectral flux of a 64-band dB mel at 50 Hz, /5), 8 band energies ((dB + 50) / 20) and
- *   their positive temporal differences. Fixed scalings (no per-clip normalisation) keep silence recognisable.
+ *   their positive temporal differences. Fixed scalings (no per-clip normalization) keep silence recognizable.
  * video [T, 34]: motion energy (mean |luma_t - luma_t-1|) in a 4x4 grid plus the whole frame, log1p(100 m), and
  *   the positive temporal differences of those 17 values (motion onsets).
- * Raw cue signals are kept too (`onset`, `motion`) for the baseline and the synchronisability gates.
+ * Raw cue signals are kept too (`onset`, `motion`) for the baseline and the synchronizability gates.
  */
 export const SYNC_RATE = 25;
 export const SYNC_SAMPLE_RATE = 16000;
@@ -40,7 +40,7 @@ export interface SyncFeatures {
   motionOnset: Float32Array;
   /** 1 where both the audio and the video cover the frame. */
   mask: Uint8Array;
-  /** 1 where the audio, resp. the video, covers the frame (lag curves centre each signal over its own frames). */
+  /** 1 where the audio, resp. the video, covers the frame (lag curves center each signal over its own frames). */
   audioMask?: Uint8Array;
   videoMask?: Uint8Array;
 }
@@ -197,7 +197,7 @@ export interface FileFeatures extends SyncFeatures {
 /**
  * Decodes a file (video at 25 fps, 64x64 gray, and 16 kHz mono audio, in parallel ffmpeg processes) into sync
  * features. A file without an audio stream is a MediaError from the caller's point of view; here it is reported by
- * `probe` info so callers can give a "not synchronisable" answer instead.
+ * `probe` info so callers can give a "not synchronizable" answer instead.
  */
 export async function featuresFromFile(path: string, opts: { start?: number; duration?: number; info?: MediaInfo } = {}): Promise<FileFeatures> {
   const info = opts.info ?? (await probe(path, { scanPackets: 0 }));

@@ -1,4 +1,4 @@
-/** av-sync: audio-visual offset estimation (xcorr baseline and the learned model), synchronisability and fixing. */
+/** av-sync: audio-visual offset estimation (xcorr baseline and the learned model), synchronizability and fixing. */
 export * from './result.js';
 export * from './features.js';
 export * from './xcorr.js';

@@ -7,15 +7,15 @@ import type { SyncExampleSpec } from './data.js';
 import { SYNC_RATE, type SyncFeatures } from './features.js';
 import type { AvSyncModelConfig } from './task.js';
 import { AvSyncModelSchema, avSyncInference, predictExamples } from './task.js';
-import { SYNC_GRID, SYNCHRONISABLE_AT, argmaxOf, confidenceGate, softmaxOf, type SyncEstimate } from './result.js';
+import { SYNC_GRID, SYNCHRONIZABLE_AT, argmaxOf, confidenceGate, softmaxOf, type SyncEstimate } from './result.js';
 
 const ZERO_CLASS = SYNC_GRID.indexOf(0);
 import { cueReason, cueStrengths } from './xcorr.js';
 
 /**
  * Running a trained av-sync model on a clip: windows of 4.8 s (stride half a window) over the clip, temperature-
- * scaled class probabilities averaged over windows (weighted by each window's synchronisability), and
- * synchronisability = min(model's sync probability, audio cue gate, video cue gate, confidence gate) so a still
+ * scaled class probabilities averaged over windows (weighted by each window's synchronizability), and
+ * synchronizability = min(model's sync probability, audio cue gate, video cue gate, confidence gate) so a still
  * picture, silence or evidence that does not single out one offset never produces a confident number, even if the
  * learned head were fooled.
  */
@@ -78,7 +78,7 @@ export async function modelSync(f: SyncFeatures, model: SyncModel, opts: { hasAu
   const starts = windowStarts(f.frames, W).filter((t0) => coverage(f.mask, t0, W) >= 0.5);
   if (!starts.length) {
     reason ??= f.frames < W ? `clip is ${(f.frames / f.rate).toFixed(2)} s; the model needs at least ${(W / f.rate).toFixed(1)} s` : 'no window with both audio and video present';
-    return notSynchronisable('model', reason, span, 0);
+    return notSynchronizable('model', reason, span, 0);
   }
   // The file's own audio at the file's time: an 'offset' example of the zero-offset class (no shift applied).
   const examples: SyncExampleSpec[] = starts.map((t0) => ({ clip: 0, kind: 'offset', label: ZERO_CLASS, t0 }));
@@ -95,9 +95,9 @@ export async function modelSync(f: SyncFeatures, model: SyncModel, opts: { hasAu
   for (let k = 0; k < probs.length; k++) probs[k] /= wsum;
   const k = argmaxOf(probs);
   const syncProb = r.sync.reduce((a, b) => a + b, 0) / r.sync.length;
-  const synchronisability = Math.min(syncProb, cues.audioGate, cues.videoGate, confidenceGate(probs[k]));
-  if (!reason && synchronisability < SYNCHRONISABLE_AT) {
-    reason = syncProb < SYNCHRONISABLE_AT ? 'the model finds no sound-motion correspondence it can time' : 'the evidence does not single out one offset (low confidence)';
+  const synchronizability = Math.min(syncProb, cues.audioGate, cues.videoGate, confidenceGate(probs[k]));
+  if (!reason && synchronizability < SYNCHRONIZABLE_AT) {
+    reason = syncProb < SYNCHRONIZABLE_AT ? 'the model finds no sound-motion correspondence it can time' : 'the evidence does not single out one offset (low confidence)';
   }
   const ok = reason === undefined;
   return {
@@ -105,9 +105,9 @@ export async function modelSync(f: SyncFeatures, model: SyncModel, opts: { hasAu
     offset: ok ? SYNC_GRID[k] : null,
     offsetClass: ok ? k : null,
     lag: Math.round(refinedOffset(probs, k) * 1000) / 1000,
-    confidence: ok ? probs[k] : Math.min(probs[k], synchronisability),
-    synchronisability,
-    synchronisable: ok,
+    confidence: ok ? probs[k] : Math.min(probs[k], synchronizability),
+    synchronizability,
+    synchronizable: ok,
     reason,
     probs,
     span,
@@ -130,7 +130,7 @@ function refinedOffset(probs: number[], k: number): number {
   return SYNC_GRID[k] + shift * (SYNC_GRID[1] - SYNC_GRID[0]);
 }
 
-export function notSynchronisable(method: SyncEstimate['method'], reason: string, span: SyncEstimate['span'], windows: number): SyncEstimate {
+export function notSynchronizable(method: SyncEstimate['method'], reason: string, span: SyncEstimate['span'], windows: number): SyncEstimate {
   const probs = new Array<number>(SYNC_GRID.length).fill(1 / SYNC_GRID.length);
-  return { method, offset: null, offsetClass: null, lag: 0, confidence: 1 / SYNC_GRID.length, synchronisability: 0, synchronisable: false, reason, probs, span, windows };
+  return { method, offset: null, offsetClass: null, lag: 0, confidence: 1 / SYNC_GRID.length, synchronizability: 0, synchronizable: false, reason, probs, span, windows };
 }

@@ -1,7 +1,7 @@
 /**
  * Lag curves for real footage. xcorr.ts correlates per lag over the overlapping frames only (Pearson), which lets
- * a large lag win on a handful of frames; here each signal is centred and scaled once over the whole clip and the
- * products are summed at every lag (full-length normalised cross-correlation), so a lag that leaves frames out pays
+ * a large lag win on a handful of frames; here each signal is centerd and scaled once over the whole clip and the
+ * products are summed at every lag (full-length normalized cross-correlation), so a lag that leaves frames out pays
  * for them. A curve's shape then says how much to trust its peak: height, the margin over the typical lag (SyncNet's
  * AV-offset confidence: peak minus median) and the gap to the best lag more than 3 frames away (periodic clips:
  * drumming, chopping, gunfire at a steady rate give a second peak one period away).
@@ -25,7 +25,7 @@ export interface CurveStats {
   frames: number;
 }
 
-function centred(x: Float32Array, mask: Uint8Array): { y: Float64Array; norm: number } {
+function centerd(x: Float32Array, mask: Uint8Array): { y: Float64Array; norm: number } {
   let s = 0, n = 0;
   for (let i = 0; i < x.length; i++) if (mask[i]) { s += x[i]; n++; }
   const mean = s / Math.max(1, n);
@@ -36,14 +36,14 @@ function centred(x: Float32Array, mask: Uint8Array): { y: Float64Array; norm: nu
 }
 
 /**
- * score[L + maxLag] = sum_t a[t + L] v[t] / (|a| |v|), each centred over its own present frames. Separate masks
+ * score[L + maxLag] = sum_t a[t + L] v[t] / (|a| |v|), each centerd over its own present frames. Separate masks
  * matter: with audio that starts 1.2 s late, one common mask would also blank the first 1.2 s of picture, which the
  * true lag pairs with present audio, and halve the overlap the right answer is scored on (a 3 s clip kept 15 of 75
  * frames at its true lag).
  */
 export function fullXcorr(a: Float32Array, v: Float32Array, maskA: Uint8Array, maskV = maskA, maxLag = MAX_LAG): Float64Array {
   const T = a.length;
-  const A = centred(a, maskA), V = centred(v, maskV);
+  const A = centerd(a, maskA), V = centerd(v, maskV);
   const out = new Float64Array(2 * maxLag + 1);
   for (let L = -maxLag; L <= maxLag; L++) {
     let s = 0;

@@ -4,7 +4,7 @@ import { VIDEO_DIM } from './features.js';
 import { FRAMES_PER_CLASS, MAX_LAG, SYNC_CLASSES } from './result.js';
 
 /**
- * av-sync: audio-visual offset classification on the +-2 s, 21-class grid, plus a synchronisability logit.
+ * av-sync: audio-visual offset classification on the +-2 s, 21-class grid, plus a synchronizability logit.
  *
  *   audio [B, T, 17] -> encoder -> keys    [B, H, T, dh]
  *   video [B, T, 34] -> encoder -> queries [B, H, T, dh]
@@ -85,9 +85,9 @@ export function avSync(p: Scope, audio: Tensor, video: Tensor, mask: Tensor, cfg
   let x = conv1d(p.scope('lag0'), curves, { out: cfg.lagChannels, kernel: FRAMES_PER_CLASS }).gelu(); // [B, C, L]
   x = conv1d(p.scope('lag1'), x, { out: cfg.lagChannels, kernel: FRAMES_PER_CLASS }).gelu();
   const curve = conv1d(p.scope('lag_out'), x, { out: 1, kernel: 1 }).reshape([B, L]); // [B, L]
-  const centres = curve.slice([0], [L], [1], [FRAMES_PER_CLASS]); // [B, 21]
-  const logits = centres.add(p.param('class_bias', [SYNC_CLASSES], init.zeros()));
-  // Synchronisability reads how peaked the lag curves are: max - mean, spread and mean per head and of the final curve.
+  const centers = curve.slice([0], [L], [1], [FRAMES_PER_CLASS]); // [B, 21]
+  const logits = centers.add(p.param('class_bias', [SYNC_CLASSES], init.zeros()));
+  // Synchronizability reads how peaked the lag curves are: max - mean, spread and mean per head and of the final curve.
   const stats = (c: Tensor, axis: number): Tensor[] => {
     const mean = c.mean([axis]);
     const spread = c.sub(c.mean([axis], true)).square().mean([axis]).add(1e-6).sqrt();
@@ -102,7 +102,7 @@ export function avSync(p: Scope, audio: Tensor, video: Tensor, mask: Tensor, cfg
 /** Masked z-score over time: x [B, T], mask [B, T] -> [B, T] (0 where masked; ~0 for a flat signal). */
 function standardize(x: Tensor, mask: Tensor): Tensor {
   const n = mask.sum([1], true).maximum(1); // [B, 1]
-  const centred = x.sub(x.mul(mask).sum([1], true).div(n)).mul(mask);
-  const std = centred.square().sum([1], true).div(n).add(1e-4).sqrt();
-  return centred.div(std);
+  const centerd = x.sub(x.mul(mask).sum([1], true).div(n)).mul(mask);
+  const std = centerd.square().sum([1], true).div(n).add(1e-4).sqrt();
+  return centerd.div(std);
 }

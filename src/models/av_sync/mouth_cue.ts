@@ -36,6 +36,6 @@ export function mouthCue(f: SyncFeatures, track: MouthTrack): { curve: Float64Ar
   let n = 0;
   for (let t = 0; t < f.frames; t++) n += mask[t] = f.mask[t] & (track.mask[t] ?? 0);
   if (n < 10) return undefined;
-  // Each signal centred over its own frames: the face is there where the moved audio is not, and vice versa.
+  // Each signal centerd over its own frames: the face is there where the moved audio is not, and vice versa.
   return { curve: fullXcorr(loudness(f, ...SPEECH_BANDS), track.opening, f.audioMask ?? f.mask, track.mask), mask };
 }

@@ -24,8 +24,8 @@ export interface RealCase {
   file: string;
   stratum: string;
   shift: number;
-  xcorr: { lag: number; synchronisable: boolean };
-  auto: Pick<AutoEstimate, 'lag' | 'offset' | 'confidence' | 'synchronisable' | 'cue' | 'reason' | 'cues'>;
+  xcorr: { lag: number; synchronizable: boolean };
+  auto: Pick<AutoEstimate, 'lag' | 'offset' | 'confidence' | 'synchronizable' | 'cue' | 'reason' | 'cues'>;
   fix: { outcome: 'fixed' | 'refused'; residual: number; exitCode: number };
 }
 
@@ -124,8 +124,8 @@ export async function benchReal(opts: RealBenchOptions): Promise<RealBenchResult
       const a = autoSync(f, { minConfidence: opts.minConfidence, mouth });
       cases.push({
         file, stratum: stratumOf(catalog.get(file)!), shift,
-        xcorr: { lag: x.lag, synchronisable: x.synchronisable },
-        auto: { lag: a.lag, offset: a.offset, confidence: a.confidence, synchronisable: a.synchronisable, cue: a.cue, reason: a.reason, cues: a.cues },
+        xcorr: { lag: x.lag, synchronizable: x.synchronizable },
+        auto: { lag: a.lag, offset: a.offset, confidence: a.confidence, synchronizable: a.synchronizable, cue: a.cue, reason: a.reason, cues: a.cues },
         fix: simulateFix(clip, shift, a, opts.minConfidence ?? DEFAULT_MIN_CONFIDENCE, mouth),
       });
       opts.progress?.(++done, files.length * REAL_SHIFTS.length);
@@ -135,7 +135,7 @@ export async function benchReal(opts: RealBenchOptions): Promise<RealBenchResult
   for (const c of cases) {
     const s = (byStratum[c.stratum] ??= { cases: 0, autoAnswered: 0, autoRight: 0 });
     s.cases++;
-    if (c.auto.synchronisable) {
+    if (c.auto.synchronizable) {
       s.autoAnswered++;
       if (within(c.auto.lag, c.shift)) s.autoRight++;
     }
@@ -144,9 +144,9 @@ export async function benchReal(opts: RealBenchOptions): Promise<RealBenchResult
   return {
     part: opts.part, clips: files, shifts: REAL_SHIFTS, cases,
     summary: {
-      xcorr: summarize(cases, (c) => ({ lag: c.xcorr.lag, answered: c.xcorr.synchronisable })),
+      xcorr: summarize(cases, (c) => ({ lag: c.xcorr.lag, answered: c.xcorr.synchronizable })),
       untrained: summarize(cases, (c) => ({ lag: c.xcorr.lag, answered: true })),
-      auto: summarize(cases, (c) => ({ lag: c.auto.lag, answered: c.auto.synchronisable })),
+      auto: summarize(cases, (c) => ({ lag: c.auto.lag, answered: c.auto.synchronizable })),
     },
     byStratum,
     lips: lipSummaries(cases),

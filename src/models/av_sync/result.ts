@@ -11,17 +11,17 @@ export const MAX_LAG = (SYNC_CLASSES - 1) / 2 * FRAMES_PER_CLASS; // 50 frames =
 
 export interface SyncEstimate {
   method: 'xcorr' | 'model' | 'auto';
-  /** Offset in seconds on the 0.2 s grid; null when the clip is not synchronisable. */
+  /** Offset in seconds on the 0.2 s grid; null when the clip is not synchronizable. */
   offset: number | null;
   offsetClass: number | null;
-  /** The best offset before snapping (continuous, seconds); given even when not synchronisable, for inspection. */
+  /** The best offset before snapping (continuous, seconds); given even when not synchronizable, for inspection. */
   lag: number;
-  /** Probability of the reported class (calibrated: temperature-scaled); capped by synchronisability when not synchronisable. */
+  /** Probability of the reported class (calibrated: temperature-scaled); capped by synchronizability when not synchronizable. */
   confidence: number;
   /** 0..1: whether the clip carries sync cues at all (audio onsets and visible motion that match). */
-  synchronisability: number;
-  synchronisable: boolean;
-  /** Why a clip is judged not synchronisable (silent audio, static picture, ...). */
+  synchronizability: number;
+  synchronizable: boolean;
+  /** Why a clip is judged not synchronizable (silent audio, static picture, ...). */
   reason?: string;
   /** Per-class probabilities over SYNC_GRID. */
   probs: number[];
@@ -30,13 +30,13 @@ export interface SyncEstimate {
   windows: number;
 }
 
-/** Threshold on synchronisability below which no offset is reported. */
-export const SYNCHRONISABLE_AT = 0.5;
+/** Threshold on synchronizability below which no offset is reported. */
+export const SYNCHRONIZABLE_AT = 0.5;
 
 /**
  * Commitment gate on the calibrated confidence (logistic, 0.5 at 0.7): a clip whose evidence does not single out
- * one offset (windows disagreeing, a flat lag curve) is not synchronisable, whatever the cue detectors say. Both
- * methods fold it into their synchronisability, so a number is only reported when it is likely right.
+ * one offset (windows disagreeing, a flat lag curve) is not synchronizable, whatever the cue detectors say. Both
+ * methods fold it into their synchronizability, so a number is only reported when it is likely right.
  */
 export function confidenceGate(confidence: number): number {
   return 1 / (1 + Math.exp(-(confidence - 0.7) / 0.05));
@@ -56,11 +56,11 @@ export function argmaxOf(xs: ArrayLike<number>): number {
   return best;
 }
 
-/** One line for people: "offset +0.40 s (audio late), confidence 0.93, synchronisability 0.88". */
+/** One line for people: "offset +0.40 s (audio late), confidence 0.93, synchronizability 0.88". */
 export function describeEstimate(e: SyncEstimate): string {
-  const sync = `synchronisability ${e.synchronisability.toFixed(2)}`;
-  if (!e.synchronisable || e.offset === null) {
-    return `not synchronisable (${e.reason ?? 'no sync cues'}); ${sync}; best lag ${fmt(e.lag)} s with confidence ${e.confidence.toFixed(2)} (not reliable)`;
+  const sync = `synchronizability ${e.synchronizability.toFixed(2)}`;
+  if (!e.synchronizable || e.offset === null) {
+    return `not synchronizable (${e.reason ?? 'no sync cues'}); ${sync}; best lag ${fmt(e.lag)} s with confidence ${e.confidence.toFixed(2)} (not reliable)`;
   }
   const side = e.offset > 0 ? 'audio late' : e.offset < 0 ? 'audio early' : 'in sync';
   return `offset ${fmt(e.offset)} s (${side}), confidence ${e.confidence.toFixed(2)}, ${sync}, continuous lag ${fmt(e.lag)} s`;
@@ -87,7 +87,7 @@ export function expectedCalibrationError(confidence: ArrayLike<number>, correct:
   return ece;
 }
 
-/** The temperature T (grid search on log T) minimising the mean NLL of softmax(logits / T) for the true classes. */
+/** The temperature T (grid search on log T) minimizing the mean NLL of softmax(logits / T) for the true classes. */
 export function fitTemperature(logits: Float32Array | number[][], labels: ArrayLike<number>, classes = SYNC_CLASSES): number {
   const rows = Array.isArray(logits) ? logits : Array.from({ length: labels.length }, (_, i) => Array.from(logits.subarray(i * classes, (i + 1) * classes)));
   let best = 1;

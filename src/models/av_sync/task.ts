@@ -13,7 +13,7 @@ import { AUDIO_DIM, SYNC_RATE, VIDEO_DIM, type SyncFeatures } from './features.j
 import { avSync, avSyncBase, avSyncSmall, avSyncTiny, type AvSyncConfig } from './model.js';
 import { SYNC_CLASSES, SYNC_GRID, argmaxOf, expectedCalibrationError, fitTemperature, softmaxOf } from './result.js';
 
-/** The av-sync task: self-supervised offset classification (random grid shifts of in-sync clips) + synchronisability. */
+/** The av-sync task: self-supervised offset classification (random grid shifts of in-sync clips) + synchronizability. */
 export const AvSyncModelSchema = z.object({
   dim: z.number().int().positive(),
   heads: z.number().int().positive(),
@@ -21,7 +21,7 @@ export const AvSyncModelSchema = z.object({
   kernel: z.number().int().positive(),
   lagChannels: z.number().int().positive(),
   syncHidden: z.number().int().positive(),
-  /** Weight of the synchronisability BCE next to the offset cross-entropy. */
+  /** Weight of the synchronizability BCE next to the offset cross-entropy. */
   syncLoss: z.number().nonnegative(),
 }).strict().refine((m) => m.dim % m.heads === 0, { message: 'dim must be divisible by heads' });
 
@@ -157,7 +157,7 @@ async function evaluateSync(ctx: EvalContext<AvSyncModelConfig, AvSyncTaskData>)
   return { metrics: { ...m, temperature }, sections };
 }
 
-/** Offset accuracy, calibration and synchronisability separation for evaluated examples. */
+/** Offset accuracy, calibration and synchronizability separation for evaluated examples. */
 export function scoreExamples(examples: SyncExampleSpec[], r: { logits: number[][]; sync: number[] }, temperature: number): Record<string, number> {
   let exact = 0, near = 0, n = 0, absErr = 0;
   const conf: number[] = [];
@@ -225,7 +225,7 @@ export function offsetSections(examples: SyncExampleSpec[], r: { logits: number[
 
 export const avSyncTask = defineTask<AvSyncModelConfig, AvSyncDataConfig, AvSyncTaskData>({
   name: 'av-sync',
-  description: 'audio-visual offset on the +-2 s / 0.2 s grid (21 classes) with calibrated confidence and synchronisability; self-supervised by shifting audio',
+  description: 'audio-visual offset on the +-2 s / 0.2 s grid (21 classes) with calibrated confidence and synchronizability; self-supervised by shifting audio',
   modelSchema: AvSyncModelSchema,
   dataSchema: AvSyncDataSchema,
   defaults: {

@@ -1,9 +1,9 @@
 /**
  * `attune sync VIDEO --timeline`: the offset window by window over the file, and its drift. A file whose audio
- * runs at a slightly wrong rate (a 48 kHz track labelled 47.952 kHz, a dropped-frame capture) is in sync at one end
+ * runs at a slightly wrong rate (a 48 kHz track labeled 47.952 kHz, a dropped-frame capture) is in sync at one end
  * and off at the other: one number for the whole file hides that. Each window (TIMELINE_WINDOW s, stride
  * TIMELINE_STRIDE s) is measured by auto; the drift is the Theil-Sen slope (median of pairwise slopes: robust to a
- * few wrong windows) of the answered windows' lags against their centres, in seconds per minute.
+ * few wrong windows) of the answered windows' lags against their centers, in seconds per minute.
  *
  *   features [T] ─ windows ─ autoSync each ─> lag(t) ─ answered only ─ Theil-Sen ─> drift (s/min), lag at t=0
  */
@@ -62,7 +62,7 @@ export function syncTimeline(f: SyncFeatures, opts: AutoOptions & { window?: num
     const n = Math.min(W, f.frames - t0);
     const mouth: MouthTrack | undefined = opts.mouth && { opening: opts.mouth.opening.slice(t0, t0 + n), mask: opts.mouth.mask.slice(t0, t0 + n) };
     const e = autoSync(sliceFeatures(f, t0, n), { ...opts, mouth });
-    windows.push({ start: t0 / f.rate, end: (t0 + n) / f.rate, lag: e.lag, confidence: e.confidence, answered: e.synchronisable, cue: e.cue });
+    windows.push({ start: t0 / f.rate, end: (t0 + n) / f.rate, lag: e.lag, confidence: e.confidence, answered: e.synchronizable, cue: e.cue });
     if (n < W) break;
   }
   const used = windows.filter((w) => w.answered);

@@ -1,5 +1,5 @@
 import type { SyncFeatures } from './features.js';
-import { FRAMES_PER_CLASS, MAX_LAG, SYNC_CLASSES, SYNC_GRID, SYNCHRONISABLE_AT, argmaxOf, confidenceGate, softmaxOf, type SyncEstimate } from './result.js';
+import { FRAMES_PER_CLASS, MAX_LAG, SYNC_CLASSES, SYNC_GRID, SYNCHRONIZABLE_AT, argmaxOf, confidenceGate, softmaxOf, type SyncEstimate } from './result.js';
 
 /**
  * The classical baseline (`attune sync --method xcorr`): the audio onset envelope against the visual motion-onset
@@ -8,9 +8,9 @@ import { FRAMES_PER_CLASS, MAX_LAG, SYNC_CLASSES, SYNC_GRID, SYNCHRONISABLE_AT, 
  * positive lag L means audio[t + L] matches video[t]: the audio is late.
  *
  * - offset: the best lag snapped to the 21-class grid; `lag` is the parabola-refined continuous lag.
- * - confidence: softmax over the 21 class scores (each the best lag within +-2 frames of the class centre) at a
+ * - confidence: softmax over the 21 class scores (each the best lag within +-2 frames of the class center) at a
  *   fixed temperature fitted on AV-Synth validation clips (see docs/sync.md), so 0.9 means about 90 % right there.
- * - synchronisability: the smallest of an audio cue gate (are there onsets at all?), a visual cue gate (is anything
+ * - synchronizability: the smallest of an audio cue gate (are there onsets at all?), a visual cue gate (is anything
  *   moving?), a peak gate (SyncNet-style margin: best score minus the median score, in units of their spread) and
  *   the confidence gate (result.ts).
  */
@@ -69,9 +69,9 @@ export function classScores(lagScores: Float64Array, maxLag = MAX_LAG): Float64A
   const out = new Float64Array(SYNC_CLASSES);
   const half = Math.floor(FRAMES_PER_CLASS / 2);
   for (let c = 0; c < SYNC_CLASSES; c++) {
-    const centre = (c - (SYNC_CLASSES - 1) / 2) * FRAMES_PER_CLASS;
+    const center = (c - (SYNC_CLASSES - 1) / 2) * FRAMES_PER_CLASS;
     let best = -Infinity;
-    for (let L = centre - half; L <= centre + half; L++) if (Math.abs(L) <= maxLag) best = Math.max(best, lagScores[L + maxLag]);
+    for (let L = center - half; L <= center + half; L++) if (Math.abs(L) <= maxLag) best = Math.max(best, lagScores[L + maxLag]);
     out[c] = best;
   }
   return out;
@@ -132,21 +132,21 @@ export function xcorrSync(f: SyncFeatures, opts: XcorrOptions = {}): SyncEstimat
   const margin = (lag[best] - med) / mad;
   const peakGate = lag[best] > 0 ? 1 / (1 + Math.exp(-(margin - MARGIN_MID) / MARGIN_WIDTH)) : 0;
   const k = argmaxOf(probs);
-  const synchronisability = Math.min(c.audioGate, c.videoGate, peakGate, confidenceGate(probs[k]));
+  const synchronizability = Math.min(c.audioGate, c.videoGate, peakGate, confidenceGate(probs[k]));
   let reason = cueReason(c);
   if (!reason && T < minFrames) reason = `clip is ${(T / f.rate).toFixed(2)} s; sync analysis needs at least ${(minFrames / f.rate).toFixed(1)} s`;
-  if (!reason && synchronisability < SYNCHRONISABLE_AT) reason = peakGate < 0.5 ? 'no clear correlation peak between sound onsets and motion' : 'the correlation does not single out one offset (low confidence)';
+  if (!reason && synchronizability < SYNCHRONIZABLE_AT) reason = peakGate < 0.5 ? 'no clear correlation peak between sound onsets and motion' : 'the correlation does not single out one offset (low confidence)';
   const ok = reason === undefined;
-  const sync = T < minFrames ? Math.min(synchronisability, 0.1) : synchronisability;
+  const sync = T < minFrames ? Math.min(synchronizability, 0.1) : synchronizability;
   return {
     method: 'xcorr',
     offset: ok ? SYNC_GRID[k] : null,
     offsetClass: ok ? k : null,
     lag: Math.round(lagSec * 1000) / 1000,
-    // Without sync cues the class probability means nothing: it is capped by the synchronisability.
+    // Without sync cues the class probability means nothing: it is capped by the synchronizability.
     confidence: ok ? probs[k] : Math.min(probs[k], sync),
-    synchronisability: sync,
-    synchronisable: ok,
+    synchronizability: sync,
+    synchronizable: ok,
     reason,
     probs,
     span,

@@ -7,7 +7,7 @@
  *   share of the utterance's frames (what uniform attention would give);
  * - the seed's per-class attention statistics, each on the items of a true class:
  *   diversity = attentionDiversity of the text→audio maps (1 - mean cosine between different words' rows),
- *   alignment = crossModalAlignment of the text→audio maps with words at their spoken centres and frames at theirs
+ *   alignment = crossModalAlignment of the text→audio maps with words at their spoken centers and frames at theirs
  *   (mass within ±ALIGN_TOLERANCE s), temporal consistency = 1 - mean JSD(row_t, row_t+1) / ln 2 between consecutive
  *   frames' audio→text rows (1 = the frames read the words identically throughout).
  */

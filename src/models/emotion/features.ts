@@ -160,7 +160,7 @@ export function presentInputs(ex: EmotionExampleInput, pr: Presence): { text: bo
   return { text: pr.text && ex.tokens.length > 0, audio: pr.audio && ex.audio !== null && ex.frames > 0 };
 }
 
-/** Frames [lo, hi) at AUDIO_RATE whose centre lies inside the span (at least one frame), clipped to `frames`. */
+/** Frames [lo, hi) at AUDIO_RATE whose center lies inside the span (at least one frame), clipped to `frames`. */
 export function spanFrames(s: WordSpan, frames: number): [number, number] {
   const rate = 100 / FEATURE_POOL;
   const lo = Math.min(frames - 1, Math.max(0, Math.round(s.start * rate)));

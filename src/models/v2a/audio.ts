@@ -3,10 +3,10 @@
  * 64 mel bands up to 8 kHz, log10 with floor 1e-5 as MMAudio's 16 k mel), and the way back to a waveform
  * (mel -> linear magnitude by non-negative least squares -> Griffin-Lim over the project's STFT).
  *
- *   wave [N] @ 16 kHz --|STFT| (1024, hop 512, centred)--> [T+1, 513] --mel--> [T+1, 64] --log10, norm--> [T, 64]
+ *   wave [N] @ 16 kHz --|STFT| (1024, hop 512, centerd)--> [T+1, 513] --mel--> [T+1, 64] --log10, norm--> [T, 64]
  *   [T, 64] --unnorm, 10^x--> mel [T, 64] --NNLS--> |X| [T, 513] --Griffin-Lim (fast, 32 it.)--> wave [T * 512]
  *
- * Frame t is centred on sample t * 512 (time t / 31.25 s); the (T+1)-th frame of the centred STFT is dropped so 8 s
+ * Frame t is centerd on sample t * 512 (time t / 31.25 s); the (T+1)-th frame of the centerd STFT is dropped so 8 s
  * give exactly MMAudio's 250 latent frames. The normalization is one global affine map measured on AV-Synth
  * (MEL_MEAN/MEL_STD below), so frames stay comparable across clips and runs need no stored statistics.
  */
@@ -103,7 +103,7 @@ export interface DecodeOptions {
 
 /**
  * Normalized log-mel frames [frames, 64] -> a 16 kHz waveform, clipped to [-1, 1]. Griffin-Lim starts from a fixed
- * pseudo-random phase: a zero-phase start lines every partial up at frame centres, and the resulting spikes (up to
+ * pseudo-random phase: a zero-phase start lines every partial up at frame centers, and the resulting spikes (up to
  * 26x the true peak on AV-Synth) survive 32 iterations.
  */
 export function decodeAudio(frames: Float32Array, count: number, opts: DecodeOptions = {}): Float32Array {

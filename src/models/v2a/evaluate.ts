@@ -48,7 +48,7 @@ export function onsetTimes(wave: Float32Array): number[] {
 /**
  * Offset (s) between a wave and the picture's impact times: the lag of the largest summed product between the onset
  * envelope and the impacts as 30 ms triangles, over ±2 s in 10 ms steps. A silent track scores the full 2 s.
- * The sum is not divided by the overlap: a mean over the overlap favoured large lags (at 2 s only half of a 4 s clip
+ * The sum is not divided by the overlap: a mean over the overlap favored large lags (at 2 s only half of a 4 s clip
  * overlaps, so one chance coincidence outscored every impact matched at lag 0; it gave 1.5 s on clips whose onsets
  * matched with F1 0.89).
  */

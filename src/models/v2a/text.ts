@@ -1,9 +1,9 @@
 /**
- * v2a's caption tokens: a fixed word vocabulary covering AV-Synth captions (colours, shapes, counts, timbres), so a
+ * v2a's caption tokens: a fixed word vocabulary covering AV-Synth captions (colors, shapes, counts, timbres), so a
  * run needs no stored tokenizer. Captions add the timbre of each sounding class to the scene's own caption:
  * "a red circle bounces twice; metallic clang".
  */
-import { COLOURS, SHAPES, type SynthClip, synthClass } from '../../data/synth/index.js';
+import { COLORS, SHAPES, type SynthClip, synthClass } from '../../data/synth/index.js';
 import { TEXT_TOKENS } from './config.js';
 
 /** What each AV-Synth timbre family sounds like, in caption words. */
@@ -11,7 +11,7 @@ const TIMBRE_WORDS: Record<string, string> = { harmonic: 'plucked twang', odd: '
 
 const WORDS = [
   '[pad]', '[unk]', ';', 'a', 'an', 'and', 'bounces', 'bounce', 'never', 'once', 'twice', 'times', 'sound', 'of', 'with',
-  ...COLOURS.map((c) => c.name), ...SHAPES, ...Object.values(TIMBRE_WORDS).flatMap((w) => w.split(' ')),
+  ...COLORS.map((c) => c.name), ...SHAPES, ...Object.values(TIMBRE_WORDS).flatMap((w) => w.split(' ')),
   ...Array.from({ length: 21 }, (_, i) => String(i)),
 ];
 export const VOCAB: ReadonlyMap<string, number> = new Map([...new Set(WORDS)].map((w, i) => [w, i]));

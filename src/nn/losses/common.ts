@@ -6,7 +6,7 @@ export function l2Normalize(x: Tensor, axis = -1, eps = 1e-12): Tensor {
   return x.div(x.square().sum(axis, true).sqrt().maximum(eps));
 }
 
-/** Row-wise cosine similarity matrix: a [N, D], b [M, D] -> [N, M] (after L2 normalisation). */
+/** Row-wise cosine similarity matrix: a [N, D], b [M, D] -> [N, M] (after L2 normalization). */
 export function cosineMatrix(a: Tensor, b: Tensor): Tensor {
   return l2Normalize(a).matmul(l2Normalize(b).mT);
 }

@@ -2,7 +2,7 @@ import { type Scope, type Tensor, init } from '../../engine/index.js';
 import { arange, eye, nnShapeError, staticDim } from '../util.js';
 import { cosineMatrix } from './common.js';
 
-/** CLIP's logit-scale initialisation, log(1 / 0.07), and its clamp, log(100). */
+/** CLIP's logit-scale initialization, log(1 / 0.07), and its clamp, log(100). */
 export const LOGIT_SCALE_INIT = Math.log(1 / 0.07);
 export const LOGIT_SCALE_MAX = Math.log(100);
 
@@ -64,7 +64,7 @@ export function infoNce(p: Scope, a: Tensor, b: Tensor, cfg: InfoNceConfig = {})
 export interface HardNegativeConfig extends LogitScaleConfig {
   /**
    * 'reweight' (default): InfoNCE whose negatives are importance-weighted by exp(beta * cos) (Robinson et al. 2021,
-   * hard-negative sampling), weights normalised to mean 1 and not differentiated; beta = 0 is plain InfoNCE.
+   * hard-negative sampling), weights normalized to mean 1 and not differentiated; beta = 0 is plain InfoNCE.
    * 'hardest': VSE++ max-violation hinge, relu(margin - cos_ii + max_{j != i} cos_ij), both directions.
    */
   mode?: 'reweight' | 'hardest';

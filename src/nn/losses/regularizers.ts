@@ -97,7 +97,7 @@ export function covarianceLoss(x: Tensor): Tensor {
 
 /**
  * Wang & Isola uniformity: log mean_{i != j} exp(-t |x_i - x_j|^2) (= their pdist form over i < j). Pass
- * L2-normalised embeddings. Lower is more uniform on the sphere.
+ * L2-normalized embeddings. Lower is more uniform on the sphere.
  *
  * x: [N, D] -> []
  */
@@ -110,7 +110,7 @@ export function uniformityLoss(x: Tensor, t = 2): Tensor {
 }
 
 /**
- * Wang & Isola alignment: mean |x_i - y_i|_2^alpha over pairs (pass L2-normalised embeddings).
+ * Wang & Isola alignment: mean |x_i - y_i|_2^alpha over pairs (pass L2-normalized embeddings).
  *
  * x, y: [N, D] -> []
  */
