@@ -29,7 +29,15 @@ async function timed(input: string, jobs: number): Promise<number> {
   const out = mkdtempSync(join(tmpdir(), 'attune-bench-batch-'));
   try {
     const t0 = performance.now();
-    const s = await runJobs({ kind: 'sync', input, out, options: { method: 'xcorr' }, jobs, executor: 'pool', quiet: true });
+    const s = await runJobs({
+      kind: 'sync',
+      input,
+      out,
+      options: { method: 'xcorr' },
+      jobs,
+      executor: 'pool',
+      quiet: true,
+    });
     if (s.failed) throw new Error(`bench batch: ${s.failed} file(s) failed: ${s.failures[0]?.error}`);
     return (performance.now() - t0) / 1000;
   } finally {
@@ -44,13 +52,20 @@ async function steady(files: string[], jobs: number): Promise<number> {
     await pool.warm();
     let next = 0;
     const t0 = performance.now();
-    await Promise.all(Array.from({ length: jobs }, async () => {
-      while (next < files.length) {
-        const path = files[next++];
-        const r = await pool.run({ kind: 'sync', options: { method: 'xcorr' }, key: path, item: { id: path, source: path, path } });
-        if (r.status !== 'ok') throw new Error(`bench batch: ${path}: ${r.error}`);
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: jobs }, async () => {
+        while (next < files.length) {
+          const path = files[next++];
+          const r = await pool.run({
+            kind: 'sync',
+            options: { method: 'xcorr' },
+            key: path,
+            item: { id: path, source: path, path },
+          });
+          if (r.status !== 'ok') throw new Error(`bench batch: ${path}: ${r.error}`);
+        }
+      }),
+    );
     return (performance.now() - t0) / 1000;
   } finally {
     await pool.close();
@@ -73,8 +88,14 @@ export async function run(o: BenchOptions): Promise<BenchReport> {
   }
   const rate = (t: number) => n / t;
   const figures = {
-    clips: n, end_to_end_files_per_s_1: rate(e2e[1]), end_to_end_files_per_s_2: rate(e2e[2]), end_to_end_ratio: e2e[1] / e2e[2],
-    steady_files_per_s_1: rate(warm[1]), steady_files_per_s_2: rate(warm[2]), steady_ratio: warm[1] / warm[2], load_average: load,
+    clips: n,
+    end_to_end_files_per_s_1: rate(e2e[1]),
+    end_to_end_files_per_s_2: rate(e2e[2]),
+    end_to_end_ratio: e2e[1] / e2e[2],
+    steady_files_per_s_1: rate(warm[1]),
+    steady_files_per_s_2: rate(warm[2]),
+    steady_ratio: warm[1] / warm[2],
+    load_average: load,
   };
   const notes = [
     `attune sync (xcorr) over ${n} AV-Synth clips (6 s, 112 px, H.264 + AAC), best of ${repeats}; ${cpus().length} cores, load average ${load.toFixed(1)} before`,

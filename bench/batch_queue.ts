@@ -41,10 +41,30 @@ function waitLine(proc: ChildProcess, stream: 'stdout' | 'stderr', re: RegExp, m
   });
 }
 
-interface Worker { proc: ChildProcess; lines: string[] }
+interface Worker {
+  proc: ChildProcess;
+  lines: string[];
+}
 
 function startWorker(url: string, queue: string, onLine: (w: Worker, l: string) => void): Worker {
-  const proc = spawn(process.execPath, [CLI, 'worker', '--queue', url, '--queue-name', queue, '--jobs', '1', '--lock-duration', '1000', '--stalled-interval', '500'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(
+    process.execPath,
+    [
+      CLI,
+      'worker',
+      '--queue',
+      url,
+      '--queue-name',
+      queue,
+      '--jobs',
+      '1',
+      '--lock-duration',
+      '1000',
+      '--stalled-interval',
+      '500',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   const w: Worker = { proc, lines: [] };
   createInterface({ input: proc.stderr! }).on('line', (l) => {
     w.lines.push(l);
@@ -53,20 +73,28 @@ function startWorker(url: string, queue: string, onLine: (w: Worker, l: string) 
   return w;
 }
 
-const stop = (w: Worker) => new Promise<void>((resolve) => {
-  if (w.proc.exitCode !== null || w.proc.signalCode !== null) return resolve();
-  w.proc.once('exit', () => resolve());
-  w.proc.kill('SIGTERM');
-});
+const stop = (w: Worker) =>
+  new Promise<void>((resolve) => {
+    if (w.proc.exitCode !== null || w.proc.signalCode !== null) return resolve();
+    w.proc.once('exit', () => resolve());
+    w.proc.kill('SIGTERM');
+  });
 
 export async function run(o: BenchOptions): Promise<BenchReport> {
-  if (spawnSync('redis-server', ['--version']).status !== 0) throw new InputError('bench queue needs redis-server (Debian: apt-get install redis-server)', { field: 'redis-server' });
+  if (spawnSync('redis-server', ['--version']).status !== 0)
+    throw new InputError('bench queue needs redis-server (Debian: apt-get install redis-server)', {
+      field: 'redis-server',
+    });
   const runs = o.quick ? 3 : 20;
   const clips = o.quick ? 6 : 12;
   const input = await clipsFolder(clips);
   const dir = mkdtempSync(join(tmpdir(), 'attune-bench-queue-'));
   const port = await freePort();
-  const redis = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const redis = spawn(
+    'redis-server',
+    ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
   await waitLine(redis, 'stdout', /Ready to accept connections/);
   const url = `redis://127.0.0.1:${port}`;
   const rng = new Rng(2026);
@@ -81,27 +109,54 @@ export async function run(o: BenchOptions): Promise<BenchReport> {
       let starts = 0;
       const workers: Worker[] = [];
       for (let i = 0; i < 3; i++) {
-        workers.push(startWorker(url, queue, (w, l) => {
-          if (w === workers[victim] && / start /.test(l) && ++starts === killAt) setTimeout(() => w.proc.kill('SIGKILL'), delayMs);
-        }));
+        workers.push(
+          startWorker(url, queue, (w, l) => {
+            if (w === workers[victim] && / start /.test(l) && ++starts === killAt)
+              setTimeout(() => w.proc.kill('SIGKILL'), delayMs);
+          }),
+        );
       }
-      await Promise.all(workers.map((w) => new Promise<void>((res) => { const t = setInterval(() => { if (w.lines.some((l) => /ready:/.test(l))) { clearInterval(t); res(); } }, 50); })));
+      await Promise.all(
+        workers.map(
+          (w) =>
+            new Promise<void>((res) => {
+              const t = setInterval(() => {
+                if (w.lines.some((l) => /ready:/.test(l))) {
+                  clearInterval(t);
+                  res();
+                }
+              }, 50);
+            }),
+        ),
+      );
       const out = join(dir, `out-${r}`);
       const t0 = performance.now();
-      const s = await runJobs({ kind: 'sync', input, out, options: { method: 'xcorr' }, queue: url, queueName: queue, quiet: true });
+      const s = await runJobs({
+        kind: 'sync',
+        input,
+        out,
+        options: { method: 'xcorr' },
+        queue: url,
+        queueName: queue,
+        quiet: true,
+      });
       const seconds = (performance.now() - t0) / 1000;
       await Promise.all(workers.map(stop));
-      const lines = readFileSync(join(out, 'results.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string; status: string });
+      const lines = readFileSync(join(out, 'results.jsonl'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { id: string; status: string });
       const per = new Map<string, number>();
       for (const l of lines) per.set(l.id, (per.get(l.id) ?? 0) + 1);
       const done = new Map<string, number>();
       const started = new Map<string, number>();
-      for (const w of workers) for (const l of w.lines) {
-        const d = / done (\S+)/.exec(l);
-        if (d) done.set(d[1], (done.get(d[1]) ?? 0) + 1);
-        const st = / start (\S+)/.exec(l);
-        if (st) started.set(st[1], (started.get(st[1]) ?? 0) + 1);
-      }
+      for (const w of workers)
+        for (const l of w.lines) {
+          const d = / done (\S+)/.exec(l);
+          if (d) done.set(d[1], (done.get(d[1]) ?? 0) + 1);
+          const st = / start (\S+)/.exec(l);
+          if (st) started.set(st[1], (started.get(st[1]) ?? 0) + 1);
+        }
       rows.push({
         lost: clips - lines.filter((l) => l.status === 'ok').length,
         duplicated: [...per.values()].filter((n) => n > 1).length,
@@ -109,7 +164,10 @@ export async function run(o: BenchOptions): Promise<BenchReport> {
         retaken: [...started.values()].filter((n) => n > 1).length,
         seconds,
       });
-      if (!o.json) process.stdout.write(`run ${r + 1}/${runs}: worker ${victim} killed ${delayMs} ms into its job #${killAt}; ${s.ok}/${s.total} ok, lost ${rows[r].lost}, duplicated ${rows[r].duplicated}, completed twice ${rows[r].completedTwice}, taken again ${rows[r].retaken}, ${seconds.toFixed(1)} s\n`);
+      if (!o.json)
+        process.stdout.write(
+          `run ${r + 1}/${runs}: worker ${victim} killed ${delayMs} ms into its job #${killAt}; ${s.ok}/${s.total} ok, lost ${rows[r].lost}, duplicated ${rows[r].duplicated}, completed twice ${rows[r].completedTwice}, taken again ${rows[r].retaken}, ${seconds.toFixed(1)} s\n`,
+        );
     }
   } finally {
     redis.kill('SIGTERM');
@@ -117,7 +175,12 @@ export async function run(o: BenchOptions): Promise<BenchReport> {
   }
   const sum = (k: keyof (typeof rows)[number]) => rows.reduce((a, x) => a + x[k], 0);
   const figures = {
-    runs, clips_per_run: clips, lost: sum('lost'), duplicated: sum('duplicated'), completed_twice: sum('completedTwice'), taken_again: sum('retaken'),
+    runs,
+    clips_per_run: clips,
+    lost: sum('lost'),
+    duplicated: sum('duplicated'),
+    completed_twice: sum('completedTwice'),
+    taken_again: sum('retaken'),
     mean_seconds: sum('seconds') / runs,
   };
   const notes = [

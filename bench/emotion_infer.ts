@@ -24,7 +24,10 @@ export async function timeEmotionInference(run: string, repeats = 20): Promise<I
   const model = loadEmotionModel(run);
   const sr = 22050;
   const rng = new Rng(1);
-  const samples = Float32Array.from({ length: 5 * sr }, (_, i) => 0.3 * Math.sin(2 * Math.PI * (140 + 20 * Math.sin(i / sr)) * (i / sr)) + 0.01 * rng.normal());
+  const samples = Float32Array.from(
+    { length: 5 * sr },
+    (_, i) => 0.3 * Math.sin(2 * Math.PI * (140 + 20 * Math.sin(i / sr)) * (i / sr)) + 0.01 * rng.normal(),
+  );
   const words = splitWords('Honestly, everyone said the dinner at the lake seemed absolutely lovely.');
   const feat: number[] = [];
   const net: number[] = [];
@@ -35,7 +38,15 @@ export async function timeEmotionInference(run: string, repeats = 20): Promise<I
       const t0 = performance.now();
       const f = audioFrames(samples, sr);
       const t1 = performance.now();
-      await runOne(model, { words, tokens: Int32Array.from(words, hashWord), spans: words.map(() => null), audio: f.data, frames: f.frames, meta: [1, 2, 1, 1], label: 0 });
+      await runOne(model, {
+        words,
+        tokens: Int32Array.from(words, hashWord),
+        spans: words.map(() => null),
+        audio: f.data,
+        frames: f.frames,
+        meta: [1, 2, 1, 1],
+        label: 0,
+      });
       const t2 = performance.now();
       const dc = process.cpuUsage(c0);
       if (r === 0) continue; // the first call builds the session
@@ -46,7 +57,13 @@ export async function timeEmotionInference(run: string, repeats = 20): Promise<I
   } finally {
     await releaseEmotionModel(model);
   }
-  return { seconds: 5, featuresMs: median(feat), modelMs: median(net), totalMs: median(feat.map((x, i) => x + net[i])), cpuMs: median(cpu) };
+  return {
+    seconds: 5,
+    featuresMs: median(feat),
+    modelMs: median(net),
+    totalMs: median(feat.map((x, i) => x + net[i])),
+    cpuMs: median(cpu),
+  };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

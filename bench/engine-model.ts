@@ -25,12 +25,30 @@ export interface AvConfig {
 }
 
 export const referenceConfig: AvConfig = {
-  batch: 32, videoTokens: 32, videoDim: 512, audioTokens: 128, audioDim: 128, dim: 256, heads: 4, ffnMult: 4, blocks: 2, embedDim: 128,
+  batch: 32,
+  videoTokens: 32,
+  videoDim: 512,
+  audioTokens: 128,
+  audioDim: 128,
+  dim: 256,
+  heads: 4,
+  ffnMult: 4,
+  blocks: 2,
+  embedDim: 128,
 };
 
 /** Tiny sizes for smoke runs (`--quick`). */
 export const quickConfig: AvConfig = {
-  batch: 8, videoTokens: 8, videoDim: 32, audioTokens: 16, audioDim: 16, dim: 32, heads: 4, ffnMult: 4, blocks: 1, embedDim: 16,
+  batch: 8,
+  videoTokens: 8,
+  videoDim: 32,
+  audioTokens: 16,
+  audioDim: 16,
+  dim: 32,
+  heads: 4,
+  ffnMult: 4,
+  blocks: 1,
+  embedDim: 16,
 };
 
 function linear(p: Scope, name: string, x: Tensor, inDim: number, outDim: number): Tensor {
@@ -49,7 +67,10 @@ function crossAttention(p: Scope, x: Tensor, ctx: Tensor, c: AvConfig): Tensor {
   const q = linear(p, 'q', x, c.dim, c.dim).reshape([b, tq, h, dh]).transpose([0, 2, 1, 3]); // [B, H, Tq, dh]
   const k = linear(p, 'k', ctx, c.dim, c.dim).reshape([b, tk, h, dh]).transpose([0, 2, 3, 1]); // [B, H, dh, Tk]
   const v = linear(p, 'v', ctx, c.dim, c.dim).reshape([b, tk, h, dh]).transpose([0, 2, 1, 3]); // [B, H, Tk, dh]
-  const att = q.matmul(k).mul(1 / Math.sqrt(dh)).softmax(-1); // [B, H, Tq, Tk]
+  const att = q
+    .matmul(k)
+    .mul(1 / Math.sqrt(dh))
+    .softmax(-1); // [B, H, Tq, Tk]
   const y = att.matmul(v).transpose([0, 2, 1, 3]).reshape([b, tq, c.dim]); // [B, Tq, D]
   return linear(p, 'o', y, c.dim, c.dim);
 }
@@ -84,7 +105,12 @@ export function avEmbed(p: Scope, video: Tensor, audio: Tensor, c: AvConfig): { 
 export function infoNce(p: Scope, ev: Tensor, ea: Tensor, batch: number): Tensor {
   const logScale = p.param('log_scale', [], init.constant(Math.log(1 / 0.07)));
   const logits = ev.matmul(ea.mT).mul(logScale.exp()); // [B, B]
-  const target = constant(ev.graph, Array.from({ length: batch }, (_, i) => i), 'int64', [batch]);
+  const target = constant(
+    ev.graph,
+    Array.from({ length: batch }, (_, i) => i),
+    'int64',
+    [batch],
+  );
   return crossEntropy(logits, target).add(crossEntropy(logits.mT, target)).mul(0.5);
 }
 
@@ -110,5 +136,11 @@ export function forwardFlops(c: AvConfig): number {
   const { batch: b, videoTokens: tv, audioTokens: ta, dim: d } = c;
   const attention = (tq: number, tk: number) => mm(b * tq, d, d) * 2 + mm(b * tk, d, d) * 2 + mm(b * tq, d, tk) * 2;
   const block = attention(ta, tv) + attention(tv, ta) + 2 * mm(b * (ta + tv), d, c.ffnMult * d);
-  return mm(b * tv, c.videoDim, d) + mm(b * ta, c.audioDim, d) + c.blocks * block + 2 * mm(b, d, c.embedDim) + mm(b, c.embedDim, b);
+  return (
+    mm(b * tv, c.videoDim, d) +
+    mm(b * ta, c.audioDim, d) +
+    c.blocks * block +
+    2 * mm(b, d, c.embedDim) +
+    mm(b, c.embedDim, b)
+  );
 }

@@ -32,11 +32,35 @@ async function generated(name: string, seconds: number): Promise<string> {
   const segSeconds = Math.min(seconds, 60);
   const seg = join(CACHE, `seg720_${segSeconds}s.mp4`);
   if (!existsSync(seg)) {
-    await runFfmpeg([
-      '-y', '-f', 'lavfi', '-i', `testsrc2=s=1280x720:r=30:d=${segSeconds}`,
-      '-f', 'lavfi', '-i', `aevalsrc='0.3*sin(2*PI*(220+200*sin(t))*t)+0.05*random(0)':s=44100:d=${segSeconds}`,
-      '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '28', '-g', '60', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '96k', `${seg}.tmp.mp4`,
-    ], { file: seg });
+    await runFfmpeg(
+      [
+        '-y',
+        '-f',
+        'lavfi',
+        '-i',
+        `testsrc2=s=1280x720:r=30:d=${segSeconds}`,
+        '-f',
+        'lavfi',
+        '-i',
+        `aevalsrc='0.3*sin(2*PI*(220+200*sin(t))*t)+0.05*random(0)':s=44100:d=${segSeconds}`,
+        '-c:v',
+        'libx264',
+        '-preset',
+        'veryfast',
+        '-crf',
+        '28',
+        '-g',
+        '60',
+        '-pix_fmt',
+        'yuv420p',
+        '-c:a',
+        'aac',
+        '-b:a',
+        '96k',
+        `${seg}.tmp.mp4`,
+      ],
+      { file: seg },
+    );
     renameSync(`${seg}.tmp.mp4`, seg);
   }
   if (seconds <= segSeconds) return seg;
@@ -66,7 +90,10 @@ function bestOf(n: number, fn: () => unknown): { wall: number; cpu: number } {
 /** CPU seconds used so far by this process and its finished children (ffmpeg), from /proc/self/stat. */
 function cpuSeconds(): number {
   const stat = readFileSync('/proc/self/stat', 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+  const f = stat
+    .slice(stat.lastIndexOf(')') + 2)
+    .split(' ')
+    .map(Number);
   // Fields 14-17 of stat (utime, stime, cutime, cstime) in clock ticks (USER_HZ = 100 on Linux).
   return (f[11] + f[12] + f[13] + f[14]) / 100;
 }
@@ -108,18 +135,26 @@ function treeRssMiB(root: number): number {
 }
 
 /** Runs av-basic over `file` in a child node process; returns its own max RSS and the sampled tree peak. */
-async function rssChild(file: string): Promise<{ seconds: number; nodeMaxRssMiB: number; treePeakMiB: number; frames: number }> {
+async function rssChild(
+  file: string,
+): Promise<{ seconds: number; nodeMaxRssMiB: number; treePeakMiB: number; frames: number }> {
   const featuresJs = new URL('../src/media/features.js', import.meta.url).href;
   const script = `const m = await import(${JSON.stringify(featuresJs)});
 const t0 = performance.now();
 const r = await m.extractFeatures(${JSON.stringify(file)}, 'av-basic', { threads: 2 });
 const frames = r.streams['video.motion'].frames;
 console.log(JSON.stringify({ seconds: (performance.now() - t0) / 1000, maxRss: process.resourceUsage().maxRSS / 1024, frames }));`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let peak = 0;
-  const timer = setInterval(() => { peak = Math.max(peak, treeRssMiB(child.pid!)); }, 250);
+  const timer = setInterval(() => {
+    peak = Math.max(peak, treeRssMiB(child.pid!));
+  }, 250);
   let out = '';
-  child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+  child.stdout.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
   const code = await new Promise<number | null>((res) => child.on('close', res));
   clearInterval(timer);
   if (code !== 0) throw new Error(`RSS child exited with code ${code}`);
@@ -134,25 +169,34 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
     if (!opts.json) process.stdout.write(line + '\n');
   };
   const figures: BenchReport['figures'] = {};
-  say(`features bench (${opts.quick ? 'quick' : 'full'}); ${cpus().length} cores, load average ${loadavg()[0].toFixed(1)} (other work on the machine makes figures noisy)`);
+  say(
+    `features bench (${opts.quick ? 'quick' : 'full'}); ${cpus().length} cores, load average ${loadavg()[0].toFixed(1)} (other work on the machine makes figures noisy)`,
+  );
 
   // 1. Pure compute on one core.
   const sr = 16000;
   const seconds = opts.quick ? 30 : 300;
   const rng = new Rng(1);
   const x = new Float32Array(sr * seconds);
-  for (let i = 0; i < x.length; i++) x[i] = 0.2 * Math.sin((2 * Math.PI * (300 + (i % sr) / 40) * i) / sr) + 0.05 * rng.normal();
+  for (let i = 0; i < x.length; i++)
+    x[i] = 0.2 * Math.sin((2 * Math.PI * (300 + (i % sr) / 40) * i) / sr) + 0.05 * rng.normal();
   const jobs: [string, string, () => unknown][] = [
     ['logmel_panns', 'PANNs log-mel (64 mels, hop 160)', () => logMel(x, AUDIO_PRESETS.panns)],
     ['logmel_mmaudio16k', 'MMAudio log-mel (80 mels, n_fft 1024, hop 256)', () => logMel(x, AUDIO_PRESETS.mmaudio16k)],
     ['mfcc_syncnet', 'SyncNet MFCC (100 Hz)', () => mfcc(x, AUDIO_PRESETS.syncnetMfcc)],
-    ['audio_basic_compute', 'audio-basic (log-mel + RMS + onset + YIN)', () => {
-      const p = new AudioFeaturePipeline(FEATURE_PRESETS['audio-basic'].audio!.features, sr);
-      for (let i = 0; i < x.length; i += sr) p.push(x.subarray(i, i + sr));
-      p.finish();
-    }],
+    [
+      'audio_basic_compute',
+      'audio-basic (log-mel + RMS + onset + YIN)',
+      () => {
+        const p = new AudioFeaturePipeline(FEATURE_PRESETS['audio-basic'].audio!.features, sr);
+        for (let i = 0; i < x.length; i += sr) p.push(x.subarray(i, i + sr));
+        p.finish();
+      },
+    ],
   ];
-  say(`compute on one core (${seconds} s of 16 kHz audio), x real time by wall clock (by CPU time of this thread in brackets)  [target log-mel >= 300x]:`);
+  say(
+    `compute on one core (${seconds} s of 16 kHz audio), x real time by wall clock (by CPU time of this thread in brackets)  [target log-mel >= 300x]:`,
+  );
   for (const [key, label, fn] of jobs) {
     const t = bestOf(3, fn);
     figures[`${key}_xrt`] = round(seconds / t.wall);
@@ -169,26 +213,43 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   // Wall-clock x real time depends on what else the machine runs; media seconds per CPU second does not.
   // With 2 free cores and work split between node and ffmpeg, the wall figure approaches 2x the CPU figure.
   Object.assign(figures, {
-    audio_decode_logmel_xrt: round(clipSeconds / audioE2E.wall), audio_decode_logmel_xrt_per_cpu: round(clipSeconds / audioE2E.cpu),
-    audio_decode_basic_xrt: round(clipSeconds / audioBasicE2E.wall), audio_decode_basic_xrt_per_cpu: round(clipSeconds / audioBasicE2E.cpu),
-    video_720p_8fps_224_xrt: round(clipSeconds / video.wall), video_720p_8fps_224_xrt_per_cpu: round(clipSeconds / video.cpu),
+    audio_decode_logmel_xrt: round(clipSeconds / audioE2E.wall),
+    audio_decode_logmel_xrt_per_cpu: round(clipSeconds / audioE2E.cpu),
+    audio_decode_basic_xrt: round(clipSeconds / audioBasicE2E.wall),
+    audio_decode_basic_xrt_per_cpu: round(clipSeconds / audioBasicE2E.cpu),
+    video_720p_8fps_224_xrt: round(clipSeconds / video.wall),
+    video_720p_8fps_224_xrt_per_cpu: round(clipSeconds / video.cpu),
   });
-  say(`decode + features (${clipSeconds} s 720p30 H.264 + 44.1 kHz AAC), wall-clock x real time (per CPU-second in brackets):`);
-  say(`  audio -> 16 kHz PANNs log-mel ${figures.audio_decode_logmel_xrt}x (${figures.audio_decode_logmel_xrt_per_cpu}x); audio-basic ${figures.audio_decode_basic_xrt}x (${figures.audio_decode_basic_xrt_per_cpu}x)`);
-  say(`  video -> 8 fps 224 px + motion/color/luma ${figures.video_720p_8fps_224_xrt}x (${figures.video_720p_8fps_224_xrt_per_cpu}x)  [target >= 20x on 2 cores]`);
+  say(
+    `decode + features (${clipSeconds} s 720p30 H.264 + 44.1 kHz AAC), wall-clock x real time (per CPU-second in brackets):`,
+  );
+  say(
+    `  audio -> 16 kHz PANNs log-mel ${figures.audio_decode_logmel_xrt}x (${figures.audio_decode_logmel_xrt_per_cpu}x); audio-basic ${figures.audio_decode_basic_xrt}x (${figures.audio_decode_basic_xrt_per_cpu}x)`,
+  );
+  say(
+    `  video -> 8 fps 224 px + motion/color/luma ${figures.video_720p_8fps_224_xrt}x (${figures.video_720p_8fps_224_xrt_per_cpu}x)  [target >= 20x on 2 cores]`,
+  );
 
   // 4. Peak memory on a long input.
   const longSeconds = opts.quick ? 120 : 3600;
   const long = await generated(`long720_${longSeconds}s`, longSeconds);
   const rss = await rssChild(long);
   Object.assign(figures, {
-    long_input_seconds: longSeconds, long_av_basic_xrt: round(longSeconds / rss.seconds),
-    peak_rss_node_mib: Math.round(rss.nodeMaxRssMiB), peak_rss_tree_mib: Math.round(rss.treePeakMiB),
+    long_input_seconds: longSeconds,
+    long_av_basic_xrt: round(longSeconds / rss.seconds),
+    peak_rss_node_mib: Math.round(rss.nodeMaxRssMiB),
+    peak_rss_tree_mib: Math.round(rss.treePeakMiB),
   });
-  say(`av-basic over ${longSeconds} s of 720p30 (${rss.frames} video frames at 8 fps): ${round(longSeconds / rss.seconds)}x real time; peak RSS node ${Math.round(rss.nodeMaxRssMiB)} MiB, node + ffmpeg tree ${Math.round(rss.treePeakMiB)} MiB (sampled every 250 ms)  [target ~500 MB]`);
+  say(
+    `av-basic over ${longSeconds} s of 720p30 (${rss.frames} video frames at 8 fps): ${round(longSeconds / rss.seconds)}x real time; peak RSS node ${Math.round(rss.nodeMaxRssMiB)} MiB, node + ffmpeg tree ${Math.round(rss.treePeakMiB)} MiB (sampled every 250 ms)  [target ~500 MB]`,
+  );
 
   // Only a full run replaces the published figures; a --quick smoke run (CI, tests) leaves them alone.
-  say(opts.quick ? 'docs/benchmarks.md keeps the figures of the last full run (this was --quick)' : `wrote the Features section of ${writeDocs(figures)}`);
+  say(
+    opts.quick
+      ? 'docs/benchmarks.md keeps the figures of the last full run (this was --quick)'
+      : `wrote the Features section of ${writeDocs(figures)}`,
+  );
   return { name: 'features', figures, notes };
 }
 

@@ -2,7 +2,14 @@ import { cpus, loadavg } from 'node:os';
 import type { BenchOptions, BenchReport } from './types.js';
 import { retrieval } from '../src/metrics/retrieval.js';
 import { frechetDistance } from '../src/metrics/generation.js';
-import { choleskyPsdBlocked, congruenceLower, covariance, matrix, symmetricEigenvaluesBlocked, type Matrix } from '../src/metrics/linalg.js';
+import {
+  choleskyPsdBlocked,
+  congruenceLower,
+  covariance,
+  matrix,
+  symmetricEigenvaluesBlocked,
+  type Matrix,
+} from '../src/metrics/linalg.js';
 import type { Precision } from '../src/metrics/ort.js';
 import { Rng } from '../src/util/rng.js';
 import { writeBenchSection } from './docs.js';
@@ -42,7 +49,9 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   };
   const cores = cpus().length;
   const sizes = opts.quick ? { n: 2000, d: 512, fdN: 2000, fdD: 256 } : { n: 10000, d: 512, fdN: 10000, fdD: 2048 };
-  say(`metrics bench (${opts.quick ? 'quick' : 'full'}); ${cores} cores, load average ${loadavg()[0].toFixed(1)} (other work on the machine makes wall times noisy)`);
+  say(
+    `metrics bench (${opts.quick ? 'quick' : 'full'}); ${cores} cores, load average ${loadavg()[0].toFixed(1)} (other work on the machine makes wall times noisy)`,
+  );
   const figures: BenchReport['figures'] = { cores, load_average: Math.round(loadavg()[0] * 10) / 10 };
 
   const { a, b } = embeddings(sizes.n, sizes.d, 1, 4);
@@ -51,10 +60,16 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   for (const precision of ['float32', 'float64'] as Precision[]) {
     for (const infoNce of [false, true]) await retrieval(warmA, warmB, { precision, infoNce }); // create the sessions
   }
-  for (const [precision, infoNce] of [['float32', false], ['float32', true], ['float64', true]] as [Precision, boolean][]) {
+  for (const [precision, infoNce] of [
+    ['float32', false],
+    ['float32', true],
+    ['float64', true],
+  ] as [Precision, boolean][]) {
     const r = await timed(() => retrieval(a, b, { precision, infoNce }));
     const what = infoNce ? 'R@k + mAP@10 + ranks + InfoNCE' : 'R@k + mAP@10 + ranks';
-    say(`retrieval ${sizes.n} pairs x ${sizes.d}-d, both directions, ${what} (${precision}): ${r.wall.toFixed(2)} s wall, ${r.cpu.toFixed(2)} s CPU (R@1 a->b ${r.value.aToB.recall['R@1'].toFixed(4)})`);
+    say(
+      `retrieval ${sizes.n} pairs x ${sizes.d}-d, both directions, ${what} (${precision}): ${r.wall.toFixed(2)} s wall, ${r.cpu.toFixed(2)} s CPU (R@1 a->b ${r.value.aToB.recall['R@1'].toFixed(4)})`,
+    );
     const key = `retrieval_${precision}${infoNce ? '_infonce' : ''}`;
     figures[`${key}_wall_s`] = round(r.wall);
     figures[`${key}_cpu_s`] = round(r.cpu);
@@ -64,7 +79,9 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   const f2 = embeddings(sizes.fdN, sizes.fdD, 3, 1.2);
   await frechetDistance(matrix(8, 4, f1.a.data.subarray(0, 32)), matrix(8, 4, f2.a.data.subarray(0, 32))); // warm sessions
   const fd = await timed(() => frechetDistance(f1.a, f2.b, { precision: 'float64' }));
-  say(`Frechet distance ${sizes.fdN} x ${sizes.fdD} vs ${sizes.fdN} x ${sizes.fdD} (float64): ${fd.wall.toFixed(2)} s wall, ${fd.cpu.toFixed(2)} s CPU (FD ${fd.value.fd.toFixed(4)})`);
+  say(
+    `Frechet distance ${sizes.fdN} x ${sizes.fdD} vs ${sizes.fdN} x ${sizes.fdD} (float64): ${fd.wall.toFixed(2)} s wall, ${fd.cpu.toFixed(2)} s CPU (FD ${fd.value.fd.toFixed(4)})`,
+  );
   figures.fd_wall_s = round(fd.wall);
   figures.fd_cpu_s = round(fd.cpu);
   figures.fd_value = fd.value.fd;
@@ -74,9 +91,25 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   let c2: Awaited<ReturnType<typeof covariance>> | undefined;
   let l: Matrix | undefined;
   let m: Matrix | undefined;
-  phases.push(['covariances', async () => { c1 = await covariance(f1.a); c2 = await covariance(f2.b); }]);
-  phases.push(['cholesky', async () => { l = await choleskyPsdBlocked(c1!.cov); }]);
-  phases.push(['LT_S2_L', async () => { m = await congruenceLower(c2!.cov, l!); }]);
+  phases.push([
+    'covariances',
+    async () => {
+      c1 = await covariance(f1.a);
+      c2 = await covariance(f2.b);
+    },
+  ]);
+  phases.push([
+    'cholesky',
+    async () => {
+      l = await choleskyPsdBlocked(c1!.cov);
+    },
+  ]);
+  phases.push([
+    'LT_S2_L',
+    async () => {
+      m = await congruenceLower(c2!.cov, l!);
+    },
+  ]);
   phases.push(['eigenvalues', () => symmetricEigenvaluesBlocked(m!)]);
   const parts: string[] = [];
   for (const [name, fn] of phases) {
@@ -87,7 +120,9 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   }
   say(`  phases (wall/CPU s): ${parts.join(', ')}`);
   if (!opts.quick) {
-    say(`targets: retrieval < ${TARGETS.retrieval} s (float32 ${figures.retrieval_float32_wall_s} s), FD < ${TARGETS.fd} s (${figures.fd_wall_s} s)`);
+    say(
+      `targets: retrieval < ${TARGETS.retrieval} s (float32 ${figures.retrieval_float32_wall_s} s), FD < ${TARGETS.fd} s (${figures.fd_wall_s} s)`,
+    );
   }
   // Only a full run replaces the published figures; a --quick smoke run (CI, tests) leaves them alone.
   if (opts.quick) say('docs/benchmarks.md keeps the figures of the last full run (this was --quick)');

@@ -32,10 +32,31 @@ async function input(): Promise<{ path: string; label: string }> {
   mkdirSync(dir, { recursive: true });
   const path = join(dir, 'testsrc720p_10s.mp4');
   if (!existsSync(path)) {
-    await runFfmpeg([
-      '-y', '-f', 'lavfi', '-i', `testsrc2=s=1280x720:r=30:d=${SECONDS}`, '-f', 'lavfi', '-i', `sine=f=440:d=${SECONDS}`,
-      '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '28', '-pix_fmt', 'yuv420p', '-c:a', 'aac', `${path}.tmp.mp4`,
-    ], { file: path });
+    await runFfmpeg(
+      [
+        '-y',
+        '-f',
+        'lavfi',
+        '-i',
+        `testsrc2=s=1280x720:r=30:d=${SECONDS}`,
+        '-f',
+        'lavfi',
+        '-i',
+        `sine=f=440:d=${SECONDS}`,
+        '-c:v',
+        'libx264',
+        '-preset',
+        'veryfast',
+        '-crf',
+        '28',
+        '-pix_fmt',
+        'yuv420p',
+        '-c:a',
+        'aac',
+        `${path}.tmp.mp4`,
+      ],
+      { file: path },
+    );
     renameSync(`${path}.tmp.mp4`, path);
   }
   return { path, label: 'generated 720p30 test pattern (no face)' };
@@ -59,14 +80,18 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   const round = (x: number) => Math.round(x * 1000) / 1000;
   const { path, label } = await input();
   const duration = opts.quick ? 4 : SECONDS;
-  say(`sync bench: ${duration} s of ${label}; ${cpus().length} cores, load average ${loadavg()[0].toFixed(1)} (other work on the machine makes figures noisy)`);
+  say(
+    `sync bench: ${duration} s of ${label}; ${cpus().length} cores, load average ${loadavg()[0].toFixed(1)} (other work on the machine makes figures noisy)`,
+  );
   const figures: BenchReport['figures'] = {};
   // Without faces, twice: the first run also pays for loading modules and warming ffmpeg's page cache.
   await syncFile(path, { duration });
   const plain = await syncFile(path, { duration });
   figures.no_faces_s = round(plain.timing.total);
   figures.no_faces_decode_s = round(plain.timing.decode);
-  say(`  without faces: ${figures.no_faces_s} s (probe + decode ${figures.no_faces_decode_s} s, cues ${round(plain.timing.estimate)} s)  [target <= 1 s]`);
+  say(
+    `  without faces: ${figures.no_faces_s} s (probe + decode ${figures.no_faces_decode_s} s, cues ${round(plain.timing.estimate)} s)  [target <= 1 s]`,
+  );
   const info = await probe(path, { scanPackets: 0 });
   figures.face_models_load_s = round((await seconds(() => faceMesh())).wall);
   const clip = await decodeSyncClip(path, { duration, info });
@@ -80,7 +105,11 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   const faces = await syncFile(path, { duration, mouthTrack: mouthTrackOf });
   figures.with_faces_s = round(faces.timing.total);
   say(`  face models: ${figures.face_models_load_s} s to convert and load (once per process)`);
-  say(`  face track: ${figures.face_track_s} s for ${clip.planes.length} frames (${figures.face_ms_per_frame} ms per frame; face on ${found}); CPU ${figures.face_track_cpu_s} s in this process; cues ${figures.cues_s} s`);
-  say(`  with faces: ${figures.with_faces_s} s end to end, models already loaded (${figures.with_faces_s} + ${figures.face_models_load_s} s in a fresh process)  [target <= 3 s]`);
+  say(
+    `  face track: ${figures.face_track_s} s for ${clip.planes.length} frames (${figures.face_ms_per_frame} ms per frame; face on ${found}); CPU ${figures.face_track_cpu_s} s in this process; cues ${figures.cues_s} s`,
+  );
+  say(
+    `  with faces: ${figures.with_faces_s} s end to end, models already loaded (${figures.with_faces_s} + ${figures.face_models_load_s} s in a fresh process)  [target <= 3 s]`,
+  );
   return { name: 'sync', figures, notes };
 }

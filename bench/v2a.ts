@@ -39,18 +39,24 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   const store = new ParamStore(0);
   const g = new Graph();
   v2aInference(g, new Scope(g, store), cfg, seq, 2); // creates the parameters
-  const predictor = await Predictor.create((gg, p) => v2aInference(gg, p, cfg, seq, 2), store, { worker: false, session: { threads: 2 } });
+  const predictor = await Predictor.create((gg, p) => v2aInference(gg, p, cfg, seq, 2), store, {
+    worker: false,
+    session: { threads: 2 },
+  });
   const example = synthExample(0, seq, 0, true);
   const item = { frames: example.frames, text: null };
   const velocity = predictorVelocity(predictor);
-  say(`v2a generation: ${seconds} s of audio (${seq.latent} latent frames, ${seq.visual} visual, ${seq.sync} sync, ${seq.text} text tokens), ${opts.quick ? 'tiny' : 'small'} variant (${store.count()} parameters), CFG in one batch of 2, 2 threads; ${cpus().length} cores, load ${loadavg()[0].toFixed(1)}`);
+  say(
+    `v2a generation: ${seconds} s of audio (${seq.latent} latent frames, ${seq.visual} visual, ${seq.sync} sync, ${seq.text} text tokens), ${opts.quick ? 'tiny' : 'small'} variant (${store.count()} parameters), CFG in one batch of 2, 2 threads; ${cpus().length} cores, load ${loadavg()[0].toFixed(1)}`,
+  );
   const figures: Record<string, number> = { params: store.count(), seconds };
   try {
     await generateLatents(velocity, [item], seq, 2, { steps: 1 }); // warm-up
     const rounds = opts.quick ? 1 : 3;
     for (const steps of [1, 4, 8, 25]) {
       const net: { wall: number; cpu: number }[] = [];
-      for (let r = 0; r < rounds; r++) net.push(await timed(() => generateLatents(velocity, [item], seq, 2, { steps, cfg: 4.5 })));
+      for (let r = 0; r < rounds; r++)
+        net.push(await timed(() => generateLatents(velocity, [item], seq, 2, { steps, cfg: 4.5 })));
       figures[`network_s_${steps}_steps`] = median(net.map((x) => x.wall));
       figures[`network_cpu_s_${steps}_steps`] = median(net.map((x) => x.cpu));
     }
@@ -65,10 +71,15 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   figures.total_s_25_steps = figures.network_s_25_steps + figures.decoder_s;
   const f3 = (v: number): string => v.toFixed(3);
   for (const steps of [1, 4, 8, 25]) {
-    const net = figures[`network_s_${steps}_steps`], cpu = figures[`network_cpu_s_${steps}_steps`];
-    say(`  ${String(steps).padStart(2)} steps: network ${f3(net)} s (CPU ${f3(cpu)} s) + decoder ${f3(figures.decoder_s)} s (CPU ${f3(figures.decoder_cpu_s)} s) = ${f3(net + figures.decoder_s)} s wall`);
+    const net = figures[`network_s_${steps}_steps`],
+      cpu = figures[`network_cpu_s_${steps}_steps`];
+    say(
+      `  ${String(steps).padStart(2)} steps: network ${f3(net)} s (CPU ${f3(cpu)} s) + decoder ${f3(figures.decoder_s)} s (CPU ${f3(figures.decoder_cpu_s)} s) = ${f3(net + figures.decoder_s)} s wall`,
+    );
   }
-  say(`target: 8 s at 25 steps with CFG <= 2.5 s on 2 cores -> ${figures.total_s_25_steps.toFixed(2)} s (${figures.total_s_25_steps <= 2.5 ? 'met' : 'not met'}${opts.quick ? '; quick run, not the target setting' : ''})`);
+  say(
+    `target: 8 s at 25 steps with CFG <= 2.5 s on 2 cores -> ${figures.total_s_25_steps.toFixed(2)} s (${figures.total_s_25_steps <= 2.5 ? 'met' : 'not met'}${opts.quick ? '; quick run, not the target setting' : ''})`,
+  );
   say('PyTorch twin: not written yet (and torch is not importable on this machine); no ratio printed.');
   return { name: 'v2a', figures, notes };
 }

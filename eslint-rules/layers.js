@@ -51,7 +51,10 @@ export function folderOf(root, file) {
 export const layers = {
   meta: {
     type: 'problem',
-    docs: { description: 'imports only point down the layer order of docs/architecture.md (no upward imports, no folder cycles)' },
+    docs: {
+      description:
+        'imports only point down the layer order of docs/architecture.md (no upward imports, no folder cycles)',
+    },
     schema: [
       {
         type: 'object',
@@ -63,7 +66,8 @@ export const layers = {
       },
     ],
     messages: {
-      upward: "{{from}} (layer {{fromRank}}) imports {{to}} (layer {{toRank}}): layers only point down ({{order}}); see docs/architecture.md",
+      upward:
+        '{{from}} (layer {{fromRank}}) imports {{to}} (layer {{toRank}}): layers only point down ({{order}}); see docs/architecture.md',
       unranked: '{{folder}} has no layer: add it to LAYERS in eslint-rules/layers.js and to docs/architecture.md',
     },
   },
@@ -89,19 +93,30 @@ export const layers = {
       const toRank = rank.get(to);
       if (toRank > fromRank) {
         const between = order.slice(fromRank, toRank + 1).join(' < ');
-        context.report({ node, messageId: 'upward', data: { from, to, fromRank: String(fromRank + 1), toRank: String(toRank + 1), order: between } });
+        context.report({
+          node,
+          messageId: 'upward',
+          data: { from, to, fromRank: String(fromRank + 1), toRank: String(toRank + 1), order: between },
+        });
       }
     }
-    const literal = (n) => (n && n.type === 'Literal' && typeof n.value === 'string' ? n.value
-      : n && n.type === 'TemplateLiteral' && n.expressions.length === 0 ? n.quasis[0].value.cooked : undefined);
+    const literal = (n) =>
+      n && n.type === 'Literal' && typeof n.value === 'string'
+        ? n.value
+        : n && n.type === 'TemplateLiteral' && n.expressions.length === 0
+          ? n.quasis[0].value.cooked
+          : undefined;
 
     return {
       Program(node) {
-        if (!rank.has(from)) context.report({ node, loc: { line: 1, column: 0 }, messageId: 'unranked', data: { folder: from } });
+        if (!rank.has(from))
+          context.report({ node, loc: { line: 1, column: 0 }, messageId: 'unranked', data: { folder: from } });
       },
       ImportDeclaration: (node) => check(node.source, node.source.value),
       ExportAllDeclaration: (node) => check(node.source, node.source.value),
-      ExportNamedDeclaration: (node) => { if (node.source) check(node.source, node.source.value); },
+      ExportNamedDeclaration: (node) => {
+        if (node.source) check(node.source, node.source.value);
+      },
       ImportExpression: (node) => check(node.source, literal(node.source)),
       TSImportType: (node) => {
         const src = node.source ?? node.argument?.literal;

@@ -19,7 +19,12 @@ if (!existsSync(media)) {
   process.exit(0);
 }
 const dir = join('dist', 'test', 'real');
-const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.test.js')).sort().map((f) => join(dir, f)) : [];
+const files = existsSync(dir)
+  ? readdirSync(dir)
+      .filter((f) => f.endsWith('.test.js'))
+      .sort()
+      .map((f) => join(dir, f))
+  : [];
 if (files.length === 0) {
   console.error(`test:real: no compiled tests in ${dir}; run \`npm run build\` first`);
   process.exit(1);

@@ -34,7 +34,10 @@ export class Ledger {
 
   add(group: string, name: string, outcome: Outcome, detail = ''): void {
     this.trials.push({ group, name, outcome, detail });
-    if (this.verbose || outcome !== 'survived') process.stderr.write(`  ${outcome === 'survived' ? 'ok  ' : 'FAIL'} ${group}/${name}: ${outcome}${detail ? ` (${detail.split('\n')[0].slice(0, 300)})` : ''}\n`);
+    if (this.verbose || outcome !== 'survived')
+      process.stderr.write(
+        `  ${outcome === 'survived' ? 'ok  ' : 'FAIL'} ${group}/${name}: ${outcome}${detail ? ` (${detail.split('\n')[0].slice(0, 300)})` : ''}\n`,
+      );
   }
 
   counts(filter: (t: Trial) => boolean = () => true): Record<Outcome | 'tried', number> {
@@ -66,15 +69,29 @@ export interface CliRun {
 }
 
 /** Starts `attune ...args` as a child (no shell); `done` settles on exit or after `timeoutMs` (then SIGKILL). */
-export function startCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): CliRun {
+export function startCli(
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): CliRun {
   const t0 = Date.now();
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: opts.cwd,
+    env: opts.env ?? process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (c: Buffer) => { if (stdout.length < 1 << 20) stdout += c.toString(); });
-  child.stderr.on('data', (c: Buffer) => { if (stderr.length < 1 << 20) stderr += c.toString(); });
+  child.stdout.on('data', (c: Buffer) => {
+    if (stdout.length < 1 << 20) stdout += c.toString();
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    if (stderr.length < 1 << 20) stderr += c.toString();
+  });
   let timedOut = false;
-  const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, opts.timeoutMs ?? 300_000);
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, opts.timeoutMs ?? 300_000);
   const done = new Promise<CliResult>((resolve) => {
     child.on('close', (code, signal) => {
       clearTimeout(timer);
@@ -84,7 +101,10 @@ export function startCli(args: string[], opts: { cwd?: string; env?: NodeJS.Proc
   return { pid: child.pid ?? -1, done, kill: (signal = 'SIGKILL') => child.kill(signal) };
 }
 
-export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<CliResult> {
   return startCli(args, opts).done;
 }
 
@@ -98,7 +118,8 @@ export function names(message: string, file: string): boolean {
 /** Judges an error thrown by a reader for an input that must be refused. */
 export function judgeThrown(err: unknown, file: string): { outcome: Outcome; detail: string } {
   const msg = err instanceof Error ? err.message : String(err);
-  if (!(err instanceof AttuneError)) return { outcome: 'stack', detail: `${err instanceof Error ? err.name : typeof err}: ${msg}` };
+  if (!(err instanceof AttuneError))
+    return { outcome: 'stack', detail: `${err instanceof Error ? err.name : typeof err}: ${msg}` };
   if (!names(msg, file)) return { outcome: 'unnamed', detail: msg };
   if (msg.length > 1000) return { outcome: 'wrong', detail: `message of ${msg.length} characters` };
   return { outcome: 'survived', detail: msg };
@@ -133,9 +154,14 @@ export function tempFilesUnder(dir: string): string[] {
 }
 
 /** Races a promise against a time limit. */
-export async function withTimeout<T>(p: Promise<T>, ms: number): Promise<{ value?: T; error?: unknown; timedOut: boolean }> {
+export async function withTimeout<T>(
+  p: Promise<T>,
+  ms: number,
+): Promise<{ value?: T; error?: unknown; timedOut: boolean }> {
   let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), ms); });
+  const limit = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+  });
   try {
     const r = await Promise.race([p.then((value) => ({ value })), limit]);
     if (r === 'timeout') return { timedOut: true };

@@ -35,7 +35,8 @@ interface Case {
   verify?: (value: unknown) => string | null;
 }
 
-const bytesOf = (parts: Uint8Array[]) => Buffer.concat(parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)));
+const bytesOf = (parts: Uint8Array[]) =>
+  Buffer.concat(parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)));
 
 function npyFile(header: string, body: Uint8Array, major = 1): Buffer {
   const pre = Buffer.alloc(major === 1 ? 10 : 12);
@@ -51,12 +52,14 @@ function stFile(header: string, body: Uint8Array = new Uint8Array(0), lenOverrid
   return Buffer.concat([len, Buffer.from(header), body]);
 }
 
-const h = (descr: string, shape: string, fortran = 'False') => `{'descr': '${descr}', 'fortran_order': ${fortran}, 'shape': ${shape}, }`;
+const h = (descr: string, shape: string, fortran = 'False') =>
+  `{'descr': '${descr}', 'fortran_order': ${fortran}, 'shape': ${shape}, }`;
 
 function sameArray(expected: HostArray) {
   return (value: unknown): string | null => {
     const a = value as HostArray;
-    if (!a || a.dtype !== expected.dtype || a.shape.join() !== expected.shape.join()) return `read ${a?.dtype} [${a?.shape?.join(', ')}], wrote ${expected.dtype} [${expected.shape.join(', ')}]`;
+    if (!a || a.dtype !== expected.dtype || a.shape.join() !== expected.shape.join())
+      return `read ${a?.dtype} [${a?.shape?.join(', ')}], wrote ${expected.dtype} [${expected.shape.join(', ')}]`;
     const x = Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength);
     const y = Buffer.from(expected.data.buffer, expected.data.byteOffset, expected.data.byteLength);
     return x.equals(y) ? null : 'values differ';
@@ -70,10 +73,17 @@ async function readIsolated(kind: string, path: string, ms = 20_000): Promise<un
   const child = spawn(process.execPath, [READER, kind, path], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
-  child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
-  child.stderr.on('data', (c: Buffer) => { err += c.toString(); });
+  child.stdout.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    err += c.toString();
+  });
   let timedOut = false;
-  const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, ms);
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, ms);
   await new Promise<void>((r) => child.on('close', () => r()));
   clearTimeout(timer);
   if (timedOut) throw new HangError(`the reader blocked on ${path} for ${ms} ms`);
@@ -126,10 +136,27 @@ function npyCases(dir: string, rng: Rng): Case[] {
   file('garbage bytes', Buffer.from(Array.from({ length: 200 }, () => rng.int(256))));
   file('magic only', Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]));
   file('preamble only', npyFile('', Buffer.alloc(0)).subarray(0, 10));
-  file('header claims 7000 bytes (20-byte file)', Buffer.concat([npyFile('x'.repeat(7000), Buffer.alloc(0)).subarray(0, 10), Buffer.from("{'descr'::")]));
+  file(
+    'header claims 7000 bytes (20-byte file)',
+    Buffer.concat([npyFile('x'.repeat(7000), Buffer.alloc(0)).subarray(0, 10), Buffer.from("{'descr'::")]),
+  );
   file('v2 header claims 4 GB', npyFile('', Buffer.alloc(16), 2).fill(0xff, 8, 12));
-  file('v2 header claims 500 kB', (() => { const b = npyFile('', Buffer.alloc(16), 2); b.writeUInt32LE(500_000, 8); return b; })());
-  file('version 9', (() => { const b = npyFile(h('<f4', '(2,)'), f32(2)); b[6] = 9; return b; })());
+  file(
+    'v2 header claims 500 kB',
+    (() => {
+      const b = npyFile('', Buffer.alloc(16), 2);
+      b.writeUInt32LE(500_000, 8);
+      return b;
+    })(),
+  );
+  file(
+    'version 9',
+    (() => {
+      const b = npyFile(h('<f4', '(2,)'), f32(2));
+      b[6] = 9;
+      return b;
+    })(),
+  );
   file('header without shape', npyFile("{'descr': '<f4', 'fortran_order': False, }", f32(2)));
   file('header without fortran_order', npyFile("{'descr': '<f4', 'shape': (2,), }", f32(2)));
   file('huge shape (1e12 x 1e12)', npyFile(h('<f4', '(1000000000000, 1000000000000)'), f32(4)));
@@ -157,17 +184,37 @@ function npyCases(dir: string, rng: Rng): Case[] {
   const be = Buffer.alloc(16);
   be.writeDoubleBE(1.5, 0);
   be.writeDoubleBE(-2, 8);
-  file('big-endian float64', npyFile(h('>f8', '(2,)'), be), 'accept', sameArray(hostArray('float64', [2], new Float64Array([1.5, -2]))));
+  file(
+    'big-endian float64',
+    npyFile(h('>f8', '(2,)'), be),
+    'accept',
+    sameArray(hostArray('float64', [2], new Float64Array([1.5, -2]))),
+  );
   const half = Buffer.alloc(4);
   half.writeUInt16LE(0x3c00, 0);
   half.writeUInt16LE(0xc000, 2);
-  file('float16 widened', npyFile(h('<f2', '(2,)'), half), 'accept', sameArray(hostArray('float32', [2], new Float32Array([1, -2]))));
-  file('fortran order', npyFile(h('<f8', '(2, 3)', 'True'), Buffer.from(new Float64Array([0, 3, 1, 4, 2, 5]).buffer)), 'accept',
-    sameArray(hostArray('float64', [2, 3], new Float64Array([0, 1, 2, 3, 4, 5]))));
+  file(
+    'float16 widened',
+    npyFile(h('<f2', '(2,)'), half),
+    'accept',
+    sameArray(hostArray('float32', [2], new Float32Array([1, -2]))),
+  );
+  file(
+    'fortran order',
+    npyFile(h('<f8', '(2, 3)', 'True'), Buffer.from(new Float64Array([0, 3, 1, 4, 2, 5]).buffer)),
+    'accept',
+    sameArray(hostArray('float64', [2, 3], new Float64Array([0, 1, 2, 3, 4, 5]))),
+  );
   cases.push(...specials(dir, 'npy', '.npy', 'npy'));
   // in memory too: a view never reads the pool bytes around a small Buffer
   const pooled = Buffer.from(npyFile('x'.repeat(7000), Buffer.alloc(0)).subarray(0, 20));
-  cases.push({ group: 'npy', name: 'in-memory view over a pooled buffer', path: 'pooled.npy', expect: 'reject', read: () => decodeNpy(pooled.subarray(0, 20), 'pooled.npy') });
+  cases.push({
+    group: 'npy',
+    name: 'in-memory view over a pooled buffer',
+    path: 'pooled.npy',
+    expect: 'reject',
+    read: () => decodeNpy(pooled.subarray(0, 20), 'pooled.npy'),
+  });
   return cases;
 }
 
@@ -179,7 +226,8 @@ function safetensorsCases(dir: string, rng: Rng): Case[] {
     writeFileSync(path, bytes);
     cases.push({ group: 'safetensors', name, path, expect, read: () => loadSafetensors(path), verify });
   };
-  const t = (dtype: string, shape: unknown, offsets: unknown) => JSON.stringify({ x: { dtype, shape, data_offsets: offsets } });
+  const t = (dtype: string, shape: unknown, offsets: unknown) =>
+    JSON.stringify({ x: { dtype, shape, data_offsets: offsets } });
   file('zero-length', Buffer.alloc(0));
   file('4 bytes', Buffer.from([1, 2, 3, 4]));
   file('garbage bytes', Buffer.from(Array.from({ length: 300 }, () => rng.int(256))));
@@ -212,13 +260,30 @@ function safetensorsCases(dir: string, rng: Rng): Case[] {
   file('trailing bytes', stFile(t('F32', [1], [0, 4]), Buffer.alloc(12)));
   file('data 1 byte short', stFile(t('F32', [2], [0, 8]), Buffer.alloc(7)));
   const x = hostArray('float32', [2, 2], new Float32Array([NaN, Infinity, -1, 0]));
-  file('NaN and Inf values', bytesOf(encodeSafetensors({ x })), 'accept', (v) => sameArray(x)((v as { tensors: Map<string, HostArray> }).tensors.get('x')));
+  file('NaN and Inf values', bytesOf(encodeSafetensors({ x })), 'accept', (v) =>
+    sameArray(x)((v as { tensors: Map<string, HostArray> }).tensors.get('x')),
+  );
   const half = Buffer.alloc(4);
   half.writeUInt16LE(0x3c00, 0);
   half.writeUInt16LE(0x4049, 2);
-  file('F16 and BF16', stFile(JSON.stringify({ a: { dtype: 'F16', shape: [1], data_offsets: [0, 2] }, b: { dtype: 'BF16', shape: [1], data_offsets: [2, 4] } }), half), 'accept',
-    (v) => { const m = (v as { tensors: Map<string, HostArray> }).tensors; return m.get('a')?.data[0] === 1 && m.get('b')?.data[0] === 3.140625 ? null : 'values differ'; });
-  file('empty header object', stFile('{}'), 'accept', (v) => ((v as { tensors: Map<string, unknown> }).tensors.size === 0 ? null : 'tensors appeared'));
+  file(
+    'F16 and BF16',
+    stFile(
+      JSON.stringify({
+        a: { dtype: 'F16', shape: [1], data_offsets: [0, 2] },
+        b: { dtype: 'BF16', shape: [1], data_offsets: [2, 4] },
+      }),
+      half,
+    ),
+    'accept',
+    (v) => {
+      const m = (v as { tensors: Map<string, HostArray> }).tensors;
+      return m.get('a')?.data[0] === 1 && m.get('b')?.data[0] === 3.140625 ? null : 'values differ';
+    },
+  );
+  file('empty header object', stFile('{}'), 'accept', (v) =>
+    (v as { tensors: Map<string, unknown> }).tensors.size === 0 ? null : 'tensors appeared',
+  );
   cases.push(...specials(dir, 'safetensors', '.safetensors', 'safetensors'));
   return cases;
 }
@@ -227,18 +292,33 @@ function manifestCases(dir: string, media: { wav: string; mp4: string }): Case[]
   mkdirSync(dir, { recursive: true });
   const cases: Case[] = [];
   const good = JSON.stringify({ id: 'ok', audio: media.wav });
-  const file = (name: string, text: string | Buffer, expect: Expect = 'reject', verify?: (v: unknown) => string | null) => {
+  const file = (
+    name: string,
+    text: string | Buffer,
+    expect: Expect = 'reject',
+    verify?: (v: unknown) => string | null,
+  ) => {
     const path = join(dir, `${name.replace(/[^a-z0-9]+/gi, '-')}.jsonl`);
     writeFileSync(path, text);
     cases.push({ group: 'manifest', name, path, expect, read: () => readManifest(path, { checkFiles: true }), verify });
   };
-  const items = (n: number) => (v: unknown) => ((v as { items: unknown[] }).items.length === n ? null : `read ${(v as { items: unknown[] }).items.length} items, expected ${n}`);
+  const items = (n: number) => (v: unknown) =>
+    (v as { items: unknown[] }).items.length === n
+      ? null
+      : `read ${(v as { items: unknown[] }).items.length} items, expected ${n}`;
   file('zero-length', '', 'accept', items(0));
   file('invalid JSON line', `${good}\n{"id": "b", "audio": \n`);
   file('unknown field', `${good}\n${JSON.stringify({ id: 'b', audio: media.wav, color: 'red' })}\n`);
   file('wrong field type', `${JSON.stringify({ id: 3, audio: media.wav })}\n`);
   file('missing media file', `${JSON.stringify({ id: 'b', video: join(dir, 'missing.mp4') })}\n`);
-  file('dangling media symlink', (() => { const l = join(dir, 'gone.wav'); symlinkSync(join(dir, 'never.wav'), l); return `${JSON.stringify({ id: 'b', audio: l })}\n`; })());
+  file(
+    'dangling media symlink',
+    (() => {
+      const l = join(dir, 'gone.wav');
+      symlinkSync(join(dir, 'never.wav'), l);
+      return `${JSON.stringify({ id: 'b', audio: l })}\n`;
+    })(),
+  );
   file('duplicate ids', `${good}\n${good}\n`);
   file('end before start', `${JSON.stringify({ id: 'b', audio: media.wav, start: 4, end: 2 })}\n`);
   file('negative start', `${JSON.stringify({ id: 'b', audio: media.wav, start: -1 })}\n`);
@@ -276,11 +356,20 @@ function mediaCases(dir: string, rng: Rng, media: { wav: string; mp4: string; di
   file('garbage bytes .wav', '.wav', garbage(4096));
   file('garbage bytes .mkv', '.mkv', garbage(2048));
   file('text named .mp3', '.mp3', Buffer.from('this is not audio\n'.repeat(50)));
-  file('PNG signature named .mp4', '.mp4', Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), garbage(500)]));
+  file(
+    'PNG signature named .mp4',
+    '.mp4',
+    Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), garbage(500)]),
+  );
   file('first 1 kB of an MP4', '.mp4', mp4.subarray(0, 1024));
   file('MP4 cut at 10%', '.mp4', mp4.subarray(0, Math.floor(mp4.length * 0.1)), 'either');
   file('MP4 cut at 50%', '.mp4', mp4.subarray(0, Math.floor(mp4.length * 0.5)), 'either');
-  file('MP4 with a zeroed middle', '.mp4', Buffer.concat([mp4.subarray(0, mp4.length / 2), Buffer.alloc(Math.ceil(mp4.length / 2))]), 'either');
+  file(
+    'MP4 with a zeroed middle',
+    '.mp4',
+    Buffer.concat([mp4.subarray(0, mp4.length / 2), Buffer.alloc(Math.ceil(mp4.length / 2))]),
+    'either',
+  );
   file('WAV header only', '.wav', wav.subarray(0, 44));
   file('WAV cut at 30%', '.wav', wav.subarray(0, Math.floor(wav.length * 0.3)), 'either');
   const lying = Buffer.from(wav);
@@ -297,12 +386,37 @@ function mediaCases(dir: string, rng: Rng, media: { wav: string; mp4: string; di
   copyFileSync(media.wav, join(dir, 'a.wav'));
   copyFileSync(media.mp4, join(dir, 'b.wav'));
   writeFileSync(tricky, wav.subarray(0, 44 + 16000 * 2)); // 1 s of the clip, shorter than a.wav + b.wav
-  cases.push({ group: 'media', name: 'file named concat:a.wav|b.wav', path: tricky, expect: 'accept', read: () => extract(tricky),
-    verify: (v) => { const s = (v as { streams: Record<string, { frames: number; rate: number }> }).streams['audio.logmel']; return s && Math.abs(s.frames / s.rate - 1) < 0.2 ? null : `read ${s ? (s.frames / s.rate).toFixed(2) : 'no'} s of audio, the file holds 1 s`; } });
+  cases.push({
+    group: 'media',
+    name: 'file named concat:a.wav|b.wav',
+    path: tricky,
+    expect: 'accept',
+    read: () => extract(tricky),
+    verify: (v) => {
+      const s = (v as { streams: Record<string, { frames: number; rate: number }> }).streams['audio.logmel'];
+      return s && Math.abs(s.frames / s.rate - 1) < 0.2
+        ? null
+        : `read ${s ? (s.frames / s.rate).toFixed(2) : 'no'} s of audio, the file holds 1 s`;
+    },
+  });
   const dash = join(dir, '-i.wav');
   copyFileSync(media.wav, dash);
-  cases.push({ group: 'media', name: 'file named -i.wav', path: dash, expect: 'accept', read: () => extract(dash), verify: hasStreams });
-  cases.push({ group: 'media', name: 'valid MP4', path: media.mp4, expect: 'accept', read: () => extract(media.mp4), verify: hasStreams });
+  cases.push({
+    group: 'media',
+    name: 'file named -i.wav',
+    path: dash,
+    expect: 'accept',
+    read: () => extract(dash),
+    verify: hasStreams,
+  });
+  cases.push({
+    group: 'media',
+    name: 'valid MP4',
+    path: media.mp4,
+    expect: 'accept',
+    read: () => extract(media.mp4),
+    verify: hasStreams,
+  });
   cases.push(...specials(dir, 'media', '.mp4', 'media'));
   return cases;
 }
@@ -318,27 +432,101 @@ function hasStreams(v: unknown): string | null {
 /** CLI spot checks: bad inputs through the commands people run; exit 2, one line naming the file, nothing false written. */
 async function cliCases(root: string, byName: Map<string, Case>, quick: boolean, ledger: Ledger): Promise<void> {
   const good = join(root, 'good.npy');
-  saveNpy(good, hostArray('float32', [4, 3], new Float32Array(12).map((_, i) => Math.sin(i))));
+  saveNpy(
+    good,
+    hostArray(
+      'float32',
+      [4, 3],
+      new Float32Array(12).map((_, i) => Math.sin(i)),
+    ),
+  );
   const pick = (group: string, name: string) => byName.get(`${group}/${name}`)!.path;
   const checks: { name: string; args: string[]; file: string }[] = [
-    { name: 'metrics --a <lying npy header>', args: ['metrics', '--a', pick('npy', 'header claims 7000 bytes (20-byte file)'), '--b', good], file: pick('npy', 'header claims 7000 bytes (20-byte file)') },
-    { name: 'metrics --a <null safetensors header>', args: ['metrics', '--a', pick('safetensors', 'null header'), '--b', good], file: pick('safetensors', 'null header') },
-    { name: 'metrics --a <NaN values>', args: ['metrics', '--a', pick('npy', 'NaN and Inf values'), '--b', good], file: pick('npy', 'NaN and Inf values') },
-    { name: 'features <garbage .mp4>', args: ['features', pick('media', 'garbage bytes .mp4'), '--out', join(root, 'cli-features-garbage')], file: pick('media', 'garbage bytes .mp4') },
+    {
+      name: 'metrics --a <lying npy header>',
+      args: ['metrics', '--a', pick('npy', 'header claims 7000 bytes (20-byte file)'), '--b', good],
+      file: pick('npy', 'header claims 7000 bytes (20-byte file)'),
+    },
+    {
+      name: 'metrics --a <null safetensors header>',
+      args: ['metrics', '--a', pick('safetensors', 'null header'), '--b', good],
+      file: pick('safetensors', 'null header'),
+    },
+    {
+      name: 'metrics --a <NaN values>',
+      args: ['metrics', '--a', pick('npy', 'NaN and Inf values'), '--b', good],
+      file: pick('npy', 'NaN and Inf values'),
+    },
+    {
+      name: 'features <garbage .mp4>',
+      args: ['features', pick('media', 'garbage bytes .mp4'), '--out', join(root, 'cli-features-garbage')],
+      file: pick('media', 'garbage bytes .mp4'),
+    },
   ];
   if (!quick) {
     checks.push(
-      { name: 'metrics --a <huge shape>', args: ['metrics', '--a', pick('npy', 'huge shape (1e12 x 1e12)'), '--b', good], file: pick('npy', 'huge shape (1e12 x 1e12)') },
-      { name: 'metrics --a <v2 header claims 4 GB>', args: ['metrics', '--a', pick('npy', 'v2 header claims 4 GB'), '--b', good], file: pick('npy', 'v2 header claims 4 GB') },
-      { name: 'metrics --a <safetensors header length 2^62>', args: ['metrics', '--a', pick('safetensors', 'header length 2^62'), '--b', good], file: pick('safetensors', 'header length 2^62') },
-      { name: 'metrics --a <named pipe>', args: ['metrics', '--a', pick('npy', 'named pipe'), '--b', good], file: pick('npy', 'named pipe') },
-      { name: 'metrics --a <dangling symlink>', args: ['metrics', '--a', pick('safetensors', 'dangling symlink'), '--b', good], file: pick('safetensors', 'dangling symlink') },
-      { name: 'features <zero-length .wav>', args: ['features', pick('media', 'zero-length .wav'), '--out', join(root, 'cli-features-empty')], file: pick('media', 'zero-length .wav') },
-      { name: 'features <dangling .mp4 symlink>', args: ['features', pick('media', 'dangling symlink'), '--out', join(root, 'cli-features-dangling')], file: pick('media', 'dangling symlink') },
-      { name: 'sync <text named .mp3>', args: ['sync', pick('media', 'text named .mp3')], file: pick('media', 'text named .mp3') },
-      { name: 'train --data <invalid manifest>', args: ['train', 'av-sync', '--data', pick('manifest', 'two errors on one line'), '--out', join(root, 'cli-train-bad-manifest')], file: pick('manifest', 'two errors on one line') },
-      { name: 'train --data <named pipe manifest>', args: ['train', 'av-sync', '--data', pick('manifest', 'named pipe'), '--out', join(root, 'cli-train-fifo')], file: pick('manifest', 'named pipe') },
-      { name: 'sync --model <truncated weights>', args: ['sync', pick('media', 'valid MP4'), '--model', pick('safetensors', 'data 1 byte short')], file: pick('safetensors', 'data 1 byte short') },
+      {
+        name: 'metrics --a <huge shape>',
+        args: ['metrics', '--a', pick('npy', 'huge shape (1e12 x 1e12)'), '--b', good],
+        file: pick('npy', 'huge shape (1e12 x 1e12)'),
+      },
+      {
+        name: 'metrics --a <v2 header claims 4 GB>',
+        args: ['metrics', '--a', pick('npy', 'v2 header claims 4 GB'), '--b', good],
+        file: pick('npy', 'v2 header claims 4 GB'),
+      },
+      {
+        name: 'metrics --a <safetensors header length 2^62>',
+        args: ['metrics', '--a', pick('safetensors', 'header length 2^62'), '--b', good],
+        file: pick('safetensors', 'header length 2^62'),
+      },
+      {
+        name: 'metrics --a <named pipe>',
+        args: ['metrics', '--a', pick('npy', 'named pipe'), '--b', good],
+        file: pick('npy', 'named pipe'),
+      },
+      {
+        name: 'metrics --a <dangling symlink>',
+        args: ['metrics', '--a', pick('safetensors', 'dangling symlink'), '--b', good],
+        file: pick('safetensors', 'dangling symlink'),
+      },
+      {
+        name: 'features <zero-length .wav>',
+        args: ['features', pick('media', 'zero-length .wav'), '--out', join(root, 'cli-features-empty')],
+        file: pick('media', 'zero-length .wav'),
+      },
+      {
+        name: 'features <dangling .mp4 symlink>',
+        args: ['features', pick('media', 'dangling symlink'), '--out', join(root, 'cli-features-dangling')],
+        file: pick('media', 'dangling symlink'),
+      },
+      {
+        name: 'sync <text named .mp3>',
+        args: ['sync', pick('media', 'text named .mp3')],
+        file: pick('media', 'text named .mp3'),
+      },
+      {
+        name: 'train --data <invalid manifest>',
+        args: [
+          'train',
+          'av-sync',
+          '--data',
+          pick('manifest', 'two errors on one line'),
+          '--out',
+          join(root, 'cli-train-bad-manifest'),
+        ],
+        file: pick('manifest', 'two errors on one line'),
+      },
+      {
+        name: 'train --data <named pipe manifest>',
+        args: ['train', 'av-sync', '--data', pick('manifest', 'named pipe'), '--out', join(root, 'cli-train-fifo')],
+        file: pick('manifest', 'named pipe'),
+      },
+      {
+        name: 'sync --model <truncated weights>',
+        args: ['sync', pick('media', 'valid MP4'), '--model', pick('safetensors', 'data 1 byte short')],
+        file: pick('safetensors', 'data 1 byte short'),
+      },
     );
   }
   for (const c of checks) {
@@ -352,8 +540,17 @@ export async function runHostile(root: string, opts: { quick: boolean; seed: num
   const rng = new Rng(opts.seed).fork('hostile');
   mkdirSync(root, { recursive: true });
   // real media to damage: one AV-Synth clip (MP4 + WAV), 2 s, small
-  const synth = await writeSynth({ clips: 1, out: join(root, 'synth'), config: { seed: opts.seed, duration: 2, size: 32, fps: 8 }, quiet: true });
-  const clip = { dir: join(synth.out, 'clips'), wav: join(synth.out, 'clips', 'clip000000.wav'), mp4: join(synth.out, 'clips', 'clip000000.mp4') };
+  const synth = await writeSynth({
+    clips: 1,
+    out: join(root, 'synth'),
+    config: { seed: opts.seed, duration: 2, size: 32, fps: 8 },
+    quiet: true,
+  });
+  const clip = {
+    dir: join(synth.out, 'clips'),
+    wav: join(synth.out, 'clips', 'clip000000.wav'),
+    mp4: join(synth.out, 'clips', 'clip000000.mp4'),
+  };
   let cases = [
     ...npyCases(join(root, 'npy'), rng),
     ...safetensorsCases(join(root, 'safetensors'), rng),
@@ -366,7 +563,10 @@ export async function runHostile(root: string, opts: { quick: boolean; seed: num
     cases = cases.filter((c, i) => c.group !== 'media' || i % 2 === 0 || c.expect === 'accept');
   }
   for (const c of cases) {
-    const r = await withTimeout(Promise.resolve().then(() => c.read()), 30_000);
+    const r = await withTimeout(
+      Promise.resolve().then(() => c.read()),
+      30_000,
+    );
     if (r.timedOut) {
       opts.ledger.add(c.group, c.name, 'hang', 'no answer in 30 s');
       continue;
@@ -378,7 +578,12 @@ export async function runHostile(root: string, opts: { quick: boolean; seed: num
     if (r.error !== undefined) {
       if (c.expect === 'accept') {
         const j = judgeThrown(r.error, c.path);
-        opts.ledger.add(c.group, c.name, j.outcome === 'survived' ? 'wrong' : j.outcome, `a valid input was refused: ${j.detail}`);
+        opts.ledger.add(
+          c.group,
+          c.name,
+          j.outcome === 'survived' ? 'wrong' : j.outcome,
+          `a valid input was refused: ${j.detail}`,
+        );
       } else {
         const j = judgeThrown(r.error, c.path);
         opts.ledger.add(c.group, c.name, j.outcome, j.detail);
@@ -390,7 +595,12 @@ export async function runHostile(root: string, opts: { quick: boolean; seed: num
       continue;
     }
     const problem = c.verify?.(r.value) ?? null;
-    opts.ledger.add(c.group, c.name, problem ? 'wrong' : 'survived', problem ?? (c.expect === 'either' ? 'read what was there' : 'read back exactly'));
+    opts.ledger.add(
+      c.group,
+      c.name,
+      problem ? 'wrong' : 'survived',
+      problem ?? (c.expect === 'either' ? 'read what was there' : 'read back exactly'),
+    );
   }
   await cliCases(root, byName, opts.quick, opts.ledger);
 }

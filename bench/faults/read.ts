@@ -22,5 +22,7 @@ try {
   process.stdout.write(JSON.stringify({ ok: true }) + '\n');
 } catch (err) {
   const e = err instanceof Error ? err : new Error(String(err));
-  process.stdout.write(JSON.stringify({ error: { name: e.name, message: e.message, typed: err instanceof AttuneError } }) + '\n');
+  process.stdout.write(
+    JSON.stringify({ error: { name: e.name, message: e.message, typed: err instanceof AttuneError } }) + '\n',
+  );
 }

@@ -13,7 +13,15 @@ import { OUTCOMES, Ledger } from './common.js';
 import { runHostile } from './hostile.js';
 import { runKills } from './kills.js';
 
-interface Args { quick: boolean; seed: number; only?: string; keep: boolean; dir?: string; json: boolean; verbose: boolean }
+interface Args {
+  quick: boolean;
+  seed: number;
+  only?: string;
+  keep: boolean;
+  dir?: string;
+  json: boolean;
+  verbose: boolean;
+}
 
 function parseArgs(argv: string[]): Args {
   const a: Args = { quick: false, seed: 1, keep: false, json: false, verbose: false };
@@ -27,7 +35,9 @@ function parseArgs(argv: string[]): Args {
     else if (v === '--only') a.only = argv[++i];
     else if (v === '--dir') a.dir = argv[++i];
     else {
-      process.stderr.write(`faults: unknown argument ${v}\nusage: node dist/bench/faults/run.js [--quick] [--seed N] [--only hostile|kills|train|writes|features] [--keep] [--dir D] [--json] [--verbose]\n`);
+      process.stderr.write(
+        `faults: unknown argument ${v}\nusage: node dist/bench/faults/run.js [--quick] [--seed N] [--only hostile|kills|train|writes|features] [--keep] [--dir D] [--json] [--verbose]\n`,
+      );
       process.exit(2);
     }
   }
@@ -55,7 +65,12 @@ async function main(): Promise<number> {
   }
   if (!args.only || args.only !== 'hostile') {
     process.stderr.write('faults: kill -9 and resume\n');
-    kills = await runKills(join(root, 'kills'), { quick: args.quick, seed: args.seed, ledger, only: args.only === 'kills' ? undefined : args.only });
+    kills = await runKills(join(root, 'kills'), {
+      quick: args.quick,
+      seed: args.seed,
+      ledger,
+      only: args.only === 'kills' ? undefined : args.only,
+    });
   }
   const seconds = (Date.now() - t0) / 1000;
   const hostile = ledger.counts((t) => !['train', 'train-seeds', 'writes', 'features'].includes(t.group));
@@ -64,20 +79,43 @@ async function main(): Promise<number> {
   const groups = [...new Set(ledger.trials.map((t) => t.group))];
   const failed = ledger.trials.filter((t) => t.outcome !== 'survived');
   if (args.json) {
-    process.stdout.write(JSON.stringify({ seed: args.seed, quick: args.quick, seconds, kills, hostile, killed, total, groups: Object.fromEntries(groups.map((g) => [g, ledger.counts((t) => t.group === g)])), failures: failed }, null, 2) + '\n');
+    process.stdout.write(
+      JSON.stringify(
+        {
+          seed: args.seed,
+          quick: args.quick,
+          seconds,
+          kills,
+          hostile,
+          killed,
+          total,
+          groups: Object.fromEntries(groups.map((g) => [g, ledger.counts((t) => t.group === g)])),
+          failures: failed,
+        },
+        null,
+        2,
+      ) + '\n',
+    );
   } else {
     const cols = ['tried', ...OUTCOMES] as const;
-    const row = (name: string, c: Record<string, number>) => `${name.padEnd(22)}${cols.map((k) => String(c[k]).padStart(9)).join('')}`;
+    const row = (name: string, c: Record<string, number>) =>
+      `${name.padEnd(22)}${cols.map((k) => String(c[k]).padStart(9)).join('')}`;
     const lines = [
       `${''.padEnd(22)}${cols.map((k) => (k === 'stack' ? 'stack tr.' : k).padStart(9)).join('')}`,
-      ...groups.map((g) => row(g, ledger.counts((t) => t.group === g))),
+      ...groups.map((g) =>
+        row(
+          g,
+          ledger.counts((t) => t.group === g),
+        ),
+      ),
       row('hostile inputs', hostile),
       row('kill -9 trials', killed),
       row('all', total),
       `kills: ${kills}; hostile inputs: ${hostile.tried}; ${seconds.toFixed(0)} s`,
     ];
     process.stdout.write(lines.join('\n') + '\n');
-    for (const f of failed) process.stdout.write(`  ${f.outcome}: ${f.group}/${f.name}: ${f.detail.split('\n')[0].slice(0, 400)}\n`);
+    for (const f of failed)
+      process.stdout.write(`  ${f.outcome}: ${f.group}/${f.name}: ${f.detail.split('\n')[0].slice(0, 400)}\n`);
   }
   if (!args.keep && !args.dir && failed.length === 0) rmSync(root, { recursive: true, force: true });
   else process.stderr.write(`faults: files kept in ${root}\n`);

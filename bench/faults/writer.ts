@@ -11,6 +11,12 @@ const [path, mb] = [process.argv[2], Number(process.argv[3] ?? 4)];
 const n = Math.max(1, Math.floor((mb * 1024 * 1024) / 4 / 2));
 for (let k = 1; ; k++) {
   const fill = (v: number) => hostArray('float32', [n], new Float32Array(n).fill(v));
-  saveCheckpoint(path, { step: k, params: { w: fill(k) }, optimState: { 'm.w': fill(-k) }, rng: { data: null }, config: { version: k } });
+  saveCheckpoint(path, {
+    step: k,
+    params: { w: fill(k) },
+    optimState: { 'm.w': fill(-k) },
+    rng: { data: null },
+    config: { version: k },
+  });
   process.stdout.write(`${k}\n`);
 }

@@ -32,10 +32,16 @@ export interface ExtraPart {
 export const EXTRA_DEMO_PARTS: Record<Exclude<DemoPart, 'align' | 'sync'>, ExtraPart> = {
   emotion: {
     title: 'Emotion from words and voice (design source 002)',
-    about: 'emotion on EmoSpeech: text only, audio only, concatenation and the full cross-attention model, then heat maps of test utterances',
+    about:
+      'emotion on EmoSpeech: text only, audio only, concatenation and the full cross-attention model, then heat maps of test utterances',
     async run(ctx) {
       const { runEmotionDemo } = await import('./emotion_demo.js');
-      const r = await runEmotionDemo({ out: ctx.out, seed: ctx.seed, quiet: ctx.quiet, ...(ctx.quick ? { n: 200, epochs: 4, heatmaps: 1 } : {}) });
+      const r = await runEmotionDemo({
+        out: ctx.out,
+        seed: ctx.seed,
+        quiet: ctx.quiet,
+        ...(ctx.quick ? { n: 200, epochs: 4, heatmaps: 1 } : {}),
+      });
       const rows = Object.entries(r.summary.rows);
       const headline = `test accuracy ${rows.map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')} (${r.summary.n} EmoSpeech utterances)`;
       return {
@@ -47,22 +53,33 @@ export const EXTRA_DEMO_PARTS: Record<Exclude<DemoPart, 'align' | 'sync'>, Extra
   },
   favor: {
     title: 'FAVOR: questions about a video (design source 001)',
-    about: 'FAVOR on AVQA scenes: full model, no synchronization and question-only, then test questions with attention per window',
+    about:
+      'FAVOR on AVQA scenes: full model, no synchronization and question-only, then test questions with attention per window',
     async run(ctx) {
       const { runFavorDemo } = await import('./favor_demo.js');
-      const r = await runFavorDemo({ out: ctx.out, quiet: ctx.quiet, seeds: [ctx.seed + 1], ...(ctx.quick ? { epochs: 2, examples: 3 } : {}) });
+      const r = await runFavorDemo({
+        out: ctx.out,
+        quiet: ctx.quiet,
+        seeds: [ctx.seed + 1],
+        ...(ctx.quick ? { epochs: 2, examples: 3 } : {}),
+      });
       const full = r.rows[0]?.metrics['test.acc']?.mean;
       const headline = `test accuracy of full FAVOR ${full === undefined ? 'n/a' : full.toFixed(3)} over all question families (table in the report)`;
       return {
         text: 'A small FAVOR model (per-frame visual and audio encoders, frame-level synchronization, a windowed causal Q-Former and a small language model) trained on short AVQA scenes, next to the same model without synchronization and a question-only model that sees nothing. The second table answers a few test questions and shows how much of each answer came from each window.',
         sections: r.sections,
-        summary: { headline, seconds: r.seconds, rows: r.rows.map((row) => ({ name: row.name, accuracy: row.metrics['test.acc']?.mean ?? null })) },
+        summary: {
+          headline,
+          seconds: r.seconds,
+          rows: r.rows.map((row) => ({ name: row.name, accuracy: row.metrics['test.acc']?.mean ?? null })),
+        },
       };
     },
   },
   v2a: {
     title: 'Sound for silent video (design source 003)',
-    about: 'v2a: flow matching from AV-Synth video to sound, evaluated on held-out scenes, generated and real spectrograms with WAV files',
+    about:
+      'v2a: flow matching from AV-Synth video to sound, evaluated on held-out scenes, generated and real spectrograms with WAV files',
     async run(ctx) {
       const { runV2aDemo } = await import('./v2a_demo.js');
       const r = await runV2aDemo({ out: ctx.out, quick: ctx.quick, seed: ctx.seed, quiet: ctx.quiet });

@@ -8,7 +8,13 @@
  */
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ablationMarkdown, ablationRunDir, ABLATION_ROWS, runAblation, type AblationResult } from '../models/emotion/ablation.js';
+import {
+  ablationMarkdown,
+  ablationRunDir,
+  ABLATION_ROWS,
+  runAblation,
+  type AblationResult,
+} from '../models/emotion/ablation.js';
 import { loadEmotionSet } from '../models/emotion/data.js';
 import { loadEmotionModel, releaseEmotionModel, runOne } from '../models/emotion/infer.js';
 import { attentionSections } from '../models/emotion/report.js';
@@ -43,9 +49,16 @@ export async function runEmotionDemo(opts: EmotionDemoOptions = {}): Promise<Emo
   const t0 = Date.now();
   // The run folders are the demo's own: start them fresh (the EmoSpeech and feature caches are kept).
   rmSync(join(out, 'ablation'), { recursive: true, force: true });
-  say(`emotion: EmoSpeech ${n} utterances (cached in ${cacheDir}), then ${DEMO_ROWS.length} ablation rows x ${epochs} epochs`);
+  say(
+    `emotion: EmoSpeech ${n} utterances (cached in ${cacheDir}), then ${DEMO_ROWS.length} ablation rows x ${epochs} epochs`,
+  );
   const result = await runAblation({
-    n, seeds: [opts.seed ?? 1], out: join(out, 'ablation'), cacheDir, rows: DEMO_ROWS, sets: [`train.epochs=${epochs}`, 'train.patience=null'],
+    n,
+    seeds: [opts.seed ?? 1],
+    out: join(out, 'ablation'),
+    cacheDir,
+    rows: DEMO_ROWS,
+    sets: [`train.epochs=${epochs}`, 'train.patience=null'],
     onRow: (row, _seed, m, s) => say(`emotion: ${row.name}: test accuracy ${m.acc.toFixed(3)} (${s.toFixed(0)} s)`),
   });
   const sections: Section[] = [tableSection(result, n, epochs)];
@@ -56,8 +69,14 @@ export async function runEmotionDemo(opts: EmotionDemoOptions = {}): Promise<Emo
 }
 
 function tableSection(result: AblationResult, n: number, epochs: number): Section {
-  const text = ablationMarkdown(result).slice(0, 4 + result.rows.length).join('\n');
-  return { kind: 'text', title: `Emotion from words + voice: reduced ablation (EmoSpeech ${n}, ${epochs} epochs, 1 seed; docs/emotion.md has the full table)`, text };
+  const text = ablationMarkdown(result)
+    .slice(0, 4 + result.rows.length)
+    .join('\n');
+  return {
+    kind: 'text',
+    title: `Emotion from words + voice: reduced ablation (EmoSpeech ${n}, ${epochs} epochs, 1 seed; docs/emotion.md has the full table)`,
+    text,
+  };
 }
 
 /** Heat maps of the full model on the first test utterances with a non-neutral label. */
@@ -66,10 +85,19 @@ async function heatmaps(runDir: string, n: number, cacheDir: string, count: numb
   const model = loadEmotionModel(runDir);
   const sections: Section[] = [];
   try {
-    const picks = set.items.map((it, i) => [it, i] as const).filter(([it]) => it.label !== 'neutral').slice(0, count);
+    const picks = set.items
+      .map((it, i) => [it, i] as const)
+      .filter(([it]) => it.label !== 'neutral')
+      .slice(0, count);
     for (const [item, i] of picks) {
       const pred = await runOne(model, set.examples[i]);
-      sections.push(...attentionSections(pred, set.examples[i].words, `"${item.text}" (${item.label}, ${String((item.metadata as Record<string, unknown>)?.mode)}; predicted ${pred.label})`));
+      sections.push(
+        ...attentionSections(
+          pred,
+          set.examples[i].words,
+          `"${item.text}" (${item.label}, ${String((item.metadata as Record<string, unknown>)?.mode)}; predicted ${pred.label})`,
+        ),
+      );
     }
   } finally {
     await releaseEmotionModel(model);

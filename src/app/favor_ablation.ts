@@ -67,23 +67,46 @@ export async function runFavorAblation(opts: AblationOptions): Promise<AblationR
     const t0 = performance.now();
     for (const seed of opts.seeds) {
       opts.onRow?.(ab.name, seed);
-      const overrides = parseOverrides([...(opts.set ?? []), ...ab.set, `train.seed=${seed}`, 'train.export=false', 'train.report=false']);
+      const overrides = parseOverrides([
+        ...(opts.set ?? []),
+        ...ab.set,
+        `train.seed=${seed}`,
+        'train.export=false',
+        'train.report=false',
+      ]);
       if (opts.variant) overrides.variant = opts.variant;
       const config = resolveConfig(task, { source: source.kind, overrides });
-      const r = await runTraining({ task, config, source, out: join(opts.out, `row${i}`, `seed-${seed}`), quiet: opts.quiet ?? true });
+      const r = await runTraining({
+        task,
+        config,
+        source,
+        out: join(opts.out, `row${i}`, `seed-${seed}`),
+        quiet: opts.quiet ?? true,
+      });
       if (r.metrics) perSeed.push(r.metrics.test);
     }
-    rows.push({ name: ab.name, set: ab.set, metrics: aggregateSeeds(perSeed), seconds: (performance.now() - t0) / 1000 });
+    rows.push({
+      name: ab.name,
+      set: ab.set,
+      metrics: aggregateSeeds(perSeed),
+      seconds: (performance.now() - t0) / 1000,
+    });
   }
   return rows;
 }
 
 /** The markdown table: one row per ablation, test accuracy per family (mean ± std over seeds, in %). */
 export function ablationMarkdown(rows: AblationRow[]): string {
-  const cell = (m: MeanStd | undefined) => (m && m.n ? `${(100 * m.mean).toFixed(1)} ± ${(100 * m.std).toFixed(1)}` : '–');
+  const cell = (m: MeanStd | undefined) =>
+    m && m.n ? `${(100 * m.mean).toFixed(1)} ± ${(100 * m.std).toFixed(1)}` : '–';
   const head = `| variant | ${ABLATION_COLUMNS.join(' | ')} |\n|---|${ABLATION_COLUMNS.map(() => '---').join('|')}|`;
-  const body = rows.map((r) => `| ${r.name} | ${ABLATION_COLUMNS.map((c) => cell(r.metrics[c === 'all' ? 'test.acc' : `test.acc_${c}`])).join(' | ')} |`);
-  const prior = rows[0] ? `| template prior (question type only) | ${ABLATION_COLUMNS.map((c) => cell(rows[0].metrics[c === 'all' ? 'test.prior' : `test.prior_${c}`])).join(' | ')} |` : '';
+  const body = rows.map(
+    (r) =>
+      `| ${r.name} | ${ABLATION_COLUMNS.map((c) => cell(r.metrics[c === 'all' ? 'test.acc' : `test.acc_${c}`])).join(' | ')} |`,
+  );
+  const prior = rows[0]
+    ? `| template prior (question type only) | ${ABLATION_COLUMNS.map((c) => cell(rows[0].metrics[c === 'all' ? 'test.prior' : `test.prior_${c}`])).join(' | ')} |`
+    : '';
   return [head, ...body, prior].join('\n');
 }
 
@@ -95,7 +118,10 @@ export function writeAblationDocs(path: string, rows: AblationRow[], how: string
   const text = readFileSync(path, 'utf8');
   const a = text.indexOf(ABLATION_START);
   const b = text.indexOf(ABLATION_END);
-  if (a < 0 || b < a) throw new InputError(`${path} has no ${ABLATION_START} ... ${ABLATION_END} markers`, { file: path });
-  writeFileAtomic(path, `${text.slice(0, a + ABLATION_START.length)}\n${how}\n\n${ablationMarkdown(rows)}\n${text.slice(b)}`);
+  if (a < 0 || b < a)
+    throw new InputError(`${path} has no ${ABLATION_START} ... ${ABLATION_END} markers`, { file: path });
+  writeFileAtomic(
+    path,
+    `${text.slice(0, a + ABLATION_START.length)}\n${how}\n\n${ablationMarkdown(rows)}\n${text.slice(b)}`,
+  );
 }
-

@@ -41,13 +41,46 @@ export interface V2aDemoSummary {
 
 /** Reduced settings: ~2 minutes of training on 2 idle cores for the full demo (not measured on an idle machine yet). */
 const SETTINGS = {
-  full: { clips: 120, sets: ['variant="small"', 'data.seconds=2', 'train.maxSteps=200', 'data.eval.clips=8', 'data.eval.sweep=false', 'data.classifierClips=60'] },
-  quick: { clips: 16, sets: ['variant="tiny"', 'data.seconds=1', 'train.maxSteps=4', 'data.eval.clips=2', 'data.eval.steps=4', 'data.eval.sweep=false', 'data.classifierClips=8', 'data.eval.griffinLim=8'] },
+  full: {
+    clips: 120,
+    sets: [
+      'variant="small"',
+      'data.seconds=2',
+      'train.maxSteps=200',
+      'data.eval.clips=8',
+      'data.eval.sweep=false',
+      'data.classifierClips=60',
+    ],
+  },
+  quick: {
+    clips: 16,
+    sets: [
+      'variant="tiny"',
+      'data.seconds=1',
+      'train.maxSteps=4',
+      'data.eval.clips=2',
+      'data.eval.steps=4',
+      'data.eval.sweep=false',
+      'data.classifierClips=8',
+      'data.eval.griffinLim=8',
+    ],
+  },
 };
 
 function spectrogram(title: string, frames: Float32Array, count: number): HeatmapSection {
-  const values = Array.from({ length: N_MELS }, (_, r) => Array.from({ length: count }, (_, t) => frames[t * N_MELS + (N_MELS - 1 - r)]));
-  return { kind: 'heatmap', title, values, colLabels: secondsLabels(count, LATENT_RATE), colName: 'time (s)', rowName: 'mel band (high at top)', min: -3, max: 4 };
+  const values = Array.from({ length: N_MELS }, (_, r) =>
+    Array.from({ length: count }, (_, t) => frames[t * N_MELS + (N_MELS - 1 - r)]),
+  );
+  return {
+    kind: 'heatmap',
+    title,
+    values,
+    colLabels: secondsLabels(count, LATENT_RATE),
+    colName: 'time (s)',
+    rowName: 'mel band (high at top)',
+    min: -3,
+    max: 4,
+  };
 }
 
 export async function runV2aDemo(opts: V2aDemoOptions): Promise<V2aDemoSummary> {
@@ -55,34 +88,81 @@ export async function runV2aDemo(opts: V2aDemoOptions): Promise<V2aDemoSummary> 
   const out = resolve(opts.out);
   const scale = opts.quick ? SETTINGS.quick : SETTINGS.full;
   const task = await getTask('v2a');
-  const config = resolveConfig(task, { source: 'synth', overrides: parseOverrides([...scale.sets, `train.seed=${opts.seed ?? 0}`]) });
+  const config = resolveConfig(task, {
+    source: 'synth',
+    overrides: parseOverrides([...scale.sets, `train.seed=${opts.seed ?? 0}`]),
+  });
   const runDir = join(out, 'v2a-run');
-  const r = await runTraining({ task, config, source: { kind: 'synth', clips: scale.clips }, out: runDir, quiet: opts.quiet ?? true });
+  const r = await runTraining({
+    task,
+    config,
+    source: { kind: 'synth', clips: scale.clips },
+    out: runDir,
+    quiet: opts.quiet ?? true,
+  });
   const model = loadV2aModel(runDir);
   const seq = sequence(model.seconds);
   const scenes: V2aExample[] = [0, 1].map((i) => synthExample(2_000_000 + i, seq, opts.seed ?? 0, true));
   const predictor = await v2aPredictor(model, seq, 2);
   let waves: Float32Array[];
   try {
-    waves = await generateWaves(predictorVelocity(predictor), scenes.map((e) => ({ frames: e.frames, text: null })), seq, 2, { steps: 25, cfg: 4.5, seed: opts.seed ?? 0 });
+    waves = await generateWaves(
+      predictorVelocity(predictor),
+      scenes.map((e) => ({ frames: e.frames, text: null })),
+      seq,
+      2,
+      { steps: 25, cfg: 4.5, seed: opts.seed ?? 0 },
+    );
   } finally {
     await predictor.close();
   }
   mkdirSync(join(out, 'audio'), { recursive: true });
   const audio: string[] = [];
-  const sections: Section[] = [metricsTable('Held-out AV-Synth scenes (generated from video, 25 steps, CFG 4.5)', Object.fromEntries(Object.entries(r.metrics?.test ?? {}).map(([k, v]) => [k, v as number])))];
+  const sections: Section[] = [
+    metricsTable(
+      'Held-out AV-Synth scenes (generated from video, 25 steps, CFG 4.5)',
+      Object.fromEntries(Object.entries(r.metrics?.test ?? {}).map(([k, v]) => [k, v as number])),
+    ),
+  ];
   for (const [i, e] of scenes.entries()) {
     const times = e.events.map((ev) => ev.time.toFixed(2)).join(', ');
-    for (const [kind, wave] of [['generated', waves[i]], ['real', e.audio]] as const) {
+    for (const [kind, wave] of [
+      ['generated', waves[i]],
+      ['real', e.audio],
+    ] as const) {
       const file = join(out, 'audio', `scene${i}_${kind}.wav`);
       await writeSoundWav(file, wave);
       audio.push(file);
-      sections.push(spectrogram(`Scene ${i} ${kind} (audio/scene${i}_${kind}.wav); impacts at ${times} s; "${e.caption}"`, encodeAudio(wave, seq.latent), seq.latent));
+      sections.push(
+        spectrogram(
+          `Scene ${i} ${kind} (audio/scene${i}_${kind}.wav); impacts at ${times} s; "${e.caption}"`,
+          encodeAudio(wave, seq.latent),
+          seq.latent,
+        ),
+      );
     }
-    const wav = (kind: string) => ({ label: `${kind} (audio/scene${i}_${kind}.wav)`, wav: readFileSync(join(out, 'audio', `scene${i}_${kind}.wav`)) });
-    sections.push({ kind: 'audio', title: `Scene ${i}: listen (impacts at ${times} s)`, clips: [wav('generated'), wav('real')] });
+    const wav = (kind: string) => ({
+      label: `${kind} (audio/scene${i}_${kind}.wav)`,
+      wav: readFileSync(join(out, 'audio', `scene${i}_${kind}.wav`)),
+    });
+    sections.push({
+      kind: 'audio',
+      title: `Scene ${i}: listen (impacts at ${times} s)`,
+      clips: [wav('generated'), wav('real')],
+    });
   }
   const report = join(out, 'v2a-report.html');
-  writeReport(report, { title: 'Attune v2a demo', subtitle: 'Sound for silent AV-Synth video: MMAudio-style flow matching', sections });
-  return { run: runDir, report, audio, metrics: (r.metrics?.test ?? {}) as Record<string, number>, sections, seconds: (Date.now() - started) / 1000 };
+  writeReport(report, {
+    title: 'Attune v2a demo',
+    subtitle: 'Sound for silent AV-Synth video: MMAudio-style flow matching',
+    sections,
+  });
+  return {
+    run: runDir,
+    report,
+    audio,
+    metrics: (r.metrics?.test ?? {}) as Record<string, number>,
+    sections,
+    seconds: (Date.now() - started) / 1000,
+  };
 }

@@ -5,19 +5,29 @@ import { commandModules } from './commands/index.js';
 import { reportError } from './output.js';
 import { ConfigError } from '../util/errors.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string; description: string };
+const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+  description: string;
+};
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('attune')
     .description(pkg.description)
     .version(pkg.version)
-    .option('--device <cpu|cuda>', 'ONNX Runtime execution provider for every model this command runs (cuda is opt-in: docs/gpu.md)')
+    .option(
+      '--device <cpu|cuda>',
+      'ONNX Runtime execution provider for every model this command runs (cuda is opt-in: docs/gpu.md)',
+    )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .hook('preAction', (root) => {
       const device = root.opts().device as string | undefined;
       if (device !== undefined) {
-        if (device !== 'cpu' && device !== 'cuda') throw new ConfigError(`--device must be 'cpu' or 'cuda', got '${device}'`, { field: '--device', got: device });
+        if (device !== 'cpu' && device !== 'cuda')
+          throw new ConfigError(`--device must be 'cpu' or 'cuda', got '${device}'`, {
+            field: '--device',
+            got: device,
+          });
         // read by the engine when it creates sessions, in this thread and in worker threads
         process.env.ATTUNE_DEVICE = device;
       }

@@ -9,7 +9,11 @@ export function printJson(value: unknown): void {
 export function formatTable(header: string[], rows: (string | number)[][]): string {
   const cells = [header, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? formatNumber(c) : c)))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => String(r[i] ?? '').length)));
-  const line = (r: string[]) => r.map((c, i) => String(c ?? '').padEnd(widths[i])).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => String(c ?? '').padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   return [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }
 
@@ -28,6 +32,9 @@ export function reportError(err: unknown, json: boolean): number {
     return 2;
   }
   if (json) printJson({ error: { name: 'Error', message: err instanceof Error ? err.message : String(err) } });
-  else process.stderr.write(`attune: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  else
+    process.stderr.write(
+      `attune: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
   return 1;
 }

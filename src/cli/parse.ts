@@ -42,7 +42,12 @@ export function nonNegativeInt(flag: string, max = 2 ** 32 - 1) {
 
 /** An integer in [min, max]. */
 export function integer(flag: string, min: number, max: number) {
-  const expected = min === 1 ? `a positive integer (at most ${max})` : min === 0 ? `a non-negative integer (at most ${max})` : `an integer in [${min}, ${max}]`;
+  const expected =
+    min === 1
+      ? `a positive integer (at most ${max})`
+      : min === 0
+        ? `a non-negative integer (at most ${max})`
+        : `an integer in [${min}, ${max}]`;
   return (v: string): number => {
     const n = toNumber(v);
     if (!Number.isSafeInteger(n) || n < min || n > max) throw bad(flag, expected, v);
@@ -59,10 +64,13 @@ export function number(flag: string, range: { min?: number; max?: number; above?
   const expected = `a finite number${parts.length ? ` ${parts.join(' and ')}` : ''}`;
   return (v: string): number => {
     const n = toNumber(v);
-    if (!Number.isFinite(n)
-      || (range.min !== undefined && n < range.min)
-      || (range.above !== undefined && n <= range.above)
-      || (range.max !== undefined && n > range.max)) throw bad(flag, expected, v);
+    if (
+      !Number.isFinite(n) ||
+      (range.min !== undefined && n < range.min) ||
+      (range.above !== undefined && n <= range.above) ||
+      (range.max !== undefined && n > range.max)
+    )
+      throw bad(flag, expected, v);
     return n;
   };
 }
@@ -71,20 +79,31 @@ export function number(flag: string, range: { min?: number; max?: number; above?
 export function oneOf<T extends string>(flag: string, choices: readonly T[]) {
   return (v: string): T => {
     if (!(choices as readonly string[]).includes(v)) {
-      throw new InputError(`${flag} must be one of ${choices.join(', ')}, got "${v}"`, { field: flag, expected: choices, got: v });
+      throw new InputError(`${flag} must be one of ${choices.join(', ')}, got "${v}"`, {
+        field: flag,
+        expected: choices,
+        got: v,
+      });
     }
     return v as T;
   };
 }
 
 /** Comma-separated finite numbers within [min, max] (at least one, at most `maxCount`). */
-export function numberList(flag: string, range: { min: number; max: number; maxCount?: number; unit?: string; distinct?: boolean }) {
+export function numberList(
+  flag: string,
+  range: { min: number; max: number; maxCount?: number; unit?: string; distinct?: boolean },
+) {
   const maxCount = range.maxCount ?? 1000;
   const expected = `comma-separated ${range.distinct ? 'distinct ' : ''}${range.unit ?? 'numbers'} in [${range.min}, ${range.max}] (1 to ${maxCount} of them)`;
   return (v: string): number[] => {
-    const parts = v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const parts = v
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
     const xs = parts.map(toNumber);
-    if (!xs.length || xs.length > maxCount || xs.some((x) => !Number.isFinite(x) || x < range.min || x > range.max)) throw bad(flag, expected, v);
+    if (!xs.length || xs.length > maxCount || xs.some((x) => !Number.isFinite(x) || x < range.min || x > range.max))
+      throw bad(flag, expected, v);
     if (range.distinct && new Set(xs).size !== xs.length) throw bad(flag, expected, v);
     return xs;
   };
@@ -95,10 +114,25 @@ export function seedList(flag: string, maxCount = 1000) {
   const expected = `a list of seeds like 1,2,3 or 0-4 (distinct non-negative integers, at most ${maxCount})`;
   return (v: string): number[] => {
     const seeds: number[] = [];
-    for (const part of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+    for (const part of v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       const range = /^(\d+)-(\d+)$/.exec(part);
-      const [a, b] = range ? [Number(range[1]), Number(range[2])] : /^\d+$/.test(part) ? [Number(part), Number(part)] : [NaN, NaN];
-      if (!Number.isSafeInteger(a) || !Number.isSafeInteger(b) || a > 2 ** 32 - 1 || b > 2 ** 32 - 1 || b < a || seeds.length + (b - a + 1) > maxCount) throw bad(flag, expected, v);
+      const [a, b] = range
+        ? [Number(range[1]), Number(range[2])]
+        : /^\d+$/.test(part)
+          ? [Number(part), Number(part)]
+          : [NaN, NaN];
+      if (
+        !Number.isSafeInteger(a) ||
+        !Number.isSafeInteger(b) ||
+        a > 2 ** 32 - 1 ||
+        b > 2 ** 32 - 1 ||
+        b < a ||
+        seeds.length + (b - a + 1) > maxCount
+      )
+        throw bad(flag, expected, v);
       for (let s = a; s <= b; s++) seeds.push(s);
     }
     if (!seeds.length || new Set(seeds).size !== seeds.length) throw bad(flag, expected, v);
@@ -133,7 +167,16 @@ export function offsetGrid(flag: string) {
   return (v: string): { min: number; max: number; classes: number } => {
     const parts = v.split(',').map((s) => toNumber(s));
     const [min, max, classes] = parts;
-    if (parts.length !== 3 || !parts.every(Number.isFinite) || Math.abs(min) > 60 || Math.abs(max) > 60 || max <= min || !Number.isInteger(classes) || classes < 2 || classes > 10000) {
+    if (
+      parts.length !== 3 ||
+      !parts.every(Number.isFinite) ||
+      Math.abs(min) > 60 ||
+      Math.abs(max) > 60 ||
+      max <= min ||
+      !Number.isInteger(classes) ||
+      classes < 2 ||
+      classes > 10000
+    ) {
       throw bad(flag, 'MIN,MAX,CLASSES (seconds within ±60 with MAX > MIN, and an integer from 2 to 10000 classes)', v);
     }
     return { min, max, classes };
@@ -145,7 +188,8 @@ export function intRange(flag: string, lo: number, hi: number) {
   return (v: string): [number, number] => {
     const parts = v.split(',').map((p) => toNumber(p));
     const [a, b] = parts.length === 1 ? [parts[0], parts[0]] : parts;
-    if (parts.length > 2 || !Number.isInteger(a) || !Number.isInteger(b) || a < lo || b > hi || a > b) throw bad(flag, `"min,max" (or one integer) within [${lo}, ${hi}] with min <= max`, v);
+    if (parts.length > 2 || !Number.isInteger(a) || !Number.isInteger(b) || a < lo || b > hi || a > b)
+      throw bad(flag, `"min,max" (or one integer) within [${lo}, ${hi}] with min <= max`, v);
     return [a, b];
   };
 }

@@ -70,7 +70,8 @@ export async function runBatch<I, R>(
 }
 
 function defaultId(item: unknown, index: number): string {
-  if (item && typeof item === 'object' && 'id' in item && typeof (item as { id: unknown }).id === 'string') return (item as { id: string }).id;
+  if (item && typeof item === 'object' && 'id' in item && typeof (item as { id: unknown }).id === 'string')
+    return (item as { id: string }).id;
   if (typeof item === 'string') return item;
   return `#${index}`;
 }

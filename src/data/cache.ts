@@ -76,10 +76,16 @@ export class FeatureCache {
       try {
         index = JSON.parse(readFileSync(path, 'utf8')) as CacheIndex;
       } catch (err) {
-        throw new InputError(`${path}: feature cache index is not valid JSON (${(err as Error).message}); delete the folder to rebuild`, { file: path });
+        throw new InputError(
+          `${path}: feature cache index is not valid JSON (${(err as Error).message}); delete the folder to rebuild`,
+          { file: path },
+        );
       }
       if (index.version !== 1 || typeof index.entries !== 'object') {
-        throw new InputError(`${path}: unsupported feature cache index (version ${String(index.version)}, expected 1)`, { file: path });
+        throw new InputError(
+          `${path}: unsupported feature cache index (version ${String(index.version)}, expected 1)`,
+          { file: path },
+        );
       }
     }
     return new FeatureCache(abs, index, opts);
@@ -92,7 +98,9 @@ export class FeatureCache {
     try {
       st = statSync(abs);
     } catch (err) {
-      throw new InputError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { file });
+      throw new InputError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
+        file,
+      });
     }
     const memo = this.index.files[abs];
     if (memo && memo.size === st.size && memo.mtimeMs === st.mtimeMs) return memo.sha256;
@@ -137,7 +145,11 @@ export class FeatureCache {
       return hit.tensors;
     }
     const path = join(this.dir, shard);
-    if (!existsSync(path)) throw new InputError(`feature cache shard ${path} is missing (index names it for ${key}); delete ${this.dir} to rebuild`, { file: path });
+    if (!existsSync(path))
+      throw new InputError(
+        `feature cache shard ${path} is missing (index names it for ${key}); delete ${this.dir} to rebuild`,
+        { file: path },
+      );
     const tensors = loadSafetensors(path).tensors;
     this.loaded.push({ shard, tensors });
     if (this.loaded.length > MAX_LOADED_SHARDS) this.loaded.shift();
@@ -150,7 +162,10 @@ export class FeatureCache {
       if (name.includes('/')) throw new InputError(`feature name '${name}' must not contain '/'`, { field: name });
       this.pendingBytes += t.data.byteLength;
     }
-    this.pending.set(key, { tensors, info: { tensors: Object.keys(tensors), ...meta, created: new Date().toISOString() } });
+    this.pending.set(key, {
+      tensors,
+      info: { tensors: Object.keys(tensors), ...meta, created: new Date().toISOString() },
+    });
     if (this.pendingBytes >= this.shardBytes) this.flush();
   }
 
@@ -159,7 +174,8 @@ export class FeatureCache {
     if (this.pending.size > 0) {
       const shard = `shard-${String(this.index.nextShard).padStart(6, '0')}.safetensors`;
       const all = new Map<string, HostArray>();
-      for (const [key, { tensors }] of this.pending) for (const [name, t] of Object.entries(tensors)) all.set(`${key}/${name}`, t);
+      for (const [key, { tensors }] of this.pending)
+        for (const [name, t] of Object.entries(tensors)) all.set(`${key}/${name}`, t);
       saveSafetensors(join(this.dir, shard), all, { format: 'attune-feature-cache' });
       this.index.nextShard++;
       for (const [key, { info }] of this.pending) this.index.entries[key] = { shard, ...info };
@@ -170,12 +186,19 @@ export class FeatureCache {
   }
 
   /** Cached features for (file, params), computing and storing them on a miss. */
-  async getOrCompute(files: string | readonly string[], params: unknown, compute: () => Promise<FeatureSet>): Promise<{ key: string; features: FeatureSet; hit: boolean }> {
+  async getOrCompute(
+    files: string | readonly string[],
+    params: unknown,
+    compute: () => Promise<FeatureSet>,
+  ): Promise<{ key: string; features: FeatureSet; hit: boolean }> {
     const key = await this.key(files, params);
     const hit = this.get(key);
     if (hit) return { key, features: hit, hit: true };
     const features = await compute();
-    this.put(key, features, { source: (typeof files === 'string' ? [files] : files).map((f) => resolve(f)).join(' + '), params });
+    this.put(key, features, {
+      source: (typeof files === 'string' ? [files] : files).map((f) => resolve(f)).join(' + '),
+      params,
+    });
     return { key, features, hit: false };
   }
 }
@@ -184,7 +207,9 @@ export class FeatureCache {
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value && typeof value === 'object') {
-    const keys = Object.keys(value as object).filter((k) => (value as Record<string, unknown>)[k] !== undefined).sort();
+    const keys = Object.keys(value as object)
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+      .sort();
     return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
@@ -199,7 +224,11 @@ export function hashFile(path: string): Promise<string> {
     const h = createHash('sha256');
     createReadStream(path)
       .on('data', (c) => h.update(c))
-      .on('error', (err) => rej(new InputError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? err.message}`, { file: path })))
+      .on('error', (err) =>
+        rej(
+          new InputError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? err.message}`, { file: path }),
+        ),
+      )
       .on('end', () => res(h.digest('hex')));
   });
 }
@@ -219,7 +248,9 @@ export function featuresToStream(set: FeatureSet, name: string): Stream {
   const data = set[name];
   const timing = set[`${name}.timing`];
   if (!data || !timing || data.shape.length !== 2 || !(data.data instanceof Float32Array)) {
-    throw new InputError(`features have no stream '${name}' (need float32 '${name}' [T, D] and '${name}.timing')`, { field: name });
+    throw new InputError(`features have no stream '${name}' (need float32 '${name}' [T, D] and '${name}.timing')`, {
+      field: name,
+    });
   }
   const t = timing.data as Float64Array;
   return makeStream(data.data, data.shape[1], t[0], t[1]);

@@ -30,14 +30,19 @@ export async function extractWithCache<I = ManifestItem>(
   let hits = 0;
   let computed = 0;
   try {
-    const result = await runBatch(items, async (item, index) => {
-      const files = filesOf(item);
-      if (files.length === 0) throw new InputError('item has no media file to extract features from', { field: 'video/audio' });
-      const r = await opts.cache.getOrCompute(files, opts.params, () => compute(item, index));
-      if (r.hit) hits++;
-      else computed++;
-      return { key: r.key, hit: r.hit };
-    }, { label: 'features', ...opts });
+    const result = await runBatch(
+      items,
+      async (item, index) => {
+        const files = filesOf(item);
+        if (files.length === 0)
+          throw new InputError('item has no media file to extract features from', { field: 'video/audio' });
+        const r = await opts.cache.getOrCompute(files, opts.params, () => compute(item, index));
+        if (r.hit) hits++;
+        else computed++;
+        return { key: r.key, hit: r.hit };
+      },
+      { label: 'features', ...opts },
+    );
     return { ...result, hits, computed };
   } finally {
     opts.cache.flush();

@@ -43,7 +43,12 @@ export interface FeatureJobSummary {
   failed: BatchFailure[];
   cacheHits: number;
   seconds: number;
-  items: { id: string; file: string; streams: Record<string, { frames: number; dim: number; rate: number; start: number }>; missing: string[] }[];
+  items: {
+    id: string;
+    file: string;
+    streams: Record<string, { frames: number; dim: number; rate: number; start: number }>;
+    missing: string[];
+  }[];
 }
 
 /** Bump when feature code changes in a way that changes values, so cached entries are recomputed. */
@@ -53,7 +58,13 @@ export const FEATURE_VERSION = 1;
  * Writes one item's streams as <dir>/<name>.safetensors, or <dir>/<name>/<stream>.npy + streams.json. `name` comes
  * from outputNames (src/data/names.ts): readable, and distinct for distinct ids.
  */
-export function writeItem(dir: string, name: string, streams: Record<string, Stream>, format: 'safetensors' | 'npy', meta: Record<string, string>): string {
+export function writeItem(
+  dir: string,
+  name: string,
+  streams: Record<string, Stream>,
+  format: 'safetensors' | 'npy',
+  meta: Record<string, string>,
+): string {
   if (format === 'safetensors') {
     const path = join(dir, `${name}.safetensors`);
     saveSafetensors(path, streamsToTensors(streams), meta);
@@ -71,7 +82,9 @@ export function writeItem(dir: string, name: string, streams: Record<string, Str
 }
 
 export function describeStreams(streams: Record<string, Stream>): FeatureJobSummary['items'][number]['streams'] {
-  return Object.fromEntries(Object.entries(streams).map(([k, s]) => [k, { frames: s.frames, dim: s.dim, rate: s.rate, start: s.start }]));
+  return Object.fromEntries(
+    Object.entries(streams).map(([k, s]) => [k, { frames: s.frames, dim: s.dim, rate: s.rate, start: s.start }]),
+  );
 }
 
 /** Splits a preset into its audio part and its visual part (for items with separate audio and video files). */
@@ -88,17 +101,26 @@ export function missingModalities(p: FeaturePreset, streams: Record<string, Stre
   return missing;
 }
 
-export async function extractItem(item: Pick<ManifestItem, 'video' | 'audio' | 'start' | 'end'>, preset: FeaturePreset, opts: Pick<FeatureJobOptions, 'start' | 'duration' | 'strict' | 'threads'>): Promise<{ set: FeatureSet; missing: string[] }> {
+export async function extractItem(
+  item: Pick<ManifestItem, 'video' | 'audio' | 'start' | 'end'>,
+  preset: FeaturePreset,
+  opts: Pick<FeatureJobOptions, 'start' | 'duration' | 'strict' | 'threads'>,
+): Promise<{ set: FeatureSet; missing: string[] }> {
   const range = {
     start: item.start ?? opts.start,
     duration: item.end !== undefined ? item.end - (item.start ?? 0) : opts.duration,
-    strict: opts.strict, threads: opts.threads,
+    strict: opts.strict,
+    threads: opts.threads,
   };
   const streams: Record<string, Stream> = {};
   const missing: string[] = [];
-  const parts: [string, FeaturePreset][] = item.video && item.audio && item.video !== item.audio
-    ? [[item.video, splitPreset(preset).visual], [item.audio, splitPreset(preset).audio]]
-    : [[(item.video ?? item.audio)!, preset]];
+  const parts: [string, FeaturePreset][] =
+    item.video && item.audio && item.video !== item.audio
+      ? [
+          [item.video, splitPreset(preset).visual],
+          [item.audio, splitPreset(preset).audio],
+        ]
+      : [[(item.video ?? item.audio)!, preset]];
   for (const [file, p] of parts) {
     if (!p.audio && !p.video && !p.face) continue;
     const r = await extractFeatures(file, p, range);
@@ -136,12 +158,27 @@ async function featureJob(opts: FeatureJobOptions, out: string): Promise<Feature
   const isManifest = /\.jsonl?$/i.test(opts.input);
 
   if (!isManifest) {
-    const r = await extractFeatures(opts.input, preset, { start: opts.start, duration: opts.duration, strict: opts.strict, threads: opts.threads });
+    const r = await extractFeatures(opts.input, preset, {
+      start: opts.start,
+      duration: opts.duration,
+      strict: opts.strict,
+      threads: opts.threads,
+    });
     const id = basename(opts.input, extname(opts.input));
     mkdirSync(out, { recursive: true });
-    const file = writeItem(out, outputNames([id]).get(id)!, r.streams, format, { ...meta, source: resolve(opts.input) });
+    const file = writeItem(out, outputNames([id]).get(id)!, r.streams, format, {
+      ...meta,
+      source: resolve(opts.input),
+    });
     const summary: FeatureJobSummary = {
-      input: opts.input, preset: preset.name, out, total: 1, succeeded: 1, failed: [], cacheHits: 0, seconds: (Date.now() - t0) / 1000,
+      input: opts.input,
+      preset: preset.name,
+      out,
+      total: 1,
+      succeeded: 1,
+      failed: [],
+      cacheHits: 0,
+      seconds: (Date.now() - t0) / 1000,
       items: [{ id, file, streams: describeStreams(r.streams), missing: r.missing }],
     };
     writeJsonAtomic(join(out, 'features.json'), { ...summary, settings: preset });
@@ -150,7 +187,10 @@ async function featureJob(opts: FeatureJobOptions, out: string): Promise<Feature
 
   const manifest = readManifest(opts.input, { allowErrors: true });
   const lineFailures: BatchFailure[] = manifest.errors.map((e) => ({
-    index: -1, id: `${basename(e.file)}:${e.line}`, error: `${e.field ? `field '${e.field}': ` : ''}${e.message}`, code: 'INPUT',
+    index: -1,
+    id: `${basename(e.file)}:${e.line}`,
+    error: `${e.field ? `field '${e.field}': ` : ''}${e.message}`,
+    code: 'INPUT',
   }));
   const media = manifest.items.filter((it) => it.video || it.audio);
   if (media.length === 0 && lineFailures.length === 0) {
@@ -161,17 +201,29 @@ async function featureJob(opts: FeatureJobOptions, out: string): Promise<Feature
   let hits = 0;
   // The cache key covers the files' content, the preset settings and the item's own time range.
   const params = (item: ManifestItem): unknown => ({
-    preset, version: FEATURE_VERSION, strict: !!opts.strict,
-    start: item.start ?? opts.start ?? null, end: item.end ?? null, duration: item.end === undefined ? opts.duration ?? null : null,
+    preset,
+    version: FEATURE_VERSION,
+    strict: !!opts.strict,
+    start: item.start ?? opts.start ?? null,
+    end: item.end ?? null,
+    duration: item.end === undefined ? (opts.duration ?? null) : null,
   });
   let result;
   try {
-    result = await runBatch(media, async (item) => {
-      const files = [item.video, item.audio].filter((f): f is string => typeof f === 'string');
-      const r = await cache.getOrCompute(files, params(item), async () => (await extractItem(item, preset, opts)).set);
-      if (r.hit) hits++;
-      return { key: r.key };
-    }, { label: 'features', concurrency: opts.concurrency ?? 2, quiet: opts.quiet, idOf: (item) => item.id });
+    result = await runBatch(
+      media,
+      async (item) => {
+        const files = [item.video, item.audio].filter((f): f is string => typeof f === 'string');
+        const r = await cache.getOrCompute(
+          files,
+          params(item),
+          async () => (await extractItem(item, preset, opts)).set,
+        );
+        if (r.hit) hits++;
+        return { key: r.key };
+      },
+      { label: 'features', concurrency: opts.concurrency ?? 2, quiet: opts.quiet, idOf: (item) => item.id },
+    );
   } finally {
     cache.flush();
   }
@@ -180,11 +232,17 @@ async function featureJob(opts: FeatureJobOptions, out: string): Promise<Feature
     if (!r) return;
     const streams = tensorsToStreams(cache.get(r.key) as Record<string, HostArray>);
     const item = media[i];
-    const file = writeItem(out, names.get(item.id)!, streams, format, { ...meta, source: item.video ?? item.audio ?? '', key: r.key });
+    const file = writeItem(out, names.get(item.id)!, streams, format, {
+      ...meta,
+      source: item.video ?? item.audio ?? '',
+      key: r.key,
+    });
     items.push({ id: item.id, file, streams: describeStreams(streams), missing: missingModalities(preset, streams) });
   });
   const summary: FeatureJobSummary = {
-    input: opts.input, preset: preset.name, out,
+    input: opts.input,
+    preset: preset.name,
+    out,
     total: media.length + lineFailures.length,
     succeeded: result.succeeded,
     failed: [...lineFailures, ...result.failed],

@@ -14,28 +14,33 @@ import { InputError } from '../util/errors.js';
  */
 const labelValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.union([z.string(), z.number()]))]);
 
-export const ManifestEventSchema = z.object({
-  time: z.number().finite().nonnegative(),
-  label: z.union([z.string(), z.number()]).optional(),
-  duration: z.number().finite().nonnegative().optional(),
-}).strict();
+export const ManifestEventSchema = z
+  .object({
+    time: z.number().finite().nonnegative(),
+    label: z.union([z.string(), z.number()]).optional(),
+    duration: z.number().finite().nonnegative().optional(),
+  })
+  .strict();
 
-export const ManifestItemSchema = z.object({
-  id: z.string().min(1).optional(),
-  video: z.string().min(1).optional(),
-  audio: z.string().min(1).optional(),
-  text: z.string().optional(),
-  start: z.number().finite().nonnegative().optional(),
-  end: z.number().finite().positive().optional(),
-  labels: z.record(labelValue).optional(),
-  events: z.array(ManifestEventSchema).optional(),
-  metadata: z.record(z.unknown()).optional(),
-}).strict()
+export const ManifestItemSchema = z
+  .object({
+    id: z.string().min(1).optional(),
+    video: z.string().min(1).optional(),
+    audio: z.string().min(1).optional(),
+    text: z.string().optional(),
+    start: z.number().finite().nonnegative().optional(),
+    end: z.number().finite().positive().optional(),
+    labels: z.record(labelValue).optional(),
+    events: z.array(ManifestEventSchema).optional(),
+    metadata: z.record(z.unknown()).optional(),
+  })
+  .strict()
   .refine((v) => v.video !== undefined || v.audio !== undefined || v.text !== undefined, {
     message: 'an item needs at least one of video, audio or text',
   })
   .refine((v) => v.start === undefined || v.end === undefined || v.end > v.start, {
-    message: 'end must be greater than start', path: ['end'],
+    message: 'end must be greater than start',
+    path: ['end'],
   });
 
 export type ManifestEvent = z.infer<typeof ManifestEventSchema>;
@@ -60,7 +65,8 @@ export interface ParsedManifest {
   errors: ManifestLineError[];
 }
 
-const describe = (e: ManifestLineError): string => `${e.file}:${e.line}: ${e.field ? `field '${e.field}': ` : ''}${e.message}`;
+const describe = (e: ManifestLineError): string =>
+  `${e.file}:${e.line}: ${e.field ? `field '${e.field}': ` : ''}${e.message}`;
 
 /** Parses manifest text; collects every line's errors instead of stopping at the first. */
 export function parseManifest(text: string, file = '<manifest>', baseDir = dirname(resolve(file))): ParsedManifest {
@@ -80,7 +86,8 @@ export function parseManifest(text: string, file = '<manifest>', baseDir = dirna
     }
     const parsed = ManifestItemSchema.safeParse(json);
     if (!parsed.success) {
-      for (const issue of parsed.error.issues) errors.push({ file, line, field: issueField(issue), message: issueMessage(issue) });
+      for (const issue of parsed.error.issues)
+        errors.push({ file, line, field: issueField(issue), message: issueMessage(issue) });
       return;
     }
     const item: ManifestItem = { ...parsed.data, id: parsed.data.id ?? defaultId(parsed.data, line), line };
@@ -141,18 +148,26 @@ export function readManifest(path: string, opts: ReadManifestOptions = {}): Pars
   try {
     // a named pipe or device would block readFileSync (or never end): only regular files are manifests
     const st = statSync(path);
-    if (!st.isFile()) throw new InputError(`cannot read manifest ${path}: ${st.isDirectory() ? 'it is a folder' : 'not a regular file'}`, { file: path });
+    if (!st.isFile())
+      throw new InputError(
+        `cannot read manifest ${path}: ${st.isDirectory() ? 'it is a folder' : 'not a regular file'}`,
+        { file: path },
+      );
     text = readFileSync(path, 'utf8');
   } catch (err) {
     if (err instanceof InputError) throw err;
-    throw new InputError(`cannot read manifest ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { file: path });
+    throw new InputError(
+      `cannot read manifest ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      { file: path },
+    );
   }
   const parsed = parseManifest(text, path);
   if (opts.checkFiles) {
     for (const item of parsed.items) {
       for (const field of ['video', 'audio'] as const) {
         const p = item[field];
-        if (p && !existsSync(p)) parsed.errors.push({ file: path, line: item.line, field, message: `file not found: ${p}` });
+        if (p && !existsSync(p))
+          parsed.errors.push({ file: path, line: item.line, field, message: `file not found: ${p}` });
       }
     }
     parsed.errors.sort((a, b) => a.line - b.line);
@@ -173,7 +188,9 @@ export function manifestError(errors: ManifestLineError[]): InputError {
   const where = files.length === 1 ? `${files[0]} has` : 'manifests have';
   const counted = `${lines} invalid line${lines === 1 ? '' : 's'}${errors.length > lines ? ` (${errors.length} errors)` : ''}`;
   return new InputError(`${where} ${counted}:\n  ${shown.join('\n  ')}${more}`, {
-    file: errors[0]?.file, lines, errors,
+    file: errors[0]?.file,
+    lines,
+    errors,
   });
 }
 

@@ -13,7 +13,10 @@ const MAX_SLUG_BYTES = 100;
 const WINDOWS_DEVICES = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i;
 
 export function slugify(id: string): string {
-  let s = id.normalize('NFC').replace(/[^\p{L}\p{N}._-]+/gu, '_').replace(/^\.+/, '_');
+  let s = id
+    .normalize('NFC')
+    .replace(/[^\p{L}\p{N}._-]+/gu, '_')
+    .replace(/^\.+/, '_');
   while (Buffer.byteLength(s, 'utf8') > MAX_SLUG_BYTES) s = [...s].slice(0, -1).join('');
   return s || 'item';
 }
@@ -40,7 +43,8 @@ export function outputNames(ids: readonly string[]): Map<string, string> {
     }
     const clashes = [...groups.values()].filter((g) => g.length > 1);
     if (clashes.length === 0) return names;
-    for (const group of clashes) for (const id of group) names.set(id, `${slugify(id)}-${idHash(id, 8 + 8 * (round + 1))}`);
+    for (const group of clashes)
+      for (const id of group) names.set(id, `${slugify(id)}-${idHash(id, 8 + 8 * (round + 1))}`);
   }
   // Distinct ids have distinct full hashes.
   for (const id of ids) names.set(id, `${slugify(id).slice(0, 40)}-${idHash(id, 64)}`);

@@ -12,7 +12,21 @@ import { extname, join, relative, resolve, sep } from 'node:path';
 import { InputError } from '../util/errors.js';
 
 export const MEDIA_EXTENSIONS: ReadonlySet<string> = new Set([
-  '.mp4', '.mov', '.mkv', '.webm', '.avi', '.m4v', '.mpg', '.mpeg', '.wav', '.mp3', '.flac', '.ogg', '.m4a', '.aac', '.opus',
+  '.mp4',
+  '.mov',
+  '.mkv',
+  '.webm',
+  '.avi',
+  '.m4v',
+  '.mpg',
+  '.mpeg',
+  '.wav',
+  '.mp3',
+  '.flac',
+  '.ogg',
+  '.m4a',
+  '.aac',
+  '.opus',
 ]);
 
 export interface WalkedFile {
@@ -51,7 +65,10 @@ export function walkMedia(dir: string, opts: WalkOptions = {}): WalkResult {
   try {
     st = statSync(root);
   } catch (err) {
-    throw new InputError(`${dir}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : (err as Error).message}`, { file: dir });
+    throw new InputError(
+      `${dir}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : (err as Error).message}`,
+      { file: dir },
+    );
   }
   if (!st.isDirectory()) throw new InputError(`${dir}: not a folder`, { file: dir });
   const realRoot = realpathSync(root);
@@ -105,7 +122,8 @@ export function walkMedia(dir: string, opts: WalkOptions = {}): WalkResult {
         if (!inside(realRoot, target)) {
           // Only media files and folders matter: a link to some unrelated file outside is not worth a report.
           const tst = statSync(target);
-          if (tst.isDirectory() || exts.has(extname(name).toLowerCase())) problem(p, `symlink leads outside the folder (${target}); not followed`);
+          if (tst.isDirectory() || exts.has(extname(name).toLowerCase()))
+            problem(p, `symlink leads outside the folder (${target}); not followed`);
           continue;
         }
         const tst = statSync(target);

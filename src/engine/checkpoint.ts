@@ -32,7 +32,10 @@ export interface Checkpoint {
 export function saveCheckpoint(path: string, ckpt: Checkpoint): void {
   const tensors: Record<string, HostArray> = {};
   for (const [name, value] of Object.entries(ckpt.params)) {
-    if (name.startsWith(OPTIM_PREFIX)) throw new InputError(`parameter name '${name}' collides with the optimizer prefix '${OPTIM_PREFIX}'`, { field: name });
+    if (name.startsWith(OPTIM_PREFIX))
+      throw new InputError(`parameter name '${name}' collides with the optimizer prefix '${OPTIM_PREFIX}'`, {
+        field: name,
+      });
     tensors[name] = value;
   }
   for (const [name, value] of Object.entries(ckpt.optimState)) {
@@ -55,18 +58,31 @@ export function decodeCheckpoint(bytes: Uint8Array, source = '<buffer>'): Checkp
   return parseCheckpoint(decodeSafetensors(bytes, source), source);
 }
 
-function parseCheckpoint(file: { tensors: Map<string, HostArray>; metadata: Record<string, string> }, source: string): Checkpoint {
+function parseCheckpoint(
+  file: { tensors: Map<string, HostArray>; metadata: Record<string, string> },
+  source: string,
+): Checkpoint {
   const meta = file.metadata;
   if (meta.format !== CHECKPOINT_FORMAT) {
-    throw new InputError(`${source}: not an Attune checkpoint (metadata format is ${JSON.stringify(meta.format)}, expected "${CHECKPOINT_FORMAT}")`, { file: source, field: 'format' });
+    throw new InputError(
+      `${source}: not an Attune checkpoint (metadata format is ${JSON.stringify(meta.format)}, expected "${CHECKPOINT_FORMAT}")`,
+      { file: source, field: 'format' },
+    );
   }
   const step = Number(meta.step);
-  if (!Number.isInteger(step) || step < 0) throw new InputError(`${source}: metadata step ${JSON.stringify(meta.step)} is not a non-negative integer`, { file: source, field: 'step' });
+  if (!Number.isInteger(step) || step < 0)
+    throw new InputError(`${source}: metadata step ${JSON.stringify(meta.step)} is not a non-negative integer`, {
+      file: source,
+      field: 'step',
+    });
   const json = (field: string): unknown => {
     try {
       return JSON.parse(meta[field] ?? 'null');
     } catch (err) {
-      throw new InputError(`${source}: metadata ${field} is not JSON (${(err as Error).message})`, { file: source, field });
+      throw new InputError(`${source}: metadata ${field} is not JSON (${(err as Error).message})`, {
+        file: source,
+        field,
+      });
     }
   };
   const params: Record<string, HostArray> = {};
@@ -75,5 +91,12 @@ function parseCheckpoint(file: { tensors: Map<string, HostArray>; metadata: Reco
     if (name.startsWith(OPTIM_PREFIX)) optimState[name] = value;
     else params[name] = value;
   }
-  return { step, params, optimState, rng: (json('rng') ?? {}) as Checkpoint['rng'], optimizer: json('optimizer'), config: json('config') };
+  return {
+    step,
+    params,
+    optimState,
+    rng: (json('rng') ?? {}) as Checkpoint['rng'],
+    optimizer: json('optimizer'),
+    config: json('config'),
+  };
 }

@@ -28,7 +28,8 @@ export interface ExportOptions {
 export function exportOnnxBytes(build: InferenceBuildFn, store: ParamStore, opts: ExportOptions = {}): Uint8Array {
   const g = new Graph();
   const outputs = build(g, new Scope(g, store));
-  if (Object.keys(outputs).length === 0) throw new ConfigError('the inference graph has no outputs', { field: 'outputs' });
+  if (Object.keys(outputs).length === 0)
+    throw new ConfigError('the inference graph has no outputs', { field: 'outputs' });
   refuseRandomInputs(g);
   const bake = { ...store.feeds(g), ...(opts.params ? pick(opts.params, [...g.params.keys()]) : {}) };
   return encodeModel(toModelProto(g, outputs, { bake, name: opts.name ?? 'attune', docString: opts.docString }));
@@ -50,7 +51,11 @@ export class Predictor {
     readonly inputs: string[],
   ) {}
 
-  static async create(build: InferenceBuildFn, store: ParamStore, opts: { worker?: boolean; session?: SessionConfig } = {}): Promise<Predictor> {
+  static async create(
+    build: InferenceBuildFn,
+    store: ParamStore,
+    opts: { worker?: boolean; session?: SessionConfig } = {},
+  ): Promise<Predictor> {
     const g = new Graph();
     const outputs = build(g, new Scope(g, store));
     refuseRandomInputs(g);
@@ -67,7 +72,12 @@ export class Predictor {
 
   /** Swaps in new parameter values (e.g. from Trainer.params()); names outside this model are ignored. */
   setParams(values: Record<string, HostArray>): Promise<void> {
-    return this.runner.setState(pick(values, this.params.filter((n) => n in values)));
+    return this.runner.setState(
+      pick(
+        values,
+        this.params.filter((n) => n in values),
+      ),
+    );
   }
 
   close(): Promise<void> {
@@ -78,7 +88,10 @@ export class Predictor {
 /** Inference graphs (export, Predictor) are deterministic: dropout must be off (p = 0) when they are traced. */
 function refuseRandomInputs(g: Graph): void {
   if (g.randomInputs.length) {
-    throw new ConfigError(`the inference graph draws random inputs (${g.randomInputs.map((r) => r.name).join(', ')}); build it without dropout for inference and export`, { field: 'dropout' });
+    throw new ConfigError(
+      `the inference graph draws random inputs (${g.randomInputs.map((r) => r.name).join(', ')}); build it without dropout for inference and export`,
+      { field: 'dropout' },
+    );
   }
 }
 

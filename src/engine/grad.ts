@@ -2,8 +2,40 @@ import { type Node, type Shape, attr, isFloat, shapeError } from './graph.js';
 import { ShapeError } from '../util/errors.js';
 import { Tensor } from './tensor.js';
 import { countOver, expandLike, fullLike, reshapeLike, scalar } from './ops/core.js';
-import { addN, cast, cos, div, equal, erf, exp, greater, log, mul, neg, pow, sign, sin, sub, where } from './ops/elementwise.js';
-import { concat, gatherElements, gatherND, invertPerm, mT, pad, reshape, scatterElementsAdd, scatterNDAdd, slice, split, squeeze, transpose, unsqueeze } from './ops/movement.js';
+import {
+  addN,
+  cast,
+  cos,
+  div,
+  equal,
+  erf,
+  exp,
+  greater,
+  log,
+  mul,
+  neg,
+  pow,
+  sign,
+  sin,
+  sub,
+  where,
+} from './ops/elementwise.js';
+import {
+  concat,
+  gatherElements,
+  gatherND,
+  invertPerm,
+  mT,
+  pad,
+  reshape,
+  scatterElementsAdd,
+  scatterNDAdd,
+  slice,
+  split,
+  squeeze,
+  transpose,
+  unsqueeze,
+} from './ops/movement.js';
 import { mean, sum } from './ops/reduce.js';
 import { gemm, im2col, matmul } from './ops/nn.js';
 import { type DifferentiableOp, opKind } from './ops/vocab.js';
@@ -31,19 +63,25 @@ const constInts = (n: Node, i: number): number[] => {
 /** Reduced axes of a Reduce* node (all when the axes input is empty/absent). */
 const reduceAxes = (n: Node): number[] => (n.inputs[1] ? constInts(n, 1) : [...I(n, 0).shape.keys()]);
 /** dy of a reduction broadcast back over the input's shape. */
-const unreduce = (n: Node, t: Tensor): Tensor => expandLike(intAttr(n, 'keepdims') ? t : unsqueeze(t, reduceAxes(n)), I(n, 0));
+const unreduce = (n: Node, t: Tensor): Tensor =>
+  expandLike(intAttr(n, 'keepdims') ? t : unsqueeze(t, reduceAxes(n)), I(n, 0));
 
 /** Binary Max/Min: the gradient goes to the input equal to the output; where both are (a tie) each gets half. */
 const extremumRule: Rule = (n, dy) => {
   const [a, b, o] = [I(n, 0), I(n, 1), O(n)];
-  return [() => where(equal(a, o), where(equal(b, o), mul(dy, 0.5), dy), 0), () => where(equal(b, o), where(equal(a, o), mul(dy, 0.5), dy), 0)];
+  return [
+    () => where(equal(a, o), where(equal(b, o), mul(dy, 0.5), dy), 0),
+    () => where(equal(b, o), where(equal(a, o), mul(dy, 0.5), dy), 0),
+  ];
 };
 
 /** ReduceMax/ReduceMin: the gradient goes to the positions equal to the result, split evenly among ties. */
-const reduceExtremumRule: Rule = (n, dy) => [() => {
-  const mask = cast(equal(I(n, 0), unreduce(n, O(n))), dy.dtype);
-  return mul(mask, unreduce(n, div(dy, sum(mask, reduceAxes(n), { keepdims: intAttr(n, 'keepdims') === 1 }))));
-}];
+const reduceExtremumRule: Rule = (n, dy) => [
+  () => {
+    const mask = cast(equal(I(n, 0), unreduce(n, O(n))), dy.dtype);
+    return mul(mask, unreduce(n, div(dy, sum(mask, reduceAxes(n), { keepdims: intAttr(n, 'keepdims') === 1 }))));
+  },
+];
 
 /**
  * The gradient table: exactly one rule per differentiable op of the vocabulary (ops/vocab.ts; the type checker
@@ -93,15 +131,29 @@ export const gradRules: { readonly [K in DifferentiableOp]: Rule } = {
   Concat: (n, dy) => {
     const a = intAttr(n, 'axis');
     const sizes = n.inputs.map((t) => (t as Tensor).shape[a]);
-    if (!sizes.every((s) => typeof s === 'number')) shapeError('Concat', 'gradient needs static sizes on the concat axis', [dy.shape]);
+    if (!sizes.every((s) => typeof s === 'number'))
+      shapeError('Concat', 'gradient needs static sizes on the concat axis', [dy.shape]);
     let parts: Tensor[] | null = null;
     return n.inputs.map((_, i) => () => (parts ??= split(dy, sizes as number[], a))[i]);
   },
-  Split: (n, _dy, douts) => [() => concat(douts.map((d, i) => d ?? fullLike(O(n, i), 0)), intAttr(n, 'axis'))],
+  Split: (n, _dy, douts) => [
+    () =>
+      concat(
+        douts.map((d, i) => d ?? fullLike(O(n, i), 0)),
+        intAttr(n, 'axis'),
+      ),
+  ],
   Slice: (n, dy) => [() => sliceGrad(I(n, 0).shape, dy, constInts(n, 1), constInts(n, 3), constInts(n, 4))],
-  Pad: (n, dy) => [() => pad(dy, constInts(n, 1).map((p) => -p))],
+  Pad: (n, dy) => [
+    () =>
+      pad(
+        dy,
+        constInts(n, 1).map((p) => -p),
+      ),
+  ],
   Gather: (n, dy) => {
-    if (intAttr(n, 'axis') !== 0) shapeError('Gather', 'gradient is implemented for axis 0 (embedding lookup)', [I(n, 0).shape]);
+    if (intAttr(n, 'axis') !== 0)
+      shapeError('Gather', 'gradient is implemented for axis 0 (embedding lookup)', [I(n, 0).shape]);
     return [() => scatterNDAdd(fullLike(I(n, 0), 0), unsqueeze(I(n, 1), [-1]), dy), null];
   },
   ScatterElements: (n, dy) => [() => dy, null, () => gatherElements(dy, I(n, 1), intAttr(n, 'axis'))], // reduction 'add' only
@@ -115,8 +167,10 @@ function gemmGrad(n: Node, dy: Tensor): GradFn[] {
   const [a, b] = [I(n, 0), I(n, 1)];
   const num = (name: string, dflt: number): number => (n.attrs[name] as { v: number } | undefined)?.v ?? dflt;
   const [alpha, beta, tA, tB] = [num('alpha', 1), num('beta', 1), num('transA', 0) === 1, num('transB', 0) === 1];
-  const dA = () => (tA ? gemm(b, dy, undefined, { alpha, transA: tB, transB: true }) : gemm(dy, b, undefined, { alpha, transB: !tB }));
-  const dB = () => (tB ? gemm(dy, a, undefined, { alpha, transA: true, transB: tA }) : gemm(a, dy, undefined, { alpha, transA: !tA }));
+  const dA = () =>
+    tA ? gemm(b, dy, undefined, { alpha, transA: tB, transB: true }) : gemm(dy, b, undefined, { alpha, transB: !tB });
+  const dB = () =>
+    tB ? gemm(dy, a, undefined, { alpha, transA: true, transB: tA }) : gemm(a, dy, undefined, { alpha, transA: !tA });
   return [dA, dB, n.inputs[2] ? () => (beta === 1 ? dy : mul(dy, beta)) : null];
 }
 
@@ -146,7 +200,13 @@ function convGrad(n: Node, dy: Tensor): GradFn[] {
   const [O, Tout] = [w.shape[0] as number, dy.shape[2] as number];
   const dx = () => {
     const extra = T - ((Tout - 1) * s + d * (K - 1) + 1 - pl - pr); // input positions the forward never reached
-    const attrs = { kernel_shape: attr.ints([K]), strides: attr.ints([s]), dilations: attr.ints([d]), pads: attr.ints([pl, pr]), output_padding: attr.ints([extra]) };
+    const attrs = {
+      kernel_shape: attr.ints([K]),
+      strides: attr.ints([s]),
+      dilations: attr.ints([d]),
+      pads: attr.ints([pl, pr]),
+      output_padding: attr.ints([extra]),
+    };
     return dy.graph.emit('ConvTranspose', [dy, w], attrs, [{ dtype: dy.dtype, shape: x.shape }])[0];
   };
   const dw = () => {
@@ -193,7 +253,10 @@ function sliceGrad(shape: Shape, dy: Tensor, starts: number[], axes: number[], s
       const u = unsqueeze(g, [a + 1]);
       const pads = new Array<number>(2 * u.rank).fill(0);
       pads[u.rank + a + 1] = st - 1;
-      g = reshape(pad(u, pads), g.shape.map((v, j) => (j === a ? n * st : v)));
+      g = reshape(
+        pad(u, pads),
+        g.shape.map((v, j) => (j === a ? n * st : v)),
+      );
       g = slice(g, [0], [(n - 1) * st + 1], [a]);
     }
     const len = g.shape[a] as number;
@@ -231,11 +294,18 @@ function accumulate(parts: Tensor[]): Tensor {
 export function grad(loss: Tensor, wrt: readonly Tensor[], seed?: Tensor): Tensor[] {
   const g = loss.graph;
   if (!isFloat(loss.dtype)) shapeError('grad', `loss must be float, got ${loss.dtype}`, [loss.shape]);
-  if (!seed && staticNumel(loss.shape) !== 1) shapeError('grad', 'loss must be a scalar (or pass a seed gradient)', [loss.shape]);
+  if (!seed && staticNumel(loss.shape) !== 1)
+    shapeError('grad', 'loss must be a scalar (or pass a seed gradient)', [loss.shape]);
   // forward: which tensors depend on wrt through differentiable paths
   const live = new Set(wrt.map((t) => t.name));
   const end = loss.producer ? loss.producer.id + 1 : 0;
-  for (const w of wrt) if (!isFloat(w.dtype) || w.graph !== g) shapeError('grad', `cannot differentiate with respect to ${w.dtype} tensor '${w.name}'${w.graph !== g ? ' of another graph' : ''}`, [w.shape]);
+  for (const w of wrt)
+    if (!isFloat(w.dtype) || w.graph !== g)
+      shapeError(
+        'grad',
+        `cannot differentiate with respect to ${w.dtype} tensor '${w.name}'${w.graph !== g ? ' of another graph' : ''}`,
+        [w.shape],
+      );
   for (let i = 0; i < end; i++) {
     const n = g.nodes[i];
     if (opKind(n.op) === 'const') continue; // no gradient flows through it: its outputs are constants here
@@ -255,7 +325,11 @@ export function grad(loss: Tensor, wrt: readonly Tensor[], seed?: Tensor): Tenso
     const n = g.nodes[i];
     if (!n.outputs.some((o) => live.has(o.name) && partial.has(o.name))) continue;
     const rule = opKind(n.op) === 'rule' ? gradRules[n.op as DifferentiableOp] : undefined;
-    if (!rule) throw new ShapeError(`grad: no gradient rule for ${n.op} (traced at ${n.location}); wrap its input in stopGradient() if none is needed`, { op: n.op, location: n.location });
+    if (!rule)
+      throw new ShapeError(
+        `grad: no gradient rule for ${n.op} (traced at ${n.location}); wrap its input in stopGradient() if none is needed`,
+        { op: n.op, location: n.location },
+      );
     const douts = n.outputs.map(total);
     const dy = douts[0] ?? fullLike(n.outputs[0], 0);
     const fns = rule(n, dy, douts);
@@ -263,9 +337,14 @@ export function grad(loss: Tensor, wrt: readonly Tensor[], seed?: Tensor): Tenso
       if (!t || !live.has(t.name)) return;
       const fn = fns[k];
       if (!fn) {
-        throw new ShapeError(`grad: the ${n.op} rule gives no gradient for input ${k} ('${t.name}', ${t.dtype}[${t.shape.join(', ')}]), which needs one (traced at ${n.location}); a rule must return a gradient for every input that can take one`, {
-          op: n.op, input: k, location: n.location,
-        });
+        throw new ShapeError(
+          `grad: the ${n.op} rule gives no gradient for input ${k} ('${t.name}', ${t.dtype}[${t.shape.join(', ')}]), which needs one (traced at ${n.location}); a rule must return a gradient for every input that can take one`,
+          {
+            op: n.op,
+            input: k,
+            location: n.location,
+          },
+        );
       }
       push(t, sumToShape(fn(), t.shape));
     });

@@ -77,7 +77,8 @@ export class Graph {
 
   /** Declares a data input. */
   input(name: string, dtype: DType, shape: Shape): Tensor {
-    if (this.inputs.has(name)) throw new ShapeError(`graph input '${name}' declared twice`, { input: name, location: callerLocation() });
+    if (this.inputs.has(name))
+      throw new ShapeError(`graph input '${name}' declared twice`, { input: name, location: callerLocation() });
     const t = new Tensor(this, name, dtype, [...shape], null);
     this.inputs.set(name, t);
     return t;
@@ -88,9 +89,14 @@ export class Graph {
     const old = this.params.get(name);
     if (old) {
       if (!sameShape(old.shape, shape) || old.dtype !== dtype) {
-        throw new ShapeError(`parameter '${name}' redeclared as ${dtype}[${shape.join(', ')}], was ${old.dtype}[${old.shape.join(', ')}]`, {
-          op: 'param', shapes: [old.shape, shape], location: callerLocation(),
-        });
+        throw new ShapeError(
+          `parameter '${name}' redeclared as ${dtype}[${shape.join(', ')}], was ${old.dtype}[${old.shape.join(', ')}]`,
+          {
+            op: 'param',
+            shapes: [old.shape, shape],
+            location: callerLocation(),
+          },
+        );
       }
       return old;
     }
@@ -123,7 +129,10 @@ export class Graph {
 
   /** A constant tensor; identical small constants are shared. */
   constant(data: ConstData): Tensor {
-    const key = data.data.length <= 64 ? `${data.dtype}|${data.shape.join(',')}|${Array.from(data.data as ArrayLike<number | bigint>).join(',')}` : '';
+    const key =
+      data.data.length <= 64
+        ? `${data.dtype}|${data.shape.join(',')}|${Array.from(data.data as ArrayLike<number | bigint>).join(',')}`
+        : '';
     const hit = key ? this.constCache.get(key) : undefined;
     if (hit) return hit;
     const name = `const.${this.constants.size}`;
@@ -138,9 +147,14 @@ export class Graph {
    * engine's vocabulary (ops/vocab.ts), which ties it to a gradient rule or marks it non-differentiable.
    */
   emit(op: OpName, inputs: (Tensor | null)[], attrs: Record<string, Attr>, outs: OutSpec[]): Tensor[] {
-    if (!isOpName(op)) throw new ShapeError(`${String(op)} is not in the engine's op vocabulary (src/engine/ops/vocab.ts); see "Adding an op" in docs/engine.md`, { op, location: callerLocation() });
+    if (!isOpName(op))
+      throw new ShapeError(
+        `${String(op)} is not in the engine's op vocabulary (src/engine/ops/vocab.ts); see "Adding an op" in docs/engine.md`,
+        { op, location: callerLocation() },
+      );
     for (const t of inputs) {
-      if (t && t.graph !== this) throw new ShapeError(`${op}: input '${t.name}' belongs to another graph`, { op, location: callerLocation() });
+      if (t && t.graph !== this)
+        throw new ShapeError(`${op}: input '${t.name}' belongs to another graph`, { op, location: callerLocation() });
     }
     const node: Node = { id: this.nodes.length, op, inputs, outputs: [], attrs, location: callerLocation() };
     node.outputs = outs.map((o) => new Tensor(this, `${op}_${this.counter++}`, o.dtype, [...o.shape], node));
@@ -183,5 +197,9 @@ export function callerLocation(): string {
 export function shapeError(op: string, why: string, shapes: Shape[]): never {
   const location = callerLocation();
   const shown = shapes.map(fmtShape).join(' and ');
-  throw new ShapeError(`${op}: ${why}; shapes ${shown} at ${location}`, { op, shapes: shapes.map((s) => [...s]), location });
+  throw new ShapeError(`${op}: ${why}; shapes ${shown} at ${location}`, {
+    op,
+    shapes: shapes.map((s) => [...s]),
+    location,
+  });
 }

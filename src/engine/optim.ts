@@ -27,7 +27,12 @@ export interface Optimizer {
   /** State slot names per parameter (e.g. ['m', 'v']); their initial value is zero. */
   readonly slots: readonly string[];
   /** Emits the update for one parameter: new value and new slot values. */
-  update(p: Tensor, g: Tensor, state: Record<string, Tensor>, s: StepScalars): { param: Tensor; state: Record<string, Tensor> };
+  update(
+    p: Tensor,
+    g: Tensor,
+    state: Record<string, Tensor>,
+    s: StepScalars,
+  ): { param: Tensor; state: Record<string, Tensor> };
 }
 
 export interface SgdConfig {
@@ -89,7 +94,11 @@ export function adamw(cfg: AdamWConfig = {}): Optimizer {
     const sqrtBc2 = sqrt(sub(1, pow(scalar(g, beta2, p.dtype), t))); // sqrt(1 - beta2^t)
     // m/bc1 / (sqrt(v)/sqrtBc2 + eps) == (lr*sqrtBc2/bc1) * m / (sqrt(v) + eps*sqrtBc2): the bias
     // corrections become two scalars, saving a full-size op per parameter.
-    const made = { decay: sub(1, mul(lr, weightDecay)), stepSize: div(mul(lr, sqrtBc2), bc1), epsHat: mul(sqrtBc2, eps) };
+    const made = {
+      decay: sub(1, mul(lr, weightDecay)),
+      stepSize: div(mul(lr, sqrtBc2), bc1),
+      epsHat: mul(sqrtBc2, eps),
+    };
     byType.set(p.dtype, made);
     return made;
   };
@@ -117,7 +126,8 @@ export function globalNorm(grads: readonly Tensor[]): Tensor {
 
 /** Scales all gradients by min(1, maxNorm / (norm + 1e-6)) (torch.nn.utils.clip_grad_norm_). */
 export function clipByGlobalNorm(grads: readonly Tensor[], norm: Tensor, maxNorm: number): Tensor[] {
-  if (!(maxNorm > 0 && Number.isFinite(maxNorm))) throw new ConfigError(`clipNorm must be a finite number > 0, got ${maxNorm}`, { field: 'clipNorm' });
+  if (!(maxNorm > 0 && Number.isFinite(maxNorm)))
+    throw new ConfigError(`clipNorm must be a finite number > 0, got ${maxNorm}`, { field: 'clipNorm' });
   const factor = minimum(div(maxNorm, add(norm, 1e-6)), 1);
   return grads.map((g) => mul(g, like(factor, g)));
 }
@@ -165,5 +175,6 @@ function like(x: Tensor, p: Tensor): Tensor {
 }
 
 function checkRange(field: string, v: number, lo: number, hi: number, openHi: boolean): void {
-  if (!(v >= lo && (openHi ? v < hi : v <= hi))) throw new ConfigError(`${field} must be in [${lo}, ${hi}${openHi ? ')' : ']'}, got ${v}`, { field, got: v });
+  if (!(v >= lo && (openHi ? v < hi : v <= hi)))
+    throw new ConfigError(`${field} must be in [${lo}, ${hi}${openHi ? ')' : ']'}, got ${v}`, { field, got: v });
 }

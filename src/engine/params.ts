@@ -16,34 +16,52 @@ export function fans(shape: readonly number[]): [number, number] {
   return [shape[1] * field, shape[0] * field];
 }
 
-const fill = (shape: readonly number[], f: () => number): Float64Array => Float64Array.from({ length: numel(shape) }, f);
+const fill = (shape: readonly number[], f: () => number): Float64Array =>
+  Float64Array.from({ length: numel(shape) }, f);
 
 export const init = {
   zeros: (): Initializer => (s) => new Float64Array(numel(s)),
   ones: (): Initializer => (s) => new Float64Array(numel(s)).fill(1),
-  constant: (v: number): Initializer => (s) => new Float64Array(numel(s)).fill(v),
-  normal: (std = 0.02, mean = 0): Initializer => (s, r) => fill(s, () => mean + std * r.normal()),
-  uniform: (lo = -0.05, hi = 0.05): Initializer => (s, r) => fill(s, () => r.range(lo, hi)),
+  constant:
+    (v: number): Initializer =>
+    (s) =>
+      new Float64Array(numel(s)).fill(v),
+  normal:
+    (std = 0.02, mean = 0): Initializer =>
+    (s, r) =>
+      fill(s, () => mean + std * r.normal()),
+  uniform:
+    (lo = -0.05, hi = 0.05): Initializer =>
+    (s, r) =>
+      fill(s, () => r.range(lo, hi)),
   /** Glorot uniform: U(-b, b), b = gain * sqrt(6 / (fanIn + fanOut)). */
-  xavierUniform: (gain = 1): Initializer => (s, r) => {
-    const [fi, fo] = fans(s);
-    const b = gain * Math.sqrt(6 / (fi + fo));
-    return fill(s, () => r.range(-b, b));
-  },
-  xavierNormal: (gain = 1): Initializer => (s, r) => {
-    const [fi, fo] = fans(s);
-    const std = gain * Math.sqrt(2 / (fi + fo));
-    return fill(s, () => std * r.normal());
-  },
+  xavierUniform:
+    (gain = 1): Initializer =>
+    (s, r) => {
+      const [fi, fo] = fans(s);
+      const b = gain * Math.sqrt(6 / (fi + fo));
+      return fill(s, () => r.range(-b, b));
+    },
+  xavierNormal:
+    (gain = 1): Initializer =>
+    (s, r) => {
+      const [fi, fo] = fans(s);
+      const std = gain * Math.sqrt(2 / (fi + fo));
+      return fill(s, () => std * r.normal());
+    },
   /** He uniform: U(-b, b), b = gain * sqrt(3 / fanIn); gain sqrt(2) suits ReLU. */
-  kaimingUniform: (gain = Math.SQRT2): Initializer => (s, r) => {
-    const b = gain * Math.sqrt(3 / fans(s)[0]);
-    return fill(s, () => r.range(-b, b));
-  },
-  kaimingNormal: (gain = Math.SQRT2): Initializer => (s, r) => {
-    const std = gain / Math.sqrt(fans(s)[0]);
-    return fill(s, () => std * r.normal());
-  },
+  kaimingUniform:
+    (gain = Math.SQRT2): Initializer =>
+    (s, r) => {
+      const b = gain * Math.sqrt(3 / fans(s)[0]);
+      return fill(s, () => r.range(-b, b));
+    },
+  kaimingNormal:
+    (gain = Math.SQRT2): Initializer =>
+    (s, r) => {
+      const std = gain / Math.sqrt(fans(s)[0]);
+      return fill(s, () => std * r.normal());
+    },
 };
 
 export interface ParamOptions {
@@ -60,10 +78,17 @@ export class ParamStore {
   private readonly frozen = new Set<string>();
   private readonly freezeRules: ((name: string) => boolean)[] = [];
 
-  constructor(readonly seed = 0, readonly dtype: 'float32' | 'float64' = 'float32') {}
+  constructor(
+    readonly seed = 0,
+    readonly dtype: 'float32' | 'float64' = 'float32',
+  ) {}
 
-  has(name: string): boolean { return this.values.has(name); }
-  names(): string[] { return [...this.values.keys()]; }
+  has(name: string): boolean {
+    return this.values.has(name);
+  }
+  names(): string[] {
+    return [...this.values.keys()];
+  }
   get(name: string): HostArray {
     const v = this.values.get(name);
     if (!v) throw new ShapeError(`unknown parameter '${name}'`, { field: name });
@@ -73,9 +98,14 @@ export class ParamStore {
   set(name: string, value: HostArray): void {
     const old = this.values.get(name);
     if (old && (old.shape.join() !== value.shape.join() || old.dtype !== value.dtype)) {
-      throw new ShapeError(`parameter '${name}': got ${value.dtype}[${value.shape}], expected ${old.dtype}[${old.shape}]`, {
-        field: name, expected: old.shape, got: value.shape,
-      });
+      throw new ShapeError(
+        `parameter '${name}': got ${value.dtype}[${value.shape}], expected ${old.dtype}[${old.shape}]`,
+        {
+          field: name,
+          expected: old.shape,
+          got: value.shape,
+        },
+      );
     }
     this.values.set(name, value);
   }
@@ -85,9 +115,14 @@ export class ParamStore {
     const old = this.values.get(name);
     if (old) {
       if (old.shape.join() !== shape.join()) {
-        throw new ShapeError(`parameter '${name}' has shape [${old.shape}] but the model asks for [${shape}] at ${callerLocation()}`, {
-          field: name, expected: [...shape], got: old.shape,
-        });
+        throw new ShapeError(
+          `parameter '${name}' has shape [${old.shape}] but the model asks for [${shape}] at ${callerLocation()}`,
+          {
+            field: name,
+            expected: [...shape],
+            got: old.shape,
+          },
+        );
       }
       return old;
     }
@@ -100,7 +135,10 @@ export class ParamStore {
 
   /** Freezes parameters whose name starts with `prefix` (or matches the predicate), now and when declared later. */
   freeze(which: string | ((name: string) => boolean)): void {
-    const rule = typeof which === 'string' ? (n: string) => n === which || n.startsWith(which.endsWith('.') ? which : `${which}.`) : which;
+    const rule =
+      typeof which === 'string'
+        ? (n: string) => n === which || n.startsWith(which.endsWith('.') ? which : `${which}.`)
+        : which;
     this.freezeRules.push(rule);
   }
   unfreeze(which: string | ((name: string) => boolean)): void {
@@ -112,12 +150,15 @@ export class ParamStore {
     return !this.frozen.has(name) && !this.freezeRules.some((r) => r(name));
   }
   /** Marks one parameter frozen (used by Scope.param with trainable: false). */
-  markFrozen(name: string): void { this.frozen.add(name); }
+  markFrozen(name: string): void {
+    this.frozen.add(name);
+  }
 
   /** Number of scalar parameters (optionally only trainable or only frozen ones). */
   count(opts: { trainable?: boolean } = {}): number {
     let n = 0;
-    for (const [name, v] of this.values) if (opts.trainable === undefined || this.isTrainable(name) === opts.trainable) n += numel(v.shape);
+    for (const [name, v] of this.values)
+      if (opts.trainable === undefined || this.isTrainable(name) === opts.trainable) n += numel(v.shape);
     return n;
   }
 
@@ -137,7 +178,8 @@ export class ParamStore {
     if (strict) {
       const missing = this.names().filter((n) => !(n in record));
       const extra = Object.keys(record).filter((n) => !this.values.has(n));
-      if (missing.length || extra.length) throw new ShapeError(`parameters differ: missing [${missing}], unexpected [${extra}]`, { missing, extra });
+      if (missing.length || extra.length)
+        throw new ShapeError(`parameters differ: missing [${missing}], unexpected [${extra}]`, { missing, extra });
     }
     for (const [n, v] of Object.entries(record)) this.set(n, v);
   }
@@ -145,7 +187,11 @@ export class ParamStore {
 
 /** A named position in the parameter tree: `p.scope('block0').param('weight', ...)` is 'block0.weight'. */
 export class Scope {
-  constructor(readonly graph: Graph, readonly store: ParamStore, readonly prefix = '') {}
+  constructor(
+    readonly graph: Graph,
+    readonly store: ParamStore,
+    readonly prefix = '',
+  ) {}
 
   /** Full dotted name for a local name. */
   path(name: string): string {

@@ -57,7 +57,10 @@ export function defaultThreads(): number {
 
 function toOrt(a: HostArray, name: string): ort.Tensor {
   if (a.data.length !== numel(a.shape)) {
-    throw new ShapeError(`input '${name}': ${a.data.length} values do not fill shape [${a.shape.join(', ')}]`, { field: name, shape: a.shape });
+    throw new ShapeError(`input '${name}': ${a.data.length} values do not fill shape [${a.shape.join(', ')}]`, {
+      field: name,
+      shape: a.shape,
+    });
   }
   return toOrtTensor(a);
 }
@@ -72,12 +75,19 @@ export class LocalRunner implements Runner {
   private readonly rng: Rng | null;
   private closed = false;
 
-  private constructor(private readonly session: Session, private readonly spec: RunnerSpec) {
+  private constructor(
+    private readonly session: Session,
+    private readonly spec: RunnerSpec,
+  ) {
     // Copied, so later changes to the caller's arrays (e.g. a ParamStore) cannot leak into a running program.
     for (const [name, value] of Object.entries(spec.state)) this.state.set(name, toOrt(copyHost(value), name));
     for (const [out, input] of Object.entries(spec.carry)) {
-      if (!session.outputNames.includes(out)) throw new InputError(`carried output '${out}' is not an output of the program`, { field: out });
-      if (!this.state.has(input)) throw new InputError(`carried output '${out}' names state '${input}', which has no initial value`, { field: input });
+      if (!session.outputNames.includes(out))
+        throw new InputError(`carried output '${out}' is not an output of the program`, { field: out });
+      if (!this.state.has(input))
+        throw new InputError(`carried output '${out}' names state '${input}', which has no initial value`, {
+          field: input,
+        });
     }
     this.rng = spec.random?.length || spec.rngState ? new Rng(0) : null;
     if (this.rng && spec.rngState) this.rng.setState(spec.rngState);
@@ -93,7 +103,8 @@ export class LocalRunner implements Runner {
     for (const [name, t] of this.state) all[name] = t;
     for (const [name, value] of Object.entries(feeds)) all[name] = toOrt(value, name);
     if (this.spec.random?.length) {
-      for (const [name, value] of Object.entries(drawRandomFeeds(this.spec.random, this.rng!))) all[name] = toOrt(value, name);
+      for (const [name, value] of Object.entries(drawRandomFeeds(this.spec.random, this.rng!)))
+        all[name] = toOrt(value, name);
     }
     for (const name of this.session.inputNames) {
       if (!all[name]) throw new InputError(`no value for program input '${name}'`, { field: name });
@@ -131,7 +142,11 @@ export class LocalRunner implements Runner {
       if (!old) throw new InputError(`runner has no state named '${name}'`, { field: name });
       const dims = old.dims.map(Number);
       if (dims.length !== value.shape.length || dims.some((d, i) => d !== value.shape[i])) {
-        throw new ShapeError(`state '${name}' has shape [${dims.join(', ')}], got [${value.shape.join(', ')}]`, { field: name, expected: dims, got: value.shape });
+        throw new ShapeError(`state '${name}' has shape [${dims.join(', ')}], got [${value.shape.join(', ')}]`, {
+          field: name,
+          expected: dims,
+          got: value.shape,
+        });
       }
       this.state.set(name, toOrt(copyHost(value), name));
     }

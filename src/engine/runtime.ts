@@ -37,7 +37,10 @@ export function defaultExecutionProvider(): ExecutionProvider {
   const device = process.env.ATTUNE_DEVICE;
   if (device === undefined || device === '' || device === 'cpu') return 'cpu';
   if (device === 'cuda') return 'cuda';
-  throw new ConfigError(`ATTUNE_DEVICE / --device must be 'cpu' or 'cuda', got '${device}'`, { field: 'device', got: device });
+  throw new ConfigError(`ATTUNE_DEVICE / --device must be 'cpu' or 'cuda', got '${device}'`, {
+    field: 'device',
+    got: device,
+  });
 }
 
 export function sessionOptions(opts: RuntimeOptions = {}): ort.InferenceSession.SessionOptions {
@@ -54,11 +57,20 @@ export function sessionOptions(opts: RuntimeOptions = {}): ort.InferenceSession.
     ...(opts.optimizedModelPath ? { optimizedModelFilePath: opts.optimizedModelPath } : {}),
     ...(opts.profilePrefix ? { enableProfiling: true, profileFilePrefix: opts.profilePrefix } : {}),
     // Denormals (tiny gradients late in training) are flushed to zero: they can slow CPU math by 10-100x.
-    extra: { session: { intra_op: { allow_spinning: spin }, inter_op: { allow_spinning: spin }, set_denormal_as_zero: '1' } },
+    extra: {
+      session: { intra_op: { allow_spinning: spin }, inter_op: { allow_spinning: spin }, set_denormal_as_zero: '1' },
+    },
   };
 }
 
-const ORT_TYPE: Partial<Record<HostDType, ort.Tensor.Type>> = { float32: 'float32', float64: 'float64', int64: 'int64', bool: 'bool', int32: 'int32', uint8: 'uint8' };
+const ORT_TYPE: Partial<Record<HostDType, ort.Tensor.Type>> = {
+  float32: 'float32',
+  float64: 'float64',
+  int64: 'int64',
+  bool: 'bool',
+  int32: 'int32',
+  uint8: 'uint8',
+};
 
 export function toOrtTensor(a: HostArray): ort.Tensor {
   const type = ORT_TYPE[a.dtype];
@@ -87,7 +99,11 @@ export class Session {
   ) {}
 
   /** Compiles the part of `graph` that computes `outputs`. */
-  static async create(graph: Graph, outputs: Record<string, Tensor>, opts: RuntimeOptions & BuildOptions = {}): Promise<Session> {
+  static async create(
+    graph: Graph,
+    outputs: Record<string, Tensor>,
+    opts: RuntimeOptions & BuildOptions = {},
+  ): Promise<Session> {
     const bytes = encodeModel(toModelProto(graph, outputs, opts));
     return new Session(await createOrtSession(bytes, opts), graph, bytes);
   }
@@ -96,18 +112,27 @@ export class Session {
     return new Session(await createOrtSession(bytes, opts), null, bytes);
   }
 
-  get inputNames(): readonly string[] { return this.ort.inputNames; }
-  get outputNames(): readonly string[] { return this.ort.outputNames; }
+  get inputNames(): readonly string[] {
+    return this.ort.inputNames;
+  }
+  get outputNames(): readonly string[] {
+    return this.ort.outputNames;
+  }
 
   /**
    * Runs with the given feeds (extra names are ignored). Random inputs (dropout masks) the graph declares and the
    * feeds lack are drawn from `rng` with the engine's one sampler (`drawRandomFeeds`, random.ts), in declaration
    * order. Returns every output by name.
    */
-  async run(feeds: Record<string, HostArray | ort.Tensor>, opts: { rng?: Rng } = {}): Promise<Record<string, HostArray>> {
+  async run(
+    feeds: Record<string, HostArray | ort.Tensor>,
+    opts: { rng?: Rng } = {},
+  ): Promise<Record<string, HostArray>> {
     if (this.closed) throw new AttuneError('STATE', 'session used after release()');
     const all: Record<string, HostArray | ort.Tensor> = { ...feeds };
-    const random = this.graph ? this.graph.randomInputs.filter((r) => !(r.name in feeds) && this.inputNames.includes(r.name)) : [];
+    const random = this.graph
+      ? this.graph.randomInputs.filter((r) => !(r.name in feeds) && this.inputNames.includes(r.name))
+      : [];
     if (random.length) {
       if (!opts.rng) throw new AttuneError('STATE', 'graph has random inputs (dropout): pass { rng } or feed them');
       Object.assign(all, drawRandomFeeds(random, opts.rng));
@@ -143,7 +168,14 @@ export async function createOrtSession(bytes: Uint8Array, opts: RuntimeOptions):
     return await ort.InferenceSession.create(bytes, sessionOptions(opts));
   } catch (err) {
     const ep = opts.executionProvider ?? defaultExecutionProvider();
-    const hint = ep === 'cuda' ? ' (the CUDA provider needs onnxruntime-node installed with its CUDA libraries; see docs/gpu.md)' : '';
-    throw new AttuneError('STATE', `onnxruntime could not create a ${ep} session for the traced graph: ${(err as Error).message}${hint}`, { executionProvider: ep });
+    const hint =
+      ep === 'cuda'
+        ? ' (the CUDA provider needs onnxruntime-node installed with its CUDA libraries; see docs/gpu.md)'
+        : '';
+    throw new AttuneError(
+      'STATE',
+      `onnxruntime could not create a ${ep} session for the traced graph: ${(err as Error).message}${hint}`,
+      { executionProvider: ep },
+    );
   }
 }

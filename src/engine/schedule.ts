@@ -29,9 +29,12 @@ export function warmupCosine(cfg: WarmupCosineConfig): Schedule {
   const minLr = cfg.minLr ?? 0;
   checkRate('lr', lr);
   checkRate('minLr', minLr);
-  if (!Number.isInteger(warmupSteps) || warmupSteps < 0) throw new ConfigError(`warmupSteps must be an integer >= 0, got ${warmupSteps}`, { field: 'warmupSteps' });
+  if (!Number.isInteger(warmupSteps) || warmupSteps < 0)
+    throw new ConfigError(`warmupSteps must be an integer >= 0, got ${warmupSteps}`, { field: 'warmupSteps' });
   if (!Number.isInteger(totalSteps) || totalSteps < warmupSteps) {
-    throw new ConfigError(`totalSteps must be an integer >= warmupSteps (${warmupSteps}), got ${totalSteps}`, { field: 'totalSteps' });
+    throw new ConfigError(`totalSteps must be an integer >= warmupSteps (${warmupSteps}), got ${totalSteps}`, {
+      field: 'totalSteps',
+    });
   }
   return (step) => {
     if (step < warmupSteps) return (lr * (step + 1)) / warmupSteps;

@@ -52,11 +52,16 @@ export interface CompileOptions {
 const NEXT = 'next.';
 
 /** Traces `build` against `store` and compiles the whole train step. Initial values come from the store. */
-export function compileTrainStep(build: TrainBuildFn, store: ParamStore, opts: CompileOptions = {}): { program: TrainProgram; initial: Record<string, HostArray> } {
+export function compileTrainStep(
+  build: TrainBuildFn,
+  store: ParamStore,
+  opts: CompileOptions = {},
+): { program: TrainProgram; initial: Record<string, HostArray> } {
   const optimizer = opts.optimizer ?? adamw();
   const g = new Graph();
   const { loss, metrics = {} } = build(g, new Scope(g, store));
-  if (loss.shape.length !== 0) throw new ConfigError(`the loss must be a scalar, got shape [${loss.shape.join(', ')}]`, { field: 'loss' });
+  if (loss.shape.length !== 0)
+    throw new ConfigError(`the loss must be a scalar, got shape [${loss.shape.join(', ')}]`, { field: 'loss' });
   const data = g.dataInputs();
   const params = g.trainableParams();
   if (params.length === 0) throw new ConfigError('nothing to train: every parameter is frozen', { field: 'params' });
@@ -64,7 +69,8 @@ export function compileTrainStep(build: TrainBuildFn, store: ParamStore, opts: C
   const update = applyOptimizer(g, optimizer, params, grads, { clipNorm: opts.clipNorm });
   const outputs: Record<string, Tensor> = { loss, grad_norm: update.gradNorm };
   for (const [name, t] of Object.entries(metrics)) {
-    if (name === 'loss' || name === 'grad_norm' || name.startsWith(NEXT)) throw new ConfigError(`metric name '${name}' is reserved`, { field: name });
+    if (name === 'loss' || name === 'grad_norm' || name.startsWith(NEXT))
+      throw new ConfigError(`metric name '${name}' is reserved`, { field: name });
     outputs[name] = t;
   }
   for (const [name, t] of update.params) outputs[NEXT + name] = t;
@@ -81,7 +87,12 @@ export function compileTrainStep(build: TrainBuildFn, store: ParamStore, opts: C
     trainable: params.map((t) => t.name),
     frozen: [...g.frozen],
     state: [...update.state.keys()],
-    random: g.randomInputs.map((r) => ({ name: r.name, shape: [...r.shape], p: r.p, dtype: r.dtype === 'float64' ? 'float64' : 'float32' })), // drawn by the runner (random.ts)
+    random: g.randomInputs.map((r) => ({
+      name: r.name,
+      shape: [...r.shape],
+      p: r.p,
+      dtype: r.dtype === 'float64' ? 'float64' : 'float32',
+    })), // drawn by the runner (random.ts)
     metrics: Object.keys(metrics),
     optimizer: { kind: optimizer.kind, config: { ...optimizer.config } },
     clipNorm: opts.clipNorm ?? null,
@@ -119,11 +130,18 @@ export class Trainer {
   skippedSteps = 0;
   private readonly schedule: Schedule;
 
-  private constructor(readonly program: TrainProgram, private readonly runner: Runner, private readonly opts: TrainerOptions) {
+  private constructor(
+    readonly program: TrainProgram,
+    private readonly runner: Runner,
+    private readonly opts: TrainerOptions,
+  ) {
     this.schedule = typeof opts.lr === 'function' ? opts.lr : constantSchedule(opts.lr ?? 1e-3);
   }
 
-  static async create(compiled: { program: TrainProgram; initial: Record<string, HostArray> }, opts: TrainerOptions = {}): Promise<Trainer> {
+  static async create(
+    compiled: { program: TrainProgram; initial: Record<string, HostArray> },
+    opts: TrainerOptions = {},
+  ): Promise<Trainer> {
     const { program, initial } = compiled;
     const runner = await createRunner(
       {
@@ -148,7 +166,10 @@ export class Trainer {
   /** One optimizer step on a batch (the program's data inputs by name). */
   async trainStep(batch: Record<string, HostArray>): Promise<StepResult> {
     for (const spec of this.program.data) {
-      if (!batch[spec.name]) throw new InputError(`batch is missing input '${spec.name}' (${spec.dtype}[${spec.shape.join(', ')}])`, { field: spec.name });
+      if (!batch[spec.name])
+        throw new InputError(`batch is missing input '${spec.name}' (${spec.dtype}[${spec.shape.join(', ')}])`, {
+          field: spec.name,
+        });
     }
     const lr = this.schedule(this.stepCount);
     const attempt = this.stepCount + 1;
@@ -163,9 +184,14 @@ export class Trainer {
     const gradNorm = scalar('grad_norm');
     if (!committed) {
       if ((this.opts.onNonFinite ?? 'stop') === 'stop') {
-        throw new NumericError(`non-finite ${Number.isFinite(loss) ? 'gradient norm' : 'loss'} at step ${attempt} (loss ${loss}, grad norm ${gradNorm}); parameters keep their step ${this.stepCount} values`, {
-          step: attempt, loss, gradNorm,
-        });
+        throw new NumericError(
+          `non-finite ${Number.isFinite(loss) ? 'gradient norm' : 'loss'} at step ${attempt} (loss ${loss}, grad norm ${gradNorm}); parameters keep their step ${this.stepCount} values`,
+          {
+            step: attempt,
+            loss,
+            gradNorm,
+          },
+        );
       }
       this.skippedSteps++;
     } else {
@@ -205,9 +231,16 @@ export class Trainer {
     const where = typeof source === 'string' ? source : 'checkpoint';
     const expect = [...this.program.trainable, ...this.program.frozen];
     const missing = expect.filter((n) => !ckpt.params[n]).concat(this.program.state.filter((n) => !ckpt.optimState[n]));
-    if (missing.length) throw new InputError(`${where} lacks ${missing.length} tensors this model needs, e.g. '${missing[0]}'`, { file: where, missing: missing.slice(0, 10) });
+    if (missing.length)
+      throw new InputError(`${where} lacks ${missing.length} tensors this model needs, e.g. '${missing[0]}'`, {
+        file: where,
+        missing: missing.slice(0, 10),
+      });
     if (ckpt.optimizer && JSON.stringify(ckpt.optimizer) !== JSON.stringify(this.program.optimizer)) {
-      throw new ConfigError(`${where} was written with optimizer ${JSON.stringify(ckpt.optimizer)}, this trainer uses ${JSON.stringify(this.program.optimizer)}`, { file: where, field: 'optimizer' });
+      throw new ConfigError(
+        `${where} was written with optimizer ${JSON.stringify(ckpt.optimizer)}, this trainer uses ${JSON.stringify(this.program.optimizer)}`,
+        { file: where, field: 'optimizer' },
+      );
     }
     await this.runner.setState(Object.fromEntries(expect.map((n) => [n, ckpt.params[n]])));
     await this.runner.setState(Object.fromEntries(this.program.state.map((n) => [n, ckpt.optimState[n]])));

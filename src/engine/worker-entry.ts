@@ -17,11 +17,16 @@ async function handle(method: Method, args: unknown[]): Promise<unknown> {
   }
   if (!runner) throw new AttuneError('STATE', `worker runner: '${method}' called before create`);
   switch (method) {
-    case 'run': return runner.run(args[0] as never);
-    case 'getState': return runner.getState(args[0] as never);
-    case 'setState': return runner.setState(args[0] as never);
-    case 'getRngState': return runner.getRngState();
-    case 'setRngState': return runner.setRngState(args[0] as never);
+    case 'run':
+      return runner.run(args[0] as never);
+    case 'getState':
+      return runner.getState(args[0] as never);
+    case 'setState':
+      return runner.setState(args[0] as never);
+    case 'getRngState':
+      return runner.getRngState();
+    case 'setRngState':
+      return runner.setRngState(args[0] as never);
     case 'close': {
       await runner.close();
       runner = null;
@@ -32,7 +37,11 @@ async function handle(method: Method, args: unknown[]): Promise<unknown> {
 
 function serializeError(err: unknown): Record<string, unknown> {
   if (err instanceof AttuneError) return { name: err.name, code: err.code, message: err.message, details: err.details };
-  return { name: 'Error', message: err instanceof Error ? err.message : String(err), stack: err instanceof Error ? err.stack : undefined };
+  return {
+    name: 'Error',
+    message: err instanceof Error ? err.message : String(err),
+    stack: err instanceof Error ? err.stack : undefined,
+  };
 }
 
 parentPort!.on('message', (msg: { id: number; method: Method; args: unknown[] }) => {

@@ -93,7 +93,10 @@ export function createRunner(spec: RunnerSpec, opts: { worker?: boolean } = {}):
 }
 
 const ERROR_CLASSES: Record<string, new (message: string, details?: Record<string, unknown>) => AttuneError> = {
-  InputError, ShapeError, ConfigError, NumericError,
+  InputError,
+  ShapeError,
+  ConfigError,
+  NumericError,
 };
 
 function rebuildError(e: Record<string, any>): Error {

@@ -1,7 +1,8 @@
 import { ShapeError } from '../util/errors.js';
 
 /** Element types a host array can hold. float16/bfloat16 files are widened to float32 on read. */
-export type HostDType = 'float32' | 'float64' | 'int8' | 'int16' | 'int32' | 'int64' | 'uint8' | 'uint16' | 'uint32' | 'bool';
+export type HostDType =
+  'float32' | 'float64' | 'int8' | 'int16' | 'int32' | 'int64' | 'uint8' | 'uint16' | 'uint32' | 'bool';
 
 export type HostData =
   | Float32Array
@@ -22,7 +23,16 @@ export interface HostArray {
 }
 
 export const BYTES_PER_ELEMENT: Record<HostDType, number> = {
-  float32: 4, float64: 8, int8: 1, int16: 2, int32: 4, int64: 8, uint8: 1, uint16: 2, uint32: 4, bool: 1,
+  float32: 4,
+  float64: 8,
+  int8: 1,
+  int16: 2,
+  int32: 4,
+  int64: 8,
+  uint8: 1,
+  uint16: 2,
+  uint32: 4,
+  bool: 1,
 };
 
 export function numel(shape: readonly number[]): number {
@@ -32,15 +42,25 @@ export function numel(shape: readonly number[]): number {
 /** Allocates a zero-filled typed array for a dtype. */
 export function allocData(dtype: HostDType, n: number): HostData {
   switch (dtype) {
-    case 'float32': return new Float32Array(n);
-    case 'float64': return new Float64Array(n);
-    case 'int8': return new Int8Array(n);
-    case 'int16': return new Int16Array(n);
-    case 'int32': return new Int32Array(n);
-    case 'int64': return new BigInt64Array(n);
-    case 'uint8': case 'bool': return new Uint8Array(n);
-    case 'uint16': return new Uint16Array(n);
-    case 'uint32': return new Uint32Array(n);
+    case 'float32':
+      return new Float32Array(n);
+    case 'float64':
+      return new Float64Array(n);
+    case 'int8':
+      return new Int8Array(n);
+    case 'int16':
+      return new Int16Array(n);
+    case 'int32':
+      return new Int32Array(n);
+    case 'int64':
+      return new BigInt64Array(n);
+    case 'uint8':
+    case 'bool':
+      return new Uint8Array(n);
+    case 'uint16':
+      return new Uint16Array(n);
+    case 'uint32':
+      return new Uint32Array(n);
   }
 }
 
@@ -50,7 +70,9 @@ export function hostArray(dtype: HostDType, shape: number[], data?: HostData): H
   const d = data ?? allocData(dtype, n);
   if (d.length !== n) {
     throw new ShapeError(`array data has ${d.length} elements but shape [${shape.join(', ')}] needs ${n}`, {
-      expected: n, got: d.length, shape,
+      expected: n,
+      got: d.length,
+      shape,
     });
   }
   return { dtype, shape: [...shape], data: d };
@@ -99,7 +121,8 @@ export function assertFinite(a: HostArray, what: string): void {
     if (!Number.isFinite(d[i])) {
       const index = unravel(i, a.shape);
       throw new ShapeError(`${what} contains ${d[i]} at index [${index.join(', ')}]; finite values are required`, {
-        field: what, index,
+        field: what,
+        index,
       });
     }
   }

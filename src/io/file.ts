@@ -7,7 +7,12 @@ import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, statSyn
 import { InputError } from '../util/errors.js';
 
 export class BoundedFile {
-  private constructor(readonly path: string, readonly what: string, private fd: number, readonly size: number) {}
+  private constructor(
+    readonly path: string,
+    readonly what: string,
+    private fd: number,
+    readonly size: number,
+  ) {}
 
   /** Opens a regular file for reading (a FIFO, device or folder is refused without blocking on it). */
   static open(path: string, what: string): BoundedFile {
@@ -15,12 +20,21 @@ export class BoundedFile {
     try {
       fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
     } catch (err) {
-      throw new InputError(`cannot read ${path}: ${describeOpenError(path, err as NodeJS.ErrnoException)}`, { file: path, expected: what });
+      throw new InputError(`cannot read ${path}: ${describeOpenError(path, err as NodeJS.ErrnoException)}`, {
+        file: path,
+        expected: what,
+      });
     }
     try {
       const st = fstatSync(fd);
       if (!st.isFile()) {
-        const kind = st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a named pipe' : st.isSocket() ? 'a socket' : 'a device or other special file';
+        const kind = st.isDirectory()
+          ? 'a folder'
+          : st.isFIFO()
+            ? 'a named pipe'
+            : st.isSocket()
+              ? 'a socket'
+              : 'a device or other special file';
         throw new InputError(`cannot read ${path}: it is ${kind}, not a ${what} file`, { file: path, expected: what });
       }
       return new BoundedFile(path, what, fd, st.size);
@@ -37,10 +51,20 @@ export class BoundedFile {
 
   /** Exactly `length` bytes at `position`; an InputError (naming `part`) when the file ends first. */
   read(position: number, length: number, part: string): Buffer {
-    if (!Number.isSafeInteger(position) || !Number.isSafeInteger(length) || position < 0 || length < 0 || position + length > this.size) {
-      throw this.invalid(`${part} needs bytes [${position}, ${position + length}) but the file has only ${this.size} bytes`, {
-        expected: position + length, got: this.size,
-      });
+    if (
+      !Number.isSafeInteger(position) ||
+      !Number.isSafeInteger(length) ||
+      position < 0 ||
+      length < 0 ||
+      position + length > this.size
+    ) {
+      throw this.invalid(
+        `${part} needs bytes [${position}, ${position + length}) but the file has only ${this.size} bytes`,
+        {
+          expected: position + length,
+          got: this.size,
+        },
+      );
     }
     const buf = Buffer.allocUnsafe(length);
     this.readInto(buf, position, part);
@@ -50,9 +74,13 @@ export class BoundedFile {
   /** Fills `target` from `position` (already checked against the size by the caller or by read()). */
   readInto(target: Uint8Array, position: number, part: string): void {
     if (position + target.byteLength > this.size) {
-      throw this.invalid(`${part} needs ${target.byteLength} bytes at offset ${position} but the file has only ${this.size} bytes`, {
-        expected: position + target.byteLength, got: this.size,
-      });
+      throw this.invalid(
+        `${part} needs ${target.byteLength} bytes at offset ${position} but the file has only ${this.size} bytes`,
+        {
+          expected: position + target.byteLength,
+          got: this.size,
+        },
+      );
     }
     let done = 0;
     while (done < target.byteLength) {
@@ -60,9 +88,13 @@ export class BoundedFile {
       try {
         n = readSync(this.fd, target, done, target.byteLength - done, position + done);
       } catch (err) {
-        throw new InputError(`cannot read ${this.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { file: this.path });
+        throw new InputError(
+          `cannot read ${this.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+          { file: this.path },
+        );
       }
-      if (n === 0) throw this.invalid(`the file shrank while being read (${part}: got ${done} of ${target.byteLength} bytes)`);
+      if (n === 0)
+        throw this.invalid(`the file shrank while being read (${part}: got ${done} of ${target.byteLength} bytes)`);
       done += n;
     }
   }
@@ -73,7 +105,12 @@ export class BoundedFile {
   }
 }
 
-export function invalidFile(path: string, what: string, why: string, details: Record<string, unknown> = {}): InputError {
+export function invalidFile(
+  path: string,
+  what: string,
+  why: string,
+  details: Record<string, unknown> = {},
+): InputError {
   return new InputError(`${path}: not a valid ${what} file: ${why}`, { file: path, ...details });
 }
 
@@ -127,7 +164,11 @@ export interface ByteSource {
 /** Bytes in memory behind the same checked interface (never a view past their end). */
 export class BufferSource implements ByteSource {
   readonly size: number;
-  constructor(private readonly bytes: Uint8Array, readonly path: string, readonly what: string) {
+  constructor(
+    private readonly bytes: Uint8Array,
+    readonly path: string,
+    readonly what: string,
+  ) {
     this.size = bytes.byteLength;
   }
 
@@ -136,10 +177,20 @@ export class BufferSource implements ByteSource {
   }
 
   read(position: number, length: number, part: string): Uint8Array {
-    if (!Number.isSafeInteger(position) || !Number.isSafeInteger(length) || position < 0 || length < 0 || position + length > this.size) {
-      throw this.invalid(`${part} needs bytes [${position}, ${position + length}) but the file has only ${this.size} bytes`, {
-        expected: position + length, got: this.size,
-      });
+    if (
+      !Number.isSafeInteger(position) ||
+      !Number.isSafeInteger(length) ||
+      position < 0 ||
+      length < 0 ||
+      position + length > this.size
+    ) {
+      throw this.invalid(
+        `${part} needs bytes [${position}, ${position + length}) but the file has only ${this.size} bytes`,
+        {
+          expected: position + length,
+          got: this.size,
+        },
+      );
     }
     return this.bytes.subarray(position, position + length);
   }

@@ -16,7 +16,12 @@ export interface Executor {
 }
 
 /** Runs a request in this process: an item failure is returned; any other error is retried up to `attempts` times. */
-export async function runHere(contexts: JobContexts, req: JobRequest, attempts: number, worker: string): Promise<JobReply> {
+export async function runHere(
+  contexts: JobContexts,
+  req: JobRequest,
+  attempts: number,
+  worker: string,
+): Promise<JobReply> {
   const t0 = performance.now();
   let last = '';
   for (let attempt = 1; attempt <= attempts; attempt++) {
@@ -26,11 +31,26 @@ export async function runHere(contexts: JobContexts, req: JobRequest, attempts: 
       return { ...out, seconds: secs(performance.now() - t0), worker, attempts: attempt };
     } catch (err) {
       const w = toWireError(err);
-      if (w.item) return { status: 'failed', error: w.message, code: w.code, seconds: secs(performance.now() - t0), worker, attempts: attempt };
+      if (w.item)
+        return {
+          status: 'failed',
+          error: w.message,
+          code: w.code,
+          seconds: secs(performance.now() - t0),
+          worker,
+          attempts: attempt,
+        };
       last = w.message.split('\n')[0];
     }
   }
-  return { status: 'failed', error: `failed ${attempts} time(s): ${last}`, code: 'WORKER', seconds: secs(performance.now() - t0), worker, attempts };
+  return {
+    status: 'failed',
+    error: `failed ${attempts} time(s): ${last}`,
+    code: 'WORKER',
+    seconds: secs(performance.now() - t0),
+    worker,
+    attempts,
+  };
 }
 
 export class InlineExecutor implements Executor {

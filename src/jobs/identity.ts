@@ -9,6 +9,11 @@ import { loadRun } from '../train/files.js';
 export async function runIdentity(path: string, tasks: readonly string[]): Promise<string> {
   const run = loadRun(path, { tasks });
   const weights = await hashFile(run.weightsPath);
-  return createHash('sha256').update(weights).update('\n').update(canonicalJson(run.config)).update('\n')
-    .update(canonicalJson(run.metrics?.test ?? null)).digest('hex');
+  return createHash('sha256')
+    .update(weights)
+    .update('\n')
+    .update(canonicalJson(run.config))
+    .update('\n')
+    .update(canonicalJson(run.metrics?.test ?? null))
+    .digest('hex');
 }

@@ -39,7 +39,11 @@ export function listJobInputs(input: string, opts: { exclude?: string[] } = {}):
     const stem = (rel: string) => rel.slice(0, rel.length - extname(rel).length);
     const count = new Map<string, number>();
     for (const f of w.files) count.set(stem(f.rel), (count.get(stem(f.rel)) ?? 0) + 1);
-    const items = w.files.map((f): JobItem => ({ id: count.get(stem(f.rel))! > 1 ? f.rel : stem(f.rel), source: f.rel, path: f.path }));
+    const items = w.files.map((f): JobItem => ({
+      id: count.get(stem(f.rel))! > 1 ? f.rel : stem(f.rel),
+      source: f.rel,
+      path: f.path,
+    }));
     const bad = w.bad.map((b): BadInput => ({ id: b.rel, source: b.rel, path: b.path, error: b.reason, code: b.code }));
     return { type, root: w.root, items, bad };
   }
@@ -48,7 +52,11 @@ export function listJobInputs(input: string, opts: { exclude?: string[] } = {}):
     const m = readManifest(file, { allowErrors: true });
     const name = basename(file);
     const bad: BadInput[] = m.errors.map((e) => ({
-      id: `${name}:${e.line}`, source: `${name}:${e.line}`, path: file, error: `${e.field ? `field '${e.field}': ` : ''}${e.message}`, code: 'INPUT',
+      id: `${name}:${e.line}`,
+      source: `${name}:${e.line}`,
+      path: file,
+      error: `${e.field ? `field '${e.field}': ` : ''}${e.message}`,
+      code: 'INPUT',
     }));
     const items: JobItem[] = [];
     for (const it of m.items) {

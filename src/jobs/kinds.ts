@@ -26,7 +26,11 @@ export const KIND_NAMES = Object.keys(KINDS) as KindName[];
 
 export async function loadKind(name: string): Promise<{ job: JobKind<any>; submitter: KindSubmitter }> {
   const load = KINDS[name as KindName];
-  if (!load) throw new InputError(`unknown job kind "${name}"; expected one of: ${KIND_NAMES.join(', ')}`, { field: 'kind', got: name });
+  if (!load)
+    throw new InputError(`unknown job kind "${name}"; expected one of: ${KIND_NAMES.join(', ')}`, {
+      field: 'kind',
+      got: name,
+    });
   return load();
 }
 

@@ -23,7 +23,11 @@ class Child {
 
   constructor(index: number) {
     // The child's stdout goes to our stderr: --json output on stdout stays clean.
-    this.proc = fork(CHILD, [], { serialization: 'advanced', stdio: ['ignore', 2, 'inherit', 'ipc'], env: process.env });
+    this.proc = fork(CHILD, [], {
+      serialization: 'advanced',
+      stdio: ['ignore', 2, 'inherit', 'ipc'],
+      env: process.env,
+    });
     this.name = `${hostname()}:${process.pid}/${index}`;
     this.ready = new Promise((resolve, reject) => {
       const onMsg = (m: { type: string }) => {
@@ -33,7 +37,9 @@ class Child {
         }
       };
       this.proc.on('message', onMsg);
-      this.proc.once('exit', (code, signal) => reject(new Error(`worker process exited before it was ready (${signal ?? `code ${code}`})`)));
+      this.proc.once('exit', (code, signal) =>
+        reject(new Error(`worker process exited before it was ready (${signal ?? `code ${code}`})`)),
+      );
     });
     this.ready.catch(() => undefined);
     this.proc.on('message', (m: { type: string; id?: number; out?: JobOk; error?: WireError }) => {
@@ -46,7 +52,10 @@ class Child {
       this.dead = true;
       const p = this.pending;
       this.pending = null;
-      p?.resolve({ type: 'exit', why: `worker process ${this.proc.pid} exited (${signal ?? `code ${code}`}) during the job` });
+      p?.resolve({
+        type: 'exit',
+        why: `worker process ${this.proc.pid} exited (${signal ?? `code ${code}`}) during the job`,
+      });
     });
   }
 
@@ -86,7 +95,10 @@ export class ProcessPool implements Executor {
   private spawned = 0;
   private closed = false;
 
-  constructor(size: number, private readonly attempts = 3) {
+  constructor(
+    size: number,
+    private readonly attempts = 3,
+  ) {
     this.capacity = Math.max(1, Math.floor(size));
     this.name = `pool of ${this.capacity} process${this.capacity > 1 ? 'es' : ''}`;
   }
@@ -132,10 +144,18 @@ export class ProcessPool implements Executor {
       this.release(child);
       const done = { seconds: secs(performance.now() - t0), worker, attempts: attempt };
       if (a.type === 'done') return { ...a.out, ...done };
-      if (a.type === 'error' && a.error.item) return { status: 'failed', error: a.error.message, code: a.error.code, ...done };
+      if (a.type === 'error' && a.error.item)
+        return { status: 'failed', error: a.error.message, code: a.error.code, ...done };
       last = a.type === 'exit' ? a.why : a.error.message.split('\n')[0];
     }
-    return { status: 'failed', error: `failed ${this.attempts} time(s): ${last}`, code: 'WORKER', seconds: secs(performance.now() - t0), worker, attempts: this.attempts };
+    return {
+      status: 'failed',
+      error: `failed ${this.attempts} time(s): ${last}`,
+      code: 'WORKER',
+      seconds: secs(performance.now() - t0),
+      worker,
+      attempts: this.attempts,
+    };
   }
 
   /** The pids of the live worker processes (tests kill one). */
@@ -146,10 +166,15 @@ export class ProcessPool implements Executor {
   async close(): Promise<void> {
     this.closed = true;
     const live = [...this.all].filter((c) => !c.dead);
-    await Promise.all(live.map((c) => new Promise<void>((resolve) => {
-      if (c.proc.exitCode !== null || c.proc.signalCode !== null) return resolve();
-      c.proc.once('exit', () => resolve());
-      c.close();
-    })));
+    await Promise.all(
+      live.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.proc.exitCode !== null || c.proc.signalCode !== null) return resolve();
+            c.proc.once('exit', () => resolve());
+            c.close();
+          }),
+      ),
+    );
   }
 }

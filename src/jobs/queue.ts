@@ -14,12 +14,27 @@ import type { Job, Queue, QueueEvents, Worker } from 'bullmq';
 import { InputError } from '../util/errors.js';
 import type { Executor } from './executor.js';
 import { ProcessPool } from './pool.js';
-import { decodeTensors, encodeTensors, secs, type EncodedTensor, type JobItem, type JobReply, type JobRequest } from './types.js';
+import {
+  decodeTensors,
+  encodeTensors,
+  secs,
+  type EncodedTensor,
+  type JobItem,
+  type JobReply,
+  type JobRequest,
+} from './types.js';
 
 export const DEFAULT_QUEUE_NAME = 'attune-jobs';
 const PREFIX = 'attune';
 
-export interface RedisTarget { host: string; port: number; db?: number; username?: string; password?: string; tls?: boolean }
+export interface RedisTarget {
+  host: string;
+  port: number;
+  db?: number;
+  username?: string;
+  password?: string;
+  tls?: boolean;
+}
 
 /** redis://[user:pass@]HOST[:PORT][/DB] (or rediss:// for TLS); the host defaults to 127.0.0.1, the port to 6379. */
 export function parseRedisUrl(url: string): RedisTarget {
@@ -30,15 +45,19 @@ export function parseRedisUrl(url: string): RedisTarget {
   } catch {
     throw new InputError(`--queue expects redis://HOST:PORT, got "${url}"`, { field: '--queue', got: url });
   }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new InputError(`--queue expects redis://HOST:PORT, got "${url}"`, { field: '--queue', got: url });
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:')
+    throw new InputError(`--queue expects redis://HOST:PORT, got "${url}"`, { field: '--queue', got: url });
   const port = u.port ? Number(u.port) : 6379;
   const db = u.pathname && u.pathname !== '/' ? Number(u.pathname.slice(1)) : undefined;
   if (!Number.isInteger(port) || port < 1 || port > 65535 || (db !== undefined && !Number.isInteger(db))) {
     throw new InputError(`--queue expects redis://HOST:PORT[/DB], got "${url}"`, { field: '--queue', got: url });
   }
   return {
-    host: u.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1', port, ...(db !== undefined ? { db } : {}),
-    ...(u.username ? { username: decodeURIComponent(u.username) } : {}), ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    host: u.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1',
+    port,
+    ...(db !== undefined ? { db } : {}),
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
     ...(u.protocol === 'rediss:' ? { tls: true } : {}),
   };
 }
@@ -69,13 +88,22 @@ const jobIdOf = (req: JobRequest): string => `${req.kind}-${req.key}`;
 /** Fails fast (with what to do) when Redis cannot be reached, instead of retrying forever. */
 async function reachable(t: RedisTarget, timeoutMs = 5000): Promise<void> {
   const { Redis } = await import('ioredis');
-  const r = new Redis({ ...connection(t), lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs });
+  const r = new Redis({
+    ...connection(t),
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: timeoutMs,
+  });
   r.on('error', () => undefined);
   try {
     await r.connect();
     await r.ping();
   } catch (err) {
-    throw new InputError(`cannot reach the queue at ${describeTarget(t)}: ${(err as Error).message}; is redis-server running there (docs/scale.md)?`, { field: '--queue' });
+    throw new InputError(
+      `cannot reach the queue at ${describeTarget(t)}: ${(err as Error).message}; is redis-server running there (docs/scale.md)?`,
+      { field: '--queue' },
+    );
   } finally {
     r.disconnect();
   }
@@ -100,7 +128,13 @@ export class QueueExecutor implements Executor {
   private hinted = false;
   private readonly started = Date.now();
 
-  private constructor(private readonly queue: Queue, private readonly events: QueueEvents, private readonly JobClass: typeof Job, private readonly o: QueueExecutorOptions, target: RedisTarget) {
+  private constructor(
+    private readonly queue: Queue,
+    private readonly events: QueueEvents,
+    private readonly JobClass: typeof Job,
+    private readonly o: QueueExecutorOptions,
+    target: RedisTarget,
+  ) {
     this.name = `queue ${this.queue.name} at ${describeTarget(target)}`;
     this.capacity = Math.max(1, o.inFlight ?? 1000);
   }
@@ -116,7 +150,9 @@ export class QueueExecutor implements Executor {
     events.on('error', () => undefined);
     await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
     const ex = new QueueExecutor(queue, events, Job, o, target);
-    events.on('completed', ({ jobId, returnvalue }) => ex.settle(jobId, fromWire(returnvalue as unknown as WireReply | string)));
+    events.on('completed', ({ jobId, returnvalue }) =>
+      ex.settle(jobId, fromWire(returnvalue as unknown as WireReply | string)),
+    );
     events.on('failed', ({ jobId }) => void ex.check(jobId));
     // Events can be missed (a reconnect, a job finished before we listened): a sweep asks Redis for the state of
     // what we still wait for.
@@ -133,7 +169,15 @@ export class QueueExecutor implements Executor {
     const done = new Promise<JobReply>((resolve) => {
       const prev = this.waiters.get(id);
       // The same file twice in one run (same content, e.g. a copy): both wait for the one job.
-      this.waiters.set(id, prev ? (r) => { prev(r); resolve(r); } : resolve);
+      this.waiters.set(
+        id,
+        prev
+          ? (r) => {
+              prev(r);
+              resolve(r);
+            }
+          : resolve,
+      );
     });
     const existing = await this.JobClass.fromId(this.queue, id);
     if (existing) {
@@ -179,8 +223,12 @@ export class QueueExecutor implements Executor {
     if (state === 'completed') this.settle(id, fromWire(job.returnvalue as WireReply));
     else if (state === 'failed') {
       this.settle(id, {
-        status: 'failed', error: `failed ${job.attemptsMade} time(s) on the workers: ${String(job.failedReason ?? 'unknown reason').split('\n')[0]}`, code: 'WORKER',
-        seconds: secs((job.finishedOn ?? Date.now()) - (job.processedOn ?? job.timestamp)), worker: job.processedBy ?? '?', attempts: job.attemptsMade,
+        status: 'failed',
+        error: `failed ${job.attemptsMade} time(s) on the workers: ${String(job.failedReason ?? 'unknown reason').split('\n')[0]}`,
+        code: 'WORKER',
+        seconds: secs((job.finishedOn ?? Date.now()) - (job.processedOn ?? job.timestamp)),
+        worker: job.processedBy ?? '?',
+        attempts: job.attemptsMade,
       });
     }
   }
@@ -190,9 +238,17 @@ export class QueueExecutor implements Executor {
     this.sweeping = true;
     try {
       this.workers = await this.queue.getWorkersCount().catch(() => this.workers);
-      if (!this.hinted && !this.o.quiet && this.workers === 0 && this.waiters.size > 0 && Date.now() - this.started > 10_000) {
+      if (
+        !this.hinted &&
+        !this.o.quiet &&
+        this.workers === 0 &&
+        this.waiters.size > 0 &&
+        Date.now() - this.started > 10_000
+      ) {
         this.hinted = true;
-        process.stderr.write(`no worker is connected to ${this.name} yet; start some with: attune worker --queue ${this.o.url}${this.o.name ? ` --queue-name ${this.o.name}` : ''}\n`);
+        process.stderr.write(
+          `no worker is connected to ${this.name} yet; start some with: attune worker --queue ${this.o.url}${this.o.name ? ` --queue-name ${this.o.name}` : ''}\n`,
+        );
       }
       for (const id of [...this.waiters.keys()].slice(0, 500)) {
         const state = await this.queue.getJobState(id).catch(() => 'error');
@@ -251,28 +307,59 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<RunningWo
   const log = o.log ?? (() => undefined);
   const map = (p: string | undefined): string | undefined => {
     if (p === undefined) return p;
-    for (const [from, to] of o.pathMap ?? []) if (p === from || p.startsWith(from.endsWith('/') ? from : `${from}/`)) return to + p.slice(from.length);
+    for (const [from, to] of o.pathMap ?? [])
+      if (p === from || p.startsWith(from.endsWith('/') ? from : `${from}/`)) return to + p.slice(from.length);
     return p;
   };
-  const worker: Worker = new Worker(o.name ?? DEFAULT_QUEUE_NAME, async (job: Job) => {
-    const req = job.data as JobRequest;
-    const item: JobItem = { ...req.item, path: map(req.item.path)!, video: map(req.item.video), audio: map(req.item.audio) };
-    const options = typeof req.options.model === 'string' ? { ...req.options, model: map(req.options.model) } : req.options;
-    log(`start ${job.id} ${req.kind} ${item.source} (attempt ${job.attemptsMade + 1})`);
-    const r = await pool.run({ ...req, item, options });
-    if (r.status === 'failed' && r.code === 'WORKER') {
-      log(`error ${job.id} ${r.error}`);
-      throw new Error(r.error); // a failed attempt: BullMQ retries it (bounded by the job's attempts)
-    }
-    log(`done ${job.id} ${r.status}${r.status === 'failed' ? `: ${r.error}` : ''} ${r.seconds.toFixed(2)} s`);
-    const wire: WireReply = r.status === 'ok'
-      ? { status: 'ok', record: r.record, tensors: encodeTensors(r.tensors), seconds: r.seconds, worker: me, attempts: job.attemptsMade + 1 }
-      : { status: 'failed', error: r.error, code: r.code, seconds: r.seconds, worker: me, attempts: job.attemptsMade + 1 };
-    return wire;
-  }, {
-    connection: connection(target), prefix: PREFIX, concurrency: o.jobs, name: me,
-    lockDuration: o.lockDuration ?? 30_000, stalledInterval: o.stalledInterval ?? 30_000, maxStalledCount: o.maxStalledCount ?? 2,
-  });
+  const worker: Worker = new Worker(
+    o.name ?? DEFAULT_QUEUE_NAME,
+    async (job: Job) => {
+      const req = job.data as JobRequest;
+      const item: JobItem = {
+        ...req.item,
+        path: map(req.item.path)!,
+        video: map(req.item.video),
+        audio: map(req.item.audio),
+      };
+      const options =
+        typeof req.options.model === 'string' ? { ...req.options, model: map(req.options.model) } : req.options;
+      log(`start ${job.id} ${req.kind} ${item.source} (attempt ${job.attemptsMade + 1})`);
+      const r = await pool.run({ ...req, item, options });
+      if (r.status === 'failed' && r.code === 'WORKER') {
+        log(`error ${job.id} ${r.error}`);
+        throw new Error(r.error); // a failed attempt: BullMQ retries it (bounded by the job's attempts)
+      }
+      log(`done ${job.id} ${r.status}${r.status === 'failed' ? `: ${r.error}` : ''} ${r.seconds.toFixed(2)} s`);
+      const wire: WireReply =
+        r.status === 'ok'
+          ? {
+              status: 'ok',
+              record: r.record,
+              tensors: encodeTensors(r.tensors),
+              seconds: r.seconds,
+              worker: me,
+              attempts: job.attemptsMade + 1,
+            }
+          : {
+              status: 'failed',
+              error: r.error,
+              code: r.code,
+              seconds: r.seconds,
+              worker: me,
+              attempts: job.attemptsMade + 1,
+            };
+      return wire;
+    },
+    {
+      connection: connection(target),
+      prefix: PREFIX,
+      concurrency: o.jobs,
+      name: me,
+      lockDuration: o.lockDuration ?? 30_000,
+      stalledInterval: o.stalledInterval ?? 30_000,
+      maxStalledCount: o.maxStalledCount ?? 2,
+    },
+  );
   worker.on('error', (err) => log(`redis: ${err.message}`));
   await worker.waitUntilReady();
   let closing: Promise<void> | null = null;
@@ -286,7 +373,8 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<RunningWo
         // Graceful: the jobs in hand finish. Without Redis (gone, unreachable) that never completes: give up after 30 s
         // (a job in hand is then taken again by another worker, as after a crash).
         const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 30_000).unref());
-        if ((await Promise.race([worker.close(), timeout])) === 'timeout') void worker.close(true).catch(() => undefined);
+        if ((await Promise.race([worker.close(), timeout])) === 'timeout')
+          void worker.close(true).catch(() => undefined);
         await pool.close();
         done();
       })();

@@ -34,7 +34,12 @@ export const RESULTS_FILE = 'results.jsonl';
 export const SUMMARY_FILE = 'summary.csv';
 const STATE = '.attune';
 
-interface HashMemo { path: string; size: number; mtimeMs: number; sha256: string }
+interface HashMemo {
+  path: string;
+  size: number;
+  mtimeMs: number;
+  sha256: string;
+}
 
 export class ResultStore {
   readonly out: string;
@@ -50,8 +55,10 @@ export class ResultStore {
   static open(out: string): ResultStore {
     const s = new ResultStore(resolve(out));
     mkdirSync(join(s.out, STATE), { recursive: true });
-    for (const line of readJsonl<ResultLine>(join(s.out, RESULTS_FILE))) if (line.key && (line.status === 'ok' || line.status === 'failed')) s.byKey.set(line.key, line);
-    for (const h of readJsonl<HashMemo>(join(s.out, STATE, 'hashes.jsonl'))) if (h.path && h.sha256) s.hashes.set(h.path, h);
+    for (const line of readJsonl<ResultLine>(join(s.out, RESULTS_FILE)))
+      if (line.key && (line.status === 'ok' || line.status === 'failed')) s.byKey.set(line.key, line);
+    for (const h of readJsonl<HashMemo>(join(s.out, STATE, 'hashes.jsonl')))
+      if (h.path && h.sha256) s.hashes.set(h.path, h);
     return s;
   }
 
@@ -75,7 +82,10 @@ export class ResultStore {
     try {
       st = statSync(abs);
     } catch (err) {
-      throw new InputError(`${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`}`, { file: path });
+      throw new InputError(
+        `${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`}`,
+        { file: path },
+      );
     }
     if (!st.isFile()) throw new InputError(`${path}: not a regular file`, { file: path });
     const memo = this.hashes.get(abs);

@@ -97,7 +97,10 @@ export async function runJobs(o: RunJobsOptions): Promise<RunJobsSummary> {
   const inputs = listJobInputs(o.input, { exclude: [out] });
   // An --out inside DIR is allowed (it was asked for) and left out of the walk.
   if (inputs.items.length === 0 && inputs.bad.length === 0) {
-    throw new InputError(`${o.input}: no media files found${inputs.type === 'folder' ? ' (looked for mp4 mov mkv webm avi m4v mpg mpeg wav mp3 flac ogg m4a aac opus, recursively)' : ''}`, { file: o.input });
+    throw new InputError(
+      `${o.input}: no media files found${inputs.type === 'folder' ? ' (looked for mp4 mov mkv webm avi m4v mpg mpeg wav mp3 flac ogg m4a aac opus, recursively)' : ''}`,
+      { file: o.input },
+    );
   }
   const { submitter } = await loadKind(o.kind);
   const sub = await submitter.prepare({ out, input: o.input, options: o.options, items: inputs.items });
@@ -130,63 +133,109 @@ export async function runJobs(o: RunJobsOptions): Promise<RunJobsSummary> {
   };
 
   try {
-    await runBatch(inputs.items, async (item, index) => {
-      const base = { id: item.id, source: item.source, path: item.path };
-      let key: string;
-      try {
-        const files = [...new Set([item.video, item.audio].filter((f): f is string => !!f))];
-        const hashes = await hashing(() => Promise.all((files.length ? files : [item.path]).map((f) => store.contentHash(f))));
-        key = keyFor(hashes.join('+'), { kind: o.kind, identity: sub.identity, start: item.start ?? null, end: item.end ?? null, version: 1 });
-      } catch (err) {
-        const line: ResultLine = { ...base, status: 'failed', error: (err as Error).message.split('\n')[0], code: (err as { code?: string }).code ?? 'INPUT' };
-        lines[index] = line;
-        throw err;
-      }
-      const prior = store.prior(key);
-      if (prior && reusable(prior, item, sub, store, o.retryFailed)) {
-        resumed++;
-        const line: ResultLine = { ...prior, ...base };
+    await runBatch(
+      inputs.items,
+      async (item, index) => {
+        const base = { id: item.id, source: item.source, path: item.path };
+        let key: string;
+        try {
+          const files = [...new Set([item.video, item.audio].filter((f): f is string => !!f))];
+          const hashes = await hashing(() =>
+            Promise.all((files.length ? files : [item.path]).map((f) => store.contentHash(f))),
+          );
+          key = keyFor(hashes.join('+'), {
+            kind: o.kind,
+            identity: sub.identity,
+            start: item.start ?? null,
+            end: item.end ?? null,
+            version: 1,
+          });
+        } catch (err) {
+          const line: ResultLine = {
+            ...base,
+            status: 'failed',
+            error: (err as Error).message.split('\n')[0],
+            code: (err as { code?: string }).code ?? 'INPUT',
+          };
+          lines[index] = line;
+          throw err;
+        }
+        const prior = store.prior(key);
+        if (prior && reusable(prior, item, sub, store, o.retryFailed)) {
+          resumed++;
+          const line: ResultLine = { ...prior, ...base };
+          lines[index] = line;
+          if (line.status === 'failed') throw new ItemFailed(line);
+          return line;
+        }
+        if (!firstDispatch) firstDispatch = Date.now();
+        const reply: JobReply = await executor.run({ kind: o.kind, options: o.options, item, key });
+        computed++;
+        const meta = { key, seconds: reply.seconds, worker: reply.worker, attempts: reply.attempts };
+        let line: ResultLine;
+        if (reply.status === 'ok') {
+          try {
+            const extra = (await sub.accept?.(item, reply)) ?? {};
+            line = { ...base, status: 'ok', ...reply.record, ...extra, ...meta };
+            store.record(line, sub.keepTensors ? reply.tensors : undefined);
+          } catch (err) {
+            line = {
+              ...base,
+              status: 'failed',
+              error: `writing the result: ${(err as Error).message.split('\n')[0]}`,
+              code: (err as { code?: string }).code,
+              ...meta,
+            };
+            store.record(line);
+          }
+        } else {
+          line = { ...base, status: 'failed', error: reply.error, code: reply.code, ...meta };
+          store.record(line);
+        }
         lines[index] = line;
         if (line.status === 'failed') throw new ItemFailed(line);
         return line;
-      }
-      if (!firstDispatch) firstDispatch = Date.now();
-      const reply: JobReply = await executor.run({ kind: o.kind, options: o.options, item, key });
-      computed++;
-      const meta = { key, seconds: reply.seconds, worker: reply.worker, attempts: reply.attempts };
-      let line: ResultLine;
-      if (reply.status === 'ok') {
-        try {
-          const extra = (await sub.accept?.(item, reply)) ?? {};
-          line = { ...base, status: 'ok', ...reply.record, ...extra, ...meta };
-          store.record(line, sub.keepTensors ? reply.tensors : undefined);
-        } catch (err) {
-          line = { ...base, status: 'failed', error: `writing the result: ${(err as Error).message.split('\n')[0]}`, code: (err as { code?: string }).code, ...meta };
-          store.record(line);
-        }
-      } else {
-        line = { ...base, status: 'failed', error: reply.error, code: reply.code, ...meta };
-        store.record(line);
-      }
-      lines[index] = line;
-      if (line.status === 'failed') throw new ItemFailed(line);
-      return line;
-    }, { concurrency: executor.capacity, label: o.kind, quiet: o.quiet, idOf: (item) => item.id, fields });
+      },
+      { concurrency: executor.capacity, label: o.kind, quiet: o.quiet, idOf: (item) => item.id, fields },
+    );
   } finally {
     await executor.close();
     store.flush();
   }
 
   const all: ResultLine[] = [
-    ...lines.map((l, i) => l ?? { id: inputs.items[i].id, source: inputs.items[i].source, path: inputs.items[i].path, status: 'failed' as const, error: 'not run' }),
+    ...lines.map(
+      (l, i) =>
+        l ?? {
+          id: inputs.items[i].id,
+          source: inputs.items[i].source,
+          path: inputs.items[i].path,
+          status: 'failed' as const,
+          error: 'not run',
+        },
+    ),
     ...inputs.bad.map(badLine),
   ];
   store.finish(all, sub.columns);
   const extra = (await sub.finish?.(all, store)) ?? {};
-  const failures = all.filter((l) => l.status === 'failed').map((l) => ({ id: l.id, source: l.source, error: l.error ?? '', ...(l.code ? { code: l.code } : {}) }));
+  const failures = all
+    .filter((l) => l.status === 'failed')
+    .map((l) => ({ id: l.id, source: l.source, error: l.error ?? '', ...(l.code ? { code: l.code } : {}) }));
   return {
-    kind: o.kind, input: o.input, out, executor: executor.name, total: all.length, ok: all.length - failures.length, failed: failures.length,
-    resumed, computed, seconds: (Date.now() - t0) / 1000, results: store.resultsPath, summary: store.summaryPath, failures, ...extra,
+    kind: o.kind,
+    input: o.input,
+    out,
+    executor: executor.name,
+    total: all.length,
+    ok: all.length - failures.length,
+    failed: failures.length,
+    resumed,
+    computed,
+    seconds: (Date.now() - t0) / 1000,
+    results: store.resultsPath,
+    summary: store.summaryPath,
+    failures,
+    ...extra,
   };
 }
 
@@ -196,7 +245,13 @@ class ItemFailed extends Error {
   }
 }
 
-function reusable(prior: ResultLine, item: JobItem, sub: Submission, store: ResultStore, retryFailed?: boolean): boolean {
+function reusable(
+  prior: ResultLine,
+  item: JobItem,
+  sub: Submission,
+  store: ResultStore,
+  retryFailed?: boolean,
+): boolean {
   if (prior.status === 'failed') return !retryFailed && prior.code !== undefined && ITEM_CODES.has(prior.code);
   if (sub.keepTensors && !store.hasTensors(prior.key!)) return false;
   return sub.stillDone ? sub.stillDone(item, prior) : true;
@@ -209,7 +264,14 @@ function badLine(b: BadInput): ResultLine {
 async function openExecutor(o: RunJobsOptions, attempts: number): Promise<Executor> {
   if (o.queue) {
     const { QueueExecutor } = await import('./queue.js');
-    return QueueExecutor.open({ url: o.queue, name: o.queueName, attempts, inFlight: o.inFlight, retryFailed: o.retryFailed, quiet: o.quiet });
+    return QueueExecutor.open({
+      url: o.queue,
+      name: o.queueName,
+      attempts,
+      inFlight: o.inFlight,
+      retryFailed: o.retryFailed,
+      quiet: o.quiet,
+    });
   }
   const jobs = Math.max(1, Math.floor(o.jobs ?? availableParallelism()));
   if (o.executor === 'inline' || (jobs === 1 && o.executor !== 'pool')) return new InlineExecutor(attempts);

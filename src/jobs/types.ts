@@ -84,21 +84,37 @@ export function toWireError(err: unknown): WireError {
 }
 
 /** Tensors as JSON (base64 of the little-endian bytes), for Redis. */
-export interface EncodedTensor { dtype: HostDType; shape: number[]; b64: string }
+export interface EncodedTensor {
+  dtype: HostDType;
+  shape: number[];
+  b64: string;
+}
 
 export function encodeTensors(t: Tensors | undefined): Record<string, EncodedTensor> | undefined {
   if (!t) return undefined;
   const out: Record<string, EncodedTensor> = {};
   for (const [k, a] of Object.entries(t)) {
     const d = a.data as ArrayBufferView;
-    out[k] = { dtype: a.dtype, shape: a.shape, b64: Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString('base64') };
+    out[k] = {
+      dtype: a.dtype,
+      shape: a.shape,
+      b64: Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString('base64'),
+    };
   }
   return out;
 }
 
 const CTORS: Partial<Record<HostDType, new (b: ArrayBuffer) => HostArray['data']>> = {
-  float32: Float32Array, float64: Float64Array, int32: Int32Array, uint8: Uint8Array, int8: Int8Array,
-  int16: Int16Array, uint16: Uint16Array, uint32: Uint32Array, int64: BigInt64Array, bool: Uint8Array,
+  float32: Float32Array,
+  float64: Float64Array,
+  int32: Int32Array,
+  uint8: Uint8Array,
+  int8: Int8Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  uint32: Uint32Array,
+  int64: BigInt64Array,
+  bool: Uint8Array,
 };
 
 export function decodeTensors(e: Record<string, EncodedTensor> | undefined): Tensors | undefined {

@@ -1,5 +1,14 @@
 import { InputError, NumericError } from '../util/errors.js';
-import { applyDct, applyFilterBank, dctMatrix, logCompress, melFilterBank, type LogConfig, type MelConfig, type MelFilterBank } from './mel.js';
+import {
+  applyDct,
+  applyFilterBank,
+  dctMatrix,
+  logCompress,
+  melFilterBank,
+  type LogConfig,
+  type MelConfig,
+  type MelFilterBank,
+} from './mel.js';
 import { stft, type Spectrogram, type StftConfig } from './stft.js';
 import { makeStream, type Stream } from '../timeline/timeline.js';
 
@@ -26,7 +35,15 @@ const bankCache = new Map<string, MelFilterBank>();
 const dctCache = new Map<string, Float64Array>();
 
 function bankFor(cfg: MelConfig): MelFilterBank {
-  const key = JSON.stringify([cfg.sampleRate, cfg.nFft, cfg.nMels, cfg.fMin ?? 0, cfg.fMax ?? null, cfg.scale ?? 'slaney', cfg.norm ?? 'slaney']);
+  const key = JSON.stringify([
+    cfg.sampleRate,
+    cfg.nFft,
+    cfg.nMels,
+    cfg.fMin ?? 0,
+    cfg.fMax ?? null,
+    cfg.scale ?? 'slaney',
+    cfg.norm ?? 'slaney',
+  ]);
   let fb = bankCache.get(key);
   if (!fb) {
     fb = melFilterBank(cfg);
@@ -37,10 +54,15 @@ function bankFor(cfg: MelConfig): MelFilterBank {
 
 /** Rejects empty signals and NaN/Inf samples (which would silently poison every frame they touch). */
 export function checkSignal(x: Float32Array, what: string): void {
-  if (x.length === 0) throw new InputError(`${what}: empty signal (zero samples)`, { field: 'signal', reason: 'zero-length audio' });
+  if (x.length === 0)
+    throw new InputError(`${what}: empty signal (zero samples)`, { field: 'signal', reason: 'zero-length audio' });
   for (let i = 0; i < x.length; i++) {
     if (!Number.isFinite(x[i])) {
-      throw new NumericError(`${what}: signal has a non-finite sample (${x[i]}) at index ${i}`, { field: 'signal', reason: 'non-finite sample', index: i });
+      throw new NumericError(`${what}: signal has a non-finite sample (${x[i]}) at index ${i}`, {
+        field: 'signal',
+        reason: 'non-finite sample',
+        index: i,
+      });
     }
   }
 }
@@ -61,7 +83,15 @@ function analyze(signal: Float32Array, cfg: Omit<LogMelConfig, 'log'>, t0: numbe
   const x = cfg.preEmphasis ? preEmphasize(signal, cfg.preEmphasis) : signal;
   const spec = stft(x, cfg);
   const mel = applyFilterBank(spec.data, spec.frames, bankFor(cfg));
-  return { mel: makeStream(mel, cfg.nMels, cfg.sampleRate / cfg.hop, frameStart(spec.centerOffset, cfg.hop, cfg.sampleRate, t0)), spec };
+  return {
+    mel: makeStream(
+      mel,
+      cfg.nMels,
+      cfg.sampleRate / cfg.hop,
+      frameStart(spec.centerOffset, cfg.hop, cfg.sampleRate, t0),
+    ),
+    spec,
+  };
 }
 
 /** Mel spectrogram before log compression: [T, nMels] plus timing. */
@@ -162,7 +192,12 @@ export function pickPeaks(env: Stream, threshold = 0.3, minGap = 3): number[] {
   let last = -Infinity;
   for (let i = 1; i < env.frames - 1; i++) {
     const v = env.data[i * env.dim];
-    if (v > threshold * max && v >= env.data[(i - 1) * env.dim] && v > env.data[(i + 1) * env.dim] && i - last >= minGap) {
+    if (
+      v > threshold * max &&
+      v >= env.data[(i - 1) * env.dim] &&
+      v > env.data[(i + 1) * env.dim] &&
+      i - last >= minGap
+    ) {
       times.push(env.start + (i + 0.5) / env.rate);
       last = i;
     }

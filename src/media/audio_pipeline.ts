@@ -31,9 +31,17 @@ function featureFn(spec: AudioFeatureSpec, sampleRate: number): { fn: FeatureFn;
     case 'mfcc':
       return { fn: (x, t0) => mfcc(x, spec.config, t0), hop: spec.config.hop, window: spec.config.nFft };
     case 'onset':
-      return { fn: (x, t0) => onsetEnvelope(x, spec.config, t0), hop: spec.config.hop, window: spec.config.nFft + spec.config.hop };
+      return {
+        fn: (x, t0) => onsetEnvelope(x, spec.config, t0),
+        hop: spec.config.hop,
+        window: spec.config.nFft + spec.config.hop,
+      };
     case 'rms':
-      return { fn: (x, t0) => rmsEnergy(x, { sampleRate, frameLength: spec.frameLength, hop: spec.hop }, t0), hop: spec.hop, window: spec.frameLength };
+      return {
+        fn: (x, t0) => rmsEnergy(x, { sampleRate, frameLength: spec.frameLength, hop: spec.hop }, t0),
+        hop: spec.hop,
+        window: spec.frameLength,
+      };
     case 'pitch': {
       const cfg = { sampleRate, hop: spec.hop, fMin: spec.fMin, fMax: spec.fMax };
       const tauMax = Math.ceil(sampleRate / (spec.fMin ?? 60));

@@ -5,7 +5,11 @@ import type { Readable } from 'node:stream';
  * keeps decoding while the consumer computes features (a pipe alone holds less than one video frame).
  * Memory stays below `maxBufferedBytes` plus one record. The last record may be shorter (a partial tail).
  */
-export async function* readRecords(stream: Readable, recordBytes: number, maxBufferedBytes = 8 * 2 ** 20): AsyncGenerator<Uint8Array> {
+export async function* readRecords(
+  stream: Readable,
+  recordBytes: number,
+  maxBufferedBytes = 8 * 2 ** 20,
+): AsyncGenerator<Uint8Array> {
   const maxQueued = Math.max(2, Math.floor(maxBufferedBytes / recordBytes));
   const queue: Uint8Array[] = [];
   let current = new Uint8Array(recordBytes);
@@ -57,7 +61,9 @@ export async function* readRecords(stream: Readable, recordBytes: number, maxBuf
       }
       if (failure) throw failure;
       if (ended) break;
-      await new Promise<void>((resolve) => { wake = resolve; });
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
     }
     if (filled > 0) yield current.subarray(0, filled);
   } finally {

@@ -49,7 +49,9 @@ interface AudioPlan {
 async function planAudio(path: string, opts: AudioDecodeOptions): Promise<AudioPlan> {
   if (!Number.isInteger(opts.sampleRate) || opts.sampleRate < 1000 || opts.sampleRate > 384000) {
     throw new InputError(`${path}: sampleRate must be an integer in [1000, 384000], got ${opts.sampleRate}`, {
-      file: path, field: 'sampleRate', got: opts.sampleRate,
+      file: path,
+      field: 'sampleRate',
+      got: opts.sampleRate,
     });
   }
   const { start, duration } = checkRange(path, opts);
@@ -61,22 +63,44 @@ async function planAudio(path: string, opts: AudioDecodeOptions): Promise<AudioP
   const want = opts.channels ?? 'mono';
   const channels = want === 'mono' ? 1 : want === 'keep' ? audio.channels : want;
   if (!Number.isInteger(channels) || channels < 1 || channels > 64) {
-    throw new InputError(`${path}: channels must be 'mono', 'keep' or an integer in [1, 64]`, { file: path, field: 'channels', got: want });
+    throw new InputError(`${path}: channels must be 'mono', 'keep' or an integer in [1, 64]`, {
+      file: path,
+      field: 'channels',
+      got: want,
+    });
   }
   if (start >= info.duration && info.duration > 0) {
     throw new MediaError(`${path}: start ${start} s is past the end of the file (${info.duration.toFixed(3)} s)`, {
-      file: path, reason: 'empty time range', start, end: info.duration,
+      file: path,
+      reason: 'empty time range',
+      start,
+      end: info.duration,
     });
   }
   const args = [
-    '-nostdin', '-hide_banner', '-loglevel', 'error',
+    '-nostdin',
+    '-hide_banner',
+    '-loglevel',
+    'error',
     ...(start > 0 ? ['-ss', secondsArg(start)] : []),
     ...(duration !== undefined ? ['-t', secondsArg(duration)] : []),
-    '-i', ffFile(path),
-    '-map', `0:${audio.index}`, '-vn', '-sn', '-dn',
+    '-i',
+    ffFile(path),
+    '-map',
+    `0:${audio.index}`,
+    '-vn',
+    '-sn',
+    '-dn',
     // first_pts=0 pads the front with silence when the audio starts late, and async fills timestamp gaps.
-    '-af', `aresample=${opts.sampleRate}:async=1:first_pts=0`,
-    '-ac', String(channels), '-f', 'f32le', '-acodec', 'pcm_f32le', 'pipe:1',
+    '-af',
+    `aresample=${opts.sampleRate}:async=1:first_pts=0`,
+    '-ac',
+    String(channels),
+    '-f',
+    'f32le',
+    '-acodec',
+    'pcm_f32le',
+    'pipe:1',
   ];
   const exactLength = duration !== undefined ? Math.round(duration * opts.sampleRate) : null;
   const streamEnd = audio.duration !== null ? audio.startTime + audio.duration : info.duration;
@@ -101,7 +125,8 @@ function deinterleave(src: Float32Array, channels: number): Float32Array {
  * With a duration, the stream is padded with zeros or cut to exactly round(duration * sampleRate) samples.
  */
 export async function* iterateAudioChunks(
-  path: string, opts: AudioDecodeOptions & { chunkFrames?: number },
+  path: string,
+  opts: AudioDecodeOptions & { chunkFrames?: number },
 ): AsyncGenerator<AudioChunk> {
   const plan = await planAudio(path, opts);
   const C = plan.channels;
@@ -118,9 +143,14 @@ export async function* iterateAudioChunks(
     const bad = inter.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) {
       const at = offset + Math.floor(bad / C);
-      throw new NumericError(`${path}: decoded audio has a non-finite sample (${inter[bad]}) at sample ${at} (${(plan.start + at / opts.sampleRate).toFixed(3)} s)`, {
-        file: path, reason: 'non-finite sample', sample: at,
-      });
+      throw new NumericError(
+        `${path}: decoded audio has a non-finite sample (${inter[bad]}) at sample ${at} (${(plan.start + at / opts.sampleRate).toFixed(3)} s)`,
+        {
+          file: path,
+          reason: 'non-finite sample',
+          sample: at,
+        },
+      );
     }
     const chunk = { offset, data: deinterleave(inter, C), frames, channels: C };
     offset += frames;
@@ -137,9 +167,13 @@ export async function* iterateAudioChunks(
     if (!finished || offset >= limit) proc.stop();
   }
   if (offset === 0) {
-    throw new MediaError(`${path}: the audio stream decoded to zero samples${stderr.trim() ? ` (${stderrTail(stderr)})` : ''}`, {
-      file: path, reason: 'zero-length audio',
-    });
+    throw new MediaError(
+      `${path}: the audio stream decoded to zero samples${stderr.trim() ? ` (${stderrTail(stderr)})` : ''}`,
+      {
+        file: path,
+        reason: 'zero-length audio',
+      },
+    );
   }
   checkComplete(path, plan, offset, opts.sampleRate, stderr);
   if (plan.exactLength !== null && offset < plan.exactLength) {
@@ -161,9 +195,15 @@ function checkComplete(path: string, plan: AudioPlan, decoded: number, sampleRat
   if (plan.expectedSeconds === null || !stderr.trim()) return;
   const got = decoded / sampleRate;
   if (got < 0.98 * plan.expectedSeconds - 0.05) {
-    throw new MediaError(`${path}: truncated or corrupt audio: decoded ${got.toFixed(3)} s of ${plan.expectedSeconds.toFixed(3)} s (${stderrTail(stderr)})`, {
-      file: path, reason: 'truncated or corrupt', decodedSeconds: got, expectedSeconds: plan.expectedSeconds,
-    });
+    throw new MediaError(
+      `${path}: truncated or corrupt audio: decoded ${got.toFixed(3)} s of ${plan.expectedSeconds.toFixed(3)} s (${stderrTail(stderr)})`,
+      {
+        file: path,
+        reason: 'truncated or corrupt',
+        decodedSeconds: got,
+        expectedSeconds: plan.expectedSeconds,
+      },
+    );
   }
 }
 
@@ -181,7 +221,8 @@ export async function decodeAudio(path: string, opts: AudioDecodeOptions): Promi
   }
   const data = new Float32Array(length * channels);
   for (const p of parts) {
-    for (let c = 0; c < channels; c++) data.set(p.data.subarray(c * p.frames, (c + 1) * p.frames), c * length + p.offset);
+    for (let c = 0; c < channels; c++)
+      data.set(p.data.subarray(c * p.frames, (c + 1) * p.frames), c * length + p.offset);
   }
   return { path, sampleRate: opts.sampleRate, channels, start, length, data };
 }

@@ -70,7 +70,11 @@ function evenSize(n: number): number {
 }
 
 /** Resolves the output size from the options and the display size. */
-export function outputSize(srcW: number, srcH: number, opts: Pick<VideoDecodeOptions, 'width' | 'height'>): [number, number] {
+export function outputSize(
+  srcW: number,
+  srcH: number,
+  opts: Pick<VideoDecodeOptions, 'width' | 'height'>,
+): [number, number] {
   const { width, height } = opts;
   if (width !== undefined && height !== undefined) return [width, height];
   if (width !== undefined) return [width, evenSize((width * srcH) / srcW)];
@@ -79,7 +83,14 @@ export function outputSize(srcW: number, srcH: number, opts: Pick<VideoDecodeOpt
 }
 
 /** The -vf chain: hold-sampling at fps, then resize, then pixel format. Exported for tests and docs. */
-export function videoFilter(t: VideoTimeline, absStart: number, resize: ResizeMode, flags: string, sampleAspect: number, cropScale = 1): string {
+export function videoFilter(
+  t: VideoTimeline,
+  absStart: number,
+  resize: ResizeMode,
+  flags: string,
+  sampleAspect: number,
+  cropScale = 1,
+): string {
   const { width: w, height: h, fps } = t;
   const parts: string[] = [];
   // Put t_0 at pts 0 (rounded to whole ticks of the stream time base, so a frame exactly at t_i stays at t_i).
@@ -93,26 +104,40 @@ export function videoFilter(t: VideoTimeline, absStart: number, resize: ResizeMo
   else if (resize === 'center-crop') {
     const [cw, ch] = [Math.round(w * cropScale), Math.round(h * cropScale)];
     parts.push(`scale=${cw}:${ch}:force_original_aspect_ratio=increase:flags=${flags}`, `crop=${w}:${h}`);
-  }
-  else parts.push(`scale=${w}:${h}:force_original_aspect_ratio=decrease:flags=${flags}`, `pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2:black`);
+  } else
+    parts.push(
+      `scale=${w}:${h}:force_original_aspect_ratio=decrease:flags=${flags}`,
+      `pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2:black`,
+    );
   parts.push(`format=${t.channels === 3 ? 'rgb24' : 'gray'}`, 'setsar=1');
   return parts.join(',');
 }
 
 function checkOptions(path: string, opts: VideoDecodeOptions): void {
   if (!(opts.fps > 0) || !Number.isFinite(opts.fps)) {
-    throw new InputError(`${path}: fps must be a positive number, got ${opts.fps}`, { file: path, field: 'fps', got: opts.fps });
+    throw new InputError(`${path}: fps must be a positive number, got ${opts.fps}`, {
+      file: path,
+      field: 'fps',
+      got: opts.fps,
+    });
   }
   for (const key of ['width', 'height'] as const) {
     const v = opts[key];
     if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > 16384)) {
-      throw new InputError(`${path}: ${key} must be an integer in [1, 16384], got ${v}`, { file: path, field: key, got: v });
+      throw new InputError(`${path}: ${key} must be an integer in [1, 16384], got ${v}`, {
+        file: path,
+        field: key,
+        got: v,
+      });
     }
   }
 }
 
 /** Plans the timeline without decoding (probes the file unless `info` is given). */
-export async function planVideo(path: string, opts: VideoDecodeOptions): Promise<{ timeline: VideoTimeline; args: string[] }> {
+export async function planVideo(
+  path: string,
+  opts: VideoDecodeOptions,
+): Promise<{ timeline: VideoTimeline; args: string[] }> {
   checkOptions(path, opts);
   const { start, duration } = checkRange(path, opts);
   const info = opts.info ?? (await probe(path));
@@ -122,32 +147,71 @@ export async function planVideo(path: string, opts: VideoDecodeOptions): Promise
   const frameCount = gridCount(start, end, opts.fps);
   if (frameCount === 0) {
     throw new MediaError(`${path}: no video frames in [${start}, ${end}) s (video ends at ${streamEnd.toFixed(3)} s)`, {
-      file: path, reason: 'empty time range', start, end: streamEnd,
+      file: path,
+      reason: 'empty time range',
+      start,
+      end: streamEnd,
     });
   }
   const dispW = Math.round(video.displayWidth * (video.rotation % 180 === 0 ? video.sampleAspect : 1));
   const [width, height] = outputSize(dispW, video.displayHeight, opts);
   const channels = (opts.pixelFormat ?? 'rgb') === 'rgb' ? 3 : 1;
-  const timeline: VideoTimeline = { path, fps: opts.fps, start, frameCount, width, height, channels, exactEnd: video.duration !== null };
+  const timeline: VideoTimeline = {
+    path,
+    fps: opts.fps,
+    start,
+    frameCount,
+    width,
+    height,
+    channels,
+    exactEnd: video.duration !== null,
+  };
   const absStart = info.startTime + start;
   const cropScale = opts.cropScale ?? 1;
   if (!(cropScale >= 1 && cropScale <= 8)) {
-    throw new InputError(`${path}: cropScale must be in [1, 8], got ${cropScale}`, { file: path, field: 'cropScale', got: cropScale });
+    throw new InputError(`${path}: cropScale must be in [1, 8], got ${cropScale}`, {
+      file: path,
+      field: 'cropScale',
+      got: cropScale,
+    });
   }
-  const vf = videoFilter(timeline, absStart, opts.resize ?? 'stretch', opts.scaleFlags ?? 'bilinear', video.sampleAspect, cropScale);
+  const vf = videoFilter(
+    timeline,
+    absStart,
+    opts.resize ?? 'stretch',
+    opts.scaleFlags ?? 'bilinear',
+    video.sampleAspect,
+    cropScale,
+  );
   // -copyts keeps file timestamps, so the fps filter sees true times; -noaccurate_seek keeps the frame that is
   // still on screen at `start` (an accurate seek would drop it).
   const args = [
-    '-nostdin', '-hide_banner', '-loglevel', 'error',
+    '-nostdin',
+    '-hide_banner',
+    '-loglevel',
+    'error',
     ...(opts.threads ? ['-threads', String(opts.threads)] : []),
     ...(opts.skipLoopFilter ? ['-skip_loop_filter', 'all'] : []),
-    '-copyts', '-noaccurate_seek',
+    '-copyts',
+    '-noaccurate_seek',
     // -ss counts from the container start even with -copyts.
     ...(start > 0 ? ['-ss', secondsArg(start)] : []),
-    '-i', ffFile(path),
-    '-map', `0:${video.index}`, '-an', '-sn', '-dn',
-    '-vf', vf, '-vsync', 'passthrough', '-frames:v', String(frameCount),
-    '-f', 'rawvideo', 'pipe:1',
+    '-i',
+    ffFile(path),
+    '-map',
+    `0:${video.index}`,
+    '-an',
+    '-sn',
+    '-dn',
+    '-vf',
+    vf,
+    '-vsync',
+    'passthrough',
+    '-frames:v',
+    String(frameCount),
+    '-f',
+    'rawvideo',
+    'pipe:1',
   ];
   return { timeline, args };
 }
@@ -156,7 +220,10 @@ export async function planVideo(path: string, opts: VideoDecodeOptions): Promise
  * Streams frames with bounded memory (one frame plus a pipe buffer). Stop early by breaking out of the loop.
  * Throws a MediaError if ffmpeg fails or delivers no frame at all.
  */
-export async function* iterateVideoFrames(path: string, opts: VideoDecodeOptions): AsyncGenerator<VideoFrame, VideoTimeline> {
+export async function* iterateVideoFrames(
+  path: string,
+  opts: VideoDecodeOptions,
+): AsyncGenerator<VideoFrame, VideoTimeline> {
   const { timeline, args } = await planVideo(path, opts);
   const frameBytes = timeline.width * timeline.height * timeline.channels;
   const proc = spawnTool('ffmpeg', args, { file: path });
@@ -176,15 +243,24 @@ export async function* iterateVideoFrames(path: string, opts: VideoDecodeOptions
   }
   const why = stderr.trim() ? ` (${stderrTail(stderr)})` : '';
   if (index === 0) {
-    throw new MediaError(`${path}: the video stream decoded to no frames${why}`, { file: path, reason: 'no frames decoded' });
+    throw new MediaError(`${path}: the video stream decoded to no frames${why}`, {
+      file: path,
+      reason: 'no frames decoded',
+    });
   }
   // ffmpeg decodes what it can of a damaged file and exits 0; a timeline that ends early with decode errors
   // (or far too early without) means the file is truncated or corrupt.
   const short = index < timeline.frameCount;
   if ((short && why) || (timeline.exactEnd && index < 0.9 * timeline.frameCount - 2)) {
-    throw new MediaError(`${path}: truncated or corrupt video: decoded ${index} of ${timeline.frameCount} frames${why}`, {
-      file: path, reason: 'truncated or corrupt', frames: index, expected: timeline.frameCount,
-    });
+    throw new MediaError(
+      `${path}: truncated or corrupt video: decoded ${index} of ${timeline.frameCount} frames${why}`,
+      {
+        file: path,
+        reason: 'truncated or corrupt',
+        frames: index,
+        expected: timeline.frameCount,
+      },
+    );
   }
   return { ...timeline, frameCount: index };
 }
@@ -206,5 +282,9 @@ export async function decodeVideo(path: string, opts: VideoDecodeOptions): Promi
     frames.set(f.data, count * frameBytes);
     count++;
   }
-  return { ...timeline, frameCount: count, frames: count === timeline.frameCount ? frames : frames.slice(0, count * frameBytes) };
+  return {
+    ...timeline,
+    frameCount: count,
+    frames: count === timeline.frameCount ? frames : frames.slice(0, count * frameBytes),
+  };
 }

@@ -21,7 +21,10 @@ export interface FaceTrackOptions {
   scoreThreshold?: number;
 }
 
-interface Point { x: number; y: number }
+interface Point {
+  x: number;
+  y: number;
+}
 interface FaceResult {
   detection: { score: number; box: { x: number; y: number; width: number; height: number } };
   landmarks: { getMouth(): Point[] };
@@ -33,9 +36,15 @@ interface FaceApi {
     ready(): Promise<void>;
     tensor3d(data: Int32Array, shape: [number, number, number], dtype: 'int32'): { dispose(): void };
   };
-  nets: Record<'tinyFaceDetector' | 'faceLandmark68TinyNet' | 'faceExpressionNet', { loadFromDisk(dir: string): Promise<void> }>;
+  nets: Record<
+    'tinyFaceDetector' | 'faceLandmark68TinyNet' | 'faceExpressionNet',
+    { loadFromDisk(dir: string): Promise<void> }
+  >;
   TinyFaceDetectorOptions: new (o: { inputSize: number; scoreThreshold: number }) => unknown;
-  detectAllFaces(img: unknown, opts: unknown): {
+  detectAllFaces(
+    img: unknown,
+    opts: unknown,
+  ): {
     withFaceLandmarks(tiny: boolean): { withFaceExpressions(): Promise<FaceResult[]> };
   };
 }
@@ -53,12 +62,14 @@ async function loadFaceApi(): Promise<FaceApi> {
   } catch (err) {
     throw new MediaError(
       `face tracking is unavailable: ${(err as Error).message.split('\n')[0]}. ` +
-      'Install the optional packages: npm install @vladmandic/face-api @tensorflow/tfjs @tensorflow/tfjs-backend-wasm',
+        'Install the optional packages: npm install @vladmandic/face-api @tensorflow/tfjs @tensorflow/tfjs-backend-wasm',
       { reason: 'face-api unavailable' },
     );
   }
   if (!(await api.tf.setBackend('wasm'))) {
-    throw new MediaError('face tracking is unavailable: the TensorFlow.js wasm backend failed to start', { reason: 'face-api unavailable' });
+    throw new MediaError('face tracking is unavailable: the TensorFlow.js wasm backend failed to start', {
+      reason: 'face-api unavailable',
+    });
   }
   await api.tf.ready();
   await api.nets.tinyFaceDetector.loadFromDisk(modelDir);
@@ -125,8 +136,18 @@ export class FaceTracker {
     const [cx, cy] = center(face);
     this.prevCenter = [cx, cy];
     const b = face.detection.box;
-    out.set([1, face.detection.score, cx, cy, b.width / width, b.height / height, mouthOpening(face.landmarks.getMouth())]);
-    EXPRESSIONS.forEach((name, i) => { out[7 + i] = face.expressions[name] ?? 0; });
+    out.set([
+      1,
+      face.detection.score,
+      cx,
+      cy,
+      b.width / width,
+      b.height / height,
+      mouthOpening(face.landmarks.getMouth()),
+    ]);
+    EXPRESSIONS.forEach((name, i) => {
+      out[7 + i] = face.expressions[name] ?? 0;
+    });
     return out;
   }
 }

@@ -45,7 +45,10 @@ function humanModel(name: string): { model: TfjsGraphModel; shards: Uint8Array[]
   try {
     dir = join(dirname(createRequire(import.meta.url).resolve('@vladmandic/human')), '..', 'models');
   } catch (err) {
-    throw new MediaError(`face landmarks need the @vladmandic/human package (npm install): ${(err as Error).message.split('\n')[0]}`, { reason: 'face models unavailable' });
+    throw new MediaError(
+      `face landmarks need the @vladmandic/human package (npm install): ${(err as Error).message.split('\n')[0]}`,
+      { reason: 'face models unavailable' },
+    );
   }
   const model = JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8')) as TfjsGraphModel;
   return { model, shards: model.weightsManifest.map((g) => readFileSync(join(dir, g.paths[0]))) };
@@ -54,26 +57,44 @@ function humanModel(name: string): { model: TfjsGraphModel; shards: Uint8Array[]
 async function session(name: string): Promise<{ s: ort.InferenceSession; input: string; outputs: string[] }> {
   const { model, shards } = humanModel(name);
   const c = tfjsToOnnx(model, shards);
-  const s = await ort.InferenceSession.create(c.onnx, { intraOpNumThreads: 2, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+  const s = await ort.InferenceSession.create(c.onnx, {
+    intraOpNumThreads: 2,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+  });
   return { s, input: c.inputs[0], outputs: c.outputs };
 }
 
 /** Blazeface (256) anchors in output order: 16x16 cells x 2, then 8x8 cells x 6; centers in [0, 1]. */
 function anchors(): Float32Array {
   const out: number[] = [];
-  for (const [grid, per] of [[16, 2], [8, 6]]) {
-    for (let y = 0; y < grid; y++) for (let x = 0; x < grid; x++) for (let k = 0; k < per; k++) out.push((x + 0.5) / grid, (y + 0.5) / grid);
+  for (const [grid, per] of [
+    [16, 2],
+    [8, 6],
+  ]) {
+    for (let y = 0; y < grid; y++)
+      for (let x = 0; x < grid; x++) for (let k = 0; k < per; k++) out.push((x + 0.5) / grid, (y + 0.5) / grid);
   }
   return Float32Array.from(out);
 }
 
 /** Bilinear sample of a square region (center, side in pixels) of an RGB frame into [S, S, 3] floats a·v + b. */
-export function cropSquare(img: Rgb, cx: number, cy: number, side: number, S: number, a: number, b: number): Float32Array {
+export function cropSquare(
+  img: Rgb,
+  cx: number,
+  cy: number,
+  side: number,
+  S: number,
+  a: number,
+  b: number,
+): Float32Array {
   const out = new Float32Array(S * S * 3);
   const step = side / S;
-  const x0 = cx - side / 2, y0 = cy - side / 2;
+  const x0 = cx - side / 2,
+    y0 = cy - side / 2;
   // Per column: the two source offsets (-1 outside the frame, read as black) and the weight of the right one.
-  const xs = new Int32Array(2 * S), fxs = new Float32Array(S);
+  const xs = new Int32Array(2 * S),
+    fxs = new Float32Array(S);
   for (let i = 0; i < S; i++) {
     const sx = x0 + (i + 0.5) * step - 0.5;
     const xi = Math.floor(sx);
@@ -85,11 +106,14 @@ export function cropSquare(img: Rgb, cx: number, cy: number, side: number, S: nu
   const at = (row: number, x: number, c: number) => (row < 0 || x < 0 ? 0 : data[row + x + c]);
   for (let j = 0; j < S; j++) {
     const sy = y0 + (j + 0.5) * step - 0.5;
-    const yi = Math.floor(sy), fy = sy - yi;
+    const yi = Math.floor(sy),
+      fy = sy - yi;
     const r0 = yi >= 0 && yi < img.height ? yi * img.width * 3 : -1;
     const r1 = yi + 1 >= 0 && yi + 1 < img.height ? (yi + 1) * img.width * 3 : -1;
     for (let i = 0; i < S; i++) {
-      const fx = fxs[i], xa = xs[2 * i], xb = xs[2 * i + 1];
+      const fx = fxs[i],
+        xa = xs[2 * i],
+        xb = xs[2 * i + 1];
       const o = (j * S + i) * 3;
       for (let c = 0; c < 3; c++) {
         const top = (1 - fx) * at(r0, xa, c) + fx * at(r0, xb, c);
@@ -116,16 +140,23 @@ export class FaceMesh {
   async detect(img: Rgb, minScore = 0.5): Promise<FaceBox | null> {
     const side = Math.max(img.width, img.height);
     const x = cropSquare(img, img.width / 2, img.height / 2, side, DETECT, 1 / 127.5, -1);
-    const r = await this.detector.s.run({ [this.detector.input]: new ort.Tensor('float32', x, [1, DETECT, DETECT, 3]) });
-    const byCount = (n: number, d: number) => Object.values(r).find((t) => t.dims[1] === n && t.dims[2] === d)!.data as Float32Array;
+    const r = await this.detector.s.run({
+      [this.detector.input]: new ort.Tensor('float32', x, [1, DETECT, DETECT, 3]),
+    });
+    const byCount = (n: number, d: number) =>
+      Object.values(r).find((t) => t.dims[1] === n && t.dims[2] === d)!.data as Float32Array;
     const scores = [...byCount(512, 1), ...byCount(384, 1)];
     const boxes = [byCount(512, 16), byCount(384, 16)];
     let best = 0;
     for (let i = 1; i < scores.length; i++) if (scores[i] > scores[best]) best = i;
     const score = 1 / (1 + Math.exp(-scores[best]));
     if (score < minScore) return null;
-    const raw = best < 512 ? boxes[0].subarray(best * 16, best * 16 + 4) : boxes[1].subarray((best - 512) * 16, (best - 512) * 16 + 4);
-    const cx = this.anchors[2 * best] + raw[0] / DETECT, cy = this.anchors[2 * best + 1] + raw[1] / DETECT;
+    const raw =
+      best < 512
+        ? boxes[0].subarray(best * 16, best * 16 + 4)
+        : boxes[1].subarray((best - 512) * 16, (best - 512) * 16 + 4);
+    const cx = this.anchors[2 * best] + raw[0] / DETECT,
+      cy = this.anchors[2 * best + 1] + raw[1] / DETECT;
     const size = Math.max(raw[2], raw[3]) / DETECT;
     // Back from the letterboxed square to frame pixels.
     return { cx: (cx - 0.5) * side + img.width / 2, cy: (cy - 0.5) * side + img.height / 2, size: size * side, score };
@@ -164,10 +195,15 @@ export function mouthOpening(points: Float32Array): number {
  * scaled so the next crop is 1.5x that extent (human's tracking margin) after landmarks() enlarges it.
  */
 export function boxOfLandmarks(points: Float32Array, score: number): FaceBox {
-  let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+  let x0 = Infinity,
+    x1 = -Infinity,
+    y0 = Infinity,
+    y1 = -Infinity;
   for (let p = 0; p < 468; p++) {
-    x0 = Math.min(x0, points[3 * p]); x1 = Math.max(x1, points[3 * p]);
-    y0 = Math.min(y0, points[3 * p + 1]); y1 = Math.max(y1, points[3 * p + 1]);
+    x0 = Math.min(x0, points[3 * p]);
+    x1 = Math.max(x1, points[3 * p]);
+    y0 = Math.min(y0, points[3 * p + 1]);
+    y1 = Math.max(y1, points[3 * p + 1]);
   }
   return { cx: (x0 + x1) / 2, cy: (y0 + y1) / 2, size: (Math.max(x1 - x0, y1 - y0) * 1.5) / MESH_ENLARGE, score };
 }

@@ -38,36 +38,83 @@ export interface ExtractedFeatures {
 
 export function getPreset(name: string): FeaturePreset {
   const p = FEATURE_PRESETS[name];
-  if (!p) throw new InputError(`unknown feature preset "${name}"; expected one of: ${presetNames().join(', ')}`, { field: 'preset', got: name });
+  if (!p)
+    throw new InputError(`unknown feature preset "${name}"; expected one of: ${presetNames().join(', ')}`, {
+      field: 'preset',
+      got: name,
+    });
   return p;
 }
 
-async function audioStreams(path: string, preset: FeaturePreset, info: MediaInfo, opts: ExtractFeaturesOptions): Promise<Record<string, Stream>> {
+async function audioStreams(
+  path: string,
+  preset: FeaturePreset,
+  info: MediaInfo,
+  opts: ExtractFeaturesOptions,
+): Promise<Record<string, Stream>> {
   const spec = preset.audio!;
   const t0 = opts.start ?? 0;
   const pipe = new AudioFeaturePipeline(spec.features, spec.sampleRate, t0, opts.audioSegmentSeconds);
-  for await (const chunk of iterateAudioChunks(path, { sampleRate: spec.sampleRate, start: opts.start, duration: opts.duration, info, chunkFrames: spec.sampleRate })) {
+  for await (const chunk of iterateAudioChunks(path, {
+    sampleRate: spec.sampleRate,
+    start: opts.start,
+    duration: opts.duration,
+    info,
+    chunkFrames: spec.sampleRate,
+  })) {
     pipe.push(chunk.data);
   }
   return prefix('audio', pipe.finish());
 }
 
-async function videoStreams(path: string, preset: FeaturePreset, info: MediaInfo, opts: ExtractFeaturesOptions): Promise<Record<string, Stream>> {
+async function videoStreams(
+  path: string,
+  preset: FeaturePreset,
+  info: MediaInfo,
+  opts: ExtractFeaturesOptions,
+): Promise<Record<string, Stream>> {
   const v = preset.video!;
-  const dec = { fps: v.fps, width: v.width, height: v.height, resize: v.resize, pixelFormat: v.pixelFormat, start: opts.start, duration: opts.duration, threads: opts.threads, info };
+  const dec = {
+    fps: v.fps,
+    width: v.width,
+    height: v.height,
+    resize: v.resize,
+    pixelFormat: v.pixelFormat,
+    start: opts.start,
+    duration: opts.duration,
+    threads: opts.threads,
+    info,
+  };
   const { timeline } = await planVideo(path, dec);
-  const ex = new VisualFeatureExtractor({ width: timeline.width, height: timeline.height, channels: timeline.channels }, v.visual);
+  const ex = new VisualFeatureExtractor(
+    { width: timeline.width, height: timeline.height, channels: timeline.channels },
+    v.visual,
+  );
   for await (const frame of iterateVideoFrames(path, dec)) ex.push(frame.data);
   return prefix('video', ex.finish(timeline.fps, timeline.start));
 }
 
-async function faceStreams(path: string, preset: FeaturePreset, info: MediaInfo, opts: ExtractFeaturesOptions): Promise<Record<string, Stream>> {
+async function faceStreams(
+  path: string,
+  preset: FeaturePreset,
+  info: MediaInfo,
+  opts: ExtractFeaturesOptions,
+): Promise<Record<string, Stream>> {
   const f = preset.face!;
   const tracker = await loadFaceTracker(f);
-  const dec = { fps: f.fps, width: f.width, pixelFormat: 'rgb' as const, start: opts.start, duration: opts.duration, threads: opts.threads, info };
+  const dec = {
+    fps: f.fps,
+    width: f.width,
+    pixelFormat: 'rgb' as const,
+    start: opts.start,
+    duration: opts.duration,
+    threads: opts.threads,
+    info,
+  };
   const { timeline } = await planVideo(path, dec);
   const rows = new RowBuffer(FACE_DIM);
-  for await (const frame of iterateVideoFrames(path, dec)) rows.push(await tracker.analyze(frame.data, timeline.width, timeline.height));
+  for await (const frame of iterateVideoFrames(path, dec))
+    rows.push(await tracker.analyze(frame.data, timeline.width, timeline.height));
   return { 'face.track': rows.toStream(timeline.fps, timeline.start) };
 }
 
@@ -76,7 +123,11 @@ function prefix(modality: string, streams: Record<string, Stream>): Record<strin
 }
 
 /** Extracts a preset's features from one media file. */
-export async function extractFeatures(path: string, presetName: string | FeaturePreset, opts: ExtractFeaturesOptions = {}): Promise<ExtractedFeatures> {
+export async function extractFeatures(
+  path: string,
+  presetName: string | FeaturePreset,
+  opts: ExtractFeaturesOptions = {},
+): Promise<ExtractedFeatures> {
   const preset = typeof presetName === 'string' ? getPreset(presetName) : presetName;
   const info = opts.info ?? (await probe(path));
   const missing: string[] = [];
@@ -93,16 +144,24 @@ export async function extractFeatures(path: string, presetName: string | Feature
     }
   }
   if (missing.length > 0 && (opts.strict || jobs.length === 0)) {
-    throw new MediaError(`${path}: preset "${preset.name}" needs ${missing.join(' and ')} but the file has no ${missing.join(' or ')} stream`, {
-      file: path, reason: `no ${missing.join('/')} stream`, preset: preset.name,
-    });
+    throw new MediaError(
+      `${path}: preset "${preset.name}" needs ${missing.join(' and ')} but the file has no ${missing.join(' or ')} stream`,
+      {
+        file: path,
+        reason: `no ${missing.join('/')} stream`,
+        preset: preset.name,
+      },
+    );
   }
   const streams: Record<string, Stream> = {};
   for (const part of await Promise.all(jobs)) Object.assign(streams, part);
   for (const [name, s] of Object.entries(streams)) {
     for (let i = 0; i < s.data.length; i++) {
       if (!Number.isFinite(s.data[i])) {
-        throw new NumericError(`${path}: feature ${name} has a non-finite value at frame ${Math.floor(i / s.dim)}`, { file: path, field: name });
+        throw new NumericError(`${path}: feature ${name} has a non-finite value at frame ${Math.floor(i / s.dim)}`, {
+          file: path,
+          field: name,
+        });
       }
     }
   }
@@ -128,7 +187,10 @@ export function tensorsToStreams(tensors: Record<string, HostArray>): Record<str
   for (const [name, t] of Object.entries(tensors)) {
     if (name.endsWith('@time')) continue;
     const time = tensors[`${name}@time`];
-    if (!time || t.shape.length !== 2) throw new InputError(`tensor "${name}" is not a feature stream (needs [T, D] and "${name}@time")`, { field: name });
+    if (!time || t.shape.length !== 2)
+      throw new InputError(`tensor "${name}" is not a feature stream (needs [T, D] and "${name}@time")`, {
+        field: name,
+      });
     const [rate, start] = Array.from(time.data as Float64Array);
     out[name] = { data: t.data as Float32Array, frames: t.shape[0], dim: t.shape[1], rate, start };
   }

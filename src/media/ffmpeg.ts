@@ -14,7 +14,10 @@ import { MediaError } from '../util/errors.js';
 export type FfTool = 'ffmpeg' | 'ffprobe';
 
 const ENV_VAR: Record<FfTool, string> = { ffmpeg: 'ATTUNE_FFMPEG', ffprobe: 'ATTUNE_FFPROBE' };
-const NPM_PACKAGE: Record<FfTool, string> = { ffmpeg: '@ffmpeg-installer/ffmpeg', ffprobe: '@ffprobe-installer/ffprobe' };
+const NPM_PACKAGE: Record<FfTool, string> = {
+  ffmpeg: '@ffmpeg-installer/ffmpeg',
+  ffprobe: '@ffprobe-installer/ffprobe',
+};
 const resolved = new Map<FfTool, BinarySource>();
 
 /** Where a tool was found: the env var, the npm package that ships it, or PATH. */
@@ -78,7 +81,9 @@ export function binarySource(tool: FfTool): BinarySource {
   const onPath = npm ? undefined : fromPath(tool);
   const found: BinarySource | undefined = npm
     ? { path: npm, from: 'npm', via: NPM_PACKAGE[tool] }
-    : onPath ? { path: onPath, from: 'PATH', via: 'PATH' } : undefined;
+    : onPath
+      ? { path: onPath, from: 'PATH', via: 'PATH' }
+      : undefined;
   if (!found) {
     throw new MediaError(
       `cannot find ${tool}: set ${ENV_VAR[tool]}, reinstall ${NPM_PACKAGE[tool]} (npm install), or put ${tool} on PATH`,
@@ -155,7 +160,10 @@ function failure(tool: FfTool, opts: FfRunOptions, why: string, stderr: string):
   const subject = opts.file ? `${opts.file}: ` : '';
   const tail = stderrTail(stderr);
   return new MediaError(`${subject}${tool} ${why}${tail ? `: ${tail}` : ''}`, {
-    file: opts.file, tool, reason: why, stderr: tail,
+    file: opts.file,
+    tool,
+    reason: why,
+    stderr: tail,
   });
 }
 
@@ -179,8 +187,16 @@ export function spawnTool(tool: FfTool, args: readonly string[], opts: FfRunOpti
   let stopped = false;
   let timedOut = false;
   child.stderr!.on('data', (c: Buffer) => stderr.push(c));
-  const timer = opts.timeoutMs ? setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, opts.timeoutMs) : undefined;
-  const onAbort = (): void => { stopped = true; child.kill('SIGKILL'); };
+  const timer = opts.timeoutMs
+    ? setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGKILL');
+      }, opts.timeoutMs)
+    : undefined;
+  const onAbort = (): void => {
+    stopped = true;
+    child.kill('SIGKILL');
+  };
   opts.signal?.addEventListener('abort', onAbort, { once: true });
 
   // A child that exits before reading all of stdin raises EPIPE on our side; its exit code tells the story.

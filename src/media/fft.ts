@@ -56,8 +56,12 @@ export class RealFft {
     for (let i = 0; i < m; i++) {
       const j = rev[i];
       if (j > i) {
-        let t = re[i]; re[i] = re[j]; re[j] = t;
-        t = im[i]; im[i] = im[j]; im[j] = t;
+        let t = re[i];
+        re[i] = re[j];
+        re[j] = t;
+        t = im[i];
+        im[i] = im[j];
+        im[j] = t;
       }
     }
     for (let size = 2; size <= m; size <<= 1) {
@@ -84,7 +88,13 @@ export class RealFft {
    * Spectrum of `input[offset .. offset + n)` multiplied by `window` (length n) if given.
    * Writes bins 0..n/2 into outRe/outIm (each at least `bins` long).
    */
-  forward(input: ArrayLike<number>, outRe: Float64Array, outIm: Float64Array, window?: ArrayLike<number>, offset = 0): void {
+  forward(
+    input: ArrayLike<number>,
+    outRe: Float64Array,
+    outIm: Float64Array,
+    window?: ArrayLike<number>,
+    offset = 0,
+  ): void {
     const m = this.half;
     const { re, im } = this;
     if (window) {
@@ -153,8 +163,8 @@ export class RealFft {
 
   /** |X_k|^2 for k = 0..n/2 into `out`. */
   power(input: ArrayLike<number>, out: Float32Array | Float64Array, window?: ArrayLike<number>, offset = 0): void {
-    const re = this.spectrumRe ??= new Float64Array(this.bins);
-    const im = this.spectrumIm ??= new Float64Array(this.bins);
+    const re = (this.spectrumRe ??= new Float64Array(this.bins));
+    const im = (this.spectrumIm ??= new Float64Array(this.bins));
     this.forward(input, re, im, window, offset);
     for (let k = 0; k < this.bins; k++) out[k] = re[k] * re[k] + im[k] * im[k];
   }

@@ -32,16 +32,26 @@ export interface ComplexSpectrogram {
 function checkConfig(cfg: ComplexStftConfig): { winLength: number; window: Float64Array; left: number } {
   const { nFft, hop } = cfg;
   const winLength = cfg.winLength ?? nFft;
-  if (!Number.isInteger(hop) || hop < 1 || hop > winLength) throw new InputError(`hop must be an integer in [1, winLength=${winLength}], got ${hop}`, { field: 'hop', got: hop });
-  if (winLength > nFft) throw new InputError(`winLength ${winLength} exceeds nFft ${nFft}`, { field: 'winLength', got: winLength });
+  if (!Number.isInteger(hop) || hop < 1 || hop > winLength)
+    throw new InputError(`hop must be an integer in [1, winLength=${winLength}], got ${hop}`, {
+      field: 'hop',
+      got: hop,
+    });
+  if (winLength > nFft)
+    throw new InputError(`winLength ${winLength} exceeds nFft ${nFft}`, { field: 'winLength', got: winLength });
   const pad = cfg.pad ?? 'center';
-  return { winLength, window: makeWindow(cfg.window ?? 'hann', winLength, nFft), left: pad === 'center' ? nFft >> 1 : 0 };
+  return {
+    winLength,
+    window: makeWindow(cfg.window ?? 'hann', winLength, nFft),
+    left: pad === 'center' ? nFft >> 1 : 0,
+  };
 }
 
 /** Complex STFT of a mono signal (no normalization: bin k of frame t is sum_n x[n] w[n] e^{-2 pi i k n / nFft}). */
 export function stftComplex(signal: Float32Array, cfg: ComplexStftConfig): ComplexSpectrogram {
   const { window } = checkConfig(cfg);
-  if (signal.length === 0) throw new InputError('cannot take the STFT of an empty signal', { field: 'signal', reason: 'empty' });
+  if (signal.length === 0)
+    throw new InputError('cannot take the STFT of an empty signal', { field: 'signal', reason: 'empty' });
   const { nFft, hop } = cfg;
   const fft = realFft(nFft);
   const { padded } = padSignal(signal, nFft, hop, cfg.pad ?? 'center');
@@ -49,7 +59,8 @@ export function stftComplex(signal: Float32Array, cfg: ComplexStftConfig): Compl
   const bins = fft.bins;
   const re = new Float32Array(frames * bins);
   const im = new Float32Array(frames * bins);
-  const fr = new Float64Array(bins), fi = new Float64Array(bins);
+  const fr = new Float64Array(bins),
+    fi = new Float64Array(bins);
   for (let t = 0; t < frames; t++) {
     fft.forward(padded, fr, fi, window, t * hop);
     re.set(fr, t * bins);
@@ -67,11 +78,17 @@ export function istft(spec: ComplexSpectrogram, cfg: ComplexStftConfig & { lengt
   const { window, left } = checkConfig(cfg);
   const { nFft, hop } = cfg;
   const fft = realFft(nFft);
-  if (spec.bins !== fft.bins) throw new InputError(`spectrogram has ${spec.bins} bins, nFft ${nFft} needs ${fft.bins}`, { field: 'bins', got: spec.bins, expected: fft.bins });
+  if (spec.bins !== fft.bins)
+    throw new InputError(`spectrogram has ${spec.bins} bins, nFft ${nFft} needs ${fft.bins}`, {
+      field: 'bins',
+      got: spec.bins,
+      expected: fft.bins,
+    });
   const total = (spec.frames - 1) * hop + nFft;
   const acc = new Float64Array(total);
   const norm = new Float64Array(total);
-  const fr = new Float64Array(fft.bins), fi = new Float64Array(fft.bins);
+  const fr = new Float64Array(fft.bins),
+    fi = new Float64Array(fft.bins);
   const frame = new Float64Array(nFft);
   for (let t = 0; t < spec.frames; t++) {
     for (let k = 0; k < fft.bins; k++) {
@@ -98,7 +115,8 @@ export function istft(spec: ComplexSpectrogram, cfg: ComplexStftConfig & { lengt
 /** Spectral convergence ||S - |STFT(y)| ||_F / ||S||_F: 0 when y's magnitude matches the target exactly. */
 export function spectralConvergence(target: Float32Array, signal: Float32Array, cfg: ComplexStftConfig): number {
   const s = stftComplex(signal, cfg);
-  let num = 0, den = 0;
+  let num = 0,
+    den = 0;
   const n = Math.min(target.length, s.re.length);
   for (let i = 0; i < n; i++) {
     const m = Math.hypot(s.re[i], s.im[i]);
@@ -124,21 +142,34 @@ export interface GriffinLimOptions extends ComplexStftConfig {
 /** Recovers a waveform whose STFT magnitude approximates `magnitude` [T, F] (F = nFft/2 + 1). */
 export function griffinLim(magnitude: Float32Array, frames: number, opts: GriffinLimOptions): Float32Array {
   const bins = (opts.nFft >> 1) + 1;
-  if (magnitude.length !== frames * bins) throw new InputError(`magnitude has ${magnitude.length} values, expected ${frames} frames x ${bins} bins`, { field: 'magnitude', got: magnitude.length, expected: frames * bins });
+  if (magnitude.length !== frames * bins)
+    throw new InputError(`magnitude has ${magnitude.length} values, expected ${frames} frames x ${bins} bins`, {
+      field: 'magnitude',
+      got: magnitude.length,
+      expected: frames * bins,
+    });
   const iterations = opts.iterations ?? 32;
   const momentum = opts.momentum ?? 0.99;
   const length = opts.length ?? (frames - 1) * opts.hop + ((opts.pad ?? 'center') === 'center' ? 0 : opts.nFft);
-  const spec: ComplexSpectrogram = { re: new Float32Array(magnitude), im: new Float32Array(magnitude.length), frames, bins };
+  const spec: ComplexSpectrogram = {
+    re: new Float32Array(magnitude),
+    im: new Float32Array(magnitude.length),
+    frames,
+    bins,
+  };
   if (opts.seed !== undefined) randomPhase(spec, magnitude, opts.seed);
-  let previous: Float32Array = new Float32Array(0), previousIm: Float32Array = new Float32Array(0);
+  let previous: Float32Array = new Float32Array(0),
+    previousIm: Float32Array = new Float32Array(0);
   let signal = istft(spec, { ...opts, length });
   for (let it = 0; it < iterations; it++) {
     const rebuilt = stftComplex(signal, opts);
     const count = Math.min(rebuilt.frames, frames) * bins;
-    const re = rebuilt.re, im = rebuilt.im;
+    const re = rebuilt.re,
+      im = rebuilt.im;
     for (let i = 0; i < count; i++) {
       // Accelerated projection: extrapolate past the last estimate, then keep only the phase.
-      let r = re[i], m = im[i];
+      let r = re[i],
+        m = im[i];
       if (momentum > 0 && previous.length) {
         r += momentum * (r - previous[i]);
         m += momentum * (m - previousIm[i]);
@@ -157,7 +188,7 @@ export function griffinLim(magnitude: Float32Array, frames: number, opts: Griffi
 
 function randomPhase(spec: ComplexSpectrogram, magnitude: Float32Array, seed: number): void {
   // A tiny LCG keeps the media layer free of util/rng's state format; the phase only needs to be spread.
-  let s = (seed >>> 0) || 1;
+  let s = seed >>> 0 || 1;
   for (let i = 0; i < magnitude.length; i++) {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
     const phase = (s / 4294967296) * 2 * Math.PI;

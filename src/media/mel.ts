@@ -53,11 +53,16 @@ export function melFilterBank(cfg: MelConfig): MelFilterBank {
   const fMax = cfg.fMax ?? sr / 2;
   const scale = cfg.scale ?? 'slaney';
   if (!(fMin >= 0 && fMax > fMin && fMax <= sr / 2 + 1e-9)) {
-    throw new InputError(`mel range must satisfy 0 <= fMin < fMax <= sampleRate/2, got [${fMin}, ${fMax}] at ${sr} Hz`, {
-      field: 'fMax', got: [fMin, fMax],
-    });
+    throw new InputError(
+      `mel range must satisfy 0 <= fMin < fMax <= sampleRate/2, got [${fMin}, ${fMax}] at ${sr} Hz`,
+      {
+        field: 'fMax',
+        got: [fMin, fMax],
+      },
+    );
   }
-  if (!Number.isInteger(nMels) || nMels < 1) throw new InputError(`nMels must be a positive integer, got ${nMels}`, { field: 'nMels', got: nMels });
+  if (!Number.isInteger(nMels) || nMels < 1)
+    throw new InputError(`nMels must be a positive integer, got ${nMels}`, { field: 'nMels', got: nMels });
   const bins = (nFft >> 1) + 1;
   const lo = hzToMel(fMin, scale);
   const hi = hzToMel(fMax, scale);

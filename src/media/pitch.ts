@@ -26,7 +26,10 @@ export function yin(signal: Float32Array, cfg: YinConfig, t0 = 0): Stream {
   const fMin = cfg.fMin ?? 60;
   const fMax = cfg.fMax ?? 1000;
   if (!(fMin > 0 && fMax > fMin && fMax < sr / 2)) {
-    throw new InputError(`YIN needs 0 < fMin < fMax < sampleRate/2, got fMin ${fMin}, fMax ${fMax} at ${sr} Hz`, { field: 'fMin', got: [fMin, fMax] });
+    throw new InputError(`YIN needs 0 < fMin < fMax < sampleRate/2, got fMin ${fMin}, fMax ${fMax} at ${sr} Hz`, {
+      field: 'fMin',
+      got: [fMin, fMax],
+    });
   }
   checkSignal(signal, 'YIN');
   const hop = cfg.hop ?? Math.round(sr / 100);

@@ -99,8 +99,9 @@ function num(text: string | undefined): number | null {
 function clockwiseRotation(s: RawStream): number {
   const tag = s.tags?.rotate;
   // The "rotate" tag is clockwise; a display matrix angle is counter-clockwise.
-  const deg = tag !== undefined ? Number(tag) : -Number(s.side_data_list?.find((d) => d.rotation !== undefined)?.rotation ?? 0);
-  const r = ((Math.round(deg / 90) * 90) % 360 + 360) % 360;
+  const deg =
+    tag !== undefined ? Number(tag) : -Number(s.side_data_list?.find((d) => d.rotation !== undefined)?.rotation ?? 0);
+  const r = (((Math.round(deg / 90) * 90) % 360) + 360) % 360;
   return Number.isFinite(r) ? r : 0;
 }
 
@@ -132,7 +133,8 @@ function videoInfo(s: RawStream, containerStart: number): VideoStreamInfo {
   return {
     index: s.index,
     codec: s.codec_name ?? 'unknown',
-    width, height,
+    width,
+    height,
     displayWidth: swap ? height : width,
     displayHeight: swap ? width : height,
     sampleAspect: ratio(s.sample_aspect_ratio) || 1,
@@ -183,7 +185,11 @@ export function parseProbe(path: string, sizeBytes: number, raw: RawProbe): Medi
     sizeBytes,
     video,
     audio,
-    streams: streams.map((s) => ({ index: s.index, type: s.codec_type ?? 'unknown', codec: s.codec_name ?? 'unknown' })),
+    streams: streams.map((s) => ({
+      index: s.index,
+      type: s.codec_type ?? 'unknown',
+      codec: s.codec_name ?? 'unknown',
+    })),
   };
 }
 
@@ -206,11 +212,25 @@ export function intervalsAreIrregular(times: number[]): boolean {
 }
 
 async function scanFrameTimes(path: string, streamIndex: number, packets: number): Promise<number[]> {
-  const { stdout } = await runFfprobe([
-    '-select_streams', String(streamIndex), '-read_intervals', `%+#${packets}`,
-    '-show_entries', 'packet=pts_time,dts_time', '-of', 'csv=p=0', ffFile(path),
-  ], { file: path });
-  const rows = stdout.toString('utf8').split('\n').filter((l) => l.trim() !== '').map((l) => l.split(',').map((v) => (v === 'N/A' ? NaN : Number(v))));
+  const { stdout } = await runFfprobe(
+    [
+      '-select_streams',
+      String(streamIndex),
+      '-read_intervals',
+      `%+#${packets}`,
+      '-show_entries',
+      'packet=pts_time,dts_time',
+      '-of',
+      'csv=p=0',
+      ffFile(path),
+    ],
+    { file: path },
+  );
+  const rows = stdout
+    .toString('utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => l.split(',').map((v) => (v === 'N/A' ? NaN : Number(v))));
   // MPEG-PS/TS often carry a pts on some packets only; decode timestamps are then the regular series.
   const column = rows.every((r) => Number.isFinite(r[0])) ? 0 : 1;
   return rows.map((r) => r[column]).filter(Number.isFinite);
@@ -223,7 +243,9 @@ async function scanFrameTimes(path: string, streamIndex: number, packets: number
 async function ffprobeJson(path: string): Promise<RawProbe | null> {
   let stdout: Buffer;
   try {
-    ({ stdout } = await runFfprobe(['-print_format', 'json', '-show_format', '-show_streams', ffFile(path)], { file: path }));
+    ({ stdout } = await runFfprobe(['-print_format', 'json', '-show_format', '-show_streams', ffFile(path)], {
+      file: path,
+    }));
   } catch (err) {
     if (err instanceof MediaError && String(err.details.reason).startsWith('was killed by')) return null;
     throw err;
@@ -262,7 +284,10 @@ export async function probe(path: string, opts: ProbeOptions = {}): Promise<Medi
 /** The video stream, or a MediaError saying the file has none. */
 export function requireVideo(info: MediaInfo): VideoStreamInfo {
   if (!info.video) {
-    throw new MediaError(`${info.path}: no video stream (streams: ${describeStreams(info)})`, { file: info.path, reason: 'no video stream' });
+    throw new MediaError(`${info.path}: no video stream (streams: ${describeStreams(info)})`, {
+      file: info.path,
+      reason: 'no video stream',
+    });
   }
   return info.video;
 }
@@ -270,7 +295,10 @@ export function requireVideo(info: MediaInfo): VideoStreamInfo {
 /** The audio stream, or a MediaError saying the file has none. */
 export function requireAudio(info: MediaInfo): AudioStreamInfo {
   if (!info.audio) {
-    throw new MediaError(`${info.path}: no audio stream (streams: ${describeStreams(info)})`, { file: info.path, reason: 'no audio stream' });
+    throw new MediaError(`${info.path}: no audio stream (streams: ${describeStreams(info)})`, {
+      file: info.path,
+      reason: 'no audio stream',
+    });
   }
   return info.audio;
 }

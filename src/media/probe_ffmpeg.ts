@@ -13,7 +13,19 @@ export interface FallbackProbe {
 }
 
 const LAYOUT_CHANNELS: Record<string, number> = {
-  mono: 1, stereo: 2, '2.1': 3, '3.0': 3, quad: 4, '4.0': 4, '4.1': 5, '5.0': 5, '5.0(side)': 5, '5.1': 6, '5.1(side)': 6, '6.1': 7, '7.1': 8,
+  mono: 1,
+  stereo: 2,
+  '2.1': 3,
+  '3.0': 3,
+  quad: 4,
+  '4.0': 4,
+  '4.1': 5,
+  '5.0': 5,
+  '5.0(side)': 5,
+  '5.1': 6,
+  '5.1(side)': 6,
+  '6.1': 7,
+  '7.1': 8,
 };
 
 /** Splits "a (b, c), d, e" at top-level commas. */
@@ -75,7 +87,7 @@ export function parseFfmpegSummary(text: string): FallbackProbe | null {
         if (hz) s.sample_rate = hz[1];
         const layout = parts[hz ? parts.indexOf(hz.input) + 1 : 2] ?? '';
         const n = /^(\d+) channels/.exec(layout);
-        s.channels = n ? Number(n[1]) : LAYOUT_CHANNELS[layout] ?? 0;
+        s.channels = n ? Number(n[1]) : (LAYOUT_CHANNELS[layout] ?? 0);
         s.channel_layout = layout;
       }
       streams.push(s);
@@ -89,10 +101,17 @@ export function parseFfmpegSummary(text: string): FallbackProbe | null {
 
 /** Runs `ffmpeg -i path` and parses its summary; MediaError when ffmpeg cannot open the file either. */
 export async function probeWithFfmpeg(path: string): Promise<FallbackProbe> {
-  const { stderr } = await runTool('ffmpeg', ['-hide_banner', '-nostdin', '-i', ffFile(path)], { file: path, allowFailure: true });
+  const { stderr } = await runTool('ffmpeg', ['-hide_banner', '-nostdin', '-i', ffFile(path)], {
+    file: path,
+    allowFailure: true,
+  });
   const parsed = parseFfmpegSummary(stderr);
   if (!parsed) {
-    throw new MediaError(`${path}: ffmpeg cannot read it: ${stderrTail(stderr)}`, { file: path, reason: 'unreadable media', stderr: stderrTail(stderr) });
+    throw new MediaError(`${path}: ffmpeg cannot read it: ${stderrTail(stderr)}`, {
+      file: path,
+      reason: 'unreadable media',
+      stderr: stderrTail(stderr),
+    });
   }
   return parsed;
 }

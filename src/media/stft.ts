@@ -47,7 +47,8 @@ export function makeWindow(kind: WindowKind, winLength: number, nFft = winLength
   const left = (nFft - winLength) >> 1;
   for (let i = 0; i < winLength; i++) {
     const phase = (2 * Math.PI * i) / winLength;
-    w[left + i] = kind === 'hann' ? 0.5 - 0.5 * Math.cos(phase) : kind === 'hamming' ? 0.54 - 0.46 * Math.cos(phase) : 1;
+    w[left + i] =
+      kind === 'hann' ? 0.5 - 0.5 * Math.cos(phase) : kind === 'hamming' ? 0.54 - 0.46 * Math.cos(phase) : 1;
   }
   windowCache.set(key, w);
   return w;
@@ -62,7 +63,13 @@ function reflectIndex(i: number, n: number): number {
 }
 
 /** Pads a signal per `mode`; returns the padded signal and the number of samples added on the left. */
-export function padSignal(x: Float32Array, nFft: number, hop: number, mode: PadMode, winLength = nFft): { padded: Float32Array; left: number } {
+export function padSignal(
+  x: Float32Array,
+  nFft: number,
+  hop: number,
+  mode: PadMode,
+  winLength = nFft,
+): { padded: Float32Array; left: number } {
   if (mode === 'none') return { padded: x, left: 0 };
   if (mode === 'end') {
     // Frame t uses samples [t*hop, t*hop + winLength); the window sits centerd in nFft, so shift by the gap.
@@ -85,12 +92,15 @@ export function padSignal(x: Float32Array, nFft: number, hop: number, mode: PadM
 export function stft(signal: Float32Array, cfg: StftConfig): Spectrogram {
   const { nFft, hop } = cfg;
   const winLength = cfg.winLength ?? nFft;
-  if (!Number.isInteger(hop) || hop < 1) throw new InputError(`hop must be a positive integer, got ${hop}`, { field: 'hop', got: hop });
-  if (winLength > nFft) throw new InputError(`winLength ${winLength} exceeds nFft ${nFft}`, { field: 'winLength', got: winLength });
+  if (!Number.isInteger(hop) || hop < 1)
+    throw new InputError(`hop must be a positive integer, got ${hop}`, { field: 'hop', got: hop });
+  if (winLength > nFft)
+    throw new InputError(`winLength ${winLength} exceeds nFft ${nFft}`, { field: 'winLength', got: winLength });
   const fft = realFft(nFft);
   const window = makeWindow(cfg.window ?? 'hann', winLength, nFft);
   const mode = cfg.pad ?? 'center';
-  if (signal.length === 0) throw new InputError('cannot take the STFT of an empty signal', { field: 'signal', reason: 'empty' });
+  if (signal.length === 0)
+    throw new InputError('cannot take the STFT of an empty signal', { field: 'signal', reason: 'empty' });
   const { padded, left } = padSignal(signal, nFft, hop, mode, winLength);
   const frames = padded.length < nFft ? 0 : 1 + Math.floor((padded.length - nFft) / hop);
   const bins = fft.bins;

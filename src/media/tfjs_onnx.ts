@@ -9,7 +9,14 @@
  *
  * fp16-quantised weights are widened to fp32.
  */
-import { encodeModel, OnnxDataType, AttributeType, type AttributeProto, type NodeProto, type TensorProto } from '../engine/onnx/proto.js';
+import {
+  encodeModel,
+  OnnxDataType,
+  AttributeType,
+  type AttributeProto,
+  type NodeProto,
+  type TensorProto,
+} from '../engine/onnx/proto.js';
 import { InputError } from '../util/errors.js';
 
 export interface TfjsWeightSpec {
@@ -23,7 +30,18 @@ export interface TfjsNode {
   name: string;
   op: string;
   input?: string[];
-  attr?: Record<string, { s?: string; i?: string; f?: number; list?: { s?: string[]; i?: string[] }; shape?: unknown; type?: string; tensor?: unknown }>;
+  attr?: Record<
+    string,
+    {
+      s?: string;
+      i?: string;
+      f?: number;
+      list?: { s?: string[]; i?: string[] };
+      shape?: unknown;
+      type?: string;
+      tensor?: unknown;
+    }
+  >;
 }
 
 export interface TfjsGraphModel {
@@ -48,21 +66,39 @@ function halfToFloat(h: number): number {
 }
 
 /** Decodes the weight shards (concatenated in manifest order) into named arrays. */
-export function readTfjsWeights(model: TfjsGraphModel, shards: Uint8Array[]): Map<string, { shape: number[]; data: Float32Array | Int32Array }> {
+export function readTfjsWeights(
+  model: TfjsGraphModel,
+  shards: Uint8Array[],
+): Map<string, { shape: number[]; data: Float32Array | Int32Array }> {
   const out = new Map<string, { shape: number[]; data: Float32Array | Int32Array }>();
   for (const [g, group] of model.weightsManifest.entries()) {
     const bytes = shards[g];
-    if (!bytes) throw new InputError(`TFJS model: weight group ${g} (${group.paths.join(', ')}) is missing`, { field: 'weightsManifest', got: shards.length });
+    if (!bytes)
+      throw new InputError(`TFJS model: weight group ${g} (${group.paths.join(', ')}) is missing`, {
+        field: 'weightsManifest',
+        got: shards.length,
+      });
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     let at = 0;
     for (const w of group.weights) {
       const n = w.shape.reduce((a, b) => a * b, 1);
       const q = w.quantization?.dtype;
-      if (q && q !== 'float16') throw new InputError(`TFJS model: weight ${w.name} uses ${q} quantization; only float16 is supported`, { field: w.name, got: q });
+      if (q && q !== 'float16')
+        throw new InputError(`TFJS model: weight ${w.name} uses ${q} quantization; only float16 is supported`, {
+          field: w.name,
+          got: q,
+        });
       const width = q === 'float16' ? 2 : 4;
-      if (at + n * width > bytes.byteLength) throw new InputError(`TFJS model: weights end before ${w.name}`, { field: w.name });
+      if (at + n * width > bytes.byteLength)
+        throw new InputError(`TFJS model: weights end before ${w.name}`, { field: w.name });
       const data = w.dtype === 'int32' ? new Int32Array(n) : new Float32Array(n);
-      for (let i = 0; i < n; i++) data[i] = q === 'float16' ? halfToFloat(view.getUint16(at + 2 * i, true)) : w.dtype === 'int32' ? view.getInt32(at + 4 * i, true) : view.getFloat32(at + 4 * i, true);
+      for (let i = 0; i < n; i++)
+        data[i] =
+          q === 'float16'
+            ? halfToFloat(view.getUint16(at + 2 * i, true))
+            : w.dtype === 'int32'
+              ? view.getInt32(at + 4 * i, true)
+              : view.getFloat32(at + 4 * i, true);
       at += n * width;
       out.set(w.name, { shape: w.shape, data });
     }
@@ -74,35 +110,61 @@ const text = (s?: string) => (s === undefined ? '' : Buffer.from(s, 'base64').to
 const ints = (a?: { list?: { i?: string[] } }) => (a?.list?.i ?? []).map(Number);
 const attrInts = (name: string, v: number[]): AttributeProto => ({ name, type: AttributeType.INTS, ints: v });
 const attrInt = (name: string, v: number): AttributeProto => ({ name, type: AttributeType.INT, i: v });
-const attrStr = (name: string, v: string): AttributeProto => ({ name, type: AttributeType.STRING, s: new TextEncoder().encode(v) });
-const f32 = (name: string, dims: number[], data: Float32Array): TensorProto => ({ name, dims, dataType: OnnxDataType.float32, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
-const i64 = (name: string, data: number[]): TensorProto => ({ name, dims: [data.length], dataType: OnnxDataType.int64, int64Data: data });
+const attrStr = (name: string, v: string): AttributeProto => ({
+  name,
+  type: AttributeType.STRING,
+  s: new TextEncoder().encode(v),
+});
+const f32 = (name: string, dims: number[], data: Float32Array): TensorProto => ({
+  name,
+  dims,
+  dataType: OnnxDataType.float32,
+  rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+});
+const i64 = (name: string, data: number[]): TensorProto => ({
+  name,
+  dims: [data.length],
+  dataType: OnnxDataType.int64,
+  int64Data: data,
+});
 
 /** HWIO (or HWC1 for depthwise) -> OIHW (C1HW). */
-function toOIHW(w: { shape: number[]; data: Float32Array | Int32Array }, depthwise: boolean): { dims: number[]; data: Float32Array } {
+function toOIHW(
+  w: { shape: number[]; data: Float32Array | Int32Array },
+  depthwise: boolean,
+): { dims: number[]; data: Float32Array } {
   const [H, W, I, O] = w.shape;
   const outC = depthwise ? I * O : O;
   const inC = depthwise ? 1 : I;
   const data = new Float32Array(H * W * I * O);
-  for (let h = 0; h < H; h++) for (let x = 0; x < W; x++) for (let i = 0; i < I; i++) for (let o = 0; o < O; o++) {
-    const src = ((h * W + x) * I + i) * O + o;
-    const oc = depthwise ? i * O + o : o;
-    const ic = depthwise ? 0 : i;
-    data[((oc * inC + ic) * H + h) * W + x] = w.data[src];
-  }
+  for (let h = 0; h < H; h++)
+    for (let x = 0; x < W; x++)
+      for (let i = 0; i < I; i++)
+        for (let o = 0; o < O; o++) {
+          const src = ((h * W + x) * I + i) * O + o;
+          const oc = depthwise ? i * O + o : o;
+          const ic = depthwise ? 0 : i;
+          data[((oc * inC + ic) * H + h) * W + x] = w.data[src];
+        }
   return { dims: [outC, inC, H, W], data };
 }
 
 function autoPad(attr: TfjsNode['attr']): AttributeProto {
   const p = text(attr?.padding?.s);
-  if (p !== 'SAME' && p !== 'VALID') throw new InputError(`TFJS model: padding ${p} is not supported (SAME or VALID)`, { field: 'padding', got: p });
+  if (p !== 'SAME' && p !== 'VALID')
+    throw new InputError(`TFJS model: padding ${p} is not supported (SAME or VALID)`, { field: 'padding', got: p });
   return attrStr('auto_pad', p === 'SAME' ? 'SAME_UPPER' : 'VALID');
 }
 
 function checkLayout(n: TfjsNode): void {
   const fmt = text(n.attr?.data_format?.s);
-  if (fmt && fmt !== 'NHWC') throw new InputError(`TFJS model: ${n.name} uses data_format ${fmt}; only NHWC is supported`, { field: n.name, got: fmt });
-  if (ints(n.attr?.dilations).some((d) => d !== 1)) throw new InputError(`TFJS model: ${n.name} is dilated; not supported`, { field: n.name });
+  if (fmt && fmt !== 'NHWC')
+    throw new InputError(`TFJS model: ${n.name} uses data_format ${fmt}; only NHWC is supported`, {
+      field: n.name,
+      got: fmt,
+    });
+  if (ints(n.attr?.dilations).some((d) => d !== 1))
+    throw new InputError(`TFJS model: ${n.name} is dilated; not supported`, { field: n.name });
 }
 
 /** Converts a TFJS graph model to ONNX bytes (opset 13 is enough for every op here). */
@@ -130,10 +192,16 @@ export function tfjsToOnnx(model: TfjsGraphModel, shards: Uint8Array[]): Convert
   for (const n of model.modelTopology.node) {
     const ins = (n.input ?? []).filter((x) => !x.startsWith('^')).map(ref);
     switch (n.op) {
-      case 'Const': break;
+      case 'Const':
+        break;
       case 'Placeholder':
         inputs.push(n.name);
-        nodes.push({ opType: 'Transpose', input: [n.name], output: [`${n.name}__nchw`], attribute: [attrInts('perm', [0, 3, 1, 2])] });
+        nodes.push({
+          opType: 'Transpose',
+          input: [n.name],
+          output: [`${n.name}__nchw`],
+          attribute: [attrInts('perm', [0, 3, 1, 2])],
+        });
         break;
       case '_FusedConv2D':
       case 'DepthwiseConv2dNative':
@@ -152,10 +220,21 @@ export function tfjsToOnnx(model: TfjsGraphModel, shards: Uint8Array[]): Convert
         const strides = ints(n.attr?.strides);
         const act = fused.find((f) => f === 'Relu' || f === 'Prelu');
         const convOut = act ? `${n.name}__conv` : `${n.name}__nchw`;
-        nodes.push({ opType: 'Conv', input: convIn, output: [convOut], attribute: [attrInts('strides', [strides[1] ?? 1, strides[2] ?? 1]), autoPad(n.attr), attrInt('group', depthwise ? w.dims[0] : 1)] });
+        nodes.push({
+          opType: 'Conv',
+          input: convIn,
+          output: [convOut],
+          attribute: [
+            attrInts('strides', [strides[1] ?? 1, strides[2] ?? 1]),
+            autoPad(n.attr),
+            attrInt('group', depthwise ? w.dims[0] : 1),
+          ],
+        });
         if (act === 'Relu') nodes.push({ opType: 'Relu', input: [convOut], output: [`${n.name}__nchw`] });
-        if (act === 'Prelu') nodes.push({ opType: 'PRelu', input: [convOut, slope(ins[3])], output: [`${n.name}__nchw`] });
-        if (fused.some((f) => f !== 'BiasAdd' && f !== 'Relu' && f !== 'Prelu')) throw new InputError(`TFJS model: ${n.name} fuses ${fused.join('+')}; not supported`, { field: n.name });
+        if (act === 'Prelu')
+          nodes.push({ opType: 'PRelu', input: [convOut, slope(ins[3])], output: [`${n.name}__nchw`] });
+        if (fused.some((f) => f !== 'BiasAdd' && f !== 'Relu' && f !== 'Prelu'))
+          throw new InputError(`TFJS model: ${n.name} fuses ${fused.join('+')}; not supported`, { field: n.name });
         break;
       }
       case 'AddV2':
@@ -171,8 +250,14 @@ export function tfjsToOnnx(model: TfjsGraphModel, shards: Uint8Array[]): Convert
         break;
       case 'MaxPool': {
         checkLayout(n);
-        const k = ints(n.attr?.ksize), s = ints(n.attr?.strides);
-        nodes.push({ opType: 'MaxPool', input: [nchw(ins[0])], output: [`${n.name}__nchw`], attribute: [attrInts('kernel_shape', [k[1], k[2]]), attrInts('strides', [s[1], s[2]]), autoPad(n.attr)] });
+        const k = ints(n.attr?.ksize),
+          s = ints(n.attr?.strides);
+        nodes.push({
+          opType: 'MaxPool',
+          input: [nchw(ins[0])],
+          output: [`${n.name}__nchw`],
+          attribute: [attrInts('kernel_shape', [k[1], k[2]]), attrInts('strides', [s[1], s[2]]), autoPad(n.attr)],
+        });
         break;
       }
       case 'Pad': {
@@ -183,7 +268,12 @@ export function tfjsToOnnx(model: TfjsGraphModel, shards: Uint8Array[]): Convert
         break;
       }
       case 'Reshape': {
-        nodes.push({ opType: 'Transpose', input: [nchw(ins[0])], output: [`${n.name}__nhwc_in`], attribute: [attrInts('perm', [0, 2, 3, 1])] });
+        nodes.push({
+          opType: 'Transpose',
+          input: [nchw(ins[0])],
+          output: [`${n.name}__nhwc_in`],
+          attribute: [attrInts('perm', [0, 2, 3, 1])],
+        });
         init.push(i64(`${n.name}__shape`, Array.from(constOf(ins[1]).data)));
         nodes.push({ opType: 'Reshape', input: [`${n.name}__nhwc_in`, `${n.name}__shape`], output: [n.name] });
         flat.add(n.name);
@@ -194,20 +284,37 @@ export function tfjsToOnnx(model: TfjsGraphModel, shards: Uint8Array[]): Convert
         flat.add(n.name);
         break;
       default:
-        throw new InputError(`TFJS model: op ${n.op} (${n.name}) is not supported by the converter`, { field: n.name, got: n.op });
+        throw new InputError(`TFJS model: op ${n.op} (${n.name}) is not supported by the converter`, {
+          field: n.name,
+          got: n.op,
+        });
     }
   }
   const outputs = Object.values(model.signature?.outputs ?? {}).map((o) => ref(o.name));
   if (!outputs.length) outputs.push(...model.modelTopology.node.filter((n) => n.op === 'Identity').map((n) => n.name));
   const graph = {
-    name: 'tfjs', node: nodes, initializer: init,
+    name: 'tfjs',
+    node: nodes,
+    initializer: init,
     input: inputs.map((name) => ({ name, type: { tensorType: { elemType: OnnxDataType.float32 } } })),
     output: outputs.map((name) => ({ name, type: { tensorType: { elemType: OnnxDataType.float32 } } })),
   };
-  return { onnx: encodeModel({ irVersion: 8, opsetImport: [{ domain: '', version: 13 }], producerName: 'attune tfjs_onnx', graph }), inputs, outputs };
+  return {
+    onnx: encodeModel({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 13 }],
+      producerName: 'attune tfjs_onnx',
+      graph,
+    }),
+    inputs,
+    outputs,
+  };
 
   function nchw(name: string): string {
-    if (flat.has(name)) throw new InputError(`TFJS model: ${name} is used as a feature map after a Reshape; not supported`, { field: name });
+    if (flat.has(name))
+      throw new InputError(`TFJS model: ${name} is used as a feature map after a Reshape; not supported`, {
+        field: name,
+      });
     return `${name}__nchw`;
   }
 }

@@ -16,10 +16,18 @@ export function checkRange(path: string, range: TimeRange): { start: number; dur
   const start = range.start ?? 0;
   const duration = range.duration;
   if (!Number.isFinite(start) || start < 0) {
-    throw new InputError(`${path}: start must be a finite number of seconds >= 0, got ${start}`, { file: path, field: 'start', got: start });
+    throw new InputError(`${path}: start must be a finite number of seconds >= 0, got ${start}`, {
+      file: path,
+      field: 'start',
+      got: start,
+    });
   }
   if (duration !== undefined && (!Number.isFinite(duration) || duration <= 0)) {
-    throw new InputError(`${path}: duration must be a finite number of seconds > 0, got ${duration}`, { file: path, field: 'duration', got: duration });
+    throw new InputError(`${path}: duration must be a finite number of seconds > 0, got ${duration}`, {
+      file: path,
+      field: 'duration',
+      got: duration,
+    });
   }
   return { start, duration };
 }

@@ -13,19 +13,25 @@ export interface FrameShape {
 function checkFrame(frame: Uint8Array, s: FrameShape): void {
   if (frame.length !== s.width * s.height * s.channels) {
     throw new ShapeError(`frame has ${frame.length} bytes, expected ${s.height}x${s.width}x${s.channels}`, {
-      expected: [s.height, s.width, s.channels], got: frame.length,
+      expected: [s.height, s.width, s.channels],
+      got: frame.length,
     });
   }
 }
 
 /** Luma plane in [0, 1], [H, W]. */
-export function luma(frame: Uint8Array, s: FrameShape, out: Float32Array<ArrayBufferLike> = new Float32Array(s.width * s.height)): Float32Array<ArrayBufferLike> {
+export function luma(
+  frame: Uint8Array,
+  s: FrameShape,
+  out: Float32Array<ArrayBufferLike> = new Float32Array(s.width * s.height),
+): Float32Array<ArrayBufferLike> {
   checkFrame(frame, s);
   const n = s.width * s.height;
   if (s.channels === 1) {
     for (let i = 0; i < n; i++) out[i] = frame[i] / 255;
   } else {
-    for (let i = 0, j = 0; i < n; i++, j += 3) out[i] = (0.299 * frame[j] + 0.587 * frame[j + 1] + 0.114 * frame[j + 2]) / 255;
+    for (let i = 0, j = 0; i < n; i++, j += 3)
+      out[i] = (0.299 * frame[j] + 0.587 * frame[j + 1] + 0.114 * frame[j + 2]) / 255;
   }
   return out;
 }
@@ -38,7 +44,13 @@ function edges(n: number, cells: number): Int32Array {
 }
 
 /** Area-average downsampling to outW x outH (all channels), values in [0, 1]: [outH * outW * C]. */
-export function downsample(frame: Uint8Array, s: FrameShape, outW: number, outH: number, out = new Float32Array(outW * outH * s.channels)): Float32Array {
+export function downsample(
+  frame: Uint8Array,
+  s: FrameShape,
+  outW: number,
+  outH: number,
+  out = new Float32Array(outW * outH * s.channels),
+): Float32Array {
   checkFrame(frame, s);
   const C = s.channels;
   const ex = edges(s.width, outW);
@@ -93,7 +105,14 @@ export function colorMoments(frame: Uint8Array, s: FrameShape): Float32Array {
 }
 
 /** Mean of a [H, W] plane over a gx x gy grid: [gy * gx]. */
-export function gridPool(plane: Float32Array<ArrayBufferLike>, width: number, height: number, gx: number, gy: number, out = new Float32Array(gx * gy)): Float32Array {
+export function gridPool(
+  plane: Float32Array<ArrayBufferLike>,
+  width: number,
+  height: number,
+  gx: number,
+  gy: number,
+  out = new Float32Array(gx * gy),
+): Float32Array {
   const ex = edges(width, gx);
   const ey = edges(height, gy);
   out.fill(0);
@@ -117,7 +136,11 @@ export function gridPool(plane: Float32Array<ArrayBufferLike>, width: number, he
 }
 
 /** |a - b| per pixel of two luma planes (motion energy before pooling). */
-export function absDiff(a: Float32Array<ArrayBufferLike>, b: Float32Array<ArrayBufferLike>, out: Float32Array<ArrayBufferLike> = new Float32Array(a.length)): Float32Array<ArrayBufferLike> {
+export function absDiff(
+  a: Float32Array<ArrayBufferLike>,
+  b: Float32Array<ArrayBufferLike>,
+  out: Float32Array<ArrayBufferLike> = new Float32Array(a.length),
+): Float32Array<ArrayBufferLike> {
   for (let i = 0; i < a.length; i++) out[i] = Math.abs(a[i] - b[i]);
   return out;
 }

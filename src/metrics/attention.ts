@@ -20,7 +20,10 @@ export interface AttentionMaps {
 export function attentionMaps(att: HostArray, name = 'attention'): AttentionMaps {
   const s = att.shape;
   if (s.length < 2 || s.length > 4) {
-    throw new ShapeError(`${name} has shape [${s.join(', ')}]; expected [Q, K], [H, Q, K] or [B, H, Q, K]`, { field: name, shape: s });
+    throw new ShapeError(`${name} has shape [${s.join(', ')}]; expected [Q, K], [H, Q, K] or [B, H, Q, K]`, {
+      field: name,
+      shape: s,
+    });
   }
   const [queries, keys] = s.slice(-2);
   const heads = s.length >= 3 ? s[s.length - 3] : 1;
@@ -30,11 +33,18 @@ export function attentionMaps(att: HostArray, name = 'attention'): AttentionMaps
     let sum = 0;
     for (let k = 0; k < keys; k++) {
       const v = data[r * keys + k];
-      if (!Number.isFinite(v) || v < 0) throw new ShapeError(`${name} has weight ${v} in row ${r}; weights must be finite and >= 0`, { field: name, index: r * keys + k });
+      if (!Number.isFinite(v) || v < 0)
+        throw new ShapeError(`${name} has weight ${v} in row ${r}; weights must be finite and >= 0`, {
+          field: name,
+          index: r * keys + k,
+        });
       sum += v;
     }
     if (Math.abs(sum - 1) > 1e-3) {
-      throw new InputError(`${name} row ${r} sums to ${sum.toFixed(6)}; attention rows must be softmax outputs summing to 1`, { field: name, index: r });
+      throw new InputError(
+        `${name} row ${r} sums to ${sum.toFixed(6)}; attention rows must be softmax outputs summing to 1`,
+        { field: name, index: r },
+      );
     }
   }
   return { maps: rows / queries, heads, queries, keys, data };
@@ -124,7 +134,10 @@ export function jensenShannon(p: ArrayLike<number>, q: ArrayLike<number>): numbe
 export function headAgreement(att: HostArray): number {
   const m = attentionMaps(att);
   if (att.shape.length < 3 || m.heads < 2) {
-    throw new ShapeError(`head agreement needs [H, Q, K] or [B, H, Q, K] with H >= 2; got [${att.shape.join(', ')}]`, { field: 'attention', shape: att.shape });
+    throw new ShapeError(`head agreement needs [H, Q, K] or [B, H, Q, K] with H >= 2; got [${att.shape.join(', ')}]`, {
+      field: 'attention',
+      shape: att.shape,
+    });
   }
   const batches = m.maps / m.heads;
   let s = 0;
@@ -132,7 +145,8 @@ export function headAgreement(att: HostArray): number {
   for (let b = 0; b < batches; b++) {
     for (let h = 0; h < m.heads; h++) {
       for (let g = h + 1; g < m.heads; g++) {
-        for (let q = 0; q < m.queries; q++, c++) s += 1 - jensenShannon(row(m, b * m.heads + h, q), row(m, b * m.heads + g, q)) / Math.LN2;
+        for (let q = 0; q < m.queries; q++, c++)
+          s += 1 - jensenShannon(row(m, b * m.heads + h, q), row(m, b * m.heads + g, q)) / Math.LN2;
       }
     }
   }
@@ -157,11 +171,16 @@ export function crossModalAlignment(att: HostArray, times: AlignmentTimes = {}):
   const m = attentionMaps(att);
   const tq = times.queryTimes ?? Array.from({ length: m.queries }, (_, q) => (q + 0.5) / m.queries);
   const tk = times.keyTimes ?? Array.from({ length: m.keys }, (_, k) => (k + 0.5) / m.keys);
-  if (tq.length !== m.queries) throw new ShapeError(`queryTimes has ${tq.length} entries; the attention has ${m.queries} queries`, { field: 'queryTimes' });
-  if (tk.length !== m.keys) throw new ShapeError(`keyTimes has ${tk.length} entries; the attention has ${m.keys} keys`, { field: 'keyTimes' });
+  if (tq.length !== m.queries)
+    throw new ShapeError(`queryTimes has ${tq.length} entries; the attention has ${m.queries} queries`, {
+      field: 'queryTimes',
+    });
+  if (tk.length !== m.keys)
+    throw new ShapeError(`keyTimes has ${tk.length} entries; the attention has ${m.keys} keys`, { field: 'keyTimes' });
   const explicit = times.tolerance !== undefined;
   const tol = times.tolerance ?? 0.5 / m.queries + 0.5 / m.keys;
-  const aligned = (q: number, k: number) => (explicit ? Math.abs(tk[k] - tq[q]) <= tol : Math.abs(tk[k] - tq[q]) < tol - 1e-12);
+  const aligned = (q: number, k: number) =>
+    explicit ? Math.abs(tk[k] - tq[q]) <= tol : Math.abs(tk[k] - tq[q]) < tol - 1e-12;
   let s = 0;
   for (let map = 0; map < m.maps; map++) {
     for (let q = 0; q < m.queries; q++) {
@@ -179,10 +198,15 @@ export function crossModalAlignment(att: HostArray, times: AlignmentTimes = {}):
  */
 export function querySimilarity(outputs: HostArray): number {
   const s = outputs.shape;
-  if (s.length !== 2 && s.length !== 3) throw new ShapeError(`query outputs have shape [${s.join(', ')}]; expected [Q, D] or [B, Q, D]`, { field: 'outputs', shape: s });
+  if (s.length !== 2 && s.length !== 3)
+    throw new ShapeError(`query outputs have shape [${s.join(', ')}]; expected [Q, D] or [B, Q, D]`, {
+      field: 'outputs',
+      shape: s,
+    });
   const [q, d] = s.slice(-2);
   const b = s.length === 3 ? s[0] : 1;
-  if (q < 2) throw new ShapeError(`query similarity needs at least 2 queries, got ${q}`, { field: 'outputs', shape: s });
+  if (q < 2)
+    throw new ShapeError(`query similarity needs at least 2 queries, got ${q}`, { field: 'outputs', shape: s });
   const data = toFloat64(outputs);
   let sum = 0;
   for (let bi = 0; bi < b; bi++) {

@@ -35,7 +35,10 @@ function isHost(x: unknown): x is HostArray {
 
 /** Integer class ids from labels [N] or from logits/probabilities [N, C] (argmax). */
 export function toClassIds(x: VectorInput | MatrixInput, name: string): Int32Array {
-  const matrixLike = (isHost(x) && x.shape.length === 2 && x.shape[1] > 1) || (Array.isArray(x) && Array.isArray(x[0])) || (!isHost(x) && !Array.isArray(x) && 'rows' in (x as object));
+  const matrixLike =
+    (isHost(x) && x.shape.length === 2 && x.shape[1] > 1) ||
+    (Array.isArray(x) && Array.isArray(x[0])) ||
+    (!isHost(x) && !Array.isArray(x) && 'rows' in (x as object));
   if (matrixLike) {
     const m = asMatrix(x as MatrixInput, name);
     const out = new Int32Array(m.rows);
@@ -49,22 +52,40 @@ export function toClassIds(x: VectorInput | MatrixInput, name: string): Int32Arr
   const v = asVector(x as VectorInput, name);
   const out = new Int32Array(v.length);
   for (let i = 0; i < v.length; i++) {
-    if (!Number.isInteger(v[i]) || v[i] < 0) throw new InputError(`${name}[${i}] = ${v[i]} is not a class id (a non-negative integer)`, { field: name, index: i });
+    if (!Number.isInteger(v[i]) || v[i] < 0)
+      throw new InputError(`${name}[${i}] = ${v[i]} is not a class id (a non-negative integer)`, {
+        field: name,
+        index: i,
+      });
     out[i] = v[i];
   }
   return out;
 }
 
-export function classificationReport(predIn: VectorInput | MatrixInput, truthIn: VectorInput | MatrixInput, opts: { labels?: string[]; numClasses?: number } = {}): ClassificationReport {
+export function classificationReport(
+  predIn: VectorInput | MatrixInput,
+  truthIn: VectorInput | MatrixInput,
+  opts: { labels?: string[]; numClasses?: number } = {},
+): ClassificationReport {
   const pred = toClassIds(predIn, 'pred');
   const truth = toClassIds(truthIn, 'true');
-  if (pred.length !== truth.length) throw new ShapeError(`pred has ${pred.length} items but true has ${truth.length}`, { field: 'pred', expected: truth.length, got: pred.length });
+  if (pred.length !== truth.length)
+    throw new ShapeError(`pred has ${pred.length} items but true has ${truth.length}`, {
+      field: 'pred',
+      expected: truth.length,
+      got: pred.length,
+    });
   if (!pred.length) throw new InputError('classification metrics need at least one item', { field: 'true' });
   let classes: number[];
   const k = opts.numClasses ?? opts.labels?.length;
   if (k !== undefined) {
     const maxId = Math.max(...truth, ...pred);
-    if (maxId >= k) throw new InputError(`class id ${maxId} is outside the ${k} classes given`, { field: 'labels', expected: k, got: maxId });
+    if (maxId >= k)
+      throw new InputError(`class id ${maxId} is outside the ${k} classes given`, {
+        field: 'labels',
+        expected: k,
+        got: maxId,
+      });
     classes = Array.from({ length: k }, (_, i) => i);
   } else classes = [...new Set([...truth, ...pred])].sort((a, b) => a - b);
   const index = new Map(classes.map((c, i) => [c, i]));
@@ -134,18 +155,30 @@ export interface MosiMetrics {
 export function mosiMetrics(predIn: VectorInput, truthIn: VectorInput): MosiMetrics {
   const pred = asVector(predIn, 'pred');
   const truth = asVector(truthIn, 'true');
-  if (pred.length !== truth.length) throw new ShapeError(`pred has ${pred.length} items but true has ${truth.length}`, { field: 'pred' });
+  if (pred.length !== truth.length)
+    throw new ShapeError(`pred has ${pred.length} items but true has ${truth.length}`, { field: 'pred' });
   if (!pred.length) throw new InputError('MOSI metrics need at least one item', { field: 'true' });
   const clipRound = (v: number, lim: number) => roundHalfEven(Math.min(lim, Math.max(-lim, v)));
-  const agree = (lim: number) => mean(Array.from(pred, (p, i) => (clipRound(p, lim) === clipRound(truth[i], lim) ? 1 : 0)));
+  const agree = (lim: number) =>
+    mean(Array.from(pred, (p, i) => (clipRound(p, lim) === clipRound(truth[i], lim) ? 1 : 0)));
   const binary = (keep: (t: number) => boolean, cls: (v: number) => number) => {
     const idx = [...truth.keys()].filter((i) => keep(truth[i]));
     if (!idx.length) return { acc: NaN, f1: NaN };
-    const r = classificationReport(idx.map((i) => cls(pred[i])), idx.map((i) => cls(truth[i])), { numClasses: 2 });
+    const r = classificationReport(
+      idx.map((i) => cls(pred[i])),
+      idx.map((i) => cls(truth[i])),
+      { numClasses: 2 },
+    );
     return { acc: r.accuracy, f1: r.weightedF1 };
   };
-  const has0 = binary(() => true, (v) => (v >= 0 ? 1 : 0));
-  const non0 = binary((t) => t !== 0, (v) => (v > 0 ? 1 : 0));
+  const has0 = binary(
+    () => true,
+    (v) => (v >= 0 ? 1 : 0),
+  );
+  const non0 = binary(
+    (t) => t !== 0,
+    (v) => (v > 0 ? 1 : 0),
+  );
   return {
     has0Acc2: has0.acc,
     has0F1: has0.f1,
@@ -162,12 +195,22 @@ export function mosiMetrics(predIn: VectorInput, truthIn: VectorInput): MosiMetr
  * MulT's IEMOCAP metrics: logits [N, E, 2] (or [N, 2E]) with a 2-way (absent/present) decision per
  * emotion, truth [N, E] of 0/1. Per emotion: accuracy and weighted F1 of the argmax.
  */
-export function iemocapMetrics(logits: HostArray, truth: HostArray, emotions = ['Neutral', 'Happy', 'Sad', 'Angry']): Record<string, { accuracy: number; weightedF1: number }> {
+export function iemocapMetrics(
+  logits: HostArray,
+  truth: HostArray,
+  emotions = ['Neutral', 'Happy', 'Sad', 'Angry'],
+): Record<string, { accuracy: number; weightedF1: number }> {
   const e = emotions.length;
   const n = truth.shape[0];
-  const okLogits = (logits.shape.length === 3 && logits.shape[1] === e && logits.shape[2] === 2) || (logits.shape.length === 2 && logits.shape[1] === 2 * e);
-  if (!okLogits || logits.shape[0] !== n) throw new ShapeError(`logits have shape [${logits.shape.join(', ')}]; expected [${n}, ${e}, 2]`, { field: 'logits' });
-  if (truth.shape.length !== 2 || truth.shape[1] !== e) throw new ShapeError(`truth has shape [${truth.shape.join(', ')}]; expected [N, ${e}]`, { field: 'true' });
+  const okLogits =
+    (logits.shape.length === 3 && logits.shape[1] === e && logits.shape[2] === 2) ||
+    (logits.shape.length === 2 && logits.shape[1] === 2 * e);
+  if (!okLogits || logits.shape[0] !== n)
+    throw new ShapeError(`logits have shape [${logits.shape.join(', ')}]; expected [${n}, ${e}, 2]`, {
+      field: 'logits',
+    });
+  if (truth.shape.length !== 2 || truth.shape[1] !== e)
+    throw new ShapeError(`truth has shape [${truth.shape.join(', ')}]; expected [N, ${e}]`, { field: 'true' });
   const l = toFloat64(logits);
   const t = toFloat64(truth);
   const out: Record<string, { accuracy: number; weightedF1: number }> = {};

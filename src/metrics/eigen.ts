@@ -30,7 +30,14 @@ const twoSidedUpdateGraph: MetricsGraph = (g, p) => {
   return { out: gemm(u, w, a, { transB: true, alpha: -1 }) };
 };
 
-async function gemmUpdate(c: Float64Array, k: number, u: Float64Array, w: Float64Array, width: number, precision: Precision): Promise<Float64Array> {
+async function gemmUpdate(
+  c: Float64Array,
+  k: number,
+  u: Float64Array,
+  w: Float64Array,
+  width: number,
+  precision: Precision,
+): Promise<Float64Array> {
   const out = await runGraph('gemmupdate', precision, updateGraph, {
     u: { data: u, dims: [k, width] },
     w: { data: w, dims: [k, width] },
@@ -55,7 +62,13 @@ function trailing(a: Float64Array, m: number, s: number): Float64Array {
  * Right-looking blocked Cholesky of a symmetric PSD matrix (lower L, row-major). A pivot at or below
  * `floor` zeroes its column (the matrix does not span that direction), as in the unblocked version.
  */
-export async function blockedCholeskyPsd(s: Float64Array, n: number, floor: number, nb = 96, precision: Precision = 'float64'): Promise<Float64Array> {
+export async function blockedCholeskyPsd(
+  s: Float64Array,
+  n: number,
+  floor: number,
+  nb = 96,
+  precision: Precision = 'float64',
+): Promise<Float64Array> {
   const l = new Float64Array(n * n);
   let cur: Float64Array = Float64Array.from(s);
   let m = n;
@@ -143,7 +156,12 @@ function panelQr(p: Float64Array, k: number, w: number): { v: Float64Array; t: F
  * Stage 1: reduces a symmetric matrix to a symmetric band matrix of half-bandwidth b with the same
  * eigenvalues (orthogonal similarity). Returns the band in dense n x n storage (both triangles).
  */
-export async function reduceToBand(s: Float64Array, n: number, b: number, precision: Precision = 'float64'): Promise<Float64Array> {
+export async function reduceToBand(
+  s: Float64Array,
+  n: number,
+  b: number,
+  precision: Precision = 'float64',
+): Promise<Float64Array> {
   const band = new Float64Array(n * n);
   let cur: Float64Array = Float64Array.from(s);
   let m = n;
@@ -181,7 +199,11 @@ export async function reduceToBand(s: Float64Array, n: number, b: number, precis
  * with one extra diagonal for the single bulge: L[i * w + d] = A[i][i - d], d = 0 .. b + 1. Returns the
  * diagonal and the subdiagonal (off[i] couples i-1 and i).
  */
-export function bandToTridiagonal(dense: Float64Array, n: number, b: number): { diag: Float64Array; off: Float64Array } {
+export function bandToTridiagonal(
+  dense: Float64Array,
+  n: number,
+  b: number,
+): { diag: Float64Array; off: Float64Array } {
   const w = b + 2;
   const band = new Float64Array(n * w);
   for (let i = 0; i < n; i++) for (let d = 0; d <= Math.min(i, b); d++) band[i * w + d] = dense[i * n + i - d];

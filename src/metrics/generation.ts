@@ -19,12 +19,29 @@ export interface FrechetResult {
  * (semidefinite Cholesky), so singular covariances (N <= D, constant features) need no ridge.
  * [0, inf), lower is better.
  */
-export async function frechetDistance(x1: MatrixInput, x2: MatrixInput, opts: { precision?: Precision; onProgress?: (done: number, total: number) => void } = {}): Promise<FrechetResult> {
+export async function frechetDistance(
+  x1: MatrixInput,
+  x2: MatrixInput,
+  opts: { precision?: Precision; onProgress?: (done: number, total: number) => void } = {},
+): Promise<FrechetResult> {
   const a = asMatrix(x1, 'x1');
   const b = asMatrix(x2, 'x2');
-  if (a.cols !== b.cols) throw new ShapeError(`x1 is [${a.rows}, ${a.cols}] but x2 is [${b.rows}, ${b.cols}]; feature widths must match`, { field: 'x2', expected: a.cols, got: b.cols });
-  for (const [m, name] of [[a, 'x1'], [b, 'x2']] as const) {
-    if (m.rows < 2) throw new InputError(`${name} needs at least 2 feature vectors to fit a covariance, got ${m.rows}`, { field: name, expected: 2, got: m.rows });
+  if (a.cols !== b.cols)
+    throw new ShapeError(`x1 is [${a.rows}, ${a.cols}] but x2 is [${b.rows}, ${b.cols}]; feature widths must match`, {
+      field: 'x2',
+      expected: a.cols,
+      got: b.cols,
+    });
+  for (const [m, name] of [
+    [a, 'x1'],
+    [b, 'x2'],
+  ] as const) {
+    if (m.rows < 2)
+      throw new InputError(`${name} needs at least 2 feature vectors to fit a covariance, got ${m.rows}`, {
+        field: name,
+        expected: 2,
+        got: m.rows,
+      });
   }
   const s1 = await covariance(a, opts.precision);
   opts.onProgress?.(1, 3);
@@ -36,7 +53,13 @@ export async function frechetDistance(x1: MatrixInput, x2: MatrixInput, opts: { 
 }
 
 /** Fréchet distance from precomputed means and covariances. */
-export async function frechetFromStats(mu1: Float64Array, cov1: Matrix, mu2: Float64Array, cov2: Matrix, opts: { precision?: Precision } = {}): Promise<FrechetResult> {
+export async function frechetFromStats(
+  mu1: Float64Array,
+  cov1: Matrix,
+  mu2: Float64Array,
+  cov2: Matrix,
+  opts: { precision?: Precision } = {},
+): Promise<FrechetResult> {
   let meanTerm = 0;
   for (let i = 0; i < mu1.length; i++) meanTerm += (mu1[i] - mu2[i]) ** 2;
   const cross = await traceSqrtProduct(cov1, cov2, opts.precision);
@@ -86,10 +109,14 @@ export interface InceptionScore {
  * [1, C], higher = confident and varied predictions. The shuffle uses Attune's Rng(seed), so per-split
  * values differ from NumPy's permutation with the same seed; the mean agrees up to that resampling.
  */
-export function inceptionScore(logits: MatrixInput, opts: { splits?: number; seed?: number; shuffle?: boolean } = {}): InceptionScore {
+export function inceptionScore(
+  logits: MatrixInput,
+  opts: { splits?: number; seed?: number; shuffle?: boolean } = {},
+): InceptionScore {
   const m = asMatrix(logits, 'logits');
   const splits = opts.splits ?? 10;
-  if (!Number.isInteger(splits) || splits < 1 || splits > m.rows) throw new InputError(`splits must be an integer in [1, N = ${m.rows}] (got ${splits})`, { field: 'splits' });
+  if (!Number.isInteger(splits) || splits < 1 || splits > m.rows)
+    throw new InputError(`splits must be an integer in [1, N = ${m.rows}] (got ${splits})`, { field: 'splits' });
   const order = Array.from({ length: m.rows }, (_, i) => i);
   if (opts.shuffle ?? true) new Rng(opts.seed ?? 2020).shuffle(order);
   const logp = new Float64Array(m.rows * m.cols);

@@ -41,7 +41,15 @@ const expSumGraph: MetricsGraph = (g, p) => {
 };
 
 /** Squared Euclidean distances from rows r0..r1 of x to every row of y: a [r1 - r0, y.rows] block. */
-export async function distanceBlock(x: Matrix, nx: Float64Array, y: Matrix, ny: Float64Array, r0: number, r1: number, precision: Precision = 'float64'): Promise<Float32Array | Float64Array> {
+export async function distanceBlock(
+  x: Matrix,
+  nx: Float64Array,
+  y: Matrix,
+  ny: Float64Array,
+  r0: number,
+  r1: number,
+  precision: Precision = 'float64',
+): Promise<Float32Array | Float64Array> {
   const out = await runGraph('sqdist', precision, sqDistGraph, {
     x: { data: x.data.subarray(r0 * x.cols, r1 * x.cols), dims: [r1 - r0, x.cols] },
     y: { data: y.data, dims: [y.rows, y.cols] },
@@ -75,7 +83,12 @@ export function alignmentLoss(a: MatrixInput, b: MatrixInput, alpha = 2): number
  */
 export async function uniformityLoss(a: MatrixInput, t = 2, opts: { precision?: Precision } = {}): Promise<number> {
   const x = l2Normalize(asMatrix(a, 'x'));
-  if (x.rows < 2) throw new InputError(`uniformity needs at least 2 embeddings, got ${x.rows}`, { field: 'x', expected: 2, got: x.rows });
+  if (x.rows < 2)
+    throw new InputError(`uniformity needs at least 2 embeddings, got ${x.rows}`, {
+      field: 'x',
+      expected: 2,
+      got: x.rows,
+    });
   const n = x.rows;
   const norms = squaredNorms(x);
   const blk = blockRows(n, 4_000_000);

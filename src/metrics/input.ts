@@ -32,14 +32,19 @@ function shapeText(shape: readonly number[]): string {
  * A 2-D view [rows, cols] (float32 or float64 data, never modified). HostArrays of rank > 2 are flattened to [prod(leading), last] only
  * when `flattenLeading` is set (e.g. [B, T, D] frames); rank 1 becomes [n, 1] only with `allowVector`.
  */
-export function asMatrix(x: MatrixInput, name: string, opts: { flattenLeading?: boolean; allowVector?: boolean } = {}): Matrix {
+export function asMatrix(
+  x: MatrixInput,
+  name: string,
+  opts: { flattenLeading?: boolean; allowVector?: boolean } = {},
+): Matrix {
   let m: Matrix;
   if (Array.isArray(x)) {
     const rows = x.length;
     const cols = rows ? x[0].length : 0;
     const data = new Float64Array(rows * cols);
     x.forEach((r, i) => {
-      if (r.length !== cols) throw new ShapeError(`${name}: row ${i} has ${r.length} values, row 0 has ${cols}`, { field: name });
+      if (r.length !== cols)
+        throw new ShapeError(`${name}: row ${i} has ${r.length} values, row 0 has ${cols}`, { field: name });
       data.set(r, i * cols);
     });
     m = matrix(rows, cols, data);
@@ -51,14 +56,23 @@ export function asMatrix(x: MatrixInput, name: string, opts: { flattenLeading?: 
     else if (shape.length === 1 && opts.allowVector) m = matrix(shape[0], 1, data);
     else if (shape.length > 2 && opts.flattenLeading) {
       const cols = shape[shape.length - 1];
-      m = matrix(shape.slice(0, -1).reduce((a, b) => a * b, 1), cols, data);
+      m = matrix(
+        shape.slice(0, -1).reduce((a, b) => a * b, 1),
+        cols,
+        data,
+      );
     } else {
       const want = opts.flattenLeading ? '[N, D] or [..., D]' : opts.allowVector ? '[N] or [N, D]' : '[N, D]';
-      throw new ShapeError(`${name} has shape ${shapeText(shape)}; expected ${want}`, { field: name, shape, expected: want });
+      throw new ShapeError(`${name} has shape ${shapeText(shape)}; expected ${want}`, {
+        field: name,
+        shape,
+        expected: want,
+      });
     }
   } else {
     m = x;
-    if (m.data.length !== m.rows * m.cols) throw new ShapeError(`${name}: ${m.data.length} values do not fill [${m.rows}, ${m.cols}]`, { field: name });
+    if (m.data.length !== m.rows * m.cols)
+      throw new ShapeError(`${name}: ${m.data.length} values do not fill [${m.rows}, ${m.cols}]`, { field: name });
   }
   checkFinite(m.data, name, m.cols);
   return m;
@@ -70,7 +84,11 @@ export function asVector(x: VectorInput, name: string): Float64Array {
   if (isHost(x)) {
     const s = x.shape;
     if (!(s.length === 1 || (s.length === 2 && s[1] === 1))) {
-      throw new ShapeError(`${name} has shape ${shapeText(s)}; expected [N]`, { field: name, shape: s, expected: '[N]' });
+      throw new ShapeError(`${name} has shape ${shapeText(s)}; expected [N]`, {
+        field: name,
+        shape: s,
+        expected: '[N]',
+      });
     }
     v = toFloat64(x);
   } else v = x instanceof Float64Array ? x : Float64Array.from(x);
@@ -82,18 +100,30 @@ export function asVector(x: VectorInput, name: string): Float64Array {
 export function checkPaired(a: Matrix, b: Matrix, nameA: string, nameB: string, sameWidth = true): void {
   if (a.rows !== b.rows) {
     throw new ShapeError(`${nameA} has ${a.rows} rows but ${nameB} has ${b.rows}; rows must be paired one to one`, {
-      field: nameB, expected: a.rows, got: b.rows,
+      field: nameB,
+      expected: a.rows,
+      got: b.rows,
     });
   }
   if (sameWidth && a.cols !== b.cols) {
-    throw new ShapeError(`${nameA} is [${a.rows}, ${a.cols}] but ${nameB} is [${b.rows}, ${b.cols}]; embedding widths must match`, {
-      field: nameB, expected: a.cols, got: b.cols,
-    });
+    throw new ShapeError(
+      `${nameA} is [${a.rows}, ${a.cols}] but ${nameB} is [${b.rows}, ${b.cols}]; embedding widths must match`,
+      {
+        field: nameB,
+        expected: a.cols,
+        got: b.cols,
+      },
+    );
   }
 }
 
 export function checkNonEmpty(n: number, name: string, min = 1): void {
-  if (n < min) throw new InputError(`${name} needs at least ${min} item${min === 1 ? '' : 's'}, got ${n}`, { field: name, expected: min, got: n });
+  if (n < min)
+    throw new InputError(`${name} needs at least ${min} item${min === 1 ? '' : 's'}, got ${n}`, {
+      field: name,
+      expected: min,
+      got: n,
+    });
 }
 
 /** Rows scaled to unit L2 norm (zero rows stay zero); norms in float64, output in the asked precision. */
@@ -104,7 +134,12 @@ export function l2Normalize(x: Matrix, precision: 'float32' | 'float64' = 'float
   return matrix(x.rows, x.cols, out);
 }
 
-function normalizeRows(src: Float32Array | Float64Array, dst: Float32Array | Float64Array, rows: number, cols: number): void {
+function normalizeRows(
+  src: Float32Array | Float64Array,
+  dst: Float32Array | Float64Array,
+  rows: number,
+  cols: number,
+): void {
   for (let i = 0; i < rows; i++) {
     const off = i * cols;
     let s = 0;

@@ -28,7 +28,11 @@ function gemmGraph(transA: boolean, transB: boolean): MetricsGraph {
 }
 
 /** op(A) @ op(B), where op transposes when asked. Returns a float64 matrix. */
-export async function matmul(a: Matrix, b: Matrix, opts: { transA?: boolean; transB?: boolean; precision?: Precision } = {}): Promise<Matrix> {
+export async function matmul(
+  a: Matrix,
+  b: Matrix,
+  opts: { transA?: boolean; transB?: boolean; precision?: Precision } = {},
+): Promise<Matrix> {
   const tA = opts.transA ? 1 : 0;
   const tB = opts.transB ? 1 : 0;
   const [m, ka] = tA ? [a.cols, a.rows] : [a.rows, a.cols];
@@ -63,7 +67,11 @@ export function columnMeans(x: Matrix): Float64Array {
  * Gram matrix Xcᵀ Xc is built from column blocks, computing only the blocks on and below the diagonal
  * (GEMMs in ORT) and mirroring the rest, which saves about a third of the work for wide features.
  */
-export async function covariance(x: Matrix, precision: Precision = 'float64', blockCols = 512): Promise<{ mean: Float64Array; cov: Matrix }> {
+export async function covariance(
+  x: Matrix,
+  precision: Precision = 'float64',
+  blockCols = 512,
+): Promise<{ mean: Float64Array; cov: Matrix }> {
   const mean = columnMeans(x);
   const d = x.cols;
   const n = x.rows;
@@ -180,7 +188,11 @@ export async function choleskyPsdBlocked(s: Matrix, precision: Precision = 'floa
  * Eigenvalues (ascending) of a symmetric matrix; large ones go dense -> band (GEMMs in ORT) -> tridiagonal
  * (Givens bulge chasing) -> bisection, small ones use the one-stage Householder path.
  */
-export async function symmetricEigenvaluesBlocked(s: Matrix, precision: Precision = 'float64', bandwidth = 16): Promise<Float64Array> {
+export async function symmetricEigenvaluesBlocked(
+  s: Matrix,
+  precision: Precision = 'float64',
+  bandwidth = 16,
+): Promise<Float64Array> {
   const n = s.rows;
   if (n < BLOCKED_FROM) return symmetricEigenvalues(s);
   const data = s.data instanceof Float64Array ? s.data : Float64Array.from(s.data);
@@ -192,7 +204,8 @@ export async function symmetricEigenvaluesBlocked(s: Matrix, precision: Precisio
 /** Rows r0..r1 and columns c0..c1 of a matrix, copied contiguous. */
 function block(a: Matrix, r0: number, r1: number, c0: number, c1: number): Matrix {
   const out = new Float64Array((r1 - r0) * (c1 - c0));
-  for (let i = r0; i < r1; i++) for (let j = c0; j < c1; j++) out[(i - r0) * (c1 - c0) + j - c0] = a.data[i * a.cols + j];
+  for (let i = r0; i < r1; i++)
+    for (let j = c0; j < c1; j++) out[(i - r0) * (c1 - c0) + j - c0] = a.data[i * a.cols + j];
   return matrix(r1 - r0, c1 - c0, out);
 }
 

@@ -24,7 +24,11 @@ export function digamma(x: number): number {
 }
 
 /** InfoNCE bound log N - L with cosine scores / temperature (see RetrievalResult.infoNce). */
-export async function infoNceBound(a: MatrixInput, b: MatrixInput, opts: { temperature?: number; precision?: Precision } = {}): Promise<InfoNceBound> {
+export async function infoNceBound(
+  a: MatrixInput,
+  b: MatrixInput,
+  opts: { temperature?: number; precision?: Precision } = {},
+): Promise<InfoNceBound> {
   const r = await retrieval(a, b, { temperature: opts.temperature, precision: opts.precision });
   return r.infoNce!;
 }
@@ -65,14 +69,23 @@ function kthSmallest(v: ArrayLike<number>, n: number, skip: number, k: number, s
  * strictly closer than ε_i in each marginal. O(N²) distances, computed blockwise in ONNX Runtime.
  * Duplicated points make ε_i = 0 and the estimate meaningless (an error is raised).
  */
-export async function ksgMutualInformation(a: MatrixInput, b: MatrixInput, opts: { k?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<number> {
+export async function ksgMutualInformation(
+  a: MatrixInput,
+  b: MatrixInput,
+  opts: { k?: number; onProgress?: (done: number, total: number) => void } = {},
+): Promise<number> {
   const x = asMatrix(a, 'a');
   const y = asMatrix(b, 'b');
   checkPaired(x, y, 'a', 'b', false);
   const n = x.rows;
   const k = opts.k ?? 3;
   if (!Number.isInteger(k) || k < 1) throw new InputError(`k must be a positive integer (got ${k})`, { field: 'k' });
-  if (n <= k) throw new InputError(`the KSG estimator needs more than k = ${k} samples, got ${n}`, { field: 'a', expected: k + 1, got: n });
+  if (n <= k)
+    throw new InputError(`the KSG estimator needs more than k = ${k} samples, got ${n}`, {
+      field: 'a',
+      expected: k + 1,
+      got: n,
+    });
   // distances in row blocks of both modalities (O(block * N) memory)
   const nx2 = squaredNorms(x);
   const ny2 = squaredNorms(y);
@@ -89,7 +102,10 @@ export async function ksgMutualInformation(a: MatrixInput, b: MatrixInput, opts:
       for (let j = 0; j < n; j++) joint[j] = Math.max(dx2[off + j], dy2[off + j]);
       const eps2 = kthSmallest(joint, n, r0 + i, k, scratch);
       if (eps2 === 0) {
-        throw new InputError(`sample ${r0 + i} has ${k} or more exact duplicates in both a and b; the KSG estimator needs distinct points`, { field: 'a', index: r0 + i });
+        throw new InputError(
+          `sample ${r0 + i} has ${k} or more exact duplicates in both a and b; the KSG estimator needs distinct points`,
+          { field: 'a', index: r0 + i },
+        );
       }
       let cx = 0;
       let cy = 0;

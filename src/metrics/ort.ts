@@ -43,7 +43,10 @@ function session(key: string, precision: Precision, build: MetricsGraph): Promis
 }
 
 /** Converts to the requested precision without copying when the type already matches. */
-export function asPrecision(data: ArrayLike<number> & { length: number }, precision: Precision): Float32Array | Float64Array {
+export function asPrecision(
+  data: ArrayLike<number> & { length: number },
+  precision: Precision,
+): Float32Array | Float64Array {
   if (precision === 'float64') return data instanceof Float64Array ? data : Float64Array.from(data);
   return data instanceof Float32Array ? data : Float32Array.from(data);
 }
@@ -52,12 +55,19 @@ export function asPrecision(data: ArrayLike<number> & { length: number }, precis
  * Runs a cached graph (traced by `build` on first use for this key and precision). Feeds are converted to the graph
  * precision; outputs come back as typed arrays of that precision with their shapes.
  */
-export async function runGraph(key: string, precision: Precision, build: MetricsGraph, feeds: Record<string, Dense>): Promise<Record<string, Dense>> {
+export async function runGraph(
+  key: string,
+  precision: Precision,
+  build: MetricsGraph,
+  feeds: Record<string, Dense>,
+): Promise<Record<string, Dense>> {
   const s = await session(key, precision, build);
   const inputs: Record<string, HostArray> = {};
-  for (const [name, f] of Object.entries(feeds)) inputs[name] = { dtype: precision, shape: f.dims, data: asPrecision(f.data, precision) };
+  for (const [name, f] of Object.entries(feeds))
+    inputs[name] = { dtype: precision, shape: f.dims, data: asPrecision(f.data, precision) };
   const result = await s.run(inputs);
   const out: Record<string, Dense> = {};
-  for (const [name, t] of Object.entries(result)) out[name] = { data: t.data as Float32Array | Float64Array, dims: t.shape };
+  for (const [name, t] of Object.entries(result))
+    out[name] = { data: t.data as Float32Array | Float64Array, dims: t.shape };
   return out;
 }

@@ -70,7 +70,11 @@ export interface RetrievalOptions {
 }
 
 /** Expected rank-based figures from per-query strict-greater and tied counts. */
-export function rankMetrics(greater: ArrayLike<number>, tied: ArrayLike<number>, ks: number[] = [1, 5, 10]): RankMetrics {
+export function rankMetrics(
+  greater: ArrayLike<number>,
+  tied: ArrayLike<number>,
+  ks: number[] = [1, 5, 10],
+): RankMetrics {
   const n = greater.length;
   const ranks = new Float64Array(n);
   const recall: Record<string, number> = {};
@@ -92,7 +96,11 @@ export function rankMetrics(greater: ArrayLike<number>, tied: ArrayLike<number>,
 }
 
 /** Retrieval metrics in both directions plus the InfoNCE bound, from paired embeddings [N, D]. */
-export async function retrieval(aIn: MatrixInput, bIn: MatrixInput, opts: RetrievalOptions = {}): Promise<RetrievalResult> {
+export async function retrieval(
+  aIn: MatrixInput,
+  bIn: MatrixInput,
+  opts: RetrievalOptions = {},
+): Promise<RetrievalResult> {
   let a = asMatrix(aIn, 'a');
   let b = asMatrix(bIn, 'b');
   checkPaired(a, b, 'a', 'b');
@@ -104,7 +112,13 @@ export async function retrieval(aIn: MatrixInput, bIn: MatrixInput, opts: Retrie
   }
   const temperature = checkTemperature(opts.temperature ?? 0.07);
   const withNce = opts.normalize !== false && opts.infoNce !== false;
-  const sw = await similaritySweep(a, b, { lse: withNce, scale: 1 / temperature, precision, blockRows: opts.blockRows, onProgress: opts.onProgress });
+  const sw = await similaritySweep(a, b, {
+    lse: withNce,
+    scale: 1 / temperature,
+    precision,
+    blockRows: opts.blockRows,
+    onProgress: opts.onProgress,
+  });
   const n = a.rows;
   let lossRow = 0;
   let lossCol = 0;
@@ -120,7 +134,15 @@ export async function retrieval(aIn: MatrixInput, bIn: MatrixInput, opts: Retrie
     n,
     aToB: rankMetrics(sw.greaterRow, sw.tiedRow, opts.ks),
     bToA: rankMetrics(sw.greaterCol, sw.tiedCol, opts.ks),
-    infoNce: !withNce ? null : { aToB: logN - lossRow, bToA: logN - lossCol, mean: logN - (lossRow + lossCol) / 2, loss: (lossRow + lossCol) / 2, temperature },
+    infoNce: !withNce
+      ? null
+      : {
+          aToB: logN - lossRow,
+          bToA: logN - lossCol,
+          mean: logN - (lossRow + lossCol) / 2,
+          loss: (lossRow + lossCol) / 2,
+          temperature,
+        },
   };
 }
 
@@ -130,13 +152,21 @@ export async function retrieval(aIn: MatrixInput, bIn: MatrixInput, opts: Retrie
  * captions equals CLAP's average over the c runs). Audio -> text: R@k uses each clip's best-ranked caption,
  * and mAP@10 = Σ over its captions ranked below 10 of (hit_count / (rank+1)) / c.
  */
-export async function multiCaptionRetrieval(audioIn: MatrixInput, textIn: MatrixInput, captionsPerClip: number, opts: { ks?: number[]; precision?: Precision } = {}): Promise<{ audioToText: Omit<RankMetrics, 'ranks'>; textToAudio: Omit<RankMetrics, 'ranks'> }> {
+export async function multiCaptionRetrieval(
+  audioIn: MatrixInput,
+  textIn: MatrixInput,
+  captionsPerClip: number,
+  opts: { ks?: number[]; precision?: Precision } = {},
+): Promise<{ audioToText: Omit<RankMetrics, 'ranks'>; textToAudio: Omit<RankMetrics, 'ranks'> }> {
   const audio = l2Normalize(asMatrix(audioIn, 'audio'));
   const text = l2Normalize(asMatrix(textIn, 'text'));
   const c = captionsPerClip;
   if (!Number.isInteger(c) || c < 1 || text.rows !== audio.rows * c) {
-    throw new ShapeError(
-      `text has ${text.rows} rows; expected audio rows (${audio.rows}) x captionsPerClip (${c})`, { field: 'text', expected: audio.rows * c, got: text.rows });
+    throw new ShapeError(`text has ${text.rows} rows; expected audio rows (${audio.rows}) x captionsPerClip (${c})`, {
+      field: 'text',
+      expected: audio.rows * c,
+      got: text.rows,
+    });
   }
   const s = await matmul(text, audio, { transB: true, precision: opts.precision }); // [N*c, N]
   const n = audio.rows;
@@ -167,11 +197,18 @@ export async function multiCaptionRetrieval(audioIn: MatrixInput, textIn: Matrix
     ranks.sort((x, y) => x - y);
     best[i] = ranks[0];
     let ap = 0;
-    ranks.forEach((r, idx) => { if (r < 10) ap += (idx + 1) / (r + 1); });
+    ranks.forEach((r, idx) => {
+      if (r < 10) ap += (idx + 1) / (r + 1);
+    });
     map += ap / c;
   }
   const a2t = rankMetrics(best, new Float64Array(n), ks);
   a2t['mAP@10'] = map / n;
-  const strip = (m: RankMetrics) => ({ recall: m.recall, 'mAP@10': m['mAP@10'], meanRank: m.meanRank, medianRank: m.medianRank });
+  const strip = (m: RankMetrics) => ({
+    recall: m.recall,
+    'mAP@10': m['mAP@10'],
+    meanRank: m.meanRank,
+    medianRank: m.medianRank,
+  });
   return { audioToText: strip(a2t), textToAudio: strip(t2a) };
 }

@@ -3,7 +3,16 @@
  * embedding similarity, smoothness of alignment scores over time, and the modality gap.
  */
 
-import { asMatrix, asVector, checkNonEmpty, checkPaired, l2Normalize, mean, type MatrixInput, type VectorInput } from './input.js';
+import {
+  asMatrix,
+  asVector,
+  checkNonEmpty,
+  checkPaired,
+  l2Normalize,
+  mean,
+  type MatrixInput,
+  type VectorInput,
+} from './input.js';
 import { columnMeans, type Matrix } from './linalg.js';
 import type { HostArray } from '../io/array.js';
 import { ShapeError } from '../util/errors.js';
@@ -54,7 +63,13 @@ export function embeddingSimilarity(a: MatrixInput, b: MatrixInput): { perPair: 
 
 /** Rows of a [T] or [B, T] score array as separate series. */
 function series(scores: VectorInput | HostArray, name: string): Float64Array[] {
-  if (typeof scores === 'object' && scores !== null && 'shape' in scores && scores.shape.length === 2 && scores.shape[1] !== 1) {
+  if (
+    typeof scores === 'object' &&
+    scores !== null &&
+    'shape' in scores &&
+    scores.shape.length === 2 &&
+    scores.shape[1] !== 1
+  ) {
     const m = asMatrix(scores, name);
     return Array.from({ length: m.rows }, (_, i) => Float64Array.from(m.data.subarray(i * m.cols, (i + 1) * m.cols)));
   }
@@ -103,7 +118,10 @@ export interface ModalityGap {
 export function modalityGap(a: MatrixInput, b: MatrixInput, opts: { paired?: boolean } = {}): ModalityGap {
   const x = asMatrix(a, 'a');
   const y = asMatrix(b, 'b');
-  if (x.cols !== y.cols) throw new ShapeError(`a is [${x.rows}, ${x.cols}] but b is [${y.rows}, ${y.cols}]; widths must match`, { field: 'b' });
+  if (x.cols !== y.cols)
+    throw new ShapeError(`a is [${x.rows}, ${x.cols}] but b is [${y.rows}, ${y.cols}]; widths must match`, {
+      field: 'b',
+    });
   checkNonEmpty(x.rows, 'a');
   checkNonEmpty(y.rows, 'b');
   const xn = l2Normalize(x);

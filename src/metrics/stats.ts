@@ -24,11 +24,16 @@ function quantile(sorted: Float64Array, q: number): number {
  * Percentile bootstrap: resample the n items with replacement `iterations` times (seeded Rng) and take
  * the (1-c)/2 and (1+c)/2 quantiles of the statistic. `statistic` receives the resampled indices.
  */
-export function bootstrap(n: number, statistic: (indices: Int32Array) => number, opts: { iterations?: number; confidence?: number; seed?: number } = {}): ConfidenceInterval {
+export function bootstrap(
+  n: number,
+  statistic: (indices: Int32Array) => number,
+  opts: { iterations?: number; confidence?: number; seed?: number } = {},
+): ConfidenceInterval {
   const iterations = opts.iterations ?? 1000;
   const confidence = opts.confidence ?? 0.95;
   if (n < 1) throw new InputError('bootstrap needs at least one item', { field: 'n' });
-  if (!(confidence > 0 && confidence < 1)) throw new InputError(`confidence must be in (0, 1) (got ${confidence})`, { field: 'confidence' });
+  if (!(confidence > 0 && confidence < 1))
+    throw new InputError(`confidence must be in (0, 1) (got ${confidence})`, { field: 'confidence' });
   const rng = new Rng(opts.seed ?? 0);
   const all = Int32Array.from({ length: n }, (_, i) => i);
   const values = new Float64Array(iterations);
@@ -50,12 +55,19 @@ export function bootstrap(n: number, statistic: (indices: Int32Array) => number,
 }
 
 /** Bootstrap CI of the mean of per-item values (e.g. per-query recall hits, per-clip |offset|). */
-export function bootstrapMean(values: ArrayLike<number>, opts: { iterations?: number; confidence?: number; seed?: number } = {}): ConfidenceInterval {
-  return bootstrap(values.length, (idx) => {
-    let s = 0;
-    for (const i of idx) s += values[i];
-    return s / idx.length;
-  }, opts);
+export function bootstrapMean(
+  values: ArrayLike<number>,
+  opts: { iterations?: number; confidence?: number; seed?: number } = {},
+): ConfidenceInterval {
+  return bootstrap(
+    values.length,
+    (idx) => {
+      let s = 0;
+      for (const i of idx) s += values[i];
+      return s / idx.length;
+    },
+    opts,
+  );
 }
 
 export interface MeanStd {
@@ -84,5 +96,7 @@ export function formatMeanStd(m: MeanStd, digits = 4): string {
 /** Per-metric mean ± std over runs with different seeds (metrics missing from a run are skipped). */
 export function aggregateSeeds(runs: Record<string, number>[]): Record<string, MeanStd> {
   const keys = [...new Set(runs.flatMap((r) => Object.keys(r)))];
-  return Object.fromEntries(keys.map((k) => [k, meanStd(runs.map((r) => r[k]).filter((v) => typeof v === 'number' && Number.isFinite(v)))]));
+  return Object.fromEntries(
+    keys.map((k) => [k, meanStd(runs.map((r) => r[k]).filter((v) => typeof v === 'number' && Number.isFinite(v)))]),
+  );
 }

@@ -17,7 +17,8 @@ export function meanPool(x: HostArray): Matrix {
   const [n, t, d] = x.shape;
   const m = asMatrix(x, 'frames', { flattenLeading: true });
   const out = new Float64Array(n * d);
-  for (let i = 0; i < n; i++) for (let k = 0; k < t; k++) for (let j = 0; j < d; j++) out[i * d + j] += m.data[(i * t + k) * d + j] / t;
+  for (let i = 0; i < n; i++)
+    for (let k = 0; k < t; k++) for (let j = 0; j < d; j++) out[i * d + j] += m.data[(i * t + k) * d + j] / t;
   return matrix(n, d, out);
 }
 
@@ -30,13 +31,20 @@ export interface EmbeddingSuiteOptions extends RetrievalOptions {
 }
 
 /** Paired embeddings a, b ([N, D]) -> retrieval both ways, InfoNCE, KSG, similarity, gap, alignment, uniformity. */
-export async function embeddingSuite(aIn: MatrixInput, bIn: MatrixInput, opts: EmbeddingSuiteOptions = {}): Promise<{ metrics: MetricRecord; ranksAToB: Float64Array; ranksBToA: Float64Array }> {
+export async function embeddingSuite(
+  aIn: MatrixInput,
+  bIn: MatrixInput,
+  opts: EmbeddingSuiteOptions = {},
+): Promise<{ metrics: MetricRecord; ranksAToB: Float64Array; ranksBToA: Float64Array }> {
   const a = asMatrix(aIn, 'a');
   const b = asMatrix(bIn, 'b');
   opts.onPhase?.('retrieval');
   const r = await retrieval(a, b, opts);
   const out: MetricRecord = {};
-  for (const [dir, m] of [['a2b', r.aToB], ['b2a', r.bToA]] as const) {
+  for (const [dir, m] of [
+    ['a2b', r.aToB],
+    ['b2a', r.bToA],
+  ] as const) {
     for (const [k, v] of Object.entries(m.recall)) out[`${dir}_${k}`] = v;
     out[`${dir}_mAP@10`] = m['mAP@10'];
     out[`${dir}_mean_rank`] = m.meanRank;
@@ -68,7 +76,10 @@ export async function embeddingSuite(aIn: MatrixInput, bIn: MatrixInput, opts: E
 }
 
 /** Frame features [N, T, D] (or [T, D]) predicted vs true: cosine_sim per frame and its mean. */
-export function frameSuite(pred: MatrixInput | HostArray, truth: MatrixInput | HostArray): { metrics: MetricRecord; perFrame: Float64Array } {
+export function frameSuite(
+  pred: MatrixInput | HostArray,
+  truth: MatrixInput | HostArray,
+): { metrics: MetricRecord; perFrame: Float64Array } {
   const c = cosineSim(pred as MatrixInput, truth as MatrixInput);
   return { metrics: { cosine_sim: c.mean }, perFrame: c.perFrame };
 }

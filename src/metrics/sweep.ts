@@ -39,7 +39,12 @@ function sweepGraph(lse: boolean): MetricsGraph {
     const sumRows = (x: Tensor) => gemm(x, onesN); // [R, 1]
     const sumCols = (x: Tensor) => gemm(onesB, x); // [1, N]
     const out: Record<string, Tensor> = {};
-    for (const [cmp, ref, dir] of [[greater, dRow, 'Row'], [less, dRow, 'Row'], [greater, dCol, 'Col'], [less, dCol, 'Col']] as const) {
+    for (const [cmp, ref, dir] of [
+      [greater, dRow, 'Row'],
+      [less, dRow, 'Row'],
+      [greater, dCol, 'Col'],
+      [less, dCol, 'Col'],
+    ] as const) {
       const counted = cast(cmp(s, ref), p);
       out[`${cmp === greater ? 'greater' : 'less'}${dir}`] = dir === 'Row' ? sumRows(counted) : sumCols(counted);
     }
@@ -52,7 +57,9 @@ function sweepGraph(lse: boolean): MetricsGraph {
   };
 }
 
-const blockGemmGraph: MetricsGraph = (g, p) => ({ s: gemm(g.input('a', p, ['R', 'D']), g.input('b', p, ['N', 'D']), undefined, { transB: true }) });
+const blockGemmGraph: MetricsGraph = (g, p) => ({
+  s: gemm(g.input('a', p, ['R', 'D']), g.input('b', p, ['N', 'D']), undefined, { transB: true }),
+});
 
 /** Rows per block so that one block of S stays around 8M values. */
 export function blockRows(n: number, target = 8_000_000): number {
@@ -89,7 +96,13 @@ async function diagonal(a: Matrix, b: Matrix, blk: number, precision: Precision)
 export async function similaritySweep(
   a0: Matrix,
   b0: Matrix,
-  opts: { precision: Precision; lse?: boolean; scale?: number; blockRows?: number; onProgress?: (done: number, total: number) => void },
+  opts: {
+    precision: Precision;
+    lse?: boolean;
+    scale?: number;
+    blockRows?: number;
+    onProgress?: (done: number, total: number) => void;
+  },
 ): Promise<SweepResult> {
   const n = a0.rows;
   const precision = opts.precision;
@@ -101,9 +114,13 @@ export async function similaritySweep(
   const scale = opts.scale ?? 1;
   const diag = await diagonal(a, b, blk, precision);
   const res: SweepResult = {
-    greaterRow: new Float64Array(n), tiedRow: new Float64Array(n),
-    greaterCol: new Float64Array(n), tiedCol: new Float64Array(n),
-    lseRow: new Float64Array(n), lseCol: new Float64Array(n), diag,
+    greaterRow: new Float64Array(n),
+    tiedRow: new Float64Array(n),
+    greaterCol: new Float64Array(n),
+    tiedCol: new Float64Array(n),
+    lseRow: new Float64Array(n),
+    lseCol: new Float64Array(n),
+    diag,
   };
   const lessCol = new Float64Array(n);
   const expCol = new Float64Array(n);

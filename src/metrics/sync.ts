@@ -17,7 +17,8 @@ export const DEFAULT_GRID: OffsetGrid = { min: -2, max: 2, classes: 21 };
 /** The grid's offsets in seconds (linspace(min, max, classes)). */
 export function classGrid(grid: OffsetGrid = DEFAULT_GRID): Float64Array {
   const { min, max, classes } = grid;
-  if (!Number.isInteger(classes) || classes < 2 || !(max > min)) throw new InputError(`bad offset grid ${JSON.stringify(grid)}: need classes >= 2 and max > min`, { field: 'grid' });
+  if (!Number.isInteger(classes) || classes < 2 || !(max > min))
+    throw new InputError(`bad offset grid ${JSON.stringify(grid)}: need classes >= 2 and max > min`, { field: 'grid' });
   return Float64Array.from({ length: classes }, (_, i) => min + ((max - min) * i) / (classes - 1));
 }
 
@@ -32,7 +33,8 @@ export function predictedOffsets(pred: VectorInput | MatrixInput, grid: OffsetGr
   const ids = toClassIds(pred, 'pred');
   const g = classGrid(grid);
   return Float64Array.from(ids, (c, i) => {
-    if (c >= g.length) throw new InputError(`pred[${i}] is class ${c}; the grid has ${g.length} classes`, { field: 'pred', index: i });
+    if (c >= g.length)
+      throw new InputError(`pred[${i}] is class ${c}; the grid has ${g.length} classes`, { field: 'pred', index: i });
     return g[c];
   });
 }
@@ -46,14 +48,26 @@ export interface SyncAccuracy {
 }
 
 /** Offset-classification accuracy; pred = logits [N, C] or class ids, truth = class ids [N]. */
-export function syncAccuracy(pred: VectorInput | MatrixInput, truth: VectorInput, grid: OffsetGrid = DEFAULT_GRID): SyncAccuracy {
+export function syncAccuracy(
+  pred: VectorInput | MatrixInput,
+  truth: VectorInput,
+  grid: OffsetGrid = DEFAULT_GRID,
+): SyncAccuracy {
   const p = toClassIds(pred, 'pred');
   const t = toClassIds(truth, 'true');
-  if (p.length !== t.length) throw new ShapeError(`pred has ${p.length} items but true has ${t.length}`, { field: 'pred' });
+  if (p.length !== t.length)
+    throw new ShapeError(`pred has ${p.length} items but true has ${t.length}`, { field: 'pred' });
   if (!p.length) throw new InputError('sync accuracy needs at least one item', { field: 'true' });
-  for (const [name, ids] of [['pred', p], ['true', t]] as const) {
+  for (const [name, ids] of [
+    ['pred', p],
+    ['true', t],
+  ] as const) {
     const bad = ids.findIndex((c) => c >= grid.classes);
-    if (bad >= 0) throw new InputError(`${name}[${bad}] is class ${ids[bad]}; the grid has ${grid.classes} classes`, { field: name, index: bad });
+    if (bad >= 0)
+      throw new InputError(`${name}[${bad}] is class ${ids[bad]}; the grid has ${grid.classes} classes`, {
+        field: name,
+        index: bad,
+      });
   }
   let exact = 0;
   let near = 0;
@@ -69,9 +83,13 @@ export const DESYNC_WINDOW_SEC = 4.8;
 
 /** The first and last 4.8 s windows of a clip (the last one starts at duration - 4.8; one window if shorter). */
 export function desyncWindows(durationSec: number, windowSec = DESYNC_WINDOW_SEC): { start: number; end: number }[] {
-  if (!(durationSec > 0)) throw new InputError(`clip duration must be > 0 s (got ${durationSec})`, { field: 'duration' });
+  if (!(durationSec > 0))
+    throw new InputError(`clip duration must be > 0 s (got ${durationSec})`, { field: 'duration' });
   if (durationSec <= windowSec) return [{ start: 0, end: durationSec }];
-  return [{ start: 0, end: windowSec }, { start: durationSec - windowSec, end: durationSec }];
+  return [
+    { start: 0, end: windowSec },
+    { start: durationSec - windowSec, end: durationSec },
+  ];
 }
 
 /**
@@ -79,9 +97,16 @@ export function desyncWindows(durationSec: number, windowSec = DESYNC_WINDOW_SEC
  * clip. Each argument is the predicted offsets (s) or the logits [N, C] for one window position.
  * [0, 2] on the default grid; lower is better (0 = judged in sync).
  */
-export function desync(first: VectorInput | MatrixInput, last?: VectorInput | MatrixInput, grid: OffsetGrid = DEFAULT_GRID): number {
+export function desync(
+  first: VectorInput | MatrixInput,
+  last?: VectorInput | MatrixInput,
+  grid: OffsetGrid = DEFAULT_GRID,
+): number {
   const toOffsets = (x: VectorInput | MatrixInput, name: string) => {
-    const isLogits = typeof x === 'object' && x !== null && (('shape' in x && x.shape.length === 2 && x.shape[1] > 1) || (Array.isArray(x) && Array.isArray(x[0])));
+    const isLogits =
+      typeof x === 'object' &&
+      x !== null &&
+      (('shape' in x && x.shape.length === 2 && x.shape[1] > 1) || (Array.isArray(x) && Array.isArray(x[0])));
     return isLogits ? predictedOffsets(x, grid) : asVector(x as VectorInput, name);
   };
   const a = toOffsets(first, 'first');
@@ -91,7 +116,10 @@ export function desync(first: VectorInput | MatrixInput, last?: VectorInput | Ma
 }
 
 /** Counts of predicted classes (or offsets) per grid class, for offset histograms. */
-export function offsetHistogram(pred: VectorInput | MatrixInput, grid: OffsetGrid = DEFAULT_GRID): { offsets: Float64Array; counts: number[] } {
+export function offsetHistogram(
+  pred: VectorInput | MatrixInput,
+  grid: OffsetGrid = DEFAULT_GRID,
+): { offsets: Float64Array; counts: number[] } {
   const offsets = classGrid(grid);
   const counts = new Array<number>(grid.classes).fill(0);
   for (const o of predictedOffsets(pred, grid)) counts[offsetToClass(o, grid)]++;

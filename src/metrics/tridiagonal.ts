@@ -110,7 +110,8 @@ function tridiagonalEigenvaluesQr(diag: Float64Array, off: Float64Array): Float6
   const e = new Float64Array(Math.max(0, n - 1));
   for (let k = 0; k + 1 < n; k++) e[k] = off[k + 1];
   let norm = 0;
-  for (let k = 0; k < n; k++) norm = Math.max(norm, Math.abs(a[k]) + (k > 0 ? Math.abs(e[k - 1]) : 0) + (k + 1 < n ? Math.abs(e[k]) : 0));
+  for (let k = 0; k < n; k++)
+    norm = Math.max(norm, Math.abs(a[k]) + (k > 0 ? Math.abs(e[k - 1]) : 0) + (k + 1 < n ? Math.abs(e[k]) : 0));
   const tiny = Number.EPSILON * Number.EPSILON * norm;
   let q = n - 1;
   let steps = 0;

@@ -28,7 +28,8 @@ export function registerTask(task: AnyTask | TaskLoader, name?: string): void {
   const loader: TaskLoader = typeof task === 'function' ? task : () => Promise.resolve(task);
   const key = name ?? (typeof task === 'function' ? undefined : task.name);
   if (!key) throw new ConfigError('registerTask: a loader needs an explicit name', { field: 'name' });
-  if (key in builtin) throw new ConfigError(`task '${key}' is built in and cannot be replaced`, { field: 'task', task: key });
+  if (key in builtin)
+    throw new ConfigError(`task '${key}' is built in and cannot be replaced`, { field: 'task', task: key });
   extra.set(key, loader);
 }
 
@@ -47,9 +48,13 @@ export async function getTask(name: string): Promise<AnyTask> {
   const loader = builtin[name] ?? extra.get(name);
   if (!loader) {
     const known = taskNames();
-    throw new ConfigError(`unknown task '${name}'; known tasks: ${known.length ? known.join(', ') : '(none registered)'}`, { field: 'task', task: name, known });
+    throw new ConfigError(
+      `unknown task '${name}'; known tasks: ${known.length ? known.join(', ') : '(none registered)'}`,
+      { field: 'task', task: name, known },
+    );
   }
   const task = await loader();
-  if (task.name !== name) throw new ConfigError(`registry entry '${name}' loaded a task named '${task.name}'`, { field: 'task', task: name });
+  if (task.name !== name)
+    throw new ConfigError(`registry entry '${name}' loaded a task named '${task.name}'`, { field: 'task', task: name });
   return task;
 }

@@ -32,7 +32,8 @@ export interface AdaLNConfig {
 export function adaLNModulation(p: Scope, cond: Tensor, cfg: AdaLNConfig): Tensor[] {
   const c = staticDim(cond, -1, 'adaLNModulation');
   const dim = cfg.dim ?? c;
-  if (cond.shape.length !== 2 && cond.shape.length !== 3) nnShapeError('adaLNModulation', 'cond must be [B, C] or [B, T, C]', cond);
+  if (cond.shape.length !== 2 && cond.shape.length !== 3)
+    nnShapeError('adaLNModulation', 'cond must be [B, C] or [B, T, C]', cond);
   const zero = cfg.zero ?? true;
   let m = linear(p, cond.silu(), { out: cfg.chunks * dim, weightInit: zero ? init.zeros() : undefined }); // [B, (T,) chunks*dim]
   if (cond.shape.length === 2) m = m.unsqueeze([1]); // [B, 1, chunks*dim]

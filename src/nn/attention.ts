@@ -62,7 +62,13 @@ export function mergeHeads(x: Tensor): Tensor {
  * Scaled dot-product attention on split heads: q [B, H, Tq, dh], k/v [B, H, Tk, dh], optional additive mask.
  * q is expected to be already scaled. Returns out [B, H, Tq, dh] and weights [B, H, Tq, Tk].
  */
-export function scaledDotProduct(q: Tensor, k: Tensor, v: Tensor, mask?: Tensor, dropout = 0): { out: Tensor; weights: Tensor } {
+export function scaledDotProduct(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  mask?: Tensor,
+  dropout = 0,
+): { out: Tensor; weights: Tensor } {
   let scores = q.matmul(k.mT); // [B, H, Tq, Tk]
   if (mask) scores = scores.add(mask.cast(scores.dtype));
   const weights = scores.softmax(-1);
@@ -81,17 +87,24 @@ export function scaledDotProduct(q: Tensor, k: Tensor, v: Tensor, mask?: Tensor,
  *   const { out, weights } = multiHeadAttention(p.scope('attn'), x, { heads: 4 }, { mask: causalMask(g, T) });
  *   const { out: a2v } = multiHeadAttention(p.scope('a_from_v'), audio, { heads: 4 }, { context: video });
  */
-export function multiHeadAttention(p: Scope, x: Tensor, cfg: AttentionConfig, inputs: AttentionInputs = {}): AttentionResult {
+export function multiHeadAttention(
+  p: Scope,
+  x: Tensor,
+  cfg: AttentionConfig,
+  inputs: AttentionInputs = {},
+): AttentionResult {
   const d = staticDim(x, -1, 'multiHeadAttention');
   const dim = cfg.dim ?? d;
   const heads = cfg.heads;
-  if (!(heads >= 1) || dim % heads !== 0) nnShapeError('multiHeadAttention', `dim ${dim} must divide into heads=${heads}`, x);
+  if (!(heads >= 1) || dim % heads !== 0)
+    nnShapeError('multiHeadAttention', `dim ${dim} must divide into heads=${heads}`, x);
   const dh = dim / heads;
   const bias = cfg.bias ?? true;
   let q: Tensor, k: Tensor, v: Tensor; // [B, T, dim]
   if (inputs.context) {
     const [bx, bc] = [x.shape[0], inputs.context.shape[0]];
-    if (typeof bx === 'number' && typeof bc === 'number' && bx !== bc) nnShapeError('multiHeadAttention', 'x and context batch sizes differ', x, inputs.context);
+    if (typeof bx === 'number' && typeof bc === 'number' && bx !== bc)
+      nnShapeError('multiHeadAttention', 'x and context batch sizes differ', x, inputs.context);
     q = linear(p.scope('q'), x, { out: dim, bias });
     [k, v] = linear(p.scope('kv'), inputs.context, { out: 2 * dim, bias }).split([dim, dim], -1);
   } else {
@@ -112,17 +125,30 @@ export function multiHeadAttention(p: Scope, x: Tensor, cfg: AttentionConfig, in
   }
   const scale = cfg.scale ?? 1 / Math.sqrt(dh);
   // Scaling q ([.., Tq, dh]) is cheaper than scaling the scores ([.., Tq, Tk]).
-  qh = cfg.learnableScale ? qh.mul(p.param('log_scale', [heads, 1, 1], init.constant(Math.log(scale))).exp()) : qh.mul(scale);
+  qh = cfg.learnableScale
+    ? qh.mul(p.param('log_scale', [heads, 1, 1], init.constant(Math.log(scale))).exp())
+    : qh.mul(scale);
   const { out, weights } = scaledDotProduct(qh, kh, vh, inputs.mask, cfg.dropout ?? 0);
   return { out: linear(p.scope('out'), mergeHeads(out), { out: cfg.outDim ?? d, bias }), weights };
 }
 
 /** Self-attention: multiHeadAttention without a context. x [B, T, D] -> out [B, T, D], weights [B, H, T, T]. */
-export function selfAttention(p: Scope, x: Tensor, cfg: AttentionConfig, inputs: Omit<AttentionInputs, 'context'> = {}): AttentionResult {
+export function selfAttention(
+  p: Scope,
+  x: Tensor,
+  cfg: AttentionConfig,
+  inputs: Omit<AttentionInputs, 'context'> = {},
+): AttentionResult {
   return multiHeadAttention(p, x, cfg, inputs);
 }
 
 /** Cross-attention: queries from x [B, Tq, D], keys/values from context [B, Tk, Dc] -> out [B, Tq, D], weights [B, H, Tq, Tk]. */
-export function crossAttention(p: Scope, x: Tensor, context: Tensor, cfg: AttentionConfig, inputs: Omit<AttentionInputs, 'context'> = {}): AttentionResult {
+export function crossAttention(
+  p: Scope,
+  x: Tensor,
+  context: Tensor,
+  cfg: AttentionConfig,
+  inputs: Omit<AttentionInputs, 'context'> = {},
+): AttentionResult {
   return multiHeadAttention(p, x, cfg, { ...inputs, context });
 }

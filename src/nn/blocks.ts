@@ -51,7 +51,13 @@ export function transformerBlock(p: Scope, x: Tensor, cfg: BlockConfig, inputs: 
  *   const a = addSinusoidal(audio), v = addSinusoidal(video);
  *   const aFromV = crossModalBlock(p.scope('a_with_v'), a, v, { heads: 4 }).out;   // MulT 'av': audio queries video
  */
-export function crossModalBlock(p: Scope, target: Tensor, source: Tensor, cfg: BlockConfig, inputs: Omit<AttentionInputs, 'context'> = {}): AttentionResult {
+export function crossModalBlock(
+  p: Scope,
+  target: Tensor,
+  source: Tensor,
+  cfg: BlockConfig,
+  inputs: Omit<AttentionInputs, 'context'> = {},
+): AttentionResult {
   return transformerBlock(p, target, cfg, { ...inputs, context: source });
 }
 
@@ -67,10 +73,21 @@ export function crossModalBlock(p: Scope, target: Tensor, source: Tensor, cfg: B
  *   const c = mlp(p.scope('t_embed'), timestepEmbedding(t, 64), { out: 64 });   // t [B] -> [B, 64]
  *   const { out } = ditBlock(p.scope('dit0'), latent, c, { heads: 4, qkNorm: 'rms' }); // latent [B, T, 64]
  */
-export function ditBlock(p: Scope, x: Tensor, cond: Tensor, cfg: BlockConfig, inputs: AttentionInputs = {}): AttentionResult {
+export function ditBlock(
+  p: Scope,
+  x: Tensor,
+  cond: Tensor,
+  cfg: BlockConfig,
+  inputs: AttentionInputs = {},
+): AttentionResult {
   const d = staticDim(x, -1, 'ditBlock');
   const [shiftA, scaleA, gateA, shiftM, scaleM, gateM] = adaLNModulation(p.scope('mod'), cond, { chunks: 6, dim: d });
-  const a = multiHeadAttention(p.scope('attn'), modulate(layerNorm(p, x, { affine: false, eps: 1e-6 }), shiftA, scaleA), cfg, inputs);
+  const a = multiHeadAttention(
+    p.scope('attn'),
+    modulate(layerNorm(p, x, { affine: false, eps: 1e-6 }), shiftA, scaleA),
+    cfg,
+    inputs,
+  );
   const h = gatedResidual(x, drop(a.out, cfg.residualDropout), gateA);
   const m = ffn(p.scope('mlp'), modulate(layerNorm(p, h, { affine: false, eps: 1e-6 }), shiftM, scaleM), cfg);
   return { out: gatedResidual(h, drop(m, cfg.residualDropout), gateM), weights: a.weights };

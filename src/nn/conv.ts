@@ -68,6 +68,8 @@ export interface ConvMlpConfig {
 export function convMlp(p: Scope, x: Tensor, cfg: ConvMlpConfig = {}): Tensor {
   const d = staticDim(x, -1, 'convMlp');
   const conv = { out: cfg.hidden ?? 4 * d, kernel: cfg.kernel ?? 3, bias: false };
-  const h = conv1dTime(p.scope('fc1'), x, conv).silu().mul(conv1dTime(p.scope('fc3'), x, conv)); // [B, T, hidden]
+  const h = conv1dTime(p.scope('fc1'), x, conv)
+    .silu()
+    .mul(conv1dTime(p.scope('fc3'), x, conv)); // [B, T, hidden]
   return conv1dTime(p.scope('fc2'), h, { ...conv, out: d });
 }

@@ -44,7 +44,13 @@ export function bilinearGatedFusion(p: Scope, a: Tensor, b: Tensor, cfg: Bilinea
   const d = staticDim(a, -1, 'bilinearGatedFusion');
   const rank = cfg.rank ?? d;
   const out = cfg.out ?? d;
-  const z = linear(p.scope('proj'), linear(p.scope('u'), a, rank).tanh().mul(linear(p.scope('v'), b, rank).tanh()), out); // [..., out]
+  const z = linear(
+    p.scope('proj'),
+    linear(p.scope('u'), a, rank)
+      .tanh()
+      .mul(linear(p.scope('v'), b, rank).tanh()),
+    out,
+  ); // [..., out]
   const ab = concat([a, b], -1);
   const l = linear(p.scope('lin'), ab, out);
   const g = linear(p.scope('gate'), ab, out).sigmoid();
@@ -65,6 +71,8 @@ export function bilinearGatedFusion(p: Scope, a: Tensor, b: Tensor, cfg: Bilinea
 export function multiLevelFusion(p: Scope, attended: Tensor, raw: Tensor): Tensor {
   const d = sameWidth('multiLevelFusion', attended, raw);
   const levels = concat([attended, raw, attended.mul(raw)], -1); // [..., 3D]
-  const h = linear(p.scope('proj'), levels, d).gelu().mul(linear(p.scope('gate'), levels, d).sigmoid());
+  const h = linear(p.scope('proj'), levels, d)
+    .gelu()
+    .mul(linear(p.scope('gate'), levels, d).sigmoid());
   return layerNorm(p.scope('norm'), raw.add(h));
 }

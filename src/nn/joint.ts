@@ -34,13 +34,22 @@ export interface JointResult {
  *     rope: [Array.from({ length: 250 }, (_, i) => i), alignedRopePositions(64, 8, 31.25)],
  *   });
  */
-export function jointAttention(p: Scope, streams: Tensor[], cfg: AttentionConfig, inputs: JointInputs = {}): JointResult {
+export function jointAttention(
+  p: Scope,
+  streams: Tensor[],
+  cfg: AttentionConfig,
+  inputs: JointInputs = {},
+): JointResult {
   if (streams.length === 0) throw new RangeError('jointAttention: needs at least one stream');
   const d = staticDim(streams[0], -1, 'jointAttention');
-  for (const s of streams) if (staticDim(s, -1, 'jointAttention') !== d) nnShapeError('jointAttention', 'all streams must have the same width', streams[0], s);
+  for (const s of streams)
+    if (staticDim(s, -1, 'jointAttention') !== d)
+      nnShapeError('jointAttention', 'all streams must have the same width', streams[0], s);
   const dim = cfg.dim ?? d;
   const dh = dim / cfg.heads;
-  const qs: Tensor[] = [], ks: Tensor[] = [], vs: Tensor[] = [];
+  const qs: Tensor[] = [],
+    ks: Tensor[] = [],
+    vs: Tensor[] = [];
   streams.forEach((s, i) => {
     const sp = p.scope(`s${i}`);
     const [q, k, v] = linear(sp.scope('qkv'), s, { out: 3 * dim, bias: cfg.bias ?? true }).split([dim, dim, dim], -1);
@@ -52,7 +61,10 @@ export function jointAttention(p: Scope, streams: Tensor[], cfg: AttentionConfig
     }
     const pos = inputs.rope?.[i];
     if (pos) {
-      const table = ropeTable(s.graph, pos, dh, { theta: inputs.theta, dtype: s.dtype === 'float64' ? 'float64' : 'float32' });
+      const table = ropeTable(s.graph, pos, dh, {
+        theta: inputs.theta,
+        dtype: s.dtype === 'float64' ? 'float64' : 'float32',
+      });
       qh = applyRope(qh, table);
       kh = applyRope(kh, table);
     }
@@ -63,7 +75,10 @@ export function jointAttention(p: Scope, streams: Tensor[], cfg: AttentionConfig
   const { out, weights } = scaledDotProduct(concat(qs, 2), concat(ks, 2), concat(vs, 2), inputs.mask, cfg.dropout ?? 0); // [B, H, sum T, dh]
   const lengths = streams.map((s) => staticDim(s, 1, 'jointAttention'));
   const parts = lengths.length === 1 ? [out] : out.split(lengths, 2);
-  return { outs: parts.map((o, i) => linear(p.scope(`s${i}`).scope('out'), mergeHeads(o), { out: d, bias: cfg.bias ?? true })), weights };
+  return {
+    outs: parts.map((o, i) => linear(p.scope(`s${i}`).scope('out'), mergeHeads(o), { out: d, bias: cfg.bias ?? true })),
+    weights,
+  };
 }
 
 /**
@@ -73,7 +88,13 @@ export function jointAttention(p: Scope, streams: Tensor[], cfg: AttentionConfig
  *
  * streams: [B, T_i, D], conds: [B, C] or [B, T_i, C] per stream -> outs [B, T_i, D], weights [B, H, sum T, sum T]
  */
-export function jointBlock(p: Scope, streams: Tensor[], conds: Tensor[], cfg: BlockConfig, inputs: JointInputs & { preOnly?: boolean[] } = {}): JointResult {
+export function jointBlock(
+  p: Scope,
+  streams: Tensor[],
+  conds: Tensor[],
+  cfg: BlockConfig,
+  inputs: JointInputs & { preOnly?: boolean[] } = {},
+): JointResult {
   const d = staticDim(streams[0], -1, 'jointBlock');
   const mods = streams.map((_, i) => adaLNModulation(p.scope(`s${i}`).scope('mod'), conds[i], { chunks: 6, dim: d }));
   const normed = streams.map((s, i) => modulate(layerNorm(p, s, { affine: false, eps: 1e-6 }), mods[i][0], mods[i][1]));
@@ -82,9 +103,14 @@ export function jointBlock(p: Scope, streams: Tensor[], conds: Tensor[], cfg: Bl
     if (inputs.preOnly?.[i]) return s;
     const [, , gateA, shiftM, scaleM, gateM] = mods[i];
     const h = gatedResidual(s, att.outs[i], gateA);
-    const m = mlp(p.scope(`s${i}`).scope('mlp'), modulate(layerNorm(p, h, { affine: false, eps: 1e-6 }), shiftM, scaleM), {
-      hidden: Math.round((cfg.mlpRatio ?? 4) * d), activation: cfg.activation,
-    });
+    const m = mlp(
+      p.scope(`s${i}`).scope('mlp'),
+      modulate(layerNorm(p, h, { affine: false, eps: 1e-6 }), shiftM, scaleM),
+      {
+        hidden: Math.round((cfg.mlpRatio ?? 4) * d),
+        activation: cfg.activation,
+      },
+    );
     return gatedResidual(h, m, gateM);
   });
   return { outs, weights: att.weights };

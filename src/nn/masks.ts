@@ -22,7 +22,13 @@ export const MASK_VALUE = -1e9;
 export type CausalDirection = 'past' | 'future';
 
 /** A constant [Tq, Tk] bias with 0 where allowed(i, j). */
-export function maskFromPredicate(g: Graph, tq: number, tk: number, allowed: (i: number, j: number) => boolean, cacheKey?: string): Tensor {
+export function maskFromPredicate(
+  g: Graph,
+  tq: number,
+  tk: number,
+  allowed: (i: number, j: number) => boolean,
+  cacheKey?: string,
+): Tensor {
   const make = () => {
     const v = new Float32Array(tq * tk);
     for (let i = 0; i < tq; i++) for (let j = 0; j < tk; j++) if (!allowed(i, j)) v[i * tk + j] = MASK_VALUE;
@@ -48,7 +54,13 @@ export interface CausalOptions {
  */
 export function causalMask(g: Graph, tq: number, opts: CausalOptions = {}): Tensor {
   const { direction = 'past', tk = tq, offset = 0 } = opts;
-  return maskFromPredicate(g, tq, tk, direction === 'past' ? (i, j) => j <= i + offset : (i, j) => j >= i - offset, `causal:${direction}:${offset}`);
+  return maskFromPredicate(
+    g,
+    tq,
+    tk,
+    direction === 'past' ? (i, j) => j <= i + offset : (i, j) => j >= i - offset,
+    `causal:${direction}:${offset}`,
+  );
 }
 
 /**
@@ -56,11 +68,22 @@ export function causalMask(g: Graph, tq: number, opts: CausalOptions = {}): Tens
  * one frame always see each other; across frames the `direction` rule applies per frame (FAVOR: kron(triu(ones(F,
  * F)), ones(n, n)) = direction 'future', a frame sees itself and LATER frames; 'past' sees itself and EARLIER ones).
  */
-export function frameCausalMask(g: Graph, frames: number, tokensPerFrame: number, direction: CausalDirection = 'past'): Tensor {
+export function frameCausalMask(
+  g: Graph,
+  frames: number,
+  tokensPerFrame: number,
+  direction: CausalDirection = 'past',
+): Tensor {
   const n = tokensPerFrame;
   const t = frames * n;
   const fi = (i: number) => Math.floor(i / n);
-  return maskFromPredicate(g, t, t, direction === 'past' ? (i, j) => fi(j) <= fi(i) : (i, j) => fi(j) >= fi(i), `frame:${n}:${direction}`);
+  return maskFromPredicate(
+    g,
+    t,
+    t,
+    direction === 'past' ? (i, j) => fi(j) <= fi(i) : (i, j) => fi(j) >= fi(i),
+    `frame:${n}:${direction}`,
+  );
 }
 
 export interface SlidingWindowOptions {
@@ -93,16 +116,27 @@ export function slidingWindowMask(g: Graph, tq: number, opts: SlidingWindowOptio
   const qp = opts.qPositions ?? Array.from({ length: tq }, (_, i) => i);
   const kp = opts.kPositions ?? Array.from({ length: tk }, (_, i) => i);
   if (qp.length !== tq || kp.length !== tk) {
-    throw new ShapeError(`slidingWindowMask: ${qp.length} query / ${kp.length} key positions for ${tq} queries / ${tk} keys`, {
-      op: 'slidingWindowMask', expected: [tq, tk], got: [qp.length, kp.length],
-    });
+    throw new ShapeError(
+      `slidingWindowMask: ${qp.length} query / ${kp.length} key positions for ${tq} queries / ${tk} keys`,
+      {
+        op: 'slidingWindowMask',
+        expected: [tq, tk],
+        got: [qp.length, kp.length],
+      },
+    );
   }
   const tol = 1e-9; // aligned positions are fractional; keep exact boundaries inside the window
   const key = `window:${before}:${after}:${Array.from(qp).join(',')}|${Array.from(kp).join(',')}`;
-  return maskFromPredicate(g, tq, tk, (i, j) => {
-    const d = kp[j] - qp[i];
-    return d >= -before - tol && d <= after + tol;
-  }, key);
+  return maskFromPredicate(
+    g,
+    tq,
+    tk,
+    (i, j) => {
+      const d = kp[j] - qp[i];
+      return d >= -before - tol && d <= after + tol;
+    },
+    key,
+  );
 }
 
 /**
@@ -116,14 +150,19 @@ export function slidingWindowMask(g: Graph, tq: number, opts: SlidingWindowOptio
  */
 export function multiScaleWindowMask(g: Graph, t: number, heads: number, radii: number[]): Tensor {
   if (radii.length === 0 || heads % radii.length !== 0) {
-    throw new ShapeError(`multiScaleWindowMask: ${heads} heads do not split into ${radii.length} equal groups`, { op: 'multiScaleWindowMask', expected: 'heads % radii.length == 0', got: radii.length });
+    throw new ShapeError(`multiScaleWindowMask: ${heads} heads do not split into ${radii.length} equal groups`, {
+      op: 'multiScaleWindowMask',
+      expected: 'heads % radii.length == 0',
+      got: radii.length,
+    });
   }
   const per = heads / radii.length;
   return cachedConstant(g, `multiscale:${t}:${heads}:${radii.join(',')}`, () => {
     const v = new Float32Array(heads * t * t);
     for (let h = 0; h < heads; h++) {
       const r = radii[Math.floor(h / per)];
-      for (let i = 0; i < t; i++) for (let j = 0; j < t; j++) if (Math.abs(i - j) > r) v[(h * t + i) * t + j] = MASK_VALUE;
+      for (let i = 0; i < t; i++)
+        for (let j = 0; j < t; j++) if (Math.abs(i - j) > r) v[(h * t + i) * t + j] = MASK_VALUE;
     }
     return g.constant({ dtype: 'float32', shape: [heads, t, t], data: v });
   });
@@ -135,14 +174,23 @@ export function multiScaleWindowMask(g: Graph, t: number, heads: number, radii: 
  */
 export function keyPaddingMask(valid: Tensor): Tensor {
   if (valid.shape.length !== 2) nnShapeError('keyPaddingMask', 'valid must be [B, Tk]', valid);
-  const bias = valid.dtype === 'bool' ? where(valid, 0, constant(valid.graph, MASK_VALUE, 'float32', [])) : valid.sub(1).mul(-MASK_VALUE);
+  const bias =
+    valid.dtype === 'bool'
+      ? where(valid, 0, constant(valid.graph, MASK_VALUE, 'float32', []))
+      : valid.sub(1).mul(-MASK_VALUE);
   return bias.unsqueeze([1, 2]); // [B, 1, 1, Tk]
 }
 
 /** Validity [B, T] (bool) from lengths [B] (int64): position t is valid when t < length. */
 export function lengthsToValid(lengths: Tensor, t: number): Tensor {
-  if (lengths.dtype !== 'int64' || lengths.shape.length !== 1) nnShapeError('lengthsToValid', 'lengths must be int64 [B]', lengths);
-  const pos = constant(lengths.graph, Array.from({ length: t }, (_, i) => i), 'int64', [1, t]);
+  if (lengths.dtype !== 'int64' || lengths.shape.length !== 1)
+    nnShapeError('lengthsToValid', 'lengths must be int64 [B]', lengths);
+  const pos = constant(
+    lengths.graph,
+    Array.from({ length: t }, (_, i) => i),
+    'int64',
+    [1, t],
+  );
   return pos.lt(lengths.unsqueeze([1])); // [B, T]
 }
 

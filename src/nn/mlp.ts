@@ -19,10 +19,14 @@ export interface MlpConfig {
 /** Applies a pointwise activation by name (swiglu is not pointwise: use mlp). */
 export function activate(x: Tensor, act: Exclude<Activation, 'swiglu'>): Tensor {
   switch (act) {
-    case 'gelu': return x.gelu();
-    case 'relu': return x.relu();
-    case 'silu': return x.silu();
-    case 'tanh': return x.tanh();
+    case 'gelu':
+      return x.gelu();
+    case 'relu':
+      return x.relu();
+    case 'silu':
+      return x.silu();
+    case 'tanh':
+      return x.tanh();
   }
 }
 
@@ -41,7 +45,10 @@ export function mlp(p: Scope, x: Tensor, cfg: MlpConfig = {}): Tensor {
   const act = cfg.activation ?? 'gelu';
   const bias = cfg.bias ?? true;
   let h: Tensor; // [..., hidden]
-  if (act === 'swiglu') h = linear(p.scope('fc1'), x, { out: hidden, bias }).silu().mul(linear(p.scope('fc3'), x, { out: hidden, bias }));
+  if (act === 'swiglu')
+    h = linear(p.scope('fc1'), x, { out: hidden, bias })
+      .silu()
+      .mul(linear(p.scope('fc3'), x, { out: hidden, bias }));
   else h = activate(linear(p.scope('fc1'), x, { out: hidden, bias }), act);
   if (cfg.dropout) h = h.dropout(cfg.dropout);
   return linear(p.scope('fc2'), h, { out: cfg.out ?? d, bias });

@@ -46,5 +46,10 @@ export function norm(kind: NormKind, p: Scope, x: Tensor, cfg: NormConfig = {}):
 
 function onesLike(x: Tensor, d: number): Tensor {
   return cachedConstant(x.graph, `ones:${d}:${x.dtype}`, () =>
-    x.graph.constant({ dtype: x.dtype, shape: [d], data: x.dtype === 'float64' ? new Float64Array(d).fill(1) : new Float32Array(d).fill(1) }));
+    x.graph.constant({
+      dtype: x.dtype,
+      shape: [d],
+      data: x.dtype === 'float64' ? new Float64Array(d).fill(1) : new Float32Array(d).fill(1),
+    }),
+  );
 }

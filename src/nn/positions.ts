@@ -29,7 +29,9 @@ export function sinusoidalPositions(g: Graph, t: number, d: number, opts: Sinuso
     }
   }
   const dtype = opts.dtype ?? 'float32';
-  return cachedConstant(g, `sinusoid:${t}:${d}:${base}:${dtype}:${Array.from(pos).join(',')}`, () => constant(g, Array.from(v), dtype, [t, d]));
+  return cachedConstant(g, `sinusoid:${t}:${d}:${base}:${dtype}:${Array.from(pos).join(',')}`, () =>
+    constant(g, Array.from(v), dtype, [t, d]),
+  );
 }
 
 /** x [B, T, D] + sinusoidal positions of its static T and D (dtype follows x). */
@@ -47,7 +49,12 @@ export function timestepEmbedding(t: Tensor, dim: number, maxPeriod = 10000): Te
   if (t.shape.length !== 1) nnShapeError('timestepEmbedding', 't must be [B]', t);
   if (dim % 2 !== 0) throw new RangeError(`timestepEmbedding: dim must be even, got ${dim}`);
   const half = dim / 2;
-  const freqs = constant(t.graph, Array.from({ length: half }, (_, k) => Math.exp((-Math.log(maxPeriod) * k) / half)), t.dtype, [1, half]);
+  const freqs = constant(
+    t.graph,
+    Array.from({ length: half }, (_, k) => Math.exp((-Math.log(maxPeriod) * k) / half)),
+    t.dtype,
+    [1, half],
+  );
   const args = t.unsqueeze([1]).mul(freqs); // [B, half]
   return concat([args.cos(), args.sin()], -1); // [B, dim]
 }
@@ -62,7 +69,12 @@ export interface RopeTable {
  * Rotary position tables for `positions` (theta 10000, the Flux / MMAudio default). Frequency k rotates pair k
  * by pos * theta^(-2k/headDim).
  */
-export function ropeTable(g: Graph, positions: ArrayLike<number>, headDim: number, opts: { theta?: number; dtype?: 'float32' | 'float64' } = {}): RopeTable {
+export function ropeTable(
+  g: Graph,
+  positions: ArrayLike<number>,
+  headDim: number,
+  opts: { theta?: number; dtype?: 'float32' | 'float64' } = {},
+): RopeTable {
   if (headDim % 2 !== 0) throw new RangeError(`ropeTable: head dim must be even, got ${headDim}`);
   const theta = opts.theta ?? 10000;
   const half = headDim / 2;
@@ -78,7 +90,10 @@ export function ropeTable(g: Graph, positions: ArrayLike<number>, headDim: numbe
   }
   const dtype = opts.dtype ?? 'float32';
   const key = `rope:${headDim}:${theta}:${dtype}:${Array.from(positions).join(',')}`;
-  return { cos: cachedConstant(g, `${key}:cos`, () => constant(g, c, dtype, [t, half])), sin: cachedConstant(g, `${key}:sin`, () => constant(g, s, dtype, [t, half])) };
+  return {
+    cos: cachedConstant(g, `${key}:cos`, () => constant(g, c, dtype, [t, half])),
+    sin: cachedConstant(g, `${key}:sin`, () => constant(g, s, dtype, [t, half])),
+  };
 }
 
 /**
@@ -99,7 +114,8 @@ export function alignedRopePositions(frames: number, rate: number, refRate: numb
 export function applyRope(x: Tensor, table: RopeTable): Tensor {
   const dh = staticDim(x, -1, 'applyRope');
   const t = x.shape[x.shape.length - 2];
-  if (table.cos.shape[0] !== t || table.cos.shape[1] !== dh / 2) nnShapeError('applyRope', `table must be [T, headDim/2] for x [..., ${t}, ${dh}]`, x, table.cos);
+  if (table.cos.shape[0] !== t || table.cos.shape[1] !== dh / 2)
+    nnShapeError('applyRope', `table must be [T, headDim/2] for x [..., ${t}, ${dh}]`, x, table.cos);
   const cos = table.cos.cast(x.dtype);
   const sin = table.sin.cast(x.dtype);
   const [x1, x2] = x.split([dh / 2, dh / 2], -1); // [..., T, dh/2] each

@@ -41,7 +41,8 @@ export function windowFrames(x: Tensor, framesPerWindow: number): { tokens: Tens
   if (!padF) return { tokens, windows: w };
   const b = staticDim(x, 0, 'windowFrames (padding mask)');
   const bias = new Float32Array(b * w * l);
-  for (let bw = 0; bw < b * w; bw++) for (let j = 0; j < l; j++) if ((bw % w) * framesPerWindow + Math.floor(j / n) >= f) bias[bw * l + j] = MASK_VALUE;
+  for (let bw = 0; bw < b * w; bw++)
+    for (let j = 0; j < l; j++) if ((bw % w) * framesPerWindow + Math.floor(j / n) >= f) bias[bw * l + j] = MASK_VALUE;
   return { tokens, windows: w, mask: x.graph.constant({ dtype: 'float32', shape: [b * w, 1, 1, l], data: bias }) };
 }
 
@@ -72,20 +73,42 @@ export interface QFormerLayerResult {
  *
  * queries: [N, Q, D], frames: [N, L, Df] (L = frames * tokensPerFrame) -> queries [N, Q, D], frames [N, L, Df]
  */
-export function qFormerLayer(p: Scope, queries: Tensor, frames: Tensor, cfg: QFormerConfig, mask?: Tensor): QFormerLayerResult {
+export function qFormerLayer(
+  p: Scope,
+  queries: Tensor,
+  frames: Tensor,
+  cfg: QFormerConfig,
+  mask?: Tensor,
+): QFormerLayerResult {
   const l = staticDim(frames, 1, 'qFormerLayer');
   const n = cfg.tokensPerFrame;
-  if (l % n !== 0) nnShapeError('qFormerLayer', `frame tokens (${l}) must be a whole number of frames of ${n} tokens`, frames);
+  if (l % n !== 0)
+    nnShapeError('qFormerLayer', `frame tokens (${l}) must be a whole number of frames of ${n} tokens`, frames);
   const causal = cfg.causal ?? 'future';
   const frameMask = combineMasks(causal ? frameCausalMask(frames.graph, l / n, n, causal) : undefined, mask);
-  const fa = multiHeadAttention(p.scope('frame_attn'), layerNorm(p.scope('frame_norm'), frames), { heads: cfg.heads }, { mask: frameMask });
+  const fa = multiHeadAttention(
+    p.scope('frame_attn'),
+    layerNorm(p.scope('frame_norm'), frames),
+    { heads: cfg.heads },
+    { mask: frameMask },
+  );
   const f = frames.add(fa.out); // [N, L, Df]
   const qa = multiHeadAttention(p.scope('q_attn'), layerNorm(p.scope('q_norm1'), queries), { heads: cfg.heads });
   let q = queries.add(qa.out); // [N, Q, D]
-  const ca = multiHeadAttention(p.scope('cross'), layerNorm(p.scope('q_norm2'), q), { heads: cfg.heads }, { context: layerNorm(p.scope('ctx_norm'), f), mask });
+  const ca = multiHeadAttention(
+    p.scope('cross'),
+    layerNorm(p.scope('q_norm2'), q),
+    { heads: cfg.heads },
+    { context: layerNorm(p.scope('ctx_norm'), f), mask },
+  );
   q = q.add(ca.out);
   const d = staticDim(q, -1, 'qFormerLayer');
-  q = q.add(mlp(p.scope('mlp'), layerNorm(p.scope('q_norm3'), q), { hidden: Math.round((cfg.mlpRatio ?? 4) * d), activation: cfg.activation }));
+  q = q.add(
+    mlp(p.scope('mlp'), layerNorm(p.scope('q_norm3'), q), {
+      hidden: Math.round((cfg.mlpRatio ?? 4) * d),
+      activation: cfg.activation,
+    }),
+  );
   return { queries: q, frames: f, weights: { frames: fa.weights, queries: qa.weights, cross: ca.weights } };
 }
 
@@ -111,7 +134,12 @@ export interface QFormerStackConfig extends QFormerConfig {
  *   const { out } = qFormer(p.scope('qf'), w.tokens, { heads: 8, tokensPerFrame: 32, queries: 32, layers: 2 }, w.mask);
  *   const reg = diversityLoss(out).mul(0.01);                            // out [B*W, 32, D]
  */
-export function qFormer(p: Scope, tokens: Tensor, cfg: QFormerStackConfig, mask?: Tensor): { out: Tensor; weights: QFormerLayerResult['weights'][] } {
+export function qFormer(
+  p: Scope,
+  tokens: Tensor,
+  cfg: QFormerStackConfig,
+  mask?: Tensor,
+): { out: Tensor; weights: QFormerLayerResult['weights'][] } {
   const l = staticDim(tokens, 1, 'qFormer');
   const df = staticDim(tokens, 2, 'qFormer');
   const dim = cfg.dim ?? df;
@@ -126,4 +154,3 @@ export function qFormer(p: Scope, tokens: Tensor, cfg: QFormerStackConfig, mask?
   }
   return { out: layerNorm(p.scope('norm'), q), weights };
 }
-

@@ -7,7 +7,9 @@ export function staticDim(x: Tensor, axis: number, op: string): number {
   const d: Dim | undefined = x.shape[a];
   if (typeof d !== 'number') {
     throw new ShapeError(`${op}: axis ${axis} of ${x.name} [${x.shape.join(', ')}] must be static, got ${String(d)}`, {
-      op, shapes: [[...x.shape]], field: `axis ${axis}`,
+      op,
+      shapes: [[...x.shape]],
+      field: `axis ${axis}`,
     });
   }
   return d;
@@ -16,7 +18,8 @@ export function staticDim(x: Tensor, axis: number, op: string): number {
 /** Throws a ShapeError naming the op, what was expected and the shapes seen. */
 export function nnShapeError(op: string, why: string, ...xs: Tensor[]): never {
   throw new ShapeError(`${op}: ${why}; got ${xs.map((x) => `${x.name} [${x.shape.join(', ')}]`).join(' and ')}`, {
-    op, shapes: xs.map((x) => [...x.shape]),
+    op,
+    shapes: xs.map((x) => [...x.shape]),
   });
 }
 
@@ -32,7 +35,13 @@ export function eye(like: Tensor, n: number): Tensor {
 }
 
 /** 0, 1, ..., n-1 as an int64 constant (class labels of a diagonal). */
-export const arange = (like: Tensor, n: number): Tensor => constant(like.graph, Array.from({ length: n }, (_, i) => i), 'int64', [n]);
+export const arange = (like: Tensor, n: number): Tensor =>
+  constant(
+    like.graph,
+    Array.from({ length: n }, (_, i) => i),
+    'int64',
+    [n],
+  );
 
 const constCache = new WeakMap<Graph, Map<string, Tensor>>();
 

@@ -7,7 +7,12 @@ import type { CurvesSection, HeatmapSection, HistogramSection } from './spec.js'
 export type ChartSection = HeatmapSection | CurvesSection | HistogramSection;
 
 /** Average-pools a matrix to at most `limit` rows and columns; labels keep the first of each group. */
-export function poolMatrix(values: number[][], rowLabels: string[] | undefined, colLabels: string[] | undefined, limit: number): { values: number[][]; rowLabels: string[]; colLabels: string[]; pooled: boolean } {
+export function poolMatrix(
+  values: number[][],
+  rowLabels: string[] | undefined,
+  colLabels: string[] | undefined,
+  limit: number,
+): { values: number[][]; rowLabels: string[]; colLabels: string[]; pooled: boolean } {
   const rows = values.length;
   const cols = rows ? values[0].length : 0;
   const fr = Math.max(1, Math.ceil(rows / limit));
@@ -20,13 +25,20 @@ export function poolMatrix(values: number[][], rowLabels: string[] | undefined, 
     for (let j = 0; j < outC; j++) {
       let s = 0;
       let c = 0;
-      for (let a = i * fr; a < Math.min(rows, (i + 1) * fr); a++) for (let b = j * fc; b < Math.min(cols, (j + 1) * fc); b++, c++) s += values[a][b];
+      for (let a = i * fr; a < Math.min(rows, (i + 1) * fr); a++)
+        for (let b = j * fc; b < Math.min(cols, (j + 1) * fc); b++, c++) s += values[a][b];
       r.push(s / c);
     }
     out.push(r);
   }
-  const label = (given: string[] | undefined, f: number, n: number) => Array.from({ length: n }, (_, i) => given?.[i * f] ?? String(i * f));
-  return { values: out, rowLabels: label(rowLabels, fr, outR), colLabels: label(colLabels, fc, outC), pooled: fr > 1 || fc > 1 };
+  const label = (given: string[] | undefined, f: number, n: number) =>
+    Array.from({ length: n }, (_, i) => given?.[i * f] ?? String(i * f));
+  return {
+    values: out,
+    rowLabels: label(rowLabels, fr, outR),
+    colLabels: label(colLabels, fc, outC),
+    pooled: fr > 1 || fc > 1,
+  };
 }
 
 function heatmapOption(s: HeatmapSection): Record<string, unknown> {
@@ -34,18 +46,43 @@ function heatmapOption(s: HeatmapSection): Record<string, unknown> {
   const data: [number, number, number][] = [];
   let lo = Infinity;
   let hi = -Infinity;
-  p.values.forEach((r, i) => r.forEach((v, j) => {
-    data.push([j, i, v]);
-    lo = Math.min(lo, v);
-    hi = Math.max(hi, v);
-  }));
+  p.values.forEach((r, i) =>
+    r.forEach((v, j) => {
+      data.push([j, i, v]);
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }),
+  );
   if (!data.length) lo = hi = 0;
   return {
     tooltip: { position: 'top' },
     grid: { left: 90, right: 90, top: 30, bottom: 70 },
-    xAxis: { type: 'category', data: p.colLabels, name: s.colName ?? 'keys', nameLocation: 'middle', nameGap: 45, axisLabel: { rotate: 45 } },
-    yAxis: { type: 'category', data: p.rowLabels, name: s.rowName ?? 'queries', nameLocation: 'middle', nameGap: 70, inverse: true },
-    visualMap: { min: s.min ?? lo, max: s.max ?? (hi > lo ? hi : lo + 1), precision: 2, calculable: true, orient: 'vertical', right: 0, top: 'center', inRange: { color: ['#f7fbff', '#6baed6', '#08306b'] } },
+    xAxis: {
+      type: 'category',
+      data: p.colLabels,
+      name: s.colName ?? 'keys',
+      nameLocation: 'middle',
+      nameGap: 45,
+      axisLabel: { rotate: 45 },
+    },
+    yAxis: {
+      type: 'category',
+      data: p.rowLabels,
+      name: s.rowName ?? 'queries',
+      nameLocation: 'middle',
+      nameGap: 70,
+      inverse: true,
+    },
+    visualMap: {
+      min: s.min ?? lo,
+      max: s.max ?? (hi > lo ? hi : lo + 1),
+      precision: 2,
+      calculable: true,
+      orient: 'vertical',
+      right: 0,
+      top: 'center',
+      inRange: { color: ['#f7fbff', '#6baed6', '#08306b'] },
+    },
     series: [{ type: 'heatmap', data, progressive: 0, animation: false }],
     _note: p.pooled ? `average-pooled to ${p.values.length} x ${p.values[0]?.length ?? 0} cells for display` : '',
   };
@@ -92,11 +129,20 @@ export function binValues(values: number[], binCount: number, integer = false): 
 }
 
 function histogramOption(s: HistogramSection): Record<string, unknown> {
-  const { bins, counts } = s.values ? binValues(s.values, s.binCount ?? 20, s.integer) : { bins: (s.bins ?? []).map(String), counts: s.counts ?? [] };
+  const { bins, counts } = s.values
+    ? binValues(s.values, s.binCount ?? 20, s.integer)
+    : { bins: (s.bins ?? []).map(String), counts: s.counts ?? [] };
   return {
     tooltip: { trigger: 'axis' },
     grid: { left: 60, right: 30, top: 30, bottom: 70 },
-    xAxis: { type: 'category', data: bins, name: s.xName ?? '', nameLocation: 'middle', nameGap: 50, axisLabel: { rotate: bins.length > 12 ? 45 : 0 } },
+    xAxis: {
+      type: 'category',
+      data: bins,
+      name: s.xName ?? '',
+      nameLocation: 'middle',
+      nameGap: 50,
+      axisLabel: { rotate: bins.length > 12 ? 45 : 0 },
+    },
     yAxis: { type: 'value', name: s.yName ?? 'count' },
     series: [{ type: 'bar', data: counts, animation: false, itemStyle: { color: '#3b75af' } }],
   };
@@ -104,9 +150,12 @@ function histogramOption(s: HistogramSection): Record<string, unknown> {
 
 export function chartOption(s: ChartSection): Record<string, unknown> {
   switch (s.kind) {
-    case 'heatmap': return heatmapOption(s);
-    case 'curves': return curvesOption(s);
-    case 'histogram': return histogramOption(s);
+    case 'heatmap':
+      return heatmapOption(s);
+    case 'curves':
+      return curvesOption(s);
+    case 'histogram':
+      return histogramOption(s);
   }
 }
 

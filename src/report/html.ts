@@ -28,7 +28,10 @@ export function escapeHtml(text: string): string {
 
 /** JSON that is safe inside a <script> element. */
 function scriptJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 
 function formatCell(c: Cell, digits: number): string {
@@ -46,22 +49,33 @@ function tableHtml(s: TableSection): string {
   const digits = s.digits ?? 4;
   const head = s.columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('');
   const body = s.rows
-    .map((r) => `<tr>${r.map((c) => `<td class="${typeof c === 'number' ? 'num' : ''}">${formatCell(c, digits)}</td>`).join('')}</tr>`)
+    .map(
+      (r) =>
+        `<tr>${r.map((c) => `<td class="${typeof c === 'number' ? 'num' : ''}">${formatCell(c, digits)}</td>`).join('')}</tr>`,
+    )
     .join('\n');
   return `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
 }
 
 function checkSection(s: Section, i: number): void {
-  const bad = (why: string) => new InputError(`report section ${i} (${s.kind}${s.title ? ` "${s.title}"` : ''}): ${why}`, { field: `sections[${i}]` });
-  if (s.kind === 'table' && s.rows.some((r) => r.length !== s.columns.length)) throw bad(`every row needs ${s.columns.length} cells`);
+  const bad = (why: string) =>
+    new InputError(`report section ${i} (${s.kind}${s.title ? ` "${s.title}"` : ''}): ${why}`, {
+      field: `sections[${i}]`,
+    });
+  if (s.kind === 'table' && s.rows.some((r) => r.length !== s.columns.length))
+    throw bad(`every row needs ${s.columns.length} cells`);
   if (s.kind === 'heatmap') {
     const w = s.values[0]?.length ?? 0;
     if (s.values.some((r) => r.length !== w)) throw bad('all heat-map rows need the same length');
-    if (s.rowLabels && s.rowLabels.length !== s.values.length) throw bad(`rowLabels has ${s.rowLabels.length} labels for ${s.values.length} rows`);
-    if (s.colLabels && s.colLabels.length !== w) throw bad(`colLabels has ${s.colLabels.length} labels for ${w} columns`);
+    if (s.rowLabels && s.rowLabels.length !== s.values.length)
+      throw bad(`rowLabels has ${s.rowLabels.length} labels for ${s.values.length} rows`);
+    if (s.colLabels && s.colLabels.length !== w)
+      throw bad(`colLabels has ${s.colLabels.length} labels for ${w} columns`);
   }
-  if (s.kind === 'histogram' && !s.values && (s.bins?.length ?? -1) !== (s.counts?.length ?? -2)) throw bad('give values, or bins and counts of equal length');
-  if (s.kind === 'curves' && s.series.some((c) => c.x && c.x.length !== c.y.length)) throw bad('a series has x and y of different lengths');
+  if (s.kind === 'histogram' && !s.values && (s.bins?.length ?? -1) !== (s.counts?.length ?? -2))
+    throw bad('give values, or bins and counts of equal length');
+  if (s.kind === 'curves' && s.series.some((c) => c.x && c.x.length !== c.y.length))
+    throw bad('a series has x and y of different lengths');
 }
 
 const STYLE = `
@@ -80,19 +94,27 @@ export function renderReport(spec: ReportSpec): string {
   const charts: { id: string; kind: string; option: Record<string, unknown> }[] = [];
   const parts = spec.sections.map((s, i) => {
     const title = s.title ? `<h2>${escapeHtml(s.title)}</h2>` : '';
-    if (s.kind === 'text') return `<section>${title}${s.text.split(/\n\s*\n/).map((p) => `<p>${escapeHtml(p)}</p>`).join('')}</section>`;
+    if (s.kind === 'text')
+      return `<section>${title}${s.text
+        .split(/\n\s*\n/)
+        .map((p) => `<p>${escapeHtml(p)}</p>`)
+        .join('')}</section>`;
     if (s.kind === 'table') return `<section>${title}${tableHtml(s)}</section>`;
     if (s.kind === 'audio') return `<section>${title}${audioHtml(s)}</section>`;
     const id = `chart-${i}`;
     const option = chartOption(s as ChartSection);
-    const note = typeof option._note === 'string' && option._note ? `<p class="note">${escapeHtml(option._note)}</p>` : '';
+    const note =
+      typeof option._note === 'string' && option._note ? `<p class="note">${escapeHtml(option._note)}</p>` : '';
     delete option._note;
     charts.push({ id, kind: s.kind, option });
     return `<section>${title}<div id="${id}" class="chart ${s.kind}"></div>${note}</section>`;
   });
-  const meta = spec.meta && Object.keys(spec.meta).length
-    ? `<section><table class="meta">${Object.entries(spec.meta).map(([k, v]) => `<tr><td>${escapeHtml(k)}</td><td>${escapeHtml(String(v))}</td></tr>`).join('')}</table></section>`
-    : '';
+  const meta =
+    spec.meta && Object.keys(spec.meta).length
+      ? `<section><table class="meta">${Object.entries(spec.meta)
+          .map(([k, v]) => `<tr><td>${escapeHtml(k)}</td><td>${escapeHtml(String(v))}</td></tr>`)
+          .join('')}</table></section>`
+      : '';
   const ec = charts.length ? loadEcharts() : null;
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -101,9 +123,13 @@ export function renderReport(spec: ReportSpec): string {
 <main>${meta}
 ${parts.join('\n')}
 </main><footer>Generated by Attune${ec ? ` · charts by Apache ECharts ${ec.version} (Apache License 2.0; Copyright The Apache Software Foundation)` : ''}</footer>
-${ec ? `<script>/* Apache ECharts ${ec.version}, Apache License 2.0, https://echarts.apache.org */\n${ec.code}</script>
+${
+  ec
+    ? `<script>/* Apache ECharts ${ec.version}, Apache License 2.0, https://echarts.apache.org */\n${ec.code}</script>
 <script type="application/json" id="attune-charts">${scriptJson(charts)}</script>
-<script>${PAGE_SCRIPT}</script>` : ''}
+<script>${PAGE_SCRIPT}</script>`
+    : ''
+}
 </body></html>
 `;
 }

@@ -55,15 +55,22 @@ export class BpeTokenizer {
 
   constructor(json: TokenizerJson) {
     if (json.type !== 'attune-byte-bpe' || json.version !== 1) {
-      throw new InputError(`not an Attune byte-BPE tokenizer (type ${String(json.type)}, version ${String(json.version)})`, { field: 'type' });
+      throw new InputError(
+        `not an Attune byte-BPE tokenizer (type ${String(json.type)}, version ${String(json.version)})`,
+        { field: 'type' },
+      );
     }
     this.specials = [...json.specials];
     this.lowercase = json.lowercase;
     this.merges = json.merges.map(([a, b]) => [a, b]);
     const s = this.specials.length;
-    this.bytesOf = [...this.specials.map(() => new Uint8Array(0)), ...Array.from({ length: 256 }, (_, b) => Uint8Array.of(b))];
+    this.bytesOf = [
+      ...this.specials.map(() => new Uint8Array(0)),
+      ...Array.from({ length: 256 }, (_, b) => Uint8Array.of(b)),
+    ];
     this.merges.forEach(([a, b], i) => {
-      if (!(a < s + 256 + i && b < s + 256 + i && a >= s && b >= s)) throw new InputError(`merge ${i} refers to unknown ids ${a}, ${b}`, { field: `merges.${i}` });
+      if (!(a < s + 256 + i && b < s + 256 + i && a >= s && b >= s))
+        throw new InputError(`merge ${i} refers to unknown ids ${a}, ${b}`, { field: `merges.${i}` });
       this.rank.set(`${a},${b}`, i);
       this.bytesOf.push(concat(this.bytesOf[a], this.bytesOf[b]));
     });
@@ -76,7 +83,10 @@ export class BpeTokenizer {
   /** Id of a special token such as '[PAD]'. */
   specialId(name: string): number {
     const i = this.specials.indexOf(name);
-    if (i < 0) throw new InputError(`tokenizer has no special token ${name} (has ${this.specials.join(', ')})`, { field: 'specials' });
+    if (i < 0)
+      throw new InputError(`tokenizer has no special token ${name} (has ${this.specials.join(', ')})`, {
+        field: 'specials',
+      });
     return i;
   }
 
@@ -88,11 +98,16 @@ export class BpeTokenizer {
   static train(texts: Iterable<string>, opts: TrainOptions): BpeTokenizer {
     const specials = opts.specials ?? [...DEFAULT_SPECIALS];
     const base = specials.length + 256;
-    if (opts.vocabSize < base) throw new ConfigError(`vocabSize ${opts.vocabSize} is below ${base} (specials + 256 bytes)`, { field: 'vocabSize' });
-    if (opts.vocabSize > PAIR_SHIFT) throw new ConfigError(`vocabSize ${opts.vocabSize} is above ${PAIR_SHIFT}`, { field: 'vocabSize' });
+    if (opts.vocabSize < base)
+      throw new ConfigError(`vocabSize ${opts.vocabSize} is below ${base} (specials + 256 bytes)`, {
+        field: 'vocabSize',
+      });
+    if (opts.vocabSize > PAIR_SHIFT)
+      throw new ConfigError(`vocabSize ${opts.vocabSize} is above ${PAIR_SHIFT}`, { field: 'vocabSize' });
     const lowercase = opts.lowercase ?? true;
     const counts = new Map<string, number>();
-    for (const text of texts) for (const w of splitWords(lowercase ? text.toLowerCase() : text)) counts.set(w, (counts.get(w) ?? 0) + 1);
+    for (const text of texts)
+      for (const w of splitWords(lowercase ? text.toLowerCase() : text)) counts.set(w, (counts.get(w) ?? 0) + 1);
     const words = [...counts].map(([w, n]) => ({ ids: [...utf8.encode(w)].map((b) => b + specials.length), n }));
     const merges = learnMerges(words, base, opts.vocabSize - base, opts.minFrequency ?? 2);
     return new BpeTokenizer({ type: 'attune-byte-bpe', version: 1, lowercase, specials, merges });
@@ -105,7 +120,10 @@ export class BpeTokenizer {
     for (const w of splitWords(this.lowercase ? text.toLowerCase() : text)) ids.push(...this.encodeWord(w));
     if (addSpecial) ids = [this.specialId('[BOS]'), ...ids, this.specialId('[EOS]')];
     if (opts.maxLength !== undefined && ids.length > opts.maxLength) {
-      ids = addSpecial && opts.maxLength >= 2 ? [...ids.slice(0, opts.maxLength - 1), ids[ids.length - 1]] : ids.slice(0, opts.maxLength);
+      ids =
+        addSpecial && opts.maxLength >= 2
+          ? [...ids.slice(0, opts.maxLength - 1), ids[ids.length - 1]]
+          : ids.slice(0, opts.maxLength);
     }
     const len = Math.max(ids.length, opts.padTo ?? 0);
     const out = new Int32Array(len).fill(this.padId < 0 ? 0 : this.padId);
@@ -116,7 +134,10 @@ export class BpeTokenizer {
   }
 
   /** A padded batch: ids and mask [B, L], L = maxLength or the longest text. */
-  encodeBatch(texts: readonly string[], opts: EncodeOptions = {}): { ids: Int32Array; mask: Uint8Array; shape: [number, number] } {
+  encodeBatch(
+    texts: readonly string[],
+    opts: EncodeOptions = {},
+  ): { ids: Int32Array; mask: Uint8Array; shape: [number, number] } {
     const enc = texts.map((t) => this.encode(t, { ...opts, padTo: undefined }));
     const len = opts.padTo ?? opts.maxLength ?? Math.max(1, ...enc.map((e) => e.ids.length));
     const ids = new Int32Array(texts.length * len).fill(this.padId < 0 ? 0 : this.padId);
@@ -134,7 +155,11 @@ export class BpeTokenizer {
     const parts: Uint8Array[] = [];
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i];
-      if (id < 0 || id >= this.bytesOf.length) throw new InputError(`token id ${id} is outside the vocabulary (0..${this.bytesOf.length - 1})`, { field: 'ids', got: id });
+      if (id < 0 || id >= this.bytesOf.length)
+        throw new InputError(`token id ${id} is outside the vocabulary (0..${this.bytesOf.length - 1})`, {
+          field: 'ids',
+          got: id,
+        });
       if (id < this.specials.length) {
         if (keepSpecial) parts.push(utf8.encode(this.specials[id]));
       } else parts.push(this.bytesOf[id]);
@@ -166,7 +191,13 @@ export class BpeTokenizer {
   }
 
   toJSON(): TokenizerJson {
-    return { type: 'attune-byte-bpe', version: 1, lowercase: this.lowercase, specials: [...this.specials], merges: this.merges.map(([a, b]) => [a, b]) };
+    return {
+      type: 'attune-byte-bpe',
+      version: 1,
+      lowercase: this.lowercase,
+      specials: [...this.specials],
+      merges: this.merges.map(([a, b]) => [a, b]),
+    };
   }
 
   save(path: string): void {

@@ -4,7 +4,12 @@
  * The BPE merge loop with incremental pair counts: only the words that contain the merged pair are
  * recounted, and a lazy max-heap finds the next most frequent pair (ties: the smaller pair key).
  */
-export function learnMerges(words: { ids: number[]; n: number }[], firstId: number, maxMerges: number, minFreq: number): [number, number][] {
+export function learnMerges(
+  words: { ids: number[]; n: number }[],
+  firstId: number,
+  maxMerges: number,
+  minFreq: number,
+): [number, number][] {
   const key = (a: number, b: number) => a * PAIR_SHIFT + b;
   const counts = new Map<number, number>();
   const where = new Map<number, Set<number>>(); // pair -> words that contained it (may be stale)
@@ -75,7 +80,8 @@ class PairHeap {
     this.counts.pop();
     this.keys.pop();
     for (let i = 0; ;) {
-      const l = 2 * i + 1, r = l + 1;
+      const l = 2 * i + 1,
+        r = l + 1;
       let m = i;
       if (l < this.counts.length && this.before(l, m)) m = l;
       if (r < this.counts.length && this.before(r, m)) m = r;

@@ -14,13 +14,24 @@ const LEXICON_SOURCE: Record<string, string> = {
 };
 
 export const LEXICON: ReadonlyMap<string, number> = new Map(
-  Object.entries(LEXICON_SOURCE).flatMap(([v, words]) => words.split(' ').map((w) => [w, Number(v)] as [string, number])),
+  Object.entries(LEXICON_SOURCE).flatMap(([v, words]) =>
+    words.split(' ').map((w) => [w, Number(v)] as [string, number]),
+  ),
 );
 
 const NEGATIONS = new Set(['not', 'no', 'never', "n't", 'nobody', 'nothing', 'neither', 'nor', 'without', 'hardly']);
 const INTENSIFIERS: ReadonlyMap<string, number> = new Map([
-  ['very', 1.5], ['really', 1.5], ['so', 1.3], ['extremely', 2], ['totally', 1.5], ['absolutely', 1.8], ['quite', 1.2],
-  ['slightly', 0.5], ['somewhat', 0.6], ['barely', 0.4], ['little', 0.6],
+  ['very', 1.5],
+  ['really', 1.5],
+  ['so', 1.3],
+  ['extremely', 2],
+  ['totally', 1.5],
+  ['absolutely', 1.8],
+  ['quite', 1.2],
+  ['slightly', 0.5],
+  ['somewhat', 0.6],
+  ['barely', 0.4],
+  ['little', 0.6],
 ]);
 const NEGATION_SCOPE = 3;
 
@@ -38,7 +49,12 @@ export const SENTIMENT_FEATURES = [
 
 /** Valence of each word after negation and intensifiers (0 for words outside the lexicon). */
 export function wordValences(text: string): { words: string[]; valence: number[] } {
-  const words = (text.toLowerCase().replace(/n't\b/g, " n't").match(/[\p{L}']+/gu) ?? []).map((w) => w.replace(/^'+|'+$/g, '') || w);
+  const words = (
+    text
+      .toLowerCase()
+      .replace(/n't\b/g, " n't")
+      .match(/[\p{L}']+/gu) ?? []
+  ).map((w) => w.replace(/^'+|'+$/g, '') || w);
   const valence: number[] = [];
   let negate = 0;
   let boost = 1;

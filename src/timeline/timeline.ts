@@ -36,11 +36,21 @@ const EPS = 1e-9;
 
 /** Builds a Stream, checking that data length, rate and counts agree. */
 export function makeStream(data: Float32Array, dim: number, rate: number, start = 0): Stream {
-  if (!Number.isInteger(dim) || dim < 1) throw new ShapeError(`stream dim must be a positive integer, got ${dim}`, { field: 'dim', got: dim });
-  if (!(rate > 0) || !Number.isFinite(rate)) throw new ShapeError(`stream rate must be a positive finite number of Hz, got ${rate}`, { field: 'rate', got: rate });
-  if (!Number.isFinite(start)) throw new ShapeError(`stream start must be finite seconds, got ${start}`, { field: 'start', got: start });
+  if (!Number.isInteger(dim) || dim < 1)
+    throw new ShapeError(`stream dim must be a positive integer, got ${dim}`, { field: 'dim', got: dim });
+  if (!(rate > 0) || !Number.isFinite(rate))
+    throw new ShapeError(`stream rate must be a positive finite number of Hz, got ${rate}`, {
+      field: 'rate',
+      got: rate,
+    });
+  if (!Number.isFinite(start))
+    throw new ShapeError(`stream start must be finite seconds, got ${start}`, { field: 'start', got: start });
   if (data.length % dim !== 0) {
-    throw new ShapeError(`stream data has ${data.length} values, not a multiple of dim ${dim}`, { field: 'data', expected: `multiple of ${dim}`, got: data.length });
+    throw new ShapeError(`stream data has ${data.length} values, not a multiple of dim ${dim}`, {
+      field: 'data',
+      expected: `multiple of ${dim}`,
+      got: data.length,
+    });
   }
   return { data, frames: data.length / dim, dim, rate, start };
 }
@@ -83,7 +93,13 @@ export function frameRow(s: Stream, i: number): Float32Array {
 export function sliceTime(s: Stream, t0: number, t1: number): Stream {
   const i0 = Math.min(s.frames, Math.max(0, Math.ceil((t0 - s.start) * s.rate - EPS)));
   const i1 = Math.min(s.frames, Math.max(i0, Math.ceil((t1 - s.start) * s.rate - EPS)));
-  return { data: s.data.subarray(i0 * s.dim, i1 * s.dim), frames: i1 - i0, dim: s.dim, rate: s.rate, start: frameTime(s, i0) };
+  return {
+    data: s.data.subarray(i0 * s.dim, i1 * s.dim),
+    frames: i1 - i0,
+    dim: s.dim,
+    rate: s.rate,
+    start: frameTime(s, i0),
+  };
 }
 
 /**
@@ -171,7 +187,13 @@ export function align(streams: Stream[], opts: AlignOptions): { grid: Grid; stre
  * the same second share a position: CLIP at 8 fps against 31.25 Hz latents gives i * 3.90625, the
  * MMAudio scaling of CLIP positions by latent_len / clip_len = 250 / 64.
  */
-export function alignedPositions(frames: number, rate: number, refRate: number, start = 0, anchor: 'start' | 'center' = 'start'): Float32Array {
+export function alignedPositions(
+  frames: number,
+  rate: number,
+  refRate: number,
+  start = 0,
+  anchor: 'start' | 'center' = 'start',
+): Float32Array {
   const pos = new Float32Array(frames);
   const shift = anchor === 'center' ? 0.5 : 0;
   for (let i = 0; i < frames; i++) pos[i] = (start + (i + shift) / rate) * refRate;
@@ -179,6 +201,11 @@ export function alignedPositions(frames: number, rate: number, refRate: number, 
 }
 
 /** Positions in seconds (the refRate = 1 case), for models that take time directly. */
-export function positionsSeconds(frames: number, rate: number, start = 0, anchor: 'start' | 'center' = 'start'): Float32Array {
+export function positionsSeconds(
+  frames: number,
+  rate: number,
+  start = 0,
+  anchor: 'start' | 'center' = 'start',
+): Float32Array {
   return alignedPositions(frames, rate, 1, start, anchor);
 }

@@ -39,25 +39,49 @@ export interface FavorOptions {
 export function favorGroup(video: Stream, audio: Stream, opts: FavorOptions = {}): FavorGroups {
   const k = audio.rate / video.rate;
   if (Math.abs(k - Math.round(k)) > 1e-9 || k < 1) {
-    throw new ShapeError(`FAVOR grouping needs audio rate / video rate to be a whole number, got ${audio.rate} / ${video.rate} = ${k}`, {
-      field: 'rate', expected: 'integer ratio', got: k,
-    });
+    throw new ShapeError(
+      `FAVOR grouping needs audio rate / video rate to be a whole number, got ${audio.rate} / ${video.rate} = ${k}`,
+      {
+        field: 'rate',
+        expected: 'integer ratio',
+        got: k,
+      },
+    );
   }
   if (Math.abs(audio.start - video.start) > 1e-9) {
-    throw new ShapeError(`FAVOR grouping needs both streams to start together (video ${video.start} s, audio ${audio.start} s); align them first`, {
-      field: 'start', expected: video.start, got: audio.start,
-    });
+    throw new ShapeError(
+      `FAVOR grouping needs both streams to start together (video ${video.start} s, audio ${audio.start} s); align them first`,
+      {
+        field: 'start',
+        expected: video.start,
+        got: audio.start,
+      },
+    );
   }
   const kk = Math.round(k);
   const vt = opts.videoTokens ?? 1;
-  if (video.dim % vt !== 0) throw new ShapeError(`video dim ${video.dim} is not a multiple of videoTokens ${vt}`, { field: 'videoTokens', got: vt });
+  if (video.dim % vt !== 0)
+    throw new ShapeError(`video dim ${video.dim} is not a multiple of videoTokens ${vt}`, {
+      field: 'videoTokens',
+      got: vt,
+    });
   const dv = video.dim / vt;
   const da = audio.dim;
   const slots = opts.slots ?? Math.max(kk, vt);
-  if (slots < kk || slots < vt) throw new ShapeError(`slots ${slots} must hold ${kk} audio frames and ${vt} video tokens`, { field: 'slots', got: slots });
+  if (slots < kk || slots < vt)
+    throw new ShapeError(`slots ${slots} must hold ${kk} audio frames and ${vt} video tokens`, {
+      field: 'slots',
+      got: slots,
+    });
   const frames = Math.max(video.frames, Math.ceil(audio.frames / kk));
   const out: FavorGroups = {
-    frames, slots, k: kk, videoDim: dv, audioDim: da, rate: video.rate, start: video.start,
+    frames,
+    slots,
+    k: kk,
+    videoDim: dv,
+    audioDim: da,
+    rate: video.rate,
+    start: video.start,
     video: new Float32Array(frames * slots * dv),
     audio: new Float32Array(frames * slots * da),
     videoMask: new Uint8Array(frames * slots),
@@ -83,7 +107,11 @@ export function favorGroup(video: Stream, audio: Stream, opts: FavorOptions = {}
  * the later end (video sampled 'nearest' at videoRate, audio mean-pooled or held at audioRate), then
  * grouped. Time not covered by a stream is zero and masked.
  */
-export function favorAlign(video: Stream, audio: Stream, opts: FavorOptions & { videoRate?: number; audioRate?: number } = {}): FavorGroups {
+export function favorAlign(
+  video: Stream,
+  audio: Stream,
+  opts: FavorOptions & { videoRate?: number; audioRate?: number } = {},
+): FavorGroups {
   const videoRate = opts.videoRate ?? 2;
   const audioRate = opts.audioRate ?? 50;
   const start = Math.min(video.start, audio.start);
@@ -128,8 +156,10 @@ export interface Windows {
 export function windowCount(frames: number, opts: WindowOptions): number {
   const { size } = opts;
   const stride = opts.stride ?? size;
-  if (!Number.isInteger(size) || size < 1) throw new ShapeError(`window size must be a positive integer, got ${size}`, { field: 'size', got: size });
-  if (!Number.isInteger(stride) || stride < 1) throw new ShapeError(`window stride must be a positive integer, got ${stride}`, { field: 'stride', got: stride });
+  if (!Number.isInteger(size) || size < 1)
+    throw new ShapeError(`window size must be a positive integer, got ${size}`, { field: 'size', got: size });
+  if (!Number.isInteger(stride) || stride < 1)
+    throw new ShapeError(`window stride must be a positive integer, got ${stride}`, { field: 'stride', got: stride });
   if (frames <= 0) return 0;
   if (opts.pad ?? true) return frames <= size ? 1 : Math.ceil((frames - size) / stride) + 1;
   return frames < size ? 0 : Math.floor((frames - size) / stride) + 1;
@@ -141,7 +171,9 @@ export function slidingWindows(s: Stream, opts: WindowOptions): Windows {
   const { size } = opts;
   const stride = opts.stride ?? size;
   const w: Windows = {
-    count, size, dim: s.dim,
+    count,
+    size,
+    dim: s.dim,
     data: new Float32Array(count * size * s.dim),
     mask: new Uint8Array(count * size),
     startFrame: new Int32Array(count),

@@ -15,57 +15,64 @@ import { z } from 'zod';
 import { ConfigError, InputError } from '../util/errors.js';
 import type { AnyTask, ConfigLayer, DataSourceKind, Monitor } from './task.js';
 
-export const MonitorSchema = z.object({
-  metric: z.string().min(1),
-  mode: z.enum(['min', 'max']),
-}).strict();
+export const MonitorSchema = z
+  .object({
+    metric: z.string().min(1),
+    mode: z.enum(['min', 'max']),
+  })
+  .strict();
 
-export const TrainSectionSchema = z.object({
-  seed: z.number().int().nonnegative(),
-  batchSize: z.number().int().positive(),
-  /** Batch size of the evaluation Predictor (default: batchSize). */
-  evalBatchSize: z.number().int().positive().nullable(),
-  epochs: z.number().int().positive(),
-  /** Stop after this many batches even if epochs remain (null: no cap). */
-  maxSteps: z.number().int().positive().nullable(),
-  optimizer: z.enum(['adamw', 'sgd']),
-  lr: z.number().positive(),
-  schedule: z.enum(['constant', 'cosine']),
-  warmupSteps: z.number().int().nonnegative(),
-  minLr: z.number().nonnegative(),
-  weightDecay: z.number().nonnegative(),
-  /** SGD momentum (ignored by AdamW). */
-  momentum: z.number().min(0).max(1),
-  clipNorm: z.number().positive().nullable(),
-  /** Evaluate on val every this many epochs (the last epoch is always evaluated). */
-  evalEvery: z.number().int().positive(),
-  /** Evaluate the untrained model on test too, for a before/after table. */
-  evalBefore: z.boolean(),
-  /** Write checkpoints/last.safetensors every this many steps (0: only at epoch ends and on exit). */
-  checkpointEvery: z.number().int().nonnegative(),
-  /** Early stopping: stop after this many evaluations without improvement (null: off). */
-  patience: z.number().int().positive().nullable(),
-  /** Smallest change of the monitored metric that counts as an improvement. */
-  minDelta: z.number().nonnegative(),
-  /** What early stopping and best.safetensors watch (null: the task's monitor, else val loss). */
-  monitor: MonitorSchema.nullable(),
-  onNonFinite: z.enum(['stop', 'skip']),
-  /** Run ORT in a worker thread so progress and signals stay live. */
-  worker: z.boolean(),
-  /** ORT intra-op threads (null: all cores). */
-  threads: z.number().int().positive().nullable(),
-  /** Write model.onnx (inference graph, batch size exportBatchSize) at the end. */
-  export: z.boolean(),
-  exportBatchSize: z.number().int().positive(),
-  /** Write report.html at the end. */
-  report: z.boolean(),
-}).strict();
+export const TrainSectionSchema = z
+  .object({
+    seed: z.number().int().nonnegative(),
+    batchSize: z.number().int().positive(),
+    /** Batch size of the evaluation Predictor (default: batchSize). */
+    evalBatchSize: z.number().int().positive().nullable(),
+    epochs: z.number().int().positive(),
+    /** Stop after this many batches even if epochs remain (null: no cap). */
+    maxSteps: z.number().int().positive().nullable(),
+    optimizer: z.enum(['adamw', 'sgd']),
+    lr: z.number().positive(),
+    schedule: z.enum(['constant', 'cosine']),
+    warmupSteps: z.number().int().nonnegative(),
+    minLr: z.number().nonnegative(),
+    weightDecay: z.number().nonnegative(),
+    /** SGD momentum (ignored by AdamW). */
+    momentum: z.number().min(0).max(1),
+    clipNorm: z.number().positive().nullable(),
+    /** Evaluate on val every this many epochs (the last epoch is always evaluated). */
+    evalEvery: z.number().int().positive(),
+    /** Evaluate the untrained model on test too, for a before/after table. */
+    evalBefore: z.boolean(),
+    /** Write checkpoints/last.safetensors every this many steps (0: only at epoch ends and on exit). */
+    checkpointEvery: z.number().int().nonnegative(),
+    /** Early stopping: stop after this many evaluations without improvement (null: off). */
+    patience: z.number().int().positive().nullable(),
+    /** Smallest change of the monitored metric that counts as an improvement. */
+    minDelta: z.number().nonnegative(),
+    /** What early stopping and best.safetensors watch (null: the task's monitor, else val loss). */
+    monitor: MonitorSchema.nullable(),
+    onNonFinite: z.enum(['stop', 'skip']),
+    /** Run ORT in a worker thread so progress and signals stay live. */
+    worker: z.boolean(),
+    /** ORT intra-op threads (null: all cores). */
+    threads: z.number().int().positive().nullable(),
+    /** Write model.onnx (inference graph, batch size exportBatchSize) at the end. */
+    export: z.boolean(),
+    exportBatchSize: z.number().int().positive(),
+    /** Write report.html at the end. */
+    report: z.boolean(),
+  })
+  .strict();
 
-export const SplitSchema = z.object({
-  /** Fractions of the examples held out for validation and test (the rest trains). */
-  val: z.number().min(0).max(0.9),
-  test: z.number().min(0).max(0.9),
-}).strict().refine((s) => s.val + s.test < 1, { message: 'val + test must leave examples to train on (sum < 1)' });
+export const SplitSchema = z
+  .object({
+    /** Fractions of the examples held out for validation and test (the rest trains). */
+    val: z.number().min(0).max(0.9),
+    test: z.number().min(0).max(0.9),
+  })
+  .strict()
+  .refine((s) => s.val + s.test < 1, { message: 'val + test must leave examples to train on (sum < 1)' });
 
 export type TrainSection = z.infer<typeof TrainSectionSchema>;
 export type SplitSection = z.infer<typeof SplitSchema>;
@@ -133,7 +140,8 @@ export function parseOverrides(sets: readonly string[]): Record<string, Json> {
     const eq = s.indexOf('=');
     if (eq <= 0) throw new ConfigError(`--set '${s}': expected key.path=value (e.g. train.lr=3e-4)`, { field: s });
     const path = s.slice(0, eq).trim().split('.');
-    if (path.some((p) => !p)) throw new ConfigError(`--set '${s}': empty key in '${s.slice(0, eq)}'`, { field: s.slice(0, eq) });
+    if (path.some((p) => !p))
+      throw new ConfigError(`--set '${s}': empty key in '${s.slice(0, eq)}'`, { field: s.slice(0, eq) });
     const raw = s.slice(eq + 1);
     let value: Json;
     try {
@@ -180,22 +188,38 @@ const TOP_KEYS = new Set(['task', 'variant', 'model', 'data', 'split', 'train'])
 /** Builds and validates the run config of `task`; errors are ConfigErrors naming the field (and the file). */
 export function resolveConfig<M, D>(task: AnyTask, opts: ResolveOptions): RunConfig<M, D> {
   const where = opts.fileName ?? 'config';
-  for (const [layer, name] of [[opts.file, where], [opts.overrides, '--set']] as const) {
+  for (const [layer, name] of [
+    [opts.file, where],
+    [opts.overrides, '--set'],
+  ] as const) {
     for (const key of Object.keys(layer ?? {})) {
       // A saved run config (config.json) names its data source; the caller decides whether to use it.
       if (key === 'source' && layer === opts.file) continue;
-      if (!TOP_KEYS.has(key)) throw new ConfigError(`${name}: unknown config section '${key}' (expected one of ${[...TOP_KEYS].join(', ')})`, { field: key, file: name });
+      if (!TOP_KEYS.has(key))
+        throw new ConfigError(
+          `${name}: unknown config section '${key}' (expected one of ${[...TOP_KEYS].join(', ')})`,
+          { field: key, file: name },
+        );
     }
   }
   const fileTask = opts.file?.task;
   if (fileTask !== undefined && fileTask !== task.name) {
-    throw new ConfigError(`${where}: field 'task' is '${String(fileTask)}' but the run trains '${task.name}'`, { field: 'task', file: where });
+    throw new ConfigError(`${where}: field 'task' is '${String(fileTask)}' but the run trains '${task.name}'`, {
+      field: 'task',
+      file: where,
+    });
   }
   const variantRaw = opts.overrides?.variant ?? opts.file?.variant ?? null;
-  if (variantRaw !== null && typeof variantRaw !== 'string') throw new ConfigError(`field 'variant': expected a string or null, got ${JSON.stringify(variantRaw)}`, { field: 'variant' });
+  if (variantRaw !== null && typeof variantRaw !== 'string')
+    throw new ConfigError(`field 'variant': expected a string or null, got ${JSON.stringify(variantRaw)}`, {
+      field: 'variant',
+    });
   const variants = task.variants ?? {};
   if (variantRaw !== null && !variants[variantRaw]) {
-    throw new ConfigError(`field 'variant': task '${task.name}' has no variant '${variantRaw}' (variants: ${Object.keys(variants).join(', ') || 'none'})`, { field: 'variant' });
+    throw new ConfigError(
+      `field 'variant': task '${task.name}' has no variant '${variantRaw}' (variants: ${Object.keys(variants).join(', ') || 'none'})`,
+      { field: 'variant' },
+    );
   }
   const layers: Json[] = [
     { task: task.name, variant: variantRaw, model: {}, data: {}, ...COMMON_DEFAULTS },
@@ -235,12 +259,16 @@ function parseSection<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, value: Jso
 export function zodConfigError(error: z.ZodError, section: string, where: string): ConfigError {
   const describe = (i: z.ZodIssue) => {
     const field = [section, ...i.path].join('.');
-    if (i.code === 'unrecognized_keys') return `unknown field${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `'${section}${i.path.length ? '.' + i.path.join('.') : ''}.${k}'`).join(', ')}`;
+    if (i.code === 'unrecognized_keys')
+      return `unknown field${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `'${section}${i.path.length ? '.' + i.path.join('.') : ''}.${k}'`).join(', ')}`;
     return `field '${field}': ${i.message}`;
   };
   const issues = error.issues.map(describe);
   const first = error.issues[0];
-  const field = first.code === 'unrecognized_keys' ? [section, ...first.path, first.keys[0]].join('.') : [section, ...first.path].join('.');
+  const field =
+    first.code === 'unrecognized_keys'
+      ? [section, ...first.path, first.keys[0]].join('.')
+      : [section, ...first.path].join('.');
   return new ConfigError(`${where}: ${issues.join('; ')}`, { file: where, field, issues });
 }
 

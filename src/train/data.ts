@@ -12,7 +12,14 @@ import { ConfigError, InputError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
 import type { RunConfig, SplitSection } from './config.js';
-import { GENERATED_SETS, type AnyTask, type DataSource, type GeneratedSet, type SplitName, type TaskData } from './task.js';
+import {
+  GENERATED_SETS,
+  type AnyTask,
+  type DataSource,
+  type GeneratedSet,
+  type SplitName,
+  type TaskData,
+} from './task.js';
 
 /** `NAME:N` -> N items of a generated set (synth, avqa, emospeech; GENERATED_SETS); anything else is a manifest path (validated). */
 export function parseDataSource(spec: string): DataSource {
@@ -23,7 +30,11 @@ export function parseDataSource(spec: string): DataSource {
     if (clips < 1) throw new ConfigError(`--data ${spec}: ${set} needs at least 1 item`, { field: 'data' });
     return set === 'synth' ? { kind: 'synth', clips } : { kind: 'synth', clips, set };
   }
-  if (GENERATED_SETS.some((s) => spec.startsWith(s))) throw new ConfigError(`--data '${spec}': expected NAME:N with NAME one of ${GENERATED_SETS.join(', ')} (e.g. synth:200), or a manifest path`, { field: 'data' });
+  if (GENERATED_SETS.some((s) => spec.startsWith(s)))
+    throw new ConfigError(
+      `--data '${spec}': expected NAME:N with NAME one of ${GENERATED_SETS.join(', ')} (e.g. synth:200), or a manifest path`,
+      { field: 'data' },
+    );
   const path = resolve(spec);
   if (!existsSync(path)) throw new InputError(`--data ${spec}: no such manifest file`, { file: spec, field: 'data' });
   return { kind: 'manifest', path, items: manifestItems(path) };
@@ -48,9 +59,17 @@ export function splitIndices(n: number, split: SplitSection, seed: number): Reco
   const order = new Rng(seed).fork('split').shuffle(Array.from({ length: n }, (_, i) => i));
   const nTest = split.test > 0 ? Math.max(1, Math.round(n * split.test)) : 0;
   const nVal = split.val > 0 ? Math.max(1, Math.round(n * split.val)) : 0;
-  if (n - nTest - nVal < 1) throw new ConfigError(`${n} examples cannot be split into val ${nVal} + test ${nTest} with any left to train`, { field: 'split', examples: n });
+  if (n - nTest - nVal < 1)
+    throw new ConfigError(`${n} examples cannot be split into val ${nVal} + test ${nTest} with any left to train`, {
+      field: 'split',
+      examples: n,
+    });
   const sorted = (a: number[]) => a.sort((x, y) => x - y);
-  return { test: sorted(order.slice(0, nTest)), val: sorted(order.slice(nTest, nTest + nVal)), train: sorted(order.slice(nTest + nVal)) };
+  return {
+    test: sorted(order.slice(0, nTest)),
+    val: sorted(order.slice(nTest, nTest + nVal)),
+    train: sorted(order.slice(nTest + nVal)),
+  };
 }
 
 /** The task's own splits where given, else `splitIndices`; checks range and overlap. */
@@ -59,9 +78,13 @@ export function resolveSplits(data: TaskData, split: SplitSection, seed: number)
   const owner = new Map<number, SplitName>();
   for (const name of ['train', 'val', 'test'] as const) {
     for (const i of out[name]) {
-      if (!Number.isInteger(i) || i < 0 || i >= data.size) throw new InputError(`split '${name}' has example index ${i} outside [0, ${data.size})`, { field: `splits.${name}` });
+      if (!Number.isInteger(i) || i < 0 || i >= data.size)
+        throw new InputError(`split '${name}' has example index ${i} outside [0, ${data.size})`, {
+          field: `splits.${name}`,
+        });
       const prev = owner.get(i);
-      if (prev) throw new InputError(`example ${i} is in both '${prev}' and '${name}' splits`, { field: `splits.${name}` });
+      if (prev)
+        throw new InputError(`example ${i} is in both '${prev}' and '${name}' splits`, { field: `splits.${name}` });
       owner.set(i, name);
     }
   }
@@ -75,7 +98,13 @@ export function stepsPerEpoch(trainSize: number, batchSize: number): number {
 }
 
 /** The train indices of batch `b` of `epoch`: a seeded permutation per epoch, cycled if the set is smaller than a batch. */
-export function trainBatchIndices(train: readonly number[], batchSize: number, seed: number, epoch: number, b: number): number[] {
+export function trainBatchIndices(
+  train: readonly number[],
+  batchSize: number,
+  seed: number,
+  epoch: number,
+  b: number,
+): number[] {
   const perm = epochPermutation(train, seed, epoch);
   return Array.from({ length: batchSize }, (_, i) => perm[(b * batchSize + i) % perm.length]);
 }
@@ -116,7 +145,12 @@ export function evalBatches<T = number>(indices: readonly T[], batchSize: number
 }
 
 /** task.loadData with a progress bar per label the task reports. */
-export function loadTaskData(task: AnyTask, cfg: RunConfig, source: DataSource, opts: { quiet?: boolean; cacheDir?: string }): Promise<TaskData> {
+export function loadTaskData(
+  task: AnyTask,
+  cfg: RunConfig,
+  source: DataSource,
+  opts: { quiet?: boolean; cacheDir?: string },
+): Promise<TaskData> {
   checkGeneratedSet(task, source);
   const bars = new Map<string, Progress>();
   return task.loadData({
@@ -139,5 +173,9 @@ export function checkGeneratedSet(task: AnyTask, source: DataSource): void {
   if (source.kind !== 'synth') return;
   const wants = task.generatedSet ?? 'synth';
   const got = source.set ?? 'synth';
-  if (got !== wants) throw new ConfigError(`--data ${got}:${source.clips}: task '${task.name}' trains on ${wants}:N (or a manifest), not ${got}`, { field: 'data', expected: `${wants}:N`, got: `${got}:${source.clips}` });
+  if (got !== wants)
+    throw new ConfigError(
+      `--data ${got}:${source.clips}: task '${task.name}' trains on ${wants}:N (or a manifest), not ${got}`,
+      { field: 'data', expected: `${wants}:N`, got: `${got}:${source.clips}` },
+    );
 }

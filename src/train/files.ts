@@ -39,7 +39,11 @@ export function loadRun(path: string, opts: { tasks: readonly string[]; flag?: s
   const isDir = statSync(path).isDirectory();
   const dir = resolve(isDir ? path : dirname(path));
   const files = runFiles(dir);
-  if (!existsSync(files.config)) throw new InputError(`${flag} ${path}: no config.json there; pass a run folder (${trainHint})`, { file: files.config, field: flag });
+  if (!existsSync(files.config))
+    throw new InputError(`${flag} ${path}: no config.json there; pass a run folder (${trainHint})`, {
+      file: files.config,
+      field: flag,
+    });
   let config: LoadedRun['config'];
   try {
     config = JSON.parse(readFileSync(files.config, 'utf8'));
@@ -47,11 +51,18 @@ export function loadRun(path: string, opts: { tasks: readonly string[]; flag?: s
     throw new InputError(`${files.config}: not valid JSON (${(err as Error).message})`, { file: files.config });
   }
   if (config.task === undefined || !opts.tasks.includes(config.task)) {
-    throw new InputError(`${flag} ${path}: the run trained '${String(config.task)}', not ${opts.tasks.map((t) => `'${t}'`).join(' or ')}`, { file: files.config, field: 'task' });
+    throw new InputError(
+      `${flag} ${path}: the run trained '${String(config.task)}', not ${opts.tasks.map((t) => `'${t}'`).join(' or ')}`,
+      { file: files.config, field: 'task' },
+    );
   }
   // A damaged best.safetensors (even an empty one) is refused by name when loaded, never silently replaced by last.
   const weightsPath = isDir ? [files.best, files.last].find((p) => existsSync(p)) : resolve(path);
-  if (!weightsPath) throw new InputError(`${flag} ${path}: no best.safetensors or checkpoints/last.safetensors; is the run finished?`, { file: dir, field: flag });
+  if (!weightsPath)
+    throw new InputError(`${flag} ${path}: no best.safetensors or checkpoints/last.safetensors; is the run finished?`, {
+      file: dir,
+      field: flag,
+    });
   const params = Object.fromEntries([...loadSafetensors(weightsPath).tensors].filter(([k]) => !k.startsWith('optim.')));
   let metrics: LoadedRun['metrics'] = null;
   if (existsSync(files.metrics)) {

@@ -19,8 +19,16 @@ import type { RunResult, RunStatus } from './run.js';
 export function runResult(ctx: RunContext, status: RunStatus): RunResult {
   const { state, trainer } = ctx;
   return {
-    dir: ctx.dir, status, config: ctx.cfg, steps: trainer.step, pos: state.pos, totalSteps: ctx.totalSteps, skippedSteps: trainer.skippedSteps,
-    monitor: { ...ctx.monitor, best: state.best, bestStep: state.bestStep }, metrics: null, seconds: (Date.now() - ctx.started) / 1000,
+    dir: ctx.dir,
+    status,
+    config: ctx.cfg,
+    steps: trainer.step,
+    pos: state.pos,
+    totalSteps: ctx.totalSteps,
+    skippedSteps: trainer.skippedSteps,
+    monitor: { ...ctx.monitor, best: state.best, bestStep: state.bestStep },
+    metrics: null,
+    seconds: (Date.now() - ctx.started) / 1000,
     stepsPerSecond: state.timing.steps > 0 ? state.timing.steps / state.timing.seconds : NaN,
   };
 }
@@ -29,8 +37,17 @@ export function runResult(ctx: RunContext, status: RunStatus): RunResult {
 export function interruptedResult(run: OpenedRun, started: number): RunResult {
   const loop = run.resume?.state.loop;
   return {
-    dir: run.dir, status: 'interrupted', config: run.config, steps: run.resume?.ckpt.step ?? 0, pos: loop?.pos ?? 0, totalSteps: NaN, skippedSteps: 0,
-    monitor: { ...effectiveMonitor(run.task, run.config.train), best: null, bestStep: 0 }, metrics: null, seconds: (Date.now() - started) / 1000, stepsPerSecond: NaN,
+    dir: run.dir,
+    status: 'interrupted',
+    config: run.config,
+    steps: run.resume?.ckpt.step ?? 0,
+    pos: loop?.pos ?? 0,
+    totalSteps: NaN,
+    skippedSteps: 0,
+    monitor: { ...effectiveMonitor(run.task, run.config.train), best: null, bestStep: 0 },
+    metrics: null,
+    seconds: (Date.now() - started) / 1000,
+    stepsPerSecond: NaN,
   };
 }
 
@@ -38,12 +55,26 @@ export async function finishRun(ctx: RunContext, status: RunStatus): Promise<Run
   const result = runResult(ctx, status);
   if (status === 'interrupted') return result;
   const { files, state, trainer, t, task, cfg } = ctx;
-  const finalParams = existsSync(files.best) && state.best !== null ? Object.fromEntries(loadSafetensors(files.best).tensors) : await trainer.params();
+  const finalParams =
+    existsSync(files.best) && state.best !== null
+      ? Object.fromEntries(loadSafetensors(files.best).tensors)
+      : await trainer.params();
   finiteGate(ctx, 'final', { tensors: finalParams });
   const test = await evaluateWith(ctx, finalParams, 'test', 'final');
   finiteGate(ctx, 'final', { losses: 'test.loss' in test.metrics ? { 'test.loss': test.metrics['test.loss'] } : {} });
   result.metrics = { test: test.metrics, val: state.bestVal, before: state.before };
-  ctx.log.append({ type: 'eval', step: trainer.step, pos: state.pos, split: 'test', tag: 'final', bestStep: state.bestStep, ...test.metrics }, true);
+  ctx.log.append(
+    {
+      type: 'eval',
+      step: trainer.step,
+      pos: state.pos,
+      split: 'test',
+      tag: 'final',
+      bestStep: state.bestStep,
+      ...test.metrics,
+    },
+    true,
+  );
   const exportError = t.export ? tryExport(ctx, finalParams) : undefined;
   if (exportError) {
     ctx.log.append({ type: 'export-failed', step: trainer.step, pos: state.pos, message: exportError }, true);
@@ -51,11 +82,27 @@ export async function finishRun(ctx: RunContext, status: RunStatus): Promise<Run
   }
   result.seconds = (Date.now() - ctx.started) / 1000;
   writeJsonAtomic(files.metrics, {
-    task: task.name, status, steps: result.steps, bestStep: state.bestStep, monitor: result.monitor, skippedSteps: result.skippedSteps,
-    ...result.metrics, seconds: result.seconds, stepsPerSecond: result.stepsPerSecond, ...(exportError ? { exportError } : {}),
+    task: task.name,
+    status,
+    steps: result.steps,
+    bestStep: state.bestStep,
+    monitor: result.monitor,
+    skippedSteps: result.skippedSteps,
+    ...result.metrics,
+    seconds: result.seconds,
+    stepsPerSecond: result.stepsPerSecond,
+    ...(exportError ? { exportError } : {}),
   });
   ctx.log.append({ type: 'end', step: trainer.step, pos: state.pos, status }, true);
-  if (t.report) writeRunReport(files.report, { task, config: cfg, result, log: readLog(files.log), sections: test.sections ?? [], info: ctx.data.info });
+  if (t.report)
+    writeRunReport(files.report, {
+      task,
+      config: cfg,
+      result,
+      log: readLog(files.log),
+      sections: test.sections ?? [],
+      info: ctx.data.info,
+    });
   return result;
 }
 
@@ -63,7 +110,13 @@ export async function finishRun(ctx: RunContext, status: RunStatus): Promise<Run
 function tryExport(ctx: RunContext, params: Record<string, HostArray>): string | undefined {
   const { task, cfg, data, store } = ctx;
   try {
-    exportOnnx(ctx.files.onnx, (g, p) => task.buildInference(g, p, { model: cfg.model, data, batchSize: cfg.train.exportBatchSize, purpose: 'export' }), store, { params, name: task.name, docString: `${task.name} trained by attune` });
+    exportOnnx(
+      ctx.files.onnx,
+      (g, p) =>
+        task.buildInference(g, p, { model: cfg.model, data, batchSize: cfg.train.exportBatchSize, purpose: 'export' }),
+      store,
+      { params, name: task.name, docString: `${task.name} trained by attune` },
+    );
     return undefined;
   } catch (err) {
     return (err as Error).message;

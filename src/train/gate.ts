@@ -54,17 +54,33 @@ export function findNonFinite(input: GateInput, stage: GateStage): GateFailure |
     return { stage, names: badLosses.map(([k]) => k), reason: badLosses.map(([k, v]) => `${k} is ${v}`).join(', ') };
   }
   return {
-    stage, names: bad.slice(0, 5),
+    stage,
+    names: bad.slice(0, 5),
     reason: `${values} of ${total} values in ${bad.length} tensor${bad.length > 1 ? 's' : ''} are NaN or Inf (e.g. '${bad[0]}')`,
   };
 }
 
 /** The error a failed gate throws. */
-export function divergedError(f: GateFailure, at: { run: string; step: number; pos: number; lr?: number }): DivergedError {
-  const what = { val: 'before the val evaluation could pick best weights', checkpoint: 'before writing a checkpoint', final: 'before the final metrics and model' }[f.stage];
+export function divergedError(
+  f: GateFailure,
+  at: { run: string; step: number; pos: number; lr?: number },
+): DivergedError {
+  const what = {
+    val: 'before the val evaluation could pick best weights',
+    checkpoint: 'before writing a checkpoint',
+    final: 'before the final metrics and model',
+  }[f.stage];
   return new DivergedError(
-    `training diverged at step ${at.step}: ${f.reason}; stopped ${what}; no diverged weights were saved as best, checkpoint, metrics or model (run ${at.run}). `
-    + `Lower train.lr${at.lr !== undefined ? ` (now ${at.lr})` : ''} or check the data for NaN/Inf, then start a new run`,
-    { run: at.run, step: at.step, pos: at.pos, stage: f.stage, nonFinite: f.names, field: 'train.lr', ...(at.lr !== undefined ? { lr: at.lr } : {}) },
+    `training diverged at step ${at.step}: ${f.reason}; stopped ${what}; no diverged weights were saved as best, checkpoint, metrics or model (run ${at.run}). ` +
+      `Lower train.lr${at.lr !== undefined ? ` (now ${at.lr})` : ''} or check the data for NaN/Inf, then start a new run`,
+    {
+      run: at.run,
+      step: at.step,
+      pos: at.pos,
+      stage: f.stage,
+      nonFinite: f.names,
+      field: 'train.lr',
+      ...(at.lr !== undefined ? { lr: at.lr } : {}),
+    },
   );
 }

@@ -5,9 +5,24 @@ export * from './data.js';
 export * from './evaluate.js';
 export * from './log.js';
 // RunOptions/RunResult are renamed here: the media area exports its own.
-export { runTraining, runFiles, describeSource, type RunStatus, type RunOptions as TrainRunOptions, type RunResult as TrainRunResult } from './run.js';
+export {
+  runTraining,
+  runFiles,
+  describeSource,
+  type RunStatus,
+  type RunOptions as TrainRunOptions,
+  type RunResult as TrainRunResult,
+} from './run.js';
 // The run's stages (run.ts runs them in order; a library user may drive them too).
-export { openRun, resolveRunConfig, readSavedRun, checkLoadedData, type OpenOptions, type OpenedRun, type RunSpec } from './open.js';
+export {
+  openRun,
+  resolveRunConfig,
+  readSavedRun,
+  checkLoadedData,
+  type OpenOptions,
+  type OpenedRun,
+  type RunSpec,
+} from './open.js';
 export { prepareRun, type RunContext } from './prepare.js';
 export { trainLoop, evaluateWith, evaluateBefore, writeCheckpoint, finiteGate, type EvalKind } from './loop.js';
 export { finishRun } from './finish.js';

@@ -52,7 +52,10 @@ export function readLog(path: string): LogLine[] {
       out.push(JSON.parse(text) as LogLine);
     } catch (err) {
       if (i === lines.length - 1) return; // torn last line (no trailing newline): the crash cut it off
-      throw new InputError(`${path}:${i + 1}: not a JSON line (${(err as Error).message})`, { file: path, line: i + 1 });
+      throw new InputError(`${path}:${i + 1}: not a JSON line (${(err as Error).message})`, {
+        file: path,
+        line: i + 1,
+      });
     }
   });
   return out;

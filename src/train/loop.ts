@@ -18,10 +18,20 @@ import type { EvalResult, SplitName } from './task.js';
 export type EvalKind = 'before' | 'val' | 'final';
 
 /** Evaluates `split` with `params`. Val indices go in the context for every kind but 'before' (nothing to calibrate). */
-export async function evaluateWith(ctx: RunContext, params: Record<string, HostArray>, split: SplitName, kind: EvalKind): Promise<{ metrics: Record<string, number>; sections: EvalResult['sections'] }> {
+export async function evaluateWith(
+  ctx: RunContext,
+  params: Record<string, HostArray>,
+  split: SplitName,
+  kind: EvalKind,
+): Promise<{ metrics: Record<string, number>; sections: EvalResult['sections'] }> {
   await ctx.pred.inference.setParams(params);
   await ctx.pred.loss.setParams(params);
-  const scope = { split, indices: ctx.splits[split], valIndices: kind === 'before' ? null : ctx.splits.val, final: kind === 'final' };
+  const scope = {
+    split,
+    indices: ctx.splits[split],
+    valIndices: kind === 'before' ? null : ctx.splits.val,
+    final: kind === 'final',
+  };
   return evaluateSplit(ctx.task, ctx.cfg, ctx.data, scope, ctx.pred);
 }
 
@@ -30,7 +40,10 @@ export function finiteGate(ctx: RunContext, stage: GateStage, input: GateInput):
   const failure = findNonFinite(input, stage);
   if (!failure) return;
   const at = { run: ctx.dir, step: ctx.trainer.step, pos: ctx.state.pos, lr: ctx.t.lr };
-  ctx.log.append({ type: 'diverged', step: at.step, pos: at.pos, stage, reason: failure.reason, nonFinite: failure.names }, true);
+  ctx.log.append(
+    { type: 'diverged', step: at.step, pos: at.pos, stage, reason: failure.reason, nonFinite: failure.names },
+    true,
+  );
   throw divergedError(failure, at);
 }
 
@@ -38,7 +51,11 @@ export function finiteGate(ctx: RunContext, stage: GateStage, input: GateInput):
 export async function writeCheckpoint(ctx: RunContext, reason: string): Promise<void> {
   const ckpt = await ctx.trainer.checkpoint();
   finiteGate(ctx, 'checkpoint', { tensors: { ...ckpt.params, ...ckpt.optimState } });
-  const state: CheckpointState = { run: ctx.cfg, loop: { ...ctx.state, skipped: ctx.trainer.skippedSteps }, data: ctx.dataStamp };
+  const state: CheckpointState = {
+    run: ctx.cfg,
+    loop: { ...ctx.state, skipped: ctx.trainer.skippedSteps },
+    data: ctx.dataStamp,
+  };
   ckpt.config = state;
   saveCheckpoint(ctx.files.last, ckpt);
   ctx.log.append({ type: 'checkpoint', step: ctx.trainer.step, pos: ctx.state.pos, reason }, true);
@@ -58,10 +75,22 @@ async function validate(ctx: RunContext, epoch: number): Promise<boolean> {
   const { metrics } = await evaluateWith(ctx, params, 'val', 'val');
   finiteGate(ctx, 'val', { losses: 'val.loss' in metrics ? { 'val.loss': metrics['val.loss'] } : {} });
   const value = monitoredValue(monitor, metrics);
-  const improved = observe(state, monitor, value, t.minDelta, trainer.step, state.pos, monitor.metric === 'loss' ? undefined : metrics['val.loss']);
+  const improved = observe(
+    state,
+    monitor,
+    value,
+    t.minDelta,
+    trainer.step,
+    state.pos,
+    monitor.metric === 'loss' ? undefined : metrics['val.loss'],
+  );
   if (improved) {
     state.bestVal = metrics;
-    saveSafetensors(ctx.files.best, params, { step: String(trainer.step), metric: monitor.metric, value: String(value) });
+    saveSafetensors(ctx.files.best, params, {
+      step: String(trainer.step),
+      metric: monitor.metric,
+      value: String(value),
+    });
   }
   ctx.log.append({ type: 'eval', step: trainer.step, pos: state.pos, split: 'val', epoch, ...metrics, improved }, true);
   const earlyStop = t.patience !== null && state.bad >= t.patience;
@@ -73,21 +102,41 @@ async function validate(ctx: RunContext, epoch: number): Promise<boolean> {
 async function step(ctx: RunContext, epoch: number, b: number): Promise<number> {
   const { state, t, trainer, data, splits } = ctx;
   const stepStarted = performance.now();
-  const batch = data.batch(trainBatchIndices(splits.train, t.batchSize, t.seed, epoch, b), { split: 'train', rng: batchRng(t.seed, 'train', epoch, b) });
+  const batch = data.batch(trainBatchIndices(splits.train, t.batchSize, t.seed, epoch, b), {
+    split: 'train',
+    rng: batchRng(t.seed, 'train', epoch, b),
+  });
   let r;
   try {
     r = await trainer.trainStep(batch);
   } catch (err) {
     if (err instanceof NumericError) {
-      ctx.log.append({ type: 'nonfinite', step: trainer.step, pos: state.pos, epoch, action: 'stop', message: err.message }, true);
-      throw new NumericError(`${err.message} (run ${ctx.dir}; set train.onNonFinite to "skip" to drop such steps)`, { ...err.details, run: ctx.dir });
+      ctx.log.append(
+        { type: 'nonfinite', step: trainer.step, pos: state.pos, epoch, action: 'stop', message: err.message },
+        true,
+      );
+      throw new NumericError(`${err.message} (run ${ctx.dir}; set train.onNonFinite to "skip" to drop such steps)`, {
+        ...err.details,
+        run: ctx.dir,
+      });
     }
     throw err;
   }
   state.pos++;
   state.timing.steps++;
   state.timing.seconds += (performance.now() - stepStarted) / 1000;
-  ctx.log.append({ type: 'step', step: r.step, pos: state.pos, epoch, loss: r.loss, grad_norm: r.gradNorm, lr: r.lr, skipped: r.skipped, ...r.metrics, time: (Date.now() - ctx.started) / 1000 });
+  ctx.log.append({
+    type: 'step',
+    step: r.step,
+    pos: state.pos,
+    epoch,
+    loss: r.loss,
+    grad_norm: r.gradNorm,
+    lr: r.lr,
+    skipped: r.skipped,
+    ...r.metrics,
+    time: (Date.now() - ctx.started) / 1000,
+  });
   ctx.opts.onStep?.({ step: r.step, pos: state.pos, loss: r.loss });
   return r.loss;
 }
@@ -102,13 +151,22 @@ export async function trainLoop(ctx: RunContext): Promise<RunStatus> {
   while (state.pos < totalSteps && !state.ended) {
     const epoch = Math.floor(state.pos / spe);
     lastLoss = await step(ctx, epoch, state.pos % spe);
-    if (state.pos < totalSteps) progress.update(state.pos, { loss: lastLoss, epoch: `${epoch + 1}/${Math.ceil(totalSteps / spe)}`, ...etaField(state.pos - ctx.startPos, totalSteps - state.pos, loopStarted) });
+    if (state.pos < totalSteps)
+      progress.update(state.pos, {
+        loss: lastLoss,
+        epoch: `${epoch + 1}/${Math.ceil(totalSteps / spe)}`,
+        ...etaField(state.pos - ctx.startPos, totalSteps - state.pos, loopStarted),
+      });
 
     const epochEnd = state.pos % spe === 0 || state.pos === totalSteps;
-    const evalNow = epochEnd && ((epoch + 1) % t.evalEvery === 0 || state.pos === totalSteps) && ctx.splits.val.length > 0;
+    const evalNow =
+      epochEnd && ((epoch + 1) % t.evalEvery === 0 || state.pos === totalSteps) && ctx.splits.val.length > 0;
     const earlyStop = evalNow ? await validate(ctx, epoch + 1) : false;
     if (epochEnd || (t.checkpointEvery > 0 && state.pos % t.checkpointEvery === 0) || stop.requested || earlyStop) {
-      await writeCheckpoint(ctx, stop.requested ? `signal ${stop.reason}` : earlyStop ? 'early-stop' : epochEnd ? 'epoch' : 'every');
+      await writeCheckpoint(
+        ctx,
+        stop.requested ? `signal ${stop.reason}` : earlyStop ? 'early-stop' : epochEnd ? 'epoch' : 'every',
+      );
     }
     if (stop.requested) {
       status = 'interrupted';
@@ -117,7 +175,15 @@ export async function trainLoop(ctx: RunContext): Promise<RunStatus> {
     }
     if (earlyStop) {
       status = 'early-stopped';
-      ctx.log.append({ type: 'stop', step: trainer.step, pos: state.pos, reason: `no val ${ctx.monitor.metric} improvement in ${t.patience} evaluations` }, true);
+      ctx.log.append(
+        {
+          type: 'stop',
+          step: trainer.step,
+          pos: state.pos,
+          reason: `no val ${ctx.monitor.metric} improvement in ${t.patience} evaluations`,
+        },
+        true,
+      );
       break;
     }
   }

@@ -55,7 +55,8 @@ class ShapeOnlyStore extends ParamStore {
   }
 }
 
-const numel = (shape: readonly (number | string)[]) => shape.reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1);
+const numel = (shape: readonly (number | string)[]) =>
+  shape.reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1);
 
 interface GraphSize {
   paramBytes: number;
@@ -70,7 +71,14 @@ interface GraphSize {
 function traceSize(build: (g: Graph, p: Scope) => void): GraphSize {
   const g = new Graph();
   build(g, new Scope(g, new ShapeOnlyStore()));
-  const size: GraphSize = { paramBytes: 0, trainableBytes: 0, parameters: 0, constBytes: 0, inputBytes: 0, intermediateBytes: 0 };
+  const size: GraphSize = {
+    paramBytes: 0,
+    trainableBytes: 0,
+    parameters: 0,
+    constBytes: 0,
+    inputBytes: 0,
+    intermediateBytes: 0,
+  };
   for (const [name, t] of g.params) {
     const bytes = numel(t.shape) * BYTES[t.dtype];
     size.paramBytes += bytes;
@@ -96,7 +104,11 @@ export function estimateMemory(task: AnyTask, cfg: RunConfig, data: TaskData): M
   const activationBytes = 2 * train.intermediateBytes + train.inputBytes + train.constBytes;
   const evalBytes = Math.max(...[evalLoss, inference].map((e) => e.intermediateBytes + e.inputBytes + e.constBytes));
   return {
-    parameters: train.parameters, parameterBytes, optimizerBytes, activationBytes, evalBytes,
+    parameters: train.parameters,
+    parameterBytes,
+    optimizerBytes,
+    activationBytes,
+    evalBytes,
     totalBytes: parameterBytes * PARAM_COPIES + optimizerBytes * 2 + activationBytes + evalBytes + RUNTIME_BYTES,
   };
 }
@@ -113,14 +125,16 @@ export function parseByteSize(text: string, field = 'memoryLimit'): number | nul
   const s = text.trim().toLowerCase();
   if (s === 'none' || s === 'off' || s === 'infinity') return null;
   const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)$/.exec(s);
-  if (!m) throw new ConfigError(`${field}: '${text}' is not a size (e.g. 16G, 800M, 1.5GB, or none)`, { field, got: text });
+  if (!m)
+    throw new ConfigError(`${field}: '${text}' is not a size (e.g. 16G, 800M, 1.5GB, or none)`, { field, got: text });
   const scale = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }[m[2] as '' | 'k' | 'm' | 'g' | 't'];
   const bytes = Number(m[1]) * scale;
   if (!(bytes > 0)) throw new ConfigError(`${field}: '${text}' must be a positive size`, { field, got: text });
   return Math.floor(bytes);
 }
 
-export const formatBytes = (b: number): string => (b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(1)} GiB` : `${(b / 2 ** 20).toFixed(0)} MiB`);
+export const formatBytes = (b: number): string =>
+  b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(1)} GiB` : `${(b / 2 ** 20).toFixed(0)} MiB`;
 
 /**
  * Throws a ConfigError when the estimate is over `limit` (bytes; null = no limit), naming the fields to change:
@@ -134,14 +148,22 @@ export function checkMemory(est: MemoryEstimate, limit: number | null, cfg: RunC
   const modelFields = Object.entries((cfg.model ?? {}) as Record<string, unknown>)
     .filter(([, v]) => typeof v === 'number')
     .map(([k, v]) => `model.${k}=${v}`);
-  const batchFields = [`train.batchSize=${t.batchSize}`, ...(t.evalBatchSize !== null ? [`train.evalBatchSize=${t.evalBatchSize}`] : [])];
+  const batchFields = [
+    `train.batchSize=${t.batchSize}`,
+    ...(t.evalBatchSize !== null ? [`train.evalBatchSize=${t.evalBatchSize}`] : []),
+  ];
   const fields = perBatch >= weights ? batchFields : modelFields;
   throw new ConfigError(
-    `${taskName}: the run would need about ${formatBytes(est.totalBytes)}, over the memory limit of ${formatBytes(limit)}: `
-    + `${(est.parameters / 1e6).toFixed(1)} M parameters with gradients, optimizer state and session copies ${formatBytes(weights)}, `
-    + `activations ${formatBytes(est.activationBytes)} at train.batchSize ${t.batchSize} and evaluation ${formatBytes(est.evalBytes)}. `
-    + `Make the ${perBatch >= weights ? 'batch' : 'model'} smaller (${fields.join(', ')}), `
-    + 'or raise the limit (--memory-limit 64G or none; RunOptions.memoryLimit)',
-    { field: perBatch >= weights ? 'train.batchSize' : 'model', fields: fields.map((f) => f.split('=')[0]), estimateBytes: est.totalBytes, limitBytes: limit },
+    `${taskName}: the run would need about ${formatBytes(est.totalBytes)}, over the memory limit of ${formatBytes(limit)}: ` +
+      `${(est.parameters / 1e6).toFixed(1)} M parameters with gradients, optimizer state and session copies ${formatBytes(weights)}, ` +
+      `activations ${formatBytes(est.activationBytes)} at train.batchSize ${t.batchSize} and evaluation ${formatBytes(est.evalBytes)}. ` +
+      `Make the ${perBatch >= weights ? 'batch' : 'model'} smaller (${fields.join(', ')}), ` +
+      'or raise the limit (--memory-limit 64G or none; RunOptions.memoryLimit)',
+    {
+      field: perBatch >= weights ? 'train.batchSize' : 'model',
+      fields: fields.map((f) => f.split('=')[0]),
+      estimateBytes: est.totalBytes,
+      limitBytes: limit,
+    },
   );
 }

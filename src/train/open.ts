@@ -52,26 +52,56 @@ export function openRun(opts: OpenOptions): OpenedRun {
   const files = runFiles(dir);
   const { task } = opts;
   if (!opts.resume) {
-    if (!opts.config || !opts.source) throw new ConfigError('a new run needs a config and a data source (or resume: true to continue the run in out)', { field: opts.config ? 'source' : 'config' });
-    if (existsSync(files.last)) throw new InputError(`${dir} already holds a run (${files.last}); continue it with --resume or choose another --out`, { file: files.last });
+    if (!opts.config || !opts.source)
+      throw new ConfigError('a new run needs a config and a data source (or resume: true to continue the run in out)', {
+        field: opts.config ? 'source' : 'config',
+      });
+    if (existsSync(files.last))
+      throw new InputError(
+        `${dir} already holds a run (${files.last}); continue it with --resume or choose another --out`,
+        { file: files.last },
+      );
     mkdirSync(join(dir, 'checkpoints'), { recursive: true });
     writeJsonAtomic(files.config, { ...opts.config, source: describeSource(opts.source) });
-    return { dir, files, task, config: opts.config, source: opts.source, resume: null, savedData: null, dataChanged: null };
+    return {
+      dir,
+      files,
+      task,
+      config: opts.config,
+      source: opts.source,
+      resume: null,
+      savedData: null,
+      dataChanged: null,
+    };
   }
 
   if (!existsSync(files.last)) {
     const seeds = existsSync(dir) && readdirSync(dir).some((n) => n.startsWith('seed-'));
-    throw new InputError(`--resume ${dir}: no checkpoint at ${files.last}${seeds ? ' (it holds seed-* folders: resume it with --seeds)' : ''}`, { file: files.last });
+    throw new InputError(
+      `--resume ${dir}: no checkpoint at ${files.last}${seeds ? ' (it holds seed-* folders: resume it with --seeds)' : ''}`,
+      { file: files.last },
+    );
   }
   const ckpt = loadCheckpoint(files.last);
   const state = readCheckpointState(ckpt.config);
-  if (!state) throw new InputError(`${files.last}: checkpoint has no run config (not written by the trainer)`, { file: files.last });
-  if (state.run.task !== task.name) throw new InputError(`${files.last}: checkpoint is for task '${state.run.task}', not '${task.name}'`, { file: files.last, field: 'task' });
+  if (!state)
+    throw new InputError(`${files.last}: checkpoint has no run config (not written by the trainer)`, {
+      file: files.last,
+    });
+  if (state.run.task !== task.name)
+    throw new InputError(`${files.last}: checkpoint is for task '${state.run.task}', not '${task.name}'`, {
+      file: files.last,
+      field: 'task',
+    });
 
   const saved: DataStamp | null = state.data ?? savedSourceStamp(files.config);
   let source = opts.source;
   if (!source) {
-    if (!saved) throw new InputError(`--resume ${dir}: the run does not record its data source (no source in ${files.config}); pass one (--data)`, { file: files.config, field: 'data' });
+    if (!saved)
+      throw new InputError(
+        `--resume ${dir}: the run does not record its data source (no source in ${files.config}); pass one (--data)`,
+        { file: files.config, field: 'data' },
+      );
     source = parseDataSource(saved.source);
   }
   const given = dataStamp(source);
@@ -81,23 +111,35 @@ export function openRun(opts: OpenOptions): OpenedRun {
     dataChanged = { from: saved.source, to: given.source };
   }
   // The checkpoint's config is the run's; validated again so a config from an older version gets new fields' defaults.
-  const config = resolveConfig(task, { source: source.kind, file: state.run as unknown as Record<string, unknown>, fileName: files.last });
+  const config = resolveConfig(task, {
+    source: source.kind,
+    file: state.run as unknown as Record<string, unknown>,
+    fileName: files.last,
+  });
   if (existsSync(files.config) && !dataChanged) checkJsonFile(files.config);
-  if (dataChanged || !existsSync(files.config)) writeJsonAtomic(files.config, { ...config, source: describeSource(source) });
+  if (dataChanged || !existsSync(files.config))
+    writeJsonAtomic(files.config, { ...config, source: describeSource(source) });
   return { dir, files, task, config, source, resume: { ckpt, state }, savedData: saved, dataChanged };
 }
 
 /** The loaded data must be what the run trained on: same example count and split sizes (unless allowDataChange). */
-export function checkLoadedData(run: OpenedRun, loaded: { examples: number; splits: Record<SplitName, readonly number[]> }, allowDataChange: boolean): DataStamp {
+export function checkLoadedData(
+  run: OpenedRun,
+  loaded: { examples: number; splits: Record<SplitName, readonly number[]> },
+  allowDataChange: boolean,
+): DataStamp {
   const stamp = dataStamp(run.source, loaded);
   const saved = run.savedData;
   if (saved?.examples !== undefined && saved.splits && !allowDataChange && !run.dataChanged) {
-    const same = saved.examples === stamp.examples && (['train', 'val', 'test'] as const).every((s) => saved.splits![s] === stamp.splits![s]);
+    const same =
+      saved.examples === stamp.examples &&
+      (['train', 'val', 'test'] as const).every((s) => saved.splits![s] === stamp.splits![s]);
     if (!same) {
-      const fmt = (d: DataStamp) => `${d.examples} examples (train ${d.splits!.train}, val ${d.splits!.val}, test ${d.splits!.test})`;
+      const fmt = (d: DataStamp) =>
+        `${d.examples} examples (train ${d.splits!.train}, val ${d.splits!.val}, test ${d.splits!.test})`;
       throw new InputError(
-        `--resume ${run.dir}: ${stamp.source} now loads ${fmt(stamp)}, but the run trained on ${fmt(saved)}; its splits would change. `
-        + 'Restore the data, or pass --allow-data-change (allowDataChange: true) to continue on it anyway',
+        `--resume ${run.dir}: ${stamp.source} now loads ${fmt(stamp)}, but the run trained on ${fmt(saved)}; its splits would change. ` +
+          'Restore the data, or pass --allow-data-change (allowDataChange: true) to continue on it anyway',
         { field: 'data', file: run.dir },
       );
     }
@@ -106,12 +148,13 @@ export function checkLoadedData(run: OpenedRun, loaded: { examples: number; spli
 }
 
 function dataChangeError(dir: string, saved: DataStamp, given: DataStamp): InputError {
-  const what = saved.source === given.source
-    ? `the manifest ${given.source} changed since the run started (items digest ${saved.digest} -> ${given.digest})`
-    : `the run trained on ${saved.source}, and resume was given ${given.source}`;
+  const what =
+    saved.source === given.source
+      ? `the manifest ${given.source} changed since the run started (items digest ${saved.digest} -> ${given.digest})`
+      : `the run trained on ${saved.source}, and resume was given ${given.source}`;
   return new InputError(
-    `--resume ${dir}: ${what}; its splits would be recomputed and former val/test examples trained on. `
-    + 'Resume without --data (the run\'s own data), or pass --allow-data-change (allowDataChange: true) to continue on the new data anyway',
+    `--resume ${dir}: ${what}; its splits would be recomputed and former val/test examples trained on. ` +
+      "Resume without --data (the run's own data), or pass --allow-data-change (allowDataChange: true) to continue on the new data anyway",
     { field: 'data', file: dir, saved: saved.source, given: given.source },
   );
 }
@@ -164,6 +207,9 @@ function checkJsonFile(path: string): void {
   try {
     JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new InputError(`${path}: not valid JSON (${(err as Error).message}); the checkpoint holds the run's config: delete ${path} and resume again to have it rewritten from there`, { file: path });
+    throw new InputError(
+      `${path}: not valid JSON (${(err as Error).message}); the checkpoint holds the run's config: delete ${path} and resume again to have it rewritten from there`,
+      { file: path },
+    );
   }
 }

@@ -25,7 +25,10 @@ export interface Predictions {
  * `batchSize`, padded) and its index into the graph's feeds.
  */
 export async function predictInBatches<T>(
-  runner: BatchRunner, items: readonly T[], batchSize: number, makeBatch: (items: T[], batch: number) => Batch,
+  runner: BatchRunner,
+  items: readonly T[],
+  batchSize: number,
+  makeBatch: (items: T[], batch: number) => Batch,
 ): Promise<Predictions> {
   const parts: Record<string, HostArray[]> = {};
   const sums: Record<string, number> = {};
@@ -53,7 +56,10 @@ function sliceRows(a: HostArray, n: number): HostArray {
 function concatRows(parts: HostArray[]): HostArray {
   if (parts.length === 1) return parts[0];
   const first = parts[0];
-  const data = allocData(first.dtype, parts.reduce((s, p) => s + p.data.length, 0));
+  const data = allocData(
+    first.dtype,
+    parts.reduce((s, p) => s + p.data.length, 0),
+  );
   let off = 0;
   for (const p of parts) {
     (data as Float32Array).set(p.data as Float32Array, off);

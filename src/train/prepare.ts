@@ -54,7 +54,12 @@ export interface RunContext {
 }
 
 /** Returns null when a stop was requested while the data loaded (nothing to train or checkpoint). */
-export async function prepareRun(run: OpenedRun, opts: RunOptions, stop: StopSignal, started: number): Promise<RunContext | null> {
+export async function prepareRun(
+  run: OpenedRun,
+  opts: RunOptions,
+  stop: StopSignal,
+  started: number,
+): Promise<RunContext | null> {
   const { task, config: cfg, dir, files } = run;
   const t = cfg.train;
   const data = await loadTaskData(task, cfg, run.source, opts);
@@ -64,20 +69,38 @@ export async function prepareRun(run: OpenedRun, opts: RunOptions, stop: StopSig
   const spe = stepsPerEpoch(splits.train.length, t.batchSize);
   const totalSteps = Math.min(t.epochs * spe, t.maxSteps ?? Infinity);
   if (splits.train.length < t.batchSize && !opts.quiet) {
-    process.stderr.write(`attune: warning: the train split has ${splits.train.length} examples, fewer than train.batchSize ${t.batchSize}; batches repeat examples\n`);
+    process.stderr.write(
+      `attune: warning: the train split has ${splits.train.length} examples, fewer than train.batchSize ${t.batchSize}; batches repeat examples\n`,
+    );
   }
   // Size bounds before anything big is allocated (weights, ONNX Runtime sessions).
   const limit = opts.memoryLimit === undefined ? defaultMemoryLimit() : opts.memoryLimit;
   if (limit !== null) checkMemory(estimateMemory(task, cfg, data), limit, cfg, task.name);
 
   const store = new ParamStore(t.seed);
-  const compiled = compileTrainStep((g, p) => task.buildLoss(g, p, { model: cfg.model, data, batchSize: t.batchSize, purpose: 'train' }), store, {
-    optimizer: t.optimizer === 'adamw' ? adamw({ weightDecay: t.weightDecay }) : sgd({ momentum: t.momentum, weightDecay: t.weightDecay }),
-    clipNorm: t.clipNorm ?? undefined,
-  });
-  const lr = t.schedule === 'cosine' ? warmupCosine({ lr: t.lr, warmupSteps: Math.min(t.warmupSteps, totalSteps), totalSteps, minLr: t.minLr }) : constantSchedule(t.lr);
+  const compiled = compileTrainStep(
+    (g, p) => task.buildLoss(g, p, { model: cfg.model, data, batchSize: t.batchSize, purpose: 'train' }),
+    store,
+    {
+      optimizer:
+        t.optimizer === 'adamw'
+          ? adamw({ weightDecay: t.weightDecay })
+          : sgd({ momentum: t.momentum, weightDecay: t.weightDecay }),
+      clipNorm: t.clipNorm ?? undefined,
+    },
+  );
+  const lr =
+    t.schedule === 'cosine'
+      ? warmupCosine({ lr: t.lr, warmupSteps: Math.min(t.warmupSteps, totalSteps), totalSteps, minLr: t.minLr })
+      : constantSchedule(t.lr);
   const session = { threads: t.threads ?? undefined };
-  const trainer = await Trainer.create(compiled, { lr, onNonFinite: t.onNonFinite, worker: t.worker, seed: t.seed, session });
+  const trainer = await Trainer.create(compiled, {
+    lr,
+    onNonFinite: t.onNonFinite,
+    worker: t.worker,
+    seed: t.seed,
+    session,
+  });
   let log: JsonlLog | null = null;
   let pred: EvalPredictors | null = null;
   let progress: Progress | null = null;
@@ -94,14 +117,54 @@ export async function prepareRun(run: OpenedRun, opts: RunOptions, stop: StopSig
       await trainer.restore(run.resume.ckpt);
       state = run.resume.state.loop;
       trainer.skippedSteps = state.skipped;
-      log.append({ type: 'resume', step: trainer.step, pos: state.pos, ...(run.dataChanged ? { dataChanged: run.dataChanged } : {}) }, true);
+      log.append(
+        {
+          type: 'resume',
+          step: trainer.step,
+          pos: state.pos,
+          ...(run.dataChanged ? { dataChanged: run.dataChanged } : {}),
+        },
+        true,
+      );
     } else {
-      log.append({ type: 'start', step: 0, pos: 0, task: task.name, totalSteps, stepsPerEpoch: spe, splits: { train: splits.train.length, val: splits.val.length, test: splits.test.length }, info: data.info ?? {} }, true);
+      log.append(
+        {
+          type: 'start',
+          step: 0,
+          pos: 0,
+          task: task.name,
+          totalSteps,
+          stepsPerEpoch: spe,
+          splits: { train: splits.train.length, val: splits.val.length, test: splits.test.length },
+          info: data.info ?? {},
+        },
+        true,
+      );
     }
     const [l, b, pr] = [log, progress, pred];
     const ctx: RunContext = {
-      opts, task, cfg, t, dir, files, data, splits, dataStamp, stepsPerEpoch: spe, totalSteps, monitor: effectiveMonitor(task, t),
-      store, trainer, pred: pr, log: l, progress: b, stop, started, startPos: state.pos, state, progressDone: false,
+      opts,
+      task,
+      cfg,
+      t,
+      dir,
+      files,
+      data,
+      splits,
+      dataStamp,
+      stepsPerEpoch: spe,
+      totalSteps,
+      monitor: effectiveMonitor(task, t),
+      store,
+      trainer,
+      pred: pr,
+      log: l,
+      progress: b,
+      stop,
+      started,
+      startPos: state.pos,
+      state,
+      progressDone: false,
       async close() {
         l.close();
         // Progress has no stop-without-completing; on a TTY finishing it is still needed to restore the cursor.

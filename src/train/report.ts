@@ -32,13 +32,17 @@ export function runReportSections(input: RunReportInput): Section[] {
       kind: 'table',
       title: hasBefore ? 'Test metrics: untrained vs trained (best weights)' : 'Test metrics (best weights)',
       columns: hasBefore ? ['metric', 'before', 'after'] : ['metric', 'value'],
-      rows: names.map((n): Cell[] => (hasBefore ? [n, m.before[n] ?? null, m.test[n] ?? null] : [n, m.test[n] ?? null])),
+      rows: names.map((n): Cell[] =>
+        hasBefore ? [n, m.before[n] ?? null, m.test[n] ?? null] : [n, m.test[n] ?? null],
+      ),
     });
   }
   const steps = log.filter((l) => l.type === 'step' && !l.skipped).map(numeric);
   if (steps.length) {
     sections.push(curvesFromLog('Training loss', withEma(steps, 'loss'), ['loss', 'loss (EMA)']));
-    const trainMetrics = Object.keys(steps[0]).filter((k) => !['step', 'pos', 'epoch', 'loss', 'loss (EMA)', 'lr', 'grad_norm', 'time'].includes(k));
+    const trainMetrics = Object.keys(steps[0]).filter(
+      (k) => !['step', 'pos', 'epoch', 'loss', 'loss (EMA)', 'lr', 'grad_norm', 'time'].includes(k),
+    );
     if (trainMetrics.length) sections.push(curvesFromLog('Training metrics (per step)', steps, trainMetrics));
     sections.push(curvesFromLog('Gradient norm (before clipping)', steps, ['grad_norm']));
     sections.push(curvesFromLog('Learning rate', steps, ['lr']));
@@ -46,11 +50,22 @@ export function runReportSections(input: RunReportInput): Section[] {
   const evals = log.filter((l) => l.type === 'eval' && l.split === 'val').map(numeric);
   if (evals.length) {
     const keys = [...new Set(evals.flatMap((e) => Object.keys(e)))].filter((k) => k.startsWith('val.'));
-    sections.push(curvesFromLog('Validation loss', evals, keys.filter((k) => k === 'val.loss')));
+    sections.push(
+      curvesFromLog(
+        'Validation loss',
+        evals,
+        keys.filter((k) => k === 'val.loss'),
+      ),
+    );
     const others = keys.filter((k) => k !== 'val.loss');
     if (others.length) sections.push(curvesFromLog('Validation metrics', evals, others));
   }
-  sections.push({ kind: 'table', title: 'Config', columns: ['field', 'value'], rows: flatten(input.config).map(([k, v]): Cell[] => [k, v]) });
+  sections.push({
+    kind: 'table',
+    title: 'Config',
+    columns: ['field', 'value'],
+    rows: flatten(input.config).map(([k, v]): Cell[] => [k, v]),
+  });
   return [...sections, ...input.sections];
 }
 
@@ -75,17 +90,25 @@ export function writeRunReport(path: string, input: RunReportInput): void {
 }
 
 /** The seed-list summary: mean ± std per test metric, and each seed's value. */
-export function writeSeedsReport(path: string, taskName: string, seeds: number[], perSeed: Record<string, number>[], summary: Record<string, MeanStd>): void {
+export function writeSeedsReport(
+  path: string,
+  taskName: string,
+  seeds: number[],
+  perSeed: Record<string, number>[],
+  summary: Record<string, MeanStd>,
+): void {
   const names = Object.keys(summary).sort();
   writeReport(path, {
     title: `${taskName}: ${seeds.length} seeds`,
     meta: { task: taskName, seeds: seeds.join(', ') },
-    sections: [{
-      kind: 'table',
-      title: 'Test metrics, mean ± std over seeds (sample std)',
-      columns: ['metric', 'mean', 'std', ...seeds.map((s) => `seed ${s}`)],
-      rows: names.map((n): Cell[] => [n, summary[n].mean, summary[n].std, ...perSeed.map((r) => r[n] ?? null)]),
-    }],
+    sections: [
+      {
+        kind: 'table',
+        title: 'Test metrics, mean ± std over seeds (sample std)',
+        columns: ['metric', 'mean', 'std', ...seeds.map((s) => `seed ${s}`)],
+        rows: names.map((n): Cell[] => [n, summary[n].mean, summary[n].std, ...perSeed.map((r) => r[n] ?? null)]),
+      },
+    ],
   });
 }
 

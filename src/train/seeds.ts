@@ -26,7 +26,10 @@ export interface SeedsResult {
 /** `1,2,3` or `0-4` (inclusive) -> [1, 2, 3] / [0, 1, 2, 3, 4]; duplicates are errors. */
 export function parseSeeds(spec: string): number[] {
   const seeds: number[] = [];
-  for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const range = /^(\d+)-(\d+)$/.exec(part);
     if (range) {
       const [a, b] = [Number(range[1]), Number(range[2])];
@@ -39,7 +42,8 @@ export function parseSeeds(spec: string): number[] {
     }
   }
   if (!seeds.length) throw new ConfigError('--seeds: no seeds given', { field: 'seeds' });
-  if (new Set(seeds).size !== seeds.length) throw new ConfigError(`--seeds: duplicate seeds in '${spec}'`, { field: 'seeds' });
+  if (new Set(seeds).size !== seeds.length)
+    throw new ConfigError(`--seeds: duplicate seeds in '${spec}'`, { field: 'seeds' });
   return seeds;
 }
 
@@ -54,22 +58,40 @@ export async function runSeeds(opts: RunOptions & { seeds: number[] }): Promise<
     const saved = readSavedRun(join(dir, `seed-${opts.seeds[0]}`), opts.task);
     // Seeds that start now train on the list's data too: another source needs allowDataChange, as resume does.
     if (opts.source && describeSource(opts.source) !== describeSource(saved.source) && !opts.allowDataChange) {
-      throw new InputError(`--resume ${dir}: the seed list trained on ${describeSource(saved.source)}, and resume was given ${describeSource(opts.source)}; resume without --data, or pass --allow-data-change (allowDataChange: true)`, { field: 'data', file: dir });
+      throw new InputError(
+        `--resume ${dir}: the seed list trained on ${describeSource(saved.source)}, and resume was given ${describeSource(opts.source)}; resume without --data, or pass --allow-data-change (allowDataChange: true)`,
+        { field: 'data', file: dir },
+      );
     }
     base = { config: opts.config ?? saved.config, source: opts.source ?? saved.source };
   }
-  if (!base) throw new ConfigError('runSeeds: a new seed list needs a config and a data source', { field: opts.config ? 'source' : 'config' });
+  if (!base)
+    throw new ConfigError('runSeeds: a new seed list needs a config and a data source', {
+      field: opts.config ? 'source' : 'config',
+    });
   const runs: RunResult[] = [];
   // One signal handler for the whole list, so a Ctrl-C between two seeds still stops cleanly.
   const abort = new AbortController();
-  const stop = new StopSignal({ signals: opts.handleSignals ?? false, abort: opts.signal, onRequest: () => abort.abort() });
+  const stop = new StopSignal({
+    signals: opts.handleSignals ?? false,
+    abort: opts.signal,
+    onRequest: () => abort.abort(),
+  });
   try {
     for (const seed of opts.seeds) {
       const config = { ...base.config, train: { ...base.config.train, seed } };
       const out = join(dir, `seed-${seed}`);
       // On resume, seeds that never reached a checkpoint start fresh.
       const resume = (opts.resume ?? false) && existsSync(runFiles(out).last);
-      const r = await runTraining({ ...opts, config, source: resume ? opts.source : base.source, out, handleSignals: false, signal: abort.signal, resume });
+      const r = await runTraining({
+        ...opts,
+        config,
+        source: resume ? opts.source : base.source,
+        out,
+        handleSignals: false,
+        signal: abort.signal,
+        resume,
+      });
       runs.push(r);
       if (r.status === 'interrupted') break;
     }
@@ -88,6 +110,7 @@ export async function runSeeds(opts: RunOptions & { seeds: number[] }): Promise<
     summary,
     perSeed: Object.fromEntries(done.map((r, i) => [String(opts.seeds[i]), r.metrics!.test])),
   });
-  if (base.config.train.report && perSeed.length) writeSeedsReport(join(dir, 'summary.html'), opts.task.name, opts.seeds.slice(0, done.length), perSeed, summary);
+  if (base.config.train.report && perSeed.length)
+    writeSeedsReport(join(dir, 'summary.html'), opts.task.name, opts.seeds.slice(0, done.length), perSeed, summary);
   return { dir, seeds: opts.seeds, runs, summary, interrupted };
 }

@@ -30,7 +30,9 @@ export class StopSignal {
       process.stderr.write(`\nattune: second ${sig}, exiting without a checkpoint\n`);
       process.exit(130);
     }
-    process.stderr.write(`\nattune: ${sig} received; saving a checkpoint after the current step and stopping (send again to exit at once)\n`);
+    process.stderr.write(
+      `\nattune: ${sig} received; saving a checkpoint after the current step and stopping (send again to exit at once)\n`,
+    );
     this.request(sig);
   }
 

@@ -24,7 +24,15 @@ export interface RunState extends MonitorState {
   timing: { steps: number; seconds: number };
 }
 
-export const initialRunState = (): RunState => ({ ...initialMonitorState(), pos: 0, ended: null, skipped: 0, before: {}, bestVal: {}, timing: { steps: 0, seconds: 0 } });
+export const initialRunState = (): RunState => ({
+  ...initialMonitorState(),
+  pos: 0,
+  ended: null,
+  skipped: 0,
+  before: {},
+  bestVal: {},
+  timing: { steps: 0, seconds: 0 },
+});
 
 /**
  * Which data a run trains on: the source as written in config.json, a digest of a manifest's items, and the
@@ -51,12 +59,22 @@ export function describeSource(source: DataSource): string {
   return source.kind === 'synth' ? `${source.set ?? 'synth'}:${source.clips}` : source.path;
 }
 
-export function dataStamp(source: DataSource, loaded?: { examples: number; splits: Record<SplitName, readonly number[]> }): DataStamp {
-  const digest = source.kind === 'manifest' ? createHash('sha256').update(JSON.stringify(source.items)).digest('hex').slice(0, 16) : '';
+export function dataStamp(
+  source: DataSource,
+  loaded?: { examples: number; splits: Record<SplitName, readonly number[]> },
+): DataStamp {
+  const digest =
+    source.kind === 'manifest'
+      ? createHash('sha256').update(JSON.stringify(source.items)).digest('hex').slice(0, 16)
+      : '';
   const stamp: DataStamp = { source: describeSource(source), digest };
   if (loaded) {
     stamp.examples = loaded.examples;
-    stamp.splits = { train: loaded.splits.train.length, val: loaded.splits.val.length, test: loaded.splits.test.length };
+    stamp.splits = {
+      train: loaded.splits.train.length,
+      val: loaded.splits.val.length,
+      test: loaded.splits.test.length,
+    };
   }
   return stamp;
 }

@@ -21,8 +21,7 @@ import type { Rng } from '../util/rng.js';
 export type SplitName = 'train' | 'val' | 'test';
 /** Where the examples come from: `--data synth:N` (in-memory AV-Synth) or `--data path/to/manifest.jsonl`. */
 export type DataSource =
-  | { kind: 'synth'; clips: number; set?: GeneratedSet }
-  | { kind: 'manifest'; path: string; items: ManifestItem[] };
+  { kind: 'synth'; clips: number; set?: GeneratedSet } | { kind: 'manifest'; path: string; items: ManifestItem[] };
 
 export type DataSourceKind = DataSource['kind'];
 
@@ -125,7 +124,11 @@ export interface Monitor {
 export type ConfigSchema<T> = z.ZodType<T, z.ZodTypeDef, unknown>;
 
 /** Partial config layers (deep-merged; arrays replace). */
-export type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
+export type DeepPartial<T> = T extends readonly unknown[]
+  ? T
+  : T extends object
+    ? { [K in keyof T]?: DeepPartial<T[K]> }
+    : T;
 
 export interface ConfigLayer<M, D> {
   model?: DeepPartial<M>;

@@ -6,7 +6,17 @@
  * mid-write) from a file another live process is still writing. The first atomic write into a folder by a process
  * removes the orphans of dead processes of this machine there (`cleanStaleTemps`); nothing else is ever removed.
  */
-import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';

@@ -53,7 +53,12 @@ function contentOf(dir: string): string[] {
   return readdirSync(dir).filter((n) => n !== MARKER && !isAttuneTemp(n));
 }
 
-type State = { kind: 'missing' } | { kind: 'notDir' } | { kind: 'empty' } | { kind: 'ours' } | { kind: 'foreign'; entries: string[] };
+type State =
+  | { kind: 'missing' }
+  | { kind: 'notDir' }
+  | { kind: 'empty' }
+  | { kind: 'ours' }
+  | { kind: 'foreign'; entries: string[] };
 
 function inspect(dir: string): State {
   let st;
@@ -94,16 +99,25 @@ export function prepareOutDir(dir: string, opts: OutDirOptions): string {
   try {
     state = inspect(abs);
   } catch (err) {
-    throw new InputError(`${flag} ${abs}: cannot use it as an output folder (${(err as Error).message})`, { file: abs, field: flag });
+    throw new InputError(`${flag} ${abs}: cannot use it as an output folder (${(err as Error).message})`, {
+      file: abs,
+      field: flag,
+    });
   }
   switch (state.kind) {
     case 'notDir':
-      throw new InputError(`${flag} ${abs} exists and is not a folder; choose another ${flag}`, { file: abs, field: flag });
+      throw new InputError(`${flag} ${abs} exists and is not a folder; choose another ${flag}`, {
+        file: abs,
+        field: flag,
+      });
     case 'missing':
       try {
         mkdirSync(abs, { recursive: true });
       } catch (err) {
-        throw new InputError(`${flag} ${abs}: cannot create the output folder (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { file: abs, field: flag });
+        throw new InputError(
+          `${flag} ${abs}: cannot create the output folder (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+          { file: abs, field: flag },
+        );
       }
       mark(abs, opts.by);
       break;
@@ -146,9 +160,16 @@ function checkFresh(abs: string, flag: string): State {
   try {
     state = inspect(abs);
   } catch (err) {
-    throw new InputError(`${abs}: cannot use it as an output folder (${(err as Error).message})`, { file: abs, field: flag });
+    throw new InputError(`${abs}: cannot use it as an output folder (${(err as Error).message})`, {
+      file: abs,
+      field: flag,
+    });
   }
-  if (state.kind === 'notDir') throw new InputError(`${abs} exists and is not a folder; move it away or choose another ${flag}`, { file: abs, field: flag });
+  if (state.kind === 'notDir')
+    throw new InputError(`${abs} exists and is not a folder; move it away or choose another ${flag}`, {
+      file: abs,
+      field: flag,
+    });
   if (state.kind === 'foreign') {
     throw new InputError(
       `${abs} would be recreated, but it was not created by Attune (no ${MARKER}; it holds ${sample(state.entries)}); ` +

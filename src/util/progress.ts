@@ -48,7 +48,9 @@ export class Progress {
     this.value = value;
     if (fields) Object.assign(this.fields, fields);
     if (this.opts.quiet) return;
-    const extra = Object.entries(this.fields).map(([k, v]) => `${k}=${typeof v === 'number' ? fmt(v) : v}`).join(' ');
+    const extra = Object.entries(this.fields)
+      .map(([k, v]) => `${k}=${typeof v === 'number' ? fmt(v) : v}`)
+      .join(' ');
     const rate = (this.value / Math.max(1e-3, (Date.now() - this.started) / 1000)).toFixed(1);
     if (this.bar) {
       this.bar.update(value, { rate, extra });

@@ -10,12 +10,32 @@ test('the demo pipeline runs end to end in a tiny configuration', async () => {
   const out = mkdtempSync(join(tmpdir(), 'attune-demo-'));
   try {
     const s = await runDemo({
-      out, quick: true, quiet: true, parts: ['align', 'sync'],
-      scale: { alignClips: 30, alignEpochs: 2, valClips: 4, testClips: 8, syncClips: 8, syncMaxSteps: 2, files: 2, batchSize: 8 },
+      out,
+      quick: true,
+      quiet: true,
+      parts: ['align', 'sync'],
+      scale: {
+        alignClips: 30,
+        alignEpochs: 2,
+        valClips: 4,
+        testClips: 8,
+        syncClips: 8,
+        syncMaxSteps: 2,
+        files: 2,
+        batchSize: 8,
+      },
     });
     // every phase ran and wrote its outputs
     assert.deepEqual(Object.keys(s.phases), ['synthesize', 'av-align', 'index', 'inspect', 'av-sync']);
-    for (const f of ['report.html', 'summary.json', 'av-align/best.safetensors', 'av-align/config.json', 'avsynth/manifest.jsonl', 'avsynth/clips/clip000000.mp4', 'avsynth/index/index.json']) {
+    for (const f of [
+      'report.html',
+      'summary.json',
+      'av-align/best.safetensors',
+      'av-align/config.json',
+      'avsynth/manifest.jsonl',
+      'avsynth/clips/clip000000.mp4',
+      'avsynth/index/index.json',
+    ]) {
       assert.ok(existsSync(join(out, f)), `${f} missing`);
     }
     assert.equal(s.align!.steps, 2 * Math.floor(18 / 8));
@@ -35,7 +55,14 @@ test('the demo pipeline runs end to end in a tiny configuration', async () => {
     assert.deepEqual(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).align.steps, s.align!.steps);
     checkVisuals(s, html);
     // a second run in the same folder starts the runs fresh and reuses the feature cache
-    const again = await runDemo({ out, quick: true, quiet: true, parts: ['align', 'sync'], skipSync: true, scale: { alignClips: 30, alignEpochs: 1, valClips: 4, testClips: 8, files: 1, batchSize: 8 } });
+    const again = await runDemo({
+      out,
+      quick: true,
+      quiet: true,
+      parts: ['align', 'sync'],
+      skipSync: true,
+      scale: { alignClips: 30, alignEpochs: 1, valClips: 4, testClips: 8, files: 1, batchSize: 8 },
+    });
     assert.deepEqual(again.sync, { skipped: 'skipped by option' });
     assert.equal(again.retrieval!.files.indexed, 2);
   } finally {
@@ -46,7 +73,13 @@ test('the demo pipeline runs end to end in a tiny configuration', async () => {
 test('attune demo PART runs that part alone: sync trains av-sync only and leaves the other parts out of the report', async () => {
   const out = mkdtempSync(join(tmpdir(), 'attune-demo-part-'));
   try {
-    const s = await runDemo({ out, quick: true, quiet: true, parts: ['sync'], scale: { syncClips: 8, syncMaxSteps: 2, batchSize: 8 } });
+    const s = await runDemo({
+      out,
+      quick: true,
+      quiet: true,
+      parts: ['sync'],
+      scale: { syncClips: 8, syncMaxSteps: 2, batchSize: 8 },
+    });
     assert.deepEqual(Object.keys(s.phases), ['av-sync']);
     assert.equal(s.align, undefined);
     assert.ok('run' in s.sync, JSON.stringify(s.sync));
@@ -62,14 +95,20 @@ test('attune demo PART runs that part alone: sync trains av-sync only and leaves
 interface ChartSpec {
   id: string;
   kind: string;
-  option: { xAxis: { data: string[] }; yAxis: { data: string[] }; series: { data: [number, number, number][] | number[] }[] };
+  option: {
+    xAxis: { data: string[] };
+    yAxis: { data: string[] };
+    series: { data: [number, number, number][] | number[] }[];
+  };
 }
 
 /** The report's heat maps and histograms, read back from the chart data embedded in the HTML. */
 function checkVisuals(s: DemoSummary, html: string): void {
   assert.ok(!('skipped' in s.visuals!), JSON.stringify(s.visuals!));
   if ('skipped' in s.visuals! || !('run' in s.sync)) return;
-  const charts = JSON.parse(html.match(/<script type="application\/json" id="attune-charts">([^]*?)<\/script>/)![1]) as ChartSpec[];
+  const charts = JSON.parse(
+    html.match(/<script type="application\/json" id="attune-charts">([^]*?)<\/script>/)![1],
+  ) as ChartSpec[];
   const chartAfter = (title: RegExp): ChartSpec => {
     const m = html.match(new RegExp(`<h2>${title.source}[^<]*</h2><div id="(chart-\\d+)"`));
     assert.ok(m, `no chart titled ${title}`);
@@ -81,7 +120,10 @@ function checkVisuals(s: DemoSummary, html: string): void {
   assert.equal(s.visuals!.similarityClips, 8);
   assert.match(s.visuals!.attentionClip, /^clip\d{6}$/);
   const att = chartAfter(/av-align cross-modal attention on test clip \d+/);
-  assert.match(html, new RegExp(`impacts \\(seen and heard\\) at ${s.visuals!.impacts.map((t) => `${t.toFixed(2)} s`).join(', ')}`));
+  assert.match(
+    html,
+    new RegExp(`impacts \\(seen and heard\\) at ${s.visuals!.impacts.map((t) => `${t.toFixed(2)} s`).join(', ')}`),
+  );
   assert.equal(att.option.yAxis.data.length, 48);
   assert.deepEqual(att.option.yAxis.data.slice(0, 3), ['0.00 s', '0.13 s', '0.25 s']);
   assert.deepEqual(att.option.xAxis.data, att.option.yAxis.data);
@@ -100,12 +142,20 @@ function checkVisuals(s: DemoSummary, html: string): void {
   const conf = chartAfter(/av-sync confusion over the 21 offset classes/);
   assert.equal(conf.option.xAxis.data.length, 21);
   const total = cells(conf).reduce((a, [, , v]) => a + v, 0);
-  const diagonal = cells(conf).filter(([j, i]) => i === j).reduce((a, [, , v]) => a + v, 0);
+  const diagonal = cells(conf)
+    .filter(([j, i]) => i === j)
+    .reduce((a, [, , v]) => a + v, 0);
   assert.ok(total > 0);
-  assert.ok(Math.abs(diagonal / total - s.sync.after.acc1) < 1e-9, `confusion trace ${diagonal}/${total} vs acc1 ${s.sync.after.acc1}`);
+  assert.ok(
+    Math.abs(diagonal / total - s.sync.after.acc1) < 1e-9,
+    `confusion trace ${diagonal}/${total} vs acc1 ${s.sync.after.acc1}`,
+  );
   const hist = chartAfter(/av-sync error: predicted minus true offset on \d+ test windows \(\d+ exact\)/);
   const counts = hist.option.series[0].data as number[];
-  assert.equal(counts.reduce((a, b) => a + b, 0), total);
+  assert.equal(
+    counts.reduce((a, b) => a + b, 0),
+    total,
+  );
   assert.equal(counts[hist.option.xAxis.data.indexOf('+0.0')], diagonal);
   assert.equal(Number(html.match(/test windows \((\d+) exact\)/)![1]), diagonal);
 }

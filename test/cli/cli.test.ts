@@ -6,7 +6,20 @@ import { fileURLToPath } from 'node:url';
 const cli = fileURLToPath(new URL('../../../bin/attune.js', import.meta.url));
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 60_000 });
 
-const COMMANDS = ['ask', 'bench', 'demo', 'favor', 'features', 'index', 'metrics', 'retrieve', 'sync', 'synth', 'train', 'worker'];
+const COMMANDS = [
+  'ask',
+  'bench',
+  'demo',
+  'favor',
+  'features',
+  'index',
+  'metrics',
+  'retrieve',
+  'sync',
+  'synth',
+  'train',
+  'worker',
+];
 
 test('every command answers --help with its usage', () => {
   const top = run('--help');
@@ -33,7 +46,10 @@ test('--device picks the execution provider for the whole command and rejects un
   const bad = run('--device', 'tpu', 'bench', 'metrics', '--quick');
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--device must be 'cpu' or 'cuda', got 'tpu'/);
-  const cpu = spawnSync(process.execPath, [cli, '--device', 'cpu', 'bench', 'metrics', '--quick', '--json'], { encoding: 'utf8', timeout: 120_000 });
+  const cpu = spawnSync(process.execPath, [cli, '--device', 'cpu', 'bench', 'metrics', '--quick', '--json'], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   assert.equal(cpu.status, 0, cpu.stderr);
   assert.equal(JSON.parse(cpu.stdout).name, 'metrics');
 });

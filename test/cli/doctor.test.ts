@@ -8,14 +8,22 @@ const cli = fileURLToPath(new URL('../../../bin/attune.js', import.meta.url));
 test('attune doctor lists required and optional parts with versions and sources', () => {
   const r = spawnSync(process.execPath, [cli, 'doctor', '--json'], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.status, 0, r.stderr);
-  const report = JSON.parse(r.stdout) as { ok: boolean; parts: { name: string; kind: string; present: boolean; version: string | null; detail: string }[] };
+  const report = JSON.parse(r.stdout) as {
+    ok: boolean;
+    parts: { name: string; kind: string; present: boolean; version: string | null; detail: string }[];
+  };
   assert.equal(report.ok, true);
   const byName = new Map(report.parts.map((p) => [p.name, p]));
   for (const name of ['onnxruntime-node', 'ffmpeg', 'ffprobe']) {
     const p = byName.get(name);
     assert.ok(p && p.kind === 'required' && p.present && p.version, `${name}: ${JSON.stringify(p)}`);
   }
-  for (const name of ['onnxruntime CUDA provider', '@vladmandic/face-api', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm']) {
+  for (const name of [
+    'onnxruntime CUDA provider',
+    '@vladmandic/face-api',
+    '@tensorflow/tfjs',
+    '@tensorflow/tfjs-backend-wasm',
+  ]) {
     const p = byName.get(name);
     assert.ok(p && p.kind === 'optional' && (p.present || p.detail.length > 0), `${name}: ${JSON.stringify(p)}`);
   }

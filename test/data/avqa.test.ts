@@ -2,20 +2,36 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BpeTokenizer } from '../../src/text/bpe.js';
 import {
-  AVQA_FAMILIES, AVQA_TEMPLATES, avqaAnswers, avqaConfig, avqaCorpus, avqaScene, avqaTokenizer, generateAvqa, questionOnlyBaselines,
-  sceneDuration, sceneSplit, type AvqaQuestion,
+  AVQA_FAMILIES,
+  AVQA_TEMPLATES,
+  avqaAnswers,
+  avqaConfig,
+  avqaCorpus,
+  avqaScene,
+  avqaTokenizer,
+  generateAvqa,
+  questionOnlyBaselines,
+  sceneDuration,
+  sceneSplit,
+  type AvqaQuestion,
 } from '../../src/data/avqa/index.js';
 import { ConfigError } from '../../src/util/errors.js';
 
 test('scenes: seeded lengths of 5-30 s in 0.5 s steps (10-60 frames at 2 Hz), split by scene', () => {
   const cfg = avqaConfig({});
   const lengths = Array.from({ length: 400 }, (_, i) => sceneDuration(cfg, i));
-  assert.ok(Math.min(...lengths) === 5 && Math.max(...lengths) === 30, `${Math.min(...lengths)}..${Math.max(...lengths)}`);
+  assert.ok(
+    Math.min(...lengths) === 5 && Math.max(...lengths) === 30,
+    `${Math.min(...lengths)}..${Math.max(...lengths)}`,
+  );
   for (const d of lengths) assert.ok(Number.isInteger(d * 2));
   assert.ok(new Set(lengths).size > 40, 'lengths vary');
   const splits = Array.from({ length: 4000 }, (_, i) => sceneSplit(cfg, i));
   const share = (s: string) => splits.filter((x) => x === s).length / splits.length;
-  assert.ok(Math.abs(share('test') - 0.1) < 0.02 && Math.abs(share('val') - 0.1) < 0.02, `test ${share('test')}, val ${share('val')}`);
+  assert.ok(
+    Math.abs(share('test') - 0.1) < 0.02 && Math.abs(share('val') - 0.1) < 0.02,
+    `test ${share('test')}, val ${share('val')}`,
+  );
   assert.deepEqual(avqaScene(cfg, 7), avqaScene(cfg, 7));
   assert.notDeepEqual(avqaScene(cfg, 7).impacts, avqaScene({ ...cfg, seed: 1 }, 7).impacts);
   assert.throws(() => avqaConfig({ minDuration: 10, maxDuration: 5 }), ConfigError);
@@ -67,13 +83,22 @@ test('balance: no answer dominates its template; question-only predictors gain n
       counts.set(key, (counts.get(key) ?? 0) + 1);
     }
     const top = Math.max(...counts.values()) / qs.length;
-    assert.ok(top <= (1.2 / counts.size) + 2 / qs.length + 0.01, `${t}: top answer ${(100 * top).toFixed(1)}% of ${qs.length} over ${counts.size} answers`);
+    assert.ok(
+      top <= 1.2 / counts.size + 2 / qs.length + 0.01,
+      `${t}: top answer ${(100 * top).toFixed(1)}% of ${qs.length} over ${counts.size} answers`,
+    );
   }
   const rows = questionOnlyBaselines(data.questions);
   for (const r of rows) {
     assert.ok(r.test >= 150, `${r.family}: only ${r.test} test questions`);
-    assert.ok(r.leak <= 0.04, `${r.family}: question-only ${(100 * Math.max(r.text_majority, r.bayes)).toFixed(1)}% vs prior ${(100 * r.template_majority).toFixed(1)}%`);
-    assert.ok(r.template_majority <= r.chance + 0.05, `${r.family}: prior ${(100 * r.template_majority).toFixed(1)}% vs chance ${(100 * r.chance).toFixed(1)}%`);
+    assert.ok(
+      r.leak <= 0.04,
+      `${r.family}: question-only ${(100 * Math.max(r.text_majority, r.bayes)).toFixed(1)}% vs prior ${(100 * r.template_majority).toFixed(1)}%`,
+    );
+    assert.ok(
+      r.template_majority <= r.chance + 0.05,
+      `${r.family}: prior ${(100 * r.template_majority).toFixed(1)}% vs chance ${(100 * r.chance).toFixed(1)}%`,
+    );
   }
 });
 
@@ -104,8 +129,14 @@ test('word vocabulary: fixed by the grammar, covers every question and answer, r
   for (const a of avqaAnswers(data.config)) assert.ok(!tok.encode(a).ids.includes(tok.unkId), a);
   const batch = tok.encodeBatch(['is the sound late?', 'what color is the square?']);
   assert.deepEqual(batch.shape, [2, 8]); // [BOS] what color is the square ? [EOS]
-  assert.equal(batch.mask.reduce((a, b) => a + b, 0), 7 + 8);
-  assert.equal(tok.decode(tok.encode('which object made the sound at 12.5 seconds?').ids), 'which object made the sound at 12.5 seconds?');
+  assert.equal(
+    batch.mask.reduce((a, b) => a + b, 0),
+    7 + 8,
+  );
+  assert.equal(
+    tok.decode(tok.encode('which object made the sound at 12.5 seconds?').ids),
+    'which object made the sound at 12.5 seconds?',
+  );
   // the BPE hook: any tokenizer can be trained on the corpus
   const bpe = BpeTokenizer.train(avqaCorpus(data.questions), { vocabSize: 400 });
   assert.equal(bpe.decode(bpe.encode(data.questions[0].question).ids), data.questions[0].question);

@@ -12,15 +12,37 @@ import { generateClip, sceneKey, simulateScene, synthClasses, synthConfig } from
 import { Rng } from '../../src/util/rng.js';
 import { onsetNear } from './onset.js';
 
-interface Obj { name: string; shape: string; color: string; sounding: boolean; sound: string | null; bounces: number[] }
-interface Truth { d: number; objects: Obj[]; sounds: { time: number; object: number }[] }
+interface Obj {
+  name: string;
+  shape: string;
+  color: string;
+  sounding: boolean;
+  sound: string | null;
+  bounces: number[];
+}
+interface Truth {
+  d: number;
+  objects: Obj[];
+  sounds: { time: number; object: number }[];
+}
 
 const WORD: Record<string, string> = { harmonic: 'piano', odd: 'clarinet', bell: 'bell', membrane: 'drum' };
 
 function truthOf(index: number, duration: number): Truth {
   const cfg = synthConfig({
-    seed: 0, duration, fps: 16, sampleRate: 16000, size: 64, classes: 48, sounding: [1, 3], distractors: [0, 2],
-    speed: [22, 55], noise: 0.02, margin: 2.5, flash: 0.1, timbre: 'scene',
+    seed: 0,
+    duration,
+    fps: 16,
+    sampleRate: 16000,
+    size: 64,
+    classes: 48,
+    sounding: [1, 3],
+    distractors: [0, 2],
+    speed: [22, 55],
+    noise: 0.02,
+    margin: 2.5,
+    flash: 0.1,
+    timbre: 'scene',
   });
   const clip = generateClip(cfg, index, { video: false, audio: false });
   const scene = simulateScene(cfg, new Rng(sceneKey(cfg, index)));
@@ -30,14 +52,24 @@ function truthOf(index: number, duration: number): Truth {
     const bounces: number[] = [];
     for (let k = 1; k < o.segments.length; k++) bounces.push(o.segments[k].t0);
     return {
-      name: o.sounding ? `${color} ${shape}` : `gray ${shape}`, shape, color: o.sounding ? color : 'gray', sounding: o.sounding,
-      sound: o.sounding ? WORD[classes[clip.voices![o.cls]].family] : null, bounces,
+      name: o.sounding ? `${color} ${shape}` : `gray ${shape}`,
+      shape,
+      color: o.sounding ? color : 'gray',
+      sounding: o.sounding,
+      sound: o.sounding ? WORD[classes[clip.voices![o.cls]].family] : null,
+      bounces,
     };
   });
   // The segment-derived impacts of sounding objects are exactly the synth's own sounding events.
-  const fromSegments = objects.flatMap((o, i) => (o.sounding ? o.bounces.filter((t) => t >= 0 && t < duration).map((time) => ({ time, object: i })) : []))
+  const fromSegments = objects
+    .flatMap((o, i) =>
+      o.sounding ? o.bounces.filter((t) => t >= 0 && t < duration).map((time) => ({ time, object: i })) : [],
+    )
     .sort((a, b) => a.time - b.time || a.object - b.object);
-  assert.deepEqual(fromSegments.map((e) => [e.time, e.object]), clip.events.map((e) => [e.time, e.object]));
+  assert.deepEqual(
+    fromSegments.map((e) => [e.time, e.object]),
+    clip.events.map((e) => [e.time, e.object]),
+  );
   return { d: duration, objects, sounds: clip.events.map((e) => ({ time: e.time, object: e.object })) };
 }
 
@@ -50,7 +82,11 @@ function expected(q: AvqaQuestion, s: Truth): string {
     if (xs.length !== 1) throw new Error(`${q.id}: ${xs.length} ${what}`);
     return xs[0];
   };
-  const byName = (n: string) => one(objects.filter((o) => o.name === n), `objects named ${n}`);
+  const byName = (n: string) =>
+    one(
+      objects.filter((o) => o.name === n),
+      `objects named ${n}`,
+    );
   const heard = [...new Set(s.sounds.map((e) => objects[e.object].sound!))];
   const m = (re: RegExp) => {
     const r = q.question.match(re);
@@ -59,13 +95,26 @@ function expected(q: AvqaQuestion, s: Truth): string {
   };
   const first = (times: number[]) => times.filter((t) => inClip(t, d)).sort((a, b) => a - b)[0];
   switch (q.template) {
-    case 'audio.kind': return one(heard, 'kinds of sound');
-    case 'audio.heard': return heard.includes(m(/^is a (\w+) heard\?$/)[1]) ? 'yes' : 'no';
-    case 'audio.kinds': return String(heard.length);
-    case 'visual.color': return one(objects.filter((o) => o.shape === m(/^what color is the (\w+)\?$/)[1]), 'objects of that shape').color;
-    case 'visual.shape': return one(objects.filter((o) => o.color === m(/^what shape is the (\w+) object\?$/)[1]), 'objects of that color').shape;
-    case 'visual.count': return String(objects.length);
-    case 'visual.gray': return String(objects.filter((o) => !o.sounding).length);
+    case 'audio.kind':
+      return one(heard, 'kinds of sound');
+    case 'audio.heard':
+      return heard.includes(m(/^is a (\w+) heard\?$/)[1]) ? 'yes' : 'no';
+    case 'audio.kinds':
+      return String(heard.length);
+    case 'visual.color':
+      return one(
+        objects.filter((o) => o.shape === m(/^what color is the (\w+)\?$/)[1]),
+        'objects of that shape',
+      ).color;
+    case 'visual.shape':
+      return one(
+        objects.filter((o) => o.color === m(/^what shape is the (\w+) object\?$/)[1]),
+        'objects of that color',
+      ).shape;
+    case 'visual.count':
+      return String(objects.length);
+    case 'visual.gray':
+      return String(objects.filter((o) => !o.sounding).length);
     case 'source.at': {
       const t = Number(m(/^which object made the sound at ([\d.]+) seconds\?$/)[1]);
       const near = s.sounds.filter((e) => Math.abs(e.time - t) <= 0.25 + 1e-9);
@@ -75,12 +124,18 @@ function expected(q: AvqaQuestion, s: Truth): string {
       if (others.some((b) => Math.abs(b - t) < 0.5)) return '!another impact within 0.5 s of the asked time';
       return objects[e.object].name;
     }
-    case 'source.sound': return byName(m(/^what does the (\w+ \w+) sound like\?$/)[1]).sound!;
-    case 'source.which': return one(objects.filter((o) => o.sound === m(/^which object sounds like a (\w+)\?$/)[1]), 'objects with that sound').name;
+    case 'source.sound':
+      return byName(m(/^what does the (\w+ \w+) sound like\?$/)[1]).sound!;
+    case 'source.which':
+      return one(
+        objects.filter((o) => o.sound === m(/^which object sounds like a (\w+)\?$/)[1]),
+        'objects with that sound',
+      ).name;
     case 'order.wall': {
       const [, a, b] = m(/^which hit the wall first, the (\w+ \w+) or the (\w+ \w+)\?$/);
       if (q.choices?.join('|') !== `${a}|${b}`) return '!choices';
-      const fa = first(byName(a).bounces), fb = first(byName(b).bounces);
+      const fa = first(byName(a).bounces),
+        fb = first(byName(b).bounces);
       if (Math.abs(fa - fb) < 0.5) return '!gap';
       return fa < fb ? a : b;
     }
@@ -95,8 +150,14 @@ function expected(q: AvqaQuestion, s: Truth): string {
       if (next && next.time - e.time < 0.5) return '!gap';
       return objects[e.object].name;
     }
-    case 'count.sounds': return String(byName(m(/^how many times did the (\w+ \w+) make a sound\?$/)[1]).bounces.filter((t) => inClip(t, d)).length);
-    case 'count.wall': return String(byName(m(/^how many times did the (\w+ \w+) hit the wall\?$/)[1]).bounces.filter((t) => inClip(t, d)).length);
+    case 'count.sounds':
+      return String(
+        byName(m(/^how many times did the (\w+ \w+) make a sound\?$/)[1]).bounces.filter((t) => inClip(t, d)).length,
+      );
+    case 'count.wall':
+      return String(
+        byName(m(/^how many times did the (\w+ \w+) hit the wall\?$/)[1]).bounces.filter((t) => inClip(t, d)).length,
+      );
     case 'count.heard': {
       const w = m(/^how many times is a (\w+) heard\?$/)[1];
       return String(s.sounds.filter((e) => objects[e.object].sound === w).length);
@@ -104,8 +165,12 @@ function expected(q: AvqaQuestion, s: Truth): string {
     case 'causal.next': {
       const x = byName(m(/^which other object hit the wall right after the (\w+ \w+) first hit the wall\?$/)[1]);
       const a = first(x.bounces);
-      if (objects.some((o) => o !== x && o.bounces.some((b) => Math.abs(b - a) < 0.5))) return '!another impact within 0.5 s of the anchor';
-      const after = objects.filter((o) => o !== x).map((o) => ({ o, t: Math.min(...o.bounces.filter((b) => b > a)) })).sort((p, r) => p.t - r.t);
+      if (objects.some((o) => o !== x && o.bounces.some((b) => Math.abs(b - a) < 0.5)))
+        return '!another impact within 0.5 s of the anchor';
+      const after = objects
+        .filter((o) => o !== x)
+        .map((o) => ({ o, t: Math.min(...o.bounces.filter((b) => b > a)) }))
+        .sort((p, r) => p.t - r.t);
       if (after[1] && after[1].t - after[0].t < 0.5) return '!runner-up too close';
       return after[0].o.name;
     }
@@ -115,14 +180,18 @@ function expected(q: AvqaQuestion, s: Truth): string {
       const next = s.sounds.filter((e) => e.time > a && !(objects[e.object] === x && e.time === a))[0];
       return objects[next.object].sound!;
     }
-    case 'matching.belong': return q.audio?.foil === undefined ? 'yes' : 'no';
-    case 'sync.late': return (q.audio?.offset ?? 0) > 0 ? 'yes' : 'no';
-    case 'sync.sync': return (q.audio?.offset ?? 0) === 0 ? 'yes' : 'no';
+    case 'matching.belong':
+      return q.audio?.foil === undefined ? 'yes' : 'no';
+    case 'sync.late':
+      return (q.audio?.offset ?? 0) > 0 ? 'yes' : 'no';
+    case 'sync.sync':
+      return (q.audio?.offset ?? 0) === 0 ? 'yes' : 'no';
     case 'sync.when': {
       const o = q.audio?.offset ?? 0;
       return o > 0 ? 'late' : o < 0 ? 'early' : 'in sync';
     }
-    default: throw new Error(`unknown template ${q.template}`);
+    default:
+      throw new Error(`unknown template ${q.template}`);
   }
 }
 
@@ -176,7 +245,16 @@ test('the sound a source question points at is in the rendered audio, at the ans
   const qs = data.questions.filter((q) => q.template === 'source.at').slice(0, 12);
   assert.ok(qs.length >= 10);
   for (const q of qs) {
-    const cfg = synthConfig({ seed: 0, duration: q.duration, size: 64, classes: 48, sounding: [1, 3], distractors: [0, 2], speed: [22, 55], timbre: 'scene' });
+    const cfg = synthConfig({
+      seed: 0,
+      duration: q.duration,
+      size: 64,
+      classes: 48,
+      sounding: [1, 3],
+      distractors: [0, 2],
+      speed: [22, 55],
+      timbre: 'scene',
+    });
     const audio = generateClip(cfg, q.index, { video: false }).audio;
     const found = onsetNear(audio, 16000, q.time!);
     assert.ok(found !== null && Math.abs(found - q.time!) <= 0.002, `${q.id}: onset ${found} vs ${q.time}`);

@@ -9,7 +9,9 @@ import { extractWithCache } from '../../src/data/extract.js';
 import { hostArray } from '../../src/io/array.js';
 import { loadSafetensors } from '../../src/io/safetensors.js';
 
-const feat = (v: number) => ({ mel: hostArray('float32', [2, 3], Float32Array.from([v, v + 1, v + 2, v + 3, v + 4, v + 5])) });
+const feat = (v: number) => ({
+  mel: hostArray('float32', [2, 3], Float32Array.from([v, v + 1, v + 2, v + 3, v + 4, v + 5])),
+});
 
 function setup() {
   const dir = mkdtempSync(join(tmpdir(), 'attune-cache-'));
@@ -30,7 +32,10 @@ test('entries survive reopening; changing content or params misses', async () =>
     const cacheDir = join(dir, 'cache');
     const c1 = FeatureCache.open(cacheDir);
     let computed = 0;
-    const compute = async () => { computed++; return feat(computed); };
+    const compute = async () => {
+      computed++;
+      return feat(computed);
+    };
     const r1 = await c1.getOrCompute(a, { preset: 'mel', hop: 160 }, compute);
     assert.equal(r1.hit, false);
     c1.flush();
@@ -83,15 +88,29 @@ test('extractWithCache: incremental, a bad item does not stop the rest, the inde
   const { dir, a, b, cleanup } = setup();
   try {
     const cache = FeatureCache.open(join(dir, 'cache'), { shardBytes: 1 }); // a shard per entry
-    const items = [{ id: 'a', audio: a }, { id: 'missing', audio: join(dir, 'missing.wav') }, { id: 'b', audio: b }];
+    const items = [
+      { id: 'a', audio: a },
+      { id: 'missing', audio: join(dir, 'missing.wav') },
+      { id: 'b', audio: b },
+    ];
     let calls = 0;
-    const compute = async () => { calls++; return feat(calls); };
+    const compute = async () => {
+      calls++;
+      return feat(calls);
+    };
     const r1 = await extractWithCache(items, compute, { cache, params: { v: 1 }, quiet: true });
     assert.equal(r1.computed, 2);
     assert.equal(r1.hits, 0);
-    assert.deepEqual(r1.failed.map((f) => f.id), ['missing']);
+    assert.deepEqual(
+      r1.failed.map((f) => f.id),
+      ['missing'],
+    );
     assert.match(r1.failed[0].error, /cannot read .*missing\.wav/);
-    const again = await extractWithCache(items, compute, { cache: FeatureCache.open(join(dir, 'cache')), params: { v: 1 }, quiet: true });
+    const again = await extractWithCache(items, compute, {
+      cache: FeatureCache.open(join(dir, 'cache')),
+      params: { v: 1 },
+      quiet: true,
+    });
     assert.equal(again.hits, 2);
     assert.equal(again.computed, 0);
     assert.equal(calls, 2);
@@ -109,7 +128,10 @@ test('a Stream stored in the cache comes back on the same timeline', async () =>
     cache.put(key, streamToFeatures('mel', s));
     cache.flush();
     const back = featuresToStream(FeatureCache.open(join(dir, 'cache')).get(key)!, 'mel');
-    assert.deepEqual({ ...back, data: [...back.data] }, { data: [1, 2, 3, 4, 5, 6], frames: 3, dim: 2, rate: 31.25, start: 0.5 });
+    assert.deepEqual(
+      { ...back, data: [...back.data] },
+      { data: [1, 2, 3, 4, 5, 6], frames: 3, dim: 2, rate: 31.25, start: 0.5 },
+    );
     assert.throws(() => featuresToStream({}, 'mel'), /no stream 'mel'/);
   } finally {
     cleanup();

@@ -1,8 +1,24 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  AGE_GROUPS, CUE_WORDS, EMOTIONS, EMO_SPLITS, NOUNS, TEMPLATES, allSpeakers, bayesAccuracy, ceilings, delivery, enumerateOutcomes, labelRule, planUtterance,
-  splitSpeakers, voiceSettings, wordEmotionOf, type Emotion, type Plan,
+  AGE_GROUPS,
+  CUE_WORDS,
+  EMOTIONS,
+  EMO_SPLITS,
+  NOUNS,
+  TEMPLATES,
+  allSpeakers,
+  bayesAccuracy,
+  ceilings,
+  delivery,
+  enumerateOutcomes,
+  labelRule,
+  planUtterance,
+  splitSpeakers,
+  voiceSettings,
+  wordEmotionOf,
+  type Emotion,
+  type Plan,
 } from '../../src/data/emospeech/index.js';
 
 test('the label rule: an expressive voice wins, then the words, then neutral', () => {
@@ -36,18 +52,30 @@ test('every plan obeys the rule, says what its mode says, and is deterministic f
   }
   assert.deepEqual([...modes].sort(), ['both', 'plain', 'sarcasm', 'voice', 'words']);
   assert.deepEqual(planUtterance(3, 'val', 17), planUtterance(3, 'val', 17));
-  const differ = Array.from({ length: 20 }, (_, i) => JSON.stringify(planUtterance(3, 'val', i)) !== JSON.stringify(planUtterance(4, 'val', i)));
+  const differ = Array.from(
+    { length: 20 },
+    (_, i) => JSON.stringify(planUtterance(3, 'val', i)) !== JSON.stringify(planUtterance(4, 'val', i)),
+  );
   assert.ok(differ.filter(Boolean).length >= 15);
 });
 
 test('splits are speaker-disjoint down to the timbre, and each split has every age group of its timbres', () => {
   for (const seed of [0, 1, 2]) {
     const pools = splitSpeakers(seed);
-    assert.equal(EMO_SPLITS.reduce((n, s) => n + pools[s].length, 0), allSpeakers().length);
+    assert.equal(
+      EMO_SPLITS.reduce((n, s) => n + pools[s].length, 0),
+      allSpeakers().length,
+    );
     const groups = EMO_SPLITS.map((s) => new Set(pools[s].map((p) => p.group)));
-    for (let a = 0; a < 3; a++) for (let b = a + 1; b < 3; b++) for (const g of groups[a]) assert.ok(!groups[b].has(g), `${g} in two splits`);
-    assert.deepEqual(groups.map((g) => g.size), [34, 7, 7]);
-    for (const s of EMO_SPLITS) for (const g of groups[EMO_SPLITS.indexOf(s)]) assert.equal(pools[s].filter((p) => p.group === g).length, AGE_GROUPS.length);
+    for (let a = 0; a < 3; a++)
+      for (let b = a + 1; b < 3; b++) for (const g of groups[a]) assert.ok(!groups[b].has(g), `${g} in two splits`);
+    assert.deepEqual(
+      groups.map((g) => g.size),
+      [34, 7, 7],
+    );
+    for (const s of EMO_SPLITS)
+      for (const g of groups[EMO_SPLITS.indexOf(s)])
+        assert.equal(pools[s].filter((p) => p.group === g).length, AGE_GROUPS.length);
     for (const s of EMO_SPLITS) {
       for (let i = 0; i < 50; i++) assert.ok(pools[s].some((p) => p.id === planUtterance(seed, s, i).speaker.id));
     }
@@ -68,23 +96,38 @@ test('metadata matters: (young, happy) and (adult, surprised) get identical synt
 test('ceilings are exact fractions of the generative process', () => {
   const c = ceilings();
   const near = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) < 1e-12, `${what}: ${a} vs ${b}`);
-  near(enumerateOutcomes().reduce((s, o) => s + o.p, 0), 1, 'total probability');
+  near(
+    enumerateOutcomes().reduce((s, o) => s + o.p, 0),
+    1,
+    'total probability',
+  );
   near(c.chance, 1 / 7, 'chance');
   // text: neutral words -> neutral (1/7); words of e -> e, right in modes both + words (0.6) of each of 6 labels
   near(c.text, (1 + 6 * 0.6) / 7, 'text');
   // prosody with metadata: a flat voice -> neutral; an expressive voice is the label (modes both, voice, sarcasm)
   near(c.prosody, (1 + 6 * 0.8) / 7, 'prosody');
   near(c.full, 1, 'full');
-  assert.ok(c.prosodyNoMetadata < c.prosody && c.audioNoMetadata < 1 && c.audioNoMetadata > c.text && c.audioNoMetadata > c.prosody);
+  assert.ok(
+    c.prosodyNoMetadata < c.prosody &&
+      c.audioNoMetadata < 1 &&
+      c.audioNoMetadata > c.text &&
+      c.audioNoMetadata > c.prosody,
+  );
   assert.equal(c.textAudioNoMetadata, c.audioNoMetadata);
-  near(bayesAccuracy((o) => o.label), 1, 'an observer of the label');
+  near(
+    bayesAccuracy((o) => o.label),
+    1,
+    'an observer of the label',
+  );
 });
 
 test('plans sampled by the generator reach the enumerated ceilings (plug-in Bayes accuracy on 14000 items)', () => {
   const plans: Plan[] = [];
-  for (const split of EMO_SPLITS) for (let i = 0; i < (split === 'train' ? 10000 : 2000); i++) plans.push(planUtterance(5, split, i));
+  for (const split of EMO_SPLITS)
+    for (let i = 0; i < (split === 'train' ? 10000 : 2000); i++) plans.push(planUtterance(5, split, i));
   // Observers built from what a model could actually see: the text, the synthesizer settings, the metadata.
-  const absolute = (p: Plan) => JSON.stringify([p.settings.pitch, p.settings.range, p.settings.rate, p.settings.volume]);
+  const absolute = (p: Plan) =>
+    JSON.stringify([p.settings.pitch, p.settings.range, p.settings.rate, p.settings.volume]);
   const observers: [keyof ReturnType<typeof ceilings>, (p: Plan) => string][] = [
     ['text', (p) => String(wordEmotionOf(p.text))],
     ['prosody', (p) => `${absolute(p)}|${p.speaker.age}`],
@@ -103,7 +146,10 @@ test('plans sampled by the generator reach the enumerated ceilings (plug-in Baye
     let right = 0;
     for (const row of counts.values()) right += Math.max(...row.values());
     const acc = right / plans.length;
-    assert.ok(Math.abs(acc - exact[name]) < 0.015, `${name}: sampled ${acc.toFixed(4)} vs exact ${exact[name].toFixed(4)}`);
+    assert.ok(
+      Math.abs(acc - exact[name]) < 0.015,
+      `${name}: sampled ${acc.toFixed(4)} vs exact ${exact[name].toFixed(4)}`,
+    );
   }
   const labels = new Map<Emotion, number>();
   for (const p of plans) labels.set(p.label, (labels.get(p.label) ?? 0) + 1);

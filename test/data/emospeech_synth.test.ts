@@ -4,8 +4,17 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  Espeak, SynthesizerMissingError, allSpeakers, emotionAudioFeatures, generateItem, measureVoice, readEmotionManifest, readWav16, voiceSettings,
-  writeEmoSpeech, type Emotion,
+  Espeak,
+  SynthesizerMissingError,
+  allSpeakers,
+  emotionAudioFeatures,
+  generateItem,
+  measureVoice,
+  readEmotionManifest,
+  readWav16,
+  voiceSettings,
+  writeEmoSpeech,
+  type Emotion,
 } from '../../src/data/emospeech/index.js';
 
 // One synthesizer for the file: creating one costs about a second.
@@ -29,8 +38,14 @@ test('synthesis is bit-identical on repeat, after other utterances, and in a fre
 
 test('the same settings give the same audio whoever is meant: (young, happy) sounds like (adult, surprised)', async () => {
   const es = await synth;
-  assert.deepEqual(es.speak(SENTENCE, voiceSettings(youngF3, 'happy')).samples, es.speak(SENTENCE, voiceSettings(adultF3, 'surprised')).samples);
-  assert.notDeepEqual(es.speak(SENTENCE, voiceSettings(adultF3, 'happy')).samples, es.speak(SENTENCE, voiceSettings(adultF3, 'surprised')).samples);
+  assert.deepEqual(
+    es.speak(SENTENCE, voiceSettings(youngF3, 'happy')).samples,
+    es.speak(SENTENCE, voiceSettings(adultF3, 'surprised')).samples,
+  );
+  assert.notDeepEqual(
+    es.speak(SENTENCE, voiceSettings(adultF3, 'happy')).samples,
+    es.speak(SENTENCE, voiceSettings(adultF3, 'surprised')).samples,
+  );
 });
 
 test('measured prosody moves as each emotion prescribes, relative to the speaker', async () => {
@@ -40,9 +55,15 @@ test('measured prosody moves as each emotion prescribes, relative to the speaker
     return measureVoice(u.samples, u.sampleRate);
   };
   const [flat, happy, surprised, sad, angry] = (['neutral', 'happy', 'surprised', 'sad', 'angry'] as const).map(m);
-  assert.ok(surprised.meanF0 > happy.meanF0 && happy.meanF0 > flat.meanF0 && flat.meanF0 > sad.meanF0, `f0 ${[surprised, happy, flat, sad].map((x) => x.meanF0.toFixed(0))}`);
+  assert.ok(
+    surprised.meanF0 > happy.meanF0 && happy.meanF0 > flat.meanF0 && flat.meanF0 > sad.meanF0,
+    `f0 ${[surprised, happy, flat, sad].map((x) => x.meanF0.toFixed(0))}`,
+  );
   assert.ok(happy.f0p90 - happy.f0p10 > 1.5 * (sad.f0p90 - sad.f0p10), 'bright shape has the wider pitch spread');
-  assert.ok(angry.rmsDb > flat.rmsDb + 2 && flat.rmsDb > sad.rmsDb + 1, `level ${[angry, flat, sad].map((x) => x.rmsDb.toFixed(1))}`);
+  assert.ok(
+    angry.rmsDb > flat.rmsDb + 2 && flat.rmsDb > sad.rmsDb + 1,
+    `level ${[angry, flat, sad].map((x) => x.rmsDb.toFixed(1))}`,
+  );
   assert.ok(sad.seconds > flat.seconds * 1.15 && angry.seconds < flat.seconds * 0.85, 'rate');
 });
 
@@ -55,13 +76,17 @@ test('word times lie inside the audio, in order, and match the energy (loud insi
     const { prosody } = emotionAudioFeatures(item.samples, item.sampleRate);
     const energy = (t0: number, t1: number) => {
       const out: number[] = [];
-      for (let j = Math.floor(t0 * 100); j < Math.min(prosody.frames, Math.ceil(t1 * 100)); j++) out.push(prosody.data[3 * j + 1]);
+      for (let j = Math.floor(t0 * 100); j < Math.min(prosody.frames, Math.ceil(t1 * 100)); j++)
+        out.push(prosody.data[3 * j + 1]);
       return out;
     };
     const peak = Math.max(...energy(0, dur));
     let prevEnd = 0;
     for (const w of item.words) {
-      assert.ok(w.start >= prevEnd - 1e-9 && w.end > w.start && w.end <= dur + 1e-9, `${item.plan.id} ${w.word} [${w.start}, ${w.end}] in ${dur}`);
+      assert.ok(
+        w.start >= prevEnd - 1e-9 && w.end > w.start && w.end <= dur + 1e-9,
+        `${item.plan.id} ${w.word} [${w.start}, ${w.end}] in ${dur}`,
+      );
       assert.ok(Math.max(...energy(w.start, w.end)) > peak - 25, `${item.plan.id}: '${w.word}' is quiet`);
       prevEnd = w.end;
     }
@@ -69,7 +94,10 @@ test('word times lie inside the audio, in order, and match the energy (loud insi
       const [a, b] = [item.words[k].end + 0.02, item.words[k + 1].start - 0.02];
       if (b - a < 0.05) continue;
       const gap = energy(a, b);
-      assert.ok(gap.reduce((s, x) => s + x, 0) / gap.length < peak - 15, `${item.plan.id}: pause after '${item.words[k].word}' is loud`);
+      assert.ok(
+        gap.reduce((s, x) => s + x, 0) / gap.length < peak - 15,
+        `${item.plan.id}: pause after '${item.words[k].word}' is loud`,
+      );
       pauses++;
     }
     const tail = energy(item.words.at(-1)!.end + 0.03, dur);
@@ -105,10 +133,17 @@ test('writeEmoSpeech writes readable manifests, reuses its cache, and keeps the 
         assert.ok(it.words!.at(-1)!.end <= wav.samples.length / wav.sampleRate + 1e-6);
       }
     }
-    const bytes = readdirSync(join(dir, 'audio')).sort().map((f) => readFileSync(join(dir, 'audio', f)));
+    const bytes = readdirSync(join(dir, 'audio'))
+      .sort()
+      .map((f) => readFileSync(join(dir, 'audio', f)));
     const again = await writeEmoSpeech({ n: 14, out: dir, seed: 1, quiet: true });
     assert.equal(again.synthesized, 0);
-    assert.deepEqual(readdirSync(join(dir, 'audio')).sort().map((f) => readFileSync(join(dir, 'audio', f))), bytes);
+    assert.deepEqual(
+      readdirSync(join(dir, 'audio'))
+        .sort()
+        .map((f) => readFileSync(join(dir, 'audio', f))),
+      bytes,
+    );
     const meta = JSON.parse(readFileSync(join(dir, 'emospeech.json'), 'utf8'));
     assert.ok(meta.ceilings.text > 0.6 && meta.ceilings.text < 0.7);
   } finally {

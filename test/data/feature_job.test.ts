@@ -14,17 +14,31 @@ let good: string;
 let audioWav: string;
 before(async () => {
   good = await makeMedia(join(tmp.dir, 'good.mp4'), [
-    '-f', 'lavfi', '-i', 'testsrc=s=96x64:r=25:d=2', '-f', 'lavfi', '-i', 'sine=f=700:d=2', '-c:v', 'libx264', '-c:a', 'aac',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=s=96x64:r=25:d=2',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=f=700:d=2',
+    '-c:v',
+    'libx264',
+    '-c:a',
+    'aac',
   ]);
   audioWav = await makeMedia(join(tmp.dir, 'voice.wav'), ['-f', 'lavfi', '-i', 'sine=f=220:r=16000:d=1.5']);
   writeFileSync(join(tmp.dir, 'corrupt.mp4'), Buffer.from('not a video at all, just text'.repeat(20)));
-  writeFileSync(join(tmp.dir, 'items.jsonl'), [
-    JSON.stringify({ id: 'good', video: 'good.mp4' }),
-    JSON.stringify({ id: 'clip/part', video: 'good.mp4', start: 0.5, end: 1.5 }),
-    JSON.stringify({ id: 'corrupt', video: 'corrupt.mp4' }),
-    JSON.stringify({ id: 'split', video: 'good.mp4', audio: 'voice.wav' }),
-    JSON.stringify({ id: 'bad-line', video: 'good.mp4', end: -1 }),
-  ].join('\n') + '\n');
+  writeFileSync(
+    join(tmp.dir, 'items.jsonl'),
+    [
+      JSON.stringify({ id: 'good', video: 'good.mp4' }),
+      JSON.stringify({ id: 'clip/part', video: 'good.mp4', start: 0.5, end: 1.5 }),
+      JSON.stringify({ id: 'corrupt', video: 'corrupt.mp4' }),
+      JSON.stringify({ id: 'split', video: 'good.mp4', audio: 'voice.wav' }),
+      JSON.stringify({ id: 'bad-line', video: 'good.mp4', end: -1 }),
+    ].join('\n') + '\n',
+  );
 });
 after(() => tmp.cleanup());
 
@@ -69,33 +83,54 @@ test('CLI: attune features --json prints the summary; errors are one line with e
   if (!existsSync(cli)) assert.fail(`missing ${cli}`);
   const run = promisify(execFile);
   const out = join(tmp.dir, 'cli');
-  const { stdout } = await run(process.execPath, [cli, 'features', good, '--preset', 'video-basic', '--out', out, '--json']);
+  const { stdout } = await run(process.execPath, [
+    cli,
+    'features',
+    good,
+    '--preset',
+    'video-basic',
+    '--out',
+    out,
+    '--json',
+  ]);
   const summary = JSON.parse(stdout);
   assert.equal(summary.succeeded, 1);
   assert.ok(existsSync(join(out, 'good.safetensors')));
-  await assert.rejects(run(process.execPath, [cli, 'features', join(tmp.dir, 'missing.mp4'), '--out', out]), (err: { code: number; stderr: string }) => {
-    assert.equal(err.code, 2);
-    assert.match(err.stderr, /missing\.mp4: no such file/);
-    return true;
-  });
+  await assert.rejects(
+    run(process.execPath, [cli, 'features', join(tmp.dir, 'missing.mp4'), '--out', out]),
+    (err: { code: number; stderr: string }) => {
+      assert.equal(err.code, 2);
+      assert.match(err.stderr, /missing\.mp4: no such file/);
+      return true;
+    },
+  );
 });
 
 test('issue #14: ids that sanitize alike (a/b, a_b) and non-ASCII ids get distinct, readable files', async () => {
   const manifest = join(tmp.dir, 'names.jsonl');
-  writeFileSync(manifest, ['a/b', 'a_b', '日本', 'ü/x', 'ü_x'].map((id) => JSON.stringify({ id, audio: 'voice.wav' })).join('\n') + '\n');
+  writeFileSync(
+    manifest,
+    ['a/b', 'a_b', '日本', 'ü/x', 'ü_x'].map((id) => JSON.stringify({ id, audio: 'voice.wav' })).join('\n') + '\n',
+  );
   const out = join(tmp.dir, 'names');
   const s = await runFeatureJob({ input: manifest, preset: 'audio-basic', out, quiet: true });
   assert.equal(s.succeeded, 5);
   const files = s.items.map((i) => i.file.slice(out.length + 1));
   assert.equal(new Set(files).size, 5, files.join(' '));
-  assert.ok(files.includes('a_b.safetensors') && files.includes('日本.safetensors') && files.includes('ü_x.safetensors'), files.join(' '));
+  assert.ok(
+    files.includes('a_b.safetensors') && files.includes('日本.safetensors') && files.includes('ü_x.safetensors'),
+    files.join(' '),
+  );
   for (const f of files) assert.ok(existsSync(join(out, f)));
 });
 
 test('issue #14: a features run that fails outright leaves no empty --out behind', async () => {
   const cli = resolve('bin/attune.js');
   const out = join(tmp.dir, 'never-made');
-  await assert.rejects(promisify(execFile)(process.execPath, [cli, 'features', join(tmp.dir, 'missing.mp4'), '--out', out]), (err: { code: number }) => err.code === 2);
+  await assert.rejects(
+    promisify(execFile)(process.execPath, [cli, 'features', join(tmp.dir, 'missing.mp4'), '--out', out]),
+    (err: { code: number }) => err.code === 2,
+  );
   assert.equal(existsSync(out), false);
   await assert.rejects(runFeatureJob({ input: join(tmp.dir, 'corrupt.mp4'), preset: 'av-basic', out, quiet: true }));
   assert.equal(existsSync(out), false);

@@ -40,7 +40,17 @@ test('every bad line is reported with file:line, field and what was expected', (
   ].join('\n');
   const m = parseManifest(text, 'm.jsonl', '/x');
   const got = m.errors.map((e) => `${e.line}:${e.field}`);
-  assert.deepEqual(got, ['2:video', '3:', '4:end', '5:', '6:vidoe', '7:id', '8:events.0.time', '9:labels.x', '10:events.0.foo']);
+  assert.deepEqual(got, [
+    '2:video',
+    '3:',
+    '4:end',
+    '5:',
+    '6:vidoe',
+    '7:id',
+    '8:events.0.time',
+    '9:labels.x',
+    '10:events.0.foo',
+  ]);
   assert.match(m.errors[0].message, /expected string, got number/);
   assert.match(m.errors[1].message, /not valid JSON/);
   assert.match(m.errors[2].message, /end must be greater than start/);
@@ -58,11 +68,14 @@ test('readManifest throws one InputError listing the lines, or returns good item
   try {
     const path = join(dir, 'm.jsonl');
     writeFileSync(path, '{"audio":"ok.wav"}\n{"audio":1}\n');
-    assert.throws(() => readManifest(path), (err: unknown) => {
-      assert.ok(err instanceof InputError);
-      assert.match(err.message, /m\.jsonl:2: field 'audio': expected string, got number/);
-      return true;
-    });
+    assert.throws(
+      () => readManifest(path),
+      (err: unknown) => {
+        assert.ok(err instanceof InputError);
+        assert.match(err.message, /m\.jsonl:2: field 'audio': expected string, got number/);
+        return true;
+      },
+    );
     const partial = readManifest(path, { allowErrors: true });
     assert.equal(partial.items.length, 1);
     const checked = readManifest(path, { allowErrors: true, checkFiles: true });
@@ -78,7 +91,10 @@ test('writeManifest stores paths relative to its folder and reads back the same 
   const dir = mkdtempSync(join(tmpdir(), 'attune-manifest-'));
   try {
     const path = join(dir, 'out', 'm.jsonl');
-    writeManifest(path, [{ id: 'x', video: join(dir, 'out', 'clips', 'x.mp4'), labels: { offset: -0.4 } }, { id: 'y', text: 'hello' }]);
+    writeManifest(path, [
+      { id: 'x', video: join(dir, 'out', 'clips', 'x.mp4'), labels: { offset: -0.4 } },
+      { id: 'y', text: 'hello' },
+    ]);
     const line0 = JSON.parse(readFileSync(path, 'utf8').split('\n')[0]);
     assert.equal(line0.video, 'clips/x.mp4');
     const back = readManifest(path);

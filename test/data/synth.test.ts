@@ -1,6 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clipStreams, generateClip, positionAt, simulateScene, syncExample, syncGrid, synthClasses, synthConfig, MAX_CLASSES } from '../../src/data/synth/index.js';
+import {
+  clipStreams,
+  generateClip,
+  positionAt,
+  simulateScene,
+  syncExample,
+  syncGrid,
+  synthClasses,
+  synthConfig,
+  MAX_CLASSES,
+} from '../../src/data/synth/index.js';
 import { ConfigError } from '../../src/util/errors.js';
 import { Rng } from '../../src/util/rng.js';
 import { isolated, onsetNear } from './onset.js';
@@ -36,16 +46,34 @@ test('bounces are exact: at each impact the object touches the wall and its norm
     const obj = scene.objects[e.object];
     const [xb, yb] = positionAt(obj, e.time - 1e-4);
     const [xa, ya] = positionAt(obj, e.time + 1e-4);
-    const lo = obj.radius, hi = cfg.size - obj.radius;
-    if (e.wall === 'left') { assert.ok(Math.abs(e.x - lo) < 1e-6); assert.ok(xb > e.x && xa > e.x); }
-    if (e.wall === 'right') { assert.ok(Math.abs(e.x - hi) < 1e-6); assert.ok(xb < e.x && xa < e.x); }
-    if (e.wall === 'top') { assert.ok(Math.abs(e.y - lo) < 1e-6); assert.ok(yb > e.y && ya > e.y); }
-    if (e.wall === 'bottom') { assert.ok(Math.abs(e.y - hi) < 1e-6); assert.ok(yb < e.y && ya < e.y); }
+    const lo = obj.radius,
+      hi = cfg.size - obj.radius;
+    if (e.wall === 'left') {
+      assert.ok(Math.abs(e.x - lo) < 1e-6);
+      assert.ok(xb > e.x && xa > e.x);
+    }
+    if (e.wall === 'right') {
+      assert.ok(Math.abs(e.x - hi) < 1e-6);
+      assert.ok(xb < e.x && xa < e.x);
+    }
+    if (e.wall === 'top') {
+      assert.ok(Math.abs(e.y - lo) < 1e-6);
+      assert.ok(yb > e.y && ya > e.y);
+    }
+    if (e.wall === 'bottom') {
+      assert.ok(Math.abs(e.y - hi) < 1e-6);
+      assert.ok(yb < e.y && ya < e.y);
+    }
   }
   for (const o of scene.objects) {
     for (const t of [-2, 0, 1.234, 5.9, 8]) {
       const [x, y] = positionAt(o, t);
-      assert.ok(x >= o.radius - 1e-6 && x <= cfg.size - o.radius + 1e-6 && y >= o.radius - 1e-6 && y <= cfg.size - o.radius + 1e-6);
+      assert.ok(
+        x >= o.radius - 1e-6 &&
+          x <= cfg.size - o.radius + 1e-6 &&
+          y >= o.radius - 1e-6 &&
+          y <= cfg.size - o.radius + 1e-6,
+      );
     }
   }
 });
@@ -73,17 +101,23 @@ test('a shifted copy is the same sound moved by the offset (positive = audio lat
   const early = generateClip(cfg, 7, { video: false, offset: -0.5 });
   assert.equal(late.id, 'clip000007_s+0.50');
   assert.deepEqual(late.events, base.events); // the video timeline does not move
-  for (const e of late.audioEvents) assert.ok(base.events.some((b) => Math.abs(b.time + 0.5 - e.time) < 1e-9) || e.time < 0.5);
+  for (const e of late.audioEvents)
+    assert.ok(base.events.some((b) => Math.abs(b.time + 0.5 - e.time) < 1e-9) || e.time < 0.5);
   const k = 8000;
-  let num = 0, den = 0;
-  for (let n = k; n < base.audio.length; n++) { num += late.audio[n] * base.audio[n - k]; den += base.audio[n - k] ** 2; }
+  let num = 0,
+    den = 0;
+  for (let n = k; n < base.audio.length; n++) {
+    num += late.audio[n] * base.audio[n - k];
+    den += base.audio[n - k] ** 2;
+  }
   const scale = num / den; // peak normalization may scale a copy
   let err = 0;
   for (let n = k; n < base.audio.length; n++) err = Math.max(err, Math.abs(late.audio[n] - scale * base.audio[n - k]));
   assert.ok(err < 1e-4, `late copy differs by ${err}`);
   err = 0;
   const s2 = early.audio[0] !== 0 ? early.audio[100] / base.audio[100 + k] : 1;
-  for (let n = 0; n + k < base.audio.length; n++) err = Math.max(err, Math.abs(early.audio[n] - s2 * base.audio[n + k]));
+  for (let n = 0; n + k < base.audio.length; n++)
+    err = Math.max(err, Math.abs(early.audio[n] - s2 * base.audio[n + k]));
   assert.ok(err < 1e-3, `early copy differs by ${err}`);
   assert.throws(() => generateClip(cfg, 7, { offset: 3 }), ConfigError);
 });
@@ -95,9 +129,12 @@ test('impact patterns identify the offset on the +-2 s / 0.2 s sync grid (non-pe
   for (let i = 0; i < n; i++) {
     const clip = generateClip({ duration: 6 }, i, { video: false, audio: false });
     const truth = grid[(i * 7) % 21];
-    const heard = generateClip({ duration: 6 }, i, { video: false, audio: false, offset: truth }).audioEvents.map((e) => e.time);
+    const heard = generateClip({ duration: 6 }, i, { video: false, audio: false, offset: truth }).audioEvents.map(
+      (e) => e.time,
+    );
     const seen = clip.events.map((e) => e.time);
-    const score = (d: number) => seen.filter((t) => heard.some((h) => Math.abs(h - d - t) < 0.04)).length / Math.max(1, seen.length);
+    const score = (d: number) =>
+      seen.filter((t) => heard.some((h) => Math.abs(h - d - t) < 0.04)).length / Math.max(1, seen.length);
     const scores = grid.map(score);
     const best = Math.max(...scores);
     if (scores.filter((s) => s === best).length === 1 && grid[scores.indexOf(best)] === truth) unique++;
@@ -106,12 +143,17 @@ test('impact patterns identify the offset on the +-2 s / 0.2 s sync grid (non-pe
 });
 
 test('100 clips have pairwise different impact patterns (retrieval is possible)', () => {
-  const patterns = Array.from({ length: 100 }, (_, i) => generateClip({}, i, { video: false, audio: false }).events.map((e) => e.time));
+  const patterns = Array.from({ length: 100 }, (_, i) =>
+    generateClip({}, i, { video: false, audio: false }).events.map((e) => e.time),
+  );
   for (const p of patterns) assert.ok(p.length >= 2, 'every clip has at least two impacts');
   for (let a = 0; a < 100; a++) {
     for (let b = a + 1; b < 100; b++) {
-      const pa = patterns[a], pb = patterns[b];
-      const far = pa.some((t) => pb.every((u) => Math.abs(u - t) > 0.05)) || pb.some((t) => pa.every((u) => Math.abs(u - t) > 0.05));
+      const pa = patterns[a],
+        pb = patterns[b];
+      const far =
+        pa.some((t) => pb.every((u) => Math.abs(u - t) > 0.05)) ||
+        pb.some((t) => pa.every((u) => Math.abs(u - t) > 0.05));
       assert.ok(far, `clips ${a} and ${b} share their impact pattern`);
     }
   }
@@ -123,7 +165,8 @@ test('sounding objects flash at impacts; distractors are gray and silent', () =>
   const distractors = new Set(clip.events.map((e) => e.object));
   assert.ok(!distractors.has(1) && !distractors.has(2), 'distractors (objects 1, 2) never sound');
   // A frame right after an impact is brighter than the frame before it (the object is lit and 20% larger).
-  const brightness = (f: number) => clip.video.subarray(f * 64 * 64 * 3, (f + 1) * 64 * 64 * 3).reduce((a, b) => a + b, 0);
+  const brightness = (f: number) =>
+    clip.video.subarray(f * 64 * 64 * 3, (f + 1) * 64 * 64 * 3).reduce((a, b) => a + b, 0);
   let checked = 0;
   for (const e of clip.events) {
     const f = Math.ceil(e.time * clip.fps);
@@ -148,7 +191,8 @@ test('sync grid and examples: 21 offsets from -2 to 2 s, label i moves the audio
   assert.equal(ex.offset, 1.4);
   assert.equal(ex.label, 17);
   const base = generateClip({ duration: 4 }, 5, { video: false, audio: false });
-  for (const e of base.events) if (e.time + 1.4 < 4) assert.ok(ex.audioEvents.some((h) => Math.abs(h.time - e.time - 1.4) < 1e-9));
+  for (const e of base.events)
+    if (e.time + 1.4 < 4) assert.ok(ex.audioEvents.some((h) => Math.abs(h.time - e.time - 1.4) < 1e-9));
   assert.throws(() => syncExample({}, 0, 21), ConfigError);
 });
 

@@ -18,17 +18,25 @@ test('synth writes MP4 + WAV through ffmpeg; the decoder reads impacts back wher
     assert.equal(summary.files, 4);
     assert.deepEqual(summary.failed, []);
     const { items } = readManifest(join(dir, 'manifest.jsonl'), { checkFiles: true });
-    assert.deepEqual(items.map((i) => i.id), ['clip000000', 'clip000000_s+0.60', 'clip000001', 'clip000001_s+0.60']);
+    assert.deepEqual(
+      items.map((i) => i.id),
+      ['clip000000', 'clip000000_s+0.60', 'clip000001', 'clip000001_s+0.60'],
+    );
     const meta = JSON.parse(readFileSync(join(dir, 'synth.json'), 'utf8'));
     assert.match(meta.offsetConvention, /positive offset = audio late/);
 
     let checked = 0;
     for (const item of items) {
       const offset = item.labels!.offset as number;
-      const heard = (item.metadata!.audioEvents as number[]);
+      const heard = item.metadata!.audioEvents as number[];
       // Every impact seen at t is heard at t + offset (impacts from before 0 may also be heard when audio is late).
       const seen = item.events!.map((e) => e.time);
-      for (const t of seen) if (t + offset < 3) assert.ok(heard.some((h) => Math.abs(h - t - offset) < 1e-5), `impact ${t} not heard`);
+      for (const t of seen)
+        if (t + offset < 3)
+          assert.ok(
+            heard.some((h) => Math.abs(h - t - offset) < 1e-5),
+            `impact ${t} not heard`,
+          );
       if (offset === 0) assert.deepEqual(heard, seen);
       for (const path of [item.audio!, item.video!]) {
         const audio = await decodeAudio(path, { sampleRate: 16000 });
@@ -36,7 +44,10 @@ test('synth writes MP4 + WAV through ffmpeg; the decoder reads impacts back wher
         for (let k = 0; k < heard.length; k++) {
           if (!isolated(heard, k) || heard[k] < 0.05) continue;
           const found = onsetNear(audio.data, 16000, heard[k]);
-          assert.ok(found !== null && Math.abs(found - heard[k]) <= 0.003, `${path}: onset ${found} vs truth ${heard[k]}`);
+          assert.ok(
+            found !== null && Math.abs(found - heard[k]) <= 0.003,
+            `${path}: onset ${found} vs truth ${heard[k]}`,
+          );
           checked++;
         }
       }
@@ -53,11 +64,18 @@ test('synth writes MP4 + WAV through ffmpeg; the decoder reads impacts back wher
     assert.ok(err / mem.video.length < 6, `mean abs pixel error ${err / mem.video.length}`);
     // Impacts are visible where ground truth says: the first frame after each impact is brighter (the flash).
     const frameBytes = 64 * 64 * 3;
-    const brightness = (f: number) => video.frames.subarray(f * frameBytes, (f + 1) * frameBytes).reduce((x, y) => x + y, 0);
+    const brightness = (f: number) =>
+      video.frames.subarray(f * frameBytes, (f + 1) * frameBytes).reduce((x, y) => x + y, 0);
     let flashes = 0;
     for (const e of items[0].events!) {
       const f = Math.ceil(e.time * 16);
-      if (f < 1 || f >= 48 || f / 16 - e.time > 0.09 || items[0].events!.some((o) => o !== e && Math.abs(o.time - e.time) < 0.2)) continue;
+      if (
+        f < 1 ||
+        f >= 48 ||
+        f / 16 - e.time > 0.09 ||
+        items[0].events!.some((o) => o !== e && Math.abs(o.time - e.time) < 0.2)
+      )
+        continue;
       assert.ok(brightness(f) > brightness(f - 1) + 2000, `no flash in decoded frame ${f} for impact at ${e.time}`);
       flashes++;
     }

@@ -31,9 +31,19 @@ function tree(): string {
 test('walkMedia: stays inside DIR, records dangling links and loops as bad items, lists each file once', () => {
   const dir = tree();
   const w = walkMedia(dir);
-  assert.deepEqual(w.files.map((f) => f.rel), ['a.mp4', 'alias/b.wav', 'alias/deep/c.mkv']);
+  assert.deepEqual(
+    w.files.map((f) => f.rel),
+    ['a.mp4', 'alias/b.wav', 'alias/deep/c.mkv'],
+  );
   const bad = Object.fromEntries(w.bad.map((b) => [b.rel, b.reason]));
-  assert.deepEqual(Object.keys(bad).sort(), ['alias/deep/up', 'dangling.mp4', 'out-link', 'secret-link.mp4', 'self', 'sub/deep/up']);
+  assert.deepEqual(Object.keys(bad).sort(), [
+    'alias/deep/up',
+    'dangling.mp4',
+    'out-link',
+    'secret-link.mp4',
+    'self',
+    'sub/deep/up',
+  ]);
   assert.match(bad['dangling.mp4'], /dangling symlink/);
   assert.match(bad['sub/deep/up'], /symlink loop/);
   assert.match(bad.self, /symlink loop/);
@@ -43,7 +53,10 @@ test('walkMedia: stays inside DIR, records dangling links and loops as bad items
 
 test('listMedia (attune index before the batch layer) no longer crashes on dangling links or loops', () => {
   const dir = join(root, 'media');
-  assert.deepEqual(listMedia(dir).map((p) => p.slice(dir.length + 1)), ['a.mp4', 'alias/b.wav', 'alias/deep/c.mkv']);
+  assert.deepEqual(
+    listMedia(dir).map((p) => p.slice(dir.length + 1)),
+    ['a.mp4', 'alias/b.wav', 'alias/deep/c.mkv'],
+  );
 });
 
 test('walkMedia: --out inside DIR is skipped; a missing DIR or a file is a clear error', () => {

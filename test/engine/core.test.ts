@@ -6,20 +6,37 @@ import { ShapeError } from '../../src/util/errors.js';
 import { Rng } from '../../src/util/rng.js';
 import type { HostArray } from '../../src/io/array.js';
 
-const f32 = (shape: number[], vals: number[]): HostArray => ({ dtype: 'float32', shape, data: Float32Array.from(vals) });
+const f32 = (shape: number[], vals: number[]): HostArray => ({
+  dtype: 'float32',
+  shape,
+  data: Float32Array.from(vals),
+});
 const vals = (a: HostArray): number[] => Array.from(a.data as ArrayLike<number>);
-const f64 = (shape: number[], vals: number[]): HostArray => ({ dtype: 'float64', shape, data: Float64Array.from(vals) });
+const f64 = (shape: number[], vals: number[]): HostArray => ({
+  dtype: 'float64',
+  shape,
+  data: Float64Array.from(vals),
+});
 
 test('shape errors name the op, both shapes and the calling file:line', () => {
   const g = new E.Graph();
   const a = g.input('a', 'float32', [8, 16]);
   const b = g.input('b', 'float32', [15, 32]);
-  assert.throws(() => a.matmul(b), (e: unknown) => {
-    assert.ok(e instanceof ShapeError);
-    assert.match(e.message, /^MatMul: inner dims differ \(16 vs 15\); shapes \[8, 16\] and \[15, 32\] at .*test[\\/]engine[\\/]core\.test\.(js|ts):\d+:\d+/);
-    assert.deepEqual(e.details.shapes, [[8, 16], [15, 32]]);
-    return true;
-  });
+  assert.throws(
+    () => a.matmul(b),
+    (e: unknown) => {
+      assert.ok(e instanceof ShapeError);
+      assert.match(
+        e.message,
+        /^MatMul: inner dims differ \(16 vs 15\); shapes \[8, 16\] and \[15, 32\] at .*test[\\/]engine[\\/]core\.test\.(js|ts):\d+:\d+/,
+      );
+      assert.deepEqual(e.details.shapes, [
+        [8, 16],
+        [15, 32],
+      ]);
+      return true;
+    },
+  );
   assert.throws(() => a.add(g.input('c', 'float32', [3])), /Add: cannot broadcast dim 16 with 3/);
   assert.throws(() => a.add(g.input('d', 'float64', [16])), /Add: dtypes differ \(float32 vs float64\)/);
   assert.throws(() => a.reshape([5, -1]), /Reshape: cannot infer -1/);
@@ -42,7 +59,13 @@ test('symbolic batch dim: one graph runs at several batch sizes', async () => {
   const tiled = g2.input('q', 'float32', [1, 5]).expand([heads.shape[1], 5]); // derived symbolic dim, read at run time
   assert.deepEqual(tiled.shape, ['(B*4)', 5]);
   const hs = await E.Session.create(g2, { heads, tiled });
-  const hout = await hs.run({ z: f32([2, 3, 4], Array.from({ length: 24 }, (_, i) => i)), q: f32([1, 5], [1, 2, 3, 4, 5]) });
+  const hout = await hs.run({
+    z: f32(
+      [2, 3, 4],
+      Array.from({ length: 24 }, (_, i) => i),
+    ),
+    q: f32([1, 5], [1, 2, 3, 4, 5]),
+  });
   assert.deepEqual(hout.heads.shape, [3, 8]);
   assert.deepEqual(hout.tiled.shape, [8, 5]);
 });
@@ -68,12 +91,17 @@ test('grad refuses ops without a rule and non-float targets instead of dropping 
   // ConvTranspose (emitted by Conv's rule) has no rule: a second-order gradient through it is refused, naming it
   const [dx] = E.grad(E.conv1d(x, w).square().sum(), [x]);
   assert.equal(dx.producer?.op, 'ConvTranspose');
-  assert.throws(() => E.grad(dx.sum(), [w]), /no gradient rule for ConvTranspose \(traced at .*core\.test\.(js|ts):\d+:\d+\)/);
+  assert.throws(
+    () => E.grad(dx.sum(), [w]),
+    /no gradient rule for ConvTranspose \(traced at .*core\.test\.(js|ts):\d+:\d+\)/,
+  );
   assert.doesNotThrow(() => E.grad(dx.stopGradient().sum().add(w.sum()), [w]));
   assert.throws(() => E.grad(x.sum(), [i]), /cannot differentiate with respect to int64/);
   // emit only takes the vocabulary's op names: a type error, and a run-time error for untyped callers
-  // @ts-expect-error 'Round' is not in the op vocabulary (src/engine/ops/vocab.ts)
-  assert.throws(() => g.emit('Round', [x], {}, [{ dtype: 'float32', shape: [3] }]), /Round is not in the engine's op vocabulary/);
+  const emitRound = () =>
+    // @ts-expect-error 'Round' is not in the op vocabulary (src/engine/ops/vocab.ts)
+    g.emit('Round', [x], {}, [{ dtype: 'float32', shape: [3] }]);
+  assert.throws(emitRound, /Round is not in the engine's op vocabulary/);
 });
 
 test('grad throws, naming the op and its call site, when a rule leaves out a gradient an input needs', () => {
@@ -85,7 +113,10 @@ test('grad throws, naming the op and its call site, when a rule leaves out a gra
     const [a, b] = [g.input('a', 'float64', [2]), g.input('b', 'float64', [2])];
     const y = a.mul(b).sum();
     assert.doesNotThrow(() => E.grad(y, [a])); // b needs no gradient here
-    assert.throws(() => E.grad(y, [b]), /grad: the Mul rule gives no gradient for input 1 \('b', float64\[2\]\), which needs one \(traced at .*core\.test\.(js|ts):\d+:\d+\)/);
+    assert.throws(
+      () => E.grad(y, [b]),
+      /grad: the Mul rule gives no gradient for input 1 \('b', float64\[2\]\), which needs one \(traced at .*core\.test\.(js|ts):\d+:\d+\)/,
+    );
   } finally {
     rules.Mul = keep;
   }
@@ -103,8 +134,14 @@ test('ties: binary Max/Min and ReduceMax/ReduceMin split the gradient evenly amo
   const out = await s.run({ a: f64([4], [1, 2, 3, 3]), b: f64([4], [2, 2, 1, 3]), m: f64([2, 3], [5, 5, 5, 1, 7, 1]) });
   assert.deepEqual(vals(out.ga), [10, 5.5, 1, 5.5]); // max: b, tie, a, tie; min: a, tie, b, tie
   assert.deepEqual(vals(out.gb), [1, 5.5, 10, 5.5]);
-  assert.deepEqual(vals(out.gmax).map((v) => Math.round(v * 1e12) / 1e12), [0.333333333333, 0.333333333333, 0.333333333333, 0, 1, 0]);
-  assert.deepEqual(vals(out.gmin).map((v) => Math.round(v * 1e12) / 1e12), [0.333333333333, 0.333333333333, 0.333333333333, 0.5, 0, 0.5]);
+  assert.deepEqual(
+    vals(out.gmax).map((v) => Math.round(v * 1e12) / 1e12),
+    [0.333333333333, 0.333333333333, 0.333333333333, 0, 1, 0],
+  );
+  assert.deepEqual(
+    vals(out.gmin).map((v) => Math.round(v * 1e12) / 1e12),
+    [0.333333333333, 0.333333333333, 0.333333333333, 0.5, 0, 0.5],
+  );
   await s.release();
 });
 
@@ -141,7 +178,10 @@ test('params: named tree, seeded order-independent init, sharing, freezing and c
   p.scope('head').param('b', [3], E.init.zeros(), { trainable: false });
   store.freeze('enc');
   p.scope('enc').param('k', [10], E.init.normal(1));
-  assert.deepEqual(g.trainableParams().map((t) => t.name), ['w']);
+  assert.deepEqual(
+    g.trainableParams().map((t) => t.name),
+    ['w'],
+  );
   assert.equal(store.count(), 17);
   assert.equal(store.count({ trainable: true }), 4);
   assert.throws(() => p.param('w', [3, 2], E.init.ones()), /parameter 'w'/);
@@ -174,7 +214,10 @@ test('dropout masks come from graph.randomInputs, change per step and repeat wit
   rng.setState(state);
   assert.deepEqual(Array.from((await s.run({ x: ones }, { rng })).y.data as Float32Array), a);
   // the one sampler: the same masks the Trainer's runner and the gradient checks draw from this seed
-  assert.deepEqual(a, Array.from(E.drawRandomFeeds(g.randomInputs, new Rng(5))[g.randomInputs[0].name].data as Float32Array));
+  assert.deepEqual(
+    a,
+    Array.from(E.drawRandomFeeds(g.randomInputs, new Rng(5))[g.randomInputs[0].name].data as Float32Array),
+  );
   const kept = a.filter((v) => v > 0);
   assert.ok(kept.every((v) => Math.abs(v - 1 / 0.75) < 1e-6));
   assert.ok(Math.abs(kept.length / 1000 - 0.75) < 0.05);
@@ -190,8 +233,14 @@ test('export: dead nodes dropped, no Identity/StopGradient left, baked params be
   const y = x.matmul(w.stopGradient()).relu();
   E.grad(y.sum(), [w]); // unused gradient nodes
   const model = E.toModelProto(g, { y }, { bake: store });
-  assert.deepEqual(model.graph.node.map((n) => n.opType), ['MatMul', 'Relu']);
-  assert.deepEqual(model.graph.input.map((i) => i.name), ['x']);
+  assert.deepEqual(
+    model.graph.node.map((n) => n.opType),
+    ['MatMul', 'Relu'],
+  );
+  assert.deepEqual(
+    model.graph.input.map((i) => i.name),
+    ['x'],
+  );
   assert.ok(model.graph.initializer?.some((t) => t.name === 'w'));
   const bytes = encodeModel(model);
   assert.equal(decodeModel(bytes).graph.output[0].name, 'y');
@@ -239,7 +288,10 @@ test('gradients of a graph with a symbolic batch dim match the static graph at t
     const x = g.input('x', 'float64', [b, 3]);
     const w = g.input('w', 'float64', [3, 2]);
     const h = x.matmul(w).tanh().reshape([b, 1, 2]).expand([b, 4, 2]).mean([0, 1]); // [2], mean over the symbolic dim
-    const loss = h.mul(h).sum().add(x.reshape([-1]).max());
+    const loss = h
+      .mul(h)
+      .sum()
+      .add(x.reshape([-1]).max());
     const [gw, gx] = E.grad(loss, [w, x]);
     return { loss, gw, gx };
   };
@@ -248,7 +300,13 @@ test('gradients of a graph with a symbolic batch dim match the static graph at t
   for (const b of [2, 5]) {
     const gst = new E.Graph();
     const stat = await E.Session.create(gst, build(gst, b));
-    const feeds = { x: f64([b, 3], Array.from({ length: 3 * b }, (_, i) => Math.sin(i + 1))), w: f64([3, 2], [0.1, -0.2, 0.3, 0.4, -0.5, 0.6]) };
+    const feeds = {
+      x: f64(
+        [b, 3],
+        Array.from({ length: 3 * b }, (_, i) => Math.sin(i + 1)),
+      ),
+      w: f64([3, 2], [0.1, -0.2, 0.3, 0.4, -0.5, 0.6]),
+    };
     const [a, s] = [await sym.run(feeds), await stat.run(feeds)];
     for (const k of ['loss', 'gw', 'gx']) {
       assert.deepEqual(a[k].shape, s[k].shape);
@@ -282,17 +340,29 @@ test('native Conv gradient rule (ConvTranspose + im2col GEMM) matches the float6
       const w = g.input('w', 'float32', ws);
       const b = g.input('b', 'float32', [ws[0]]);
       const y = E.conv1d(x, w, b, { ...opts, lowered });
-      assert.equal(g.nodes.some((n) => n.op === 'Conv'), !lowered);
+      assert.equal(
+        g.nodes.some((n) => n.op === 'Conv'),
+        !lowered,
+      );
       const loss = y.mul(y.stopGradient().sin()).sum();
       const [gx, gw, gb] = E.grad(loss, [x, w, b]);
       const s = await E.Session.create(g, { y, gx, gw, gb });
       const r = new Rng(1);
-      const rand = (shape: number[]) => f32(shape, Array.from({ length: shape.reduce((p, q) => p * q, 1) }, () => r.normal()));
+      const rand = (shape: number[]) =>
+        f32(
+          shape,
+          Array.from({ length: shape.reduce((p, q) => p * q, 1) }, () => r.normal()),
+        );
       results.push(await s.run({ x: rand(xs), w: rand(ws), b: rand([ws[0]]) }));
     }
     for (const k of ['y', 'gx', 'gw', 'gb']) {
       assert.deepEqual(results[0][k].shape, results[1][k].shape, k);
-      vals(results[0][k]).forEach((v, i) => assert.ok(Math.abs(v - vals(results[1][k])[i]) < 1e-4 * (1 + Math.abs(v)), `${k}[${i}] ${JSON.stringify(opts)}`));
+      vals(results[0][k]).forEach((v, i) =>
+        assert.ok(
+          Math.abs(v - vals(results[1][k])[i]) < 1e-4 * (1 + Math.abs(v)),
+          `${k}[${i}] ${JSON.stringify(opts)}`,
+        ),
+      );
     }
   }
 });

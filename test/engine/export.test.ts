@@ -20,9 +20,13 @@ const [B, TQ, TK, D] = [2, 5, 7, 16];
 function encoder(g: Graph, p: Scope) {
   const q = g.input('queries', 'float32', [B, TQ, D]);
   const kv = g.input('context', 'float32', [B, TK, D]);
-  const lin = (name: string, x: ReturnType<typeof g.input>, o = D) => x.linear(p.param(`${name}.weight`, [D, o], init.xavierUniform()), p.param(`${name}.bias`, [o], init.normal(0.1)));
+  const lin = (name: string, x: ReturnType<typeof g.input>, o = D) =>
+    x.linear(p.param(`${name}.weight`, [D, o], init.xavierUniform()), p.param(`${name}.bias`, [o], init.normal(0.1)));
   const n = q.layerNorm(p.param('ln.weight', [D], init.normal(0.1, 1)), p.param('ln.bias', [D], init.normal(0.1)));
-  const att = lin('q', n).matmul(lin('k', kv).mT).mul(1 / Math.sqrt(D)).softmax(-1); // [B, TQ, TK]
+  const att = lin('q', n)
+    .matmul(lin('k', kv).mT)
+    .mul(1 / Math.sqrt(D))
+    .softmax(-1); // [B, TQ, TK]
   const h = q.add(att.matmul(lin('v', kv))).gelu(); // [B, TQ, D]
   const e = lin('out', h.mean(1), 8); // [B, 8]
   return { embedding: e.mul(e.square().sum(-1, true).rsqrt()), attention: att };
@@ -30,7 +34,12 @@ function encoder(g: Graph, p: Scope) {
 
 const feeds = () => {
   const rng = new Rng(8);
-  const arr = (shape: number[]) => hostArray('float32', shape, Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()));
+  const arr = (shape: number[]) =>
+    hostArray(
+      'float32',
+      shape,
+      Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()),
+    );
   return { queries: arr([B, TQ, D]), context: arr([B, TK, D]) };
 };
 
@@ -44,15 +53,27 @@ test('exported .onnx is self-contained and gives the same outputs in onnxruntime
     assert.equal(size, bytes.byteLength);
     const model = decodeModel(bytes);
     assert.deepEqual(model.graph.input.map((i) => i.name).sort(), ['context', 'queries'], 'parameters are not inputs');
-    assert.ok(model.graph.initializer!.some((t) => t.name === 'q.weight'), 'parameters are embedded initializers');
-    assert.ok(model.opsetImport.every((o) => o.domain === ''), 'standard ai.onnx ops only');
+    assert.ok(
+      model.graph.initializer!.some((t) => t.name === 'q.weight'),
+      'parameters are embedded initializers',
+    );
+    assert.ok(
+      model.opsetImport.every((o) => o.domain === ''),
+      'standard ai.onnx ops only',
+    );
 
     const f = feeds();
     const nodeSession = await ortNode.InferenceSession.create(path);
-    const nodeOut = await nodeSession.run({ queries: new ortNode.Tensor('float32', f.queries.data as Float32Array, f.queries.shape), context: new ortNode.Tensor('float32', f.context.data as Float32Array, f.context.shape) });
+    const nodeOut = await nodeSession.run({
+      queries: new ortNode.Tensor('float32', f.queries.data as Float32Array, f.queries.shape),
+      context: new ortNode.Tensor('float32', f.context.data as Float32Array, f.context.shape),
+    });
     ortWeb.env.wasm.numThreads = 1;
     const webSession = await ortWeb.InferenceSession.create(new Uint8Array(bytes), { executionProviders: ['wasm'] });
-    const webOut = await webSession.run({ queries: new ortWeb.Tensor('float32', f.queries.data as Float32Array, f.queries.shape), context: new ortWeb.Tensor('float32', f.context.data as Float32Array, f.context.shape) });
+    const webOut = await webSession.run({
+      queries: new ortWeb.Tensor('float32', f.queries.data as Float32Array, f.queries.shape),
+      context: new ortWeb.Tensor('float32', f.context.data as Float32Array, f.context.shape),
+    });
     for (const name of ['embedding', 'attention']) {
       const a = nodeOut[name].data as Float32Array;
       const b = webOut[name].data as Float32Array;
@@ -71,7 +92,10 @@ test('exported .onnx is self-contained and gives the same outputs in onnxruntime
 
 test('Predictor runs the inference graph with trained weights swapped in, matching a fresh export', async () => {
   const store = new ParamStore(5);
-  const trainer = await Trainer.create(compileTrainStep((g, p) => ({ loss: encoder(g, p).embedding.sum() }), store), { lr: 0.05, worker: false, session: { threads: 1 } });
+  const trainer = await Trainer.create(
+    compileTrainStep((g, p) => ({ loss: encoder(g, p).embedding.sum() }), store),
+    { lr: 0.05, worker: false, session: { threads: 1 } },
+  );
   const f = feeds();
   for (let i = 0; i < 3; i++) await trainer.trainStep(f);
   const trained = await trainer.params();
@@ -84,26 +108,52 @@ test('Predictor runs the inference graph with trained weights swapped in, matchi
   await predictor.close();
 
   const session = await ortNode.InferenceSession.create(exportOnnxBytes(encoder, store, { params: trained }));
-  const ref = await session.run({ queries: new ortNode.Tensor('float32', f.queries.data as Float32Array, f.queries.shape), context: new ortNode.Tensor('float32', f.context.data as Float32Array, f.context.shape) });
+  const ref = await session.run({
+    queries: new ortNode.Tensor('float32', f.queries.data as Float32Array, f.queries.shape),
+    context: new ortNode.Tensor('float32', f.context.data as Float32Array, f.context.shape),
+  });
   await session.release();
   assert.deepEqual([...(after.embedding.data as Float32Array)], [...(ref.embedding.data as Float32Array)]);
-  assert.notDeepEqual([...(before.embedding.data as Float32Array)], [...(after.embedding.data as Float32Array)], 'training changed the outputs');
+  assert.notDeepEqual(
+    [...(before.embedding.data as Float32Array)],
+    [...(after.embedding.data as Float32Array)],
+    'training changed the outputs',
+  );
 });
 
 test('export and Predictor refuse graphs with dropout (random inputs)', async () => {
-  const build = (g: Graph, p: Scope) => ({ y: g.input('x', 'float32', [2, 3]).mul(p.param('w', [3], init.ones())).dropout(0.5) });
+  const build = (g: Graph, p: Scope) => ({
+    y: g
+      .input('x', 'float32', [2, 3])
+      .mul(p.param('w', [3], init.ones()))
+      .dropout(0.5),
+  });
   assert.throws(() => exportOnnxBytes(build, new ParamStore(0)), ConfigError);
   await assert.rejects(Predictor.create(build, new ParamStore(0), { worker: false }), ConfigError);
 });
 
 test('the caller feeds Graph.dataInputs(): the train program and the Predictor list the same inputs', async () => {
-  const build = (g: Graph, p: Scope) => ({ y: g.input('x', 'float32', [2, 3]).mul(p.param('w', [3], init.ones())).add(g.input('b', 'float32', [3])) });
+  const build = (g: Graph, p: Scope) => ({
+    y: g
+      .input('x', 'float32', [2, 3])
+      .mul(p.param('w', [3], init.ones()))
+      .add(g.input('b', 'float32', [3])),
+  });
   const g = new Graph();
   build(g, new Scope(g, new ParamStore(0)));
-  assert.deepEqual(g.dataInputs().map((t) => t.name), ['x', 'b']);
+  assert.deepEqual(
+    g.dataInputs().map((t) => t.name),
+    ['x', 'b'],
+  );
   const { program } = compileTrainStep((g2, p) => ({ loss: build(g2, p).y.dropout(0.2).sum() }), new ParamStore(0));
-  assert.deepEqual(program.data.map((d) => d.name), ['x', 'b']); // not the parameter w, not the dropout mask
-  assert.deepEqual(program.random.map((r) => r.name), ['random.0']);
+  assert.deepEqual(
+    program.data.map((d) => d.name),
+    ['x', 'b'],
+  ); // not the parameter w, not the dropout mask
+  assert.deepEqual(
+    program.random.map((r) => r.name),
+    ['random.0'],
+  );
   const predictor = await Predictor.create(build, new ParamStore(0), { worker: false, session: { threads: 1 } });
   assert.deepEqual(predictor.inputs, ['x', 'b']);
   await predictor.close();

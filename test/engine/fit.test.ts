@@ -6,7 +6,14 @@ import type { HostArray } from '../../src/io/array.js';
 import { Rng } from '../../src/util/rng.js';
 
 /** Plain gradient descent driven from JS over a grad graph (the in-graph optimizers live in optim.ts). */
-async function fit(store: E.ParamStore, g: E.Graph, loss: Tensor, feeds: Record<string, HostArray>, steps: number, lr: number): Promise<number[]> {
+async function fit(
+  store: E.ParamStore,
+  g: E.Graph,
+  loss: Tensor,
+  feeds: Record<string, HostArray>,
+  steps: number,
+  lr: number,
+): Promise<number[]> {
   const params = g.trainableParams();
   const grads = E.grad(loss, params);
   const outputs: Record<string, Tensor> = { loss };
@@ -26,9 +33,12 @@ async function fit(store: E.ParamStore, g: E.Graph, loss: Tensor, feeds: Record<
   return losses;
 }
 
-function mlp(p: Scope, x: Tensor): Tensor { // x: [N, 2]
+function mlp(p: Scope, x: Tensor): Tensor {
+  // x: [N, 2]
   const l1 = p.scope('fc1');
-  const h = x.linear(l1.param('weight', [2, 32], E.init.kaimingUniform()), l1.param('bias', [32], E.init.zeros())).gelu(); // [N, 32]
+  const h = x
+    .linear(l1.param('weight', [2, 32], E.init.kaimingUniform()), l1.param('bias', [32], E.init.zeros()))
+    .gelu(); // [N, 32]
   const l2 = p.scope('fc2');
   return h.linear(l2.param('weight', [32, 4], E.init.xavierUniform()), l2.param('bias', [4], E.init.zeros())); // [N, 4]
 }
@@ -43,7 +53,10 @@ test('a small MLP fits quadrant labels to near-zero loss with plain gradient des
   const x = g.input('x', 'float32', [n, 2]);
   const y = g.input('y', 'int64', [n]);
   const loss = mlp(new E.Scope(g, store), x).crossEntropy(y);
-  const feeds: Record<string, HostArray> = { x: { dtype: 'float32', shape: [n, 2], data: Float32Array.from(xs) }, y: { dtype: 'int64', shape: [n], data: BigInt64Array.from(ys.map(BigInt)) } };
+  const feeds: Record<string, HostArray> = {
+    x: { dtype: 'float32', shape: [n, 2], data: Float32Array.from(xs) },
+    y: { dtype: 'int64', shape: [n], data: BigInt64Array.from(ys.map(BigInt)) },
+  };
   const losses = await fit(store, g, loss, feeds, 600, 1.0);
   assert.ok(losses[0] > 1, `initial loss ${losses[0]}`);
   assert.ok(losses[losses.length - 1] < 0.05, `final loss ${losses[losses.length - 1]}`);
@@ -57,10 +70,15 @@ function attentionModel(p: Scope, tokens: Tensor, V: number, T: number, D: numbe
   const a = p.scope('attn');
   const ln = h.layerNorm(a.param('ln.scale', [D], E.init.ones()), a.param('ln.bias', [D], E.init.zeros()));
   const proj = (name: string) => ln.matmul(a.param(`${name}.weight`, [D, D], E.init.xavierUniform()));
-  const att = proj('q').matmul(proj('k').mT).mul(1 / Math.sqrt(D)).softmax(); // [B, T, T]
+  const att = proj('q')
+    .matmul(proj('k').mT)
+    .mul(1 / Math.sqrt(D))
+    .softmax(); // [B, T, T]
   const o = h.add(att.matmul(proj('v')).matmul(a.param('o.weight', [D, D], E.init.xavierUniform()))); // [B, T, D]
   const head = p.scope('head');
-  return o.rmsNorm(head.param('norm', [D], E.init.ones())).linear(head.param('weight', [D, V], E.init.xavierUniform()), head.param('bias', [V], E.init.zeros()));
+  return o
+    .rmsNorm(head.param('norm', [D], E.init.ones()))
+    .linear(head.param('weight', [D, V], E.init.xavierUniform()), head.param('bias', [V], E.init.zeros()));
 }
 
 test('a small attention model learns "copy the first token" to near-zero loss', async () => {

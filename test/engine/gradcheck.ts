@@ -1,6 +1,15 @@
 /** Finite-difference gradient checks for the engine's gradient graphs (a helper for *.test.ts). */
 import assert from 'node:assert/strict';
-import { type Dim, Graph, type OpName, Session, Tensor, constant, drawRandomFeeds, grad } from '../../src/engine/index.js';
+import {
+  type Dim,
+  Graph,
+  type OpName,
+  Session,
+  Tensor,
+  constant,
+  drawRandomFeeds,
+  grad,
+} from '../../src/engine/index.js';
 import type { HostArray } from '../../src/io/array.js';
 import { Rng } from '../../src/util/rng.js';
 
@@ -49,16 +58,27 @@ export function traceCheck(build: (...xs: Tensor[]) => Tensor, inputs: CheckInpu
     const n = s.shape.reduce((a, b) => a * b, 1);
     const vals = s.data ?? Array.from({ length: n }, () => rng.normal());
     const dtype = s.dtype ?? 'float64';
-    const data = dtype === 'int64' ? BigInt64Array.from(vals.map((v) => BigInt(v))) : dtype === 'bool' ? Uint8Array.from(vals) : Float64Array.from(vals);
+    const data =
+      dtype === 'int64'
+        ? BigInt64Array.from(vals.map((v) => BigInt(v)))
+        : dtype === 'bool'
+          ? Uint8Array.from(vals)
+          : Float64Array.from(vals);
     feeds[`x${i}`] = { dtype, shape: s.shape, data };
   });
   const out = build(...xs);
   const forwardOps = new Set(g.nodes.map((nd) => nd.op));
   Object.assign(feeds, drawRandomFeeds(g.randomInputs, new Rng(seed + 1))); // dropout masks: drawn once, fixed for the check
-  if (!out.shape.every((d) => typeof d === 'number')) throw new Error(`gradcheck: the checked output must have a static shape, got [${out.shape.join(', ')}]`);
+  if (!out.shape.every((d) => typeof d === 'number'))
+    throw new Error(`gradcheck: the checked output must have a static shape, got [${out.shape.join(', ')}]`);
   const shape = out.shape as number[];
   const n = shape.reduce((a, b) => a * b, 1);
-  const weights = constant(g, Array.from({ length: n }, () => rng.normal()), 'float64', shape);
+  const weights = constant(
+    g,
+    Array.from({ length: n }, () => rng.normal()),
+    'float64',
+    shape,
+  );
   const loss = out.mul(weights).sum();
   const diff = xs.filter((x) => x.dtype === 'float64');
   const grads = grad(loss, diff);
@@ -69,7 +89,11 @@ export function traceCheck(build: (...xs: Tensor[]) => Tensor, inputs: CheckInpu
  * Builds f(inputs) (traceCheck), takes symbolic gradients with grad() and compares them with central differences of
  * the same float64 graph. Returns the largest absolute error seen.
  */
-export async function gradcheck(build: (...xs: Tensor[]) => Tensor, inputs: CheckInput[], opts: CheckOptions = {}): Promise<number> {
+export async function gradcheck(
+  build: (...xs: Tensor[]) => Tensor,
+  inputs: CheckInput[],
+  opts: CheckOptions = {},
+): Promise<number> {
   const { eps = 1e-6, rtol = 1e-5, atol = 1e-7, seed = 7 } = opts;
   const { graph: g, loss, diff, grads, feeds } = traceCheck(build, inputs, seed);
   const outputs: Record<string, Tensor> = { loss };

@@ -16,26 +16,38 @@ const f32 = (v: number[]) => hostArray('float32', [v.length], Float32Array.from(
 async function linearProbe(opt: Optimizer, opts: { clipNorm?: number; lr?: number | ((s: number) => number) } = {}) {
   const store = new ParamStore(0);
   store.set('w', f32(W0));
-  const compiled = compileTrainStep((g, p) => {
-    const x = g.input('x', 'float32', [N]);
-    const w = p.param('w', [N], init.zeros());
-    const frozen = p.param('frozen', [N], init.ones(), { trainable: false });
-    return { loss: w.mul(x).sum().add(frozen.mul(x).sum()) };
-  }, store, { optimizer: opt, clipNorm: opts.clipNorm });
+  const compiled = compileTrainStep(
+    (g, p) => {
+      const x = g.input('x', 'float32', [N]);
+      const w = p.param('w', [N], init.zeros());
+      const frozen = p.param('frozen', [N], init.ones(), { trainable: false });
+      return { loss: w.mul(x).sum().add(frozen.mul(x).sum()) };
+    },
+    store,
+    { optimizer: opt, clipNorm: opts.clipNorm },
+  );
   return Trainer.create(compiled, { lr: opts.lr ?? 0.1, worker: false, session: { threads: 1 } });
 }
 
-const grads = [[1, 2, -3, 0.5, 0], [-0.5, 0.1, 0.2, 4, -1], [0.3, -0.3, 1, 1, 1], [2, 2, 2, -2, 0.01]];
+const grads = [
+  [1, 2, -3, 0.5, 0],
+  [-0.5, 0.1, 0.2, 4, -1],
+  [0.3, -0.3, 1, 1, 1],
+  [2, 2, 2, -2, 0.01],
+];
 
 function assertClose(got: ArrayLike<number>, want: number[], tol: number, what: string) {
-  for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i] - want[i]) <= tol * (1 + Math.abs(want[i])), `${what}[${i}]: ${got[i]} vs ${want[i]}`);
+  for (let i = 0; i < want.length; i++)
+    assert.ok(Math.abs(got[i] - want[i]) <= tol * (1 + Math.abs(want[i])), `${what}[${i}]: ${got[i]} vs ${want[i]}`);
 }
 
 test('AdamW in the step graph matches torch.optim.AdamW arithmetic (bias correction, decoupled decay, schedule)', async () => {
   const [b1, b2, eps, wd] = [0.9, 0.999, 1e-8, 0.1];
   const schedule = warmupCosine({ lr: 0.1, warmupSteps: 2, totalSteps: 4 });
   const trainer = await linearProbe(adamw({ beta1: b1, beta2: b2, eps, weightDecay: wd }), { lr: schedule });
-  const w = [...W0], m = new Array(N).fill(0), v = new Array(N).fill(0);
+  const w = [...W0],
+    m = new Array(N).fill(0),
+    v = new Array(N).fill(0);
   for (let t = 1; t <= grads.length; t++) {
     const g = grads[t - 1];
     const res = await trainer.trainStep({ x: f32(g) });
@@ -54,7 +66,11 @@ test('AdamW in the step graph matches torch.optim.AdamW arithmetic (bias correct
   assertClose(params.w.data as Float32Array, w, 2e-6, 'w');
   assert.deepEqual([...(params.frozen.data as Float32Array)], [1, 1, 1, 1, 1], 'frozen parameter not updated');
   const ckpt = await trainer.checkpoint();
-  assert.deepEqual(Object.keys(ckpt.optimState).sort(), ['optim.m.w', 'optim.v.w'], 'no optimizer state for frozen parameters');
+  assert.deepEqual(
+    Object.keys(ckpt.optimState).sort(),
+    ['optim.m.w', 'optim.v.w'],
+    'no optimizer state for frozen parameters',
+  );
   assertClose(ckpt.optimState['optim.m.w'].data as Float32Array, m, 1e-6, 'm');
   await trainer.close();
 });
@@ -62,7 +78,8 @@ test('AdamW in the step graph matches torch.optim.AdamW arithmetic (bias correct
 test('SGD with momentum and coupled weight decay matches torch.optim.SGD', async () => {
   const [mu, wd, lr] = [0.9, 0.01, 0.05];
   const trainer = await linearProbe(sgd({ momentum: mu, weightDecay: wd }), { lr });
-  const w = [...W0], buf = new Array(N).fill(0);
+  const w = [...W0],
+    buf = new Array(N).fill(0);
   for (const g of grads) {
     await trainer.trainStep({ x: f32(g) });
     for (let i = 0; i < N; i++) {
@@ -103,12 +120,24 @@ test('non-finite loss: stop names the step and keeps the weights; skip drops jus
   const stop = await linearProbe(sgd({ momentum: 0 }), { lr: 0.1 });
   await stop.trainStep({ x: f32(grads[0]) });
   const before = (await stop.params()).w.data.slice();
-  await assert.rejects(stop.trainStep({ x: bad }), (e: any) => e.code === 'NUMERIC' && /step 2\b/.test(e.message) && e.details.step === 2);
+  await assert.rejects(
+    stop.trainStep({ x: bad }),
+    (e: any) => e.code === 'NUMERIC' && /step 2\b/.test(e.message) && e.details.step === 2,
+  );
   assert.deepEqual((await stop.params()).w.data, before);
   await stop.close();
 
   const skip = await Trainer.create(
-    compileTrainStep((g, p) => ({ loss: p.param('w', [N], init.ones()).mul(g.input('x', 'float32', [N])).sum() }), new ParamStore(0), { optimizer: sgd({ momentum: 0 }) }),
+    compileTrainStep(
+      (g, p) => ({
+        loss: p
+          .param('w', [N], init.ones())
+          .mul(g.input('x', 'float32', [N]))
+          .sum(),
+      }),
+      new ParamStore(0),
+      { optimizer: sgd({ momentum: 0 }) },
+    ),
     { lr: 0.1, onNonFinite: 'skip', worker: false, session: { threads: 1 } },
   );
   const r1 = await skip.trainStep({ x: bad });
@@ -117,7 +146,10 @@ test('non-finite loss: stop names the step and keeps the weights; skip drops jus
   const r2 = await skip.trainStep({ x: f32([1, 1, 1, 1, 1]) });
   assert.equal(r2.step, 1);
   assert.equal(skip.skippedSteps, 1);
-  assert.deepEqual([...((await skip.params()).w.data as Float32Array)].map((v) => +v.toFixed(6)), [0.9, 0.9, 0.9, 0.9, 0.9]);
+  assert.deepEqual(
+    [...((await skip.params()).w.data as Float32Array)].map((v) => +v.toFixed(6)),
+    [0.9, 0.9, 0.9, 0.9, 0.9],
+  );
   await skip.close();
 });
 

@@ -17,7 +17,10 @@ const [B, D, H] = [8, 6, 16];
 function build(g: Graph, p: Scope) {
   const x = g.input('x', 'float32', [B, D]);
   const y = g.input('y', 'float32', [B, 1]);
-  const h = x.linear(p.param('l1.weight', [D, H], init.xavierUniform()), p.param('l1.bias', [H], init.zeros())).relu().dropout(0.25);
+  const h = x
+    .linear(p.param('l1.weight', [D, H], init.xavierUniform()), p.param('l1.bias', [H], init.zeros()))
+    .relu()
+    .dropout(0.25);
   const out = h.linear(p.param('l2.weight', [H, 1], init.xavierUniform()), p.param('l2.bias', [1], init.zeros()));
   return { loss: out.sub(y).square().mean() };
 }
@@ -28,7 +31,12 @@ const nextBatch = (rng: Rng): Record<string, HostArray> => {
 };
 const lr = warmupCosine({ lr: 0.05, warmupSteps: 3, totalSteps: 10 });
 const newTrainer = (storeSeed: number, worker: boolean) =>
-  Trainer.create(compileTrainStep(build, new ParamStore(storeSeed), { optimizer: adamw(), clipNorm: 1 }), { lr, seed: 11, worker, session: { threads: 1 } });
+  Trainer.create(compileTrainStep(build, new ParamStore(storeSeed), { optimizer: adamw(), clipNorm: 1 }), {
+    lr,
+    seed: 11,
+    worker,
+    session: { threads: 1 },
+  });
 
 const bits = (a: HostArray) => Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength);
 
@@ -63,8 +71,10 @@ test('resume: N steps == k steps + save + load + (N - k) steps, bit for bit (wor
 
     assert.deepEqual(losses, straightLosses);
     assert.equal(got.step, N);
-    for (const [name, value] of Object.entries(want.params)) assert.ok(bits(value).equals(bits(got.params[name])), `parameter ${name} differs`);
-    for (const [name, value] of Object.entries(want.optimState)) assert.ok(bits(value).equals(bits(got.optimState[name])), `optimizer state ${name} differs`);
+    for (const [name, value] of Object.entries(want.params))
+      assert.ok(bits(value).equals(bits(got.params[name])), `parameter ${name} differs`);
+    for (const [name, value] of Object.entries(want.optimState))
+      assert.ok(bits(value).equals(bits(got.optimState[name])), `optimizer state ${name} differs`);
     assert.deepEqual(got.rng.dropout, want.rng.dropout);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -73,7 +83,12 @@ test('resume: N steps == k steps + save + load + (N - k) steps, bit for bit (wor
 
 test('dropout masks depend on the seed and are reproducible', async () => {
   const run = async (seed: number) => {
-    const t = await Trainer.create(compileTrainStep(build, new ParamStore(0)), { lr: 0.01, seed, worker: false, session: { threads: 1 } });
+    const t = await Trainer.create(compileTrainStep(build, new ParamStore(0)), {
+      lr: 0.01,
+      seed,
+      worker: false,
+      session: { threads: 1 },
+    });
     const data = new Rng(1);
     const losses = [];
     for (let i = 0; i < 3; i++) losses.push((await t.trainStep(nextBatch(data))).loss);
@@ -88,11 +103,25 @@ test('dropout masks depend on the seed and are reproducible', async () => {
 test('restore rejects a checkpoint from another model', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'attune-resume-'));
   try {
-    const other = await Trainer.create(compileTrainStep((g, p) => ({ loss: p.param('w', [3], init.ones()).mul(g.input('x', 'float32', [3])).sum() }), new ParamStore(0)), { worker: false });
+    const other = await Trainer.create(
+      compileTrainStep(
+        (g, p) => ({
+          loss: p
+            .param('w', [3], init.ones())
+            .mul(g.input('x', 'float32', [3]))
+            .sum(),
+        }),
+        new ParamStore(0),
+      ),
+      { worker: false },
+    );
     await other.save(join(dir, 'other.safetensors'));
     await other.close();
     const t = await newTrainer(0, false);
-    await assert.rejects(t.restore(join(dir, 'other.safetensors')), /lacks \d+ tensors this model needs, e.g. 'l1.weight'/);
+    await assert.rejects(
+      t.restore(join(dir, 'other.safetensors')),
+      /lacks \d+ tensors this model needs, e.g. 'l1.weight'/,
+    );
     await t.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

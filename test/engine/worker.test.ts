@@ -37,7 +37,10 @@ const accSpec = (): RunnerSpec => ({
   session: { threads: 1 },
 });
 
-for (const [label, make] of [['LocalRunner', LocalRunner.create], ['WorkerRunner', WorkerRunner.create]] as const) {
+for (const [label, make] of [
+  ['LocalRunner', LocalRunner.create],
+  ['WorkerRunner', WorkerRunner.create],
+] as const) {
   test(`${label}: carried outputs replace state; non-finite guard skips the update`, async () => {
     const r: Runner = await make(accSpec());
     try {
@@ -50,7 +53,11 @@ for (const [label, make] of [['LocalRunner', LocalRunner.create], ['WorkerRunner
       assert.equal((res.outputs.total.data as Float32Array)[0], 12);
       res = await r.run({ x: hostArray('float32', [3], new Float32Array([NaN, 0, 0])) });
       assert.equal(res.committed, false);
-      assert.deepEqual([...((await r.getState(['state'])).state.data as Float32Array)], [3, 4, 5], 'state kept after a NaN step');
+      assert.deepEqual(
+        [...((await r.getState(['state'])).state.data as Float32Array)],
+        [3, 4, 5],
+        'state kept after a NaN step',
+      );
       await r.setState({ state: hostArray('float32', [3], new Float32Array([0, 0, 0])) });
       res = await r.run({ x: one });
       assert.equal((res.outputs.total.data as Float32Array)[0], 3);
@@ -64,7 +71,12 @@ for (const [label, make] of [['LocalRunner', LocalRunner.create], ['WorkerRunner
 
 test('WorkerRunner keeps the event loop live during a long run; LocalRunner blocks it', async () => {
   const n = 512;
-  const spec: RunnerSpec = { onnx: slowProgram(n, 24), state: { a: hostArray('float32', [n, n], new Float32Array(n * n).fill(0.01)) }, carry: {}, session: { threads: 1 } };
+  const spec: RunnerSpec = {
+    onnx: slowProgram(n, 24),
+    state: { a: hostArray('float32', [n, n], new Float32Array(n * n).fill(0.01)) },
+    carry: {},
+    session: { threads: 1 },
+  };
   const ticksDuring = async (r: Runner) => {
     await r.run({}); // warm-up: session initialization
     let ticks = 0;
@@ -80,14 +92,23 @@ test('WorkerRunner keeps the event loop live during a long run; LocalRunner bloc
   const worker = await ticksDuring(await WorkerRunner.create(spec));
   const local = await ticksDuring(await LocalRunner.create(spec));
   // A 5 ms interval over a run of `ms` should fire about ms/5 times when the loop is free.
-  assert.ok(worker.ticks >= Math.min(10, worker.ms / 20), `worker: ${worker.ticks} ticks in ${worker.ms.toFixed(0)} ms`);
+  assert.ok(
+    worker.ticks >= Math.min(10, worker.ms / 20),
+    `worker: ${worker.ticks} ticks in ${worker.ms.toFixed(0)} ms`,
+  );
   assert.ok(local.ticks <= 1, `local: ${local.ticks} ticks in ${local.ms.toFixed(0)} ms (expected the loop blocked)`);
 });
 
 test('dropout masks: about p zeros, the rest 1/(1-p), dtype as declared, same stream for the same Rng state', () => {
   const rng = new Rng(21);
   const state = rng.getState();
-  const { m, d } = drawRandomFeeds([{ name: 'm', shape: [100, 100], p: 0.3 }, { name: 'd', shape: [3], p: 0.5, dtype: 'float64' }], rng);
+  const { m, d } = drawRandomFeeds(
+    [
+      { name: 'm', shape: [100, 100], p: 0.3 },
+      { name: 'd', shape: [3], p: 0.5, dtype: 'float64' },
+    ],
+    rng,
+  );
   const vals = m.data as Float32Array;
   const zeros = vals.filter((v) => v === 0).length;
   assert.ok(Math.abs(zeros / vals.length - 0.3) < 0.02, `zero fraction ${zeros / vals.length}`);

@@ -27,7 +27,10 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export interface TestRedis { url: string; stop: () => Promise<void> }
+export interface TestRedis {
+  url: string;
+  stop: () => Promise<void>;
+}
 
 /**
  * A redis-server for one test file: ATTUNE_TEST_REDIS (an already running server, e.g. CI's) or a private one on
@@ -39,7 +42,11 @@ export async function startRedis(dir: string): Promise<TestRedis | string> {
     return 'redis-server is not installed: queue tests skipped (Debian: apt-get install redis-server; docs/scale.md)';
   }
   const port = await freePort();
-  const proc = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(
+    'redis-server',
+    ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const ready = await new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => resolve(false), 10_000);
     createInterface({ input: proc.stdout! }).on('line', (line) => {
@@ -56,11 +63,12 @@ export async function startRedis(dir: string): Promise<TestRedis | string> {
   }
   return {
     url: `redis://127.0.0.1:${port}`,
-    stop: () => new Promise<void>((resolve) => {
-      if (proc.exitCode !== null) return resolve();
-      proc.once('exit', () => resolve());
-      proc.kill('SIGTERM');
-    }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (proc.exitCode !== null) return resolve();
+        proc.once('exit', () => resolve());
+        proc.kill('SIGTERM');
+      }),
   };
 }
 
@@ -76,9 +84,27 @@ export interface TestWorker {
 
 /** `attune worker --queue url` in its own process, with short locks so a killed worker's job comes back quickly. */
 export function startWorker(url: string, queueName: string, extra: string[] = []): TestWorker {
-  const proc = spawn(process.execPath, [CLI, 'worker', '--queue', url, '--queue-name', queueName, '--jobs', '1', '--lock-duration', '1000', '--stalled-interval', '500', ...extra], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const proc = spawn(
+    process.execPath,
+    [
+      CLI,
+      'worker',
+      '--queue',
+      url,
+      '--queue-name',
+      queueName,
+      '--jobs',
+      '1',
+      '--lock-duration',
+      '1000',
+      '--stalled-interval',
+      '500',
+      ...extra,
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   const lines: string[] = [];
   const listeners: ((l: string) => void)[] = [];
   createInterface({ input: proc.stderr! }).on('line', (l) => {
@@ -93,7 +119,13 @@ export function startWorker(url: string, queueName: string, extra: string[] = []
       const hit = lines.find((l) => re.test(l));
       if (hit) return Promise.resolve(hit);
       return new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`worker ${proc.pid}: no line matching ${re} within ${timeoutMs} ms; got:\n${lines.join('\n')}`)), timeoutMs);
+        const t = setTimeout(
+          () =>
+            reject(
+              new Error(`worker ${proc.pid}: no line matching ${re} within ${timeoutMs} ms; got:\n${lines.join('\n')}`),
+            ),
+          timeoutMs,
+        );
         listeners.push((l) => {
           if (re.test(l)) {
             clearTimeout(t);
@@ -102,19 +134,23 @@ export function startWorker(url: string, queueName: string, extra: string[] = []
         });
       });
     },
-    stop: () => new Promise<void>((resolve) => {
-      if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
-      const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
-      proc.once('exit', () => {
-        clearTimeout(t);
-        resolve();
-      });
-      proc.kill('SIGTERM');
-    }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+        const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+        proc.once('exit', () => {
+          clearTimeout(t);
+          resolve();
+        });
+        proc.kill('SIGTERM');
+      }),
   };
 }
 
 /** results.jsonl as objects. */
 export function readResults(out: string): { id: string; status: string; [k: string]: unknown }[] {
-  return readFileSync(join(out, 'results.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return readFileSync(join(out, 'results.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 }

@@ -58,7 +58,15 @@ test('3 workers, one SIGKILLed mid-job: its job is taken again, every file is in
     }
   });
   const out = join(dir, 'out-kill');
-  const s = await runJobs({ kind: 'sync', input: media, out, options: { method: 'xcorr' }, queue: url, queueName, quiet: true });
+  const s = await runJobs({
+    kind: 'sync',
+    input: media,
+    out,
+    options: { method: 'xcorr' },
+    queue: url,
+    queueName,
+    quiet: true,
+  });
   assert.ok(killedJob, 'the victim never started a second job');
   assert.equal(victim.proc.signalCode, 'SIGKILL');
   assert.equal(s.total, 9);
@@ -66,13 +74,22 @@ test('3 workers, one SIGKILLed mid-job: its job is taken again, every file is in
   assert.equal(s.failed, 1);
   assert.match(s.failures[0].error, /corrupt\.mp4/);
   const lines = readResults(out);
-  assert.deepEqual(lines.map((l) => l.id).sort(), [...Array.from({ length: 8 }, (_, i) => `clip${String(i).padStart(6, '0')}`), 'corrupt'].sort());
+  assert.deepEqual(
+    lines.map((l) => l.id).sort(),
+    [...Array.from({ length: 8 }, (_, i) => `clip${String(i).padStart(6, '0')}`), 'corrupt'].sort(),
+  );
   // The killed job was finished by one of the two survivors.
   const retaken = lines.find((l) => `sync-${l.key}` === killedJob);
   assert.ok(retaken, `no result for the killed job ${killedJob}`);
   assert.equal(retaken.status, 'ok');
-  assert.ok(!String(retaken.worker).endsWith(`:${victim.proc.pid}`), `the result came from the killed worker: ${String(retaken.worker)}`);
-  assert.ok(workers.slice(1).some((w) => w.lines.some((l) => l.includes(`start ${killedJob}`))), 'no survivor took the killed job');
+  assert.ok(
+    !String(retaken.worker).endsWith(`:${victim.proc.pid}`),
+    `the result came from the killed worker: ${String(retaken.worker)}`,
+  );
+  assert.ok(
+    workers.slice(1).some((w) => w.lines.some((l) => l.includes(`start ${killedJob}`))),
+    'no survivor took the killed job',
+  );
 });
 
 test('jobs are idempotent: a second submission is answered from the queue without running anything again', async (t) => {
@@ -80,13 +97,29 @@ test('jobs are idempotent: a second submission is answered from the queue withou
   const queueName = `test-${process.pid}-kill`;
   const startsBefore = workers.reduce((n, w) => n + w.lines.filter((l) => / start /.test(l)).length, 0);
   // A fresh --out (nothing to resume from there): every finished job is collected from Redis.
-  const s = await runJobs({ kind: 'sync', input: media, out: join(dir, 'out-again'), options: { method: 'xcorr' }, queue: redis.url, queueName, quiet: true });
+  const s = await runJobs({
+    kind: 'sync',
+    input: media,
+    out: join(dir, 'out-again'),
+    options: { method: 'xcorr' },
+    queue: redis.url,
+    queueName,
+    quiet: true,
+  });
   assert.equal(s.ok, 8);
   assert.equal(s.resumed, 0);
   const startsAfter = workers.reduce((n, w) => n + w.lines.filter((l) => / start /.test(l)).length, 0);
   assert.equal(startsAfter, startsBefore, 'a worker ran a job again');
   // The same --out again: nothing even reaches the queue.
-  const r = await runJobs({ kind: 'sync', input: media, out: join(dir, 'out-kill'), options: { method: 'xcorr' }, queue: redis.url, queueName, quiet: true });
+  const r = await runJobs({
+    kind: 'sync',
+    input: media,
+    out: join(dir, 'out-kill'),
+    options: { method: 'xcorr' },
+    queue: redis.url,
+    queueName,
+    quiet: true,
+  });
   assert.equal(r.resumed, 9);
   assert.equal(readResults(join(dir, 'out-kill')).length, 9);
 });

@@ -17,7 +17,8 @@ interface LayersModule {
   LAYERS: string[];
   default: { rules: Record<string, unknown> };
 }
-const load = async (): Promise<LayersModule> => (await import(pathToFileURL(join(ROOT, 'eslint-rules/layers.js')).href)) as LayersModule;
+const load = async (): Promise<LayersModule> =>
+  (await import(pathToFileURL(join(ROOT, 'eslint-rules/layers.js')).href)) as LayersModule;
 
 /** Lints `code` as the file `file` (relative to a made-up root) with the layers rule alone; returns its messages. */
 async function lintAs(file: string, code: string): Promise<Linter.LintMessage[]> {
@@ -37,9 +38,12 @@ async function lintAs(file: string, code: string): Promise<Linter.LintMessage[]>
 
 test('the repository config flags an upward import and names both folders', async () => {
   const eslint = new ESLint({ cwd: ROOT });
-  const [result] = await eslint.lintText("import { decodeAudio } from '../media/decode_audio.js';\nexport const f = decodeAudio;\n", {
-    filePath: join(ROOT, 'src/nn/probe.ts'),
-  });
+  const [result] = await eslint.lintText(
+    "import { decodeAudio } from '../media/decode_audio.js';\nexport const f = decodeAudio;\n",
+    {
+      filePath: join(ROOT, 'src/nn/probe.ts'),
+    },
+  );
   const layer = result.messages.filter((m) => m.ruleId === 'attune/layers');
   assert.equal(layer.length, 1, JSON.stringify(result.messages));
   assert.equal(layer[0].severity, 2);
@@ -48,10 +52,16 @@ test('the repository config flags an upward import and names both folders', asyn
 
 test('the repository config accepts a downward import', async () => {
   const eslint = new ESLint({ cwd: ROOT });
-  const [result] = await eslint.lintText("import { makeStream } from '../timeline/timeline.js';\nexport const f = makeStream;\n", {
-    filePath: join(ROOT, 'src/media/probe.ts'),
-  });
-  assert.deepEqual(result.messages.filter((m) => m.ruleId === 'attune/layers'), []);
+  const [result] = await eslint.lintText(
+    "import { makeStream } from '../timeline/timeline.js';\nexport const f = makeStream;\n",
+    {
+      filePath: join(ROOT, 'src/media/probe.ts'),
+    },
+  );
+  assert.deepEqual(
+    result.messages.filter((m) => m.ruleId === 'attune/layers'),
+    [],
+  );
 });
 
 test('every kind of import is checked, type-only and dynamic ones too', async () => {
@@ -71,16 +81,44 @@ test('every kind of import is checked, type-only and dynamic ones too', async ()
 });
 
 test('the cycles this rule was written for stay flagged', async () => {
-  assert.match((await lintAs('bench/engine.ts', "import type { BenchReport } from '../src/cli/commands/bench.js';"))[0]?.message ?? '', /bench .* imports src\/cli/);
-  assert.match((await lintAs('src/nn/positions.ts', "import { alignedPositions } from '../media/timeline.js';"))[0]?.message ?? '', /src\/nn .* imports src\/media/);
-  assert.match((await lintAs('src/models/demo.ts', "import { runDemo } from '../app/demo.js';"))[0]?.message ?? '', /src\/models .* imports src\/app/);
-  assert.match((await lintAs('src/index.ts', "export * from './cli/main.js';"))[0]?.message ?? '', /src\/index\.ts .* imports src\/cli/);
+  assert.match(
+    (await lintAs('bench/engine.ts', "import type { BenchReport } from '../src/cli/commands/bench.js';"))[0]?.message ??
+      '',
+    /bench .* imports src\/cli/,
+  );
+  assert.match(
+    (await lintAs('src/nn/positions.ts', "import { alignedPositions } from '../media/timeline.js';"))[0]?.message ?? '',
+    /src\/nn .* imports src\/media/,
+  );
+  assert.match(
+    (await lintAs('src/models/demo.ts', "import { runDemo } from '../app/demo.js';"))[0]?.message ?? '',
+    /src\/models .* imports src\/app/,
+  );
+  assert.match(
+    (await lintAs('src/index.ts', "export * from './cli/main.js';"))[0]?.message ?? '',
+    /src\/index\.ts .* imports src\/cli/,
+  );
 });
 
 test('same folder, lower folders, packages and tests are fine', async () => {
-  assert.deepEqual(await lintAs('src/data/synth/clip.ts', "import { x } from '../cache.js';\nimport { y } from '../../util/errors.js';\nimport fs from 'node:fs';\nimport ort from 'onnxruntime-node';"), []);
-  assert.deepEqual(await lintAs('src/cli/commands/bench.ts', "export const load = () => import('../../../bench/engine.js');"), []);
-  assert.deepEqual(await lintAs('test/app/demo.test.ts', "import { runDemo } from '../../src/app/demo.js';\nimport { main } from '../../src/cli/main.js';"), []);
+  assert.deepEqual(
+    await lintAs(
+      'src/data/synth/clip.ts',
+      "import { x } from '../cache.js';\nimport { y } from '../../util/errors.js';\nimport fs from 'node:fs';\nimport ort from 'onnxruntime-node';",
+    ),
+    [],
+  );
+  assert.deepEqual(
+    await lintAs('src/cli/commands/bench.ts', "export const load = () => import('../../../bench/engine.js');"),
+    [],
+  );
+  assert.deepEqual(
+    await lintAs(
+      'test/app/demo.test.ts',
+      "import { runDemo } from '../../src/app/demo.js';\nimport { main } from '../../src/cli/main.js';",
+    ),
+    [],
+  );
 });
 
 test('a folder with no layer is reported, as importer and as target', async () => {
@@ -92,10 +130,16 @@ test('a folder with no layer is reported, as importer and as target', async () =
   assert.match(target[0].message, /src\/plugins has no layer/);
 });
 
-test('docs/architecture.md lists the layers in the rule\'s order', async () => {
+test("docs/architecture.md lists the layers in the rule's order", async () => {
   const { LAYERS } = await load();
   const doc = readFileSync(join(ROOT, 'docs/architecture.md'), 'utf8');
   const rows = [...doc.matchAll(/^\|\s*(\d+)\s*\|\s*`([^`]+?)\/?`\s*\|/gm)].map((m) => [Number(m[1]), m[2]] as const);
-  assert.deepEqual(rows.map(([, f]) => f), LAYERS);
-  assert.deepEqual(rows.map(([n]) => n), LAYERS.map((_, i) => i + 1));
+  assert.deepEqual(
+    rows.map(([, f]) => f),
+    LAYERS,
+  );
+  assert.deepEqual(
+    rows.map(([n]) => n),
+    LAYERS.map((_, i) => i + 1),
+  );
 });

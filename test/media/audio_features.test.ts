@@ -106,7 +106,7 @@ test('log-mel presets: a 1 kHz sine lights the mel band whose center is nearest 
     assert.equal(lm.rate, sr / cfg.hop);
   }
   const mm = logMel(x, AUDIO_PRESETS.mmaudio16k);
-  assert.equal(mm.frames, 2 * 16000 / 256); // floor(N / hop): 8 s -> 500 frames -> 250 latents in MMAudio
+  assert.equal(mm.frames, (2 * 16000) / 256); // floor(N / hop): 8 s -> 500 frames -> 250 latents in MMAudio
   assert.equal(mm.start, 0);
   const pn = logMel(x, AUDIO_PRESETS.panns);
   assert.equal(pn.frames, 1 + 2 * 100);
@@ -183,7 +183,10 @@ test('YIN finds the f0 of a harmonic tone and marks silence unvoiced', () => {
   const x = new Float32Array(sr);
   for (let i = 0; i < sr; i++) {
     const t = i / sr;
-    x[i] = 0.5 * Math.sin(2 * Math.PI * f0 * t) + 0.3 * Math.sin(2 * Math.PI * 2 * f0 * t) + 0.2 * Math.sin(2 * Math.PI * 3 * f0 * t);
+    x[i] =
+      0.5 * Math.sin(2 * Math.PI * f0 * t) +
+      0.3 * Math.sin(2 * Math.PI * 2 * f0 * t) +
+      0.2 * Math.sin(2 * Math.PI * 3 * f0 * t);
   }
   const p = yin(x, { sampleRate: sr });
   assert.equal(p.dim, 2);
@@ -196,11 +199,17 @@ test('YIN finds the f0 of a harmonic tone and marks silence unvoiced', () => {
 });
 
 test('empty signals and NaN samples are rejected with typed errors', () => {
-  assert.throws(() => logMel(new Float32Array(0), AUDIO_PRESETS.mmaudio16k), (e: unknown) => e instanceof InputError && /zero samples/.test(e.message));
+  assert.throws(
+    () => logMel(new Float32Array(0), AUDIO_PRESETS.mmaudio16k),
+    (e: unknown) => e instanceof InputError && /zero samples/.test(e.message),
+  );
   assert.throws(() => yin(new Float32Array(0), { sampleRate: 16000 }), /YIN: empty signal/);
   const x = new Float32Array(4000);
   x[1234] = Number.NaN;
-  assert.throws(() => logMel(x, AUDIO_PRESETS.panns), (e: unknown) => e instanceof NumericError && /non-finite sample \(NaN\) at index 1234/.test(e.message));
+  assert.throws(
+    () => logMel(x, AUDIO_PRESETS.panns),
+    (e: unknown) => e instanceof NumericError && /non-finite sample \(NaN\) at index 1234/.test(e.message),
+  );
   x[1234] = Number.POSITIVE_INFINITY;
   assert.throws(() => yin(x, { sampleRate: 16000 }), /YIN: signal has a non-finite sample \(Infinity\) at index 1234/);
   assert.throws(() => rmsEnergy(x, { sampleRate: 16000, frameLength: 400, hop: 160 }), NumericError);

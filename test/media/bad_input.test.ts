@@ -37,10 +37,29 @@ function wav(path: string, format: number, sampleRate: number, payload: Uint8Arr
 
 before(async () => {
   av = await makeMedia(join(tmp.dir, 'av.mp4'), [
-    '-f', 'lavfi', '-i', 'testsrc=s=64x48:r=25:d=4', '-f', 'lavfi', '-i', 'sine=f=300:d=4', '-c:v', 'libx264', '-c:a', 'aac',
-    '-movflags', '+faststart',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=s=64x48:r=25:d=4',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=f=300:d=4',
+    '-c:v',
+    'libx264',
+    '-c:a',
+    'aac',
+    '-movflags',
+    '+faststart',
   ]);
-  videoOnly = await makeMedia(join(tmp.dir, 'video_only.mp4'), ['-f', 'lavfi', '-i', 'testsrc=s=64x48:r=25:d=1', '-c:v', 'libx264']);
+  videoOnly = await makeMedia(join(tmp.dir, 'video_only.mp4'), [
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=s=64x48:r=25:d=1',
+    '-c:v',
+    'libx264',
+  ]);
   audioOnly = await makeMedia(join(tmp.dir, 'audio_only.wav'), ['-f', 'lavfi', '-i', 'sine=d=1']);
 });
 after(() => tmp.cleanup());
@@ -75,10 +94,21 @@ test('empty, corrupt and truncated files give MediaError with the file name and 
   writeFileSync(truncated, bytes.subarray(0, Math.floor(bytes.length * 0.4)));
   const info = await probe(truncated);
   assert.ok(info.duration > 3.9);
-  await rejectsWith(decodeVideo(truncated, { fps: 25, info }), MediaError, /truncated\.mp4: truncated or corrupt video: decoded \d+ of 100 frames/);
+  await rejectsWith(
+    decodeVideo(truncated, { fps: 25, info }),
+    MediaError,
+    /truncated\.mp4: truncated or corrupt video: decoded \d+ of 100 frames/,
+  );
   // Without the header (moov at the end by default) ffprobe cannot open it at all.
   const noHeader = join(tmp.dir, 'no_moov.mp4');
-  const plain = await makeMedia(join(tmp.dir, 'plain.mp4'), ['-f', 'lavfi', '-i', 'testsrc=s=64x48:r=25:d=2', '-c:v', 'libx264']);
+  const plain = await makeMedia(join(tmp.dir, 'plain.mp4'), [
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=s=64x48:r=25:d=2',
+    '-c:v',
+    'libx264',
+  ]);
   writeFileSync(noHeader, readFileSync(plain).subarray(0, 3000));
   await rejectsWith(probe(noHeader), MediaError, /no_moov\.mp4: .*moov atom not found/);
 });
@@ -87,7 +117,11 @@ test('missing streams are reported, not crashed on', async () => {
   const v = await probe(videoOnly);
   assert.equal(v.audio, null);
   assert.ok(v.video);
-  await rejectsWith(decodeAudio(videoOnly, { sampleRate: 16000 }), MediaError, /video_only\.mp4: no audio stream \(streams: video\/h264\)/);
+  await rejectsWith(
+    decodeAudio(videoOnly, { sampleRate: 16000 }),
+    MediaError,
+    /video_only\.mp4: no audio stream \(streams: video\/h264\)/,
+  );
   const a = await probe(audioOnly);
   assert.equal(a.video, null);
   await rejectsWith(decodeVideo(audioOnly, { fps: 8 }), MediaError, /audio_only\.wav: no video stream/);
@@ -101,7 +135,11 @@ test('missing streams are reported, not crashed on', async () => {
 
 test('zero-length audio and an unsupported codec give MediaError', async () => {
   const zero = wav(join(tmp.dir, 'zero.wav'), 1, 16000, new Uint8Array(0));
-  await rejectsWith(decodeAudio(zero, { sampleRate: 16000 }), MediaError, /zero\.wav: the audio stream decoded to zero samples/);
+  await rejectsWith(
+    decodeAudio(zero, { sampleRate: 16000 }),
+    MediaError,
+    /zero\.wav: the audio stream decoded to zero samples/,
+  );
   const odd = wav(join(tmp.dir, 'odd_codec.wav'), 0x7777, 16000, new Uint8Array(3200));
   await rejectsWith(decodeAudio(odd, { sampleRate: 16000 }), MediaError, /odd_codec\.wav: ffmpeg exited with code 1/);
 });
@@ -110,7 +148,11 @@ test('NaN samples in decoded audio give NumericError naming the file and the sam
   const samples = new Float32Array(1600).fill(0.25);
   samples[800] = Number.NaN;
   const nan = wav(join(tmp.dir, 'nan.wav'), 3, 16000, new Uint8Array(samples.buffer));
-  await rejectsWith(decodeAudio(nan, { sampleRate: 16000 }), NumericError, /nan\.wav: decoded audio has a non-finite sample \(NaN\) at sample 800/);
+  await rejectsWith(
+    decodeAudio(nan, { sampleRate: 16000 }),
+    NumericError,
+    /nan\.wav: decoded audio has a non-finite sample \(NaN\) at sample 800/,
+  );
 });
 
 test('bad options give InputError naming the field', async () => {
@@ -132,5 +174,9 @@ test('ffmpeg binaries: env override must be executable; runFfmpeg errors carry s
     if (saved === undefined) delete process.env.ATTUNE_FFPROBE;
     else process.env.ATTUNE_FFPROBE = saved;
   }
-  await rejectsWith(runFfmpeg(['-i', join(tmp.dir, 'missing.wav'), '-f', 'null', '-'], { file: 'missing.wav' }), MediaError, /missing\.wav: ffmpeg exited with code 1: .*No such file/);
+  await rejectsWith(
+    runFfmpeg(['-i', join(tmp.dir, 'missing.wav'), '-f', 'null', '-'], { file: 'missing.wav' }),
+    MediaError,
+    /missing\.wav: ffmpeg exited with code 1: .*No such file/,
+  );
 });

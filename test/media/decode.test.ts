@@ -20,11 +20,30 @@ before(async () => {
   // Frames at 0, .1, .2, .3, .4, then every 0.25 s: 0.5, 0.75, 1.0, 1.25, 1.5.
   vfr = await rampVideo(join(tmp.dir, 'vfr.mkv'), { fps: 10, seconds: 1, pts: 'if(lt(N,5),N*100,500+(N-5)*250)' });
   late = await makeMedia(join(tmp.dir, 'late.mkv'), [
-    '-f', 'lavfi', '-i', 'testsrc=s=64x48:r=25:d=2', '-itsoffset', '0.5', '-f', 'lavfi', '-i', 'sine=f=440:r=44100:d=1',
-    '-c:v', 'libx264', '-c:a', 'pcm_s16le',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=s=64x48:r=25:d=2',
+    '-itsoffset',
+    '0.5',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=f=440:r=44100:d=1',
+    '-c:v',
+    'libx264',
+    '-c:a',
+    'pcm_s16le',
   ]);
   // ffmpeg writes the rotation matrix when remuxing (stream copy), not when encoding.
-  const upright = await makeMedia(join(tmp.dir, 'upright.mp4'), ['-f', 'lavfi', '-i', 'testsrc=s=64x48:r=10:d=1', '-c:v', 'libx264']);
+  const upright = await makeMedia(join(tmp.dir, 'upright.mp4'), [
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=s=64x48:r=10:d=1',
+    '-c:v',
+    'libx264',
+  ]);
   rotated = await withRotation(upright, join(tmp.dir, 'rot.mp4'), 90);
   camera = await cameraClip(tmp.dir);
 });
@@ -33,8 +52,13 @@ after(() => tmp.cleanup());
 test('video frames follow the exact timeline: frame i shows the source frame on screen at i/fps', async () => {
   const v = await decodeVideo(ramp10, { fps: 25, pixelFormat: 'gray', width: 32, height: 32 });
   assert.equal(v.frameCount, 50);
-  const shown = Array.from({ length: v.frameCount }, (_, i) => rampIndex(v.frames.subarray(i * 1024, (i + 1) * 1024), 32, 32, 1));
-  assert.deepEqual(shown, Array.from({ length: 50 }, (_, i) => Math.floor((i * 10) / 25 + 1e-9)));
+  const shown = Array.from({ length: v.frameCount }, (_, i) =>
+    rampIndex(v.frames.subarray(i * 1024, (i + 1) * 1024), 32, 32, 1),
+  );
+  assert.deepEqual(
+    shown,
+    Array.from({ length: 50 }, (_, i) => Math.floor((i * 10) / 25 + 1e-9)),
+  );
 });
 
 test('video time range: a late start keeps the frame still on screen (no accurate-seek drop)', async () => {
@@ -75,10 +99,26 @@ test('resize modes give the requested size; rgb has 3 channels; letterbox pads w
     else assert.ok(topMax > 30, `${resize} top row should hold picture, max ${topMax}`);
   }
   // cropScale 2 keeps the central half of the view: a 2x zoom of the plain center crop.
-  const plain = await decodeVideo(camera, { fps: 1, width: 64, height: 64, resize: 'center-crop', pixelFormat: 'gray', duration: 1 });
-  const zoom = await decodeVideo(camera, { fps: 1, width: 32, height: 32, resize: 'center-crop', cropScale: 2, pixelFormat: 'gray', duration: 1 });
+  const plain = await decodeVideo(camera, {
+    fps: 1,
+    width: 64,
+    height: 64,
+    resize: 'center-crop',
+    pixelFormat: 'gray',
+    duration: 1,
+  });
+  const zoom = await decodeVideo(camera, {
+    fps: 1,
+    width: 32,
+    height: 32,
+    resize: 'center-crop',
+    cropScale: 2,
+    pixelFormat: 'gray',
+    duration: 1,
+  });
   let diff = 0;
-  for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) diff += Math.abs(zoom.frames[y * 32 + x] - plain.frames[(16 + y) * 64 + 16 + x]);
+  for (let y = 0; y < 32; y++)
+    for (let x = 0; x < 32; x++) diff += Math.abs(zoom.frames[y * 32 + x] - plain.frames[(16 + y) * 64 + 16 + x]);
   assert.ok(diff / 1024 < 3, `zoomed crop differs from the center of the plain crop by ${diff / 1024} on average`);
   const half = await decodeVideo(late, { fps: 5, width: 32, duration: 0.2 });
   assert.equal(half.height, 24); // aspect kept: 64x48 -> 32x24
@@ -106,7 +146,10 @@ test('audio that starts late is padded with silence so sample j sits at j / rate
   const r = await decodeAudio(late, { sampleRate: 8000, start: 1.2, duration: 0.6 });
   assert.equal(r.length, 4800);
   assert.ok(r.data.subarray(0, 2000).some((x) => Math.abs(x) > 0.1));
-  assert.ok(r.data.subarray(3000).every((x) => x === 0), 'silence after the audio stream ends at 1.5 s');
+  assert.ok(
+    r.data.subarray(3000).every((x) => x === 0),
+    'silence after the audio stream ends at 1.5 s',
+  );
 });
 
 test('camera-like clip (29.97 fps, B-frames, VFR, rotated, 44.1 kHz AAC starting late): probe, channels kept or mixed, 8 fps frames', async () => {
@@ -128,7 +171,10 @@ test('camera-like clip (29.97 fps, B-frames, VFR, rotated, 44.1 kHz AAC starting
   // Planar: the left channel (440 Hz, louder) and the right (660 Hz) differ once the audio has started.
   let l = 0;
   let r = 0;
-  for (let i = 22050; i < 88200; i++) { l += stereo.data[i] ** 2; r += stereo.data[88200 + i] ** 2; }
+  for (let i = 22050; i < 88200; i++) {
+    l += stereo.data[i] ** 2;
+    r += stereo.data[88200 + i] ** 2;
+  }
   assert.ok(l > 3 * r && r > 0, `channel energies ${l} / ${r}`);
   const mono = await decodeAudio(camera, { sampleRate: 16000, start: 1, duration: 1.5, info });
   assert.equal(mono.length, 24000);
@@ -161,7 +207,9 @@ test('runFfmpeg writes media from stdin bytes; spawnTool streams raw frames in',
   const tone = new Float32Array(8000);
   for (let i = 0; i < tone.length; i++) tone[i] = 0.5 * Math.sin((2 * Math.PI * 440 * i) / 8000);
   const wavPath = join(tmp.dir, 'from_stdin.wav');
-  await runFfmpeg(['-y', '-f', 'f32le', '-ar', '8000', '-ac', '1', '-i', 'pipe:0', '-c:a', 'pcm_s16le', wavPath], { stdin: new Uint8Array(tone.buffer) });
+  await runFfmpeg(['-y', '-f', 'f32le', '-ar', '8000', '-ac', '1', '-i', 'pipe:0', '-c:a', 'pcm_s16le', wavPath], {
+    stdin: new Uint8Array(tone.buffer),
+  });
   const back = await decodeAudio(wavPath, { sampleRate: 8000 });
   assert.equal(back.length, 8000);
   let err = 0;
@@ -169,8 +217,32 @@ test('runFfmpeg writes media from stdin bytes; spawnTool streams raw frames in',
   assert.ok(err < 1e-3, `pcm round trip error ${err}`);
   // Ten gray frames with luma 20 + 10 n, streamed into a lossless encoder through stdin.
   const mp4 = join(tmp.dir, 'from_frames.mp4');
-  const proc = spawnTool('ffmpeg', ['-y', '-loglevel', 'error', '-f', 'rawvideo', '-pix_fmt', 'gray', '-s', '32x32', '-r', '10', '-i', 'pipe:0',
-    '-c:v', 'libx264', '-qp', '0', '-pix_fmt', 'yuv444p', mp4], { stdin: 'pipe' });
+  const proc = spawnTool(
+    'ffmpeg',
+    [
+      '-y',
+      '-loglevel',
+      'error',
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'gray',
+      '-s',
+      '32x32',
+      '-r',
+      '10',
+      '-i',
+      'pipe:0',
+      '-c:v',
+      'libx264',
+      '-qp',
+      '0',
+      '-pix_fmt',
+      'yuv444p',
+      mp4,
+    ],
+    { stdin: 'pipe' },
+  );
   for (let n = 0; n < 10; n++) {
     // gray is full range; write the value that decodes back to luma 20 + 10 n.
     const v = Math.round(((20 + 10 * n - 16) * 255) / 219);
@@ -179,7 +251,10 @@ test('runFfmpeg writes media from stdin bytes; spawnTool streams raw frames in',
   proc.stdin.end();
   await proc.done;
   const v = await decodeVideo(mp4, { fps: 10, pixelFormat: 'gray' });
-  assert.deepEqual(Array.from({ length: v.frameCount }, (_, i) => rampIndex(v.frames.subarray(i * 1024), 32, 32, 1)), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.deepEqual(
+    Array.from({ length: v.frameCount }, (_, i) => rampIndex(v.frames.subarray(i * 1024), 32, 32, 1)),
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+  );
 });
 
 test('breaking out of a frame loop stops ffmpeg early', async () => {

@@ -17,8 +17,18 @@ const tmp = tempDir();
 let clip: string;
 before(async () => {
   clip = await makeMedia(join(tmp.dir, 'clip.mp4'), [
-    '-f', 'lavfi', '-i', 'testsrc=s=160x120:r=30:d=3', '-f', 'lavfi', '-i', 'sine=f=500:r=44100:d=3',
-    '-c:v', 'libx264', '-c:a', 'aac',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=s=160x120:r=30:d=3',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=f=500:r=44100:d=3',
+    '-c:v',
+    'libx264',
+    '-c:a',
+    'aac',
   ]);
 });
 after(() => tmp.cleanup());
@@ -60,7 +70,12 @@ test('chunked audio pipeline equals whole-signal features (every kind, random ch
     pitch: yin(x, { sampleRate: sr, hop: 160 }, t0),
   };
   // An onset envelope without a matching log-mel spec is computed segment by segment on its own.
-  const alone = new AudioFeaturePipeline([{ kind: 'onset', name: 'onset', config: AUDIO_PRESETS.mmaudio16k }], sr, t0, 0.3);
+  const alone = new AudioFeaturePipeline(
+    [{ kind: 'onset', name: 'onset', config: AUDIO_PRESETS.mmaudio16k }],
+    sr,
+    t0,
+    0.3,
+  );
   for (let i = 0; i < x.length; i += 777) alone.push(x.subarray(i, i + 777));
   const onsetAlone = alone.finish().onset;
   assert.ok(maxAbsDiff(onsetAlone.data, onsetEnvelope(x, AUDIO_PRESETS.mmaudio16k, t0).data) < 1e-3);
@@ -86,14 +101,20 @@ test('visual primitives: downsampling, color moments, grid pooling', () => {
   assert.ok(Math.abs(m[0] - 0.5) < 1e-6 && Math.abs(m[3] - 0.5) < 1e-6); // mean, std of a 50/50 split
   assert.ok(Math.abs(m[6]) < 1e-6); // symmetric: no skew
   const y = luma(frame, shape);
-  assert.deepEqual(Array.from(gridPool(y, W, H, 4, 1)).map((v) => Math.round(v * 1000) / 1000), [0, 0, 1, 1]);
+  assert.deepEqual(
+    Array.from(gridPool(y, W, H, 4, 1)).map((v) => Math.round(v * 1000) / 1000),
+    [0, 0, 1, 1],
+  );
   assert.throws(() => downsample(new Uint8Array(5), shape, 2, 2), /expected 4x8x3/);
 });
 
 test('motion energy lights the grid cell where an object moves, and is zero for a still scene', () => {
   const W = 32;
   const H = 32;
-  const ex = new VisualFeatureExtractor({ width: W, height: H, channels: 1 }, { motionGrid: { gx: 2, gy: 2 }, lumaGrid: { gx: 2, gy: 2 } });
+  const ex = new VisualFeatureExtractor(
+    { width: W, height: H, channels: 1 },
+    { motionGrid: { gx: 2, gy: 2 }, lumaGrid: { gx: 2, gy: 2 } },
+  );
   for (let t = 0; t < 4; t++) {
     const f = new Uint8Array(W * H);
     // A 4x4 white square moving right inside the bottom-right quadrant.
@@ -126,8 +147,14 @@ test('extractFeatures: named streams with exact rates/lengths, and a safetensors
   assert.deepEqual(r.missing, []);
   const s = r.streams;
   assert.deepEqual(Object.keys(s).sort(), [
-    'audio.logmel', 'audio.onset', 'audio.pitch', 'audio.rms',
-    'video.color_moments', 'video.luma_grid', 'video.motion', 'video.pixels',
+    'audio.logmel',
+    'audio.onset',
+    'audio.pitch',
+    'audio.rms',
+    'video.color_moments',
+    'video.luma_grid',
+    'video.motion',
+    'video.pixels',
   ]);
   assert.equal(s['video.pixels'].frames, 24); // 3 s at 8 fps
   assert.equal(s['video.pixels'].dim, 8 * 8 * 3);

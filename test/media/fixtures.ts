@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { runFfmpeg } from '../../src/media/ffmpeg.js';
 import { probe } from '../../src/media/probe.js';
 
-
 /** A temp dir removed by the returned cleanup function. */
 export function tempDir(prefix = 'attune-media-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -23,14 +22,29 @@ export async function makeMedia(out: string, args: string[]): Promise<string> {
  * A lossless video whose frame n has luma 20 + 10 n (n < 20), so a decoded pixel tells which source frame it is.
  * `pts` is an optional setpts expression (for VFR); `extra` goes before the output name.
  */
-export function rampVideo(out: string, opts: { fps: number; seconds: number; pts?: string; size?: string; extra?: string[] }): Promise<string> {
+export function rampVideo(
+  out: string,
+  opts: { fps: number; seconds: number; pts?: string; size?: string; extra?: string[] },
+): Promise<string> {
   const size = opts.size ?? '32x32';
   const chain = [`nullsrc=s=${size}:r=${opts.fps}:d=${opts.seconds}`, "geq=lum='20+N*10':cb=128:cr=128"];
   // pts is in milliseconds (time base 1/1000), so test timestamps are exact integers.
   if (opts.pts) chain.push('settb=1/1000', `setpts='${opts.pts}'`);
   return makeMedia(out, [
-    '-f', 'lavfi', '-i', chain.join(','),
-    '-vsync', 'passthrough', '-c:v', 'libx264', '-qp', '0', '-pix_fmt', 'yuv444p', '-g', '4',
+    '-f',
+    'lavfi',
+    '-i',
+    chain.join(','),
+    '-vsync',
+    'passthrough',
+    '-c:v',
+    'libx264',
+    '-qp',
+    '0',
+    '-pix_fmt',
+    'yuv444p',
+    '-g',
+    '4',
     ...(opts.extra ?? []),
   ]);
 }
@@ -73,9 +87,36 @@ export async function cameraClip(dir: string, name = 'camera.mp4'): Promise<stri
   ].join(',');
   const sound = `aevalsrc='0.5*sin(2*PI*440*t)|0.2*sin(2*PI*660*t)*(0.6+0.4*sin(2*PI*2*t))':s=${c.sampleRate}:d=${c.seconds - c.audioStart}`;
   await makeMedia(plain, [
-    '-f', 'lavfi', '-i', picture, '-itsoffset', String(c.audioStart), '-f', 'lavfi', '-i', sound,
-    '-vsync', 'passthrough', '-c:v', 'libx264', '-profile:v', 'high', '-bf', '2', '-g', '30', '-pix_fmt', 'yuv420p',
-    '-c:a', 'aac', '-b:a', '128k', '-ar', String(c.sampleRate), '-ac', String(c.channels),
+    '-f',
+    'lavfi',
+    '-i',
+    picture,
+    '-itsoffset',
+    String(c.audioStart),
+    '-f',
+    'lavfi',
+    '-i',
+    sound,
+    '-vsync',
+    'passthrough',
+    '-c:v',
+    'libx264',
+    '-profile:v',
+    'high',
+    '-bf',
+    '2',
+    '-g',
+    '30',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    '-b:a',
+    '128k',
+    '-ar',
+    String(c.sampleRate),
+    '-ac',
+    String(c.channels),
   ]);
   return withRotation(plain, join(dir, name), 90);
 }

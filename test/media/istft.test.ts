@@ -13,7 +13,11 @@ function noise(n: number, seed: number): Float32Array {
 /** Decaying partials struck at a few times: the kind of sound AV-Synth impacts make. */
 function impacts(seconds: number, sr: number): Float32Array {
   const x = new Float32Array(Math.round(seconds * sr));
-  for (const [t0, f0] of [[0.1, 440], [0.45, 660], [0.8, 330]]) {
+  for (const [t0, f0] of [
+    [0.1, 440],
+    [0.45, 660],
+    [0.8, 330],
+  ]) {
     for (let i = Math.round(t0 * sr); i < x.length; i++) {
       const t = i / sr - t0;
       x[i] += Math.exp(-t / 0.08) * (Math.sin(2 * Math.PI * f0 * t) + 0.5 * Math.sin(2 * Math.PI * 2.76 * f0 * t));
@@ -40,7 +44,10 @@ test('istft(stftComplex(x)) = x with matching windows (window, hop, padding per 
     const spec = stftComplex(x, cfg);
     const y = istft(spec, { ...cfg, length: x.length });
     const covered = cfg.pad === 'none' ? (spec.frames - 1) * cfg.hop + cfg.nFft : x.length;
-    assert.ok(maxAbsDiff(x.subarray(0, covered), y.subarray(0, covered)) < 1e-5, `${JSON.stringify(cfg)}: ${maxAbsDiff(x.subarray(0, covered), y.subarray(0, covered))}`);
+    assert.ok(
+      maxAbsDiff(x.subarray(0, covered), y.subarray(0, covered)) < 1e-5,
+      `${JSON.stringify(cfg)}: ${maxAbsDiff(x.subarray(0, covered), y.subarray(0, covered))}`,
+    );
   }
 });
 
@@ -49,7 +56,8 @@ test('stftComplex magnitudes equal stft(power: 1)', () => {
   const c = stftComplex(x, { nFft: 512, hop: 128 });
   const m = stft(x, { nFft: 512, hop: 128, power: 1 });
   assert.equal(c.frames, m.frames);
-  for (let i = 0; i < m.data.length; i++) assert.ok(Math.abs(Math.hypot(c.re[i], c.im[i]) - m.data[i]) < 1e-4 * (1 + m.data[i]));
+  for (let i = 0; i < m.data.length; i++)
+    assert.ok(Math.abs(Math.hypot(c.re[i], c.im[i]) - m.data[i]) < 1e-4 * (1 + m.data[i]));
 });
 
 test('Griffin-Lim: spectral convergence falls with iterations; fast GLA beats plain GLA at equal iterations', () => {
@@ -59,13 +67,20 @@ test('Griffin-Lim: spectral convergence falls with iterations; fast GLA beats pl
   const target = stft(x, { ...cfg, power: 1 });
   const curve = (momentum: number): number[] => {
     const sc: number[] = [];
-    griffinLim(target.data, target.frames, { ...cfg, momentum, iterations: 40, length: x.length, onIteration: (_, c) => sc.push(c) });
+    griffinLim(target.data, target.frames, {
+      ...cfg,
+      momentum,
+      iterations: 40,
+      length: x.length,
+      onIteration: (_, c) => sc.push(c),
+    });
     return sc;
   };
   const fast = curve(0.99);
   const plain = curve(0);
   // Plain GLA never increases the inconsistency (Griffin & Lim's theorem); allow float noise.
-  for (let i = 1; i < plain.length; i++) assert.ok(plain[i] <= plain[i - 1] + 1e-4, `plain GLA rose at ${i}: ${plain[i - 1]} -> ${plain[i]}`);
+  for (let i = 1; i < plain.length; i++)
+    assert.ok(plain[i] <= plain[i - 1] + 1e-4, `plain GLA rose at ${i}: ${plain[i - 1]} -> ${plain[i]}`);
   assert.ok(plain[39] < 0.6 * plain[0], `plain: ${plain[0]} -> ${plain[39]}`);
   assert.ok(fast[39] < plain[39], `fast ${fast[39]} vs plain ${plain[39]}`);
   assert.ok(fast[39] < 0.15, `fast GLA convergence after 40 iterations: ${fast[39]}`);
@@ -74,7 +89,13 @@ test('Griffin-Lim: spectral convergence falls with iterations; fast GLA beats pl
 });
 
 test('bad shapes are InputErrors naming the field', () => {
-  assert.throws(() => griffinLim(new Float32Array(10), 3, { nFft: 8, hop: 2 }), (e: unknown) => e instanceof InputError && /magnitude/.test(e.message));
-  assert.throws(() => istft({ re: new Float32Array(9), im: new Float32Array(9), frames: 1, bins: 9 }, { nFft: 8, hop: 2 }), (e: unknown) => e instanceof InputError && /bins/.test(e.message));
+  assert.throws(
+    () => griffinLim(new Float32Array(10), 3, { nFft: 8, hop: 2 }),
+    (e: unknown) => e instanceof InputError && /magnitude/.test(e.message),
+  );
+  assert.throws(
+    () => istft({ re: new Float32Array(9), im: new Float32Array(9), frames: 1, bins: 9 }, { nFft: 8, hop: 2 }),
+    (e: unknown) => e instanceof InputError && /bins/.test(e.message),
+  );
   assert.throws(() => stftComplex(new Float32Array(10), { nFft: 8, hop: 0 }), /hop/);
 });

@@ -41,8 +41,22 @@ test('ffmpeg -i summary parser: format, duration, start, sizes, rates, channels,
 
 test('MPEG-TS (where the shipped ffprobe crashes): probed through ffmpeg, decoded on the container clock', async () => {
   const ts = await makeMedia(join(tmp.dir, 'ramp.ts'), [
-    '-f', 'lavfi', '-i', "nullsrc=s=32x32:r=10:d=2,geq=lum='20+N*10':cb=128:cr=128", '-f', 'lavfi', '-i', 'sine=d=2',
-    '-c:v', 'libx264', '-qp', '0', '-pix_fmt', 'yuv444p', '-c:a', 'aac',
+    '-f',
+    'lavfi',
+    '-i',
+    "nullsrc=s=32x32:r=10:d=2,geq=lum='20+N*10':cb=128:cr=128",
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=d=2',
+    '-c:v',
+    'libx264',
+    '-qp',
+    '0',
+    '-pix_fmt',
+    'yuv444p',
+    '-c:a',
+    'aac',
   ]);
   const info = await probe(ts);
   assert.match(info.format, /mpegts/);
@@ -77,7 +91,17 @@ test('common containers and codecs decode to the expected timeline (webm, avi, m
     ['c.mpg', ['-c:v', 'mpeg2video', '-c:a', 'mp2']],
   ] as const;
   for (const [name, codecs] of av) {
-    const f = await makeMedia(join(tmp.dir, name), ['-f', 'lavfi', '-i', 'testsrc=s=64x48:r=25:d=1', '-f', 'lavfi', '-i', 'sine=d=1', ...codecs]);
+    const f = await makeMedia(join(tmp.dir, name), [
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=s=64x48:r=25:d=1',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=d=1',
+      ...codecs,
+    ]);
     const info = await probe(f);
     assert.equal(info.video!.variableFrameRate, false, `${name} VFR`);
     const v = await decodeVideo(f, { fps: 10, width: 32, height: 24, info });

@@ -1,11 +1,23 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { normalizedEntropy, attentionDiversity, peakMass, headAgreement, crossModalAlignment, querySimilarity, jensenShannon } from '../../src/metrics/index.js';
+import {
+  normalizedEntropy,
+  attentionDiversity,
+  peakMass,
+  headAgreement,
+  crossModalAlignment,
+  querySimilarity,
+  jensenShannon,
+} from '../../src/metrics/index.js';
 import { InputError, ShapeError } from '../../src/util/errors.js';
 import type { HostArray } from '../../src/io/array.js';
 import { close } from './helpers.js';
 
-const att = (shape: number[], values: number[]): HostArray => ({ dtype: 'float64', shape, data: new Float64Array(values) });
+const att = (shape: number[], values: number[]): HostArray => ({
+  dtype: 'float64',
+  shape,
+  data: new Float64Array(values),
+});
 const eye = att([3, 3], [1, 0, 0, 0, 1, 0, 0, 0, 1]);
 const uniform = att([3, 3], new Array(9).fill(1 / 3));
 
@@ -40,7 +52,10 @@ test('head agreement: identical heads 1, disjoint heads 0; needs a head axis', (
 });
 
 test('rows that are not distributions are rejected with the row named', () => {
-  assert.throws(() => normalizedEntropy(att([2, 2], [0.5, 0.5, 0.9, 0.3])), (e: unknown) => e instanceof InputError && /row 1 sums to 1.2/.test((e as Error).message));
+  assert.throws(
+    () => normalizedEntropy(att([2, 2], [0.5, 0.5, 0.9, 0.3])),
+    (e: unknown) => e instanceof InputError && /row 1 sums to 1.2/.test((e as Error).message),
+  );
   assert.throws(() => peakMass(att([1, 2], [NaN, 1])), ShapeError);
   assert.throws(() => peakMass(att([4], [0.25, 0.25, 0.25, 0.25])), ShapeError);
 });

@@ -8,7 +8,11 @@ test('classification report: hand-computed confusion, per-class P/R/F1, macro an
   const truth = [0, 0, 0, 1, 1, 2];
   const pred = [0, 0, 1, 1, 2, 2];
   const r = classificationReport(pred, truth, { labels: ['a', 'b', 'c'] });
-  assert.deepEqual(r.confusion, [[2, 1, 0], [0, 1, 1], [0, 0, 1]]);
+  assert.deepEqual(r.confusion, [
+    [2, 1, 0],
+    [0, 1, 1],
+    [0, 0, 1],
+  ]);
   close(r.accuracy, 4 / 6, 1e-12);
   const [a, b, c] = r.perClass;
   assert.equal(a.label, 'a');
@@ -23,7 +27,13 @@ test('classification report: hand-computed confusion, per-class P/R/F1, macro an
 });
 
 test('logits are argmaxed; binary weighted accuracy equals (TP·N/P + TN) / 2N', () => {
-  const logits = [[0.1, 2], [3, 1], [0, 1], [2, 0], [1, 0]];
+  const logits = [
+    [0.1, 2],
+    [3, 1],
+    [0, 1],
+    [2, 0],
+    [1, 0],
+  ];
   const truth = [1, 1, 1, 0, 0];
   const r = classificationReport(logits, truth);
   const tp = 2;

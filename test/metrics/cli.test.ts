@@ -37,12 +37,25 @@ test('metrics on .npy: float32 C order and float64 Fortran order give the same r
   saveNpy(join(dir, 'b.npy'), b);
   const bRows = Array.from({ length: 40 }, (_, i) => Array.from(b.data.subarray(i * 6, i * 6 + 6) as Float32Array));
   writeFileSync(join(dir, 'b_fortran.npy'), fortranF64Npy(bRows));
-  const one = JSON.parse(execFileSync(process.execPath, [BIN, 'metrics', '--a', join(dir, 'a.npy'), '--b', join(dir, 'b.npy'), '--json', '--out', join(dir, 'out.json')], { encoding: 'utf8' }));
-  const two = JSON.parse(execFileSync(process.execPath, [BIN, 'metrics', '--a', join(dir, 'a.npy'), '--b', join(dir, 'b_fortran.npy'), '--json'], { encoding: 'utf8' }));
+  const one = JSON.parse(
+    execFileSync(
+      process.execPath,
+      [BIN, 'metrics', '--a', join(dir, 'a.npy'), '--b', join(dir, 'b.npy'), '--json', '--out', join(dir, 'out.json')],
+      { encoding: 'utf8' },
+    ),
+  );
+  const two = JSON.parse(
+    execFileSync(
+      process.execPath,
+      [BIN, 'metrics', '--a', join(dir, 'a.npy'), '--b', join(dir, 'b_fortran.npy'), '--json'],
+      { encoding: 'utf8' },
+    ),
+  );
   assert.equal(one.task, 'embeddings');
   assert.deepEqual(one.inputs.b.shape, [40, 6]);
   assert.equal(two.inputs.b.dtype, 'float64');
-  for (const k of ['a2b_R@1', 'a2b_R@5', 'b2a_mAP@10', 'a2b_mean_rank']) assert.equal(two.metrics[k], one.metrics[k], k);
+  for (const k of ['a2b_R@1', 'a2b_R@5', 'b2a_mAP@10', 'a2b_mean_rank'])
+    assert.equal(two.metrics[k], one.metrics[k], k);
   assert.ok(Math.abs(two.metrics.embedding_similarity - one.metrics.embedding_similarity) < 1e-6);
   assert.deepEqual(JSON.parse(readFileSync(join(dir, 'out.json'), 'utf8')).metrics, one.metrics);
 });
@@ -83,18 +96,54 @@ test('shape errors name the file, the shape and what was expected', () => {
 
 test('classification, MOSI and sync tasks from --pred/--true', () => {
   const dir = mkdtempSync(join(tmpdir(), 'attune-metrics-'));
-  saveNpy(join(dir, 'logits.npy'), { dtype: 'float32', shape: [4, 3], data: new Float32Array([3, 0, 0, 0, 3, 0, 0, 0, 3, 3, 0, 0]) });
+  saveNpy(join(dir, 'logits.npy'), {
+    dtype: 'float32',
+    shape: [4, 3],
+    data: new Float32Array([3, 0, 0, 0, 3, 0, 0, 0, 3, 3, 0, 0]),
+  });
   saveNpy(join(dir, 'y.npy'), { dtype: 'int64', shape: [4], data: new BigInt64Array([0n, 1n, 2n, 1n]) });
-  const c = JSON.parse(execFileSync(process.execPath, [BIN, 'metrics', '--pred', join(dir, 'logits.npy'), '--true', join(dir, 'y.npy'), '--labels', 'neg,neu,pos', '--json'], { encoding: 'utf8' }));
+  const c = JSON.parse(
+    execFileSync(
+      process.execPath,
+      [
+        BIN,
+        'metrics',
+        '--pred',
+        join(dir, 'logits.npy'),
+        '--true',
+        join(dir, 'y.npy'),
+        '--labels',
+        'neg,neu,pos',
+        '--json',
+      ],
+      { encoding: 'utf8' },
+    ),
+  );
   assert.equal(c.metrics.accuracy, 0.75);
-  assert.deepEqual(c.confusion, [[1, 0, 0], [1, 1, 0], [0, 0, 1]]);
+  assert.deepEqual(c.confusion, [
+    [1, 0, 0],
+    [1, 1, 0],
+    [0, 0, 1],
+  ]);
   assert.equal(c.perClass[2].label, 'pos');
   saveNpy(join(dir, 'p.npy'), { dtype: 'float64', shape: [3], data: new Float64Array([-1.2, 0.4, 2.2]) });
   saveNpy(join(dir, 't.npy'), { dtype: 'float64', shape: [3], data: new Float64Array([-1, 1, 2]) });
-  const m = JSON.parse(execFileSync(process.execPath, [BIN, 'metrics', '--pred', join(dir, 'p.npy'), '--true', join(dir, 't.npy'), '--json'], { encoding: 'utf8' }));
+  const m = JSON.parse(
+    execFileSync(
+      process.execPath,
+      [BIN, 'metrics', '--pred', join(dir, 'p.npy'), '--true', join(dir, 't.npy'), '--json'],
+      { encoding: 'utf8' },
+    ),
+  );
   assert.equal(m.task, 'mosi');
   assert.equal(m.metrics.has0Acc2, 1);
-  const s = JSON.parse(execFileSync(process.execPath, [BIN, 'metrics', '--task', 'sync', '--pred', join(dir, 'y.npy'), '--true', join(dir, 'y.npy'), '--json'], { encoding: 'utf8' }));
+  const s = JSON.parse(
+    execFileSync(
+      process.execPath,
+      [BIN, 'metrics', '--task', 'sync', '--pred', join(dir, 'y.npy'), '--true', join(dir, 'y.npy'), '--json'],
+      { encoding: 'utf8' },
+    ),
+  );
   assert.equal(s.metrics.sync_acc1, 1);
   assert.ok(Math.abs(s.metrics.desync_s - (2 + 1.8 + 1.6 + 1.8) / 4) < 1e-12);
 });
@@ -103,15 +152,31 @@ test('frames, fd and kl tasks', () => {
   const dir = mkdtempSync(join(tmpdir(), 'attune-metrics-'));
   const frames = new Float32Array(3 * 4 * 2).map((_, i) => Math.sin(i + 1));
   saveNpy(join(dir, 'f.npy'), { dtype: 'float32', shape: [3, 4, 2], data: frames });
-  const f = JSON.parse(execFileSync(process.execPath, [BIN, 'metrics', '--a', join(dir, 'f.npy'), '--b', join(dir, 'f.npy'), '--json'], { encoding: 'utf8' }));
+  const f = JSON.parse(
+    execFileSync(process.execPath, [BIN, 'metrics', '--a', join(dir, 'f.npy'), '--b', join(dir, 'f.npy'), '--json'], {
+      encoding: 'utf8',
+    }),
+  );
   assert.equal(f.task, 'frames');
   assert.ok(Math.abs(f.metrics.cosine_sim - 1) < 1e-6);
   const { a, b } = pairedEmbeddings(30, 3, 1, 23);
   saveNpy(join(dir, 'a.npy'), a);
   saveNpy(join(dir, 'b.npy'), b);
-  const fd = JSON.parse(execFileSync(process.execPath, [BIN, 'metrics', '--task', 'fd', '--a', join(dir, 'a.npy'), '--b', join(dir, 'a.npy'), '--json'], { encoding: 'utf8' }));
+  const fd = JSON.parse(
+    execFileSync(
+      process.execPath,
+      [BIN, 'metrics', '--task', 'fd', '--a', join(dir, 'a.npy'), '--b', join(dir, 'a.npy'), '--json'],
+      { encoding: 'utf8' },
+    ),
+  );
   assert.ok(Math.abs(fd.metrics.fd) < 1e-9);
-  const kl = JSON.parse(execFileSync(process.execPath, [BIN, 'metrics', '--task', 'kl', '--pred', join(dir, 'a.npy'), '--true', join(dir, 'b.npy'), '--json'], { encoding: 'utf8' }));
+  const kl = JSON.parse(
+    execFileSync(
+      process.execPath,
+      [BIN, 'metrics', '--task', 'kl', '--pred', join(dir, 'a.npy'), '--true', join(dir, 'b.npy'), '--json'],
+      { encoding: 'utf8' },
+    ),
+  );
   assert.ok(kl.metrics.kl_softmax > 0 && kl.metrics.is_mean >= 1);
   const bad = attune(['metrics', '--task', 'nope', '--a', join(dir, 'a.npy'), '--b', join(dir, 'b.npy')]);
   assert.equal(bad.code, 2);

@@ -1,6 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { matmul, matrix, symmetricEigenvalues, choleskyPsd, traceSqrtProduct, covariance, frechetDistance } from '../../src/metrics/index.js';
+import {
+  matmul,
+  matrix,
+  symmetricEigenvalues,
+  choleskyPsd,
+  traceSqrtProduct,
+  covariance,
+  frechetDistance,
+} from '../../src/metrics/index.js';
 import { ShapeError, InputError } from '../../src/util/errors.js';
 import { Rng } from '../../src/util/rng.js';
 import { close } from './helpers.js';
@@ -13,7 +21,9 @@ function randomMatrix(r: number, c: number, rng: Rng): ReturnType<typeof matrix>
 
 function naiveMatmul(a: ReturnType<typeof matrix>, b: ReturnType<typeof matrix>): Float64Array {
   const out = new Float64Array(a.rows * b.cols);
-  for (let i = 0; i < a.rows; i++) for (let j = 0; j < b.cols; j++) for (let k = 0; k < a.cols; k++) out[i * b.cols + j] += a.data[i * a.cols + k] * b.data[k * b.cols + j];
+  for (let i = 0; i < a.rows; i++)
+    for (let j = 0; j < b.cols; j++)
+      for (let k = 0; k < a.cols; k++) out[i * b.cols + j] += a.data[i * a.cols + k] * b.data[k * b.cols + j];
   return out;
 }
 
@@ -29,7 +39,11 @@ test('ORT matmul agrees with a float64 loop (float64 exactly, float32 to ~1e-5)'
     close(got32.data[i], v, 1e-4);
   });
   const t = await matmul(a, a, { transA: true });
-  close(t.data[0], Array.from({ length: 7 }, (_, i) => a.data[i * 13] ** 2).reduce((x, y) => x + y), 1e-12);
+  close(
+    t.data[0],
+    Array.from({ length: 7 }, (_, i) => a.data[i * 13] ** 2).reduce((x, y) => x + y),
+    1e-12,
+  );
 });
 
 test('symmetric eigenvalues: known spectra and trace/Frobenius identities', () => {
@@ -48,8 +62,18 @@ test('symmetric eigenvalues: known spectra and trace/Frobenius identities', () =
   let fro = 0;
   for (let i = 0; i < n; i++) tr += s.data[i * n + i];
   for (const v of s.data) fro += v * v;
-  close(ev.reduce((p, v) => p + v, 0), tr, 1e-10, 'sum of eigenvalues');
-  close(ev.reduce((p, v) => p + v * v, 0), fro, 1e-8, 'sum of squares');
+  close(
+    ev.reduce((p, v) => p + v, 0),
+    tr,
+    1e-10,
+    'sum of eigenvalues',
+  );
+  close(
+    ev.reduce((p, v) => p + v * v, 0),
+    fro,
+    1e-8,
+    'sum of squares',
+  );
   for (let i = 1; i < n; i++) assert.ok(ev[i] >= ev[i - 1]);
 });
 
@@ -58,7 +82,14 @@ test('semidefinite Cholesky reproduces a singular covariance exactly', async () 
   const x = randomMatrix(4, 9, rng); // rank 3 covariance in 9 dimensions
   const { cov } = await covariance(x, 'float64');
   const l = choleskyPsd(cov);
-  const back = naiveMatmul(l, matrix(9, 9, Float64Array.from({ length: 81 }, (_, k) => l.data[(k % 9) * 9 + Math.floor(k / 9)])));
+  const back = naiveMatmul(
+    l,
+    matrix(
+      9,
+      9,
+      Float64Array.from({ length: 81 }, (_, k) => l.data[(k % 9) * 9 + Math.floor(k / 9)]),
+    ),
+  );
   back.forEach((v, i) => close(v, cov.data[i], 1e-10));
 });
 
@@ -72,7 +103,9 @@ test('Tr sqrt(S1 S2): commuting diagonal case and a Denman-Beavers reference', a
   const spd = () => {
     const g = randomMatrix(n, n, rng);
     const s = matrix(n, n);
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let k = 0; k < n; k++) s.data[i * n + j] += g.data[i * n + k] * g.data[j * n + k];
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++)
+        for (let k = 0; k < n; k++) s.data[i * n + j] += g.data[i * n + k] * g.data[j * n + k];
     for (let i = 0; i < n; i++) s.data[i * n + i] += 0.5;
     return s;
   };
@@ -131,7 +164,11 @@ test('Fréchet distance: 0 for identical sets, |shift|^2 for a translated set, s
   const rng = new Rng(5);
   const x = randomMatrix(30, 6, rng);
   close((await frechetDistance(x, x)).fd, 0, 1e-9);
-  const shifted = matrix(30, 6, x.data.map((v, i) => v + (i % 6 === 2 ? 3 : 0)));
+  const shifted = matrix(
+    30,
+    6,
+    x.data.map((v, i) => v + (i % 6 === 2 ? 3 : 0)),
+  );
   const r = await frechetDistance(x, shifted);
   close(r.fd, 9, 1e-9);
   close(r.meanTerm, 9, 1e-12);
@@ -164,7 +201,11 @@ test('blocked paths (n >= 192) agree with the one-stage float64 paths, singular 
     assert.ok(worst < 1e-8 * Math.sqrt(scale), `Cholesky factors differ by ${worst}`);
   }
   const base = randomMatrix(300, 200, rng);
-  const moved = matrix(300, 200, base.data.map((v, i) => v + (i % 200 === 7 ? 0.5 : 0) + (i % 200 === 100 ? -2 : 0)));
+  const moved = matrix(
+    300,
+    200,
+    base.data.map((v, i) => v + (i % 200 === 7 ? 0.5 : 0) + (i % 200 === 100 ? -2 : 0)),
+  );
   close((await frechetDistance(base, moved)).fd, 0.25 + 4, 1e-8);
 });
 
@@ -173,7 +214,10 @@ test('tridiagonal implicit QR agrees with Sturm bisection, including zero and de
   const rng = new Rng(8);
   const cases: [Float64Array, Float64Array][] = [];
   const n = 120;
-  cases.push([Float64Array.from({ length: n }, () => rng.normal()), Float64Array.from({ length: n }, (_, i) => (i ? rng.normal() : 0))]);
+  cases.push([
+    Float64Array.from({ length: n }, () => rng.normal()),
+    Float64Array.from({ length: n }, (_, i) => (i ? rng.normal() : 0)),
+  ]);
   cases.push([new Float64Array(n), Float64Array.from({ length: n }, (_, i) => (i % 7 === 0 ? 0 : 1e-3))]);
   cases.push([Float64Array.from({ length: n }, (_, i) => (i % 3 ? 2 : 0)), new Float64Array(n)]);
   for (const [d, e] of cases) {
@@ -191,7 +235,11 @@ test('congruenceLower: Lᵀ S L from the nonzero blocks equals the dense product
     for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) s.data[j * n + i] = s.data[i * n + j];
     const l = randomMatrix(n, n, rng);
     for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) l.data[i * n + j] = 0;
-    const lt = matrix(n, n, Float64Array.from({ length: n * n }, (_, k) => l.data[(k % n) * n + Math.floor(k / n)]));
+    const lt = matrix(
+      n,
+      n,
+      Float64Array.from({ length: n * n }, (_, k) => l.data[(k % n) * n + Math.floor(k / n)]),
+    );
     const want = naiveMatmul(lt, matrix(n, n, naiveMatmul(s, l)));
     const got = await congruenceLower(s, l);
     want.forEach((v, i) => close(got.data[i], v, 1e-9 * n));

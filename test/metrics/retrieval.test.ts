@@ -6,8 +6,16 @@ import { close, dot, normalize, pairedEmbeddings, referenceRanks, rows } from '.
 
 test('hand-computed 3-pair case: ranks, recall, mAP@10, mean/median rank (CLAP conventions)', async () => {
   // a0 matches b0; a1 prefers b2 over b1 (rank 1); a2 prefers b0, b1 over b2 (rank 2)
-  const a = [[1, 0], [0, 1], [1, 0.1]];
-  const b = [[1, 0], [0.6, 0.8], [0.1, 1]];
+  const a = [
+    [1, 0],
+    [0, 1],
+    [1, 0.1],
+  ];
+  const b = [
+    [1, 0],
+    [0.6, 0.8],
+    [0.1, 1],
+  ];
   const r = await retrieval(a, b, { precision: 'float64' });
   assert.deepEqual(Array.from(r.aToB.ranks), [0, 1, 2]);
   close(r.aToB.recall['R@1'], 1 / 3, 1e-12);
@@ -60,7 +68,11 @@ test('identical (collapsed) embeddings score at chance through expected tie-brea
 });
 
 test('all-zero vectors are ties, not NaNs', async () => {
-  const z = [[0, 0], [0, 0], [0, 0]];
+  const z = [
+    [0, 0],
+    [0, 0],
+    [0, 0],
+  ];
   const r = await retrieval(z, z, { precision: 'float32' });
   close(r.aToB.recall['R@1'], 1 / 3, 1e-12);
   assert.ok(Number.isFinite(r.infoNce!.mean));
@@ -79,18 +91,42 @@ test('invariant to permuting pairs together and to scaling embeddings', async ()
   const ra = rows(a);
   const rb = rows(b);
   const perm = Array.from({ length: 50 }, (_, i) => (i * 17) % 50);
-  const p = await retrieval(perm.map((i) => ra[i]), perm.map((i) => rb[i]));
-  assert.deepEqual(Array.from(p.aToB.ranks), perm.map((i) => base.aToB.ranks[i]));
-  const s = await retrieval(ra.map((r) => r.map((v) => v * 7.5)), rb.map((r) => r.map((v) => v * 0.01)));
+  const p = await retrieval(
+    perm.map((i) => ra[i]),
+    perm.map((i) => rb[i]),
+  );
+  assert.deepEqual(
+    Array.from(p.aToB.ranks),
+    perm.map((i) => base.aToB.ranks[i]),
+  );
+  const s = await retrieval(
+    ra.map((r) => r.map((v) => v * 7.5)),
+    rb.map((r) => r.map((v) => v * 0.01)),
+  );
   assert.deepEqual(Array.from(s.aToB.ranks), Array.from(base.aToB.ranks));
   assert.deepEqual(s.bToA.recall, base.bToA.recall);
 });
 
 test('bad input gives typed errors naming the argument', async () => {
-  await assert.rejects(retrieval([[1, NaN]], [[1, 2]]), (e: unknown) => e instanceof ShapeError && /a contains NaN at row 0, column 1/.test((e as Error).message));
-  await assert.rejects(retrieval([[1, 2], [3, 4]], [[1, 2]]), (e: unknown) => e instanceof ShapeError && /rows must be paired/.test((e as Error).message));
+  await assert.rejects(
+    retrieval([[1, NaN]], [[1, 2]]),
+    (e: unknown) => e instanceof ShapeError && /a contains NaN at row 0, column 1/.test((e as Error).message),
+  );
+  await assert.rejects(
+    retrieval(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      [[1, 2]],
+    ),
+    (e: unknown) => e instanceof ShapeError && /rows must be paired/.test((e as Error).message),
+  );
   await assert.rejects(retrieval([[1, 2]], [[1, 2, 3]]), ShapeError);
-  await assert.rejects(retrieval({ dtype: 'float32', shape: [2, 2, 2], data: new Float32Array(8) }, [[1]]), /expected \[N, D\]/);
+  await assert.rejects(
+    retrieval({ dtype: 'float32', shape: [2, 2, 2], data: new Float32Array(8) }, [[1]]),
+    /expected \[N, D\]/,
+  );
   await assert.rejects(retrieval([], []), InputError);
 });
 
@@ -105,9 +141,17 @@ test('rankMetrics: fractional expectation under ties', () => {
 });
 
 test('multi-caption protocol: audio->text uses the best caption, mAP counts every caption', async () => {
-  const audio = [[1, 0], [0, 1]];
+  const audio = [
+    [1, 0],
+    [0, 1],
+  ];
   // clip 0 captions: one exact, one pointing at clip 1; clip 1 captions: both exact
-  const text = [[1, 0], [0, 1], [0, 1], [0.1, 1]];
+  const text = [
+    [1, 0],
+    [0, 1],
+    [0, 1],
+    [0.1, 1],
+  ];
   const r = await multiCaptionRetrieval(audio, text, 2);
   assert.equal(r.audioToText.recall['R@1'], 1);
   // text->audio: captions 0, 2, 3 rank their clip first; caption 1 (of clip 0) ranks it second

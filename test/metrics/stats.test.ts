@@ -11,7 +11,10 @@ test('bootstrap CI is seeded, brackets the estimate and narrows with more data',
   assert.deepEqual(a, b);
   close(a.estimate, 1 / 3, 1e-12);
   assert.ok(a.low < a.estimate && a.estimate < a.high);
-  const big = bootstrapMean(Array.from({ length: 3000 }, (_, i) => (i % 3 === 0 ? 1 : 0)), { seed: 3, iterations: 200 });
+  const big = bootstrapMean(
+    Array.from({ length: 3000 }, (_, i) => (i % 3 === 0 ? 1 : 0)),
+    { seed: 3, iterations: 200 },
+  );
   assert.ok(big.high - big.low < (a.high - a.low) / 4);
   // a constant statistic has a zero-width interval
   const flat = bootstrap(10, () => 2, { iterations: 50 });

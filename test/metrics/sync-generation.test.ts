@@ -1,6 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { classGrid, offsetToClass, syncAccuracy, desync, desyncWindows, predictedOffsets, pairedKl, inceptionScore, onsetF1, ksgMutualInformation, digamma } from '../../src/metrics/index.js';
+import {
+  classGrid,
+  offsetToClass,
+  syncAccuracy,
+  desync,
+  desyncWindows,
+  predictedOffsets,
+  pairedKl,
+  inceptionScore,
+  onsetF1,
+  ksgMutualInformation,
+  digamma,
+} from '../../src/metrics/index.js';
 import { InputError } from '../../src/util/errors.js';
 import { Rng } from '../../src/util/rng.js';
 import { close } from './helpers.js';
@@ -23,10 +35,18 @@ test('sync accuracy@1, within one class, and DeSync over first and last windows'
   close(acc.accuracyWithin1, 3 / 4, 1e-12);
   // first-window offsets and last-window class logits
   const first = [0, 0.4, -0.2];
-  const lastLogits = Array.from({ length: 3 }, (_, i) => Array.from({ length: 21 }, (_, c) => (c === [10, 5, 20][i] ? 5 : 0)));
+  const lastLogits = Array.from({ length: 3 }, (_, i) =>
+    Array.from({ length: 21 }, (_, c) => (c === [10, 5, 20][i] ? 5 : 0)),
+  );
   close(desync(first, lastLogits), (0 + 0.4 + 0.2 + 0 + 1 + 2) / 6, 1e-12);
-  assert.deepEqual(Array.from(predictedOffsets([10, 20])).map((v) => Math.round(v * 10) / 10), [0, 2]);
-  assert.deepEqual(desyncWindows(8), [{ start: 0, end: 4.8 }, { start: 8 - 4.8, end: 8 }]);
+  assert.deepEqual(
+    Array.from(predictedOffsets([10, 20])).map((v) => Math.round(v * 10) / 10),
+    [0, 2],
+  );
+  assert.deepEqual(desyncWindows(8), [
+    { start: 0, end: 4.8 },
+    { start: 8 - 4.8, end: 8 },
+  ]);
   assert.throws(() => syncAccuracy([21], [0]), InputError);
 });
 
@@ -34,7 +54,20 @@ test('paired softmax KL by hand; zero for identical logits', () => {
   const gt = [[Math.log(0.5), Math.log(0.5)]];
   const pred = [[Math.log(0.9), Math.log(0.1)]];
   close(pairedKl(pred, gt), 0.5 * Math.log(0.5 / 0.9) + 0.5 * Math.log(0.5 / 0.1), 1e-12);
-  close(pairedKl([[1, 2, 3], [0, 0, 0]], [[1, 2, 3], [5, 5, 5]]), 0, 1e-12);
+  close(
+    pairedKl(
+      [
+        [1, 2, 3],
+        [0, 0, 0],
+      ],
+      [
+        [1, 2, 3],
+        [5, 5, 5],
+      ],
+    ),
+    0,
+    1e-12,
+  );
 });
 
 test('Inception score: 1 for identical predictions, C for confident distinct classes', () => {

@@ -11,7 +11,13 @@ import { generateClip } from '../../src/data/synth/clip.js';
 import { writeClipFiles } from '../../src/data/synth/write.js';
 import { resolveConfig } from '../../src/train/config.js';
 import { ConfigError } from '../../src/util/errors.js';
-import { defaultAvFeatures, audioFeatures, fileFeatures, videoFeatures, gridFrames } from '../../src/models/av_align/features.js';
+import {
+  defaultAvFeatures,
+  audioFeatures,
+  fileFeatures,
+  videoFeatures,
+  gridFrames,
+} from '../../src/models/av_align/features.js';
 import { featureStats, gatherBatch, synthClipSet, synthFor } from '../../src/models/av_align/data.js';
 import { avAlignTiny } from '../../src/models/av_align/model.js';
 import { avAlignInference, avAlignLoss, avAlignTask, type AvTaskData } from '../../src/models/av_align/task.js';
@@ -21,7 +27,12 @@ import { predictInBatches } from '../../src/train/predict.js';
 const features = defaultAvFeatures;
 
 async function tinyData(clips: number): Promise<AvTaskData> {
-  const set = await synthClipSet({ indices: Array.from({ length: clips }, (_, i) => i), synth: {}, features, workers: 1 });
+  const set = await synthClipSet({
+    indices: Array.from({ length: clips }, (_, i) => i),
+    synth: {},
+    features,
+    workers: 1,
+  });
   const rows = Array.from({ length: clips }, (_, i) => i);
   return { size: clips, set, stats: featureStats(set, rows), batch: (idx) => gatherBatch(set, idx) };
 }
@@ -37,7 +48,9 @@ test('in-memory AV-Synth features match the features decoded from the written MP
     const audio = audioFeatures(clip.audio, features).data;
     assert.equal(fromFile.validFrames, gridFrames(features));
     const cos = (a: Float32Array, b: Float32Array) => {
-      let d = 0, na = 0, nb = 0;
+      let d = 0,
+        na = 0,
+        nb = 0;
       for (let i = 0; i < a.length; i++) [d, na, nb] = [d + a[i] * b[i], na + a[i] ** 2, nb + b[i] ** 2];
       return d / Math.sqrt(na * nb);
     };
@@ -55,8 +68,16 @@ test('av-align (tiny) trains on 32 AV-Synth clips: loss drops, R@1 beats chance,
   const store = new ParamStore(1);
   const predictor = await Predictor.create((g, p) => avAlignInference(g, p, cfg, data, B), store, { worker: false });
   const rows = Array.from({ length: 32 }, (_, i) => i);
-  const before = await alignmentSuite((await predictInBatches(predictor, rows, B, (r) => gatherBatch(data.set, r))).rows);
-  const trainer = await Trainer.create(compileTrainStep((g, p) => avAlignLoss(g, p, cfg, data, B), store, { optimizer: adamw({ weightDecay: 0.01 }), clipNorm: 1 }), { lr: 3e-3, worker: false });
+  const before = await alignmentSuite(
+    (await predictInBatches(predictor, rows, B, (r) => gatherBatch(data.set, r))).rows,
+  );
+  const trainer = await Trainer.create(
+    compileTrainStep((g, p) => avAlignLoss(g, p, cfg, data, B), store, {
+      optimizer: adamw({ weightDecay: 0.01 }),
+      clipNorm: 1,
+    }),
+    { lr: 3e-3, worker: false },
+  );
   const losses: number[] = [];
   try {
     for (let step = 0; step < 40; step++) {
@@ -69,11 +90,18 @@ test('av-align (tiny) trains on 32 AV-Synth clips: loss drops, R@1 beats chance,
   } finally {
     await trainer.close();
   }
-  const after = await alignmentSuite((await predictInBatches(predictor, rows, B, (r) => gatherBatch(data.set, r))).rows);
+  const after = await alignmentSuite(
+    (await predictInBatches(predictor, rows, B, (r) => gatherBatch(data.set, r))).rows,
+  );
   await predictor.close();
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  t.diagnostic(`loss ${mean(losses.slice(0, 6)).toFixed(3)} -> ${mean(losses.slice(-6)).toFixed(3)}; R@1 a2v ${after['a2v_R@1']} v2a ${after['v2a_R@1']}`);
-  assert.ok(mean(losses.slice(-6)) < 0.8 * mean(losses.slice(0, 6)), `loss ${mean(losses.slice(0, 6))} -> ${mean(losses.slice(-6))}`);
+  t.diagnostic(
+    `loss ${mean(losses.slice(0, 6)).toFixed(3)} -> ${mean(losses.slice(-6)).toFixed(3)}; R@1 a2v ${after['a2v_R@1']} v2a ${after['v2a_R@1']}`,
+  );
+  assert.ok(
+    mean(losses.slice(-6)) < 0.8 * mean(losses.slice(0, 6)),
+    `loss ${mean(losses.slice(0, 6))} -> ${mean(losses.slice(-6))}`,
+  );
   // chance R@1 among 32 is 1/32
   assert.ok(after['a2v_R@1'] >= 0.4 && after['v2a_R@1'] >= 0.4, `R@1 ${after['a2v_R@1']} / ${after['v2a_R@1']}`);
   for (const m of SUITE_METRICS) {
@@ -87,8 +115,14 @@ test('av-align (tiny) trains on 32 AV-Synth clips: loss drops, R@1 beats chance,
 
 test('av-align config is validated (typos and bad values are ConfigErrors)', () => {
   assert.throws(() => resolveConfig(avAlignTask, { source: 'synth', overrides: { model: { dimm: 3 } } }), ConfigError);
-  assert.throws(() => resolveConfig(avAlignTask, { source: 'synth', overrides: { model: { dim: 30, heads: 4 } } }), ConfigError);
-  assert.throws(() => resolveConfig(avAlignTask, { source: 'synth', overrides: { data: { features: { sampleRate: 44100 } } } }), ConfigError);
+  assert.throws(
+    () => resolveConfig(avAlignTask, { source: 'synth', overrides: { model: { dim: 30, heads: 4 } } }),
+    ConfigError,
+  );
+  assert.throws(
+    () => resolveConfig(avAlignTask, { source: 'synth', overrides: { data: { features: { sampleRate: 44100 } } } }),
+    ConfigError,
+  );
   const ok = resolveConfig(avAlignTask, { source: 'synth', overrides: { variant: 'tiny' } });
   assert.equal((ok.model as { dim: number }).dim, 32);
 });

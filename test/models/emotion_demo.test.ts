@@ -9,7 +9,10 @@ test('the emotion demo part returns the reduced ablation table and heat maps of 
   const dir = mkdtempSync(join(tmpdir(), 'attune-emotion-demo-'));
   try {
     const { sections, summary } = await runEmotionDemo({ out: dir, n: 60, epochs: 1, heatmaps: 1, quiet: true });
-    assert.deepEqual(Object.keys(summary.rows), DEMO_ROWS.map((r) => r.name));
+    assert.deepEqual(
+      Object.keys(summary.rows),
+      DEMO_ROWS.map((r) => r.name),
+    );
     for (const acc of Object.values(summary.rows)) assert.ok(acc >= 0 && acc <= 1);
     assert.equal(sections[0].kind, 'text');
     assert.match((sections[0] as { text: string }).text, /\| text only \|/);

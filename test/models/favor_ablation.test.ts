@@ -4,16 +4,36 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ABLATION_END, ABLATION_START, ablationMarkdown, FAVOR_ABLATIONS, writeAblationDocs, type AblationRow } from '../../src/app/favor_ablation.js';
+import {
+  ABLATION_END,
+  ABLATION_START,
+  ablationMarkdown,
+  FAVOR_ABLATIONS,
+  writeAblationDocs,
+  type AblationRow,
+} from '../../src/app/favor_ablation.js';
 import { meanStd } from '../../src/metrics/stats.js';
 
 const row = (name: string, acc: number[], audio: number[]): AblationRow => ({
-  name, set: [], seconds: 1, metrics: { 'test.acc': meanStd(acc), 'test.acc_audio': meanStd(audio), 'test.prior': meanStd([0.3, 0.3]) },
+  name,
+  set: [],
+  seconds: 1,
+  metrics: { 'test.acc': meanStd(acc), 'test.acc_audio': meanStd(audio), 'test.prior': meanStd([0.3, 0.3]) },
 });
 
-test('ablation rows cover the issue\'s variants and the table prints mean ± std in % with the template prior', () => {
+test("ablation rows cover the issue's variants and the table prints mean ± std in % with the template prior", () => {
   const sets = FAVOR_ABLATIONS.map((a) => a.set.join(' '));
-  for (const s of ['', 'model.sync=none', 'model.causal=none', 'model.causal=past', 'model.diversity=0', 'model.window=5', 'model.window=20', 'model.questionOnly=true']) assert.ok(sets.includes(s), s);
+  for (const s of [
+    '',
+    'model.sync=none',
+    'model.causal=none',
+    'model.causal=past',
+    'model.diversity=0',
+    'model.window=5',
+    'model.window=20',
+    'model.questionOnly=true',
+  ])
+    assert.ok(sets.includes(s), s);
   const md = ablationMarkdown([row('full', [0.5, 0.7], [0.9, 0.9]), row('no sync', [0.4, 0.4], [0.8, 1])]);
   const lines = md.split('\n');
   assert.equal(lines.length, 2 + 2 + 1);

@@ -12,7 +12,8 @@ const table: Record<number, number[]> = {
   3: [1, 0, 0, 0, 0],
   4: [1, 0, 0, 0, 0],
 };
-const next: NextLogits = async (prefixes) => prefixes.map((p) => Float32Array.from(table[p[p.length - 1]], (x) => Math.log(x)));
+const next: NextLogits = async (prefixes) =>
+  prefixes.map((p) => Float32Array.from(table[p[p.length - 1]], (x) => Math.log(x)));
 
 test('greedy refuses [EOS] first and banned ids; beam search finds the likelier sequence greedy misses', async () => {
   assert.deepEqual(await greedyDecode(next, [[9]], { eos: EOS, maxNew: 3 }), [[1, 3]]);

@@ -22,7 +22,10 @@ function fakeRun(dir: string, model = { ...favorTiny(), window: 5 }): void {
   const g = new Graph();
   favorInferenceGraph(g, new Scope(g, store), model, 1, 10, 8, VOCAB);
   saveSafetensors(join(dir, 'best.safetensors'), Object.fromEntries(store.names().map((n) => [n, store.get(n)])));
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ task: 'favor', model, data: { avqa: { seed: 0, minDuration: 5, maxDuration: 10 } } }));
+  writeFileSync(
+    join(dir, 'config.json'),
+    JSON.stringify({ task: 'favor', model, data: { avqa: { seed: 0, minDuration: 5, maxDuration: 10 } } }),
+  );
 }
 
 test('the exported encoder (20 frames, padded) reproduces the tokens of a 14-frame clip and flags the empty window', async () => {
@@ -32,7 +35,11 @@ test('the exported encoder (20 frames, padded) reproduces the tokens of a 14-fra
     const model = loadFavorModel(dir);
     assert.equal(model.tokenizer.vocabSize, VOCAB);
     const rng = new Rng(2);
-    const clip = { frames: 14, video: Float32Array.from({ length: 14 * FRAME_VALUES }, () => rng.uniform()), audio: Float32Array.from({ length: 14 * AUDIO_PER_FRAME * MEL_BANDS }, () => rng.uniform()) };
+    const clip = {
+      frames: 14,
+      video: Float32Array.from({ length: 14 * FRAME_VALUES }, () => rng.uniform()),
+      audio: Float32Array.from({ length: 14 * AUDIO_PER_FRAME * MEL_BANDS }, () => rng.uniform()),
+    };
     const direct = await favorTokens(model, clip); // 3 windows x 4 queries
     assert.deepEqual(direct.tokens.shape, [1, 12, model.config.lmDim]);
     assert.deepEqual(Array.from(direct.window.data as Int32Array), [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]);

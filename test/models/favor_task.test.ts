@@ -17,7 +17,17 @@ test('attune train favor --data avqa:N: a short run scores every family, and the
   try {
     const task = await getTask('favor');
     const avqa = ['data.avqa.minDuration=5', 'data.avqa.maxDuration=6'];
-    const overrides = parseOverrides([...avqa, 'variant=tiny', 'train.maxSteps=6', 'train.batchSize=8', 'train.evalBefore=false', 'train.threads=1', 'train.worker=false', 'train.report=false', 'train.export=false']);
+    const overrides = parseOverrides([
+      ...avqa,
+      'variant=tiny',
+      'train.maxSteps=6',
+      'train.batchSize=8',
+      'train.evalBefore=false',
+      'train.threads=1',
+      'train.worker=false',
+      'train.report=false',
+      'train.export=false',
+    ]);
     const source = parseDataSource('avqa:60');
     assert.deepEqual(source, { kind: 'synth', clips: 60, set: 'avqa' });
     const config = resolveConfig(task, { source: source.kind, overrides });
@@ -27,7 +37,12 @@ test('attune train favor --data avqa:N: a short run scores every family, and the
     assert.equal(losses.length, 6);
     assert.ok(losses.every(Number.isFinite));
     const m = r.metrics!.test;
-    for (const k of ['test.acc', 'test.prior', ...AVQA_FAMILIES.filter((f) => m[`test.acc_${f}`] !== undefined).map((f) => `test.acc_${f}`)]) assert.ok(m[k] >= 0 && m[k] <= 1, k);
+    for (const k of [
+      'test.acc',
+      'test.prior',
+      ...AVQA_FAMILIES.filter((f) => m[`test.acc_${f}`] !== undefined).map((f) => `test.acc_${f}`),
+    ])
+      assert.ok(m[k] >= 0 && m[k] <= 1, k);
     assert.ok(AVQA_FAMILIES.filter((f) => m[`test.acc_${f}`] !== undefined).length >= 4);
 
     const model = loadFavorModel(dir);
@@ -35,7 +50,10 @@ test('attune train favor --data avqa:N: a short run scores every family, and the
     const q = ex.questions.find((x) => x.split === 'test')!;
     const a = await askClip(model, ex.clip(q), q.question, { beam: 2 });
     assert.ok(a.answer.length > 0);
-    assert.ok(a.answer.split(' ').every((w) => model.tokenizer.has(w)), a.answer);
+    assert.ok(
+      a.answer.split(' ').every((w) => model.tokenizer.has(w)),
+      a.answer,
+    );
     assert.equal(a.windows.length, Math.ceil(ex.clip(q).frames / model.config.window));
     assert.ok(Math.abs(a.windows.reduce((s, w) => s + w.share, 0) - 1) < 1e-5);
   } finally {

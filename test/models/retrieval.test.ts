@@ -10,7 +10,13 @@ import { runTraining } from '../../src/train/run.js';
 import { getTask } from '../../src/models/registry.js';
 import { synthFor } from '../../src/models/av_align/data.js';
 import { defaultAvFeatures } from '../../src/models/av_align/features.js';
-import { buildIndex, listMedia, loadIndex, rankIndex, type LoadedIndex } from '../../src/models/av_retrieval/index_store.js';
+import {
+  buildIndex,
+  listMedia,
+  loadIndex,
+  rankIndex,
+  type LoadedIndex,
+} from '../../src/models/av_retrieval/index_store.js';
 import { retrieve } from '../../src/models/av_retrieval/search.js';
 import { Embedder } from '../../src/models/av_retrieval/embedder.js';
 import { InputError } from '../../src/util/errors.js';
@@ -24,16 +30,26 @@ before(async () => {
   const task = await getTask('av-retrieval');
   const config = resolveConfig(task, {
     source: 'synth',
-    overrides: { variant: 'tiny', data: { valClips: 4, testClips: 8 }, train: { epochs: 4, batchSize: 8, export: false, report: false, evalBefore: false } },
+    overrides: {
+      variant: 'tiny',
+      data: { valClips: 4, testClips: 8 },
+      train: { epochs: 4, batchSize: 8, export: false, report: false, evalBefore: false },
+    },
   });
   run = join(dir, 'run');
   await runTraining({ task, config, source: { kind: 'synth', clips: 32 }, out: run, quiet: true });
   // three held-out clips as MP4 + WAV, one corrupt "video", one text file that is not media
-  const synth = await writeSynth({ clips: 3, out: join(dir, 'synth'), config: synthFor(defaultAvFeatures, { seed: 99 }), quiet: true });
+  const synth = await writeSynth({
+    clips: 3,
+    out: join(dir, 'synth'),
+    config: synthFor(defaultAvFeatures, { seed: 99 }),
+    quiet: true,
+  });
   assert.equal(synth.failed.length, 0);
   media = join(dir, 'media');
   mkdirSync(join(media, 'sub'), { recursive: true });
-  for (const id of ['clip000000', 'clip000001', 'clip000002']) copyFileSync(join(dir, 'synth', 'clips', `${id}.mp4`), join(media, `${id}.mp4`));
+  for (const id of ['clip000000', 'clip000001', 'clip000002'])
+    copyFileSync(join(dir, 'synth', 'clips', `${id}.mp4`), join(media, `${id}.mp4`));
   copyFileSync(join(dir, 'synth', 'clips', 'clip000001.wav'), join(media, 'sub', 'sound1.wav'));
   writeFileSync(join(media, 'corrupt.mp4'), Buffer.from('this is not an mp4 file at all'.repeat(40)));
   writeFileSync(join(media, 'notes.txt'), 'not media');
@@ -44,7 +60,10 @@ after(() => {
 });
 
 test('listMedia finds media files recursively and ignores other files', () => {
-  assert.deepEqual(listMedia(media).map((p) => p.slice(media.length + 1)), ['clip000000.mp4', 'clip000001.mp4', 'clip000002.mp4', 'corrupt.mp4', 'sub/sound1.wav']);
+  assert.deepEqual(
+    listMedia(media).map((p) => p.slice(media.length + 1)),
+    ['clip000000.mp4', 'clip000001.mp4', 'clip000002.mp4', 'corrupt.mp4', 'sub/sound1.wav'],
+  );
 });
 
 test('attune index: embeds every file, records the corrupt one and keeps going', async () => {
@@ -58,10 +77,15 @@ test('attune index: embeds every file, records the corrupt one and keeps going',
   assert.equal(idx.index.entries.length, 4);
   const wav = idx.index.entries.find((e) => e.path.endsWith('sound1.wav'))!;
   assert.deepEqual([wav.hasAudio, wav.hasVideo], [true, false]);
-  assert.ok(idx.index.entries.filter((e) => e.path.endsWith('.mp4')).every((e) => e.hasAudio && e.hasVideo && e.validFrames === 48));
+  assert.ok(
+    idx.index.entries
+      .filter((e) => e.path.endsWith('.mp4'))
+      .every((e) => e.hasAudio && e.hasVideo && e.validFrames === 48),
+  );
   // stored embeddings are unit length where present, zero where the stream is missing
   const E = idx.index.embedDim;
-  const norm = (a: Float32Array, row: number) => Math.sqrt(a.subarray(row * E, (row + 1) * E).reduce((s, v) => s + v * v, 0));
+  const norm = (a: Float32Array, row: number) =>
+    Math.sqrt(a.subarray(row * E, (row + 1) * E).reduce((s, v) => s + v * v, 0));
   assert.ok(Math.abs(norm(idx.audio, wav.row) - 1) < 1e-4);
   assert.equal(norm(idx.video, wav.row), 0);
 });
@@ -73,11 +97,22 @@ test('attune retrieve: ranks videos for an audio query and sounds for a video qu
   assert.equal(a2v.results.length, 3);
   assert.ok(a2v.results.every((h) => h.path.endsWith('.mp4')));
   for (let i = 1; i < a2v.results.length; i++) assert.ok(a2v.results[i - 1].score >= a2v.results[i].score);
-  const v2a = await retrieve({ query: join(media, 'clip000001.mp4'), index: join(dir, 'index'), k: 2, direction: 'v2a' });
+  const v2a = await retrieve({
+    query: join(media, 'clip000001.mp4'),
+    index: join(dir, 'index'),
+    k: 2,
+    direction: 'v2a',
+  });
   assert.equal(v2a.direction, 'v2a');
   assert.equal(v2a.results.length, 2);
-  assert.deepEqual(v2a.results.map((h) => h.rank), [1, 2]);
-  await assert.rejects(retrieve({ query: join(media, 'sub', 'sound1.wav'), index: join(dir, 'index'), direction: 'v2a' }), InputError);
+  assert.deepEqual(
+    v2a.results.map((h) => h.rank),
+    [1, 2],
+  );
+  await assert.rejects(
+    retrieve({ query: join(media, 'sub', 'sound1.wav'), index: join(dir, 'index'), direction: 'v2a' }),
+    InputError,
+  );
   await assert.rejects(retrieve({ query: join(media, 'corrupt.mp4'), index: join(dir, 'index') }));
   await assert.rejects(retrieve({ query: join(media, 'clip000001.mp4'), index: dir }), /no retrieval index/);
 });
@@ -103,7 +138,13 @@ test('rankIndex: cosine ranking over entries with the target modality', () => {
   const idx: LoadedIndex = {
     dir: '/x',
     index: {
-      format: 'attune-av-index/1', root: '/m', model: { run: '', task: 'av-align', weights: '' }, features: defaultAvFeatures, embedDim: 2, created: '', failed: [],
+      format: 'attune-av-index/1',
+      root: '/m',
+      model: { run: '', task: 'av-align', weights: '' },
+      features: defaultAvFeatures,
+      embedDim: 2,
+      created: '',
+      failed: [],
       entries: [
         { id: 'a', path: 'a.mp4', row: 0, hasVideo: true, hasAudio: true, duration: 6, validFrames: 48 },
         { id: 'b', path: 'b.wav', row: 1, hasVideo: false, hasAudio: true, duration: 6, validFrames: 48 },
@@ -113,8 +154,14 @@ test('rankIndex: cosine ranking over entries with the target modality', () => {
     video: Float32Array.from([1, 0, 0, 0, 0.6, 0.8]),
     audio: Float32Array.from([0, 1, 1, 0, 0, 0]),
   };
-  assert.deepEqual(rankIndex(idx, Float32Array.from([0, 1]), 'a2v', 5).map((h) => h.id), ['c', 'a']);
-  assert.deepEqual(rankIndex(idx, Float32Array.from([1, 0]), 'v2a', 1).map((h) => [h.id, h.score]), [['b', 1]]);
+  assert.deepEqual(
+    rankIndex(idx, Float32Array.from([0, 1]), 'a2v', 5).map((h) => h.id),
+    ['c', 'a'],
+  );
+  assert.deepEqual(
+    rankIndex(idx, Float32Array.from([1, 0]), 'v2a', 1).map((h) => [h.id, h.score]),
+    [['b', 1]],
+  );
   assert.throws(() => rankIndex(idx, Float32Array.from([1, 0, 0]), 'a2v', 1), InputError);
 });
 
@@ -124,7 +171,11 @@ test('the CLI exposes index and retrieve with --help and one-line errors', () =>
   assert.match(execFileSync(process.execPath, [cli, 'index', '--help'], { encoding: 'utf8' }), /--model <run>/);
   let stderr = '';
   try {
-    execFileSync(process.execPath, [cli, 'retrieve', '--query', join(media, 'clip000000.mp4'), '--index', media, '--k', 'x'], { encoding: 'utf8', stdio: 'pipe' });
+    execFileSync(
+      process.execPath,
+      [cli, 'retrieve', '--query', join(media, 'clip000000.mp4'), '--index', media, '--k', 'x'],
+      { encoding: 'utf8', stdio: 'pipe' },
+    );
   } catch (err) {
     stderr = String((err as { stderr: string }).stderr);
     assert.equal((err as { status: number }).status, 2);
@@ -136,9 +187,15 @@ test('the CLI exposes index and retrieve with --help and one-line errors', () =>
 
 test('attune index DIR (batch layer): whole files, resumable, --out required; a folder where every file fails exits 1 with a summary', async () => {
   const cli = new URL('../../../bin/attune.js', import.meta.url).pathname;
-  const attune = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 180_000 });
+  const attune = (...args: string[]) =>
+    spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 180_000 });
   // A 14 s file: three windows (6 + 6 + 2 s), so the file is covered whole, not its first 6 s.
-  const long = await writeSynth({ clips: 1, out: join(dir, 'long'), config: synthFor({ ...defaultAvFeatures, seconds: 14 }, { seed: 5 }), quiet: true });
+  const long = await writeSynth({
+    clips: 1,
+    out: join(dir, 'long'),
+    config: synthFor({ ...defaultAvFeatures, seconds: 14 }, { seed: 5 }),
+    quiet: true,
+  });
   copyFileSync(join(long.out, 'clips', 'clip000000.mp4'), join(media, 'sub', 'long.mp4'));
   const out = join(dir, 'batch-index');
   const r = attune('index', media, '--model', run, '--out', out, '--jobs', '2', '--json');

@@ -33,7 +33,8 @@ function eventClip(seed: number, seconds: number, shift: number, opts: { silent?
   if (!opts.silent) {
     for (const e of events) {
       const at = Math.round((e / 25 + shift) * SYNC_SAMPLE_RATE);
-      for (let i = 0; i < 1600; i++) if (at + i >= 0 && at + i < audio.length) audio[at + i] += 0.6 * (rng.uniform() - 0.5) * Math.exp(-i / 400);
+      for (let i = 0; i < 1600; i++)
+        if (at + i >= 0 && at + i < audio.length) audio[at + i] += 0.6 * (rng.uniform() - 0.5) * Math.exp(-i / 400);
     }
   }
   return featuresFromArrays(audio, video, SIZE, SIZE, 1);
@@ -54,12 +55,16 @@ test('fullXcorr finds a known lag of a sparse pulse train and its stats show one
 
 test('fullXcorr centers each signal over its own frames: audio 1.2 s late on a 3 s clip keeps its full overlap', () => {
   const rng = new Rng(5);
-  const T = 75, lag = 30;
+  const T = 75,
+    lag = 30;
   const v = new Float32Array(T);
   for (let t = 0; t < T; t++) v[t] = rng.uniform();
   const a = new Float32Array(T);
   const maskA = new Uint8Array(T);
-  for (let t = lag; t < T; t++) { a[t] = v[t - lag]; maskA[t] = 1; }
+  for (let t = lag; t < T; t++) {
+    a[t] = v[t - lag];
+    maskA[t] = 1;
+  }
   const maskV = new Uint8Array(T).fill(1);
   const own = curveStats(fullXcorr(a, v, maskA, maskV), maskA);
   const common = curveStats(fullXcorr(a, v, maskA), maskA);
@@ -109,15 +114,34 @@ test('fitLogistic recovers the weights that generated the labels', () => {
   }
   const w = fitLogistic(X, y, 1e-6);
   truth.forEach((t, k) => assert.ok(Math.abs(w[k] - t) < 0.15, `w${k} ${w[k]} vs ${t}`));
-  assert.ok(calibratedConfidence({ best: 0, refined: 0, peak: 0.9, gap: 0.5, margin: 20, frames: 250 }, 'onset') >= 0 );
+  assert.ok(calibratedConfidence({ best: 0, refined: 0, peak: 0.9, gap: 0.5, margin: 20, frames: 250 }, 'onset') >= 0);
 });
 
-const estimate = (lag: number, confidence: number, independentLag: number, cue: 'onset' | 'mouth' = 'onset'): AutoEstimate => {
+const estimate = (
+  lag: number,
+  confidence: number,
+  independentLag: number,
+  cue: 'onset' | 'mouth' = 'onset',
+): AutoEstimate => {
   const stats = { best: 0, refined: 0, peak: 0.5, gap: 0.1, margin: 10, frames: 250 };
   return {
-    method: 'auto', offset: confidence >= 0.7 ? Math.round(lag * 5) / 5 : null, offsetClass: null, lag, confidence, synchronizability: confidence,
-    synchronizable: confidence >= 0.7, probs: [], span: { start: 0, end: 10 }, windows: 1, cue, stats, regions: [],
-    cues: [{ cue, stats, confidence, lag }, { cue: 'envelope', stats, confidence: 0.3, lag: independentLag }],
+    method: 'auto',
+    offset: confidence >= 0.7 ? Math.round(lag * 5) / 5 : null,
+    offsetClass: null,
+    lag,
+    confidence,
+    synchronizability: confidence,
+    synchronizable: confidence >= 0.7,
+    probs: [],
+    span: { start: 0, end: 10 },
+    windows: 1,
+    cue,
+    stats,
+    regions: [],
+    cues: [
+      { cue, stats, confidence, lag },
+      { cue: 'envelope', stats, confidence: 0.3, lag: independentLag },
+    ],
   };
 };
 
@@ -125,10 +149,28 @@ const estimate = (lag: number, confidence: number, independentLag: number, cue: 
 const rows: [string, AutoEstimate, number | undefined, AutoEstimate | undefined, number][] = [
   ['confident, copy verifies', estimate(0.6, 0.9, 0.6), undefined, estimate(0.02, 0.9, 0.1), FIX_EXIT.fixed],
   ['unconfident, no --offset', estimate(0.6, 0.4, 0.6), undefined, undefined, FIX_EXIT.lowConfidence],
-  ['confident, independent cue disagrees on the copy', estimate(-1.8, 0.95, 1.0), undefined, estimate(0, 0.95, 2.8), FIX_EXIT.notVerified],
-  ['confident, same cue still off on the copy', estimate(0.6, 0.9, 0.6), undefined, estimate(0.6, 0.9, 0), FIX_EXIT.notVerified],
+  [
+    'confident, independent cue disagrees on the copy',
+    estimate(-1.8, 0.95, 1.0),
+    undefined,
+    estimate(0, 0.95, 2.8),
+    FIX_EXIT.notVerified,
+  ],
+  [
+    'confident, same cue still off on the copy',
+    estimate(0.6, 0.9, 0.6),
+    undefined,
+    estimate(0.6, 0.9, 0),
+    FIX_EXIT.notVerified,
+  ],
   ['--offset disagrees with a confident measurement', estimate(0.6, 0.9, 0.6), -1, undefined, FIX_EXIT.notVerified],
-  ['--offset, unconfident re-measure is not held against it', estimate(0, 0.3, 0), 1, estimate(0.8, 0.3, -1), FIX_EXIT.fixed],
+  [
+    '--offset, unconfident re-measure is not held against it',
+    estimate(0, 0.3, 0),
+    1,
+    estimate(0.8, 0.3, -1),
+    FIX_EXIT.fixed,
+  ],
 ];
 for (const [name, before, offset, after, code] of rows) {
   test(`--fix rules: ${name} -> exit ${code}`, () => {

@@ -25,9 +25,28 @@ before(async () => {
   const flashes = times.map((t) => `between(t,${t},${t + 0.08})`).join('+');
   const beeps = times.map((t) => `between(t,${t + 0.4},${t + 0.45})`).join('+');
   await Promise.all([
-    runFfmpeg(['-y', ...lavfi('color=c=gray:size=160x120:rate=25:duration=10'), ...lavfi(`aevalsrc='0.5*sin(2*PI*1000*t)*(${beeps})':s=44100:d=10`),
-      '-vf', `drawbox=x=40:y=30:w=80:h=60:color=white:t=fill:enable='${flashes}'`, ...h264, '-c:a', 'aac', '-shortest', file('late.mp4')]),
-    runFfmpeg(['-y', ...lavfi('testsrc=size=96x64:rate=25:duration=6'), ...lavfi('anoisesrc=r=16000:a=0.2:d=6:seed=3'), ...h264, '-c:a', 'aac', '-shortest', file('noise.mp4')]),
+    runFfmpeg([
+      '-y',
+      ...lavfi('color=c=gray:size=160x120:rate=25:duration=10'),
+      ...lavfi(`aevalsrc='0.5*sin(2*PI*1000*t)*(${beeps})':s=44100:d=10`),
+      '-vf',
+      `drawbox=x=40:y=30:w=80:h=60:color=white:t=fill:enable='${flashes}'`,
+      ...h264,
+      '-c:a',
+      'aac',
+      '-shortest',
+      file('late.mp4'),
+    ]),
+    runFfmpeg([
+      '-y',
+      ...lavfi('testsrc=size=96x64:rate=25:duration=6'),
+      ...lavfi('anoisesrc=r=16000:a=0.2:d=6:seed=3'),
+      ...h264,
+      '-c:a',
+      'aac',
+      '-shortest',
+      file('noise.mp4'),
+    ]),
   ]);
 });
 
@@ -71,8 +90,11 @@ test('--fix with a correct --offset writes a copy that both cues measure in sync
 
 test('attune sync --fix exits with the refusal code and says why', async () => {
   const run = promisify(execFile);
-  await assert.rejects(run(process.execPath, [bin, 'sync', file('noise.mp4'), '--fix', file('out.mp4')]),
-    (e: { code?: number; stdout?: string }) => e.code === FIX_EXIT.lowConfidence && /nothing written/.test(e.stdout ?? ''));
+  await assert.rejects(
+    run(process.execPath, [bin, 'sync', file('noise.mp4'), '--fix', file('out.mp4')]),
+    (e: { code?: number; stdout?: string }) =>
+      e.code === FIX_EXIT.lowConfidence && /nothing written/.test(e.stdout ?? ''),
+  );
   onlyInputs();
 });
 
@@ -80,8 +102,21 @@ test('attune sync --timeline --report: windows and drift in the JSON, the chart 
   const out = mkdtempSync(join(tmpdir(), 'attune-sync-report-'));
   try {
     const run = promisify(execFile);
-    const { stdout } = await run(process.execPath, [bin, 'sync', file('late.mp4'), '--timeline', '--report', join(out, 'r.html'), '--json', '--no-faces', '--min-confidence', '0']);
-    const r = JSON.parse(stdout) as { timeline: { windows: { lag: number }[]; drift: { secondsPerMinute: number } | null } };
+    const { stdout } = await run(process.execPath, [
+      bin,
+      'sync',
+      file('late.mp4'),
+      '--timeline',
+      '--report',
+      join(out, 'r.html'),
+      '--json',
+      '--no-faces',
+      '--min-confidence',
+      '0',
+    ]);
+    const r = JSON.parse(stdout) as {
+      timeline: { windows: { lag: number }[]; drift: { secondsPerMinute: number } | null };
+    };
     assert.equal(r.timeline.windows.length, 3);
     // Within one grid class: 80 ms flashes move the picture twice (on, off), which pulls a 6 s window's peak early.
     for (const w of r.timeline.windows) assert.ok(Math.abs(w.lag - 0.4) <= 0.2, `window lag ${w.lag}`);

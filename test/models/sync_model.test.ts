@@ -8,7 +8,13 @@ import { Predictor } from '../../src/engine/export.js';
 import { toFloat32 } from '../../src/io/array.js';
 import { getTask } from '../../src/models/registry.js';
 import { AUDIO_DIM, VIDEO_DIM, featuresFromClip } from '../../src/models/av_sync/features.js';
-import { evalExamples, makeBatch, randomExample, syncSynthConfig, synthSyncSet } from '../../src/models/av_sync/data.js';
+import {
+  evalExamples,
+  makeBatch,
+  randomExample,
+  syncSynthConfig,
+  synthSyncSet,
+} from '../../src/models/av_sync/data.js';
 import { avSync, avSyncTiny } from '../../src/models/av_sync/model.js';
 import { loadSyncModel, modelSync, windowStarts } from '../../src/models/av_sync/infer.js';
 import { avSyncInference } from '../../src/models/av_sync/task.js';
@@ -36,7 +42,12 @@ test('av-sync traces to [B, 21] logits and [B] sync logits; masked frames do not
   const v = Float32Array.from({ length: 40 * VIDEO_DIM }, () => rng.normal());
   const m = new Float32Array(40).fill(1);
   m.fill(0, 30);
-  const run = (aa: Float32Array) => pred.run({ audio: { dtype: 'float32', shape: [1, 40, AUDIO_DIM], data: aa }, video: { dtype: 'float32', shape: [1, 40, VIDEO_DIM], data: v }, mask: { dtype: 'float32', shape: [1, 40], data: m } });
+  const run = (aa: Float32Array) =>
+    pred.run({
+      audio: { dtype: 'float32', shape: [1, 40, AUDIO_DIM], data: aa },
+      video: { dtype: 'float32', shape: [1, 40, VIDEO_DIM], data: v },
+      mask: { dtype: 'float32', shape: [1, 40], data: m },
+    });
   const base = toFloat32((await run(a)).logits);
   // Change audio frames 35..39 only: they are masked (30..39) and more than the conv kernel's reach (2 frames) away
   // from every unmasked frame, so nothing that reaches the logits may move.
@@ -59,7 +70,10 @@ test('self-supervised examples: the audio window moves by the grid offset (posit
   // window row t holds original audio frame t0 + t - 25
   for (const t of [30, 60, 100]) {
     const src = (40 + t - 25) * AUDIO_DIM;
-    assert.deepEqual(Array.from(audio.subarray(t * AUDIO_DIM, (t + 1) * AUDIO_DIM)), Array.from(clips[0].audio.subarray(src, src + AUDIO_DIM)));
+    assert.deepEqual(
+      Array.from(audio.subarray(t * AUDIO_DIM, (t + 1) * AUDIO_DIM)),
+      Array.from(clips[0].audio.subarray(src, src + AUDIO_DIM)),
+    );
   }
   assert.equal((b.weight.data as Float32Array)[0], 1);
   const neg = makeBatch(clips, [{ clip: 0, kind: 'static', label: 0, t0: 10 }], 120);
@@ -83,11 +97,29 @@ test('av-sync trains through the trainer: loss drops, accuracy beats chance, the
         variant: 'tiny',
         data: { synth, valOffsets: 7, testOffsets: 21 },
         split: { val: 0.15, test: 0.15 },
-        train: { batchSize: 16, epochs: 40, lr: 5e-3, warmupSteps: 5, worker: false, export: false, report: false, threads: 2, checkpointEvery: 0, evalEvery: 15 },
+        train: {
+          batchSize: 16,
+          epochs: 40,
+          lr: 5e-3,
+          warmupSteps: 5,
+          worker: false,
+          export: false,
+          report: false,
+          threads: 2,
+          checkpointEvery: 0,
+          evalEvery: 15,
+        },
       },
     });
     const losses: number[] = [];
-    const r = await runTraining({ task, config, source: { kind: 'synth', clips: 40 }, out: dir, quiet: true, onStep: (s) => losses.push(s.loss) });
+    const r = await runTraining({
+      task,
+      config,
+      source: { kind: 'synth', clips: 40 },
+      out: dir,
+      quiet: true,
+      onStep: (s) => losses.push(s.loss),
+    });
     assert.equal(r.status, 'completed');
     const first = losses.slice(0, 5).reduce((a, b) => a + b) / 5;
     const last = losses.slice(-5).reduce((a, b) => a + b) / 5;
@@ -95,7 +127,10 @@ test('av-sync trains through the trainer: loss drops, accuracy beats chance, the
     const test = r.metrics!.test;
     // 6 held-out clips x 21 offsets; chance is 1/21. The untrained model already sees the fixed xcorr channel.
     assert.ok(test['test.acc1'] > 0.4, `test acc1 ${test['test.acc1']} (chance ~0.05)`);
-    assert.ok(test['test.acc1'] > r.metrics!.before['test.acc1'] + 0.2, `acc1 ${r.metrics!.before['test.acc1']} -> ${test['test.acc1']}`);
+    assert.ok(
+      test['test.acc1'] > r.metrics!.before['test.acc1'] + 0.2,
+      `acc1 ${r.metrics!.before['test.acc1']} -> ${test['test.acc1']}`,
+    );
     assert.ok(test['test.temperature'] > 0 && Number.isFinite(test['test.ece']));
     const metrics = JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8')) as { test: Record<string, number> };
     assert.equal(metrics.test['test.temperature'], test['test.temperature']);
@@ -117,7 +152,10 @@ test('av-sync trains through the trainer: loss drops, accuracy beats chance, the
     const live = await modelSync(f, model);
     assert.equal(live.method, 'model');
     assert.equal(live.windows, 2);
-    const still = await modelSync({ ...f, video: new Float32Array(f.video.length), motionOnset: new Float32Array(f.frames) }, model);
+    const still = await modelSync(
+      { ...f, video: new Float32Array(f.video.length), motionOnset: new Float32Array(f.frames) },
+      model,
+    );
     assert.equal(still.synchronizable, false);
     assert.equal(still.offset, null);
     assert.ok(still.confidence <= still.synchronizability + 1e-9 && still.synchronizability < 0.5);

@@ -10,7 +10,11 @@ import { Rng } from '../../src/util/rng.js';
  * The lip cue on a synthetic talking pattern: a mouth that opens for syllables of random length and the speech
  * loudness that follows it, moved by known amounts; and the face models from @vladmandic/human, converted and run.
  */
-function talking(seed: number, seconds: number, shift: number): { feats: ReturnType<typeof featuresFromArrays>; track: MouthTrack } {
+function talking(
+  seed: number,
+  seconds: number,
+  shift: number,
+): { feats: ReturnType<typeof featuresFromArrays>; track: MouthTrack } {
   const rng = new Rng(seed);
   const T = seconds * 25;
   const opening = new Float32Array(T);
@@ -54,8 +58,14 @@ test('a mouth track that does not follow the sound (another talker) earns a clea
 
 test('mouthOpening: inner-lip gap over inner-lip width', () => {
   const p = new Float32Array(468 * 3);
-  const set = (i: number, x: number, y: number) => { p[3 * i] = x; p[3 * i + 1] = y; };
-  set(13, 50, 40); set(14, 50, 50); set(78, 30, 45); set(308, 70, 45);
+  const set = (i: number, x: number, y: number) => {
+    p[3 * i] = x;
+    p[3 * i + 1] = y;
+  };
+  set(13, 50, 40);
+  set(14, 50, 50);
+  set(78, 30, 45);
+  set(308, 70, 45);
   assert.equal(mouthOpening(p), 10 / 40);
 });
 

@@ -8,14 +8,18 @@ import { Rng } from '../../src/util/rng.js';
 test('Theil-Sen ignores a few wild points that least squares would follow', () => {
   const x = Array.from({ length: 20 }, (_, i) => i);
   const y = x.map((v) => 0.5 + 0.1 * v);
-  y[3] = 40; y[11] = -25; y[17] = 30;
+  y[3] = 40;
+  y[11] = -25;
+  y[17] = 30;
   const { slope, intercept } = theilSen(x, y);
   assert.ok(Math.abs(slope - 0.1) < 1e-9 && Math.abs(intercept - 0.5) < 1e-9, `${slope} ${intercept}`);
 });
 
 test('a drifting clip: every window measures its own lag and the drift comes out in seconds per minute', () => {
   const rng = new Rng(31);
-  const seconds = 60, T = seconds * 25, size = 32;
+  const seconds = 60,
+    T = seconds * 25,
+    size = 32;
   const driftPerSecond = 0.6 / 60; // 0.6 s per minute
   const video: Uint8Array[] = [];
   const audio = new Float32Array(seconds * SYNC_SAMPLE_RATE);
@@ -27,7 +31,8 @@ test('a drifting clip: every window measures its own lag and the drift comes out
       level = level === 40 ? 230 : 40;
       next += 6 + rng.int(14);
       const at = Math.round((t / 25) * (1 + driftPerSecond) * SYNC_SAMPLE_RATE);
-      for (let i = 0; i < 1600 && at + i < audio.length; i++) audio[at + i] += 0.6 * (rng.uniform() - 0.5) * Math.exp(-i / 400);
+      for (let i = 0; i < 1600 && at + i < audio.length; i++)
+        audio[at + i] += 0.6 * (rng.uniform() - 0.5) * Math.exp(-i / 400);
     }
     const frame = new Uint8Array(size * size).fill(40);
     for (let y = 0; y < 10; y++) for (let x = 0; x < 10; x++) frame[y * size + x] = level;

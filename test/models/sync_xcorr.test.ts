@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { syncExample } from '../../src/data/synth/clip.js';
 import { AUDIO_DIM, VIDEO_DIM, featuresFromClip, type SyncFeatures } from '../../src/models/av_sync/features.js';
 import { syncSynthConfig } from '../../src/models/av_sync/data.js';
-import { SYNC_GRID, describeEstimate, expectedCalibrationError, fitTemperature, softmaxOf } from '../../src/models/av_sync/result.js';
+import {
+  SYNC_GRID,
+  describeEstimate,
+  expectedCalibrationError,
+  fitTemperature,
+  softmaxOf,
+} from '../../src/models/av_sync/result.js';
 import { classScores, xcorrLagScores, xcorrSync } from '../../src/models/av_sync/xcorr.js';
 import { Rng } from '../../src/util/rng.js';
 
@@ -23,13 +29,25 @@ function impulses(T: number, lag: number, seed: number, opts: { audio?: boolean;
     if (opts.video !== false) motionOnset[t] += 0.001 * rng.uniform();
   }
   return {
-    rate: 25, frames: T, onset, motionOnset, motion: motionOnset, mask: new Uint8Array(T).fill(1),
-    audio: new Float32Array(T * AUDIO_DIM), video: new Float32Array(T * VIDEO_DIM),
+    rate: 25,
+    frames: T,
+    onset,
+    motionOnset,
+    motion: motionOnset,
+    mask: new Uint8Array(T).fill(1),
+    audio: new Float32Array(T * AUDIO_DIM),
+    video: new Float32Array(T * VIDEO_DIM),
   };
 }
 
 test('xcorr recovers the lag with the AV-Synth sign convention (positive = audio late)', () => {
-  for (const [lag, seed] of [[10, 1], [-20, 2], [0, 3], [45, 4], [-50, 5]] as const) {
+  for (const [lag, seed] of [
+    [10, 1],
+    [-20, 2],
+    [0, 3],
+    [45, 4],
+    [-50, 5],
+  ] as const) {
     const e = xcorrSync(impulses(250, lag, seed));
     assert.equal(e.synchronizable, true, describeEstimate(e));
     assert.ok(Math.abs(e.lag - lag / 25) < 0.05, `lag ${lag / 25}: got ${e.lag}`);
@@ -46,7 +64,10 @@ test('class scores take the best lag within +-2 frames of each class center', ()
   assert.equal(c.length, 21);
   assert.equal(c[12], 0.9);
   assert.equal(c[13], 0);
-  assert.equal(xcorrLagScores(new Float32Array(50), new Float32Array(50), new Uint8Array(50).fill(1)).every((v) => v === 0), true);
+  assert.equal(
+    xcorrLagScores(new Float32Array(50), new Float32Array(50), new Uint8Array(50).fill(1)).every((v) => v === 0),
+    true,
+  );
 });
 
 test('silent audio, a still picture and a too-short clip are not synchronizable, with low confidence', () => {
@@ -85,7 +106,12 @@ test('xcorr finds the offset of in-memory AV-Synth clips rendered with shifted a
 
 test('temperature fit and ECE behave as defined', () => {
   // Over-confident logits: right half the time with probability ~1 -> the fit must soften them (T > 1).
-  const logits = [[9, 0, 0], [0, 9, 0], [9, 0, 0], [0, 0, 9]];
+  const logits = [
+    [9, 0, 0],
+    [0, 9, 0],
+    [9, 0, 0],
+    [0, 0, 9],
+  ];
   const labels = [0, 0, 0, 2];
   assert.ok(fitTemperature(logits, labels, 3) > 2);
   assert.ok(Math.abs(softmaxOf([0, 0]).reduce((a, b) => a + b) - 1) < 1e-12);

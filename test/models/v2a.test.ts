@@ -16,7 +16,8 @@ import { generateClip } from '../../src/data/synth/index.js';
 import { InputError } from '../../src/util/errors.js';
 import { Rng } from '../../src/util/rng.js';
 
-const rows = (_table: unknown, data: Float32Array, half: number, i: number): number[] => Array.from(data.subarray(i * half, (i + 1) * half));
+const rows = (_table: unknown, data: Float32Array, half: number, i: number): number[] =>
+  Array.from(data.subarray(i * half, (i + 1) * half));
 
 test('stream geometry: 8 s -> 250 latent frames, 64 visual frames, 200 sync frames (MMAudio 16 k)', () => {
   const s = sequence(8);
@@ -34,17 +35,31 @@ test('aligned RoPE: visual frame i and the audio latent at the same second share
   // Visual frames 0, 32 (0 s, 4 s) and audio latents 0, 125 (0 s, 4 s): identical rotation rows when aligned.
   const g = new Graph();
   const dh = 16;
-  const tv = ropeTable(g, aligned.visual, dh), ta = ropeTable(g, aligned.audio, dh), tp = ropeTable(g, plain.visual, dh);
+  const tv = ropeTable(g, aligned.visual, dh),
+    ta = ropeTable(g, aligned.audio, dh),
+    tp = ropeTable(g, plain.visual, dh);
   const s = await Session.create(g, { vc: tv.cos, vs: tv.sin, ac: ta.cos, as: ta.sin, pc: tp.cos });
   const out = await s.run({});
   await s.release();
   const [vc, vs, ac, as, pc] = ['vc', 'vs', 'ac', 'as', 'pc'].map((k) => out[k].data as Float32Array);
-  for (const [v, a] of [[0, 0], [32, 125]]) {
-    assert.deepEqual(rows(tv, vc, dh / 2, v).map((x) => x.toFixed(4)), rows(ta, ac, dh / 2, a).map((x) => x.toFixed(4)));
-    assert.deepEqual(rows(tv, vs, dh / 2, v).map((x) => x.toFixed(4)), rows(ta, as, dh / 2, a).map((x) => x.toFixed(4)));
+  for (const [v, a] of [
+    [0, 0],
+    [32, 125],
+  ]) {
+    assert.deepEqual(
+      rows(tv, vc, dh / 2, v).map((x) => x.toFixed(4)),
+      rows(ta, ac, dh / 2, a).map((x) => x.toFixed(4)),
+    );
+    assert.deepEqual(
+      rows(tv, vs, dh / 2, v).map((x) => x.toFixed(4)),
+      rows(ta, as, dh / 2, a).map((x) => x.toFixed(4)),
+    );
   }
   // Plain RoPE puts frame 32 (4 s) at audio frame 32 (1.024 s) instead: a different rotation from audio frame 125.
-  assert.notDeepEqual(rows(tp, pc, dh / 2, 32).map((x) => x.toFixed(4)), rows(ta, ac, dh / 2, 125).map((x) => x.toFixed(4)));
+  assert.notDeepEqual(
+    rows(tp, pc, dh / 2, 32).map((x) => x.toFixed(4)),
+    rows(ta, ac, dh / 2, 125).map((x) => x.toFixed(4)),
+  );
 });
 
 test('one AdamW step on a fixed batch lowers the flow-matching loss (tiny variant, 2 s clips)', async () => {
@@ -56,7 +71,10 @@ test('one AdamW step on a fixed batch lowers the flow-matching loss (tiny varian
   assert.deepEqual(batch.visual.shape, [3, seq.visual, PIXELS]);
   assert.equal((batch.drop_video.data as Float32Array)[2], 1, 'audio-text pairs always drop the video');
   const store = new ParamStore(1);
-  const compiled = compileTrainStep((g, p) => v2aLoss(g, p, cfg, seq, 3), store, { optimizer: adamw({ weightDecay: 0 }), clipNorm: 1 });
+  const compiled = compileTrainStep((g, p) => v2aLoss(g, p, cfg, seq, 3), store, {
+    optimizer: adamw({ weightDecay: 0 }),
+    clipNorm: 1,
+  });
   const trainer = await Trainer.create(compiled, { lr: 1e-3, worker: false, session: { threads: 1 } });
   try {
     const first = await trainer.trainStep(batch);

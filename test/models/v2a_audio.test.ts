@@ -7,12 +7,19 @@ import { generateClip } from '../../src/data/synth/index.js';
 import { InputError } from '../../src/util/errors.js';
 
 test('the normalization constants still fit AV-Synth (mean within 0.1, std within 20 %)', () => {
-  let s = 0, s2 = 0, n = 0;
+  let s = 0,
+    s2 = 0,
+    n = 0;
   for (let i = 0; i < 6; i++) {
     const clip = generateClip(v2aSynthConfig(8), i, { video: false });
-    for (const v of logMel10(clip.audio, 250)) { s += v; s2 += v * v; n++; }
+    for (const v of logMel10(clip.audio, 250)) {
+      s += v;
+      s2 += v * v;
+      n++;
+    }
   }
-  const mean = s / n, std = Math.sqrt(s2 / n - mean * mean);
+  const mean = s / n,
+    std = Math.sqrt(s2 / n - mean * mean);
   assert.ok(Math.abs(mean - MEL_MEAN) < 0.1, `mean ${mean}`);
   assert.ok(Math.abs(std / MEL_STD - 1) < 0.2, `std ${std}`);
 });

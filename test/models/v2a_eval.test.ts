@@ -28,9 +28,14 @@ test('syncOffset finds the delay of a track against the picture; onsets hit the 
     const seen = c.events.map((e) => e.time);
     assert.ok(Math.abs(syncOffset(c.audio, seen)) <= 0.03, `clip ${i}: in sync -> ${syncOffset(c.audio, seen)}`);
     const late = seen.filter((t) => t < 3.4);
-    if (late.length) assert.ok(Math.abs(syncOffset(delayed(c.audio, 0.4), late) - 0.4) <= 0.03, `clip ${i}: 0.4 s late`);
+    if (late.length)
+      assert.ok(Math.abs(syncOffset(delayed(c.audio, 0.4), late) - 0.4) <= 0.03, `clip ${i}: 0.4 s late`);
     const found = onsetTimes(c.audio);
-    for (const t of c.audioEvents.map((e) => e.time)) assert.ok(found.some((f) => Math.abs(f - t) <= 0.05), `clip ${i}: impact at ${t} missed in ${found}`);
+    for (const t of c.audioEvents.map((e) => e.time))
+      assert.ok(
+        found.some((f) => Math.abs(f - t) <= 0.05),
+        `clip ${i}: impact at ${t} missed in ${found}`,
+      );
   }
   assert.equal(syncOffset(new Float32Array(16000), [0.5]), 2, 'silence scores the full 2 s');
   assert.deepEqual(onsetTimes(new Float32Array(16000)), []);
@@ -38,18 +43,45 @@ test('syncOffset finds the delay of a track against the picture; onsets hit the 
 
 test('scores: real audio beats another scene and silence on every metric (the reference rows)', async () => {
   const train = Array.from({ length: 48 }, (_, i) => clip(i));
-  const clf = trainClassifier(train.map((c) => audioFeatures(c.audio)), train.map((c) => c.classes), 8, 200);
+  const clf = trainClassifier(
+    train.map((c) => audioFeatures(c.audio)),
+    train.map((c) => c.classes),
+    8,
+    200,
+  );
   const test = Array.from({ length: 12 }, (_, i) => clip(500 + i));
   const other = Array.from({ length: 12 }, (_, i) => clip(900 + i));
-  const scenes = test.map((c) => ({ heard: c.audioEvents.map((e) => e.time), seen: c.events.map((e) => e.time), classes: c.classes }));
+  const scenes = test.map((c) => ({
+    heard: c.audioEvents.map((e) => e.time),
+    seen: c.events.map((e) => e.time),
+    classes: c.classes,
+  }));
   const realLogits = test.map((c) => classify(clf, audioFeatures(c.audio)));
-  const real = await scoreSet(test.map((c) => c.audio), scenes, realLogits, clf);
-  const wrong = await scoreSet(other.map((c) => c.audio), scenes, realLogits, clf);
-  const silent = await scoreSet(test.map((c) => new Float32Array(c.audio.length)), scenes, realLogits, clf);
+  const real = await scoreSet(
+    test.map((c) => c.audio),
+    scenes,
+    realLogits,
+    clf,
+  );
+  const wrong = await scoreSet(
+    other.map((c) => c.audio),
+    scenes,
+    realLogits,
+    clf,
+  );
+  const silent = await scoreSet(
+    test.map((c) => new Float32Array(c.audio.length)),
+    scenes,
+    realLogits,
+    clf,
+  );
   assert.ok(real.fd < 1e-6 && real.kl < 1e-9, `real vs itself: fd ${real.fd} kl ${real.kl}`);
   assert.ok(real.onsetF1 > 0.9 && real.desync < 0.05 && real.classAcc > 0.8, JSON.stringify(real));
   for (const ref of [wrong, silent]) {
-    assert.ok(ref.kl > real.kl && ref.onsetF1 < real.onsetF1 && ref.desync > real.desync && ref.classAcc < real.classAcc, JSON.stringify(ref));
+    assert.ok(
+      ref.kl > real.kl && ref.onsetF1 < real.onsetF1 && ref.desync > real.desync && ref.classAcc < real.classAcc,
+      JSON.stringify(ref),
+    );
   }
 });
 
@@ -57,12 +89,31 @@ test('attune train v2a runs end to end at toy scale: run folder, metrics with ev
   const task = await getTask('v2a');
   const dir = mkdtempSync(join(tmpdir(), 'attune-v2a-'));
   try {
-    const sets = ['variant="tiny"', 'data.seconds=1', 'data.classifierClips=8', 'data.eval.clips=2', 'data.eval.steps=2', 'data.eval.sweep=false', 'data.eval.griffinLim=4', 'train.epochs=1', 'train.export=false', 'train.report=false', 'train.worker=false'];
+    const sets = [
+      'variant="tiny"',
+      'data.seconds=1',
+      'data.classifierClips=8',
+      'data.eval.clips=2',
+      'data.eval.steps=2',
+      'data.eval.sweep=false',
+      'data.eval.griffinLim=4',
+      'train.epochs=1',
+      'train.export=false',
+      'train.report=false',
+      'train.worker=false',
+    ];
     const config = resolveConfig(task, { source: 'synth', overrides: parseOverrides(sets) });
-    const r = await runTraining({ task, config, source: { kind: 'synth', clips: 12 }, out: join(dir, 'run'), quiet: true });
+    const r = await runTraining({
+      task,
+      config,
+      source: { kind: 'synth', clips: 12 },
+      out: join(dir, 'run'),
+      quiet: true,
+    });
     assert.equal(r.status, 'completed');
     const metrics = JSON.parse(readFileSync(join(dir, 'run', 'metrics.json'), 'utf8'));
-    for (const k of ['fd', 'kl', 'is', 'onsetF1', 'desync', 'classAcc']) assert.equal(typeof metrics.test[`test.${k}`], 'number', k);
+    for (const k of ['fd', 'kl', 'is', 'onsetF1', 'desync', 'classAcc'])
+      assert.equal(typeof metrics.test[`test.${k}`], 'number', k);
     assert.ok(existsSync(join(dir, 'run', 'best.safetensors')));
     const model = loadV2aModel(join(dir, 'run'));
     assert.equal(model.seconds, 1);

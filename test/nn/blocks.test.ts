@@ -7,7 +7,10 @@ import { f32, maxDiff, randn, row, runOnce, vals } from './helpers.js';
 
 test("conv1d: 'same' keeps the length, 'causal' output t ignores inputs after t; channels-last form agrees", async () => {
   const x = randn([1, 3, 6], 1);
-  const y = f32([1, 3, 6], vals(x).map((v, i) => (i % 6 === 4 ? v + 1 : v))); // change time step 4 in every channel
+  const y = f32(
+    [1, 3, 6],
+    vals(x).map((v, i) => (i % 6 === 4 ? v + 1 : v)),
+  ); // change time step 4 in every channel
   const build = (inp: Record<string, Tensor>, p: Scope) => ({
     same: nn.conv1d(p.scope('same'), inp.x, { out: 2, kernel: 3 }),
     causal: nn.conv1d(p.scope('causal'), inp.x, { out: 2, kernel: 3, padding: 'causal' }),
@@ -20,8 +23,14 @@ test("conv1d: 'same' keeps the length, 'causal' output t ignores inputs after t;
   assert.deepEqual(a.causal.shape, [1, 2, 6]);
   assert.deepEqual(a.time.shape, [1, 6, 2]);
   const t0 = vals(a.time);
-  assert.ok(maxDiff(vals(a.same), [0, 1].flatMap((o) => [0, 1, 2, 3, 4, 5].map((t) => t0[t * 2 + o]))) < 1e-6);
-  const ca = vals(a.causal), cb = vals(b.causal);
+  assert.ok(
+    maxDiff(
+      vals(a.same),
+      [0, 1].flatMap((o) => [0, 1, 2, 3, 4, 5].map((t) => t0[t * 2 + o])),
+    ) < 1e-6,
+  );
+  const ca = vals(a.causal),
+    cb = vals(b.causal);
   for (const o of [0, 1]) {
     assert.equal(maxDiff(row(ca, o, 6).slice(0, 4), row(cb, o, 6).slice(0, 4)), 0);
     assert.ok(maxDiff(row(ca, o, 6).slice(4), row(cb, o, 6).slice(4)) > 1e-4);
@@ -37,11 +46,16 @@ test('aligned RoPE: tokens at the same second get the same rotation (2 Hz video 
   const y = f32([1, 1, 100, 8], Array.from({ length: 100 }, () => vals(v)).flat()); // and at every audio frame
   const out = await runOnce(
     { x: { dtype: 'float32', shape: [1, 1, 4, 8] }, y: { dtype: 'float32', shape: [1, 1, 100, 8] } },
-    ({ x: xt, y: yt }, _p, g) => ({ rx: nn.applyRope(xt, nn.ropeTable(g, video, 8)), ry: nn.applyRope(yt, nn.ropeTable(g, audio, 8)) }),
+    ({ x: xt, y: yt }, _p, g) => ({
+      rx: nn.applyRope(xt, nn.ropeTable(g, video, 8)),
+      ry: nn.applyRope(yt, nn.ropeTable(g, audio, 8)),
+    }),
     { x, y },
   );
-  const rx = vals(out.rx), ry = vals(out.ry);
-  for (let f = 0; f < 4; f++) assert.ok(maxDiff(row(rx, f, 8), row(ry, 25 * f, 8)) < 1e-5, `video frame ${f} = audio frame ${25 * f}`);
+  const rx = vals(out.rx),
+    ry = vals(out.ry);
+  for (let f = 0; f < 4; f++)
+    assert.ok(maxDiff(row(rx, f, 8), row(ry, 25 * f, 8)) < 1e-5, `video frame ${f} = audio frame ${25 * f}`);
   assert.ok(maxDiff(row(rx, 1, 8), row(ry, 24, 8)) > 1e-3, 'a different second rotates differently');
   assert.ok(maxDiff(row(rx, 0, 8), vals(v)) < 1e-6, 'position 0 is the identity');
   // norms are preserved
@@ -51,11 +65,21 @@ test('aligned RoPE: tokens at the same second get the same rotation (2 Hz video 
 
 test('adaLN-zero: ditBlock and jointBlock start as the identity; a non-zero modulation changes them', async () => {
   const store = new ParamStore(2);
-  const spec = { x: { dtype: 'float32' as const, shape: [2, 4, 8] }, c: { dtype: 'float32' as const, shape: [2, 6] }, t: { dtype: 'float32' as const, shape: [2, 3, 8] } };
+  const spec = {
+    x: { dtype: 'float32' as const, shape: [2, 4, 8] },
+    c: { dtype: 'float32' as const, shape: [2, 6] },
+    t: { dtype: 'float32' as const, shape: [2, 3, 8] },
+  };
   const feeds = { x: randn([2, 4, 8], 1), c: randn([2, 6], 2), t: randn([2, 3, 8], 3) };
   const build = ({ x, c, t }: Record<string, Tensor>, p: Scope) => {
     const d = nn.ditBlock(p.scope('dit'), x, c, { heads: 2, qkNorm: 'rms' });
-    const j = nn.jointBlock(p.scope('joint'), [x, t], [c, c], { heads: 2 }, { rope: [nn.alignedRopePositions(4, 8, 8), undefined] });
+    const j = nn.jointBlock(
+      p.scope('joint'),
+      [x, t],
+      [c, c],
+      { heads: 2 },
+      { rope: [nn.alignedRopePositions(4, 8, 8), undefined] },
+    );
     const m = nn.adaLN(p.scope('ada'), x, c);
     return { dit: d.out, j0: j.outs[0], j1: j.outs[1], jw: j.weights, ada: m };
   };
@@ -66,18 +90,34 @@ test('adaLN-zero: ditBlock and jointBlock start as the identity; a non-zero modu
   assert.deepEqual(out.jw.shape, [2, 2, 7, 7]);
   assert.deepEqual(out.ada.shape, [2, 4, 8]);
   const w = store.get('dit.mod.weight');
-  store.set('dit.mod.weight', f32(w.shape, vals(w).map((_, i) => Math.sin(i) * 0.1)));
+  store.set(
+    'dit.mod.weight',
+    f32(
+      w.shape,
+      vals(w).map((_, i) => Math.sin(i) * 0.1),
+    ),
+  );
   const changed = await runOnce(spec, build, feeds, store);
   assert.ok(maxDiff(vals(changed.dit), vals(feeds.x)) > 1e-3);
 });
 
 test('Q-Former: output [B*windows, Q, D]; frame tokens follow the frame-block direction; padded windows masked', async () => {
-  const B = 2, F = 5, n = 2, Df = 8, fpw = 2, Q = 3;
+  const B = 2,
+    F = 5,
+    n = 2,
+    Df = 8,
+    fpw = 2,
+    Q = 3;
   const out = await runOnce(
     { x: { dtype: 'float32', shape: [B, F, n, Df] } },
     ({ x }, p) => {
       const w = nn.windowFrames(x, fpw); // 3 windows, the last half padding
-      const r = nn.qFormer(p.scope('qf'), w.tokens, { heads: 2, tokensPerFrame: n, queries: Q, dim: 6, layers: 2 }, w.mask);
+      const r = nn.qFormer(
+        p.scope('qf'),
+        w.tokens,
+        { heads: 2, tokensPerFrame: n, queries: Q, dim: 6, layers: 2 },
+        w.mask,
+      );
       return { out: r.out, fw: r.weights[0].frames, cw: r.weights[1].cross, div: nn.diversityLoss(r.out) };
     },
     { x: randn([B, F, n, Df], 4) },
@@ -118,18 +158,24 @@ test('learned queries follow a symbolic or derived batch; fusion blocks keep sha
   assert.deepEqual(out.ml.shape, [2, 3, 4]);
   assert.deepEqual(out.tb.shape, [2, 3, 4]);
   assert.deepEqual(out.mult.shape, [2, 2, 3, 2]);
-  const a = vals(randn([2, 3, 4], 1)), b = vals(randn([2, 3, 4], 2)), g = vals(out.gated);
+  const a = vals(randn([2, 3, 4], 1)),
+    b = vals(randn([2, 3, 4], 2)),
+    g = vals(out.gated);
   g.forEach((v, i) => assert.ok(v >= Math.min(a[i], b[i]) - 1e-6 && v <= Math.max(a[i], b[i]) + 1e-6));
 });
 
 test('timestep embedding and masks: values', async () => {
-  const out = await runOnce({ t: { dtype: 'float32', shape: [2] } }, ({ t }, _p, g) => ({
-    e: nn.timestepEmbedding(t, 4),
-    fc: nn.frameCausalMask(g, 2, 2, 'past'),
-    sw: nn.slidingWindowMask(g, 3, { before: 1, after: 0 }),
-    al: nn.slidingWindowMask(g, 2, { qPositions: alignedPositions(2, 2, 4), kPositions: [0, 1, 2, 3], radius: 0.5 }),
-    kp: nn.keyPaddingMask(nn.lengthsToValid(constant(g, [1, 3], 'int64', [2]), 3)),
-  }), { t: f32([2], [0, 0.5]) });
+  const out = await runOnce(
+    { t: { dtype: 'float32', shape: [2] } },
+    ({ t }, _p, g) => ({
+      e: nn.timestepEmbedding(t, 4),
+      fc: nn.frameCausalMask(g, 2, 2, 'past'),
+      sw: nn.slidingWindowMask(g, 3, { before: 1, after: 0 }),
+      al: nn.slidingWindowMask(g, 2, { qPositions: alignedPositions(2, 2, 4), kPositions: [0, 1, 2, 3], radius: 0.5 }),
+      kp: nn.keyPaddingMask(nn.lengthsToValid(constant(g, [1, 3], 'int64', [2]), 3)),
+    }),
+    { t: f32([2], [0, 0.5]) },
+  );
   assert.ok(maxDiff(vals(out.e), [1, 1, 0, 0, Math.cos(0.5), Math.cos(0.005), Math.sin(0.5), Math.sin(0.005)]) < 1e-6);
   const M = nn.MASK_VALUE;
   assert.deepEqual(vals(out.fc), [0, 0, M, M, 0, 0, M, M, 0, 0, 0, 0, 0, 0, 0, 0]);

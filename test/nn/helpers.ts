@@ -5,10 +5,26 @@ import { Rng } from '../../src/util/rng.js';
 
 export type Feeds = Record<string, HostArray>;
 
-export const f32 = (shape: number[], vals: ArrayLike<number>): HostArray => ({ dtype: 'float32', shape, data: Float32Array.from(vals) });
-export const f64 = (shape: number[], vals: ArrayLike<number>): HostArray => ({ dtype: 'float64', shape, data: Float64Array.from(vals) });
-export const i64 = (shape: number[], vals: number[]): HostArray => ({ dtype: 'int64', shape, data: BigInt64Array.from(vals.map(BigInt)) });
-export const bool = (shape: number[], vals: number[]): HostArray => ({ dtype: 'bool', shape, data: Uint8Array.from(vals) });
+export const f32 = (shape: number[], vals: ArrayLike<number>): HostArray => ({
+  dtype: 'float32',
+  shape,
+  data: Float32Array.from(vals),
+});
+export const f64 = (shape: number[], vals: ArrayLike<number>): HostArray => ({
+  dtype: 'float64',
+  shape,
+  data: Float64Array.from(vals),
+});
+export const i64 = (shape: number[], vals: number[]): HostArray => ({
+  dtype: 'int64',
+  shape,
+  data: BigInt64Array.from(vals.map(BigInt)),
+});
+export const bool = (shape: number[], vals: number[]): HostArray => ({
+  dtype: 'bool',
+  shape,
+  data: Uint8Array.from(vals),
+});
 export const vals = (a: HostArray): number[] => Array.from(a.data as ArrayLike<number>);
 
 export function randn(shape: number[], seed = 1, dtype: 'float32' | 'float64' = 'float32'): HostArray {

@@ -23,7 +23,13 @@ test('44.1 kHz / 30 fps real clip: probe, audio channels kept or mixed, 8 fps fr
   assert.equal(mono.length, 24000);
   assert.ok(mono.data.some((x) => Math.abs(x) > 1e-3));
   const frames: number[] = [];
-  for await (const f of iterateVideoFrames(BABY_CLIP, { fps: 8, width: 224, height: 224, resize: 'center-crop', info })) {
+  for await (const f of iterateVideoFrames(BABY_CLIP, {
+    fps: 8,
+    width: 224,
+    height: 224,
+    resize: 'center-crop',
+    info,
+  })) {
     assert.equal(f.data.length, 224 * 224 * 3);
     assert.ok(Math.abs(f.time - f.index / 8) < 1e-9);
     frames.push(f.index);
@@ -32,10 +38,26 @@ test('44.1 kHz / 30 fps real clip: probe, audio channels kept or mixed, 8 fps fr
 });
 
 test('real clip: a 2x center zoom matches the center of the plain crop; audio chunks cover the range; early stop', async () => {
-  const plain = await decodeVideo(BABY_CLIP, { fps: 1, width: 64, height: 64, resize: 'center-crop', pixelFormat: 'gray', duration: 1 });
-  const zoom = await decodeVideo(BABY_CLIP, { fps: 1, width: 32, height: 32, resize: 'center-crop', cropScale: 2, pixelFormat: 'gray', duration: 1 });
+  const plain = await decodeVideo(BABY_CLIP, {
+    fps: 1,
+    width: 64,
+    height: 64,
+    resize: 'center-crop',
+    pixelFormat: 'gray',
+    duration: 1,
+  });
+  const zoom = await decodeVideo(BABY_CLIP, {
+    fps: 1,
+    width: 32,
+    height: 32,
+    resize: 'center-crop',
+    cropScale: 2,
+    pixelFormat: 'gray',
+    duration: 1,
+  });
   let diff = 0;
-  for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) diff += Math.abs(zoom.frames[y * 32 + x] - plain.frames[(16 + y) * 64 + 16 + x]);
+  for (let y = 0; y < 32; y++)
+    for (let x = 0; x < 32; x++) diff += Math.abs(zoom.frames[y * 32 + x] - plain.frames[(16 + y) * 64 + 16 + x]);
   assert.ok(diff / 1024 < 3, `zoomed crop differs from the center of the plain crop by ${diff / 1024} on average`);
   let total = 0;
   let chunks = 0;
@@ -77,8 +99,16 @@ test('face track on the real clip (or a clear "unavailable" report when the opti
 });
 
 test('attune sync on the real clip (classical baseline) answers with a verdict over the whole clip', async () => {
-  const { stdout } = await promisify(execFile)(process.execPath, ['bin/attune.js', 'sync', BABY_CLIP, '--json'], { timeout: 120_000 });
-  const r = JSON.parse(stdout) as { method: string; synchronizable: boolean; offset: number | null; lag: number; span: { end: number } };
+  const { stdout } = await promisify(execFile)(process.execPath, ['bin/attune.js', 'sync', BABY_CLIP, '--json'], {
+    timeout: 120_000,
+  });
+  const r = JSON.parse(stdout) as {
+    method: string;
+    synchronizable: boolean;
+    offset: number | null;
+    lag: number;
+    span: { end: number };
+  };
   assert.equal(r.method, 'xcorr');
   assert.equal(typeof r.synchronizable, 'boolean');
   assert.ok(r.synchronizable ? typeof r.offset === 'number' : r.offset === null, stdout);

@@ -21,25 +21,51 @@ for (const clip of clips) {
     const info = await probe(path);
     assert.ok(info.video && info.audio, 'video and audio streams');
     const [w, h] = clip.resolution.split('x').map(Number);
-    const sizes = [`${info.video.width}x${info.video.height}`, `${info.video.displayWidth}x${info.video.displayHeight}`];
+    const sizes = [
+      `${info.video.width}x${info.video.height}`,
+      `${info.video.displayWidth}x${info.video.displayHeight}`,
+    ];
     assert.ok(sizes.includes(`${w}x${h}`), `size ${sizes.join(' / ')} vs catalog ${clip.resolution}`);
-    assert.ok(Math.abs(info.duration - clip.duration_s) < 0.15, `duration ${info.duration} vs catalog ${clip.duration_s}`);
-    assert.ok(Math.abs(info.video.avgFps - clip.fps) < 0.05 * clip.fps || Math.abs(info.video.fps - clip.fps) < 0.05 * clip.fps,
-      `fps ${info.video.fps} / ${info.video.avgFps} vs catalog ${clip.fps}`);
+    assert.ok(
+      Math.abs(info.duration - clip.duration_s) < 0.15,
+      `duration ${info.duration} vs catalog ${clip.duration_s}`,
+    );
+    assert.ok(
+      Math.abs(info.video.avgFps - clip.fps) < 0.05 * clip.fps || Math.abs(info.video.fps - clip.fps) < 0.05 * clip.fps,
+      `fps ${info.video.fps} / ${info.video.avgFps} vs catalog ${clip.fps}`,
+    );
     assert.equal(info.video.codec, clip.video_codec);
-    assert.ok(clip.audio.startsWith(`${info.audio.codec} ${info.audio.sampleRate} Hz`), `audio ${info.audio.codec} ${info.audio.sampleRate} Hz vs ${clip.audio}`);
+    assert.ok(
+      clip.audio.startsWith(`${info.audio.codec} ${info.audio.sampleRate} Hz`),
+      `audio ${info.audio.codec} ${info.audio.sampleRate} Hz vs ${clip.audio}`,
+    );
     const seconds = Math.min(2, info.duration / 2);
     for (const start of [0, Math.max(0, info.duration / 2 - seconds / 2)]) {
-      const v = await decodeVideo(path, { start, duration: seconds, fps: 8, width: 64, height: 64, resize: 'center-crop', pixelFormat: 'gray', info });
+      const v = await decodeVideo(path, {
+        start,
+        duration: seconds,
+        fps: 8,
+        width: 64,
+        height: 64,
+        resize: 'center-crop',
+        pixelFormat: 'gray',
+        info,
+      });
       assert.equal(v.frameCount, Math.round(seconds * 8), `frames from ${start.toFixed(2)} s`);
       let lo = 255;
       let hi = 0;
-      for (const x of v.frames) { lo = Math.min(lo, x); hi = Math.max(hi, x); }
+      for (const x of v.frames) {
+        lo = Math.min(lo, x);
+        hi = Math.max(hi, x);
+      }
       assert.ok(hi - lo > 20, `picture from ${start.toFixed(2)} s is flat (${lo}..${hi})`);
       const a = await decodeAudio(path, { start, duration: seconds, sampleRate: 16000, info });
       assert.equal(a.length, Math.round(seconds * 16000));
       assert.ok(a.data.every(Number.isFinite));
-      assert.ok(a.data.some((x) => Math.abs(x) > 1e-3), `sound from ${start.toFixed(2)} s is silent`);
+      assert.ok(
+        a.data.some((x) => Math.abs(x) > 1e-3),
+        `sound from ${start.toFixed(2)} s is silent`,
+      );
     }
   });
 }

@@ -5,7 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
-import { writeReport, attentionHeatmap, secondsLabels, curvesFromLog, offsetHistogramSection, similarityHeatmap, metricsTable } from '../../src/report/index.js';
+import {
+  writeReport,
+  attentionHeatmap,
+  secondsLabels,
+  curvesFromLog,
+  offsetHistogramSection,
+  similarityHeatmap,
+  metricsTable,
+} from '../../src/report/index.js';
 import { matrix } from '../../src/metrics/linalg.js';
 import { Rng } from '../../src/util/rng.js';
 
@@ -39,7 +47,11 @@ function sampleReport(dir: string): string {
     a.data[i] = rng.normal();
     b.data[i] = a.data[i] + 0.8 * rng.normal();
   }
-  const log = Array.from({ length: 50 }, (_, step) => ({ step, loss: 2 * Math.exp(-step / 15) + 0.05 * rng.uniform(), 'R@1': 1 - Math.exp(-step / 20) }));
+  const log = Array.from({ length: 50 }, (_, step) => ({
+    step,
+    loss: 2 * Math.exp(-step / 15) + 0.05 * rng.uniform(),
+    'R@1': 1 - Math.exp(-step / 20),
+  }));
   const path = join(dir, 'report.html');
   writeReport(path, {
     title: 'Browser test report',
@@ -49,7 +61,10 @@ function sampleReport(dir: string): string {
       { kind: 'text', title: 'About', text: 'Synthetic data <b>escaped</b>.\n\nSecond paragraph.' },
       metricsTable('Metrics', { 'R@1': 0.5, 'mAP@10': 0.61234 }),
       similarityHeatmap(a, b),
-      attentionHeatmap({ dtype: 'float32', shape: [words.length, keys], data: att }, { queryLabels: words, keyLabels: secondsLabels(keys, 4), keyName: 'audio time' }),
+      attentionHeatmap(
+        { dtype: 'float32', shape: [words.length, keys], data: att },
+        { queryLabels: words, keyLabels: secondsLabels(keys, 4), keyName: 'audio time' },
+      ),
       curvesFromLog('Training', log),
       offsetHistogramSection([0, 0.2, -0.2, 0, 1.4, 0, 0.2]),
       { kind: 'audio', title: 'Listen', clips: [{ label: 'a 440 Hz tone', wav: toneWav(0.25) }] },
@@ -66,11 +81,22 @@ test('report renders in headless Chromium: charts drawn, pixels painted, screens
   const dir = mkdtempSync(join(tmpdir(), 'attune-report-'));
   const html = sampleReport(dir);
   const text = readFileSync(html, 'utf8');
-  assert.ok(!/<script[^>]+src=/i.test(text) && !/<link[^>]+href=/i.test(text), 'report must not load anything from outside the file');
+  assert.ok(
+    !/<script[^>]+src=/i.test(text) && !/<link[^>]+href=/i.test(text),
+    'report must not load anything from outside the file',
+  );
   assert.ok(text.includes('&lt;b&gt;escaped&lt;/b&gt;'), 'text sections are escaped');
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
   try {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
@@ -79,38 +105,55 @@ test('report renders in headless Chromium: charts drawn, pixels painted, screens
     // offline: any request other than the file itself fails the test
     await page.route('**/*', (route) => (route.request().url().startsWith('file:') ? route.continue() : route.abort()));
     await page.goto(pathToFileURL(html).href);
-    await page.waitForFunction(() => {
-      const charts = (window as any).__attuneCharts as { rendered: boolean }[] | undefined;
-      return charts && charts.length > 0 && charts.every((c) => c.rendered);
-    }, undefined, { timeout: 15000 });
-    const charts = (await page.evaluate(() => (window as any).__attuneCharts)) as { kind: string; series: number; error: string | null }[];
+    await page.waitForFunction(
+      () => {
+        const charts = (window as any).__attuneCharts as { rendered: boolean }[] | undefined;
+        return charts && charts.length > 0 && charts.every((c) => c.rendered);
+      },
+      undefined,
+      { timeout: 15000 },
+    );
+    const charts = (await page.evaluate(() => (window as any).__attuneCharts)) as {
+      kind: string;
+      series: number;
+      error: string | null;
+    }[];
     assert.deepEqual(errors, []);
-    assert.deepEqual(charts.map((c) => c.kind), ['heatmap', 'heatmap', 'curves', 'histogram']);
+    assert.deepEqual(
+      charts.map((c) => c.kind),
+      ['heatmap', 'heatmap', 'curves', 'histogram'],
+    );
     for (const c of charts) {
       assert.equal(c.error, null);
       assert.ok(c.series >= 1, `${c.kind} has series`);
     }
     assert.equal(charts[2].series, 2, 'two training curves');
     // the inlined WAV plays: the browser decodes its duration from the data URL
-    const duration = await page.evaluate(() => new Promise<number>((done) => {
-      const a = document.querySelector('audio') as any;
-      a.addEventListener('loadedmetadata', () => done(a.duration));
-      a.addEventListener('error', () => done(-1));
-      a.preload = 'metadata';
-      a.load();
-    }));
+    const duration = await page.evaluate(
+      () =>
+        new Promise<number>((done) => {
+          const a = document.querySelector('audio') as any;
+          a.addEventListener('loadedmetadata', () => done(a.duration));
+          a.addEventListener('error', () => done(-1));
+          a.preload = 'metadata';
+          a.load();
+        }),
+    );
     assert.ok(Math.abs(duration - 0.25) < 0.01, `audio duration ${duration}`);
     // every chart canvas holds painted (non-white, non-transparent) pixels
-    const painted = (await page.evaluate(() => Array.from(document.querySelectorAll('.chart canvas')).map((cv: any) => {
-      const c = cv as any;
-      const ctx = c.getContext('2d')!;
-      const d = ctx.getImageData(0, 0, c.width, c.height).data;
-      let n = 0;
-      for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && (d[i] < 240 || d[i + 1] < 240 || d[i + 2] < 240)) n++;
-      return { n, total: d.length / 4 };
-    }))) as { n: number; total: number }[];
+    const painted = (await page.evaluate(() =>
+      Array.from(document.querySelectorAll('.chart canvas')).map((cv: any) => {
+        const c = cv as any;
+        const ctx = c.getContext('2d')!;
+        const d = ctx.getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && (d[i] < 240 || d[i + 1] < 240 || d[i + 2] < 240)) n++;
+        return { n, total: d.length / 4 };
+      }),
+    )) as { n: number; total: number }[];
     assert.ok(painted.length >= 4, `expected a canvas per chart, found ${painted.length}`);
-    for (const p of painted) assert.ok(p.n > p.total * 0.002, `a canvas is nearly blank (${p.n} of ${p.total} pixels painted)`);
+    for (const p of painted)
+      assert.ok(p.n > p.total * 0.002, `a canvas is nearly blank (${p.n} of ${p.total} pixels painted)`);
     const shot = join(dir, 'report.png');
     await page.screenshot({ path: shot, fullPage: true });
     assert.ok(statSync(shot).size > 10000, 'screenshot written');
@@ -136,8 +179,14 @@ test('integer histogram bins have whole-number edges; large heat maps are pooled
 
 test('bad report sections are rejected with the section named', async () => {
   const { renderReport } = await import('../../src/report/index.js');
-  assert.throws(() => renderReport({ title: 't', sections: [{ kind: 'table', title: 'T', columns: ['a', 'b'], rows: [[1]] }] }), /section 0 \(table "T"\): every row needs 2 cells/);
-  assert.throws(() => renderReport({ title: 't', sections: [{ kind: 'heatmap', values: [[1, 2]], colLabels: ['x'] }] }), /colLabels has 1 labels for 2 columns/);
+  assert.throws(
+    () => renderReport({ title: 't', sections: [{ kind: 'table', title: 'T', columns: ['a', 'b'], rows: [[1]] }] }),
+    /section 0 \(table "T"\): every row needs 2 cells/,
+  );
+  assert.throws(
+    () => renderReport({ title: 't', sections: [{ kind: 'heatmap', values: [[1, 2]], colLabels: ['x'] }] }),
+    /colLabels has 1 labels for 2 columns/,
+  );
   // a text-only report needs no chart library
   assert.ok(!renderReport({ title: 't', sections: [{ kind: 'text', text: 'hi' }] }).includes('echarts.init'));
 });

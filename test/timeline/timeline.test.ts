@@ -1,7 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  align, alignedPositions, frameCenter, frameIndexAt, frameTime, framesFor, makeStream, positionsSeconds, resample, sliceTime, streamEnd,
+  align,
+  alignedPositions,
+  frameCenter,
+  frameIndexAt,
+  frameTime,
+  framesFor,
+  makeStream,
+  positionsSeconds,
+  resample,
+  sliceTime,
+  streamEnd,
 } from '../../src/timeline/timeline.js';
 import { ShapeError } from '../../src/util/errors.js';
 
@@ -55,7 +65,10 @@ test('nearest upsampling 8 fps -> 31.25 Hz matches nearest-exact', () => {
   const s = makeStream(ramp(64), 1, 8);
   const r = resample(s, { rate: 31.25, start: 0, frames: 250 }, 'nearest');
   for (let j = 0; j < 250; j++) assert.equal(r.data[j], Math.floor((j + 0.5) * (64 / 250)));
-  assert.equal(r.mask.reduce((a, b) => a + b, 0), 250);
+  assert.equal(
+    r.mask.reduce((a, b) => a + b, 0),
+    250,
+  );
   // Synchformer features (24/s) onto the latent grid, as MMAudio injects them into the per-frame adaLN signal
   const sync = resample(makeStream(ramp(192), 1, 24), { rate: 31.25, start: 0, frames: 250 });
   for (let j = 0; j < 250; j++) assert.equal(sync.data[j], Math.floor((j + 0.5) * (192 / 250)));

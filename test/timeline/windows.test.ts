@@ -27,7 +27,10 @@ test('FAVOR grouping pads video when audio is longer', () => {
   assert.equal(g.frames, 3);
   assert.equal(g.slots, 25);
   assert.deepEqual([...g.videoMask.slice(25, 27)], [0, 0]);
-  assert.equal(g.audioMask.slice(50, 75).reduce((a, b) => a + b, 0), 1);
+  assert.equal(
+    g.audioMask.slice(50, 75).reduce((a, b) => a + b, 0),
+    1,
+  );
 });
 
 test('FAVOR joint tokens concatenate features and OR the masks', () => {
@@ -69,8 +72,14 @@ test('favorAlign: 30 fps video and 100 Hz audio features go to 2 Hz / 50 Hz grou
   const g = favorAlign(video, audio);
   assert.equal(g.frames, 4); // span [0, 1.7) at 2 Hz -> 4 frames
   assert.equal(g.k, 25);
-  assert.deepEqual([0, 1, 2, 3].map((t) => g.video[t * 25]), [7, 22, 37, 0]); // nearest: centers 0.25, 0.75, 1.25 s
-  assert.deepEqual([0, 1, 2, 3].map((t) => g.videoMask[t * 25]), [1, 1, 1, 0]);
+  assert.deepEqual(
+    [0, 1, 2, 3].map((t) => g.video[t * 25]),
+    [7, 22, 37, 0],
+  ); // nearest: centers 0.25, 0.75, 1.25 s
+  assert.deepEqual(
+    [0, 1, 2, 3].map((t) => g.videoMask[t * 25]),
+    [1, 1, 1, 0],
+  );
   const audioCounts = [0, 1, 2, 3].map((t) => g.audioMask.slice(t * 25, (t + 1) * 25).reduce((x, y) => x + y, 0));
   assert.deepEqual(audioCounts, [0, 25, 25, 10]); // audio covers [0.5, 1.7): 60 frames at 50 Hz
   assert.equal(g.audio[25], 0.5); // mean of audio frames 0 and 1 (100 Hz -> 50 Hz)

@@ -8,7 +8,10 @@ import { readLog } from '../../src/train/log.js';
 
 const CHILD = fileURLToPath(new URL('./cli_child.js', import.meta.url));
 
-export function cli(args: string[], watch?: { log: string; afterSteps: number; signal: NodeJS.Signals }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function cli(
+  args: string[],
+  watch?: { log: string; afterSteps: number; signal: NodeJS.Signals },
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CHILD, '--', ...args], { env: { ...process.env, ATTUNE_TRAIN_CHILD: '1' } });
     let stdout = '';

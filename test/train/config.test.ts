@@ -69,7 +69,10 @@ test('config files: JSON syntax errors and non-objects name the file', () => {
     writeFileSync(join(dir, 'bad.json'), '{"train": {"lr": 1e-3,}}');
     writeFileSync(join(dir, 'list.json'), '[1]');
     writeFileSync(join(dir, 'ok.json'), '{"train": {"lr": 0.5}}');
-    assert.throws(() => readConfigFile(join(dir, 'bad.json')), (err: ConfigError) => err instanceof ConfigError && err.message.includes('bad.json'));
+    assert.throws(
+      () => readConfigFile(join(dir, 'bad.json')),
+      (err: ConfigError) => err instanceof ConfigError && err.message.includes('bad.json'),
+    );
     assert.throws(() => readConfigFile(join(dir, 'list.json')), /must hold a JSON object/);
     assert.equal(resolve(readConfigFile(join(dir, 'ok.json'))).train.lr, 0.5);
   } finally {
@@ -96,14 +99,21 @@ test('splits are deterministic by seed, disjoint and cover everything; batches a
   assert.deepEqual(s1, splitIndices(100, { val: 0.1, test: 0.2 }, 5));
   assert.notDeepEqual(s1.test, splitIndices(100, { val: 0.1, test: 0.2 }, 6).test);
   assert.deepEqual([s1.train.length, s1.val.length, s1.test.length], [70, 10, 20]);
-  assert.deepEqual([...s1.train, ...s1.val, ...s1.test].sort((a, b) => a - b), Array.from({ length: 100 }, (_, i) => i));
+  assert.deepEqual(
+    [...s1.train, ...s1.val, ...s1.test].sort((a, b) => a - b),
+    Array.from({ length: 100 }, (_, i) => i),
+  );
   const epoch0 = [0, 1, 2, 3].flatMap((b) => trainBatchIndices(s1.train, 16, 5, 0, b));
   assert.equal(new Set(epoch0).size, 64, 'no repeats within an epoch');
   assert.deepEqual(trainBatchIndices(s1.train, 16, 5, 0, 2), epoch0.slice(32, 48));
   assert.notDeepEqual(trainBatchIndices(s1.train, 16, 5, 1, 0), epoch0.slice(0, 16), 'a new order each epoch');
   assert.deepEqual(trainBatchIndices([4, 9], 5, 1, 0, 0).sort(), [4, 4, 4, 9, 9], 'small sets cycle');
   assert.throws(() => splitIndices(2, { val: 0.5, test: 0.4 }, 0), ConfigError);
-  assert.deepEqual(evalBatches([1, 2, 3, 4, 5], 2), [{ indices: [1, 2], real: 2 }, { indices: [3, 4], real: 2 }, { indices: [5, 5], real: 1 }]);
+  assert.deepEqual(evalBatches([1, 2, 3, 4, 5], 2), [
+    { indices: [1, 2], real: 2 },
+    { indices: [3, 4], real: 2 },
+    { indices: [5, 5], real: 1 },
+  ]);
 });
 
 test('data sources, seed lists and the registry', async () => {

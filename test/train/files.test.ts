@@ -13,7 +13,10 @@ test('loadRun: an empty best.safetensors is an error naming it, even when checkp
     mkdirSync(join(dir, 'checkpoints'));
     writeFileSync(join(dir, 'checkpoints', 'last.safetensors'), Buffer.alloc(64));
     writeFileSync(join(dir, 'best.safetensors'), Buffer.alloc(0));
-    assert.throws(() => loadRun(dir, { tasks: ['av-sync'] }), (err: Error) => /best\.safetensors/.test(err.message) && !/last\.safetensors/.test(err.message));
+    assert.throws(
+      () => loadRun(dir, { tasks: ['av-sync'] }),
+      (err: Error) => /best\.safetensors/.test(err.message) && !/last\.safetensors/.test(err.message),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -27,10 +30,19 @@ test('--resume names a damaged config.json instead of training past it; deleted,
   try {
     const source = { kind: 'synth' as const, clips: 40 };
     const out = join(dir, 'run');
-    await runTraining({ task: toyTask, config: resolveConfig(toyTask, { source: 'synth', overrides: parseOverrides(['train.epochs=1']) }), source, out, quiet: true });
+    await runTraining({
+      task: toyTask,
+      config: resolveConfig(toyTask, { source: 'synth', overrides: parseOverrides(['train.epochs=1']) }),
+      source,
+      out,
+      quiet: true,
+    });
     rmSync(join(out, 'metrics.json'));
     writeFileSync(join(out, 'config.json'), '{"task": "toy", ');
-    await assert.rejects(runTraining({ task: toyTask, out, resume: true, quiet: true }), /config\.json: not valid JSON/);
+    await assert.rejects(
+      runTraining({ task: toyTask, out, resume: true, quiet: true }),
+      /config\.json: not valid JSON/,
+    );
     rmSync(join(out, 'config.json'));
     await runTraining({ task: toyTask, out, resume: true, quiet: true });
     assert.equal(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).task, 'toy');

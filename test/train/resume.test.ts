@@ -13,16 +13,22 @@ import { toyTask } from './toy.js';
 // Dropout (runner Rng), feature jitter (per-batch Rng), AdamW state, a cosine schedule and epoch-wise
 // shuffles all have to line up for a resumed run to match an uninterrupted one bit for bit.
 const source = { kind: 'synth' as const, clips: 120 };
-const config = resolveConfig(toyTask, { source: 'synth', overrides: parseOverrides(['train.epochs=4', 'model.dropout=0.2', 'train.checkpointEvery=4']) });
+const config = resolveConfig(toyTask, {
+  source: 'synth',
+  overrides: parseOverrides(['train.epochs=4', 'model.dropout=0.2', 'train.checkpointEvery=4']),
+});
 const bits = (a: HostArray) => Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength);
-const trace = (log: LogLine[]) => log.filter((l) => l.type === 'step' || l.type === 'eval').map(({ time: _t, ...rest }) => rest);
+const trace = (log: LogLine[]) =>
+  log.filter((l) => l.type === 'step' || l.type === 'eval').map(({ time: _t, ...rest }) => rest);
 
 function assertSameState(a: string, b: string): void {
   const [x, y] = [loadCheckpoint(a), loadCheckpoint(b)];
   assert.equal(x.step, y.step);
   assert.deepEqual(Object.keys(x.params).sort(), Object.keys(y.params).sort());
-  for (const name of Object.keys(x.params)) assert.ok(bits(x.params[name]).equals(bits(y.params[name])), `param ${name} differs`);
-  for (const name of Object.keys(x.optimState)) assert.ok(bits(x.optimState[name]).equals(bits(y.optimState[name])), `optimizer state ${name} differs`);
+  for (const name of Object.keys(x.params))
+    assert.ok(bits(x.params[name]).equals(bits(y.params[name])), `param ${name} differs`);
+  for (const name of Object.keys(x.optimState))
+    assert.ok(bits(x.optimState[name]).equals(bits(y.optimState[name])), `optimizer state ${name} differs`);
   assert.deepEqual(x.rng, y.rng);
 }
 
@@ -35,7 +41,15 @@ test('resume: N steps == k steps + stop + resume + (N - k) steps: identical loss
     // Stop mid-epoch (step 9 of 24; 6 steps per epoch) through the AbortSignal, as SIGINT does.
     const ac = new AbortController();
     const out = join(dir, 'split');
-    const first = await runTraining({ task: toyTask, config, source, out, quiet: true, signal: ac.signal, onStep: ({ pos }) => pos === 9 && ac.abort() });
+    const first = await runTraining({
+      task: toyTask,
+      config,
+      source,
+      out,
+      quiet: true,
+      signal: ac.signal,
+      onStep: ({ pos }) => pos === 9 && ac.abort(),
+    });
     assert.equal(first.status, 'interrupted');
     assert.equal(first.pos, 9);
     assert.equal(first.metrics, null);
@@ -48,7 +62,10 @@ test('resume: N steps == k steps + stop + resume + (N - k) steps: identical loss
     assert.deepEqual(resumed.metrics, straight.metrics);
     assert.deepEqual(resumed.monitor, straight.monitor);
     assertSameState(runFiles(out).last, runFiles(straight.dir).last);
-    assert.ok(readFileSync(runFiles(out).best).equals(readFileSync(runFiles(straight.dir).best)), 'best.safetensors identical');
+    assert.ok(
+      readFileSync(runFiles(out).best).equals(readFileSync(runFiles(straight.dir).best)),
+      'best.safetensors identical',
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -64,7 +81,12 @@ test('resume after a crash: log lines past the checkpoint are dropped and replay
     const files = runFiles(out);
     const ac = new AbortController();
     await runTraining({
-      task: toyTask, config, source, out, quiet: true, signal: ac.signal,
+      task: toyTask,
+      config,
+      source,
+      out,
+      quiet: true,
+      signal: ac.signal,
       onStep: ({ pos }) => {
         if (pos === 9) copyFileSync(files.last, join(out, 'step8.safetensors'));
         if (pos === 14) ac.abort();
@@ -72,12 +94,21 @@ test('resume after a crash: log lines past the checkpoint are dropped and replay
     });
     copyFileSync(join(out, 'step8.safetensors'), files.last);
     assert.equal(loadCheckpoint(files.last).step, 8);
-    assert.ok(readLog(files.log).some((l) => l.pos > 8), 'the log ran ahead of the checkpoint');
+    assert.ok(
+      readLog(files.log).some((l) => l.pos > 8),
+      'the log ran ahead of the checkpoint',
+    );
 
     const resumed = await runTraining({ task: toyTask, config, source, out, quiet: true, resume: true });
     assert.equal(resumed.steps, 24);
-    const steps = readLog(files.log).filter((l) => l.type === 'step').map((l) => l.pos);
-    assert.deepEqual(steps, Array.from({ length: 24 }, (_, i) => i + 1), 'each step logged once');
+    const steps = readLog(files.log)
+      .filter((l) => l.type === 'step')
+      .map((l) => l.pos);
+    assert.deepEqual(
+      steps,
+      Array.from({ length: 24 }, (_, i) => i + 1),
+      'each step logged once',
+    );
     assert.deepEqual(trace(readLog(files.log)), trace(readLog(runFiles(straight.dir).log)));
     assertSameState(files.last, runFiles(straight.dir).last);
   } finally {

@@ -19,7 +19,13 @@ const tmp = () => mkdtempSync(join(tmpdir(), 'attune-train-'));
 test('the toy task trains end to end: loss drops, accuracy beats chance, every run file is written and parses', async () => {
   const dir = tmp();
   try {
-    const r = await runTraining({ task: toyTask, config: config('train.report=true', 'train.export=true'), source, out: dir, quiet: true });
+    const r = await runTraining({
+      task: toyTask,
+      config: config('train.report=true', 'train.export=true'),
+      source,
+      out: dir,
+      quiet: true,
+    });
     assert.equal(r.status, 'completed');
     assert.equal(r.steps, 30); // 96 train examples / 16 = 6 steps x 5 epochs
     const f = runFiles(dir);
@@ -32,7 +38,10 @@ test('the toy task trains end to end: loss drops, accuracy beats chance, every r
     assert.equal(steps.length, 30);
     const losses = steps.map((l) => l.loss as number);
     const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
-    assert.ok(mean(losses.slice(-6)) < 0.6 * mean(losses.slice(0, 6)), `loss should drop: ${losses.map((l) => l.toFixed(3)).join(' ')}`);
+    assert.ok(
+      mean(losses.slice(-6)) < 0.6 * mean(losses.slice(0, 6)),
+      `loss should drop: ${losses.map((l) => l.toFixed(3)).join(' ')}`,
+    );
     assert.equal(log.filter((l) => l.type === 'eval' && l.split === 'val').length, 5, 'one val evaluation per epoch');
     assert.ok(r.metrics!.test['test.acc'] > 0.6, `test acc ${r.metrics!.test['test.acc']} (chance 0.25)`);
     assert.ok(r.metrics!.test['test.acc'] > r.metrics!.before['test.acc'], 'better than untrained');
@@ -47,7 +56,10 @@ test('the toy task trains end to end: loss drops, accuracy beats chance, every r
     assert.match(html, /untrained vs trained/);
     assert.match(html, /accuracy \d\.\d{3} on 12 examples/, 'the task section is in the report');
     // A second fresh run into the same folder is refused (it would clobber the checkpoint).
-    await assert.rejects(runTraining({ task: toyTask, config: config(), source, out: dir, quiet: true }), /already holds a run/);
+    await assert.rejects(
+      runTraining({ task: toyTask, config: config(), source, out: dir, quiet: true }),
+      /already holds a run/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -58,23 +70,65 @@ test('early stopping: patience on the monitored val metric, direction-aware', as
   try {
     // The val loss falls, so watching it with mode 'max' never improves after the first evaluation:
     // patience 2 stops after evaluation 3 (epoch 3 of 8).
-    const r = await runTraining({ task: toyTask, config: config('train.epochs=8', 'train.patience=2', 'train.evalBefore=false', 'train.monitor={"metric":"loss","mode":"max"}'), source, out: join(dir, 'max'), quiet: true });
+    const r = await runTraining({
+      task: toyTask,
+      config: config(
+        'train.epochs=8',
+        'train.patience=2',
+        'train.evalBefore=false',
+        'train.monitor={"metric":"loss","mode":"max"}',
+      ),
+      source,
+      out: join(dir, 'max'),
+      quiet: true,
+    });
     assert.equal(r.status, 'early-stopped');
     assert.equal(r.pos, 18);
     assert.equal(r.monitor.bestStep, 6);
-    assert.ok(readLog(runFiles(r.dir).log).some((l) => l.type === 'stop' && String(l.reason).includes('no val loss improvement')));
+    assert.ok(
+      readLog(runFiles(r.dir).log).some(
+        (l) => l.type === 'stop' && String(l.reason).includes('no val loss improvement'),
+      ),
+    );
     // Resuming an early-stopped run (say, after a crash in the final phase) does not train on.
-    const again = await runTraining({ task: toyTask, config: config(), source, out: join(dir, 'max'), quiet: true, resume: true });
+    const again = await runTraining({
+      task: toyTask,
+      config: config(),
+      source,
+      out: join(dir, 'max'),
+      quiet: true,
+      resume: true,
+    });
     assert.deepEqual([again.status, again.pos, again.metrics], [r.status, r.pos, r.metrics]);
     // With mode 'min' the same run improves for a while: it goes on longer, and if it stops, it is
     // exactly `patience` evaluations after its best one.
-    const min = await runTraining({ task: toyTask, config: config('train.epochs=8', 'train.patience=2', 'train.evalBefore=false', 'train.monitor={"metric":"loss","mode":"min"}'), source, out: join(dir, 'min'), quiet: true });
+    const min = await runTraining({
+      task: toyTask,
+      config: config(
+        'train.epochs=8',
+        'train.patience=2',
+        'train.evalBefore=false',
+        'train.monitor={"metric":"loss","mode":"min"}',
+      ),
+      source,
+      out: join(dir, 'min'),
+      quiet: true,
+    });
     assert.ok(min.pos > 18, `mode min ran ${min.pos} steps`);
     assert.ok(min.monitor.bestStep > 6);
     if (min.status === 'early-stopped') assert.equal(min.pos - min.monitor.bestStep, 2 * 6);
     else assert.equal(min.pos, 48);
     // An unknown monitor metric is a ConfigError naming the metrics that exist.
-    await assert.rejects(runTraining({ task: toyTask, config: config('train.epochs=1', 'train.monitor={"metric":"f1","mode":"max"}'), source, out: join(dir, 'bad'), quiet: true }), /monitor metric 'f1' is not among the val metrics \(loss, logit_sq, acc\)/);
+    await assert.rejects(
+      runTraining({
+        task: toyTask,
+        config: config('train.epochs=1', 'train.monitor={"metric":"f1","mode":"max"}'),
+        source,
+        out: join(dir, 'bad'),
+        quiet: true,
+      }),
+      /monitor metric 'f1' is not among the val metrics \(loss, logit_sq, acc\)/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -84,18 +138,39 @@ test('NaN guard: a non-finite batch stops the run with a NumericError, or is ski
   const dir = tmp();
   try {
     const poisoned = splitIndices(source.clips, { val: 0.1, test: 0.1 }, 0).train[3];
-    const stopped = runTraining({ task: toyTask, config: config(`data.poison=[${poisoned}]`, 'train.evalBefore=false'), source, out: join(dir, 'stop'), quiet: true });
-    await assert.rejects(stopped, (err: NumericError) => err instanceof NumericError && /non-finite loss at step \d+/.test(err.message) && /onNonFinite/.test(err.message));
+    const stopped = runTraining({
+      task: toyTask,
+      config: config(`data.poison=[${poisoned}]`, 'train.evalBefore=false'),
+      source,
+      out: join(dir, 'stop'),
+      quiet: true,
+    });
+    await assert.rejects(
+      stopped,
+      (err: NumericError) =>
+        err instanceof NumericError &&
+        /non-finite loss at step \d+/.test(err.message) &&
+        /onNonFinite/.test(err.message),
+    );
     assert.ok(readLog(join(dir, 'stop', 'log.jsonl')).some((l) => l.type === 'nonfinite'));
 
-    const r = await runTraining({ task: toyTask, config: config(`data.poison=[${poisoned}]`, 'train.evalBefore=false', 'train.onNonFinite="skip"'), source, out: join(dir, 'skip'), quiet: true });
+    const r = await runTraining({
+      task: toyTask,
+      config: config(`data.poison=[${poisoned}]`, 'train.evalBefore=false', 'train.onNonFinite="skip"'),
+      source,
+      out: join(dir, 'skip'),
+      quiet: true,
+    });
     assert.equal(r.status, 'completed');
     assert.equal(r.skippedSteps, 5, 'the poisoned example is in one batch per epoch');
     assert.equal(r.steps, r.pos - 5);
     assert.ok(Number.isFinite(r.metrics!.test['test.loss']), 'the skipped updates never reached the weights');
     const skipped = readLog(runFiles(r.dir).log).filter((l) => l.type === 'step' && l.skipped);
     assert.equal(skipped.length, 5);
-    assert.ok(skipped.every((l) => l.loss === 'NaN'), 'non-finite numbers are logged as strings, keeping each line valid JSON');
+    assert.ok(
+      skipped.every((l) => l.loss === 'NaN'),
+      'non-finite numbers are logged as strings, keeping each line valid JSON',
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -104,9 +179,19 @@ test('NaN guard: a non-finite batch stops the run with a NumericError, or is ski
 test('seed lists: one run per seed, test metrics reported as mean ± sample std', async () => {
   const dir = tmp();
   try {
-    const r = await runSeeds({ task: toyTask, config: config('train.epochs=2', 'train.evalBefore=false'), source, out: dir, quiet: true, seeds: [1, 2, 3] });
+    const r = await runSeeds({
+      task: toyTask,
+      config: config('train.epochs=2', 'train.evalBefore=false'),
+      source,
+      out: dir,
+      quiet: true,
+      seeds: [1, 2, 3],
+    });
     assert.equal(r.runs.length, 3);
-    assert.deepEqual(r.runs.map((x) => x.dir), [1, 2, 3].map((s) => join(dir, `seed-${s}`)));
+    assert.deepEqual(
+      r.runs.map((x) => x.dir),
+      [1, 2, 3].map((s) => join(dir, `seed-${s}`)),
+    );
     const losses = r.runs.map((x) => x.metrics!.test['test.loss']);
     assert.equal(new Set(losses).size, 3, 'different seeds give different runs');
     const want = meanStd(losses);
@@ -125,7 +210,12 @@ test('seed lists: one run per seed, test metrics reported as mean ± sample std'
 test('a task whose eval graphs draw dropout masks gets a ConfigError naming the task and function', async () => {
   const dir = tmp();
   try {
-    const leaky = { ...toyTask, name: 'toy-leaky', buildLoss: (...[g, p, ctx]: Parameters<typeof toyTask.buildLoss>) => toyTask.buildLoss(g, p, { ...ctx, purpose: 'train' }) };
+    const leaky = {
+      ...toyTask,
+      name: 'toy-leaky',
+      buildLoss: (...[g, p, ctx]: Parameters<typeof toyTask.buildLoss>) =>
+        toyTask.buildLoss(g, p, { ...ctx, purpose: 'train' }),
+    };
     await assert.rejects(
       runTraining({ task: leaky, config: config('model.dropout=0.3'), source, out: dir, quiet: true }),
       /task 'toy-leaky': buildLoss with purpose 'eval' draws random inputs \(dropout\)/,
@@ -138,15 +228,37 @@ test('a task whose eval graphs draw dropout masks gets a ConfigError naming the 
 test('a stop requested while data loads ends the run before training; a seed list stops at the interrupted seed', async () => {
   const dir = tmp();
   try {
-    const early = await runTraining({ task: toyTask, config: config(), source, out: join(dir, 'early'), quiet: true, signal: AbortSignal.abort() });
+    const early = await runTraining({
+      task: toyTask,
+      config: config(),
+      source,
+      out: join(dir, 'early'),
+      quiet: true,
+      signal: AbortSignal.abort(),
+    });
     assert.equal(early.status, 'interrupted');
     assert.equal(early.steps, 0);
     assert.ok(!existsSync(runFiles(early.dir).last), 'nothing to checkpoint');
-    const fresh = await runTraining({ task: toyTask, config: config('train.epochs=1', 'train.evalBefore=false'), source, out: join(dir, 'early'), quiet: true });
+    const fresh = await runTraining({
+      task: toyTask,
+      config: config('train.epochs=1', 'train.evalBefore=false'),
+      source,
+      out: join(dir, 'early'),
+      quiet: true,
+    });
     assert.equal(fresh.status, 'completed', 'the folder can still be used for a fresh run');
 
     const ac = new AbortController();
-    const seeds = await runSeeds({ task: toyTask, config: config('train.epochs=2', 'train.evalBefore=false'), source, out: join(dir, 'seeds'), quiet: true, seeds: [1, 2, 3], signal: ac.signal, onStep: ({ pos }) => pos === 3 && ac.abort() });
+    const seeds = await runSeeds({
+      task: toyTask,
+      config: config('train.epochs=2', 'train.evalBefore=false'),
+      source,
+      out: join(dir, 'seeds'),
+      quiet: true,
+      seeds: [1, 2, 3],
+      signal: ac.signal,
+      onStep: ({ pos }) => pos === 3 && ac.abort(),
+    });
     assert.equal(seeds.interrupted, true);
     assert.equal(seeds.runs.length, 1);
     assert.equal(seeds.runs[0].pos, 3);

@@ -13,7 +13,19 @@ test('attune train: SIGINT mid-run writes a checkpoint and exits cleanly; --resu
   const out = join(dir, 'run');
   const files = runFiles(out);
   try {
-    const args = ['train', 'toy', '--data', 'synth:120', '--out', out, '--set', 'train.epochs=40', '--set', 'train.evalBefore=false', '--json'];
+    const args = [
+      'train',
+      'toy',
+      '--data',
+      'synth:120',
+      '--out',
+      out,
+      '--set',
+      'train.epochs=40',
+      '--set',
+      'train.evalBefore=false',
+      '--json',
+    ];
     const first = await cli(args, { log: files.log, afterSteps: 3, signal: 'SIGINT' });
     assert.equal(first.code, 130, first.stderr);
     assert.match(first.stderr, /SIGINT received; saving a checkpoint/);
@@ -37,8 +49,13 @@ test('attune train: SIGINT mid-run writes a checkpoint and exits cleanly; --resu
     assert.equal(done.status, 'completed');
     assert.equal(done.steps, 240);
     assert.ok(existsSync(files.metrics));
-    const steps = readLog(files.log).filter((l) => l.type === 'step').map((l) => l.pos);
-    assert.deepEqual(steps, Array.from({ length: 240 }, (_, i) => i + 1));
+    const steps = readLog(files.log)
+      .filter((l) => l.type === 'step')
+      .map((l) => l.pos);
+    assert.deepEqual(
+      steps,
+      Array.from({ length: 240 }, (_, i) => i + 1),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -48,14 +65,37 @@ test('attune train: SIGTERM is handled the same way; bad config fields fail with
   const dir = mkdtempSync(join(tmpdir(), 'attune-sigterm-'));
   const out = join(dir, 'run');
   try {
-    const r = await cli(['train', 'toy', '--data', 'synth:120', '--out', out, '--set', 'train.epochs=40', '--set', 'train.evalBefore=false'], { log: runFiles(out).log, afterSteps: 2, signal: 'SIGTERM' });
+    const r = await cli(
+      [
+        'train',
+        'toy',
+        '--data',
+        'synth:120',
+        '--out',
+        out,
+        '--set',
+        'train.epochs=40',
+        '--set',
+        'train.evalBefore=false',
+      ],
+      { log: runFiles(out).log, afterSteps: 2, signal: 'SIGTERM' },
+    );
     assert.equal(r.code, 130, r.stderr);
     assert.match(r.stderr, /Continue with: attune train toy --resume/);
     assert.ok(loadCheckpoint(runFiles(out).last).step >= 2);
     const changed = await cli(['train', 'toy', '--resume', out, '--set', 'train.lr=1']);
     assert.equal(changed.code, 2);
     assert.match(changed.stderr, /--resume continues with the run's saved config/);
-    const bad = await cli(['train', 'toy', '--data', 'synth:120', '--out', join(dir, 'bad'), '--set', 'train.worker="true"']);
+    const bad = await cli([
+      'train',
+      'toy',
+      '--data',
+      'synth:120',
+      '--out',
+      join(dir, 'bad'),
+      '--set',
+      'train.worker="true"',
+    ]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /field 'train\.worker': Expected boolean, received string/);
     const unknown = await cli(['train', 'nope', '--data', 'synth:5']);
@@ -69,7 +109,20 @@ test('attune train: SIGTERM is handled the same way; bad config fields fail with
 test('attune train --seeds prints mean ± std and writes summary.json', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'attune-seeds-'));
   try {
-    const r = await cli(['train', 'toy', '--data', 'synth:60', '--out', dir, '--seeds', '4,5', '--set', 'train.epochs=1', '--set', 'train.evalBefore=false']);
+    const r = await cli([
+      'train',
+      'toy',
+      '--data',
+      'synth:60',
+      '--out',
+      dir,
+      '--seeds',
+      '4,5',
+      '--set',
+      'train.epochs=1',
+      '--set',
+      'train.evalBefore=false',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /test\.acc\s+\d\.\d{4} ± \d\.\d{4}\s+2/);
     const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));

@@ -14,17 +14,21 @@ import { defineTask, type TaskData } from '../../src/train/task.js';
  * dropout Rng too). `poison` lists example indices whose features are NaN (for the NaN guard), and
  * `jitter` adds batch-Rng noise to the features (so resume must reproduce augmentation).
  */
-const ModelSchema = z.object({
-  hidden: z.number().int().positive(),
-  dropout: z.number().min(0).max(0.9),
-}).strict();
-const DataSchema = z.object({
-  dim: z.number().int().positive(),
-  classes: z.number().int().min(2),
-  jitter: z.number().nonnegative(),
-  poison: z.array(z.number().int().nonnegative()),
-  dataSeed: z.number().int().nonnegative(),
-}).strict();
+const ModelSchema = z
+  .object({
+    hidden: z.number().int().positive(),
+    dropout: z.number().min(0).max(0.9),
+  })
+  .strict();
+const DataSchema = z
+  .object({
+    dim: z.number().int().positive(),
+    classes: z.number().int().min(2),
+    jitter: z.number().nonnegative(),
+    poison: z.array(z.number().int().nonnegative()),
+    dataSeed: z.number().int().nonnegative(),
+  })
+  .strict();
 export type ToyModel = z.infer<typeof ModelSchema>;
 export type ToyData = z.infer<typeof DataSchema>;
 
@@ -38,9 +42,14 @@ interface ToyDataset extends TaskData {
 function mlp(p: Scope, x: Tensor, m: ToyModel, dim: number, classes: number, train: boolean): Tensor {
   const l1 = p.scope('l1');
   const l2 = p.scope('l2');
-  let h = x.linear(l1.param('weight', [dim, m.hidden], init.xavierUniform()), l1.param('bias', [m.hidden], init.zeros())).gelu(); // [B, H]
+  let h = x
+    .linear(l1.param('weight', [dim, m.hidden], init.xavierUniform()), l1.param('bias', [m.hidden], init.zeros()))
+    .gelu(); // [B, H]
   if (train && m.dropout > 0) h = h.dropout(m.dropout);
-  return h.linear(l2.param('weight', [m.hidden, classes], init.xavierUniform()), l2.param('bias', [classes], init.zeros())); // [B, C]
+  return h.linear(
+    l2.param('weight', [m.hidden, classes], init.xavierUniform()),
+    l2.param('bias', [classes], init.zeros()),
+  ); // [B, C]
 }
 
 export const toyTask = defineTask<ToyModel, ToyData, ToyDataset>({
@@ -76,16 +85,25 @@ export const toyTask = defineTask<ToyModel, ToyData, ToyDataset>({
     }
     for (const i of poison) x.fill(NaN, i * dim, (i + 1) * dim);
     return {
-      size: n, x, y, dim, classes,
+      size: n,
+      x,
+      y,
+      dim,
+      classes,
       info: { examples: n, dim, classes },
       batch(indices, { split, rng: brng }) {
         const bx = new Float32Array(indices.length * dim);
         indices.forEach((ex, b) => {
-          for (let d = 0; d < dim; d++) bx[b * dim + d] = x[ex * dim + d] + (split === 'train' ? ctx.data.jitter * brng.normal() : 0);
+          for (let d = 0; d < dim; d++)
+            bx[b * dim + d] = x[ex * dim + d] + (split === 'train' ? ctx.data.jitter * brng.normal() : 0);
         });
         return {
           x: hostArray('float32', [indices.length, dim], bx),
-          y: hostArray('int64', [indices.length], BigInt64Array.from(indices, (ex) => BigInt(y[ex]))),
+          y: hostArray(
+            'int64',
+            [indices.length],
+            BigInt64Array.from(indices, (ex) => BigInt(y[ex])),
+          ),
         };
       },
     };
@@ -106,7 +124,9 @@ export const toyTask = defineTask<ToyModel, ToyData, ToyDataset>({
   async evaluate(ctx) {
     const C = ctx.data.classes;
     const accuracy = async (indices: readonly number[]) => {
-      const { rows } = await predictInBatches(ctx.predictor, indices, ctx.batchSize, (b) => ctx.data.batch(b, { split: ctx.split, rng: ctx.rng }));
+      const { rows } = await predictInBatches(ctx.predictor, indices, ctx.batchSize, (b) =>
+        ctx.data.batch(b, { split: ctx.split, rng: ctx.rng }),
+      );
       const l = toFloat64(rows.logits);
       let correct = 0;
       indices.forEach((ex, i) => {
@@ -123,7 +143,9 @@ export const toyTask = defineTask<ToyModel, ToyData, ToyDataset>({
     if (ctx.split !== 'val' && ctx.valIndices) metrics.val_acc = await accuracy(ctx.valIndices);
     return {
       metrics,
-      sections: ctx.final ? [{ kind: 'text', title: 'Toy', text: `accuracy ${acc.toFixed(3)} on ${ctx.indices.length} examples` }] : [],
+      sections: ctx.final
+        ? [{ kind: 'text', title: 'Toy', text: `accuracy ${acc.toFixed(3)} on ${ctx.indices.length} examples` }]
+        : [],
     };
   },
 });

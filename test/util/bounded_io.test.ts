@@ -13,7 +13,10 @@ import { InputError } from '../../src/util/errors.js';
 /** Asserts an InputError whose message names `file`, stays short (no file bytes dumped) and matches `re`. */
 function rejects(fn: () => unknown, file: string, re: RegExp): void {
   assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof InputError, `expected InputError, got ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+    assert.ok(
+      e instanceof InputError,
+      `expected InputError, got ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`,
+    );
     const msg = (e as Error).message;
     assert.ok(msg.includes(file), `message does not name ${file}: ${msg}`);
     assert.ok(msg.length < 400, `message is ${msg.length} characters long`);
@@ -59,17 +62,55 @@ test('issue #14 item 6: a .npy whose header claims more bytes than the file neve
 });
 
 test('issue #14 item 6: lying .npy shapes and dtypes are typed errors naming the file', () => {
-  const mk = (header: string, body: Buffer) => Buffer.concat([npyPreamble(1, header.length), Buffer.from(header, 'latin1'), body]);
-  rejects(() => decodeNpy(mk("{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000, 1000000000000), }", Buffer.alloc(8)), 'big.npy'), 'big.npy', /bad shape/);
-  rejects(() => decodeNpy(mk("{'descr': '<f4', 'fortran_order': False, 'shape': (100000000,), }", Buffer.alloc(8)), 'claims.npy'), 'claims.npy', /truncated: shape \(100000000\) of '<f4' needs 400000000 bytes/);
-  rejects(() => decodeNpy(mk("{'descr': '<f4', 'fortran_order': False, 'shape': (-3,), }", Buffer.alloc(8)), 'neg.npy'), 'neg.npy', /bad shape/);
-  rejects(() => decodeNpy(mk("{'descr': '|O', 'fortran_order': False, 'shape': (1,), }", Buffer.alloc(8)), 'obj.npy'), 'obj.npy', /unsupported dtype/);
-  rejects(() => decodeNpy(mk("{'descr': '<f4', 'shape': (2,), }", Buffer.alloc(8)), 'nofo.npy'), 'nofo.npy', /lacks descr, fortran_order or shape/);
-  rejects(() => decodeNpy(mk("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", Buffer.alloc(8)), 'extra.npy'), 'extra.npy', /4 bytes beyond the data/);
-  rejects(() => decodeNpy(Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 9, 0, 0, 0]), 'v9.npy'), 'v9.npy', /unsupported format version 9/);
+  const mk = (header: string, body: Buffer) =>
+    Buffer.concat([npyPreamble(1, header.length), Buffer.from(header, 'latin1'), body]);
+  rejects(
+    () =>
+      decodeNpy(
+        mk("{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000, 1000000000000), }", Buffer.alloc(8)),
+        'big.npy',
+      ),
+    'big.npy',
+    /bad shape/,
+  );
+  rejects(
+    () =>
+      decodeNpy(mk("{'descr': '<f4', 'fortran_order': False, 'shape': (100000000,), }", Buffer.alloc(8)), 'claims.npy'),
+    'claims.npy',
+    /truncated: shape \(100000000\) of '<f4' needs 400000000 bytes/,
+  );
+  rejects(
+    () => decodeNpy(mk("{'descr': '<f4', 'fortran_order': False, 'shape': (-3,), }", Buffer.alloc(8)), 'neg.npy'),
+    'neg.npy',
+    /bad shape/,
+  );
+  rejects(
+    () => decodeNpy(mk("{'descr': '|O', 'fortran_order': False, 'shape': (1,), }", Buffer.alloc(8)), 'obj.npy'),
+    'obj.npy',
+    /unsupported dtype/,
+  );
+  rejects(
+    () => decodeNpy(mk("{'descr': '<f4', 'shape': (2,), }", Buffer.alloc(8)), 'nofo.npy'),
+    'nofo.npy',
+    /lacks descr, fortran_order or shape/,
+  );
+  rejects(
+    () => decodeNpy(mk("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", Buffer.alloc(8)), 'extra.npy'),
+    'extra.npy',
+    /4 bytes beyond the data/,
+  );
+  rejects(
+    () => decodeNpy(Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 9, 0, 0, 0]), 'v9.npy'),
+    'v9.npy',
+    /unsupported format version 9/,
+  );
   rejects(() => decodeNpy(Buffer.alloc(0), 'empty.npy'), 'empty.npy', /0 bytes/);
   // a good file still reads
-  const good = Buffer.concat(encodeNpy(hostArray('float32', [2], new Float32Array([1, 2]))).map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)));
+  const good = Buffer.concat(
+    encodeNpy(hostArray('float32', [2], new Float32Array([1, 2]))).map((p) =>
+      Buffer.from(p.buffer, p.byteOffset, p.byteLength),
+    ),
+  );
   assert.deepEqual([...(decodeNpy(good).data as Float32Array)], [1, 2]);
 });
 
@@ -80,13 +121,54 @@ test('issue #14 item 6: safetensors with a null, lying or hostile header is a ty
     writeFileSync(nul, stHeader('null'));
     rejects(() => loadSafetensors(nul), nul, /header must be a JSON object .* got null/);
     rejects(() => decodeSafetensors(stHeader('[1,2]'), 'arr.safetensors'), 'arr.safetensors', /got an array/);
-    rejects(() => decodeSafetensors(stHeader('{"x": null}'), 'xnull.safetensors'), 'xnull.safetensors', /tensor "x" must be an object/);
-    rejects(() => decodeSafetensors(stHeader('{}', 1n << 62n), 'len.safetensors'), 'len.safetensors', /header length \d+ runs past the end/);
-    rejects(() => decodeSafetensors(stHeader('{"x":{"dtype":"F32","shape":[1e15,1e15],"data_offsets":[0,4]}}'), 'shape.safetensors'), 'shape.safetensors', /dims must be non-negative integers/);
-    rejects(() => decodeSafetensors(stHeader('{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,1e300]}}'), 'off.safetensors'), 'off.safetensors', /data_offsets/);
-    rejects(() => decodeSafetensors(Buffer.concat([stHeader('{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}'), Buffer.alloc(12)]), 'tail.safetensors'), 'tail.safetensors', /8 bytes beyond the last tensor/);
-    rejects(() => decodeSafetensors(Buffer.concat([stHeader('{"x":{"dtype":"C64","shape":[1],"data_offsets":[0,8]}}'), Buffer.alloc(8)]), 'c64.safetensors'), 'c64.safetensors', /unsupported dtype C64/);
-    rejects(() => decodeSafetensors(Buffer.concat([stHeader('{"__metadata__":{"a":1}}')]), 'meta.safetensors'), 'meta.safetensors', /__metadata__ must be an object of string values/);
+    rejects(
+      () => decodeSafetensors(stHeader('{"x": null}'), 'xnull.safetensors'),
+      'xnull.safetensors',
+      /tensor "x" must be an object/,
+    );
+    rejects(
+      () => decodeSafetensors(stHeader('{}', 1n << 62n), 'len.safetensors'),
+      'len.safetensors',
+      /header length \d+ runs past the end/,
+    );
+    rejects(
+      () =>
+        decodeSafetensors(
+          stHeader('{"x":{"dtype":"F32","shape":[1e15,1e15],"data_offsets":[0,4]}}'),
+          'shape.safetensors',
+        ),
+      'shape.safetensors',
+      /dims must be non-negative integers/,
+    );
+    rejects(
+      () =>
+        decodeSafetensors(stHeader('{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,1e300]}}'), 'off.safetensors'),
+      'off.safetensors',
+      /data_offsets/,
+    );
+    rejects(
+      () =>
+        decodeSafetensors(
+          Buffer.concat([stHeader('{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}'), Buffer.alloc(12)]),
+          'tail.safetensors',
+        ),
+      'tail.safetensors',
+      /8 bytes beyond the last tensor/,
+    );
+    rejects(
+      () =>
+        decodeSafetensors(
+          Buffer.concat([stHeader('{"x":{"dtype":"C64","shape":[1],"data_offsets":[0,8]}}'), Buffer.alloc(8)]),
+          'c64.safetensors',
+        ),
+      'c64.safetensors',
+      /unsupported dtype C64/,
+    );
+    rejects(
+      () => decodeSafetensors(Buffer.concat([stHeader('{"__metadata__":{"a":1}}')]), 'meta.safetensors'),
+      'meta.safetensors',
+      /__metadata__ must be an object of string values/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -112,10 +194,16 @@ test('binary readers refuse folders, named pipes and dangling links without bloc
 });
 
 test('the ONNX loader turns truncated or foreign bytes into an InputError naming the source', () => {
-  assert.throws(() => decodeModel(new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0x0f, 1, 2]), 'model.onnx'), (e: unknown) => {
-    assert.ok(e instanceof InputError);
-    assert.match((e as Error).message, /model\.onnx: not a valid ONNX model file/);
-    return true;
-  });
-  assert.throws(() => decodeModel(new Uint8Array(0), 'empty.onnx'), /empty\.onnx: not a valid ONNX model file: it has no graph/);
+  assert.throws(
+    () => decodeModel(new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0x0f, 1, 2]), 'model.onnx'),
+    (e: unknown) => {
+      assert.ok(e instanceof InputError);
+      assert.match((e as Error).message, /model\.onnx: not a valid ONNX model file/);
+      return true;
+    },
+  );
+  assert.throws(
+    () => decodeModel(new Uint8Array(0), 'empty.onnx'),
+    /empty\.onnx: not a valid ONNX model file: it has no graph/,
+  );
 });

@@ -19,12 +19,18 @@ test('issue #14 item 1: attune demo never deletes a folder it did not create (av
     mkdirSync(join(out, 'av-sync'), { recursive: true });
     writeFileSync(join(out, 'av-sync', 'IMPORTANT'), 'keep me');
     // without --force: the non-empty, unmarked --out itself is refused
-    const r = spawnSync(process.execPath, [cli, 'demo', '--out', out, '--quick'], { encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync(process.execPath, [cli, 'demo', '--out', out, '--quick'], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /is not empty and was not created by Attune/);
     assert.ok(existsSync(join(out, 'av-sync', 'IMPORTANT')));
     // with --force: Attune writes into X, but still refuses to clear av-sync, before touching anything
-    const f = spawnSync(process.execPath, [cli, 'demo', '--out', out, '--quick', '--force'], { encoding: 'utf8', timeout: 120_000 });
+    const f = spawnSync(process.execPath, [cli, 'demo', '--out', out, '--quick', '--force'], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     assert.equal(f.status, 2, f.stderr);
     assert.match(f.stderr, /av-sync would be recreated, but it was not created by Attune/);
     assert.doesNotMatch(f.stderr, /\n\s+at /);

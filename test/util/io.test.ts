@@ -9,7 +9,8 @@ import { assertFinite, hostArray } from '../../src/io/array.js';
 import { InputError, ShapeError } from '../../src/util/errors.js';
 import { writeFileAtomic } from '../../src/util/atomic.js';
 
-const concat = (parts: Uint8Array[]) => Buffer.concat(parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)));
+const concat = (parts: Uint8Array[]) =>
+  Buffer.concat(parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)));
 
 test('safetensors round trip keeps dtypes, shapes, values and metadata', () => {
   const dir = mkdtempSync(join(tmpdir(), 'attune-st-'));
@@ -37,7 +38,10 @@ test('safetensors layout follows the format: u64 header length, JSON header, 8-b
 });
 
 test('safetensors reads F16 and BF16 as float32', () => {
-  const header = JSON.stringify({ h: { dtype: 'F16', shape: [2], data_offsets: [0, 4] }, b: { dtype: 'BF16', shape: [1], data_offsets: [4, 6] } });
+  const header = JSON.stringify({
+    h: { dtype: 'F16', shape: [2], data_offsets: [0, 4] },
+    b: { dtype: 'BF16', shape: [1], data_offsets: [4, 6] },
+  });
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(header.length));
   const data = Buffer.alloc(6);
@@ -51,12 +55,15 @@ test('safetensors reads F16 and BF16 as float32', () => {
 
 test('safetensors rejects truncated files with the file name in the message', () => {
   const bytes = concat(encodeSafetensors({ x: hostArray('float32', [4]) }));
-  assert.throws(() => decodeSafetensors(bytes.subarray(0, bytes.byteLength - 4), 'model.safetensors'), (e: unknown) => {
-    assert.ok(e instanceof InputError);
-    assert.match((e as Error).message, /model\.safetensors/);
-    assert.match((e as Error).message, /outside the file|bytes/);
-    return true;
-  });
+  assert.throws(
+    () => decodeSafetensors(bytes.subarray(0, bytes.byteLength - 4), 'model.safetensors'),
+    (e: unknown) => {
+      assert.ok(e instanceof InputError);
+      assert.match((e as Error).message, /model\.safetensors/);
+      assert.match((e as Error).message, /outside the file|bytes/);
+      return true;
+    },
+  );
   assert.throws(() => loadSafetensors('/nonexistent/file.safetensors'), /cannot read \/nonexistent\/file\.safetensors/);
 });
 
@@ -81,7 +88,10 @@ test('npy round trip, and NumPy-written float64 Fortran-order and big-endian fil
   be.writeInt32BE(7, 0);
   be.writeInt32BE(-9, 4);
   const pre2 = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, beHeader.length, 0]);
-  assert.deepEqual([...(decodeNpy(Buffer.concat([pre2, Buffer.from(beHeader, 'latin1'), be])).data as Int32Array)], [7, -9]);
+  assert.deepEqual(
+    [...(decodeNpy(Buffer.concat([pre2, Buffer.from(beHeader, 'latin1'), be])).data as Int32Array)],
+    [7, -9],
+  );
 });
 
 test('npy rejects a truncated body and unsupported dtypes, naming the file', () => {
@@ -89,7 +99,10 @@ test('npy rejects a truncated body and unsupported dtypes, naming the file', () 
   assert.throws(() => decodeNpy(bytes.subarray(0, bytes.byteLength - 8), 'emb.npy'), /emb\.npy.*truncated/);
   const header = "{'descr': '<c16', 'fortran_order': False, 'shape': (1,), }";
   const pre = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, header.length, 0]);
-  assert.throws(() => decodeNpy(Buffer.concat([pre, Buffer.from(header, 'latin1'), Buffer.alloc(16)]), 'c.npy'), /c\.npy.*unsupported dtype '<c16'/);
+  assert.throws(
+    () => decodeNpy(Buffer.concat([pre, Buffer.from(header, 'latin1'), Buffer.alloc(16)]), 'c.npy'),
+    /c\.npy.*unsupported dtype '<c16'/,
+  );
   assert.throws(() => decodeNpy(Buffer.from('hello world!'), 'x.npy'), /x\.npy.*magic/);
 });
 

@@ -22,16 +22,22 @@ test('prepareOutDir creates and marks, reuses marked or empty folders, refuses f
     const empty = join(dir, 'empty');
     mkdirSync(empty);
     prepareOutDir(empty, { by: 'test' });
-    assert.ok(isAttuneOutDir(empty), 'an empty folder becomes Attune\'s');
+    assert.ok(isAttuneOutDir(empty), "an empty folder becomes Attune's");
 
     const mine = join(dir, 'mine');
     mkdirSync(mine);
     writeFileSync(join(mine, 'notes.txt'), 'x');
-    assert.throws(() => prepareOutDir(mine, { by: 'test', flag: '--out' }), (e: unknown) => {
-      assert.ok(e instanceof InputError);
-      assert.match((e as Error).message, /--out .*mine is not empty and was not created by Attune \(it holds notes\.txt\)/);
-      return true;
-    });
+    assert.throws(
+      () => prepareOutDir(mine, { by: 'test', flag: '--out' }),
+      (e: unknown) => {
+        assert.ok(e instanceof InputError);
+        assert.match(
+          (e as Error).message,
+          /--out .*mine is not empty and was not created by Attune \(it holds notes\.txt\)/,
+        );
+        return true;
+      },
+    );
     prepareOutDir(mine, { by: 'test', force: true });
     assert.ok(!isAttuneOutDir(mine), 'forced reuse does not claim the folder');
     assert.deepEqual(readdirSync(mine), ['notes.txt']);
@@ -56,7 +62,10 @@ test('freshOutDir clears only marked folders; freshOutDirs checks all before cle
     mkdirSync(foreign);
     writeFileSync(join(foreign, 'IMPORTANT'), 'x');
     writeFileSync(join(ours, 'old.bin'), 'old');
-    assert.throws(() => freshOutDirs([ours, foreign], { by: 'test' }), /foreign would be recreated, but it was not created by Attune/);
+    assert.throws(
+      () => freshOutDirs([ours, foreign], { by: 'test' }),
+      /foreign would be recreated, but it was not created by Attune/,
+    );
     assert.ok(existsSync(join(ours, 'old.bin')), 'the marked folder was not cleared either');
     assert.ok(existsSync(join(foreign, 'IMPORTANT')));
 

@@ -3,10 +3,18 @@ import assert from 'node:assert/strict';
 import { Rng } from '../../src/util/rng.js';
 
 test('same seed gives the same stream; different seeds differ', () => {
-  const a = new Rng(7), b = new Rng(7), c = new Rng(8);
+  const a = new Rng(7),
+    b = new Rng(7),
+    c = new Rng(8);
   const xs = Array.from({ length: 5 }, () => a.uniform());
-  assert.deepEqual(xs, Array.from({ length: 5 }, () => b.uniform()));
-  assert.notDeepEqual(xs, Array.from({ length: 5 }, () => c.uniform()));
+  assert.deepEqual(
+    xs,
+    Array.from({ length: 5 }, () => b.uniform()),
+  );
+  assert.notDeepEqual(
+    xs,
+    Array.from({ length: 5 }, () => c.uniform()),
+  );
 });
 
 test('state save/restore continues exactly, including a cached normal deviate', () => {
@@ -22,7 +30,9 @@ test('state save/restore continues exactly, including a cached normal deviate', 
 test('uniform and normal have the right moments', () => {
   const r = new Rng(123);
   const n = 200_000;
-  let su = 0, sn = 0, sn2 = 0;
+  let su = 0,
+    sn = 0,
+    sn2 = 0;
   for (let i = 0; i < n; i++) {
     const u = r.uniform();
     assert.ok(u >= 0 && u < 1);
@@ -47,6 +57,12 @@ test('fork gives independent, reproducible sub-streams without advancing the par
 
 test('shuffle is a permutation', () => {
   const xs = new Rng(3).shuffle(Array.from({ length: 100 }, (_, i) => i));
-  assert.deepEqual([...xs].sort((a, b) => a - b), Array.from({ length: 100 }, (_, i) => i));
-  assert.notDeepEqual(xs, Array.from({ length: 100 }, (_, i) => i));
+  assert.deepEqual(
+    [...xs].sort((a, b) => a - b),
+    Array.from({ length: 100 }, (_, i) => i),
+  );
+  assert.notDeepEqual(
+    xs,
+    Array.from({ length: 100 }, (_, i) => i),
+  );
 });

@@ -9,7 +9,8 @@ import { writeFileAtomic } from '../../src/util/atomic.js';
 import { parseManifest, manifestError, readManifest } from '../../src/data/manifest.js';
 
 const cli = fileURLToPath(new URL('../../../bin/attune.js', import.meta.url));
-const run = (args: string[], cwd?: string) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 60_000, cwd });
+const run = (args: string[], cwd?: string) =>
+  spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 60_000, cwd });
 
 /** A pid that certainly belonged to a process that has exited. */
 function deadPid(): number {
@@ -22,16 +23,24 @@ test('issue #14 item 9: orphan temp files of killed writers are cleaned at the n
   try {
     // what a writer killed between open and rename leaves behind: the child writes a temp the way
     // writeFileAtomic names it, then dies without renaming it
-    const child = spawnSync(process.execPath, ['--input-type=module', '-e', `
+    const child = spawnSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `
       import { tempPathFor } from ${JSON.stringify(new URL('../../src/util/atomic.js', import.meta.url).href)};
       import { writeFileSync } from 'node:fs';
       writeFileSync(tempPathFor(${JSON.stringify(join(dir, 'checkpoint.safetensors'))}), 'half a checkpoint');
       process.kill(process.pid, 'SIGKILL');
-    `], { encoding: 'utf8' });
+    `,
+      ],
+      { encoding: 'utf8' },
+    );
     assert.equal(child.signal, 'SIGKILL', child.stderr);
     const pid = deadPid();
     writeFileSync(join(dir, `.metrics.json.${pid}.${Date.now()}.tmp`), 'legacy-named orphan');
-    writeFileSync(join(dir, 'notes.tmp'), 'the user\'s own file');
+    writeFileSync(join(dir, 'notes.tmp'), "the user's own file");
     assert.equal(readdirSync(dir).length, 3);
     writeFileAtomic(join(dir, 'log.json'), '{}');
     assert.deepEqual(readdirSync(dir).sort(), ['log.json', 'notes.tmp']);
@@ -45,15 +54,27 @@ test('issue #14 item 9: bad numeric and enum options end in one line and exit 2,
   try {
     const cases: [string[], RegExp][] = [
       // these three crashed with a RangeError stack trace
-      [['train', 'av-sync', '--data', 'synth:8', '--seeds', '0-100000000', '--out', join(dir, 'r1')], /--seeds must be a list of seeds/],
-      [['train', 'av-sync', '--data', 'synth:99999999999999999999', '--out', join(dir, 'r2')], /--data must be synth:N with N from 1 to/],
-      [['metrics', '--task', 'sync', '--pred', 'p.npy', '--true', 't.npy', '--grid=-2,2,1e12'], /--grid must be MIN,MAX,CLASSES/],
+      [
+        ['train', 'av-sync', '--data', 'synth:8', '--seeds', '0-100000000', '--out', join(dir, 'r1')],
+        /--seeds must be a list of seeds/,
+      ],
+      [
+        ['train', 'av-sync', '--data', 'synth:99999999999999999999', '--out', join(dir, 'r2')],
+        /--data must be synth:N with N from 1 to/,
+      ],
+      [
+        ['metrics', '--task', 'sync', '--pred', 'p.npy', '--true', 't.npy', '--grid=-2,2,1e12'],
+        /--grid must be MIN,MAX,CLASSES/,
+      ],
       // these two were accepted silently (NaN fell back to 2; an infinite temperature ran)
       [['index', dir, '--model', dir, '--concurrency', 'abc'], /--concurrency must be a positive integer/],
       [['metrics', '--a', 'a.npy', '--b', 'b.npy', '--temperature', '1e400'], /--temperature must be a finite number/],
       [['synth', '--clips', '0', '--out', join(dir, 's')], /--clips must be a positive integer/],
       [['sync', '--bench', 'synth:0'], /--bench must be synth:N/],
-      [['retrieve', '--query', 'q', '--index', 'i', '--direction', 'sideways'], /--direction must be one of auto, a2v, v2a/],
+      [
+        ['retrieve', '--query', 'q', '--index', 'i', '--direction', 'sideways'],
+        /--direction must be one of auto, a2v, v2a/,
+      ],
     ];
     for (const [args, re] of cases) {
       const r = run(args, dir);

@@ -32,13 +32,38 @@ test('issue #14 item 8: attune train writes nothing outside --out (no telemetry 
     mkdirSync(cwd);
     const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, XDG_CACHE_HOME: join(home, '.cache') };
     delete env.ORT_DISABLE_TELEMETRY;
-    const r = spawnSync(process.execPath, [cli, 'train', 'av-sync', '--data', 'synth:8', '--set', 'train.epochs=1', '--set', 'train.report=false', '--out', join(dir, 'run'), '--quiet'], {
-      cwd, env, encoding: 'utf8', timeout: 240_000,
-    });
+    const r = spawnSync(
+      process.execPath,
+      [
+        cli,
+        'train',
+        'av-sync',
+        '--data',
+        'synth:8',
+        '--set',
+        'train.epochs=1',
+        '--set',
+        'train.report=false',
+        '--out',
+        join(dir, 'run'),
+        '--quiet',
+      ],
+      {
+        cwd,
+        env,
+        encoding: 'utf8',
+        timeout: 240_000,
+      },
+    );
     assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(files(home), [], 'nothing under $HOME (onnxruntime telemetry queues ~/.cache/Microsoft/DeveloperTools/.onnxruntime/onnxruntime.db)');
+    assert.deepEqual(
+      files(home),
+      [],
+      'nothing under $HOME (onnxruntime telemetry queues ~/.cache/Microsoft/DeveloperTools/.onnxruntime/onnxruntime.db)',
+    );
     assert.deepEqual(files(cwd), [], 'nothing in the current directory (the feature cache goes to <out>/cache)');
-    for (const t of new Set(['/tmp', tmpdir()])) assert.ok(!existsSync(join(t, `mat-debug-${r.pid}.log`)), `${t}/mat-debug-${r.pid}.log was left behind`);
+    for (const t of new Set(['/tmp', tmpdir()]))
+      assert.ok(!existsSync(join(t, `mat-debug-${r.pid}.log`)), `${t}/mat-debug-${r.pid}.log was left behind`);
     assert.ok(existsSync(join(dir, 'run', 'cache')), 'the feature cache lives in the run folder');
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -50,7 +75,15 @@ test('issue #14 item 8: a file named like an ffmpeg protocol (concat:a.wav|b.wav
   const before = process.cwd();
   try {
     process.chdir(dir);
-    const tone = (seconds: number, name: string) => runFfmpeg(['-y', '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=8000:duration=${seconds}`, join(dir, name)]);
+    const tone = (seconds: number, name: string) =>
+      runFfmpeg([
+        '-y',
+        '-f',
+        'lavfi',
+        '-i',
+        `sine=frequency=440:sample_rate=8000:duration=${seconds}`,
+        join(dir, name),
+      ]);
     await tone(1, 'a.wav');
     await tone(2, 'b.wav');
     await tone(0.5, 'c.wav');

@@ -40,7 +40,9 @@ function packageJson(name: string): { dir: string; pkg: Record<string, unknown> 
 function npmPart(name: string, kind: PartKind, role: string, missing: string): Part {
   const found = packageJson(name);
   return {
-    name, kind, role,
+    name,
+    kind,
+    role,
     present: found !== null,
     version: found ? String(found.pkg.version) : null,
     detail: found ? found.dir : missing,
@@ -53,9 +55,23 @@ async function toolPart(tool: FfTool): Promise<Part> {
     const src = binarySource(tool);
     const { stdout } = await promisify(execFile)(src.path, ['-hide_banner', '-version'], { timeout: 10_000 });
     const version = /version (\S+)/.exec(stdout)?.[1] ?? 'unknown';
-    return { name: tool, kind: 'required', present: true, version, detail: `${src.path} (from ${src.from === 'PATH' ? 'PATH' : src.via})`, role };
+    return {
+      name: tool,
+      kind: 'required',
+      present: true,
+      version,
+      detail: `${src.path} (from ${src.from === 'PATH' ? 'PATH' : src.via})`,
+      role,
+    };
   } catch (err) {
-    return { name: tool, kind: 'required', present: false, version: null, detail: (err as Error).message.split('\n')[0], role };
+    return {
+      name: tool,
+      kind: 'required',
+      present: false,
+      version: null,
+      detail: (err as Error).message.split('\n')[0],
+      role,
+    };
   }
 }
 
@@ -65,18 +81,30 @@ function cudaPart(): Part {
   const libs = ['libonnxruntime_providers_cuda.so', 'libonnxruntime_providers_shared.so'];
   const present = ort !== null && platform() === 'linux' && libs.every((l) => existsSync(join(bin, l)));
   return {
-    name: 'onnxruntime CUDA provider', kind: 'optional', role: '--device cuda (opt-in, docs/gpu.md)',
-    present, version: present ? String(ort!.pkg.version) : null,
+    name: 'onnxruntime CUDA provider',
+    kind: 'optional',
+    role: '--device cuda (opt-in, docs/gpu.md)',
+    present,
+    version: present ? String(ort!.pkg.version) : null,
     detail: present ? bin : 'not installed: CPU only (docs/gpu.md says how to add it)',
   };
 }
 
-export async function doctorReport(): Promise<{ attune: string; node: string; platform: string; parts: Part[]; ok: boolean }> {
-  const self = JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string };
+export async function doctorReport(): Promise<{
+  attune: string;
+  node: string;
+  platform: string;
+  parts: Part[];
+  ok: boolean;
+}> {
+  const self = JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   const ort = npmPart('onnxruntime-node', 'required', 'runs every model (CPU build)', 'missing: reinstall attune');
   const bundled = ort.present && Boolean(packageJson('onnxruntime-node')?.pkg.attuneBundled);
   if (bundled) ort.detail += ' (bundled with attune, without its CUDA download hook)';
-  const faceHint = 'not installed (optional): npm install @vladmandic/face-api @tensorflow/tfjs @tensorflow/tfjs-backend-wasm';
+  const faceHint =
+    'not installed (optional): npm install @vladmandic/face-api @tensorflow/tfjs @tensorflow/tfjs-backend-wasm';
   const parts: Part[] = [
     ort,
     await toolPart('ffmpeg'),
@@ -99,15 +127,21 @@ export async function doctorReport(): Promise<{ attune: string; node: string; pl
 export function register(program: Command): void {
   program
     .command('doctor')
-    .description('list the required and optional parts of this installation (versions, where they come from, what is missing)')
+    .description(
+      'list the required and optional parts of this installation (versions, where they come from, what is missing)',
+    )
     .option('--json', 'print the report as JSON', false)
     .action(async (o: { json: boolean }) => {
       const r = await doctorReport();
       if (o.json) printJson(r);
       else {
         process.stdout.write(`attune ${r.attune} on node ${r.node} (${r.platform})\n\n`);
-        process.stdout.write(formatTable(['part', 'kind', 'present', 'version', 'for', 'where'],
-          r.parts.map((p) => [p.name, p.kind, p.present ? 'yes' : 'no', p.version ?? '-', p.role, p.detail])) + '\n');
+        process.stdout.write(
+          formatTable(
+            ['part', 'kind', 'present', 'version', 'for', 'where'],
+            r.parts.map((p) => [p.name, p.kind, p.present ? 'yes' : 'no', p.version ?? '-', p.role, p.detail]),
+          ) + '\n',
+        );
         if (!r.ok) process.stdout.write('\nA required part is missing: reinstall attune (npm install).\n');
       }
       if (!r.ok) process.exitCode = 1;

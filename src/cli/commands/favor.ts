@@ -26,32 +26,63 @@ interface Options {
 export function register(program: Command): void {
   program
     .command('favor')
-    .description('write the FAVOR joint audio-visual tokens of a video (per window) and/or export the audio-visual encoder as ONNX')
+    .description(
+      'write the FAVOR joint audio-visual tokens of a video (per window) and/or export the audio-visual encoder as ONNX',
+    )
     .argument('[video]', 'a video file with sound (needed for --out)')
     .option('--model <path>', 'a trained favor run folder (attune train favor --data avqa:N --out DIR)')
     .option('--out <file>', 'write tokens [M, D], token_window [M] and token_valid [M] to this .safetensors file')
     .option('--export <file>', 'write the encoder as one self-contained .onnx file (contract: docs/favor.md)')
-    .option('--frames <n>', 'with --export: frames the exported encoder takes (2 Hz; shorter clips padded and masked)', '60')
+    .option(
+      '--frames <n>',
+      'with --export: frames the exported encoder takes (2 Hz; shorter clips padded and masked)',
+      '60',
+    )
     .option('--duration <s>', 'read only the first seconds of the video', seconds('--duration'))
-    .option('--ablation <data>', 'instead: train every ablation row on avqa:N over --seeds and print the table (runs under --out)')
+    .option(
+      '--ablation <data>',
+      'instead: train every ablation row on avqa:N over --seeds and print the table (runs under --out)',
+    )
     .option('--seeds <list>', 'with --ablation: seeds (e.g. 1,2,3)', '1,2,3')
-    .option('--set <key=value>', 'with --ablation: shared config override (repeatable), e.g. --set train.epochs=8', (v: string, acc: string[]) => [...acc, v], [])
+    .option(
+      '--set <key=value>',
+      'with --ablation: shared config override (repeatable), e.g. --set train.epochs=8',
+      (v: string, acc: string[]) => [...acc, v],
+      [],
+    )
     .option('--variant <name>', 'with --ablation: model variant (tiny, small)')
     .option('--rows <list>', 'with --ablation: only these rows (0 = full FAVOR; see docs/favor.md)')
-    .option('--docs <file>', 'with --ablation: write the table between the ablation markers of this markdown file (docs/favor.md)')
+    .option(
+      '--docs <file>',
+      'with --ablation: write the table between the ablation markers of this markdown file (docs/favor.md)',
+    )
     .option('--json', 'print the result as JSON', false)
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Example:
   attune favor clip.mp4 --model runs/favor --out clip_tokens.safetensors
   attune favor --model runs/favor --export favor_encoder.onnx --frames 60
-  attune favor --ablation avqa:400 --seeds 1,2,3 --out runs/favor-ablation --docs docs/favor.md`)
+  attune favor --ablation avqa:400 --seeds 1,2,3 --out runs/favor-ablation --docs docs/favor.md`,
+    )
     .action(async (video: string | undefined, o: Options) => {
       if (o.ablation) return ablation(o);
-      if (!o.model) throw new InputError('attune favor needs --model DIR (a run folder from: attune train favor --data avqa:400 --out DIR)', { field: '--model' });
-      if (!o.out && !o.export) throw new InputError('nothing to do: give --out FILE (tokens) and/or --export FILE (encoder)', { field: '--out' });
+      if (!o.model)
+        throw new InputError(
+          'attune favor needs --model DIR (a run folder from: attune train favor --data avqa:400 --out DIR)',
+          { field: '--model' },
+        );
+      if (!o.out && !o.export)
+        throw new InputError('nothing to do: give --out FILE (tokens) and/or --export FILE (encoder)', {
+          field: '--out',
+        });
       if (o.out && !video) throw new InputError('--out needs a VIDEO', { field: 'video' });
       const frames = Number(o.frames);
-      if (!Number.isInteger(frames) || frames < 1) throw new InputError(`--frames expects a positive integer, got "${o.frames}"`, { field: '--frames', got: o.frames });
+      if (!Number.isInteger(frames) || frames < 1)
+        throw new InputError(`--frames expects a positive integer, got "${o.frames}"`, {
+          field: '--frames',
+          got: o.frames,
+        });
       const { decodeClip, exportEncoder, favorTokens, loadFavorModel } = await import('../../models/favor/infer.js');
       const model = loadFavorModel(o.model);
       const result: Record<string, unknown> = { model: model.source };
@@ -59,25 +90,51 @@ Example:
         const clip = await decodeClip(video, { maxSeconds: o.duration });
         const t = await favorTokens(model, clip);
         const [, m, d] = t.tokens.shape;
-        saveSafetensors(o.out, { tokens: { ...t.tokens, shape: [m, d] }, token_window: t.window, token_valid: { ...t.valid, shape: [m] } }, { video, frames: String(clip.frames), window: String(model.config.window) });
-        Object.assign(result, { out: o.out, frames: clip.frames, tokens: [m, d], windows: Math.ceil(clip.frames / model.config.window) });
+        saveSafetensors(
+          o.out,
+          { tokens: { ...t.tokens, shape: [m, d] }, token_window: t.window, token_valid: { ...t.valid, shape: [m] } },
+          { video, frames: String(clip.frames), window: String(model.config.window) },
+        );
+        Object.assign(result, {
+          out: o.out,
+          frames: clip.frames,
+          tokens: [m, d],
+          windows: Math.ceil(clip.frames / model.config.window),
+        });
       }
-      if (o.export) Object.assign(result, { export: o.export, bytes: exportEncoder(model, o.export, frames), exportFrames: frames });
+      if (o.export)
+        Object.assign(result, {
+          export: o.export,
+          bytes: exportEncoder(model, o.export, frames),
+          exportFrames: frames,
+        });
       if (o.json) printJson(result);
-      else process.stdout.write(Object.entries(result).map(([k, v]) => `${k}: ${Array.isArray(v) ? `[${v.join(', ')}]` : String(v)}`).join('\n') + '\n');
+      else
+        process.stdout.write(
+          Object.entries(result)
+            .map(([k, v]) => `${k}: ${Array.isArray(v) ? `[${v.join(', ')}]` : String(v)}`)
+            .join('\n') + '\n',
+        );
     });
 }
 
 async function ablation(o: Options): Promise<void> {
   if (!o.out) throw new InputError('--ablation needs --out DIR for its run folders', { field: '--out' });
   const { parseSeeds } = await import('../../train/seeds.js');
-  const { FAVOR_ABLATIONS, ablationMarkdown, runFavorAblation, writeAblationDocs } = await import('../../app/favor_ablation.js');
+  const { FAVOR_ABLATIONS, ablationMarkdown, runFavorAblation, writeAblationDocs } =
+    await import('../../app/favor_ablation.js');
   const seeds = parseSeeds(o.seeds);
   const rows = o.rows?.split(',').map(Number);
   const t0 = performance.now();
   const result = await runFavorAblation({
-    data: o.ablation!, seeds, set: o.set, variant: o.variant, out: o.out, rows,
-    onRow: (name, seed) => process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(0)} s] ${name}, seed ${seed}\n`),
+    data: o.ablation!,
+    seeds,
+    set: o.set,
+    variant: o.variant,
+    out: o.out,
+    rows,
+    onRow: (name, seed) =>
+      process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(0)} s] ${name}, seed ${seed}\n`),
   });
   const how = `Measured with \`attune favor --ablation ${o.ablation} --seeds ${o.seeds}${o.variant ? ` --variant ${o.variant}` : ''}${o.set.map((s) => ` --set ${s}`).join('')}${o.rows ? ` --rows ${o.rows}` : ''}\` (${((performance.now() - t0) / 60000).toFixed(0)} min): test accuracy in % per family, mean ± std over ${seeds.length} seeds.`;
   if (o.docs) writeAblationDocs(o.docs, result, how);

@@ -10,19 +10,46 @@ import { nonNegativeInt, number, positiveInt } from '../parse.js';
  * `attune t2a` (t2a.ts) shares the options and the runner below.
  */
 export interface GenerationOptions {
-  model: string; out: string; prompt?: string; steps: number; cfg: number; seed: number; duration?: number; griffinLim: number; threads?: number; wav: boolean; json: boolean;
+  model: string;
+  out: string;
+  prompt?: string;
+  steps: number;
+  cfg: number;
+  seed: number;
+  duration?: number;
+  griffinLim: number;
+  threads?: number;
+  wav: boolean;
+  json: boolean;
 }
 
 /** Options every generation command takes. */
 export function generationOptions(cmd: Command): Command {
   return cmd
-    .requiredOption('--model <run>', 'a trained v2a run folder (attune train v2a --data synth:400 --out DIR) or its best.safetensors')
+    .requiredOption(
+      '--model <run>',
+      'a trained v2a run folder (attune train v2a --data synth:400 --out DIR) or its best.safetensors',
+    )
     .requiredOption('--out <file>', 'output file (.mp4 with the picture for v2a; .wav for --wav and t2a)')
     .option('--steps <n>', 'Euler steps (default 25)', positiveInt('--steps', 1000), 25)
-    .option('--cfg <w>', 'classifier-free guidance strength (default 4.5; 1 = no guidance)', number('--cfg', { min: 0, max: 100 }), 4.5)
+    .option(
+      '--cfg <w>',
+      'classifier-free guidance strength (default 4.5; 1 = no guidance)',
+      number('--cfg', { min: 0, max: 100 }),
+      4.5,
+    )
     .option('--seed <n>', 'noise seed (default 0)', nonNegativeInt('--seed'), 0)
-    .option('--duration <s>', 'seconds to generate (default: the video length up to 30 s; t2a: the trained clip length)', number('--duration', { above: 0, max: 30 }))
-    .option('--griffin-lim <n>', 'Griffin-Lim iterations of the waveform decoder (default 32)', positiveInt('--griffin-lim', 1000), 32)
+    .option(
+      '--duration <s>',
+      'seconds to generate (default: the video length up to 30 s; t2a: the trained clip length)',
+      number('--duration', { above: 0, max: 30 }),
+    )
+    .option(
+      '--griffin-lim <n>',
+      'Griffin-Lim iterations of the waveform decoder (default 32)',
+      positiveInt('--griffin-lim', 1000),
+      32,
+    )
     .option('--threads <n>', 'ONNX Runtime threads (default: all cores)', positiveInt('--threads', 256))
     .option('--json', 'print the result as JSON', false);
 }
@@ -32,30 +59,72 @@ export async function runGeneration(video: string | undefined, o: GenerationOpti
   const { generateSound, loadV2aModel, muxSound, writeSoundWav } = await import('../../models/v2a/infer.js');
   const asWav = o.wav || !video;
   const ext = extname(o.out).toLowerCase();
-  if (asWav && ext !== '.wav') throw new InputError(`--out ${o.out}: audio-only output is a .wav file`, { field: '--out', got: o.out, expected: '*.wav' });
-  if (!asWav && ext !== '.mp4') throw new InputError(`--out ${o.out}: v2a writes the picture with its new sound as .mp4 (or pass --wav)`, { field: '--out', got: o.out, expected: '*.mp4' });
-  if (video && o.out === video) throw new InputError(`--out ${o.out} would overwrite the input video`, { field: '--out' });
+  if (asWav && ext !== '.wav')
+    throw new InputError(`--out ${o.out}: audio-only output is a .wav file`, {
+      field: '--out',
+      got: o.out,
+      expected: '*.wav',
+    });
+  if (!asWav && ext !== '.mp4')
+    throw new InputError(`--out ${o.out}: v2a writes the picture with its new sound as .mp4 (or pass --wav)`, {
+      field: '--out',
+      got: o.out,
+      expected: '*.mp4',
+    });
+  if (video && o.out === video)
+    throw new InputError(`--out ${o.out} would overwrite the input video`, { field: '--out' });
   const model = loadV2aModel(o.model);
-  const r = await generateSound(model, { video, prompt: o.prompt, seconds: o.duration, steps: o.steps, cfg: o.cfg, seed: o.seed, griffinLim: o.griffinLim, threads: o.threads });
+  const r = await generateSound(model, {
+    video,
+    prompt: o.prompt,
+    seconds: o.duration,
+    steps: o.steps,
+    cfg: o.cfg,
+    seed: o.seed,
+    griffinLim: o.griffinLim,
+    threads: o.threads,
+  });
   if (asWav) await writeSoundWav(o.out, r.wave);
   else await muxSound(video!, r.wave, o.out);
-  const summary = { output: o.out, video: video ?? null, prompt: o.prompt ?? null, seconds: r.seconds, steps: o.steps, cfg: o.cfg, seed: o.seed, model: model.source, unknownWords: r.unknownWords, timing: r.timing };
+  const summary = {
+    output: o.out,
+    video: video ?? null,
+    prompt: o.prompt ?? null,
+    seconds: r.seconds,
+    steps: o.steps,
+    cfg: o.cfg,
+    seed: o.seed,
+    model: model.source,
+    unknownWords: r.unknownWords,
+    timing: r.timing,
+  };
   if (o.json) return printJson(summary);
-  process.stdout.write(`${o.out}: ${r.seconds.toFixed(2)} s of sound, ${o.steps} steps, CFG ${o.cfg}, seed ${o.seed} (${r.timing.generate.toFixed(2)} s to generate)\n`);
-  if (r.unknownWords.length) process.stderr.write(`note: words outside the model's vocabulary were ignored: ${r.unknownWords.join(', ')}\n`);
+  process.stdout.write(
+    `${o.out}: ${r.seconds.toFixed(2)} s of sound, ${o.steps} steps, CFG ${o.cfg}, seed ${o.seed} (${r.timing.generate.toFixed(2)} s to generate)\n`,
+  );
+  if (r.unknownWords.length)
+    process.stderr.write(`note: words outside the model's vocabulary were ignored: ${r.unknownWords.join(', ')}\n`);
 }
 
 export function register(program: Command): void {
-  generationOptions(program
-    .command('v2a')
-    .description('generate sound for a (silent) video with a trained v2a model and mux it with the original picture')
-    .argument('<video>', 'a video file (any container ffmpeg reads); its own audio, if any, is replaced')
-    .option('--prompt <text>', 'a caption that also conditions the sound (e.g. "a red circle bounces twice; metallic clang")')
-    .option('--wav', 'write only the generated audio (16 kHz WAV) to --out', false))
-    .addHelpText('after', `
+  generationOptions(
+    program
+      .command('v2a')
+      .description('generate sound for a (silent) video with a trained v2a model and mux it with the original picture')
+      .argument('<video>', 'a video file (any container ffmpeg reads); its own audio, if any, is replaced')
+      .option(
+        '--prompt <text>',
+        'a caption that also conditions the sound (e.g. "a red circle bounces twice; metallic clang")',
+      )
+      .option('--wav', 'write only the generated audio (16 kHz WAV) to --out', false),
+  )
+    .addHelpText(
+      'after',
+      `
 Train a model first (AV-Synth, the bouncing-objects dataset):
   attune train v2a --data synth:400 --out runs/v2a
   attune v2a clip.mp4 --model runs/v2a --out clip_with_sound.mp4
-  attune v2a clip.mp4 --model runs/v2a --wav --out sound.wav --steps 8 --cfg 3`)
+  attune v2a clip.mp4 --model runs/v2a --wav --out sound.wav --steps 8 --cfg 3`,
+    )
     .action((video: string, o: GenerationOptions) => runGeneration(video, o));
 }

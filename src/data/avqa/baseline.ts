@@ -34,7 +34,11 @@ export interface BaselineRow {
 const argmax = (m: Map<string, number>): string | undefined => {
   let best: string | undefined;
   let n = -1;
-  for (const [k, v] of [...m].sort((a, b) => (a[0] < b[0] ? -1 : 1))) if (v > n) { best = k; n = v; }
+  for (const [k, v] of [...m].sort((a, b) => (a[0] < b[0] ? -1 : 1)))
+    if (v > n) {
+      best = k;
+      n = v;
+    }
   return best;
 };
 
@@ -53,11 +57,24 @@ const position = (q: AvqaQuestion): string => String(q.choices!.indexOf(q.answer
 
 /** Naive Bayes over word unigrams and bigrams of the question, one model per template. */
 class Bayes {
-  private readonly models = new Map<string, { prior: Map<string, number>; words: Map<string, Map<string, number>>; totals: Map<string, number>; vocab: Set<string> }>();
+  private readonly models = new Map<
+    string,
+    {
+      prior: Map<string, number>;
+      words: Map<string, Map<string, number>>;
+      totals: Map<string, number>;
+      vocab: Set<string>;
+    }
+  >();
 
   constructor(train: AvqaQuestion[]) {
     for (const q of train) {
-      const m = this.models.get(q.template) ?? { prior: new Map(), words: new Map(), totals: new Map(), vocab: new Set<string>() };
+      const m = this.models.get(q.template) ?? {
+        prior: new Map(),
+        words: new Map(),
+        totals: new Map(),
+        vocab: new Set<string>(),
+      };
       const y = label(q);
       m.prior.set(y, (m.prior.get(y) ?? 0) + 1);
       const w = m.words.get(y) ?? new Map<string, number>();
@@ -83,7 +100,10 @@ class Bayes {
       const w = m.words.get(a)!;
       const tot = m.totals.get(a) ?? 0;
       for (const f of fs) s += Math.log(((w.get(f) ?? 0) + 1) / (tot + m.vocab.size + 1));
-      if (s > score) { score = s; best = a; }
+      if (s > score) {
+        score = s;
+        best = a;
+      }
     }
     return best === undefined || !q.choices ? best : q.choices[Number(best)];
   }
@@ -103,13 +123,54 @@ function features(q: AvqaQuestion): string[] {
 export function questionOnlyBaselines(questions: AvqaQuestion[], testSplit: 'test' | 'val' = 'test'): BaselineRow[] {
   const train = questions.filter((q) => q.split === 'train');
   const test = questions.filter((q) => q.split === testSplit);
-  const famMaj = new Map([...tally(train, (q) => q.family, (q) => q.answer)].map(([k, m]) => [k, argmax(m)]));
-  const tplMaj = new Map([...tally(train.filter((q) => !q.choices), (q) => q.template, (q) => q.answer)].map(([k, m]) => [k, argmax(m)]));
-  const tplPos = new Map([...tally(train.filter((q) => q.choices), (q) => q.template, position)].map(([k, m]) => [k, argmax(m)]));
-  const textMaj = new Map([...tally(train, (q) => q.question, (q) => q.answer)].map(([k, m]) => [k, argmax(m)]));
-  const support = new Map([...tally(questions, (q) => q.template, (q) => q.answer)].map(([k, m]) => [k, m.size]));
+  const famMaj = new Map(
+    [
+      ...tally(
+        train,
+        (q) => q.family,
+        (q) => q.answer,
+      ),
+    ].map(([k, m]) => [k, argmax(m)]),
+  );
+  const tplMaj = new Map(
+    [
+      ...tally(
+        train.filter((q) => !q.choices),
+        (q) => q.template,
+        (q) => q.answer,
+      ),
+    ].map(([k, m]) => [k, argmax(m)]),
+  );
+  const tplPos = new Map(
+    [
+      ...tally(
+        train.filter((q) => q.choices),
+        (q) => q.template,
+        position,
+      ),
+    ].map(([k, m]) => [k, argmax(m)]),
+  );
+  const textMaj = new Map(
+    [
+      ...tally(
+        train,
+        (q) => q.question,
+        (q) => q.answer,
+      ),
+    ].map(([k, m]) => [k, argmax(m)]),
+  );
+  const support = new Map(
+    [
+      ...tally(
+        questions,
+        (q) => q.template,
+        (q) => q.answer,
+      ),
+    ].map(([k, m]) => [k, m.size]),
+  );
   const bayes = new Bayes(train);
-  const prior = (q: AvqaQuestion): string | undefined => (q.choices ? q.choices[Number(tplPos.get(q.template) ?? 0)] : tplMaj.get(q.template));
+  const prior = (q: AvqaQuestion): string | undefined =>
+    q.choices ? q.choices[Number(tplPos.get(q.template) ?? 0)] : tplMaj.get(q.template);
   const hit = (q: AvqaQuestion, p: string | undefined) => (p === q.answer ? 1 : 0);
   const row = (family: AvqaFamily | 'all', qs: AvqaQuestion[], nTrain: number): BaselineRow => {
     const mean = (f: (q: AvqaQuestion) => number) => (qs.length ? qs.reduce((a, q) => a + f(q), 0) / qs.length : NaN);
@@ -117,8 +178,10 @@ export function questionOnlyBaselines(questions: AvqaQuestion[], testSplit: 'tes
     const text = mean((q) => hit(q, textMaj.get(q.question) ?? prior(q)));
     const nb = mean((q) => hit(q, bayes.predict(q) ?? prior(q)));
     return {
-      family, train: nTrain, test: qs.length,
-      chance: mean((q) => 1 / (q.choices ? q.choices.length : support.get(q.template) ?? 1)),
+      family,
+      train: nTrain,
+      test: qs.length,
+      chance: mean((q) => 1 / (q.choices ? q.choices.length : (support.get(q.template) ?? 1))),
       family_majority: mean((q) => hit(q, famMaj.get(q.family))),
       template_majority: template,
       text_majority: text,
@@ -126,8 +189,13 @@ export function questionOnlyBaselines(questions: AvqaQuestion[], testSplit: 'tes
       leak: Math.max(text, nb) - template,
     };
   };
-  const rows = AVQA_FAMILIES.filter((f) => questions.some((q) => q.family === f))
-    .map((f) => row(f, test.filter((q) => q.family === f), train.filter((q) => q.family === f).length));
+  const rows = AVQA_FAMILIES.filter((f) => questions.some((q) => q.family === f)).map((f) =>
+    row(
+      f,
+      test.filter((q) => q.family === f),
+      train.filter((q) => q.family === f).length,
+    ),
+  );
   rows.push(row('all', test, train.length));
   return rows;
 }
@@ -135,6 +203,13 @@ export function questionOnlyBaselines(questions: AvqaQuestion[], testSplit: 'tes
 /** The rows as a Markdown table (percentages). */
 export function formatBaselines(rows: BaselineRow[]): string {
   const pct = (v: number) => (Number.isFinite(v) ? (100 * v).toFixed(1) : '-');
-  const head = '| family | train | test | chance | family majority | template prior | exact text | naive Bayes | leak |\n|---|---|---|---|---|---|---|---|---|';
-  return [head, ...rows.map((r) => `| ${r.family} | ${r.train} | ${r.test} | ${pct(r.chance)} | ${pct(r.family_majority)} | ${pct(r.template_majority)} | ${pct(r.text_majority)} | ${pct(r.bayes)} | ${r.leak >= 0 ? '+' : ''}${pct(r.leak)} |`)].join('\n');
+  const head =
+    '| family | train | test | chance | family majority | template prior | exact text | naive Bayes | leak |\n|---|---|---|---|---|---|---|---|---|';
+  return [
+    head,
+    ...rows.map(
+      (r) =>
+        `| ${r.family} | ${r.train} | ${r.test} | ${pct(r.chance)} | ${pct(r.family_majority)} | ${pct(r.template_majority)} | ${pct(r.text_majority)} | ${pct(r.bayes)} | ${r.leak >= 0 ? '+' : ''}${pct(r.leak)} |`,
+    ),
+  ].join('\n');
 }

@@ -51,7 +51,10 @@ export interface AvqaDataset {
 export class AnswerBalancer {
   readonly counts = new Map<string, Map<string, number>>();
   readonly seen = new Map<string, Set<string>>();
-  constructor(readonly tolerance = 0.2, readonly slack = 1) {}
+  constructor(
+    readonly tolerance = 0.2,
+    readonly slack = 1,
+  ) {}
 
   total(template: string): number {
     let n = 0;
@@ -88,7 +91,10 @@ export class AnswerBalancer {
     const byTemplate = leastBy(ok, (c) => this.total(c.template));
     const templates = [...new Set(byTemplate.map((c) => c.template))];
     const template = templates[Math.floor(uniform() * templates.length)];
-    const best = leastBy(byTemplate.filter((c) => c.template === template), (c) => this.count(c.template, c.key));
+    const best = leastBy(
+      byTemplate.filter((c) => c.template === template),
+      (c) => this.count(c.template, c.key),
+    );
     const chosen = best[Math.floor(uniform() * best.length)];
     const m = this.counts.get(template) ?? new Map<string, number>();
     m.set(chosen.key, (m.get(chosen.key) ?? 0) + 1);
@@ -106,7 +112,8 @@ function pickFoil(cfg: AvqaConfig, scene: AvqaScene, rng: Rng): number | null {
     if (j === scene.index || sceneSplit(cfg, j) !== scene.split) continue;
     const foil = avqaScene(cfg, j, scene.duration);
     const { edge } = AVQA_TOLERANCES;
-    if (foil.impacts.filter((i) => i.sounding && i.time >= edge && i.time <= scene.duration - edge).length >= 2) return j;
+    if (foil.impacts.filter((i) => i.sounding && i.time >= edge && i.time <= scene.duration - edge).length >= 2)
+      return j;
   }
   return null;
 }
@@ -142,7 +149,11 @@ export function sceneQuestions(cfg: AvqaConfig, scene: AvqaScene, balancer: Answ
 }
 
 /** Scenes 0..n-1 and their balanced questions. */
-export function generateAvqa(config: Partial<AvqaConfig> | AvqaConfig, n: number, opts: { onScene?: (scene: AvqaScene, questions: AvqaQuestion[]) => void } = {}): AvqaDataset {
+export function generateAvqa(
+  config: Partial<AvqaConfig> | AvqaConfig,
+  n: number,
+  opts: { onScene?: (scene: AvqaScene, questions: AvqaQuestion[]) => void } = {},
+): AvqaDataset {
   const cfg = avqaConfig(config);
   const t0 = performance.now();
   const balancer = new AnswerBalancer(cfg.tolerance);

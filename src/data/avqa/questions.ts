@@ -10,7 +10,6 @@ import { AVQA_TOLERANCES, fillTemplate, formatSeconds, type AvqaAudio } from './
 
 const T = AVQA_TOLERANCES;
 
-
 export interface AvqaCandidate {
   template: string;
   question: string;
@@ -30,8 +29,12 @@ export interface CandidateContext {
   foil: () => number | null;
 }
 
-
-function cand(template: string, params: Record<string, string>, answer: string, extra: Partial<AvqaCandidate> = {}): AvqaCandidate {
+function cand(
+  template: string,
+  params: Record<string, string>,
+  answer: string,
+  extra: Partial<AvqaCandidate> = {},
+): AvqaCandidate {
   return { template, question: fillTemplate(template, params), answer, key: answer, ...extra };
 }
 
@@ -60,7 +63,12 @@ function countClear(times: number[], d: number): number | null {
 /** Onsets per sound word of the sounding objects, sorted. */
 function onsetsBySound(s: AvqaScene): Map<SoundWord, number[]> {
   const m = new Map<SoundWord, number[]>();
-  for (const o of s.objects) if (o.sound) m.set(o.sound, [...(m.get(o.sound) ?? []), ...o.bounces].sort((a, b) => a - b));
+  for (const o of s.objects)
+    if (o.sound)
+      m.set(
+        o.sound,
+        [...(m.get(o.sound) ?? []), ...o.bounces].sort((a, b) => a - b),
+      );
   return m;
 }
 
@@ -77,7 +85,8 @@ function heardSounds(s: AvqaScene): Set<SoundWord> | null {
   return heard;
 }
 
-const soundingOnsets = (s: AvqaScene): number => s.impacts.filter((i) => i.sounding && clear(i.time, s.duration)).length;
+const soundingOnsets = (s: AvqaScene): number =>
+  s.impacts.filter((i) => i.sounding && clear(i.time, s.duration)).length;
 
 function audioFamily(s: AvqaScene): AvqaCandidate[] {
   const heard = heardSounds(s);
@@ -96,8 +105,10 @@ function visualFamily(s: AvqaScene): AvqaCandidate[] {
     for (const o of s.objects) m.set(f(o), [...(m.get(f(o)) ?? []), o]);
     return m;
   };
-  for (const [shape, objs] of by((o) => o.shape)) if (objs.length === 1) out.push(cand('visual.color', { shape }, objs[0].color));
-  for (const [color, objs] of by((o) => o.color)) if (objs.length === 1) out.push(cand('visual.shape', { color }, objs[0].shape));
+  for (const [shape, objs] of by((o) => o.shape))
+    if (objs.length === 1) out.push(cand('visual.color', { shape }, objs[0].color));
+  for (const [color, objs] of by((o) => o.color))
+    if (objs.length === 1) out.push(cand('visual.shape', { color }, objs[0].shape));
   out.push(cand('visual.count', {}, String(s.objects.length)));
   out.push(cand('visual.gray', {}, String(s.objects.filter((o) => !o.sounding).length)));
   return out;
@@ -115,11 +126,13 @@ function sourceFamily(s: AvqaScene): AvqaCandidate[] {
     out.push(cand('source.at', { time: formatSeconds(tq) }, s.objects[e.object].name, { time: e.time }));
   }
   for (const o of s.objects) {
-    if (o.sound && ok.has(o.id) && o.bounces.some((t) => clear(t, d))) out.push(cand('source.sound', { object: o.name }, o.sound));
+    if (o.sound && ok.has(o.id) && o.bounces.some((t) => clear(t, d)))
+      out.push(cand('source.sound', { object: o.name }, o.sound));
   }
   for (const w of SOUND_WORDS) {
     const objs = s.objects.filter((o) => o.sound === w);
-    if (objs.length === 1 && ok.has(objs[0].id) && objs[0].bounces.some((t) => clear(t, d))) out.push(cand('source.which', { sound: w }, objs[0].name));
+    if (objs.length === 1 && ok.has(objs[0].id) && objs[0].bounces.some((t) => clear(t, d)))
+      out.push(cand('source.which', { sound: w }, objs[0].name));
   }
   return out;
 }
@@ -131,10 +144,14 @@ function orderFamily(s: AvqaScene): AvqaCandidate[] {
   for (const a of objs) {
     for (const b of objs) {
       if (a === b) continue;
-      const fa = firstClear(a.bounces, d), fb = firstClear(b.bounces, d);
+      const fa = firstClear(a.bounces, d),
+        fb = firstClear(b.bounces, d);
       if (fa === null || fb === null || Math.abs(fa - fb) < T.orderGap) continue;
       const answer = fa < fb ? a.name : b.name;
-      out.push({ ...cand('order.wall', { a: a.name, b: b.name }, answer, { time: Math.min(fa, fb), choices: [a.name, b.name] }), key: fa < fb ? 'first' : 'second' });
+      out.push({
+        ...cand('order.wall', { a: a.name, b: b.name }, answer, { time: Math.min(fa, fb), choices: [a.name, b.name] }),
+        key: fa < fb ? 'first' : 'second',
+      });
     }
   }
   const heard = heardSounds(s);
@@ -150,9 +167,13 @@ function orderFamily(s: AvqaScene): AvqaCandidate[] {
   }
   const sounds = s.impacts.filter((i) => i.sounding && i.time > -T.edge && i.time < d);
   const e = sounds[0];
-  if (e && clear(e.time, d) && named(s).some((o) => o.id === e.object)
-    && (sounds.length < 2 || sounds[1].time >= e.time + T.orderGap)
-    && !s.impacts.some((o) => o !== e && Math.abs(o.time - e.time) < T.isolation)) {
+  if (
+    e &&
+    clear(e.time, d) &&
+    named(s).some((o) => o.id === e.object) &&
+    (sounds.length < 2 || sounds[1].time >= e.time + T.orderGap) &&
+    !s.impacts.some((o) => o !== e && Math.abs(o.time - e.time) < T.isolation)
+  ) {
     out.push(cand('order.first', {}, s.objects[e.object].name, { time: e.time }));
   }
   return out;
@@ -186,7 +207,13 @@ function causalFamily(s: AvqaScene): AvqaCandidate[] {
     // which other object hit the wall next
     const others = s.impacts.filter((i) => i.object !== x.id);
     const n = others.find((i) => i.time > a);
-    if (!others.some((i) => Math.abs(i.time - a) < T.nextGap) && n && n.time <= a + T.nextMax && clear(n.time, d) && ok.has(n.object)) {
+    if (
+      !others.some((i) => Math.abs(i.time - a) < T.nextGap) &&
+      n &&
+      n.time <= a + T.nextMax &&
+      clear(n.time, d) &&
+      ok.has(n.object)
+    ) {
       const n2 = others.find((i) => i.time > n.time && i.object !== n.object);
       if (!n2 || n2.time >= n.time + T.nextGap) {
         out.push(cand('causal.next', { object: x.name }, s.objects[n.object].name, { time: n.time }));
@@ -198,7 +225,8 @@ function causalFamily(s: AvqaScene): AvqaCandidate[] {
     if (!sounds.some((i) => Math.abs(i.time - a) < T.nextGap) && m && m.time <= a + T.nextMax && clear(m.time, d)) {
       const word = s.objects[m.object].sound!;
       const m2 = sounds.find((i) => i.time > m.time && s.objects[i.object].sound !== word);
-      if (!m2 || m2.time >= m.time + T.nextGap) out.push(cand('causal.heard', { object: x.name }, word, { time: m.time }));
+      if (!m2 || m2.time >= m.time + T.nextGap)
+        out.push(cand('causal.heard', { object: x.name }, word, { time: m.time }));
     }
   }
   return out;
@@ -232,13 +260,21 @@ function syncFamily(s: AvqaScene, ctx: CandidateContext): AvqaCandidate[] {
 /** Every unambiguous question of one family the scene supports. */
 export function familyCandidates(family: AvqaFamily, s: AvqaScene, ctx: CandidateContext): AvqaCandidate[] {
   switch (family) {
-    case 'audio': return audioFamily(s);
-    case 'visual': return visualFamily(s);
-    case 'source': return sourceFamily(s);
-    case 'order': return orderFamily(s);
-    case 'count': return countFamily(s);
-    case 'causal': return causalFamily(s);
-    case 'matching': return matchingFamily(s, ctx);
-    case 'sync': return syncFamily(s, ctx);
+    case 'audio':
+      return audioFamily(s);
+    case 'visual':
+      return visualFamily(s);
+    case 'source':
+      return sourceFamily(s);
+    case 'order':
+      return orderFamily(s);
+    case 'count':
+      return countFamily(s);
+    case 'causal':
+      return causalFamily(s);
+    case 'matching':
+      return matchingFamily(s, ctx);
+    case 'sync':
+      return syncFamily(s, ctx);
   }
 }

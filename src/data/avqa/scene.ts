@@ -14,7 +14,12 @@ export const SOUND_WORDS = ['piano', 'clarinet', 'bell', 'drum'] as const;
 export type SoundWord = (typeof SOUND_WORDS)[number];
 
 /** Partial family (synth classes) -> the word questions use for it. */
-export const FAMILY_WORD: Record<string, SoundWord> = { harmonic: 'piano', odd: 'clarinet', bell: 'bell', membrane: 'drum' };
+export const FAMILY_WORD: Record<string, SoundWord> = {
+  harmonic: 'piano',
+  odd: 'clarinet',
+  bell: 'bell',
+  membrane: 'drum',
+};
 
 export interface AvqaObject {
   id: number;
@@ -62,9 +67,20 @@ export function avqaScene(cfg: AvqaConfig, index: number, duration = sceneDurati
     const voice = o.sounding ? voices[o.cls] : null;
     // A segment ends at a wall impact, except the last one, which ends with the simulated span.
     const bounces = o.segments.slice(0, -1).map((s) => s.t1);
-    return { id: o.id, cls: o.cls, sounding: o.sounding, shape: cls.shape, color, name: `${color} ${cls.shape}`, voice, sound: voice === null ? null : FAMILY_WORD[classes[voice].family], bounces };
+    return {
+      id: o.id,
+      cls: o.cls,
+      sounding: o.sounding,
+      shape: cls.shape,
+      color,
+      name: `${color} ${cls.shape}`,
+      voice,
+      sound: voice === null ? null : FAMILY_WORD[classes[voice].family],
+      bounces,
+    };
   });
-  const impacts = objects.flatMap((o) => o.bounces.map((time) => ({ time, object: o.id, sounding: o.sounding })))
+  const impacts = objects
+    .flatMap((o) => o.bounces.map((time) => ({ time, object: o.id, sounding: o.sounding })))
     .sort((a, b) => a.time - b.time || a.object - b.object);
   return { id: sceneId(index), index, split: sceneSplit(cfg, index), duration, synth, objects, impacts };
 }

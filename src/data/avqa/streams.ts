@@ -47,13 +47,28 @@ export interface AvqaStreams {
 /** The 50 Hz log-mel settings: hop = rate / 50, 25 ms Hann window, power, Slaney mels to Nyquist, bigvgan padding (frame a covers [a/50, (a+1)/50)). */
 export function avqaMelConfig(sampleRate: number, nMels = 64): LogMelConfig {
   const hop = sampleRate / FAVOR_AUDIO_RATE;
-  if (!Number.isInteger(hop)) throw new ConfigError(`sample rate ${sampleRate} is not a multiple of ${FAVOR_AUDIO_RATE}`, { field: 'sampleRate', got: sampleRate });
+  if (!Number.isInteger(hop))
+    throw new ConfigError(`sample rate ${sampleRate} is not a multiple of ${FAVOR_AUDIO_RATE}`, {
+      field: 'sampleRate',
+      got: sampleRate,
+    });
   const winLength = Math.round(0.025 * sampleRate);
   let nFft = 1;
   while (nFft < Math.max(winLength, hop)) nFft *= 2;
   return {
-    sampleRate, nFft, hop, winLength, window: 'hann', pad: 'bigvgan', power: 2,
-    nMels, fMin: 0, fMax: sampleRate / 2, scale: 'slaney', norm: 'slaney', log: { kind: 'log10', floor: 1e-10 },
+    sampleRate,
+    nFft,
+    hop,
+    winLength,
+    window: 'hann',
+    pad: 'bigvgan',
+    power: 2,
+    nMels,
+    fMin: 0,
+    fMax: sampleRate / 2,
+    scale: 'slaney',
+    norm: 'slaney',
+    log: { kind: 'log10', floor: 1e-10 },
   };
 }
 
@@ -68,10 +83,22 @@ export function avqaLogMel(samples: Float32Array, sampleRate: number, nMels = 64
 }
 
 /** RGB frames [T, S, S, 3] (bytes) -> [T, tokens * patch*patch*3] floats in [0, 1], area-averaged by S / size. */
-export function downsampleFrames(frames: Uint8Array, count: number, from: number, size: number, patch = size): Float32Array {
+export function downsampleFrames(
+  frames: Uint8Array,
+  count: number,
+  from: number,
+  size: number,
+  patch = size,
+): Float32Array {
   const f = from / size;
-  if (!Number.isInteger(f) || f < 1) throw new ConfigError(`stream size ${size} must divide the scene size ${from}`, { field: 'size', got: size, expected: `a divisor of ${from}` });
-  if (!Number.isInteger(size / patch) || patch < 1) throw new ConfigError(`patch ${patch} must divide the stream size ${size}`, { field: 'patch', got: patch });
+  if (!Number.isInteger(f) || f < 1)
+    throw new ConfigError(`stream size ${size} must divide the scene size ${from}`, {
+      field: 'size',
+      got: size,
+      expected: `a divisor of ${from}`,
+    });
+  if (!Number.isInteger(size / patch) || patch < 1)
+    throw new ConfigError(`patch ${patch} must divide the stream size ${size}`, { field: 'patch', got: patch });
   const per = size / patch;
   const dim = size * size * 3;
   const out = new Float32Array(count * dim);
@@ -97,7 +124,12 @@ export function downsampleFrames(frames: Uint8Array, count: number, from: number
 }
 
 /** Scene `index` as FAVOR-ready streams, with its own audio, shifted audio ({offset}) or another scene's ({foil}). */
-export function avqaStreams(config: Partial<AvqaConfig> | AvqaConfig, index: number, audio: AvqaAudio = {}, opts: AvqaStreamOptions = {}): AvqaStreams {
+export function avqaStreams(
+  config: Partial<AvqaConfig> | AvqaConfig,
+  index: number,
+  audio: AvqaAudio = {},
+  opts: AvqaStreamOptions = {},
+): AvqaStreams {
   const cfg = avqaConfig(config);
   const size = opts.size ?? 32;
   const patch = opts.patch ?? size;
@@ -105,10 +137,19 @@ export function avqaStreams(config: Partial<AvqaConfig> | AvqaConfig, index: num
   const duration = sceneDuration(cfg, index);
   const synth = sceneSynthConfig(cfg, index, duration);
   const foil = audio.foil;
-  const clip = generateClip({ ...synth, fps: FAVOR_VIDEO_RATE }, index, { offset: audio.offset ?? 0, audio: foil === undefined });
-  const samples = foil === undefined ? clip.audio : generateClip(sceneSynthConfig(cfg, foil, duration), foil, { video: false }).audio;
+  const clip = generateClip({ ...synth, fps: FAVOR_VIDEO_RATE }, index, {
+    offset: audio.offset ?? 0,
+    audio: foil === undefined,
+  });
+  const samples =
+    foil === undefined ? clip.audio : generateClip(sceneSynthConfig(cfg, foil, duration), foil, { video: false }).audio;
   const videoTokens = (size / patch) ** 2;
-  const video = makeStream(downsampleFrames(clip.video, clip.frames, synth.size, size, patch), size * size * 3, FAVOR_VIDEO_RATE, 0);
+  const video = makeStream(
+    downsampleFrames(clip.video, clip.frames, synth.size, size, patch),
+    size * size * 3,
+    FAVOR_VIDEO_RATE,
+    0,
+  );
   const mel = avqaLogMel(samples, cfg.sampleRate, nMels);
   const slots = opts.slots ?? Math.max(FAVOR_AUDIO_RATE / FAVOR_VIDEO_RATE, videoTokens);
   const groups = favorGroup(video, mel, { videoTokens, slots });
@@ -116,7 +157,11 @@ export function avqaStreams(config: Partial<AvqaConfig> | AvqaConfig, index: num
 }
 
 /** The streams a question is asked over. */
-export function questionStreams(config: Partial<AvqaConfig> | AvqaConfig, q: Pick<AvqaQuestion, 'index' | 'audio'>, opts: AvqaStreamOptions = {}): AvqaStreams {
+export function questionStreams(
+  config: Partial<AvqaConfig> | AvqaConfig,
+  q: Pick<AvqaQuestion, 'index' | 'audio'>,
+  opts: AvqaStreamOptions = {},
+): AvqaStreams {
   return avqaStreams(config, q.index, q.audio ?? {}, opts);
 }
 
@@ -143,14 +188,21 @@ export function favorBatch(items: readonly FavorGroups[], opts: { multiple?: num
   const { slots, videoDim, audioDim } = items[0];
   for (const g of items) {
     if (g.slots !== slots || g.videoDim !== videoDim || g.audioDim !== audioDim) {
-      throw new ShapeError(`favorBatch: clips differ in slots or dims (${g.slots}/${g.videoDim}/${g.audioDim} vs ${slots}/${videoDim}/${audioDim})`, { field: 'items' });
+      throw new ShapeError(
+        `favorBatch: clips differ in slots or dims (${g.slots}/${g.videoDim}/${g.audioDim} vs ${slots}/${videoDim}/${audioDim})`,
+        { field: 'items' },
+      );
     }
   }
   const m = opts.multiple ?? 1;
   const frames = Math.ceil(Math.max(...items.map((g) => g.frames)) / m) * m;
   const B = items.length;
   const out: FavorBatch = {
-    batch: B, frames, slots, videoDim, audioDim,
+    batch: B,
+    frames,
+    slots,
+    videoDim,
+    audioDim,
     video: new Float32Array(B * frames * slots * videoDim),
     audio: new Float32Array(B * frames * slots * audioDim),
     videoMask: new Uint8Array(B * frames * slots),

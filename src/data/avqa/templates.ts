@@ -27,7 +27,6 @@ export const AVQA_TOLERANCES = {
   syncOffsets: [0.5, 1, 1.5, 2] as readonly number[],
 } as const;
 
-
 export interface AvqaTemplate {
   family: AvqaFamily;
   text: string; // {placeholders}
@@ -52,8 +51,16 @@ export const AVQA_TEMPLATES: Record<string, AvqaTemplate> = {
   'count.sounds': { family: 'count', text: 'how many times did the {object} make a sound?', answers: 'number' },
   'count.wall': { family: 'count', text: 'how many times did the {object} hit the wall?', answers: 'number' },
   'count.heard': { family: 'count', text: 'how many times is a {sound} heard?', answers: 'number' },
-  'causal.next': { family: 'causal', text: 'which other object hit the wall right after the {object} first hit the wall?', answers: 'object' },
-  'causal.heard': { family: 'causal', text: 'what was heard right after the {object} first hit the wall?', answers: 'sound' },
+  'causal.next': {
+    family: 'causal',
+    text: 'which other object hit the wall right after the {object} first hit the wall?',
+    answers: 'object',
+  },
+  'causal.heard': {
+    family: 'causal',
+    text: 'what was heard right after the {object} first hit the wall?',
+    answers: 'sound',
+  },
   'matching.belong': { family: 'matching', text: 'does this sound belong to this video?', answers: 'yes/no' },
   'sync.late': { family: 'sync', text: 'is the sound late?', answers: 'yes/no' },
   'sync.sync': { family: 'sync', text: 'is the sound in sync with the video?', answers: 'yes/no' },

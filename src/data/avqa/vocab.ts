@@ -35,7 +35,8 @@ export class WordTokenizer {
   private readonly ids = new Map<string, number>();
 
   constructor(json: WordTokenizerJson) {
-    if (json.type !== 'attune-word' || json.version !== 1) throw new InputError(`not an Attune word tokenizer (type ${String(json.type)})`, { field: 'type' });
+    if (json.type !== 'attune-word' || json.version !== 1)
+      throw new InputError(`not an Attune word tokenizer (type ${String(json.type)})`, { field: 'type' });
     this.specials = [...json.specials];
     this.words = [...json.words];
     [...this.specials, ...this.words].forEach((w, i) => {
@@ -67,7 +68,10 @@ export class WordTokenizer {
   }
 
   /** Ids of a text ([BOS] ... [EOS] unless addSpecial is false); unknown words map to [UNK]. */
-  encode(text: string, opts: { addSpecial?: boolean; maxLength?: number; padTo?: number } = {}): { ids: Int32Array; mask: Uint8Array } {
+  encode(
+    text: string,
+    opts: { addSpecial?: boolean; maxLength?: number; padTo?: number } = {},
+  ): { ids: Int32Array; mask: Uint8Array } {
     let ids = tokenizeWords(text).map((w) => this.ids.get(w) ?? this.unkId);
     if (opts.addSpecial ?? true) ids = [this.id('[BOS]'), ...ids, this.id('[EOS]')];
     if (opts.maxLength !== undefined && ids.length > opts.maxLength) ids = ids.slice(0, opts.maxLength);
@@ -80,10 +84,15 @@ export class WordTokenizer {
   }
 
   /** A padded batch [B, L]. */
-  encodeBatch(texts: readonly string[], opts: { addSpecial?: boolean; maxLength?: number; padTo?: number } = {}): { ids: Int32Array; mask: Uint8Array; shape: [number, number] } {
+  encodeBatch(
+    texts: readonly string[],
+    opts: { addSpecial?: boolean; maxLength?: number; padTo?: number } = {},
+  ): { ids: Int32Array; mask: Uint8Array; shape: [number, number] } {
     const { addSpecial, maxLength } = opts;
     const len = opts.padTo ?? Math.max(1, ...texts.map((t) => this.encode(t, { addSpecial, maxLength }).ids.length));
-    const rows = texts.map((t) => this.encode(t, { addSpecial, maxLength: Math.min(len, maxLength ?? len), padTo: len }));
+    const rows = texts.map((t) =>
+      this.encode(t, { addSpecial, maxLength: Math.min(len, maxLength ?? len), padTo: len }),
+    );
     const ids = new Int32Array(texts.length * len);
     const mask = new Uint8Array(texts.length * len);
     rows.forEach((r, b) => {
@@ -99,7 +108,11 @@ export class WordTokenizer {
     let out = '';
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i];
-      if (id < 0 || id >= all.length) throw new InputError(`token id ${id} is outside the vocabulary (0..${all.length - 1})`, { field: 'ids', got: id });
+      if (id < 0 || id >= all.length)
+        throw new InputError(`token id ${id} is outside the vocabulary (0..${all.length - 1})`, {
+          field: 'ids',
+          got: id,
+        });
       if (id < this.specials.length && !keepSpecial) continue;
       const w = all[id];
       out += out === '' || /^[^\s\w]$/.test(w) ? w : ` ${w}`;
@@ -131,7 +144,21 @@ export function avqaAnswers(cfg: Pick<AvqaConfig, 'sounding' | 'distractors'>): 
   const colors = COLORS.map((c) => c.name);
   const numbers = Array.from({ length: Math.max(AVQA_TOLERANCES.maxCount, objects) + 1 }, (_, i) => String(i));
   const names = [...colors.flatMap((c) => SHAPES.map((s) => `${c} ${s}`)), ...SHAPES.map((s) => `gray ${s}`)];
-  return [...new Set(['yes', 'no', ...numbers, ...SOUND_WORDS, ...colors, 'gray', ...SHAPES, ...names, 'early', 'late', 'in sync'])];
+  return [
+    ...new Set([
+      'yes',
+      'no',
+      ...numbers,
+      ...SOUND_WORDS,
+      ...colors,
+      'gray',
+      ...SHAPES,
+      ...names,
+      'early',
+      'late',
+      'in sync',
+    ]),
+  ];
 }
 
 /** The grammar's words: templates, parameter values, answers and every question time up to maxDuration. */
@@ -140,7 +167,8 @@ export function avqaWords(cfg: Pick<AvqaConfig, 'sounding' | 'distractors' | 'ma
   const add = (text: string) => tokenizeWords(text).forEach((w) => words.add(w));
   for (const t of Object.values(AVQA_TEMPLATES)) add(t.text.replace(/\{\w+\}/g, ' '));
   for (const a of avqaAnswers(cfg)) add(a);
-  for (let t = AVQA_TOLERANCES.timeStep; t <= cfg.maxDuration + 1e-9; t += AVQA_TOLERANCES.timeStep) add(formatSeconds(t));
+  for (let t = AVQA_TOLERANCES.timeStep; t <= cfg.maxDuration + 1e-9; t += AVQA_TOLERANCES.timeStep)
+    add(formatSeconds(t));
   return [...words].sort();
 }
 

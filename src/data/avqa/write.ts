@@ -57,9 +57,23 @@ function sceneRecord(s: AvqaScene): object {
   const d = s.duration;
   const inClip = (t: number) => t >= 0 && t < d;
   return {
-    id: s.id, index: s.index, split: s.split, duration: d, frames: Math.round(d * 2),
-    objects: s.objects.map((o) => ({ id: o.id, name: o.name, shape: o.shape, color: o.color, sounding: o.sounding, sound: o.sound, bounces: o.bounces.filter(inClip).map(round6) })),
-    impacts: s.impacts.filter((i) => inClip(i.time)).map((i) => ({ time: round6(i.time), object: i.object, sounding: i.sounding })),
+    id: s.id,
+    index: s.index,
+    split: s.split,
+    duration: d,
+    frames: Math.round(d * 2),
+    objects: s.objects.map((o) => ({
+      id: o.id,
+      name: o.name,
+      shape: o.shape,
+      color: o.color,
+      sounding: o.sounding,
+      sound: o.sound,
+      bounces: o.bounces.filter(inClip).map(round6),
+    })),
+    impacts: s.impacts
+      .filter((i) => inClip(i.time))
+      .map((i) => ({ time: round6(i.time), object: i.object, sounding: i.sounding })),
   };
 }
 
@@ -79,7 +93,12 @@ export async function writeAvqa(opts: WriteAvqaOptions): Promise<WriteAvqaSummar
   mkdirSync(out, { recursive: true });
   const sceneRows: object[] = [];
   const progress = new Progress({ label: 'avqa questions', total: opts.scenes, quiet: opts.quiet });
-  const data = generateAvqa(cfg, opts.scenes, { onScene: (s) => { sceneRows.push(sceneRecord(s)); progress.tick(); } });
+  const data = generateAvqa(cfg, opts.scenes, {
+    onScene: (s) => {
+      sceneRows.push(sceneRecord(s));
+      progress.tick();
+    },
+  });
   progress.finish();
   const questions: (AvqaQuestion & { video?: string; wav?: string })[] = data.questions.map((q) => ({ ...q }));
 
@@ -91,14 +110,28 @@ export async function writeAvqa(opts: WriteAvqaOptions): Promise<WriteAvqaSummar
     for (const q of questions) jobs.set(mediaId(q), { index: q.index, audio: q.audio ?? {} });
     const list = [...jobs].map(([id, j]) => ({ id, ...j }));
     mkdirSync(join(out, 'clips'), { recursive: true });
-    const result = await runBatch(list, async (job): Promise<ManifestItem> => {
-      const d = sceneDuration(cfg, job.index);
-      const synth = sceneSynthConfig(cfg, job.index, d);
-      const clip = generateClip(synth, job.index, { offset: job.audio.offset ?? 0 });
-      const audio = job.audio.foil === undefined ? clip.audio : generateClip(sceneSynthConfig(cfg, job.audio.foil, d), job.audio.foil, { video: false }).audio;
-      const item = await writeClipFiles({ ...clip, id: job.id, audio }, out);
-      return { ...item, labels: { ...item.labels, scene: sceneId(job.index), ...(job.audio.foil !== undefined ? { foil: sceneId(job.audio.foil) } : {}) } };
-    }, { concurrency: opts.concurrency ?? 2, label: 'avqa media', quiet: opts.quiet, idOf: (job) => job.id });
+    const result = await runBatch(
+      list,
+      async (job): Promise<ManifestItem> => {
+        const d = sceneDuration(cfg, job.index);
+        const synth = sceneSynthConfig(cfg, job.index, d);
+        const clip = generateClip(synth, job.index, { offset: job.audio.offset ?? 0 });
+        const audio =
+          job.audio.foil === undefined
+            ? clip.audio
+            : generateClip(sceneSynthConfig(cfg, job.audio.foil, d), job.audio.foil, { video: false }).audio;
+        const item = await writeClipFiles({ ...clip, id: job.id, audio }, out);
+        return {
+          ...item,
+          labels: {
+            ...item.labels,
+            scene: sceneId(job.index),
+            ...(job.audio.foil !== undefined ? { foil: sceneId(job.audio.foil) } : {}),
+          },
+        };
+      },
+      { concurrency: opts.concurrency ?? 2, label: 'avqa media', quiet: opts.quiet, idOf: (job) => job.id },
+    );
     const items = result.results.filter((r): r is ManifestItem => r !== undefined);
     writeManifest(join(out, 'manifest.jsonl'), items);
     const written = new Set(items.map((i) => i.id));
@@ -118,7 +151,10 @@ export async function writeAvqa(opts: WriteAvqaOptions): Promise<WriteAvqaSummar
   const answers: Record<string, Record<string, number>> = {};
   for (const q of data.questions) (answers[q.template] ??= {})[q.answer] = (answers[q.template][q.answer] ?? 0) + 1;
   const summary: WriteAvqaSummary = {
-    out, questionsFile, scenes: opts.scenes, questions: questions.length,
+    out,
+    questionsFile,
+    scenes: opts.scenes,
+    questions: questions.length,
     bySplit: countBy(data.questions, (q) => q.split),
     byFamily: Object.fromEntries(AVQA_FAMILIES.map((f) => [f, data.questions.filter((q) => q.family === f).length])),
     baselines,
@@ -141,7 +177,12 @@ export async function writeAvqa(opts: WriteAvqaOptions): Promise<WriteAvqaSummar
     answerSpace: avqaAnswers(cfg),
     baselines,
     baselinesTable: formatBaselines(baselines),
-    streams: { videoRate: 2, audioRate: 50, audioFramesPerVideoFrame: 25, note: 'render in memory with avqaStreams / questionStreams (src/data/avqa/streams.ts)' },
+    streams: {
+      videoRate: 2,
+      audioRate: 50,
+      audioFramesPerVideoFrame: 25,
+      note: 'render in memory with avqaStreams / questionStreams (src/data/avqa/streams.ts)',
+    },
     seconds: summary.seconds,
   });
   return summary;

@@ -8,7 +8,19 @@
  * exact synthesizer settings), so the figures are upper bounds for any real model of that kind; a model
  * measured on n test items may exceed one by sampling noise, about 2 * sqrt(c (1 - c) / n).
  */
-import { AGE_GROUPS, AGE_STEP, EMOTIONS, EXPRESSED, P_MODE, delivery, labelRule, modeChannels, type AgeGroup, type Emotion, type Mode } from './spec.js';
+import {
+  AGE_GROUPS,
+  AGE_STEP,
+  EMOTIONS,
+  EXPRESSED,
+  P_MODE,
+  delivery,
+  labelRule,
+  modeChannels,
+  type AgeGroup,
+  type Emotion,
+  type Mode,
+} from './spec.js';
 
 /** What an observer sees of one item, as a key: items with equal keys are indistinguishable to it. */
 export interface Observation {
@@ -51,8 +63,10 @@ export function enumerateOutcomes(): { p: number; o: Observation }[] {
       const sarcasm = mode === 'sarcasm' ? EXPRESSED.filter((e) => e !== label) : [undefined];
       for (const w of sarcasm) {
         const { voice, words } = modeChannels(label, mode, w);
-        if (labelRule(voice, words) !== label) throw new Error(`internal: mode ${mode} breaks the label rule for ${label}`);
-        for (const age of AGE_GROUPS) out.push({ p: pLabel * pMode * pAge / sarcasm.length, o: { label, voice, words, age } });
+        if (labelRule(voice, words) !== label)
+          throw new Error(`internal: mode ${mode} breaks the label rule for ${label}`);
+        for (const age of AGE_GROUPS)
+          out.push({ p: (pLabel * pMode * pAge) / sarcasm.length, o: { label, voice, words, age } });
       }
     }
   }

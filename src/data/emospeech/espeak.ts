@@ -48,7 +48,13 @@ export interface Utterance {
   phonemes: { phoneme: string; start: number }[];
 }
 
-interface EspeakEvent { type: string; text_position: number; word_length: number; audio_position: number; id?: string | number }
+interface EspeakEvent {
+  type: string;
+  text_position: number;
+  word_length: number;
+  audio_position: number;
+  id?: string | number;
+}
 interface EspeakWorker {
   set_voice(name: string): number;
   set_pitch(v: number): void;
@@ -58,7 +64,10 @@ interface EspeakWorker {
   get_samplerate(): number;
   synthesize(text: string, cb: (audio: Int16Array | null, events: EspeakEvent[]) => boolean): void;
 }
-interface EspeakModule { eSpeakNGWorker: new () => EspeakWorker; HEAPU8: Uint8Array }
+interface EspeakModule {
+  eSpeakNGWorker: new () => EspeakWorker;
+  HEAPU8: Uint8Array;
+}
 
 /** Imports the package; a missing package becomes a SynthesizerMissingError that says how to install it. */
 export async function loadEspeakModule(specifier = ESPEAK_PACKAGE): Promise<() => Promise<EspeakModule>> {
@@ -69,20 +78,26 @@ export async function loadEspeakModule(specifier = ESPEAK_PACKAGE): Promise<() =
     const code = (err as NodeJS.ErrnoException).code;
     throw new SynthesizerMissingError(
       `emospeech needs the optional package ${specifier} (eSpeak-NG, GPL-3.0) to synthesize speech, and it could not be loaded` +
-      ` (${code ?? (err as Error).message}). Install it with: npm install ${specifier}` +
-      ' (or read an existing emospeech folder / a manifest of real recordings instead).',
+        ` (${code ?? (err as Error).message}). Install it with: npm install ${specifier}` +
+        ' (or read an existing emospeech folder / a manifest of real recordings instead).',
       { package: specifier, reason: code ?? (err as Error).message },
     );
   }
   if (typeof mod.default !== 'function') {
-    throw new SynthesizerMissingError(`${specifier} does not export a module factory (unexpected package version)`, { package: specifier });
+    throw new SynthesizerMissingError(`${specifier} does not export a module factory (unexpected package version)`, {
+      package: specifier,
+    });
   }
   return mod.default as () => Promise<EspeakModule>;
 }
 
 /** One synthesizer instance. Not re-entrant: call speak() sequentially. */
 export class Espeak {
-  private constructor(private readonly mod: EspeakModule, private readonly worker: EspeakWorker, private readonly snapshot: Uint8Array) {}
+  private constructor(
+    private readonly mod: EspeakModule,
+    private readonly worker: EspeakWorker,
+    private readonly snapshot: Uint8Array,
+  ) {}
 
   static async create(specifier?: string): Promise<Espeak> {
     const factory = await loadEspeakModule(specifier);
@@ -112,10 +127,12 @@ export class Espeak {
   /** Synthesizes plain text (no SSML) with the given settings; returns samples in [-1, 1) and timings. */
   speak(text: string, v: VoiceSettings): Utterance {
     checkSettings(v);
-    if (Buffer.byteLength(text) > MAX_TEXT_BYTES) throw new InputError(`text longer than ${MAX_TEXT_BYTES} bytes`, { field: 'text', got: Buffer.byteLength(text) });
+    if (Buffer.byteLength(text) > MAX_TEXT_BYTES)
+      throw new InputError(`text longer than ${MAX_TEXT_BYTES} bytes`, { field: 'text', got: Buffer.byteLength(text) });
     this.mod.HEAPU8.set(this.snapshot); // same start state every time (see the module comment)
     const voiceName = `${v.voice}+${v.variant}`;
-    if (this.worker.set_voice(voiceName) !== 0) throw new InputError(`eSpeak-NG has no voice '${voiceName}'`, { field: 'voice', got: voiceName });
+    if (this.worker.set_voice(voiceName) !== 0)
+      throw new InputError(`eSpeak-NG has no voice '${voiceName}'`, { field: 'voice', got: voiceName });
     this.worker.set_pitch(v.pitch);
     this.worker.set_range(v.range);
     this.worker.set_rate(v.rate);
@@ -154,7 +171,11 @@ function checkSettings(v: VoiceSettings): void {
  * non-empty phoneme starts (the next phoneme, a pause, or the end of speech). Event text positions are
  * 1-based character offsets into the text (ASCII, so chars = bytes).
  */
-function timings(text: string, events: EspeakEvent[], total: number): { words: WordTiming[]; phonemes: { phoneme: string; start: number }[] } {
+function timings(
+  text: string,
+  events: EspeakEvent[],
+  total: number,
+): { words: WordTiming[]; phonemes: { phoneme: string; start: number }[] } {
   const words: (WordTiming & { last: number })[] = [];
   const phonemes: { phoneme: string; start: number }[] = [];
   const at = (e: EspeakEvent) => Math.min(total, e.audio_position / 1000);
@@ -172,7 +193,8 @@ function timings(text: string, events: EspeakEvent[], total: number): { words: W
     }
   });
   for (const w of words) {
-    const next = w.last >= 0 ? events.slice(w.last + 1).find((e) => e.type === 'phoneme' || e.type === 'end') : undefined;
+    const next =
+      w.last >= 0 ? events.slice(w.last + 1).find((e) => e.type === 'phoneme' || e.type === 'end') : undefined;
     w.end = next ? at(next) : total;
     if (w.end < w.start) w.end = w.start;
   }

@@ -31,16 +31,29 @@ export interface EmotionAudioFeatures {
   grid: Grid;
 }
 
-export function emotionAudioFeatures(samples: Float32Array, sampleRate: number, cfg: EmotionAudioConfig = {}): EmotionAudioFeatures {
+export function emotionAudioFeatures(
+  samples: Float32Array,
+  sampleRate: number,
+  cfg: EmotionAudioConfig = {},
+): EmotionAudioFeatures {
   const rate = cfg.rate ?? 100;
-  if (!(rate > 0 && rate <= sampleRate / 2)) throw new InputError(`feature rate must be in (0, sampleRate/2], got ${rate}`, { field: 'rate', got: rate });
+  if (!(rate > 0 && rate <= sampleRate / 2))
+    throw new InputError(`feature rate must be in (0, sampleRate/2], got ${rate}`, { field: 'rate', got: rate });
   const hop = Math.max(1, Math.round(sampleRate / rate));
   const winLength = Math.round(0.025 * sampleRate);
   let nFft = 1;
   while (nFft < winLength) nFft <<= 1;
   const grid: Grid = { rate, start: 0, frames: Math.max(1, framesFor(samples.length / sampleRate, rate)) };
   const mel = logMel(samples, {
-    sampleRate, nFft, hop, winLength, window: 'hann', pad: 'center', nMels: cfg.nMels ?? 80, fMin: 0, fMax: Math.min(8000, sampleRate / 2),
+    sampleRate,
+    nFft,
+    hop,
+    winLength,
+    window: 'hann',
+    pad: 'center',
+    nMels: cfg.nMels ?? 80,
+    fMin: 0,
+    fMax: Math.min(8000, sampleRate / 2),
     log: { kind: 'ln', floor: 1e-6 },
   });
   const f0 = yin(samples, { sampleRate, hop, fMin: cfg.fMin ?? 60, fMax: cfg.fMax ?? 500 });
@@ -88,7 +101,8 @@ export function measureVoice(samples: Float32Array, sampleRate: number): VoiceMe
   return {
     seconds: samples.length / sampleRate,
     meanF0: voiced.length ? voiced.reduce((a, b) => a + b, 0) / voiced.length : 0,
-    f0p10: q(0.1), f0p90: q(0.9),
+    f0p10: q(0.1),
+    f0p90: q(0.9),
     rmsDb: 20 * Math.log10(Math.max(Math.sqrt(energy / Math.max(1, samples.length)), 1e-10)),
     voicedFrames: voiced.length,
   };

@@ -28,7 +28,10 @@ export function speakPlan(es: Espeak, plan: Plan): EmoSpeechItem {
   const written = plan.text.match(/[A-Za-z']+/g) ?? [];
   const spoken = u.words.map((w) => w.word.replace(/[^A-Za-z']/g, ''));
   if (spoken.join(' ') !== written.join(' ')) {
-    throw new InputError(`${plan.id}: word events (${spoken.join(' ')}) do not match the text's words (${written.join(' ')})`, { id: plan.id });
+    throw new InputError(
+      `${plan.id}: word events (${spoken.join(' ')}) do not match the text's words (${written.join(' ')})`,
+      { id: plan.id },
+    );
   }
   return { plan, key: audioKey(plan, SYNTH_VERSION), samples: u.samples, sampleRate: u.sampleRate, words: u.words };
 }

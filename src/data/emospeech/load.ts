@@ -42,7 +42,11 @@ export interface LoadOptions {
 
 export async function loadEmotionExample(item: EmotionItem, opts: LoadOptions): Promise<EmotionExample> {
   if (opts.input === 'features') {
-    if (!item.features?.text && !item.features?.audio) throw new InputError(`${item.file}:${item.line}: no features (features mode needs features.text and/or features.audio)`, { field: 'features' });
+    if (!item.features?.text && !item.features?.audio)
+      throw new InputError(
+        `${item.file}:${item.line}: no features (features mode needs features.text and/or features.audio)`,
+        { field: 'features' },
+      );
     return {
       item,
       features: {
@@ -51,12 +55,17 @@ export async function loadEmotionExample(item: EmotionItem, opts: LoadOptions): 
       },
     };
   }
-  if (!item.audio) throw new InputError(`${item.file}:${item.line}: no audio path (raw mode needs audio)`, { field: 'audio' });
+  if (!item.audio)
+    throw new InputError(`${item.file}:${item.line}: no audio path (raw mode needs audio)`, { field: 'audio' });
   const sampleRate = opts.sampleRate ?? 16000;
   const samples = await readAudio(item, sampleRate);
   let peak = 0;
   for (const x of samples) peak = Math.max(peak, Math.abs(x));
-  if (peak < (opts.silencePeak ?? 1e-4)) throw new InputError(`${item.audio}: silent audio (peak ${peak.toExponential(2)})`, { field: 'audio', reason: 'silent' });
+  if (peak < (opts.silencePeak ?? 1e-4))
+    throw new InputError(`${item.audio}: silent audio (peak ${peak.toExponential(2)})`, {
+      field: 'audio',
+      reason: 'silent',
+    });
   return { item, audio: { samples, sampleRate } };
 }
 
@@ -70,7 +79,11 @@ async function readAudio(item: EmotionItem, sampleRate: number): Promise<Float32
       // not a plain 16-bit mono WAV: ffmpeg reads it below
     }
   }
-  const decoded = await decodeAudio(path, { sampleRate, start: item.start, duration: item.end !== undefined ? item.end - (item.start ?? 0) : undefined });
+  const decoded = await decodeAudio(path, {
+    sampleRate,
+    start: item.start,
+    duration: item.end !== undefined ? item.end - (item.start ?? 0) : undefined,
+  });
   return decoded.data.subarray(0, decoded.length);
 }
 
@@ -84,24 +97,45 @@ export function readSequence(ref: string, field: string, dim?: number): FeatureS
     const st = loadSafetensors(file);
     const name = file === ref ? undefined : ref.slice(file.length + 1);
     if (name === undefined && st.tensors.size !== 1) {
-      throw new InputError(`${file}: holds ${st.tensors.size} tensors (${[...st.tensors.keys()].join(', ')}); name one as ${file}#NAME`, { file, field });
+      throw new InputError(
+        `${file}: holds ${st.tensors.size} tensors (${[...st.tensors.keys()].join(', ')}); name one as ${file}#NAME`,
+        { file, field },
+      );
     }
     const found = name === undefined ? [...st.tensors.values()][0] : st.tensors.get(name);
-    if (!found) throw new InputError(`${file}: no tensor '${name}' (has ${[...st.tensors.keys()].join(', ')})`, { file, field });
+    if (!found)
+      throw new InputError(`${file}: no tensor '${name}' (has ${[...st.tensors.keys()].join(', ')})`, { file, field });
     arr = found;
   } else {
     throw new InputError(`${file}: feature files must be .npy or .safetensors`, { file, field });
   }
   const shape = arr.shape[0] === 1 && arr.shape.length === 3 ? arr.shape.slice(1) : arr.shape; // [1, T, D] from a batch of one
   if (shape.length !== 2 || shape[0] < 1 || shape[1] < 1) {
-    throw new ShapeError(`${ref}: ${field} must be a [frames, dim] sequence, got shape [${arr.shape.join(', ')}]`, { file, field, expected: '[T, D]', got: arr.shape });
+    throw new ShapeError(`${ref}: ${field} must be a [frames, dim] sequence, got shape [${arr.shape.join(', ')}]`, {
+      file,
+      field,
+      expected: '[T, D]',
+      got: arr.shape,
+    });
   }
-  if (arr.dtype !== 'float32' && arr.dtype !== 'float64') throw new ShapeError(`${ref}: ${field} must be float32 or float64, got ${arr.dtype}`, { file, field, got: arr.dtype });
+  if (arr.dtype !== 'float32' && arr.dtype !== 'float64')
+    throw new ShapeError(`${ref}: ${field} must be float32 or float64, got ${arr.dtype}`, {
+      file,
+      field,
+      got: arr.dtype,
+    });
   if (dim !== undefined && shape[1] !== dim) {
-    throw new ShapeError(`${ref}: ${field} has dim ${shape[1]}, expected ${dim}`, { file, field, expected: dim, got: shape[1] });
+    throw new ShapeError(`${ref}: ${field} has dim ${shape[1]}, expected ${dim}`, {
+      file,
+      field,
+      expected: dim,
+      got: shape[1],
+    });
   }
   const data = toFloat32(arr);
-  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) throw new ShapeError(`${ref}: ${field} has a non-finite value at flat index ${i}`, { file, field });
+  for (let i = 0; i < data.length; i++)
+    if (!Number.isFinite(data[i]))
+      throw new ShapeError(`${ref}: ${field} has a non-finite value at flat index ${i}`, { file, field });
   return { data, frames: shape[0], dim: shape[1] };
 }
 
@@ -112,7 +146,10 @@ export interface LoadedDataset {
 }
 
 /** Reads a manifest and loads every good item; bad ones are reported in skipped, never thrown. */
-export async function loadEmotionDataset(path: string, opts: LoadOptions & { labels?: EmotionLabels; split?: 'train' | 'val' | 'test' }): Promise<LoadedDataset> {
+export async function loadEmotionDataset(
+  path: string,
+  opts: LoadOptions & { labels?: EmotionLabels; split?: 'train' | 'val' | 'test' },
+): Promise<LoadedDataset> {
   const parsed = readEmotionManifest(path, opts.labels);
   const skipped = [...parsed.errors];
   const examples: EmotionExample[] = [];

@@ -19,24 +19,37 @@ import { InputError } from '../../util/errors.js';
 import type { ManifestLineError } from '../manifest.js';
 import { EMOTIONS } from './spec.js';
 
-const WordSchema = z.object({ word: z.string().min(1), start: z.number().finite().nonnegative(), end: z.number().finite().nonnegative() }).strict()
+const WordSchema = z
+  .object({ word: z.string().min(1), start: z.number().finite().nonnegative(), end: z.number().finite().nonnegative() })
+  .strict()
   .refine((w) => w.end >= w.start, { message: 'word end must be >= start', path: ['end'] });
 
-export const EmotionItemSchema = z.object({
-  id: z.string().min(1).optional(),
-  audio: z.string().min(1).optional(),
-  start: z.number().finite().nonnegative().optional(),
-  end: z.number().finite().positive().optional(),
-  text: z.string(),
-  label: z.union([z.string().min(1), z.number().finite()]),
-  speaker: z.string().min(1).optional(),
-  split: z.enum(['train', 'val', 'test']).optional(),
-  words: z.array(WordSchema).optional(),
-  features: z.object({ text: z.string().min(1).optional(), audio: z.string().min(1).optional() }).strict().optional(),
-  metadata: z.record(z.unknown()).optional(),
-}).strict()
-  .refine((v) => v.audio !== undefined || v.features?.audio !== undefined, { message: 'an item needs audio or features.audio', path: ['audio'] })
-  .refine((v) => v.start === undefined || v.end === undefined || v.end > v.start, { message: 'end must be greater than start', path: ['end'] });
+export const EmotionItemSchema = z
+  .object({
+    id: z.string().min(1).optional(),
+    audio: z.string().min(1).optional(),
+    start: z.number().finite().nonnegative().optional(),
+    end: z.number().finite().positive().optional(),
+    text: z.string(),
+    label: z.union([z.string().min(1), z.number().finite()]),
+    speaker: z.string().min(1).optional(),
+    split: z.enum(['train', 'val', 'test']).optional(),
+    words: z.array(WordSchema).optional(),
+    features: z
+      .object({ text: z.string().min(1).optional(), audio: z.string().min(1).optional() })
+      .strict()
+      .optional(),
+    metadata: z.record(z.unknown()).optional(),
+  })
+  .strict()
+  .refine((v) => v.audio !== undefined || v.features?.audio !== undefined, {
+    message: 'an item needs audio or features.audio',
+    path: ['audio'],
+  })
+  .refine((v) => v.start === undefined || v.end === undefined || v.end > v.start, {
+    message: 'end must be greater than start',
+    path: ['end'],
+  });
 
 export type EmotionItem = z.infer<typeof EmotionItemSchema> & { id: string; line: number; file: string };
 
@@ -49,10 +62,33 @@ export interface EmotionLabels {
 
 /** Label settings for the corpora docs/emospeech.md shows (codes outside a map are reported and skipped). */
 export const CORPUS_LABELS = {
-  iemocap: { map: { neu: 'neutral', hap: 'happy', exc: 'happy', sad: 'sad', ang: 'angry', fea: 'fearful', dis: 'disgusted', sur: 'surprised' } },
-  meld: { map: { joy: 'happy', sadness: 'sad', anger: 'angry', fear: 'fearful', disgust: 'disgusted', surprise: 'surprised' } },
+  iemocap: {
+    map: {
+      neu: 'neutral',
+      hap: 'happy',
+      exc: 'happy',
+      sad: 'sad',
+      ang: 'angry',
+      fea: 'fearful',
+      dis: 'disgusted',
+      sur: 'surprised',
+    },
+  },
+  meld: {
+    map: { joy: 'happy', sadness: 'sad', anger: 'angry', fear: 'fearful', disgust: 'disgusted', surprise: 'surprised' },
+  },
   cremad: { map: { ANG: 'angry', DIS: 'disgusted', FEA: 'fearful', HAP: 'happy', NEU: 'neutral', SAD: 'sad' } },
-  ravdess: { map: { '01': 'neutral', '03': 'happy', '04': 'sad', '05': 'angry', '06': 'fearful', '07': 'disgusted', '08': 'surprised' } },
+  ravdess: {
+    map: {
+      '01': 'neutral',
+      '03': 'happy',
+      '04': 'sad',
+      '05': 'angry',
+      '06': 'fearful',
+      '07': 'disgusted',
+      '08': 'surprised',
+    },
+  },
   mosi: { classes: 'regression' },
 } as const satisfies Record<string, EmotionLabels>;
 
@@ -62,7 +98,12 @@ export interface ParsedEmotionManifest {
   errors: ManifestLineError[];
 }
 
-export function parseEmotionManifest(text: string, file = '<manifest>', labels: EmotionLabels = {}, baseDir = dirname(resolve(file))): ParsedEmotionManifest {
+export function parseEmotionManifest(
+  text: string,
+  file = '<manifest>',
+  labels: EmotionLabels = {},
+  baseDir = dirname(resolve(file)),
+): ParsedEmotionManifest {
   const classes = labels.classes ?? EMOTIONS;
   const items: EmotionItem[] = [];
   const errors: ManifestLineError[] = [];
@@ -82,13 +123,18 @@ export function parseEmotionManifest(text: string, file = '<manifest>', labels: 
     if (!parsed.success) {
       for (const issue of parsed.error.issues) {
         if (issue.code !== 'unrecognized_keys') fail(issue.path.join('.'), issue.message);
-        else for (const key of issue.keys) fail([...issue.path, key].join('.'), 'unknown field (expected id, audio, start, end, text, label, speaker, split, words, features, metadata)');
+        else
+          for (const key of issue.keys)
+            fail(
+              [...issue.path, key].join('.'),
+              'unknown field (expected id, audio, start, end, text, label, speaker, split, words, features, metadata)',
+            );
       }
       return;
     }
     const item: EmotionItem = { ...parsed.data, id: parsed.data.id ?? `line${line}`, line, file };
     if (item.text.trim() === '') return fail('text', 'empty transcript');
-    const label = typeof item.label === 'string' ? labels.map?.[item.label] ?? item.label : item.label;
+    const label = typeof item.label === 'string' ? (labels.map?.[item.label] ?? item.label) : item.label;
     if (classes === 'regression') {
       if (typeof label !== 'number') return fail('label', `expected a number (regression labels), got "${label}"`);
     } else if (typeof label !== 'string' || !classes.includes(label)) {
@@ -118,12 +164,19 @@ export function readEmotionManifest(path: string, labels: EmotionLabels = {}): P
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new InputError(`cannot read emotion manifest ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { file: path });
+    throw new InputError(
+      `cannot read emotion manifest ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      { file: path },
+    );
   }
   const parsed = parseEmotionManifest(text, path, labels);
   const missing = new Set<number>();
   for (const item of parsed.items) {
-    const refs: [string, string | undefined][] = [['audio', item.audio], ['features.text', item.features?.text], ['features.audio', item.features?.audio]];
+    const refs: [string, string | undefined][] = [
+      ['audio', item.audio],
+      ['features.text', item.features?.text],
+      ['features.audio', item.features?.audio],
+    ];
     for (const [field, p] of refs) {
       if (p && !existsSync(featureFile(p))) {
         parsed.errors.push({ file: path, line: item.line, field, message: `file not found: ${featureFile(p)}` });

@@ -28,8 +28,19 @@ export async function measureSynthesizer(specifier?: string): Promise<Synthesize
   };
   const controls: Record<string, VoiceMeasure> = {};
   const variants: [string, Partial<VoiceSettings>][] = [
-    ['default (m1)', {}], ['+f3', { variant: 'f3' }], ['-a 40', { volume: 40 }], ['-a 180', { volume: 180 }], ['-s 120', { rate: 120 }], ['-s 240', { rate: 240 }],
-    ['-p 22', { pitch: 22 }], ['-p 36', { pitch: 36 }], ['-p 64', { pitch: 64 }], ['-p 78', { pitch: 78 }], ['-p 92', { pitch: 92 }], ['range 20', { range: 20 }], ['range 85', { range: 85 }],
+    ['default (m1)', {}],
+    ['+f3', { variant: 'f3' }],
+    ['-a 40', { volume: 40 }],
+    ['-a 180', { volume: 180 }],
+    ['-s 120', { rate: 120 }],
+    ['-s 240', { rate: 240 }],
+    ['-p 22', { pitch: 22 }],
+    ['-p 36', { pitch: 36 }],
+    ['-p 64', { pitch: 64 }],
+    ['-p 78', { pitch: 78 }],
+    ['-p 92', { pitch: 92 }],
+    ['range 20', { range: 20 }],
+    ['range 85', { range: 85 }],
   ];
   for (const [name, v] of variants) controls[name] = m(v);
   const ssml = (r: string) => m({}, `<speak><prosody range="${r}">${MEASURE_SENTENCE}</prosody></speak>`);
@@ -42,7 +53,12 @@ export async function measureSynthesizer(specifier?: string): Promise<Synthesize
       return measureVoice(u.samples, u.sampleRate);
     });
     const mean = (f: (r: VoiceMeasure) => number) => rows.reduce((a, r) => a + f(r), 0) / rows.length;
-    emotions[e] = { meanF0: mean((r) => r.meanF0), spread: mean((r) => r.f0p90 - r.f0p10), rmsDb: mean((r) => r.rmsDb), seconds: mean((r) => r.seconds) };
+    emotions[e] = {
+      meanF0: mean((r) => r.meanF0),
+      spread: mean((r) => r.f0p90 - r.f0p10),
+      rmsDb: mean((r) => r.rmsDb),
+      seconds: mean((r) => r.seconds),
+    };
   }
   const a = es.speak(MEASURE_SENTENCE, base).samples;
   const b = es.speak(MEASURE_SENTENCE, base).samples;

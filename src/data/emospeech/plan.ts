@@ -7,7 +7,19 @@
 import { createHash } from 'node:crypto';
 import { InputError } from '../../util/errors.js';
 import { Rng } from '../../util/rng.js';
-import { EMOTIONS, EXPRESSED, P_MODE, allSpeakers, labelRule, modeChannels, voiceSettings, type Emotion, type Expressed, type Mode, type Speaker } from './spec.js';
+import {
+  EMOTIONS,
+  EXPRESSED,
+  P_MODE,
+  allSpeakers,
+  labelRule,
+  modeChannels,
+  voiceSettings,
+  type Emotion,
+  type Expressed,
+  type Mode,
+  type Speaker,
+} from './spec.js';
 import type { VoiceSettings } from './espeak.js';
 import { makeSentence } from './text.js';
 
@@ -52,8 +64,16 @@ export function splitSpeakers(seed: number): Record<Split, Speaker[]> {
 const speakerCache = new Map<number, Record<Split, Speaker[]>>();
 
 export function planUtterance(seed: number, split: Split, index: number): Plan {
-  if (!EMO_SPLITS.includes(split)) throw new InputError(`unknown split '${split}' (expected ${EMO_SPLITS.join(', ')})`, { field: 'split', got: split });
-  if (!Number.isInteger(index) || index < 0) throw new InputError(`utterance index must be a non-negative integer, got ${index}`, { field: 'index', got: index });
+  if (!EMO_SPLITS.includes(split))
+    throw new InputError(`unknown split '${split}' (expected ${EMO_SPLITS.join(', ')})`, {
+      field: 'split',
+      got: split,
+    });
+  if (!Number.isInteger(index) || index < 0)
+    throw new InputError(`utterance index must be a non-negative integer, got ${index}`, {
+      field: 'index',
+      got: index,
+    });
   let pools = speakerCache.get(seed);
   if (!pools) speakerCache.set(seed, (pools = splitSpeakers(seed)));
   const rng = new Rng(`emospeech/${seed}/${split}/${index}`);
@@ -70,8 +90,17 @@ export function planUtterance(seed: number, split: Split, index: number): Plan {
   if (labelRule(voice, words) !== label) throw new Error(`internal: mode ${mode} breaks the label rule for ${label}`);
   const sentence = makeSentence(rng, words);
   return {
-    id: `${split}-${String(index).padStart(6, '0')}`, split, index, speaker, label, mode, voiceEmotion: voice, wordEmotion: words,
-    text: sentence.text, cue: sentence.cue, settings: voiceSettings(speaker, voice),
+    id: `${split}-${String(index).padStart(6, '0')}`,
+    split,
+    index,
+    speaker,
+    label,
+    mode,
+    voiceEmotion: voice,
+    wordEmotion: words,
+    text: sentence.text,
+    cue: sentence.cue,
+    settings: voiceSettings(speaker, voice),
   };
 }
 
@@ -86,5 +115,8 @@ function drawMode(rng: Rng): Mode {
 
 /** Content hash of what determines an item's audio (text + synthesizer settings + generator version). */
 export function audioKey(plan: Plan, synthVersion: string): string {
-  return createHash('sha256').update(JSON.stringify([synthVersion, plan.text, plan.settings])).digest('hex').slice(0, 20);
+  return createHash('sha256')
+    .update(JSON.stringify([synthVersion, plan.text, plan.settings]))
+    .digest('hex')
+    .slice(0, 20);
 }

@@ -50,7 +50,15 @@ export function allSpeakers(): Speaker[] {
   for (const voice of ACCENTS) {
     for (const timbre of TIMBRES) {
       for (const age of AGE_GROUPS) {
-        out.push({ id: `${voice}+${timbre}/${age}`, voice, timbre, gender: timbre.startsWith('f') ? 'female' : 'male', age, group: `${voice}+${timbre}`, basePitch: AGE_PITCH[age] });
+        out.push({
+          id: `${voice}+${timbre}/${age}`,
+          voice,
+          timbre,
+          gender: timbre.startsWith('f') ? 'female' : 'male',
+          age,
+          group: `${voice}+${timbre}`,
+          basePitch: AGE_PITCH[age],
+        });
       }
     }
   }
@@ -58,7 +66,13 @@ export function allSpeakers(): Speaker[] {
 }
 
 /** A prosody shape; the pitch offset is in age steps relative to the speaker's base pitch. */
-interface Delivery { shape: 'flat' | 'bright' | 'low' | 'tense'; steps: number; range: number; rate: number; volume: number }
+interface Delivery {
+  shape: 'flat' | 'bright' | 'low' | 'tense';
+  steps: number;
+  range: number;
+  rate: number;
+  volume: number;
+}
 const SHAPES = {
   flat: { range: 50, rate: 1.0, volume: 100 },
   bright: { range: 85, rate: 1.1, volume: 120 }, // happy (+1 step), surprised (+2 steps)
@@ -66,7 +80,13 @@ const SHAPES = {
   tense: { range: 35, rate: 1.3, volume: 150 }, // angry (0 steps), fearful (+1 step)
 } as const;
 const VOICE_STEPS: Record<Emotion, [keyof typeof SHAPES, number]> = {
-  neutral: ['flat', 0], happy: ['bright', 1], surprised: ['bright', 2], sad: ['low', -1], disgusted: ['low', 0], angry: ['tense', 0], fearful: ['tense', 1],
+  neutral: ['flat', 0],
+  happy: ['bright', 1],
+  surprised: ['bright', 2],
+  sad: ['low', -1],
+  disgusted: ['low', 0],
+  angry: ['tense', 0],
+  fearful: ['tense', 1],
 };
 
 export function delivery(voiceEmotion: Emotion): Delivery {
@@ -78,8 +98,12 @@ export function delivery(voiceEmotion: Emotion): Delivery {
 export function voiceSettings(speaker: Speaker, voiceEmotion: Emotion) {
   const d = delivery(voiceEmotion);
   return {
-    voice: speaker.voice, variant: speaker.timbre,
-    pitch: speaker.basePitch + d.steps * AGE_STEP, range: d.range, rate: Math.round(BASE_RATE * d.rate), volume: d.volume,
+    voice: speaker.voice,
+    variant: speaker.timbre,
+    pitch: speaker.basePitch + d.steps * AGE_STEP,
+    range: d.range,
+    rate: Math.round(BASE_RATE * d.rate),
+    volume: d.volume,
   };
 }
 
@@ -92,10 +116,14 @@ export function labelRule(voiceEmotion: Emotion, wordEmotion: Emotion): Emotion 
 /** Voice and word emotions of a mode (the sarcasm word emotion is drawn separately). */
 export function modeChannels(label: Emotion, mode: Mode, sarcasmWords?: Expressed): { voice: Emotion; words: Emotion } {
   switch (mode) {
-    case 'plain': return { voice: 'neutral', words: 'neutral' };
-    case 'both': return { voice: label, words: label };
-    case 'voice': return { voice: label, words: 'neutral' };
-    case 'words': return { voice: 'neutral', words: label };
+    case 'plain':
+      return { voice: 'neutral', words: 'neutral' };
+    case 'both':
+      return { voice: label, words: label };
+    case 'voice':
+      return { voice: label, words: 'neutral' };
+    case 'words':
+      return { voice: 'neutral', words: label };
     case 'sarcasm':
       if (!sarcasmWords || sarcasmWords === label) throw new Error('sarcasm needs words of a different emotion');
       return { voice: label, words: sarcasmWords };

@@ -16,7 +16,20 @@ export const CUE_WORDS: Record<Emotion, readonly string[]> = {
   surprised: ['unexpected', 'astonishing', 'unbelievable', 'shocking', 'amazing', 'sudden', 'startling', 'incredible'],
 };
 
-export const NOUNS = ['report', 'meeting', 'dinner', 'letter', 'garden', 'journey', 'film', 'kitchen', 'concert', 'weekend', 'market', 'lesson'] as const;
+export const NOUNS = [
+  'report',
+  'meeting',
+  'dinner',
+  'letter',
+  'garden',
+  'journey',
+  'film',
+  'kitchen',
+  'concert',
+  'weekend',
+  'market',
+  'lesson',
+] as const;
 
 /** `{noun}` and `{cue}` are the slots; every template has both exactly once. */
 export const TEMPLATES = [
@@ -48,6 +61,7 @@ export function makeSentence(rng: Rng, wordEmotion: Emotion): Sentence {
 /** The emotion whose word list contains a word of the text (the first cue found), or null. */
 export function wordEmotionOf(text: string): Emotion | null {
   const tokens = text.toLowerCase().match(/[a-z']+/g) ?? [];
-  for (const tok of tokens) for (const e of Object.keys(CUE_WORDS) as Emotion[]) if (CUE_WORDS[e].includes(tok)) return e;
+  for (const tok of tokens)
+    for (const e of Object.keys(CUE_WORDS) as Emotion[]) if (CUE_WORDS[e].includes(tok)) return e;
   return null;
 }

@@ -21,7 +21,8 @@ export function encodeWav16(samples: Float32Array, sampleRate: number): Uint8Arr
   buf.writeUInt16LE(16, 34);
   buf.write('data', 36, 'ascii');
   buf.writeUInt32LE(samples.length * 2, 40);
-  for (let i = 0; i < samples.length; i++) buf.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(samples[i] * 32768))), 44 + 2 * i);
+  for (let i = 0; i < samples.length; i++)
+    buf.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(samples[i] * 32768))), 44 + 2 * i);
   return buf;
 }
 
@@ -31,9 +32,12 @@ export function writeWav16(path: string, samples: Float32Array, sampleRate: numb
 
 export function readWav16(path: string): { samples: Float32Array; sampleRate: number } {
   const buf = readFileSync(path);
-  const bad = (why: string) => new InputError(`${path}: not a 16-bit mono PCM WAV as emospeech writes (${why})`, { file: path });
-  if (buf.length < 44 || buf.toString('ascii', 0, 4) !== 'RIFF' || buf.toString('ascii', 8, 12) !== 'WAVE') throw bad('no RIFF/WAVE header');
-  if (buf.readUInt16LE(20) !== 1 || buf.readUInt16LE(22) !== 1 || buf.readUInt16LE(34) !== 16) throw bad('format, channels or bit depth differ');
+  const bad = (why: string) =>
+    new InputError(`${path}: not a 16-bit mono PCM WAV as emospeech writes (${why})`, { file: path });
+  if (buf.length < 44 || buf.toString('ascii', 0, 4) !== 'RIFF' || buf.toString('ascii', 8, 12) !== 'WAVE')
+    throw bad('no RIFF/WAVE header');
+  if (buf.readUInt16LE(20) !== 1 || buf.readUInt16LE(22) !== 1 || buf.readUInt16LE(34) !== 16)
+    throw bad('format, channels or bit depth differ');
   const n = Math.min(buf.readUInt32LE(40), buf.length - 44) >> 1;
   const samples = new Float32Array(n);
   for (let i = 0; i < n; i++) samples[i] = buf.readInt16LE(44 + 2 * i) / 32768;

@@ -53,7 +53,8 @@ export function splitCounts(n: number): Record<Split, number> {
 }
 
 export async function writeEmoSpeech(opts: WriteEmoSpeechOptions): Promise<WriteEmoSpeechSummary> {
-  if (!Number.isInteger(opts.n) || opts.n < 1) throw new InputError(`--n must be a positive integer, got ${opts.n}`, { field: 'n', got: opts.n });
+  if (!Number.isInteger(opts.n) || opts.n < 1)
+    throw new InputError(`--n must be a positive integer, got ${opts.n}`, { field: 'n', got: opts.n });
   const seed = opts.seed ?? 0;
   const out = resolve(opts.out);
   const counts = splitCounts(opts.n);
@@ -99,13 +100,24 @@ export async function writeEmoSpeech(opts: WriteEmoSpeechOptions): Promise<Write
   }
   progress.finish();
   const summary: WriteEmoSpeechSummary = {
-    out, seed, counts, synthesized, cached, seconds: (performance.now() - started) / 1000,
+    out,
+    seed,
+    counts,
+    synthesized,
+    cached,
+    seconds: (performance.now() - started) / 1000,
     utterancesPerSecond: synthesized ? synthesized / (synthMs / 1000) : null,
-    utterancesPerCpuSecond: synthesized ? synthesized / (synthCpuMs / 1000) : null, audioSeconds, manifests,
+    utterancesPerCpuSecond: synthesized ? synthesized / (synthCpuMs / 1000) : null,
+    audioSeconds,
+    manifests,
   };
   const pools = splitSpeakers(seed);
   writeJsonAtomic(join(out, 'emospeech.json'), {
-    dataset: 'emospeech', version: SYNTH_VERSION, ...summary, out: undefined, manifests: Object.fromEntries(EMO_SPLITS.map((s) => [s, `${s}.jsonl`])),
+    dataset: 'emospeech',
+    version: SYNTH_VERSION,
+    ...summary,
+    out: undefined,
+    manifests: Object.fromEntries(EMO_SPLITS.map((s) => [s, `${s}.jsonl`])),
     speakers: Object.fromEntries(EMO_SPLITS.map((s) => [s, pools[s].map((p) => p.id)])),
     ceilings: ceilings(),
   });
@@ -115,11 +127,23 @@ export async function writeEmoSpeech(opts: WriteEmoSpeechOptions): Promise<Write
 function manifestLine(plan: Plan, audio: string, words: WordTiming[]) {
   const r6 = (v: number) => Math.round(v * 1e6) / 1e6;
   return {
-    id: plan.id, audio, text: plan.text, label: plan.label, speaker: plan.speaker.id, split: plan.split,
+    id: plan.id,
+    audio,
+    text: plan.text,
+    label: plan.label,
+    speaker: plan.speaker.id,
+    split: plan.split,
     words: words.map((w) => ({ word: w.word, start: r6(w.start), end: r6(w.end) })),
     metadata: {
-      gender: plan.speaker.gender, age: plan.speaker.age, timbre: plan.speaker.timbre, accent: plan.speaker.voice,
-      mode: plan.mode, voiceEmotion: plan.voiceEmotion, wordEmotion: plan.wordEmotion, cue: plan.cue, settings: plan.settings,
+      gender: plan.speaker.gender,
+      age: plan.speaker.age,
+      timbre: plan.speaker.timbre,
+      accent: plan.speaker.voice,
+      mode: plan.mode,
+      voiceEmotion: plan.voiceEmotion,
+      wordEmotion: plan.wordEmotion,
+      cue: plan.cue,
+      settings: plan.settings,
     },
   };
 }

@@ -50,7 +50,16 @@ export function synthClass(k: number, count: number): SynthClass {
   const family = FAMILIES[k % FAMILIES.length];
   const f0 = 180 * Math.pow(10, count > 1 ? k / (count - 1) : 0);
   const decay = [0.06, 0.15, 0.1, 0.25, 0.04][k % 5];
-  return { index: k, name: `${color.name}-${shape}`, shape, color: color.rgb, f0, ratios: family.ratios, decay, family: family.name };
+  return {
+    index: k,
+    name: `${color.name}-${shape}`,
+    shape,
+    color: color.rgb,
+    f0,
+    ratios: family.ratios,
+    decay,
+    family: family.name,
+  };
 }
 
 export function synthClasses(count: number): SynthClass[] {

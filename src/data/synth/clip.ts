@@ -49,18 +49,28 @@ export interface ClipOptions {
 }
 
 /** Builds clip `index` of the dataset given by `config` (partial configs get defaults). */
-export function generateClip(config: Partial<SynthConfig> | SynthConfig, index: number, opts: ClipOptions = {}): SynthClip {
+export function generateClip(
+  config: Partial<SynthConfig> | SynthConfig,
+  index: number,
+  opts: ClipOptions = {},
+): SynthClip {
   const cfg = synthConfig(config);
   const offset = opts.offset ?? 0;
   if (Math.abs(offset) > cfg.margin + 1e-9) {
-    throw new ConfigError(`audio offset ${offset} s exceeds the simulated margin of ${cfg.margin} s; raise config.margin`, { field: 'offset', got: offset, expected: `|offset| <= ${cfg.margin}` });
+    throw new ConfigError(
+      `audio offset ${offset} s exceeds the simulated margin of ${cfg.margin} s; raise config.margin`,
+      { field: 'offset', got: offset, expected: `|offset| <= ${cfg.margin}` },
+    );
   }
   const classes = synthClasses(cfg.classes);
   const key = sceneKey(cfg, index);
   const scene = simulateScene(cfg, new Rng(key));
   const voices = cfg.timbre === 'scene' ? sceneVoices(key, cfg.classes) : undefined;
   const video = opts.video === false ? { frames: 0, data: new Uint8Array(0) } : renderVideo(scene, cfg, classes);
-  const audio = opts.audio === false ? new Float32Array(0) : renderAudio(scene, cfg, voices ? voiced(classes, voices) : classes, key, offset);
+  const audio =
+    opts.audio === false
+      ? new Float32Array(0)
+      : renderAudio(scene, cfg, voices ? voiced(classes, voices) : classes, key, offset);
   const seen = toEvents(scene, classes, 0, cfg.duration);
   return {
     id: clipId(index, offset),
@@ -123,17 +133,25 @@ export function sceneKey(cfg: SynthConfig, index: number): string {
 
 function toEvents(scene: Scene, classes: SynthClass[], offset: number, duration: number): SynthEvent[] {
   return scene.events
-    .map((e) => ({ time: e.time + offset, cls: e.cls, label: classes[e.cls].name, object: e.object, strength: e.strength }))
+    .map((e) => ({
+      time: e.time + offset,
+      cls: e.cls,
+      label: classes[e.cls].name,
+      object: e.object,
+      strength: e.strength,
+    }))
     .filter((e) => e.time >= 0 && e.time < duration);
 }
 
 const TIMES = ['never', 'once', 'twice'];
 
 function caption(scene: Scene, classes: SynthClass[], duration: number): string {
-  const parts = scene.objects.filter((o) => o.sounding).map((o) => {
-    const n = scene.events.filter((e) => e.object === o.id && e.time >= 0 && e.time < duration).length;
-    return `a ${classes[o.cls].name.replace('-', ' ')} bounces ${TIMES[n] ?? `${n} times`}`;
-  });
+  const parts = scene.objects
+    .filter((o) => o.sounding)
+    .map((o) => {
+      const n = scene.events.filter((e) => e.object === o.id && e.time >= 0 && e.time < duration).length;
+      return `a ${classes[o.cls].name.replace('-', ' ')} bounces ${TIMES[n] ?? `${n} times`}`;
+    });
   return parts.join(' and ');
 }
 
@@ -157,9 +175,18 @@ export function syncGrid(maxOffset = 2, step = 0.2): number[] {
 }
 
 /** A sync-training example: clip `index` with its audio moved by grid[label] seconds (label = class index). */
-export function syncExample(config: Partial<SynthConfig> | SynthConfig, index: number, label: number, grid = syncGrid()): SynthClip & { label: number } {
+export function syncExample(
+  config: Partial<SynthConfig> | SynthConfig,
+  index: number,
+  label: number,
+  grid = syncGrid(),
+): SynthClip & { label: number } {
   if (!Number.isInteger(label) || label < 0 || label >= grid.length) {
-    throw new ConfigError(`sync label ${label} is outside the grid of ${grid.length} offsets`, { field: 'label', got: label, expected: `0..${grid.length - 1}` });
+    throw new ConfigError(`sync label ${label} is outside the grid of ${grid.length} offsets`, {
+      field: 'label',
+      got: label,
+      expected: `0..${grid.length - 1}`,
+    });
   }
   return { ...generateClip(config, index, { offset: grid[label] }), label };
 }

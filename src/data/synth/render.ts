@@ -11,7 +11,11 @@ import type { SynthConfig } from './config.js';
 import { Scene, SceneObject, positionAt } from './scene.js';
 
 /** [T, H, W, 3] RGB frames. */
-export function renderVideo(scene: Scene, cfg: SynthConfig, classes: SynthClass[]): { frames: number; data: Uint8Array } {
+export function renderVideo(
+  scene: Scene,
+  cfg: SynthConfig,
+  classes: SynthClass[],
+): { frames: number; data: Uint8Array } {
   const frames = framesFor(cfg.duration, cfg.fps);
   const { size } = cfg;
   const data = new Uint8Array(frames * size * size * 3);
@@ -26,7 +30,15 @@ export function renderVideo(scene: Scene, cfg: SynthConfig, classes: SynthClass[
       const cls = classes[obj.cls];
       const flashing = obj.sounding && cfg.flash > 0 && impacts[obj.id].some((te) => t >= te && t - te < cfg.flash);
       const color = obj.sounding ? cls.color : gray(cls.color);
-      drawObject(frame, size, obj, t, cls.shape, flashing ? mix(color, [255, 255, 255], 0.55) : color, flashing ? 1.2 : 1);
+      drawObject(
+        frame,
+        size,
+        obj,
+        t,
+        cls.shape,
+        flashing ? mix(color, [255, 255, 255], 0.55) : color,
+        flashing ? 1.2 : 1,
+      );
     }
   }
   return { frames, data };
@@ -35,7 +47,9 @@ export function renderVideo(scene: Scene, cfg: SynthConfig, classes: SynthClass[
 function fillBackground(frame: Uint8Array, size: number, bg: [number, number, number]): void {
   for (let y = 0; y < size; y++) {
     const g = 0.7 + (0.6 * y) / size;
-    const r = Math.round(bg[0] * g), gg = Math.round(bg[1] * g), b = Math.round(bg[2] * g);
+    const r = Math.round(bg[0] * g),
+      gg = Math.round(bg[1] * g),
+      b = Math.round(bg[2] * g);
     for (let x = 0; x < size; x++) {
       const p = (y * size + x) * 3;
       frame[p] = r;
@@ -55,11 +69,21 @@ function mix(a: [number, number, number], b: [number, number, number], w: number
   return [0, 1, 2].map((k) => Math.round(a[k] * (1 - w) + b[k] * w)) as [number, number, number];
 }
 
-function drawObject(frame: Uint8Array, size: number, obj: SceneObject, t: number, shape: Shape, color: [number, number, number], scale: number): void {
+function drawObject(
+  frame: Uint8Array,
+  size: number,
+  obj: SceneObject,
+  t: number,
+  shape: Shape,
+  color: [number, number, number],
+  scale: number,
+): void {
   const [cx, cy] = positionAt(obj, t);
   const r = obj.radius * scale;
-  const x0 = Math.max(0, Math.floor(cx - r)), x1 = Math.min(size - 1, Math.ceil(cx + r));
-  const y0 = Math.max(0, Math.floor(cy - r)), y1 = Math.min(size - 1, Math.ceil(cy + r));
+  const x0 = Math.max(0, Math.floor(cx - r)),
+    x1 = Math.min(size - 1, Math.ceil(cx + r));
+  const y0 = Math.max(0, Math.floor(cy - r)),
+    y1 = Math.min(size - 1, Math.ceil(cy + r));
   for (let y = y0; y <= y1; y++) {
     for (let x = x0; x <= x1; x++) {
       if (!insideShape(shape, x + 0.5 - cx, y + 0.5 - cy, r)) continue;
@@ -73,14 +97,23 @@ function drawObject(frame: Uint8Array, size: number, obj: SceneObject, t: number
 
 /** Whether offset (dx, dy) from the center is inside a shape of radius r. */
 export function insideShape(shape: Shape, dx: number, dy: number, r: number): boolean {
-  const ax = Math.abs(dx), ay = Math.abs(dy);
+  const ax = Math.abs(dx),
+    ay = Math.abs(dy);
   switch (shape) {
-    case 'circle': return dx * dx + dy * dy <= r * r;
-    case 'square': return ax <= 0.85 * r && ay <= 0.85 * r;
-    case 'triangle': return dy >= -r && dy <= 0.7 * r && ax <= (dy + r) / 1.7;
-    case 'diamond': return ax + ay <= r;
-    case 'ring': { const d2 = dx * dx + dy * dy; return d2 <= r * r && d2 >= 0.3 * r * r; }
-    case 'cross': return (ax <= 0.33 * r && ay <= r) || (ay <= 0.33 * r && ax <= r);
+    case 'circle':
+      return dx * dx + dy * dy <= r * r;
+    case 'square':
+      return ax <= 0.85 * r && ay <= 0.85 * r;
+    case 'triangle':
+      return dy >= -r && dy <= 0.7 * r && ax <= (dy + r) / 1.7;
+    case 'diamond':
+      return ax + ay <= r;
+    case 'ring': {
+      const d2 = dx * dx + dy * dy;
+      return d2 <= r * r && d2 >= 0.3 * r * r;
+    }
+    case 'cross':
+      return (ax <= 0.33 * r && ay <= r) || (ay <= 0.33 * r && ax <= r);
   }
 }
 
@@ -92,7 +125,13 @@ const ATTACK_SECONDS = 0.001;
  * (offset > 0: audio late). Per-impact variation comes from an Rng keyed by the impact's index, so
  * shifted copies contain exactly the same sounds, only moved in time.
  */
-export function renderAudio(scene: Scene, cfg: SynthConfig, classes: SynthClass[], sceneKey: string, offset = 0): Float32Array {
+export function renderAudio(
+  scene: Scene,
+  cfg: SynthConfig,
+  classes: SynthClass[],
+  sceneKey: string,
+  offset = 0,
+): Float32Array {
   const sr = cfg.sampleRate;
   const n = Math.round(cfg.duration * sr);
   const out = new Float32Array(n);
@@ -106,7 +145,11 @@ export function renderAudio(scene: Scene, cfg: SynthConfig, classes: SynthClass[
     const amp = (0.2 + 0.3 * e.strength) * rng.range(0.85, 1.15);
     const detune = 1 + rng.range(-0.01, 0.01);
     const partials = cls.ratios
-      .map((ratio, h) => ({ w: 2 * Math.PI * cls.f0 * ratio * detune, a: amp / Math.pow(h + 1, 0.8), d: cls.decay / (1 + 0.4 * h) }))
+      .map((ratio, h) => ({
+        w: 2 * Math.PI * cls.f0 * ratio * detune,
+        a: amp / Math.pow(h + 1, 0.8),
+        d: cls.decay / (1 + 0.4 * h),
+      }))
       .filter((p) => p.w / (2 * Math.PI) < nyquist);
     const click = Array.from({ length: Math.ceil(CLICK_SECONDS * sr) + 1 }, () => rng.normal() * 0.5 * amp);
     const s0 = Math.max(0, Math.ceil(onset * sr - 1e-9));

@@ -102,7 +102,15 @@ function moveObject(obj: SceneObject, cfg: SynthConfig, rng: Rng, t0: number, t1
     const hitY = Math.abs(ty - dt) < 1e-9;
     const normal = hitX && hitY ? Math.hypot(vx, vy) : hitX ? Math.abs(vx) : Math.abs(vy);
     const wall: Wall = hitX && hitY ? 'corner' : hitX ? (vx > 0 ? 'right' : 'left') : vy > 0 ? 'bottom' : 'top';
-    hits.push({ time: t, object: obj.id, cls: obj.cls, wall, strength: Math.min(1, normal / (maxSpeed * scale)), x, y });
+    hits.push({
+      time: t,
+      object: obj.id,
+      cls: obj.cls,
+      wall,
+      strength: Math.min(1, normal / (maxSpeed * scale)),
+      x,
+      y,
+    });
     // Reflect, then perturb speed and heading; keep the reflected component pointing away from the wall.
     if (hitX) vx = -vx;
     if (hitY) vy = -vy;

@@ -43,21 +43,29 @@ export async function writeSynth(opts: WriteSynthOptions): Promise<WriteSynthSum
   const cfg = synthConfig({ ...opts.config });
   const shifts = [0, ...(opts.shifts ?? []).filter((s) => s !== 0)];
   for (const s of shifts) {
-    if (Math.abs(s) > cfg.margin) throw new ConfigError(`shift ${s} s exceeds the margin ${cfg.margin} s (set a larger margin)`, { field: 'shifts', got: s });
+    if (Math.abs(s) > cfg.margin)
+      throw new ConfigError(`shift ${s} s exceeds the margin ${cfg.margin} s (set a larger margin)`, {
+        field: 'shifts',
+        got: s,
+      });
   }
   const out = prepareOutDir(opts.out, { by: 'attune synth', force: opts.force });
   mkdirSync(join(out, 'clips'), { recursive: true });
   sweepOnce(join(out, 'clips'));
   const jobs = Array.from({ length: opts.clips }, (_, i) => shifts.map((offset) => ({ index: i, offset }))).flat();
-  const result = await runBatch(jobs, async (job) => {
-    const clip = generateClip(cfg, job.index, { offset: job.offset, video: !opts.audioOnly });
-    return writeClipFiles(clip, out, !opts.audioOnly);
-  }, {
-    concurrency: opts.concurrency ?? 2,
-    label: 'synth',
-    quiet: opts.quiet,
-    idOf: (job) => `clip ${job.index} offset ${job.offset}`,
-  });
+  const result = await runBatch(
+    jobs,
+    async (job) => {
+      const clip = generateClip(cfg, job.index, { offset: job.offset, video: !opts.audioOnly });
+      return writeClipFiles(clip, out, !opts.audioOnly);
+    },
+    {
+      concurrency: opts.concurrency ?? 2,
+      label: 'synth',
+      quiet: opts.quiet,
+      idOf: (job) => `clip ${job.index} offset ${job.offset}`,
+    },
+  );
   const items = result.results.filter((r): r is ManifestItem => r !== undefined);
   const manifest = join(out, 'manifest.jsonl');
   writeManifest(manifest, items);
@@ -70,7 +78,15 @@ export async function writeSynth(opts: WriteSynthOptions): Promise<WriteSynthSum
     classes: synthClasses(cfg.classes),
     failed: result.failed,
   });
-  return { out, manifest, clips: opts.clips, files: items.length, failed: result.failed, seconds: result.seconds, config: cfg };
+  return {
+    out,
+    manifest,
+    clips: opts.clips,
+    files: items.length,
+    failed: result.failed,
+    seconds: result.seconds,
+    config: cfg,
+  };
 }
 
 /** Writes one clip's WAV (and MP4) and returns its manifest item. */
@@ -89,7 +105,13 @@ export async function writeClipFiles(clip: SynthClip, outDir: string, withVideo 
     end: clip.duration,
     labels: { clip: clip.index, offset: clip.offset, classes: clip.classes, impacts: clip.events.length },
     events: clip.events.map((e) => ({ time: round6(e.time), label: e.label })),
-    metadata: { fps: clip.fps, sampleRate: clip.sampleRate, size: clip.width, seed: clip.config.seed, audioEvents: clip.audioEvents.map((e) => round6(e.time)) },
+    metadata: {
+      fps: clip.fps,
+      sampleRate: clip.sampleRate,
+      size: clip.width,
+      seed: clip.config.seed,
+      audioEvents: clip.audioEvents.map((e) => round6(e.time)),
+    },
   };
 }
 
@@ -99,9 +121,28 @@ const round6 = (v: number): number => Math.round(v * 1e6) / 1e6;
 export async function writeWav(path: string, samples: Float32Array, sampleRate: number): Promise<void> {
   const tmp = tempPathFor(path, '.wav');
   try {
-    await runFfmpeg(['-y', '-f', 'f32le', '-ar', String(sampleRate), '-ac', '1', '-i', 'pipe:0', '-c:a', 'pcm_s16le', '-f', 'wav', ffFile(tmp)], {
-      file: path, stdin: new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength),
-    });
+    await runFfmpeg(
+      [
+        '-y',
+        '-f',
+        'f32le',
+        '-ar',
+        String(sampleRate),
+        '-ac',
+        '1',
+        '-i',
+        'pipe:0',
+        '-c:a',
+        'pcm_s16le',
+        '-f',
+        'wav',
+        ffFile(tmp),
+      ],
+      {
+        file: path,
+        stdin: new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength),
+      },
+    );
     renameSync(tmp, path);
   } finally {
     rmSync(tmp, { force: true });
@@ -112,15 +153,47 @@ export async function writeWav(path: string, samples: Float32Array, sampleRate: 
 export async function writeMp4(path: string, clip: SynthClip, wavPath: string): Promise<void> {
   const tmp = tempPathFor(path, '.mp4');
   try {
-    await runFfmpeg([
-      '-y',
-      '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${clip.width}x${clip.height}`, '-r', String(clip.fps), '-i', 'pipe:0',
-      '-i', ffFile(wavPath),
-      '-map', '0:v', '-map', '1:a',
-      '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '18', '-pix_fmt', 'yuv420p', '-threads', '1',
-      '-c:a', 'aac', '-b:a', '96k',
-      '-movflags', '+faststart', '-f', 'mp4', ffFile(tmp),
-    ], { file: path, stdin: clip.video });
+    await runFfmpeg(
+      [
+        '-y',
+        '-f',
+        'rawvideo',
+        '-pix_fmt',
+        'rgb24',
+        '-s',
+        `${clip.width}x${clip.height}`,
+        '-r',
+        String(clip.fps),
+        '-i',
+        'pipe:0',
+        '-i',
+        ffFile(wavPath),
+        '-map',
+        '0:v',
+        '-map',
+        '1:a',
+        '-c:v',
+        'libx264',
+        '-preset',
+        'veryfast',
+        '-crf',
+        '18',
+        '-pix_fmt',
+        'yuv420p',
+        '-threads',
+        '1',
+        '-c:a',
+        'aac',
+        '-b:a',
+        '96k',
+        '-movflags',
+        '+faststart',
+        '-f',
+        'mp4',
+        ffFile(tmp),
+      ],
+      { file: path, stdin: clip.video },
+    );
     renameSync(tmp, path);
   } finally {
     rmSync(tmp, { force: true });

@@ -2,7 +2,15 @@ import type { HostArray } from '../../io/array.js';
 import { type Attr, type ConstData, type DType, type Graph, type Node, type Shape } from '../graph.js';
 import type { Tensor } from '../tensor.js';
 import type { OpName } from '../ops/vocab.js';
-import { AttributeType, type AttributeProto, type ModelProto, type NodeProto, OnnxDataType, type TensorProto, type ValueInfoProto } from './proto.js';
+import {
+  AttributeType,
+  type AttributeProto,
+  type ModelProto,
+  type NodeProto,
+  OnnxDataType,
+  type TensorProto,
+  type ValueInfoProto,
+} from './proto.js';
 
 /** ai.onnx opset: 20 for the native Gelu op (onnxruntime-node and -web 1.30 both run it). */
 export const OPSET = 20;
@@ -15,9 +23,15 @@ export interface BuildOptions {
   docString?: string;
 }
 
-const bytesOf = (d: ConstData['data'] | HostArray['data']): Uint8Array => new Uint8Array(d.buffer.slice(d.byteOffset, d.byteOffset + d.byteLength));
+const bytesOf = (d: ConstData['data'] | HostArray['data']): Uint8Array =>
+  new Uint8Array(d.buffer.slice(d.byteOffset, d.byteOffset + d.byteLength));
 
-export function tensorProto(name: string, dtype: DType, shape: readonly number[], data: ConstData['data'] | HostArray['data']): TensorProto {
+export function tensorProto(
+  name: string,
+  dtype: DType,
+  shape: readonly number[],
+  data: ConstData['data'] | HostArray['data'],
+): TensorProto {
   return { name, dims: [...shape], dataType: OnnxDataType[dtype], rawData: bytesOf(data) };
 }
 
@@ -28,11 +42,16 @@ export function valueInfo(name: string, dtype: DType, shape: Shape): ValueInfoPr
 
 function attrProto(name: string, a: Attr): AttributeProto {
   switch (a.kind) {
-    case 'int': return { name, type: AttributeType.INT, i: a.v };
-    case 'float': return { name, type: AttributeType.FLOAT, f: a.v };
-    case 'ints': return { name, type: AttributeType.INTS, ints: a.v };
-    case 'floats': return { name, type: AttributeType.FLOATS, floats: a.v };
-    case 'string': return { name, type: AttributeType.STRING, s: new TextEncoder().encode(a.v) };
+    case 'int':
+      return { name, type: AttributeType.INT, i: a.v };
+    case 'float':
+      return { name, type: AttributeType.FLOAT, f: a.v };
+    case 'ints':
+      return { name, type: AttributeType.INTS, ints: a.v };
+    case 'floats':
+      return { name, type: AttributeType.FLOATS, floats: a.v };
+    case 'string':
+      return { name, type: AttributeType.STRING, s: new TextEncoder().encode(a.v) };
   }
 }
 
@@ -44,7 +63,11 @@ const PASS_THROUGH = new Set<OpName>(['StopGradient']);
  * stop-gradient/identity nodes are elided, parameters are inputs unless baked.
  */
 export function toModelProto(graph: Graph, outputs: Record<string, Tensor>, opts: BuildOptions = {}): ModelProto {
-  const bake: Record<string, HostArray> = !opts.bake ? {} : 'feeds' in opts.bake && typeof opts.bake.feeds === 'function' ? opts.bake.feeds(graph) : (opts.bake as Record<string, HostArray>);
+  const bake: Record<string, HostArray> = !opts.bake
+    ? {}
+    : 'feeds' in opts.bake && typeof opts.bake.feeds === 'function'
+      ? opts.bake.feeds(graph)
+      : (opts.bake as Record<string, HostArray>);
   // alias: pass-through outputs resolve to their source
   const alias = new Map<string, string>();
   const resolve = (name: string): string => {
@@ -88,7 +111,14 @@ export function toModelProto(graph: Graph, outputs: Record<string, Tensor>, opts
   for (const n of graph.nodes) {
     if (!needed.has(n.id) || PASS_THROUGH.has(n.op)) continue;
     const attribute = Object.entries(n.attrs).map(([k, a]) => attrProto(k, a));
-    nodes.push({ opType: n.op, input: n.inputs.map((t) => (t ? nm(t.name) : '')), output: n.outputs.map((o) => nm(o.name)), name: `n${n.id}`, attribute, docString: n.location });
+    nodes.push({
+      opType: n.op,
+      input: n.inputs.map((t) => (t ? nm(t.name) : '')),
+      output: n.outputs.map((o) => nm(o.name)),
+      name: `n${n.id}`,
+      attribute,
+      docString: n.location,
+    });
   }
   nodes.push(...extra.map((e) => ({ ...e, input: e.input.map(nm) })));
   const inputs: ValueInfoProto[] = [];
@@ -98,7 +128,8 @@ export function toModelProto(graph: Graph, outputs: Record<string, Tensor>, opts
     if (bake[name]) initializer.push(tensorProto(name, t.dtype, bake[name].shape, bake[name].data));
     else inputs.push(valueInfo(name, t.dtype, t.shape));
   }
-  for (const [name, c] of graph.constants) if (usedNames.has(name)) initializer.push(tensorProto(name, c.dtype, c.shape, c.data));
+  for (const [name, c] of graph.constants)
+    if (usedNames.has(name)) initializer.push(tensorProto(name, c.dtype, c.shape, c.data));
   return {
     irVersion: IR_VERSION,
     opsetImport: [{ domain: '', version: OPSET }],

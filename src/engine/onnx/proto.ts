@@ -11,7 +11,19 @@ const schema = {
     onnx: {
       nested: {
         AttributeType: {
-          values: { UNDEFINED: 0, FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOATS: 6, INTS: 7, STRINGS: 8, TENSORS: 9, GRAPHS: 10 },
+          values: {
+            UNDEFINED: 0,
+            FLOAT: 1,
+            INT: 2,
+            STRING: 3,
+            TENSOR: 4,
+            GRAPH: 5,
+            FLOATS: 6,
+            INTS: 7,
+            STRINGS: 8,
+            TENSORS: 9,
+            GRAPHS: 10,
+          },
         },
         AttributeProto: {
           fields: {
@@ -31,7 +43,11 @@ const schema = {
           },
         },
         ValueInfoProto: {
-          fields: { name: { type: 'string', id: 1 }, type: { type: 'TypeProto', id: 2 }, docString: { type: 'string', id: 3 } },
+          fields: {
+            name: { type: 'string', id: 1 },
+            type: { type: 'TypeProto', id: 2 },
+            docString: { type: 'string', id: 3 },
+          },
         },
         NodeProto: {
           fields: {
@@ -88,7 +104,11 @@ const schema = {
           nested: {
             Dimension: {
               oneofs: { value: { oneof: ['dimValue', 'dimParam'] } },
-              fields: { dimValue: { type: 'int64', id: 1 }, dimParam: { type: 'string', id: 2 }, denotation: { type: 'string', id: 3 } },
+              fields: {
+                dimValue: { type: 'int64', id: 1 },
+                dimParam: { type: 'string', id: 2 },
+                denotation: { type: 'string', id: 3 },
+              },
             },
           },
         },
@@ -109,9 +129,32 @@ const ModelType = root.lookupType('onnx.ModelProto');
 
 /** ONNX TensorProto.DataType codes. */
 export const OnnxDataType = {
-  float32: 1, uint8: 2, int8: 3, uint16: 4, int16: 5, int32: 6, int64: 7, string: 8, bool: 9, float16: 10, float64: 11, uint32: 12, uint64: 13,
+  float32: 1,
+  uint8: 2,
+  int8: 3,
+  uint16: 4,
+  int16: 5,
+  int32: 6,
+  int64: 7,
+  string: 8,
+  bool: 9,
+  float16: 10,
+  float64: 11,
+  uint32: 12,
+  uint64: 13,
 } as const;
-export const AttributeType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOATS: 6, INTS: 7, STRINGS: 8, TENSORS: 9, GRAPHS: 10 } as const;
+export const AttributeType = {
+  FLOAT: 1,
+  INT: 2,
+  STRING: 3,
+  TENSOR: 4,
+  GRAPH: 5,
+  FLOATS: 6,
+  INTS: 7,
+  STRINGS: 8,
+  TENSORS: 9,
+  GRAPHS: 10,
+} as const;
 
 // Plain-object mirrors of the messages (camelCase field names, as protobufjs uses them).
 export interface TensorProto {
@@ -188,10 +231,22 @@ export function decodeModel(bytes: Uint8Array, source = '<buffer>'): ModelProto 
   let model: ModelProto;
   try {
     const msg = ModelType.decode(bytes);
-    model = ModelType.toObject(msg, { longs: Number, bytes: Uint8Array as any, defaults: false, arrays: true }) as unknown as ModelProto;
+    model = ModelType.toObject(msg, {
+      longs: Number,
+      bytes: Uint8Array as any,
+      defaults: false,
+      arrays: true,
+    }) as unknown as ModelProto;
   } catch (err) {
-    throw new InputError(`${source}: not a valid ONNX model file (${bytes.byteLength} bytes): ${(err as Error).message}`, { file: source, expected: 'ONNX ModelProto' });
+    throw new InputError(
+      `${source}: not a valid ONNX model file (${bytes.byteLength} bytes): ${(err as Error).message}`,
+      { file: source, expected: 'ONNX ModelProto' },
+    );
   }
-  if (!model.graph) throw new InputError(`${source}: not a valid ONNX model file: it has no graph`, { file: source, expected: 'ONNX ModelProto with a graph' });
+  if (!model.graph)
+    throw new InputError(`${source}: not a valid ONNX model file: it has no graph`, {
+      file: source,
+      expected: 'ONNX ModelProto with a graph',
+    });
   return model;
 }

@@ -6,18 +6,28 @@ export type TensorLike = Tensor | number;
 
 function typedData(dtype: DType, values: readonly number[]): ConstData['data'] {
   switch (dtype) {
-    case 'float32': return Float32Array.from(values);
-    case 'float64': return Float64Array.from(values);
-    case 'int64': return BigInt64Array.from(values.map((v) => BigInt(Math.trunc(v))));
-    case 'bool': return Uint8Array.from(values.map((v) => (v ? 1 : 0)));
+    case 'float32':
+      return Float32Array.from(values);
+    case 'float64':
+      return Float64Array.from(values);
+    case 'int64':
+      return BigInt64Array.from(values.map((v) => BigInt(Math.trunc(v))));
+    case 'bool':
+      return Uint8Array.from(values.map((v) => (v ? 1 : 0)));
   }
 }
 
 /** A constant tensor from JS numbers (row-major). */
-export function constant(g: Graph, values: number | readonly number[], dtype: DType = 'float32', shape?: number[]): Tensor {
+export function constant(
+  g: Graph,
+  values: number | readonly number[],
+  dtype: DType = 'float32',
+  shape?: number[],
+): Tensor {
   const vals = typeof values === 'number' ? [values] : values;
   const shp = shape ?? (typeof values === 'number' ? [] : [vals.length]);
-  if (shp.reduce((a, b) => a * b, 1) !== vals.length) shapeError('constant', `${vals.length} values do not fill the shape`, [shp]);
+  if (shp.reduce((a, b) => a * b, 1) !== vals.length)
+    shapeError('constant', `${vals.length} values do not fill the shape`, [shp]);
   return g.constant({ dtype, shape: shp, data: typedData(dtype, vals) });
 }
 
@@ -46,7 +56,9 @@ export function shapeTensor(g: Graph, dims: Shape): Tensor {
     }
   }
   flush();
-  return parts.length === 1 ? parts[0] : g.emit('Concat', parts, { axis: { kind: 'int', v: 0 } }, [{ dtype: 'int64', shape: [dims.length] }])[0];
+  return parts.length === 1
+    ? parts[0]
+    : g.emit('Concat', parts, { axis: { kind: 'int', v: 0 } }, [{ dtype: 'int64', shape: [dims.length] }])[0];
 }
 
 /** A [1] int64 tensor with the run-time size of a symbolic dim, read from the first input or node output that has it. */
@@ -58,7 +70,9 @@ export function symbolDim(g: Graph, name: string): Tensor {
   for (const t of candidates()) {
     const axis = t.shape.indexOf(name);
     if (axis >= 0) {
-      return g.emit('Shape', [t], { start: { kind: 'int', v: axis }, end: { kind: 'int', v: axis + 1 } }, [{ dtype: 'int64', shape: [1] }])[0];
+      return g.emit('Shape', [t], { start: { kind: 'int', v: axis }, end: { kind: 'int', v: axis + 1 } }, [
+        { dtype: 'int64', shape: [1] },
+      ])[0];
     }
   }
   return shapeError('shape', `symbolic dim '${name}' is not a dim of any tensor in the graph`, [[name]]);
@@ -95,8 +109,19 @@ export function fullLike(ref: Tensor, value: number, dtype: DType = ref.dtype): 
 /** Number of elements across `axes` of x as a scalar of x's dtype (a constant when static). */
 export function countOver(x: Tensor, axes: readonly number[]): Tensor {
   const dims: Dim[] = axes.map((a) => x.shape[a]);
-  if (dims.every((d) => typeof d === 'number')) return scalar(x.graph, (dims as number[]).reduce((a, b) => a * b, 1), x.dtype);
-  const sizes = x.graph.emit('Gather', [shapeLike(x), int64s(x.graph, axes)], { axis: { kind: 'int', v: 0 } }, [{ dtype: 'int64', shape: [axes.length] }])[0];
-  const prod = x.graph.emit('ReduceProd', [sizes], { keepdims: { kind: 'int', v: 0 } }, [{ dtype: 'int64', shape: [] }])[0];
-  return x.graph.emit('Cast', [prod], { to: { kind: 'int', v: x.dtype === 'float64' ? 11 : 1 } }, [{ dtype: x.dtype, shape: [] }])[0];
+  if (dims.every((d) => typeof d === 'number'))
+    return scalar(
+      x.graph,
+      (dims as number[]).reduce((a, b) => a * b, 1),
+      x.dtype,
+    );
+  const sizes = x.graph.emit('Gather', [shapeLike(x), int64s(x.graph, axes)], { axis: { kind: 'int', v: 0 } }, [
+    { dtype: 'int64', shape: [axes.length] },
+  ])[0];
+  const prod = x.graph.emit('ReduceProd', [sizes], { keepdims: { kind: 'int', v: 0 } }, [
+    { dtype: 'int64', shape: [] },
+  ])[0];
+  return x.graph.emit('Cast', [prod], { to: { kind: 'int', v: x.dtype === 'float64' ? 11 : 1 } }, [
+    { dtype: x.dtype, shape: [] },
+  ])[0];
 }

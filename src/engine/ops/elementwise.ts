@@ -49,7 +49,8 @@ export const abs = (x: Tensor): Tensor => unary('Abs', x, false);
 export const tanh = (x: Tensor): Tensor => unary('Tanh', x);
 export const sigmoid = (x: Tensor): Tensor => unary('Sigmoid', x);
 /** Error function. ORT's CPU provider has no float64 Erf kernel, so float64 erf is evaluated in float32. */
-export const erf = (x: Tensor): Tensor => (x.dtype === 'float64' ? cast(unary('Erf', cast(x, 'float32')), 'float64') : unary('Erf', x));
+export const erf = (x: Tensor): Tensor =>
+  x.dtype === 'float64' ? cast(unary('Erf', cast(x, 'float32')), 'float64') : unary('Erf', x);
 export const sin = (x: Tensor): Tensor => unary('Sin', x);
 export const cos = (x: Tensor): Tensor => unary('Cos', x);
 export const relu = (x: Tensor): Tensor => unary('Relu', x);
@@ -82,7 +83,13 @@ export const silu = (x: Tensor): Tensor =>
 export function addN(xs: readonly Tensor[]): Tensor {
   if (xs.length === 0) shapeError('Sum', 'needs at least one tensor', []);
   if (xs.length === 1) return xs[0];
-  for (const t of xs) if (t.dtype !== xs[0].dtype) shapeError('Sum', `dtypes differ (${xs[0].dtype} vs ${t.dtype})`, xs.map((u) => u.shape));
+  for (const t of xs)
+    if (t.dtype !== xs[0].dtype)
+      shapeError(
+        'Sum',
+        `dtypes differ (${xs[0].dtype} vs ${t.dtype})`,
+        xs.map((u) => u.shape),
+      );
   const shape = xs.slice(1).reduce<Shape>((s, t) => broadcastShapes('Sum', s, t.shape), xs[0].shape);
   return xs[0].graph.emit('Sum', [...xs], {}, [{ dtype: xs[0].dtype, shape }])[0];
 }

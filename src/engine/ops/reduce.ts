@@ -14,9 +14,17 @@ export function reducedShape(x: Tensor, axes: readonly number[], keepdims: boole
   return keepdims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
 }
 
-function reduce(op: 'ReduceSum' | 'ReduceMean' | 'ReduceMax' | 'ReduceMin', x: Tensor, axes: number | readonly number[] | undefined, opts: ReduceOptions): Tensor {
+function reduce(
+  op: 'ReduceSum' | 'ReduceMean' | 'ReduceMax' | 'ReduceMin',
+  x: Tensor,
+  axes: number | readonly number[] | undefined,
+  opts: ReduceOptions,
+): Tensor {
   const rank = x.shape.length;
-  const ax = axes === undefined ? [...Array(rank).keys()] : normAxes(op, typeof axes === 'number' ? [axes] : axes, rank, x.shape);
+  const ax =
+    axes === undefined
+      ? [...Array(rank).keys()]
+      : normAxes(op, typeof axes === 'number' ? [axes] : axes, rank, x.shape);
   const keepdims = opts.keepdims ?? false;
   if (ax.length === 0) return x;
   return x.graph.emit(op, [x, int64s(x.graph, ax)], { keepdims: { kind: 'int', v: keepdims ? 1 : 0 } }, [
@@ -25,12 +33,16 @@ function reduce(op: 'ReduceSum' | 'ReduceMean' | 'ReduceMax' | 'ReduceMin', x: T
 }
 
 /** Sum over axes (all axes when omitted). */
-export const sum = (x: Tensor, axes?: number | readonly number[], opts: ReduceOptions = {}): Tensor => reduce('ReduceSum', x, axes, opts);
-export const mean = (x: Tensor, axes?: number | readonly number[], opts: ReduceOptions = {}): Tensor => reduce('ReduceMean', x, axes, opts);
+export const sum = (x: Tensor, axes?: number | readonly number[], opts: ReduceOptions = {}): Tensor =>
+  reduce('ReduceSum', x, axes, opts);
+export const mean = (x: Tensor, axes?: number | readonly number[], opts: ReduceOptions = {}): Tensor =>
+  reduce('ReduceMean', x, axes, opts);
 /** Max over axes; the gradient goes to the arg-max positions (split evenly among ties, like binary `maximum`). */
-export const max = (x: Tensor, axes?: number | readonly number[], opts: ReduceOptions = {}): Tensor => reduce('ReduceMax', x, axes, opts);
+export const max = (x: Tensor, axes?: number | readonly number[], opts: ReduceOptions = {}): Tensor =>
+  reduce('ReduceMax', x, axes, opts);
 /** Min over axes; the gradient goes to the arg-min positions (split evenly among ties, like binary `minimum`). */
-export const min = (x: Tensor, axes?: number | readonly number[], opts: ReduceOptions = {}): Tensor => reduce('ReduceMin', x, axes, opts);
+export const min = (x: Tensor, axes?: number | readonly number[], opts: ReduceOptions = {}): Tensor =>
+  reduce('ReduceMin', x, axes, opts);
 
 /**
  * Sum of squares over axes (all when omitted): one ReduceSumSquare node, which reads x once without writing a squared
@@ -39,10 +51,15 @@ export const min = (x: Tensor, axes?: number | readonly number[], opts: ReduceOp
 export function sumSquares(x: Tensor, axes?: number | readonly number[], opts: ReduceOptions = {}): Tensor {
   const keepdims = opts.keepdims ?? false;
   const kd = { keepdims: { kind: 'int' as const, v: keepdims ? 1 : 0 } };
-  if (axes === undefined) return x.graph.emit('ReduceSumSquare', [x], kd, [{ dtype: x.dtype, shape: reducedShape(x, [...x.shape.keys()], keepdims) }])[0];
+  if (axes === undefined)
+    return x.graph.emit('ReduceSumSquare', [x], kd, [
+      { dtype: x.dtype, shape: reducedShape(x, [...x.shape.keys()], keepdims) },
+    ])[0];
   const ax = normAxes('ReduceSumSquare', typeof axes === 'number' ? [axes] : axes, x.shape.length, x.shape);
   if (ax.length === 0) return mul(x, x);
-  return x.graph.emit('ReduceSumSquare', [x, int64s(x.graph, ax)], kd, [{ dtype: x.dtype, shape: reducedShape(x, ax, keepdims) }])[0];
+  return x.graph.emit('ReduceSumSquare', [x, int64s(x.graph, ax)], kd, [
+    { dtype: x.dtype, shape: reducedShape(x, ax, keepdims) },
+  ])[0];
 }
 
 function softmaxLike(op: 'Softmax' | 'LogSoftmax', x: Tensor, axis: number): Tensor {

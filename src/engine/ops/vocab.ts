@@ -14,33 +14,78 @@
  */
 export const OPS = {
   // elementwise arithmetic
-  Add: 'rule', Sub: 'rule', Mul: 'rule', Div: 'rule', Pow: 'rule', Neg: 'rule',
+  Add: 'rule',
+  Sub: 'rule',
+  Mul: 'rule',
+  Div: 'rule',
+  Pow: 'rule',
+  Neg: 'rule',
   /** binary max/min: where inputs tie, each gets half the gradient (see docs/engine.md, "Ties"). */
-  Max: 'rule', Min: 'rule',
+  Max: 'rule',
+  Min: 'rule',
   /** n-ary sum (`addN`; also how grad accumulates 3+ partial gradients). */
   Sum: 'rule',
-  Sqrt: 'rule', Exp: 'rule', Log: 'rule', Abs: 'rule', Tanh: 'rule', Sigmoid: 'rule', Erf: 'rule', Gelu: 'rule',
-  Sin: 'rule', Cos: 'rule', Relu: 'rule', Reciprocal: 'rule', Where: 'rule', Cast: 'rule',
-  Sign: 'const', Floor: 'const',
+  Sqrt: 'rule',
+  Exp: 'rule',
+  Log: 'rule',
+  Abs: 'rule',
+  Tanh: 'rule',
+  Sigmoid: 'rule',
+  Erf: 'rule',
+  Gelu: 'rule',
+  Sin: 'rule',
+  Cos: 'rule',
+  Relu: 'rule',
+  Reciprocal: 'rule',
+  Where: 'rule',
+  Cast: 'rule',
+  Sign: 'const',
+  Floor: 'const',
   // comparisons and logic (bool outputs)
-  Equal: 'const', Less: 'const', LessOrEqual: 'const', Greater: 'const', GreaterOrEqual: 'const',
-  And: 'const', Or: 'const', Not: 'const', IsNaN: 'const', IsInf: 'const',
+  Equal: 'const',
+  Less: 'const',
+  LessOrEqual: 'const',
+  Greater: 'const',
+  GreaterOrEqual: 'const',
+  And: 'const',
+  Or: 'const',
+  Not: 'const',
+  IsNaN: 'const',
+  IsInf: 'const',
   StopGradient: 'const',
   // reductions
-  ReduceSum: 'rule', ReduceMean: 'rule', ReduceSumSquare: 'rule',
+  ReduceSum: 'rule',
+  ReduceMean: 'rule',
+  ReduceSumSquare: 'rule',
   /** reductions to the extreme: tied positions share the gradient evenly. */
-  ReduceMax: 'rule', ReduceMin: 'rule',
+  ReduceMax: 'rule',
+  ReduceMin: 'rule',
   /** int64 only (element counts of symbolic shapes, `countOver`). */
   ReduceProd: 'const',
   ArgMax: 'const',
-  Softmax: 'rule', LogSoftmax: 'rule',
+  Softmax: 'rule',
+  LogSoftmax: 'rule',
   // linear algebra and nn
-  MatMul: 'rule', Gemm: 'rule', LayerNormalization: 'rule', Conv: 'rule',
+  MatMul: 'rule',
+  Gemm: 'rule',
+  LayerNormalization: 'rule',
+  Conv: 'rule',
   /** emitted only by Conv's gradient rule (dx); there are no second-order gradients through it. */
   ConvTranspose: 'none',
   // movement and indexing
-  Reshape: 'rule', Transpose: 'rule', Squeeze: 'rule', Unsqueeze: 'rule', Expand: 'rule', Concat: 'rule', Split: 'rule',
-  Slice: 'rule', Pad: 'rule', Gather: 'rule', GatherElements: 'rule', GatherND: 'rule', ScatterElements: 'rule',
+  Reshape: 'rule',
+  Transpose: 'rule',
+  Squeeze: 'rule',
+  Unsqueeze: 'rule',
+  Expand: 'rule',
+  Concat: 'rule',
+  Split: 'rule',
+  Slice: 'rule',
+  Pad: 'rule',
+  Gather: 'rule',
+  GatherElements: 'rule',
+  GatherND: 'rule',
+  ScatterElements: 'rule',
   ScatterND: 'rule',
   Shape: 'const',
 } as const satisfies Record<string, 'rule' | 'const' | 'none'>;
@@ -58,4 +103,5 @@ export const isOpName = (op: string): op is OpName => Object.prototype.hasOwnPro
 export const opKind = (op: string): 'rule' | 'const' | 'none' | undefined => (isOpName(op) ? OPS[op] : undefined);
 
 /** The vocabulary's op names, by kind (for tests and docs). */
-export const opNames = (kind?: 'rule' | 'const' | 'none'): OpName[] => (Object.keys(OPS) as OpName[]).filter((op) => !kind || OPS[op] === kind);
+export const opNames = (kind?: 'rule' | 'const' | 'none'): OpName[] =>
+  (Object.keys(OPS) as OpName[]).filter((op) => !kind || OPS[op] === kind);

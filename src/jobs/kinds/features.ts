@@ -25,7 +25,8 @@ export interface FeaturesJobOptions {
 
 function featuresOptions(o: Record<string, unknown>): FeaturesJobOptions & { format: 'safetensors' | 'npy' } {
   const format = (o.format ?? 'safetensors') as string;
-  if (format !== 'safetensors' && format !== 'npy') throw new InputError(`--format expects safetensors or npy, got "${format}"`, { field: '--format', got: format });
+  if (format !== 'safetensors' && format !== 'npy')
+    throw new InputError(`--format expects safetensors or npy, got "${format}"`, { field: '--format', got: format });
   return { ...(o as unknown as FeaturesJobOptions), preset: String(o.preset ?? 'av-basic'), format };
 }
 
@@ -38,7 +39,11 @@ export const featuresKind: JobKind<{ preset: FeaturePreset; opts: FeaturesJobOpt
   async run({ preset, opts }, item) {
     // A folder's item is one file of either kind; a manifest's may name a video and a separate audio file.
     const r = await extractItem(item.video || item.audio ? item : { ...item, video: item.path }, preset, opts);
-    return { status: 'ok', record: { streams: describeStreams(tensorsToStreams(r.set)), missing: r.missing }, tensors: r.set };
+    return {
+      status: 'ok',
+      record: { streams: describeStreams(tensorsToStreams(r.set)), missing: r.missing },
+      tensors: r.set,
+    };
   },
 };
 
@@ -50,10 +55,20 @@ export const featuresSubmitter: KindSubmitter = {
     const fileOf = (id: string) => (opts.format === 'safetensors' ? `${names.get(id)}.safetensors` : names.get(id)!);
     const meta = { format: 'attune-features', preset: preset.name, version: String(FEATURE_VERSION) };
     return {
-      identity: { preset, version: FEATURE_VERSION, strict: !!opts.strict, start: opts.start ?? null, duration: opts.duration ?? null, format: opts.format },
+      identity: {
+        preset,
+        version: FEATURE_VERSION,
+        strict: !!opts.strict,
+        start: opts.start ?? null,
+        duration: opts.duration ?? null,
+        format: opts.format,
+      },
       columns: ['file', 'missing'],
       accept(item, reply) {
-        const written = writeItem(ctx.out, names.get(item.id)!, tensorsToStreams(reply.tensors!), opts.format, { ...meta, source: item.path });
+        const written = writeItem(ctx.out, names.get(item.id)!, tensorsToStreams(reply.tensors!), opts.format, {
+          ...meta,
+          source: item.path,
+        });
         return { file: relative(ctx.out, written) };
       },
       stillDone: (item, line) => line.file === fileOf(item.id) && existsSync(join(ctx.out, fileOf(item.id))),
@@ -61,8 +76,14 @@ export const featuresSubmitter: KindSubmitter = {
         const ok = lines.filter((l) => l.status === 'ok');
         const path = join(ctx.out, 'features.json');
         writeJsonAtomic(path, {
-          input: ctx.input, preset: preset.name, out: ctx.out, total: lines.length, succeeded: ok.length,
-          failed: lines.filter((l) => l.status === 'failed').map((l) => ({ id: l.id, source: l.source, error: l.error, code: l.code })),
+          input: ctx.input,
+          preset: preset.name,
+          out: ctx.out,
+          total: lines.length,
+          succeeded: ok.length,
+          failed: lines
+            .filter((l) => l.status === 'failed')
+            .map((l) => ({ id: l.id, source: l.source, error: l.error, code: l.code })),
           items: ok.map((l) => ({ id: l.id, file: l.file, streams: l.streams, missing: l.missing })),
           settings: preset,
         });

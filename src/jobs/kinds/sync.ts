@@ -24,21 +24,33 @@ export interface SyncJobOptions {
 
 export const DEFAULT_SEGMENT = 60;
 
-interface Ctx { opts: SyncJobOptions; model?: SyncModel }
+interface Ctx {
+  opts: SyncJobOptions;
+  model?: SyncModel;
+}
 
 export function syncOptions(o: Record<string, unknown>): SyncJobOptions {
   const method = o.method ?? (o.model ? 'model' : 'auto');
-  if (method !== 'model' && method !== 'xcorr' && method !== 'auto') throw new InputError(`--method expects auto, model or xcorr, got "${String(method)}"`, { field: '--method' });
-  if (method === 'model' && typeof o.model !== 'string') throw new InputError('--method model needs --model DIR', { field: '--model' });
+  if (method !== 'model' && method !== 'xcorr' && method !== 'auto')
+    throw new InputError(`--method expects auto, model or xcorr, got "${String(method)}"`, { field: '--method' });
+  if (method === 'model' && typeof o.model !== 'string')
+    throw new InputError('--method model needs --model DIR', { field: '--model' });
   const segment = o.segment === undefined ? DEFAULT_SEGMENT : Number(o.segment);
-  if (!Number.isFinite(segment) || segment < 5) throw new InputError(`--segment expects seconds >= 5, got "${String(o.segment)}"`, { field: '--segment' });
+  if (!Number.isFinite(segment) || segment < 5)
+    throw new InputError(`--segment expects seconds >= 5, got "${String(o.segment)}"`, { field: '--segment' });
   return { method, faces: o.faces !== false, model: method === 'model' ? (o.model as string) : undefined, segment };
 }
 
 /** What keys a result besides the file: method, window length and the model's identity (weights, config, temperature). */
 export async function syncIdentity(o: Record<string, unknown>): Promise<unknown> {
   const opts = syncOptions(o);
-  return { method: opts.method, faces: opts.method === 'auto' ? opts.faces : undefined, segment: opts.segment, model: opts.model ? await runIdentity(opts.model, ['av-sync']) : null, version: 1 };
+  return {
+    method: opts.method,
+    faces: opts.method === 'auto' ? opts.faces : undefined,
+    segment: opts.segment,
+    model: opts.model ? await runIdentity(opts.model, ['av-sync']) : null,
+    version: 1,
+  };
 }
 
 type Estimate = Omit<SyncFileResult, 'file' | 'timing'>;
@@ -47,8 +59,13 @@ const r4 = (x: number): number => Math.round(x * 1e4) / 1e4;
 
 function brief(e: Estimate): Record<string, unknown> {
   return {
-    offset: e.offset, lag: e.lag, confidence: r4(e.confidence), synchronizability: r4(e.synchronizability), synchronizable: e.synchronizable,
-    ...(e.reason !== undefined ? { reason: e.reason } : {}), windows: e.windows,
+    offset: e.offset,
+    lag: e.lag,
+    confidence: r4(e.confidence),
+    synchronizability: r4(e.synchronizability),
+    synchronizable: e.synchronizable,
+    ...(e.reason !== undefined ? { reason: e.reason } : {}),
+    windows: e.windows,
   };
 }
 
@@ -67,8 +84,15 @@ export function combineSegments(segs: { start: number; duration: number; e: Esti
   const perSegment = segs.map((x) => ({ start: r4(x.start), end: r4(x.start + x.duration), ...brief(x.e) }));
   if (good.length === 0) {
     return {
-      offset: null, lag: 0, confidence: r4(Math.max(...segs.map((x) => x.e.confidence))), synchronizability: r4(synchronizability), synchronizable: false,
-      reason: segs[0].e.reason ?? 'no window is synchronizable', windows, synchronizableSegments: 0, segments: perSegment,
+      offset: null,
+      lag: 0,
+      confidence: r4(Math.max(...segs.map((x) => x.e.confidence))),
+      synchronizability: r4(synchronizability),
+      synchronizable: false,
+      reason: segs[0].e.reason ?? 'no window is synchronizable',
+      windows,
+      synchronizableSegments: 0,
+      segments: perSegment,
     };
   }
   const probs = new Array<number>(SYNC_GRID.length).fill(0);
@@ -77,9 +101,16 @@ export function combineSegments(segs: { start: number; duration: number; e: Esti
   const k = argmaxOf(probs);
   const offsets = good.map((x) => x.e.offset as number);
   return {
-    offset: SYNC_GRID[k], lag: r4(good.reduce((s, x) => s + Math.max(1, x.e.windows) * x.e.lag, 0) / gw), confidence: r4(probs[k]),
-    synchronizability: r4(synchronizability), synchronizable: true, windows, synchronizableSegments: good.length,
-    drift: r4(Math.max(...offsets) - Math.min(...offsets)), probs: probs.map(r4), segments: perSegment,
+    offset: SYNC_GRID[k],
+    lag: r4(good.reduce((s, x) => s + Math.max(1, x.e.windows) * x.e.lag, 0) / gw),
+    confidence: r4(probs[k]),
+    synchronizability: r4(synchronizability),
+    synchronizable: true,
+    windows,
+    synchronizableSegments: good.length,
+    drift: r4(Math.max(...offsets) - Math.min(...offsets)),
+    probs: probs.map(r4),
+    segments: perSegment,
   };
 }
 
@@ -91,7 +122,11 @@ export const syncKind: JobKind<Ctx> = {
   },
   async run(ctx, item: JobItem): Promise<JobOk> {
     const { method, segment } = ctx.opts;
-    const cues = { method, model: ctx.model, mouthTrack: method === 'auto' && ctx.opts.faces ? mouthTrackOf : undefined };
+    const cues = {
+      method,
+      model: ctx.model,
+      mouthTrack: method === 'auto' && ctx.opts.faces ? mouthTrackOf : undefined,
+    };
     const file = item.video ?? item.path;
     const t0 = item.start ?? 0;
     const info = await probe(file, { scanPackets: 0 });
@@ -100,12 +135,16 @@ export const syncKind: JobKind<Ctx> = {
     const base = { method, duration: r4(Math.max(0, span)) };
     if (ranges.length === 1) {
       // One window: the very call `attune sync FILE [--start --duration]` makes.
-      const range = item.start !== undefined || item.end !== undefined ? { start: item.start, duration: item.end !== undefined ? span : undefined } : {};
+      const range =
+        item.start !== undefined || item.end !== undefined
+          ? { start: item.start, duration: item.end !== undefined ? span : undefined }
+          : {};
       const e = await syncFile(file, { ...cues, ...range });
       return { status: 'ok', record: { ...base, ...brief(e), probs: e.probs.map(r4) } };
     }
     const segs: { start: number; duration: number; e: Estimate }[] = [];
-    for (const r of ranges) segs.push({ ...r, e: await syncFile(file, { ...cues, start: r.start, duration: r.duration }) });
+    for (const r of ranges)
+      segs.push({ ...r, e: await syncFile(file, { ...cues, start: r.start, duration: r.duration }) });
     return { status: 'ok', record: { ...base, ...combineSegments(segs) } };
   },
   async close(ctx) {
@@ -117,7 +156,18 @@ export const syncSubmitter: KindSubmitter = {
   async prepare(ctx) {
     return {
       identity: await syncIdentity(ctx.options),
-      columns: ['offset', 'lag', 'confidence', 'synchronizability', 'synchronizable', 'reason', 'windows', 'duration', 'synchronizableSegments', 'drift'],
+      columns: [
+        'offset',
+        'lag',
+        'confidence',
+        'synchronizability',
+        'synchronizable',
+        'reason',
+        'windows',
+        'duration',
+        'synchronizableSegments',
+        'drift',
+      ],
     };
   },
 };

@@ -6,7 +6,14 @@ import { synthConfig, type SynthConfig } from '../../data/synth/config.js';
 import type { ManifestItem } from '../../data/manifest.js';
 import { runBatch, type BatchFailure } from '../../data/batch.js';
 import { InputError } from '../../util/errors.js';
-import { AV_FEATURE_VERSION, AUDIO_FEATURE_DIM, VIDEO_FEATURE_DIM, fileFeatures, gridFrames, type AvFeatureConfig } from './features.js';
+import {
+  AV_FEATURE_VERSION,
+  AUDIO_FEATURE_DIM,
+  VIDEO_FEATURE_DIM,
+  fileFeatures,
+  gridFrames,
+  type AvFeatureConfig,
+} from './features.js';
 import { clipFeatures } from './synth_worker.js';
 
 /**
@@ -49,7 +56,15 @@ export function synthFor(features: AvFeatureConfig, synth: Partial<SynthConfig>)
 
 function emptySet(n: number, c: AvFeatureConfig): AvClipSet {
   const T = gridFrames(c);
-  return { n, frames: T, videoDim: VIDEO_FEATURE_DIM, audioDim: AUDIO_FEATURE_DIM, video: new Float32Array(n * T * VIDEO_FEATURE_DIM), audio: new Float32Array(n * T * AUDIO_FEATURE_DIM), ids: new Array<string>(n).fill('') };
+  return {
+    n,
+    frames: T,
+    videoDim: VIDEO_FEATURE_DIM,
+    audioDim: AUDIO_FEATURE_DIM,
+    video: new Float32Array(n * T * VIDEO_FEATURE_DIM),
+    audio: new Float32Array(n * T * AUDIO_FEATURE_DIM),
+    ids: new Array<string>(n).fill(''),
+  };
 }
 
 /** In-memory AV-Synth clips -> features (the training fast path), cached per clip when a cache folder is given. */
@@ -77,7 +92,14 @@ export async function synthClipSet(o: SynthSetOptions): Promise<AvClipSet & { ca
   const computed = (i: number, video: Float32Array, audio: Float32Array) => {
     store(i, video, audio);
     const index = o.indices[i];
-    cache?.put(keyOf(index), { video: hostArray('float32', [T, VIDEO_FEATURE_DIM], video), audio: hostArray('float32', [T, AUDIO_FEATURE_DIM], audio) }, { source: `avsynth clip ${index}`, params });
+    cache?.put(
+      keyOf(index),
+      {
+        video: hostArray('float32', [T, VIDEO_FEATURE_DIM], video),
+        audio: hostArray('float32', [T, AUDIO_FEATURE_DIM], audio),
+      },
+      { source: `avsynth clip ${index}`, params },
+    );
   };
   const workers = Math.min(o.workers ?? availableParallelism(), Math.ceil(missing.length / 16));
   if (workers > 1) await inWorkers(cfg, o.features, missing, o.indices, workers, computed);
@@ -94,35 +116,67 @@ export async function synthClipSet(o: SynthSetOptions): Promise<AvClipSet & { ca
 }
 
 /** Splits the clips over worker threads (interleaved, so progress is even) and collects their features. */
-async function inWorkers(cfg: SynthConfig, features: AvFeatureConfig, rows: number[], indices: number[], n: number, done: (row: number, v: Float32Array, a: Float32Array) => void): Promise<void> {
+async function inWorkers(
+  cfg: SynthConfig,
+  features: AvFeatureConfig,
+  rows: number[],
+  indices: number[],
+  n: number,
+  done: (row: number, v: Float32Array, a: Float32Array) => void,
+): Promise<void> {
   const rowOf = new Map(rows.map((r) => [indices[r], r]));
-  await Promise.all(Array.from({ length: n }, (_, w) => new Promise<void>((res, rej) => {
-    const mine = rows.filter((_, k) => k % n === w).map((r) => indices[r]);
-    const worker = new Worker(new URL('./synth_worker.js', import.meta.url), { workerData: { cfg, features, indices: mine } });
-    // the worker exits by itself once its clips are posted
-    worker.on('message', (m: { done?: boolean; index: number; video: Float32Array; audio: Float32Array }) => {
-      if (!m.done) done(rowOf.get(m.index)!, m.video, m.audio);
-    });
-    worker.on('error', rej);
-    worker.on('exit', (code) => (code === 0 ? res() : rej(new Error(`AV-Synth feature worker exited with code ${code}`))));
-  })));
+  await Promise.all(
+    Array.from(
+      { length: n },
+      (_, w) =>
+        new Promise<void>((res, rej) => {
+          const mine = rows.filter((_, k) => k % n === w).map((r) => indices[r]);
+          const worker = new Worker(new URL('./synth_worker.js', import.meta.url), {
+            workerData: { cfg, features, indices: mine },
+          });
+          // the worker exits by itself once its clips are posted
+          worker.on('message', (m: { done?: boolean; index: number; video: Float32Array; audio: Float32Array }) => {
+            if (!m.done) done(rowOf.get(m.index)!, m.video, m.audio);
+          });
+          worker.on('error', rej);
+          worker.on('exit', (code) =>
+            code === 0 ? res() : rej(new Error(`AV-Synth feature worker exited with code ${code}`)),
+          );
+        }),
+    ),
+  );
 }
 
 /** Manifest items with both a video and an audio stream -> features through the decoder (cached by file content). */
-export async function manifestClipSet(items: ManifestItem[], features: AvFeatureConfig, opts: { cacheDir?: string; quiet?: boolean } = {}): Promise<AvClipSet & { failed: BatchFailure[] }> {
+export async function manifestClipSet(
+  items: ManifestItem[],
+  features: AvFeatureConfig,
+  opts: { cacheDir?: string; quiet?: boolean } = {},
+): Promise<AvClipSet & { failed: BatchFailure[] }> {
   const cache = opts.cacheDir ? FeatureCache.open(opts.cacheDir) : null;
   const params = { kind: 'av-file-features', version: AV_FEATURE_VERSION, features };
   const T = gridFrames(features);
   const compute = async (path: string): Promise<FeatureSet> => {
     const f = await fileFeatures(path, features);
-    if (!f.video || !f.audio) throw new InputError(`${path}: av-align needs both video and audio, the file has ${f.video ? 'no audio' : 'no video'}`, { file: path });
-    return { video: hostArray('float32', [T, VIDEO_FEATURE_DIM], f.video), audio: hostArray('float32', [T, AUDIO_FEATURE_DIM], f.audio) };
+    if (!f.video || !f.audio)
+      throw new InputError(
+        `${path}: av-align needs both video and audio, the file has ${f.video ? 'no audio' : 'no video'}`,
+        { file: path },
+      );
+    return {
+      video: hostArray('float32', [T, VIDEO_FEATURE_DIM], f.video),
+      audio: hostArray('float32', [T, AUDIO_FEATURE_DIM], f.audio),
+    };
   };
-  const r = await runBatch(items, async (item) => {
-    const path = item.video ?? item.audio;
-    if (!path) throw new InputError(`manifest item ${item.id} has no media file`, { field: 'video' });
-    return cache ? (await cache.getOrCompute(path, params, () => compute(path))).features : compute(path);
-  }, { label: 'av features', quiet: opts.quiet });
+  const r = await runBatch(
+    items,
+    async (item) => {
+      const path = item.video ?? item.audio;
+      if (!path) throw new InputError(`manifest item ${item.id} has no media file`, { field: 'video' });
+      return cache ? (await cache.getOrCompute(path, params, () => compute(path))).features : compute(path);
+    },
+    { label: 'av features', quiet: opts.quiet },
+  );
   cache?.flush();
   const ok = r.results.map((f, i) => ({ f, i })).filter((x): x is { f: FeatureSet; i: number } => x.f !== undefined);
   const set = emptySet(ok.length, features);
@@ -134,7 +188,12 @@ export async function manifestClipSet(items: ManifestItem[], features: AvFeature
   return { ...set, failed: r.failed };
 }
 
-function meanStd(data: Float32Array, rows: number[], frames: number, dim: number): { mean: Float32Array; std: Float32Array } {
+function meanStd(
+  data: Float32Array,
+  rows: number[],
+  frames: number,
+  dim: number,
+): { mean: Float32Array; std: Float32Array } {
   const sum = new Float64Array(dim);
   const sq = new Float64Array(dim);
   for (const r of rows) {
@@ -174,5 +233,8 @@ export function gatherBatch(set: AvClipSet, indices: number[]): Record<string, H
     video.set(set.video.subarray(r * T * Dv, (r + 1) * T * Dv), i * T * Dv);
     audio.set(set.audio.subarray(r * T * Da, (r + 1) * T * Da), i * T * Da);
   });
-  return { video: hostArray('float32', [indices.length, T, Dv], video), audio: hostArray('float32', [indices.length, T, Da], audio) };
+  return {
+    video: hostArray('float32', [indices.length, T, Dv], video),
+    audio: hostArray('float32', [indices.length, T, Da], audio),
+  };
 }

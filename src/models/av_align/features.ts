@@ -29,7 +29,13 @@ export interface AvFeatureConfig {
 
 export const AV_FEATURE_VERSION = 1;
 
-export const defaultAvFeatures: AvFeatureConfig = { rate: 8, seconds: 6, videoFps: 16, videoSize: 64, sampleRate: 16000 };
+export const defaultAvFeatures: AvFeatureConfig = {
+  rate: 8,
+  seconds: 6,
+  videoFps: 16,
+  videoSize: 64,
+  sampleRate: 16000,
+};
 
 const VISUAL: VisualFeatureConfig = { pixels: { width: 8, height: 8 }, moments: true, motionGrid: { gx: 4, gy: 4 } };
 const VISUAL_ORDER = ['pixels', 'color_moments', 'motion'];
@@ -50,25 +56,41 @@ function concatOnGrid(streams: Stream[], c: AvFeatureConfig): { data: Float32Arr
   for (const s of streams) {
     const r = resample(s, { rate: c.rate, start: 0, frames: T }, 'mean');
     for (let t = 0; t < T; t++) out.set(r.data.subarray(t * s.dim, (t + 1) * s.dim), t * dim + off);
-    valid = Math.min(valid, r.mask.reduce((a, m) => a + m, 0));
+    valid = Math.min(
+      valid,
+      r.mask.reduce((a, m) => a + m, 0),
+    );
     off += s.dim;
   }
   return { data: out, valid };
 }
 
 /** Video frames [N, H, W, 3] (bytes) at `fps` -> [T, VIDEO_FEATURE_DIM] on the grid. */
-export function videoFeatures(frames: Uint8Array, count: number, width: number, height: number, fps: number, c: AvFeatureConfig): { data: Float32Array; valid: number } {
+export function videoFeatures(
+  frames: Uint8Array,
+  count: number,
+  width: number,
+  height: number,
+  fps: number,
+  c: AvFeatureConfig,
+): { data: Float32Array; valid: number } {
   const ex = new VisualFeatureExtractor({ width, height, channels: 3 }, VISUAL);
   const size = width * height * 3;
   for (let i = 0; i < count; i++) ex.push(frames.subarray(i * size, (i + 1) * size));
   const s = ex.finish(fps, 0);
-  return concatOnGrid(VISUAL_ORDER.map((n) => s[n]), c);
+  return concatOnGrid(
+    VISUAL_ORDER.map((n) => s[n]),
+    c,
+  );
 }
 
 /** Mono samples -> [T, AUDIO_FEATURE_DIM] on the grid. */
 export function audioFeatures(samples: Float32Array, c: AvFeatureConfig): { data: Float32Array; valid: number } {
   const cfg = AUDIO_PRESETS.panns;
-  if (c.sampleRate !== cfg.sampleRate) throw new MediaError(`audio features expect ${cfg.sampleRate} Hz, config says ${c.sampleRate}`, { field: 'sampleRate' });
+  if (c.sampleRate !== cfg.sampleRate)
+    throw new MediaError(`audio features expect ${cfg.sampleRate} Hz, config says ${c.sampleRate}`, {
+      field: 'sampleRate',
+    });
   const mel = logMel(samples, cfg);
   return concatOnGrid([mel, spectralFlux(mel)], c); // onset strength from the same spectrogram (one STFT)
 }
@@ -85,16 +107,27 @@ export interface FileFeatures {
 /** Decodes `seconds` of a media file from `start` (whichever streams it has) and computes the grid features. */
 export async function fileFeatures(path: string, c: AvFeatureConfig, start = 0): Promise<FileFeatures> {
   const info = await probe(path);
-  if (!info.video && !info.audio) throw new MediaError(`${path}: no audio or video stream`, { file: path, reason: 'no streams' });
+  if (!info.video && !info.audio)
+    throw new MediaError(`${path}: no audio or video stream`, { file: path, reason: 'no streams' });
   let video: Float32Array | null = null;
   let audio: Float32Array | null = null;
   let valid = gridFrames(c);
   if (info.video) {
-    const dec = { fps: c.videoFps, width: c.videoSize, height: c.videoSize, resize: 'center-crop' as const, pixelFormat: 'rgb' as const, ...(start > 0 ? { start } : {}), duration: c.seconds, info };
+    const dec = {
+      fps: c.videoFps,
+      width: c.videoSize,
+      height: c.videoSize,
+      resize: 'center-crop' as const,
+      pixelFormat: 'rgb' as const,
+      ...(start > 0 ? { start } : {}),
+      duration: c.seconds,
+      info,
+    };
     const size = c.videoSize * c.videoSize * 3;
     const chunks: Uint8Array[] = [];
     for await (const f of iterateVideoFrames(path, dec)) chunks.push(f.data);
-    if (chunks.length === 0) throw new MediaError(`${path}: the video stream decoded to no frames`, { file: path, reason: 'no frames' });
+    if (chunks.length === 0)
+      throw new MediaError(`${path}: the video stream decoded to no frames`, { file: path, reason: 'no frames' });
     const all = new Uint8Array(chunks.length * size);
     chunks.forEach((f, i) => all.set(f, i * size));
     const v = videoFeatures(all, chunks.length, c.videoSize, c.videoSize, c.videoFps, c);
@@ -102,7 +135,12 @@ export async function fileFeatures(path: string, c: AvFeatureConfig, start = 0):
     valid = Math.min(valid, v.valid);
   }
   if (info.audio) {
-    const a = await decodeAudio(path, { sampleRate: c.sampleRate, ...(start > 0 ? { start } : {}), duration: c.seconds, info });
+    const a = await decodeAudio(path, {
+      sampleRate: c.sampleRate,
+      ...(start > 0 ? { start } : {}),
+      duration: c.seconds,
+      info,
+    });
     const r = audioFeatures(a.data.subarray(0, a.length), c);
     audio = r.data;
     valid = Math.min(valid, r.valid);

@@ -19,7 +19,13 @@ import { alignForward, dualEncode, type AvAlignConfig } from './model.js';
  * align_score [B, T] and attention_audio_to_video / attention_video_to_audio [B, H, T, T] of the last layer.
  * The input statistics are the frozen parameters in the weights, so no FeatureStats are needed.
  */
-export function avAlignInspection(g: Graph, p: Scope, c: AvAlignConfig, frames: number, b: number): Record<string, Tensor> {
+export function avAlignInspection(
+  g: Graph,
+  p: Scope,
+  c: AvAlignConfig,
+  frames: number,
+  b: number,
+): Record<string, Tensor> {
   const video = g.input('video', 'float32', [b, frames, VIDEO_FEATURE_DIM]);
   const audio = g.input('audio', 'float32', [b, frames, AUDIO_FEATURE_DIM]);
   const { hv, ha, ev, ea } = dualEncode(p, video, audio, c);
@@ -50,10 +56,16 @@ export async function inspectAvAlign(runDir: string, set: AvClipSet, rows: numbe
   const features = run.config.data?.features as AvFeatureConfig;
   if (!rows.length) throw new InputError('inspectAvAlign: no clips given', { field: 'rows' });
   const frames = Math.round(features.rate * features.seconds);
-  if (frames !== set.frames) throw new InputError(`${runDir}: the model's grid has ${frames} frames, the clips ${set.frames}`, { file: run.dir, field: 'features' });
+  if (frames !== set.frames)
+    throw new InputError(`${runDir}: the model's grid has ${frames} frames, the clips ${set.frames}`, {
+      file: run.dir,
+      field: 'features',
+    });
   const store = new ParamStore(0);
   store.load(run.params);
-  const predictor = await Predictor.create((g, p) => avAlignInspection(g, p, model, frames, rows.length), store, { worker: false });
+  const predictor = await Predictor.create((g, p) => avAlignInspection(g, p, model, frames, rows.length), store, {
+    worker: false,
+  });
   try {
     return { model, rate: features.rate, rows, outputs: await predictor.run(gatherBatch(set, rows)) };
   } finally {

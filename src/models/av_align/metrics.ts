@@ -15,12 +15,37 @@ export interface SuiteMetric {
 }
 
 export const SUITE_METRICS: SuiteMetric[] = [
-  { key: 'cosine_sim', label: 'cosine_sim', better: 'higher', about: 'audio features predicted from video vs true (per frame, standardized)' },
+  {
+    key: 'cosine_sim',
+    label: 'cosine_sim',
+    better: 'higher',
+    about: 'audio features predicted from video vs true (per frame, standardized)',
+  },
   { key: 'mse', label: 'mse_loss', better: 'lower', about: 'the same prediction, mean squared error' },
-  { key: 'embedding_similarity', label: 'embedding_similarity', better: 'higher', about: 'mean cosine of paired video/audio clip embeddings' },
-  { key: 'temporal_consistency', label: 'temporal_consistency', better: 'higher', about: '-mean |s(t+1) - s(t)| of per-frame alignment scores (0 = smooth)' },
-  { key: 'modality_gap', label: 'modality_gap', better: 'lower', about: 'distance between the centroids of normalized video and audio embeddings' },
-  { key: 'mi_infonce', label: 'mutual_information (InfoNCE, nats)', better: 'higher', about: 'log N - InfoNCE loss at temperature 0.07' },
+  {
+    key: 'embedding_similarity',
+    label: 'embedding_similarity',
+    better: 'higher',
+    about: 'mean cosine of paired video/audio clip embeddings',
+  },
+  {
+    key: 'temporal_consistency',
+    label: 'temporal_consistency',
+    better: 'higher',
+    about: '-mean |s(t+1) - s(t)| of per-frame alignment scores (0 = smooth)',
+  },
+  {
+    key: 'modality_gap',
+    label: 'modality_gap',
+    better: 'lower',
+    about: 'distance between the centroids of normalized video and audio embeddings',
+  },
+  {
+    key: 'mi_infonce',
+    label: 'mutual_information (InfoNCE, nats)',
+    better: 'higher',
+    about: 'log N - InfoNCE loss at temperature 0.07',
+  },
   { key: 'mi_ksg', label: 'mutual_information (KSG, nats)', better: 'higher', about: 'Kraskov k-NN estimate, k = 3' },
   { key: 'v2a_R@1', label: 'v2a_recall@1', better: 'higher', about: 'video query, audio candidates' },
   { key: 'a2v_R@1', label: 'a2v_recall@1', better: 'higher', about: 'audio query, video candidates' },

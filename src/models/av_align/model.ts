@@ -34,13 +34,25 @@ export interface AvAlignConfig {
 }
 
 export const avAlignSmall = (): AvAlignConfig => ({
-  dim: 64, heads: 4, encoderLayers: 1, crossLayers: 1, embedDim: 8, fusion: 'gated', convKernel: 3,
+  dim: 64,
+  heads: 4,
+  encoderLayers: 1,
+  crossLayers: 1,
+  embedDim: 8,
+  fusion: 'gated',
+  convKernel: 3,
   loss: { nce: 1, recon: 1, align: 0.5, smooth: 0.5, uniformity: 0.1 },
 });
 
 export const avAlignTiny = (): AvAlignConfig => ({ ...avAlignSmall(), dim: 32, heads: 2 });
 
-export const avAlignBase = (): AvAlignConfig => ({ ...avAlignSmall(), dim: 128, heads: 4, encoderLayers: 2, crossLayers: 2 });
+export const avAlignBase = (): AvAlignConfig => ({
+  ...avAlignSmall(),
+  dim: 128,
+  heads: 4,
+  encoderLayers: 2,
+  crossLayers: 2,
+});
 
 /** x [B, T, Din] -> (x - mean) / std with frozen statistics (saved with the weights). */
 function standardize(p: Scope, x: Tensor, mean: Float32Array | undefined, std: Float32Array | undefined): Tensor {
@@ -51,13 +63,19 @@ function standardize(p: Scope, x: Tensor, mean: Float32Array | undefined, std: F
 }
 
 /** One modality's encoder: features [B, T, Din] -> h [B, T, D]. */
-export function encodeModality(p: Scope, x: Tensor, c: AvAlignConfig, stats?: { mean: Float32Array; std: Float32Array }): Tensor {
+export function encodeModality(
+  p: Scope,
+  x: Tensor,
+  c: AvAlignConfig,
+  stats?: { mean: Float32Array; std: Float32Array },
+): Tensor {
   let h = standardize(p.scope('input'), x, stats?.mean, stats?.std);
   h = layerNorm(p.scope('in_norm'), linear(p.scope('in_proj'), h, c.dim)); // [B, T, D]
   h = addSinusoidal(h);
   // a short temporal convolution sees frame differences (motion onsets, audio attacks) directly
   if (c.convKernel > 1) h = h.add(conv1dTime(p.scope('conv'), h, { out: c.dim, kernel: c.convKernel }).gelu()); // [B, T, D]
-  for (let i = 0; i < c.encoderLayers; i++) h = transformerBlock(p.scope(`block${i}`), h, { heads: c.heads, mlpRatio: 2 }).out;
+  for (let i = 0; i < c.encoderLayers; i++)
+    h = transformerBlock(p.scope(`block${i}`), h, { heads: c.heads, mlpRatio: 2 }).out;
   return layerNorm(p.scope('out_norm'), h);
 }
 
@@ -78,7 +96,13 @@ export interface DualOutputs {
 }
 
 /** The dual encoder shared with av-retrieval (same parameter names, so either checkpoint serves `attune index`). */
-export function dualEncode(p: Scope, video: Tensor, audio: Tensor, c: AvAlignConfig, stats?: FeatureStats): DualOutputs {
+export function dualEncode(
+  p: Scope,
+  video: Tensor,
+  audio: Tensor,
+  c: AvAlignConfig,
+  stats?: FeatureStats,
+): DualOutputs {
   const hv = encodeModality(p.scope('video_enc'), video, c, stats && { mean: stats.videoMean, std: stats.videoStd });
   const ha = encodeModality(p.scope('audio_enc'), audio, c, stats && { mean: stats.audioMean, std: stats.audioStd });
   return { hv, ha, ev: clipEmbedding(p.scope('video_embed'), hv, c), ea: clipEmbedding(p.scope('audio_embed'), ha, c) };
@@ -136,10 +160,18 @@ export function rollBatch(x: Tensor): Tensor {
 export function audioTarget(p: Scope, audio: Tensor): Tensor {
   const s = p.scope('audio_enc').scope('input');
   const d = audio.shape[2] as number;
-  return audio.sub(s.param('mean', [d], init.zeros(), { trainable: false })).div(s.param('std', [d], init.ones(), { trainable: false })).stopGradient();
+  return audio
+    .sub(s.param('mean', [d], init.zeros(), { trainable: false }))
+    .div(s.param('std', [d], init.ones(), { trainable: false }))
+    .stopGradient();
 }
 
 /** Labels for [positives; negatives] alignment scores: [2B, T] of 1s then 0s. */
 export function alignLabels(g: Graph, b: number, t: number): Tensor {
-  return constant(g, Array.from({ length: 2 * b * t }, (_, i) => (i < b * t ? 1 : 0)), 'float32', [2 * b, t]);
+  return constant(
+    g,
+    Array.from({ length: 2 * b * t }, (_, i) => (i < b * t ? 1 : 0)),
+    'float32',
+    [2 * b, t],
+  );
 }

@@ -5,7 +5,14 @@ import { hostArray, type HostArray } from '../../io/array.js';
 import { InputError, MediaError } from '../../util/errors.js';
 import { probe } from '../../media/probe.js';
 import { encodeModality, clipEmbedding, type AvAlignConfig } from '../av_align/model.js';
-import { AUDIO_FEATURE_DIM, VIDEO_FEATURE_DIM, fileFeatures, gridFrames, type AvFeatureConfig, type FileFeatures } from '../av_align/features.js';
+import {
+  AUDIO_FEATURE_DIM,
+  VIDEO_FEATURE_DIM,
+  fileFeatures,
+  gridFrames,
+  type AvFeatureConfig,
+  type FileFeatures,
+} from '../av_align/features.js';
 
 /**
  * A trained av-align or av-retrieval run turned into two single-modality embedders (video -> e_v, audio -> e_a).
@@ -28,8 +35,20 @@ export function readRun(runDir: string): EmbedderInfo & { params: Record<string,
   const run = loadRun(runDir, { tasks: EMBEDDING_TASKS });
   const model = run.config.model as AvAlignConfig | undefined;
   const features = run.config.data?.features as AvFeatureConfig | undefined;
-  if (!model || !features) throw new InputError(`${run.dir}/config.json: no model or data.features section`, { file: run.dir, field: 'model' });
-  return { run: run.dir, weights: run.weightsPath, task: String(run.config.task), model, features, embedDim: gridFrames(features) * model.embedDim, params: run.params };
+  if (!model || !features)
+    throw new InputError(`${run.dir}/config.json: no model or data.features section`, {
+      file: run.dir,
+      field: 'model',
+    });
+  return {
+    run: run.dir,
+    weights: run.weightsPath,
+    task: String(run.config.task),
+    model,
+    features,
+    embedDim: gridFrames(features) * model.embedDim,
+    params: run.params,
+  };
 }
 
 /** A file embedded whole: its windows' embeddings and their weighted mean (unit length), per modality. */
@@ -51,7 +70,11 @@ export interface WholeFileEmbedding {
 const WINDOWS_PER_SEGMENT = 10;
 
 export class Embedder {
-  private constructor(readonly info: EmbedderInfo, private readonly video: Predictor, private readonly audio: Predictor) {}
+  private constructor(
+    readonly info: EmbedderInfo,
+    private readonly video: Predictor,
+    private readonly audio: Predictor,
+  ) {}
 
   static async load(runDir: string, opts: { worker?: boolean } = {}): Promise<Embedder> {
     const { params, ...info } = readRun(runDir);
@@ -59,21 +82,32 @@ export class Embedder {
     store.load(params);
     const T = gridFrames(info.features);
     const c = info.model;
-    const video = await Predictor.create((g, p) => {
-      const h = encodeModality(p.scope('video_enc'), g.input('video', 'float32', [1, T, VIDEO_FEATURE_DIM]), c);
-      return { embedding: clipEmbedding(p.scope('video_embed'), h, c) };
-    }, store, { worker: opts.worker ?? false });
-    const audio = await Predictor.create((g, p) => {
-      const h = encodeModality(p.scope('audio_enc'), g.input('audio', 'float32', [1, T, AUDIO_FEATURE_DIM]), c);
-      return { embedding: clipEmbedding(p.scope('audio_embed'), h, c) };
-    }, store, { worker: opts.worker ?? false });
+    const video = await Predictor.create(
+      (g, p) => {
+        const h = encodeModality(p.scope('video_enc'), g.input('video', 'float32', [1, T, VIDEO_FEATURE_DIM]), c);
+        return { embedding: clipEmbedding(p.scope('video_embed'), h, c) };
+      },
+      store,
+      { worker: opts.worker ?? false },
+    );
+    const audio = await Predictor.create(
+      (g, p) => {
+        const h = encodeModality(p.scope('audio_enc'), g.input('audio', 'float32', [1, T, AUDIO_FEATURE_DIM]), c);
+        return { embedding: clipEmbedding(p.scope('audio_embed'), h, c) };
+      },
+      store,
+      { worker: opts.worker ?? false },
+    );
     return new Embedder(info, video, audio);
   }
 
   /** Unit-length embeddings of whichever modalities the features have. */
-  async embed(f: Pick<FileFeatures, 'video' | 'audio'>): Promise<{ video: Float32Array | null; audio: Float32Array | null }> {
+  async embed(
+    f: Pick<FileFeatures, 'video' | 'audio'>,
+  ): Promise<{ video: Float32Array | null; audio: Float32Array | null }> {
     const T = gridFrames(this.info.features);
-    const run = async (p: Predictor, name: string, x: Float32Array, dim: number) => (await p.run({ [name]: hostArray('float32', [1, T, dim], x) })).embedding.data as Float32Array;
+    const run = async (p: Predictor, name: string, x: Float32Array, dim: number) =>
+      (await p.run({ [name]: hostArray('float32', [1, T, dim], x) })).embedding.data as Float32Array;
     return {
       video: f.video ? await run(this.video, 'video', f.video, VIDEO_FEATURE_DIM) : null,
       audio: f.audio ? await run(this.audio, 'audio', f.audio, AUDIO_FEATURE_DIM) : null,
@@ -81,7 +115,9 @@ export class Embedder {
   }
 
   /** Decodes a file and embeds it. */
-  async embedFile(path: string): Promise<{ features: FileFeatures; video: Float32Array | null; audio: Float32Array | null }> {
+  async embedFile(
+    path: string,
+  ): Promise<{ features: FileFeatures; video: Float32Array | null; audio: Float32Array | null }> {
     const features = await fileFeatures(path, this.info.features);
     return { features, ...(await this.embed(features)) };
   }
@@ -138,9 +174,14 @@ export class Embedder {
     const v = pool('video');
     const a = pool('audio');
     return {
-      video: v.mean, audio: a.mean, videoWindows: v.windows, audioWindows: a.windows,
-      windowStarts: rows.map((r) => r.start), windowFrames: rows.map((r) => r.valid),
-      duration: info.duration, validFrames: rows.reduce((s, r) => s + r.valid, 0),
+      video: v.mean,
+      audio: a.mean,
+      videoWindows: v.windows,
+      audioWindows: a.windows,
+      windowStarts: rows.map((r) => r.start),
+      windowFrames: rows.map((r) => r.valid),
+      duration: info.duration,
+      validFrames: rows.reduce((s, r) => s + r.valid, 0),
     };
   }
 

@@ -61,7 +61,10 @@ export function resolveIndexDir(dir: string): string {
   const abs = resolve(dir);
   if (existsSync(join(abs, 'index.json'))) return abs;
   if (existsSync(join(abs, INDEX_FOLDER, 'index.json'))) return join(abs, INDEX_FOLDER);
-  throw new InputError(`${dir}: no retrieval index (index.json) here or in ${join(dir, INDEX_FOLDER)}; build one with 'attune index ${dir} --model RUN'`, { file: dir, field: 'index' });
+  throw new InputError(
+    `${dir}: no retrieval index (index.json) here or in ${join(dir, INDEX_FOLDER)}; build one with 'attune index ${dir} --model RUN'`,
+    { file: dir, field: 'index' },
+  );
 }
 
 export interface BuildIndexOptions {
@@ -94,7 +97,13 @@ export interface IndexRow {
  * Writes embeddings.safetensors and index.json for embedded files (rows in order). `root` is the folder entry
  * paths are relative to. Returns the self-retrieval recall.
  */
-export async function writeIndex(indexDir: string, root: string, info: EmbedderInfo, rows: readonly IndexRow[], failed: BatchFailure[]): Promise<Record<string, number> | null> {
+export async function writeIndex(
+  indexDir: string,
+  root: string,
+  info: EmbedderInfo,
+  rows: readonly IndexRow[],
+  failed: BatchFailure[],
+): Promise<Record<string, number> | null> {
   const E = info.embedDim;
   const N = rows.length;
   const W = rows.reduce((s, r) => s + r.e.windowStarts.length, 0);
@@ -110,19 +119,38 @@ export async function writeIndex(indexDir: string, root: string, info: EmbedderI
     if (e.audioWindows) audioWindows.set(e.audioWindows, w * E);
     const windows = e.windowStarts.length;
     const entry: IndexEntry = {
-      id, path: relative(root, path).split('\\').join('/'), row, hasVideo: !!e.video, hasAudio: !!e.audio, duration: e.duration, validFrames: e.validFrames,
-      windowRow: w, windows,
+      id,
+      path: relative(root, path).split('\\').join('/'),
+      row,
+      hasVideo: !!e.video,
+      hasAudio: !!e.audio,
+      duration: e.duration,
+      validFrames: e.validFrames,
+      windowRow: w,
+      windows,
     };
     w += windows;
     return entry;
   });
-  saveSafetensors(join(indexDir, 'embeddings.safetensors'), {
-    video: hostArray('float32', [N, E], video), audio: hostArray('float32', [N, E], audio),
-    video_windows: hostArray('float32', [W, E], videoWindows), audio_windows: hostArray('float32', [W, E], audioWindows),
-  }, { format: 'attune-av-index/1' });
+  saveSafetensors(
+    join(indexDir, 'embeddings.safetensors'),
+    {
+      video: hostArray('float32', [N, E], video),
+      audio: hostArray('float32', [N, E], audio),
+      video_windows: hostArray('float32', [W, E], videoWindows),
+      audio_windows: hostArray('float32', [W, E], audioWindows),
+    },
+    { format: 'attune-av-index/1' },
+  );
   const index: IndexFile = {
-    format: 'attune-av-index/1', root, model: { run: info.run, task: info.task, weights: info.weights }, features: info.features, embedDim: E,
-    created: new Date().toISOString(), entries, failed,
+    format: 'attune-av-index/1',
+    root,
+    model: { run: info.run, task: info.task, weights: info.weights },
+    features: info.features,
+    embedDim: E,
+    created: new Date().toISOString(),
+    entries,
+    failed,
   };
   writeJsonAtomic(join(indexDir, 'index.json'), index);
   return selfRecall(entries, video, audio, E);
@@ -135,27 +163,49 @@ export async function writeIndex(indexDir: string, root: string, info: EmbedderI
  */
 export async function buildIndex(dir: string, opts: BuildIndexOptions): Promise<BuildIndexResult> {
   const root = resolve(dir);
-  if (!existsSync(root) || !statSync(root).isDirectory()) throw new InputError(`${dir}: not a folder`, { file: dir, field: 'DIR' });
+  if (!existsSync(root) || !statSync(root).isDirectory())
+    throw new InputError(`${dir}: not a folder`, { file: dir, field: 'DIR' });
   const indexDir = resolve(opts.out);
   const walked = walkMedia(root, { exclude: [indexDir] });
   const files = walked.files.map((f) => f.path);
-  if (files.length === 0 && walked.bad.length === 0) throw new InputError(`${dir}: no media files (${[...MEDIA_EXTENSIONS].join(' ')})`, { file: dir, field: 'DIR' });
+  if (files.length === 0 && walked.bad.length === 0)
+    throw new InputError(`${dir}: no media files (${[...MEDIA_EXTENSIONS].join(' ')})`, { file: dir, field: 'DIR' });
   const embedder = await Embedder.load(opts.model);
   const t0 = Date.now();
   try {
     const r = await runBatch(files, async (path) => ({ e: await embedder.embedWhole(path), path }), {
-      concurrency: opts.concurrency ?? 2, label: 'index', quiet: opts.quiet, idOf: (p) => relative(root, p),
+      concurrency: opts.concurrency ?? 2,
+      label: 'index',
+      quiet: opts.quiet,
+      idOf: (p) => relative(root, p),
     });
-    const failed: BatchFailure[] = [...r.failed, ...walked.bad.map((b) => ({ index: -1, id: b.rel, error: b.reason, code: b.code }))];
-    const rows = r.results.filter((x) => x !== undefined).map(({ e, path }) => ({ id: relative(root, path).slice(0, -extname(path).length || undefined), path, e }));
+    const failed: BatchFailure[] = [
+      ...r.failed,
+      ...walked.bad.map((b) => ({ index: -1, id: b.rel, error: b.reason, code: b.code })),
+    ];
+    const rows = r.results
+      .filter((x) => x !== undefined)
+      .map(({ e, path }) => ({ id: relative(root, path).slice(0, -extname(path).length || undefined), path, e }));
     const recall = await writeIndex(indexDir, root, embedder.info, rows, failed);
-    return { indexDir, files: files.length + walked.bad.length, indexed: rows.length, failed, seconds: (Date.now() - t0) / 1000, recall };
+    return {
+      indexDir,
+      files: files.length + walked.bad.length,
+      indexed: rows.length,
+      failed,
+      seconds: (Date.now() - t0) / 1000,
+      recall,
+    };
   } finally {
     await embedder.close();
   }
 }
 
-async function selfRecall(entries: IndexEntry[], video: Float32Array, audio: Float32Array, E: number): Promise<Record<string, number> | null> {
+async function selfRecall(
+  entries: IndexEntry[],
+  video: Float32Array,
+  audio: Float32Array,
+  E: number,
+): Promise<Record<string, number> | null> {
   const both = entries.filter((e) => e.hasVideo && e.hasAudio);
   if (both.length < 2) return null;
   const pick = (src: Float32Array) => {
@@ -164,7 +214,13 @@ async function selfRecall(entries: IndexEntry[], video: Float32Array, audio: Flo
     return hostArray('float32', [both.length, E], out);
   };
   const { metrics } = await embeddingSuite(pick(audio), pick(video), { ks: [1, 5, 10], ksg: false });
-  return { clips: both.length, 'a2v_R@1': metrics['a2b_R@1'], 'a2v_R@5': metrics['a2b_R@5'], 'v2a_R@1': metrics['b2a_R@1'], 'v2a_R@5': metrics['b2a_R@5'] };
+  return {
+    clips: both.length,
+    'a2v_R@1': metrics['a2b_R@1'],
+    'a2v_R@5': metrics['a2b_R@5'],
+    'v2a_R@1': metrics['b2a_R@1'],
+    'v2a_R@5': metrics['b2a_R@5'],
+  };
 }
 
 export interface LoadedIndex {
@@ -183,12 +239,16 @@ export function loadIndex(dir: string): LoadedIndex {
   } catch (err) {
     throw new InputError(`${path}: not valid JSON (${(err as Error).message}); rebuild the index`, { file: path });
   }
-  if (index.format !== 'attune-av-index/1') throw new InputError(`${path}: unknown index format '${String(index.format)}'`, { file: path });
+  if (index.format !== 'attune-av-index/1')
+    throw new InputError(`${path}: unknown index format '${String(index.format)}'`, { file: path });
   const t = loadSafetensors(join(indexDir, 'embeddings.safetensors')).tensors;
   const video = t.get('video');
   const audio = t.get('audio');
   if (!video || !audio || video.shape[0] !== index.entries.length || video.shape[1] !== index.embedDim) {
-    throw new InputError(`${indexDir}: embeddings do not match index.json (${index.entries.length} entries x ${index.embedDim}); rebuild the index`, { file: indexDir });
+    throw new InputError(
+      `${indexDir}: embeddings do not match index.json (${index.entries.length} entries x ${index.embedDim}); rebuild the index`,
+      { file: indexDir },
+    );
   }
   return { dir: indexDir, index, video: video.data as Float32Array, audio: audio.data as Float32Array };
 }
@@ -205,7 +265,11 @@ export interface RetrievalHit {
 /** Ranks the index entries that have the target modality by cosine similarity to a unit query embedding. */
 export function rankIndex(idx: LoadedIndex, query: Float32Array, direction: Direction, k: number): RetrievalHit[] {
   const E = idx.index.embedDim;
-  if (query.length !== E) throw new InputError(`query embedding has ${query.length} values, the index ${E}; was it built with another model?`, { field: 'query' });
+  if (query.length !== E)
+    throw new InputError(
+      `query embedding has ${query.length} values, the index ${E}; was it built with another model?`,
+      { field: 'query' },
+    );
   const target = direction === 'a2v' ? idx.video : idx.audio;
   const scored = idx.index.entries
     .filter((e) => (direction === 'a2v' ? e.hasVideo : e.hasAudio))

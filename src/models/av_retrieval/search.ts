@@ -28,12 +28,20 @@ export async function retrieve(o: RetrieveOptions): Promise<RetrieveResult> {
   const idx = loadIndex(o.index);
   const embedder = await Embedder.load(o.model ?? idx.index.model.run);
   try {
-    if (embedder.info.embedDim !== idx.index.embedDim) throw new InputError(`model ${embedder.info.run} embeds to ${embedder.info.embedDim} values but the index holds ${idx.index.embedDim}`, { field: 'model' });
+    if (embedder.info.embedDim !== idx.index.embedDim)
+      throw new InputError(
+        `model ${embedder.info.run} embeds to ${embedder.info.embedDim} values but the index holds ${idx.index.embedDim}`,
+        { field: 'model' },
+      );
     const q = await embedder.embedFile(resolve(o.query));
     const want = o.direction ?? 'auto';
     const direction: Direction = want === 'auto' ? (q.audio ? 'a2v' : 'v2a') : want;
     const emb = direction === 'a2v' ? q.audio : q.video;
-    if (!emb) throw new InputError(`${o.query}: direction ${direction} needs ${direction === 'a2v' ? 'an audio' : 'a video'} stream, the file has none`, { file: o.query, field: 'direction' });
+    if (!emb)
+      throw new InputError(
+        `${o.query}: direction ${direction} needs ${direction === 'a2v' ? 'an audio' : 'a video'} stream, the file has none`,
+        { file: o.query, field: 'direction' },
+      );
     const results = rankIndex(idx, emb, direction, k);
     const candidates = idx.index.entries.filter((e) => (direction === 'a2v' ? e.hasVideo : e.hasAudio)).length;
     return { query: resolve(o.query), direction, index: idx.dir, candidates, results };

@@ -2,18 +2,35 @@ import { defineTask } from '../../train/task.js';
 import { embeddingSuite } from '../../metrics/suite.js';
 import type { Graph, Scope, Tensor } from '../../engine/index.js';
 import { avAlignSmall, dualEncode, type AvAlignConfig } from '../av_align/model.js';
-import { avAlignTask, defaultAvData, embeddingSimilaritySection, predictSplit, type AvDataConfig, type AvTaskData } from '../av_align/task.js';
+import {
+  avAlignTask,
+  defaultAvData,
+  embeddingSimilaritySection,
+  predictSplit,
+  type AvDataConfig,
+  type AvTaskData,
+} from '../av_align/task.js';
 
 /**
  * av-retrieval: the lighter dual encoder (av-align's video and audio encoders and clip embeddings, no
  * cross-modal part, no decoder), trained with InfoNCE + uniformity only. Its parameters have the same
  * names as av-align's encoders, so `attune index` / `attune retrieve` accept a run of either task.
  */
-export const avRetrievalSmall = (): AvAlignConfig => ({ ...avAlignSmall(), crossLayers: 0, loss: { nce: 1, recon: 0, align: 0, smooth: 0, uniformity: 0.1 } });
+export const avRetrievalSmall = (): AvAlignConfig => ({
+  ...avAlignSmall(),
+  crossLayers: 0,
+  loss: { nce: 1, recon: 0, align: 0, smooth: 0, uniformity: 0.1 },
+});
 export const avRetrievalTiny = (): AvAlignConfig => ({ ...avRetrievalSmall(), dim: 32, heads: 2 });
 
 /** Inference: unit-length clip embeddings [B, T*E] for each modality. */
-export function embedInference(g: Graph, p: Scope, c: AvAlignConfig, data: AvTaskData, b: number): Record<string, Tensor> {
+export function embedInference(
+  g: Graph,
+  p: Scope,
+  c: AvAlignConfig,
+  data: AvTaskData,
+  b: number,
+): Record<string, Tensor> {
   const video = g.input('video', 'float32', [b, data.set.frames, data.set.videoDim]);
   const audio = g.input('audio', 'float32', [b, data.set.frames, data.set.audioDim]);
   const { ev, ea } = dualEncode(p, video, audio, c, data.stats);
@@ -24,8 +41,13 @@ export function embedInference(g: Graph, p: Scope, c: AvAlignConfig, data: AvTas
 export const avRetrievalTask = defineTask<AvAlignConfig, AvDataConfig, AvTaskData>({
   ...avAlignTask,
   name: 'av-retrieval',
-  description: 'audio<->video retrieval: a dual encoder with temporal clip embeddings, trained with InfoNCE; recall@K evaluation',
-  defaults: { model: avRetrievalSmall(), data: defaultAvData, train: { batchSize: 32, lr: 2e-3, warmupSteps: 30, epochs: 40 } },
+  description:
+    'audio<->video retrieval: a dual encoder with temporal clip embeddings, trained with InfoNCE; recall@K evaluation',
+  defaults: {
+    model: avRetrievalSmall(),
+    data: defaultAvData,
+    train: { batchSize: 32, lr: 2e-3, warmupSteps: 30, epochs: 40 },
+  },
   variants: { tiny: avRetrievalTiny, small: avRetrievalSmall },
   buildInference: (g, p, ctx) => embedInference(g, p, ctx.model, ctx.data, ctx.batchSize),
   async evaluate(ctx) {

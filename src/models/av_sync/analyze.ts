@@ -39,14 +39,23 @@ export interface SyncFileResult extends SyncEstimate {
 export async function syncFile(path: string, opts: SyncFileOptions = {}): Promise<SyncFileResult> {
   const t0 = performance.now();
   const method = opts.method ?? (opts.model ? 'model' : 'auto');
-  const model = method === 'model' && opts.model !== undefined ? (typeof opts.model === 'string' ? loadSyncModel(opts.model) : opts.model) : undefined;
+  const model =
+    method === 'model' && opts.model !== undefined
+      ? typeof opts.model === 'string'
+        ? loadSyncModel(opts.model)
+        : opts.model
+      : undefined;
   const info = await probe(path, { scanPackets: 0 });
   const range = { start: opts.start, duration: opts.duration };
   if (!info.audio) {
     // Still decode nothing: there is no sound to time against the picture.
     const end = opts.duration ?? info.duration - (opts.start ?? 0);
     const seconds = (performance.now() - t0) / 1000;
-    return { ...notSynchronizable(method, 'no audio stream', { start: 0, end }, 0), file: path, timing: { decode: seconds, estimate: 0, total: seconds } };
+    return {
+      ...notSynchronizable(method, 'no audio stream', { start: 0, end }, 0),
+      file: path,
+      timing: { decode: seconds, estimate: 0, total: seconds },
+    };
   }
   if (method === 'auto') {
     const clip = await decodeSyncClip(path, { ...range, info });
@@ -56,7 +65,12 @@ export async function syncFile(path: string, opts: SyncFileOptions = {}): Promis
     const estimate = autoSync(features, { minConfidence: opts.minConfidence, mouth });
     const timeline = opts.timeline ? syncTimeline(features, { minConfidence: opts.minConfidence, mouth }) : undefined;
     const t2 = performance.now();
-    return { ...estimate, file: path, timing: { decode: (t1 - t0) / 1000, estimate: (t2 - t1) / 1000, total: (t2 - t0) / 1000 }, ...(timeline ? { timeline } : {}) };
+    return {
+      ...estimate,
+      file: path,
+      timing: { decode: (t1 - t0) / 1000, estimate: (t2 - t1) / 1000, total: (t2 - t0) / 1000 },
+      ...(timeline ? { timeline } : {}),
+    };
   }
   const features = await featuresFromFile(path, { ...range, info });
   const t1 = performance.now();
@@ -68,5 +82,9 @@ export async function syncFile(path: string, opts: SyncFileOptions = {}): Promis
     estimate = xcorrSync(features, { minFrames: model?.window ?? Math.round(4.8 * SYNC_RATE) });
   }
   const t2 = performance.now();
-  return { ...estimate, file: path, timing: { decode: (t1 - t0) / 1000, estimate: (t2 - t1) / 1000, total: (t2 - t0) / 1000 } };
+  return {
+    ...estimate,
+    file: path,
+    timing: { decode: (t1 - t0) / 1000, estimate: (t2 - t1) / 1000, total: (t2 - t0) / 1000 },
+  };
 }

@@ -51,7 +51,13 @@ export function autoSync(f: SyncFeatures, opts: AutoOptions = {}): AutoEstimate 
   const candidates: (CueResult & { curve: Float64Array })[] = [];
   const add = (cue: CueKind, curve: Float64Array, mask: Uint8Array) => {
     const stats = curveStats(curve, mask);
-    candidates.push({ cue, curve, stats, confidence: calibratedConfidence(stats, cue, weights[cue]), lag: stats.refined / f.rate });
+    candidates.push({
+      cue,
+      curve,
+      stats,
+      confidence: calibratedConfidence(stats, cue, weights[cue]),
+      lag: stats.refined / f.rate,
+    });
   };
   add('onset', onset.curve, f.mask);
   const mouth = opts.mouth ? mouthCue(f, opts.mouth) : undefined;
@@ -62,7 +68,10 @@ export function autoSync(f: SyncFeatures, opts: AutoOptions = {}): AutoEstimate 
   const win = answering.reduce((a, b) => (b.confidence > a.confidence ? b : a));
   const lagSec = win.stats.refined / f.rate;
   const probs = softmaxOf(classScores(win.curve), CLASS_TEMPERATURE);
-  const snapped = Math.max(0, Math.min(SYNC_GRID.length - 1, Math.round(win.stats.best / 5) + (SYNC_GRID.length - 1) / 2));
+  const snapped = Math.max(
+    0,
+    Math.min(SYNC_GRID.length - 1, Math.round(win.stats.best / 5) + (SYNC_GRID.length - 1) / 2),
+  );
   const reason = withholdReason(f, win, minConfidence, opts.minFrames ?? Math.round(1.5 * f.rate));
   const ok = reason === undefined;
   return {
@@ -85,9 +94,15 @@ export function autoSync(f: SyncFeatures, opts: AutoOptions = {}): AutoEstimate 
 }
 
 /** Why the offset is withheld, in words (undefined: it is reported). */
-function withholdReason(f: SyncFeatures, win: { stats: CurveStats; confidence: number }, minConfidence: number, minFrames: number): string | undefined {
+function withholdReason(
+  f: SyncFeatures,
+  win: { stats: CurveStats; confidence: number },
+  minConfidence: number,
+  minFrames: number,
+): string | undefined {
   const s = win.stats;
-  if (s.frames < minFrames) return `only ${(s.frames / f.rate).toFixed(1)} s where both sound and picture are present; at least ${(minFrames / f.rate).toFixed(1)} s needed`;
+  if (s.frames < minFrames)
+    return `only ${(s.frames / f.rate).toFixed(1)} s where both sound and picture are present; at least ${(minFrames / f.rate).toFixed(1)} s needed`;
   if (win.confidence >= minConfidence) return undefined;
   const below = `confidence ${win.confidence.toFixed(2)} is below --min-confidence ${minConfidence.toFixed(2)}`;
   const cues = cueReason(cueStrengths(f));

@@ -37,7 +37,10 @@ export interface SynthBenchResult {
 }
 
 function score(pairs: { e: SyncEstimate; label: number }[]): MethodScore {
-  let exact = 0, near = 0, sync = 0, syncExact = 0;
+  let exact = 0,
+    near = 0,
+    sync = 0,
+    syncExact = 0;
   const conf: number[] = [];
   const correct: boolean[] = [];
   for (const { e, label } of pairs) {
@@ -53,8 +56,13 @@ function score(pairs: { e: SyncEstimate; label: number }[]): MethodScore {
   }
   const n = pairs.length;
   return {
-    n, acc1: exact / n, accWithin1: near / n, synchronizable: sync / n, acc1Synchronizable: sync ? syncExact / sync : NaN,
-    ece: expectedCalibrationError(conf, correct), meanConfidence: conf.reduce((a, b) => a + b, 0) / n,
+    n,
+    acc1: exact / n,
+    accWithin1: near / n,
+    synchronizable: sync / n,
+    acc1Synchronizable: sync ? syncExact / sync : NaN,
+    ece: expectedCalibrationError(conf, correct),
+    meanConfidence: conf.reduce((a, b) => a + b, 0) / n,
   };
 }
 
@@ -64,12 +72,23 @@ export function centralWindow(f: SyncFeatures, window: number): SyncFeatures {
   const n = Math.min(window, f.frames);
   const rows = (x: Float32Array, d: number) => x.slice(t0 * d, (t0 + n) * d);
   return {
-    rate: f.rate, frames: n, audio: rows(f.audio, f.audio.length / f.frames), video: rows(f.video, f.video.length / f.frames),
-    onset: rows(f.onset, 1), motion: rows(f.motion, 1), motionOnset: rows(f.motionOnset, 1), mask: f.mask.slice(t0, t0 + n),
+    rate: f.rate,
+    frames: n,
+    audio: rows(f.audio, f.audio.length / f.frames),
+    video: rows(f.video, f.video.length / f.frames),
+    onset: rows(f.onset, 1),
+    motion: rows(f.motion, 1),
+    motionOnset: rows(f.motionOnset, 1),
+    mask: f.mask.slice(t0, t0 + n),
   };
 }
 
-export async function benchSynth(opts: { clips: number; seed?: number; model?: SyncModel; progress?: (done: number, total: number) => void }): Promise<SynthBenchResult> {
+export async function benchSynth(opts: {
+  clips: number;
+  seed?: number;
+  model?: SyncModel;
+  progress?: (done: number, total: number) => void;
+}): Promise<SynthBenchResult> {
   const t0 = performance.now();
   const seed = opts.seed ?? 1234;
   const cfg = syncSynthConfig({ seed, seconds: 9, size: 64, classes: 8, noise: 0.02 });
@@ -86,7 +105,11 @@ export async function benchSynth(opts: { clips: number; seed?: number; model?: S
     }
   }
   return {
-    clips: opts.clips, windows: xs.length, seed, xcorr: score(xs), ...(opts.model ? { model: score(ms) } : {}),
+    clips: opts.clips,
+    windows: xs.length,
+    seed,
+    xcorr: score(xs),
+    ...(opts.model ? { model: score(ms) } : {}),
     seconds: (performance.now() - t0) / 1000,
   };
 }
@@ -104,10 +127,21 @@ export interface ShiftBenchResult {
   summary: Record<string, { right: number; notSynchronizable: number; wrong: number }>;
 }
 
-const brief = (e: SyncEstimate): ShiftRow['xcorr'] => ({ offset: e.offset, lag: e.lag, confidence: e.confidence, synchronizability: e.synchronizability, synchronizable: e.synchronizable, reason: e.reason });
+const brief = (e: SyncEstimate): ShiftRow['xcorr'] => ({
+  offset: e.offset,
+  lag: e.lag,
+  confidence: e.confidence,
+  synchronizability: e.synchronizability,
+  synchronizable: e.synchronizable,
+  reason: e.reason,
+});
 
 /** Copies of `file` with the audio moved by each shift (positive = audio late), analysed by xcorr and the model. */
-export async function benchShifts(file: string, shifts: number[], opts: { model?: SyncModel } = {}): Promise<ShiftBenchResult> {
+export async function benchShifts(
+  file: string,
+  shifts: number[],
+  opts: { model?: SyncModel } = {},
+): Promise<ShiftBenchResult> {
   const dir = mkdtempSync(join(tmpdir(), 'attune-sync-shifts-'));
   try {
     const rows: ShiftRow[] = [];

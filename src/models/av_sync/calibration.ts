@@ -48,7 +48,10 @@ export function fitCalibrationWeights(X: number[][], y: number[]): number[] {
   const free = X[0].map(() => true);
   for (;;) {
     const cols = free.flatMap((f, i) => (f ? [i] : []));
-    const w = fitLogistic(X.map((x) => cols.map((i) => x[i])), y);
+    const w = fitLogistic(
+      X.map((x) => cols.map((i) => x[i])),
+      y,
+    );
     const full = X[0].map(() => 0);
     cols.forEach((i, k) => (full[i] = w[k]));
     const negative = cols.filter((i, k) => i > 0 && i < 4 && w[k] < 0);
@@ -63,7 +66,9 @@ export function fitLogistic(X: number[][], y: number[], l2 = 1e-2, iterations = 
   const w = new Array<number>(d).fill(0);
   for (let it = 0; it < iterations; it++) {
     const g = new Array<number>(d).fill(0);
-    const H = Array.from({ length: d }, (_, i) => Array.from({ length: d }, (_, j) => (i === j && i > 0 ? l2 * X.length : 0) + (i === j ? 1e-9 : 0)));
+    const H = Array.from({ length: d }, (_, i) =>
+      Array.from({ length: d }, (_, j) => (i === j && i > 0 ? l2 * X.length : 0) + (i === j ? 1e-9 : 0)),
+    );
     for (let i = 1; i < d; i++) g[i] += l2 * X.length * w[i];
     X.forEach((x, n) => {
       const p = 1 / (1 + Math.exp(-x.reduce((s, v, i) => s + v * w[i], 0)));
@@ -74,7 +79,10 @@ export function fitLogistic(X: number[][], y: number[], l2 = 1e-2, iterations = 
     });
     const step = solve(H, g);
     let size = 0;
-    for (let i = 0; i < d; i++) { w[i] -= step[i]; size += Math.abs(step[i]); }
+    for (let i = 0; i < d; i++) {
+      w[i] -= step[i];
+      size += Math.abs(step[i]);
+    }
     if (size < 1e-8) break;
   }
   return w;

@@ -6,7 +6,15 @@ import { synthConfig, type SynthConfig } from '../../data/synth/config.js';
 import type { HostArray } from '../../io/array.js';
 import { InputError } from '../../util/errors.js';
 import type { Rng } from '../../util/rng.js';
-import { AUDIO_DIM, featuresFromClip, featuresFromFile, SYNC_RATE, VIDEO_DIM, windowRows, type SyncFeatures } from './features.js';
+import {
+  AUDIO_DIM,
+  featuresFromClip,
+  featuresFromFile,
+  SYNC_RATE,
+  VIDEO_DIM,
+  windowRows,
+  type SyncFeatures,
+} from './features.js';
 import { SYNC_CLASSES, SYNC_GRID } from './result.js';
 
 /**
@@ -33,8 +41,22 @@ export interface SyncExampleSpec {
 }
 
 /** AV-Synth settings for sync training: 25 fps, 16 kHz, clips long enough for a 4.8 s window at every offset. */
-export function syncSynthConfig(o: { seed: number; seconds: number; size: number; classes: number; noise: number }): SynthConfig {
-  return synthConfig({ seed: o.seed, duration: o.seconds, fps: SYNC_RATE, sampleRate: 16000, size: o.size, classes: o.classes, noise: o.noise });
+export function syncSynthConfig(o: {
+  seed: number;
+  seconds: number;
+  size: number;
+  classes: number;
+  noise: number;
+}): SynthConfig {
+  return synthConfig({
+    seed: o.seed,
+    duration: o.seconds,
+    fps: SYNC_RATE,
+    sampleRate: 16000,
+    size: o.size,
+    classes: o.classes,
+    noise: o.noise,
+  });
 }
 
 function toFeatureSet(f: SyncFeatures): FeatureSet {
@@ -53,13 +75,23 @@ function fromFeatureSet(s: FeatureSet): SyncFeatures {
   const a = s.audio as HostArray;
   const T = a.shape[0];
   return {
-    rate: SYNC_RATE, frames: T, audio: a.data as Float32Array, video: s.video.data as Float32Array, onset: s.onset.data as Float32Array,
-    motion: s.motion.data as Float32Array, motionOnset: s.motionOnset.data as Float32Array, mask: Uint8Array.from(s.mask.data as Float32Array),
+    rate: SYNC_RATE,
+    frames: T,
+    audio: a.data as Float32Array,
+    video: s.video.data as Float32Array,
+    onset: s.onset.data as Float32Array,
+    motion: s.motion.data as Float32Array,
+    motionOnset: s.motionOnset.data as Float32Array,
+    mask: Uint8Array.from(s.mask.data as Float32Array),
   };
 }
 
 /** In-memory AV-Synth clips (offset 0) -> sync features, cached per clip when a cache folder is given. */
-export async function synthSyncSet(cfg: SynthConfig, indices: number[], opts: { cacheDir?: string; progress?: (done: number, total: number) => void } = {}): Promise<SyncFeatures[]> {
+export async function synthSyncSet(
+  cfg: SynthConfig,
+  indices: number[],
+  opts: { cacheDir?: string; progress?: (done: number, total: number) => void } = {},
+): Promise<SyncFeatures[]> {
   const cache = opts.cacheDir ? FeatureCache.open(opts.cacheDir) : null;
   const params = { kind: 'av-sync-features', version: SYNC_FEATURE_VERSION };
   const out: SyncFeatures[] = [];
@@ -79,21 +111,37 @@ export async function synthSyncSet(cfg: SynthConfig, indices: number[], opts: { 
 }
 
 /** Manifest items with a video file -> sync features through the decoder (cached by file content). */
-export async function manifestSyncSet(items: ManifestItem[], opts: { cacheDir?: string; quiet?: boolean; minFrames: number }): Promise<{ clips: SyncFeatures[]; ids: string[]; failed: BatchFailure[] }> {
+export async function manifestSyncSet(
+  items: ManifestItem[],
+  opts: { cacheDir?: string; quiet?: boolean; minFrames: number },
+): Promise<{ clips: SyncFeatures[]; ids: string[]; failed: BatchFailure[] }> {
   const cache = opts.cacheDir ? FeatureCache.open(opts.cacheDir) : null;
   const params = { kind: 'av-sync-file-features', version: SYNC_FEATURE_VERSION };
-  const r = await runBatch(items, async (item) => {
-    const path = item.video;
-    if (!path) throw new InputError(`manifest item ${item.id} has no video file (av-sync learns from videos with sound)`, { field: 'video', id: item.id });
-    const range = { start: item.start, duration: item.end !== undefined ? item.end - (item.start ?? 0) : undefined };
-    const compute = async () => {
-      const f = await featuresFromFile(path, range);
-      if (!f.info.audio) throw new InputError(`${path}: no audio stream; av-sync needs videos with sound`, { file: path });
-      if (f.frames < opts.minFrames) throw new InputError(`${path}: ${f.duration.toFixed(2)} s is shorter than the ${(opts.minFrames / SYNC_RATE).toFixed(1)} s window`, { file: path });
-      return toFeatureSet(f);
-    };
-    return cache ? (await cache.getOrCompute(path, { ...params, range }, compute)).features : compute();
-  }, { label: 'sync features', quiet: opts.quiet });
+  const r = await runBatch(
+    items,
+    async (item) => {
+      const path = item.video;
+      if (!path)
+        throw new InputError(`manifest item ${item.id} has no video file (av-sync learns from videos with sound)`, {
+          field: 'video',
+          id: item.id,
+        });
+      const range = { start: item.start, duration: item.end !== undefined ? item.end - (item.start ?? 0) : undefined };
+      const compute = async () => {
+        const f = await featuresFromFile(path, range);
+        if (!f.info.audio)
+          throw new InputError(`${path}: no audio stream; av-sync needs videos with sound`, { file: path });
+        if (f.frames < opts.minFrames)
+          throw new InputError(
+            `${path}: ${f.duration.toFixed(2)} s is shorter than the ${(opts.minFrames / SYNC_RATE).toFixed(1)} s window`,
+            { file: path },
+          );
+        return toFeatureSet(f);
+      };
+      return cache ? (await cache.getOrCompute(path, { ...params, range }, compute)).features : compute();
+    },
+    { label: 'sync features', quiet: opts.quiet },
+  );
   cache?.flush();
   const clips: SyncFeatures[] = [];
   const ids: string[] = [];
@@ -119,7 +167,14 @@ function startRange(T: number, W: number, lag: number): [number, number] {
 }
 
 /** A random example for training (negatives with probability `negatives`, split evenly over the three kinds). */
-export function randomExample(clips: SyncFeatures[], clip: number, W: number, negatives: number, rng: Rng, pool: number[]): SyncExampleSpec {
+export function randomExample(
+  clips: SyncFeatures[],
+  clip: number,
+  W: number,
+  negatives: number,
+  rng: Rng,
+  pool: number[],
+): SyncExampleSpec {
   const T = clips[clip].frames;
   if (rng.uniform() < negatives) {
     const kinds: ExampleKind[] = ['static', 'silent', 'shuffled'];
@@ -135,7 +190,13 @@ export function randomExample(clips: SyncFeatures[], clip: number, W: number, ne
 }
 
 /** Deterministic evaluation examples: every `labelStep`-th grid class per clip (rotated by clip), window in range. */
-export function evalExamples(clips: SyncFeatures[], indices: number[], W: number, labelsPerClip: number, negatives: boolean): SyncExampleSpec[] {
+export function evalExamples(
+  clips: SyncFeatures[],
+  indices: number[],
+  W: number,
+  labelsPerClip: number,
+  negatives: boolean,
+): SyncExampleSpec[] {
   const out: SyncExampleSpec[] = [];
   indices.forEach((clip, n) => {
     for (let j = 0; j < labelsPerClip; j++) {
@@ -146,14 +207,24 @@ export function evalExamples(clips: SyncFeatures[], indices: number[], W: number
     if (negatives) {
       const t0 = Math.max(0, Math.floor((clips[clip].frames - W) / 2));
       const other = indices[(n + 1) % indices.length];
-      out.push({ clip, kind: 'static', label: 0, t0 }, { clip, kind: 'silent', label: 0, t0, floorDb: -100 }, ...(other !== clip ? [{ clip, kind: 'shuffled' as const, label: 0, t0, other }] : []));
+      out.push(
+        { clip, kind: 'static', label: 0, t0 },
+        { clip, kind: 'silent', label: 0, t0, floorDb: -100 },
+        ...(other !== clip ? [{ clip, kind: 'shuffled' as const, label: 0, t0, other }] : []),
+      );
     }
   });
   return out;
 }
 
 /** Fills row `i` of a batch from an example spec. */
-function fillExample(clips: SyncFeatures[], ex: SyncExampleSpec, W: number, i: number, b: { audio: Float32Array; video: Float32Array; mask: Float32Array }): void {
+function fillExample(
+  clips: SyncFeatures[],
+  ex: SyncExampleSpec,
+  W: number,
+  i: number,
+  b: { audio: Float32Array; video: Float32Array; mask: Float32Array },
+): void {
   const f = clips[ex.clip];
   const lag = ex.kind === 'offset' ? labelLag(ex.label) : 0;
   const src = ex.kind === 'shuffled' && ex.other !== undefined ? clips[ex.other] : f;
@@ -184,7 +255,11 @@ function fillExample(clips: SyncFeatures[], ex: SyncExampleSpec, W: number, i: n
 /** Examples -> the graph's inputs: audio [B, W, 17], video [B, W, 34], mask [B, W], label [B], weight [B], sync [B]. */
 export function makeBatch(clips: SyncFeatures[], examples: SyncExampleSpec[], W: number): Record<string, HostArray> {
   const B = examples.length;
-  const b = { audio: new Float32Array(B * W * AUDIO_DIM), video: new Float32Array(B * W * VIDEO_DIM), mask: new Float32Array(B * W) };
+  const b = {
+    audio: new Float32Array(B * W * AUDIO_DIM),
+    video: new Float32Array(B * W * VIDEO_DIM),
+    mask: new Float32Array(B * W),
+  };
   const label = new BigInt64Array(B);
   const weight = new Float32Array(B);
   const sync = new Float32Array(B);

@@ -6,7 +6,16 @@
  */
 import { decodeAudio } from '../../media/decode_audio.js';
 import { probe, type MediaInfo } from '../../media/probe.js';
-import { EDGE_GUARD, MotionFrontEnd, SYNC_RATE, SYNC_SAMPLE_RATE, audioFrontEnd, combine, decodeLumaPlanes, type SyncFeatures } from './features.js';
+import {
+  EDGE_GUARD,
+  MotionFrontEnd,
+  SYNC_RATE,
+  SYNC_SAMPLE_RATE,
+  audioFrontEnd,
+  combine,
+  decodeLumaPlanes,
+  type SyncFeatures,
+} from './features.js';
 
 export interface DecodedSyncClip {
   path: string;
@@ -21,16 +30,23 @@ export interface DecodedSyncClip {
   audioSpan: [number, number] | null;
 }
 
-export async function decodeSyncClip(path: string, opts: { start?: number; duration?: number; info?: MediaInfo } = {}): Promise<DecodedSyncClip> {
+export async function decodeSyncClip(
+  path: string,
+  opts: { start?: number; duration?: number; info?: MediaInfo } = {},
+): Promise<DecodedSyncClip> {
   const info = opts.info ?? (await probe(path, { scanPackets: 0 }));
   const range = { start: opts.start, duration: opts.duration };
   const planes: Float32Array[] = [];
   const videoJob = decodeLumaPlanes(path, { ...range, info }, (p) => planes.push(p));
-  const audioJob = info.audio ? decodeAudio(path, { ...range, sampleRate: SYNC_SAMPLE_RATE, info }) : Promise.resolve(null);
+  const audioJob = info.audio
+    ? decodeAudio(path, { ...range, sampleRate: SYNC_SAMPLE_RATE, info })
+    : Promise.resolve(null);
   const [, audio] = await Promise.all([videoJob, audioJob]);
   const samples = audio ? audio.data.slice(0, audio.length) : new Float32Array(0);
   const a = info.audio;
-  const audioSpan: [number, number] | null = a ? [a.startTime, a.duration !== null ? a.startTime + a.duration : info.duration] : null;
+  const audioSpan: [number, number] | null = a
+    ? [a.startTime, a.duration !== null ? a.startTime + a.duration : info.duration]
+    : null;
   return { path, info, start: opts.start ?? 0, planes, samples, audioSpan };
 }
 

@@ -51,7 +51,11 @@ export async function mouthTrackOf(clip: DecodedSyncClip): Promise<MouthTrack | 
   let probed = 0;
   let anyFace = false;
   const opts = {
-    start: clip.start, duration: frames / SYNC_RATE, fps: SYNC_RATE, info: clip.info, pixelFormat: 'rgb' as const,
+    start: clip.start,
+    duration: frames / SYNC_RATE,
+    fps: SYNC_RATE,
+    info: clip.info,
+    pixelFormat: 'rgb' as const,
     ...(landscape ? { width: Math.min(FACE_SIDE, v.width) } : { height: Math.min(FACE_SIDE, v.height) }),
   };
   const { timeline } = await planVideo(clip.path, opts);

@@ -46,8 +46,17 @@ export interface SyncFeatures {
 }
 
 /** Audio samples (mono) -> audio feature rows on a 25 Hz grid of `frames` frames from 0 s. */
-export function audioFrontEnd(samples: Float32Array, sampleRate: number, frames: number, t0 = 0): { rows: Float32Array; onset: Float32Array; mask: Uint8Array } {
-  if (sampleRate !== SYNC_SAMPLE_RATE) throw new InputError(`sync audio must be ${SYNC_SAMPLE_RATE} Hz, got ${sampleRate}`, { field: 'sampleRate', got: sampleRate });
+export function audioFrontEnd(
+  samples: Float32Array,
+  sampleRate: number,
+  frames: number,
+  t0 = 0,
+): { rows: Float32Array; onset: Float32Array; mask: Uint8Array } {
+  if (sampleRate !== SYNC_SAMPLE_RATE)
+    throw new InputError(`sync audio must be ${SYNC_SAMPLE_RATE} Hz, got ${sampleRate}`, {
+      field: 'sampleRate',
+      got: sampleRate,
+    });
   const rows = new Float32Array(frames * AUDIO_DIM);
   const onset = new Float32Array(frames);
   if (samples.length < MEL.nFft) return { rows: rows.fill(0), onset, mask: new Uint8Array(frames) };
@@ -151,7 +160,11 @@ export function lumaPlane(frame: Uint8Array, width: number, height: number, chan
 export const EDGE_GUARD = 0.08;
 
 /** Both streams on one timeline; frames within EDGE_GUARD of either end are left out of the mask. */
-export function combine(a: ReturnType<typeof audioFrontEnd>, v: ReturnType<MotionFrontEnd['finish']>, frames: number): SyncFeatures {
+export function combine(
+  a: ReturnType<typeof audioFrontEnd>,
+  v: ReturnType<MotionFrontEnd['finish']>,
+  frames: number,
+): SyncFeatures {
   const mask = new Uint8Array(frames);
   const audioMask = new Uint8Array(frames);
   const videoMask = new Uint8Array(frames);
@@ -161,7 +174,18 @@ export function combine(a: ReturnType<typeof audioFrontEnd>, v: ReturnType<Motio
     videoMask[t] = v.mask[t];
     mask[t] = a.mask[t] & v.mask[t];
   }
-  return { rate: SYNC_RATE, frames, audio: a.rows, video: v.rows, onset: a.onset, motion: v.motion, motionOnset: v.motionOnset, mask, audioMask, videoMask };
+  return {
+    rate: SYNC_RATE,
+    frames,
+    audio: a.rows,
+    video: v.rows,
+    onset: a.onset,
+    motion: v.motion,
+    motionOnset: v.motionOnset,
+    mask,
+    audioMask,
+    videoMask,
+  };
 }
 
 /**
@@ -181,7 +205,13 @@ export function featuresFromClip(clip: SynthClip): SyncFeatures {
 }
 
 /** Features from raw arrays (tests, other callers): mono 16 kHz audio and frames already at 25 fps. */
-export function featuresFromArrays(audio: Float32Array, frames: Uint8Array[], width: number, height: number, channels: 1 | 3): SyncFeatures {
+export function featuresFromArrays(
+  audio: Float32Array,
+  frames: Uint8Array[],
+  width: number,
+  height: number,
+  channels: 1 | 3,
+): SyncFeatures {
   const T = frames.length;
   const motion = new MotionFrontEnd();
   for (const f of frames) motion.push(lumaPlane(f, width, height, channels));
@@ -199,7 +229,10 @@ export interface FileFeatures extends SyncFeatures {
  * features. A file without an audio stream is a MediaError from the caller's point of view; here it is reported by
  * `probe` info so callers can give a "not synchronizable" answer instead.
  */
-export async function featuresFromFile(path: string, opts: { start?: number; duration?: number; info?: MediaInfo } = {}): Promise<FileFeatures> {
+export async function featuresFromFile(
+  path: string,
+  opts: { start?: number; duration?: number; info?: MediaInfo } = {},
+): Promise<FileFeatures> {
   const info = opts.info ?? (await probe(path, { scanPackets: 0 }));
   const range = { start: opts.start, duration: opts.duration };
   const videoJob = (async () => {
@@ -207,7 +240,9 @@ export async function featuresFromFile(path: string, opts: { start?: number; dur
     const count = await decodeLumaPlanes(path, { ...range, info }, (plane) => motion.push(plane));
     return { motion, count };
   })();
-  const audioJob = info.audio ? decodeAudio(path, { ...range, sampleRate: SYNC_SAMPLE_RATE, info }) : Promise.resolve(null);
+  const audioJob = info.audio
+    ? decodeAudio(path, { ...range, sampleRate: SYNC_SAMPLE_RATE, info })
+    : Promise.resolve(null);
   const [v, a] = await Promise.all([videoJob, audioJob]);
   const frames = v.count;
   const samples = a ? a.data.subarray(0, a.length) : new Float32Array(0);
@@ -230,9 +265,22 @@ export async function featuresFromFile(path: string, opts: { start?: number; dur
  * Decodes the video as 25 fps PLANE x PLANE gray planes, calling `onPlane` per frame; returns the frame count.
  * Deblocking is skipped: invisible at 64 x 64, and decoding is the bulk of `attune sync` latency.
  */
-export async function decodeLumaPlanes(path: string, opts: { start?: number; duration?: number; info: MediaInfo }, onPlane: (plane: Float32Array) => void): Promise<number> {
+export async function decodeLumaPlanes(
+  path: string,
+  opts: { start?: number; duration?: number; info: MediaInfo },
+  onPlane: (plane: Float32Array) => void,
+): Promise<number> {
   let count = 0;
-  const frames = iterateVideoFrames(path, { ...opts, fps: SYNC_RATE, width: PLANE, height: PLANE, resize: 'stretch', pixelFormat: 'gray', scaleFlags: 'area', skipLoopFilter: true });
+  const frames = iterateVideoFrames(path, {
+    ...opts,
+    fps: SYNC_RATE,
+    width: PLANE,
+    height: PLANE,
+    resize: 'stretch',
+    pixelFormat: 'gray',
+    scaleFlags: 'area',
+    skipLoopFilter: true,
+  });
   for await (const frame of frames) {
     onPlane(lumaPlane(frame.data, PLANE, PLANE, 1));
     count++;

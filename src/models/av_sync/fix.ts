@@ -29,9 +29,21 @@ const MODES: { mode: FixMode; codecs: string[] }[] = [
 ];
 
 export async function fixSync(input: string, output: string, offset: number): Promise<FixResult> {
-  if (!Number.isFinite(offset)) throw new InputError(`--fix: offset must be a finite number of seconds, got ${offset}`, { field: 'offset', got: offset });
-  if (resolve(input) === resolve(output)) throw new InputError(`--fix ${output}: refusing to overwrite the input; choose another output path`, { file: output, field: '--fix' });
-  if (!extname(output)) throw new InputError(`--fix ${output}: give the output a container extension (.mp4, .mkv, .mov)`, { file: output, field: '--fix' });
+  if (!Number.isFinite(offset))
+    throw new InputError(`--fix: offset must be a finite number of seconds, got ${offset}`, {
+      field: 'offset',
+      got: offset,
+    });
+  if (resolve(input) === resolve(output))
+    throw new InputError(`--fix ${output}: refusing to overwrite the input; choose another output path`, {
+      file: output,
+      field: '--fix',
+    });
+  if (!extname(output))
+    throw new InputError(`--fix ${output}: give the output a container extension (.mp4, .mkv, .mov)`, {
+      file: output,
+      field: '--fix',
+    });
   const info = await probe(input, { scanPackets: 0 });
   const video = requireVideo(info);
   const audio = requireAudio(info);
@@ -40,8 +52,21 @@ export async function fixSync(input: string, output: string, offset: number): Pr
   const errors: string[] = [];
   for (const { mode, codecs } of MODES) {
     const args = [
-      '-y', '-i', ffFile(input), '-itsoffset', String(shift), '-i', ffFile(input),
-      '-map', `0:${video.index}`, '-map', `1:${audio.index}`, ...codecs, '-map_metadata', '0', ffFile(tmp),
+      '-y',
+      '-i',
+      ffFile(input),
+      '-itsoffset',
+      String(shift),
+      '-i',
+      ffFile(input),
+      '-map',
+      `0:${video.index}`,
+      '-map',
+      `1:${audio.index}`,
+      ...codecs,
+      '-map_metadata',
+      '0',
+      ffFile(tmp),
     ];
     try {
       await runFfmpeg(args, { file: input });
@@ -52,5 +77,8 @@ export async function fixSync(input: string, output: string, offset: number): Pr
       if (existsSync(tmp)) rmSync(tmp, { force: true });
     }
   }
-  throw new MediaError(`${input}: could not write ${output} with the audio moved by ${shift} s (${errors.join('; ')})`, { file: input, output, reason: 'ffmpeg failed' });
+  throw new MediaError(
+    `${input}: could not write ${output} with the audio moved by ${shift} s (${errors.join('; ')})`,
+    { file: input, output, reason: 'ffmpeg failed' },
+  );
 }

@@ -32,13 +32,26 @@ export function independentCue(e: AutoEstimate): CueResult {
 }
 
 /** Rules 1 and 2: may a correction of `offset` seconds be tried at all? */
-export function checkBefore(before: AutoEstimate, offset: number, userOffset: boolean, minConfidence: number): FixCheck | undefined {
+export function checkBefore(
+  before: AutoEstimate,
+  offset: number,
+  userOffset: boolean,
+  minConfidence: number,
+): FixCheck | undefined {
   const confident = before.confidence >= minConfidence && before.offset !== null;
   if (!userOffset && !confident) {
-    return { ok: false, exitCode: FIX_EXIT.lowConfidence, reason: `not fixed: ${before.reason ?? `confidence ${before.confidence.toFixed(2)} below ${minConfidence.toFixed(2)}`}. Pass --offset S to apply a known shift` };
+    return {
+      ok: false,
+      exitCode: FIX_EXIT.lowConfidence,
+      reason: `not fixed: ${before.reason ?? `confidence ${before.confidence.toFixed(2)} below ${minConfidence.toFixed(2)}`}. Pass --offset S to apply a known shift`,
+    };
   }
   if (userOffset && confident && Math.abs(before.lag - offset) > ONE_CLASS) {
-    return { ok: false, exitCode: FIX_EXIT.notVerified, reason: `not fixed: --offset ${offset.toFixed(2)} s disagrees with the measured ${before.lag.toFixed(2)} s (confidence ${before.confidence.toFixed(2)})` };
+    return {
+      ok: false,
+      exitCode: FIX_EXIT.notVerified,
+      reason: `not fixed: --offset ${offset.toFixed(2)} s disagrees with the measured ${before.lag.toFixed(2)} s (confidence ${before.confidence.toFixed(2)})`,
+    };
   }
   return undefined;
 }
@@ -52,11 +65,25 @@ export function checkAfter(after: AutoEstimate, userOffset: boolean, minConfiden
   const judge = (name: string, lag: number, confidence: number) => {
     if (Math.abs(lag) <= ONE_CLASS) return;
     if (userOffset && confidence < minConfidence) return void unchecked.push(name);
-    bad.push(`${name} measures the corrected copy ${lag >= 0 ? '+' : ''}${lag.toFixed(2)} s off (confidence ${confidence.toFixed(2)})`);
+    bad.push(
+      `${name} measures the corrected copy ${lag >= 0 ? '+' : ''}${lag.toFixed(2)} s off (confidence ${confidence.toFixed(2)})`,
+    );
   };
   judge(`the ${after.cue} cue`, after.lag, after.confidence);
   judge(`the independent ${independent.cue} cue`, independent.lag, independent.confidence);
-  if (bad.length) return { ok: false, exitCode: FIX_EXIT.notVerified, reason: `not fixed: ${bad.join('; ')}`, after: measured };
-  if (unchecked.length) return { ok: true, exitCode: FIX_EXIT.fixed, reason: `written with your --offset; not verified: ${unchecked.join(' and ')} ${unchecked.length > 1 ? 'are' : 'is'} below --min-confidence on the corrected copy`, after: measured };
-  return { ok: true, exitCode: FIX_EXIT.fixed, reason: `verified: the ${after.cue} cue and the independent ${independent.cue} cue both find the corrected copy within 0.2 s of zero`, after: measured };
+  if (bad.length)
+    return { ok: false, exitCode: FIX_EXIT.notVerified, reason: `not fixed: ${bad.join('; ')}`, after: measured };
+  if (unchecked.length)
+    return {
+      ok: true,
+      exitCode: FIX_EXIT.fixed,
+      reason: `written with your --offset; not verified: ${unchecked.join(' and ')} ${unchecked.length > 1 ? 'are' : 'is'} below --min-confidence on the corrected copy`,
+      after: measured,
+    };
+  return {
+    ok: true,
+    exitCode: FIX_EXIT.fixed,
+    reason: `verified: the ${after.cue} cue and the independent ${independent.cue} cue both find the corrected copy within 0.2 s of zero`,
+    after: measured,
+  };
 }

@@ -33,7 +33,11 @@ async function measure(path: string, minConfidence: number, opts: VerifiedFixOpt
   return autoSync(featuresOfShifted(clip, 0), { minConfidence, mouth: await opts.mouthTrack?.(clip) });
 }
 
-export async function verifiedFix(input: string, output: string, opts: VerifiedFixOptions = {}): Promise<VerifiedFixResult> {
+export async function verifiedFix(
+  input: string,
+  output: string,
+  opts: VerifiedFixOptions = {},
+): Promise<VerifiedFixResult> {
   const minConfidence = opts.minConfidence ?? DEFAULT_MIN_CONFIDENCE;
   const before = await measure(input, minConfidence, opts);
   const userOffset = opts.offset !== undefined;

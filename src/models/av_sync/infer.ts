@@ -36,7 +36,9 @@ function predictorFor(model: SyncModel, batch: number): Promise<Predictor> {
   if (!p) {
     const store = new ParamStore(0);
     store.load(model.weights);
-    p = Predictor.create((g, scope) => avSyncInference(g, scope, model.config, batch, model.window), store, { worker: false });
+    p = Predictor.create((g, scope) => avSyncInference(g, scope, model.config, batch, model.window), store, {
+      worker: false,
+    });
     model.predictors.set(batch, p);
   }
   return p;
@@ -53,7 +55,11 @@ export async function releaseSyncModel(model: SyncModel): Promise<void> {
 export function loadSyncModel(path: string): SyncModel {
   const run = loadRun(path, { tasks: ['av-sync'] });
   const parsed = AvSyncModelSchema.safeParse(run.config.model);
-  if (!parsed.success) throw new InputError(`${run.dir}/config.json: model section is not an av-sync config: ${parsed.error.issues[0]?.message}`, { file: run.dir, field: 'model' });
+  if (!parsed.success)
+    throw new InputError(
+      `${run.dir}/config.json: model section is not an av-sync config: ${parsed.error.issues[0]?.message}`,
+      { file: run.dir, field: 'model' },
+    );
   const t = run.metrics?.test?.['test.temperature'];
   const temperature = typeof t === 'number' && t > 0 ? t : 1;
   const window = Math.round(((run.config.data?.window as number | undefined) ?? 4.8) * SYNC_RATE);
@@ -70,14 +76,21 @@ export function windowStarts(frames: number, window: number): number[] {
   return starts;
 }
 
-export async function modelSync(f: SyncFeatures, model: SyncModel, opts: { hasAudio?: boolean } = {}): Promise<SyncEstimate> {
+export async function modelSync(
+  f: SyncFeatures,
+  model: SyncModel,
+  opts: { hasAudio?: boolean } = {},
+): Promise<SyncEstimate> {
   const W = model.window;
   const span = { start: 0, end: f.frames / f.rate };
   const cues = cueStrengths(f);
   let reason = cueReason(cues, opts.hasAudio ?? true);
   const starts = windowStarts(f.frames, W).filter((t0) => coverage(f.mask, t0, W) >= 0.5);
   if (!starts.length) {
-    reason ??= f.frames < W ? `clip is ${(f.frames / f.rate).toFixed(2)} s; the model needs at least ${(W / f.rate).toFixed(1)} s` : 'no window with both audio and video present';
+    reason ??=
+      f.frames < W
+        ? `clip is ${(f.frames / f.rate).toFixed(2)} s; the model needs at least ${(W / f.rate).toFixed(1)} s`
+        : 'no window with both audio and video present';
     return notSynchronizable('model', reason, span, 0);
   }
   // The file's own audio at the file's time: an 'offset' example of the zero-offset class (no shift applied).
@@ -97,7 +110,10 @@ export async function modelSync(f: SyncFeatures, model: SyncModel, opts: { hasAu
   const syncProb = r.sync.reduce((a, b) => a + b, 0) / r.sync.length;
   const synchronizability = Math.min(syncProb, cues.audioGate, cues.videoGate, confidenceGate(probs[k]));
   if (!reason && synchronizability < SYNCHRONIZABLE_AT) {
-    reason = syncProb < SYNCHRONIZABLE_AT ? 'the model finds no sound-motion correspondence it can time' : 'the evidence does not single out one offset (low confidence)';
+    reason =
+      syncProb < SYNCHRONIZABLE_AT
+        ? 'the model finds no sound-motion correspondence it can time'
+        : 'the evidence does not single out one offset (low confidence)';
   }
   const ok = reason === undefined;
   return {
@@ -130,7 +146,24 @@ function refinedOffset(probs: number[], k: number): number {
   return SYNC_GRID[k] + shift * (SYNC_GRID[1] - SYNC_GRID[0]);
 }
 
-export function notSynchronizable(method: SyncEstimate['method'], reason: string, span: SyncEstimate['span'], windows: number): SyncEstimate {
+export function notSynchronizable(
+  method: SyncEstimate['method'],
+  reason: string,
+  span: SyncEstimate['span'],
+  windows: number,
+): SyncEstimate {
   const probs = new Array<number>(SYNC_GRID.length).fill(1 / SYNC_GRID.length);
-  return { method, offset: null, offsetClass: null, lag: 0, confidence: 1 / SYNC_GRID.length, synchronizability: 0, synchronizable: false, reason, probs, span, windows };
+  return {
+    method,
+    offset: null,
+    offsetClass: null,
+    lag: 0,
+    confidence: 1 / SYNC_GRID.length,
+    synchronizability: 0,
+    synchronizable: false,
+    reason,
+    probs,
+    span,
+    windows,
+  };
 }

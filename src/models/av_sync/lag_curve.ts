@@ -26,12 +26,21 @@ export interface CurveStats {
 }
 
 function centerd(x: Float32Array, mask: Uint8Array): { y: Float64Array; norm: number } {
-  let s = 0, n = 0;
-  for (let i = 0; i < x.length; i++) if (mask[i]) { s += x[i]; n++; }
+  let s = 0,
+    n = 0;
+  for (let i = 0; i < x.length; i++)
+    if (mask[i]) {
+      s += x[i];
+      n++;
+    }
   const mean = s / Math.max(1, n);
   const y = new Float64Array(x.length);
   let e = 0;
-  for (let i = 0; i < x.length; i++) if (mask[i]) { y[i] = x[i] - mean; e += y[i] * y[i]; }
+  for (let i = 0; i < x.length; i++)
+    if (mask[i]) {
+      y[i] = x[i] - mean;
+      e += y[i] * y[i];
+    }
   return { y, norm: Math.sqrt(e) + 1e-12 };
 }
 
@@ -41,9 +50,16 @@ function centerd(x: Float32Array, mask: Uint8Array): { y: Float64Array; norm: nu
  * true lag pairs with present audio, and halve the overlap the right answer is scored on (a 3 s clip kept 15 of 75
  * frames at its true lag).
  */
-export function fullXcorr(a: Float32Array, v: Float32Array, maskA: Uint8Array, maskV = maskA, maxLag = MAX_LAG): Float64Array {
+export function fullXcorr(
+  a: Float32Array,
+  v: Float32Array,
+  maskA: Uint8Array,
+  maskV = maskA,
+  maxLag = MAX_LAG,
+): Float64Array {
   const T = a.length;
-  const A = centerd(a, maskA), V = centerd(v, maskV);
+  const A = centerd(a, maskA),
+    V = centerd(v, maskV);
   const out = new Float64Array(2 * maxLag + 1);
   for (let L = -maxLag; L <= maxLag; L++) {
     let s = 0;
@@ -76,5 +92,12 @@ export function curveStats(curve: ArrayLike<number>, mask: Uint8Array, maxLag = 
   const vertex = d < 0 ? Math.max(-0.5, Math.min(0.5, (0.5 * (c[b - 1] - c[b + 1])) / d)) : 0;
   let frames = 0;
   for (const m of mask) frames += m;
-  return { best: b - maxLag, refined: b - maxLag + vertex, peak: c[b], margin: (c[b] - med) / mad, gap: c[b] - second, frames };
+  return {
+    best: b - maxLag,
+    refined: b - maxLag + vertex,
+    peak: c[b],
+    margin: (c[b] - med) / mad,
+    gap: c[b] - second,
+    frames,
+  };
 }

@@ -1,5 +1,14 @@
 import { type Graph, type Scope, type Tensor, concat, constant, init } from '../../engine/index.js';
-import { addSinusoidal, conv1d, conv1dTime, layerNorm, linear, mlp, splitHeads, transformerBlock } from '../../nn/index.js';
+import {
+  addSinusoidal,
+  conv1d,
+  conv1dTime,
+  layerNorm,
+  linear,
+  mlp,
+  splitHeads,
+  transformerBlock,
+} from '../../nn/index.js';
 import { VIDEO_DIM } from './features.js';
 import { FRAMES_PER_CLASS, MAX_LAG, SYNC_CLASSES } from './result.js';
 
@@ -27,9 +36,30 @@ export interface AvSyncConfig {
   syncHidden: number;
 }
 
-export const avSyncTiny = (): AvSyncConfig => ({ dim: 32, heads: 2, layers: 0, kernel: 5, lagChannels: 16, syncHidden: 16 });
-export const avSyncSmall = (): AvSyncConfig => ({ dim: 64, heads: 4, layers: 0, kernel: 5, lagChannels: 32, syncHidden: 32 });
-export const avSyncBase = (): AvSyncConfig => ({ dim: 128, heads: 8, layers: 1, kernel: 5, lagChannels: 64, syncHidden: 64 });
+export const avSyncTiny = (): AvSyncConfig => ({
+  dim: 32,
+  heads: 2,
+  layers: 0,
+  kernel: 5,
+  lagChannels: 16,
+  syncHidden: 16,
+});
+export const avSyncSmall = (): AvSyncConfig => ({
+  dim: 64,
+  heads: 4,
+  layers: 0,
+  kernel: 5,
+  lagChannels: 32,
+  syncHidden: 32,
+});
+export const avSyncBase = (): AvSyncConfig => ({
+  dim: 128,
+  heads: 8,
+  layers: 1,
+  kernel: 5,
+  lagChannels: 64,
+  syncHidden: 64,
+});
 
 export interface AvSyncOutputs {
   logits: Tensor; // [B, 21]
@@ -42,7 +72,8 @@ function encoder(p: Scope, x: Tensor, cfg: AvSyncConfig): Tensor {
   h = h.add(conv1dTime(p.scope('conv'), h, { out: cfg.dim, kernel: cfg.kernel }).gelu()); // [B, T, D]
   h = layerNorm(p.scope('norm'), h);
   if (cfg.layers > 0) h = addSinusoidal(h);
-  for (let i = 0; i < cfg.layers; i++) h = transformerBlock(p.scope(`block${i}`), h, { heads: cfg.heads, mlpRatio: 2 }).out;
+  for (let i = 0; i < cfg.layers; i++)
+    h = transformerBlock(p.scope(`block${i}`), h, { heads: cfg.heads, mlpRatio: 2 }).out;
   return h; // [B, T, D]
 }
 
@@ -73,14 +104,26 @@ export function avSync(p: Scope, audio: Tensor, video: Tensor, mask: Tensor, cfg
   const scores = q.matmul(k.mT); // [B, H, Tv, Ta]
   const pairs = mask.unsqueeze([2]).mul(mask.unsqueeze([1])); // [B, T, T]
   const pool = diagonalPool(audio.graph, T, MAX_LAG); // [T*T, L]
-  const sums = scores.mul(pairs.unsqueeze([1])).reshape([B, H, T * T]).matmul(pool); // [B, H, L]
-  const counts = pairs.reshape([B, T * T]).matmul(pool).maximum(1).unsqueeze([1]); // [B, 1, L]
+  const sums = scores
+    .mul(pairs.unsqueeze([1]))
+    .reshape([B, H, T * T])
+    .matmul(pool); // [B, H, L]
+  const counts = pairs
+    .reshape([B, T * T])
+    .matmul(pool)
+    .maximum(1)
+    .unsqueeze([1]); // [B, 1, L]
   const lagScores = sums.div(counts); // [B, H, L]
   // One fixed channel: the baseline's cross-correlation of onset strength against motion onsets, so training starts
   // from what xcorr knows and the attention heads learn what it misses.
   const onset = standardize(audio.slice([0], [1], [2]).reshape([B, T]), mask); // [B, T]
   const motionOnset = standardize(video.slice([VIDEO_DIM / 2], [VIDEO_DIM], [2]).sum([2]), mask); // [B, T]
-  const xcorr = motionOnset.unsqueeze([2]).mul(onset.unsqueeze([1])).reshape([B, 1, T * T]).matmul(pool).div(counts); // [B, 1, L]
+  const xcorr = motionOnset
+    .unsqueeze([2])
+    .mul(onset.unsqueeze([1]))
+    .reshape([B, 1, T * T])
+    .matmul(pool)
+    .div(counts); // [B, 1, L]
   const curves = concat([lagScores, xcorr], 1); // [B, H + 1, L]
   let x = conv1d(p.scope('lag0'), curves, { out: cfg.lagChannels, kernel: FRAMES_PER_CLASS }).gelu(); // [B, C, L]
   x = conv1d(p.scope('lag1'), x, { out: cfg.lagChannels, kernel: FRAMES_PER_CLASS }).gelu();
@@ -90,7 +133,12 @@ export function avSync(p: Scope, audio: Tensor, video: Tensor, mask: Tensor, cfg
   // Synchronizability reads how peaked the lag curves are: max - mean, spread and mean per head and of the final curve.
   const stats = (c: Tensor, axis: number): Tensor[] => {
     const mean = c.mean([axis]);
-    const spread = c.sub(c.mean([axis], true)).square().mean([axis]).add(1e-6).sqrt();
+    const spread = c
+      .sub(c.mean([axis], true))
+      .square()
+      .mean([axis])
+      .add(1e-6)
+      .sqrt();
     return [c.max([axis]).sub(mean), spread, mean];
   };
   const feats = [...stats(curves, 2), ...stats(curve, 1).map((s) => s.unsqueeze([1]))]; // [B, H + 1] x3, [B, 1] x3

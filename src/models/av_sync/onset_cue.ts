@@ -46,11 +46,19 @@ export function envelopeCue(f: SyncFeatures): OnsetCue {
   return topRegions(loudness(f), cell(CELLS), cell, f);
 }
 
-function topRegions(audio: Float32Array, whole: Float32Array, cell: (i: number) => Float32Array, f: SyncFeatures): OnsetCue {
+function topRegions(
+  audio: Float32Array,
+  whole: Float32Array,
+  cell: (i: number) => Float32Array,
+  f: SyncFeatures,
+): OnsetCue {
   const masks = [f.audioMask ?? f.mask, f.videoMask ?? f.mask] as const;
   const candidates = [{ region: -1, curve: fullXcorr(audio, whole, ...masks) }];
   for (let i = 0; i < CELLS; i++) candidates.push({ region: i, curve: fullXcorr(audio, cell(i), ...masks) });
   const peak = (c: Float64Array) => c.reduce((m, x) => Math.max(m, x), -Infinity);
-  const top = candidates.map((c) => ({ ...c, peak: peak(c.curve) })).sort((a, b) => b.peak - a.peak).slice(0, TOP_REGIONS);
+  const top = candidates
+    .map((c) => ({ ...c, peak: peak(c.curve) }))
+    .sort((a, b) => b.peak - a.peak)
+    .slice(0, TOP_REGIONS);
   return { curve: meanCurve(top.map((c) => c.curve)), regions: top.map((c) => c.region) };
 }

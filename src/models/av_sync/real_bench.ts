@@ -76,7 +76,10 @@ export interface LipSummary {
 const within = (a: number, b: number) => Math.abs(a - b) <= ONE_CLASS;
 
 function summarize(cases: RealCase[], pick: (c: RealCase) => { lag: number; answered: boolean }): MethodSummary {
-  let answered = 0, right = 0, wrong = 0, best = 0;
+  let answered = 0,
+    right = 0,
+    wrong = 0,
+    best = 0;
   for (const c of cases) {
     const r = pick(c);
     const ok = within(r.lag, c.shift);
@@ -88,24 +91,40 @@ function summarize(cases: RealCase[], pick: (c: RealCase) => { lag: number; answ
     }
   }
   const n = cases.length || 1;
-  return { cases: cases.length, answered: answered / n, rightWhenAnswered: answered ? right / answered : NaN, confidentWrong: wrong / n, bestLagRight: best / n };
+  return {
+    cases: cases.length,
+    answered: answered / n,
+    rightWhenAnswered: answered ? right / answered : NaN,
+    confidentWrong: wrong / n,
+    bestLagRight: best / n,
+  };
 }
 
 /** --fix on one case, in memory: the copy's audio is moved by -offset, then re-measured. */
-function simulateFix(clip: DecodedSyncClip, shift: number, before: AutoEstimate, minConfidence: number, mouth?: MouthTrack): RealCase['fix'] {
+function simulateFix(
+  clip: DecodedSyncClip,
+  shift: number,
+  before: AutoEstimate,
+  minConfidence: number,
+  mouth?: MouthTrack,
+): RealCase['fix'] {
   const offset = before.offset ?? before.lag;
   const refused = checkBefore(before, offset, false, minConfidence);
   if (refused) return { outcome: 'refused', residual: shift, exitCode: refused.exitCode };
   const residual = shift - offset;
   const after = autoSync(featuresOfShifted(clip, residual), { minConfidence, mouth });
   const check = checkAfter(after, false, minConfidence);
-  return check.ok ? { outcome: 'fixed', residual, exitCode: check.exitCode } : { outcome: 'refused', residual: shift, exitCode: check.exitCode };
+  return check.ok
+    ? { outcome: 'fixed', residual, exitCode: check.exitCode }
+    : { outcome: 'refused', residual: shift, exitCode: check.exitCode };
 }
 
 /** The clips a bench part measures: the split's files present in the catalog, without known physical offsets. */
 export function realBenchClips(dir: string, part: 'dev' | 'held-out'): RealClip[] {
   const catalog = new Map(readRealCatalog(dir).map((c) => [c.file, c] as [string, RealClip]));
-  return (part === 'dev' ? REAL_SPLIT.dev : REAL_SPLIT.heldOut).map((f) => catalog.get(f)).filter((c): c is RealClip => c !== undefined && !c.known_out_of_sync);
+  return (part === 'dev' ? REAL_SPLIT.dev : REAL_SPLIT.heldOut)
+    .map((f) => catalog.get(f))
+    .filter((c): c is RealClip => c !== undefined && !c.known_out_of_sync);
 }
 
 export async function benchReal(opts: RealBenchOptions): Promise<RealBenchResult> {
@@ -123,9 +142,19 @@ export async function benchReal(opts: RealBenchOptions): Promise<RealBenchResult
       const x = xcorrSync(f);
       const a = autoSync(f, { minConfidence: opts.minConfidence, mouth });
       cases.push({
-        file, stratum: stratumOf(catalog.get(file)!), shift,
+        file,
+        stratum: stratumOf(catalog.get(file)!),
+        shift,
         xcorr: { lag: x.lag, synchronizable: x.synchronizable },
-        auto: { lag: a.lag, offset: a.offset, confidence: a.confidence, synchronizable: a.synchronizable, cue: a.cue, reason: a.reason, cues: a.cues },
+        auto: {
+          lag: a.lag,
+          offset: a.offset,
+          confidence: a.confidence,
+          synchronizable: a.synchronizable,
+          cue: a.cue,
+          reason: a.reason,
+          cues: a.cues,
+        },
         fix: simulateFix(clip, shift, a, opts.minConfidence ?? DEFAULT_MIN_CONFIDENCE, mouth),
       });
       opts.progress?.(++done, files.length * REAL_SHIFTS.length);
@@ -142,7 +171,10 @@ export async function benchReal(opts: RealBenchOptions): Promise<RealBenchResult
   }
   const fixes = cases.map((c) => c.fix);
   return {
-    part: opts.part, clips: files, shifts: REAL_SHIFTS, cases,
+    part: opts.part,
+    clips: files,
+    shifts: REAL_SHIFTS,
+    cases,
     summary: {
       xcorr: summarize(cases, (c) => ({ lag: c.xcorr.lag, answered: c.xcorr.synchronizable })),
       untrained: summarize(cases, (c) => ({ lag: c.xcorr.lag, answered: true })),
@@ -150,12 +182,17 @@ export async function benchReal(opts: RealBenchOptions): Promise<RealBenchResult
     },
     byStratum,
     lips: lipSummaries(cases),
-    ece: expectedCalibrationError(cases.map((c) => c.auto.confidence), cases.map((c) => within(c.auto.lag, c.shift))),
+    ece: expectedCalibrationError(
+      cases.map((c) => c.auto.confidence),
+      cases.map((c) => within(c.auto.lag, c.shift)),
+    ),
     fix: {
       fixed: fixes.filter((x) => x.outcome === 'fixed').length,
       refused: fixes.filter((x) => x.outcome === 'refused').length,
-      worse: cases.filter((c) => c.fix.outcome === 'fixed' && Math.abs(c.fix.residual) > Math.abs(c.shift) + 1e-6).length,
-      improved: cases.filter((c) => c.fix.outcome === 'fixed' && Math.abs(c.fix.residual) < Math.abs(c.shift) - 1e-6).length,
+      worse: cases.filter((c) => c.fix.outcome === 'fixed' && Math.abs(c.fix.residual) > Math.abs(c.shift) + 1e-6)
+        .length,
+      improved: cases.filter((c) => c.fix.outcome === 'fixed' && Math.abs(c.fix.residual) < Math.abs(c.shift) - 1e-6)
+        .length,
     },
     seconds: (performance.now() - t0) / 1000,
   };
@@ -176,11 +213,23 @@ function lipSummaries(cases: RealCase[]): Record<string, LipSummary> {
 }
 
 /** Calibration weights per cue, fitted on bench cases (every cue's own lag against the truth). */
-export function fitCalibration(cases: { shift: number; auto: { cues: AutoEstimate['cues'] } }[]): Record<CueKind, number[]> {
+export function fitCalibration(
+  cases: { shift: number; auto: { cues: AutoEstimate['cues'] } }[],
+): Record<CueKind, number[]> {
   const out = {} as Record<CueKind, number[]>;
   for (const cue of ['onset', 'mouth', 'envelope'] as CueKind[]) {
-    const rows = cases.flatMap((c) => c.auto.cues.filter((r) => r.cue === cue).map((r) => ({ x: calibrationInputs(r.stats), y: within(r.lag, c.shift) ? 1 : 0 })));
-    out[cue] = rows.length >= 10 ? fitCalibrationWeights(rows.map((r) => r.x), rows.map((r) => r.y)).map((w) => Math.round(w * 1e4) / 1e4) : [-3, 0, 0, 0, 0];
+    const rows = cases.flatMap((c) =>
+      c.auto.cues
+        .filter((r) => r.cue === cue)
+        .map((r) => ({ x: calibrationInputs(r.stats), y: within(r.lag, c.shift) ? 1 : 0 })),
+    );
+    out[cue] =
+      rows.length >= 10
+        ? fitCalibrationWeights(
+            rows.map((r) => r.x),
+            rows.map((r) => r.y),
+          ).map((w) => Math.round(w * 1e4) / 1e4)
+        : [-3, 0, 0, 0, 0];
   }
   return out;
 }

@@ -34,12 +34,20 @@ export function defaultRealDir(): string {
 
 export function readRealCatalog(dir: string): RealClip[] {
   const path = join(dir, 'catalog.jsonl');
-  if (!existsSync(path)) throw new InputError(`${path} not found: the real clips live in ../shared/media/real (set ATTUNE_REAL_MEDIA to another folder)`, { file: path });
-  return readFileSync(path, 'utf8').split('\n').filter((l) => l.trim()).map((line, i) => {
-    const e = JSON.parse(line) as RealClip;
-    if (typeof e.file !== 'string' || typeof e.category !== 'string') throw new InputError(`${path}:${i + 1}: expected "file" and "category" strings`, { file: path, line: i + 1 });
-    return e;
-  });
+  if (!existsSync(path))
+    throw new InputError(
+      `${path} not found: the real clips live in ../shared/media/real (set ATTUNE_REAL_MEDIA to another folder)`,
+      { file: path },
+    );
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((line, i) => {
+      const e = JSON.parse(line) as RealClip;
+      if (typeof e.file !== 'string' || typeof e.category !== 'string')
+        throw new InputError(`${path}:${i + 1}: expected "file" and "category" strings`, { file: path, line: i + 1 });
+      return e;
+    });
 }
 
 export function stratumOf(c: RealClip): string {
@@ -60,5 +68,10 @@ export function splitCatalog(clips: RealClip[], seed = SPLIT_SEED): RealSplit {
     heldOut.push(...files.slice(0, k));
     dev.push(...files.slice(k));
   }
-  return { seed, rule: 'by clip, stratified by category (GRID apart), sorted, shuffled with Rng(seed), round(n/3) held out', dev: dev.sort(), heldOut: heldOut.sort() };
+  return {
+    seed,
+    rule: 'by clip, stratified by category (GRID apart), sorted, shuffled with Rng(seed), round(n/3) held out',
+    dev: dev.sort(),
+    heldOut: heldOut.sort(),
+  };
 }

@@ -7,7 +7,7 @@ import { syncGrid } from '../../data/synth/clip.js';
 export const SYNC_GRID = syncGrid(2, 0.2); // [-2, -1.8, ..., 2]: 21 classes (Synchformer / DeSync grid)
 export const SYNC_CLASSES = SYNC_GRID.length;
 export const FRAMES_PER_CLASS = 5; // 0.2 s at 25 Hz
-export const MAX_LAG = (SYNC_CLASSES - 1) / 2 * FRAMES_PER_CLASS; // 50 frames = 2 s
+export const MAX_LAG = ((SYNC_CLASSES - 1) / 2) * FRAMES_PER_CLASS; // 50 frames = 2 s
 
 export interface SyncEstimate {
   method: 'xcorr' | 'model' | 'auto';
@@ -71,7 +71,11 @@ function fmt(x: number): string {
 }
 
 /** Expected calibration error of (confidence, correct) pairs over `bins` equal-width bins. */
-export function expectedCalibrationError(confidence: ArrayLike<number>, correct: ArrayLike<boolean | number>, bins = 10): number {
+export function expectedCalibrationError(
+  confidence: ArrayLike<number>,
+  correct: ArrayLike<boolean | number>,
+  bins = 10,
+): number {
   const n = confidence.length;
   const sumConf = new Float64Array(bins);
   const sumAcc = new Float64Array(bins);
@@ -83,13 +87,20 @@ export function expectedCalibrationError(confidence: ArrayLike<number>, correct:
     count[b]++;
   }
   let ece = 0;
-  for (let b = 0; b < bins; b++) if (count[b] > 0) ece += (count[b] / n) * Math.abs(sumAcc[b] / count[b] - sumConf[b] / count[b]);
+  for (let b = 0; b < bins; b++)
+    if (count[b] > 0) ece += (count[b] / n) * Math.abs(sumAcc[b] / count[b] - sumConf[b] / count[b]);
   return ece;
 }
 
 /** The temperature T (grid search on log T) minimizing the mean NLL of softmax(logits / T) for the true classes. */
-export function fitTemperature(logits: Float32Array | number[][], labels: ArrayLike<number>, classes = SYNC_CLASSES): number {
-  const rows = Array.isArray(logits) ? logits : Array.from({ length: labels.length }, (_, i) => Array.from(logits.subarray(i * classes, (i + 1) * classes)));
+export function fitTemperature(
+  logits: Float32Array | number[][],
+  labels: ArrayLike<number>,
+  classes = SYNC_CLASSES,
+): number {
+  const rows = Array.isArray(logits)
+    ? logits
+    : Array.from({ length: labels.length }, (_, i) => Array.from(logits.subarray(i * classes, (i + 1) * classes)));
   let best = 1;
   let bestNll = Infinity;
   for (let k = -120; k <= 120; k++) {

@@ -8,39 +8,57 @@ import { binaryCrossEntropyWithLogits } from '../../nn/losses.js';
 import { predictInBatches, type BatchRunner } from '../../train/predict.js';
 import { defineTask, type EvalContext, type LoadContext, type TaskData } from '../../train/task.js';
 import { ConfigError } from '../../util/errors.js';
-import { evalExamples, makeBatch, manifestSyncSet, randomExample, synthSyncSet, syncSynthConfig, type SyncExampleSpec } from './data.js';
+import {
+  evalExamples,
+  makeBatch,
+  manifestSyncSet,
+  randomExample,
+  synthSyncSet,
+  syncSynthConfig,
+  type SyncExampleSpec,
+} from './data.js';
 import { AUDIO_DIM, SYNC_RATE, VIDEO_DIM, type SyncFeatures } from './features.js';
 import { avSync, avSyncBase, avSyncSmall, avSyncTiny, type AvSyncConfig } from './model.js';
 import { SYNC_CLASSES, SYNC_GRID, argmaxOf, expectedCalibrationError, fitTemperature, softmaxOf } from './result.js';
 
 /** The av-sync task: self-supervised offset classification (random grid shifts of in-sync clips) + synchronizability. */
-export const AvSyncModelSchema = z.object({
-  dim: z.number().int().positive(),
-  heads: z.number().int().positive(),
-  layers: z.number().int().nonnegative(),
-  kernel: z.number().int().positive(),
-  lagChannels: z.number().int().positive(),
-  syncHidden: z.number().int().positive(),
-  /** Weight of the synchronizability BCE next to the offset cross-entropy. */
-  syncLoss: z.number().nonnegative(),
-}).strict().refine((m) => m.dim % m.heads === 0, { message: 'dim must be divisible by heads' });
+export const AvSyncModelSchema = z
+  .object({
+    dim: z.number().int().positive(),
+    heads: z.number().int().positive(),
+    layers: z.number().int().nonnegative(),
+    kernel: z.number().int().positive(),
+    lagChannels: z.number().int().positive(),
+    syncHidden: z.number().int().positive(),
+    /** Weight of the synchronizability BCE next to the offset cross-entropy. */
+    syncLoss: z.number().nonnegative(),
+  })
+  .strict()
+  .refine((m) => m.dim % m.heads === 0, { message: 'dim must be divisible by heads' });
 
 export type AvSyncModelConfig = z.infer<typeof AvSyncModelSchema>;
 
-export const AvSyncDataSchema = z.object({
-  /** AV-Synth settings for `--data synth:N` (rendered at 25 fps, 16 kHz). */
-  synth: z.object({
-    seed: z.number().int().nonnegative(), seconds: z.number().positive(), size: z.number().int().min(32),
-    classes: z.number().int().min(1).max(48), noise: z.number().nonnegative().max(0.5),
-  }).strict(),
-  /** Window in seconds (4.8 s = 120 frames at 25 Hz, Synchformer / DeSync's window). */
-  window: z.number().min(1).max(30),
-  /** Fraction of training examples that are cue-removed negatives (still picture, silence, other clip's audio). */
-  negatives: z.number().min(0).max(0.9),
-  /** Offsets evaluated per clip (val, test). */
-  valOffsets: z.number().int().min(1).max(SYNC_CLASSES),
-  testOffsets: z.number().int().min(1).max(SYNC_CLASSES),
-}).strict();
+export const AvSyncDataSchema = z
+  .object({
+    /** AV-Synth settings for `--data synth:N` (rendered at 25 fps, 16 kHz). */
+    synth: z
+      .object({
+        seed: z.number().int().nonnegative(),
+        seconds: z.number().positive(),
+        size: z.number().int().min(32),
+        classes: z.number().int().min(1).max(48),
+        noise: z.number().nonnegative().max(0.5),
+      })
+      .strict(),
+    /** Window in seconds (4.8 s = 120 frames at 25 Hz, Synchformer / DeSync's window). */
+    window: z.number().min(1).max(30),
+    /** Fraction of training examples that are cue-removed negatives (still picture, silence, other clip's audio). */
+    negatives: z.number().min(0).max(0.9),
+    /** Offsets evaluated per clip (val, test). */
+    valOffsets: z.number().int().min(1).max(SYNC_CLASSES),
+    testOffsets: z.number().int().min(1).max(SYNC_CLASSES),
+  })
+  .strict();
 
 export type AvSyncDataConfig = z.infer<typeof AvSyncDataSchema>;
 
@@ -67,20 +85,37 @@ async function loadSyncData(ctx: LoadContext<AvSyncDataConfig>): Promise<AvSyncT
   if (ctx.source.kind === 'synth') {
     const n = ctx.source.clips;
     if (n < 6) throw new ConfigError(`av-sync needs at least 6 synth clips (got ${n})`, { field: 'data' });
-    clips = await synthSyncSet(syncSynthConfig(d.synth), Array.from({ length: n }, (_, i) => i), {
-      cacheDir: ctx.cacheDir, progress: (done, total) => ctx.progress('AV-Synth sync features', done, total),
-    });
+    clips = await synthSyncSet(
+      syncSynthConfig(d.synth),
+      Array.from({ length: n }, (_, i) => i),
+      {
+        cacheDir: ctx.cacheDir,
+        progress: (done, total) => ctx.progress('AV-Synth sync features', done, total),
+      },
+    );
   } else {
     const r = await manifestSyncSet(ctx.source.items, { cacheDir: ctx.cacheDir, quiet: true, minFrames: window });
     clips = r.clips;
-    if (clips.length < 6) throw new ConfigError(`only ${clips.length} manifest videos have sound and at least ${d.window} s (need 6)`, { field: 'data', failed: r.failed.map((f) => f.error) });
+    if (clips.length < 6)
+      throw new ConfigError(`only ${clips.length} manifest videos have sound and at least ${d.window} s (need 6)`, {
+        field: 'data',
+        failed: r.failed.map((f) => f.error),
+      });
   }
   const data: AvSyncTaskData = {
-    size: clips.length, clips, window, valOffsets: d.valOffsets, testOffsets: d.testOffsets,
+    size: clips.length,
+    clips,
+    window,
+    valOffsets: d.valOffsets,
+    testOffsets: d.testOffsets,
     batch: (indices, { split, rng }) => {
       const pool = indices;
       const negatives = split === 'train' ? d.negatives : 0.25;
-      return makeBatch(clips, indices.map((i) => randomExample(clips, i, window, negatives, rng, pool)), window);
+      return makeBatch(
+        clips,
+        indices.map((i) => randomExample(clips, i, window, negatives, rng, pool)),
+        window,
+      );
     },
     info: { clips: clips.length, window, rate: 25, audioDim: AUDIO_DIM, videoDim: VIDEO_DIM, classes: SYNC_CLASSES },
   };
@@ -95,7 +130,13 @@ function graphInputs(g: Graph, b: number, w: number): { audio: Tensor; video: Te
   };
 }
 
-export function avSyncLoss(g: Graph, p: Scope, m: AvSyncModelConfig, b: number, window: number): { loss: Tensor; metrics: Record<string, Tensor> } {
+export function avSyncLoss(
+  g: Graph,
+  p: Scope,
+  m: AvSyncModelConfig,
+  b: number,
+  window: number,
+): { loss: Tensor; metrics: Record<string, Tensor> } {
   const { audio, video, mask } = graphInputs(g, b, window);
   const label = g.input('label', 'int64', [b]);
   const weight = g.input('weight', 'float32', [b]);
@@ -106,14 +147,26 @@ export function avSyncLoss(g: Graph, p: Scope, m: AvSyncModelConfig, b: number, 
   return { loss: ce.add(bce.mul(m.syncLoss)), metrics: { offset_ce: ce, sync_bce: bce } };
 }
 
-export function avSyncInference(g: Graph, p: Scope, m: AvSyncConfig, b: number, window: number): Record<string, Tensor> {
+export function avSyncInference(
+  g: Graph,
+  p: Scope,
+  m: AvSyncConfig,
+  b: number,
+  window: number,
+): Record<string, Tensor> {
   const { audio, video, mask } = graphInputs(g, b, window);
   const out = avSync(p, audio, video, mask, m);
   return { logits: out.logits, sync_logit: out.syncLogit };
 }
 
 /** Offset logits and sync probabilities of examples, through predictInBatches (padded fixed-size batches). */
-export async function predictExamples(predictor: BatchRunner, clips: SyncFeatures[], examples: SyncExampleSpec[], batchSize: number, window: number): Promise<{ logits: number[][]; sync: number[] }> {
+export async function predictExamples(
+  predictor: BatchRunner,
+  clips: SyncFeatures[],
+  examples: SyncExampleSpec[],
+  batchSize: number,
+  window: number,
+): Promise<{ logits: number[][]; sync: number[] }> {
   const { rows } = await predictInBatches(predictor, examples, batchSize, (part) => {
     const { audio, video, mask } = makeBatch(clips, part, window);
     return { audio, video, mask };
@@ -135,10 +188,18 @@ export function rocAuc(pos: number[], neg: number[]): number {
   return wins / (pos.length * neg.length);
 }
 
-async function evaluateSync(ctx: EvalContext<AvSyncModelConfig, AvSyncTaskData>): Promise<{ metrics: Record<string, number>; sections?: Section[] }> {
+async function evaluateSync(
+  ctx: EvalContext<AvSyncModelConfig, AvSyncTaskData>,
+): Promise<{ metrics: Record<string, number>; sections?: Section[] }> {
   const { data, split } = ctx;
   const W = data.window;
-  const examples = evalExamples(data.clips, ctx.indices, W, split === 'test' ? data.testOffsets : data.valOffsets, true);
+  const examples = evalExamples(
+    data.clips,
+    ctx.indices,
+    W,
+    split === 'test' ? data.testOffsets : data.valOffsets,
+    true,
+  );
   const r = await predictExamples(ctx.predictor, data.clips, examples, ctx.batchSize, W);
   // Temperature scaling: fitted on the val split's offset windows (from the context, whatever ran before), and
   // on the split itself when it is val. The untrained model's 'before' evaluation has no val indices: T = 1.
@@ -147,19 +208,34 @@ async function evaluateSync(ctx: EvalContext<AvSyncModelConfig, AvSyncTaskData>)
   if (calib) {
     const vex = evalExamples(data.clips, [...calib], W, data.valOffsets, false);
     const v = await predictExamples(ctx.predictor, data.clips, vex, ctx.batchSize, W);
-    temperature = fitTemperature(v.logits, vex.map((e) => e.label));
+    temperature = fitTemperature(
+      v.logits,
+      vex.map((e) => e.label),
+    );
   } else if (split === 'val') {
     const pos = examples.map((e, i) => ({ e, i })).filter(({ e }) => e.kind === 'offset');
-    temperature = fitTemperature(pos.map(({ i }) => r.logits[i]), pos.map(({ e }) => e.label));
+    temperature = fitTemperature(
+      pos.map(({ i }) => r.logits[i]),
+      pos.map(({ e }) => e.label),
+    );
   }
   const m = scoreExamples(examples, r, temperature);
-  const sections: Section[] | undefined = ctx.final ? [perOffsetTable(examples, r), ...offsetSections(examples, r)] : undefined;
+  const sections: Section[] | undefined = ctx.final
+    ? [perOffsetTable(examples, r), ...offsetSections(examples, r)]
+    : undefined;
   return { metrics: { ...m, temperature }, sections };
 }
 
 /** Offset accuracy, calibration and synchronizability separation for evaluated examples. */
-export function scoreExamples(examples: SyncExampleSpec[], r: { logits: number[][]; sync: number[] }, temperature: number): Record<string, number> {
-  let exact = 0, near = 0, n = 0, absErr = 0;
+export function scoreExamples(
+  examples: SyncExampleSpec[],
+  r: { logits: number[][]; sync: number[] },
+  temperature: number,
+): Record<string, number> {
+  let exact = 0,
+    near = 0,
+    n = 0,
+    absErr = 0;
   const conf: number[] = [];
   const rawConf: number[] = [];
   const correct: boolean[] = [];
@@ -181,9 +257,14 @@ export function scoreExamples(examples: SyncExampleSpec[], r: { logits: number[]
     correct.push(k === e.label);
   });
   return {
-    acc1: exact / Math.max(1, n), acc_within1: near / Math.max(1, n), mae_s: absErr / Math.max(1, n),
-    ece: expectedCalibrationError(conf, correct), ece_raw: expectedCalibrationError(rawConf, correct),
-    sync_auc: rocAuc(pos, neg), sync_pos: mean(pos), sync_neg: mean(neg),
+    acc1: exact / Math.max(1, n),
+    acc_within1: near / Math.max(1, n),
+    mae_s: absErr / Math.max(1, n),
+    ece: expectedCalibrationError(conf, correct),
+    ece_raw: expectedCalibrationError(rawConf, correct),
+    sync_auc: rocAuc(pos, neg),
+    sync_pos: mean(pos),
+    sync_neg: mean(neg),
   };
 }
 
@@ -192,9 +273,20 @@ function perOffsetTable(examples: SyncExampleSpec[], r: { logits: number[][] }):
     const idx = examples.map((e, i) => ({ e, i })).filter(({ e }) => e.kind === 'offset' && e.label === c);
     const ok = idx.filter(({ i }) => argmaxOf(r.logits[i]) === c).length;
     const near = idx.filter(({ i }) => Math.abs(argmaxOf(r.logits[i]) - c) <= 1).length;
-    return [`${offset > 0 ? '+' : ''}${offset.toFixed(1)}`, idx.length, idx.length ? ok / idx.length : null, idx.length ? near / idx.length : null];
+    return [
+      `${offset > 0 ? '+' : ''}${offset.toFixed(1)}`,
+      idx.length,
+      idx.length ? ok / idx.length : null,
+      idx.length ? near / idx.length : null,
+    ];
   });
-  return { kind: 'table', title: 'av-sync accuracy per true offset (s; positive = audio late)', columns: ['offset', 'windows', 'acc@1', 'acc within 1'], rows, digits: 3 };
+  return {
+    kind: 'table',
+    title: 'av-sync accuracy per true offset (s; positive = audio late)',
+    columns: ['offset', 'windows', 'acc@1', 'acc within 1'],
+    rows,
+    digits: 3,
+  };
 }
 
 /**
@@ -216,16 +308,26 @@ export function offsetSections(examples: SyncExampleSpec[], r: { logits: number[
   const labels = SYNC_GRID.map((o) => `${o > 0 ? '+' : ''}${o.toFixed(1)} s`);
   return [
     {
-      ...offsetHistogramSection(errors, errorGrid, `av-sync error: predicted minus true offset on ${errors.length} test windows (${errors.filter((x) => Math.abs(x) < 1e-6).length} exact)`),
-      xName: 'predicted - true offset (s)', yName: 'windows',
+      ...offsetHistogramSection(
+        errors,
+        errorGrid,
+        `av-sync error: predicted minus true offset on ${errors.length} test windows (${errors.filter((x) => Math.abs(x) < 1e-6).length} exact)`,
+      ),
+      xName: 'predicted - true offset (s)',
+      yName: 'windows',
     },
-    confusionHeatmap(confusion, labels, `av-sync confusion over the ${SYNC_CLASSES} offset classes (rows = true, columns = predicted; the diagonal is correct)`),
+    confusionHeatmap(
+      confusion,
+      labels,
+      `av-sync confusion over the ${SYNC_CLASSES} offset classes (rows = true, columns = predicted; the diagonal is correct)`,
+    ),
   ];
 }
 
 export const avSyncTask = defineTask<AvSyncModelConfig, AvSyncDataConfig, AvSyncTaskData>({
   name: 'av-sync',
-  description: 'audio-visual offset on the +-2 s / 0.2 s grid (21 classes) with calibrated confidence and synchronizability; self-supervised by shifting audio',
+  description:
+    'audio-visual offset on the +-2 s / 0.2 s grid (21 classes) with calibrated confidence and synchronizability; self-supervised by shifting audio',
   modelSchema: AvSyncModelSchema,
   dataSchema: AvSyncDataSchema,
   defaults: {

@@ -33,7 +33,8 @@ export interface SyncTimeline {
 /** Theil-Sen line: slope = median of pairwise slopes, intercept = median of y - slope x. */
 export function theilSen(x: number[], y: number[]): { slope: number; intercept: number } {
   const slopes: number[] = [];
-  for (let i = 0; i < x.length; i++) for (let j = i + 1; j < x.length; j++) if (x[j] !== x[i]) slopes.push((y[j] - y[i]) / (x[j] - x[i]));
+  for (let i = 0; i < x.length; i++)
+    for (let j = i + 1; j < x.length; j++) if (x[j] !== x[i]) slopes.push((y[j] - y[i]) / (x[j] - x[i]));
   const slope = median(slopes);
   return { slope, intercept: median(y.map((v, i) => v - slope * x[i])) };
 }
@@ -50,24 +51,61 @@ export function sliceFeatures(f: SyncFeatures, t0: number, n: number): SyncFeatu
     const d = x.length / f.frames;
     return x.slice(t0 * d, (t0 + n) * d);
   };
-  return { rate: f.rate, frames: n, audio: rows(f.audio), video: rows(f.video), onset: rows(f.onset), motion: rows(f.motion), motionOnset: rows(f.motionOnset), mask: f.mask.slice(t0, t0 + n),
-    audioMask: f.audioMask?.slice(t0, t0 + n), videoMask: f.videoMask?.slice(t0, t0 + n) };
+  return {
+    rate: f.rate,
+    frames: n,
+    audio: rows(f.audio),
+    video: rows(f.video),
+    onset: rows(f.onset),
+    motion: rows(f.motion),
+    motionOnset: rows(f.motionOnset),
+    mask: f.mask.slice(t0, t0 + n),
+    audioMask: f.audioMask?.slice(t0, t0 + n),
+    videoMask: f.videoMask?.slice(t0, t0 + n),
+  };
 }
 
-export function syncTimeline(f: SyncFeatures, opts: AutoOptions & { window?: number; stride?: number } = {}): SyncTimeline {
+export function syncTimeline(
+  f: SyncFeatures,
+  opts: AutoOptions & { window?: number; stride?: number } = {},
+): SyncTimeline {
   const W = Math.round((opts.window ?? TIMELINE_WINDOW) * f.rate);
   const S = Math.round((opts.stride ?? TIMELINE_STRIDE) * f.rate);
   const windows: TimelineWindow[] = [];
   for (let t0 = 0; t0 + W <= f.frames || (t0 === 0 && f.frames > 0); t0 += S) {
     const n = Math.min(W, f.frames - t0);
-    const mouth: MouthTrack | undefined = opts.mouth && { opening: opts.mouth.opening.slice(t0, t0 + n), mask: opts.mouth.mask.slice(t0, t0 + n) };
+    const mouth: MouthTrack | undefined = opts.mouth && {
+      opening: opts.mouth.opening.slice(t0, t0 + n),
+      mask: opts.mouth.mask.slice(t0, t0 + n),
+    };
     const e = autoSync(sliceFeatures(f, t0, n), { ...opts, mouth });
-    windows.push({ start: t0 / f.rate, end: (t0 + n) / f.rate, lag: e.lag, confidence: e.confidence, answered: e.synchronizable, cue: e.cue });
+    windows.push({
+      start: t0 / f.rate,
+      end: (t0 + n) / f.rate,
+      lag: e.lag,
+      confidence: e.confidence,
+      answered: e.synchronizable,
+      cue: e.cue,
+    });
     if (n < W) break;
   }
   const used = windows.filter((w) => w.answered);
-  if (used.length < 3) return { windows, drift: null, reason: `${used.length} of ${windows.length} windows answered; a drift needs at least 3` };
-  const { slope, intercept } = theilSen(used.map((w) => (w.start + w.end) / 2), used.map((w) => w.lag));
-  return { windows, drift: { secondsPerMinute: Math.round(slope * 60 * 1e4) / 1e4, lagAtStart: Math.round(intercept * 1e3) / 1e3, windowsUsed: used.length } };
+  if (used.length < 3)
+    return {
+      windows,
+      drift: null,
+      reason: `${used.length} of ${windows.length} windows answered; a drift needs at least 3`,
+    };
+  const { slope, intercept } = theilSen(
+    used.map((w) => (w.start + w.end) / 2),
+    used.map((w) => w.lag),
+  );
+  return {
+    windows,
+    drift: {
+      secondsPerMinute: Math.round(slope * 60 * 1e4) / 1e4,
+      lagAtStart: Math.round(intercept * 1e3) / 1e3,
+      windowsUsed: used.length,
+    },
+  };
 }
-

@@ -1,5 +1,15 @@
 import type { SyncFeatures } from './features.js';
-import { FRAMES_PER_CLASS, MAX_LAG, SYNC_CLASSES, SYNC_GRID, SYNCHRONIZABLE_AT, argmaxOf, confidenceGate, softmaxOf, type SyncEstimate } from './result.js';
+import {
+  FRAMES_PER_CLASS,
+  MAX_LAG,
+  SYNC_CLASSES,
+  SYNC_GRID,
+  SYNCHRONIZABLE_AT,
+  argmaxOf,
+  confidenceGate,
+  softmaxOf,
+  type SyncEstimate,
+} from './result.js';
 
 /**
  * The classical baseline (`attune sync --method xcorr`): the audio onset envelope against the visual motion-onset
@@ -33,12 +43,22 @@ export function xcorrLagScores(a: Float32Array, v: Float32Array, mask: Uint8Arra
   const T = a.length;
   const scores = new Float64Array(2 * maxLag + 1);
   for (let L = -maxLag; L <= maxLag; L++) {
-    let n = 0, sa = 0, sv = 0, saa = 0, svv = 0, sav = 0;
+    let n = 0,
+      sa = 0,
+      sv = 0,
+      saa = 0,
+      svv = 0,
+      sav = 0;
     for (let t = Math.max(0, -L); t < Math.min(T, T - L); t++) {
       if (!mask[t] || !mask[t + L]) continue;
-      const x = a[t + L], y = v[t];
+      const x = a[t + L],
+        y = v[t];
       n++;
-      sa += x; sv += y; saa += x * x; svv += y * y; sav += x * y;
+      sa += x;
+      sv += y;
+      saa += x * x;
+      svv += y * y;
+      sav += x * y;
     }
     if (n < 10) continue;
     const cov = sav / n - (sa / n) * (sv / n);
@@ -71,7 +91,8 @@ export function classScores(lagScores: Float64Array, maxLag = MAX_LAG): Float64A
   for (let c = 0; c < SYNC_CLASSES; c++) {
     const center = (c - (SYNC_CLASSES - 1) / 2) * FRAMES_PER_CLASS;
     let best = -Infinity;
-    for (let L = center - half; L <= center + half; L++) if (Math.abs(L) <= maxLag) best = Math.max(best, lagScores[L + maxLag]);
+    for (let L = center - half; L <= center + half; L++)
+      if (Math.abs(L) <= maxLag) best = Math.max(best, lagScores[L + maxLag]);
     out[c] = best;
   }
   return out;
@@ -134,8 +155,13 @@ export function xcorrSync(f: SyncFeatures, opts: XcorrOptions = {}): SyncEstimat
   const k = argmaxOf(probs);
   const synchronizability = Math.min(c.audioGate, c.videoGate, peakGate, confidenceGate(probs[k]));
   let reason = cueReason(c);
-  if (!reason && T < minFrames) reason = `clip is ${(T / f.rate).toFixed(2)} s; sync analysis needs at least ${(minFrames / f.rate).toFixed(1)} s`;
-  if (!reason && synchronizability < SYNCHRONIZABLE_AT) reason = peakGate < 0.5 ? 'no clear correlation peak between sound onsets and motion' : 'the correlation does not single out one offset (low confidence)';
+  if (!reason && T < minFrames)
+    reason = `clip is ${(T / f.rate).toFixed(2)} s; sync analysis needs at least ${(minFrames / f.rate).toFixed(1)} s`;
+  if (!reason && synchronizability < SYNCHRONIZABLE_AT)
+    reason =
+      peakGate < 0.5
+        ? 'no clear correlation peak between sound onsets and motion'
+        : 'the correlation does not single out one offset (low confidence)';
   const ok = reason === undefined;
   const sync = T < minFrames ? Math.min(synchronizability, 0.1) : synchronizability;
   return {

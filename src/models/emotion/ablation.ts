@@ -30,11 +30,19 @@ export const ABLATION_ROWS: AblationRow[] = [
   { name: 'text→audio only', sets: ['model.fusion=uni-ta', ...plain], ceiling: 'textAudioNoMetadata' },
   { name: 'audio→text only', sets: ['model.fusion=uni-at', ...plain], ceiling: 'textAudioNoMetadata' },
   { name: 'bidirectional', sets: ['model.fusion=bi', ...plain], ceiling: 'textAudioNoMetadata' },
-  { name: '+ multi-level fusion', sets: ['model.fusion=bi', 'model.gate=false', 'model.metadata=false'], ceiling: 'textAudioNoMetadata' },
+  {
+    name: '+ multi-level fusion',
+    sets: ['model.fusion=bi', 'model.gate=false', 'model.metadata=false'],
+    ceiling: 'textAudioNoMetadata',
+  },
   { name: '+ gating', sets: ['model.fusion=bi', 'model.metadata=false'], ceiling: 'textAudioNoMetadata' },
   { name: '+ metadata (full model)', sets: [], ceiling: 'full' },
   { name: 'full, no word-timing loss', sets: ['model.groundWeight=0'], ceiling: 'full' },
-  { name: 'audio + metadata', sets: ['model.modalities=audio', 'model.fusion=concat', 'model.multiLevel=false'], ceiling: 'prosody' },
+  {
+    name: 'audio + metadata',
+    sets: ['model.modalities=audio', 'model.fusion=concat', 'model.multiLevel=false'],
+    ceiling: 'prosody',
+  },
 ];
 
 export interface AblationOptions {
@@ -52,7 +60,12 @@ export interface AblationOptions {
 }
 
 export interface AblationResult {
-  rows: { row: AblationRow; seeds: Record<string, number>[]; summary: ReturnType<typeof aggregateSeeds>; seconds: number[] }[];
+  rows: {
+    row: AblationRow;
+    seeds: Record<string, number>[];
+    summary: ReturnType<typeof aggregateSeeds>;
+    seconds: number[];
+  }[];
   n: number;
   seeds: number[];
   sets: string[];
@@ -67,12 +80,25 @@ export async function runAblation(opts: AblationOptions): Promise<AblationResult
   const rows = opts.rows ?? ABLATION_ROWS;
   const done = rows.map(() => ({ seeds: [] as Record<string, number>[], seconds: [] as number[] }));
   const snapshot = (): AblationResult => ({
-    n: opts.n, seeds: opts.seeds, sets: opts.sets ?? [],
-    rows: rows.flatMap((row, r) => (done[r].seeds.length ? [{ row, seeds: done[r].seeds, summary: aggregateSeeds(done[r].seeds), seconds: done[r].seconds }] : [])),
+    n: opts.n,
+    seeds: opts.seeds,
+    sets: opts.sets ?? [],
+    rows: rows.flatMap((row, r) =>
+      done[r].seeds.length
+        ? [{ row, seeds: done[r].seeds, summary: aggregateSeeds(done[r].seeds), seconds: done[r].seconds }]
+        : [],
+    ),
   });
   for (const seed of opts.seeds) {
     for (const [r, row] of rows.entries()) {
-      const overrides = parseOverrides([...(opts.sets ?? []), ...row.sets, `train.seed=${seed}`, 'train.evalBefore=false', 'train.export=false', 'train.report=false']);
+      const overrides = parseOverrides([
+        ...(opts.sets ?? []),
+        ...row.sets,
+        `train.seed=${seed}`,
+        'train.evalBefore=false',
+        'train.export=false',
+        'train.report=false',
+      ]);
       const config = resolveConfig(emotionTask, { source: 'synth', overrides });
       const out = ablationRunDir(opts.out, row, seed, r);
       const { test, seconds } = finishedRun(out, config) ?? (await train(config, out, opts));
@@ -91,8 +117,19 @@ export function ablationRunDir(out: string, row: AblationRow, seed: number, fall
   return join(out, `row${i >= 0 ? i : fallback}`, `seed-${seed}`);
 }
 
-async function train(config: RunConfig, out: string, opts: AblationOptions): Promise<{ test: Record<string, number>; seconds: number }> {
-  const run = await runTraining({ task: emotionTask, config, source: { kind: 'synth', clips: opts.n, set: 'emospeech' }, out, cacheDir: opts.cacheDir, quiet: opts.quiet ?? true });
+async function train(
+  config: RunConfig,
+  out: string,
+  opts: AblationOptions,
+): Promise<{ test: Record<string, number>; seconds: number }> {
+  const run = await runTraining({
+    task: emotionTask,
+    config,
+    source: { kind: 'synth', clips: opts.n, set: 'emospeech' },
+    out,
+    cacheDir: opts.cacheDir,
+    quiet: opts.quiet ?? true,
+  });
   return { test: stripSplit(run.metrics?.test ?? {}), seconds: run.seconds };
 }
 
@@ -101,14 +138,20 @@ function finishedRun(dir: string, config: RunConfig): { test: Record<string, num
   const files = runFiles(dir);
   if (!existsSync(files.metrics) || !existsSync(files.config)) return null;
   const saved = JSON.parse(readFileSync(files.config, 'utf8'));
-  const same = (['model', 'data', 'train'] as const).every((k) => JSON.stringify(saved[k]) === JSON.stringify(config[k]));
+  const same = (['model', 'data', 'train'] as const).every(
+    (k) => JSON.stringify(saved[k]) === JSON.stringify(config[k]),
+  );
   const metrics = JSON.parse(readFileSync(files.metrics, 'utf8'));
   return same && metrics.test ? { test: stripSplit(metrics.test), seconds: metrics.seconds } : null;
 }
 
-const stripSplit = (m: Record<string, unknown>): Record<string, number> => Object.fromEntries(Object.entries(m).map(([k, v]) => [k.replace(/^test\./, ''), v as number]));
+const stripSplit = (m: Record<string, unknown>): Record<string, number> =>
+  Object.fromEntries(Object.entries(m).map(([k, v]) => [k.replace(/^test\./, ''), v as number]));
 
-const pm = (s: { mean: number; std: number } | undefined, digits = 3): string => (s && Number.isFinite(s.mean) ? `${s.mean.toFixed(digits)} ± ${(Number.isFinite(s.std) ? s.std : 0).toFixed(digits)}` : '—');
+const pm = (s: { mean: number; std: number } | undefined, digits = 3): string =>
+  s && Number.isFinite(s.mean)
+    ? `${s.mean.toFixed(digits)} ± ${(Number.isFinite(s.std) ? s.std : 0).toFixed(digits)}`
+    : '—';
 
 /** The ablation as markdown: the main table, per-class F1, and the attention statistics. */
 export function ablationMarkdown(a: AblationResult): string[] {
@@ -121,12 +164,31 @@ export function ablationMarkdown(a: AblationResult): string[] {
   ];
   for (const { row, summary, seconds } of a.rows) {
     const ground = summary.grounding ? `${pm(summary.grounding)} (${summary.grounding_chance?.mean.toFixed(3)})` : '—';
-    lines.push(`| ${row.name} | ${pm(summary.acc)} | ${pm(summary.weighted_f1)} | ${row.ceiling ? c[row.ceiling].toFixed(3) : '—'} | ${ground} | ${pm(summary.acc_text_only_input)} | ${pm(summary.acc_audio_only_input)} | ${(seconds.reduce((x, y) => x + y, 0) / seconds.length).toFixed(0)} | ${seconds.length} |`);
+    lines.push(
+      `| ${row.name} | ${pm(summary.acc)} | ${pm(summary.weighted_f1)} | ${row.ceiling ? c[row.ceiling].toFixed(3) : '—'} | ${ground} | ${pm(summary.acc_text_only_input)} | ${pm(summary.acc_audio_only_input)} | ${(seconds.reduce((x, y) => x + y, 0) / seconds.length).toFixed(0)} | ${seconds.length} |`,
+    );
   }
   const classes = ['neutral', 'happy', 'sad', 'angry', 'fearful', 'disgusted', 'surprised'];
-  lines.push('', 'Per-class F1 (mean over seeds):', '', `| model | ${classes.join(' | ')} |`, `|---|${classes.map(() => '---').join('|')}|`);
-  for (const { row, summary } of a.rows) lines.push(`| ${row.name} | ${classes.map((k) => summary[`f1_${k}`]?.mean.toFixed(3) ?? '—').join(' | ')} |`);
-  lines.push('', 'Attention statistics (mean over classes, then seeds): diversity of text→audio rows, alignment within ±0.1 s, temporal consistency of audio→text rows:', '', '| model | diversity | alignment | consistency |', '|---|---|---|---|');
-  for (const { row, summary } of a.rows) if (summary.attn_diversity || summary.attn_consistency) lines.push(`| ${row.name} | ${pm(summary.attn_diversity)} | ${pm(summary.attn_alignment)} | ${pm(summary.attn_consistency)} |`);
+  lines.push(
+    '',
+    'Per-class F1 (mean over seeds):',
+    '',
+    `| model | ${classes.join(' | ')} |`,
+    `|---|${classes.map(() => '---').join('|')}|`,
+  );
+  for (const { row, summary } of a.rows)
+    lines.push(`| ${row.name} | ${classes.map((k) => summary[`f1_${k}`]?.mean.toFixed(3) ?? '—').join(' | ')} |`);
+  lines.push(
+    '',
+    'Attention statistics (mean over classes, then seeds): diversity of text→audio rows, alignment within ±0.1 s, temporal consistency of audio→text rows:',
+    '',
+    '| model | diversity | alignment | consistency |',
+    '|---|---|---|---|',
+  );
+  for (const { row, summary } of a.rows)
+    if (summary.attn_diversity || summary.attn_consistency)
+      lines.push(
+        `| ${row.name} | ${pm(summary.attn_diversity)} | ${pm(summary.attn_alignment)} | ${pm(summary.attn_consistency)} |`,
+      );
   return lines;
 }

@@ -43,15 +43,32 @@ export function cueIndex(item: EmotionItem, words: string[]): number {
   return typeof cue === 'string' ? words.indexOf(splitWords(cue).join('')) : -1;
 }
 
-const meanHeads = (maps: number[][][], q: number): number[] => maps[0][q].map((_, k) => maps.reduce((s, m) => s + m[q][k], 0) / maps.length);
+const meanHeads = (maps: number[][][], q: number): number[] =>
+  maps[0][q].map((_, k) => maps.reduce((s, m) => s + m[q][k], 0) / maps.length);
 const avg = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
-const host = (maps: number[][][]) => ({ dtype: 'float64' as const, shape: [maps.length, maps[0].length, maps[0][0].length], data: Float64Array.from(maps.flat(2)) });
+const host = (maps: number[][][]) => ({
+  dtype: 'float64' as const,
+  shape: [maps.length, maps[0].length, maps[0][0].length],
+  data: Float64Array.from(maps.flat(2)),
+});
 
-export function analyzeEmotions(preds: EmotionPrediction[], examples: EmotionExampleInput[], items: EmotionItem[]): EmotionAnalysis {
-  const report = classificationReport(preds.map((p) => p.classId), examples.map((e) => e.label), { labels: [...EMOTION_CLASSES] });
+export function analyzeEmotions(
+  preds: EmotionPrediction[],
+  examples: EmotionExampleInput[],
+  items: EmotionItem[],
+): EmotionAnalysis {
+  const report = classificationReport(
+    preds.map((p) => p.classId),
+    examples.map((e) => e.label),
+    { labels: [...EMOTION_CLASSES] },
+  );
   const ground: number[] = [];
   const chance: number[] = [];
-  const stats = EMOTION_CLASSES.map(() => ({ diversity: [] as number[], alignment: [] as number[], consistency: [] as number[] }));
+  const stats = EMOTION_CLASSES.map(() => ({
+    diversity: [] as number[],
+    alignment: [] as number[],
+    consistency: [] as number[],
+  }));
   preds.forEach((p, i) => {
     const ex = examples[i];
     const s = stats[ex.label];
@@ -60,40 +77,59 @@ export function analyzeEmotions(preds: EmotionPrediction[], examples: EmotionExa
       const span = cue >= 0 && cue < p.words ? ex.spans[cue] : null;
       if (span) {
         const [lo, hi] = spanFrames(span, p.frames);
-        ground.push(meanHeads(p.textToAudio, cue).slice(lo, hi).reduce((a, b) => a + b, 0));
+        ground.push(
+          meanHeads(p.textToAudio, cue)
+            .slice(lo, hi)
+            .reduce((a, b) => a + b, 0),
+        );
         chance.push((hi - lo) / p.frames);
       }
       if (p.words > 1) s.diversity.push(attentionDiversity(host(p.textToAudio)));
       if (ex.spans.slice(0, p.words).every((w) => w)) {
         const queryTimes = ex.spans.slice(0, p.words).map((w) => (w!.start + w!.end) / 2);
         const keyTimes = Array.from({ length: p.frames }, (_, j) => (j + 0.5) / AUDIO_RATE);
-        s.alignment.push(crossModalAlignment(host(p.textToAudio), { queryTimes, keyTimes, tolerance: ALIGN_TOLERANCE }));
+        s.alignment.push(
+          crossModalAlignment(host(p.textToAudio), { queryTimes, keyTimes, tolerance: ALIGN_TOLERANCE }),
+        );
       }
     }
     if (p.audioToText && p.frames > 1) {
       const js: number[] = [];
-      for (const map of p.audioToText) for (let t = 0; t + 1 < p.frames; t++) js.push(jensenShannon(map[t], map[t + 1]));
+      for (const map of p.audioToText)
+        for (let t = 0; t + 1 < p.frames; t++) js.push(jensenShannon(map[t], map[t + 1]));
       s.consistency.push(1 - avg(js) / Math.LN2);
     }
   });
   return {
-    report, grounding: avg(ground), groundingChance: avg(chance), groundedItems: ground.length,
+    report,
+    grounding: avg(ground),
+    groundingChance: avg(chance),
+    groundedItems: ground.length,
     perClass: EMOTION_CLASSES.map((label, c) => ({
-      label, n: examples.filter((e) => e.label === c).length,
-      diversity: avg(stats[c].diversity), alignment: avg(stats[c].alignment), consistency: avg(stats[c].consistency),
+      label,
+      n: examples.filter((e) => e.label === c).length,
+      diversity: avg(stats[c].diversity),
+      alignment: avg(stats[c].alignment),
+      consistency: avg(stats[c].consistency),
     })),
   };
 }
 
 /** Flat metrics for logs and seed summaries: acc, weighted_f1, macro_f1, f1_<class>, grounding, ... */
 export function analysisMetrics(a: EmotionAnalysis): Record<string, number> {
-  const m: Record<string, number> = { acc: a.report.accuracy, weighted_f1: a.report.weightedF1, macro_f1: a.report.macroF1 };
+  const m: Record<string, number> = {
+    acc: a.report.accuracy,
+    weighted_f1: a.report.weightedF1,
+    macro_f1: a.report.macroF1,
+  };
   for (const c of a.report.perClass) m[`f1_${c.label}`] = c.f1;
   if (a.groundedItems) {
     m.grounding = a.grounding;
     m.grounding_chance = a.groundingChance;
   }
-  const mean = (k: 'diversity' | 'alignment' | 'consistency') => avg(a.perClass.map((c) => c[k]).filter(Number.isFinite));
-  for (const k of ['diversity', 'alignment', 'consistency'] as const) if (Number.isFinite(mean(k))) m[`attn_${k}`] = mean(k);
+  const mean = (k: 'diversity' | 'alignment' | 'consistency') =>
+    avg(a.perClass.map((c) => c[k]).filter(Number.isFinite));
+  for (const k of ['diversity', 'alignment', 'consistency'] as const)
+    if (Number.isFinite(mean(k))) m[`attn_${k}`] = mean(k);
   return m;
 }

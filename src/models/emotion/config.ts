@@ -61,14 +61,35 @@ export interface EmotionModelConfig {
 }
 
 export const emotionSmall = (): EmotionModelConfig => ({
-  dim: 48, heads: 4, textLayers: 1, audioLayers: 1, kernel: 5, fusion: 'bi', multiLevel: true, gate: true, metadata: true,
-  modalities: 'both', prosodyStats: true, learnedTemperature: true, hidden: 64, dropout: 0.1,
-  entropyWeight: 0, alignWeight: 0, groundWeight: 0.1,
+  dim: 48,
+  heads: 4,
+  textLayers: 1,
+  audioLayers: 1,
+  kernel: 5,
+  fusion: 'bi',
+  multiLevel: true,
+  gate: true,
+  metadata: true,
+  modalities: 'both',
+  prosodyStats: true,
+  learnedTemperature: true,
+  hidden: 64,
+  dropout: 0.1,
+  entropyWeight: 0,
+  alignWeight: 0,
+  groundWeight: 0.1,
 });
 
 export const emotionTiny = (): EmotionModelConfig => ({ ...emotionSmall(), dim: 32, heads: 2, hidden: 32 });
 
-export const emotionBase = (): EmotionModelConfig => ({ ...emotionSmall(), dim: 96, heads: 4, textLayers: 2, audioLayers: 2, hidden: 128 });
+export const emotionBase = (): EmotionModelConfig => ({
+  ...emotionSmall(),
+  dim: 96,
+  heads: 4,
+  textLayers: 2,
+  audioLayers: 2,
+  hidden: 128,
+});
 
 /** Shape facts of one traced graph: batch, words, audio frames. */
 export interface EmotionShape {

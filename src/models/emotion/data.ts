@@ -53,7 +53,8 @@ export async function loadEmotionSet(opts: LoadSetOptions): Promise<EmotionSet> 
   if (opts.source.kind === 'emospeech') {
     const out = join(cache, `emospeech-seed${opts.source.seed}`);
     const summary = await writeEmoSpeech({ n: opts.source.n, out, seed: opts.source.seed, quiet: true });
-    for (const split of ['train', 'val', 'test'] as const) if (!opts.only || opts.only.includes(split)) manifests.push(summary.manifests[split]);
+    for (const split of ['train', 'val', 'test'] as const)
+      if (!opts.only || opts.only.includes(split)) manifests.push(summary.manifests[split]);
     sampleRate = EMOSPEECH_RATE;
   } else {
     manifests.push(opts.source.path);
@@ -68,7 +69,12 @@ export async function loadEmotionSet(opts: LoadSetOptions): Promise<EmotionSet> 
       set.examples.push(await prepareItem(item, sampleRate, cache));
       set.items.push(item);
     } catch (err) {
-      set.skipped.push({ file: item.file, line: item.line, field: (err as { details?: { field?: string } }).details?.field ?? '', message: describeError(err) });
+      set.skipped.push({
+        file: item.file,
+        line: item.line,
+        field: (err as { details?: { field?: string } }).details?.field ?? '',
+        message: describeError(err),
+      });
     }
     opts.progress?.(++done, items.length);
   }
@@ -84,19 +90,35 @@ export async function loadEmotionSet(opts: LoadSetOptions): Promise<EmotionSet> 
 /** One manifest item -> model inputs (audio features from the cache when present). */
 export async function prepareItem(item: EmotionItem, sampleRate: number, cache: string): Promise<EmotionExampleInput> {
   const label = EMOTION_CLASSES.indexOf(String(item.label) as (typeof EMOTION_CLASSES)[number]);
-  if (label < 0) throw new InputError(`${item.file}:${item.line}: label '${item.label}' is not one of ${EMOTION_CLASSES.join(', ')} (the emotion model classifies)`, { field: 'label' });
+  if (label < 0)
+    throw new InputError(
+      `${item.file}:${item.line}: label '${item.label}' is not one of ${EMOTION_CLASSES.join(', ')} (the emotion model classifies)`,
+      { field: 'label' },
+    );
   const words = splitWords(item.text);
   const audio = await cachedFrames(item, sampleRate, cache);
   return {
-    words, tokens: Int32Array.from(words, hashWord), spans: alignSpans(words, item.words), audio: audio.data, frames: audio.frames,
-    meta: metadataIds(item.metadata as Record<string, unknown> | undefined), label,
+    words,
+    tokens: Int32Array.from(words, hashWord),
+    spans: alignSpans(words, item.words),
+    audio: audio.data,
+    frames: audio.frames,
+    meta: metadataIds(item.metadata as Record<string, unknown> | undefined),
+    label,
   };
 }
 
-async function cachedFrames(item: EmotionItem, sampleRate: number, cache: string): Promise<{ data: Float32Array; frames: number }> {
+async function cachedFrames(
+  item: EmotionItem,
+  sampleRate: number,
+  cache: string,
+): Promise<{ data: Float32Array; frames: number }> {
   const path = item.audio as string;
   const st = existsSync(path) ? statSync(path) : undefined;
-  const key = createHash('sha1').update(JSON.stringify([FEATURE_VERSION, path, st?.size, st?.mtimeMs, item.start, item.end, sampleRate])).digest('hex').slice(0, 24);
+  const key = createHash('sha1')
+    .update(JSON.stringify([FEATURE_VERSION, path, st?.size, st?.mtimeMs, item.start, item.end, sampleRate]))
+    .digest('hex')
+    .slice(0, 24);
   const file = join(cache, 'emotion-features', `${key}.f32`);
   if (existsSync(file)) {
     const buf = readFileSync(file);

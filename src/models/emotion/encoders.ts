@@ -18,7 +18,12 @@ export function textEncoder(p: Scope, tokens: Tensor, valid: Tensor, cfg: Emotio
   let h = addSinusoidal(table.gather(tokens, 0)).add(relativePosition(p.scope('relpos'), valid, cfg.dim)); // [B, W, D]
   const mask = keyPaddingMask(valid); // [B, 1, 1, W]
   for (let i = 0; i < cfg.textLayers; i++) {
-    h = transformerBlock(p.scope(`block${i}`), h, { heads: cfg.heads, mlpRatio: 2, residualDropout: drop }, { mask }).out; // [B, W, D]
+    h = transformerBlock(
+      p.scope(`block${i}`),
+      h,
+      { heads: cfg.heads, mlpRatio: 2, residualDropout: drop },
+      { mask },
+    ).out; // [B, W, D]
   }
   return layerNorm(p.scope('norm'), h); // [B, W, D]
 }
@@ -33,7 +38,12 @@ export function audioEncoder(p: Scope, audio: Tensor, valid: Tensor, cfg: Emotio
   h = addSinusoidal(layerNorm(p.scope('conv_norm'), h)).add(relativePosition(p.scope('relpos'), valid, cfg.dim)); // [B, F, D]
   const mask = keyPaddingMask(valid); // [B, 1, 1, F]
   for (let i = 0; i < cfg.audioLayers; i++) {
-    h = transformerBlock(p.scope(`block${i}`), h, { heads: cfg.heads, mlpRatio: 2, residualDropout: drop }, { mask }).out; // [B, F, D]
+    h = transformerBlock(
+      p.scope(`block${i}`),
+      h,
+      { heads: cfg.heads, mlpRatio: 2, residualDropout: drop },
+      { mask },
+    ).out; // [B, F, D]
   }
   return layerNorm(p.scope('norm'), h); // [B, F, D]
 }
@@ -41,15 +51,28 @@ export function audioEncoder(p: Scope, audio: Tensor, valid: Tensor, cfg: Emotio
 /** Masked mean over axis 1: x [B, T, D], valid [B, T] -> [B, D] (0 for an item with no valid step). */
 export function poolValid(x: Tensor, valid: Tensor): Tensor {
   const w = valid.unsqueeze([2]); // [B, T, 1]
-  return x.mul(w).sum([1]).div(w.sum([1]).maximum(1)); // [B, D]
+  return x
+    .mul(w)
+    .sum([1])
+    .div(w.sum([1]).maximum(1)); // [B, D]
 }
 
 /** Relative position features of each step: valid [B, T] -> [B, T, D] (0 at padding). */
 function relativePosition(p: Scope, valid: Tensor, dim: number): Tensor {
   const t = valid.shape[1] as number;
-  const index = constant(valid.graph, Array.from({ length: t }, (_, i) => i + 0.5), 'float32', [1, t]); // [1, T]
+  const index = constant(
+    valid.graph,
+    Array.from({ length: t }, (_, i) => i + 0.5),
+    'float32',
+    [1, t],
+  ); // [1, T]
   const rel = index.div(valid.sum([1], true).maximum(1)).unsqueeze([2]); // [B, T, 1]
-  const freqs = constant(valid.graph, [1, 2, 3, 4].map((k) => k * Math.PI), 'float32', [1, 1, 4]); // [1, 1, 4]
+  const freqs = constant(
+    valid.graph,
+    [1, 2, 3, 4].map((k) => k * Math.PI),
+    'float32',
+    [1, 1, 4],
+  ); // [1, 1, 4]
   const angles = rel.mul(freqs); // [B, T, 4]
   return linear(p, concat([angles.sin(), angles.cos()], 2), dim).mul(valid.unsqueeze([2])); // [B, T, D]
 }
@@ -70,5 +93,13 @@ export function prosodyFunctionals(audio: Tensor, valid: Tensor): Tensor {
     return [m, x.sub(m).square().mul(w).sum([1], true).div(n).add(1e-4).sqrt()];
   };
   const frames = valid.sum([1], true); // [B, 1]
-  return concat([...meanStd(f0, voiced), ...meanStd(energy, valid), voiced.sum([1], true).div(frames.maximum(1)), frames.div(4 * AUDIO_RATE)], 1); // [B, 6]
+  return concat(
+    [
+      ...meanStd(f0, voiced),
+      ...meanStd(energy, valid),
+      voiced.sum([1], true).div(frames.maximum(1)),
+      frames.div(4 * AUDIO_RATE),
+    ],
+    1,
+  ); // [B, 6]
 }

@@ -12,7 +12,16 @@
  */
 import { emotionAudioFeatures } from '../../data/emospeech/features.js';
 import type { HostArray } from '../../io/array.js';
-import { ACCENT_BUCKETS, AGES, AUDIO_DIM, FEATURE_POOL, GENDERS, N_MELS, TIMBRE_BUCKETS, WORD_BUCKETS } from './config.js';
+import {
+  ACCENT_BUCKETS,
+  AGES,
+  AUDIO_DIM,
+  FEATURE_POOL,
+  GENDERS,
+  N_MELS,
+  TIMBRE_BUCKETS,
+  WORD_BUCKETS,
+} from './config.js';
 
 export interface WordSpan {
   start: number;
@@ -33,7 +42,11 @@ export interface EmotionExampleInput {
 
 /** Lowercased words with punctuation dropped (apostrophes kept): "Honestly, the dinner was lovely." -> 5 words. */
 export function splitWords(text: string): string[] {
-  return text.toLowerCase().split(/\s+/).map((w) => w.replace(/[^\p{L}\p{N}']+/gu, '')).filter((w) => w.length > 0);
+  return text
+    .toLowerCase()
+    .split(/\s+/)
+    .map((w) => w.replace(/[^\p{L}\p{N}']+/gu, ''))
+    .filter((w) => w.length > 0);
 }
 
 export function hashWord(word: string): number {
@@ -46,7 +59,10 @@ export function hashWord(word: string): number {
 }
 
 /** Word spans matched to the words of the text by position (all null when the counts or spellings differ). */
-export function alignSpans(words: string[], timed?: { word: string; start: number; end: number }[]): (WordSpan | null)[] {
+export function alignSpans(
+  words: string[],
+  timed?: { word: string; start: number; end: number }[],
+): (WordSpan | null)[] {
   const none = words.map(() => null);
   if (!timed) return none;
   const t = timed.map((w) => ({ ...w, word: splitWords(w.word).join('') })).filter((w) => w.word.length > 0);
@@ -105,7 +121,12 @@ export interface Presence {
  * Words beyond `shape.words` and frames beyond `shape.frames` are cut; an absent modality is one valid "missing"
  * token / one zero frame (so no softmax row is empty) with present = 0.
  */
-export function makeBatch(examples: EmotionExampleInput[], presence: Presence[], shape: BatchShape, withLoss: boolean): Record<string, HostArray> {
+export function makeBatch(
+  examples: EmotionExampleInput[],
+  presence: Presence[],
+  shape: BatchShape,
+  withLoss: boolean,
+): Record<string, HostArray> {
   const B = examples.length;
   const { words: W, frames: F } = shape;
   const tokens = new BigInt64Array(B * W);
@@ -127,7 +148,10 @@ export function makeBatch(examples: EmotionExampleInput[], presence: Presence[],
     const nf = hasAudio ? Math.min(F, ex.frames) : 1;
     if (hasAudio) audio.set(ex.audio!.subarray(0, nf * AUDIO_DIM), b * F * AUDIO_DIM);
     audioValid.fill(1, b * F, b * F + nf);
-    meta.set([BigInt(ex.meta[0]), BigInt(ex.meta[1]), BigInt(pr.hideTimbre ? 0 : ex.meta[2]), BigInt(ex.meta[3])], b * 4);
+    meta.set(
+      [BigInt(ex.meta[0]), BigInt(ex.meta[1]), BigInt(pr.hideTimbre ? 0 : ex.meta[2]), BigInt(ex.meta[3])],
+      b * 4,
+    );
     present[b * 2] = hasText ? 1 : 0;
     present[b * 2 + 1] = hasAudio ? 1 : 0;
     labels[b] = BigInt(ex.label);

@@ -19,20 +19,39 @@ export function emotionInputs(g: Graph, s: EmotionShape): EmotionInputs {
 }
 
 /** The loss graph (training when `training`, else the deterministic validation loss). */
-export function traceEmotionLoss(g: Graph, p: Scope, cfg: EmotionModelConfig, s: EmotionShape, training: boolean): LossTerms {
+export function traceEmotionLoss(
+  g: Graph,
+  p: Scope,
+  cfg: EmotionModelConfig,
+  s: EmotionShape,
+  training: boolean,
+): LossTerms {
   const x = emotionInputs(g, s);
   const out = emotionModel(p, x, cfg, training);
   const labels = g.input('labels', 'int64', [s.batch]);
   const spans = g.input('spans', 'float32', [s.batch, s.words, s.frames]);
-  const terms = emotionLoss(out, { labels, spans, textValid: x.textValid, audioValid: x.audioValid, present: x.present }, cfg);
+  const terms = emotionLoss(
+    out,
+    { labels, spans, textValid: x.textValid, audioValid: x.audioValid, present: x.present },
+    cfg,
+  );
   const acc = out.logits.argmax(-1).eq(labels).cast('float32').mean();
   return { loss: terms.loss, metrics: { ...terms.metrics, acc } };
 }
 
 /** Inference outputs: probabilities, logits, the modality gate and (when traced) both attention maps. */
-export function traceEmotionInference(g: Graph, p: Scope, cfg: EmotionModelConfig, s: EmotionShape): Record<string, Tensor> {
+export function traceEmotionInference(
+  g: Graph,
+  p: Scope,
+  cfg: EmotionModelConfig,
+  s: EmotionShape,
+): Record<string, Tensor> {
   const out: EmotionOutputs = emotionModel(p, emotionInputs(g, s), cfg, false);
-  const res: Record<string, Tensor> = { logits: out.logits, probs: out.logits.softmax(-1), modalityGate: out.modalityGate };
+  const res: Record<string, Tensor> = {
+    logits: out.logits,
+    probs: out.logits.softmax(-1),
+    modalityGate: out.modalityGate,
+  };
   if (out.textToAudio) res.textToAudio = out.textToAudio;
   if (out.audioToText) res.audioToText = out.audioToText;
   return res;

@@ -28,9 +28,19 @@ export interface EmotionModel {
 export function loadEmotionModel(path: string): EmotionModel {
   const run = loadRun(path, { tasks: ['emotion'] });
   const parsed = EmotionModelSchema.safeParse(run.config.model);
-  if (!parsed.success) throw new InputError(`${run.dir}/config.json: model section is not an emotion config: ${parsed.error.issues[0]?.message}`, { file: run.dir, field: 'model' });
+  if (!parsed.success)
+    throw new InputError(
+      `${run.dir}/config.json: model section is not an emotion config: ${parsed.error.issues[0]?.message}`,
+      { file: run.dir, field: 'model' },
+    );
   const d = { ...defaultEmotionData, ...(run.config.data ?? {}) };
-  return { config: parsed.data as EmotionModelConfig, words: d.maxWords, frames: Math.round(d.maxSeconds * AUDIO_RATE), weights: run.params, source: run.weightsPath };
+  return {
+    config: parsed.data as EmotionModelConfig,
+    words: d.maxWords,
+    frames: Math.round(d.maxSeconds * AUDIO_RATE),
+    weights: run.params,
+    source: run.weightsPath,
+  };
 }
 
 function predictor(model: EmotionModel): Promise<Predictor> {
@@ -38,7 +48,10 @@ function predictor(model: EmotionModel): Promise<Predictor> {
     const store = new ParamStore(0);
     store.load(model.weights);
     const shape = { batch: 1, words: model.words, frames: model.frames };
-    model.predictor = Predictor.create((g, p) => traceEmotionInference(g, p, model.config, shape), store, { worker: false, session: { threads: 2 } });
+    model.predictor = Predictor.create((g, p) => traceEmotionInference(g, p, model.config, shape), store, {
+      worker: false,
+      session: { threads: 2 },
+    });
   }
   return model.predictor;
 }
@@ -75,19 +88,36 @@ export async function emotionOf(model: EmotionModel, q: EmotionQuery): Promise<E
   const frames = samples ? audioFrames(samples.data.subarray(0, samples.length), q.sampleRate ?? 16000) : null;
   const words = splitWords(q.text ?? '');
   const ex: EmotionExampleInput = {
-    words, tokens: Int32Array.from(words, hashWord), spans: words.map(() => null), audio: frames?.data ?? null, frames: frames?.frames ?? 0,
-    meta: metadataIds(q.metadata), label: 0,
+    words,
+    tokens: Int32Array.from(words, hashWord),
+    spans: words.map(() => null),
+    audio: frames?.data ?? null,
+    frames: frames?.frames ?? 0,
+    meta: metadataIds(q.metadata),
+    label: 0,
   };
   const t2 = performance.now();
   const pred = await runOne(model, ex);
   const t3 = performance.now();
   const missing = !pred.present.text ? 'text' : !pred.present.audio ? 'audio' : null;
-  return { ...pred, wordList: words.slice(0, pred.words), missing, seconds: frames ? frames.frames / AUDIO_RATE : 0, timing: { decode: (t1 - t0) / 1000, features: (t2 - t1) / 1000, model: (t3 - t2) / 1000 } };
+  return {
+    ...pred,
+    wordList: words.slice(0, pred.words),
+    missing,
+    seconds: frames ? frames.frames / AUDIO_RATE : 0,
+    timing: { decode: (t1 - t0) / 1000, features: (t2 - t1) / 1000, model: (t3 - t2) / 1000 },
+  };
 }
 
 /** Runs the model on one prepared example (missing modalities as the example says). */
 export async function runOne(model: EmotionModel, ex: EmotionExampleInput): Promise<EmotionPrediction> {
   const presence = { text: ex.tokens.length > 0, audio: ex.audio !== null && ex.frames > 0 };
-  const [pred] = await predictEmotions(await predictor(model), [ex], [presence], { batch: 1, words: model.words, frames: model.frames }, { attention: true });
+  const [pred] = await predictEmotions(
+    await predictor(model),
+    [ex],
+    [presence],
+    { batch: 1, words: model.words, frames: model.frames },
+    { attention: true },
+  );
   return pred;
 }

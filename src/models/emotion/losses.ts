@@ -31,7 +31,10 @@ export function emotionLoss(out: EmotionOutputs, x: LossInputs, cfg: EmotionMode
   let loss = ce;
   const metrics: Record<string, Tensor> = { ce };
   const both = x.present.slice([0], [1], [1]).mul(x.present.slice([1], [2], [1])); // [B, 1]
-  const pairs = x.textValid.unsqueeze([2]).mul(x.audioValid.unsqueeze([1])).mul(both.unsqueeze([2])); // [B, W, F]
+  const pairs = x.textValid
+    .unsqueeze([2])
+    .mul(x.audioValid.unsqueeze([1]))
+    .mul(both.unsqueeze([2])); // [B, W, F]
   const ta = out.textToAudio?.mean([1]); // [B, W, F] (mean over heads)
   const at = out.audioToText?.mean([1]); // [B, F, W]
   if (cfg.entropyWeight > 0 && (ta || at)) {

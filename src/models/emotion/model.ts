@@ -93,7 +93,9 @@ export function emotionModel(p: Scope, x: EmotionInputs, cfg: EmotionModelConfig
   let fused = H;
   let modalityGate = constant(p.graph, [1, 1, 1], 'float32', [1, 3]).expand([B, 3]); // [B, 3]
   if (cfg.gate) {
-    const g = H.matmul(p.param('gate.weight', [width, width], init.xavierUniform())).add(p.param('gate.bias', [width], init.zeros())).sigmoid(); // [B, S*D + 2]
+    const g = H.matmul(p.param('gate.weight', [width, width], init.xavierUniform()))
+      .add(p.param('gate.bias', [width], init.zeros()))
+      .sigmoid(); // [B, S*D + 2]
     fused = g.mul(H).add(H); // sigma(W_g H + b_g) * H + H_res, H_res = H
     modalityGate = g.matmul(segmentMeans(p, levels, cfg.dim)); // [B, 3]
   }
@@ -106,7 +108,9 @@ export function emotionModel(p: Scope, x: EmotionInputs, cfg: EmotionModelConfig
 function metadataEmbedding(p: Scope, meta: Tensor, dim: number): Tensor {
   const sizes = [GENDERS.length, AGES.length, TIMBRE_BUCKETS, ACCENT_BUCKETS];
   const names = ['gender', 'age', 'timbre', 'accent'];
-  const parts = sizes.map((n, i) => p.param(names[i], [n, dim], init.normal(0.1)).gather(meta.slice([i], [i + 1], [1]).reshape([meta.shape[0]]), 0)); // [B, D] x4
+  const parts = sizes.map((n, i) =>
+    p.param(names[i], [n, dim], init.normal(0.1)).gather(meta.slice([i], [i + 1], [1]).reshape([meta.shape[0]]), 0),
+  ); // [B, D] x4
   return parts.reduce((a, b) => a.add(b)); // [B, D]
 }
 

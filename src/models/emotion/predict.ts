@@ -23,9 +23,22 @@ export interface EmotionPrediction {
   frames: number;
 }
 
-export async function predictEmotions(predictor: Predictor, examples: EmotionExampleInput[], presence: Presence[], shape: BatchShape & { batch: number }, opts: { attention?: boolean } = {}): Promise<EmotionPrediction[]> {
+export async function predictEmotions(
+  predictor: Predictor,
+  examples: EmotionExampleInput[],
+  presence: Presence[],
+  shape: BatchShape & { batch: number },
+  opts: { attention?: boolean } = {},
+): Promise<EmotionPrediction[]> {
   const order = examples.map((_, i) => i);
-  const { rows } = await predictInBatches(predictor, order, shape.batch, (idx) => makeBatch(idx.map((i) => examples[i]), idx.map((i) => presence[i]), shape, false));
+  const { rows } = await predictInBatches(predictor, order, shape.batch, (idx) =>
+    makeBatch(
+      idx.map((i) => examples[i]),
+      idx.map((i) => presence[i]),
+      shape,
+      false,
+    ),
+  );
   const probs = toFloat32(rows.probs);
   const gate = toFloat32(rows.modalityGate);
   return examples.map((ex, b) => {
@@ -35,7 +48,12 @@ export async function predictEmotions(predictor: Predictor, examples: EmotionExa
     const words = present.text ? Math.min(shape.words, ex.tokens.length) : 1;
     const frames = present.audio ? Math.min(shape.frames, ex.frames) : 1;
     const pred: EmotionPrediction = {
-      label: EMOTION_CLASSES[classId], classId, probs: p, words, frames, present,
+      label: EMOTION_CLASSES[classId],
+      classId,
+      probs: p,
+      words,
+      frames,
+      present,
       gate: { text: gate[3 * b], audio: gate[3 * b + 1], metadata: gate[3 * b + 2] },
     };
     // With a modality missing the maps only show the placeholder token or frame: left out.
@@ -50,5 +68,9 @@ export async function predictEmotions(predictor: Predictor, examples: EmotionExa
 function cutMaps(w: HostArray, b: number, rows: number, cols: number): number[][][] {
   const [, H, Q, K] = w.shape;
   const d = toFloat32(w);
-  return Array.from({ length: H }, (_, h) => Array.from({ length: rows }, (_, q) => Array.from(d.subarray(((b * H + h) * Q + q) * K, ((b * H + h) * Q + q) * K + cols))));
+  return Array.from({ length: H }, (_, h) =>
+    Array.from({ length: rows }, (_, q) =>
+      Array.from(d.subarray(((b * H + h) * Q + q) * K, ((b * H + h) * Q + q) * K + cols)),
+    ),
+  );
 }

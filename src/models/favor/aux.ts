@@ -20,11 +20,22 @@ export interface AnswerAuxInputs {
 }
 
 /** logits [B, C] of the auxiliary classifier; `lm` is the language model's scope (its word embeddings are shared). */
-export function answerAuxLogits(p: Scope, lm: Scope, av: { tokens: Tensor; valid: Tensor }, x: Omit<AnswerAuxInputs, 'answerClass'>, vocab: number, classes: number, cfg: FavorConfig): Tensor {
+export function answerAuxLogits(
+  p: Scope,
+  lm: Scope,
+  av: { tokens: Tensor; valid: Tensor },
+  x: Omit<AnswerAuxInputs, 'answerClass'>,
+  vocab: number,
+  classes: number,
+  cfg: FavorConfig,
+): Tensor {
   const d = cfg.lmDim;
   const words = lm.param('embed', [vocab, d], init.normal(0.02)).gather(x.text, 0); // [B, Lt, Dlm]
   const qm = x.questionMask.unsqueeze([2]); // [B, Lt, 1]
-  const q = words.mul(qm).sum([1]).div(qm.sum([1]).maximum(1)); // [B, Dlm]
+  const q = words
+    .mul(qm)
+    .sum([1])
+    .div(qm.sum([1]).maximum(1)); // [B, Dlm]
   const query = linear(p.scope('query'), q, d).unsqueeze([1]); // [B, 1, Dlm]
   const keys = linear(p.scope('key'), av.tokens, d); // [B, M, Dlm]
   const scores = query.matmul(keys.mT).mul(1 / Math.sqrt(d)); // [B, 1, M]
@@ -35,6 +46,14 @@ export function answerAuxLogits(p: Scope, lm: Scope, av: { tokens: Tensor; valid
 }
 
 /** Cross-entropy of the auxiliary classifier (a scalar). */
-export function answerAuxLoss(p: Scope, lm: Scope, av: { tokens: Tensor; valid: Tensor }, x: AnswerAuxInputs, vocab: number, classes: number, cfg: FavorConfig): Tensor {
+export function answerAuxLoss(
+  p: Scope,
+  lm: Scope,
+  av: { tokens: Tensor; valid: Tensor },
+  x: AnswerAuxInputs,
+  vocab: number,
+  classes: number,
+  cfg: FavorConfig,
+): Tensor {
   return crossEntropyLoss(answerAuxLogits(p, lm, av, x, vocab, classes, cfg), x.answerClass); // []
 }

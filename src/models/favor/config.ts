@@ -51,11 +51,34 @@ export const MEL_BANDS = 64;
 export const AUDIO_PER_FRAME = 25;
 
 export const favorSmall = (): FavorConfig => ({
-  patch: 8, visualDim: 32, audioDim: 32, audioKernel: 5, window: 10, queries: 8, qformerLayers: 2, heads: 4,
-  causal: 'future', sync: 'frame', diversity: 0.01, queryInit: 1, answerAux: 1, lmDim: 64, lmLayers: 2, questionOnly: false,
+  patch: 8,
+  visualDim: 32,
+  audioDim: 32,
+  audioKernel: 5,
+  window: 10,
+  queries: 8,
+  qformerLayers: 2,
+  heads: 4,
+  causal: 'future',
+  sync: 'frame',
+  diversity: 0.01,
+  queryInit: 1,
+  answerAux: 1,
+  lmDim: 64,
+  lmLayers: 2,
+  questionOnly: false,
 });
 
-export const favorTiny = (): FavorConfig => ({ ...favorSmall(), patch: 16, visualDim: 16, audioDim: 16, queries: 4, qformerLayers: 1, lmDim: 32, lmLayers: 1 });
+export const favorTiny = (): FavorConfig => ({
+  ...favorSmall(),
+  patch: 16,
+  visualDim: 16,
+  audioDim: 16,
+  queries: 4,
+  qformerLayers: 1,
+  lmDim: 32,
+  lmLayers: 1,
+});
 
 /** Visual tokens per frame and values per visual token. */
 export function visualTokens(cfg: Pick<FavorConfig, 'patch'>): { tokens: number; values: number } {

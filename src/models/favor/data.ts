@@ -5,7 +5,17 @@
  * question [SEP] answer [EOS], right-padded, with next-token targets on the answer and [EOS] positions only, a mask
  * of the question words and the answer's class in AVQA's closed answer set (for the auxiliary classifier).
  */
-import { type AvqaConfig, type AvqaQuestion, type AvqaStreams, type WordTokenizer, avqaAnswers, avqaConfig, avqaStreams, avqaTokenizer, generateAvqa } from '../../data/avqa/index.js';
+import {
+  type AvqaConfig,
+  type AvqaQuestion,
+  type AvqaStreams,
+  type WordTokenizer,
+  avqaAnswers,
+  avqaConfig,
+  avqaStreams,
+  avqaTokenizer,
+  generateAvqa,
+} from '../../data/avqa/index.js';
 import { type HostArray, hostArray } from '../../io/array.js';
 import { InputError } from '../../util/errors.js';
 import { AUDIO_PER_FRAME, FRAME_SIZE, FRAME_VALUES, MEL_BANDS } from './config.js';
@@ -30,13 +40,18 @@ export interface AvqaExamples {
   answers: string[];
 }
 
-const audioKey = (q: Pick<AvqaQuestion, 'index' | 'audio'>): string => `${q.index}|${q.audio?.offset ?? ''}|${q.audio?.foil ?? ''}`;
+const audioKey = (q: Pick<AvqaQuestion, 'index' | 'audio'>): string =>
+  `${q.index}|${q.audio?.offset ?? ''}|${q.audio?.foil ?? ''}`;
 
 /** Examples already rendered in this process, by settings: ablation and seed runs share one rendering. */
 const rendered = new Map<string, AvqaExamples>();
 
 /** Renders the streams of every question's clip once per process (progress per rendered clip). */
-export function loadAvqaExamples(config: Partial<AvqaConfig>, scenes: number, progress?: (done: number, total: number) => void): AvqaExamples {
+export function loadAvqaExamples(
+  config: Partial<AvqaConfig>,
+  scenes: number,
+  progress?: (done: number, total: number) => void,
+): AvqaExamples {
   const cfg = avqaConfig(config);
   const key = JSON.stringify([cfg, scenes]);
   const known = rendered.get(key);
@@ -46,7 +61,11 @@ export function loadAvqaExamples(config: Partial<AvqaConfig>, scenes: number, pr
   return ex;
 }
 
-function renderExamples(cfg: AvqaConfig, scenes: number, progress?: (done: number, total: number) => void): AvqaExamples {
+function renderExamples(
+  cfg: AvqaConfig,
+  scenes: number,
+  progress?: (done: number, total: number) => void,
+): AvqaExamples {
   const { questions } = generateAvqa(cfg, scenes);
   const opts = { size: FRAME_SIZE, nMels: MEL_BANDS };
   const videos = new Map<number, Float32Array>();
@@ -62,9 +81,18 @@ function renderExamples(cfg: AvqaConfig, scenes: number, progress?: (done: numbe
     progress?.(++done, keys.length);
   }
   const tokenizer = avqaTokenizer(cfg);
-  const textLen = Math.max(...questions.map((q) => promptIds(tokenizer, q.question).length + tokenizer.encode(q.answer, { addSpecial: false }).ids.length));
+  const textLen = Math.max(
+    ...questions.map(
+      (q) => promptIds(tokenizer, q.question).length + tokenizer.encode(q.answer, { addSpecial: false }).ids.length,
+    ),
+  );
   return {
-    config: cfg, questions, tokenizer, frames: Math.ceil(2 * cfg.maxDuration), textLen, answers: avqaAnswers(cfg),
+    config: cfg,
+    questions,
+    tokenizer,
+    frames: Math.ceil(2 * cfg.maxDuration),
+    textLen,
+    answers: avqaAnswers(cfg),
     clip: (q) => {
       const video = videos.get(q.index);
       const audio = audios.get(audioKey(q));
@@ -77,7 +105,11 @@ function renderExamples(cfg: AvqaConfig, scenes: number, progress?: (done: numbe
 /** Streams from a decoded file or any other source: frames [F, 3072], log-mel [>= 25F, 64] (both cut to the shorter). */
 export function clipFromStreams(video: Float32Array, audio: Float32Array): ClipStreams {
   const frames = Math.min(video.length / FRAME_VALUES, Math.floor(audio.length / (MEL_BANDS * AUDIO_PER_FRAME)));
-  return { frames, video: video.subarray(0, frames * FRAME_VALUES), audio: audio.subarray(0, frames * AUDIO_PER_FRAME * MEL_BANDS) };
+  return {
+    frames,
+    video: video.subarray(0, frames * FRAME_VALUES),
+    audio: audio.subarray(0, frames * AUDIO_PER_FRAME * MEL_BANDS),
+  };
 }
 
 /** video [B, F, 3072], audio [B, 25F, 64], frame_mask [B, F] for clips padded (or cut) to `frames`. */
@@ -107,7 +139,11 @@ export function promptIds(tok: WordTokenizer, question: string): number[] {
 }
 
 /** Teacher-forced text: text [B, Lt], target [B, Lt] (text shifted left), target_mask on the answer and [EOS] only. */
-export function textBatch(tok: WordTokenizer, items: readonly { question: string; answer: string }[], textLen: number): Record<string, HostArray> {
+export function textBatch(
+  tok: WordTokenizer,
+  items: readonly { question: string; answer: string }[],
+  textLen: number,
+): Record<string, HostArray> {
   const b = items.length;
   const text = new BigInt64Array(b * textLen).fill(BigInt(tok.padId));
   const target = new BigInt64Array(b * textLen).fill(BigInt(tok.padId));
@@ -117,7 +153,11 @@ export function textBatch(tok: WordTokenizer, items: readonly { question: string
     const prompt = promptIds(tok, it.question);
     question.fill(1, i * textLen, i * textLen + Math.min(prompt.length - 1, textLen));
     const seq = [...prompt, ...tok.encode(it.answer, { addSpecial: false }).ids, tok.id('[EOS]')];
-    if (seq.length > textLen + 1) throw new InputError(`question and answer take ${seq.length} tokens, more than model.textLen + 1 = ${textLen + 1}: "${it.question}"`, { field: 'model.textLen', got: seq.length });
+    if (seq.length > textLen + 1)
+      throw new InputError(
+        `question and answer take ${seq.length} tokens, more than model.textLen + 1 = ${textLen + 1}: "${it.question}"`,
+        { field: 'model.textLen', got: seq.length },
+      );
     for (let t = 0; t < Math.min(seq.length, textLen); t++) text[i * textLen + t] = BigInt(seq[t]);
     for (let t = prompt.length - 1; t < seq.length - 1; t++) {
       target[i * textLen + t] = BigInt(seq[t + 1]);
@@ -136,7 +176,8 @@ export function textBatch(tok: WordTokenizer, items: readonly { question: string
 export function answerClassBatch(answers: readonly string[], items: readonly { answer: string }[]): HostArray {
   const ids = items.map((it) => {
     const k = answers.indexOf(it.answer);
-    if (k < 0) throw new InputError(`answer "${it.answer}" is not in AVQA's answer set`, { field: 'answer', got: it.answer });
+    if (k < 0)
+      throw new InputError(`answer "${it.answer}" is not in AVQA's answer set`, { field: 'answer', got: it.answer });
     return BigInt(k);
   });
   return hostArray('int64', [items.length], BigInt64Array.from(ids));

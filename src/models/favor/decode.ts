@@ -59,7 +59,11 @@ interface Beam {
 }
 
 /** Beam search for one prompt: the best finished sequence by total log-probability (without [EOS]). */
-export async function beamDecode(next: NextLogits, prompt: number[], opts: DecodeOptions): Promise<{ ids: number[]; score: number }> {
+export async function beamDecode(
+  next: NextLogits,
+  prompt: number[],
+  opts: DecodeOptions,
+): Promise<{ ids: number[]; score: number }> {
   const width = Math.max(1, opts.beam ?? 1);
   let beams: Beam[] = [{ ids: [], score: 0, done: false }];
   for (let step = 0; step < opts.maxNew && beams.some((b) => !b.done); step++) {
@@ -68,8 +72,15 @@ export async function beamDecode(next: NextLogits, prompt: number[], opts: Decod
     const candidates: Beam[] = beams.filter((b) => b.done);
     open.forEach((b, i) => {
       const lp = logSoftmax(allowed(logits[i], step, opts));
-      const order = Array.from(lp.keys()).sort((x, y) => lp[y] - lp[x]).slice(0, width);
-      for (const id of order) candidates.push({ ids: id === opts.eos ? b.ids : [...b.ids, id], score: b.score + lp[id], done: id === opts.eos || step === opts.maxNew - 1 });
+      const order = Array.from(lp.keys())
+        .sort((x, y) => lp[y] - lp[x])
+        .slice(0, width);
+      for (const id of order)
+        candidates.push({
+          ids: id === opts.eos ? b.ids : [...b.ids, id],
+          score: b.score + lp[id],
+          done: id === opts.eos || step === opts.maxNew - 1,
+        });
     });
     beams = candidates.sort((x, y) => y.score - x.score).slice(0, width);
   }

@@ -33,7 +33,15 @@ export function answerDecoding(tok: WordTokenizer, beam = 1): DecodeOptions {
 }
 
 /** Greedy answers for (clip, question) pairs run as one batch of exactly `clips.length` rows. */
-export async function answerBatch(run: RunGraph, tok: WordTokenizer, clips: ClipStreams[], questions: string[], frames: number, textLen: number, model: FavorConfig): Promise<Answered[]> {
+export async function answerBatch(
+  run: RunGraph,
+  tok: WordTokenizer,
+  clips: ClipStreams[],
+  questions: string[],
+  frames: number,
+  textLen: number,
+  model: FavorConfig,
+): Promise<Answered[]> {
   const av = avBatch(clips, frames);
   const prompts = questions.map((q) => promptIds(tok, q));
   const nWindows = Math.ceil(frames / model.window);
@@ -48,7 +56,9 @@ export async function answerBatch(run: RunGraph, tok: WordTokenizer, clips: Clip
       firstAttention = toFloat32(out.av_attention);
       m = out.av_attention.shape[2];
     }
-    return prefixes.map((p, i) => logits.slice((i * lt + Math.min(p.length, lt) - 1) * v, (i * lt + Math.min(p.length, lt)) * v));
+    return prefixes.map((p, i) =>
+      logits.slice((i * lt + Math.min(p.length, lt) - 1) * v, (i * lt + Math.min(p.length, lt)) * v),
+    );
   };
   const ids = await greedyDecode(next, prompts, answerDecoding(tok));
   return ids.map((a, i) => {
@@ -63,13 +73,27 @@ export async function answerBatch(run: RunGraph, tok: WordTokenizer, clips: Clip
 }
 
 /** Answers for many questions in fixed-size batches (the last padded by repetition). */
-export async function answerAll(run: RunGraph, ex: AvqaExamples, questions: AvqaQuestion[], batchSize: number, model: FavorConfig): Promise<Answered[]> {
+export async function answerAll(
+  run: RunGraph,
+  ex: AvqaExamples,
+  questions: AvqaQuestion[],
+  batchSize: number,
+  model: FavorConfig,
+): Promise<Answered[]> {
   const out: Answered[] = [];
   for (let s = 0; s < questions.length; s += batchSize) {
     const part = questions.slice(s, s + batchSize);
     const real = part.length;
     while (part.length < batchSize) part.push(part[part.length - 1]);
-    const r = await answerBatch(run, ex.tokenizer, part.map((q) => ex.clip(q)), part.map((q) => q.question), ex.frames, ex.textLen, model);
+    const r = await answerBatch(
+      run,
+      ex.tokenizer,
+      part.map((q) => ex.clip(q)),
+      part.map((q) => q.question),
+      ex.frames,
+      ex.textLen,
+      model,
+    );
     out.push(...r.slice(0, real));
   }
   return out;
@@ -87,7 +111,11 @@ export function templatePriors(train: AvqaQuestion[]): Map<string, string> {
 }
 
 /** acc, acc_<family> and prior_<family> (template prior) over answered questions. */
-export function scoreAnswers(questions: AvqaQuestion[], answers: string[], priors: Map<string, string>): Record<string, number> {
+export function scoreAnswers(
+  questions: AvqaQuestion[],
+  answers: string[],
+  priors: Map<string, string>,
+): Record<string, number> {
   const metrics: Record<string, number> = {};
   const rate = (qs: number[], ok: (i: number) => boolean) => (qs.length ? qs.filter(ok).length / qs.length : NaN);
   const all = questions.map((_, i) => i);
@@ -103,12 +131,34 @@ export function scoreAnswers(questions: AvqaQuestion[], answers: string[], prior
 }
 
 /** Report sections: accuracy per family beside the template prior, and a few answers with their window attention. */
-export function answerSections(questions: AvqaQuestion[], answered: Answered[], metrics: Record<string, number>): Section[] {
-  const rows: (string | number)[][] = AVQA_FAMILIES.filter((f) => metrics[`acc_${f}`] !== undefined).map((f) => [f as string, questions.filter((q) => q.family === f).length, metrics[`acc_${f}`], metrics[`prior_${f}`]]);
+export function answerSections(
+  questions: AvqaQuestion[],
+  answered: Answered[],
+  metrics: Record<string, number>,
+): Section[] {
+  const rows: (string | number)[][] = AVQA_FAMILIES.filter((f) => metrics[`acc_${f}`] !== undefined).map((f) => [
+    f as string,
+    questions.filter((q) => q.family === f).length,
+    metrics[`acc_${f}`],
+    metrics[`prior_${f}`],
+  ]);
   rows.push(['all', questions.length, metrics.acc, metrics.prior]);
-  const examples = questions.slice(0, 12).map((q, i) => [q.question, q.answer, answered[i].answer, answered[i].windows.map((w) => w.toFixed(2)).join(' ')]);
+  const examples = questions
+    .slice(0, 12)
+    .map((q, i) => [q.question, q.answer, answered[i].answer, answered[i].windows.map((w) => w.toFixed(2)).join(' ')]);
   return [
-    { kind: 'table', title: 'FAVOR on AVQA: exact-match accuracy per family (greedy) and the template prior', columns: ['family', 'questions', 'accuracy', 'template prior'], rows, digits: 3 },
-    { kind: 'table', title: 'Answers and the first answer token\'s attention on each window', columns: ['question', 'truth', 'answer', 'attention per window'], rows: examples },
+    {
+      kind: 'table',
+      title: 'FAVOR on AVQA: exact-match accuracy per family (greedy) and the template prior',
+      columns: ['family', 'questions', 'accuracy', 'template prior'],
+      rows,
+      digits: 3,
+    },
+    {
+      kind: 'table',
+      title: "Answers and the first answer token's attention on each window",
+      columns: ['question', 'truth', 'answer', 'attention per window'],
+      rows: examples,
+    },
   ];
 }

@@ -30,15 +30,32 @@ export interface FavorModel {
 export function loadFavorModel(path: string): FavorModel {
   const run = loadRun(path, { tasks: ['favor'] });
   const parsed = FavorModelSchema.safeParse(run.config.model);
-  if (!parsed.success) throw new InputError(`${run.dir}/config.json: model section is not a favor config: ${parsed.error.issues[0]?.message}`, { file: run.dir, field: 'model' });
+  if (!parsed.success)
+    throw new InputError(
+      `${run.dir}/config.json: model section is not a favor config: ${parsed.error.issues[0]?.message}`,
+      { file: run.dir, field: 'model' },
+    );
   const avqa = (run.config.data as { avqa?: Record<string, unknown> } | undefined)?.avqa ?? {};
-  return { config: parsed.data as FavorConfig, tokenizer: avqaTokenizer(avqaConfig(avqa)), weights: run.params, source: run.weightsPath };
+  return {
+    config: parsed.data as FavorConfig,
+    tokenizer: avqaTokenizer(avqaConfig(avqa)),
+    weights: run.params,
+    source: run.weightsPath,
+  };
 }
 
 /** Decodes a file into the model's streams: 2 Hz frames at 32 px (area) and 50 Hz log-mel from 16 kHz mono. */
 export async function decodeClip(path: string, opts: { maxSeconds?: number } = {}): Promise<ClipStreams> {
   const range = opts.maxSeconds ? { duration: opts.maxSeconds } : {};
-  const v = await decodeVideo(path, { fps: 2, width: FRAME_SIZE, height: FRAME_SIZE, resize: 'stretch', scaleFlags: 'area', pixelFormat: 'rgb', ...range });
+  const v = await decodeVideo(path, {
+    fps: 2,
+    width: FRAME_SIZE,
+    height: FRAME_SIZE,
+    resize: 'stretch',
+    scaleFlags: 'area',
+    pixelFormat: 'rgb',
+    ...range,
+  });
   const a = await decodeAudio(path, { sampleRate: 16000, channels: 'mono', ...range });
   if (!v.frameCount || !a.length) throw new InputError(`${path}: needs a video and an audio stream`, { file: path });
   const video = Float32Array.from(v.frames, (x) => x / 255);
@@ -70,27 +87,42 @@ export interface AskResult {
 }
 
 /** Answers one question about a clip (beam 1 = greedy). */
-export async function askClip(model: FavorModel, clip: ClipStreams, question: string, opts: { beam?: number } = {}): Promise<AskResult> {
+export async function askClip(
+  model: FavorModel,
+  clip: ClipStreams,
+  question: string,
+  opts: { beam?: number } = {},
+): Promise<AskResult> {
   const t0 = performance.now();
   const tok = model.tokenizer;
   const textLen = promptIds(tok, question).length + 3;
   const frames = clip.frames;
-  const p = await predictor(model, (g, s) => favorInferenceGraph(g, s, model.config, 1, frames, textLen, tok.vocabSize));
+  const p = await predictor(model, (g, s) =>
+    favorInferenceGraph(g, s, model.config, 1, frames, textLen, tok.vocabSize),
+  );
   try {
     const run = (f: Record<string, HostArray>) => p.run(f);
     const [greedy] = await answerBatch(run, tok, [clip], [question], frames, textLen, model.config);
     let answer = greedy.answer;
     if ((opts.beam ?? 1) > 1) {
       const av = avBatch([clip], frames);
-      const next = async (prefixes: number[][]) => Promise.all(prefixes.map(async (pre) => {
-        const out = await p.run({ ...av, text: prefixFeed([pre], textLen, tok.padId) });
-        const v = out.logits.shape[2];
-        return (out.logits.data as Float32Array).slice((pre.length - 1) * v, pre.length * v);
-      }));
+      const next = async (prefixes: number[][]) =>
+        Promise.all(
+          prefixes.map(async (pre) => {
+            const out = await p.run({ ...av, text: prefixFeed([pre], textLen, tok.padId) });
+            const v = out.logits.shape[2];
+            return (out.logits.data as Float32Array).slice((pre.length - 1) * v, pre.length * v);
+          }),
+        );
       answer = tok.decode((await beamDecode(next, promptIds(tok, question), answerDecoding(tok, opts.beam))).ids);
     }
     const total = greedy.windows.reduce((a, b) => a + b, 0) || 1;
-    const windows = greedy.windows.map((w, i) => ({ start: (i * model.config.window) / 2, end: Math.min(frames, (i + 1) * model.config.window) / 2, attention: w, share: w / total }));
+    const windows = greedy.windows.map((w, i) => ({
+      start: (i * model.config.window) / 2,
+      end: Math.min(frames, (i + 1) * model.config.window) / 2,
+      attention: w,
+      share: w / total,
+    }));
     return { question, answer, windows, frames, seconds: (performance.now() - t0) / 1000 };
   } finally {
     await p.close();
@@ -106,13 +138,21 @@ function encoderGraph(model: FavorModel, frames: number) {
 }
 
 /** The joint tokens of a clip and the window each belongs to. */
-export async function favorTokens(model: FavorModel, clip: ClipStreams): Promise<{ tokens: HostArray; window: HostArray; valid: HostArray }> {
-  if (model.config.questionOnly) throw new InputError('a question-only run has no audio-visual tokens', { field: '--model' });
+export async function favorTokens(
+  model: FavorModel,
+  clip: ClipStreams,
+): Promise<{ tokens: HostArray; window: HostArray; valid: HostArray }> {
+  if (model.config.questionOnly)
+    throw new InputError('a question-only run has no audio-visual tokens', { field: '--model' });
   const p = await predictor(model, encoderGraph(model, clip.frames));
   try {
     const out = await p.run(avBatch([clip], clip.frames));
     const windowOf = avTokenWindows(Math.ceil(clip.frames / model.config.window), model.config);
-    return { tokens: out.tokens, valid: out.token_valid, window: hostArray('int32', [windowOf.length], Int32Array.from(windowOf)) };
+    return {
+      tokens: out.tokens,
+      valid: out.token_valid,
+      window: hostArray('int32', [windowOf.length], Int32Array.from(windowOf)),
+    };
   } finally {
     await p.close();
   }
@@ -120,7 +160,8 @@ export async function favorTokens(model: FavorModel, clip: ClipStreams): Promise
 
 /** Writes the encoder for clips of up to `frames` frames (shorter ones padded and masked) as one .onnx file. */
 export function exportEncoder(model: FavorModel, path: string, frames: number): number {
-  if (model.config.questionOnly) throw new InputError('a question-only run has no audio-visual encoder to export', { field: '--model' });
+  if (model.config.questionOnly)
+    throw new InputError('a question-only run has no audio-visual encoder to export', { field: '--model' });
   const store = new ParamStore(0);
   store.load(model.weights);
   const c = model.config;

@@ -18,7 +18,14 @@ export interface LmOutputs {
   avAttention?: Tensor; // [B, Lt, M]
 }
 
-export function languageModel(p: Scope, av: Tensor | undefined, avValid: Tensor | undefined, text: Tensor, vocab: number, cfg: FavorConfig): LmOutputs {
+export function languageModel(
+  p: Scope,
+  av: Tensor | undefined,
+  avValid: Tensor | undefined,
+  text: Tensor,
+  vocab: number,
+  cfg: FavorConfig,
+): LmOutputs {
   const g = text.graph;
   const [b, lt] = text.shape as number[];
   const m = av ? (av.shape[1] as number) : 0;
@@ -28,7 +35,10 @@ export function languageModel(p: Scope, av: Tensor | undefined, avValid: Tensor 
   const s = m + lt;
   let mask: Tensor = causalMask(g, s); // [S, S]
   if (av && avValid) {
-    const keyValid = concat([avValid, g.constant({ dtype: 'float32', shape: [b, lt], data: new Float32Array(b * lt).fill(1) })], 1); // [B, S]
+    const keyValid = concat(
+      [avValid, g.constant({ dtype: 'float32', shape: [b, lt], data: new Float32Array(b * lt).fill(1) })],
+      1,
+    ); // [B, S]
     mask = mask.add(keyValid.sub(1).mul(-MASK_VALUE).unsqueeze([1, 2])); // [B, 1, S, S]
   }
   let h = x;

@@ -44,10 +44,19 @@ export function avInputs(g: Graph, batch: number, frames: number): AvInputs {
 }
 
 /** [B*W, Q, D] queries -> [B, W*Q, Dlm] (and the validity of each token from its window's). */
-function toLm(p: Scope, q: Tensor, windowValid: Tensor, b: number, cfg: FavorConfig): { tokens: Tensor; valid: Tensor } {
+function toLm(
+  p: Scope,
+  q: Tensor,
+  windowValid: Tensor,
+  b: number,
+  cfg: FavorConfig,
+): { tokens: Tensor; valid: Tensor } {
   const [bw, nq] = q.shape as number[];
   const tokens = linear(p, q, cfg.lmDim).reshape([b, (bw / b) * nq, cfg.lmDim]); // [B, W*Q, Dlm]
-  const valid = windowValid.reshape([bw, 1]).expand([bw, nq]).reshape([b, (bw / b) * nq]); // [B, W*Q]
+  const valid = windowValid
+    .reshape([bw, 1])
+    .expand([bw, nq])
+    .reshape([b, (bw / b) * nq]); // [B, W*Q]
   return { tokens, valid };
 }
 
@@ -55,7 +64,10 @@ function toLm(p: Scope, q: Tensor, windowValid: Tensor, b: number, cfg: FavorCon
 export function patchify(video: Tensor, patch: number): Tensor {
   const [b, f] = video.shape as number[];
   const n = FRAME_SIZE / patch;
-  return video.reshape([b, f, n, patch, n, patch, 3]).transpose([0, 1, 2, 4, 3, 5, 6]).reshape([b, f, n * n, patch * patch * 3]);
+  return video
+    .reshape([b, f, n, patch, n, patch, 3])
+    .transpose([0, 1, 2, 4, 3, 5, 6])
+    .reshape([b, f, n * n, patch * patch * 3]);
 }
 
 /** Zero-pads the inputs in time to a whole number of windows (padded frames are masked). */
@@ -86,13 +98,22 @@ export function favorEncode(p: Scope, inputs: AvInputs, cfg: FavorConfig): AvTok
   const wa = windowedQFormer(p.scope('audio_qformer'), audio, x.frameMask, cfg); // [B*W, Q, Da]
   const v = toLm(p.scope('proj'), wv.queries, wv.windowValid, b, cfg); // [B, W*Q, Dlm]
   const a = toLm(p.scope('audio_proj'), wa.queries, wa.windowValid, b, cfg); // [B, W*Q, Dlm]
-  const diversity = maskedDiversityLoss(wv.queries, wv.windowValid).add(maskedDiversityLoss(wa.queries, wa.windowValid)).mul(0.5);
+  const diversity = maskedDiversityLoss(wv.queries, wv.windowValid)
+    .add(maskedDiversityLoss(wa.queries, wa.windowValid))
+    .mul(0.5);
   const W = wv.windows;
   const dim = cfg.lmDim;
   const interleave = (t: Tensor) => t.reshape([b, W, cfg.queries, -1]); // [B, W, Q, ...]
-  const [tokens, valid] = cfg.sync === 'window'
-    ? [concat([interleave(v.tokens), interleave(a.tokens)], 2).reshape([b, 2 * W * cfg.queries, dim]), concat([interleave(v.valid.unsqueeze([2])), interleave(a.valid.unsqueeze([2]))], 2).reshape([b, 2 * W * cfg.queries])]
-    : [concat([v.tokens, a.tokens], 1), concat([v.valid, a.valid], 1)]; // [B, 2*W*Q, Dlm], [B, 2*W*Q]
+  const [tokens, valid] =
+    cfg.sync === 'window'
+      ? [
+          concat([interleave(v.tokens), interleave(a.tokens)], 2).reshape([b, 2 * W * cfg.queries, dim]),
+          concat([interleave(v.valid.unsqueeze([2])), interleave(a.valid.unsqueeze([2]))], 2).reshape([
+            b,
+            2 * W * cfg.queries,
+          ]),
+        ]
+      : [concat([v.tokens, a.tokens], 1), concat([v.valid, a.valid], 1)]; // [B, 2*W*Q, Dlm], [B, 2*W*Q]
   return { tokens, valid, diversity, windows: W, qformer: wv.weights };
 }
 
@@ -119,7 +140,16 @@ export function favor(p: Scope, x: AvInputs, text: Tensor, vocab: number, cfg: F
 }
 
 /** Training loss: cross-entropy on the answer and [EOS] positions (`targetMask`) + diversity * the diversity loss (+ answerAux * the auxiliary classifier's loss when `aux` is given). */
-export function favorLoss(p: Scope, x: AvInputs, text: Tensor, target: Tensor, targetMask: Tensor, vocab: number, cfg: FavorConfig, aux?: { inputs: AnswerAuxInputs; classes: number }): { loss: Tensor; metrics: Record<string, Tensor> } {
+export function favorLoss(
+  p: Scope,
+  x: AvInputs,
+  text: Tensor,
+  target: Tensor,
+  targetMask: Tensor,
+  vocab: number,
+  cfg: FavorConfig,
+  aux?: { inputs: AnswerAuxInputs; classes: number },
+): { loss: Tensor; metrics: Record<string, Tensor> } {
   const out = favor(p, x, text, vocab, cfg);
   const ce = crossEntropyLoss(out.logits, target, { valid: targetMask }); // []
   const metrics: Record<string, Tensor> = { answer_ce: ce };

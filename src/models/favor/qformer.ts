@@ -24,15 +24,26 @@ export interface WindowedQueries {
 export function windowedQFormer(p: Scope, frames: Tensor, frameMask: Tensor, cfg: FavorConfig): WindowedQueries {
   const [b, f, s, d] = frames.shape as number[];
   const w = cfg.window;
-  if (f % w !== 0) throw new ShapeError(`FAVOR: ${f} frames are not a whole number of ${w}-frame windows (pad the batch to a multiple of ${w})`, { op: 'windowedQFormer', expected: `frames % ${w} == 0`, got: f });
+  if (f % w !== 0)
+    throw new ShapeError(
+      `FAVOR: ${f} frames are not a whole number of ${w}-frame windows (pad the batch to a multiple of ${w})`,
+      { op: 'windowedQFormer', expected: `frames % ${w} == 0`, got: f },
+    );
   const windows = f / w;
   const tokens = frames.reshape([b * windows, w * s, d]); // [B*W, L, D]
   const frameValid = frameMask.reshape([b * windows, w, 1]); // [B*W, w, 1]
-  const tokenValid = frameValid.mul(frames.graph.constant({ dtype: 'float32', shape: [1, 1, s], data: new Float32Array(s).fill(1) })).reshape([b * windows, w * s]); // [B*W, L]
+  const tokenValid = frameValid
+    .mul(frames.graph.constant({ dtype: 'float32', shape: [1, 1, s], data: new Float32Array(s).fill(1) }))
+    .reshape([b * windows, w * s]); // [B*W, L]
   const mask = tokenValid.sub(1).mul(-MASK_VALUE).unsqueeze([1, 2]); // [B*W, 1, 1, L]: 0 real, -1e9 padding
   const causal = cfg.causal === 'none' ? false : cfg.causal;
   p.param('queries', [cfg.queries, d], init.normal(cfg.queryInit)); // declared first so nn.qFormer reuses this init
-  const { out, weights } = qFormer(p, tokens, { heads: cfg.heads, tokensPerFrame: s, queries: cfg.queries, layers: cfg.qformerLayers, causal, mlpRatio: 2 }, mask); // [B*W, Q, D]
+  const { out, weights } = qFormer(
+    p,
+    tokens,
+    { heads: cfg.heads, tokensPerFrame: s, queries: cfg.queries, layers: cfg.qformerLayers, causal, mlpRatio: 2 },
+    mask,
+  ); // [B*W, Q, D]
   const windowValid = frameValid.max([1, 2]); // [B*W]
   return { queries: out, windowValid, windows, weights };
 }
@@ -46,7 +57,11 @@ export function maskedDiversityLoss(q: Tensor, valid: Tensor): Tensor {
   const norms = q.square().sum(-1, true).sqrt(); // [N, Q, 1]
   const cos = q.matmul(q.mT).div(norms.matmul(norms.mT).add(1e-9)); // [N, Q, Q]
   const offDiagonal = cos.sum([1, 2]).sub(cos.mul(eyeLike(q, nq)).sum([1, 2])); // [N]
-  return offDiagonal.mul(valid).sum().div(valid.sum().maximum(1)).div(nq * nq - nq); // []
+  return offDiagonal
+    .mul(valid)
+    .sum()
+    .div(valid.sum().maximum(1))
+    .div(nq * nq - nq); // []
 }
 
 function eyeLike(q: Tensor, n: number): Tensor {

@@ -12,33 +12,49 @@ import { type AvqaExamples, answerClassBatch, avBatch, loadAvqaExamples, textBat
 import { answerAll, answerSections, scoreAnswers, templatePriors } from './evaluate.js';
 import { avInputs, favor, favorLoss } from './model.js';
 
-export const FavorModelSchema = z.object({
-  patch: z.union([z.literal(4), z.literal(8), z.literal(16), z.literal(32)]),
-  visualDim: z.number().int().positive(),
-  audioDim: z.number().int().positive(),
-  audioKernel: z.number().int().positive(),
-  window: z.number().int().min(1).max(60),
-  queries: z.number().int().min(2),
-  qformerLayers: z.number().int().min(1),
-  heads: z.number().int().positive(),
-  causal: z.enum(['none', 'past', 'future']),
-  sync: z.enum(['frame', 'window', 'none']),
-  diversity: z.number().min(0),
-  // Defaults for runs saved before these fields existed: they were trained with 0.02 and without the classifier.
-  queryInit: z.number().positive().default(0.02),
-  answerAux: z.number().min(0).default(0),
-  lmDim: z.number().int().positive(),
-  lmLayers: z.number().int().min(1),
-  questionOnly: z.boolean(),
-}).strict().refine((m) => (m.visualDim + m.audioDim) % m.heads === 0 && m.lmDim % m.heads === 0 && m.visualDim % m.heads === 0 && m.audioDim % m.heads === 0, { message: 'visualDim, audioDim and lmDim must be divisible by heads' });
+export const FavorModelSchema = z
+  .object({
+    patch: z.union([z.literal(4), z.literal(8), z.literal(16), z.literal(32)]),
+    visualDim: z.number().int().positive(),
+    audioDim: z.number().int().positive(),
+    audioKernel: z.number().int().positive(),
+    window: z.number().int().min(1).max(60),
+    queries: z.number().int().min(2),
+    qformerLayers: z.number().int().min(1),
+    heads: z.number().int().positive(),
+    causal: z.enum(['none', 'past', 'future']),
+    sync: z.enum(['frame', 'window', 'none']),
+    diversity: z.number().min(0),
+    // Defaults for runs saved before these fields existed: they were trained with 0.02 and without the classifier.
+    queryInit: z.number().positive().default(0.02),
+    answerAux: z.number().min(0).default(0),
+    lmDim: z.number().int().positive(),
+    lmLayers: z.number().int().min(1),
+    questionOnly: z.boolean(),
+  })
+  .strict()
+  .refine(
+    (m) =>
+      (m.visualDim + m.audioDim) % m.heads === 0 &&
+      m.lmDim % m.heads === 0 &&
+      m.visualDim % m.heads === 0 &&
+      m.audioDim % m.heads === 0,
+    { message: 'visualDim, audioDim and lmDim must be divisible by heads' },
+  );
 
-export const FavorDataSchema = z.object({
-  /** AVQA settings (docs/avqa.md); shorter clips than AVQA's 5-30 s default keep CPU runs small. */
-  avqa: z.object({
-    seed: z.number().int().nonnegative(), minDuration: z.number().min(1), maxDuration: z.number().max(60),
-    families: AvqaConfigSchema.innerType().innerType().innerType().shape.families.removeDefault(),
-  }).strict(),
-}).strict();
+export const FavorDataSchema = z
+  .object({
+    /** AVQA settings (docs/avqa.md); shorter clips than AVQA's 5-30 s default keep CPU runs small. */
+    avqa: z
+      .object({
+        seed: z.number().int().nonnegative(),
+        minDuration: z.number().min(1),
+        maxDuration: z.number().max(60),
+        families: AvqaConfigSchema.innerType().innerType().innerType().shape.families.removeDefault(),
+      })
+      .strict(),
+  })
+  .strict();
 
 export type FavorDataConfig = z.infer<typeof FavorDataSchema>;
 
@@ -48,35 +64,85 @@ export interface FavorTaskData extends TaskData {
 }
 
 async function loadFavorData(ctx: LoadContext<FavorDataConfig>): Promise<FavorTaskData> {
-  if (ctx.source.kind !== 'synth') throw new ConfigError('favor trains on AVQA scenes: use --data avqa:N', { field: 'data' });
-  const ex = loadAvqaExamples(ctx.data.avqa, ctx.source.clips, (done, total) => ctx.progress('AVQA streams', done, total));
+  if (ctx.source.kind !== 'synth')
+    throw new ConfigError('favor trains on AVQA scenes: use --data avqa:N', { field: 'data' });
+  const ex = loadAvqaExamples(ctx.data.avqa, ctx.source.clips, (done, total) =>
+    ctx.progress('AVQA streams', done, total),
+  );
   const splits = { train: [] as number[], val: [] as number[], test: [] as number[] };
   ex.questions.forEach((q, i) => splits[q.split].push(i));
-  if (!splits.train.length || !splits.test.length) throw new ConfigError(`${ctx.source.clips} AVQA scenes leave an empty train or test split; use more scenes`, { field: 'data' });
+  if (!splits.train.length || !splits.test.length)
+    throw new ConfigError(`${ctx.source.clips} AVQA scenes leave an empty train or test split; use more scenes`, {
+      field: 'data',
+    });
   return {
-    size: ex.questions.length, splits, examples: ex, vocab: ex.tokenizer.vocabSize,
+    size: ex.questions.length,
+    splits,
+    examples: ex,
+    vocab: ex.tokenizer.vocabSize,
     batch: (indices) => {
       const qs = indices.map((i) => ex.questions[i]);
-      return { ...avBatch(qs.map((q) => ex.clip(q)), ex.frames), ...textBatch(ex.tokenizer, qs, ex.textLen), answer_class: answerClassBatch(ex.answers, qs) };
+      return {
+        ...avBatch(
+          qs.map((q) => ex.clip(q)),
+          ex.frames,
+        ),
+        ...textBatch(ex.tokenizer, qs, ex.textLen),
+        answer_class: answerClassBatch(ex.answers, qs),
+      };
     },
-    info: { scenes: ctx.source.clips, questions: ex.questions.length, frames: ex.frames, textLen: ex.textLen, vocab: ex.tokenizer.vocabSize, train: splits.train.length, val: splits.val.length, test: splits.test.length },
+    info: {
+      scenes: ctx.source.clips,
+      questions: ex.questions.length,
+      frames: ex.frames,
+      textLen: ex.textLen,
+      vocab: ex.tokenizer.vocabSize,
+      train: splits.train.length,
+      val: splits.val.length,
+      test: splits.test.length,
+    },
   };
 }
 
 /** Graph inputs and loss for a batch. */
-export function favorLossGraph(g: Graph, p: Scope, model: FavorConfig, batch: number, frames: number, textLen: number, vocab: number, classes = 1) {
+export function favorLossGraph(
+  g: Graph,
+  p: Scope,
+  model: FavorConfig,
+  batch: number,
+  frames: number,
+  textLen: number,
+  vocab: number,
+  classes = 1,
+) {
   const x = avInputs(g, batch, frames);
   const text = g.input('text', 'int64', [batch, textLen]);
   const target = g.input('target', 'int64', [batch, textLen]);
   const mask = g.input('target_mask', 'float32', [batch, textLen]);
-  const aux = model.answerAux > 0 && !model.questionOnly
-    ? { inputs: { text, questionMask: g.input('question_mask', 'float32', [batch, textLen]), answerClass: g.input('answer_class', 'int64', [batch]) }, classes }
-    : undefined;
+  const aux =
+    model.answerAux > 0 && !model.questionOnly
+      ? {
+          inputs: {
+            text,
+            questionMask: g.input('question_mask', 'float32', [batch, textLen]),
+            answerClass: g.input('answer_class', 'int64', [batch]),
+          },
+          classes,
+        }
+      : undefined;
   return favorLoss(p, x, text, target, mask, vocab, model, aux);
 }
 
 /** Inference: AV inputs + text -> logits [B, Lt, V] and av_attention [B, Lt, M] (absent for question-only). */
-export function favorInferenceGraph(g: Graph, p: Scope, model: FavorConfig, batch: number, frames: number, textLen: number, vocab: number): Record<string, Tensor> {
+export function favorInferenceGraph(
+  g: Graph,
+  p: Scope,
+  model: FavorConfig,
+  batch: number,
+  frames: number,
+  textLen: number,
+  vocab: number,
+): Record<string, Tensor> {
   const x = avInputs(g, batch, frames);
   const text = g.input('text', 'int64', [batch, textLen]);
   const out = favor(p, x, text, vocab, model);
@@ -88,25 +154,65 @@ async function evaluateFavor(ctx: EvalContext<FavorConfig, FavorTaskData>) {
   const questions = ctx.indices.map((i) => ex.questions[i]);
   const answered = await answerAll((f) => ctx.predictor.run(f), ex, questions, ctx.batchSize, ctx.model);
   const priors = templatePriors((ctx.data.splits?.train ?? []).map((i) => ex.questions[i]));
-  const metrics = scoreAnswers(questions, answered.map((a) => a.answer), priors);
+  const metrics = scoreAnswers(
+    questions,
+    answered.map((a) => a.answer),
+    priors,
+  );
   return { metrics, sections: ctx.final ? answerSections(questions, answered, metrics) : undefined };
 }
 
 export const favorTask = defineTask<FavorConfig, FavorDataConfig, FavorTaskData>({
   name: 'favor',
-  description: 'FAVOR: synchronized audio-visual tokens through a windowed causal Q-Former, answering AVQA questions with a small LM',
+  description:
+    'FAVOR: synchronized audio-visual tokens through a windowed causal Q-Former, answering AVQA questions with a small LM',
   modelSchema: FavorModelSchema,
   dataSchema: FavorDataSchema,
   defaults: {
     model: favorSmall(),
-    data: { avqa: { seed: 0, minDuration: 5, maxDuration: 10, families: ['audio', 'visual', 'source', 'order', 'count', 'causal', 'matching', 'sync'] } },
-    train: { batchSize: 16, lr: 2e-3, warmupSteps: 30, epochs: 20, evalEvery: 2, evalBefore: false, weightDecay: 0.01, exportBatchSize: 1 },
+    data: {
+      avqa: {
+        seed: 0,
+        minDuration: 5,
+        maxDuration: 10,
+        families: ['audio', 'visual', 'source', 'order', 'count', 'causal', 'matching', 'sync'],
+      },
+    },
+    train: {
+      batchSize: 16,
+      lr: 2e-3,
+      warmupSteps: 30,
+      epochs: 20,
+      evalEvery: 2,
+      evalBefore: false,
+      weightDecay: 0.01,
+      exportBatchSize: 1,
+    },
   },
   variants: { tiny: favorTiny, small: favorSmall },
   monitor: { metric: 'acc', mode: 'max' },
   generatedSet: 'avqa',
   loadData: (ctx) => loadFavorData(ctx),
-  buildLoss: (g, p, ctx) => favorLossGraph(g, p, ctx.model, ctx.batchSize, ctx.data.examples.frames, ctx.data.examples.textLen, ctx.data.vocab, ctx.data.examples.answers.length),
-  buildInference: (g, p, ctx) => favorInferenceGraph(g, p, ctx.model, ctx.batchSize, ctx.data.examples.frames, ctx.data.examples.textLen, ctx.data.vocab),
+  buildLoss: (g, p, ctx) =>
+    favorLossGraph(
+      g,
+      p,
+      ctx.model,
+      ctx.batchSize,
+      ctx.data.examples.frames,
+      ctx.data.examples.textLen,
+      ctx.data.vocab,
+      ctx.data.examples.answers.length,
+    ),
+  buildInference: (g, p, ctx) =>
+    favorInferenceGraph(
+      g,
+      p,
+      ctx.model,
+      ctx.batchSize,
+      ctx.data.examples.frames,
+      ctx.data.examples.textLen,
+      ctx.data.vocab,
+    ),
   evaluate: (ctx) => evaluateFavor(ctx),
 });

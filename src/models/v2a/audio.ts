@@ -30,7 +30,15 @@ export const MEL_STD = 0.44;
 
 let bank: MelFilterBank | undefined;
 function melBank(): MelFilterBank {
-  return (bank ??= melFilterBank({ sampleRate: SAMPLE_RATE, nFft: N_FFT, nMels: N_MELS, fMin: 0, fMax: 8000, scale: 'slaney', norm: 'slaney' }));
+  return (bank ??= melFilterBank({
+    sampleRate: SAMPLE_RATE,
+    nFft: N_FFT,
+    nMels: N_MELS,
+    fMin: 0,
+    fMax: 8000,
+    scale: 'slaney',
+    norm: 'slaney',
+  }));
 }
 
 /** Latent frames for `seconds` of audio (8 s -> 250). */
@@ -65,21 +73,37 @@ export function melToLinear(mel: Float32Array, frames: number, iterations = 30):
   const fb = melBank();
   const bins = fb.bins;
   const out = new Float32Array(frames * bins);
-  const mts = new Float64Array(bins), s = new Float64Array(bins), proj = new Float64Array(N_MELS), back = new Float64Array(bins);
-  const colSum = new Float64Array(bins), rowSum = new Float64Array(N_MELS), level = new Float64Array(N_MELS);
-  forEachWeight(fb, (m, k, w) => { colSum[k] += w; rowSum[m] += w; });
+  const mts = new Float64Array(bins),
+    s = new Float64Array(bins),
+    proj = new Float64Array(N_MELS),
+    back = new Float64Array(bins);
+  const colSum = new Float64Array(bins),
+    rowSum = new Float64Array(N_MELS),
+    level = new Float64Array(N_MELS);
+  forEachWeight(fb, (m, k, w) => {
+    colSum[k] += w;
+    rowSum[m] += w;
+  });
   for (let t = 0; t < frames; t++) {
     const target = mel.subarray(t * N_MELS, (t + 1) * N_MELS);
     mts.fill(0);
-    forEachWeight(fb, (m, k, w) => { mts[k] += w * target[m]; });
+    forEachWeight(fb, (m, k, w) => {
+      mts[k] += w * target[m];
+    });
     for (let m = 0; m < N_MELS; m++) level[m] = rowSum[m] > 0 ? target[m] / rowSum[m] : 0;
     s.fill(0);
-    forEachWeight(fb, (m, k, w) => { s[k] += (w * level[m]) / colSum[k]; });
+    forEachWeight(fb, (m, k, w) => {
+      s[k] += (w * level[m]) / colSum[k];
+    });
     for (let it = 0; it < iterations; it++) {
       proj.fill(0);
-      forEachWeight(fb, (m, k, w) => { proj[m] += w * s[k]; });
+      forEachWeight(fb, (m, k, w) => {
+        proj[m] += w * s[k];
+      });
       back.fill(0);
-      forEachWeight(fb, (m, k, w) => { back[k] += w * proj[m]; });
+      forEachWeight(fb, (m, k, w) => {
+        back[k] += w * proj[m];
+      });
       for (let k = 0; k < bins; k++) s[k] = back[k] > 1e-20 ? (s[k] * mts[k]) / back[k] : 0;
     }
     for (let k = 0; k < bins; k++) out[t * bins + k] = s[k];
@@ -107,14 +131,26 @@ export interface DecodeOptions {
  * 26x the true peak on AV-Synth) survive 32 iterations.
  */
 export function decodeAudio(frames: Float32Array, count: number, opts: DecodeOptions = {}): Float32Array {
-  if (frames.length !== count * N_MELS) throw new InputError(`v2a decode: ${frames.length} values for ${count} frames of ${N_MELS} mels`, { field: 'frames', got: frames.length, expected: count * N_MELS });
+  if (frames.length !== count * N_MELS)
+    throw new InputError(`v2a decode: ${frames.length} values for ${count} frames of ${N_MELS} mels`, {
+      field: 'frames',
+      got: frames.length,
+      expected: count * N_MELS,
+    });
   const mel = new Float32Array(frames.length);
   for (let i = 0; i < mel.length; i++) {
     const v = 10 ** (frames[i] * MEL_STD + MEL_MEAN);
     mel[i] = v <= FLOOR * 1.0001 ? 0 : v;
   }
   const mag = melToLinear(mel, count);
-  const wave = griffinLim(mag, count, { nFft: N_FFT, hop: HOP, pad: 'center', iterations: opts.iterations ?? 32, length: opts.length ?? count * HOP, seed: 1 });
+  const wave = griffinLim(mag, count, {
+    nFft: N_FFT,
+    hop: HOP,
+    pad: 'center',
+    iterations: opts.iterations ?? 32,
+    length: opts.length ?? count * HOP,
+    seed: 1,
+  });
   for (let i = 0; i < wave.length; i++) wave[i] = Math.max(-1, Math.min(1, wave[i]));
   return wave;
 }

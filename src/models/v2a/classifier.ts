@@ -37,15 +37,30 @@ export interface AudioClassifier {
 }
 
 /** Fits the classifier by full-batch gradient descent on binary cross-entropy (deterministic: zero start). */
-export function trainClassifier(features: Float64Array[], labels: number[][], classes: number, epochs = 400, lr = 0.5): AudioClassifier {
+export function trainClassifier(
+  features: Float64Array[],
+  labels: number[][],
+  classes: number,
+  epochs = 400,
+  lr = 0.5,
+): AudioClassifier {
   const n = features.length;
-  const mean = new Float64Array(FEATURES), std = new Float64Array(FEATURES);
+  const mean = new Float64Array(FEATURES),
+    std = new Float64Array(FEATURES);
   for (const f of features) for (let j = 0; j < FEATURES; j++) mean[j] += f[j] / n;
   for (const f of features) for (let j = 0; j < FEATURES; j++) std[j] += (f[j] - mean[j]) ** 2 / n;
   for (let j = 0; j < FEATURES; j++) std[j] = Math.sqrt(std[j]) + 1e-6;
   const xs = features.map((f) => f.map((v, j) => (v - mean[j]) / std[j]));
-  const clf: AudioClassifier = { classes, mean, std, weight: new Float64Array(FEATURES * classes), bias: new Float64Array(classes), trainAccuracy: 0 };
-  const gw = new Float64Array(FEATURES * classes), gb = new Float64Array(classes);
+  const clf: AudioClassifier = {
+    classes,
+    mean,
+    std,
+    weight: new Float64Array(FEATURES * classes),
+    bias: new Float64Array(classes),
+    trainAccuracy: 0,
+  };
+  const gw = new Float64Array(FEATURES * classes),
+    gb = new Float64Array(classes);
   for (let e = 0; e < epochs; e++) {
     gw.fill(0);
     gb.fill(0);
@@ -60,7 +75,10 @@ export function trainClassifier(features: Float64Array[], labels: number[][], cl
     for (let j = 0; j < gw.length; j++) clf.weight[j] -= lr * (gw[j] + 1e-3 * clf.weight[j]);
     for (let k = 0; k < classes; k++) clf.bias[k] -= lr * gb[k];
   }
-  clf.trainAccuracy = classAccuracy(features.map((f) => classify(clf, f)), labels);
+  clf.trainAccuracy = classAccuracy(
+    features.map((f) => classify(clf, f)),
+    labels,
+  );
   return clf;
 }
 
@@ -75,15 +93,21 @@ function linearLogits(clf: AudioClassifier, x: Float64Array): Float64Array {
 
 /** Class logits [K] of pooled features. */
 export function classify(clf: AudioClassifier, features: Float64Array): Float64Array {
-  return linearLogits(clf, features.map((v, j) => (v - clf.mean[j]) / clf.std[j]));
+  return linearLogits(
+    clf,
+    features.map((v, j) => (v - clf.mean[j]) / clf.std[j]),
+  );
 }
 
 /** Mean over clips of the fraction of true classes among the top-|true| logits. */
 export function classAccuracy(logits: Float64Array[], labels: number[][]): number {
-  let acc = 0, n = 0;
+  let acc = 0,
+    n = 0;
   logits.forEach((z, i) => {
     if (!labels[i].length) return;
-    const top = Array.from(z.keys()).sort((a, b) => z[b] - z[a]).slice(0, labels[i].length);
+    const top = Array.from(z.keys())
+      .sort((a, b) => z[b] - z[a])
+      .slice(0, labels[i].length);
     acc += top.filter((k) => labels[i].includes(k)).length / labels[i].length;
     n++;
   });

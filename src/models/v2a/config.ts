@@ -52,7 +52,14 @@ export interface Sequence {
 
 /** Stream lengths for a clip of `seconds` (8 s -> 250 / 64 / 200 / 16). */
 export function sequence(seconds: number): Sequence {
-  return { seconds, latent: latentFrames(seconds), visual: Math.round(seconds * VISUAL_FPS), sync: Math.round(seconds * SYNC_FPS), text: TEXT_TOKENS, mels: N_MELS };
+  return {
+    seconds,
+    latent: latentFrames(seconds),
+    visual: Math.round(seconds * VISUAL_FPS),
+    sync: Math.round(seconds * SYNC_FPS),
+    text: TEXT_TOKENS,
+    mels: N_MELS,
+  };
 }
 
 export { LATENT_RATE };

@@ -8,7 +8,13 @@
  *                                   --f_t - f_{t-1}, x4-------> motion [Ts, P]
  *   audio   [N] @ 16 kHz --encodeAudio--> latent [Ta, 64]
  */
-import { type SynthClip, type SynthEvent, generateClip, synthConfig, type SynthConfig } from '../../data/synth/index.js';
+import {
+  type SynthClip,
+  type SynthEvent,
+  generateClip,
+  synthConfig,
+  type SynthConfig,
+} from '../../data/synth/index.js';
 import { encodeAudio } from './audio.js';
 import { FRAME_SIZE, PIXELS, type Sequence, SYNC_FPS, VISUAL_FPS } from './config.js';
 import { tokenize, v2aCaption } from './text.js';
@@ -39,12 +45,14 @@ export function poolFrames(video: Uint8Array, frames: number, size: number): Uin
   const s = size >> 1;
   const out = new Uint8Array(frames * s * s * 3);
   for (let t = 0; t < frames; t++) {
-    const src = t * size * size * 3, dst = t * s * s * 3;
+    const src = t * size * size * 3,
+      dst = t * s * s * 3;
     for (let y = 0; y < s; y++) {
       for (let x = 0; x < s; x++) {
         for (let c = 0; c < 3; c++) {
           const at = (yy: number, xx: number): number => video[src + (yy * size + xx) * 3 + c];
-          out[dst + (y * s + x) * 3 + c] = (at(2 * y, 2 * x) + at(2 * y, 2 * x + 1) + at(2 * y + 1, 2 * x) + at(2 * y + 1, 2 * x + 1) + 2) >> 2;
+          out[dst + (y * s + x) * 3 + c] =
+            (at(2 * y, 2 * x) + at(2 * y, 2 * x + 1) + at(2 * y + 1, 2 * x) + at(2 * y + 1, 2 * x + 1) + 2) >> 2;
         }
       }
     }
@@ -74,7 +82,12 @@ export function synthExample(index: number, seq: Sequence, seed: number, withVid
 }
 
 /** Visual tokens' input: frames at 8 fps, [Tv * P] in [0, 1] (frame shown at i / 8 s). Zeros without frames. */
-export function visualInput(frames: Uint8Array | null, seq: Sequence, out = new Float32Array(seq.visual * PIXELS), at = 0): Float32Array {
+export function visualInput(
+  frames: Uint8Array | null,
+  seq: Sequence,
+  out = new Float32Array(seq.visual * PIXELS),
+  at = 0,
+): Float32Array {
   if (!frames) return out;
   const available = frames.length / PIXELS;
   for (let i = 0; i < seq.visual; i++) {
@@ -85,12 +98,19 @@ export function visualInput(frames: Uint8Array | null, seq: Sequence, out = new 
 }
 
 /** Sync input: differences of consecutive 25 fps frames, [Ts * P] (frame 0's difference is 0). Zeros without frames. */
-export function motionInput(frames: Uint8Array | null, seq: Sequence, out = new Float32Array(seq.sync * PIXELS), at = 0): Float32Array {
+export function motionInput(
+  frames: Uint8Array | null,
+  seq: Sequence,
+  out = new Float32Array(seq.sync * PIXELS),
+  at = 0,
+): Float32Array {
   if (!frames) return out;
   const available = frames.length / PIXELS;
   for (let i = 1; i < seq.sync; i++) {
-    const f = Math.min(available - 1, i), prev = Math.min(available - 1, i - 1);
-    for (let k = 0; k < PIXELS; k++) out[at + i * PIXELS + k] = ((frames[f * PIXELS + k] - frames[prev * PIXELS + k]) / 255) * MOTION_GAIN;
+    const f = Math.min(available - 1, i),
+      prev = Math.min(available - 1, i - 1);
+    for (let k = 0; k < PIXELS; k++)
+      out[at + i * PIXELS + k] = ((frames[f * PIXELS + k] - frames[prev * PIXELS + k]) / 255) * MOTION_GAIN;
   }
   return out;
 }

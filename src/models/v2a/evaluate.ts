@@ -31,7 +31,14 @@ export interface Scores {
   classAcc: number;
 }
 
-const ONSET = { sampleRate: SAMPLE_RATE, nFft: 512, hop: 160, nMels: 64, fMax: 8000, log: { kind: 'log10' as const, floor: 1e-5 } };
+const ONSET = {
+  sampleRate: SAMPLE_RATE,
+  nFft: 512,
+  hop: 160,
+  nMels: 64,
+  fMax: 8000,
+  log: { kind: 'log10' as const, floor: 1e-5 },
+};
 const ENV_RATE = SAMPLE_RATE / ONSET.hop; // 100 Hz
 /** Largest lag searched (the DeSync grid's ±2 s). */
 const MAX_LAG_SEC = 2;
@@ -60,10 +67,12 @@ export function syncOffset(wave: Float32Array, seen: number[]): number {
   const pulses = new Float64Array(T);
   for (const s of seen) {
     const c = s * ENV_RATE;
-    for (let i = Math.max(0, Math.floor(c - 3)); i <= Math.min(T - 1, Math.ceil(c + 3)); i++) pulses[i] = Math.max(pulses[i], 1 - Math.abs(i - c) / 3);
+    for (let i = Math.max(0, Math.floor(c - 3)); i <= Math.min(T - 1, Math.ceil(c + 3)); i++)
+      pulses[i] = Math.max(pulses[i], 1 - Math.abs(i - c) / 3);
   }
   const maxLag = Math.round(MAX_LAG_SEC * ENV_RATE);
-  let best = 0, bestScore = -Infinity;
+  let best = 0,
+    bestScore = -Infinity;
   for (let L = -maxLag; L <= maxLag; L++) {
     let score = 0;
     for (let t = Math.max(0, -L); t < Math.min(T, T - L); t++) score += env.data[t + L] * pulses[t];
@@ -78,7 +87,12 @@ export function syncOffset(wave: Float32Array, seen: number[]): number {
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
 /** Scores `waves` (one per scene) against the scenes and their real audio. */
-export async function scoreSet(waves: Float32Array[], scenes: SceneTruth[], realLogits: Float64Array[], clf: AudioClassifier): Promise<Scores> {
+export async function scoreSet(
+  waves: Float32Array[],
+  scenes: SceneTruth[],
+  realLogits: Float64Array[],
+  clf: AudioClassifier,
+): Promise<Scores> {
   const logits = waves.map((w) => classify(clf, audioFeatures(w)));
   const toRows = (xs: Float64Array[]): number[][] => xs.map((x) => Array.from(x));
   const fd = waves.length >= 2 ? (await frechetDistance(toRows(logits), toRows(realLogits))).fd : NaN;
@@ -89,6 +103,9 @@ export async function scoreSet(waves: Float32Array[], scenes: SceneTruth[], real
     is: inceptionScore(toRows(logits), { splits, seed: 2020 }).mean,
     onsetF1: mean(waves.map((w, i) => onsetF1(onsetTimes(w), scenes[i].heard).f1)),
     desync: mean(waves.map((w, i) => Math.abs(syncOffset(w, scenes[i].seen)))),
-    classAcc: classAccuracy(logits, scenes.map((s) => s.classes)),
+    classAcc: classAccuracy(
+      logits,
+      scenes.map((s) => s.classes),
+    ),
   };
 }

@@ -21,17 +21,36 @@ export function predictorVelocity(predictor: Predictor): VelocityFn {
 }
 
 /** Latents for every condition, `batch / 2` items per sampler call; item i's noise is seeded by (seed, first + i). */
-export async function generateLatents(velocity: VelocityFn, items: Condition[], seq: Sequence, batch: number, opts: GenerateOptions = {}): Promise<Float32Array[]> {
+export async function generateLatents(
+  velocity: VelocityFn,
+  items: Condition[],
+  seq: Sequence,
+  batch: number,
+  opts: GenerateOptions = {},
+): Promise<Float32Array[]> {
   const half = batch >> 1;
   const out: Float32Array[] = [];
   for (let s = 0; s < items.length; s += half) {
-    out.push(...(await sampleLatents(velocity, items.slice(s, s + half), seq, batch, { ...opts, first: (opts.first ?? 0) + s })));
+    out.push(
+      ...(await sampleLatents(velocity, items.slice(s, s + half), seq, batch, {
+        ...opts,
+        first: (opts.first ?? 0) + s,
+      })),
+    );
     opts.onItems?.(out.length, items.length);
   }
   return out;
 }
 
-export async function generateWaves(velocity: VelocityFn, items: Condition[], seq: Sequence, batch: number, opts: GenerateOptions = {}): Promise<Float32Array[]> {
+export async function generateWaves(
+  velocity: VelocityFn,
+  items: Condition[],
+  seq: Sequence,
+  batch: number,
+  opts: GenerateOptions = {},
+): Promise<Float32Array[]> {
   const latents = await generateLatents(velocity, items, seq, batch, opts);
-  return latents.map((z) => decodeAudio(z, seq.latent, { iterations: opts.griffinLim, length: Math.round(seq.seconds * 16000) }));
+  return latents.map((z) =>
+    decodeAudio(z, seq.latent, { iterations: opts.griffinLim, length: Math.round(seq.seconds * 16000) }),
+  );
 }

@@ -35,7 +35,11 @@ export interface V2aModel {
 export function loadV2aModel(path: string): V2aModel {
   const run = loadRun(path, { tasks: ['v2a'] });
   const parsed = V2aModelSchema.safeParse(run.config.model);
-  if (!parsed.success) throw new InputError(`${run.dir}/config.json: model section is not a v2a config: ${parsed.error.issues[0]?.message}`, { file: run.dir, field: 'model' });
+  if (!parsed.success)
+    throw new InputError(
+      `${run.dir}/config.json: model section is not a v2a config: ${parsed.error.issues[0]?.message}`,
+      { file: run.dir, field: 'model' },
+    );
   const seconds = Number((run.config.data as { seconds?: number } | undefined)?.seconds ?? 4);
   return { config: parsed.data, seconds, weights: run.params, source: run.weightsPath };
 }
@@ -44,12 +48,23 @@ export function loadV2aModel(path: string): V2aModel {
 export function v2aPredictor(model: V2aModel, seq: Sequence, batch = 2, threads?: number): Promise<Predictor> {
   const store = new ParamStore(0);
   store.load(model.weights);
-  return Predictor.create((g, p) => v2aInference(g, p, model.config, seq, batch), store, { worker: false, session: threads ? { threads } : undefined });
+  return Predictor.create((g, p) => v2aInference(g, p, model.config, seq, batch), store, {
+    worker: false,
+    session: threads ? { threads } : undefined,
+  });
 }
 
 /** Pooled 24 x 24 frames at 25 fps of `seconds` of a video (stretched to a square, as the model saw AV-Synth). */
 export async function videoCondition(path: string, seconds: number): Promise<Uint8Array> {
-  const v = await decodeVideo(path, { fps: SYNC_FPS, width: FRAME_SIZE * 2, height: FRAME_SIZE * 2, resize: 'stretch', pixelFormat: 'rgb', scaleFlags: 'area', duration: seconds });
+  const v = await decodeVideo(path, {
+    fps: SYNC_FPS,
+    width: FRAME_SIZE * 2,
+    height: FRAME_SIZE * 2,
+    resize: 'stretch',
+    pixelFormat: 'rgb',
+    scaleFlags: 'area',
+    duration: seconds,
+  });
   if (v.frameCount === 0) throw new InputError(`${path}: no video frames decoded`, { file: path, field: 'video' });
   return poolFrames(v.frames, v.frameCount, FRAME_SIZE * 2);
 }
@@ -89,8 +104,18 @@ export async function generateSound(model: V2aModel, req: GenerateRequest): Prom
   const predictor = await v2aPredictor(model, seq, 2, req.threads);
   try {
     const item: Condition = { frames, text: tokens?.ids ?? null, textValid: tokens?.valid };
-    const [wave] = await generateWaves(predictorVelocity(predictor), [item], seq, 2, { steps: req.steps, cfg: req.cfg, seed: req.seed, griffinLim: req.griffinLim });
-    return { wave, seconds, unknownWords: tokens?.unknown ?? [], timing: { decode: (decoded - started) / 1000, generate: (Date.now() - decoded) / 1000 } };
+    const [wave] = await generateWaves(predictorVelocity(predictor), [item], seq, 2, {
+      steps: req.steps,
+      cfg: req.cfg,
+      seed: req.seed,
+      griffinLim: req.griffinLim,
+    });
+    return {
+      wave,
+      seconds,
+      unknownWords: tokens?.unknown ?? [],
+      timing: { decode: (decoded - started) / 1000, generate: (Date.now() - decoded) / 1000 },
+    };
   } finally {
     await predictor.close();
   }
@@ -107,7 +132,32 @@ export async function muxSound(video: string, wave: Float32Array, out: string): 
   const tmp = `${out}.v2a-tmp.mp4`;
   try {
     await writeWav(wav, wave, SAMPLE_RATE);
-    await runFfmpeg(['-y', '-i', video, '-i', wav, '-map', '0:v:0', '-map', '1:a:0', '-c:v', 'copy', '-c:a', 'aac', '-b:a', '128k', '-shortest', '-movflags', '+faststart', '-f', 'mp4', tmp], { file: video });
+    await runFfmpeg(
+      [
+        '-y',
+        '-i',
+        video,
+        '-i',
+        wav,
+        '-map',
+        '0:v:0',
+        '-map',
+        '1:a:0',
+        '-c:v',
+        'copy',
+        '-c:a',
+        'aac',
+        '-b:a',
+        '128k',
+        '-shortest',
+        '-movflags',
+        '+faststart',
+        '-f',
+        'mp4',
+        tmp,
+      ],
+      { file: video },
+    );
     renameSync(tmp, out);
   } finally {
     for (const f of [wav, tmp]) if (existsSync(f)) rmSync(f, { force: true });

@@ -36,17 +36,30 @@ export interface DropoutRates {
 }
 
 /** A training batch: noise, latents, logit-normal t, conditions with random drops. */
-export function trainBatch(items: V2aExample[], seq: Sequence, rng: Rng, rates: DropoutRates): Record<string, HostArray> {
+export function trainBatch(
+  items: V2aExample[],
+  seq: Sequence,
+  rng: Rng,
+  rates: DropoutRates,
+): Record<string, HostArray> {
   const B = items.length;
   const size = seq.latent * N_MELS;
-  const x0 = new Float32Array(B * size), x1 = new Float32Array(B * size);
+  const x0 = new Float32Array(B * size),
+    x1 = new Float32Array(B * size);
   items.forEach((e, b) => {
     x1.set(e.latent, b * size);
     for (let i = 0; i < size; i++) x0[b * size + i] = rng.normal();
   });
   const dropVideo = items.map((e) => (!e.frames || rng.uniform() < rates.condition ? 1 : 0));
-  const dropText = items.map((e) => (rng.uniform() < rates.condition || (e.frames && rng.uniform() < rates.videoText) ? 1 : 0));
-  const conds = conditionFeeds(items.map((e) => ({ frames: e.frames, text: e.text, textValid: e.textValid })), seq, dropVideo, dropText);
+  const dropText = items.map((e) =>
+    rng.uniform() < rates.condition || (e.frames && rng.uniform() < rates.videoText) ? 1 : 0,
+  );
+  const conds = conditionFeeds(
+    items.map((e) => ({ frames: e.frames, text: e.text, textValid: e.textValid })),
+    seq,
+    dropVideo,
+    dropText,
+  );
   return {
     ...conds,
     x0: hostArray('float32', [B, seq.latent, N_MELS], x0),

@@ -12,7 +12,17 @@
  *   final: adaLN(a; c) -> Linear                                               -> velocity [B, Ta, M]
  */
 import { type Graph, type Scope, type Tensor, concat, constant, full } from '../../engine/index.js';
-import { adaLN, alignedRopePositions, conv1dTime, ditBlock, jointBlock, keyPaddingMask, linear, mlp, timestepEmbedding } from '../../nn/index.js';
+import {
+  adaLN,
+  alignedRopePositions,
+  conv1dTime,
+  ditBlock,
+  jointBlock,
+  keyPaddingMask,
+  linear,
+  mlp,
+  timestepEmbedding,
+} from '../../nn/index.js';
 import { LATENT_RATE, type Sequence, type V2aConfig, VISUAL_FPS } from './config.js';
 import { syncFeatures, textTokens, visualTokens } from './conditions.js';
 
@@ -49,7 +59,9 @@ export function declareInputs(g: Graph, batch: number, seq: Sequence, pixels: nu
 /** RoPE positions of the audio and visual streams: aligned puts visual frame i at audio frame i * 31.25 / 8. */
 export function ropePositions(seq: Sequence, aligned: boolean): { audio: Float32Array; visual: Float32Array } {
   const audio = Float32Array.from({ length: seq.latent }, (_, i) => i);
-  const visual = aligned ? alignedRopePositions(seq.visual, VISUAL_FPS, LATENT_RATE) : Float32Array.from({ length: seq.visual }, (_, i) => i);
+  const visual = aligned
+    ? alignedRopePositions(seq.visual, VISUAL_FPS, LATENT_RATE)
+    : Float32Array.from({ length: seq.visual }, (_, i) => i);
   return { audio, visual };
 }
 
@@ -75,7 +87,10 @@ export function v2aFlow(p: Scope, x: V2aInputs, cfg: V2aConfig, seq: Sequence): 
   const s = syncFeatures(p.scope('sync'), x.motion, x.dropVideo, cfg); // [B, Ts, D]
   const text = textTokens(p.scope('text'), x.text, x.textValid, x.dropText, cfg); // [B, L, D], [B, L]
   let w = text.tokens;
-  const textMean = w.mul(text.valid.unsqueeze([2])).sum([1]).div(text.valid.sum([1], true).maximum(1)); // [B, D]
+  const textMean = w
+    .mul(text.valid.unsqueeze([2]))
+    .sum([1])
+    .div(text.valid.sum([1], true).maximum(1)); // [B, D]
   const pooled = linear(p.scope('cond.visual'), v.mean([1]), D).add(linear(p.scope('cond.text'), textMean, D)); // [B, D]
   const tEmb = mlp(p.scope('cond.time'), timestepEmbedding(x.t, 256), { hidden: D, out: D, activation: 'silu' }); // [B, D]
   const c = tEmb.add(mlp(p.scope('cond.pooled'), pooled, { hidden: D, out: D, activation: 'silu' })); // [B, D]
@@ -88,12 +103,16 @@ export function v2aFlow(p: Scope, x: V2aInputs, cfg: V2aConfig, seq: Sequence): 
   let weights: Tensor | undefined;
   for (let i = 0; i < cfg.jointBlocks; i++) {
     const last = i === cfg.jointBlocks - 1;
-    const r = jointBlock(p.scope(`joint${i}`), [a, v, w], [ca, c, c], block, { rope: [pos.audio, pos.visual, undefined], mask, preOnly: [false, last, last] });
+    const r = jointBlock(p.scope(`joint${i}`), [a, v, w], [ca, c, c], block, {
+      rope: [pos.audio, pos.visual, undefined],
+      mask,
+      preOnly: [false, last, last],
+    });
     [a, v, w] = r.outs; // [B, Ta, D], [B, Tv, D], [B, L, D]
     weights ??= r.weights;
   }
-  for (let i = 0; i < cfg.audioBlocks; i++) a = ditBlock(p.scope(`audio${i}`), a, ca, block, { rope: { q: pos.audio } }).out; // [B, Ta, D]
+  for (let i = 0; i < cfg.audioBlocks; i++)
+    a = ditBlock(p.scope(`audio${i}`), a, ca, block, { rope: { q: pos.audio } }).out; // [B, Ta, D]
   const velocity = linear(p.scope('final.proj'), adaLN(p.scope('final'), a, c), M); // [B, Ta, M]
   return { velocity, weights };
 }
-

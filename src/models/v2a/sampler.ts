@@ -19,7 +19,12 @@ export interface Condition {
 }
 
 /** The condition inputs of the network for items (drop flags: 1 = use the learned empty condition). */
-export function conditionFeeds(items: Condition[], seq: Sequence, dropVideo: number[], dropText: number[]): Record<string, HostArray> {
+export function conditionFeeds(
+  items: Condition[],
+  seq: Sequence,
+  dropVideo: number[],
+  dropText: number[],
+): Record<string, HostArray> {
   const B = items.length;
   const visual = new Float32Array(B * seq.visual * PIXELS);
   const motion = new Float32Array(B * seq.sync * PIXELS);
@@ -65,23 +70,44 @@ export function itemNoise(seed: number, index: number, seq: Sequence): Float32Ar
  * Generates latents [Ta * 64] for up to batch/2 conditions with one network call per step. `batch` is the network's
  * static batch size (even); fewer items are padded by repeating the last.
  */
-export async function sampleLatents(velocity: VelocityFn, items: Condition[], seq: Sequence, batch: number, opts: SampleOptions = {}): Promise<Float32Array[]> {
+export async function sampleLatents(
+  velocity: VelocityFn,
+  items: Condition[],
+  seq: Sequence,
+  batch: number,
+  opts: SampleOptions = {},
+): Promise<Float32Array[]> {
   const half = batch >> 1;
-  if (batch % 2 !== 0 || items.length === 0 || items.length > half) throw new InputError(`sampleLatents: ${items.length} items for a network batch of ${batch} (needs 1..${half}, batch even)`, { field: 'items', got: items.length, expected: `1..${half}` });
+  if (batch % 2 !== 0 || items.length === 0 || items.length > half)
+    throw new InputError(
+      `sampleLatents: ${items.length} items for a network batch of ${batch} (needs 1..${half}, batch even)`,
+      { field: 'items', got: items.length, expected: `1..${half}` },
+    );
   const steps = opts.steps ?? 25;
   const cfg = opts.cfg ?? 4.5;
-  if (!Number.isInteger(steps) || steps < 1) throw new InputError(`steps must be a positive integer, got ${steps}`, { field: 'steps', got: steps });
+  if (!Number.isInteger(steps) || steps < 1)
+    throw new InputError(`steps must be a positive integer, got ${steps}`, { field: 'steps', got: steps });
   const padded = Array.from({ length: half }, (_, i) => items[Math.min(i, items.length - 1)]);
-  const conds = conditionFeeds([...padded, ...padded], seq, [...padded.map((c) => (c.frames ? 0 : 1)), ...padded.map(() => 1)], [...padded.map((c) => (c.text ? 0 : 1)), ...padded.map(() => 1)]);
+  const conds = conditionFeeds(
+    [...padded, ...padded],
+    seq,
+    [...padded.map((c) => (c.frames ? 0 : 1)), ...padded.map(() => 1)],
+    [...padded.map((c) => (c.text ? 0 : 1)), ...padded.map(() => 1)],
+  );
   const size = seq.latent * N_MELS;
   const x = new Float32Array(half * size);
   padded.forEach((_, i) => x.set(itemNoise(opts.seed ?? 0, (opts.first ?? 0) + i, seq), i * size));
   const xt = new Float32Array(batch * size);
   for (let k = 0; k < steps; k++) {
-    const t = k / steps, dt = 1 / steps;
+    const t = k / steps,
+      dt = 1 / steps;
     xt.set(x, 0);
     xt.set(x, half * size);
-    const v = await velocity({ ...conds, xt: hostArray('float32', [batch, seq.latent, N_MELS], xt), t: hostArray('float32', [batch], new Float32Array(batch).fill(t)) });
+    const v = await velocity({
+      ...conds,
+      xt: hostArray('float32', [batch, seq.latent, N_MELS], xt),
+      t: hostArray('float32', [batch], new Float32Array(batch).fill(t)),
+    });
     for (let i = 0; i < half * size; i++) x[i] += dt * (cfg * v[i] + (1 - cfg) * v[half * size + i]);
     opts.onStep?.(k + 1, steps);
   }

@@ -16,42 +16,51 @@ import { type SceneTruth, type Scores, scoreSet } from './evaluate.js';
 import { generateWaves, predictorVelocity } from './generate.js';
 import { trainBatch, v2aInference, v2aLoss } from './model.js';
 
-export const V2aModelSchema = z.object({
-  dim: z.number().int().positive(),
-  heads: z.number().int().positive(),
-  jointBlocks: z.number().int().min(1),
-  audioBlocks: z.number().int().nonnegative(),
-  mlpRatio: z.number().positive(),
-  syncKernel: z.number().int().positive(),
-  syncFeatures: z.boolean(),
-  alignedRope: z.boolean(),
-}).strict().refine((m) => m.dim % m.heads === 0 && (m.dim / m.heads) % 2 === 0, { message: 'dim / heads must be an even integer (RoPE pairs)' });
+export const V2aModelSchema = z
+  .object({
+    dim: z.number().int().positive(),
+    heads: z.number().int().positive(),
+    jointBlocks: z.number().int().min(1),
+    audioBlocks: z.number().int().nonnegative(),
+    mlpRatio: z.number().positive(),
+    syncKernel: z.number().int().positive(),
+    syncFeatures: z.boolean(),
+    alignedRope: z.boolean(),
+  })
+  .strict()
+  .refine((m) => m.dim % m.heads === 0 && (m.dim / m.heads) % 2 === 0, {
+    message: 'dim / heads must be an even integer (RoPE pairs)',
+  });
 
-export const V2aDataSchema = z.object({
-  /** Clip length in seconds (training and evaluation; the network is traced for it). */
-  seconds: z.number().min(0.5).max(30),
-  /** AV-Synth seed of the scenes. */
-  seed: z.number().int().nonnegative(),
-  /** Audio-caption pairs without video, as a fraction of the video clips (0 = no joint audio-text training). */
-  textPairs: z.number().min(0).max(10),
-  /** Null-condition probability for video and for text (MMAudio 0.1). */
-  conditionDropout: z.number().min(0).max(1),
-  /** Extra text dropout on video clips (so generation from video alone is a trained condition). */
-  videoTextDropout: z.number().min(0).max(1),
-  /** Real clips the scoring classifier is trained on (from the train split). */
-  classifierClips: z.number().int().min(8),
-  eval: z.object({
-    /** Test scenes generated at the final evaluation (0 = skip generation). */
-    clips: z.number().int().nonnegative(),
-    steps: z.number().int().positive(),
-    cfg: z.number(),
-    griffinLim: z.number().int().positive(),
-    /** Also generate with CFG 1 and with 1/4/8 Euler steps (the ablation rows that need no retraining). */
-    sweep: z.boolean(),
-    /** Prompt the test scenes with their captions (default: video only). */
-    text: z.boolean(),
-  }).strict(),
-}).strict();
+export const V2aDataSchema = z
+  .object({
+    /** Clip length in seconds (training and evaluation; the network is traced for it). */
+    seconds: z.number().min(0.5).max(30),
+    /** AV-Synth seed of the scenes. */
+    seed: z.number().int().nonnegative(),
+    /** Audio-caption pairs without video, as a fraction of the video clips (0 = no joint audio-text training). */
+    textPairs: z.number().min(0).max(10),
+    /** Null-condition probability for video and for text (MMAudio 0.1). */
+    conditionDropout: z.number().min(0).max(1),
+    /** Extra text dropout on video clips (so generation from video alone is a trained condition). */
+    videoTextDropout: z.number().min(0).max(1),
+    /** Real clips the scoring classifier is trained on (from the train split). */
+    classifierClips: z.number().int().min(8),
+    eval: z
+      .object({
+        /** Test scenes generated at the final evaluation (0 = skip generation). */
+        clips: z.number().int().nonnegative(),
+        steps: z.number().int().positive(),
+        cfg: z.number(),
+        griffinLim: z.number().int().positive(),
+        /** Also generate with CFG 1 and with 1/4/8 Euler steps (the ablation rows that need no retraining). */
+        sweep: z.boolean(),
+        /** Prompt the test scenes with their captions (default: video only). */
+        text: z.boolean(),
+      })
+      .strict(),
+  })
+  .strict();
 
 export type V2aModelConfig = z.infer<typeof V2aModelSchema>;
 export type V2aDataConfig = z.infer<typeof V2aDataSchema>;
@@ -67,7 +76,11 @@ export interface V2aTaskData extends TaskData {
 
 async function loadV2aData(ctx: LoadContext<V2aDataConfig>): Promise<V2aTaskData> {
   const d = ctx.data;
-  if (ctx.source.kind !== 'synth') throw new ConfigError('v2a trains on AV-Synth only for now: pass --data synth:N', { field: 'data', got: ctx.source.kind });
+  if (ctx.source.kind !== 'synth')
+    throw new ConfigError('v2a trains on AV-Synth only for now: pass --data synth:N', {
+      field: 'data',
+      got: ctx.source.kind,
+    });
   const n = ctx.source.clips;
   if (n < 10) throw new ConfigError(`v2a needs at least 10 synth clips (got ${n})`, { field: 'data' });
   const seq = sequence(d.seconds);
@@ -85,27 +98,68 @@ async function loadV2aData(ctx: LoadContext<V2aDataConfig>): Promise<V2aTaskData
     [order[i], order[j]] = [order[j], order[i]];
   }
   const held = Math.max(2, Math.round(n * 0.1));
-  const splits = { val: order.slice(0, held), test: order.slice(held, 2 * held), train: [...order.slice(2 * held), ...Array.from({ length: pairs }, (_, i) => n + i)] };
+  const splits = {
+    val: order.slice(0, held),
+    test: order.slice(held, 2 * held),
+    train: [...order.slice(2 * held), ...Array.from({ length: pairs }, (_, i) => n + i)],
+  };
   const clfSet = splits.train.slice(0, d.classifierClips).map((i) => examples[i]);
-  const classifier = trainClassifier(clfSet.map((e) => audioFeatures(e.audio)), clfSet.map((e) => e.classes), 8);
-  const otherScenes = Array.from({ length: Math.min(d.eval.clips, held) }, (_, i) => synthExample(1_000_000 + i, seq, d.seed, false).audio);
+  const classifier = trainClassifier(
+    clfSet.map((e) => audioFeatures(e.audio)),
+    clfSet.map((e) => e.classes),
+    8,
+  );
+  const otherScenes = Array.from(
+    { length: Math.min(d.eval.clips, held) },
+    (_, i) => synthExample(1_000_000 + i, seq, d.seed, false).audio,
+  );
   const rates = { condition: d.conditionDropout, videoText: d.videoTextDropout };
   return {
-    size: total, splits, seq, examples, classifier, otherScenes, cfg: d,
-    batch: (indices, { split, rng: r }) => trainBatch(indices.map((i) => examples[i]), seq, r, split === 'train' ? rates : { condition: 0, videoText: 0 }),
-    info: { videoClips: n, audioTextPairs: pairs, seconds: d.seconds, latentFrames: seq.latent, visualFrames: seq.visual, syncFrames: seq.sync, classifierTrainAcc: classifier.trainAccuracy },
+    size: total,
+    splits,
+    seq,
+    examples,
+    classifier,
+    otherScenes,
+    cfg: d,
+    batch: (indices, { split, rng: r }) =>
+      trainBatch(
+        indices.map((i) => examples[i]),
+        seq,
+        r,
+        split === 'train' ? rates : { condition: 0, videoText: 0 },
+      ),
+    info: {
+      videoClips: n,
+      audioTextPairs: pairs,
+      seconds: d.seconds,
+      latentFrames: seq.latent,
+      visualFrames: seq.visual,
+      syncFrames: seq.sync,
+      classifierTrainAcc: classifier.trainAccuracy,
+    },
   };
 }
 
 function scenesOf(examples: V2aExample[]): SceneTruth[] {
-  return examples.map((e) => ({ heard: e.events.map((ev) => ev.time), seen: e.events.map((ev) => ev.time), classes: e.classes }));
+  return examples.map((e) => ({
+    heard: e.events.map((ev) => ev.time),
+    seen: e.events.map((ev) => ev.time),
+    classes: e.classes,
+  }));
 }
 
-async function evaluateV2a(ctx: EvalContext<V2aModelConfig, V2aTaskData>): Promise<{ metrics: Record<string, number>; sections?: Section[] }> {
+async function evaluateV2a(
+  ctx: EvalContext<V2aModelConfig, V2aTaskData>,
+): Promise<{ metrics: Record<string, number>; sections?: Section[] }> {
   const { data } = ctx;
   const e = data.cfg.eval;
   if (!ctx.final || e.clips === 0) return { metrics: {} };
-  if (ctx.batchSize % 2 !== 0) throw new ConfigError(`v2a evaluation needs an even train.evalBatchSize (cond + uncond halves), got ${ctx.batchSize}`, { field: 'train.evalBatchSize' });
+  if (ctx.batchSize % 2 !== 0)
+    throw new ConfigError(
+      `v2a evaluation needs an even train.evalBatchSize (cond + uncond halves), got ${ctx.batchSize}`,
+      { field: 'train.evalBatchSize' },
+    );
   const test = ctx.indices.slice(0, e.clips).map((i) => data.examples[i]);
   const scenes = scenesOf(test);
   const realLogits = test.map((x) => classify(data.classifier, audioFeatures(x.audio)));
@@ -113,20 +167,53 @@ async function evaluateV2a(ctx: EvalContext<V2aModelConfig, V2aTaskData>): Promi
   const velocity = predictorVelocity(ctx.predictor);
   const run = async (steps: number, cfg: number): Promise<Scores> => {
     const started = Date.now();
-    const waves = await generateWaves(velocity, items, data.seq, ctx.batchSize, { steps, cfg, seed: 0, griffinLim: e.griffinLim });
-    return { ...(await scoreSet(waves, scenes, realLogits, data.classifier)), seconds: (Date.now() - started) / 1000 / test.length } as Scores;
+    const waves = await generateWaves(velocity, items, data.seq, ctx.batchSize, {
+      steps,
+      cfg,
+      seed: 0,
+      griffinLim: e.griffinLim,
+    });
+    return {
+      ...(await scoreSet(waves, scenes, realLogits, data.classifier)),
+      seconds: (Date.now() - started) / 1000 / test.length,
+    } as Scores;
   };
   const rows: [string, Scores][] = [[`generated (${e.steps} steps, CFG ${e.cfg})`, await run(e.steps, e.cfg)]];
   if (e.sweep) {
     rows.push([`generated (${e.steps} steps, CFG 1)`, await run(e.steps, 1)]);
     for (const steps of [1, 4, 8]) rows.push([`generated (${steps} steps, CFG ${e.cfg})`, await run(steps, e.cfg)]);
   }
-  const refs: [string, Float32Array[]][] = [['real audio', test.map((x) => x.audio)], ['real audio of another scene', data.otherScenes.slice(0, test.length)], ['silence', test.map((x) => new Float32Array(x.audio.length))]];
-  for (const [name, waves] of refs) if (waves.length === test.length) rows.push([name, await scoreSet(waves, scenes, realLogits, data.classifier)]);
+  const refs: [string, Float32Array[]][] = [
+    ['real audio', test.map((x) => x.audio)],
+    ['real audio of another scene', data.otherScenes.slice(0, test.length)],
+    ['silence', test.map((x) => new Float32Array(x.audio.length))],
+  ];
+  for (const [name, waves] of refs)
+    if (waves.length === test.length) rows.push([name, await scoreSet(waves, scenes, realLogits, data.classifier)]);
   const metrics = Object.fromEntries(Object.entries(rows[0][1]).map(([k, v]) => [k, v]));
   const columns = ['audio', 'FD', 'KL', 'IS', 'onset F1', 'DeSync (s)', 'class acc', 's / clip'];
-  const table = rows.map(([name, s]) => [name, s.fd, s.kl, s.is, s.onsetF1, s.desync, s.classAcc, (s as Scores & { seconds?: number }).seconds ?? null]);
-  return { metrics, sections: [{ kind: 'table', title: `Held-out AV-Synth scenes (${test.length} clips of ${data.seq.seconds} s)`, columns, rows: table, digits: 3 }] };
+  const table = rows.map(([name, s]) => [
+    name,
+    s.fd,
+    s.kl,
+    s.is,
+    s.onsetF1,
+    s.desync,
+    s.classAcc,
+    (s as Scores & { seconds?: number }).seconds ?? null,
+  ]);
+  return {
+    metrics,
+    sections: [
+      {
+        kind: 'table',
+        title: `Held-out AV-Synth scenes (${test.length} clips of ${data.seq.seconds} s)`,
+        columns,
+        rows: table,
+        digits: 3,
+      },
+    ],
+  };
 }
 
 export const v2aTask = defineTask<V2aModelConfig, V2aDataConfig, V2aTaskData>({
@@ -137,10 +224,25 @@ export const v2aTask = defineTask<V2aModelConfig, V2aDataConfig, V2aTaskData>({
   defaults: {
     model: v2aSmall(),
     data: {
-      seconds: 4, seed: 0, textPairs: 0.5, conditionDropout: 0.1, videoTextDropout: 0.5, classifierClips: 200,
+      seconds: 4,
+      seed: 0,
+      textPairs: 0.5,
+      conditionDropout: 0.1,
+      videoTextDropout: 0.5,
+      classifierClips: 200,
       eval: { clips: 32, steps: 25, cfg: 4.5, griffinLim: 32, sweep: true, text: false },
     },
-    train: { batchSize: 8, evalBatchSize: 8, epochs: 30, lr: 5e-4, warmupSteps: 100, weightDecay: 1e-6, clipNorm: 1, evalBefore: false, exportBatchSize: 2 },
+    train: {
+      batchSize: 8,
+      evalBatchSize: 8,
+      epochs: 30,
+      lr: 5e-4,
+      warmupSteps: 100,
+      weightDecay: 1e-6,
+      clipNorm: 1,
+      evalBefore: false,
+      exportBatchSize: 2,
+    },
   },
   variants: V2A_VARIANTS,
   monitor: { metric: 'loss', mode: 'min' },

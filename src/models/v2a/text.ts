@@ -7,11 +7,32 @@ import { COLORS, SHAPES, type SynthClip, synthClass } from '../../data/synth/ind
 import { TEXT_TOKENS } from './config.js';
 
 /** What each AV-Synth timbre family sounds like, in caption words. */
-const TIMBRE_WORDS: Record<string, string> = { harmonic: 'plucked twang', odd: 'hollow hoot', bell: 'metallic clang', membrane: 'drum thud' };
+const TIMBRE_WORDS: Record<string, string> = {
+  harmonic: 'plucked twang',
+  odd: 'hollow hoot',
+  bell: 'metallic clang',
+  membrane: 'drum thud',
+};
 
 const WORDS = [
-  '[pad]', '[unk]', ';', 'a', 'an', 'and', 'bounces', 'bounce', 'never', 'once', 'twice', 'times', 'sound', 'of', 'with',
-  ...COLORS.map((c) => c.name), ...SHAPES, ...Object.values(TIMBRE_WORDS).flatMap((w) => w.split(' ')),
+  '[pad]',
+  '[unk]',
+  ';',
+  'a',
+  'an',
+  'and',
+  'bounces',
+  'bounce',
+  'never',
+  'once',
+  'twice',
+  'times',
+  'sound',
+  'of',
+  'with',
+  ...COLORS.map((c) => c.name),
+  ...SHAPES,
+  ...Object.values(TIMBRE_WORDS).flatMap((w) => w.split(' ')),
   ...Array.from({ length: 21 }, (_, i) => String(i)),
 ];
 export const VOCAB: ReadonlyMap<string, number> = new Map([...new Set(WORDS)].map((w, i) => [w, i]));
@@ -32,10 +53,17 @@ export interface Tokens {
 
 /** Lower-cases, splits into words and ';', maps to ids, pads or cuts to `length` (default 16). */
 export function tokenize(caption: string, length = TEXT_TOKENS): Tokens {
-  const words = caption.toLowerCase().replace(/-/g, ' ').match(/[a-z0-9]+|;/g) ?? [];
+  const words =
+    caption
+      .toLowerCase()
+      .replace(/-/g, ' ')
+      .match(/[a-z0-9]+|;/g) ?? [];
   const unknown = words.filter((w) => !VOCAB.has(w));
   const ids = words.slice(0, length).map((w) => VOCAB.get(w) ?? UNK);
   const valid = ids.map(() => 1);
-  while (ids.length < length) { ids.push(0); valid.push(0); }
+  while (ids.length < length) {
+    ids.push(0);
+    valid.push(0);
+  }
   return { ids, valid, unknown };
 }

@@ -29,12 +29,14 @@ export function maskedMean(x: Tensor, valid?: Tensor): Tensor {
   x.shape.forEach((d, i) => {
     const wd = i >= r ? w.shape[i - r] : 1;
     if (wd === d) return;
-    if (wd !== 1 || typeof d !== 'number') nnShapeError('maskedMean', 'valid must broadcast to x over static axes', x, valid);
+    if (wd !== 1 || typeof d !== 'number')
+      nnShapeError('maskedMean', 'valid must broadcast to x over static axes', x, valid);
     cover *= d;
   });
   return x.mul(w).sum().div(w.sum().mul(cover).maximum(1));
 }
 
 export function sameShape(op: string, a: Tensor, b: Tensor): void {
-  if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) nnShapeError(op, 'inputs must have the same shape', a, b);
+  if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i]))
+    nnShapeError(op, 'inputs must have the same shape', a, b);
 }

@@ -18,16 +18,22 @@ export interface LogitScaleConfig {
 /** The multiplier exp(min(logit_scale, max)) as a scalar tensor. Parameter `logit_scale` [] when learnable. */
 export function logitScale(p: Scope, like: Tensor, cfg: LogitScaleConfig = {}): Tensor {
   const start = cfg.init ?? LOGIT_SCALE_INIT;
-  const s = cfg.learnable === false
-    ? like.graph.constant({ dtype: like.dtype, shape: [], data: like.dtype === 'float64' ? Float64Array.of(start) : Float32Array.of(start) })
-    : p.param('logit_scale', [], init.constant(start));
+  const s =
+    cfg.learnable === false
+      ? like.graph.constant({
+          dtype: like.dtype,
+          shape: [],
+          data: like.dtype === 'float64' ? Float64Array.of(start) : Float32Array.of(start),
+        })
+      : p.param('logit_scale', [], init.constant(start));
   return s.minimum(cfg.max ?? LOGIT_SCALE_MAX).exp();
 }
 
 function pairCheck(op: string, a: Tensor, b: Tensor): number {
   if (a.shape.length !== 2 || b.shape.length !== 2) nnShapeError(op, 'embeddings must be [B, D]', a, b);
   const n = staticDim(a, 0, op);
-  if (b.shape[0] !== n || a.shape[1] !== b.shape[1]) nnShapeError(op, 'a and b must both be [B, D] with the same B and D', a, b);
+  if (b.shape[0] !== n || a.shape[1] !== b.shape[1])
+    nnShapeError(op, 'a and b must both be [B, D] with the same B and D', a, b);
   return n;
 }
 
@@ -78,7 +84,11 @@ export interface HardNegativeConfig extends LogitScaleConfig {
 function reweightedNce(logits: Tensor, cos: Tensor, beta: number, n: number): Tensor {
   const off = eye(cos, n).neg().add(1); // [B, B], 1 off the diagonal
   const bc = cos.mul(beta).stopGradient();
-  const meanExp = bc.exp().mul(off).sum(-1, true).div(n - 1); // [B, 1]
+  const meanExp = bc
+    .exp()
+    .mul(off)
+    .sum(-1, true)
+    .div(n - 1); // [B, 1]
   const logW = bc.sub(meanExp.log()).mul(off); // log weights of negatives, 0 for the positive
   return logits.add(logW).crossEntropy(arange(cos, n));
 }
@@ -97,13 +107,21 @@ export function nceHardNegatives(p: Scope, a: Tensor, b: Tensor, cfg: HardNegati
     const pos = cos.mul(eye(cos, n)).sum(-1); // [B]
     const masked = cos.sub(eye(cos, n).mul(4)); // cosines are >= -1, so the diagonal can never be the max
     const hinge = (hardest: Tensor) => hardest.sub(pos).add(margin).relu().mean();
-    const loss = hinge(masked.max(-1)).add(hinge(masked.max(0))).mul(0.5);
-    const one = a.graph.constant({ dtype: a.dtype, shape: [], data: a.dtype === 'float64' ? Float64Array.of(1) : Float32Array.of(1) });
+    const loss = hinge(masked.max(-1))
+      .add(hinge(masked.max(0)))
+      .mul(0.5);
+    const one = a.graph.constant({
+      dtype: a.dtype,
+      shape: [],
+      data: a.dtype === 'float64' ? Float64Array.of(1) : Float32Array.of(1),
+    });
     return { loss, logits: cos, scale: one };
   }
   const beta = cfg.beta ?? 1;
   const scale = logitScale(p, a, cfg);
   const logits = cos.mul(scale);
-  const loss = reweightedNce(logits, cos, beta, n).add(reweightedNce(logits.mT, cos.mT, beta, n)).mul(0.5);
+  const loss = reweightedNce(logits, cos, beta, n)
+    .add(reweightedNce(logits.mT, cos.mT, beta, n))
+    .mul(0.5);
   return { loss, logits, scale };
 }

@@ -32,7 +32,13 @@ export function multiScaleReconstructionLoss(pred: Tensor, target: Tensor, cfg: 
   for (const s of scales) {
     const blocks = Math.floor(t / s);
     if (blocks < 1) nnShapeError('multiScaleReconstructionLoss', `scale ${s} is longer than T = ${t}`, pred);
-    const pool = (x: Tensor) => (s === 1 ? x : x.slice([0], [blocks * s], [1]).reshape([x.shape[0], blocks, s, d]).mean(2)); // [B, T/s, D]
+    const pool = (x: Tensor) =>
+      s === 1
+        ? x
+        : x
+            .slice([0], [blocks * s], [1])
+            .reshape([x.shape[0], blocks, s, d])
+            .mean(2); // [B, T/s, D]
     const p = pool(pred);
     const y = pool(target);
     const diff = p.sub(y);
@@ -124,7 +130,10 @@ export function flowVelocity(x0: Tensor, x1: Tensor, sigmaMin = 0): Tensor {
  */
 export function flowMatchingLoss(pred: Tensor, x0: Tensor, x1: Tensor, sigmaMin = 0): Tensor {
   sameShape('flowMatchingLoss', pred, x1);
-  return pred.sub(flowVelocity(x0, x1, sigmaMin)).square().mean();
+  return pred
+    .sub(flowVelocity(x0, x1, sigmaMin))
+    .square()
+    .mean();
 }
 
 /** Host-side t ~ sigmoid(N(mean, scale)) (MMAudio's logit-normal time sampling), n values. */

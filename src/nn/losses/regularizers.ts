@@ -20,7 +20,11 @@ export function diversityLoss(q: Tensor): Tensor {
   const norms = q.square().sum(-1, true).sqrt(); // [N, Q, 1]
   const cos = q.matmul(q.mT).div(norms.matmul(norms.mT).add(1e-9)); // [N, Q, Q]
   const off = eye(q, nq).neg().add(1);
-  return cos.mul(off).sum([1, 2]).mean().div(nq * nq - nq);
+  return cos
+    .mul(off)
+    .sum([1, 2])
+    .mean()
+    .div(nq * nq - nq);
 }
 
 const entropy = (w: Tensor, eps: number): Tensor => w.mul(w.add(eps).log()).sum(-1).neg(); // over the last axis
@@ -39,7 +43,10 @@ export function attentionEntropy(w: Tensor, eps = 1e-9): Tensor {
  */
 export function attentionDiversityLoss(w: Tensor, eps = 1e-9): Tensor {
   if (w.shape.length < 2) nnShapeError('attentionDiversityLoss', 'weights must be [..., Q, Tk]', w);
-  return entropy(w, eps).mean(-1).sub(entropy(w.mean(-2), eps)).mean();
+  return entropy(w, eps)
+    .mean(-1)
+    .sub(entropy(w.mean(-2), eps))
+    .mean();
 }
 
 export interface SmoothnessConfig {
@@ -82,7 +89,10 @@ export function varianceLoss(x: Tensor, gamma = 1, eps = 1e-4): Tensor {
   const n = staticDim(x, 0, 'varianceLoss');
   if (x.shape.length !== 2 || n < 2) nnShapeError('varianceLoss', 'x must be [N >= 2, D]', x);
   const c = x.sub(x.mean(0, true));
-  const variance = c.square().sum(0).div(n - 1); // [D]
+  const variance = c
+    .square()
+    .sum(0)
+    .div(n - 1); // [D]
   return variance.add(eps).sqrt().neg().add(gamma).relu().mean();
 }
 
@@ -106,7 +116,13 @@ export function uniformityLoss(x: Tensor, t = 2): Tensor {
   if (n < 2) nnShapeError('uniformityLoss', 'needs N >= 2', x);
   const sq = x.square().sum(-1, true); // [N, 1]
   const d2 = sq.add(sq.mT).sub(x.matmul(x.mT).mul(2)).relu(); // [N, N] squared distances (relu: rounding below 0)
-  return d2.mul(-t).exp().mul(eye(x, n).neg().add(1)).sum().div(n * n - n).log();
+  return d2
+    .mul(-t)
+    .exp()
+    .mul(eye(x, n).neg().add(1))
+    .sum()
+    .div(n * n - n)
+    .log();
 }
 
 /**
