@@ -51,21 +51,7 @@ export class BoundedFile {
 
   /** Exactly `length` bytes at `position`; an InputError (naming `part`) when the file ends first. */
   read(position: number, length: number, part: string): Buffer {
-    if (
-      !Number.isSafeInteger(position) ||
-      !Number.isSafeInteger(length) ||
-      position < 0 ||
-      length < 0 ||
-      position + length > this.size
-    ) {
-      throw this.invalid(
-        `${part} needs bytes [${position}, ${position + length}) but the file has only ${this.size} bytes`,
-        {
-          expected: position + length,
-          got: this.size,
-        },
-      );
-    }
+    checkRange(this, position, length, part);
     const buf = Buffer.allocUnsafe(length);
     this.readInto(buf, position, part);
     return buf;
@@ -177,25 +163,35 @@ export class BufferSource implements ByteSource {
   }
 
   read(position: number, length: number, part: string): Uint8Array {
-    if (
-      !Number.isSafeInteger(position) ||
-      !Number.isSafeInteger(length) ||
-      position < 0 ||
-      length < 0 ||
-      position + length > this.size
-    ) {
-      throw this.invalid(
-        `${part} needs bytes [${position}, ${position + length}) but the file has only ${this.size} bytes`,
-        {
-          expected: position + length,
-          got: this.size,
-        },
-      );
-    }
+    checkRange(this, position, length, part);
     return this.bytes.subarray(position, position + length);
   }
 
   readInto(target: Uint8Array, position: number, part: string): void {
     target.set(this.read(position, target.byteLength, part));
+  }
+}
+
+/** The bytes [position, position + length) lie inside the source, or an InputError naming `part` and the size. */
+function checkRange(
+  src: { size: number; invalid: (why: string, details?: Record<string, unknown>) => InputError },
+  position: number,
+  length: number,
+  part: string,
+): void {
+  const inside =
+    Number.isSafeInteger(position) &&
+    Number.isSafeInteger(length) &&
+    position >= 0 &&
+    length >= 0 &&
+    position + length <= src.size;
+  if (!inside) {
+    throw src.invalid(
+      `${part} needs bytes [${position}, ${position + length}) but the file has only ${src.size} bytes`,
+      {
+        expected: position + length,
+        got: src.size,
+      },
+    );
   }
 }
