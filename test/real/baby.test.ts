@@ -99,9 +99,13 @@ test('face track on the real clip (or a clear "unavailable" report when the opti
 });
 
 test('attune sync on the real clip (classical baseline) answers with a verdict over the whole clip', async () => {
-  const { stdout } = await promisify(execFile)(process.execPath, ['bin/attune.js', 'sync', BABY_CLIP, '--json'], {
-    timeout: 120_000,
-  });
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['bin/attune.js', 'sync', BABY_CLIP, '--method', 'xcorr', '--json'],
+    {
+      timeout: 120_000,
+    },
+  );
   const r = JSON.parse(stdout) as {
     method: string;
     synchronizable: boolean;
