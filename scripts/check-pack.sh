@@ -77,8 +77,8 @@ clip=$(find synth -name '*.mp4' | sort | tail -n 1)
 "${isolate[@]}" npx --offline attune sync "$clip" --json >"$work/sync.json"
 node -e '
 const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-if (r.method !== "xcorr" || typeof r.synchronisable !== "boolean") { console.error(JSON.stringify(r)); process.exit(1); }
-console.log(`sync ${process.argv[2]}: lag ${r.lag} s, synchronisable ${r.synchronisable}, offset ${r.offset}`);
+if (r.method !== "auto" || typeof r.synchronizable !== "boolean") { console.error(JSON.stringify(r)); process.exit(1); }
+console.log(`sync ${process.argv[2]}: lag ${r.lag} s, synchronizable ${r.synchronizable}, offset ${r.offset}`);
 ' "$work/sync.json" "$clip"
 
 step "installed size"
