@@ -142,25 +142,35 @@ export interface ReadManifestOptions {
   allowErrors?: boolean;
 }
 
-/** Reads and validates a manifest file; throws one InputError listing the bad lines unless allowErrors. */
-export function readManifest(path: string, opts: ReadManifestOptions = {}): ParsedManifest {
-  let text: string;
+/**
+ * A manifest's text. A named pipe or device would block readFileSync (or never end): only regular files are
+ * manifests. `what` names the kind in errors ("manifest", "emotion manifest").
+ */
+export function readManifestText(path: string, what = 'manifest'): string {
   try {
-    // a named pipe or device would block readFileSync (or never end): only regular files are manifests
     const st = statSync(path);
     if (!st.isFile())
       throw new InputError(
-        `cannot read manifest ${path}: ${st.isDirectory() ? 'it is a folder' : 'not a regular file'}`,
-        { file: path },
+        `cannot read ${what} ${path}: ${st.isDirectory() ? 'it is a folder' : 'not a regular file'}`,
+        {
+          file: path,
+        },
       );
-    text = readFileSync(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (err) {
     if (err instanceof InputError) throw err;
     throw new InputError(
-      `cannot read manifest ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-      { file: path },
+      `cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      {
+        file: path,
+      },
     );
   }
+}
+
+/** Reads and validates a manifest file; throws one InputError listing the bad lines unless allowErrors. */
+export function readManifest(path: string, opts: ReadManifestOptions = {}): ParsedManifest {
+  const text = readManifestText(path);
   const parsed = parseManifest(text, path);
   if (opts.checkFiles) {
     for (const item of parsed.items) {

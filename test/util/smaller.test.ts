@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,6 +108,27 @@ test('issue #14 item 9: one bad manifest line is reported as one invalid line, w
     const path = join(dir, 'm.jsonl');
     writeFileSync(path, '{"video":"missing.mp4","audio":"missing.wav"}\n');
     assert.throws(() => readManifest(path, { checkFiles: true }), /has 1 invalid line \(2 errors\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('attune train --data on a named pipe is refused at once, not read forever (fault run finding)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'attune-fifo-'));
+  try {
+    const fifo = join(dir, 'm.jsonl');
+    execFileSync('mkfifo', [fifo]);
+    const r = spawnSync(
+      process.execPath,
+      ['bin/attune.js', 'train', 'av-sync', '--data', fifo, '--out', join(dir, 'run')],
+      {
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
+    assert.equal(r.signal, null, 'the command must not hang');
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /not a regular file/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

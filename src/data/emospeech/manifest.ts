@@ -12,11 +12,10 @@
  * A line is bad (reported as file:line, field and reason, then skipped) when it is not JSON, breaks the
  * schema, has an empty transcript, a label outside the class set, or names a file that does not exist.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import { InputError } from '../../util/errors.js';
-import type { ManifestLineError } from '../manifest.js';
+import { readManifestText, type ManifestLineError } from '../manifest.js';
 import { EMOTIONS } from './spec.js';
 
 const WordSchema = z
@@ -160,15 +159,7 @@ export function featureFile(ref: string): string {
 
 /** Reads a manifest and checks that every referenced file exists; bad lines go to errors, not items. */
 export function readEmotionManifest(path: string, labels: EmotionLabels = {}): ParsedEmotionManifest {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new InputError(
-      `cannot read emotion manifest ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-      { file: path },
-    );
-  }
+  const text = readManifestText(path, 'emotion manifest');
   const parsed = parseEmotionManifest(text, path, labels);
   const missing = new Set<number>();
   for (const item of parsed.items) {
