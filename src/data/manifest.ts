@@ -68,22 +68,39 @@ export interface ParsedManifest {
 const describe = (e: ManifestLineError): string =>
   `${e.file}:${e.line}: ${e.field ? `field '${e.field}': ` : ''}${e.message}`;
 
+/**
+ * The JSON value of every line of a JSONL text (blank lines and # comments skipped); a line that is not JSON becomes
+ * an error in `errors`. `each` gets the 1-based line number and a `fail(field, message)` that records an error there.
+ */
+export function forEachJsonLine(
+  text: string,
+  file: string,
+  errors: ManifestLineError[],
+  each: (json: unknown, line: number, fail: (field: string, message: string) => void) => void,
+): void {
+  text.split(/\r?\n/).forEach((raw, idx) => {
+    const line = idx + 1;
+    const trimmed = raw.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) return;
+    const fail = (field: string, message: string) => {
+      errors.push({ file, line, field, message });
+    };
+    let json: unknown;
+    try {
+      json = JSON.parse(trimmed);
+    } catch (err) {
+      return fail('', `not valid JSON (${(err as Error).message})`);
+    }
+    each(json, line, fail);
+  });
+}
+
 /** Parses manifest text; collects every line's errors instead of stopping at the first. */
 export function parseManifest(text: string, file = '<manifest>', baseDir = dirname(resolve(file))): ParsedManifest {
   const items: ManifestItem[] = [];
   const errors: ManifestLineError[] = [];
   const seen = new Map<string, number>();
-  text.split(/\r?\n/).forEach((raw, idx) => {
-    const line = idx + 1;
-    const trimmed = raw.trim();
-    if (trimmed === '' || trimmed.startsWith('#')) return;
-    let json: unknown;
-    try {
-      json = JSON.parse(trimmed);
-    } catch (err) {
-      errors.push({ file, line, field: '', message: `not valid JSON (${(err as Error).message})` });
-      return;
-    }
+  forEachJsonLine(text, file, errors, (json, line) => {
     const parsed = ManifestItemSchema.safeParse(json);
     if (!parsed.success) {
       for (const issue of parsed.error.issues)

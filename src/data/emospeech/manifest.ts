@@ -15,7 +15,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import { readManifestText, type ManifestLineError } from '../manifest.js';
+import { forEachJsonLine, readManifestText, type ManifestLineError } from '../manifest.js';
 import { EMOTIONS } from './spec.js';
 
 const WordSchema = z
@@ -107,17 +107,7 @@ export function parseEmotionManifest(
   const items: EmotionItem[] = [];
   const errors: ManifestLineError[] = [];
   const seen = new Map<string, number>();
-  text.split(/\r?\n/).forEach((raw, idx) => {
-    const line = idx + 1;
-    const trimmed = raw.trim();
-    if (trimmed === '' || trimmed.startsWith('#')) return;
-    const fail = (field: string, message: string) => errors.push({ file, line, field, message });
-    let json: unknown;
-    try {
-      json = JSON.parse(trimmed);
-    } catch (err) {
-      return fail('', `not valid JSON (${(err as Error).message})`);
-    }
+  forEachJsonLine(text, file, errors, (json, line, fail) => {
     const parsed = EmotionItemSchema.safeParse(json);
     if (!parsed.success) {
       for (const issue of parsed.error.issues) {

@@ -1,30 +1,31 @@
-import protobuf from 'protobufjs';
-import { InputError } from '../../util/errors.js';
-
 /**
  * The subset of the ONNX protobuf schema (onnx.proto, IR version 8+) that Attune writes and reads:
  * models, graphs, nodes, attributes, tensors and value infos. Field numbers follow the ONNX spec, so
  * the bytes are ordinary .onnx files for ONNX Runtime, Netron or PyTorch's onnx tooling.
  */
+
+import protobuf from 'protobufjs';
+import { InputError } from '../../util/errors.js';
+
+/** onnx.proto's AttributeProto.AttributeType (UNDEFINED = 0 only in the schema). */
+export const AttributeType = {
+  FLOAT: 1,
+  INT: 2,
+  STRING: 3,
+  TENSOR: 4,
+  GRAPH: 5,
+  FLOATS: 6,
+  INTS: 7,
+  STRINGS: 8,
+  TENSORS: 9,
+  GRAPHS: 10,
+} as const;
+
 const schema = {
   nested: {
     onnx: {
       nested: {
-        AttributeType: {
-          values: {
-            UNDEFINED: 0,
-            FLOAT: 1,
-            INT: 2,
-            STRING: 3,
-            TENSOR: 4,
-            GRAPH: 5,
-            FLOATS: 6,
-            INTS: 7,
-            STRINGS: 8,
-            TENSORS: 9,
-            GRAPHS: 10,
-          },
-        },
+        AttributeType: { values: { UNDEFINED: 0, ...AttributeType } },
         AttributeProto: {
           fields: {
             name: { type: 'string', id: 1 },
@@ -142,18 +143,6 @@ export const OnnxDataType = {
   float64: 11,
   uint32: 12,
   uint64: 13,
-} as const;
-export const AttributeType = {
-  FLOAT: 1,
-  INT: 2,
-  STRING: 3,
-  TENSOR: 4,
-  GRAPH: 5,
-  FLOATS: 6,
-  INTS: 7,
-  STRINGS: 8,
-  TENSORS: 9,
-  GRAPHS: 10,
 } as const;
 
 // Plain-object mirrors of the messages (camelCase field names, as protobufjs uses them).
