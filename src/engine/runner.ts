@@ -5,11 +5,11 @@
  * RunnerSpec is plain data, so the same runner can live in this thread (LocalRunner) or in a worker
  * (WorkerRunner, worker.ts) behind the same async interface.
  */
-import { availableParallelism } from 'node:os';
 import type ort from 'onnxruntime-node';
 import { HostArray, numel } from '../io/array.js';
 import { AttuneError, InputError, ShapeError } from '../util/errors.js';
 import { Rng, RngState } from '../util/rng.js';
+import { threadBudget } from '../util/threads.js';
 import { type RandomFeedSpec, drawRandomFeeds } from './random.js';
 import { RuntimeOptions, Session, fromOrtTensor, toOrtTensor } from './runtime.js';
 
@@ -52,7 +52,7 @@ export interface Runner {
 }
 
 export function defaultThreads(): number {
-  return Math.max(1, availableParallelism());
+  return threadBudget();
 }
 
 function toOrt(a: HostArray, name: string): ort.Tensor {

@@ -1,10 +1,10 @@
-import os from 'node:os';
 // every ORT session is created here: keep onnxruntime's telemetry off unless the user opted in (src/util/ort_env.ts)
 import '../util/ort_env.js';
 import * as ort from 'onnxruntime-node';
 import { type HostArray, type HostDType } from '../io/array.js';
 import { AttuneError, ConfigError, ShapeError } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
+import { threadBudget } from '../util/threads.js';
 import type { Graph } from './graph.js';
 import { encodeModel } from './onnx/proto.js';
 import { type BuildOptions, toModelProto } from './onnx/build.js';
@@ -16,7 +16,7 @@ export type ExecutionProvider = 'cpu' | 'cuda';
 export interface RuntimeOptions {
   /** 'cpu' (default). 'cuda' needs the CUDA build of onnxruntime-node (opt-in, see docs/engine.md). */
   executionProvider?: ExecutionProvider;
-  /** Intra-op threads; default os.availableParallelism(). */
+  /** Intra-op threads; default threadBudget() (ATTUNE_THREADS, else every core). */
   threads?: number;
   /** ORT graph optimization level; default 'all'. */
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
@@ -48,7 +48,7 @@ export function sessionOptions(opts: RuntimeOptions = {}): ort.InferenceSession.
   return {
     executionProviders: [opts.executionProvider ?? defaultExecutionProvider()],
     graphOptimizationLevel: opts.optimization ?? 'all',
-    intraOpNumThreads: opts.threads ?? os.availableParallelism(),
+    intraOpNumThreads: opts.threads ?? threadBudget(),
     interOpNumThreads: 1,
     executionMode: 'sequential',
     enableCpuMemArena: true,

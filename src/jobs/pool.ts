@@ -7,6 +7,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Executor } from './executor.js';
+import { THREADS_VAR, threadCap, threadsPerWorker } from '../util/threads.js';
 import { secs, type JobOk, type JobReply, type JobRequest, type WireError } from './types.js';
 
 const CHILD = fileURLToPath(new URL('./pool_child.js', import.meta.url));
@@ -21,12 +22,12 @@ class Child {
   private nextId = 0;
   dead = false;
 
-  constructor(index: number) {
+  constructor(index: number, threads: number) {
     // The child's stdout goes to our stderr: --json output on stdout stays clean.
     this.proc = fork(CHILD, [], {
       serialization: 'advanced',
       stdio: ['ignore', 2, 'inherit', 'ipc'],
-      env: process.env,
+      env: { ...process.env, [THREADS_VAR]: String(threads) },
     });
     this.name = `${hostname()}:${process.pid}/${index}`;
     this.ready = new Promise((resolve, reject) => {
@@ -89,6 +90,7 @@ class Child {
 export class ProcessPool implements Executor {
   readonly name: string;
   readonly capacity: number;
+  readonly threads: number;
   private readonly idle: Child[] = [];
   private readonly waiting: ((c: Child) => void)[] = [];
   private readonly all = new Set<Child>();
@@ -98,9 +100,13 @@ export class ProcessPool implements Executor {
   constructor(
     size: number,
     private readonly attempts = 3,
+    threads?: number,
   ) {
     this.capacity = Math.max(1, Math.floor(size));
-    this.name = `pool of ${this.capacity} process${this.capacity > 1 ? 'es' : ''}`;
+    // Workers share the cores: each gets cores / workers threads (a cap the user set is kept), or the pool's
+    // processes oversubscribe the machine and take turns (docs/scale.md).
+    this.threads = threads ?? threadCap() ?? threadsPerWorker(this.capacity);
+    this.name = `pool of ${this.capacity} process${this.capacity > 1 ? 'es' : ''}, ${this.threads} thread${this.threads > 1 ? 's' : ''} each`;
   }
 
   /** Starts every worker now (they load lazily otherwise). */
@@ -110,7 +116,7 @@ export class ProcessPool implements Executor {
   }
 
   private spawn(): Child {
-    const c = new Child(this.spawned++);
+    const c = new Child(this.spawned++, this.threads);
     this.all.add(c);
     c.proc.once('exit', () => this.all.delete(c));
     return c;

@@ -1,4 +1,5 @@
 import { InputError, MediaError, NumericError } from '../util/errors.js';
+import { ffmpegThreadArgs } from '../util/threads.js';
 import { readRecords } from './chunker.js';
 import { ffFile, spawnTool, stderrTail } from './ffmpeg.js';
 import { probe, requireAudio, type MediaInfo } from './probe.js';
@@ -82,6 +83,7 @@ async function planAudio(path: string, opts: AudioDecodeOptions): Promise<AudioP
     '-hide_banner',
     '-loglevel',
     'error',
+    ...ffmpegThreadArgs(),
     ...(start > 0 ? ['-ss', secondsArg(start)] : []),
     ...(duration !== undefined ? ['-t', secondsArg(duration)] : []),
     '-i',

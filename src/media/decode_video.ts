@@ -1,4 +1,5 @@
 import { InputError, MediaError } from '../util/errors.js';
+import { ffmpegThreadArgs } from '../util/threads.js';
 import { readRecords } from './chunker.js';
 import { ffFile, spawnTool, stderrTail } from './ffmpeg.js';
 import { probe, requireVideo, type MediaInfo } from './probe.js';
@@ -32,7 +33,7 @@ export interface VideoDecodeOptions extends TimeRange {
   pixelFormat?: PixelFormat;
   /** swscale filter: 'bilinear' (default, fast), 'area', 'bicubic', 'lanczos'. */
   scaleFlags?: 'bilinear' | 'area' | 'bicubic' | 'lanczos' | 'fast_bilinear';
-  /** Decoder threads (default: ffmpeg's choice). */
+  /** Decoder threads (default: ATTUNE_THREADS when set, else ffmpeg's choice). */
   threads?: number;
   /**
    * Skip the H.264/HEVC deblocking filter while decoding. Invisible at small output sizes and about a third less
@@ -190,7 +191,7 @@ export async function planVideo(
     '-hide_banner',
     '-loglevel',
     'error',
-    ...(opts.threads ? ['-threads', String(opts.threads)] : []),
+    ...(opts.threads ? ['-threads', String(opts.threads)] : ffmpegThreadArgs()),
     ...(opts.skipLoopFilter ? ['-skip_loop_filter', 'all'] : []),
     '-copyts',
     '-noaccurate_seek',

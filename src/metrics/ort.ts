@@ -4,11 +4,11 @@
  * engine's `Session`. Graphs have symbolic dimensions, so one session per (graph, precision) serves every size;
  * sessions are created once and cached for the life of the process.
  */
-import { availableParallelism } from 'node:os';
 import { Graph } from '../engine/graph.js';
 import { Session } from '../engine/runtime.js';
 import type { Tensor } from '../engine/tensor.js';
 import type { HostArray } from '../io/array.js';
+import { threadBudget } from '../util/threads.js';
 
 export type Precision = 'float32' | 'float64';
 
@@ -25,7 +25,7 @@ const sessions = new Map<string, Promise<Session>>();
 
 function threads(): number {
   const env = Number(process.env.ATTUNE_METRICS_THREADS);
-  return Number.isInteger(env) && env > 0 ? env : availableParallelism();
+  return Number.isInteger(env) && env > 0 ? env : threadBudget();
 }
 
 function session(key: string, precision: Precision, build: MetricsGraph): Promise<Session> {
