@@ -25,11 +25,11 @@ interface Variant {
 
 const SHIPPED: FaceTrackOptions = {};
 const VARIANTS: Variant[] = [
-  { name: 'shipped (batch 4, no deblocking, 480 px)', track: SHIPPED, changeWeight: CHANGE_WEIGHT },
-  { name: 'levels only (no change curve)', track: SHIPPED, changeWeight: 0 },
-  { name: 'change weight 0.5', track: SHIPPED, changeWeight: 0.5 },
-  { name: 'batch 1 (crop from previous frame)', track: { batch: 1 }, changeWeight: CHANGE_WEIGHT },
-  { name: 'with deblocking', track: { skipLoopFilter: false }, changeWeight: CHANGE_WEIGHT },
+  { name: 'shipped (batch 1, deblocking, 480 px, levels)', track: SHIPPED, changeWeight: CHANGE_WEIGHT },
+  { name: 'levels + 0.25 x change curve', track: SHIPPED, changeWeight: 0.25 },
+  { name: 'levels + 0.5 x change curve', track: SHIPPED, changeWeight: 0.5 },
+  { name: 'facemesh in batches of 4', track: { batch: 4 }, changeWeight: CHANGE_WEIGHT },
+  { name: 'no deblocking', track: { skipLoopFilter: true }, changeWeight: CHANGE_WEIGHT },
   { name: 'decode at 320 px', track: { side: 320 }, changeWeight: CHANGE_WEIGHT },
 ];
 

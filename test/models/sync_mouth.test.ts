@@ -84,9 +84,9 @@ test('the face models from @vladmandic/human convert, load and run; a blank fram
   }
 });
 
-test('the lip cue with change weight 0 is the levels curve; the change curve ignores steps into masked gaps', () => {
+test('the lip cue by default is the levels curve; an added change curve ignores steps into masked gaps', () => {
   const { feats, track } = talking(5, 8, 0.4);
-  const levels = mouthCue(feats, track, 0)!.curve;
+  const levels = mouthCue(feats, track)!.curve;
   const expected = fullXcorr(loudness(feats, 2, 5), track.opening, feats.audioMask ?? feats.mask, track.mask);
   assert.deepEqual(Array.from(levels), Array.from(expected));
   // A face lost for 1.2 s mid-clip: the opening reads 0 there (masked). A change curve that took the step into and
@@ -94,7 +94,7 @@ test('the lip cue with change weight 0 is the levels curve; the change curve ign
   const gapped = { opening: track.opening.slice(), mask: track.mask.slice() };
   gapped.opening.fill(0, 80, 110);
   gapped.mask.fill(0, 80, 110);
-  const withChanges = mouthCue(feats, gapped)!.curve;
+  const withChanges = mouthCue(feats, gapped, 0.5)!.curve;
   const withoutGapFix = mouthCue(feats, gapped, 0)!.curve;
   let best = 0;
   for (let i = 1; i < withChanges.length; i++) if (withChanges[i] > withChanges[best]) best = i;

@@ -2,8 +2,10 @@
  * A mouth-opening track for the lip cue: the clip's frames at 25 fps (RGB, long side FACE_SIDE px), the most
  * confident face found by blazeface, then followed from its own landmarks (facemesh), detecting again when
  * facemesh's face flag drops below 0.5 (a cutaway, a turn away), at most every REDETECT_EVERY frames (blazeface costs
- * four facemesh runs). Facemesh runs on MESH_BATCH frames at a time, all cropped around the box of the last landmarks
- * before the batch (the crop is 1.5x the face, so a face moves well inside it in 4 frames). One face per clip. Clips
+ * four facemesh runs). Facemesh can run on several frames at a time (FaceTrackOptions.batch), all cropped around the
+ * box of the last landmarks before the batch; it is off by default, like skipping the deblocking filter: on the
+ * development talking heads each saved 2-3 % of the face path's CPU and cost 1-3 of 98 cases within one frame
+ * (`attune bench sync-lips`), inside the noise but no gain. One face per clip. Clips
  * where blazeface finds no face in PROBE_FRAMES frames spread over the clip (the first one included) get no track, at
  * the cost of those few detections; clips with less than MIN_SPEECH_SECONDS of speech (Silero VAD, media/vad.ts) get
  * none and cost no face tracking.
@@ -19,17 +21,16 @@ export const FACE_SIDE = 480;
 const MIN_FLAG = 0.5;
 const REDETECT_EVERY = 5;
 const PROBE_FRAMES = 5;
-export const MESH_BATCH = 4;
 /** Seconds of speech (Silero VAD P > 0.5) below which a clip gets no lip cue and no face tracking. */
 export const MIN_SPEECH_SECONDS = 1;
 
 /** Speed settings of the face path (the defaults are the shipped ones; the bench measures the others). */
 export interface FaceTrackOptions {
-  /** Frames per facemesh run (1: each crop from the previous frame's landmarks). */
+  /** Frames per facemesh run (default 1: each crop from the previous frame's landmarks). */
   batch?: number;
   /** Long side of the decoded frames in pixels. */
   side?: number;
-  /** Skip H.264/HEVC deblocking in the face decode. */
+  /** Skip H.264/HEVC deblocking in the face decode (default false). */
   skipLoopFilter?: boolean;
 }
 
@@ -56,7 +57,7 @@ export async function mouthTrackOf(
   // Mouths are timed against speech: without it (music, a crying baby, engines) a moving mouth answers wrongly.
   if ((await speechSeconds(clip, frames)) < MIN_SPEECH_SECONDS) return undefined;
   const side = opts.side ?? FACE_SIDE;
-  const batch = Math.max(1, opts.batch ?? MESH_BATCH);
+  const batch = Math.max(1, opts.batch ?? 1);
   const mesh = await faceMesh();
   const opening = new Float32Array(frames);
   const mask = new Uint8Array(frames);
@@ -86,7 +87,7 @@ export async function mouthTrackOf(
     fps: SYNC_RATE,
     info: clip.info,
     pixelFormat: 'rgb' as const,
-    skipLoopFilter: opts.skipLoopFilter ?? true,
+    skipLoopFilter: opts.skipLoopFilter ?? false,
     ...(v.width >= v.height ? { width: Math.min(side, v.width) } : { height: Math.min(side, v.height) }),
   };
   const { timeline } = await planVideo(clip.path, decode);

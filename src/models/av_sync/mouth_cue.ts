@@ -4,11 +4,11 @@
  * correlation of the two over lags, on the frames where a face was found. Loudness is taken over the middle mel
  * band groups (SPEECH_BANDS, about 0.8-3.8 kHz, where the formants of an open mouth carry the energy): on the real
  * development talking heads the best lag was within one frame on 43 of 63 cases, against 34 with all eight groups
- * (low bands carry room hum and music beds, high bands fricatives made with a nearly closed mouth). To the levels'
- * curve a quarter of the changes' curve is added (frame-to-frame change of opening against change of loudness):
- * openings and closings are sharper in time than the levels, which sit on slow drifts (head pose, breathing); on the
- * development talking heads 72 -> 74 of 98 within one frame (GRID 29 -> 31 of 35). Weight 0.5: 72, 1: 70, the
- * changes alone: 68 (`attune bench sync-lips`).
+ * (low bands carry room hum and music beds, high bands fricatives made with a nearly closed mouth). A second curve,
+ * the frame-to-frame change of opening against the change of loudness, can be added with a weight; it is off
+ * (CHANGE_WEIGHT 0) because on the development talking heads it moved answers by a frame both ways without a steady
+ * gain: 70 / 98 within one frame with it at 0.25 and without it, 74 at 0.5 (`attune bench sync-lips`), and on an
+ * earlier track 74 / 72 / 72 for 0.25 / 0 / 0.5; most misses are steady per-clip offsets of 1-2 frames.
  */
 import { AUDIO_DIM, type SyncFeatures } from './features.js';
 import { fullXcorr } from './lag_curve.js';
@@ -23,8 +23,8 @@ export interface MouthTrack {
 const BANDS = 8;
 /** Mel band groups (of the front end's 8) the lip cue listens to. */
 const SPEECH_BANDS = [2, 5] as const;
-/** Weight of the changes' curve beside the levels' curve. */
-export const CHANGE_WEIGHT = 0.25;
+/** Weight of the changes' curve beside the levels' curve (0: levels only; see above). */
+export const CHANGE_WEIGHT = 0;
 
 /** Mean level of band groups lo..hi per frame (the front end's (dB + 50) / 20 columns); default all eight. */
 export function loudness(f: SyncFeatures, lo = 0, hi = BANDS - 1): Float32Array {
