@@ -6,9 +6,10 @@
  * development talking heads the best lag was within one frame on 43 of 63 cases, against 34 with all eight groups
  * (low bands carry room hum and music beds, high bands fricatives made with a nearly closed mouth). A second curve,
  * the frame-to-frame change of opening against the change of loudness, can be added with a weight; it is off
- * (CHANGE_WEIGHT 0) because on the development talking heads it moved answers by a frame both ways without a steady
- * gain: 70 / 98 within one frame with it at 0.25 and without it, 74 at 0.5 (`attune bench sync-lips`), and on an
- * earlier track 74 / 72 / 72 for 0.25 / 0 / 0.5; most misses are steady per-clip offsets of 1-2 frames.
+ * (CHANGE_WEIGHT 0): on the development talking heads (98 cases) a quarter of it gave 74 within one frame against
+ * 72 (`attune bench sync-lips`; 70 against 70 on the batched tracks), but with the mouth calibration row refitted
+ * for it, 3 dev cases were answered wrong at the default --min-confidence (GRID clips at +0.6 / +1.2 s, low
+ * margins) against none without it: two frame hits do not pay for confident mistakes.
  */
 import { AUDIO_DIM, type SyncFeatures } from './features.js';
 import { fullXcorr } from './lag_curve.js';
