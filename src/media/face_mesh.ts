@@ -57,8 +57,10 @@ function humanModel(name: string): { model: TfjsGraphModel; shards: Uint8Array[]
 async function session(name: string): Promise<{ s: ort.InferenceSession; input: string; outputs: string[] }> {
   const { model, shards } = humanModel(name);
   const c = tfjsToOnnx(model, shards);
+  // One intra-op thread: a second one spin-waits between facemesh's small convolutions, and on 2 shared cores it
+  // doubled the CPU per frame (9.6 vs 4.9 ms at batch 1, load 10) and took the core the ffmpeg decode runs on.
   const s = await ort.InferenceSession.create(c.onnx, {
-    intraOpNumThreads: 2,
+    intraOpNumThreads: 1,
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
   });
@@ -110,11 +112,23 @@ export function cropSquare(
       fy = sy - yi;
     const r0 = yi >= 0 && yi < img.height ? yi * img.width * 3 : -1;
     const r1 = yi + 1 >= 0 && yi + 1 < img.height ? (yi + 1) * img.width * 3 : -1;
+    const rowsInside = r0 >= 0 && r1 >= 0;
     for (let i = 0; i < S; i++) {
       const fx = fxs[i],
         xa = xs[2 * i],
         xb = xs[2 * i + 1];
       const o = (j * S + i) * 3;
+      if (rowsInside && xa >= 0 && xb >= 0) {
+        // All four neighbours inside the frame (nearly every sample of a face crop): no bounds tests.
+        for (let c = 0; c < 3; c++) {
+          const p = data[r0 + xa + c],
+            q = data[r1 + xa + c];
+          const top = p + fx * (data[r0 + xb + c] - p);
+          const bottom = q + fx * (data[r1 + xb + c] - q);
+          out[o + c] = a * (top + fy * (bottom - top)) + b;
+        }
+        continue;
+      }
       for (let c = 0; c < 3; c++) {
         const top = (1 - fx) * at(r0, xa, c) + fx * at(r0, xb, c);
         const bottom = (1 - fx) * at(r1, xa, c) + fx * at(r1, xb, c);
@@ -164,24 +178,43 @@ export class FaceMesh {
 
   /** Landmarks in a square crop of side box.size * MESH_ENLARGE around the box center. */
   async landmarks(img: Rgb, box: FaceBox): Promise<FaceLandmarks> {
-    const side = box.size * MESH_ENLARGE;
-    const x = cropSquare(img, box.cx, box.cy, side, MESH, 1 / 255, 0);
-    const r = await this.mesh.s.run({ [this.mesh.input]: new ort.Tensor('float32', x, [1, MESH, MESH, 3]) });
-    const mesh = Object.values(r).find((t) => t.dims[1] === 1404)!.data as Float32Array;
-    const flag = (Object.values(r).find((t) => t.dims[1] === 1)!.data as Float32Array)[0];
-    const points = new Float32Array(1404);
-    const scale = side / MESH;
-    for (let p = 0; p < 468; p++) {
-      points[3 * p] = box.cx - side / 2 + mesh[3 * p] * scale;
-      points[3 * p + 1] = box.cy - side / 2 + mesh[3 * p + 1] * scale;
-      points[3 * p + 2] = mesh[3 * p + 2] * scale;
-    }
-    return { points, flag };
+    return (await this.landmarksOfCrops([{ crop: meshCrop(img, box), box }]))[0];
+  }
+
+  /**
+   * Landmarks for several crops (meshCrop) in one facemesh run: per frame a batch of 4 cost 4.3 ms of CPU
+   * against 4.9 ms one by one. Each crop's points come back in its own frame's pixels.
+   */
+  async landmarksOfCrops(crops: { crop: Float32Array; box: FaceBox }[]): Promise<FaceLandmarks[]> {
+    const input = crops.length === 1 ? crops[0].crop : new Float32Array(crops.length * MESH * MESH * 3); // [B, 192, 192, 3]
+    if (crops.length > 1) crops.forEach((c, b) => input.set(c.crop, b * MESH * MESH * 3));
+    const r = await this.mesh.s.run({
+      [this.mesh.input]: new ort.Tensor('float32', input, [crops.length, MESH, MESH, 3]),
+    });
+    const mesh = Object.values(r).find((t) => t.dims[1] === 1404)!.data as Float32Array; // [B, 468 * 3]
+    const flags = Object.values(r).find((t) => t.dims[1] === 1)!.data as Float32Array; // [B, 1]
+    return crops.map(({ box }, b) => {
+      const side = box.size * MESH_ENLARGE;
+      const scale = side / MESH;
+      const points = new Float32Array(1404);
+      for (let p = 0; p < 468; p++) {
+        const q = b * 1404 + 3 * p;
+        points[3 * p] = box.cx - side / 2 + mesh[q] * scale;
+        points[3 * p + 1] = box.cy - side / 2 + mesh[q + 1] * scale;
+        points[3 * p + 2] = mesh[q + 2] * scale;
+      }
+      return { points, flag: flags[b] };
+    });
   }
 
   async close(): Promise<void> {
     await Promise.all([this.detector.s.release(), this.mesh.s.release()]);
   }
+}
+
+/** Facemesh's input for a face box: the square of side box.size * MESH_ENLARGE around its center, 192² in [0, 1]. */
+export function meshCrop(img: Rgb, box: FaceBox): Float32Array {
+  return cropSquare(img, box.cx, box.cy, box.size * MESH_ENLARGE, MESH, 1 / 255, 0);
 }
 
 /** Inner-lip gap over inner-lip width (landmarks 13/14 and 78/308): 0 closed, ~0.5 wide open. */

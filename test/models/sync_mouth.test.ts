@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FaceMesh, mouthOpening } from '../../src/media/face_mesh.js';
+import { FaceMesh, meshCrop, mouthOpening } from '../../src/media/face_mesh.js';
 import { autoSync } from '../../src/models/av_sync/auto.js';
 import { featuresFromArrays, SYNC_SAMPLE_RATE } from '../../src/models/av_sync/features.js';
-import { mouthCue, type MouthTrack } from '../../src/models/av_sync/mouth_cue.js';
+import { fullXcorr } from '../../src/models/av_sync/lag_curve.js';
+import { loudness, mouthCue, type MouthTrack } from '../../src/models/av_sync/mouth_cue.js';
 import { Rng } from '../../src/util/rng.js';
 
 /**
@@ -78,6 +79,54 @@ test('the face models from @vladmandic/human convert, load and run; a blank fram
     assert.equal(lm.points.length, 1404);
     assert.ok(lm.points.every(Number.isFinite));
     assert.ok(lm.flag < 0.5, `face flag ${lm.flag} on a blank frame`);
+  } finally {
+    await mesh.close();
+  }
+});
+
+test('the lip cue by default is the levels curve; an added change curve ignores steps into masked gaps', () => {
+  const { feats, track } = talking(5, 8, 0.4);
+  const levels = mouthCue(feats, track)!.curve;
+  const expected = fullXcorr(loudness(feats, 2, 5), track.opening, feats.audioMask ?? feats.mask, track.mask);
+  assert.deepEqual(Array.from(levels), Array.from(expected));
+  // A face lost for 1.2 s mid-clip: the opening reads 0 there (masked). A change curve that took the step into and
+  // out of the gap as mouth movement would add two spikes; with the mask it still finds the shift.
+  const gapped = { opening: track.opening.slice(), mask: track.mask.slice() };
+  gapped.opening.fill(0, 80, 110);
+  gapped.mask.fill(0, 80, 110);
+  const withChanges = mouthCue(feats, gapped, 0.5)!.curve;
+  const withoutGapFix = mouthCue(feats, gapped, 0)!.curve;
+  let best = 0;
+  for (let i = 1; i < withChanges.length; i++) if (withChanges[i] > withChanges[best]) best = i;
+  assert.ok(Math.abs((best - 50) / 25 - 0.4) <= 0.04 + 1e-9, `lag ${(best - 50) / 25}`);
+  assert.notDeepEqual(Array.from(withChanges), Array.from(withoutGapFix));
+});
+
+test('facemesh on a batch of crops gives each crop the landmarks it gets alone, in its own frame pixels', async () => {
+  const mesh = await FaceMesh.load();
+  try {
+    const rng = new Rng(3);
+    const frames = [0, 1, 2].map(() => ({
+      data: Uint8Array.from({ length: 160 * 120 * 3 }, () => rng.int(256)),
+      width: 160,
+      height: 120,
+    }));
+    const boxes = [
+      { cx: 80, cy: 60, size: 50, score: 1 },
+      { cx: 60, cy: 50, size: 40, score: 1 },
+      { cx: 100, cy: 70, size: 60, score: 1 },
+    ];
+    const batched = await mesh.landmarksOfCrops(
+      frames.map((img, k) => ({ crop: meshCrop(img, boxes[k]), box: boxes[k] })),
+    );
+    for (let k = 0; k < frames.length; k++) {
+      const alone = await mesh.landmarks(frames[k], boxes[k]);
+      assert.ok(Math.abs(alone.flag - batched[k].flag) < 1e-4, `flag ${alone.flag} vs ${batched[k].flag}`);
+      let worst = 0;
+      for (let i = 0; i < alone.points.length; i++)
+        worst = Math.max(worst, Math.abs(alone.points[i] - batched[k].points[i]));
+      assert.ok(worst < 1e-2, `crop ${k}: max |batched - alone| ${worst} px`);
+    }
   } finally {
     await mesh.close();
   }

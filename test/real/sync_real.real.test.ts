@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   benchReal,
+  decodeSyncClip,
   defaultRealDir,
   mouthTrackOf,
   readRealCatalog,
@@ -44,5 +45,37 @@ test(
     const cases = lips.reduce((n, s) => n + s.cases, 0);
     const withinFrame = lips.reduce((n, s) => n + s.withinFrame, 0);
     assert.ok(cases >= 40 && withinFrame / cases >= 0.687, `lip cue within one frame on ${withinFrame} / ${cases}`);
+  },
+);
+
+test(
+  'the batched face track (4 frames per facemesh run, no deblocking) follows the mouth as the frame-by-frame one does',
+  { skip, timeout: 300_000 },
+  async () => {
+    const clip = await decodeSyncClip(join(dir, 'talkinghead_grid-lbbc2a.mpg'));
+    const batched = (await mouthTrackOf(clip, { batch: 4, skipLoopFilter: true }))!;
+    const single = (await mouthTrackOf(clip))!;
+    let both = 0,
+      sa = 0,
+      sb = 0;
+    for (let t = 0; t < clip.planes.length; t++)
+      if (batched.mask[t] && single.mask[t]) {
+        both++;
+        sa += batched.opening[t];
+        sb += single.opening[t];
+      }
+    assert.ok(both >= 0.9 * clip.planes.length, `face on ${both} of ${clip.planes.length} frames in both`);
+    const [ma, mb] = [sa / both, sb / both];
+    let ab = 0,
+      aa = 0,
+      bb = 0;
+    for (let t = 0; t < clip.planes.length; t++)
+      if (batched.mask[t] && single.mask[t]) {
+        ab += (batched.opening[t] - ma) * (single.opening[t] - mb);
+        aa += (batched.opening[t] - ma) ** 2;
+        bb += (single.opening[t] - mb) ** 2;
+      }
+    const r = ab / Math.sqrt(aa * bb);
+    assert.ok(r > 0.9, `correlation of the two opening tracks ${r}`);
   },
 );

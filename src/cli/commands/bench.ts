@@ -29,6 +29,10 @@ const BENCHES: Record<string, { about: string; load: () => Promise<BenchModule> 
     about: 'attune sync latency on 10 s of a 720p clip, without and with face landmarks, by stage',
     load: () => import('../../../bench/sync.js'),
   },
+  'sync-lips': {
+    about: 'the lip cue within one frame on the dev talking heads, per face-path speed trick and cue choice',
+    load: () => import('../../../bench/sync_lips.js'),
+  },
   queue: {
     about:
       'attune sync over a Redis queue with 3 workers, one killed mid-job in each of 20 runs: files lost and duplicated',

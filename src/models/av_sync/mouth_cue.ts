@@ -4,7 +4,12 @@
  * correlation of the two over lags, on the frames where a face was found. Loudness is taken over the middle mel
  * band groups (SPEECH_BANDS, about 0.8-3.8 kHz, where the formants of an open mouth carry the energy): on the real
  * development talking heads the best lag was within one frame on 43 of 63 cases, against 34 with all eight groups
- * (low bands carry room hum and music beds, high bands fricatives made with a nearly closed mouth).
+ * (low bands carry room hum and music beds, high bands fricatives made with a nearly closed mouth). A second curve,
+ * the frame-to-frame change of opening against the change of loudness, can be added with a weight; it is off
+ * (CHANGE_WEIGHT 0): on the development talking heads (98 cases) a quarter of it gave 74 within one frame against
+ * 72 (`attune bench sync-lips`; 70 against 70 on the batched tracks), but with the mouth calibration row refitted
+ * for it, 3 dev cases were answered wrong at the default --min-confidence (GRID clips at +0.6 / +1.2 s, low
+ * margins) against none without it: two frame hits do not pay for confident mistakes.
  */
 import { AUDIO_DIM, type SyncFeatures } from './features.js';
 import { fullXcorr } from './lag_curve.js';
@@ -19,6 +24,8 @@ export interface MouthTrack {
 const BANDS = 8;
 /** Mel band groups (of the front end's 8) the lip cue listens to. */
 const SPEECH_BANDS = [2, 5] as const;
+/** Weight of the changes' curve beside the levels' curve (0: levels only; see above). */
+export const CHANGE_WEIGHT = 0;
 
 /** Mean level of band groups lo..hi per frame (the front end's (dB + 50) / 20 columns); default all eight. */
 export function loudness(f: SyncFeatures, lo = 0, hi = BANDS - 1): Float32Array {
@@ -31,11 +38,29 @@ export function loudness(f: SyncFeatures, lo = 0, hi = BANDS - 1): Float32Array 
   return out;
 }
 
-export function mouthCue(f: SyncFeatures, track: MouthTrack): { curve: Float64Array; mask: Uint8Array } | undefined {
+/** Frame-to-frame change, 0 unless both frames are present (the step into a masked gap is no mouth movement). */
+function change(x: Float32Array, mask: Uint8Array): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let t = 1; t < x.length; t++) if (mask[t] && mask[t - 1]) out[t] = x[t] - x[t - 1];
+  return out;
+}
+
+export function mouthCue(
+  f: SyncFeatures,
+  track: MouthTrack,
+  changeWeight = CHANGE_WEIGHT,
+): { curve: Float64Array; mask: Uint8Array } | undefined {
   const mask = new Uint8Array(f.frames);
   let n = 0;
   for (let t = 0; t < f.frames; t++) n += mask[t] = f.mask[t] & (track.mask[t] ?? 0);
   if (n < 10) return undefined;
   // Each signal centerd over its own frames: the face is there where the moved audio is not, and vice versa.
-  return { curve: fullXcorr(loudness(f, ...SPEECH_BANDS), track.opening, f.audioMask ?? f.mask, track.mask), mask };
+  const audio = loudness(f, ...SPEECH_BANDS);
+  const audioMask = f.audioMask ?? f.mask;
+  const curve = fullXcorr(audio, track.opening, audioMask, track.mask);
+  if (changeWeight > 0) {
+    const changes = fullXcorr(change(audio, audioMask), change(track.opening, track.mask), audioMask, track.mask);
+    for (let i = 0; i < curve.length; i++) curve[i] += changeWeight * changes[i];
+  }
+  return { curve, mask };
 }
