@@ -52,34 +52,48 @@ let loading: Promise<NodeAv> | null = null;
 /** FFmpeg's error lines while a decode is running, per running decode (see captureLog). */
 const logSinks = new Set<string[]>();
 
-/** node-av, loaded once; a MediaError that says what to install when the optional package is missing. */
+const importNodeAv = async (): Promise<NodeAv> => {
+  const [api, lib, constants] = await Promise.all([
+    import('node-av/api'),
+    import('node-av/lib'),
+    import('node-av/constants'),
+  ]);
+  return { api, lib, constants };
+};
+
+/**
+ * Loads node-av with `load` (the package by default, a stand-in in tests); a MediaError that says what to install
+ * when the optional package is missing or its platform binary does not load.
+ */
+export async function openNodeAv(load: () => Promise<NodeAv> = importNodeAv): Promise<NodeAv> {
+  let av: NodeAv;
+  try {
+    av = await load();
+  } catch (err) {
+    throw new MediaError(
+      `${DECODER_VAR}=libav needs the optional package node-av (FFmpeg 8 in-process), which did not load: ` +
+        `${(err as Error).message}. Install it with \`npm install node-av\` (it brings its platform package, e.g. ` +
+        `@seydx/node-av-linux-x64), or unset ${DECODER_VAR} to decode with the ffmpeg CLI.`,
+      { reason: 'node-av missing', field: DECODER_VAR },
+    );
+  }
+  // libav logs to stderr by default; route errors to the running decodes instead (what `-loglevel error` prints
+  // for the CLI) and drop the rest.
+  av.lib.Log.setCallback(
+    (_level, message) => {
+      for (const sink of logSinks) sink.push(message.trimEnd());
+    },
+    { maxLevel: av.constants.AV_LOG_ERROR },
+  );
+  return av;
+}
+
+/** node-av, loaded once (see openNodeAv). */
 export function loadNodeAv(): Promise<NodeAv> {
-  loading ??= (async () => {
-    try {
-      const [api, lib, constants] = await Promise.all([
-        import('node-av/api'),
-        import('node-av/lib'),
-        import('node-av/constants'),
-      ]);
-      // libav logs to stderr by default; route errors to the running decodes instead (what `-loglevel error`
-      // prints for the CLI) and drop the rest.
-      lib.Log.setCallback(
-        (_level, message) => {
-          for (const sink of logSinks) sink.push(message.trimEnd());
-        },
-        { maxLevel: constants.AV_LOG_ERROR },
-      );
-      return { api, lib, constants };
-    } catch (err) {
-      loading = null;
-      throw new MediaError(
-        `${DECODER_VAR}=libav needs the optional package node-av (FFmpeg 8 in-process), which did not load: ` +
-          `${(err as Error).message}. Install it with \`npm install node-av\` (it brings its platform package, e.g. ` +
-          `@seydx/node-av-linux-x64), or unset ${DECODER_VAR} to decode with the ffmpeg CLI.`,
-        { reason: 'node-av missing', field: DECODER_VAR },
-      );
-    }
-  })();
+  loading ??= openNodeAv().catch((err: unknown) => {
+    loading = null;
+    throw err;
+  });
   return loading;
 }
 

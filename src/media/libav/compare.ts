@@ -10,7 +10,10 @@ import { decodeVideo, type VideoDecodeOptions } from '../decode_video.js';
 import { FEATURE_PRESETS } from '../presets.js';
 import { DECODER_VAR, type DecoderBackend } from './backend.js';
 
-/** Runs `fn` with ATTUNE_DECODER set to `backend`, restoring the previous value after. */
+/**
+ * Runs `fn` with ATTUNE_DECODER set to `backend`, restoring the previous value after. The backend is read from the
+ * environment, so calls must not overlap (await one before starting the next).
+ */
 export async function withBackend<T>(backend: DecoderBackend, fn: () => Promise<T>): Promise<T> {
   const before = process.env[DECODER_VAR];
   process.env[DECODER_VAR] = backend;

@@ -59,8 +59,6 @@ export async function* filteredFrames(path: string, opts: StreamDecodeOptions, l
     await demuxer.close();
     throw new MediaError(`${path}: libav finds no stream ${opts.streamIndex}`, { file: path, reason: 'no stream' });
   }
-  // Let the demuxer skip the other streams' packets, as the CLI does for unmapped streams.
-  for (const s of demuxer.streams) if (s.index !== stream.index) s.discard = AVDISCARD_ALL;
   const packet = new av.lib.Packet();
   packet.alloc();
   let decoder: Decoder | null = null;
@@ -70,6 +68,10 @@ export async function* filteredFrames(path: string, opts: StreamDecodeOptions, l
       const ret = await fc.seekFrame(-1, BigInt(Math.round(opts.seekTo * 1e6)), AVSEEK_FLAG_BACKWARD);
       if (ret < 0) log.push(`seek to ${opts.seekTo} s failed: ${av.lib.FFmpegError.strerror(ret)}`);
     }
+    // Let the demuxer skip the other streams' packets, as the CLI does for unmapped streams. Only after seeking:
+    // the seek then still lands on a video keyframe for an audio stream too (as the CLI's does), which gives the
+    // audio decoder a pre-roll before the start; seeking the audio stream alone would make its first frame wrong.
+    for (const s of demuxer.streams) if (s.index !== stream.index) s.discard = AVDISCARD_ALL;
     decoder = await av.api.Decoder.create(stream, {
       threadCount: opts.threads ?? 0,
       ...(opts.decoderOptions ? { options: opts.decoderOptions } : {}),
@@ -80,10 +82,20 @@ export async function* filteredFrames(path: string, opts: StreamDecodeOptions, l
     });
     const dec = decoder;
     const graph = filter;
+    // A trim (atrim=duration) ends the graph before the stream ends; adding a frame then reports end of file.
+    let graphEnded = false;
     const filterFrames = async function* (frames: Frame[]): AsyncGenerator<Frame> {
       for (const frame of frames) {
         opts.beforeFilter?.(frame);
-        const out = await graph.processAll(frame).finally(() => frame.free());
+        let out: Frame[] = [];
+        try {
+          if (!graphEnded) out = await graph.processAll(frame);
+        } catch (err) {
+          if ((err as { code?: number }).code !== AVERROR_EOF) throw err;
+          graphEnded = true;
+        } finally {
+          frame.free();
+        }
         for (const o of out) {
           try {
             yield o;
@@ -101,7 +113,7 @@ export async function* filteredFrames(path: string, opts: StreamDecodeOptions, l
         return [];
       }
     };
-    while (true) {
+    while (!graphEnded) {
       const ret = await fc.readFrame(packet);
       if (ret < 0) {
         if (ret !== AVERROR_EOF) log.push(`read error: ${av.lib.FFmpegError.strerror(ret)}`);
@@ -114,8 +126,8 @@ export async function* filteredFrames(path: string, opts: StreamDecodeOptions, l
         yield* filterFrames(frames);
       } else packet.unref();
     }
-    yield* filterFrames(await decode(null));
-    if (graph.isFilterInitialized) {
+    if (!graphEnded) yield* filterFrames(await decode(null));
+    if (graph.isFilterInitialized && !graphEnded) {
       for (const o of await graph.processAll(null)) {
         try {
           yield o;
