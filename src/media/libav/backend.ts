@@ -97,6 +97,19 @@ export function loadNodeAv(): Promise<NodeAv> {
   return loading;
 }
 
+/** Runs `fn`; on failure, the error lines FFmpeg logged meanwhile come with the error (`lines`). */
+export async function withLogLines<T>(fn: () => Promise<T>): Promise<T> {
+  const lines: string[] = [];
+  logSinks.add(lines);
+  try {
+    return await fn();
+  } catch (err) {
+    throw Object.assign(err as Error, { lines });
+  } finally {
+    logSinks.delete(lines);
+  }
+}
+
 /**
  * Collects FFmpeg's error messages while `body` runs. The log callback is process-wide, so two decodes running at
  * once (audio and video of one file) may see each other's messages; they are only read when a decode ends short.

@@ -8,7 +8,7 @@
 import type { Decoder, Demuxer, FilterAPI } from 'node-av/api';
 import type { Frame } from 'node-av/lib';
 import { MediaError } from '../../util/errors.js';
-import { loadNodeAv, type NodeAv } from './backend.js';
+import { loadNodeAv, withLogLines, type NodeAv } from './backend.js';
 
 export interface StreamDecodeOptions {
   streamIndex: number;
@@ -29,9 +29,11 @@ export interface StreamDecodeOptions {
 /** Opens a file with libav; a MediaError naming the file when FFmpeg cannot read it. */
 export async function openInput(path: string, av: NodeAv): Promise<Demuxer> {
   try {
-    return await av.api.Demuxer.open(path);
+    return await withLogLines(() => av.api.Demuxer.open(path));
   } catch (err) {
-    throw new MediaError(`${path}: libav cannot read it: ${(err as Error).message}`, {
+    // FFmpeg's own lines say why ("moov atom not found"); the exception only says "Invalid data".
+    const { message, lines = [] } = err as Error & { lines?: string[] };
+    throw new MediaError(`${path}: libav cannot read it: ${[...lines, message].join(' | ')}`, {
       file: path,
       reason: 'unreadable media',
     });
@@ -75,6 +77,12 @@ export async function* filteredFrames(path: string, opts: StreamDecodeOptions, l
     decoder = await av.api.Decoder.create(stream, {
       threadCount: opts.threads ?? 0,
       ...(opts.decoderOptions ? { options: opts.decoderOptions } : {}),
+    }).catch((err: Error) => {
+      const codec = av.lib.avGetCodecName(stream.codecpar.codecId) ?? `codec id ${stream.codecpar.codecId}`;
+      throw new MediaError(`${path}: libav cannot decode stream ${stream.index} (${codec}): ${err.message}`, {
+        file: path,
+        reason: 'decoder not found',
+      });
     });
     filter = av.api.FilterAPI.create(opts.filter, {
       ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
