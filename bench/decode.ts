@@ -109,19 +109,26 @@ function treeBytes(dir: string): number {
   return readdirSync(dir).reduce((sum, name) => sum + treeBytes(join(dir, name)), 0);
 }
 
-/** A package and the packages its dependencies (and installed optional dependencies) pull in, from node_modules. */
-function packageClosure(name: string, seen = new Set<string>()): Set<string> {
+/**
+ * A package and the installed packages its dependencies pull in (from node_modules). `optional` adds the roots'
+ * installed optional dependencies (npm installs those by default; node-av's include werift, for WebRTC).
+ */
+function packageClosure(name: string, seen: Set<string>, optional: boolean): Set<string> {
   const manifest = join(ROOT, 'node_modules', name, 'package.json');
   if (seen.has(name) || !existsSync(manifest)) return seen;
   seen.add(name);
   const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as Record<string, Record<string, string> | undefined>;
-  for (const dep of Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies })) packageClosure(dep, seen);
+  for (const dep of Object.keys(pkg.dependencies ?? {})) packageClosure(dep, seen, optional);
+  // Platform packages (@seydx/node-av-linux-x64, @ffmpeg-installer/linux-x64) are optional dependencies too.
+  for (const dep of Object.keys(pkg.optionalDependencies ?? {}))
+    if (optional || /-(linux|darwin|win32)-/.test(dep) || /^@\w[\w-]*\/(linux|darwin|win32)-/.test(dep))
+      packageClosure(dep, seen, optional);
   return seen;
 }
 
-function installMiB(roots: string[]): { mib: number; packages: string[] } {
+function installMiB(roots: string[], optional = true): { mib: number; packages: string[] } {
   const all = new Set<string>();
-  for (const r of roots) for (const p of packageClosure(r)) all.add(p);
+  for (const r of roots) for (const p of packageClosure(r, new Set(), optional)) all.add(p);
   const bytes = [...all].reduce((s, p) => s + treeBytes(join(ROOT, 'node_modules', p)), 0);
   return { mib: bytes / 2 ** 20, packages: [...all].sort() };
 }
@@ -214,9 +221,15 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
   }
   const cli = installMiB(['@ffmpeg-installer/ffmpeg', '@ffprobe-installer/ffprobe']);
   const lav = installMiB(['node-av']);
+  const lavCore = installMiB(['node-av'], false);
   say('');
   say(`Install size: ffmpeg CLI ${cli.mib.toFixed(1)} MiB (${cli.packages.join(', ')})`);
-  say(`Install size: libav ${lav.mib.toFixed(1)} MiB (${lav.packages.join(', ')})`);
+  say(
+    `Install size: libav ${lavCore.mib.toFixed(1)} MiB without node-av's optional extras (${lavCore.packages.join(', ')})`,
+  );
+  say(
+    `Install size: libav ${lav.mib.toFixed(1)} MiB as npm installs it (${lav.packages.length} packages, werift etc.)`,
+  );
   say(`node-av first load: ${loadMs.toFixed(0)} ms`);
   Object.assign(figures, {
     files: inputs.length,
@@ -225,6 +238,7 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
     video_frame_count_mismatches: frameMismatches,
     install_mib_ffmpeg_cli: cli.mib,
     install_mib_libav: lav.mib,
+    install_mib_libav_core: lavCore.mib,
   });
   return { name: 'decode', figures, notes };
 }
