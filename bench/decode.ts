@@ -4,8 +4,8 @@
  *  1. correctness on every clip in ../shared/media/real (when present) and on generated inputs (10 s 720p 29.97 fps
  *     H.264 with B-frames and dropped frames, 44.1 kHz AAC starting 0.25 s late; the same rotated 90 degrees; the
  *     same as MPEG-TS): probe fields, 16 kHz mono audio, video at the sync and av-basic feature sizes;
- *  2. decode speed, wall and CPU (this process plus its ffmpeg children), audio + video of the 720p clip, per
- *     ATTUNE_THREADS value, best of 5;
+ *  2. speed, wall and CPU (this process plus its ffmpeg children) on the 720p clip: decoding audio + video, and the
+ *     av-basic preset end to end, per ATTUNE_THREADS value, best of 3;
  *  3. install size of each backend's npm packages.
  * --quick: generated inputs only.
  */
@@ -18,6 +18,7 @@ import { runFfmpeg } from '../src/media/ffmpeg.js';
 import { decodeAudio } from '../src/media/decode_audio.js';
 import { decodeVideo } from '../src/media/decode_video.js';
 import { probe } from '../src/media/probe.js';
+import { extractFeatures } from '../src/media/features.js';
 import { loadNodeAv, type DecoderBackend } from '../src/media/libav/backend.js';
 import {
   COMPARED_SAMPLE_RATE,
@@ -71,8 +72,19 @@ function cpuSeconds(): number {
   return (own.user + own.system) / 1e6 + children;
 }
 
-/** Best wall and CPU seconds of n runs of audio (16 kHz mono) + video (av-basic view) on one backend. */
+/** The timed jobs: decoding alone, and the av-basic preset end to end (decode overlapped with feature compute). */
+const JOBS: Record<'decode' | 'features', (path: string) => Promise<unknown>> = {
+  decode: async (path) => {
+    const info = await probe(path);
+    await decodeAudio(path, { sampleRate: COMPARED_SAMPLE_RATE, info });
+    await decodeVideo(path, { ...COMPARED_VIEWS.features, info });
+  },
+  features: (path) => extractFeatures(path, 'av-basic'),
+};
+
+/** Best wall and CPU seconds of n runs of a job on one backend with ATTUNE_THREADS = threads. */
 async function speed(
+  job: (path: string) => Promise<unknown>,
   path: string,
   backend: DecoderBackend,
   threads: number,
@@ -87,9 +99,7 @@ async function speed(
       await withBackend(backend, async () => {
         const t0 = performance.now();
         const c0 = cpuSeconds();
-        const info = await probe(path);
-        await decodeAudio(path, { sampleRate: COMPARED_SAMPLE_RATE, info });
-        await decodeVideo(path, { ...COMPARED_VIEWS.features, info });
+        await job(path);
         wall = Math.min(wall, (performance.now() - t0) / 1000);
         cpu = Math.min(cpu, cpuSeconds() - c0);
       });
@@ -201,23 +211,27 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
     say(`- ${backend}: ${ts.length} samples (MP4 ${mp4.length}), SNR ${d.snrDb.toFixed(1)} dB`);
     figures[`ts_vs_mp4_snr_db_${backend}`] = d.snrDb;
   }
-  const threadCounts = [1, 2];
   say('');
   say(
-    `Speed: ${gen.clip} (10 s, 1280x720), probe + 16 kHz mono audio + 8 fps 224x224 crops, best of 5 (s); load average ${loadavg()[0].toFixed(1)} on ${cpus().length} cores.`,
+    `Speed: ${gen.clip} (10 s, 1280x720), best of 3 (s); load average ${loadavg()[0].toFixed(1)} on ${cpus().length} cores.`,
   );
-  say('| ATTUNE_THREADS | ffmpeg wall | ffmpeg CPU | libav wall | libav CPU |');
-  say('|---|---|---|---|---|');
-  for (const threads of threadCounts) {
-    const f = await speed(gen.clip, 'ffmpeg', threads);
-    const l = await speed(gen.clip, 'libav', threads);
-    say(`| ${threads} | ${f.wall.toFixed(2)} | ${f.cpu.toFixed(2)} | ${l.wall.toFixed(2)} | ${l.cpu.toFixed(2)} |`);
-    Object.assign(figures, {
-      [`ffmpeg_wall_s_t${threads}`]: f.wall,
-      [`ffmpeg_cpu_s_t${threads}`]: f.cpu,
-      [`libav_wall_s_t${threads}`]: l.wall,
-      [`libav_cpu_s_t${threads}`]: l.cpu,
-    });
+  say('decode = probe + 16 kHz mono audio + 8 fps 224x224 crops; features = the av-basic preset end to end.');
+  say('| job | ATTUNE_THREADS | ffmpeg wall | ffmpeg CPU | libav wall | libav CPU |');
+  say('|---|---|---|---|---|---|');
+  for (const [name, job] of Object.entries(JOBS)) {
+    for (const threads of [1, 2]) {
+      const f = await speed(job, gen.clip, 'ffmpeg', threads);
+      const l = await speed(job, gen.clip, 'libav', threads);
+      say(
+        `| ${name} | ${threads} | ${f.wall.toFixed(2)} | ${f.cpu.toFixed(2)} | ${l.wall.toFixed(2)} | ${l.cpu.toFixed(2)} |`,
+      );
+      Object.assign(figures, {
+        [`${name}_ffmpeg_wall_s_t${threads}`]: f.wall,
+        [`${name}_ffmpeg_cpu_s_t${threads}`]: f.cpu,
+        [`${name}_libav_wall_s_t${threads}`]: l.wall,
+        [`${name}_libav_cpu_s_t${threads}`]: l.cpu,
+      });
+    }
   }
   const cli = installMiB(['@ffmpeg-installer/ffmpeg', '@ffprobe-installer/ffprobe']);
   const lav = installMiB(['node-av']);

@@ -1,7 +1,7 @@
 import { InputError, MediaError, NumericError } from '../util/errors.js';
 import { ffmpegThreadArgs, threadCap } from '../util/threads.js';
 import { ffFile, stderrTail } from './ffmpeg.js';
-import { cliRecords, decoderBackend, type RecordSource } from './libav/backend.js';
+import { cliRecords, decoderBackend, readAhead, readAheadDepth, type RecordSource } from './libav/backend.js';
 import { libavAudioRecords, type LibavAudioPlan } from './libav/audio.js';
 import { probe, requireAudio, type MediaInfo } from './probe.js';
 import { checkRange, secondsArg, type TimeRange } from './timing.js';
@@ -149,7 +149,7 @@ export async function* iterateAudioChunks(
   const chunkBytes = chunkFrames * C * 4;
   const source: RecordSource =
     decoderBackend() === 'libav'
-      ? libavAudioRecords(path, { ...plan.libav, recordBytes: chunkBytes })
+      ? readAhead(libavAudioRecords(path, { ...plan.libav, recordBytes: chunkBytes }), readAheadDepth(chunkBytes))
       : cliRecords(path, plan.args, chunkBytes);
   let offset = 0;
   let stderr = '';

@@ -1,7 +1,7 @@
 import { InputError, MediaError } from '../util/errors.js';
 import { ffmpegThreadArgs, threadCap } from '../util/threads.js';
 import { ffFile, stderrTail } from './ffmpeg.js';
-import { cliRecords, decoderBackend, type RecordSource } from './libav/backend.js';
+import { cliRecords, decoderBackend, readAhead, readAheadDepth, type RecordSource } from './libav/backend.js';
 import { libavVideoRecords, type LibavVideoPlan } from './libav/video.js';
 import { probe, requireVideo, type MediaInfo } from './probe.js';
 import { checkRange, gridCount, secondsArg, type TimeRange } from './timing.js';
@@ -244,7 +244,9 @@ export async function* iterateVideoFrames(
   const { timeline, args, libav } = await planVideo(path, opts);
   const frameBytes = libav.frameBytes;
   const source: RecordSource =
-    decoderBackend() === 'libav' ? libavVideoRecords(path, libav) : cliRecords(path, args, frameBytes);
+    decoderBackend() === 'libav'
+      ? readAhead(libavVideoRecords(path, libav), readAheadDepth(frameBytes))
+      : cliRecords(path, args, frameBytes);
   let index = 0;
   let next: IteratorResult<Uint8Array, string>;
   try {

@@ -39,6 +39,35 @@ export async function* cliRecords(path: string, args: string[], recordBytes: num
   }
 }
 
+/**
+ * Keeps up to `depth` records requested ahead of the consumer, so that libav decodes (on libuv's thread pool) while
+ * the consumer computes features, as the CLI does in its own process. An async generator queues the requests and
+ * answers them in order.
+ */
+export async function* readAhead(source: RecordSource, depth: number): RecordSource {
+  const pending: Promise<IteratorResult<Uint8Array, string>>[] = [];
+  try {
+    while (true) {
+      while (pending.length < depth) {
+        const request = source.next();
+        request.catch(() => undefined); // a failure surfaces when its turn is awaited, not as an unhandled rejection
+        pending.push(request);
+      }
+      const next = await pending.shift()!;
+      if (next.done) return next.value;
+      yield next.value;
+    }
+  } finally {
+    await Promise.allSettled(pending);
+    await source.return('');
+  }
+}
+
+/** How many records of `recordBytes` fit the same read-ahead budget as the CLI's pipe reader (8 MiB), at least 2. */
+export function readAheadDepth(recordBytes: number): number {
+  return Math.max(2, Math.floor((8 * 2 ** 20) / Math.max(1, recordBytes)));
+}
+
 export type NodeAvApi = typeof import('node-av/api');
 export type NodeAvLib = typeof import('node-av/lib');
 export type NodeAvConstants = typeof import('node-av/constants');
