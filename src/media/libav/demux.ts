@@ -99,7 +99,12 @@ export async function* filteredFrames(path: string, opts: StreamDecodeOptions, l
         try {
           if (!graphEnded) out = await graph.processAll(frame);
         } catch (err) {
-          if ((err as { code?: number }).code !== AVERROR_EOF) throw err;
+          if ((err as { code?: number }).code !== AVERROR_EOF) {
+            throw new MediaError(`${path}: libav filtering failed (${opts.filter}): ${(err as Error).message}`, {
+              file: path,
+              reason: 'filter failed',
+            });
+          }
           graphEnded = true;
         } finally {
           frame.free();
