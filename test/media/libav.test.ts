@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { decodeAudio } from '../../src/media/decode_audio.js';
 import { decodeVideo } from '../../src/media/decode_video.js';
 import { probe } from '../../src/media/probe.js';
-import { decoderBackend, loadNodeAv, openNodeAv } from '../../src/media/libav/backend.js';
+import { decoderBackend, loadNodeAv, openNodeAv, readAhead, type RecordSource } from '../../src/media/libav/backend.js';
 import { compareFile, difference, withBackend } from '../../src/media/libav/compare.js';
 import { displayMatrixRotation } from '../../src/media/libav/probe.js';
 import { ConfigError, MediaError } from '../../src/util/errors.js';
@@ -52,6 +52,38 @@ test('a missing node-av is a MediaError that says what to install', async () => 
     assert.match(err.message, /Cannot find package 'node-av'/);
     return true;
   });
+});
+
+test('readAhead keeps order and the final value, stops its source early, and passes failures on in turn', async () => {
+  const closed = { count: 0 };
+  async function* numbers(n: number, failAt = -1): RecordSource {
+    try {
+      for (let i = 0; i < n; i++) {
+        if (i === failAt) throw new Error(`record ${i} is bad`);
+        yield Uint8Array.of(i);
+      }
+      return 'done';
+    } finally {
+      closed.count++;
+    }
+  }
+  const seen: number[] = [];
+  const all = readAhead(numbers(10), 3);
+  let next: IteratorResult<Uint8Array, string>;
+  while (!(next = await all.next()).done) seen.push(next.value[0]);
+  assert.deepEqual(seen, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.equal(next.value, 'done');
+  assert.equal(closed.count, 1);
+  for await (const r of readAhead(numbers(1000), 4)) if (r[0] === 2) break;
+  assert.equal(closed.count, 2, 'source closed after an early break');
+  const got: number[] = [];
+  await assert.rejects(
+    (async () => {
+      for await (const r of readAhead(numbers(10, 5), 4)) got.push(r[0]);
+    })(),
+    /record 5 is bad/,
+  );
+  assert.deepEqual(got, [0, 1, 2, 3, 4]);
 });
 
 test('display matrix rotation reads as av_display_rotation_get does', () => {
