@@ -43,6 +43,7 @@ export function libavAudioRecords(path: string, plan: LibavAudioPlan): RecordSou
         seekTo: plan.start > 0 ? plan.absStart : null,
         filter,
         threads: plan.threads,
+        blocking: true,
         // The decoder hands frames over in 1/sample_rate; shift them so that t = 0 is absStart.
         beforeFilter: (frame) => {
           const tb = frame.timeBase;
