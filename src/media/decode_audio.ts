@@ -1,7 +1,8 @@
 import { InputError, MediaError, NumericError } from '../util/errors.js';
-import { ffmpegThreadArgs } from '../util/threads.js';
-import { readRecords } from './chunker.js';
-import { ffFile, spawnTool, stderrTail } from './ffmpeg.js';
+import { ffmpegThreadArgs, threadCap } from '../util/threads.js';
+import { ffFile, stderrTail } from './ffmpeg.js';
+import { cliRecords, decoderBackend, readAhead, readAheadDepth, type RecordSource } from './libav/backend.js';
+import { libavAudioRecords, type LibavAudioPlan } from './libav/audio.js';
 import { probe, requireAudio, type MediaInfo } from './probe.js';
 import { checkRange, secondsArg, type TimeRange } from './timing.js';
 
@@ -39,6 +40,8 @@ export interface DecodedAudio {
 
 interface AudioPlan {
   args: string[];
+  /** The same decode for the in-process backend (ATTUNE_DECODER=libav), less the record size. */
+  libav: Omit<LibavAudioPlan, 'recordBytes'>;
   channels: number;
   start: number;
   /** Exact sample count when a duration was asked for; otherwise null (until the stream ends). */
@@ -78,6 +81,8 @@ async function planAudio(path: string, opts: AudioDecodeOptions): Promise<AudioP
       end: info.duration,
     });
   }
+  // first_pts=0 pads the front with silence when the audio starts late, and async fills timestamp gaps.
+  const filter = `aresample=${opts.sampleRate}:async=1:first_pts=0`;
   const args = [
     '-nostdin',
     '-hide_banner',
@@ -93,9 +98,8 @@ async function planAudio(path: string, opts: AudioDecodeOptions): Promise<AudioP
     '-vn',
     '-sn',
     '-dn',
-    // first_pts=0 pads the front with silence when the audio starts late, and async fills timestamp gaps.
     '-af',
-    `aresample=${opts.sampleRate}:async=1:first_pts=0`,
+    filter,
     '-ac',
     String(channels),
     '-f',
@@ -108,7 +112,16 @@ async function planAudio(path: string, opts: AudioDecodeOptions): Promise<AudioP
   const streamEnd = audio.duration !== null ? audio.startTime + audio.duration : info.duration;
   const end = duration !== undefined ? Math.min(start + duration, streamEnd) : streamEnd;
   const expectedSeconds = end > start ? end - start : null;
-  return { args, channels, start, exactLength, expectedSeconds };
+  const libav = {
+    streamIndex: audio.index,
+    filter,
+    absStart: info.startTime + start,
+    start,
+    duration,
+    channels,
+    threads: threadCap(),
+  };
+  return { args, libav, channels, start, exactLength, expectedSeconds };
 }
 
 function deinterleave(src: Float32Array, channels: number): Float32Array {
@@ -134,9 +147,11 @@ export async function* iterateAudioChunks(
   const C = plan.channels;
   const chunkFrames = opts.chunkFrames ?? opts.sampleRate;
   const chunkBytes = chunkFrames * C * 4;
-  const proc = spawnTool('ffmpeg', plan.args, { file: path });
+  const source: RecordSource =
+    decoderBackend() === 'libav'
+      ? readAhead(libavAudioRecords(path, { ...plan.libav, recordBytes: chunkBytes }), readAheadDepth(chunkBytes))
+      : cliRecords(path, plan.args, chunkBytes);
   let offset = 0;
-  let finished = false;
   let stderr = '';
   const limit = plan.exactLength ?? Infinity;
   const emit = (bytes: Uint8Array): AudioChunk => {
@@ -159,14 +174,14 @@ export async function* iterateAudioChunks(
     return chunk;
   };
   try {
-    for await (const record of readRecords(proc.stdout, chunkBytes)) {
-      if (record.length >= 4 * C) yield emit(record);
-      if (offset >= limit) break;
+    let next: IteratorResult<Uint8Array, string>;
+    while (offset < limit && !(next = await source.next()).done) {
+      if (next.value.length >= 4 * C) yield emit(next.value);
     }
-    if (offset < limit) stderr = await proc.done;
-    finished = true;
+    if (offset < limit) stderr = next!.value as string;
   } finally {
-    if (!finished || offset >= limit) proc.stop();
+    // Stops ffmpeg (or closes libav) when the exact length was reached before the stream ended.
+    await source.return('');
   }
   if (offset === 0) {
     throw new MediaError(

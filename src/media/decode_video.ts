@@ -1,7 +1,8 @@
 import { InputError, MediaError } from '../util/errors.js';
-import { ffmpegThreadArgs } from '../util/threads.js';
-import { readRecords } from './chunker.js';
-import { ffFile, spawnTool, stderrTail } from './ffmpeg.js';
+import { ffmpegThreadArgs, threadCap } from '../util/threads.js';
+import { ffFile, stderrTail } from './ffmpeg.js';
+import { cliRecords, decoderBackend, readAhead, readAheadDepth, type RecordSource } from './libav/backend.js';
+import { libavVideoRecords, type LibavVideoPlan } from './libav/video.js';
 import { probe, requireVideo, type MediaInfo } from './probe.js';
 import { checkRange, gridCount, secondsArg, type TimeRange } from './timing.js';
 
@@ -134,11 +135,16 @@ function checkOptions(path: string, opts: VideoDecodeOptions): void {
   }
 }
 
+export interface VideoPlan {
+  timeline: VideoTimeline;
+  /** ffmpeg CLI arguments. */
+  args: string[];
+  /** The same decode for the in-process backend (ATTUNE_DECODER=libav). */
+  libav: LibavVideoPlan;
+}
+
 /** Plans the timeline without decoding (probes the file unless `info` is given). */
-export async function planVideo(
-  path: string,
-  opts: VideoDecodeOptions,
-): Promise<{ timeline: VideoTimeline; args: string[] }> {
+export async function planVideo(path: string, opts: VideoDecodeOptions): Promise<VideoPlan> {
   checkOptions(path, opts);
   const { start, duration } = checkRange(path, opts);
   const info = opts.info ?? (await probe(path));
@@ -214,7 +220,17 @@ export async function planVideo(
     'rawvideo',
     'pipe:1',
   ];
-  return { timeline, args };
+  const libav: LibavVideoPlan = {
+    streamIndex: video.index,
+    filter: vf,
+    rotation: video.rotation,
+    seekTo: start > 0 ? absStart : null,
+    frameCount,
+    frameBytes: width * height * channels,
+    threads: opts.threads ?? threadCap(),
+    skipLoopFilter: opts.skipLoopFilter ?? false,
+  };
+  return { timeline, args, libav };
 }
 
 /**
@@ -225,23 +241,25 @@ export async function* iterateVideoFrames(
   path: string,
   opts: VideoDecodeOptions,
 ): AsyncGenerator<VideoFrame, VideoTimeline> {
-  const { timeline, args } = await planVideo(path, opts);
-  const frameBytes = timeline.width * timeline.height * timeline.channels;
-  const proc = spawnTool('ffmpeg', args, { file: path });
+  const { timeline, args, libav } = await planVideo(path, opts);
+  const frameBytes = libav.frameBytes;
+  const source: RecordSource =
+    decoderBackend() === 'libav'
+      ? readAhead(libavVideoRecords(path, libav), readAheadDepth(frameBytes))
+      : cliRecords(path, args, frameBytes);
   let index = 0;
-  let finished = false;
-  let stderr: string;
+  let next: IteratorResult<Uint8Array, string>;
   try {
-    for await (const frame of readRecords(proc.stdout, frameBytes)) {
-      if (frame.length < frameBytes) break; // a partial frame only comes from a broken pipe; ignore it
+    while (!(next = await source.next()).done) {
+      const frame = next.value;
+      if (frame.length < frameBytes) continue; // a partial frame only comes from a broken pipe; ignore it
       yield { index, time: timeline.start + index / timeline.fps, data: frame };
       index++;
     }
-    stderr = await proc.done;
-    finished = true;
   } finally {
-    if (!finished) proc.stop();
+    await source.return('');
   }
+  const stderr = next.value;
   const why = stderr.trim() ? ` (${stderrTail(stderr)})` : '';
   if (index === 0) {
     throw new MediaError(`${path}: the video stream decoded to no frames${why}`, {

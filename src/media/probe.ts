@@ -1,6 +1,8 @@
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { InputError, MediaError } from '../util/errors.js';
 import { ffFile, runFfprobe } from './ffmpeg.js';
+import { decoderBackend } from './libav/backend.js';
+import { libavPacketTimes, libavProbeJson } from './libav/probe.js';
 import { probeWithFfmpeg } from './probe_ffmpeg.js';
 
 /**
@@ -212,6 +214,7 @@ export function intervalsAreIrregular(times: number[]): boolean {
 }
 
 async function scanFrameTimes(path: string, streamIndex: number, packets: number): Promise<number[]> {
+  if (decoderBackend() === 'libav') return frameTimes(await libavPacketTimes(path, streamIndex, packets));
   const { stdout } = await runFfprobe(
     [
       '-select_streams',
@@ -231,6 +234,11 @@ async function scanFrameTimes(path: string, streamIndex: number, packets: number
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((l) => l.split(',').map((v) => (v === 'N/A' ? NaN : Number(v))));
+  return frameTimes(rows);
+}
+
+/** Frame times from [pts, dts] rows (seconds, NaN when absent). */
+function frameTimes(rows: number[][]): number[] {
   // MPEG-PS/TS often carry a pts on some packets only; decode timestamps are then the regular series.
   const column = rows.every((r) => Number.isFinite(r[0])) ? 0 : 1;
   return rows.map((r) => r[column]).filter(Number.isFinite);
@@ -266,8 +274,9 @@ export interface ProbeOptions {
 /** Probes a media file. InputError for unreadable paths; MediaError when ffprobe cannot parse it. */
 export async function probe(path: string, opts: ProbeOptions = {}): Promise<MediaInfo> {
   assertReadableFile(path);
-  let raw = await ffprobeJson(path);
-  if (!raw) raw = (await probeWithFfmpeg(path)) as unknown as RawProbe;
+  let raw: RawProbe | null;
+  if (decoderBackend() === 'libav') raw = (await libavProbeJson(path, statSync(path).size)) as RawProbe;
+  else raw = (await ffprobeJson(path)) ?? ((await probeWithFfmpeg(path)) as unknown as RawProbe);
   if (!raw.streams || raw.streams.length === 0) {
     throw new MediaError(`${path}: no audio or video streams found`, { file: path, reason: 'no streams' });
   }

@@ -13,6 +13,10 @@ const BENCHES: Record<string, { about: string; load: () => Promise<BenchModule> 
     about: 'attune sync over AV-Synth clips: a pool of 2 worker processes vs 1 (throughput ratio)',
     load: () => import('../../../bench/batch.js'),
   },
+  decode: {
+    about: 'ffmpeg CLI vs libav in-process (node-av): correctness on every clip, decode speed, install size',
+    load: () => import('../../../bench/decode.js'),
+  },
   engine: {
     about: 'training step and inference of the reference cross-attention model vs PyTorch',
     load: () => import('../../../bench/engine.js'),
