@@ -114,7 +114,12 @@ test('fitLogistic recovers the weights that generated the labels', () => {
   }
   const w = fitLogistic(X, y, 1e-6);
   truth.forEach((t, k) => assert.ok(Math.abs(w[k] - t) < 0.15, `w${k} ${w[k]} vs ${t}`));
-  assert.ok(calibratedConfidence({ best: 0, refined: 0, peak: 0.9, gap: 0.5, margin: 20, frames: 250 }, 'onset') >= 0);
+  assert.ok(
+    calibratedConfidence(
+      { best: 0, refined: 0, peak: 0.9, gap: 0.5, runnerUp: 10, margin: 20, frames: 250 },
+      'onset',
+    ) >= 0,
+  );
 });
 
 const estimate = (
@@ -123,7 +128,7 @@ const estimate = (
   independentLag: number,
   cue: 'onset' | 'mouth' = 'onset',
 ): AutoEstimate => {
-  const stats = { best: 0, refined: 0, peak: 0.5, gap: 0.1, margin: 10, frames: 250 };
+  const stats = { best: 0, refined: 0, peak: 0.5, gap: 0.1, runnerUp: 10, margin: 10, frames: 250 };
   return {
     method: 'auto',
     offset: confidence >= 0.7 ? Math.round(lag * 5) / 5 : null,

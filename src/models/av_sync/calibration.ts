@@ -10,7 +10,7 @@
  */
 import type { CurveStats } from './lag_curve.js';
 
-export type CueKind = 'onset' | 'mouth' | 'envelope';
+export type CueKind = 'onset' | 'mouth' | 'envelope' | 'model';
 
 /** Curve shape -> model inputs (bias first). */
 export function calibrationInputs(s: CurveStats): number[] {
@@ -19,9 +19,10 @@ export function calibrationInputs(s: CurveStats): number[] {
 
 /** Weights per cue (from the command above; see docs/sync.md for the fit's data). */
 export const CALIBRATION: Record<CueKind, number[]> = {
-  onset: [-0.942, 0.9022, 0, 0, -0.0376],
+  onset: [-1.0147, 0.951, 0.5405, 0.2151, 0.4603],
   mouth: [0.1841, 2.1297, 1.0377, 0.7529, 0.5086],
   envelope: [-0.8079, 1.4077, 0.3675, 1.9657, -0.0121],
+  model: [-3, 0, 0, 0, 0],
 };
 
 /**

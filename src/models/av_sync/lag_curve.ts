@@ -19,8 +19,9 @@ export interface CurveStats {
   peak: number;
   /** (peak - median) / MAD over all lags. */
   margin: number;
-  /** peak minus the best score more than 3 frames away from the peak. */
+  /** peak minus the best score more than 3 frames away from the peak, and that runner-up's lag in frames. */
   gap: number;
+  runnerUp: number;
   /** Frames where both signals are present. */
   frames: number;
 }
@@ -86,8 +87,13 @@ export function curveStats(curve: ArrayLike<number>, mask: Uint8Array, maxLag = 
   for (let i = 1; i < c.length; i++) if (c[i] > c[b]) b = i;
   const med = median(c);
   const mad = median(c.map((x) => Math.abs(x - med))) + 1e-6;
-  let second = -Infinity;
-  for (let i = 0; i < c.length; i++) if (Math.abs(i - b) > 3) second = Math.max(second, c[i]);
+  let second = -Infinity,
+    runnerUp = b;
+  for (let i = 0; i < c.length; i++)
+    if (Math.abs(i - b) > 3 && c[i] > second) {
+      second = c[i];
+      runnerUp = i;
+    }
   const d = b > 0 && b < c.length - 1 ? c[b - 1] - 2 * c[b] + c[b + 1] : 0;
   const vertex = d < 0 ? Math.max(-0.5, Math.min(0.5, (0.5 * (c[b - 1] - c[b + 1])) / d)) : 0;
   let frames = 0;
@@ -98,6 +104,7 @@ export function curveStats(curve: ArrayLike<number>, mask: Uint8Array, maxLag = 
     peak: c[b],
     margin: (c[b] - med) / mad,
     gap: c[b] - second,
+    runnerUp: runnerUp - maxLag,
     frames,
   };
 }
