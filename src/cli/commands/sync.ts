@@ -69,6 +69,10 @@ export function register(program: Command): void {
       'with --bench real:*: the real clips and their catalog.jsonl (default ../shared/media/real or $ATTUNE_REAL_MEDIA)',
     )
     .option(
+      '--fold-models <runs>',
+      'with --bench real:dev: the learned cue cross-fitted: run k (comma-separated) measures the dev clips of fold k (trained with data.real.folds / fold = k, so it never saw them)',
+    )
+    .option(
       '--fit-calibration',
       'with --bench real:dev: also fit the confidence calibration on these cases and print its weights',
       false,
@@ -151,6 +155,7 @@ interface Options extends Omit<BatchCliOptions, 'model'> {
   json: boolean;
   minConfidence?: number;
   realDir?: string;
+  foldModels?: string;
   fitCalibration: boolean;
   faces: boolean;
   timeline?: boolean;
@@ -407,7 +412,7 @@ async function fixVerified(video: string, o: Options): Promise<void> {
 async function benchRealCli(o: Options): Promise<void> {
   const { benchReal, fitCalibration, defaultRealDir, realBenchClips, REAL_SHIFTS, shippedSyncModel } =
     await import('../../models/av_sync/index.js');
-  const { learnedCue, loadSyncModel, releaseSyncModel } = await import('../../models/av_sync/index.js');
+  const { learnedCue, loadSyncModel, releaseSyncModel, realFold } = await import('../../models/av_sync/index.js');
   const { Progress } = await import('../../util/progress.js');
   const part = o.bench === 'real:dev' ? 'dev' : o.bench === 'real:held-out' ? 'held-out' : undefined;
   if (!part)
@@ -421,17 +426,19 @@ async function benchRealCli(o: Options): Promise<void> {
     total: realBenchClips(dir, part).length * REAL_SHIFTS.length,
     quiet: o.json,
   });
-  // auto's learned cue: --model RUN, else the shipped weights; --no-model: without it.
+  // auto's learned cue: --fold-models (clip i measured by the run of its fold), else --model RUN, else the shipped
+  // weights; --no-model: without it.
   const learnedPath = o.model === false ? undefined : (o.model ?? shippedSyncModel());
-  const model = learnedPath ? loadSyncModel(learnedPath) : undefined;
+  const paths = o.foldModels ? o.foldModels.split(',') : learnedPath ? [learnedPath] : [];
+  const models = paths.map((p) => loadSyncModel(p));
   const r = await benchReal({
     dir,
     part,
     minConfidence: o.minConfidence,
     mouthTrack: await mouthTracks(o),
-    learned: model ? (f) => learnedCue(f, model) : undefined,
+    learned: models.length ? (f, i) => learnedCue(f, models[realFold(i, models.length)]) : undefined,
     progress: (d) => bar.update(d),
-  }).finally(() => model && releaseSyncModel(model));
+  }).finally(() => Promise.all(models.map((m) => releaseSyncModel(m))));
   bar.finish();
   const calibration = o.fitCalibration ? fitCalibration(r.cases) : undefined;
   if (o.json) return printJson({ ...r, ...(calibration ? { calibration } : {}) });

@@ -66,8 +66,8 @@ export function autoSync(f: SyncFeatures, opts: AutoOptions = {}): AutoEstimate 
   const weights = opts.calibration ?? CALIBRATION;
   const onset = onsetCue(f);
   const candidates: (CueResult & { curve: Float64Array })[] = [];
-  const add = (cue: CueKind, curve: Float64Array, mask: Uint8Array) => {
-    const stats = curveStats(curve, mask);
+  const add = (cue: CueKind, curve: Float64Array, mask: Uint8Array, significance?: number) => {
+    const stats = { ...curveStats(curve, mask), ...(significance !== undefined ? { significance } : {}) };
     candidates.push({
       cue,
       curve,
@@ -76,7 +76,7 @@ export function autoSync(f: SyncFeatures, opts: AutoOptions = {}): AutoEstimate 
       lag: stats.refined / f.rate,
     });
   };
-  add('onset', onset.curve, f.mask);
+  add('onset', onset.curve, f.mask, onset.significance);
   const mouth = opts.mouth ? mouthCue(f, opts.mouth) : undefined;
   if (mouth) add('mouth', mouth.curve, mouth.mask);
   if (opts.learned) add('model', learnedCurve(opts.learned.probs), f.mask);
@@ -127,7 +127,8 @@ function withholdReason(
   const below = `confidence ${win.confidence.toFixed(2)} is below --min-confidence ${minConfidence.toFixed(2)}`;
   const cues = cueReason(cueStrengths(f));
   if (cues) return `${below}: ${cues}`;
-  if (s.gap < 0.02)
+  // A runner-up lag within 10 % of the peak: rhythmic events (chopping, drumming) fit one period off as well.
+  if (s.gap < 0.1 * Math.max(s.peak, 0.2))
     return `${below}: ambiguous, ${fmtLag(s.runnerUp / f.rate)} s fits almost as well as ${fmtLag(s.best / f.rate)} s (repeating events, e.g. rhythmic chopping or drumming, or weak cues)`;
   if (s.peak < 0.15) return `${below}: sound and motion correlate weakly at every lag (peak ${s.peak.toFixed(2)})`;
   return below;

@@ -24,6 +24,11 @@ export interface CurveStats {
   runnerUp: number;
   /** Frames where both signals are present. */
   frames: number;
+  /**
+   * How far the peak stands above the peaks of the same cue on circularly rotated audio (z-score; onset_cue.ts
+   * onsetSignificance). Absent for cues without the test; 0 when the clip is too short to rotate.
+   */
+  significance?: number;
 }
 
 function centerd(x: Float32Array, mask: Uint8Array): { y: Float64Array; norm: number } {

@@ -62,8 +62,11 @@ export interface RealBenchOptions {
   minConfidence?: number;
   /** A mouth track for a decoded clip (the face stack), when available. */
   mouthTrack?: (clip: DecodedSyncClip) => Promise<MouthTrack | undefined>;
-  /** The learned model's cue on a case's features (the shipped model by default in the CLI). */
-  learned?: (f: SyncFeatures) => Promise<LearnedCue | undefined>;
+  /**
+   * The learned model's cue on a case's features and the clip's index in the part (the shipped model by default in
+   * the CLI; cross-fitted fold models for the dev calibration fit).
+   */
+  learned?: (f: SyncFeatures, clipIndex: number) => Promise<LearnedCue | undefined>;
   progress?: (done: number, total: number) => void;
 }
 
@@ -137,13 +140,13 @@ export async function benchReal(opts: RealBenchOptions): Promise<RealBenchResult
   const files = clips.map((c) => c.file);
   const cases: RealCase[] = [];
   let done = 0;
-  for (const file of files) {
+  for (const [clipIndex, file] of files.entries()) {
     const clip = await decodeSyncClip(join(opts.dir, file));
     const mouth = await opts.mouthTrack?.(clip);
     for (const shift of REAL_SHIFTS) {
       const f = featuresOfShifted(clip, shift);
       const x = xcorrSync(f);
-      const learned = await opts.learned?.(f);
+      const learned = await opts.learned?.(f, clipIndex);
       const a = autoSync(f, { minConfidence: opts.minConfidence, mouth, learned });
       // --fix measures without the learned model (fix_safe.ts), so its simulation does too.
       const measured = learned ? autoSync(f, { minConfidence: opts.minConfidence, mouth }) : a;

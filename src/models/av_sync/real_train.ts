@@ -18,11 +18,20 @@ import { join } from 'node:path';
 
 export interface RealTrainOptions {
   repeat: number;
+  /** Leave out the clips of fold `fold` of `folds` (cross-fitting: the model cue's calibration is then fitted on
+   * clips the model never saw). */
+  folds?: number;
+  fold?: number;
   seed: number;
   /** Frames a clip needs (the training window). */
   minFrames: number;
   cacheDir?: string;
   dir?: string;
+}
+
+/** The fold of the i-th development clip (in realBenchClips order) when they are cut into `folds` parts. */
+export function realFold(i: number, folds: number): number {
+  return i % folds;
 }
 
 /** AV-Synth clips followed by the dev clips (x repeat), with splits that keep every real clip in train. */
@@ -31,7 +40,9 @@ export async function withRealDevClips(
   opts: RealTrainOptions,
 ): Promise<{ clips: SyncFeatures[]; splits: NonNullable<TaskData['splits']>; realClips: number }> {
   const dir = opts.dir ?? defaultRealDir();
-  const items = realBenchClips(dir, 'dev').map((c) => ({ id: c.file, video: join(dir, c.file), line: 0 }));
+  const items = realBenchClips(dir, 'dev')
+    .map((c, i) => ({ id: c.file, video: join(dir, c.file), line: 0, fold: realFold(i, opts.folds ?? 1) }))
+    .filter((c) => opts.folds === undefined || c.fold !== opts.fold);
   const r = await manifestSyncSet(items, { cacheDir: opts.cacheDir, quiet: true, minFrames: opts.minFrames });
   if (!r.clips.length)
     throw new ConfigError(`data.real: no development clip in ${dir} is long enough for the window`, {

@@ -58,7 +58,12 @@ export const AvSyncDataSchema = z
     negatives: z.number().min(0).max(0.9),
     /** Real development clips added to the train split of a synth run (real_train.ts), each `repeat` times. */
     real: z
-      .object({ repeat: z.number().int().min(1).max(64) })
+      .object({
+        repeat: z.number().int().min(1).max(64),
+        /** Cross-fitting: leave out the dev clips of fold `fold` of `folds` (real_train.ts realFold). */
+        folds: z.number().int().min(2).max(10).optional(),
+        fold: z.number().int().min(0).optional(),
+      })
       .strict()
       .optional(),
     /** Offsets evaluated per clip (val, test). */
@@ -102,7 +107,7 @@ async function loadSyncData(ctx: LoadContext<AvSyncDataConfig>): Promise<AvSyncT
       },
     );
     if (d.real) {
-      const opts = { repeat: d.real.repeat, seed: ctx.seed, minFrames: window, cacheDir: ctx.cacheDir };
+      const opts = { ...d.real, seed: ctx.seed, minFrames: window, cacheDir: ctx.cacheDir };
       ({ clips, splits } = await withRealDevClips(clips, opts));
     }
   } else {
