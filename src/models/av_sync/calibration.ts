@@ -32,7 +32,7 @@ const NON_NEGATIVE = new Set([1, 2, 3, 5]);
 
 /** Weights per cue (from the command above; see docs/sync.md for the fit's data). */
 export const CALIBRATION: Record<CueKind, number[]> = {
-  onset: [-1.0147, 0.951, 0.5405, 0.2151, 0.4603],
+  onset: [-1.3256, 0.3148, 0.3025, 0, 0.2811, 1.4998],
   mouth: [0.1841, 2.1297, 1.0377, 0.7529, 0.5086],
   envelope: [-0.8079, 1.4077, 0.3675, 1.9657, -0.0121],
   model: [-3, 0, 0, 0, 0],

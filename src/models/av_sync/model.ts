@@ -37,8 +37,8 @@ export interface AvSyncConfig {
   /**
    * Two more fixed channels: audio onsets against the motion change (|Δ log motion|, both signs) of the 4x4 cells
    * and the whole frame, z-scored per cell, then averaged and max-pooled over the cells: the sound-event cue of
-   * onset_cue.ts (a cell whose motion stops or starts with the sound) in a form the lag head can read. Off (absent)
-   * in models trained before it.
+   * onset_cue.ts (a cell whose motion stops or starts with the sound) in a form the lag head can read. Off by
+   * default (the demo's model and older runs); on in the shipped weights (`--set model.changeCurves=true`).
    */
   changeCurves?: boolean;
 }
@@ -50,7 +50,6 @@ export const avSyncTiny = (): AvSyncConfig => ({
   kernel: 5,
   lagChannels: 16,
   syncHidden: 16,
-  changeCurves: true,
 });
 export const avSyncSmall = (): AvSyncConfig => ({
   dim: 64,
@@ -59,7 +58,6 @@ export const avSyncSmall = (): AvSyncConfig => ({
   kernel: 5,
   lagChannels: 32,
   syncHidden: 32,
-  changeCurves: true,
 });
 export const avSyncBase = (): AvSyncConfig => ({
   dim: 128,
@@ -68,7 +66,6 @@ export const avSyncBase = (): AvSyncConfig => ({
   kernel: 5,
   lagChannels: 64,
   syncHidden: 64,
-  changeCurves: true,
 });
 
 export interface AvSyncOutputs {
