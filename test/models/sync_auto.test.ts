@@ -3,43 +3,15 @@ import assert from 'node:assert/strict';
 import { autoSync, type AutoEstimate } from '../../src/models/av_sync/auto.js';
 import { calibratedConfidence, fitLogistic } from '../../src/models/av_sync/calibration.js';
 import { shiftSamples } from '../../src/models/av_sync/decoded.js';
-import { featuresFromArrays, SYNC_SAMPLE_RATE } from '../../src/models/av_sync/features.js';
 import { checkAfter, checkBefore, FIX_EXIT } from '../../src/models/av_sync/fix_check.js';
 import { curveStats, fullXcorr } from '../../src/models/av_sync/lag_curve.js';
 import { Rng } from '../../src/util/rng.js';
+import { eventClip } from './sync_event_clip.js';
 
 /**
  * The real-footage estimator on generated media: event patterns (a square flashing in one corner, a noise burst
  * each time) with the sound moved by known amounts, pure noise, and the --fix rules as a table.
  */
-const SIZE = 32;
-
-function eventClip(seed: number, seconds: number, shift: number, opts: { silent?: boolean } = {}) {
-  const rng = new Rng(seed);
-  const frames = seconds * 25;
-  const events: number[] = [];
-  for (let t = 10; t < frames - 10; t += 8 + rng.int(20)) events.push(t);
-  // A square in one corner changes brightness at each event and stays (one visual change per sound).
-  const video: Uint8Array[] = [];
-  let level = 40;
-  for (let t = 0; t < frames; t++) {
-    if (events.includes(t)) level = level === 40 ? 230 : 40;
-    const frame = new Uint8Array(SIZE * SIZE).fill(40);
-    for (let y = 0; y < 10; y++) for (let x = 0; x < 10; x++) frame[y * SIZE + x] = level;
-    video.push(frame);
-  }
-  const audio = new Float32Array(seconds * SYNC_SAMPLE_RATE);
-  for (let i = 0; i < audio.length; i++) audio[i] = 0.01 * (rng.uniform() - 0.5);
-  if (!opts.silent) {
-    for (const e of events) {
-      const at = Math.round((e / 25 + shift) * SYNC_SAMPLE_RATE);
-      for (let i = 0; i < 1600; i++)
-        if (at + i >= 0 && at + i < audio.length) audio[at + i] += 0.6 * (rng.uniform() - 0.5) * Math.exp(-i / 400);
-    }
-  }
-  return featuresFromArrays(audio, video, SIZE, SIZE, 1);
-}
-
 test('fullXcorr finds a known lag of a sparse pulse train and its stats show one clear peak', () => {
   const rng = new Rng(3);
   const v = new Float32Array(300);
@@ -114,7 +86,12 @@ test('fitLogistic recovers the weights that generated the labels', () => {
   }
   const w = fitLogistic(X, y, 1e-6);
   truth.forEach((t, k) => assert.ok(Math.abs(w[k] - t) < 0.15, `w${k} ${w[k]} vs ${t}`));
-  assert.ok(calibratedConfidence({ best: 0, refined: 0, peak: 0.9, gap: 0.5, margin: 20, frames: 250 }, 'onset') >= 0);
+  assert.ok(
+    calibratedConfidence(
+      { best: 0, refined: 0, peak: 0.9, gap: 0.5, runnerUp: 10, margin: 20, frames: 250 },
+      'onset',
+    ) >= 0,
+  );
 });
 
 const estimate = (
@@ -123,7 +100,7 @@ const estimate = (
   independentLag: number,
   cue: 'onset' | 'mouth' = 'onset',
 ): AutoEstimate => {
-  const stats = { best: 0, refined: 0, peak: 0.5, gap: 0.1, margin: 10, frames: 250 };
+  const stats = { best: 0, refined: 0, peak: 0.5, gap: 0.1, runnerUp: 10, margin: 10, frames: 250 };
   return {
     method: 'auto',
     offset: confidence >= 0.7 ? Math.round(lag * 5) / 5 : null,

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { InputError } from '../../util/errors.js';
 import type { SyncModel } from '../../models/av_sync/infer.js';
+import type { CueKind } from '../../models/av_sync/calibration.js';
 import type { SyncTimeline } from '../../models/av_sync/timeline.js';
 import { formatTable, printJson } from '../output.js';
 import { number, numberList, oneOf, seconds, signedSeconds, synthCount } from '../parse.js';
@@ -40,8 +41,9 @@ export function register(program: Command): void {
     )
     .option(
       '--model <path>',
-      'a trained av-sync run folder (attune train av-sync ... --out DIR) or its best.safetensors',
+      'a trained av-sync run folder (attune train av-sync ... --out DIR) or its best.safetensors; with --method auto, the learned cue instead of the shipped weights/av-sync',
     )
+    .option('--no-model', 'auto: leave the learned model (the shipped weights) out; sound events and lips only')
     .option('--start <s>', 'analyse from this time (seconds)', seconds('--start'))
     .option('--duration <s>', 'analyse this many seconds', seconds('--duration'))
     .option(
@@ -65,6 +67,10 @@ export function register(program: Command): void {
     .option(
       '--real-dir <dir>',
       'with --bench real:*: the real clips and their catalog.jsonl (default ../shared/media/real or $ATTUNE_REAL_MEDIA)',
+    )
+    .option(
+      '--fold-models <runs>',
+      'with --bench real:dev: the learned cue cross-fitted: run k (comma-separated) measures the dev clips of fold k (trained with data.real.folds / fold = k, so it never saw them)',
     )
     .option(
       '--fit-calibration',
@@ -127,7 +133,7 @@ ${BATCH_HELP}`,
       const method = (o.method ?? (o.model ? 'model' : 'auto')) as 'model' | 'xcorr' | 'auto';
       // Every fix is measured by auto and verified by an independent cue (fix_check.ts); no unverified write path.
       if (o.fix) return fixVerified(video, o);
-      const model = method === 'model' ? loadSyncModel(o.model!) : undefined;
+      const model = method === 'model' ? loadSyncModel(o.model as string) : undefined;
       try {
         await analyse(video, o, method, model);
       } finally {
@@ -136,9 +142,10 @@ ${BATCH_HELP}`,
     });
 }
 
-interface Options extends BatchCliOptions {
+interface Options extends Omit<BatchCliOptions, 'model'> {
   method?: string;
-  model?: string;
+  /** A run folder; false: --no-model. */
+  model?: string | false;
   start?: number;
   duration?: number;
   fix?: string;
@@ -148,6 +155,7 @@ interface Options extends BatchCliOptions {
   json: boolean;
   minConfidence?: number;
   realDir?: string;
+  foldModels?: string;
   fitCalibration: boolean;
   faces: boolean;
   timeline?: boolean;
@@ -201,13 +209,14 @@ async function analyse(
   method: 'model' | 'xcorr' | 'auto',
   model: SyncModel | undefined,
 ): Promise<void> {
-  const { syncFile, describeEstimate } = await import('../../models/av_sync/index.js');
+  const { syncFile, describeEstimate, cueDescription } = await import('../../models/av_sync/index.js');
   const wantTimeline = Boolean(o.timeline || o.report);
   if (wantTimeline && method !== 'auto')
     throw new InputError('--timeline and --report need --method auto', { field: '--timeline' });
   const r = await syncFile(video, {
     method,
-    model,
+    // auto: the learned cue from --model, else the shipped weights; --no-model: none.
+    model: method === 'auto' ? o.model : model,
     start: o.start,
     duration: o.duration,
     minConfidence: o.minConfidence,
@@ -216,7 +225,7 @@ async function analyse(
   });
   const note =
     method === 'auto'
-      ? 'auto (sound events, lips when a face is tracked; calibrated on real clips)'
+      ? `auto: ${cueDescription((r as { cue?: CueKind }).cue ?? 'onset')} (confidence calibrated on real clips)`
       : method === 'model'
         ? `model ${model!.source}`
         : 'xcorr baseline';
@@ -401,8 +410,9 @@ async function fixVerified(video: string, o: Options): Promise<void> {
 }
 
 async function benchRealCli(o: Options): Promise<void> {
-  const { benchReal, fitCalibration, defaultRealDir, realBenchClips, REAL_SHIFTS } =
+  const { benchReal, fitCalibration, defaultRealDir, realBenchClips, REAL_SHIFTS, shippedSyncModel } =
     await import('../../models/av_sync/index.js');
+  const { learnedCue, loadSyncModel, releaseSyncModel, realFold } = await import('../../models/av_sync/index.js');
   const { Progress } = await import('../../util/progress.js');
   const part = o.bench === 'real:dev' ? 'dev' : o.bench === 'real:held-out' ? 'held-out' : undefined;
   if (!part)
@@ -416,13 +426,19 @@ async function benchRealCli(o: Options): Promise<void> {
     total: realBenchClips(dir, part).length * REAL_SHIFTS.length,
     quiet: o.json,
   });
+  // auto's learned cue: --fold-models (clip i measured by the run of its fold), else --model RUN, else the shipped
+  // weights; --no-model: without it.
+  const learnedPath = o.model === false ? undefined : (o.model ?? shippedSyncModel());
+  const paths = o.foldModels ? o.foldModels.split(',') : learnedPath ? [learnedPath] : [];
+  const models = paths.map((p) => loadSyncModel(p));
   const r = await benchReal({
     dir,
     part,
     minConfidence: o.minConfidence,
     mouthTrack: await mouthTracks(o),
+    learned: models.length ? (f, i) => learnedCue(f, models[realFold(i, models.length)]) : undefined,
     progress: (d) => bar.update(d),
-  });
+  }).finally(() => Promise.all(models.map((m) => releaseSyncModel(m))));
   bar.finish();
   const calibration = o.fitCalibration ? fitCalibration(r.cases) : undefined;
   if (o.json) return printJson({ ...r, ...(calibration ? { calibration } : {}) });

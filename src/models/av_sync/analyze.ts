@@ -1,6 +1,7 @@
 import { probe } from '../../media/probe.js';
-import { featuresFromFile, SYNC_RATE } from './features.js';
-import { loadSyncModel, modelSync, notSynchronizable, type SyncModel } from './infer.js';
+import { featuresFromFile, SYNC_RATE, type SyncFeatures } from './features.js';
+import { learnedCue, loadSyncModel, modelSync, notSynchronizable, releaseSyncModel, type SyncModel } from './infer.js';
+import { shippedSyncModel, type LearnedCue } from './model_cue.js';
 import type { SyncEstimate } from './result.js';
 import { xcorrSync } from './xcorr.js';
 import { autoSync } from './auto.js';
@@ -23,8 +24,11 @@ export interface SyncFileOptions {
   mouthTrack?: (clip: DecodedSyncClip) => Promise<MouthTrack | undefined>;
   /** auto: also the per-window offsets and drift, from the same decode. */
   timeline?: boolean;
-  /** A loaded model or a run folder / .safetensors path (needed for method 'model'). */
-  model?: SyncModel | string;
+  /**
+   * A loaded model or a run folder / .safetensors path: needed for method 'model'; for auto, the learned cue (default:
+   * the model shipped in weights/av-sync/; false: none).
+   */
+  model?: SyncModel | string | false;
   start?: number;
   duration?: number;
 }
@@ -36,15 +40,26 @@ export interface SyncFileResult extends SyncEstimate {
   timeline?: SyncTimeline;
 }
 
+function asModel(m: SyncModel | string): SyncModel {
+  return typeof m === 'string' ? loadSyncModel(m) : m;
+}
+
+/** auto's learned cue: the given model, else the shipped one (when this installation has it); false: none. */
+async function learnedOf(f: SyncFeatures, m: SyncFileOptions['model']): Promise<LearnedCue | undefined> {
+  const path = m === undefined ? shippedSyncModel() : m;
+  if (!path) return undefined;
+  const model = asModel(path);
+  try {
+    return await learnedCue(f, model);
+  } finally {
+    if (model !== m) await releaseSyncModel(model);
+  }
+}
+
 export async function syncFile(path: string, opts: SyncFileOptions = {}): Promise<SyncFileResult> {
   const t0 = performance.now();
   const method = opts.method ?? (opts.model ? 'model' : 'auto');
-  const model =
-    method === 'model' && opts.model !== undefined
-      ? typeof opts.model === 'string'
-        ? loadSyncModel(opts.model)
-        : opts.model
-      : undefined;
+  const model = method === 'model' && opts.model ? asModel(opts.model) : undefined;
   const info = await probe(path, { scanPackets: 0 });
   const range = { start: opts.start, duration: opts.duration };
   if (!info.audio) {
@@ -62,7 +77,8 @@ export async function syncFile(path: string, opts: SyncFileOptions = {}): Promis
     const mouth = await opts.mouthTrack?.(clip);
     const t1 = performance.now();
     const features = featuresOfShifted(clip, 0);
-    const estimate = autoSync(features, { minConfidence: opts.minConfidence, mouth });
+    const learned = await learnedOf(features, opts.model);
+    const estimate = autoSync(features, { minConfidence: opts.minConfidence, mouth, learned });
     const timeline = opts.timeline ? syncTimeline(features, { minConfidence: opts.minConfidence, mouth }) : undefined;
     const t2 = performance.now();
     return {

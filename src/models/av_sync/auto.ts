@@ -1,16 +1,19 @@
 /**
- * The default estimator of `attune sync` on real footage (method "auto"): the sound-event cue (onset_cue.ts) and,
- * when a face is tracked, the lip cue (mouth opening against speech loudness, mouth_cue.ts); the cue whose lag curve
- * earns the higher calibrated confidence answers. The confidence is the probability of being within 0.2 s
+ * The default estimator of `attune sync` on real footage (method "auto"): the sound-event cue (onset_cue.ts),
+ * when a face is tracked the lip cue (mouth opening against speech loudness, mouth_cue.ts), and when a learned model
+ * is given (by default the one shipped in weights/av-sync/) its class probabilities as a curve (model_cue.ts); the
+ * cue whose lag curve earns the highest calibrated confidence answers. The confidence is the probability of being within 0.2 s
  * (calibration.ts); below `minConfidence` the offset is withheld (offset null) but the best lag, its confidence and
  * the reason in words are still reported, so `--min-confidence 0` shows what was withheld.
  *
  *   features ─> onsetCue ─> curve ─┐
- *   mouth track ─> mouthCue ─> curve ┴─> curveStats ─> calibratedConfidence ─> best cue ─> estimate
+ *   mouth track ─> mouthCue ─> curve ┤
+ *   learned model ─> learnedCurve ───┴─> curveStats ─> calibratedConfidence ─> best cue ─> estimate
  */
 import type { SyncFeatures } from './features.js';
 import { CALIBRATION, DEFAULT_MIN_CONFIDENCE, calibratedConfidence, type CueKind } from './calibration.js';
 import { curveStats, type CurveStats } from './lag_curve.js';
+import { learnedCurve, type LearnedCue } from './model_cue.js';
 import { mouthCue, type MouthTrack } from './mouth_cue.js';
 import { envelopeCue, onsetCue } from './onset_cue.js';
 import { SYNC_GRID, softmaxOf, type SyncEstimate } from './result.js';
@@ -19,6 +22,8 @@ import { classScores, cueReason, cueStrengths } from './xcorr.js';
 export interface AutoOptions {
   minConfidence?: number;
   mouth?: MouthTrack;
+  /** The learned model's probabilities on the same features (infer.ts learnedCue). */
+  learned?: LearnedCue;
   /** Frames with both streams needed before any answer (default 1.5 s: GRID sentences are 3 s). */
   minFrames?: number;
   calibration?: Record<CueKind, number[]>;
@@ -44,13 +49,25 @@ export interface CueResult {
 
 const CLASS_TEMPERATURE = 0.02;
 
+const CUE_WORDS: Record<CueKind, string> = {
+  onset: 'sound events against motion in the picture (the best regions of this clip)',
+  mouth: 'lips against speech loudness',
+  model: 'the learned av-sync model',
+  envelope: 'loudness against motion energy',
+};
+
+/** Which cue answered, in words (for the CLI's "method" line). */
+export function cueDescription(cue: CueKind): string {
+  return `answered by ${CUE_WORDS[cue]}`;
+}
+
 export function autoSync(f: SyncFeatures, opts: AutoOptions = {}): AutoEstimate {
   const minConfidence = opts.minConfidence ?? DEFAULT_MIN_CONFIDENCE;
   const weights = opts.calibration ?? CALIBRATION;
   const onset = onsetCue(f);
   const candidates: (CueResult & { curve: Float64Array })[] = [];
-  const add = (cue: CueKind, curve: Float64Array, mask: Uint8Array) => {
-    const stats = curveStats(curve, mask);
+  const add = (cue: CueKind, curve: Float64Array, mask: Uint8Array, significance?: number) => {
+    const stats = { ...curveStats(curve, mask), ...(significance !== undefined ? { significance } : {}) };
     candidates.push({
       cue,
       curve,
@@ -59,9 +76,10 @@ export function autoSync(f: SyncFeatures, opts: AutoOptions = {}): AutoEstimate 
       lag: stats.refined / f.rate,
     });
   };
-  add('onset', onset.curve, f.mask);
+  add('onset', onset.curve, f.mask, onset.significance);
   const mouth = opts.mouth ? mouthCue(f, opts.mouth) : undefined;
   if (mouth) add('mouth', mouth.curve, mouth.mask);
+  if (opts.learned) add('model', learnedCurve(opts.learned.probs), f.mask);
   // The envelope cue only checks (--fix); it never answers: it is the weakest and shares no signal with the others.
   const answering = candidates.slice();
   add('envelope', envelopeCue(f).curve, f.mask);
@@ -93,6 +111,8 @@ export function autoSync(f: SyncFeatures, opts: AutoOptions = {}): AutoEstimate 
   };
 }
 
+const fmtLag = (sec: number) => (sec >= 0 ? '+' : '') + sec.toFixed(2);
+
 /** Why the offset is withheld, in words (undefined: it is reported). */
 function withholdReason(
   f: SyncFeatures,
@@ -107,7 +127,9 @@ function withholdReason(
   const below = `confidence ${win.confidence.toFixed(2)} is below --min-confidence ${minConfidence.toFixed(2)}`;
   const cues = cueReason(cueStrengths(f));
   if (cues) return `${below}: ${cues}`;
-  if (s.gap < 0.02) return `${below}: another lag fits almost as well (repeating events or weak cues)`;
+  // A runner-up lag within 10 % of the peak: rhythmic events (chopping, drumming) fit one period off as well.
+  if (s.gap < 0.1 * Math.max(s.peak, 0.2))
+    return `${below}: ambiguous, ${fmtLag(s.runnerUp / f.rate)} s fits almost as well as ${fmtLag(s.best / f.rate)} s (repeating events, e.g. rhythmic chopping or drumming, or weak cues)`;
   if (s.peak < 0.15) return `${below}: sound and motion correlate weakly at every lag (peak ${s.peak.toFixed(2)})`;
   return below;
 }

@@ -10,18 +10,32 @@
  */
 import type { CurveStats } from './lag_curve.js';
 
-export type CueKind = 'onset' | 'mouth' | 'envelope';
+export type CueKind = 'onset' | 'mouth' | 'envelope' | 'model';
 
-/** Curve shape -> model inputs (bias first). */
+/**
+ * Curve shape -> model inputs (bias first). The last, the surrogate significance of the peak, exists for the
+ * sound-event cue only (0 elsewhere; a row of 5 weights reads it as weight 0).
+ */
 export function calibrationInputs(s: CurveStats): number[] {
-  return [1, s.peak, s.gap, Math.min(s.margin, 30) / 10, Math.log(Math.max(s.frames, 1) / 125)];
+  return [
+    1,
+    s.peak,
+    s.gap,
+    Math.min(s.margin, 30) / 10,
+    Math.log(Math.max(s.frames, 1) / 125),
+    Math.log1p(Math.max(0, s.significance ?? 0)),
+  ];
 }
+
+/** Inputs whose weight may not be negative (peak, gap, margin, significance; not the bias or the clip length). */
+const NON_NEGATIVE = new Set([1, 2, 3, 5]);
 
 /** Weights per cue (from the command above; see docs/sync.md for the fit's data). */
 export const CALIBRATION: Record<CueKind, number[]> = {
-  onset: [-0.942, 0.9022, 0, 0, -0.0376],
+  onset: [-1.3256, 0.3148, 0.3025, 0, 0.2811, 1.4998],
   mouth: [0.1841, 2.1297, 1.0377, 0.7529, 0.5086],
   envelope: [-0.8079, 1.4077, 0.3675, 1.9657, -0.0121],
+  model: [-3.5976, 0.6039, 0.4236, 0.702, -0.1995],
 };
 
 /**
@@ -35,7 +49,7 @@ export const DEFAULT_MIN_CONFIDENCE = 0.8;
 export function calibratedConfidence(s: CurveStats, cue: CueKind, weights = CALIBRATION[cue]): number {
   const x = calibrationInputs(s);
   let z = 0;
-  for (let i = 0; i < x.length; i++) z += weights[i] * x[i];
+  for (let i = 0; i < x.length; i++) z += (weights[i] ?? 0) * x[i];
   return 1 / (1 + Math.exp(-z));
 }
 
@@ -54,7 +68,7 @@ export function fitCalibrationWeights(X: number[][], y: number[]): number[] {
     );
     const full = X[0].map(() => 0);
     cols.forEach((i, k) => (full[i] = w[k]));
-    const negative = cols.filter((i, k) => i > 0 && i < 4 && w[k] < 0);
+    const negative = cols.filter((i, k) => NON_NEGATIVE.has(i) && w[k] < 0);
     if (!negative.length) return full;
     for (const i of negative) free[i] = false;
   }

@@ -22,3 +22,5 @@ export * from './real_clips.js';
 export * from './real_split.js';
 export * from './face_track.js';
 export * from './timeline.js';
+export * from './model_cue.js';
+export * from './real_train.js';

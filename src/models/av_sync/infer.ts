@@ -5,6 +5,7 @@ import { loadRun } from '../../train/files.js';
 import { InputError } from '../../util/errors.js';
 import type { SyncExampleSpec } from './data.js';
 import { SYNC_RATE, type SyncFeatures } from './features.js';
+import type { LearnedCue } from './model_cue.js';
 import type { AvSyncModelConfig } from './task.js';
 import { AvSyncModelSchema, avSyncInference, predictExamples } from './task.js';
 import { SYNC_GRID, SYNCHRONIZABLE_AT, argmaxOf, confidenceGate, softmaxOf, type SyncEstimate } from './result.js';
@@ -85,7 +86,7 @@ export async function modelSync(
   const span = { start: 0, end: f.frames / f.rate };
   const cues = cueStrengths(f);
   let reason = cueReason(cues, opts.hasAudio ?? true);
-  const starts = windowStarts(f.frames, W).filter((t0) => coverage(f.mask, t0, W) >= 0.5);
+  const starts = modelWindows(f, W);
   if (!starts.length) {
     reason ??=
       f.frames < W
@@ -93,21 +94,8 @@ export async function modelSync(
         : 'no window with both audio and video present';
     return notSynchronizable('model', reason, span, 0);
   }
-  // The file's own audio at the file's time: an 'offset' example of the zero-offset class (no shift applied).
-  const examples: SyncExampleSpec[] = starts.map((t0) => ({ clip: 0, kind: 'offset', label: ZERO_CLASS, t0 }));
-  // At most 32 windows per run (long clips are processed in chunks; the last chunk is padded).
-  const batch = Math.min(examples.length, 32);
-  const r = await predictExamples(await predictorFor(model, batch), [f], examples, batch, W);
-  const probs = new Array<number>(SYNC_GRID.length).fill(0);
-  let wsum = 0;
-  r.logits.forEach((l, i) => {
-    const w = Math.max(1e-3, r.sync[i]);
-    softmaxOf(l, model.temperature).forEach((p, k) => (probs[k] += w * p));
-    wsum += w;
-  });
-  for (let k = 0; k < probs.length; k++) probs[k] /= wsum;
+  const { probs, syncProb } = await predictWindows(f, model, starts);
   const k = argmaxOf(probs);
-  const syncProb = r.sync.reduce((a, b) => a + b, 0) / r.sync.length;
   const synchronizability = Math.min(syncProb, cues.audioGate, cues.videoGate, confidenceGate(probs[k]));
   if (!reason && synchronizability < SYNCHRONIZABLE_AT) {
     reason =
@@ -129,6 +117,38 @@ export async function modelSync(
     span,
     windows: starts.length,
   };
+}
+
+/** The windows the model reads (stride half a window, at least half covered by both streams). */
+function modelWindows(f: SyncFeatures, W: number): number[] {
+  return windowStarts(f.frames, W).filter((t0) => coverage(f.mask, t0, W) >= 0.5);
+}
+
+/** The model's class probabilities on a clip for auto's learned cue (undefined: no window to read). */
+export async function learnedCue(f: SyncFeatures, model: SyncModel): Promise<LearnedCue | undefined> {
+  const starts = modelWindows(f, model.window);
+  return starts.length ? { ...(await predictWindows(f, model, starts)), windows: starts.length } : undefined;
+}
+
+async function predictWindows(
+  f: SyncFeatures,
+  model: SyncModel,
+  starts: number[],
+): Promise<{ probs: number[]; syncProb: number }> {
+  // The file's own audio at the file's time: an 'offset' example of the zero-offset class (no shift applied).
+  const examples: SyncExampleSpec[] = starts.map((t0) => ({ clip: 0, kind: 'offset', label: ZERO_CLASS, t0 }));
+  // At most 32 windows per run (long clips are processed in chunks; the last chunk is padded).
+  const batch = Math.min(examples.length, 32);
+  const r = await predictExamples(await predictorFor(model, batch), [f], examples, batch, model.window);
+  const probs = new Array<number>(SYNC_GRID.length).fill(0);
+  let wsum = 0;
+  r.logits.forEach((l, i) => {
+    const w = Math.max(1e-3, r.sync[i]);
+    softmaxOf(l, model.temperature).forEach((p, k) => (probs[k] += w * p));
+    wsum += w;
+  });
+  for (let k = 0; k < probs.length; k++) probs[k] /= wsum;
+  return { probs, syncProb: r.sync.reduce((a, b) => a + b, 0) / r.sync.length };
 }
 
 function coverage(mask: Uint8Array, t0: number, W: number): number {

@@ -19,10 +19,16 @@ export interface CurveStats {
   peak: number;
   /** (peak - median) / MAD over all lags. */
   margin: number;
-  /** peak minus the best score more than 3 frames away from the peak. */
+  /** peak minus the best score more than 3 frames away from the peak, and that runner-up's lag in frames. */
   gap: number;
+  runnerUp: number;
   /** Frames where both signals are present. */
   frames: number;
+  /**
+   * How far the peak stands above the peaks of the same cue on circularly rotated audio (z-score; onset_cue.ts
+   * onsetSignificance). Absent for cues without the test; 0 when the clip is too short to rotate.
+   */
+  significance?: number;
 }
 
 function centerd(x: Float32Array, mask: Uint8Array): { y: Float64Array; norm: number } {
@@ -86,8 +92,13 @@ export function curveStats(curve: ArrayLike<number>, mask: Uint8Array, maxLag = 
   for (let i = 1; i < c.length; i++) if (c[i] > c[b]) b = i;
   const med = median(c);
   const mad = median(c.map((x) => Math.abs(x - med))) + 1e-6;
-  let second = -Infinity;
-  for (let i = 0; i < c.length; i++) if (Math.abs(i - b) > 3) second = Math.max(second, c[i]);
+  let second = -Infinity,
+    runnerUp = b;
+  for (let i = 0; i < c.length; i++)
+    if (Math.abs(i - b) > 3 && c[i] > second) {
+      second = c[i];
+      runnerUp = i;
+    }
   const d = b > 0 && b < c.length - 1 ? c[b - 1] - 2 * c[b] + c[b + 1] : 0;
   const vertex = d < 0 ? Math.max(-0.5, Math.min(0.5, (0.5 * (c[b - 1] - c[b + 1])) / d)) : 0;
   let frames = 0;
@@ -98,6 +109,7 @@ export function curveStats(curve: ArrayLike<number>, mask: Uint8Array, maxLag = 
     peak: c[b],
     margin: (c[b] - med) / mad,
     gap: c[b] - second,
+    runnerUp: runnerUp - maxLag,
     frames,
   };
 }

@@ -34,6 +34,13 @@ export interface AvSyncConfig {
   kernel: number;
   lagChannels: number;
   syncHidden: number;
+  /**
+   * Two more fixed channels: audio onsets against the motion change (|Δ log motion|, both signs) of the 4x4 cells
+   * and the whole frame, z-scored per cell, then averaged and max-pooled over the cells: the sound-event cue of
+   * onset_cue.ts (a cell whose motion stops or starts with the sound) in a form the lag head can read. Off by
+   * default (the demo's model and older runs); on in the shipped weights (`--set model.changeCurves=true`).
+   */
+  changeCurves?: boolean;
 }
 
 export const avSyncTiny = (): AvSyncConfig => ({
@@ -118,13 +125,25 @@ export function avSync(p: Scope, audio: Tensor, video: Tensor, mask: Tensor, cfg
   // from what xcorr knows and the attention heads learn what it misses.
   const onset = standardize(audio.slice([0], [1], [2]).reshape([B, T]), mask); // [B, T]
   const motionOnset = standardize(video.slice([VIDEO_DIM / 2], [VIDEO_DIM], [2]).sum([2]), mask); // [B, T]
-  const xcorr = motionOnset
-    .unsqueeze([2])
-    .mul(onset.unsqueeze([1]))
-    .reshape([B, 1, T * T])
-    .matmul(pool)
-    .div(counts); // [B, 1, L]
-  const curves = concat([lagScores, xcorr], 1); // [B, H + 1, L]
+  const fixed = (motion: Tensor) =>
+    motion
+      .unsqueeze([2])
+      .mul(onset.unsqueeze([1]))
+      .reshape([B, 1, T * T])
+      .matmul(pool)
+      .div(counts); // [B, 1, L]
+  const channels = [lagScores, fixed(motionOnset)];
+  if (cfg.changeCurves) {
+    const levels = video.slice([0], [VIDEO_DIM / 2], [2]); // [B, T, 17]
+    const change = levels
+      .slice([1], [T], [1])
+      .sub(levels.slice([0], [T - 1], [1]))
+      .abs()
+      .pad([0, 1, 0, 0, 0, 0]); // [B, T, 17]
+    const perCell = standardize(change, mask.unsqueeze([2])); // [B, T, 17]
+    channels.push(fixed(standardize(perCell.mean([2]), mask)), fixed(standardize(perCell.max([2]), mask)));
+  }
+  const curves = concat(channels, 1); // [B, H + 1 (+ 2), L]
   let x = conv1d(p.scope('lag0'), curves, { out: cfg.lagChannels, kernel: FRAMES_PER_CLASS }).gelu(); // [B, C, L]
   x = conv1d(p.scope('lag1'), x, { out: cfg.lagChannels, kernel: FRAMES_PER_CLASS }).gelu();
   const curve = conv1d(p.scope('lag_out'), x, { out: 1, kernel: 1 }).reshape([B, L]); // [B, L]
@@ -147,7 +166,7 @@ export function avSync(p: Scope, audio: Tensor, video: Tensor, mask: Tensor, cfg
   return { logits, syncLogit, lagScores };
 }
 
-/** Masked z-score over time: x [B, T], mask [B, T] -> [B, T] (0 where masked; ~0 for a flat signal). */
+/** Masked z-score over time (axis 1): x [B, T] or [B, T, C], mask of the same rank -> x's shape (0 where masked). */
 function standardize(x: Tensor, mask: Tensor): Tensor {
   const n = mask.sum([1], true).maximum(1); // [B, 1]
   const centerd = x.sub(x.mul(mask).sum([1], true).div(n)).mul(mask);

@@ -11,10 +11,11 @@ import { autoSync, type AutoEstimate } from './auto.js';
 import { DEFAULT_MIN_CONFIDENCE, calibrationInputs, fitCalibrationWeights, type CueKind } from './calibration.js';
 import { decodeSyncClip, featuresOfShifted, type DecodedSyncClip } from './decoded.js';
 import { checkAfter, checkBefore, ONE_CLASS } from './fix_check.js';
+import type { LearnedCue } from './model_cue.js';
 import type { MouthTrack } from './mouth_cue.js';
 import { readRealCatalog, stratumOf, type RealClip } from './real_clips.js';
 import { REAL_SPLIT } from './real_split.js';
-import { SYNC_RATE } from './features.js';
+import { SYNC_RATE, type SyncFeatures } from './features.js';
 import { expectedCalibrationError } from './result.js';
 import { xcorrSync } from './xcorr.js';
 
@@ -61,6 +62,11 @@ export interface RealBenchOptions {
   minConfidence?: number;
   /** A mouth track for a decoded clip (the face stack), when available. */
   mouthTrack?: (clip: DecodedSyncClip) => Promise<MouthTrack | undefined>;
+  /**
+   * The learned model's cue on a case's features and the clip's index in the part (the shipped model by default in
+   * the CLI; cross-fitted fold models for the dev calibration fit).
+   */
+  learned?: (f: SyncFeatures, clipIndex: number) => Promise<LearnedCue | undefined>;
   progress?: (done: number, total: number) => void;
 }
 
@@ -134,13 +140,16 @@ export async function benchReal(opts: RealBenchOptions): Promise<RealBenchResult
   const files = clips.map((c) => c.file);
   const cases: RealCase[] = [];
   let done = 0;
-  for (const file of files) {
+  for (const [clipIndex, file] of files.entries()) {
     const clip = await decodeSyncClip(join(opts.dir, file));
     const mouth = await opts.mouthTrack?.(clip);
     for (const shift of REAL_SHIFTS) {
       const f = featuresOfShifted(clip, shift);
       const x = xcorrSync(f);
-      const a = autoSync(f, { minConfidence: opts.minConfidence, mouth });
+      const learned = await opts.learned?.(f, clipIndex);
+      const a = autoSync(f, { minConfidence: opts.minConfidence, mouth, learned });
+      // --fix measures without the learned model (fix_safe.ts), so its simulation does too.
+      const measured = learned ? autoSync(f, { minConfidence: opts.minConfidence, mouth }) : a;
       cases.push({
         file,
         stratum: stratumOf(catalog.get(file)!),
@@ -155,7 +164,7 @@ export async function benchReal(opts: RealBenchOptions): Promise<RealBenchResult
           reason: a.reason,
           cues: a.cues,
         },
-        fix: simulateFix(clip, shift, a, opts.minConfidence ?? DEFAULT_MIN_CONFIDENCE, mouth),
+        fix: simulateFix(clip, shift, measured, opts.minConfidence ?? DEFAULT_MIN_CONFIDENCE, mouth),
       });
       opts.progress?.(++done, files.length * REAL_SHIFTS.length);
     }
@@ -217,7 +226,7 @@ export function fitCalibration(
   cases: { shift: number; auto: { cues: AutoEstimate['cues'] } }[],
 ): Record<CueKind, number[]> {
   const out = {} as Record<CueKind, number[]>;
-  for (const cue of ['onset', 'mouth', 'envelope'] as CueKind[]) {
+  for (const cue of ['onset', 'mouth', 'envelope', 'model'] as CueKind[]) {
     const rows = cases.flatMap((c) =>
       c.auto.cues
         .filter((r) => r.cue === cue)

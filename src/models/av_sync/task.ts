@@ -17,6 +17,7 @@ import {
   syncSynthConfig,
   type SyncExampleSpec,
 } from './data.js';
+import { withRealDevClips } from './real_train.js';
 import { AUDIO_DIM, SYNC_RATE, VIDEO_DIM, type SyncFeatures } from './features.js';
 import { avSync, avSyncBase, avSyncSmall, avSyncTiny, type AvSyncConfig } from './model.js';
 import { SYNC_CLASSES, SYNC_GRID, argmaxOf, expectedCalibrationError, fitTemperature, softmaxOf } from './result.js';
@@ -30,6 +31,7 @@ export const AvSyncModelSchema = z
     kernel: z.number().int().positive(),
     lagChannels: z.number().int().positive(),
     syncHidden: z.number().int().positive(),
+    changeCurves: z.boolean().optional(),
     /** Weight of the synchronizability BCE next to the offset cross-entropy. */
     syncLoss: z.number().nonnegative(),
   })
@@ -54,6 +56,16 @@ export const AvSyncDataSchema = z
     window: z.number().min(1).max(30),
     /** Fraction of training examples that are cue-removed negatives (still picture, silence, other clip's audio). */
     negatives: z.number().min(0).max(0.9),
+    /** Real development clips added to the train split of a synth run (real_train.ts), each `repeat` times. */
+    real: z
+      .object({
+        repeat: z.number().int().min(1).max(64),
+        /** Cross-fitting: leave out the dev clips of fold `fold` of `folds` (real_train.ts realFold). */
+        folds: z.number().int().min(2).max(10).optional(),
+        fold: z.number().int().min(0).optional(),
+      })
+      .strict()
+      .optional(),
     /** Offsets evaluated per clip (val, test). */
     valOffsets: z.number().int().min(1).max(SYNC_CLASSES),
     testOffsets: z.number().int().min(1).max(SYNC_CLASSES),
@@ -82,6 +94,7 @@ async function loadSyncData(ctx: LoadContext<AvSyncDataConfig>): Promise<AvSyncT
   const d = ctx.data;
   const window = Math.round(d.window * SYNC_RATE);
   let clips: SyncFeatures[];
+  let splits: TaskData['splits'];
   if (ctx.source.kind === 'synth') {
     const n = ctx.source.clips;
     if (n < 6) throw new ConfigError(`av-sync needs at least 6 synth clips (got ${n})`, { field: 'data' });
@@ -93,6 +106,10 @@ async function loadSyncData(ctx: LoadContext<AvSyncDataConfig>): Promise<AvSyncT
         progress: (done, total) => ctx.progress('AV-Synth sync features', done, total),
       },
     );
+    if (d.real) {
+      const opts = { ...d.real, seed: ctx.seed, minFrames: window, cacheDir: ctx.cacheDir };
+      ({ clips, splits } = await withRealDevClips(clips, opts));
+    }
   } else {
     const r = await manifestSyncSet(ctx.source.items, { cacheDir: ctx.cacheDir, quiet: true, minFrames: window });
     clips = r.clips;
@@ -104,6 +121,7 @@ async function loadSyncData(ctx: LoadContext<AvSyncDataConfig>): Promise<AvSyncT
   }
   const data: AvSyncTaskData = {
     size: clips.length,
+    ...(splits ? { splits } : {}),
     clips,
     window,
     valOffsets: d.valOffsets,
