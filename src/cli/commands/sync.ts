@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
+import { shippedSyncModel } from '../../models/av_sync/model_cue.js';
 import { InputError } from '../../util/errors.js';
 import type { SyncModel } from '../../models/av_sync/infer.js';
 import type { CueKind } from '../../models/av_sync/calibration.js';
@@ -41,9 +42,12 @@ export function register(program: Command): void {
     )
     .option(
       '--model <path>',
-      'a trained av-sync run folder (attune train av-sync ... --out DIR) or its best.safetensors; with --method auto, the learned cue instead of the shipped weights/av-sync',
+      'a trained av-sync run folder (attune train av-sync ... --out DIR) or its best.safetensors; with --method auto, used as the learned cue',
     )
-    .option('--no-model', 'auto: leave the learned model (the shipped weights) out; sound events and lips only')
+    .option(
+      '--learned',
+      'auto: add the learned cue (the model shipped in weights/av-sync, or --model RUN). Off by default: on the held-out real clips it changed no answer and costs ~0.8 s per clip (docs/sync.md)',
+    )
     .option('--start <s>', 'analyse from this time (seconds)', seconds('--start'))
     .option('--duration <s>', 'analyse this many seconds', seconds('--duration'))
     .option(
@@ -142,9 +146,19 @@ ${BATCH_HELP}`,
     });
 }
 
+/** auto's learned cue: --model RUN, else the shipped weights with --learned, else none. */
+function learnedModelPath(o: Options): string | false {
+  if (typeof o.model === 'string') return o.model;
+  if (!o.learned) return false;
+  const path = shippedSyncModel();
+  if (!path) throw new InputError('--learned: this installation has no weights/av-sync folder', { field: '--learned' });
+  return path;
+}
+
 interface Options extends Omit<BatchCliOptions, 'model'> {
+  learned?: boolean;
   method?: string;
-  /** A run folder; false: --no-model. */
+  /** A run folder. */
   model?: string | false;
   start?: number;
   duration?: number;
@@ -215,8 +229,8 @@ async function analyse(
     throw new InputError('--timeline and --report need --method auto', { field: '--timeline' });
   const r = await syncFile(video, {
     method,
-    // auto: the learned cue from --model, else the shipped weights; --no-model: none.
-    model: method === 'auto' ? o.model : model,
+    // auto: the learned cue from --model, else the shipped weights with --learned, else none.
+    model: method === 'auto' ? learnedModelPath(o) : model,
     start: o.start,
     duration: o.duration,
     minConfidence: o.minConfidence,
@@ -410,7 +424,7 @@ async function fixVerified(video: string, o: Options): Promise<void> {
 }
 
 async function benchRealCli(o: Options): Promise<void> {
-  const { benchReal, fitCalibration, defaultRealDir, realBenchClips, REAL_SHIFTS, shippedSyncModel } =
+  const { benchReal, fitCalibration, defaultRealDir, realBenchClips, REAL_SHIFTS } =
     await import('../../models/av_sync/index.js');
   const { learnedCue, loadSyncModel, releaseSyncModel, realFold } = await import('../../models/av_sync/index.js');
   const { Progress } = await import('../../util/progress.js');
@@ -427,8 +441,8 @@ async function benchRealCli(o: Options): Promise<void> {
     quiet: o.json,
   });
   // auto's learned cue: --fold-models (clip i measured by the run of its fold), else --model RUN, else the shipped
-  // weights; --no-model: without it.
-  const learnedPath = o.model === false ? undefined : (o.model ?? shippedSyncModel());
+  // weights with --learned; none by default.
+  const learnedPath = learnedModelPath(o);
   const paths = o.foldModels ? o.foldModels.split(',') : learnedPath ? [learnedPath] : [];
   const models = paths.map((p) => loadSyncModel(p));
   const r = await benchReal({

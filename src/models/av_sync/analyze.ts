@@ -1,7 +1,7 @@
 import { probe } from '../../media/probe.js';
 import { featuresFromFile, SYNC_RATE, type SyncFeatures } from './features.js';
 import { learnedCue, loadSyncModel, modelSync, notSynchronizable, releaseSyncModel, type SyncModel } from './infer.js';
-import { shippedSyncModel, type LearnedCue } from './model_cue.js';
+import type { LearnedCue } from './model_cue.js';
 import type { SyncEstimate } from './result.js';
 import { xcorrSync } from './xcorr.js';
 import { autoSync } from './auto.js';
@@ -25,8 +25,8 @@ export interface SyncFileOptions {
   /** auto: also the per-window offsets and drift, from the same decode. */
   timeline?: boolean;
   /**
-   * A loaded model or a run folder / .safetensors path: needed for method 'model'; for auto, the learned cue (default:
-   * the model shipped in weights/av-sync/; false: none).
+   * A loaded model or a run folder / .safetensors path: needed for method 'model'; for auto, the learned cue (default
+   * none: on the held-out real clips it changed no answer, docs/sync.md; the shipped one is `shippedSyncModel()`).
    */
   model?: SyncModel | string | false;
   start?: number;
@@ -44,11 +44,10 @@ function asModel(m: SyncModel | string): SyncModel {
   return typeof m === 'string' ? loadSyncModel(m) : m;
 }
 
-/** auto's learned cue: the given model, else the shipped one (when this installation has it); false: none. */
+/** auto's learned cue: only when a model is given (the shipped one is weights/av-sync, `shippedSyncModel()`). */
 async function learnedOf(f: SyncFeatures, m: SyncFileOptions['model']): Promise<LearnedCue | undefined> {
-  const path = m === undefined ? shippedSyncModel() : m;
-  if (!path) return undefined;
-  const model = asModel(path);
+  if (m === undefined || m === false) return undefined;
+  const model = asModel(m);
   try {
     return await learnedCue(f, model);
   } finally {

@@ -2,7 +2,8 @@
  * The learned av-sync model as a cue inside auto (auto.ts): its window-averaged class probabilities turned into a lag
  * curve, so the same curve statistics and the same kind of logistic calibration on real clips (calibration.ts, row
  * `model`) decide how far to trust it, side by side with the sound-event and lip cues. The model shipped with the
- * package (weights/av-sync/, reproduced by the command in docs/sync.md) is the default; `--no-model` leaves it out.
+ * package (weights/av-sync/, reproduced by the command in docs/sync.md) joins auto with `--learned`; it is off by
+ * default (it changed no held-out answer).
  *
  *   probs [21] (0.2 s classes) ─ linear interpolation between class centers ─> curve [101] (25 Hz lags) ─> curveStats
  */
