@@ -39,7 +39,13 @@ async function onBoth<T>(fn: () => Promise<T>): Promise<[T, T]> {
 }
 
 test('ATTUNE_DECODER picks the backend; anything else is a ConfigError', () => {
-  assert.equal(decoderBackend({}), 'ffmpeg');
+  assert.equal(decoderBackend({}), 'libav', 'node-av is installed in development: libav is the default');
+  assert.equal(
+    decoderBackend({}, () => false),
+    'ffmpeg',
+    'without node-av the CLI decodes',
+  );
+  assert.equal(decoderBackend({ ATTUNE_DECODER: 'ffmpeg' }), 'ffmpeg');
   assert.equal(decoderBackend({ ATTUNE_DECODER: 'libav' }), 'libav');
   assert.throws(() => decoderBackend({ ATTUNE_DECODER: 'gstreamer' }), ConfigError);
 });
