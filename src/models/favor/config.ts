@@ -38,6 +38,10 @@ export interface FavorConfig {
   queryInit: number;
   /** Factor of the auxiliary answer classifier over the AV tokens (aux.ts; training only; 0 = off). */
   answerAux: number;
+  /** Factor of the per-frame supervision of the encoders from the scene's ground truth (frame_aux.ts; 0 = off). */
+  frameAux: number;
+  /** Per-frame heads behind stopGradient: a linear probe of the encoders that does not train them. */
+  frameProbe: boolean;
   /** Language model width and layers. */
   lmDim: number;
   lmLayers: number;
@@ -64,6 +68,8 @@ export const favorSmall = (): FavorConfig => ({
   diversity: 0.01,
   queryInit: 1,
   answerAux: 1,
+  frameAux: 0,
+  frameProbe: false,
   lmDim: 64,
   lmLayers: 2,
   questionOnly: false,
