@@ -8,6 +8,8 @@ import { hostArray, toFloat32 } from '../../src/io/array.js';
 import {
   FRAME_LOOKS,
   FRAME_SOUNDS,
+  FRAME_VISUAL,
+  LOOK_COLORS,
   FAMILY_WORD,
   SOUND_WORDS,
   avqaConfig,
@@ -18,7 +20,7 @@ import {
   sceneSynthConfig,
 } from '../../src/data/avqa/index.js';
 import { generateClip, sceneVoices, sceneKey } from '../../src/data/synth/clip.js';
-import { synthClasses } from '../../src/data/synth/classes.js';
+import { SHAPES, synthClasses } from '../../src/data/synth/classes.js';
 import {
   type FavorConfig,
   favorTiny,
@@ -48,13 +50,18 @@ function renderedSoundLabels(index: number, offset: number, soundsOf = index): F
   return out;
 }
 
-test("the visual labels are the scene's looks in every frame", () => {
+test("the visual labels are the scene's looks, colors and shapes in every frame", () => {
   for (const index of [0, 1, 2]) {
     const l = frameLabels(cfg, index);
-    const looks = new Set(avqaScene(cfg, index).objects.map((o) => lookIndex(o.color, o.shape)));
+    const objects = avqaScene(cfg, index).objects;
+    const on = new Set([
+      ...objects.map((o) => lookIndex(o.color, o.shape)),
+      ...objects.map((o) => FRAME_LOOKS + LOOK_COLORS.indexOf(o.color)),
+      ...objects.map((o) => FRAME_LOOKS + LOOK_COLORS.length + SHAPES.indexOf(o.shape)),
+    ]);
     assert.equal(l.frames, 2 * sceneDuration(cfg, index));
     for (let t = 0; t < l.frames; t++)
-      for (let k = 0; k < FRAME_LOOKS; k++) assert.equal(l.visual[t * FRAME_LOOKS + k], looks.has(k) ? 1 : 0);
+      for (let k = 0; k < FRAME_VISUAL; k++) assert.equal(l.visual[t * FRAME_VISUAL + k], on.has(k) ? 1 : 0, `${k}`);
   }
 });
 
@@ -78,7 +85,7 @@ test("the audio labels mark the frames of the renderer's heard impacts: own, shi
 test('frameLabelBatch pads short clips with zeros', () => {
   const a = frameLabels(cfg, 0);
   const b = frameLabelBatch([a], a.frames + 3);
-  assert.deepEqual(b.frame_visual.shape, [1, a.frames + 3, FRAME_LOOKS]);
+  assert.deepEqual(b.frame_visual.shape, [1, a.frames + 3, FRAME_VISUAL]);
   const v = toFloat32(b.frame_visual);
   assert.deepEqual(Array.from(v.subarray(0, a.visual.length)), Array.from(a.visual));
   assert.ok(v.subarray(a.visual.length).every((x) => x === 0));
@@ -155,7 +162,8 @@ test('frameProbe trains its heads only; frameAux trains the encoders too; the lo
     const parts = factor * (m.frame_visual_bce + m.frame_audio_bce);
     assert.ok(Math.abs(step.loss - parts) < 1e-4, `loss ${step.loss} vs ${parts}`);
     assert.ok(m.frame_visual_bce > 0 && m.frame_audio_bce > 0, JSON.stringify(m));
-    assert.ok(m.frame_visual_acc >= 0 && m.frame_visual_acc <= 1 && m.frame_audio_acc >= 0 && m.frame_audio_acc <= 1);
+    for (const k of ['frame_look_acc', 'frame_color_acc', 'frame_shape_acc', 'frame_audio_acc'])
+      assert.ok(m[k] >= 0 && m[k] <= 1, `${k} ${m[k]}`);
     assert.ok(Math.abs(m.frame_audio_silent - silentShare) < 1e-6, `${m.frame_audio_silent} vs ${silentShare}`);
     assert.ok(changed(before, after, 'frame_aux.visual'), 'the visual head learns');
     assert.equal(changed(before, after, 'encoder.visual'), encoderMoves, 'visual encoder');

@@ -2,7 +2,8 @@
  * Per-frame ground truth of an AVQA clip, for supervising the stream encoders (FAVOR's encoders are pretrained; ours
  * are trained here, and this is the signal that stands in for their pretraining: docs/favor.md).
  *
- *   visual [F, 54]: which looks (9 colors incl. the distractors' gray x 6 shapes) are on screen in frame t
+ *   visual [F, 69]: which looks (9 colors incl. the distractors' gray x 6 shapes: 54) are on screen in frame t,
+ *                   then which colors (9) and which shapes (6) on their own (easier to learn, and scored apart)
  *   audio  [F, 4]:  which kinds of sound (piano, clarinet, bell, drum) have an impact heard in [t/2, (t+1)/2) s
  *
  * The audio labels follow the audio the question is asked over: shifted audio moves the impacts by its offset (as
@@ -15,14 +16,16 @@ import type { AvqaAudio } from './templates.js';
 
 /** Color words of the looks: AV-Synth's 8 colors and the distractors' gray. */
 export const LOOK_COLORS: readonly string[] = [...COLORS.map((c) => c.name), 'gray'];
-/** Visual labels per frame: one per (color, shape). */
+/** Visual labels per frame: one per (color, shape), then one per color, then one per shape. */
 export const FRAME_LOOKS = LOOK_COLORS.length * SHAPES.length;
+export const FRAME_VISUAL_PARTS = [FRAME_LOOKS, LOOK_COLORS.length, SHAPES.length] as const;
+export const FRAME_VISUAL = FRAME_LOOKS + LOOK_COLORS.length + SHAPES.length;
 /** Audio labels per frame: one per kind of sound. */
 export const FRAME_SOUNDS = SOUND_WORDS.length;
 
 export interface FrameLabels {
   frames: number;
-  visual: Float32Array; // [F, FRAME_LOOKS]
+  visual: Float32Array; // [F, FRAME_VISUAL]
   audio: Float32Array; // [F, FRAME_SOUNDS]
 }
 
@@ -46,10 +49,12 @@ export function frameLabels(cfg: AvqaConfig, index: number, audio: AvqaAudio = {
   const duration = sceneDuration(cfg, index);
   const frames = Math.round(2 * duration);
   const scene = avqaScene(cfg, index, duration);
-  const visual = new Float32Array(frames * FRAME_LOOKS);
+  const visual = new Float32Array(frames * FRAME_VISUAL);
   for (const o of scene.objects) {
     const k = lookIndex(o.color, o.shape);
-    for (let t = 0; t < frames; t++) visual[t * FRAME_LOOKS + k] = 1;
+    const c = FRAME_LOOKS + Math.floor(k / SHAPES.length);
+    const s = FRAME_LOOKS + LOOK_COLORS.length + (k % SHAPES.length);
+    for (let t = 0; t < frames; t++) for (const j of [k, c, s]) visual[t * FRAME_VISUAL + j] = 1;
   }
   const heard =
     audio.foil === undefined

@@ -15,6 +15,8 @@ export type FavorSync = 'frame' | 'window' | 'none';
 export interface FavorConfig {
   /** Visual tokens per frame side: a 32 px frame in patches of `patch` px gives (32 / patch)^2 tokens. */
   patch: number;
+  /** Features of the per-pixel MLP the patches are cut from (encoders.ts; 0 = patches of raw RGB). */
+  pixelDim: number;
   /** Encoder widths of the visual and audio tokens (joined width = visualDim + audioDim). */
   visualDim: number;
   audioDim: number;
@@ -56,6 +58,7 @@ export const AUDIO_PER_FRAME = 25;
 
 export const favorSmall = (): FavorConfig => ({
   patch: 8,
+  pixelDim: 0,
   visualDim: 32,
   audioDim: 32,
   audioKernel: 5,

@@ -6,7 +6,7 @@
  * of the question words and the answer's class in AVQA's closed answer set (for the auxiliary classifier).
  */
 import {
-  FRAME_LOOKS,
+  FRAME_VISUAL,
   FRAME_SOUNDS,
   type FrameLabels,
   frameLabels,
@@ -196,18 +196,18 @@ export function answerClassBatch(answers: readonly string[], items: readonly { a
   return hostArray('int64', [items.length], BigInt64Array.from(ids));
 }
 
-/** frame_visual [B, F, 54], frame_audio [B, F, 4]: per-frame labels padded (or cut) to `frames` (padding is 0). */
+/** frame_visual [B, F, 69], frame_audio [B, F, 4]: per-frame labels padded (or cut) to `frames` (padding is 0). */
 export function frameLabelBatch(items: readonly FrameLabels[], frames: number): Record<string, HostArray> {
   const b = items.length;
-  const visual = new Float32Array(b * frames * FRAME_LOOKS);
+  const visual = new Float32Array(b * frames * FRAME_VISUAL);
   const audio = new Float32Array(b * frames * FRAME_SOUNDS);
   items.forEach((l, i) => {
     const n = Math.min(l.frames, frames);
-    visual.set(l.visual.subarray(0, n * FRAME_LOOKS), i * frames * FRAME_LOOKS);
+    visual.set(l.visual.subarray(0, n * FRAME_VISUAL), i * frames * FRAME_VISUAL);
     audio.set(l.audio.subarray(0, n * FRAME_SOUNDS), i * frames * FRAME_SOUNDS);
   });
   return {
-    frame_visual: hostArray('float32', [b, frames, FRAME_LOOKS], visual),
+    frame_visual: hostArray('float32', [b, frames, FRAME_VISUAL], visual),
     frame_audio: hostArray('float32', [b, frames, FRAME_SOUNDS], audio),
   };
 }

@@ -5,13 +5,14 @@
  * a drum hit"), so with `frameProbe` (encoder outputs behind stopGradient) it is a linear probe of what the encoders
  * already represent, and with `frameAux` > 0 it trains them.
  *
- *   visual [B, F, Nv, Dv] -> linear -> max over Nv -> [B, F, 54] looks on screen    (BCE against frame_visual)
+ *   visual [B, F, Nv, Dv] -> linear -> max over Nv -> [B, F, 69] looks, colors, shapes on screen (BCE, frame_visual)
  *   audio  [B, F, 25, Da] -> linear -> max over 25 -> [B, F, 4]  sounds hit         (BCE against frame_audio)
- *   metrics: the BCEs and per-frame exact-match accuracies (every label of the frame right); frame_audio_silent is
+ *   metrics: the BCEs (summed over a frame's labels, mean over real frames) and per-frame exact-match accuracies
+ *   (every label of the frame right) of the looks, the colors, the shapes and the sounds; frame_audio_silent is
  *   the accuracy of answering "no hit" everywhere, the baseline of frame_audio_acc.
  */
 import type { Graph, Scope, Tensor } from '../../engine/index.js';
-import { FRAME_LOOKS, FRAME_SOUNDS } from '../../data/avqa/index.js';
+import { FRAME_SOUNDS, FRAME_VISUAL, FRAME_VISUAL_PARTS } from '../../data/avqa/index.js';
 import { binaryCrossEntropyWithLogits, linear, maskedMean } from '../../nn/index.js';
 import type { FavorConfig } from './config.js';
 
@@ -22,14 +23,14 @@ export interface FrameStreams {
 }
 
 export interface FrameLabelInputs {
-  visual: Tensor; // [B, F, FRAME_LOOKS]
+  visual: Tensor; // [B, F, FRAME_VISUAL]
   audio: Tensor; // [B, F, FRAME_SOUNDS]
 }
 
 /** Declares the per-frame label inputs of a graph. */
 export function frameLabelInputs(g: Graph, batch: number, frames: number): FrameLabelInputs {
   return {
-    visual: g.input('frame_visual', 'float32', [batch, frames, FRAME_LOOKS]),
+    visual: g.input('frame_visual', 'float32', [batch, frames, FRAME_VISUAL]),
     audio: g.input('frame_audio', 'float32', [batch, frames, FRAME_SOUNDS]),
   };
 }
@@ -58,18 +59,23 @@ export function frameAuxLoss(
     return extra ? x.pad([0, 0, 0, 0, extra, 0]) : x; // [B, F', C]
   };
   const valid = s.frameMask; // [B, F']
-  const visual = pad(labels.visual); // [B, F', 54]
+  const visual = pad(labels.visual); // [B, F', 69]
   const audio = pad(labels.audio); // [B, F', 4]
-  const vLogits = frameHead(p.scope('visual'), s.visual, FRAME_LOOKS, cfg.frameProbe); // [B, F', 54]
+  const vLogits = frameHead(p.scope('visual'), s.visual, FRAME_VISUAL, cfg.frameProbe); // [B, F', 69]
   const aLogits = frameHead(p.scope('audio'), s.audio, FRAME_SOUNDS, cfg.frameProbe); // [B, F', 4]
   const perLabel = valid.unsqueeze([2]); // [B, F', 1]
-  const vBce = binaryCrossEntropyWithLogits(vLogits, visual, perLabel); // []
-  const aBce = binaryCrossEntropyWithLogits(aLogits, audio, perLabel); // []
+  // Summed over a frame's labels (mean over frames): a mean over 54 mostly-absent looks would scale their gradient
+  // down 54-fold, and measured, left the visual encoder at the prior (docs/favor.md).
+  const vBce = binaryCrossEntropyWithLogits(vLogits, visual, perLabel).mul(FRAME_VISUAL); // []
+  const aBce = binaryCrossEntropyWithLogits(aLogits, audio, perLabel).mul(FRAME_SOUNDS); // []
   const silent = audio.sum([2]).lt(0.5).cast('float32'); // [B, F']
+  const [lg, lb] = [vLogits, visual].map((x) => x.split([...FRAME_VISUAL_PARTS], 2)); // looks, colors, shapes [B, F', n]
   const metrics = {
     frame_visual_bce: vBce,
     frame_audio_bce: aBce,
-    frame_visual_acc: frameExactMatch(vLogits, visual, valid),
+    frame_look_acc: frameExactMatch(lg[0], lb[0], valid),
+    frame_color_acc: frameExactMatch(lg[1], lb[1], valid),
+    frame_shape_acc: frameExactMatch(lg[2], lb[2], valid),
     frame_audio_acc: frameExactMatch(aLogits, audio, valid),
     frame_audio_silent: maskedMean(silent, valid),
   };

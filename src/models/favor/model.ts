@@ -16,7 +16,7 @@ import { type Graph, type Scope, type Tensor, concat } from '../../engine/index.
 import { crossEntropyLoss, linear, type QFormerLayerResult } from '../../nn/index.js';
 import { AUDIO_PER_FRAME, FRAME_SIZE, FRAME_VALUES, MEL_BANDS, type FavorConfig } from './config.js';
 import { type AnswerAuxInputs, answerAuxLoss } from './aux.js';
-import { audioEncoder, synchronize, visualEncoder } from './encoders.js';
+import { audioEncoder, pixelFeatures, synchronize, visualEncoder } from './encoders.js';
 import { languageModel } from './lm.js';
 import { maskedDiversityLoss, windowedQFormer } from './qformer.js';
 import { type FrameLabelInputs, type FrameStreams, frameAuxLoss } from './frame_aux.js';
@@ -63,14 +63,14 @@ function toLm(
   return { tokens, valid };
 }
 
-/** Raw frames [B, F, 32*32*3] -> patches [B, F, Nv, p*p*3] (patch-major, then y, x, channel as in docs/avqa.md). */
-export function patchify(video: Tensor, patch: number): Tensor {
+/** Frames [B, F, 32*32*C] -> patches [B, F, Nv, p*p*C] (patch-major, then y, x, channel as in docs/avqa.md). */
+export function patchify(video: Tensor, patch: number, channels = 3): Tensor {
   const [b, f] = video.shape as number[];
   const n = FRAME_SIZE / patch;
   return video
-    .reshape([b, f, n, patch, n, patch, 3])
+    .reshape([b, f, n, patch, n, patch, channels])
     .transpose([0, 1, 2, 4, 3, 5, 6])
-    .reshape([b, f, n * n, patch * patch * 3]);
+    .reshape([b, f, n * n, patch * patch * channels]);
 }
 
 /** Zero-pads the inputs in time to a whole number of windows (padded frames are masked). */
@@ -89,7 +89,9 @@ function padToWindows(x: AvInputs, window: number): AvInputs {
 export function favorEncode(p: Scope, inputs: AvInputs, cfg: FavorConfig): AvTokens {
   const x = padToWindows(inputs, cfg.window);
   const b = x.video.shape[0] as number;
-  const visual = visualEncoder(p.scope('visual'), patchify(x.video, cfg.patch), cfg); // [B, F, Nv, Dv]
+  const pixels = cfg.pixelDim > 0 ? pixelFeatures(p.scope('visual.pixel'), x.video, cfg.pixelDim) : x.video; // [B, F, 1024*C]
+  const patches = patchify(pixels, cfg.patch, cfg.pixelDim || 3); // [B, F, Nv, p*p*C]
+  const visual = visualEncoder(p.scope('visual'), patches, cfg); // [B, F, Nv, Dv]
   const audio = audioEncoder(p.scope('audio'), x.audio, cfg); // [B, F, 25, Da]
   const streams = { visual, audio, frameMask: x.frameMask };
   if (cfg.sync === 'frame') {

@@ -16,6 +16,7 @@ import { avInputs, favor, favorLoss } from './model.js';
 export const FavorModelSchema = z
   .object({
     patch: z.union([z.literal(4), z.literal(8), z.literal(16), z.literal(32)]),
+    pixelDim: z.number().int().min(0).default(0),
     visualDim: z.number().int().positive(),
     audioDim: z.number().int().positive(),
     audioKernel: z.number().int().positive(),
