@@ -146,10 +146,10 @@ const changed = (a: Record<string, unknown>, b: Record<string, unknown>, prefix:
       return x.some((v, i) => v !== y[i]);
     });
 
-test('frameProbe trains its heads only; frameAux trains the encoders too; the loss adds factor x the BCEs', async () => {
+test('frameProbe trains its heads only; frameAux trains the encoders (and the pixel MLP); loss = factor x the BCEs', async () => {
   for (const [over, encoderMoves] of [
     [{ frameProbe: true }, false],
-    [{ frameAux: 2 }, true],
+    [{ frameAux: 2, pixelDim: 4 }, true],
   ] as const) {
     const c: FavorConfig = { ...favorTiny(), window: 5, diversity: 0, answerAux: 0, ...over };
     const { trainer, batch, silentShare } = await trainerFor(c);
@@ -168,6 +168,7 @@ test('frameProbe trains its heads only; frameAux trains the encoders too; the lo
     assert.ok(changed(before, after, 'frame_aux.visual'), 'the visual head learns');
     assert.equal(changed(before, after, 'encoder.visual'), encoderMoves, 'visual encoder');
     assert.equal(changed(before, after, 'encoder.audio.'), encoderMoves, 'audio encoder');
+    if (c.pixelDim) assert.ok(changed(before, after, 'encoder.visual.pixel.l1'), 'the pixel MLP learns');
     await trainer.close();
   }
 });
