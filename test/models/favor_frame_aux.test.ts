@@ -21,17 +21,11 @@ import {
 } from '../../src/data/avqa/index.js';
 import { generateClip, sceneVoices, sceneKey } from '../../src/data/synth/clip.js';
 import { SHAPES, synthClasses } from '../../src/data/synth/classes.js';
-import {
-  type FavorConfig,
-  favorTiny,
-  AUDIO_PER_FRAME,
-  FRAME_VALUES,
-  MEL_BANDS,
-} from '../../src/models/favor/config.js';
+import { type FavorConfig, favorTiny } from '../../src/models/favor/config.js';
 import { avBatch, frameLabelBatch } from '../../src/models/favor/data.js';
 import { frameLabelInputs } from '../../src/models/favor/frame_aux.js';
 import { avInputs, favorLoss } from '../../src/models/favor/model.js';
-import { Rng } from '../../src/util/rng.js';
+import { randomClip } from './favor_fixtures.js';
 
 const cfg = avqaConfig({ minDuration: 5, maxDuration: 8 });
 
@@ -113,16 +107,10 @@ async function trainerFor(c: FavorConfig) {
     { optimizer: adamw({ weightDecay: 0 }) },
   );
   const trainer = await Trainer.create(compiled, { lr: 1e-2, worker: false, session: { threads: 1 } });
-  const rng = new Rng(5);
-  const clip = (frames: number) => ({
-    frames,
-    video: Float32Array.from({ length: frames * FRAME_VALUES }, () => rng.uniform()),
-    audio: Float32Array.from({ length: frames * AUDIO_PER_FRAME * MEL_BANDS }, () => rng.uniform() * 2 - 1),
-  });
   const ids = (n: number) => BigInt64Array.from({ length: n }, (_, i) => BigInt((i * 7) % vocab));
   const labels = [frameLabels(cfg, 0), frameLabels(cfg, 1, { offset: 0.5 })];
   const batch = {
-    ...avBatch([clip(10), clip(7)], 10),
+    ...avBatch([randomClip(10, 5), randomClip(7, 15)], 10),
     text: hostArray('int64', [b, lt], ids(b * lt)),
     target: hostArray('int64', [b, lt], ids(b * lt)),
     // No answer positions: the answer loss is 0 and gives no gradient, so only the frame heads can move the encoders.
