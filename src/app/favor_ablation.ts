@@ -29,6 +29,9 @@ export const FAVOR_ABLATIONS: Ablation[] = [
   { name: 'no diversity loss', set: ['model.diversity=0'] },
   { name: 'window 5 frames', set: ['model.window=5'] },
   { name: 'window 20 frames', set: ['model.window=20'] },
+  // Not in the paper: its encoders are pretrained; these stand in for that pretraining (docs/favor.md).
+  { name: '+ per-frame encoder supervision (frameAux 1)', set: ['model.frameAux=1'] },
+  { name: '+ per-frame supervision and pixel MLP (pixelDim 8)', set: ['model.frameAux=1', 'model.pixelDim=8'] },
   { name: 'question only (no AV tokens)', set: ['model.questionOnly=true'] },
 ];
 

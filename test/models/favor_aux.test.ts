@@ -6,17 +6,11 @@ import { adamw } from '../../src/engine/optim.js';
 import { compileTrainStep, Trainer } from '../../src/engine/train.js';
 import { hostArray, toFloat32 } from '../../src/io/array.js';
 import { avqaConfig, avqaTokenizer } from '../../src/data/avqa/index.js';
-import {
-  type FavorConfig,
-  favorTiny,
-  AUDIO_PER_FRAME,
-  FRAME_VALUES,
-  MEL_BANDS,
-} from '../../src/models/favor/config.js';
+import { type FavorConfig, favorTiny } from '../../src/models/favor/config.js';
 import { answerClassBatch, avBatch, textBatch } from '../../src/models/favor/data.js';
 import { avInputs, favor, favorLoss } from '../../src/models/favor/model.js';
 import { InputError } from '../../src/util/errors.js';
-import { Rng } from '../../src/util/rng.js';
+import { randomClip } from './favor_fixtures.js';
 
 const VOCAB = 30;
 const LT = 6;
@@ -101,15 +95,9 @@ test("with answerAux the loss adds the classifier's cross-entropy, and one step 
     { optimizer: adamw({ weightDecay: 0 }) },
   );
   const trainer = await Trainer.create(compiled, { lr: 3e-3, worker: false, session: { threads: 1 } });
-  const rng = new Rng(4);
-  const clip = (frames: number) => ({
-    frames,
-    video: Float32Array.from({ length: frames * FRAME_VALUES }, () => rng.uniform()),
-    audio: Float32Array.from({ length: frames * AUDIO_PER_FRAME * MEL_BANDS }, () => rng.uniform() * 2 - 1),
-  });
   const ids = (f: (i: number) => number, n: number) => BigInt64Array.from({ length: n }, (_, i) => BigInt(f(i)));
   const batch = {
-    ...avBatch([clip(10), clip(7)], 10),
+    ...avBatch([randomClip(10, 4), randomClip(7, 14)], 10),
     text: hostArray(
       'int64',
       [b, LT],

@@ -6,29 +6,16 @@ import { adamw } from '../../src/engine/optim.js';
 import { compileTrainStep, Trainer } from '../../src/engine/train.js';
 import { type HostArray, hostArray, toFloat32 } from '../../src/io/array.js';
 import { diversityLoss } from '../../src/nn/index.js';
-import {
-  type FavorConfig,
-  favorTiny,
-  AUDIO_PER_FRAME,
-  FRAME_VALUES,
-  MEL_BANDS,
-} from '../../src/models/favor/config.js';
-import { avBatch, type ClipStreams } from '../../src/models/favor/data.js';
+import { type FavorConfig, favorTiny, FRAME_VALUES } from '../../src/models/favor/config.js';
+import { avBatch } from '../../src/models/favor/data.js';
 import { avInputs, avTokenWindows, favor, favorLoss, patchify } from '../../src/models/favor/model.js';
 import { avqaStreams } from '../../src/data/avqa/index.js';
 import { maskedDiversityLoss } from '../../src/models/favor/qformer.js';
-import { Rng } from '../../src/util/rng.js';
+import { randomClip } from './favor_fixtures.js';
 
 const VOCAB = 30;
 const LT = 6;
 const cfg = (over: Partial<FavorConfig> = {}): FavorConfig => ({ ...favorTiny(), window: 5, ...over });
-
-function randomClip(frames: number, _c: FavorConfig, seed: number): ClipStreams {
-  const rng = new Rng(seed);
-  const video = Float32Array.from({ length: frames * FRAME_VALUES }, () => rng.uniform());
-  const audio = Float32Array.from({ length: frames * AUDIO_PER_FRAME * MEL_BANDS }, () => rng.uniform() * 2 - 1);
-  return { frames, video, audio };
-}
 
 function textFeed(b: number, lt: number): HostArray {
   return hostArray(
@@ -55,7 +42,7 @@ async function run(
   const session = await Session.create(g, outputs, { threads: 1 });
   const feeds = {
     ...avBatch(
-      lengths.map((n, i) => randomClip(n, c, i + 1)),
+      lengths.map((n, i) => randomClip(n, i + 1)),
       frames,
     ),
     text: textFeed(lengths.length, LT),
@@ -181,7 +168,7 @@ test('one training step lowers the loss (answer cross-entropy + 0.01 diversity)'
   const trainer = await Trainer.create(compiled, { lr: 3e-3, worker: false, session: { threads: 1 } });
   const targets = BigInt64Array.from({ length: b * LT }, (_, i) => BigInt((i * 3) % VOCAB));
   const batch = {
-    ...avBatch([randomClip(10, c, 1), randomClip(6, c, 2)], 10),
+    ...avBatch([randomClip(10, 1), randomClip(6, 2)], 10),
     text: textFeed(b, LT),
     target: hostArray('int64', [b, LT], targets),
     target_mask: hostArray('float32', [b, LT], new Float32Array(b * LT).fill(1)),

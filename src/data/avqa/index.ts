@@ -6,5 +6,6 @@ export * from './questions.js';
 export * from './generate.js';
 export * from './baseline.js';
 export * from './streams.js';
+export * from './frame_labels.js';
 export * from './vocab.js';
 export * from './write.js';

@@ -15,6 +15,8 @@ export type FavorSync = 'frame' | 'window' | 'none';
 export interface FavorConfig {
   /** Visual tokens per frame side: a 32 px frame in patches of `patch` px gives (32 / patch)^2 tokens. */
   patch: number;
+  /** Features of the per-pixel MLP the patches are cut from (encoders.ts; 0 = patches of raw RGB). */
+  pixelDim: number;
   /** Encoder widths of the visual and audio tokens (joined width = visualDim + audioDim). */
   visualDim: number;
   audioDim: number;
@@ -38,6 +40,10 @@ export interface FavorConfig {
   queryInit: number;
   /** Factor of the auxiliary answer classifier over the AV tokens (aux.ts; training only; 0 = off). */
   answerAux: number;
+  /** Factor of the per-frame supervision of the encoders from the scene's ground truth (frame_aux.ts; 0 = off). */
+  frameAux: number;
+  /** Per-frame heads behind stopGradient: a linear probe of the encoders that does not train them. */
+  frameProbe: boolean;
   /** Language model width and layers. */
   lmDim: number;
   lmLayers: number;
@@ -52,6 +58,7 @@ export const AUDIO_PER_FRAME = 25;
 
 export const favorSmall = (): FavorConfig => ({
   patch: 8,
+  pixelDim: 0,
   visualDim: 32,
   audioDim: 32,
   audioKernel: 5,
@@ -64,6 +71,8 @@ export const favorSmall = (): FavorConfig => ({
   diversity: 0.01,
   queryInit: 1,
   answerAux: 1,
+  frameAux: 0,
+  frameProbe: false,
   lmDim: 64,
   lmLayers: 2,
   questionOnly: false,

@@ -6,6 +6,10 @@
  * of the question words and the answer's class in AVQA's closed answer set (for the auxiliary classifier).
  */
 import {
+  FRAME_VISUAL,
+  FRAME_SOUNDS,
+  type FrameLabels,
+  frameLabels,
   type AvqaConfig,
   type AvqaQuestion,
   type AvqaStreams,
@@ -38,6 +42,8 @@ export interface AvqaExamples {
   clip(q: AvqaQuestion): ClipStreams;
   /** AVQA's closed answer set (avqaAnswers): the classes of the auxiliary answer classifier. */
   answers: string[];
+  /** Per-frame ground truth of the clip (looks on screen, sounds hit) for the encoders' supervision. */
+  labels(q: AvqaQuestion): FrameLabels;
 }
 
 const audioKey = (q: Pick<AvqaQuestion, 'index' | 'audio'>): string =>
@@ -70,6 +76,7 @@ function renderExamples(
   const opts = { size: FRAME_SIZE, nMels: MEL_BANDS };
   const videos = new Map<number, Float32Array>();
   const audios = new Map<string, Float32Array>();
+  const labels = new Map<string, FrameLabels>();
   const keys = [...new Set(questions.map(audioKey))];
   let done = 0;
   for (const q of questions) {
@@ -78,6 +85,7 @@ function renderExamples(
     const s: AvqaStreams = avqaStreams(cfg, q.index, q.audio ?? {}, opts);
     if (!videos.has(q.index)) videos.set(q.index, s.video.data as Float32Array);
     audios.set(key, s.audio.data as Float32Array);
+    labels.set(key, frameLabels(cfg, q.index, q.audio ?? {}));
     progress?.(++done, keys.length);
   }
   const tokenizer = avqaTokenizer(cfg);
@@ -98,6 +106,11 @@ function renderExamples(
       const audio = audios.get(audioKey(q));
       if (!video || !audio) throw new InputError(`no streams for question ${q.id}`, { field: 'question', got: q.id });
       return { frames: video.length / FRAME_VALUES, video, audio };
+    },
+    labels: (q) => {
+      const l = labels.get(audioKey(q));
+      if (!l) throw new InputError(`no frame labels for question ${q.id}`, { field: 'question', got: q.id });
+      return l;
     },
   };
 }
@@ -181,4 +194,20 @@ export function answerClassBatch(answers: readonly string[], items: readonly { a
     return BigInt(k);
   });
   return hostArray('int64', [items.length], BigInt64Array.from(ids));
+}
+
+/** frame_visual [B, F, 69], frame_audio [B, F, 4]: per-frame labels padded (or cut) to `frames` (padding is 0). */
+export function frameLabelBatch(items: readonly FrameLabels[], frames: number): Record<string, HostArray> {
+  const b = items.length;
+  const visual = new Float32Array(b * frames * FRAME_VISUAL);
+  const audio = new Float32Array(b * frames * FRAME_SOUNDS);
+  items.forEach((l, i) => {
+    const n = Math.min(l.frames, frames);
+    visual.set(l.visual.subarray(0, n * FRAME_VISUAL), i * frames * FRAME_VISUAL);
+    audio.set(l.audio.subarray(0, n * FRAME_SOUNDS), i * frames * FRAME_SOUNDS);
+  });
+  return {
+    frame_visual: hostArray('float32', [b, frames, FRAME_VISUAL], visual),
+    frame_audio: hostArray('float32', [b, frames, FRAME_SOUNDS], audio),
+  };
 }

@@ -8,6 +8,11 @@
  *     -> linear + temporal conv (residual) + LayerNorm                         -> [B, F, 25, Da]
  *   sync 'frame' (sequence_align_v2): pad both to S = max(Nv, 25) slots, join along features -> [B, F, S, Dv + Da]
  *
+ * With `pixelDim` > 0 the frames first go through a per-pixel MLP (RGB -> pixelDim features, two GELU layers) and the
+ * patches are cut from those features: a linear patch embedding of raw RGB can only see a patch's weighted mean
+ * colour, in which a 5 px object is a few percent, and measured, could not learn which looks are on screen even when
+ * supervised with them directly (docs/favor.md, Results).
+ *
  * Synchronization itself has no parameters: slot s of frame t holds visual patch s and audio frame 25t + s, i.e. the
  * same half second.
  */
@@ -26,6 +31,15 @@ export function visualEncoder(p: Scope, video: Tensor, cfg: FavorConfig): Tensor
   const heads = Math.max(1, Math.min(cfg.heads, cfg.visualDim / 8));
   const out = transformerBlock(p.scope('block0'), perFrame, { heads, mlpRatio: 2 }).out; // [B*F, Nv, Dv]
   return layerNorm(p.scope('norm'), out).reshape([b, f, nv, cfg.visualDim]); // [B, F, Nv, Dv]
+}
+
+/** Frames [B, F, 32*32*3] -> per-pixel features [B, F, 32*32*C] (row-major y, x, feature, like the RGB frames). */
+export function pixelFeatures(p: Scope, video: Tensor, channels: number): Tensor {
+  const [b, f, values] = staticShape(video);
+  const rgb = video.reshape([b, f, values / 3, 3]); // [B, F, 1024, 3]
+  const h = linear(p.scope('l1'), rgb, channels).gelu(); // [B, F, 1024, C]
+  const out = linear(p.scope('l2'), h, channels).gelu(); // [B, F, 1024, C]
+  return out.reshape([b, f, (values / 3) * channels]); // [B, F, 1024*C]
 }
 
 /** audio [B, 25F, M] -> audio tokens [B, F, 25, Da] (one per 50 Hz frame, grouped by visual frame). */

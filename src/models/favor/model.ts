@@ -16,9 +16,10 @@ import { type Graph, type Scope, type Tensor, concat } from '../../engine/index.
 import { crossEntropyLoss, linear, type QFormerLayerResult } from '../../nn/index.js';
 import { AUDIO_PER_FRAME, FRAME_SIZE, FRAME_VALUES, MEL_BANDS, type FavorConfig } from './config.js';
 import { type AnswerAuxInputs, answerAuxLoss } from './aux.js';
-import { audioEncoder, synchronize, visualEncoder } from './encoders.js';
+import { audioEncoder, pixelFeatures, synchronize, visualEncoder } from './encoders.js';
 import { languageModel } from './lm.js';
 import { maskedDiversityLoss, windowedQFormer } from './qformer.js';
+import { type FrameLabelInputs, type FrameStreams, frameAuxLoss } from './frame_aux.js';
 
 export interface AvInputs {
   video: Tensor; // [B, F, 32*32*3] raw frames (y, x, channel)
@@ -32,6 +33,8 @@ export interface AvTokens {
   diversity: Tensor; // []
   windows: number;
   qformer: QFormerLayerResult['weights'][];
+  /** The encoders' outputs before synchronization (padded to whole windows), for the per-frame supervision. */
+  streams: FrameStreams;
 }
 
 /** Declares the AV inputs of a graph for `frames` frames. */
@@ -60,14 +63,14 @@ function toLm(
   return { tokens, valid };
 }
 
-/** Raw frames [B, F, 32*32*3] -> patches [B, F, Nv, p*p*3] (patch-major, then y, x, channel as in docs/avqa.md). */
-export function patchify(video: Tensor, patch: number): Tensor {
+/** Frames [B, F, 32*32*C] -> patches [B, F, Nv, p*p*C] (patch-major, then y, x, channel as in docs/avqa.md). */
+export function patchify(video: Tensor, patch: number, channels = 3): Tensor {
   const [b, f] = video.shape as number[];
   const n = FRAME_SIZE / patch;
   return video
-    .reshape([b, f, n, patch, n, patch, 3])
+    .reshape([b, f, n, patch, n, patch, channels])
     .transpose([0, 1, 2, 4, 3, 5, 6])
-    .reshape([b, f, n * n, patch * patch * 3]);
+    .reshape([b, f, n * n, patch * patch * channels]);
 }
 
 /** Zero-pads the inputs in time to a whole number of windows (padded frames are masked). */
@@ -86,13 +89,17 @@ function padToWindows(x: AvInputs, window: number): AvInputs {
 export function favorEncode(p: Scope, inputs: AvInputs, cfg: FavorConfig): AvTokens {
   const x = padToWindows(inputs, cfg.window);
   const b = x.video.shape[0] as number;
-  const visual = visualEncoder(p.scope('visual'), patchify(x.video, cfg.patch), cfg); // [B, F, Nv, Dv]
+  const pixels = cfg.pixelDim > 0 ? pixelFeatures(p.scope('visual.pixel'), x.video, cfg.pixelDim) : x.video; // [B, F, 1024*C]
+  const patches = patchify(pixels, cfg.patch, cfg.pixelDim || 3); // [B, F, Nv, p*p*C]
+  const visual = visualEncoder(p.scope('visual'), patches, cfg); // [B, F, Nv, Dv]
   const audio = audioEncoder(p.scope('audio'), x.audio, cfg); // [B, F, 25, Da]
+  const streams = { visual, audio, frameMask: x.frameMask };
   if (cfg.sync === 'frame') {
     const joint = synchronize(visual, audio); // [B, F, S, Dv+Da]
     const w = windowedQFormer(p.scope('qformer'), joint, x.frameMask, cfg); // [B*W, Q, Dv+Da]
     const lm = toLm(p.scope('proj'), w.queries, w.windowValid, b, cfg); // [B, W*Q, Dlm]
-    return { ...lm, diversity: maskedDiversityLoss(w.queries, w.windowValid), windows: w.windows, qformer: w.weights };
+    const diversity = maskedDiversityLoss(w.queries, w.windowValid);
+    return { ...lm, diversity, windows: w.windows, qformer: w.weights, streams };
   }
   const wv = windowedQFormer(p.scope('qformer'), visual, x.frameMask, cfg); // [B*W, Q, Dv]
   const wa = windowedQFormer(p.scope('audio_qformer'), audio, x.frameMask, cfg); // [B*W, Q, Da]
@@ -114,7 +121,7 @@ export function favorEncode(p: Scope, inputs: AvInputs, cfg: FavorConfig): AvTok
           ]),
         ]
       : [concat([v.tokens, a.tokens], 1), concat([v.valid, a.valid], 1)]; // [B, 2*W*Q, Dlm], [B, 2*W*Q]
-  return { tokens, valid, diversity, windows: W, qformer: wv.weights };
+  return { tokens, valid, diversity, windows: W, qformer: wv.weights, streams };
 }
 
 /** Window index of each AV token the language model reads (for per-window attention). */
@@ -149,6 +156,7 @@ export function favorLoss(
   vocab: number,
   cfg: FavorConfig,
   aux?: { inputs: AnswerAuxInputs; classes: number },
+  frameLabels?: FrameLabelInputs,
 ): { loss: Tensor; metrics: Record<string, Tensor> } {
   const out = favor(p, x, text, vocab, cfg);
   const ce = crossEntropyLoss(out.logits, target, { valid: targetMask }); // []
@@ -162,6 +170,11 @@ export function favorLoss(
   if (aux && cfg.answerAux > 0) {
     metrics.aux_ce = answerAuxLoss(p.scope('aux'), p.scope('lm'), out.av, aux.inputs, vocab, aux.classes, cfg);
     loss = loss.add(metrics.aux_ce.mul(cfg.answerAux));
+  }
+  if (frameLabels && (cfg.frameAux > 0 || cfg.frameProbe)) {
+    const f = frameAuxLoss(p.scope('frame_aux'), out.av.streams, frameLabels, cfg);
+    Object.assign(metrics, f.metrics);
+    loss = loss.add(f.loss);
   }
   return { loss, metrics };
 }

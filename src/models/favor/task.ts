@@ -8,13 +8,15 @@ import type { Graph, Scope, Tensor } from '../../engine/index.js';
 import { defineTask, type EvalContext, type LoadContext, type TaskData } from '../../train/task.js';
 import { ConfigError } from '../../util/errors.js';
 import { type FavorConfig, favorSmall, favorTiny } from './config.js';
-import { type AvqaExamples, answerClassBatch, avBatch, loadAvqaExamples, textBatch } from './data.js';
+import { type AvqaExamples, answerClassBatch, avBatch, frameLabelBatch, loadAvqaExamples, textBatch } from './data.js';
+import { frameLabelInputs } from './frame_aux.js';
 import { answerAll, answerSections, scoreAnswers, templatePriors } from './evaluate.js';
 import { avInputs, favor, favorLoss } from './model.js';
 
 export const FavorModelSchema = z
   .object({
     patch: z.union([z.literal(4), z.literal(8), z.literal(16), z.literal(32)]),
+    pixelDim: z.number().int().min(0).default(0),
     visualDim: z.number().int().positive(),
     audioDim: z.number().int().positive(),
     audioKernel: z.number().int().positive(),
@@ -28,6 +30,8 @@ export const FavorModelSchema = z
     // Defaults for runs saved before these fields existed: they were trained with 0.02 and without the classifier.
     queryInit: z.number().positive().default(0.02),
     answerAux: z.number().min(0).default(0),
+    frameAux: z.number().min(0).default(0),
+    frameProbe: z.boolean().default(false),
     lmDim: z.number().int().positive(),
     lmLayers: z.number().int().min(1),
     questionOnly: z.boolean(),
@@ -89,6 +93,10 @@ async function loadFavorData(ctx: LoadContext<FavorDataConfig>): Promise<FavorTa
         ),
         ...textBatch(ex.tokenizer, qs, ex.textLen),
         answer_class: answerClassBatch(ex.answers, qs),
+        ...frameLabelBatch(
+          qs.map((q) => ex.labels(q)),
+          ex.frames,
+        ),
       };
     },
     info: {
@@ -130,7 +138,9 @@ export function favorLossGraph(
           classes,
         }
       : undefined;
-  return favorLoss(p, x, text, target, mask, vocab, model, aux);
+  const frameLabels =
+    (model.frameAux > 0 || model.frameProbe) && !model.questionOnly ? frameLabelInputs(g, batch, frames) : undefined;
+  return favorLoss(p, x, text, target, mask, vocab, model, aux, frameLabels);
 }
 
 /** Inference: AV inputs + text -> logits [B, Lt, V] and av_attention [B, Lt, M] (absent for question-only). */

@@ -1,0 +1,85 @@
+/**
+ * Per-frame supervision of the two stream encoders from the scene's ground truth (src/data/avqa/frame_labels.ts): the
+ * stand-in for FAVOR's pretrained encoders (EVA-ViT/InstructBLIP, Whisper), which we cannot have here. Each head is
+ * linear per token and max-pooled over the frame's tokens ("some patch shows a red square", "some 20 ms frame holds
+ * a drum hit"), so with `frameProbe` (encoder outputs behind stopGradient) it is a linear probe of what the encoders
+ * already represent, and with `frameAux` > 0 it trains them.
+ *
+ *   visual [B, F, Nv, Dv] -> linear -> max over Nv -> [B, F, 69] looks, colors, shapes on screen (BCE, frame_visual)
+ *   audio  [B, F, 25, Da] -> linear -> max over 25 -> [B, F, 4]  sounds hit         (BCE against frame_audio)
+ *   metrics: the BCEs (summed over a frame's labels, mean over real frames) and per-frame exact-match accuracies
+ *   (every label of the frame right) of the looks, the colors, the shapes and the sounds; frame_audio_silent is
+ *   the accuracy of answering "no hit" everywhere, the baseline of frame_audio_acc.
+ */
+import type { Graph, Scope, Tensor } from '../../engine/index.js';
+import { FRAME_SOUNDS, FRAME_VISUAL, FRAME_VISUAL_PARTS } from '../../data/avqa/index.js';
+import { binaryCrossEntropyWithLogits, linear, maskedMean } from '../../nn/index.js';
+import type { FavorConfig } from './config.js';
+
+export interface FrameStreams {
+  visual: Tensor; // [B, F', Nv, Dv]
+  audio: Tensor; // [B, F', 25, Da]
+  frameMask: Tensor; // [B, F']
+}
+
+export interface FrameLabelInputs {
+  visual: Tensor; // [B, F, FRAME_VISUAL]
+  audio: Tensor; // [B, F, FRAME_SOUNDS]
+}
+
+/** Declares the per-frame label inputs of a graph. */
+export function frameLabelInputs(g: Graph, batch: number, frames: number): FrameLabelInputs {
+  return {
+    visual: g.input('frame_visual', 'float32', [batch, frames, FRAME_VISUAL]),
+    audio: g.input('frame_audio', 'float32', [batch, frames, FRAME_SOUNDS]),
+  };
+}
+
+/** Fraction of real frames whose every label the logits get right (logit > 0 <=> label 1). */
+function frameExactMatch(logits: Tensor, labels: Tensor, valid: Tensor): Tensor {
+  const wrong = logits.gt(0).cast('float32').sub(labels).abs().sum([2]); // [B, F]
+  return maskedMean(wrong.lt(0.5).cast('float32'), valid); // []
+}
+
+/** One head: per-token linear, max over the frame's tokens -> logits [B, F, classes]. */
+function frameHead(p: Scope, tokens: Tensor, classes: number, probe: boolean): Tensor {
+  const x = probe ? tokens.stopGradient() : tokens; // [B, F, N, D]
+  return linear(p, x, classes).max([2]); // [B, F, classes]
+}
+
+export function frameAuxLoss(
+  p: Scope,
+  s: FrameStreams,
+  labels: FrameLabelInputs,
+  cfg: FavorConfig,
+): { loss: Tensor; metrics: Record<string, Tensor> } {
+  const frames = s.frameMask.shape[1] as number;
+  const pad = (x: Tensor) => {
+    const extra = frames - (x.shape[1] as number);
+    return extra ? x.pad([0, 0, 0, 0, extra, 0]) : x; // [B, F', C]
+  };
+  const valid = s.frameMask; // [B, F']
+  const visual = pad(labels.visual); // [B, F', 69]
+  const audio = pad(labels.audio); // [B, F', 4]
+  const vLogits = frameHead(p.scope('visual'), s.visual, FRAME_VISUAL, cfg.frameProbe); // [B, F', 69]
+  const aLogits = frameHead(p.scope('audio'), s.audio, FRAME_SOUNDS, cfg.frameProbe); // [B, F', 4]
+  const perLabel = valid.unsqueeze([2]); // [B, F', 1]
+  // Summed over a frame's labels (mean over frames): a mean over 54 mostly-absent looks would scale their gradient
+  // down 54-fold, and measured, left the visual encoder at the prior (docs/favor.md).
+  const vBce = binaryCrossEntropyWithLogits(vLogits, visual, perLabel).mul(FRAME_VISUAL); // []
+  const aBce = binaryCrossEntropyWithLogits(aLogits, audio, perLabel).mul(FRAME_SOUNDS); // []
+  const silent = audio.sum([2]).lt(0.5).cast('float32'); // [B, F']
+  const [lg, lb] = [vLogits, visual].map((x) => x.split([...FRAME_VISUAL_PARTS], 2)); // looks, colors, shapes [B, F', n]
+  const metrics = {
+    frame_visual_bce: vBce,
+    frame_audio_bce: aBce,
+    frame_look_acc: frameExactMatch(lg[0], lb[0], valid),
+    frame_color_acc: frameExactMatch(lg[1], lb[1], valid),
+    frame_shape_acc: frameExactMatch(lg[2], lb[2], valid),
+    frame_audio_acc: frameExactMatch(aLogits, audio, valid),
+    frame_audio_silent: maskedMean(silent, valid),
+  };
+  // A probe trains its heads only (factor 1: the factor would only rescale their learning rate).
+  const factor = cfg.frameProbe ? 1 : cfg.frameAux;
+  return { loss: vBce.add(aBce).mul(factor), metrics };
+}

@@ -1,0 +1,162 @@
+/** Per-frame supervision of FAVOR's encoders: the labels against the rendered clip, and the probe vs training switch. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ParamStore } from '../../src/engine/index.js';
+import { adamw } from '../../src/engine/optim.js';
+import { compileTrainStep, Trainer } from '../../src/engine/train.js';
+import { hostArray, toFloat32 } from '../../src/io/array.js';
+import {
+  FRAME_LOOKS,
+  FRAME_SOUNDS,
+  FRAME_VISUAL,
+  LOOK_COLORS,
+  FAMILY_WORD,
+  SOUND_WORDS,
+  avqaConfig,
+  avqaScene,
+  frameLabels,
+  lookIndex,
+  sceneDuration,
+  sceneSynthConfig,
+} from '../../src/data/avqa/index.js';
+import { generateClip, sceneVoices, sceneKey } from '../../src/data/synth/clip.js';
+import { SHAPES, synthClasses } from '../../src/data/synth/classes.js';
+import { type FavorConfig, favorTiny } from '../../src/models/favor/config.js';
+import { avBatch, frameLabelBatch } from '../../src/models/favor/data.js';
+import { frameLabelInputs } from '../../src/models/favor/frame_aux.js';
+import { avInputs, favorLoss } from '../../src/models/favor/model.js';
+import { randomClip } from './favor_fixtures.js';
+
+const cfg = avqaConfig({ minDuration: 5, maxDuration: 8 });
+
+/** Frame labels of the sounds heard, derived from the renderer's own audio events (an independent path). */
+function renderedSoundLabels(index: number, offset: number, soundsOf = index): Float32Array {
+  const duration = sceneDuration(cfg, index);
+  const synth = sceneSynthConfig(cfg, soundsOf, duration);
+  const clip = generateClip(synth, soundsOf, { offset, video: false });
+  const classes = synthClasses(synth.classes);
+  const voices = sceneVoices(sceneKey(synth, soundsOf), synth.classes);
+  const out = new Float32Array(2 * duration * FRAME_SOUNDS);
+  for (const e of clip.audioEvents) {
+    const word = FAMILY_WORD[classes[voices[e.cls]].family];
+    out[Math.floor(2 * e.time) * FRAME_SOUNDS + SOUND_WORDS.indexOf(word)] = 1;
+  }
+  return out;
+}
+
+test("the visual labels are the scene's looks, colors and shapes in every frame", () => {
+  for (const index of [0, 1, 2]) {
+    const l = frameLabels(cfg, index);
+    const objects = avqaScene(cfg, index).objects;
+    const on = new Set([
+      ...objects.map((o) => lookIndex(o.color, o.shape)),
+      ...objects.map((o) => FRAME_LOOKS + LOOK_COLORS.indexOf(o.color)),
+      ...objects.map((o) => FRAME_LOOKS + LOOK_COLORS.length + SHAPES.indexOf(o.shape)),
+    ]);
+    assert.equal(l.frames, 2 * sceneDuration(cfg, index));
+    for (let t = 0; t < l.frames; t++)
+      for (let k = 0; k < FRAME_VISUAL; k++) assert.equal(l.visual[t * FRAME_VISUAL + k], on.has(k) ? 1 : 0, `${k}`);
+  }
+});
+
+test("the audio labels mark the frames of the renderer's heard impacts: own, shifted and foil audio", () => {
+  let hits = 0;
+  for (const index of [0, 1, 2, 3]) {
+    for (const audio of [{}, { offset: 1 }, { offset: -0.6 }, { foil: index + 10 }]) {
+      const l = frameLabels(cfg, index, audio);
+      const expected = renderedSoundLabels(
+        index,
+        ('offset' in audio ? audio.offset : undefined) ?? 0,
+        ('foil' in audio ? audio.foil : undefined) ?? index,
+      );
+      assert.deepEqual(Array.from(l.audio), Array.from(expected), `scene ${index} ${JSON.stringify(audio)}`);
+      hits += l.audio.reduce((a, v) => a + v, 0);
+    }
+  }
+  assert.ok(hits > 10, `only ${hits} labelled hits: the comparison would be vacuous`);
+});
+
+test('frameLabelBatch pads short clips with zeros', () => {
+  const a = frameLabels(cfg, 0);
+  const b = frameLabelBatch([a], a.frames + 3);
+  assert.deepEqual(b.frame_visual.shape, [1, a.frames + 3, FRAME_VISUAL]);
+  const v = toFloat32(b.frame_visual);
+  assert.deepEqual(Array.from(v.subarray(0, a.visual.length)), Array.from(a.visual));
+  assert.ok(v.subarray(a.visual.length).every((x) => x === 0));
+});
+
+/** One compiled training step on random streams with labels; returns the trainer and the batch. */
+async function trainerFor(c: FavorConfig) {
+  const b = 2;
+  const lt = 4;
+  const vocab = 20;
+  const compiled = compileTrainStep(
+    (g, p) =>
+      favorLoss(
+        p,
+        avInputs(g, b, 10),
+        g.input('text', 'int64', [b, lt]),
+        g.input('target', 'int64', [b, lt]),
+        g.input('target_mask', 'float32', [b, lt]),
+        vocab,
+        c,
+        undefined,
+        frameLabelInputs(g, b, 10),
+      ),
+    new ParamStore(3),
+    { optimizer: adamw({ weightDecay: 0 }) },
+  );
+  const trainer = await Trainer.create(compiled, { lr: 1e-2, worker: false, session: { threads: 1 } });
+  const ids = (n: number) => BigInt64Array.from({ length: n }, (_, i) => BigInt((i * 7) % vocab));
+  const labels = [frameLabels(cfg, 0), frameLabels(cfg, 1, { offset: 0.5 })];
+  const batch = {
+    ...avBatch([randomClip(10, 5), randomClip(7, 15)], 10),
+    text: hostArray('int64', [b, lt], ids(b * lt)),
+    target: hostArray('int64', [b, lt], ids(b * lt)),
+    // No answer positions: the answer loss is 0 and gives no gradient, so only the frame heads can move the encoders.
+    target_mask: hostArray('float32', [b, lt], new Float32Array(b * lt)),
+    ...frameLabelBatch(labels, 10),
+  };
+  // Host truth of the "no hit anywhere" baseline over the real frames (10 and 7).
+  const silent = labels.map((l, i) =>
+    Array.from({ length: i ? 7 : 10 }, (_, t) => (l.audio.subarray(t * 4, t * 4 + 4).some((x) => x) ? 0 : 1)),
+  );
+  const silentShare = silent.flat().reduce((a: number, v) => a + v, 0) / 17;
+  return { trainer, batch, silentShare };
+}
+
+const changed = (a: Record<string, unknown>, b: Record<string, unknown>, prefix: string): boolean =>
+  Object.keys(a)
+    .filter((k) => k.startsWith(prefix))
+    .some((k) => {
+      const x = toFloat32(a[k] as never);
+      const y = toFloat32(b[k] as never);
+      return x.some((v, i) => v !== y[i]);
+    });
+
+test('frameProbe trains its heads only; frameAux trains the encoders (and the pixel MLP); loss = factor x the BCEs', async () => {
+  for (const [over, encoderMoves] of [
+    [{ frameProbe: true }, false],
+    [{ frameAux: 2, pixelDim: 4 }, true],
+  ] as const) {
+    const c: FavorConfig = { ...favorTiny(), window: 5, diversity: 0, answerAux: 0, ...over };
+    const { trainer, batch, silentShare } = await trainerFor(c);
+    const before = await trainer.params();
+    const step = await trainer.trainStep(batch);
+    const m = step.metrics;
+    const after = await trainer.params();
+    const factor = c.frameProbe ? 1 : c.frameAux;
+    assert.equal(m.answer_ce, 0);
+    const parts = factor * (m.frame_visual_bce + m.frame_audio_bce);
+    assert.ok(Math.abs(step.loss - parts) < 1e-4, `loss ${step.loss} vs ${parts}`);
+    assert.ok(m.frame_visual_bce > 0 && m.frame_audio_bce > 0, JSON.stringify(m));
+    for (const k of ['frame_look_acc', 'frame_color_acc', 'frame_shape_acc', 'frame_audio_acc'])
+      assert.ok(m[k] >= 0 && m[k] <= 1, `${k} ${m[k]}`);
+    assert.ok(Math.abs(m.frame_audio_silent - silentShare) < 1e-6, `${m.frame_audio_silent} vs ${silentShare}`);
+    assert.ok(changed(before, after, 'frame_aux.visual'), 'the visual head learns');
+    assert.equal(changed(before, after, 'encoder.visual'), encoderMoves, 'visual encoder');
+    assert.equal(changed(before, after, 'encoder.audio.'), encoderMoves, 'audio encoder');
+    if (c.pixelDim) assert.ok(changed(before, after, 'encoder.visual.pixel.l1'), 'the pixel MLP learns');
+    await trainer.close();
+  }
+});
