@@ -12,7 +12,8 @@
  *
  * score is facemesh's face flag (probability that the crop holds a face); the box is the landmarks' extent
  * (forehead to chin) in [0, 1] frame units; mouth_open is the inner-lip gap over the inner-lip width (0 closed,
- * ~0.5 wide open); the expressions come from the face crop facemesh sees next. All zero when no face is found.
+ * ~0.5 wide open); the expressions come from the crop human's emotion model sees: the square sized at detection
+ * and centered on the landmarks while the face is followed. All zero when no face is found.
  */
 import { MediaError } from '../util/errors.js';
 import { boxOfLandmarks, FaceMesh, MESH_ENLARGE, mouthOpening, type FaceBox, type Rgb } from './face_mesh.js';
@@ -73,6 +74,12 @@ export class FaceTracker {
   private readonly opts: Required<FaceTrackOptions>;
   /** Where to look in the next frame: the followed face, or null to detect. */
   private box: FaceBox | null = null;
+  /**
+   * Side of the expression crop: the square human's detector hands every face model (1.4 times its box, which is
+   * MESH_ENLARGE times blazeface's box here), set at each detection and kept while the face is followed, centered
+   * on the landmarks' extent (human's calculateFaceBox).
+   */
+  private expressionSide = 0;
 
   constructor(
     private readonly models: FaceModels,
@@ -89,6 +96,7 @@ export class FaceTracker {
     if (!lm || lm.flag < this.opts.minFlag) {
       const found = await mesh.detect(img, this.opts.scoreThreshold);
       lm = found ? await mesh.landmarks(img, found) : null;
+      if (found) this.expressionSide = found.size * MESH_ENLARGE;
     }
     const out = new Float32Array(FACE_DIM);
     if (!lm || lm.flag < this.opts.minFlag) {
@@ -97,7 +105,7 @@ export class FaceTracker {
     }
     this.box = boxOfLandmarks(lm.points, lm.flag);
     const e = landmarkExtent(lm.points);
-    const probs = await expressions.classify(img, this.box.cx, this.box.cy, this.box.size * MESH_ENLARGE);
+    const probs = await expressions.classify(img, (e.x0 + e.x1) / 2, (e.y0 + e.y1) / 2, this.expressionSide);
     out.set([
       1,
       lm.flag,
