@@ -1,84 +1,54 @@
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { MediaError } from '../util/errors.js';
-
 /**
- * Optional face track from @vladmandic/face-api (weights ship inside the npm package), run on the
- * TensorFlow.js WebAssembly backend (@tensorflow/tfjs-backend-wasm: the .wasm ships in the package, nothing is
- * downloaded). All three are optionalDependencies and are imported lazily: when missing, `loadFaceTracker`
- * throws a MediaError saying what to install, and nothing else in src/media depends on them.
+ * The face track of the `face` / `av-face` feature presets, on the same face stack as the lip cue of `attune sync`:
+ * blazeface + facemesh (face_mesh.ts) for the face and its mouth, human's emotion model (face_expression.ts) for
+ * the expressions, all from the `@vladmandic/human` package (a runtime dependency), converted to ONNX in memory and
+ * run by onnxruntime-node. Nothing is optional or downloaded.
  *
- * Per frame (FACE_DIM = 14 values): [present, score, cx, cy, w, h, mouth_open, 7 expression probabilities]
- * with the box in [0, 1] frame units and mouth_open = inner-lip gap / mouth width (0 closed, ~0.3-0.6 wide open).
+ * One face is followed: blazeface finds the most confident one, facemesh then follows it frame to frame from its
+ * own landmarks, and blazeface runs again on a frame where facemesh's face flag drops below `minFlag` (a cut, a
+ * turn away). Per frame (FACE_DIM = 14 values):
+ *
+ *   [present, score, cx, cy, w, h, mouth_open, 7 expression probabilities (EXPRESSIONS order)]
+ *
+ * score is facemesh's face flag (probability that the crop holds a face); the box is the landmarks' extent
+ * (forehead to chin) in [0, 1] frame units; mouth_open is the inner-lip gap over the inner-lip width (0 closed,
+ * ~0.5 wide open); the expressions come from the crop human's emotion model sees: the square sized at detection
+ * and centered on the landmarks while the face is followed. All zero when no face is found.
  */
-export const EXPRESSIONS = ['neutral', 'happy', 'sad', 'angry', 'fearful', 'disgusted', 'surprised'] as const;
+import { MediaError } from '../util/errors.js';
+import { boxOfLandmarks, FaceMesh, MESH_ENLARGE, mouthOpening, type FaceBox, type Rgb } from './face_mesh.js';
+import { EXPRESSIONS, ExpressionNet } from './face_expression.js';
+
+export { EXPRESSIONS } from './face_expression.js';
 export const FACE_DIM = 7 + EXPRESSIONS.length;
 export const FACE_COLUMNS = ['present', 'score', 'cx', 'cy', 'w', 'h', 'mouth_open', ...EXPRESSIONS];
 
 export interface FaceTrackOptions {
-  /** Detector input size (multiple of 32): 224 fast, 320 default, 416 finds smaller faces. */
-  inputSize?: number;
+  /** Blazeface score below which a frame has no face (default 0.5). */
   scoreThreshold?: number;
+  /** Facemesh face flag below which the followed face is lost and blazeface runs again (default 0.5). */
+  minFlag?: number;
 }
 
-interface Point {
-  x: number;
-  y: number;
-}
-interface FaceResult {
-  detection: { score: number; box: { x: number; y: number; width: number; height: number } };
-  landmarks: { getMouth(): Point[] };
-  expressions: Record<string, number>;
-}
-interface FaceApi {
-  tf: {
-    setBackend(name: string): Promise<boolean>;
-    ready(): Promise<void>;
-    tensor3d(data: Int32Array, shape: [number, number, number], dtype: 'int32'): { dispose(): void };
-  };
-  nets: Record<
-    'tinyFaceDetector' | 'faceLandmark68TinyNet' | 'faceExpressionNet',
-    { loadFromDisk(dir: string): Promise<void> }
-  >;
-  TinyFaceDetectorOptions: new (o: { inputSize: number; scoreThreshold: number }) => unknown;
-  detectAllFaces(
-    img: unknown,
-    opts: unknown,
-  ): {
-    withFaceLandmarks(tiny: boolean): { withFaceExpressions(): Promise<FaceResult[]> };
-  };
+interface FaceModels {
+  mesh: FaceMesh;
+  expressions: ExpressionNet;
 }
 
-let loading: Promise<FaceApi> | null = null;
+let loading: Promise<FaceModels> | null = null;
 
-async function loadFaceApi(): Promise<FaceApi> {
-  const require = createRequire(import.meta.url);
-  let api: FaceApi;
-  let modelDir: string;
+async function loadModels(): Promise<FaceModels> {
   try {
-    api = require('@vladmandic/face-api/dist/face-api.node-wasm.js') as FaceApi;
-    require('@tensorflow/tfjs-backend-wasm');
-    modelDir = join(dirname(require.resolve('@vladmandic/face-api/package.json')), 'model');
+    return { mesh: await FaceMesh.load(), expressions: await ExpressionNet.load() };
   } catch (err) {
-    throw new MediaError(
-      `face tracking is unavailable: ${(err as Error).message.split('\n')[0]}. ` +
-        'Install the optional packages: npm install @vladmandic/face-api @tensorflow/tfjs @tensorflow/tfjs-backend-wasm',
-      { reason: 'face-api unavailable' },
-    );
-  }
-  if (!(await api.tf.setBackend('wasm'))) {
-    throw new MediaError('face tracking is unavailable: the TensorFlow.js wasm backend failed to start', {
-      reason: 'face-api unavailable',
+    if (err instanceof MediaError) throw err;
+    throw new MediaError(`face tracking is unavailable: ${(err as Error).message.split('\n')[0]}`, {
+      reason: 'face models unavailable',
     });
   }
-  await api.tf.ready();
-  await api.nets.tinyFaceDetector.loadFromDisk(modelDir);
-  await api.nets.faceLandmark68TinyNet.loadFromDisk(modelDir);
-  await api.nets.faceExpressionNet.loadFromDisk(modelDir);
-  return api;
 }
 
-/** Whether the face track can run here (loads the models once). */
+/** Whether the face track can run here (converts and loads the models once). */
 export async function faceTrackingAvailable(): Promise<{ ok: boolean; reason?: string }> {
   try {
     await loadFaceTracker();
@@ -88,73 +58,71 @@ export async function faceTrackingAvailable(): Promise<{ ok: boolean; reason?: s
   }
 }
 
-function mouthOpening(mouth: Point[]): number {
-  // 68-point layout: mouth = points 48..67; corners 48/54 (idx 0/6), inner lips 61-63 over 67-65 (idx 13-15 / 19-17).
-  const dist = (a: Point, b: Point): number => Math.hypot(a.x - b.x, a.y - b.y);
-  const width = dist(mouth[0], mouth[6]);
-  if (!(width > 0)) return 0;
-  const gap = (dist(mouth[13], mouth[19]) + dist(mouth[14], mouth[18]) + dist(mouth[15], mouth[17])) / 3;
-  return gap / width;
+/** The landmarks' bounding box in frame pixels. */
+function landmarkExtent(points: Float32Array): { x0: number; y0: number; x1: number; y1: number } {
+  const e = { x0: Infinity, y0: Infinity, x1: -Infinity, y1: -Infinity };
+  for (let i = 0; i < points.length; i += 3) {
+    e.x0 = Math.min(e.x0, points[i]);
+    e.x1 = Math.max(e.x1, points[i]);
+    e.y0 = Math.min(e.y0, points[i + 1]);
+    e.y1 = Math.max(e.y1, points[i + 1]);
+  }
+  return e;
 }
 
 export class FaceTracker {
-  private readonly api: FaceApi;
   private readonly opts: Required<FaceTrackOptions>;
-  private prevCenter: [number, number] | null = null;
+  /** Where to look in the next frame: the followed face, or null to detect. */
+  private box: FaceBox | null = null;
+  /**
+   * Side of the expression crop: the square human's detector hands every face model (1.4 times its box, which is
+   * MESH_ENLARGE times blazeface's box here), set at each detection and kept while the face is followed, centered
+   * on the landmarks' extent (human's calculateFaceBox).
+   */
+  private expressionSide = 0;
 
-  constructor(api: FaceApi, opts: FaceTrackOptions = {}) {
-    this.api = api;
-    this.opts = { inputSize: opts.inputSize ?? 320, scoreThreshold: opts.scoreThreshold ?? 0.4 };
+  constructor(
+    private readonly models: FaceModels,
+    opts: FaceTrackOptions = {},
+  ) {
+    this.opts = { scoreThreshold: opts.scoreThreshold ?? 0.5, minFlag: opts.minFlag ?? 0.5 };
   }
 
   /** Features of one RGB frame ([H, W, 3] bytes): FACE_DIM values, all zero when no face is found. */
   async analyze(frame: Uint8Array, width: number, height: number): Promise<Float32Array> {
-    const img = this.api.tf.tensor3d(Int32Array.from(frame), [height, width, 3], 'int32');
-    let faces: FaceResult[];
-    try {
-      faces = await this.api
-        .detectAllFaces(img, new this.api.TinyFaceDetectorOptions(this.opts))
-        .withFaceLandmarks(true)
-        .withFaceExpressions();
-    } finally {
-      img.dispose();
+    const img: Rgb = { data: frame, width, height };
+    const { mesh, expressions } = this.models;
+    let lm = this.box ? await mesh.landmarks(img, this.box) : null;
+    if (!lm || lm.flag < this.opts.minFlag) {
+      const found = await mesh.detect(img, this.opts.scoreThreshold);
+      lm = found ? await mesh.landmarks(img, found) : null;
+      if (found) this.expressionSide = found.size * MESH_ENLARGE;
     }
     const out = new Float32Array(FACE_DIM);
-    if (faces.length === 0) return out;
-    // Follow the face nearest the previous one; on the first frame take the largest.
-    const center = (f: FaceResult): [number, number] => {
-      const b = f.detection.box;
-      return [(b.x + b.width / 2) / width, (b.y + b.height / 2) / height];
-    };
-    const prev = this.prevCenter;
-    const cost = (f: FaceResult): number => {
-      if (!prev) return -f.detection.box.width * f.detection.box.height;
-      const [cx, cy] = center(f);
-      return Math.hypot(cx - prev[0], cy - prev[1]);
-    };
-    const face = faces.reduce((a, b) => (cost(b) < cost(a) ? b : a));
-    const [cx, cy] = center(face);
-    this.prevCenter = [cx, cy];
-    const b = face.detection.box;
+    if (!lm || lm.flag < this.opts.minFlag) {
+      this.box = null;
+      return out;
+    }
+    this.box = boxOfLandmarks(lm.points, lm.flag);
+    const e = landmarkExtent(lm.points);
+    const probs = await expressions.classify(img, (e.x0 + e.x1) / 2, (e.y0 + e.y1) / 2, this.expressionSide);
     out.set([
       1,
-      face.detection.score,
-      cx,
-      cy,
-      b.width / width,
-      b.height / height,
-      mouthOpening(face.landmarks.getMouth()),
+      lm.flag,
+      (e.x0 + e.x1) / 2 / width,
+      (e.y0 + e.y1) / 2 / height,
+      (e.x1 - e.x0) / width,
+      (e.y1 - e.y0) / height,
+      mouthOpening(lm.points),
     ]);
-    EXPRESSIONS.forEach((name, i) => {
-      out[7 + i] = face.expressions[name] ?? 0;
-    });
+    out.set(probs, 7);
     return out;
   }
 }
 
-/** Loads face-api and its models once (lazily); throws a MediaError when the optional packages are missing. */
+/** A tracker on the shared models (converted and loaded once per process, lazily). */
 export async function loadFaceTracker(opts: FaceTrackOptions = {}): Promise<FaceTracker> {
-  loading ??= loadFaceApi();
+  loading ??= loadModels();
   try {
     return new FaceTracker(await loading, opts);
   } catch (err) {

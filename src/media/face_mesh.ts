@@ -54,7 +54,10 @@ function humanModel(name: string): { model: TfjsGraphModel; shards: Uint8Array[]
   return { model, shards: model.weightsManifest.map((g) => readFileSync(join(dir, g.paths[0]))) };
 }
 
-async function session(name: string): Promise<{ s: ort.InferenceSession; input: string; outputs: string[] }> {
+/** One of human's TFJS models (by file name, e.g. 'emotion'), converted and opened by onnxruntime-node. */
+export async function humanModelSession(
+  name: string,
+): Promise<{ s: ort.InferenceSession; input: string; outputs: string[] }> {
   const { model, shards } = humanModel(name);
   const c = tfjsToOnnx(model, shards);
   // One intra-op thread: a second one spin-waits between facemesh's small convolutions, and on 2 shared cores it
@@ -147,7 +150,7 @@ export class FaceMesh {
   ) {}
 
   static async load(): Promise<FaceMesh> {
-    return new FaceMesh(await session('blazeface'), await session('facemesh'));
+    return new FaceMesh(await humanModelSession('blazeface'), await humanModelSession('facemesh'));
   }
 
   /** The most confident face in the frame, or null below `minScore`. */

@@ -98,7 +98,7 @@ export interface FeaturePreset {
     pixelFormat: PixelFormat;
     visual: VisualFeatureConfig;
   };
-  /** Face track on its own timeline (decoded separately at `width`, aspect kept). Needs the optional face-api packages. */
+  /** Face track on its own timeline (decoded separately at `width`, aspect kept): human's face models (face.ts). */
   face?: FaceTrackOptions & { fps: number; width: number };
 }
 
@@ -121,7 +121,7 @@ const basicVideo: NonNullable<FeaturePreset['video']> = {
   visual: { pixels: { width: 8, height: 8 }, moments: true, lumaGrid: { gx: 4, gy: 4 }, motionGrid: { gx: 4, gy: 4 } },
 };
 
-const faceTrack: NonNullable<FeaturePreset['face']> = { fps: 5, width: 640, inputSize: 320, scoreThreshold: 0.4 };
+const faceTrack: NonNullable<FeaturePreset['face']> = { fps: 5, width: 640, scoreThreshold: 0.5, minFlag: 0.5 };
 
 export const FEATURE_PRESETS: Record<string, FeaturePreset> = {
   'av-basic': { name: 'av-basic', about: 'audio-basic + video-basic (default)', audio: basicAudio, video: basicVideo },
@@ -166,7 +166,7 @@ export const FEATURE_PRESETS: Record<string, FeaturePreset> = {
   },
   face: {
     name: 'face',
-    about: 'face track at 5 fps: box, mouth opening, 7 expression probabilities (optional face-api)',
+    about: 'face track at 5 fps: box, mouth opening, 7 expression probabilities (blazeface, facemesh, emotion)',
     face: faceTrack,
   },
   'av-face': { name: 'av-face', about: 'av-basic + face track', audio: basicAudio, video: basicVideo, face: faceTrack },

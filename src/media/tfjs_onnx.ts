@@ -2,7 +2,7 @@
  * TFJS graph models (model.json + weight shards, as @vladmandic/human ships facemesh and blazeface) converted to
  * ONNX in memory, so they run on onnxruntime-node like the rest of Attune. Only the op set those models use:
  * fused Conv2D (+BiasAdd, +Relu/Prelu), DepthwiseConv2dNative, AddV2, Prelu, Relu, MaxPool, Pad, Sigmoid, Reshape,
- * Identity; anything else is an InputError naming the op. TFJS is NHWC, ONNX convolutions are NCHW:
+ * Mean, Softmax (human's emotion model), Identity; anything else is an InputError naming the op. TFJS is NHWC, ONNX convolutions are NCHW:
  *
  *   input NHWC ─ Transpose ─> NCHW ─ Conv (HWIO -> OIHW; depthwise HWC1 -> C1HW, group C; SAME -> SAME_UPPER) ...
  *   ... ─ Transpose back to NHWC before every Reshape (the flattening order is TFJS's) ─> outputs
@@ -36,6 +36,7 @@ export interface TfjsNode {
       s?: string;
       i?: string;
       f?: number;
+      b?: boolean;
       list?: { s?: string[]; i?: string[] };
       shape?: unknown;
       type?: string;
@@ -277,6 +278,43 @@ export function tfjsToOnnx(model: TfjsGraphModel, shards: Uint8Array[]): Convert
         init.push(i64(`${n.name}__shape`, Array.from(constOf(ins[1]).data)));
         nodes.push({ opType: 'Reshape', input: [`${n.name}__nhwc_in`, `${n.name}__shape`], output: [n.name] });
         flat.add(n.name);
+        break;
+      }
+      case 'Mean': {
+        // TFJS reduces NHWC axes; the same axes in NCHW. Without keep_dims the result is in TFJS's layout only when
+        // no channel axis survives next to a spatial one (e.g. global average pooling: [N, C] either way).
+        const nhwcToNchw = [0, 2, 3, 1];
+        const tfAxes = Array.from(constOf(ins[1]).data, (a) => (a < 0 ? a + 4 : a));
+        const axes = tfAxes.map((a) => nhwcToNchw[a]);
+        const keep = n.attr?.keep_dims?.b === true;
+        const keepsChannel = !axes.includes(1);
+        const keepsSpace = !axes.includes(2) || !axes.includes(3);
+        if (!keep && keepsChannel && keepsSpace)
+          throw new InputError(
+            `TFJS model: ${n.name} averages NHWC axes ${tfAxes.join(',')}, leaving channels and space`,
+            {
+              field: n.name,
+            },
+          );
+        nodes.push({
+          opType: 'ReduceMean',
+          input: [nchw(ins[0])],
+          output: [keep ? `${n.name}__nchw` : n.name],
+          attribute: [attrInts('axes', axes), attrInt('keepdims', keep ? 1 : 0)],
+        });
+        if (!keep) flat.add(n.name);
+        break;
+      }
+      case 'Softmax': {
+        // TFJS normalises the last axis: channels of a feature map (NCHW axis 1), the last axis of a flat tensor.
+        const isFlat = flat.has(ins[0]);
+        nodes.push({
+          opType: 'Softmax',
+          input: [isFlat ? ins[0] : nchw(ins[0])],
+          output: [isFlat ? n.name : `${n.name}__nchw`],
+          attribute: [attrInt('axis', isFlat ? -1 : 1)],
+        });
+        if (isFlat) flat.add(n.name);
         break;
       }
       case 'Identity':

@@ -166,10 +166,28 @@ test('an op the converter does not know is an InputError naming it', () => {
     modelTopology: {
       node: [
         { name: 'x', op: 'Placeholder' },
-        { name: 'y', op: 'Softmax', input: ['x'] },
+        { name: 'y', op: 'Tanh', input: ['x'] },
       ],
     },
     weightsManifest: [],
   };
-  assert.throws(() => tfjsToOnnx(model, []), /op Softmax \(y\) is not supported/);
+  assert.throws(() => tfjsToOnnx(model, []), /op Tanh \(y\) is not supported/);
+});
+
+test('a Mean that keeps both channels and space (no NCHW equivalent of its flat layout) is an InputError', () => {
+  const axes = new Int32Array([1]);
+  const model: TfjsGraphModel = {
+    modelTopology: {
+      node: [
+        { name: 'x', op: 'Placeholder' },
+        { name: 'axes', op: 'Const' },
+        { name: 'm', op: 'Mean', input: ['x', 'axes'], attr: { keep_dims: { b: false } } },
+      ],
+    },
+    weightsManifest: [{ paths: ['w.bin'], weights: [{ name: 'axes', shape: [1], dtype: 'int32' }] }],
+  };
+  assert.throws(
+    () => tfjsToOnnx(model, [new Uint8Array(axes.buffer)]),
+    /m averages NHWC axes 1, leaving channels and space/,
+  );
 });

@@ -1,6 +1,6 @@
 /**
- * `attune doctor`: what this installation has. Required parts (ONNX Runtime, ffmpeg, ffprobe) with their versions
- * and where they come from; optional parts (the CUDA provider, the face-track packages) and whether they are
+ * `attune doctor`: what this installation has. Required parts (ONNX Runtime, ffmpeg, ffprobe, the face models of
+ * @vladmandic/human) with their versions and where they come from; the optional CUDA provider and whether it is
  * present. Reads package manifests and runs `-version`; loads no model and no native library.
  */
 import type { Command } from 'commander';
@@ -28,10 +28,31 @@ export interface Part {
 
 const require = createRequire(import.meta.url);
 
-function packageJson(name: string): { dir: string; pkg: Record<string, unknown> } | null {
+/** The package's directory: from its package.json, or, when its `exports` hide that, up from its entry point. */
+function packageDir(name: string): string | null {
   try {
-    const file = require.resolve(`${name}/package.json`);
-    return { dir: dirname(file), pkg: JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> };
+    return dirname(require.resolve(`${name}/package.json`));
+  } catch {
+    // Not exported or not installed: fall through.
+  }
+  let dir: string;
+  try {
+    dir = dirname(require.resolve(name));
+  } catch {
+    return null;
+  }
+  for (; dir !== dirname(dir); dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as { name?: string }).name === name) return dir;
+  }
+  return null;
+}
+
+function packageJson(name: string): { dir: string; pkg: Record<string, unknown> } | null {
+  const dir = packageDir(name);
+  if (!dir) return null;
+  try {
+    return { dir, pkg: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Record<string, unknown> };
   } catch {
     return null;
   }
@@ -103,17 +124,18 @@ export async function doctorReport(): Promise<{
   const ort = npmPart('onnxruntime-node', 'required', 'runs every model (CPU build)', 'missing: reinstall attune');
   const bundled = ort.present && Boolean(packageJson('onnxruntime-node')?.pkg.attuneBundled);
   if (bundled) ort.detail += ' (bundled with attune, without its CUDA download hook)';
-  const faceHint =
-    'not installed (optional): npm install @vladmandic/face-api @tensorflow/tfjs @tensorflow/tfjs-backend-wasm';
   const parts: Part[] = [
     ort,
     await toolPart('ffmpeg'),
     await toolPart('ffprobe'),
     npmPart('echarts', 'required', 'charts in HTML reports', 'missing: reinstall attune'),
     cudaPart(),
-    npmPart('@vladmandic/face-api', 'optional', "the 'face' feature preset", faceHint),
-    npmPart('@tensorflow/tfjs', 'optional', "the 'face' feature preset", faceHint),
-    npmPart('@tensorflow/tfjs-backend-wasm', 'optional', "the 'face' feature preset", faceHint),
+    npmPart(
+      '@vladmandic/human',
+      'required',
+      "face models (converted to ONNX): the lip cue of sync, the 'face' feature preset",
+      'missing: reinstall attune',
+    ),
   ];
   return {
     attune: self.version,
