@@ -1,7 +1,7 @@
 /**
  * `attune doctor`: what this installation has. Required parts (ONNX Runtime, ffmpeg, ffprobe, the face models of
- * @vladmandic/human) with their versions and where they come from; the optional CUDA provider and whether it is
- * present. Reads package manifests and runs `-version`; loads no model and no native library.
+ * @vladmandic/human) with their versions and where they come from; the optional parts (node-av, the in-process
+ * decoder; the CUDA provider), whether they are present, and which decoder is in use. Reads package manifests and runs `-version`; loads no model and no native library.
  */
 import type { Command } from 'commander';
 import { execFile } from 'node:child_process';
@@ -11,6 +11,7 @@ import { arch, platform } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { binarySource, type FfTool } from '../../media/ffmpeg.js';
+import { decoderBackend, nodeAvInstalled } from '../../media/libav/backend.js';
 import { formatTable, printJson } from '../output.js';
 
 export type PartKind = 'required' | 'optional';
@@ -71,7 +72,10 @@ function npmPart(name: string, kind: PartKind, role: string, missing: string): P
 }
 
 async function toolPart(tool: FfTool): Promise<Part> {
-  const role = tool === 'ffmpeg' ? 'decodes and writes media' : 'reads container and stream headers';
+  const role =
+    tool === 'ffmpeg'
+      ? 'writes media; decodes where libav is not in use'
+      : 'reads container and stream headers where libav is not in use';
   try {
     const src = binarySource(tool);
     const { stdout } = await promisify(execFile)(src.path, ['-hide_banner', '-version'], { timeout: 10_000 });
@@ -115,6 +119,8 @@ export async function doctorReport(): Promise<{
   attune: string;
   node: string;
   platform: string;
+  /** The decoder backend in use (ATTUNE_DECODER, else libav where node-av is installed). */
+  decoder: string;
   parts: Part[];
   ok: boolean;
 }> {
@@ -128,6 +134,15 @@ export async function doctorReport(): Promise<{
     ort,
     await toolPart('ffmpeg'),
     await toolPart('ffprobe'),
+    {
+      ...npmPart(
+        'node-av',
+        'optional',
+        'decodes and probes media in-process (FFmpeg 8, the default decoder)',
+        'missing: the ffmpeg CLI decodes instead (npm install node-av)',
+      ),
+      present: nodeAvInstalled(),
+    },
     npmPart('echarts', 'required', 'charts in HTML reports', 'missing: reinstall attune'),
     cudaPart(),
     npmPart(
@@ -141,6 +156,7 @@ export async function doctorReport(): Promise<{
     attune: self.version,
     node: process.version,
     platform: `${platform()}/${arch()}`,
+    decoder: decoderBackend(),
     parts,
     ok: parts.every((p) => p.kind !== 'required' || p.present),
   };
@@ -157,7 +173,7 @@ export function register(program: Command): void {
       const r = await doctorReport();
       if (o.json) printJson(r);
       else {
-        process.stdout.write(`attune ${r.attune} on node ${r.node} (${r.platform})\n\n`);
+        process.stdout.write(`attune ${r.attune} on node ${r.node} (${r.platform}); decoder: ${r.decoder}\n\n`);
         process.stdout.write(
           formatTable(
             ['part', 'kind', 'present', 'version', 'for', 'where'],
