@@ -44,6 +44,7 @@ export async function timeEmotionInference(run: string, repeats = 20): Promise<I
         spans: words.map(() => null),
         audio: f.data,
         frames: f.frames,
+        utterance: f.utterance,
         meta: [1, 2, 1, 1],
         label: 0,
       });

@@ -4,7 +4,7 @@ import { Graph, ParamStore, Scope } from '../../src/engine/index.js';
 import { Predictor } from '../../src/engine/export.js';
 import { compileTrainStep, Trainer } from '../../src/engine/train.js';
 import { toFloat32, type HostArray } from '../../src/io/array.js';
-import { AUDIO_DIM, emotionTiny, type EmotionModelConfig } from '../../src/models/emotion/config.js';
+import { AUDIO_DIM, UTTERANCE_DIM, emotionTiny, type EmotionModelConfig } from '../../src/models/emotion/config.js';
 import { makeBatch, type EmotionExampleInput } from '../../src/models/emotion/features.js';
 import { emotionInputs, traceEmotionInference, traceEmotionLoss } from '../../src/models/emotion/graph.js';
 import { emotionModel } from '../../src/models/emotion/model.js';
@@ -25,6 +25,7 @@ function examples(n: number, seed: number): EmotionExampleInput[] {
       label,
       frames,
       audio,
+      utterance: Float32Array.from({ length: UTTERANCE_DIM }, () => rng.normal() + label / 3),
       meta: [1, 2, 3, 1] as [number, number, number, number],
       tokens: Int32Array.from({ length: words }, (_, i) =>
         i === 0 ? 10 + label : 100 + Math.floor(rng.uniform() * 50),

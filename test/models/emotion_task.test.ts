@@ -60,6 +60,7 @@ test('attention grounding: all mass inside the cue word gives 1, uniform attenti
     tokens: new Int32Array(4),
     audio: null,
     frames,
+    utterance: null,
     meta: [0, 0, 0, 0],
     label: 1,
     spans: [0, 1, 2, 3].map((i) => ({ start: (i * 5) / AUDIO_RATE, end: ((i + 1) * 5) / AUDIO_RATE })),

@@ -13,6 +13,19 @@ export const FEATURE_POOL = 4;
 /** 80 log-mel bands + log f0, energy, voicing. */
 export const N_MELS = 80;
 export const AUDIO_DIM = N_MELS + 3;
+/** Utterance functionals of the voice (features.ts `utteranceFunctionals`), one input vector per item. */
+export const UTTERANCE_FEATURES = [
+  'f0_mean',
+  'f0_std',
+  'f0_p10',
+  'f0_p50',
+  'f0_p90',
+  'energy_mean',
+  'energy_std',
+  'voiced_fraction',
+  'seconds',
+] as const;
+export const UTTERANCE_DIM = UTTERANCE_FEATURES.length;
 /** Metadata vocabularies: gender (unknown, female, male), age group (unknown, young, adult, senior), timbre and accent (hashed). */
 export const GENDERS = ['unknown', 'female', 'male'] as const;
 export const AGES = ['unknown', 'young', 'adult', 'senior'] as const;
@@ -42,9 +55,9 @@ export interface EmotionModelConfig {
   /** Which inputs the model reads at all (the text-only / audio-only rows). */
   modalities: Modalities;
   /**
-   * Add utterance-level prosody functionals of the raw input (voiced mean and std of log f0, mean and std of energy,
+   * Add utterance-level prosody functionals (UTTERANCE_FEATURES: voiced log f0 mean, std and percentiles, energy,
    * voiced fraction, duration) to the audio side: pitch relative to the speaker is what separates happy from
-   * surprised, and a mean over voiced frames is hard to learn through mean pooling of all frames.
+   * surprised, and a percentile over voiced frames is not something mean pooling of all frames can give.
    */
   prosodyStats: boolean;
   /** Learn the attention temperature (per head) instead of a fixed 1/sqrt(d_k). */

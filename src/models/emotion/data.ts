@@ -17,10 +17,19 @@ import { writeEmoSpeech } from '../../data/emospeech/write.js';
 import type { ManifestLineError } from '../../data/manifest.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { describeError, InputError } from '../../util/errors.js';
-import { AUDIO_DIM, EMOTION_CLASSES } from './config.js';
-import { alignSpans, audioFrames, hashWord, metadataIds, splitWords, type EmotionExampleInput } from './features.js';
+import { AUDIO_DIM, EMOTION_CLASSES, UTTERANCE_DIM } from './config.js';
+import {
+  alignSpans,
+  audioFrames,
+  hashWord,
+  type AudioInputs,
+  metadataIds,
+  splitWords,
+  type EmotionExampleInput,
+} from './features.js';
 
-const FEATURE_VERSION = 1;
+/** 2: log f0 pooled over voiced frames only; the utterance functionals stored after the frames. */
+const FEATURE_VERSION = 2;
 const EMOSPEECH_RATE = 22050;
 
 export type EmotionSplit = 'train' | 'val' | 'test';
@@ -103,16 +112,14 @@ export async function prepareItem(item: EmotionItem, sampleRate: number, cache: 
     spans: alignSpans(words, item.words),
     audio: audio.data,
     frames: audio.frames,
+    utterance: audio.utterance,
     meta: metadataIds(item.metadata as Record<string, unknown> | undefined),
     label,
   };
 }
 
-async function cachedFrames(
-  item: EmotionItem,
-  sampleRate: number,
-  cache: string,
-): Promise<{ data: Float32Array; frames: number }> {
+/** The cache file holds the frames [F, AUDIO_DIM] followed by the utterance functionals [UTTERANCE_DIM]. */
+async function cachedFrames(item: EmotionItem, sampleRate: number, cache: string): Promise<AudioInputs> {
   const path = item.audio as string;
   const st = existsSync(path) ? statSync(path) : undefined;
   const key = createHash('sha1')
@@ -122,12 +129,16 @@ async function cachedFrames(
   const file = join(cache, 'emotion-features', `${key}.f32`);
   if (existsSync(file)) {
     const buf = readFileSync(file);
-    const data = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
-    return { data, frames: data.length / AUDIO_DIM };
+    const all = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+    const frames = (all.length - UTTERANCE_DIM) / AUDIO_DIM;
+    return { data: all.subarray(0, frames * AUDIO_DIM), frames, utterance: all.subarray(frames * AUDIO_DIM) };
   }
   const ex = await loadEmotionExample(item, { input: 'raw', sampleRate });
   const frames = audioFrames(ex.audio!.samples, ex.audio!.sampleRate);
   mkdirSync(join(cache, 'emotion-features'), { recursive: true });
-  writeFileAtomic(file, new Uint8Array(frames.data.buffer, frames.data.byteOffset, frames.data.byteLength));
+  const all = new Float32Array(frames.data.length + UTTERANCE_DIM);
+  all.set(frames.data);
+  all.set(frames.utterance, frames.data.length);
+  writeFileAtomic(file, new Uint8Array(all.buffer));
   return frames;
 }

@@ -10,7 +10,7 @@
  */
 import { type Tensor, concat, constant, init, type Scope } from '../../engine/index.js';
 import { addSinusoidal, conv1dTime, keyPaddingMask, layerNorm, linear, transformerBlock } from '../../nn/index.js';
-import { AUDIO_RATE, N_MELS, WORD_BUCKETS, type EmotionModelConfig } from './config.js';
+import { WORD_BUCKETS, type EmotionModelConfig } from './config.js';
 
 /** tokens [B, W] int64, valid [B, W] float -> [B, W, D] */
 export function textEncoder(p: Scope, tokens: Tensor, valid: Tensor, cfg: EmotionModelConfig, drop: number): Tensor {
@@ -75,31 +75,4 @@ function relativePosition(p: Scope, valid: Tensor, dim: number): Tensor {
   ); // [1, 1, 4]
   const angles = rel.mul(freqs); // [B, T, 4]
   return linear(p, concat([angles.sin(), angles.cos()], 2), dim).mul(valid.unsqueeze([2])); // [B, T, D]
-}
-
-/**
- * Utterance-level prosody functionals: audio [B, F, AUDIO_DIM] (channels N_MELS.. = log f0 (0 unvoiced), energy,
- * voicing), valid [B, F] -> [B, 6] = voiced mean and std of log f0, mean and std of energy, voiced fraction, seconds / 4.
- */
-export function prosodyFunctionals(audio: Tensor, valid: Tensor): Tensor {
-  const [B, F] = audio.shape as number[];
-  const channel = (c: number) => audio.slice([N_MELS + c], [N_MELS + c + 1], [2]).reshape([B, F]); // [B, F]
-  const f0 = channel(0);
-  const energy = channel(1);
-  const voiced = f0.abs().gt(0).cast('float32').mul(valid); // [B, F]
-  const meanStd = (x: Tensor, w: Tensor): Tensor[] => {
-    const n = w.sum([1], true).maximum(1); // [B, 1]
-    const m = x.mul(w).sum([1], true).div(n); // [B, 1]
-    return [m, x.sub(m).square().mul(w).sum([1], true).div(n).add(1e-4).sqrt()];
-  };
-  const frames = valid.sum([1], true); // [B, 1]
-  return concat(
-    [
-      ...meanStd(f0, voiced),
-      ...meanStd(energy, valid),
-      voiced.sum([1], true).div(frames.maximum(1)),
-      frames.div(4 * AUDIO_RATE),
-    ],
-    1,
-  ); // [B, 6]
 }

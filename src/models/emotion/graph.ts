@@ -3,7 +3,7 @@
  * declare the same inputs (the names `makeBatch` produces).
  */
 import type { Graph, Scope, Tensor } from '../../engine/index.js';
-import { AUDIO_DIM, type EmotionModelConfig, type EmotionShape } from './config.js';
+import { AUDIO_DIM, UTTERANCE_DIM, type EmotionModelConfig, type EmotionShape } from './config.js';
 import { emotionLoss, type LossTerms } from './losses.js';
 import { emotionModel, type EmotionInputs, type EmotionOutputs } from './model.js';
 
@@ -13,6 +13,7 @@ export function emotionInputs(g: Graph, s: EmotionShape): EmotionInputs {
     textValid: g.input('textValid', 'float32', [s.batch, s.words]),
     audio: g.input('audio', 'float32', [s.batch, s.frames, AUDIO_DIM]),
     audioValid: g.input('audioValid', 'float32', [s.batch, s.frames]),
+    utterance: g.input('utterance', 'float32', [s.batch, UTTERANCE_DIM]),
     meta: g.input('meta', 'int64', [s.batch, 4]),
     present: g.input('present', 'float32', [s.batch, 2]),
   };

@@ -93,6 +93,7 @@ export async function emotionOf(model: EmotionModel, q: EmotionQuery): Promise<E
     spans: words.map(() => null),
     audio: frames?.data ?? null,
     frames: frames?.frames ?? 0,
+    utterance: frames?.utterance ?? null,
     meta: metadataIds(q.metadata),
     label: 0,
   };

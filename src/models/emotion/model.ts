@@ -7,7 +7,7 @@
  *                 audio→text: Q = A_raw, K/V = T_raw ─▶ T_att [B, F, D] (words read by each frame) ─ pool ┤
  *                                                   │                                                     │
  *   audio [B, F, 83] ─ audio encoder ─▶ A_raw [B, F, D] ─────────────── pool ─▶ a_raw [B, D] ────────────────┤
- *   audio ─ prosody functionals (voiced log f0 mean/std, energy mean/std, voicing, length) [B, 6]
+ *   utterance [B, 9] (voiced log f0 mean/std/p10/p50/p90, energy mean/std, voicing, length)
  *           − baseline(m) (with metadata: relative to the speaker) ─ linear ─▶ [B, D] ───────────────────────────┤
  *   meta [B, 4] (gender, age, timbre, accent) ─ embeddings ─▶ m [B, D] ──────────────────────────────────────────────┤
  *   present [B, 2] (text, audio) ────────────────────────────────────────────────────────────────────────────┤
@@ -22,14 +22,15 @@
  */
 import { type Tensor, concat, constant, init, type Scope } from '../../engine/index.js';
 import { crossModalBlock, keyPaddingMask, layerNorm, linear, mlp } from '../../nn/index.js';
-import { ACCENT_BUCKETS, AGES, GENDERS, TIMBRE_BUCKETS, type EmotionModelConfig } from './config.js';
-import { audioEncoder, poolValid, prosodyFunctionals, textEncoder } from './encoders.js';
+import { ACCENT_BUCKETS, AGES, GENDERS, TIMBRE_BUCKETS, UTTERANCE_DIM, type EmotionModelConfig } from './config.js';
+import { audioEncoder, poolValid, textEncoder } from './encoders.js';
 
 export interface EmotionInputs {
   tokens: Tensor; // [B, W] int64
   textValid: Tensor; // [B, W] float 0/1
   audio: Tensor; // [B, F, AUDIO_DIM]
   audioValid: Tensor; // [B, F] float 0/1
+  utterance: Tensor; // [B, UTTERANCE_DIM] prosody functionals (0 without audio)
   meta: Tensor; // [B, 4] int64: gender, age, timbre, accent ids
   present: Tensor; // [B, 2] float: text present, audio present
 }
@@ -81,10 +82,10 @@ export function emotionModel(p: Scope, x: EmotionInputs, cfg: EmotionModelConfig
   if (raw && A) levels.push({ x: poolValid(A, x.audioValid).mul(ap), modality: 1 }); // a_raw [B, D]
   const meta = cfg.metadata ? metadataEmbedding(p.scope('meta'), x.meta, cfg.dim) : undefined; // m [B, D]
   if (A && cfg.prosodyStats) {
-    let stats = prosodyFunctionals(x.audio, x.audioValid); // [B, 6]
+    let stats = x.utterance; // [B, U]
     // With metadata, the functionals are taken relative to the speaker's expected baseline (a linear map of m,
     // zero at initialization): EmoSpeech's voice emotions are pitch offsets from the speaker's own base pitch.
-    if (meta) stats = stats.sub(linear(p.scope('baseline'), meta, { out: 6, weightInit: init.zeros() })); // [B, 6]
+    if (meta) stats = stats.sub(linear(p.scope('baseline'), meta, { out: UTTERANCE_DIM, weightInit: init.zeros() })); // [B, U]
     levels.push({ x: linear(p.scope('prosody_stats'), stats, cfg.dim).gelu().mul(ap), modality: 1 }); // [B, D]
   }
   if (meta) levels.push({ x: meta, modality: 2 }); // m [B, D]
