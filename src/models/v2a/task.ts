@@ -26,6 +26,9 @@ export const V2aModelSchema = z
     syncKernel: z.number().int().positive(),
     syncFeatures: z.boolean(),
     alignedRope: z.boolean(),
+    /** Runs trained before the field existed used the linear encoder. */
+    visualEncoder: z.enum(['linear', 'pixels']).default('linear'),
+    visualClassLoss: z.number().min(0).default(0),
   })
   .strict()
   .refine((m) => m.dim % m.heads === 0 && (m.dim / m.heads) % 2 === 0, {
@@ -230,7 +233,7 @@ export const v2aTask = defineTask<V2aModelConfig, V2aDataConfig, V2aTaskData>({
       conditionDropout: 0.1,
       videoTextDropout: 0.5,
       classifierClips: 200,
-      eval: { clips: 32, steps: 25, cfg: 4.5, griffinLim: 32, sweep: true, text: false },
+      eval: { clips: 32, steps: 25, cfg: 4.5, griffinLim: 16, sweep: true, text: false },
     },
     train: {
       batchSize: 8,
