@@ -62,7 +62,7 @@ const SETTINGS = {
       'data.eval.steps=4',
       'data.eval.sweep=false',
       'data.classifierClips=8',
-      'data.eval.griffinLim=8',
+      'data.eval.griffinLim=4',
     ],
   },
 };

@@ -6,7 +6,7 @@ import { compileTrainStep, Trainer } from '../../src/engine/train.js';
 import { hostArray } from '../../src/io/array.js';
 import { ropeTable } from '../../src/nn/index.js';
 import { N_MELS } from '../../src/models/v2a/audio.js';
-import { LATENT_RATE, PIXELS, VISUAL_FPS, sequence, v2aTiny } from '../../src/models/v2a/config.js';
+import { LATENT_RATE, PIXELS, type V2aConfig, VISUAL_FPS, sequence, v2aTiny } from '../../src/models/v2a/config.js';
 import { synthExample } from '../../src/models/v2a/data.js';
 import { trainBatch, v2aInference, v2aLoss } from '../../src/models/v2a/model.js';
 import { ropePositions } from '../../src/models/v2a/network.js';
@@ -62,29 +62,44 @@ test('aligned RoPE: visual frame i and the audio latent at the same second share
   );
 });
 
-test('one AdamW step on a fixed batch lowers the flow-matching loss (tiny variant, 2 s clips)', async () => {
-  const seq = sequence(2);
-  const cfg = v2aTiny();
-  const items = [0, 1].map((i) => synthExample(i, seq, 0, true));
-  items.push(synthExample(2, seq, 0, false)); // an audio-text pair
-  const batch = trainBatch(items, seq, new Rng(3), { condition: 0.1, videoText: 0.5 });
-  assert.deepEqual(batch.visual.shape, [3, seq.visual, PIXELS]);
-  assert.equal((batch.drop_video.data as Float32Array)[2], 1, 'audio-text pairs always drop the video');
-  const store = new ParamStore(1);
-  const compiled = compileTrainStep((g, p) => v2aLoss(g, p, cfg, seq, 3), store, {
-    optimizer: adamw({ weightDecay: 0 }),
-    clipNorm: 1,
+const trainVariants: [string, V2aConfig][] = [
+  ['tiny', v2aTiny()],
+  ['tiny + pixel encoder + visual class loss', { ...v2aTiny(), visualEncoder: 'pixels', visualClassLoss: 1 }],
+];
+
+for (const [name, cfg] of trainVariants)
+  test(`one AdamW step on a fixed batch lowers the loss (${name}, 2 s clips)`, async () => {
+    const seq = sequence(2);
+    const items = [0, 1].map((i) => synthExample(i, seq, 0, true));
+    items.push(synthExample(2, seq, 0, false)); // an audio-text pair
+    const batch = trainBatch(items, seq, new Rng(3), { condition: 0.1, videoText: 0.5 });
+    assert.deepEqual(batch.visual.shape, [3, seq.visual, PIXELS]);
+    assert.equal((batch.drop_video.data as Float32Array)[2], 1, 'audio-text pairs always drop the video');
+    const store = new ParamStore(1);
+    const compiled = compileTrainStep((g, p) => v2aLoss(g, p, cfg, seq, 3), store, {
+      optimizer: adamw({ weightDecay: 0 }),
+      clipNorm: 1,
+    });
+    const names = store.names();
+    assert.equal(
+      names.some((n) => n.startsWith('visual.pixels.')),
+      cfg.visualEncoder === 'pixels',
+    );
+    assert.equal(
+      names.some((n) => n.startsWith('visual.class_head.')),
+      cfg.visualClassLoss > 0,
+    );
+    assert.deepEqual(batch.classes.shape, [3, 8]);
+    const trainer = await Trainer.create(compiled, { lr: 1e-3, worker: false, session: { threads: 1 } });
+    try {
+      const first = await trainer.trainStep(batch);
+      const second = await trainer.trainStep(batch);
+      assert.ok(Number.isFinite(first.loss) && first.loss > 0.5, `initial loss ${first.loss}`);
+      assert.ok(second.loss < first.loss, `loss ${first.loss} -> ${second.loss}`);
+    } finally {
+      await trainer.close();
+    }
   });
-  const trainer = await Trainer.create(compiled, { lr: 1e-3, worker: false, session: { threads: 1 } });
-  try {
-    const first = await trainer.trainStep(batch);
-    const second = await trainer.trainStep(batch);
-    assert.ok(Number.isFinite(first.loss) && first.loss > 0.5, `initial loss ${first.loss}`);
-    assert.ok(second.loss < first.loss, `loss ${first.loss} -> ${second.loss}`);
-  } finally {
-    await trainer.close();
-  }
-});
 
 test('the inference graph maps x_t [B, Ta, 64] to a velocity of the same shape', async () => {
   const seq = sequence(1);

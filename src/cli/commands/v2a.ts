@@ -46,9 +46,9 @@ export function generationOptions(cmd: Command): Command {
     )
     .option(
       '--griffin-lim <n>',
-      'Griffin-Lim iterations of the waveform decoder (default 32)',
+      'Griffin-Lim iterations of the waveform decoder (default 16)',
       positiveInt('--griffin-lim', 1000),
-      32,
+      16,
     )
     .option('--threads <n>', 'ONNX Runtime threads (default: all cores)', positiveInt('--threads', 256))
     .option('--json', 'print the result as JSON', false);

@@ -3,11 +3,14 @@
  * small and simple enough to learn them here), and the learned empty conditions that stand in for dropped ones.
  *
  *   visual  [B, Tv, P]  8 fps frames   -> Linear, SiLU, Linear                      -> [B, Tv, D]  frame tokens
+ *           'pixels' adds, before the last Linear: per pixel Linear(3 -> H), SiLU; max and mean over the frame;
+ *           Linear, SiLU. AV-Synth's class is the sounding object's color (distractors are gray), a blob of 2-3 px
+ *           anywhere in the 24 x 24 frame: one Linear over the flattened frame must learn it at every position.
  *   motion  [B, Ts, P]  25 fps diffs   -> Linear, SiLU, Conv(k), SiLU, Linear        -> [B, Ts, D]  sync features
  *   text    [B, L]      word ids       -> Embedding                                  -> [B, L, D]   text tokens
  *   drop    [B]         1 = use the learned empty condition instead (CFG's null condition and audio-text pairs)
  */
-import { type Scope, type Tensor, init } from '../../engine/index.js';
+import { type Scope, type Tensor, concat, init } from '../../engine/index.js';
 import { conv1dTime, linear } from '../../nn/index.js';
 import type { V2aConfig } from './config.js';
 import { VOCAB_SIZE } from './text.js';
@@ -20,8 +23,21 @@ function orEmpty(p: Scope, name: string, x: Tensor, drop: Tensor): Tensor {
   return x.mul(w.mul(-1).add(1)).add(empty.mul(w)); // [B, T, D]
 }
 
+/** Per-pixel color features of the 'pixels' encoder. */
+const PIXEL_HIDDEN = 32;
+
+/** Position-free color evidence of each frame: a per-pixel MLP shared over the frame, max- and mean-pooled. */
+function pixelFeatures(p: Scope, visual: Tensor, cfg: V2aConfig): Tensor {
+  const [b, tv, pixels] = visual.shape as number[];
+  const rgb = visual.reshape([b, tv, pixels / 3, 3]); // [B, Tv, S*S, 3] (frames are stored y, x, channel)
+  const h = linear(p.scope('color'), rgb, PIXEL_HIDDEN).silu(); // [B, Tv, S*S, H]
+  const pooled = concat([h.max([2]), h.mean([2])], 2); // [B, Tv, 2H]: max finds a small blob, mean weighs its size
+  return linear(p.scope('proj'), pooled, cfg.dim).silu(); // [B, Tv, D]
+}
+
 export function visualTokens(p: Scope, visual: Tensor, drop: Tensor, cfg: V2aConfig): Tensor {
-  const h = linear(p.scope('in'), visual, cfg.dim).silu(); // [B, Tv, D]
+  let h = linear(p.scope('in'), visual, cfg.dim).silu(); // [B, Tv, D]
+  if (cfg.visualEncoder === 'pixels') h = h.add(pixelFeatures(p.scope('pixels'), visual, cfg)); // [B, Tv, D]
   return orEmpty(p, 'empty', linear(p.scope('out'), h, cfg.dim), drop); // [B, Tv, D]
 }
 

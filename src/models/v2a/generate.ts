@@ -10,7 +10,7 @@ import type { Sequence } from './config.js';
 import { type Condition, type SampleOptions, sampleLatents, type VelocityFn } from './sampler.js';
 
 export interface GenerateOptions extends SampleOptions {
-  /** Griffin-Lim iterations (default 32). */
+  /** Griffin-Lim iterations (default 16). */
   griffinLim?: number;
   /** Called after each chunk of items with the count done. */
   onItems?: (done: number, total: number) => void;

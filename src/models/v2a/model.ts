@@ -2,17 +2,28 @@
  * v2a's traced graphs: the flow-matching training loss and the inference graph (velocity), plus the training batch.
  *
  *   loss:      x0 [B, Ta, M] noise, x1 [B, Ta, M] latent, t [B] -> x_t = (1 - t) x0 + t x1 -> v2aFlow -> mean (v - (x1 - x0))^2
+ *   + visualClassLoss * BCE(Linear(mean_t frame tokens), sounding classes) on clips whose video is kept (optional:
+ *     MMAudio's CLIP tokens already name what is seen; AV-Synth's tokens learn it from this objective)
  *   inference: x_t [B, Ta, M], t [B], conditions -> velocity [B, Ta, M]
  *   batch:     t ~ sigmoid(N(0, 1)) (logit-normal), x0 ~ N(0, I); video dropped with p (always for audio-text pairs),
  *              text dropped with p, independently (MMAudio's null_condition_probability 0.1)
  */
 import type { Graph, Scope, Tensor } from '../../engine/index.js';
 import { type HostArray, hostArray } from '../../io/array.js';
-import { flowInterpolate, flowMatchingLoss, sampleLogitNormal } from '../../nn/index.js';
+import {
+  binaryCrossEntropyWithLogits,
+  flowInterpolate,
+  flowMatchingLoss,
+  linear,
+  sampleLogitNormal,
+} from '../../nn/index.js';
 import type { Rng } from '../../util/rng.js';
 import { N_MELS } from './audio.js';
 import { PIXELS, type Sequence, type V2aConfig } from './config.js';
 import type { V2aExample } from './data.js';
+
+/** AV-Synth classes of the v2a data (data.ts renders 8). */
+const CLASSES = 8;
 import { declareConditions, declareInputs, v2aFlow } from './network.js';
 import { conditionFeeds } from './sampler.js';
 
@@ -20,8 +31,13 @@ export function v2aLoss(g: Graph, p: Scope, cfg: V2aConfig, seq: Sequence, batch
   const x0 = g.input('x0', 'float32', [batch, seq.latent, seq.mels]);
   const x1 = g.input('x1', 'float32', [batch, seq.latent, seq.mels]);
   const conds = declareConditions(g, batch, seq, PIXELS);
-  const { velocity } = v2aFlow(p, { ...conds, xt: flowInterpolate(x0, x1, conds.t) }, cfg, seq); // [B, Ta, M]
-  return { loss: flowMatchingLoss(velocity, x0, x1) };
+  const classes = g.input('classes', 'float32', [batch, CLASSES]); // multi-hot sounding classes
+  const { velocity, visual } = v2aFlow(p, { ...conds, xt: flowInterpolate(x0, x1, conds.t) }, cfg, seq); // [B, Ta, M]
+  const flow = flowMatchingLoss(velocity, x0, x1);
+  if (!(cfg.visualClassLoss > 0)) return { loss: flow.add(classes.mul(0).sum()) }; // classes unused
+  const logits = linear(p.scope('visual.class_head'), visual.mean([1]), CLASSES); // [B, C]
+  const kept = conds.dropVideo.mul(-1).add(1).unsqueeze([1]).mul(classes.mul(0).add(1)); // [B, C] 1 = video kept
+  return { loss: flow.add(binaryCrossEntropyWithLogits(logits, classes, kept).mul(cfg.visualClassLoss)) };
 }
 
 export function v2aInference(g: Graph, p: Scope, cfg: V2aConfig, seq: Sequence, batch: number): { velocity: Tensor } {
@@ -65,5 +81,12 @@ export function trainBatch(
     x0: hostArray('float32', [B, seq.latent, N_MELS], x0),
     x1: hostArray('float32', [B, seq.latent, N_MELS], x1),
     t: hostArray('float32', [B], sampleLogitNormal(rng, B)),
+    classes: hostArray('float32', [B, CLASSES], multiHot(items)),
   };
+}
+
+function multiHot(items: V2aExample[]): Float32Array {
+  const out = new Float32Array(items.length * CLASSES);
+  items.forEach((e, b) => e.classes.forEach((c) => (out[b * CLASSES + c] = 1)));
+  return out;
 }

@@ -74,6 +74,8 @@ function nearestExact(g: Graph, ta: number, ts: number): Tensor {
 
 export interface V2aOutputs {
   velocity: Tensor; // [B, Ta, M]
+  /** Frame tokens as encoded (empty where the video is dropped), for the auxiliary class loss. */
+  visual: Tensor; // [B, Tv, D]
   /** Joint attention weights of the first joint block [B, H, Ta+Tv+L, Ta+Tv+L]. */
   weights?: Tensor;
 }
@@ -84,6 +86,7 @@ export function v2aFlow(p: Scope, x: V2aInputs, cfg: V2aConfig, seq: Sequence): 
   const D = cfg.dim;
   let a = linear(p.scope('audio_in.proj'), conv1dTime(p.scope('audio_in.conv'), x.xt, { out: D, kernel: 7 }).silu(), D); // [B, Ta, D]
   let v = visualTokens(p.scope('visual'), x.visual, x.dropVideo, cfg); // [B, Tv, D]
+  const encoded = v;
   const s = syncFeatures(p.scope('sync'), x.motion, x.dropVideo, cfg); // [B, Ts, D]
   const text = textTokens(p.scope('text'), x.text, x.textValid, x.dropText, cfg); // [B, L, D], [B, L]
   let w = text.tokens;
@@ -114,5 +117,5 @@ export function v2aFlow(p: Scope, x: V2aInputs, cfg: V2aConfig, seq: Sequence): 
   for (let i = 0; i < cfg.audioBlocks; i++)
     a = ditBlock(p.scope(`audio${i}`), a, ca, block, { rope: { q: pos.audio } }).out; // [B, Ta, D]
   const velocity = linear(p.scope('final.proj'), adaLN(p.scope('final'), a, c), M); // [B, Ta, M]
-  return { velocity, weights };
+  return { velocity, visual: encoded, weights };
 }

@@ -9,6 +9,7 @@ import { ConfigError } from '../../util/errors.js';
 import { Rng } from '../../util/rng.js';
 import { defineTask, type EvalContext, type LoadContext, type TaskData } from '../../train/task.js';
 import type { Section } from '../../report/spec.js';
+import { decodeAudio } from './audio.js';
 import { type AudioClassifier, audioFeatures, classify, trainClassifier } from './classifier.js';
 import { type Sequence, sequence, V2A_VARIANTS, v2aSmall } from './config.js';
 import { synthExample, type V2aExample } from './data.js';
@@ -26,6 +27,9 @@ export const V2aModelSchema = z
     syncKernel: z.number().int().positive(),
     syncFeatures: z.boolean(),
     alignedRope: z.boolean(),
+    /** Runs trained before the field existed used the linear encoder. */
+    visualEncoder: z.enum(['linear', 'pixels']).default('linear'),
+    visualClassLoss: z.number().min(0).default(0),
   })
   .strict()
   .refine((m) => m.dim % m.heads === 0 && (m.dim / m.heads) % 2 === 0, {
@@ -183,8 +187,12 @@ async function evaluateV2a(
     rows.push([`generated (${e.steps} steps, CFG 1)`, await run(e.steps, 1)]);
     for (const steps of [1, 4, 8]) rows.push([`generated (${steps} steps, CFG ${e.cfg})`, await run(steps, e.cfg)]);
   }
+  const decoded = (x: V2aExample): Float32Array =>
+    decodeAudio(x.latent, data.seq.latent, { iterations: e.griffinLim, length: x.audio.length });
   const refs: [string, Float32Array[]][] = [
     ['real audio', test.map((x) => x.audio)],
+    // the ceiling of any generator here: the real latent through the waveform decoder
+    ['real audio, encoded and decoded', test.map(decoded)],
     ['real audio of another scene', data.otherScenes.slice(0, test.length)],
     ['silence', test.map((x) => new Float32Array(x.audio.length))],
   ];
@@ -230,7 +238,7 @@ export const v2aTask = defineTask<V2aModelConfig, V2aDataConfig, V2aTaskData>({
       conditionDropout: 0.1,
       videoTextDropout: 0.5,
       classifierClips: 200,
-      eval: { clips: 32, steps: 25, cfg: 4.5, griffinLim: 32, sweep: true, text: false },
+      eval: { clips: 32, steps: 25, cfg: 4.5, griffinLim: 16, sweep: true, text: false },
     },
     train: {
       batchSize: 8,
