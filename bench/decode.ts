@@ -27,7 +27,7 @@ import {
   difference,
   withBackend,
   type FileComparison,
-} from '../src/media/libav/compare.js';
+} from './decode_compare.js';
 import { THREADS_VAR } from '../src/util/threads.js';
 
 // This file runs as dist/bench/decode.js: the repository root is two levels up.

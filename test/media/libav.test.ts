@@ -8,7 +8,7 @@ import { decodeAudio } from '../../src/media/decode_audio.js';
 import { decodeVideo } from '../../src/media/decode_video.js';
 import { probe } from '../../src/media/probe.js';
 import { decoderBackend, loadNodeAv, openNodeAv, readAhead, type RecordSource } from '../../src/media/libav/backend.js';
-import { compareFile, difference, withBackend } from '../../src/media/libav/compare.js';
+import { compareFile, difference, withBackend } from '../../bench/decode_compare.js';
 import { displayMatrixRotation } from '../../src/media/libav/probe.js';
 import { ConfigError, MediaError } from '../../src/util/errors.js';
 import { CAMERA, cameraClip, makeMedia, rampIndex, rampVideo, tempDir } from './fixtures.js';

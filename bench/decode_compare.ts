@@ -3,12 +3,12 @@
  * fields, 16 kHz mono audio, and video at the sizes `attune sync` and the av-basic feature preset decode. Used by
  * `attune bench decode` (the table in docs/media.md) and by the libav tests.
  */
-import type { MediaInfo } from '../probe.js';
-import { probe } from '../probe.js';
-import { decodeAudio } from '../decode_audio.js';
-import { decodeVideo, type VideoDecodeOptions } from '../decode_video.js';
-import { FEATURE_PRESETS } from '../presets.js';
-import { DECODER_VAR, type DecoderBackend } from './backend.js';
+import type { MediaInfo } from '../src/media/probe.js';
+import { probe } from '../src/media/probe.js';
+import { decodeAudio } from '../src/media/decode_audio.js';
+import { decodeVideo, type VideoDecodeOptions } from '../src/media/decode_video.js';
+import { FEATURE_PRESETS } from '../src/media/presets.js';
+import { DECODER_VAR, type DecoderBackend } from '../src/media/libav/backend.js';
 
 /**
  * Runs `fn` with ATTUNE_DECODER set to `backend`, restoring the previous value after. The backend is read from the
