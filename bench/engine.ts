@@ -1,6 +1,4 @@
-import { spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 import type { BenchOptions, BenchReport } from './types.js';
 import { hostArray, HostArray } from '../src/io/array.js';
@@ -12,6 +10,7 @@ import { compileTrainStep, Trainer } from '../src/engine/train.js';
 import { Predictor } from '../src/engine/export.js';
 import { defaultThreads } from '../src/engine/runner.js';
 import { sessionOptions } from '../src/engine/runtime.js';
+import { findTorchPython, PEER_VARIANTS, type PeerVariant, peerScript, runPeer } from './peer/python.js';
 import { AvConfig, buildAvEmbed, buildAvLoss, forwardFlops, quickConfig, referenceConfig } from './engine-model.js';
 
 /**
@@ -104,33 +103,9 @@ interface PeerResult {
   peak_rss_mb: number;
 }
 
-/**
- * PyTorch runs twice per round: with its defaults (what the issue measured; on this Debian build OpenMP and
- * OpenBLAS's own pthreads both spin while waiting, which costs a lot on a busy machine) and tuned with
- * OMP_WAIT_POLICY=PASSIVE, which matches the engine's default (ORT allow_spinning = 0).
- */
-const PEER_VARIANTS = { default: {}, passive: { OMP_WAIT_POLICY: 'PASSIVE' } } as const;
-type PeerVariant = keyof typeof PEER_VARIANTS;
-
-/** Finds a Python with torch: `python3` first, then Debian's /usr/bin/python3 (python3-torch). */
-function findTorchPython(): string | null {
-  for (const py of ['python3', '/usr/bin/python3']) {
-    const r = spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore', timeout: 60_000 });
-    if (r.status === 0) return py;
-  }
-  return null;
-}
-
-function runPeer(
-  py: string,
-  c: AvConfig,
-  threads: number,
-  iters: number,
-  sgemmN: number,
-  variant: PeerVariant,
-): PeerResult {
-  const script = fileURLToPath(new URL('../../bench/peer/engine_torch.py', import.meta.url));
-  const settings = {
+/** The peer's settings for one run (bench/peer/engine_torch.py reads them). */
+function peerSettings(c: AvConfig, threads: number, iters: number, sgemmN: number) {
+  return {
     threads,
     lr: LR,
     weight_decay: WEIGHT_DECAY,
@@ -150,16 +125,6 @@ function runPeer(
       embed_dim: c.embedDim,
     },
   };
-  const r = spawnSync(py, [script, JSON.stringify(settings)], {
-    encoding: 'utf8',
-    timeout: 600_000,
-    env: { ...process.env, OMP_NUM_THREADS: String(threads), ...PEER_VARIANTS[variant] },
-  });
-  if (r.status !== 0)
-    throw new Error(
-      `PyTorch peer failed (${py}): ${(r.stderr || r.error?.message || '').trim().split('\n').slice(-3).join(' | ')}`,
-    );
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as PeerResult;
 }
 
 export async function run(opts: BenchOptions): Promise<BenchReport> {
@@ -209,7 +174,9 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
     cpu.infer += inf.cpu / rounds;
     if (py)
       for (const v of Object.keys(PEER_VARIANTS) as PeerVariant[])
-        peers[v].push(runPeer(py, c, threads, iters, sgemmN, v));
+        peers[v].push(
+          runPeer<PeerResult>(py, peerScript('engine_torch.py'), peerSettings(c, threads, iters, sgemmN), threads, v),
+        );
   }
   await predictor.close();
   await trainer.close();
