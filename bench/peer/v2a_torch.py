@@ -3,6 +3,8 @@ blocks of src/nn), the same shapes and parameter count, sampled with the same Eu
 
 Reads one JSON object of settings from argv[1] (bench/v2a.ts writes it: sizes, RoPE positions, steps, rounds,
 threads) and prints one JSON object on stdout: parameter count, wall and CPU seconds per run for each steps setting.
+With "check" (a JSON file of Attune's parameters, one batch of inputs and Attune's velocity for them; the test
+test/bench/v2a_twin.test.ts writes it) it loads those weights instead and prints how far its velocity is from Attune's.
 Weights are freshly initialized as Attune's are (Xavier-uniform linears, zero adaLN-zero modulations): the time does
 not depend on their values. Keep this network identical to network.ts; its docs name every layer.
 
@@ -17,6 +19,7 @@ not depend on their values. Keep this network identical to network.ts; its docs 
 """
 import json
 import math
+import re
 import resource
 import sys
 import time
@@ -237,6 +240,65 @@ class V2aFlow(nn.Module):
         return self.final_proj(modulate(bare_norm(a), shift, scale))  # [B, Ta, M]
 
 
+# torch parameter name -> Attune's ParamStore name (src/models/v2a/network.ts scopes), first match wins
+ATTUNE_NAMES = [
+    (r"audio_conv\.conv\.", "audio_in.conv."),
+    (r"audio_proj\.", "audio_in.proj."),
+    (r"(visual|sync)_(in|out|empty)", r"\1.\2"),
+    (r"sync_conv\.conv\.", "sync.conv."),
+    (r"embedding\.weight", "text.embedding"),
+    (r"text_empty", "text.empty"),
+    (r"cond_(visual|text|time|pooled)\.", r"cond.\1."),
+    (r"sync_to_cond\.", "sync.to_cond."),
+    (r"joint\.(\d+)\.mod\.(\d+)\.proj\.", r"joint\1.s\2.mod."),
+    (r"joint\.(\d+)\.proj\.(\d+)\.", r"joint\1.attn.s\2."),
+    (r"joint\.(\d+)\.out\.(\d+)\.", r"joint\1.attn.s\2.out."),
+    (r"joint\.(\d+)\.mlp\.(\d+)\.", r"joint\1.s\2.mlp."),
+    (r"audio\.(\d+)\.mod\.proj\.", r"audio\1.mod."),
+    (r"audio\.(\d+)\.proj\.", r"audio\1.attn."),
+    (r"audio\.(\d+)\.out\.", r"audio\1.attn.out."),
+    (r"audio\.(\d+)\.mlp\.", r"audio\1.mlp."),
+    (r"final_mod\.proj\.", "final.mod."),
+    (r"final_proj\.", "final.proj."),
+]
+
+
+def attune_name(name):
+    for pattern, repl in ATTUNE_NAMES:
+        renamed, n = re.subn("^" + pattern, repl, name)
+        if n:
+            return renamed
+    raise KeyError(f"no Attune name for {name}")
+
+
+def load_attune(model, params):
+    """Copies Attune's parameters {name: {shape, data}} in; Attune's linear weights are [in, out], torch's [out, in]."""
+    linears = {f"{n}.weight" for n, mod in model.named_modules() if isinstance(mod, nn.Linear)}
+    used = set()
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            src = params[attune_name(name)]
+            value = torch.tensor(src["data"], dtype=torch.float32).view(src["shape"])
+            p.copy_(value.t() if name in linears else value)
+            used.add(attune_name(name))
+    missing = sorted(set(params) - used)
+    if missing:
+        raise KeyError(f"Attune parameters the twin lacks: {missing}")
+
+
+def check(model, path):
+    """Attune's weights and inputs in, the largest difference from Attune's velocity out."""
+    with open(path) as f:
+        ref = json.load(f)
+    load_attune(model, ref["params"])
+    feeds = {k: torch.tensor(v["data"]).view(v["shape"]) for k, v in ref["feeds"].items()}
+    feeds["text"] = feeds["text"].long()
+    with torch.inference_mode():
+        velocity = model(**feeds).flatten()
+    expected = torch.tensor(ref["velocity"])
+    return {"max_abs_diff": (velocity - expected).abs().max().item(), "max_abs_ref": expected.abs().max().item()}
+
+
 def sample(model, conds, steps, cfg, shape):
     """Euler over t = k / steps from Gaussian noise, CFG with the conditioned half and the unconditioned half of ONE
     batch of 2 per step (sampler.ts)."""
@@ -270,6 +332,9 @@ def main():
     torch.manual_seed(0)
     m, seq = s["model"], s["seq"]
     model = V2aFlow(m, seq, s["rope"]).eval()
+    if "check" in s:
+        print(json.dumps({"params": sum(p.numel() for p in model.parameters()), **check(model, s["check"])}))
+        return
     b = 2  # conditioned + unconditioned
     conds = {
         "visual": torch.rand(b, seq["visual"], m["pixels"]),
