@@ -15,6 +15,7 @@ import { speechPerFrame, speechWindows } from '../../media/vad.js';
 import { boxOfLandmarks, FaceMesh, meshCrop, mouthOpening, type FaceBox } from '../../media/face_mesh.js';
 import { SYNC_RATE, SYNC_SAMPLE_RATE } from './features.js';
 import type { DecodedSyncClip } from './decoded.js';
+import { LIP_DIM, lipShape } from './lip_shape.js';
 import type { MouthTrack } from './mouth_cue.js';
 
 export const FACE_SIDE = 480;
@@ -61,6 +62,7 @@ export async function mouthTrackOf(
   const mesh = await faceMesh();
   const opening = new Float32Array(frames);
   const mask = new Uint8Array(frames);
+  const lips = new Float32Array(frames * LIP_DIM);
   let box: FaceBox | null = null;
   let lastTry = -Infinity;
   // The first probe is frame 0: a track that starts at a later probe loses the frames before it, which a shifted
@@ -75,6 +77,7 @@ export async function mouthTrackOf(
     found.forEach((lm, k) => {
       if (lm.flag < MIN_FLAG) return;
       opening[pending[k].index] = mouthOpening(lm.points);
+      lipShape(lm.points, lips.subarray(pending[k].index * LIP_DIM, (pending[k].index + 1) * LIP_DIM));
       mask[pending[k].index] = 1;
     });
     const last = found[found.length - 1];
@@ -110,5 +113,5 @@ export async function mouthTrackOf(
   await flush();
   let found = 0;
   for (const m of mask) found += m;
-  return found >= SYNC_RATE ? { opening, mask } : undefined;
+  return found >= SYNC_RATE ? { opening, mask, lips } : undefined;
 }

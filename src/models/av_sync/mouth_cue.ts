@@ -19,6 +19,8 @@ export interface MouthTrack {
   opening: Float32Array;
   /** 1 where a face was tracked. */
   mask: Uint8Array;
+  /** Lip shape per frame ([frames * LIP_DIM], lip_shape.ts), 0 where no face: what the learned lip cue reads. */
+  lips?: Float32Array;
 }
 
 const BANDS = 8;
