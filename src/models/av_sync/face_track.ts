@@ -13,15 +13,17 @@
 import { iterateVideoFrames, planVideo } from '../../media/decode_video.js';
 import { speechPerFrame, speechWindows } from '../../media/vad.js';
 import { boxOfLandmarks, FaceMesh, meshCrop, mouthOpening, type FaceBox } from '../../media/face_mesh.js';
-import { SYNC_RATE, SYNC_SAMPLE_RATE } from './features.js';
-import type { DecodedSyncClip } from './decoded.js';
+import { SYNC_RATE, SYNC_SAMPLE_RATE, type SyncFeatures } from './features.js';
+import { featuresOfShifted, type DecodedSyncClip } from './decoded.js';
 import { LIP_DIM, lipShape } from './lip_shape.js';
-import type { MouthTrack } from './mouth_cue.js';
+import { mouthCue, type MouthTrack } from './mouth_cue.js';
 
 export const FACE_SIDE = 480;
 const MIN_FLAG = 0.5;
 const REDETECT_EVERY = 5;
 const PROBE_FRAMES = 5;
+/** Faces followed at most (each costs a facemesh run per frame). */
+const MAX_FACES = 4;
 /** Seconds of speech (Silero VAD P > 0.5) below which a clip gets no lip cue and no face tracking. */
 export const MIN_SPEECH_SECONDS = 1;
 
@@ -48,42 +50,79 @@ async function speechSeconds(clip: DecodedSyncClip, frames: number): Promise<num
   return p.reduce((n, x) => n + (x > 0.5 ? 1 : 0), 0) / SYNC_RATE;
 }
 
-export async function mouthTrackOf(
-  clip: DecodedSyncClip,
-  opts: FaceTrackOptions = {},
-): Promise<MouthTrack | undefined> {
+/** One face followed through the clip: its track so far and the box to crop next (null when lost). */
+class FaceFollower {
+  readonly opening: Float32Array;
+  readonly mask: Uint8Array;
+  readonly lips: Float32Array;
+  lastTry = -Infinity;
+  pending: { index: number; crop: Float32Array; box: FaceBox }[] = [];
+
+  constructor(
+    frames: number,
+    public box: FaceBox | null,
+    /** Where the face was last seen: a redetection takes the box nearest to it. */
+    public seen: FaceBox,
+  ) {
+    this.opening = new Float32Array(frames);
+    this.mask = new Uint8Array(frames);
+    this.lips = new Float32Array(frames * LIP_DIM);
+  }
+
+  async flush(mesh: FaceMesh): Promise<void> {
+    if (!this.pending.length) return;
+    const found = await mesh.landmarksOfCrops(this.pending);
+    found.forEach((lm, k) => {
+      if (lm.flag < MIN_FLAG) return;
+      const t = this.pending[k].index;
+      this.opening[t] = mouthOpening(lm.points);
+      lipShape(lm.points, this.lips.subarray(t * LIP_DIM, (t + 1) * LIP_DIM));
+      this.mask[t] = 1;
+    });
+    const last = found[found.length - 1];
+    this.box = last.flag < MIN_FLAG ? null : boxOfLandmarks(last.points, last.flag);
+    if (this.box) this.seen = this.box;
+    this.pending = [];
+  }
+
+  track(): MouthTrack | undefined {
+    const found = this.mask.reduce((n, m) => n + m, 0);
+    return found >= SYNC_RATE ? { opening: this.opening, mask: this.mask, lips: this.lips } : undefined;
+  }
+}
+
+const nearest = (to: FaceBox, boxes: FaceBox[]): FaceBox | null =>
+  boxes
+    .filter((b) => Math.hypot(b.cx - to.cx, b.cy - to.cy) < Math.max(b.size, to.size))
+    .reduce<FaceBox | null>(
+      (best, b) => (!best || Math.hypot(b.cx - to.cx, b.cy - to.cy) < Math.hypot(best.cx - to.cx, best.cy - to.cy) ? b : best),
+      null,
+    );
+
+/**
+ * How well a face's mouth co-varies with the clip's speech: the lip cue's peak over lags -2..+2 s (any lag: the
+ * clip's offset is not known yet), against the unshifted audio.
+ */
+export function speakingScore(f: SyncFeatures, track: MouthTrack): number {
+  const cue = mouthCue(f, track);
+  return cue ? Math.max(...cue.curve) : -Infinity;
+}
+
+/** The mouth tracks of every face followed in the clip (see mouthTrackOf); empty without speech or faces. */
+export async function mouthTracksOf(clip: DecodedSyncClip, opts: FaceTrackOptions = {}): Promise<MouthTrack[]> {
   const v = clip.info.video;
-  if (!v) return undefined;
+  if (!v) return [];
   const frames = clip.planes.length;
   // Mouths are timed against speech: without it (music, a crying baby, engines) a moving mouth answers wrongly.
-  if ((await speechSeconds(clip, frames)) < MIN_SPEECH_SECONDS) return undefined;
+  if ((await speechSeconds(clip, frames)) < MIN_SPEECH_SECONDS) return [];
   const side = opts.side ?? FACE_SIDE;
   const batch = Math.max(1, opts.batch ?? 1);
   const mesh = await faceMesh();
-  const opening = new Float32Array(frames);
-  const mask = new Uint8Array(frames);
-  const lips = new Float32Array(frames * LIP_DIM);
-  let box: FaceBox | null = null;
-  let lastTry = -Infinity;
   // The first probe is frame 0: a track that starts at a later probe loses the frames before it, which a shifted
   // short clip needs (GRID, 3 s, with audio 1.2 s late pairs its speech with the first 1.8 s of picture).
   const probes = new Set(Array.from({ length: PROBE_FRAMES }, (_, k) => Math.floor((k * frames) / PROBE_FRAMES)));
   let probed = 0;
-  let anyFace = false;
-  let pending: { index: number; crop: Float32Array; box: FaceBox }[] = [];
-  const flush = async (): Promise<void> => {
-    if (!pending.length) return;
-    const found = await mesh.landmarksOfCrops(pending);
-    found.forEach((lm, k) => {
-      if (lm.flag < MIN_FLAG) return;
-      opening[pending[k].index] = mouthOpening(lm.points);
-      lipShape(lm.points, lips.subarray(pending[k].index * LIP_DIM, (pending[k].index + 1) * LIP_DIM));
-      mask[pending[k].index] = 1;
-    });
-    const last = found[found.length - 1];
-    box = last.flag < MIN_FLAG ? null : boxOfLandmarks(last.points, last.flag);
-    pending = [];
-  };
+  let faces: FaceFollower[] = [];
   const decode = {
     start: clip.start,
     duration: frames / SYNC_RATE,
@@ -97,21 +136,35 @@ export async function mouthTrackOf(
   for await (const frame of iterateVideoFrames(clip.path, decode)) {
     if (frame.index >= frames) break;
     const img = { data: frame.data, width: timeline.width, height: timeline.height };
-    if (!anyFace && !probes.has(frame.index)) continue;
-    if (!box && (probes.has(frame.index) || frame.index - lastTry >= REDETECT_EVERY)) {
-      lastTry = frame.index;
-      box = await mesh.detect(img);
-      if (probes.has(frame.index)) probed++;
-      anyFace ||= box !== null;
+    if (!faces.length) {
+      if (!probes.has(frame.index)) continue;
+      probed++;
+      // Every face of the first frame that has one is followed; the one whose mouth moves with the speech wins.
+      faces = (await mesh.detectAll(img, 0.5, MAX_FACES)).map((b) => new FaceFollower(frames, b, b));
+      if (!faces.length && probed >= PROBE_FRAMES) return [];
     }
-    if (!anyFace && probed >= PROBE_FRAMES) return undefined;
-    if (!box) continue;
-    // Cropped now: the decoder may reuse the frame's buffer.
-    pending.push({ index: frame.index, crop: meshCrop(img, box), box });
-    if (pending.length >= batch) await flush();
+    for (const face of faces) {
+      if (!face.box && frame.index - face.lastTry >= REDETECT_EVERY) {
+        face.lastTry = frame.index;
+        face.box = nearest(face.seen, await mesh.detectAll(img, 0.5, MAX_FACES));
+      }
+      if (!face.box) continue;
+      // Cropped now: the decoder may reuse the frame's buffer.
+      face.pending.push({ index: frame.index, crop: meshCrop(img, face.box), box: face.box });
+      if (face.pending.length >= batch) await face.flush(mesh);
+    }
   }
-  await flush();
-  let found = 0;
-  for (const m of mask) found += m;
-  return found >= SYNC_RATE ? { opening, mask, lips } : undefined;
+  for (const face of faces) await face.flush(mesh);
+  return faces.map((face) => face.track()).filter((t): t is MouthTrack => t !== undefined);
+}
+
+export async function mouthTrackOf(
+  clip: DecodedSyncClip,
+  opts: FaceTrackOptions = {},
+): Promise<MouthTrack | undefined> {
+  const tracks = await mouthTracksOf(clip, opts);
+  if (tracks.length <= 1) return tracks[0];
+  const f = featuresOfShifted(clip, 0);
+  const scores = tracks.map((t) => speakingScore(f, t));
+  return tracks[scores.indexOf(Math.max(...scores))];
 }

@@ -16,7 +16,7 @@ const LEFT_CORNER = 61;
 const RIGHT_CORNER = 291;
 
 /** points: facemesh's [468 * 3] in frame pixels -> [LIP_DIM] written into `out` (a new array when omitted). */
-export function lipShape(points: Float32Array, out = new Float32Array(LIP_DIM)): Float32Array {
+export function lipShape(points: Float32Array, out: Float32Array = new Float32Array(LIP_DIM)): Float32Array {
   if (points.length < 468 * 3) throw new RangeError(`lipShape needs 468 x 3 landmarks, got ${points.length} values`);
   let cx = 0,
     cy = 0;
