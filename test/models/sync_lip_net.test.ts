@@ -43,11 +43,15 @@ test('lipShape: the same mouth moved, turned and scaled gives the same shape; an
 });
 
 /** A synthetic talker: syllables open the mouth, the speech loudness follows them, the audio moved by `shift` s. */
-function talker(seed: number, seconds: number, shift: number): { feats: ReturnType<typeof featuresFromArrays>; track: MouthTrack } {
+function talker(
+  seed: number,
+  seconds: number,
+  shift: number,
+): { feats: ReturnType<typeof featuresFromArrays>; track: MouthTrack } {
   const rng = new Rng(seed);
   const T = seconds * 25;
   const opening = new Float32Array(T);
-  for (let t = 3; t < T - 3; ) {
+  for (let t = 3; t < T - 3;) {
     const len = 3 + rng.int(6);
     const peak = 0.2 + 0.3 * rng.uniform();
     for (let k = 0; k < len && t + k < T; k++) opening[t + k] = peak * Math.sin((Math.PI * (k + 0.5)) / len);
@@ -91,7 +95,8 @@ test('the TypeScript forward of the encoders equals the engine graph of lip_net.
     const mine = encodeRows(weights, branch, rows, dim);
     const theirs = toFloat32(ref);
     assert.equal(mine.length, theirs.length);
-    for (let i = 0; i < mine.length; i++) assert.ok(Math.abs(mine[i] - theirs[i]) < 1e-4, `${branch} ${i}: ${mine[i]} vs ${theirs[i]}`);
+    for (let i = 0; i < mine.length; i++)
+      assert.ok(Math.abs(mine[i] - theirs[i]) < 1e-4, `${branch} ${i}: ${mine[i]} vs ${theirs[i]}`);
   }
   assert.throws(() => encodeRows({ cfg, params: {} }, 'video', lips, LIP_DIM), /'video.in.weight' missing/);
 });

@@ -94,8 +94,8 @@ test('the lip cue by default is the levels curve; an added change curve ignores 
   const gapped = { opening: track.opening.slice(), mask: track.mask.slice() };
   gapped.opening.fill(0, 80, 110);
   gapped.mask.fill(0, 80, 110);
-  const withChanges = mouthCue(feats, gapped, 0.5)!.curve;
-  const withoutGapFix = mouthCue(feats, gapped, 0)!.curve;
+  const withChanges = mouthCue(feats, gapped, { changeWeight: 0.5 })!.curve;
+  const withoutGapFix = mouthCue(feats, gapped, { changeWeight: 0 })!.curve;
   let best = 0;
   for (let i = 1; i < withChanges.length; i++) if (withChanges[i] > withChanges[best]) best = i;
   assert.ok(Math.abs((best - 50) / 25 - 0.4) <= 0.04 + 1e-9, `lag ${(best - 50) / 25}`);

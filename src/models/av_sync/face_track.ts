@@ -95,7 +95,8 @@ const nearest = (to: FaceBox, boxes: FaceBox[]): FaceBox | null =>
   boxes
     .filter((b) => Math.hypot(b.cx - to.cx, b.cy - to.cy) < Math.max(b.size, to.size))
     .reduce<FaceBox | null>(
-      (best, b) => (!best || Math.hypot(b.cx - to.cx, b.cy - to.cy) < Math.hypot(best.cx - to.cx, best.cy - to.cy) ? b : best),
+      (best, b) =>
+        !best || Math.hypot(b.cx - to.cx, b.cy - to.cy) < Math.hypot(best.cx - to.cx, best.cy - to.cy) ? b : best,
       null,
     );
 
@@ -104,7 +105,7 @@ const nearest = (to: FaceBox, boxes: FaceBox[]): FaceBox | null =>
  * clip's offset is not known yet), against the unshifted audio.
  */
 export function speakingScore(f: SyncFeatures, track: MouthTrack): number {
-  const cue = mouthCue(f, track);
+  const cue = mouthCue(f, track, { lipNet: null });
   return cue ? Math.max(...cue.curve) : -Infinity;
 }
 
@@ -162,7 +163,11 @@ export async function mouthTrackOf(
   clip: DecodedSyncClip,
   opts: FaceTrackOptions = {},
 ): Promise<MouthTrack | undefined> {
-  const tracks = await mouthTracksOf(clip, opts);
+  return speakingTrack(clip, await mouthTracksOf(clip, opts));
+}
+
+/** Of several faces' tracks, the one whose mouth co-varies most with the clip's speech (speakingScore). */
+export function speakingTrack(clip: DecodedSyncClip, tracks: MouthTrack[]): MouthTrack | undefined {
   if (tracks.length <= 1) return tracks[0];
   const f = featuresOfShifted(clip, 0);
   const scores = tracks.map((t) => speakingScore(f, t));

@@ -13,6 +13,7 @@
  */
 import { AUDIO_DIM, type SyncFeatures } from './features.js';
 import { fullXcorr } from './lag_curve.js';
+import { learnedLipCurve, shippedLipWeights, type LipWeights } from './lip_cue.js';
 
 export interface MouthTrack {
   /** Mouth opening per 25 Hz frame (inner-lip gap over inner-lip width), 0 where no face. */
@@ -28,6 +29,15 @@ const BANDS = 8;
 const SPEECH_BANDS = [2, 5] as const;
 /** Weight of the changes' curve beside the levels' curve (0: levels only; see above). */
 export const CHANGE_WEIGHT = 0;
+/** Weight of the learned lip curve (lip_cue.ts) beside the hand curve: the cue's curve is their weighted mean. */
+export const LEARNED_WEIGHT = 1;
+
+export interface MouthCueOptions {
+  changeWeight?: number;
+  /** The learned lip net (default: the shipped one, weights/lip-sync; null: the hand curve alone). */
+  lipNet?: LipWeights | null;
+  learnedWeight?: number;
+}
 
 /** Mean level of band groups lo..hi per frame (the front end's (dB + 50) / 20 columns); default all eight. */
 export function loudness(f: SyncFeatures, lo = 0, hi = BANDS - 1): Float32Array {
@@ -50,8 +60,9 @@ function change(x: Float32Array, mask: Uint8Array): Float32Array {
 export function mouthCue(
   f: SyncFeatures,
   track: MouthTrack,
-  changeWeight = CHANGE_WEIGHT,
+  opts: MouthCueOptions = {},
 ): { curve: Float64Array; mask: Uint8Array } | undefined {
+  const changeWeight = opts.changeWeight ?? CHANGE_WEIGHT;
   const mask = new Uint8Array(f.frames);
   let n = 0;
   for (let t = 0; t < f.frames; t++) n += mask[t] = f.mask[t] & (track.mask[t] ?? 0);
@@ -64,5 +75,9 @@ export function mouthCue(
     const changes = fullXcorr(change(audio, audioMask), change(track.opening, track.mask), audioMask, track.mask);
     for (let i = 0; i < curve.length; i++) curve[i] += changeWeight * changes[i];
   }
+  const net = opts.lipNet === undefined ? shippedLipWeights() : opts.lipNet;
+  const learned = net ? learnedLipCurve(f, track, net) : undefined;
+  const w = opts.learnedWeight ?? LEARNED_WEIGHT;
+  if (learned && w > 0) for (let i = 0; i < curve.length; i++) curve[i] = (curve[i] + w * learned[i]) / (1 + w);
   return { curve, mask };
 }
