@@ -1,11 +1,15 @@
 /**
- * A mouth-opening track for the lip cue: the clip's frames at 25 fps (RGB, long side FACE_SIDE px), the most
- * confident face found by blazeface, then followed from its own landmarks (facemesh), detecting again when
+ * A mouth-opening track for the lip cue: the clip's frames at 25 fps (RGB, long side FACE_SIDE px), every face
+ * blazeface finds in the first probe frame that has one (up to MAX_FACES), each followed from its own landmarks (facemesh), detecting again when
  * facemesh's face flag drops below 0.5 (a cutaway, a turn away), at most every REDETECT_EVERY frames (blazeface costs
  * four facemesh runs). Facemesh can run on several frames at a time (FaceTrackOptions.batch), all cropped around the
  * box of the last landmarks before the batch; it is off by default, like skipping the deblocking filter: on the
  * development talking heads each saved 2-3 % of the face path's CPU and cost 1-3 of 98 cases within one frame
- * (`attune bench sync-lips`), inside the noise but no gain. One face per clip. Clips
+ * (`attune bench sync-lips`), inside the noise but no gain. One face answers per clip: of several, the one whose
+ * mouth co-varies most with the speech (speakingScore: the hand lip curve's peak at any lag), not the biggest or
+ * the most confident, so a listener beside the speaker is not timed against the speaker's voice; each face is
+ * redetected near where it was last seen. Besides the opening, the track keeps each frame's lip shape
+ * (lip_shape.ts) for the learned lip cue. Clips
  * where blazeface finds no face in PROBE_FRAMES frames spread over the clip (the first one included) get no track, at
  * the cost of those few detections; clips with less than MIN_SPEECH_SECONDS of speech (Silero VAD, media/vad.ts) get
  * none and cost no face tracking.

@@ -28,7 +28,7 @@ export interface LipNetConfig {
   maxShift: number;
 }
 
-export const LIP_NET_DEFAULT: LipNetConfig = { hidden: 16, dim: 8, kernel: 5, window: 25, maxShift: 7 };
+export const LIP_NET_DEFAULT: LipNetConfig = { hidden: 16, dim: 8, kernel: 5, window: 25, maxShift: 15 };
 
 /** Lip shapes are centered per clip (a speaker's resting mouth is not a movement) and scaled to about unit size. */
 const LIP_SCALE = 5;

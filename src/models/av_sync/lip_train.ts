@@ -44,7 +44,7 @@ export interface LipTrainOptions {
   progress?: (step: number, loss: number, acc: number) => void;
 }
 
-export const LIP_TRAIN_DEFAULT = { steps: 600, batch: 64, lr: 3e-3, seed: 0 };
+export const LIP_TRAIN_DEFAULT = { steps: 400, batch: 64, lr: 3e-3, seed: 0 };
 
 /** Every (clip, start) whose lip window lies on frames with a face and audio, and whose d = 0 audio window too. */
 function windowStarts(clips: LipTrainClip[], cfg: LipNetConfig): [number, number][] {
