@@ -15,8 +15,14 @@ import { cpuSeconds } from './sync.js';
 import { decodeSyncClip, featuresOfShifted } from '../src/models/av_sync/decoded.js';
 import type { SyncFeatures } from '../src/models/av_sync/features.js';
 import { faceMesh, mouthTracksOf, speakingTrack, type FaceTrackOptions } from '../src/models/av_sync/face_track.js';
-import { CALIBRATION, DEFAULT_MIN_CONFIDENCE, calibratedConfidence } from '../src/models/av_sync/calibration.js';
-import { curveStats } from '../src/models/av_sync/lag_curve.js';
+import {
+  CALIBRATION,
+  DEFAULT_MIN_CONFIDENCE,
+  calibratedConfidence,
+  calibrationInputs,
+  fitCalibrationWeights,
+} from '../src/models/av_sync/calibration.js';
+import { curveStats, type CurveStats } from '../src/models/av_sync/lag_curve.js';
 import { expectedCalibrationError } from '../src/models/av_sync/result.js';
 import { saveLipWeights, type LipWeights } from '../src/models/av_sync/lip_cue.js';
 import { LIP_NET_DEFAULT } from '../src/models/av_sync/lip_net.js';
@@ -102,11 +108,8 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
     let within = 0,
       cases = 0,
       grid = 0,
-      gridCases = 0,
-      answered = 0,
-      wrong = 0;
-    const conf: number[] = [];
-    const right: boolean[] = [];
+      gridCases = 0;
+    const measured: { stats: CurveStats; close: boolean }[] = [];
     clips.forEach((c, i) => {
       const track = c.tracks.get(variant.track);
       const cueOpts = variant.cue === 'fold' ? { lipNet: foldNets[i % 2] } : variant.cue;
@@ -114,17 +117,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
         const cue = track && mouthCue(c.features[k], track, cueOpts);
         const stats = cue && curveStats(cue.curve, cue.mask);
         const ok = stats ? Math.abs(stats.best - shift * SYNC_RATE) <= 1 : false;
-        if (stats) {
-          // The mouth row of the shipped calibration (fitted on the hand cue), on this variant's curve.
-          const p = calibratedConfidence(stats, 'mouth', CALIBRATION.mouth);
-          const close = Math.abs(stats.refined / SYNC_RATE - shift) <= 0.2;
-          conf.push(p);
-          right.push(close);
-          if (p >= DEFAULT_MIN_CONFIDENCE) {
-            answered++;
-            wrong += Number(!close);
-          }
-        }
+        if (stats) measured.push({ stats, close: Math.abs(stats.refined / SYNC_RATE - shift) <= 0.2 });
         cases++;
         within += Number(ok);
         if (c.file.includes('_grid-')) {
@@ -135,10 +128,29 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
     });
     const trackCpu =
       variant.track === SHIPPED && v > 0 ? '' : `, face tracks ${cpu.get(variant.track)!.toFixed(1)} s CPU`;
-    const ece = expectedCalibrationError(conf, right);
     say(
-      `  ${variant.name.padEnd(40)} within 1 frame ${within} / ${cases} (${((100 * within) / cases).toFixed(1)} %), GRID ${grid} / ${gridCases}; mouth row at ${DEFAULT_MIN_CONFIDENCE}: ${answered} answered, ${wrong} wrong, ECE ${ece.toFixed(3)}${trackCpu}`,
+      `  ${variant.name.padEnd(40)} within 1 frame ${within} / ${cases} (${((100 * within) / cases).toFixed(1)} %), GRID ${grid} / ${gridCases}${trackCpu}`,
     );
+    // The lip cue's confidence with the shipped mouth row, and with a row refitted on this variant's dev cases.
+    const refit = fitCalibrationWeights(
+      measured.map((m) => calibrationInputs(m.stats)),
+      measured.map((m) => Number(m.close)),
+    ).map((w) => Math.round(w * 1e4) / 1e4);
+    for (const [label, row] of [
+      ['shipped mouth row', CALIBRATION.mouth],
+      [`refitted [${refit.join(', ')}]`, refit],
+    ] as const) {
+      const conf = measured.map((m) => calibratedConfidence(m.stats, 'mouth', row));
+      const answered = measured.filter((_, j) => conf[j] >= DEFAULT_MIN_CONFIDENCE);
+      const wrong = answered.filter((m) => !m.close).length;
+      const ece = expectedCalibrationError(
+        conf,
+        measured.map((m) => m.close),
+      );
+      say(
+        `    ${label}: at ${DEFAULT_MIN_CONFIDENCE} ${answered.length} answered, ${wrong} wrong; ECE ${ece.toFixed(3)}`,
+      );
+    }
     figures[`within_frame_${v}`] = within / cases;
   }
   if (!opts.quick) {
