@@ -4,12 +4,14 @@ import { Graph, ParamStore, Scope, Session } from '../../src/engine/index.js';
 import { hostArray, toFloat32 } from '../../src/io/array.js';
 import { AUDIO_DIM, featuresFromArrays, SYNC_SAMPLE_RATE } from '../../src/models/av_sync/features.js';
 import { curveStats } from '../../src/models/av_sync/lag_curve.js';
-import { encodeRows, learnedLipCurve } from '../../src/models/av_sync/lip_cue.js';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { encodeRows, learnedLipCurve, SHIPPED_LIP_MODEL, shippedLipWeights } from '../../src/models/av_sync/lip_cue.js';
 import { LIP_NET_DEFAULT, lipInferenceGraph } from '../../src/models/av_sync/lip_net.js';
 import { LIP_DIM, LIP_POINTS, lipShape } from '../../src/models/av_sync/lip_shape.js';
 import { lipTrainClip, trainLipNet } from '../../src/models/av_sync/lip_train.js';
 import { speakingScore } from '../../src/models/av_sync/face_track.js';
-import type { MouthTrack } from '../../src/models/av_sync/mouth_cue.js';
+import { mouthCue, type MouthTrack } from '../../src/models/av_sync/mouth_cue.js';
 import { Rng } from '../../src/util/rng.js';
 
 /**
@@ -121,4 +123,19 @@ test('speakingScore: the face whose mouth follows the speech scores above a face
   const { feats, track } = talker(5, 8, 0);
   const other = talker(6, 8, 0).track;
   assert.ok(speakingScore(feats, track) > speakingScore(feats, other) + 0.2);
+});
+
+test('the shipped lip net (weights/lip-sync) is small, loads, and joins the lip cue by default', () => {
+  const weights = shippedLipWeights();
+  assert.ok(weights, 'weights/lip-sync is missing');
+  assert.ok(statSync(join(SHIPPED_LIP_MODEL, 'lip.safetensors')).size < 1_000_000);
+  const { feats, track } = talker(8, 6, 0.2);
+  const learned = learnedLipCurve(feats, track, weights)!;
+  assert.ok(learned.every(Number.isFinite));
+  const hand = mouthCue(feats, track, { lipNet: null })!.curve;
+  const mixed = mouthCue(feats, track)!.curve;
+  for (let i = 0; i < mixed.length; i++) assert.ok(Math.abs(mixed[i] - (hand[i] + learned[i]) / 2) < 1e-9);
+  // Without lip shapes (a track from an older caller) the cue is the hand curve alone.
+  const noLips = mouthCue(feats, { opening: track.opening, mask: track.mask })!.curve;
+  assert.deepEqual(Array.from(noLips), Array.from(hand));
 });
