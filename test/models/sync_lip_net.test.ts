@@ -10,7 +10,7 @@ import { encodeRows, learnedLipCurve, SHIPPED_LIP_MODEL, shippedLipWeights } fro
 import { LIP_NET_DEFAULT, lipInferenceGraph } from '../../src/models/av_sync/lip_net.js';
 import { LIP_DIM, LIP_POINTS, lipShape } from '../../src/models/av_sync/lip_shape.js';
 import { lipTrainClip, trainLipNet } from '../../src/models/av_sync/lip_train.js';
-import { speakingScore } from '../../src/models/av_sync/face_track.js';
+import { speakingFace, speakingScore } from '../../src/models/av_sync/face_track.js';
 import { mouthCue, type MouthTrack } from '../../src/models/av_sync/mouth_cue.js';
 import { Rng } from '../../src/util/rng.js';
 
@@ -122,7 +122,8 @@ test('trained on synthetic talkers, the lip net finds shifts of an unseen talker
 test('speakingScore: the face whose mouth follows the speech scores above a face that talks to other sounds', () => {
   const { feats, track } = talker(5, 8, 0);
   const other = talker(6, 8, 0).track;
-  assert.ok(speakingScore(feats, track) > speakingScore(feats, other) + 0.2);
+  assert.ok(speakingScore(feats, track).score > speakingScore(feats, other).score + 0.2);
+  assert.equal(speakingScore(feats, track).lag, 0);
 });
 
 test('the shipped lip net (weights/lip-sync) is small, loads, and joins the lip cue by default', () => {
@@ -138,4 +139,16 @@ test('the shipped lip net (weights/lip-sync) is small, loads, and joins the lip 
   // Without lip shapes (a track from an older caller) the cue is the hand curve alone.
   const noLips = mouthCue(feats, { opening: track.opening, mask: track.mask })!.curve;
   assert.deepEqual(Array.from(noLips), Array.from(hand));
+});
+
+test('speakingFace: the talker among listeners; none when two talking faces disagree on the lag', () => {
+  const { feats, track } = talker(5, 8, 0);
+  const listener: MouthTrack = { opening: new Float32Array(track.opening.length), mask: track.mask };
+  for (let t = 0; t < listener.opening.length; t++) listener.opening[t] = 0.01 * Math.sin(t / 7);
+  assert.equal(speakingFace(feats, [listener, track]), track);
+  // The same talker's mouth 0.4 s late: a second face that talks to this sound at another lag.
+  const late: MouthTrack = { opening: new Float32Array(track.opening.length), mask: track.mask };
+  late.opening.set(track.opening.subarray(0, track.opening.length - 10), 10);
+  assert.equal(speakingFace(feats, [track, late]), undefined);
+  assert.equal(speakingFace(feats, [track]), track);
 });

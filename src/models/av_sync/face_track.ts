@@ -19,6 +19,7 @@ import { speechPerFrame, speechWindows } from '../../media/vad.js';
 import { boxOfLandmarks, FaceMesh, meshCrop, mouthOpening, type FaceBox } from '../../media/face_mesh.js';
 import { SYNC_RATE, SYNC_SAMPLE_RATE, type SyncFeatures } from './features.js';
 import { featuresOfShifted, type DecodedSyncClip } from './decoded.js';
+import { curveStats } from './lag_curve.js';
 import { LIP_DIM, lipShape } from './lip_shape.js';
 import { mouthCue, type MouthTrack } from './mouth_cue.js';
 
@@ -28,6 +29,8 @@ const REDETECT_EVERY = 5;
 const PROBE_FRAMES = 5;
 /** Faces followed at most (each costs a facemesh run per frame). */
 const MAX_FACES = 4;
+/** Frames by which the speaking faces of one clip may disagree on the lag (speakingTrack). */
+const AGREE_FRAMES = 2;
 /** Seconds of speech (Silero VAD P > 0.5) below which a clip gets no lip cue and no face tracking. */
 export const MIN_SPEECH_SECONDS = 1;
 
@@ -105,12 +108,14 @@ const nearest = (to: FaceBox, boxes: FaceBox[]): FaceBox | null =>
     );
 
 /**
- * How well a face's mouth co-varies with the clip's speech: the lip cue's peak over lags -2..+2 s (any lag: the
- * clip's offset is not known yet), against the unshifted audio.
+ * How well a face's mouth co-varies with the clip's speech: the hand lip cue's peak over lags -2..+2 s (any lag:
+ * the clip's offset is not known yet), against the clip's own audio, and the lag of that peak (frames).
  */
-export function speakingScore(f: SyncFeatures, track: MouthTrack): number {
+export function speakingScore(f: SyncFeatures, track: MouthTrack): { score: number; lag: number } {
   const cue = mouthCue(f, track, { lipNet: null });
-  return cue ? Math.max(...cue.curve) : -Infinity;
+  if (!cue) return { score: -Infinity, lag: 0 };
+  const stats = curveStats(cue.curve, cue.mask);
+  return { score: stats.peak, lag: stats.best };
 }
 
 /** The mouth tracks of every face followed in the clip (see mouthTrackOf); empty without speech or faces. */
@@ -170,10 +175,24 @@ export async function mouthTrackOf(
   return speakingTrack(clip, await mouthTracksOf(clip, opts));
 }
 
-/** Of several faces' tracks, the one whose mouth co-varies most with the clip's speech (speakingScore). */
+/**
+ * Of several faces' tracks, the one whose mouth co-varies most with the clip's speech (speakingScore), unless
+ * another face that co-varies at least half as well puts the speech at a lag more than AGREE_FRAMES away: two
+ * talkers of one soundtrack share its offset, so faces that disagree (a split-screen panel of remote feeds, each with
+ * its own delay; a face that only seems to talk) leave the clip without a lip cue rather than with a guess. On the
+ * development panel clip the best face was +13 frames off the assumed truth and another -23 at every shift,
+ * confidently wrong before this rule.
+ */
 export function speakingTrack(clip: DecodedSyncClip, tracks: MouthTrack[]): MouthTrack | undefined {
+  return tracks.length <= 1 ? tracks[0] : speakingFace(featuresOfShifted(clip, 0), tracks);
+}
+
+/** speakingTrack on the clip's features. */
+export function speakingFace(f: SyncFeatures, tracks: MouthTrack[]): MouthTrack | undefined {
   if (tracks.length <= 1) return tracks[0];
-  const f = featuresOfShifted(clip, 0);
-  const scores = tracks.map((t) => speakingScore(f, t));
-  return tracks[scores.indexOf(Math.max(...scores))];
+  const faces = tracks.map((t) => speakingScore(f, t));
+  const top = faces.reduce((b, x, i) => (x.score > faces[b].score ? i : b), 0);
+  const rivals = faces.filter((x) => x.score >= 0.5 * faces[top].score);
+  if (rivals.some((x) => Math.abs(x.lag - faces[top].lag) > AGREE_FRAMES)) return undefined;
+  return tracks[top];
 }
