@@ -1,14 +1,14 @@
 /**
- * A mouth-opening track for the lip cue: the clip's frames at 25 fps (RGB, long side FACE_SIDE px), every face
- * blazeface finds in the first probe frame that has one (up to MAX_FACES), each followed from its own landmarks (facemesh), detecting again when
+ * A mouth-opening track for the lip cue: the clip's frames at 25 fps (RGB, long side FACE_SIDE px), the most
+ * confident face blazeface finds (FaceTrackOptions.faces: more), followed from its own landmarks (facemesh), detecting again when
  * facemesh's face flag drops below 0.5 (a cutaway, a turn away), at most every REDETECT_EVERY frames (blazeface costs
  * four facemesh runs). Facemesh can run on several frames at a time (FaceTrackOptions.batch), all cropped around the
  * box of the last landmarks before the batch; it is off by default, like skipping the deblocking filter: on the
  * development talking heads each saved 2-3 % of the face path's CPU and cost 1-3 of 98 cases within one frame
- * (`attune bench sync-lips`), inside the noise but no gain. One face answers per clip: of several, the one whose
- * mouth co-varies most with the speech (speakingScore: the hand lip curve's peak at any lag), not the biggest or
- * the most confident, so a listener beside the speaker is not timed against the speaker's voice; each face is
- * redetected near where it was last seen. Besides the opening, the track keeps each frame's lip shape
+ * (`attune bench sync-lips`), inside the noise but no gain. With several faces followed, each is redetected near
+ * where it was last seen and the speaking one answers (speakingTrack: the mouth that co-varies most with the
+ * speech, if the other talking faces agree on its lag); off by default, it gained nothing on the development clips
+ * (docs/sync.md). Besides the opening, the track keeps each frame's lip shape
  * (lip_shape.ts) for the learned lip cue. Clips
  * where blazeface finds no face in PROBE_FRAMES frames spread over the clip (the first one included) get no track, at
  * the cost of those few detections; clips with less than MIN_SPEECH_SECONDS of speech (Silero VAD, media/vad.ts) get
@@ -42,6 +42,11 @@ export interface FaceTrackOptions {
   side?: number;
   /** Skip H.264/HEVC deblocking in the face decode (default false). */
   skipLoopFilter?: boolean;
+  /**
+   * Faces followed (default 1, the most confident blazeface face). Above 1, the speaking face answers
+   * (speakingTrack); not the default: on the development clips it gained nothing (docs/sync.md).
+   */
+  faces?: number;
 }
 
 let shared: Promise<FaceMesh> | null = null;
@@ -127,6 +132,7 @@ export async function mouthTracksOf(clip: DecodedSyncClip, opts: FaceTrackOption
   if ((await speechSeconds(clip, frames)) < MIN_SPEECH_SECONDS) return [];
   const side = opts.side ?? FACE_SIDE;
   const batch = Math.max(1, opts.batch ?? 1);
+  const maxFaces = Math.max(1, Math.min(MAX_FACES, opts.faces ?? 1));
   const mesh = await faceMesh();
   // The first probe is frame 0: a track that starts at a later probe loses the frames before it, which a shifted
   // short clip needs (GRID, 3 s, with audio 1.2 s late pairs its speech with the first 1.8 s of picture).
@@ -150,13 +156,15 @@ export async function mouthTracksOf(clip: DecodedSyncClip, opts: FaceTrackOption
       if (!probes.has(frame.index)) continue;
       probed++;
       // Every face of the first frame that has one is followed; the one whose mouth moves with the speech wins.
-      faces = (await mesh.detectAll(img, 0.5, MAX_FACES)).map((b) => new FaceFollower(frames, b, b));
+      faces = (await mesh.detectAll(img, 0.5, maxFaces)).map((b) => new FaceFollower(frames, b, b));
       if (!faces.length && probed >= PROBE_FRAMES) return [];
     }
     for (const face of faces) {
       if (!face.box && frame.index - face.lastTry >= REDETECT_EVERY) {
         face.lastTry = frame.index;
-        face.box = nearest(face.seen, await mesh.detectAll(img, 0.5, MAX_FACES));
+        const found = await mesh.detectAll(img, 0.5, maxFaces);
+        // One face followed: whichever face is there now (a cutaway to another speaker is still speech).
+        face.box = maxFaces === 1 ? (found[0] ?? null) : nearest(face.seen, found);
       }
       if (!face.box) continue;
       // Cropped now: the decoder may reuse the frame's buffer.
