@@ -113,7 +113,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
     const measured: { stats: CurveStats; close: boolean }[] = [];
     clips.forEach((c, i) => {
       const track = c.tracks.get(variant.track);
-      const cueOpts = variant.cue === 'fold' ? { lipNet: foldNets[i % 2] } : variant.cue;
+      const cueOpts = variant.cue === 'fold' ? { lipNet: foldNets[i % 2], learnedWeight: 1 } : variant.cue;
       REAL_SHIFTS.forEach((shift, k) => {
         const cue = track && mouthCue(c.features[k], track, cueOpts);
         const stats = cue && curveStats(cue.curve, cue.mask);

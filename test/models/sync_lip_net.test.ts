@@ -126,7 +126,7 @@ test('speakingScore: the face whose mouth follows the speech scores above a face
   assert.equal(speakingScore(feats, track).lag, 0);
 });
 
-test('the shipped lip net (weights/lip-sync) is small, loads, and joins the lip cue by default', () => {
+test('the shipped lip net (weights/lip-sync) is small, loads, and joins the lip cue when given a weight', () => {
   const weights = shippedLipWeights();
   assert.ok(weights, 'weights/lip-sync is missing');
   assert.ok(statSync(join(SHIPPED_LIP_MODEL, 'lip.safetensors')).size < 1_000_000);
@@ -134,10 +134,11 @@ test('the shipped lip net (weights/lip-sync) is small, loads, and joins the lip 
   const learned = learnedLipCurve(feats, track, weights)!;
   assert.ok(learned.every(Number.isFinite));
   const hand = mouthCue(feats, track, { lipNet: null })!.curve;
-  const mixed = mouthCue(feats, track)!.curve;
+  assert.deepEqual(Array.from(mouthCue(feats, track)!.curve), Array.from(hand)); // off by default (LEARNED_WEIGHT 0)
+  const mixed = mouthCue(feats, track, { learnedWeight: 1 })!.curve;
   for (let i = 0; i < mixed.length; i++) assert.ok(Math.abs(mixed[i] - (hand[i] + learned[i]) / 2) < 1e-9);
   // Without lip shapes (a track from an older caller) the cue is the hand curve alone.
-  const noLips = mouthCue(feats, { opening: track.opening, mask: track.mask })!.curve;
+  const noLips = mouthCue(feats, { opening: track.opening, mask: track.mask }, { learnedWeight: 1 })!.curve;
   assert.deepEqual(Array.from(noLips), Array.from(hand));
 });
 

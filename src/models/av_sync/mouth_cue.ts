@@ -11,11 +11,13 @@
  * for it, 3 dev cases were answered wrong at the default --min-confidence (GRID clips at +0.6 / +1.2 s, low
  * margins) against none without it: two frame hits do not pay for confident mistakes.
  *
- * When a learned lip net is shipped (weights/lip-sync/, lip_cue.ts) and the track carries lip shapes, the cue's
- * curve is the mean of this hand curve and the net's curve (LEARNED_WEIGHT 1): on the development talking heads,
- * cross-fitted (each clip measured by a net trained without it), the mean was within one frame on 74-77 of 98
- * cases over five training settings against 72 for the hand curve, while the net's curve alone was 36-60: it is
- * sharper on most clips but now and then peaks far from the truth, which the hand curve vetoes (docs/sync.md).
+ * A learned lip net (lip_net.ts, weights shipped in weights/lip-sync/, lip_cue.ts) can join: with
+ * `learnedWeight` w > 0 the cue's curve is the weighted mean of this hand curve and the net's. It is off by default
+ * (LEARNED_WEIGHT 0), decided on dev, cross-fitted (each clip measured by a net trained without it): the mean of
+ * the two (w = 1) was within one frame on 75 of 98 dev cases against 72 for the hand curve (74-77 over five
+ * training settings), but its calibrated answers were worse: with the mouth row refitted for it, 91 answered at
+ * 0.8 with 6 wrong (4 % of the 147 dev cases; the rule is <= 3 %), and with the hand cue's row 40 answered
+ * instead of 65 (docs/sync.md, "The learned lip cue").
  */
 import { AUDIO_DIM, type SyncFeatures } from './features.js';
 import { fullXcorr } from './lag_curve.js';
@@ -36,12 +38,13 @@ const SPEECH_BANDS = [2, 5] as const;
 /** Weight of the changes' curve beside the levels' curve (0: levels only; see above). */
 export const CHANGE_WEIGHT = 0;
 /** Weight of the learned lip curve (lip_cue.ts) beside the hand curve: the cue's curve is their weighted mean. */
-export const LEARNED_WEIGHT = 1;
+export const LEARNED_WEIGHT = 0;
 
 export interface MouthCueOptions {
   changeWeight?: number;
   /** The learned lip net (default: the shipped one, weights/lip-sync; null: the hand curve alone). */
   lipNet?: LipWeights | null;
+  /** Its weight beside the hand curve (default LEARNED_WEIGHT, 0: off). */
   learnedWeight?: number;
 }
 
@@ -81,9 +84,9 @@ export function mouthCue(
     const changes = fullXcorr(change(audio, audioMask), change(track.opening, track.mask), audioMask, track.mask);
     for (let i = 0; i < curve.length; i++) curve[i] += changeWeight * changes[i];
   }
-  const net = opts.lipNet === undefined ? shippedLipWeights() : opts.lipNet;
-  const learned = net ? learnedLipCurve(f, track, net) : undefined;
   const w = opts.learnedWeight ?? LEARNED_WEIGHT;
-  if (learned && w > 0) for (let i = 0; i < curve.length; i++) curve[i] = (curve[i] + w * learned[i]) / (1 + w);
+  const net = w > 0 ? (opts.lipNet === undefined ? shippedLipWeights() : opts.lipNet) : null;
+  const learned = net ? learnedLipCurve(f, track, net) : undefined;
+  if (learned) for (let i = 0; i < curve.length; i++) curve[i] = (curve[i] + w * learned[i]) / (1 + w);
   return { curve, mask };
 }
