@@ -2,37 +2,24 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Graph, ParamStore, Scope, Session } from '../../src/engine/index.js';
 import { hostArray, toFloat32 } from '../../src/io/array.js';
-import { AUDIO_DIM, featuresFromArrays, SYNC_SAMPLE_RATE } from '../../src/models/av_sync/features.js';
+import { AUDIO_DIM } from '../../src/models/av_sync/features.js';
 import { curveStats } from '../../src/models/av_sync/lag_curve.js';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeRows, learnedLipCurve, SHIPPED_LIP_MODEL, shippedLipWeights } from '../../src/models/av_sync/lip_cue.js';
 import { LIP_NET_DEFAULT, lipInferenceGraph } from '../../src/models/av_sync/lip_net.js';
-import { LIP_DIM, LIP_POINTS, lipShape } from '../../src/models/av_sync/lip_shape.js';
+import { LIP_DIM, lipShape } from '../../src/models/av_sync/lip_shape.js';
 import { lipTrainClip, trainLipNet } from '../../src/models/av_sync/lip_train.js';
 import { speakingFace, speakingScore } from '../../src/models/av_sync/face_track.js';
 import { mouthCue, type MouthTrack } from '../../src/models/av_sync/mouth_cue.js';
 import { Rng } from '../../src/util/rng.js';
+import { mouthPoints, talking } from './sync_talker.js';
 
 /**
  * The learned lip cue: the lip shape's invariances, the plain-TypeScript forward against the engine's traced graph,
  * training on synthetic talkers (lips that open with the loudness) and finding a known shift, and the choice of the
  * speaking face among several.
  */
-
-/** Facemesh-like landmarks of a mouth opened by `open` (0..0.5 of its width), moved, turned and scaled. */
-function mouthPoints(open: number, dx = 0, dy = 0, angle = 0, scale = 1): Float32Array {
-  const pts = new Float32Array(468 * 3);
-  LIP_POINTS.forEach((p, k) => {
-    const inner = k >= 20;
-    const u = ((k % 20) / 20) * 2 * Math.PI; // around the contour from the left corner
-    const x = -Math.cos(u) * (inner ? 0.45 : 0.5);
-    const y = Math.sin(u) * (inner ? open / 2 : 0.15 + open / 2);
-    pts[3 * p] = dx + scale * (Math.cos(angle) * x - Math.sin(angle) * y);
-    pts[3 * p + 1] = dy + scale * (Math.sin(angle) * x + Math.cos(angle) * y);
-  });
-  return pts;
-}
 
 test('lipShape: the same mouth moved, turned and scaled gives the same shape; an opening changes it', () => {
   const a = lipShape(mouthPoints(0.3));
@@ -43,35 +30,6 @@ test('lipShape: the same mouth moved, turned and scaled gives the same shape; an
   assert.ok(Math.max(...a.map((x, i) => Math.abs(x - c[i]))) > 0.05);
   assert.throws(() => lipShape(new Float32Array(10)), /468 x 3 landmarks, got 10/);
 });
-
-/** A synthetic talker: syllables open the mouth, the speech loudness follows them, the audio moved by `shift` s. */
-function talker(
-  seed: number,
-  seconds: number,
-  shift: number,
-): { feats: ReturnType<typeof featuresFromArrays>; track: MouthTrack } {
-  const rng = new Rng(seed);
-  const T = seconds * 25;
-  const opening = new Float32Array(T);
-  for (let t = 3; t < T - 3;) {
-    const len = 3 + rng.int(6);
-    const peak = 0.2 + 0.3 * rng.uniform();
-    for (let k = 0; k < len && t + k < T; k++) opening[t + k] = peak * Math.sin((Math.PI * (k + 0.5)) / len);
-    t += len + rng.int(8);
-  }
-  const audio = new Float32Array(seconds * SYNC_SAMPLE_RATE);
-  for (let i = 0; i < audio.length; i++) {
-    const frame = Math.floor((i / SYNC_SAMPLE_RATE - shift) * 25);
-    audio[i] = (0.002 + (frame >= 0 && frame < T ? opening[frame] : 0)) * (rng.uniform() - 0.5);
-  }
-  const lips = new Float32Array(T * LIP_DIM);
-  for (let t = 0; t < T; t++) lipShape(mouthPoints(opening[t], 0, 0, 0.05 * rng.normal()), lips.subarray(t * LIP_DIM));
-  const frames = Array.from({ length: T }, () => new Uint8Array(32 * 32).fill(90));
-  return {
-    feats: featuresFromArrays(audio, frames, 32, 32, 1),
-    track: { opening, mask: new Uint8Array(T).fill(1), lips },
-  };
-}
 
 test('the TypeScript forward of the encoders equals the engine graph of lip_net.ts', async () => {
   const cfg = LIP_NET_DEFAULT;
@@ -105,14 +63,14 @@ test('the TypeScript forward of the encoders equals the engine graph of lip_net.
 
 test('trained on synthetic talkers, the lip net finds shifts of an unseen talker within one frame', async () => {
   const clips = [1, 2, 3, 4].map((s) => {
-    const { feats, track } = talker(s, 8, 0);
+    const { feats, track } = talking(s, 8, 0);
     return lipTrainClip(`talker${s}`, track, feats);
   });
   const cfg = { ...LIP_NET_DEFAULT, maxShift: 10 };
   const r = await trainLipNet(clips, { cfg, steps: 60, batch: 16, lr: 1e-2, seed: 0 });
   assert.ok(r.acc > 0.5, `training accuracy ${r.acc} (chance ${1 / 21})`);
   for (const shift of [-0.6, 0, 0.32]) {
-    const { feats, track } = talker(77, 8, shift);
+    const { feats, track } = talking(77, 8, shift);
     const curve = learnedLipCurve(feats, track, { cfg, params: r.params })!;
     const best = curveStats(curve, feats.mask).best;
     assert.ok(Math.abs(best - shift * 25) <= 1, `shift ${shift}: best lag ${best} frames`);
@@ -120,8 +78,8 @@ test('trained on synthetic talkers, the lip net finds shifts of an unseen talker
 });
 
 test('speakingScore: the face whose mouth follows the speech scores above a face that talks to other sounds', () => {
-  const { feats, track } = talker(5, 8, 0);
-  const other = talker(6, 8, 0).track;
+  const { feats, track } = talking(5, 8, 0);
+  const other = talking(6, 8, 0).track;
   assert.ok(speakingScore(feats, track).score > speakingScore(feats, other).score + 0.2);
   assert.equal(speakingScore(feats, track).lag, 0);
 });
@@ -130,7 +88,7 @@ test('the shipped lip net (weights/lip-sync) is small, loads, and joins the lip 
   const weights = shippedLipWeights();
   assert.ok(weights, 'weights/lip-sync is missing');
   assert.ok(statSync(join(SHIPPED_LIP_MODEL, 'lip.safetensors')).size < 1_000_000);
-  const { feats, track } = talker(8, 6, 0.2);
+  const { feats, track } = talking(8, 6, 0.2);
   const learned = learnedLipCurve(feats, track, weights)!;
   assert.ok(learned.every(Number.isFinite));
   const hand = mouthCue(feats, track, { lipNet: null })!.curve;
@@ -143,7 +101,7 @@ test('the shipped lip net (weights/lip-sync) is small, loads, and joins the lip 
 });
 
 test('speakingFace: the talker among listeners; none when two talking faces disagree on the lag', () => {
-  const { feats, track } = talker(5, 8, 0);
+  const { feats, track } = talking(5, 8, 0);
   const listener: MouthTrack = { opening: new Float32Array(track.opening.length), mask: track.mask };
   for (let t = 0; t < listener.opening.length; t++) listener.opening[t] = 0.01 * Math.sin(t / 7);
   assert.equal(speakingFace(feats, [listener, track]), track);
