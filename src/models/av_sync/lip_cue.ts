@@ -1,6 +1,6 @@
 /**
  * The learned lip cue at inference: a trained lip net (lip_net.ts; weights shipped in weights/lip-sync/, reproduced
- * by `attune bench sync-lips --train-lips DIR`) embeds a clip's lip shapes and audio rows, and the lag curve is the
+ * by `attune bench sync-lips`, which writes runs/lip-sync/) embeds a clip's lip shapes and audio rows, and the lag curve is the
  * channels' mean full-length correlation, on the frames each stream covers (like the hand cue in mouth_cue.ts).
  * The two encoders are small (a linear layer, GELU, a 5-tap convolution), so they run here in plain TypeScript,
  * synchronously, with no ORT session per clip length; test/models/sync_lip_net.test.ts checks this forward
