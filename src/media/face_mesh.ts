@@ -155,6 +155,14 @@ export class FaceMesh {
 
   /** The most confident face in the frame, or null below `minScore`. */
   async detect(img: Rgb, minScore = 0.5): Promise<FaceBox | null> {
+    return (await this.detectAll(img, minScore, 1))[0] ?? null;
+  }
+
+  /**
+   * Up to `maxFaces` faces at or above `minScore`, most confident first; anchors whose box overlaps a kept one by
+   * more than a third of the smaller box (intersection over the smaller area) are the same face and dropped.
+   */
+  async detectAll(img: Rgb, minScore = 0.5, maxFaces = 4): Promise<FaceBox[]> {
     const side = Math.max(img.width, img.height);
     const x = cropSquare(img, img.width / 2, img.height / 2, side, DETECT, 1 / 127.5, -1);
     const r = await this.detector.s.run({
@@ -164,19 +172,31 @@ export class FaceMesh {
       Object.values(r).find((t) => t.dims[1] === n && t.dims[2] === d)!.data as Float32Array;
     const scores = [...byCount(512, 1), ...byCount(384, 1)];
     const boxes = [byCount(512, 16), byCount(384, 16)];
-    let best = 0;
-    for (let i = 1; i < scores.length; i++) if (scores[i] > scores[best]) best = i;
-    const score = 1 / (1 + Math.exp(-scores[best]));
-    if (score < minScore) return null;
-    const raw =
-      best < 512
-        ? boxes[0].subarray(best * 16, best * 16 + 4)
-        : boxes[1].subarray((best - 512) * 16, (best - 512) * 16 + 4);
-    const cx = this.anchors[2 * best] + raw[0] / DETECT,
-      cy = this.anchors[2 * best + 1] + raw[1] / DETECT;
-    const size = Math.max(raw[2], raw[3]) / DETECT;
-    // Back from the letterboxed square to frame pixels.
-    return { cx: (cx - 0.5) * side + img.width / 2, cy: (cy - 0.5) * side + img.height / 2, size: size * side, score };
+    const logit = Math.log(minScore / (1 - minScore));
+    const order = scores
+      .map((s, i) => [s, i])
+      .filter(([s]) => s >= logit)
+      .sort((a, b) => b[0] - a[0]);
+    const kept: FaceBox[] = [];
+    for (const [s, best] of order) {
+      if (kept.length >= maxFaces) break;
+      const raw =
+        best < 512
+          ? boxes[0].subarray(best * 16, best * 16 + 4)
+          : boxes[1].subarray((best - 512) * 16, (best - 512) * 16 + 4);
+      const cx = this.anchors[2 * best] + raw[0] / DETECT,
+        cy = this.anchors[2 * best + 1] + raw[1] / DETECT;
+      const size = Math.max(raw[2], raw[3]) / DETECT;
+      // Back from the letterboxed square to frame pixels.
+      const box = {
+        cx: (cx - 0.5) * side + img.width / 2,
+        cy: (cy - 0.5) * side + img.height / 2,
+        size: size * side,
+        score: 1 / (1 + Math.exp(-s)),
+      };
+      if (kept.every((k) => overlap(k, box) <= 1 / 3)) kept.push(box);
+    }
+    return kept;
   }
 
   /** Landmarks in a square crop of side box.size * MESH_ENLARGE around the box center. */
@@ -213,6 +233,14 @@ export class FaceMesh {
   async close(): Promise<void> {
     await Promise.all([this.detector.s.release(), this.mesh.s.release()]);
   }
+}
+
+/** Intersection of two square boxes over the smaller one's area. */
+function overlap(a: FaceBox, b: FaceBox): number {
+  const span = (c1: number, s1: number, c2: number, s2: number) =>
+    Math.max(0, Math.min(c1 + s1 / 2, c2 + s2 / 2) - Math.max(c1 - s1 / 2, c2 - s2 / 2));
+  const inter = span(a.cx, a.size, b.cx, b.size) * span(a.cy, a.size, b.cy, b.size);
+  return inter / Math.max(1e-9, Math.min(a.size, b.size) ** 2);
 }
 
 /** Facemesh's input for a face box: the square of side box.size * MESH_ENLARGE around its center, 192² in [0, 1]. */

@@ -2,39 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FaceMesh, meshCrop, mouthOpening } from '../../src/media/face_mesh.js';
 import { autoSync } from '../../src/models/av_sync/auto.js';
-import { featuresFromArrays, SYNC_SAMPLE_RATE } from '../../src/models/av_sync/features.js';
 import { fullXcorr } from '../../src/models/av_sync/lag_curve.js';
-import { loudness, mouthCue, type MouthTrack } from '../../src/models/av_sync/mouth_cue.js';
+import { loudness, mouthCue } from '../../src/models/av_sync/mouth_cue.js';
 import { Rng } from '../../src/util/rng.js';
+import { talking } from './sync_talker.js';
 
 /**
  * The lip cue on a synthetic talking pattern: a mouth that opens for syllables of random length and the speech
  * loudness that follows it, moved by known amounts; and the face models from @vladmandic/human, converted and run.
  */
-function talking(
-  seed: number,
-  seconds: number,
-  shift: number,
-): { feats: ReturnType<typeof featuresFromArrays>; track: MouthTrack } {
-  const rng = new Rng(seed);
-  const T = seconds * 25;
-  const opening = new Float32Array(T);
-  for (let t = 5; t < T - 5;) {
-    const len = 3 + rng.int(6);
-    const peak = 0.2 + 0.3 * rng.uniform();
-    for (let k = 0; k < len && t + k < T; k++) opening[t + k] = peak * Math.sin((Math.PI * (k + 0.5)) / len);
-    t += len + rng.int(8);
-  }
-  const audio = new Float32Array(seconds * SYNC_SAMPLE_RATE);
-  for (let i = 0; i < audio.length; i++) {
-    const frame = Math.floor((i / SYNC_SAMPLE_RATE - shift) * 25);
-    const env = frame >= 0 && frame < T ? opening[frame] : 0;
-    audio[i] = (0.002 + env) * (rng.uniform() - 0.5);
-  }
-  const frames = Array.from({ length: T }, () => new Uint8Array(32 * 32).fill(90));
-  return { feats: featuresFromArrays(audio, frames, 32, 32, 1), track: { opening, mask: new Uint8Array(T).fill(1) } };
-}
-
 for (const shift of [-0.6, -0.12, 0, 0.2, 1.0]) {
   test(`the lip cue finds a ${shift} s shift of a synthetic talker within one frame, and auto answers with it`, () => {
     const { feats, track } = talking(21, 8, shift);
@@ -94,8 +70,8 @@ test('the lip cue by default is the levels curve; an added change curve ignores 
   const gapped = { opening: track.opening.slice(), mask: track.mask.slice() };
   gapped.opening.fill(0, 80, 110);
   gapped.mask.fill(0, 80, 110);
-  const withChanges = mouthCue(feats, gapped, 0.5)!.curve;
-  const withoutGapFix = mouthCue(feats, gapped, 0)!.curve;
+  const withChanges = mouthCue(feats, gapped, { changeWeight: 0.5 })!.curve;
+  const withoutGapFix = mouthCue(feats, gapped, { changeWeight: 0 })!.curve;
   let best = 0;
   for (let i = 1; i < withChanges.length; i++) if (withChanges[i] > withChanges[best]) best = i;
   assert.ok(Math.abs((best - 50) / 25 - 0.4) <= 0.04 + 1e-9, `lag ${(best - 50) / 25}`);

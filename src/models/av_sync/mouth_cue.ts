@@ -10,15 +10,26 @@
  * 72 (`attune bench sync-lips`; 70 against 70 on the batched tracks), but with the mouth calibration row refitted
  * for it, 3 dev cases were answered wrong at the default --min-confidence (GRID clips at +0.6 / +1.2 s, low
  * margins) against none without it: two frame hits do not pay for confident mistakes.
+ *
+ * A learned lip net (lip_net.ts, weights shipped in weights/lip-sync/, lip_cue.ts) can join: with
+ * `learnedWeight` w > 0 the cue's curve is the weighted mean of this hand curve and the net's. It is off by default
+ * (LEARNED_WEIGHT 0), decided on dev, cross-fitted (each clip measured by a net trained without it): the mean of
+ * the two (w = 1) was within one frame on 75 of 98 dev cases against 72 for the hand curve (74-77 over five
+ * training settings), but its calibrated answers were worse: with the mouth row refitted for it, 91 answered at
+ * 0.8 with 6 wrong (4 % of the 147 dev cases; the rule is <= 3 %), and with the hand cue's row 40 answered
+ * instead of 65 (docs/sync.md, "The learned lip cue").
  */
 import { AUDIO_DIM, type SyncFeatures } from './features.js';
 import { fullXcorr } from './lag_curve.js';
+import { learnedLipCurve, shippedLipWeights, type LipWeights } from './lip_cue.js';
 
 export interface MouthTrack {
   /** Mouth opening per 25 Hz frame (inner-lip gap over inner-lip width), 0 where no face. */
   opening: Float32Array;
   /** 1 where a face was tracked. */
   mask: Uint8Array;
+  /** Lip shape per frame ([frames * LIP_DIM], lip_shape.ts), 0 where no face: what the learned lip cue reads. */
+  lips?: Float32Array;
 }
 
 const BANDS = 8;
@@ -26,6 +37,16 @@ const BANDS = 8;
 const SPEECH_BANDS = [2, 5] as const;
 /** Weight of the changes' curve beside the levels' curve (0: levels only; see above). */
 export const CHANGE_WEIGHT = 0;
+/** Weight of the learned lip curve (lip_cue.ts) beside the hand curve: the cue's curve is their weighted mean. */
+export const LEARNED_WEIGHT = 0;
+
+export interface MouthCueOptions {
+  changeWeight?: number;
+  /** The learned lip net (default: the shipped one, weights/lip-sync; null: the hand curve alone). */
+  lipNet?: LipWeights | null;
+  /** Its weight beside the hand curve (default LEARNED_WEIGHT, 0: off). */
+  learnedWeight?: number;
+}
 
 /** Mean level of band groups lo..hi per frame (the front end's (dB + 50) / 20 columns); default all eight. */
 export function loudness(f: SyncFeatures, lo = 0, hi = BANDS - 1): Float32Array {
@@ -48,8 +69,9 @@ function change(x: Float32Array, mask: Uint8Array): Float32Array {
 export function mouthCue(
   f: SyncFeatures,
   track: MouthTrack,
-  changeWeight = CHANGE_WEIGHT,
+  opts: MouthCueOptions = {},
 ): { curve: Float64Array; mask: Uint8Array } | undefined {
+  const changeWeight = opts.changeWeight ?? CHANGE_WEIGHT;
   const mask = new Uint8Array(f.frames);
   let n = 0;
   for (let t = 0; t < f.frames; t++) n += mask[t] = f.mask[t] & (track.mask[t] ?? 0);
@@ -62,5 +84,9 @@ export function mouthCue(
     const changes = fullXcorr(change(audio, audioMask), change(track.opening, track.mask), audioMask, track.mask);
     for (let i = 0; i < curve.length; i++) curve[i] += changeWeight * changes[i];
   }
+  const w = opts.learnedWeight ?? LEARNED_WEIGHT;
+  const net = w > 0 ? (opts.lipNet === undefined ? shippedLipWeights() : opts.lipNet) : null;
+  const learned = net ? learnedLipCurve(f, track, net) : undefined;
+  if (learned) for (let i = 0; i < curve.length; i++) curve[i] = (curve[i] + w * learned[i]) / (1 + w);
   return { curve, mask };
 }
