@@ -179,6 +179,10 @@ async function evaluateFavor(ctx: EvalContext<FavorConfig, FavorTaskData>) {
   return { metrics, sections: ctx.final ? answerSections(questions, answered, metrics) : undefined };
 }
 
+/** The model and sizes both answer graphs are traced with: model, batch, frames, text length, vocabulary. */
+const graphSizes = (ctx: { model: FavorConfig; batchSize: number; data: FavorTaskData }) =>
+  [ctx.model, ctx.batchSize, ctx.data.examples.frames, ctx.data.examples.textLen, ctx.data.vocab] as const;
+
 export const favorTask = defineTask<FavorConfig, FavorDataConfig, FavorTaskData>({
   name: 'favor',
   description:
@@ -213,27 +217,10 @@ export const favorTask = defineTask<FavorConfig, FavorDataConfig, FavorTaskData>
   buildLoss: (g, p, ctx) =>
     ctx.model.stage === 'encoders'
       ? encoderStageLoss(g, p, ctx.model, ctx.batchSize, ctx.data.examples.frames)
-      : favorLossGraph(
-          g,
-          p,
-          ctx.model,
-          ctx.batchSize,
-          ctx.data.examples.frames,
-          ctx.data.examples.textLen,
-          ctx.data.vocab,
-          ctx.data.examples.answers.length,
-        ),
+      : favorLossGraph(g, p, ...graphSizes(ctx), ctx.data.examples.answers.length),
   buildInference: (g, p, ctx) =>
     ctx.model.stage === 'encoders'
       ? encoderStageInference(g, p, ctx.model, ctx.batchSize, ctx.data.examples.frames)
-      : favorInferenceGraph(
-          g,
-          p,
-          ctx.model,
-          ctx.batchSize,
-          ctx.data.examples.frames,
-          ctx.data.examples.textLen,
-          ctx.data.vocab,
-        ),
+      : favorInferenceGraph(g, p, ...graphSizes(ctx)),
   evaluate: (ctx) => (ctx.model.stage === 'encoders' ? evaluateEncoders(ctx) : evaluateFavor(ctx)),
 });
