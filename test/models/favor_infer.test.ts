@@ -69,3 +69,21 @@ test('a question-only run has no encoder to export and says so', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a stage-2 run answers from its own weights (its stage-1 run may be gone); a stage-1 run is refused', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'favor-infer-'));
+  try {
+    const model = { ...favorTiny(), window: 5, visualStem: 'conv' as const, stemDim: 4 };
+    fakeRun(dir, model);
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    const stage2 = { ...model, encoders: join(dir, 'no-such-run'), freezeEncoders: true };
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, model: stage2 }));
+    const clip = { frames: 5, video: new Float32Array(5 * FRAME_VALUES), audio: new Float32Array(125 * MEL_BANDS) };
+    const tokens = await favorTokens(loadFavorModel(dir), clip);
+    assert.deepEqual(tokens.tokens.shape, [1, 4, model.lmDim]);
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, model: { ...model, stage: 'encoders' } }));
+    assert.throws(() => loadFavorModel(dir), /stage-1 run .* --set model\.encoders=/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

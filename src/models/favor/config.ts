@@ -12,9 +12,22 @@ export type FavorCausal = 'none' | 'past' | 'future';
  */
 export type FavorSync = 'frame' | 'window' | 'none';
 
+/** 'answer': the whole model answers questions. 'encoders': stage 1, only the two stream encoders, per frame (pretrain.ts). */
+export type FavorStage = 'answer' | 'encoders';
+
 export interface FavorConfig {
   /** Visual tokens per frame side: a 32 px frame in patches of `patch` px gives (32 / patch)^2 tokens. */
   patch: number;
+  /** What the visual tokens are cut from: raw RGB patches ('patch') or a small conv stem's feature map ('conv', stem.ts). */
+  visualStem: 'patch' | 'conv';
+  /** Channels of the conv stem's first layer (the later two have twice as many). */
+  stemDim: number;
+  /** Which stage this run trains (see FavorStage). */
+  stage: FavorStage;
+  /** Run folder of a stage-1 ('encoders') run whose encoder weights start this model's (null: from scratch). */
+  encoders: string | null;
+  /** Keep the encoders' weights fixed (FAVOR's encoders are pretrained and frozen). */
+  freezeEncoders: boolean;
   /** Features of the per-pixel MLP the patches are cut from (encoders.ts; 0 = patches of raw RGB). */
   pixelDim: number;
   /** Encoder widths of the visual and audio tokens (joined width = visualDim + audioDim). */
@@ -58,6 +71,11 @@ export const AUDIO_PER_FRAME = 25;
 
 export const favorSmall = (): FavorConfig => ({
   patch: 8,
+  visualStem: 'patch',
+  stemDim: 16,
+  stage: 'answer',
+  encoders: null,
+  freezeEncoders: false,
   pixelDim: 0,
   visualDim: 32,
   audioDim: 32,

@@ -47,6 +47,14 @@ function frameHead(p: Scope, tokens: Tensor, classes: number, probe: boolean): T
   return linear(p, x, classes).max([2]); // [B, F, classes]
 }
 
+/** The two heads' logits: visual [B, F', 69] and audio [B, F', 4] (what stage 1 is evaluated on, pretrain.ts). */
+export function frameLogits(p: Scope, s: FrameStreams, probe: boolean): { visual: Tensor; audio: Tensor } {
+  return {
+    visual: frameHead(p.scope('visual'), s.visual, FRAME_VISUAL, probe), // [B, F', 69]
+    audio: frameHead(p.scope('audio'), s.audio, FRAME_SOUNDS, probe), // [B, F', 4]
+  };
+}
+
 export function frameAuxLoss(
   p: Scope,
   s: FrameStreams,
@@ -61,8 +69,7 @@ export function frameAuxLoss(
   const valid = s.frameMask; // [B, F']
   const visual = pad(labels.visual); // [B, F', 69]
   const audio = pad(labels.audio); // [B, F', 4]
-  const vLogits = frameHead(p.scope('visual'), s.visual, FRAME_VISUAL, cfg.frameProbe); // [B, F', 69]
-  const aLogits = frameHead(p.scope('audio'), s.audio, FRAME_SOUNDS, cfg.frameProbe); // [B, F', 4]
+  const { visual: vLogits, audio: aLogits } = frameLogits(p, s, cfg.frameProbe); // [B, F', 69], [B, F', 4]
   const perLabel = valid.unsqueeze([2]); // [B, F', 1]
   // Summed over a frame's labels (mean over frames): a mean over 54 mostly-absent looks would scale their gradient
   // down 54-fold, and measured, left the visual encoder at the prior (docs/favor.md).

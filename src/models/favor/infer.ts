@@ -35,6 +35,11 @@ export function loadFavorModel(path: string): FavorModel {
       `${run.dir}/config.json: model section is not a favor config: ${parsed.error.issues[0]?.message}`,
       { file: run.dir, field: 'model' },
     );
+  if (parsed.data.stage === 'encoders')
+    throw new InputError(
+      `${run.dir}: a stage-1 run (the encoders alone) cannot answer or export tokens; train stage 2 from it with --set model.encoders=${run.dir}`,
+      { file: run.dir, field: 'model.stage' },
+    );
   const avqa = (run.config.data as { avqa?: Record<string, unknown> } | undefined)?.avqa ?? {};
   return {
     config: parsed.data as FavorConfig,

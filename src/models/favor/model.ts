@@ -20,6 +20,8 @@ import { audioEncoder, pixelFeatures, synchronize, visualEncoder } from './encod
 import { languageModel } from './lm.js';
 import { maskedDiversityLoss, windowedQFormer } from './qformer.js';
 import { type FrameLabelInputs, type FrameStreams, frameAuxLoss } from './frame_aux.js';
+import { seedEncoders } from './encoder_init.js';
+import { convStem } from './stem.js';
 
 export interface AvInputs {
   video: Tensor; // [B, F, 32*32*3] raw frames (y, x, channel)
@@ -85,24 +87,35 @@ function padToWindows(x: AvInputs, window: number): AvInputs {
   };
 }
 
-/** The audio-visual encoder: frames + audio -> the joint tokens the language model reads. */
-export function favorEncode(p: Scope, inputs: AvInputs, cfg: FavorConfig): AvTokens {
+/** The two stream encoders (under `p` = the 'encoder' scope): inputs padded to whole windows -> per-frame tokens. */
+export function encodeStreams(p: Scope, inputs: AvInputs, cfg: FavorConfig): FrameStreams {
+  seedEncoders(p, cfg);
   const x = padToWindows(inputs, cfg.window);
-  const b = x.video.shape[0] as number;
-  const pixels = cfg.pixelDim > 0 ? pixelFeatures(p.scope('visual.pixel'), x.video, cfg.pixelDim) : x.video; // [B, F, 1024*C]
-  const patches = patchify(pixels, cfg.patch, cfg.pixelDim || 3); // [B, F, Nv, p*p*C]
+  let patches: Tensor; // [B, F, Nv, values per token]
+  if (cfg.visualStem === 'conv') patches = convStem(p.scope('visual.stem'), x.video, cfg.stemDim, cfg.patch);
+  else {
+    const pixels = cfg.pixelDim > 0 ? pixelFeatures(p.scope('visual.pixel'), x.video, cfg.pixelDim) : x.video; // [B, F, 1024*C]
+    patches = patchify(pixels, cfg.patch, cfg.pixelDim || 3); // [B, F, Nv, p*p*C]
+  }
   const visual = visualEncoder(p.scope('visual'), patches, cfg); // [B, F, Nv, Dv]
   const audio = audioEncoder(p.scope('audio'), x.audio, cfg); // [B, F, 25, Da]
-  const streams = { visual, audio, frameMask: x.frameMask };
+  return { visual, audio, frameMask: x.frameMask };
+}
+
+/** The audio-visual encoder: frames + audio -> the joint tokens the language model reads. */
+export function favorEncode(p: Scope, inputs: AvInputs, cfg: FavorConfig): AvTokens {
+  const streams = encodeStreams(p, inputs, cfg);
+  const { visual, audio, frameMask } = streams;
+  const b = visual.shape[0] as number;
   if (cfg.sync === 'frame') {
     const joint = synchronize(visual, audio); // [B, F, S, Dv+Da]
-    const w = windowedQFormer(p.scope('qformer'), joint, x.frameMask, cfg); // [B*W, Q, Dv+Da]
+    const w = windowedQFormer(p.scope('qformer'), joint, frameMask, cfg); // [B*W, Q, Dv+Da]
     const lm = toLm(p.scope('proj'), w.queries, w.windowValid, b, cfg); // [B, W*Q, Dlm]
     const diversity = maskedDiversityLoss(w.queries, w.windowValid);
     return { ...lm, diversity, windows: w.windows, qformer: w.weights, streams };
   }
-  const wv = windowedQFormer(p.scope('qformer'), visual, x.frameMask, cfg); // [B*W, Q, Dv]
-  const wa = windowedQFormer(p.scope('audio_qformer'), audio, x.frameMask, cfg); // [B*W, Q, Da]
+  const wv = windowedQFormer(p.scope('qformer'), visual, frameMask, cfg); // [B*W, Q, Dv]
+  const wa = windowedQFormer(p.scope('audio_qformer'), audio, frameMask, cfg); // [B*W, Q, Da]
   const v = toLm(p.scope('proj'), wv.queries, wv.windowValid, b, cfg); // [B, W*Q, Dlm]
   const a = toLm(p.scope('audio_proj'), wa.queries, wa.windowValid, b, cfg); // [B, W*Q, Dlm]
   const diversity = maskedDiversityLoss(wv.queries, wv.windowValid)

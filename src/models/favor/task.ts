@@ -12,10 +12,17 @@ import { type AvqaExamples, answerClassBatch, avBatch, frameLabelBatch, loadAvqa
 import { frameLabelInputs } from './frame_aux.js';
 import { answerAll, answerSections, scoreAnswers, templatePriors } from './evaluate.js';
 import { avInputs, favor, favorLoss } from './model.js';
+import { encoderStageInference, encoderStageLoss, evaluateEncoders } from './pretrain.js';
 
 export const FavorModelSchema = z
   .object({
     patch: z.union([z.literal(4), z.literal(8), z.literal(16), z.literal(32)]),
+    // Defaults for runs saved before these fields existed.
+    visualStem: z.enum(['patch', 'conv']).default('patch'),
+    stemDim: z.number().int().positive().default(16),
+    stage: z.enum(['answer', 'encoders']).default('answer'),
+    encoders: z.string().min(1).nullable().default(null),
+    freezeEncoders: z.boolean().default(false),
     pixelDim: z.number().int().min(0).default(0),
     visualDim: z.number().int().positive(),
     audioDim: z.number().int().positive(),
@@ -172,6 +179,10 @@ async function evaluateFavor(ctx: EvalContext<FavorConfig, FavorTaskData>) {
   return { metrics, sections: ctx.final ? answerSections(questions, answered, metrics) : undefined };
 }
 
+/** The model and sizes both answer graphs are traced with: model, batch, frames, text length, vocabulary. */
+const graphSizes = (ctx: { model: FavorConfig; batchSize: number; data: FavorTaskData }) =>
+  [ctx.model, ctx.batchSize, ctx.data.examples.frames, ctx.data.examples.textLen, ctx.data.vocab] as const;
+
 export const favorTask = defineTask<FavorConfig, FavorDataConfig, FavorTaskData>({
   name: 'favor',
   description:
@@ -204,25 +215,12 @@ export const favorTask = defineTask<FavorConfig, FavorDataConfig, FavorTaskData>
   generatedSet: 'avqa',
   loadData: (ctx) => loadFavorData(ctx),
   buildLoss: (g, p, ctx) =>
-    favorLossGraph(
-      g,
-      p,
-      ctx.model,
-      ctx.batchSize,
-      ctx.data.examples.frames,
-      ctx.data.examples.textLen,
-      ctx.data.vocab,
-      ctx.data.examples.answers.length,
-    ),
+    ctx.model.stage === 'encoders'
+      ? encoderStageLoss(g, p, ctx.model, ctx.batchSize, ctx.data.examples.frames)
+      : favorLossGraph(g, p, ...graphSizes(ctx), ctx.data.examples.answers.length),
   buildInference: (g, p, ctx) =>
-    favorInferenceGraph(
-      g,
-      p,
-      ctx.model,
-      ctx.batchSize,
-      ctx.data.examples.frames,
-      ctx.data.examples.textLen,
-      ctx.data.vocab,
-    ),
-  evaluate: (ctx) => evaluateFavor(ctx),
+    ctx.model.stage === 'encoders'
+      ? encoderStageInference(g, p, ctx.model, ctx.batchSize, ctx.data.examples.frames)
+      : favorInferenceGraph(g, p, ...graphSizes(ctx)),
+  evaluate: (ctx) => (ctx.model.stage === 'encoders' ? evaluateEncoders(ctx) : evaluateFavor(ctx)),
 });

@@ -1,0 +1,118 @@
+/**
+ * Stage 1: the stream encoders on their own, the stand-in for FAVOR's pretrained and frozen encoders (EVA-ViT /
+ * InstructBLIP, Whisper; favor_mult.md 1.2), which cannot be had here. `--set model.stage=encoders` trains only the
+ * visual and audio encoders with the per-frame heads of frame_aux.ts against the scene's ground truth (which looks,
+ * colours and shapes are on screen; which kinds of sound are hit in each half second); no Q-Former, no language
+ * model, so a step costs a fraction of an answer step. Stage 2 (`--set model.encoders=RUN`) starts the encoders from
+ * that run's weights, frozen with `model.freezeEncoders=true`.
+ *
+ *   loss     = frame BCEs (frame_aux.ts, factor 1)
+ *   evaluate = per-frame exact match of the colours, the shapes, the looks (colour x shape) and the sounds on the
+ *              split's distinct clips; acc (the monitored metric) = mean of the colour, shape and sound accuracies
+ */
+import type { AvqaQuestion } from '../../data/avqa/index.js';
+import { FRAME_SOUNDS, FRAME_VISUAL, FRAME_VISUAL_PARTS } from '../../data/avqa/index.js';
+import type { Graph, Scope, Tensor } from '../../engine/index.js';
+import { type HostArray, toFloat32 } from '../../io/array.js';
+import type { EvalContext, TaskData } from '../../train/task.js';
+import type { FavorConfig } from './config.js';
+import { type AvqaExamples, avBatch } from './data.js';
+import { frameAuxLoss, frameLabelInputs, frameLogits } from './frame_aux.js';
+import { avInputs, encodeStreams } from './model.js';
+
+/** Stage-1 loss graph: frames + audio + per-frame labels -> the frame BCEs. */
+export function encoderStageLoss(g: Graph, p: Scope, model: FavorConfig, batch: number, frames: number) {
+  const streams = encodeStreams(p.scope('encoder'), avInputs(g, batch, frames), model);
+  const labels = frameLabelInputs(g, batch, frames);
+  return frameAuxLoss(p.scope('frame_aux'), streams, labels, { ...model, frameAux: 1, frameProbe: false });
+}
+
+/** Stage-1 inference graph: frame_visual [B, F', 69] and frame_audio [B, F', 4] logits. */
+export function encoderStageInference(
+  g: Graph,
+  p: Scope,
+  model: FavorConfig,
+  batch: number,
+  frames: number,
+): Record<string, Tensor> {
+  const streams = encodeStreams(p.scope('encoder'), avInputs(g, batch, frames), model);
+  const out = frameLogits(p.scope('frame_aux'), streams, false);
+  return { frame_visual: out.visual, frame_audio: out.audio };
+}
+
+/** Label ranges scored apart: [first, end) within the visual or the audio labels. */
+const [LOOKS, COLORS] = FRAME_VISUAL_PARTS;
+const PARTS = {
+  look: ['visual', 0, LOOKS],
+  color: ['visual', LOOKS, LOOKS + COLORS],
+  shape: ['visual', LOOKS + COLORS, FRAME_VISUAL],
+  sound: ['audio', 0, FRAME_SOUNDS],
+} as const;
+
+/** Per-frame exact-match accuracy of each part over the distinct clips of `questions`. */
+export async function scoreFrames(
+  run: (feeds: ReturnType<typeof avBatch>) => Promise<Record<string, HostArray>>,
+  ex: AvqaExamples,
+  questions: AvqaQuestion[],
+  batchSize: number,
+): Promise<Record<string, number>> {
+  const seen = new Set<string>();
+  const clips = questions.filter((q) => {
+    const key = `${q.index}|${q.audio?.offset ?? ''}|${q.audio?.foil ?? ''}`;
+    return !seen.has(key) && (seen.add(key), true);
+  });
+  const right = { look: 0, color: 0, shape: 0, sound: 0, silent: 0 };
+  let frames = 0;
+  for (let s = 0; s < clips.length; s += batchSize) {
+    const part = clips.slice(s, s + batchSize);
+    const real = part.length;
+    while (part.length < batchSize) part.push(part[part.length - 1]);
+    const out = await run(
+      avBatch(
+        part.map((q) => ex.clip(q)),
+        ex.frames,
+      ),
+    );
+    const logits = { visual: toFloat32(out.frame_visual), audio: toFloat32(out.frame_audio) };
+    const padded = out.frame_visual.shape[1];
+    for (let i = 0; i < real; i++) {
+      const truth = ex.labels(part[i]);
+      for (let t = 0; t < truth.frames; t++) {
+        frames++;
+        for (const [name, [stream, lo, hi]] of Object.entries(PARTS)) {
+          const n = stream === 'visual' ? FRAME_VISUAL : FRAME_SOUNDS;
+          const row = (i * padded + t) * n;
+          let ok = true;
+          for (let k = lo; k < hi && ok; k++) ok = logits[stream][row + k] > 0 === truth[stream][t * n + k] > 0.5;
+          if (ok) right[name as keyof typeof PARTS]++;
+        }
+        if (truth.audio.subarray(t * FRAME_SOUNDS, (t + 1) * FRAME_SOUNDS).every((v) => v < 0.5)) right.silent++;
+      }
+    }
+  }
+  const rate = (k: keyof typeof right) => (frames ? right[k] / frames : NaN);
+  const metrics: Record<string, number> = {
+    look_acc: rate('look'),
+    color_acc: rate('color'),
+    shape_acc: rate('shape'),
+    sound_acc: rate('sound'),
+    sound_silent: rate('silent'),
+    frames,
+  };
+  metrics.acc = (metrics.color_acc + metrics.shape_acc + metrics.sound_acc) / 3;
+  return metrics;
+}
+
+/** Stage-1 evaluation for the trainer. */
+export async function evaluateEncoders<D extends TaskData & { examples: AvqaExamples }>(
+  ctx: EvalContext<FavorConfig, D>,
+) {
+  const ex = ctx.data.examples;
+  const metrics = await scoreFrames(
+    (f) => ctx.predictor.run(f),
+    ex,
+    ctx.indices.map((i) => ex.questions[i]),
+    ctx.batchSize,
+  );
+  return { metrics };
+}

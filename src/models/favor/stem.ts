@@ -1,0 +1,51 @@
+/**
+ * A small convolutional stem for the visual encoder (`model.visualStem = 'conv'`). AV-Synth's objects are 4-7 px wide
+ * in the 32 px frames; a linear embedding of 8 or 16 px patches sees a patch's weighted colours, in which an object's
+ * outline is a few percent, and measured, did not learn shapes even when supervised with them (docs/favor.md). Three
+ * 3x3 convolutions with max pooling see edges and corners first and a whole object at the third.
+ *
+ *   frames [B, F, 32*32*3] -> [B*F, 32, 32, 3]
+ *     -> conv3x3 (C) GELU -> maxpool 2 -> [B*F, 16, 16, C]
+ *     -> conv3x3 (2C) GELU -> maxpool 2 -> [B*F, 8, 8, 2C]
+ *     -> conv3x3 (2C) GELU            -> [B*F, 8, 8, 2C]
+ *     -> cut into (32 / patch)^2 tokens of (8 / grid)^2 cells   -> [B, F, Nv, (8 / grid)^2 * 2C]
+ *
+ * The engine has no 2-D convolution op; a 3x3 convolution is its nine shifted copies joined along the channels and one
+ * linear layer (the im2col form), which ONNX Runtime runs as one matmul.
+ */
+import { type Scope, type Tensor, concat } from '../../engine/index.js';
+import { linear } from '../../nn/index.js';
+import { FRAME_SIZE } from './config.js';
+
+const CELLS = FRAME_SIZE / 4; // the stem's output side: two 2x poolings
+
+/** 3x3 convolution, stride 1, zero padding 1: x [N, H, W, C] -> [N, H, W, out]. */
+export function conv3x3(p: Scope, x: Tensor, out: number): Tensor {
+  const [n, h, w] = x.shape as number[];
+  const padded = x.pad([0, 1, 1, 0, 0, 1, 1, 0]); // [N, H+2, W+2, C]
+  const shifts: Tensor[] = [];
+  for (let dy = 0; dy < 3; dy++)
+    for (let dx = 0; dx < 3; dx++) shifts.push(padded.slice([0, dy, dx], [n, dy + h, dx + w], [0, 1, 2])); // [N, H, W, C]
+  return linear(p, concat(shifts, 3), out); // [N, H, W, out]
+}
+
+/** 2x2 max pooling: [N, H, W, C] -> [N, H/2, W/2, C]. */
+export function maxPool2(x: Tensor): Tensor {
+  const [n, h, w, c] = x.shape as number[];
+  return x.reshape([n, h / 2, 2, w / 2, 2, c]).max([2, 4]); // [N, H/2, W/2, C]
+}
+
+/** Frames [B, F, 32*32*3] -> visual tokens' inputs [B, F, (32/patch)^2, (8/grid)^2 * 2C] (see the module comment). */
+export function convStem(p: Scope, video: Tensor, channels: number, patch: number): Tensor {
+  const [b, f] = video.shape as number[];
+  const x = video.reshape([b * f, FRAME_SIZE, FRAME_SIZE, 3]); // [B*F, 32, 32, 3]
+  const h1 = maxPool2(conv3x3(p.scope('c1'), x, channels).gelu()); // [B*F, 16, 16, C]
+  const h2 = maxPool2(conv3x3(p.scope('c2'), h1, 2 * channels).gelu()); // [B*F, 8, 8, 2C]
+  const h3 = conv3x3(p.scope('c3'), h2, 2 * channels).gelu(); // [B*F, 8, 8, 2C]
+  const grid = FRAME_SIZE / patch; // tokens per side
+  const cell = CELLS / grid; // stem cells per token side
+  return h3
+    .reshape([b, f, grid, cell, grid, cell, 2 * channels])
+    .transpose([0, 1, 2, 4, 3, 5, 6])
+    .reshape([b, f, grid * grid, cell * cell * 2 * channels]); // [B, F, Nv, cell*cell*2C]
+}

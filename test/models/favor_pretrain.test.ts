@@ -1,0 +1,157 @@
+/** Stage 1 of FAVOR (the encoders pretrained per frame), the conv stem, and starting stage 2 from a stage-1 run. */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { Predictor } from '../../src/engine/export.js';
+import { Graph, ParamStore, Scope } from '../../src/engine/index.js';
+import { adamw } from '../../src/engine/optim.js';
+import { compileTrainStep, Trainer } from '../../src/engine/train.js';
+import { type HostArray, hostArray, toFloat32 } from '../../src/io/array.js';
+import { saveSafetensors } from '../../src/io/safetensors.js';
+import { FRAME_SOUNDS, FRAME_VISUAL, avqaConfig, frameLabels } from '../../src/data/avqa/index.js';
+import { type FavorConfig, favorTiny } from '../../src/models/favor/config.js';
+import { type AvqaExamples, avBatch, frameLabelBatch } from '../../src/models/favor/data.js';
+import { encoderStageLoss, scoreFrames } from '../../src/models/favor/pretrain.js';
+import { avInputs, encodeStreams } from '../../src/models/favor/model.js';
+import { conv3x3 } from '../../src/models/favor/stem.js';
+import { Rng } from '../../src/util/rng.js';
+import { randomClip } from './favor_fixtures.js';
+
+test('conv3x3 equals a direct 3x3 convolution with zero padding', async () => {
+  const [n, h, w, c, out] = [2, 5, 4, 3, 2];
+  const store = new ParamStore(1);
+  const pred = await Predictor.create(
+    (g, p) => ({ y: conv3x3(p.scope('c'), g.input('x', 'float32', [n, h, w, c]), out) }),
+    store,
+    { worker: false },
+  );
+  const rng = new Rng(2);
+  const x = Float32Array.from({ length: n * h * w * c }, () => rng.normal());
+  const y = toFloat32((await pred.run({ x: hostArray('float32', [n, h, w, c], x) })).y);
+  const weight = toFloat32(store.get('c.weight')); // [9C, out], row (dy*3 + dx)*C + channel
+  const bias = toFloat32(store.get('c.bias'));
+  for (let i = 0; i < n; i++)
+    for (let yy = 0; yy < h; yy++)
+      for (let xx = 0; xx < w; xx++)
+        for (let o = 0; o < out; o++) {
+          let acc = bias[o];
+          for (let dy = 0; dy < 3; dy++)
+            for (let dx = 0; dx < 3; dx++) {
+              const [sy, sx] = [yy + dy - 1, xx + dx - 1];
+              if (sy < 0 || sy >= h || sx < 0 || sx >= w) continue;
+              for (let k = 0; k < c; k++)
+                acc += x[((i * h + sy) * w + sx) * c + k] * weight[((dy * 3 + dx) * c + k) * out + o];
+            }
+          const got = y[((i * h + yy) * w + xx) * out + o];
+          assert.ok(Math.abs(got - acc) < 1e-4, `(${i},${yy},${xx},${o}): ${got} vs ${acc}`);
+        }
+  await pred.close();
+});
+
+const conv = (over: Partial<FavorConfig> = {}): FavorConfig => ({
+  ...favorTiny(),
+  visualStem: 'conv',
+  stemDim: 4,
+  patch: 16,
+  window: 5,
+  ...over,
+});
+
+test('the conv stem gives (32 / patch)^2 visual tokens per frame', () => {
+  for (const patch of [8, 16]) {
+    const g = new Graph();
+    const s = encodeStreams(new Scope(g, new ParamStore(0)).scope('encoder'), avInputs(g, 2, 7), conv({ patch }));
+    assert.deepEqual(s.visual.shape, [2, 10, (32 / patch) ** 2, 16]); // padded to two windows of 5
+    assert.deepEqual(s.audio.shape, [2, 10, 25, 16]);
+  }
+});
+
+const avqa = avqaConfig({ minDuration: 5, maxDuration: 5 });
+
+async function stageOneStep(model: FavorConfig, store = new ParamStore(3)) {
+  const compiled = compileTrainStep((g, p) => encoderStageLoss(g, p, model, 2, 10), store, {
+    optimizer: adamw({ weightDecay: 0.01 }),
+  });
+  const trainer = await Trainer.create(compiled, { lr: 1e-2, worker: false, session: { threads: 1 } });
+  const batch = {
+    ...avBatch([randomClip(10, 5), randomClip(10, 6)], 10),
+    ...frameLabelBatch([frameLabels(avqa, 0), frameLabels(avqa, 1)], 10),
+  };
+  const before = await trainer.params();
+  const step = await trainer.trainStep(batch);
+  const after = await trainer.params();
+  await trainer.close();
+  return { step, before, after };
+}
+
+const moved = (a: Record<string, HostArray>, b: Record<string, HostArray>, prefix: string): boolean =>
+  Object.keys(a)
+    .filter((k) => k.startsWith(prefix))
+    .some((k) => toFloat32(a[k]).some((v, i) => v !== toFloat32(b[k])[i]));
+
+test('stage 1 trains the encoders and the frame heads on the frame BCEs alone', async () => {
+  const { step, before, after } = await stageOneStep(conv());
+  assert.ok(Math.abs(step.loss - (step.metrics.frame_visual_bce + step.metrics.frame_audio_bce)) < 1e-4);
+  for (const prefix of ['encoder.visual.stem.c1', 'encoder.visual.in', 'encoder.audio.', 'frame_aux.visual'])
+    assert.ok(moved(before, after, prefix), prefix);
+  assert.ok(!Object.keys(after).some((k) => k.startsWith('encoder.qformer') || k.startsWith('lm.')));
+});
+
+test('stage 2 starts from a stage-1 run, keeps frozen encoders fixed, and refuses a mismatched one', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'favor-pretrain-'));
+  try {
+    const stage1 = conv({ stage: 'encoders' });
+    const { after } = await stageOneStep(stage1);
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ task: 'favor', model: stage1 }));
+    saveSafetensors(join(dir, 'best.safetensors'), after);
+    const store = new ParamStore(9); // another seed: every loaded value differs from this store's own init
+    const { before: start, after: end } = await stageOneStep(conv({ encoders: dir, freezeEncoders: true }), store);
+    for (const k of Object.keys(after).filter((n) => n.startsWith('encoder.')))
+      assert.deepEqual(Array.from(toFloat32(start[k])), Array.from(toFloat32(after[k])), `${k} loaded`);
+    assert.ok(!moved(start, end, 'encoder.'), 'frozen encoders stay fixed');
+    assert.ok(moved(start, end, 'frame_aux.'), 'the heads still learn');
+    const g = new Graph();
+    assert.throws(
+      () =>
+        encodeStreams(
+          new Scope(g, new ParamStore(0)).scope('encoder'),
+          avInputs(g, 1, 5),
+          conv({ encoders: dir, stemDim: 8 }),
+        ),
+      /model\.stemDim is 4, this run's 8/,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('scoreFrames: perfect logits score 1 on every part; "nothing anywhere" scores sound_acc = sound_silent', async () => {
+  const questions = [0, 1, 2].map((index) => ({ index, audio: index === 2 ? { offset: 1 } : undefined }));
+  const ex = {
+    frames: 10,
+    clip: () => randomClip(10, 1),
+    labels: (q: { index: number; audio?: { offset: number } }) => frameLabels(avqa, q.index, q.audio ?? {}),
+  } as unknown as AvqaExamples;
+  const feedsOf = (perfect: boolean) => async (feeds: Record<string, HostArray>) => {
+    const b = feeds.video.shape[0];
+    const rows = questions.slice(0, b);
+    while (rows.length < b) rows.push(rows[rows.length - 1]);
+    const labels = frameLabelBatch(
+      rows.map((q) => frameLabels(avqa, q.index, q.audio ?? {})),
+      10,
+    );
+    const logit = (x: number) => (perfect ? 2 * x - 1 : -1);
+    return {
+      frame_visual: hostArray('float32', [b, 10, FRAME_VISUAL], toFloat32(labels.frame_visual).map(logit)),
+      frame_audio: hostArray('float32', [b, 10, FRAME_SOUNDS], toFloat32(labels.frame_audio).map(logit)),
+    };
+  };
+  const perfect = await scoreFrames(feedsOf(true), ex, questions as never, 4);
+  for (const k of ['look_acc', 'color_acc', 'shape_acc', 'sound_acc', 'acc']) assert.equal(perfect[k], 1, k);
+  assert.equal(perfect.frames, 30);
+  const none = await scoreFrames(feedsOf(false), ex, questions as never, 2);
+  assert.equal(none.sound_acc, none.sound_silent);
+  assert.ok(none.sound_silent < 1 && none.color_acc === 0, JSON.stringify(none));
+});
