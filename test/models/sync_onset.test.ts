@@ -11,6 +11,7 @@ import { VIDEO_DIM } from '../../src/models/av_sync/features.js';
 import { cellChanges, onsetCue, onsetSignificance } from '../../src/models/av_sync/onset_cue.js';
 import { learnedCurve } from '../../src/models/av_sync/model_cue.js';
 import { MAX_LAG } from '../../src/models/av_sync/result.js';
+import { Rng } from '../../src/util/rng.js';
 import { eventClip } from './sync_event_clip.js';
 
 test('cellChanges rises where a cell starts moving and where it stops', () => {
@@ -35,6 +36,30 @@ for (const shift of [-0.8, 0.4, 1.2]) {
     assert.ok(cue.significance > 2.5, `significance ${cue.significance}`);
   });
 }
+
+test('regions are re-chosen at the consensus lag: a clean region peaking at another lag does not dilute the curve', () => {
+  const base = eventClip(14, 10, 0);
+  const T = base.frames;
+  const rng = new Rng(14);
+  const onset = new Float32Array(T).map(() => (rng.uniform() < 0.1 ? 5 * rng.uniform() : 0));
+  const noise = (amount: number) => Float32Array.from({ length: T }, () => amount * rng.uniform());
+  // Motion change of each cell [T] (levels are its running sum): cells 0 and 1 follow the sound 10 frames early
+  // (audio late 0.4 s), cell 0 exactly, cell 1 buried in noise; cell 2 follows it cleanly 15 frames late (peaks
+  // between the two); every other cell is noise.
+  const change: Float32Array[] = Array.from({ length: 17 }, () => noise(1));
+  const follow = (lag: number, extra: Float32Array) =>
+    Float32Array.from({ length: T }, (_, t) => (t + lag >= 0 && t + lag < T ? onset[t + lag] : 0) + extra[t]);
+  change[0] = follow(10, new Float32Array(T));
+  change[1] = follow(10, noise(8));
+  change[2] = follow(-15, noise(2));
+  const video = new Float32Array(T * VIDEO_DIM);
+  for (let i = 0; i < 17; i++)
+    for (let t = 1; t < T; t++) video[t * VIDEO_DIM + i] = video[(t - 1) * VIDEO_DIM + i] + change[i][t];
+  const cue = onsetCue({ ...base, onset, video });
+  assert.equal(cue.curve.indexOf(Math.max(...cue.curve)) - MAX_LAG, 10);
+  assert.ok(cue.regions.includes(0) && cue.regions.includes(1), `regions ${cue.regions}`);
+  assert.ok(!cue.regions.includes(2), `regions ${cue.regions}: the region one lag off was kept`);
+});
 
 test('a rhythmic pattern (an event every 0.8 s) is less significant and auto calls the lag ambiguous', () => {
   const periodic = eventClip(12, 10, 0.4, { period: 20 });
