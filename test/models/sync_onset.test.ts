@@ -1,7 +1,8 @@
 /**
  * The sound-event cue (onset_cue.ts) on generated event patterns: the motion change counts a stop as much as a start,
  * the region that moves with the sound is chosen, the surrogate significance separates a timed pattern from a
- * rhythmic one, and auto says "ambiguous" on a rhythmic clip instead of guessing; the learned model's curve.
+ * rhythmic one, the independent envelope cue's agreement counts only where the peak is clear, and auto says
+ * "ambiguous" on a rhythmic clip instead of guessing; the learned model's curve.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -74,11 +75,21 @@ test('a rhythmic pattern (an event every 0.8 s) is less significant and auto cal
   assert.match(e.reason ?? '', /ambiguous|repeat/);
 });
 
+test('the sound-event cue counts the envelope cue agreeing on a timed clip, not on a rhythmic one', () => {
+  const onsetOf = (f: ReturnType<typeof eventClip>) => autoSync(f).cues.find((c) => c.cue === 'onset')!;
+  const timed = onsetOf(eventClip(12, 10, 0.4));
+  const periodic = onsetOf(eventClip(12, 10, 0.4, { period: 20 }));
+  assert.equal(timed.stats.agreement, 1);
+  assert.equal(periodic.stats.agreement, 0);
+  const alone = calibratedConfidence({ ...timed.stats, agreement: 0 }, 'onset');
+  assert.ok(timed.confidence > alone + 0.1, `with agreement ${timed.confidence} vs ${alone}`);
+});
+
 test('onsetSignificance is 0 where the clip is too short to rotate, and the calibration reads it', () => {
   const short = eventClip(13, 4, 0);
   assert.equal(onsetSignificance(short, 1), 0);
   const stats = { best: 0, refined: 0, peak: 0.4, gap: 0.1, runnerUp: 10, margin: 8, frames: 250 };
-  assert.equal(calibrationInputs(stats).length, 6);
+  assert.equal(calibrationInputs(stats).length, 7);
   const w = [-2, 0, 0, 0, 0, 1];
   assert.ok(calibratedConfidence({ ...stats, significance: 20 }, 'onset', w) > calibratedConfidence(stats, 'onset', w));
 });
