@@ -20,6 +20,8 @@ import { syncFile } from '../src/models/av_sync/analyze.js';
 import { autoSync } from '../src/models/av_sync/auto.js';
 import { decodeSyncClip, featuresOfShifted } from '../src/models/av_sync/decoded.js';
 import { faceMesh, mouthTrackOf } from '../src/models/av_sync/face_track.js';
+import { learnedCue, loadSyncModel, releaseSyncModel } from '../src/models/av_sync/infer.js';
+import { shippedSyncModel } from '../src/models/av_sync/model_cue.js';
 import { defaultRealDir } from '../src/models/av_sync/real_clips.js';
 
 // This file runs as dist/bench/sync.js: the repository root is two levels up.
@@ -119,6 +121,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
     `  without faces: ${figures.no_faces_s} s (probe + decode ${figures.no_faces_decode_s} s, cues ${round(plain.timing.estimate)} s)  [target <= 1 s]`,
   );
   const info = await probe(path, { scanPackets: 0 });
+  await learnedCost(path, duration, figures, say);
   figures.face_models_load_s = round((await seconds(() => faceMesh())).wall);
   const clip = await decodeSyncClip(path, { duration, info });
   let track: Awaited<ReturnType<typeof mouthTrackOf>>;
@@ -151,4 +154,32 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
     `  with faces: ${figures.with_faces_s} s end to end, CPU ${figures.with_faces_cpu_s} s (node + ffmpeg), models already loaded (${figures.with_faces_s} + ${figures.face_models_load_s} s in a fresh process)  [target <= 3 s on 2 cores]`,
   );
   return { name: 'sync', figures, notes };
+}
+
+/**
+ * What the shipped learned cue (`--learned`) adds to the no-faces path: loading weights/av-sync and building its ORT
+ * session (once per process), then the model on the clip's windows. Decides whether it may run by default (<= 1 s
+ * without faces in all).
+ */
+async function learnedCost(
+  path: string,
+  duration: number,
+  figures: BenchReport['figures'],
+  say: (line: string) => void,
+): Promise<void> {
+  const dir = shippedSyncModel();
+  if (!dir) return say('  learned cue: no weights/av-sync in this installation');
+  const f = featuresOfShifted(await decodeSyncClip(path, { duration }), 0);
+  let model!: ReturnType<typeof loadSyncModel>;
+  const round = (x: number) => Math.round(x * 1000) / 1000;
+  const first = await seconds(() => learnedCue(f, (model = loadSyncModel(dir))));
+  const again = await seconds(() => learnedCue(f, model));
+  await releaseSyncModel(model);
+  figures.learned_first_s = round(first.wall);
+  figures.learned_first_cpu_s = round(first.cpu);
+  figures.learned_s = round(again.wall);
+  figures.learned_cpu_s = round(again.cpu);
+  say(
+    `  learned cue (--learned): ${figures.learned_first_s} s the first time in a process (session build; CPU ${figures.learned_first_cpu_s} s), ${figures.learned_s} s after (CPU ${figures.learned_cpu_s} s); without faces with it: ${round(Number(figures.no_faces_s) + first.wall)} s  [target <= 1 s]`,
+  );
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { autoSync, type AutoEstimate } from '../../src/models/av_sync/auto.js';
-import { calibratedConfidence, fitLogistic } from '../../src/models/av_sync/calibration.js';
+import { calibratedConfidence, fitCalibrationWeights, fitLogistic } from '../../src/models/av_sync/calibration.js';
 import { shiftSamples } from '../../src/models/av_sync/decoded.js';
 import { checkAfter, checkBefore, FIX_EXIT } from '../../src/models/av_sync/fix_check.js';
 import { curveStats, fullXcorr } from '../../src/models/av_sync/lag_curve.js';
@@ -92,6 +92,23 @@ test('fitLogistic recovers the weights that generated the labels', () => {
       'onset',
     ) >= 0,
   );
+});
+
+test('fitCalibrationWeights leaves a fixed input at 0 and fits the rest', () => {
+  const rng = new Rng(6);
+  const X: number[][] = [];
+  const y: number[] = [];
+  for (let i = 0; i < 2000; i++) {
+    const x = [1, rng.normal(), rng.normal()];
+    X.push(x);
+    // Both inputs carry the label; fixing the second at 0 must still fit the first.
+    y.push(rng.uniform() < 1 / (1 + Math.exp(-(x[1] + x[2]))) ? 1 : 0);
+  }
+  const free = fitCalibrationWeights(X, y);
+  const fixed = fitCalibrationWeights(X, y, [2]);
+  assert.ok(free[2] > 0.5, `free w2 ${free[2]}`);
+  assert.equal(fixed[2], 0);
+  assert.ok(fixed[1] > 0.3, `w1 ${fixed[1]}`);
 });
 
 const estimate = (

@@ -12,7 +12,7 @@
  */
 import type { SyncFeatures } from './features.js';
 import { CALIBRATION, DEFAULT_MIN_CONFIDENCE, calibratedConfidence, type CueKind } from './calibration.js';
-import { curveStats, type CurveStats } from './lag_curve.js';
+import { ambiguous, curveStats, type CurveStats } from './lag_curve.js';
 import { learnedCurve, type LearnedCue } from './model_cue.js';
 import { mouthCue, type MouthTrack } from './mouth_cue.js';
 import { envelopeCue, onsetCue } from './onset_cue.js';
@@ -66,8 +66,12 @@ export function autoSync(f: SyncFeatures, opts: AutoOptions = {}): AutoEstimate 
   const weights = opts.calibration ?? CALIBRATION;
   const onset = onsetCue(f);
   const candidates: (CueResult & { curve: Float64Array })[] = [];
-  const add = (cue: CueKind, curve: Float64Array, mask: Uint8Array, significance?: number) => {
-    const stats = { ...curveStats(curve, mask), ...(significance !== undefined ? { significance } : {}) };
+  // The envelope cue (loudness against motion energy) shares no signal with the onsets: its agreement is an input of
+  // the sound-event cue's confidence (calibration.ts), and it is the independent check of --fix.
+  const envelope = envelopeCue(f).curve;
+  const envelopeLag = curveStats(envelope, f.mask).refined / f.rate;
+  const add = (cue: CueKind, curve: Float64Array, mask: Uint8Array, extra: Partial<CurveStats> = {}) => {
+    const stats = { ...curveStats(curve, mask), ...extra };
     candidates.push({
       cue,
       curve,
@@ -76,13 +80,15 @@ export function autoSync(f: SyncFeatures, opts: AutoOptions = {}): AutoEstimate 
       lag: stats.refined / f.rate,
     });
   };
-  add('onset', onset.curve, f.mask, onset.significance);
+  const onsetStats = curveStats(onset.curve, f.mask);
+  const agreement = !ambiguous(onsetStats) && Math.abs(onsetStats.refined / f.rate - envelopeLag) <= 0.2 ? 1 : 0;
+  add('onset', onset.curve, f.mask, { significance: onset.significance, agreement });
   const mouth = opts.mouth ? mouthCue(f, opts.mouth) : undefined;
   if (mouth) add('mouth', mouth.curve, mouth.mask);
   if (opts.learned) add('model', learnedCurve(opts.learned.probs), f.mask);
   // The envelope cue only checks (--fix); it never answers: it is the weakest and shares no signal with the others.
   const answering = candidates.slice();
-  add('envelope', envelopeCue(f).curve, f.mask);
+  add('envelope', envelope, f.mask);
   const win = answering.reduce((a, b) => (b.confidence > a.confidence ? b : a));
   const lagSec = win.stats.refined / f.rate;
   const probs = softmaxOf(classScores(win.curve), CLASS_TEMPERATURE);
@@ -127,8 +133,7 @@ function withholdReason(
   const below = `confidence ${win.confidence.toFixed(2)} is below --min-confidence ${minConfidence.toFixed(2)}`;
   const cues = cueReason(cueStrengths(f));
   if (cues) return `${below}: ${cues}`;
-  // A runner-up lag within 10 % of the peak: rhythmic events (chopping, drumming) fit one period off as well.
-  if (s.gap < 0.1 * Math.max(s.peak, 0.2))
+  if (ambiguous(s))
     return `${below}: ambiguous, ${fmtLag(s.runnerUp / f.rate)} s fits almost as well as ${fmtLag(s.best / f.rate)} s (repeating events, e.g. rhythmic chopping or drumming, or weak cues)`;
   if (s.peak < 0.15) return `${below}: sound and motion correlate weakly at every lag (peak ${s.peak.toFixed(2)})`;
   return below;

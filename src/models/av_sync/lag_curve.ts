@@ -29,6 +29,12 @@ export interface CurveStats {
    * onsetSignificance). Absent for cues without the test; 0 when the clip is too short to rotate.
    */
   significance?: number;
+  /**
+   * 1 when this curve's peak is not ambiguous and a cue that shares no signal with this one (the loudness envelope
+   * against motion energy) finds its best lag within 0.2 s of it, else 0 (auto.ts). Absent for cues without that
+   * check. On a rhythmic clip both cues face the same period-off lags, so their agreement there says nothing.
+   */
+  agreement?: number;
 }
 
 function centerd(x: Float32Array, mask: Uint8Array): { y: Float64Array; norm: number } {
@@ -84,6 +90,11 @@ export function meanCurve(curves: ArrayLike<number>[]): Float64Array {
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** A runner-up lag within 10 % of the peak: rhythmic events (chopping, drumming) fit one period off as well. */
+export function ambiguous(s: Pick<CurveStats, 'gap' | 'peak'>): boolean {
+  return s.gap < 0.1 * Math.max(s.peak, 0.2);
 }
 
 export function curveStats(curve: ArrayLike<number>, mask: Uint8Array, maxLag = MAX_LAG): CurveStats {

@@ -8,7 +8,13 @@
  */
 import { join } from 'node:path';
 import { autoSync, type AutoEstimate } from './auto.js';
-import { DEFAULT_MIN_CONFIDENCE, calibrationInputs, fitCalibrationWeights, type CueKind } from './calibration.js';
+import {
+  DEFAULT_MIN_CONFIDENCE,
+  FIXED_AT_ZERO,
+  calibrationInputs,
+  fitCalibrationWeights,
+  type CueKind,
+} from './calibration.js';
 import { decodeSyncClip, featuresOfShifted, type DecodedSyncClip } from './decoded.js';
 import { checkAfter, checkBefore, ONE_CLASS } from './fix_check.js';
 import type { LearnedCue } from './model_cue.js';
@@ -237,6 +243,7 @@ export function fitCalibration(
         ? fitCalibrationWeights(
             rows.map((r) => r.x),
             rows.map((r) => r.y),
+            FIXED_AT_ZERO[cue],
           ).map((w) => Math.round(w * 1e4) / 1e4)
         : [-3, 0, 0, 0, 0];
   }
