@@ -37,6 +37,8 @@ export interface V2aConfig {
   visualEncoder: VisualEncoder;
   /** Weight of the auxiliary class loss on the pooled frame tokens (0 = flow matching only, as MMAudio). */
   visualClassLoss: number;
+  /** Steps of the visual pretraining stage (pretrain.ts: encoder + class head on the frames alone; 0 = none). */
+  visualPretrainSteps: number;
 }
 
 export type VisualEncoder = 'linear' | 'pixels';
@@ -50,6 +52,7 @@ const base = {
   alignedRope: true,
   visualEncoder: 'linear' as const,
   visualClassLoss: 0,
+  visualPretrainSteps: 0,
 };
 export const v2aTiny = (): V2aConfig => ({ ...base, dim: 32, heads: 2, jointBlocks: 1, audioBlocks: 1 });
 export const v2aSmall = (): V2aConfig => ({ ...base, dim: 96, heads: 4, jointBlocks: 2, audioBlocks: 2 });
