@@ -116,6 +116,30 @@ export function adamw(cfg: AdamWConfig = {}): Optimizer {
   };
 }
 
+/** The slot `withEma` adds: `optim.ema.<param>`. */
+export const EMA_SLOT = 'ema';
+
+/**
+ * An exponential moving average of the weights beside any optimizer: one more slot, updated in the same graph call
+ * from the new parameter value (`ema = decay * ema + (1 - decay) * p`), so it is carried, checkpointed and resumed
+ * like Adam's moments. The slot starts at zero, so it is read debiased by 1 - decay^step (`emaWeights`).
+ */
+export function withEma(inner: Optimizer, decay: number): Optimizer {
+  checkRange('emaDecay', decay, 0, 1, true);
+  if (inner.slots.includes(EMA_SLOT))
+    throw new ConfigError(`optimizer '${inner.kind}' already has an '${EMA_SLOT}' slot`, { field: 'emaDecay' });
+  return {
+    kind: inner.kind,
+    config: { ...inner.config, emaDecay: decay },
+    slots: [...inner.slots, EMA_SLOT],
+    update(p, g, state, s) {
+      const out = inner.update(p, g, state, s);
+      const ema = add(mul(state[EMA_SLOT], decay), mul(out.param, 1 - decay));
+      return { param: out.param, state: { ...out.state, [EMA_SLOT]: ema } };
+    },
+  };
+}
+
 /** sqrt(sum of squares of all gradients), a float32 scalar. */
 export function globalNorm(grads: readonly Tensor[]): Tensor {
   if (grads.length === 0) throw new ConfigError('globalNorm needs at least one gradient', { field: 'grads' });

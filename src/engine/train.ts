@@ -7,7 +7,7 @@ import { grad } from './grad.js';
 import { encodeModel } from './onnx/proto.js';
 import { toModelProto } from './onnx/build.js';
 import { ParamStore, Scope } from './params.js';
-import { Optimizer, adamw, applyOptimizer } from './optim.js';
+import { EMA_SLOT, Optimizer, adamw, applyOptimizer, stateName } from './optim.js';
 import { Checkpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { Schedule, constantSchedule } from './schedule.js';
 import { RandomFeedSpec, Runner, SessionConfig } from './runner.js';
@@ -205,6 +205,28 @@ export class Trainer {
   /** Current parameter values (trainable and frozen), by name. */
   params(): Promise<Record<string, HostArray>> {
     return this.runner.getState([...this.program.trainable, ...this.program.frozen]);
+  }
+
+  /**
+   * The weights to evaluate: with an EMA optimizer (`withEma`) the debiased average `ema / (1 - decay^step)` of each
+   * trainable parameter (frozen ones as they are); null without EMA. Before the first step it is the raw weights.
+   */
+  async averagedParams(): Promise<Record<string, HostArray> | null> {
+    const decay = this.program.optimizer.config.emaDecay;
+    if (decay === undefined) return null;
+    const params = await this.params();
+    if (this.stepCount === 0) return params;
+    const names = this.program.trainable.map((n) => stateName(EMA_SLOT, n));
+    const ema = await this.runner.getState(names);
+    const debias = 1 / (1 - decay ** this.stepCount);
+    this.program.trainable.forEach((n, i) => {
+      const avg = ema[names[i]];
+      const out = hostArray(avg.dtype, avg.shape);
+      const [src, dst] = [avg.data as Float32Array | Float64Array, out.data as Float32Array | Float64Array];
+      for (let j = 0; j < src.length; j++) dst[j] = src[j] * debias;
+      params[n] = out;
+    });
+    return params;
   }
 
   async checkpoint(extraRng: Record<string, RngState | null> = {}): Promise<Checkpoint> {

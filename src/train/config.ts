@@ -40,6 +40,8 @@ export const TrainSectionSchema = z
     /** SGD momentum (ignored by AdamW). */
     momentum: z.number().min(0).max(1),
     clipNorm: z.number().positive().nullable(),
+    /** Exponential moving average of the weights (decay per step, e.g. 0.999): val, best and final use it (null: off). */
+    emaDecay: z.number().min(0).lt(1).nullable(),
     /** Evaluate on val every this many epochs (the last epoch is always evaluated). */
     evalEvery: z.number().int().positive(),
     /** Evaluate the untrained model on test too, for a before/after table. */
@@ -103,6 +105,7 @@ export const COMMON_DEFAULTS: { split: SplitSection; train: TrainSection } = {
     weightDecay: 0.01,
     momentum: 0.9,
     clipNorm: 1,
+    emaDecay: null,
     evalEvery: 1,
     evalBefore: true,
     checkpointEvery: 100,

@@ -155,6 +155,7 @@ export function loadTaskData(
   const bars = new Map<string, Progress>();
   return task.loadData({
     data: cfg.data,
+    model: cfg.model,
     source,
     seed: cfg.train.seed,
     rng: new Rng(cfg.train.seed).fork('data'),

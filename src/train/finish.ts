@@ -58,7 +58,7 @@ export async function finishRun(ctx: RunContext, status: RunStatus): Promise<Run
   const finalParams =
     existsSync(files.best) && state.best !== null
       ? Object.fromEntries(loadSafetensors(files.best).tensors)
-      : await trainer.params();
+      : ((await trainer.averagedParams()) ?? (await trainer.params()));
   finiteGate(ctx, 'final', { tensors: finalParams });
   const test = await evaluateWith(ctx, finalParams, 'test', 'final');
   finiteGate(ctx, 'final', { losses: 'test.loss' in test.metrics ? { 'test.loss': test.metrics['test.loss'] } : {} });

@@ -70,7 +70,8 @@ export async function evaluateBefore(ctx: RunContext): Promise<void> {
 /** A val evaluation: gate, monitor, best.safetensors, early stopping. Returns whether the run should stop early. */
 async function validate(ctx: RunContext, epoch: number): Promise<boolean> {
   const { state, monitor, t, trainer } = ctx;
-  const params = await trainer.params();
+  // With train.emaDecay the averaged weights are the ones judged, kept as best and exported.
+  const params = (await trainer.averagedParams()) ?? (await trainer.params());
   finiteGate(ctx, 'val', { tensors: params });
   const { metrics } = await evaluateWith(ctx, params, 'val', 'val');
   finiteGate(ctx, 'val', { losses: 'val.loss' in metrics ? { 'val.loss': metrics['val.loss'] } : {} });

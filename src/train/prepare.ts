@@ -3,7 +3,7 @@
  * evaluation sessions and open the log; the result is the one RunContext the loop and the final stage share.
  */
 import { ParamStore } from '../engine/params.js';
-import { adamw, sgd } from '../engine/optim.js';
+import { adamw, type Optimizer, sgd, withEma } from '../engine/optim.js';
 import { constantSchedule, warmupCosine } from '../engine/schedule.js';
 import { compileTrainStep, Trainer } from '../engine/train.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -82,10 +82,12 @@ export async function prepareRun(
     (g, p) => task.buildLoss(g, p, { model: cfg.model, data, batchSize: t.batchSize, purpose: 'train' }),
     store,
     {
-      optimizer:
+      optimizer: withEmaIfSet(
         t.optimizer === 'adamw'
           ? adamw({ weightDecay: t.weightDecay })
           : sgd({ momentum: t.momentum, weightDecay: t.weightDecay }),
+        t.emaDecay,
+      ),
       clipNorm: t.clipNorm ?? undefined,
     },
   );
@@ -180,4 +182,9 @@ export async function prepareRun(
     await Promise.all([trainer.close(), pred?.inference.close(), pred?.loss.close()]);
     throw err;
   }
+}
+
+/** train.emaDecay: the optimizer with a weight-average slot (engine/optim.ts `withEma`), or as it is when null. */
+function withEmaIfSet(opt: Optimizer, decay: number | null): Optimizer {
+  return decay === null ? opt : withEma(opt, decay);
 }

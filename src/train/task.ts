@@ -36,9 +36,11 @@ export type GeneratedSet = (typeof GENERATED_SETS)[number];
 export type Batch = Record<string, HostArray>;
 
 /** Passed to `loadData`. */
-export interface LoadContext<D> {
+export interface LoadContext<D, M = unknown> {
   /** The validated `data` section of the config. */
   data: D;
+  /** The validated `model` section (for data preparation that depends on the model, e.g. a pretraining stage). */
+  model: M;
   source: DataSource;
   /** The run seed (split assignment, synthesis and augmentation derive from it). */
   seed: number;
@@ -155,7 +157,7 @@ export interface Task<M = unknown, D = unknown, TD extends TaskData = TaskData> 
   /** The generated set `--data NAME:N` means for this task (default 'synth', AV-Synth); others are refused. */
   generatedSet?: GeneratedSet;
 
-  loadData(ctx: LoadContext<D>): Promise<TD>;
+  loadData(ctx: LoadContext<D, M>): Promise<TD>;
   /** Traces the training loss; declare the data inputs with `g.input(name, dtype, [ctx.batchSize, ...])`. */
   buildLoss(g: Graph, p: Scope, ctx: BuildContext<M, TD>): { loss: Tensor; metrics?: Record<string, Tensor> };
   /** Traces the inference graph (no dropout); input names should match the batch keys `data.batch` produces. */

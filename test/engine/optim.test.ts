@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { hostArray, HostArray } from '../../src/io/array.js';
 import { ConfigError } from '../../src/util/errors.js';
 import { init, ParamStore } from '../../src/engine/params.js';
-import { adamw, sgd, Optimizer } from '../../src/engine/optim.js';
+import { adamw, sgd, Optimizer, withEma } from '../../src/engine/optim.js';
 import { compileTrainStep, Trainer } from '../../src/engine/train.js';
 import { warmupCosine } from '../../src/engine/schedule.js';
 
@@ -89,6 +89,35 @@ test('SGD with momentum and coupled weight decay matches torch.optim.SGD', async
   }
   assertClose((await trainer.params()).w.data as Float32Array, w, 1e-6, 'w');
   await trainer.close();
+});
+
+test('withEma keeps the debiased weight average beside SGD; the raw weights and the checkpoint slots are untouched', async () => {
+  const [decay, lr] = [0.8, 0.05];
+  const trainer = await linearProbe(withEma(sgd({ momentum: 0 }), decay), { lr });
+  assert.equal(trainer.program.optimizer.config.emaDecay, decay);
+  assert.deepEqual((await trainer.averagedParams())!.w.data, Float32Array.from(W0), 'before a step: the raw weights');
+  const w = [...W0],
+    ema = new Array(N).fill(0);
+  for (const g of grads) {
+    await trainer.trainStep({ x: f32(g) });
+    for (let i = 0; i < N; i++) {
+      w[i] -= lr * g[i];
+      ema[i] = decay * ema[i] + (1 - decay) * w[i];
+    }
+  }
+  const debiased = ema.map((e) => e / (1 - decay ** grads.length));
+  const averaged = await trainer.averagedParams();
+  assertClose(averaged!.w.data as Float32Array, debiased, 1e-6, 'ema');
+  assertClose(averaged!.frozen.data as Float32Array, [1, 1, 1, 1, 1], 0, 'frozen');
+  assertClose((await trainer.params()).w.data as Float32Array, w, 1e-6, 'w');
+  assert.ok(Math.abs(debiased[0] - w[0]) > 1e-3, 'the average differs from the last weights');
+  assert.ok('optim.ema.w' in (await trainer.checkpoint()).optimState, 'the average is checkpointed');
+  await trainer.close();
+  const plain = await linearProbe(sgd({ momentum: 0 }), { lr });
+  assert.equal(await plain.averagedParams(), null);
+  await plain.close();
+  assert.throws(() => withEma(adamw(), 1), ConfigError);
+  assert.throws(() => withEma(withEma(adamw(), 0.9), 0.9), ConfigError);
 });
 
 test('global-norm clipping scales the gradient to clipNorm and reports the unclipped norm', async () => {

@@ -23,7 +23,7 @@ import { PIXELS, type Sequence, type V2aConfig } from './config.js';
 import type { V2aExample } from './data.js';
 
 /** AV-Synth classes of the v2a data (data.ts renders 8). */
-const CLASSES = 8;
+export const CLASSES = 8;
 import { declareConditions, declareInputs, v2aFlow } from './network.js';
 import { conditionFeeds } from './sampler.js';
 
@@ -85,7 +85,7 @@ export function trainBatch(
   };
 }
 
-function multiHot(items: V2aExample[]): Float32Array {
+export function multiHot(items: V2aExample[]): Float32Array {
   const out = new Float32Array(items.length * CLASSES);
   items.forEach((e, b) => e.classes.forEach((c) => (out[b * CLASSES + c] = 1)));
   return out;

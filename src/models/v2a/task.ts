@@ -9,6 +9,8 @@ import { ConfigError } from '../../util/errors.js';
 import { Rng } from '../../util/rng.js';
 import { defineTask, type EvalContext, type LoadContext, type TaskData } from '../../train/task.js';
 import type { Section } from '../../report/spec.js';
+import type { Scope } from '../../engine/index.js';
+import type { HostArray } from '../../io/array.js';
 import { decodeAudio } from './audio.js';
 import { type AudioClassifier, audioFeatures, classify, trainClassifier } from './classifier.js';
 import { type Sequence, sequence, V2A_VARIANTS, v2aSmall } from './config.js';
@@ -16,6 +18,7 @@ import { synthExample, type V2aExample } from './data.js';
 import { type SceneTruth, type Scores, scoreSet } from './evaluate.js';
 import { generateWaves, predictorVelocity } from './generate.js';
 import { trainBatch, v2aInference, v2aLoss } from './model.js';
+import { pretrainVisual, type VisualPretraining } from './pretrain.js';
 
 export const V2aModelSchema = z
   .object({
@@ -30,6 +33,7 @@ export const V2aModelSchema = z
     /** Runs trained before the field existed used the linear encoder. */
     visualEncoder: z.enum(['linear', 'pixels']).default('linear'),
     visualClassLoss: z.number().min(0).default(0),
+    visualPretrainSteps: z.number().int().nonnegative().default(0),
   })
   .strict()
   .refine((m) => m.dim % m.heads === 0 && (m.dim / m.heads) % 2 === 0, {
@@ -75,10 +79,12 @@ export interface V2aTaskData extends TaskData {
   classifier: AudioClassifier;
   /** Real audio of scenes outside the dataset: the "another scene" reference row. */
   otherScenes: Float32Array[];
+  /** The visual pretraining stage's weights (`visual.*`), which initialize the flow network's encoder. */
+  visualInit: Record<string, HostArray> | null;
   cfg: V2aDataConfig;
 }
 
-async function loadV2aData(ctx: LoadContext<V2aDataConfig>): Promise<V2aTaskData> {
+async function loadV2aData(ctx: LoadContext<V2aDataConfig, V2aModelConfig>): Promise<V2aTaskData> {
   const d = ctx.data;
   if (ctx.source.kind !== 'synth')
     throw new ConfigError('v2a trains on AV-Synth only for now: pass --data synth:N', {
@@ -117,6 +123,7 @@ async function loadV2aData(ctx: LoadContext<V2aDataConfig>): Promise<V2aTaskData
     { length: Math.min(d.eval.clips, held) },
     (_, i) => synthExample(1_000_000 + i, seq, d.seed, false).audio,
   );
+  const visual = await visualStage(ctx, examples, splits, seq);
   const rates = { condition: d.conditionDropout, videoText: d.videoTextDropout };
   return {
     size: total,
@@ -125,6 +132,7 @@ async function loadV2aData(ctx: LoadContext<V2aDataConfig>): Promise<V2aTaskData
     examples,
     classifier,
     otherScenes,
+    visualInit: visual?.weights ?? null,
     cfg: d,
     batch: (indices, { split, rng: r }) =>
       trainBatch(
@@ -141,8 +149,36 @@ async function loadV2aData(ctx: LoadContext<V2aDataConfig>): Promise<V2aTaskData
       visualFrames: seq.visual,
       syncFrames: seq.sync,
       classifierTrainAcc: classifier.trainAccuracy,
+      ...(visual ? { visualPretrainValAcc: visual.heldAccuracy, visualPretrainSeconds: visual.seconds } : {}),
     },
   };
+}
+
+/** The visual pretraining stage (model.visualPretrainSteps > 0) on the train split's video clips, scored on val. */
+async function visualStage(
+  ctx: LoadContext<V2aDataConfig, V2aModelConfig>,
+  examples: V2aExample[],
+  splits: { train: number[]; val: number[] },
+  seq: Sequence,
+): Promise<VisualPretraining | null> {
+  const steps = ctx.model.visualPretrainSteps;
+  if (steps === 0) return null;
+  const train = splits.train.map((i) => examples[i]).filter((e) => e.frames);
+  const done = (s: number) => ctx.progress('visual pretraining', s, steps);
+  return pretrainVisual(
+    train,
+    splits.val.map((i) => examples[i]),
+    ctx.model,
+    seq,
+    { steps, seed: ctx.seed, onStep: done },
+  );
+}
+
+/** Starts the flow network's encoder (and class head, when its loss is on) from the pretraining stage. */
+function loadVisualInit(p: Scope, data: V2aTaskData, cfg: V2aModelConfig): void {
+  for (const [name, value] of Object.entries(data.visualInit ?? {}))
+    if (!p.store.has(name) && (cfg.visualClassLoss > 0 || !name.startsWith('visual.class_head.')))
+      p.store.set(name, value);
 }
 
 function scenesOf(examples: V2aExample[]): SceneTruth[] {
@@ -244,7 +280,8 @@ export const v2aTask = defineTask<V2aModelConfig, V2aDataConfig, V2aTaskData>({
       batchSize: 8,
       evalBatchSize: 8,
       epochs: 30,
-      lr: 5e-4,
+      lr: 1e-3,
+      emaDecay: 0.995,
       warmupSteps: 100,
       weightDecay: 1e-6,
       clipNorm: 1,
@@ -255,7 +292,10 @@ export const v2aTask = defineTask<V2aModelConfig, V2aDataConfig, V2aTaskData>({
   variants: V2A_VARIANTS,
   monitor: { metric: 'loss', mode: 'min' },
   loadData: loadV2aData,
-  buildLoss: (g, p, ctx) => v2aLoss(g, p, ctx.model, ctx.data.seq, ctx.batchSize),
+  buildLoss: (g, p, ctx) => {
+    loadVisualInit(p, ctx.data, ctx.model);
+    return v2aLoss(g, p, ctx.model, ctx.data.seq, ctx.batchSize);
+  },
   buildInference: (g, p, ctx) => v2aInference(g, p, ctx.model, ctx.data.seq, ctx.batchSize),
   evaluate: evaluateV2a,
 });
