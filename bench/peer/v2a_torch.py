@@ -179,6 +179,9 @@ class TimeConv(nn.Module):
         return self.conv(x.transpose(1, 2)).transpose(1, 2)
 
 
+PIXEL_HIDDEN = 32  # conditions.ts PIXEL_HIDDEN
+
+
 def or_empty(x, empty, drop):
     """x where drop = 0, the learned empty [1, 1, D] where drop = 1; drop [B]."""
     w = drop.view(-1, 1, 1)
@@ -189,11 +192,14 @@ class V2aFlow(nn.Module):
     def __init__(self, m, seq, rope_positions):
         super().__init__()
         d, mels, pixels = m["dim"], m["mels"], m["pixels"]
-        if m["visual_encoder"] != "linear":
-            raise ValueError(f"visual encoder {m['visual_encoder']!r}: only 'linear' is twinned")
+        if m["visual_encoder"] not in ("linear", "pixels"):
+            raise ValueError(f"visual encoder {m['visual_encoder']!r}: expected 'linear' or 'pixels'")
+        self.pixel_features = m["visual_encoder"] == "pixels"
         self.sync_features = m["sync_features"]
         self.audio_conv, self.audio_proj = TimeConv(mels, d, 7), linear(d, d)
         self.visual_in, self.visual_out = linear(pixels, d), linear(d, d)
+        if self.pixel_features:  # conditions.ts pixelFeatures: per-pixel colour MLP, max- and mean-pooled
+            self.visual_pixels_color, self.visual_pixels_proj = linear(3, PIXEL_HIDDEN), linear(2 * PIXEL_HIDDEN, d)
         self.sync_in, self.sync_conv, self.sync_out = linear(pixels, d), TimeConv(d, d, m["sync_kernel"]), linear(d, d)
         self.embedding = nn.Embedding(m["vocab"], d)
         empty = lambda: nn.Parameter(torch.randn(1, 1, d) * 0.02)  # noqa: E731
@@ -219,7 +225,12 @@ class V2aFlow(nn.Module):
 
     def forward(self, xt, t, visual, motion, text, text_valid, drop_video, drop_text):
         a = self.audio_proj(F.silu(self.audio_conv(xt)))  # [B, Ta, D]
-        v = or_empty(self.visual_out(F.silu(self.visual_in(visual))), self.visual_empty, drop_video)  # [B, Tv, D]
+        h = F.silu(self.visual_in(visual))  # [B, Tv, D]
+        if self.pixel_features:
+            rgb = visual.view(*visual.shape[:2], -1, 3)  # [B, Tv, S*S, 3]
+            c = F.silu(self.visual_pixels_color(rgb))  # [B, Tv, S*S, H]
+            h = h + F.silu(self.visual_pixels_proj(torch.cat([c.amax(2), c.mean(2)], -1)))  # [B, Tv, D]
+        v = or_empty(self.visual_out(h), self.visual_empty, drop_video)  # [B, Tv, D]
         s = self.sync_out(F.silu(self.sync_conv(F.silu(self.sync_in(motion)))))
         s = or_empty(s, self.sync_empty, drop_video)  # [B, Ts, D]
         w = or_empty(self.embedding(text), self.text_empty, drop_text)  # [B, L, D]
@@ -244,6 +255,7 @@ class V2aFlow(nn.Module):
 ATTUNE_NAMES = [
     (r"audio_conv\.conv\.", "audio_in.conv."),
     (r"audio_proj\.", "audio_in.proj."),
+    (r"visual_pixels_(color|proj)\.", r"visual.pixels.\1."),
     (r"(visual|sync)_(in|out|empty)", r"\1.\2"),
     (r"sync_conv\.conv\.", "sync.conv."),
     (r"embedding\.weight", "text.embedding"),
