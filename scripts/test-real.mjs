@@ -3,9 +3,9 @@
 // project's shared media beside the clone (../shared/media, or ATTUNE_SHARED). `npm test` never needs them.
 // Without ../shared the suite is skipped and says so (exit 0), except under CI=true, where shared/ is always laid
 // beside the clone and a missing folder is an error rather than a silent skip.
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { runTestsInTempRoot } from './test-tmp.mjs';
 
 const shared = resolve(process.env.ATTUNE_SHARED ?? '../shared');
 const media = join(shared, 'media');
@@ -30,5 +30,4 @@ if (files.length === 0) {
   process.exit(1);
 }
 console.log(`test:real: real footage from ${media}`);
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...files], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+process.exit(runTestsInTempRoot(files));
