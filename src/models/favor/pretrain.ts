@@ -14,6 +14,7 @@ import type { AvqaQuestion } from '../../data/avqa/index.js';
 import { FRAME_SOUNDS, FRAME_VISUAL, FRAME_VISUAL_PARTS } from '../../data/avqa/index.js';
 import type { Graph, Scope, Tensor } from '../../engine/index.js';
 import { type HostArray, toFloat32 } from '../../io/array.js';
+import { evalBatches } from '../../train/data.js';
 import type { EvalContext, TaskData } from '../../train/task.js';
 import type { FavorConfig } from './config.js';
 import { type AvqaExamples, avBatch } from './data.js';
@@ -63,10 +64,7 @@ export async function scoreFrames(
   });
   const right = { look: 0, color: 0, shape: 0, sound: 0, silent: 0 };
   let frames = 0;
-  for (let s = 0; s < clips.length; s += batchSize) {
-    const part = clips.slice(s, s + batchSize);
-    const real = part.length;
-    while (part.length < batchSize) part.push(part[part.length - 1]);
+  for (const { indices: part, real } of evalBatches(clips, batchSize)) {
     const out = await run(
       avBatch(
         part.map((q) => ex.clip(q)),

@@ -15,7 +15,8 @@ import { adamw } from '../../engine/optim.js';
 import { ParamStore } from '../../engine/params.js';
 import { warmupCosine } from '../../engine/schedule.js';
 import { constant, type Graph, type Scope, type Tensor } from '../../engine/index.js';
-import { type HostArray, hostArray } from '../../io/array.js';
+import { type HostArray, hostArray, toFloat32 } from '../../io/array.js';
+import { predictInBatches } from '../../train/predict.js';
 import { binaryCrossEntropyWithLogits, linear } from '../../nn/index.js';
 import { Rng } from '../../util/rng.js';
 import { classAccuracy } from './classifier.js';
@@ -117,19 +118,15 @@ async function heldAccuracy(
     store,
     { worker: false, session },
   );
-  const logits: Float64Array[] = [];
+  let logits: Float32Array;
   try {
-    for (let s = 0; s < held.length; s += B) {
-      const chunk = held.slice(s, s + B);
-      const padded = [...chunk, ...Array.from({ length: B - chunk.length }, () => chunk[0])];
-      const z = (await pred.run(visualFeeds(padded, seq))).logits.data as Float32Array;
-      chunk.forEach((_, i) => logits.push(Float64Array.from(z.subarray(i * CLASSES, (i + 1) * CLASSES))));
-    }
+    const { rows } = await predictInBatches(pred, held, B, (items) => visualFeeds(items, seq));
+    logits = toFloat32(rows.logits); // [held, C]
   } finally {
     await pred.close();
   }
   return classAccuracy(
-    logits,
+    held.map((_, i) => Float64Array.from(logits.subarray(i * CLASSES, (i + 1) * CLASSES))),
     held.map((e) => e.classes),
   );
 }
