@@ -13,9 +13,9 @@ import type { CurveStats } from './lag_curve.js';
 export type CueKind = 'onset' | 'mouth' | 'envelope' | 'model';
 
 /**
- * Curve shape -> model inputs (bias first). The last two, the surrogate significance of the peak and the agreement
- * with the independent envelope cue, exist for the sound-event cue only (0 elsewhere; a row of 5 weights reads them
- * as weight 0). Two cues that share no signal (onsets against motion change; loudness against motion energy) rarely
+ * Curve shape -> model inputs (bias first). The last two are cue-specific (0 elsewhere; a row of 5 weights reads them
+ * as weight 0): the surrogate significance of the peak (sound-event cue) and the agreement with a second estimate
+ * (the sound-event cue: the envelope cue; the lip cue: the learned lip net, auto.ts lipAgreement). Two cues that share no signal (onsets against motion change; loudness against motion energy) rarely
  * agree by accident; agreement counts only where the sound-event peak is not ambiguous (on a rhythmic clip both cues
  * face the same period-off lags). With it the sound-event row's leave-one-clip-out log-loss on the development
  * cases fell from 0.581 to 0.480, and its answers at confidence >= 0.8 went from 4 of 5 right to 16 of 17
@@ -49,7 +49,8 @@ export const FIXED_AT_ZERO: Partial<Record<CueKind, number[]>> = { onset: [4] };
 /** Weights per cue (from the command above; see docs/sync.md for the fit's data). */
 export const CALIBRATION: Record<CueKind, number[]> = {
   onset: [-1.7591, 0, 0, 0, 0, 1.308, 2.0381],
-  mouth: [0.1841, 2.1297, 1.0377, 0.7529, 0.5086],
+  // Refitted in session 5 with the agreement input (lipAgreement), cross-fitted lip nets (docs/sync.md).
+  mouth: [-0.1355, 1.2247, 0.6779, 1.2954, 0.2517, 0, 2.1494],
   envelope: [-0.8079, 1.4077, 0.3675, 1.9657, -0.0121],
   model: [-2.6757, 0, 0, 0.2789, 0.4733],
 };

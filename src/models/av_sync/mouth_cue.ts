@@ -70,7 +70,7 @@ export function mouthCue(
   f: SyncFeatures,
   track: MouthTrack,
   opts: MouthCueOptions = {},
-): { curve: Float64Array; mask: Uint8Array } | undefined {
+): { curve: Float64Array; mask: Uint8Array; audioMask: Uint8Array; videoMask: Uint8Array } | undefined {
   const changeWeight = opts.changeWeight ?? CHANGE_WEIGHT;
   const mask = new Uint8Array(f.frames);
   let n = 0;
@@ -88,5 +88,5 @@ export function mouthCue(
   const net = w > 0 ? (opts.lipNet === undefined ? shippedLipWeights() : opts.lipNet) : null;
   const learned = net ? learnedLipCurve(f, track, net) : undefined;
   if (learned) for (let i = 0; i < curve.length; i++) curve[i] = (curve[i] + w * learned[i]) / (1 + w);
-  return { curve, mask };
+  return { curve, mask, audioMask, videoMask: track.mask };
 }
