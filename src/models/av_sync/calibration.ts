@@ -50,7 +50,7 @@ export const FIXED_AT_ZERO: Partial<Record<CueKind, number[]>> = { onset: [4] };
 export const CALIBRATION: Record<CueKind, number[]> = {
   onset: [-1.7591, 0, 0, 0, 0, 1.308, 2.0381],
   // Refitted in session 5 with the agreement input (lipAgreement), cross-fitted lip nets (docs/sync.md).
-  mouth: [-0.1355, 1.2247, 0.6779, 1.2954, 0.2517, 0, 2.1494],
+  mouth: [-0.111, 1.1938, 0.6814, 1.297, 0.1527, 0, 2.1229],
   envelope: [-0.8079, 1.4077, 0.3675, 1.9657, -0.0121],
   model: [-2.6757, 0, 0, 0.2789, 0.4733],
 };
