@@ -6,7 +6,8 @@
  * Variants: the hand cue alone, with the change curve, with the speaking face of several, and the learned lip net
  * (lip_net.ts) **cross-fitted** (clip i of the list is measured by a net trained on the clips of the other
  * parity, so no clip is measured by a net that saw it). Last, the net trained on every dev talking head where one
- * face was found is written to runs/lip-sync/ (what weights/lip-sync/ ships; copy it there). --quick: the GRID
+ * face was found is written to runs/lip-sync/ (what weights/lip-sync/ ships; copy it there), and the two fold nets
+ * to runs/lip-sync-fold0/ and -fold1/ (the dev calibration fit of the lip cue reads them). --quick: the GRID
  * clips only. (The face path's speed tricks, FaceTrackOptions batch / skipLoopFilter / side, were measured here
  * before, docs/sync.md, and left out since: each costs a face-track pass of every clip.)
  */
@@ -101,9 +102,19 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
     }
     clips.push({ file: c.file, features: REAL_SHIFTS.map((s) => featuresOfShifted(clip, s)), tracks, faces });
   }
-  // Two fold nets, each trained on the clips of the other parity.
+  // Two fold nets, each trained on the clips of the other parity (lipFold in real_bench.ts); written for the dev
+  // calibration fit of the lip cue's agreement (attune sync --bench real:dev --fold-lip-nets ...).
   const folds = [0, 1].map((k) => trainOn(clips.filter((_, i) => i % 2 !== k)));
   const foldNets = await Promise.all(folds);
+  if (!opts.quick)
+    foldNets.forEach((net, k) =>
+      saveLipWeights(`${LIP_RUN_DIR}-fold${k}`, net, {
+        fold: k,
+        trainedOn: clips.filter((c, i) => i % 2 !== k && c.faces === 1).map((c) => c.file),
+        ...LIP_TRAIN_DEFAULT,
+        command: 'attune bench sync-lips',
+      }),
+    );
   const figures: BenchReport['figures'] = {};
   for (const [v, variant] of variants.entries()) {
     let within = 0,

@@ -77,6 +77,10 @@ export function register(program: Command): void {
       'with --bench real:dev: the learned cue cross-fitted: run k (comma-separated) measures the dev clips of fold k (trained with data.real.folds / fold = k, so it never saw them)',
     )
     .option(
+      '--fold-lip-nets <dirs>',
+      'with --bench real:dev: the lip nets the lip cue checks itself against, cross-fitted: net k (comma-separated; attune bench sync-lips writes runs/lip-sync-fold<k>) measures the dev talking heads of fold k, which it never saw',
+    )
+    .option(
       '--fit-calibration',
       'with --bench real:dev: also fit the confidence calibration on these cases and print its weights',
       false,
@@ -170,6 +174,7 @@ interface Options extends Omit<BatchCliOptions, 'model'> {
   minConfidence?: number;
   realDir?: string;
   foldModels?: string;
+  foldLipNets?: string;
   fitCalibration: boolean;
   faces: boolean;
   timeline?: boolean;
@@ -426,7 +431,8 @@ async function fixVerified(video: string, o: Options): Promise<void> {
 async function benchRealCli(o: Options): Promise<void> {
   const { benchReal, fitCalibration, defaultRealDir, realBenchClips, REAL_SHIFTS } =
     await import('../../models/av_sync/index.js');
-  const { learnedCue, loadSyncModel, releaseSyncModel, realFold } = await import('../../models/av_sync/index.js');
+  const { learnedCue, loadSyncModel, releaseSyncModel, realFold, lipFold, loadLipWeights } =
+    await import('../../models/av_sync/index.js');
   const { Progress } = await import('../../util/progress.js');
   const part = o.bench === 'real:dev' ? 'dev' : o.bench === 'real:held-out' ? 'held-out' : undefined;
   if (!part)
@@ -445,12 +451,14 @@ async function benchRealCli(o: Options): Promise<void> {
   const learnedPath = learnedModelPath(o);
   const paths = o.foldModels ? o.foldModels.split(',') : learnedPath ? [learnedPath] : [];
   const models = paths.map((p) => loadSyncModel(p));
+  const lipNets = o.foldLipNets?.split(',').map((p) => loadLipWeights(p));
   const r = await benchReal({
     dir,
     part,
     minConfidence: o.minConfidence,
     mouthTrack: await mouthTracks(o),
     learned: models.length ? (f, i) => learnedCue(f, models[realFold(i, models.length)]) : undefined,
+    lipNet: lipNets ? (file) => lipNets[lipFold(dir, file, lipNets.length)] : undefined,
     progress: (d) => bar.update(d),
   }).finally(() => Promise.all(models.map((m) => releaseSyncModel(m))));
   bar.finish();

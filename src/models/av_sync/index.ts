@@ -24,3 +24,4 @@ export * from './face_track.js';
 export * from './timeline.js';
 export * from './model_cue.js';
 export * from './real_train.js';
+export { loadLipWeights, shippedLipWeights, type LipWeights } from './lip_cue.js';

@@ -35,6 +35,13 @@ export interface CurveStats {
    * check. On a rhythmic clip both cues face the same period-off lags, so their agreement there says nothing.
    */
   agreement?: number;
+  /**
+   * Frames the best lag pairs: audio present at t + best and picture present at t (pairedFrames). Absent where the
+   * cue does not say which frames each signal covers. A far lag on a short clip pairs few frames (a 3 s GRID sentence
+   * with audio 1.2 s late peaked at -1.3 s on 11 paired frames, against 41 at the true lag), so its peak rests on
+   * little evidence.
+   */
+  paired?: number;
 }
 
 function centerd(x: Float32Array, mask: Uint8Array): { y: Float64Array; norm: number } {
@@ -79,6 +86,13 @@ export function fullXcorr(
     out[L + maxLag] = s / (A.norm * V.norm);
   }
   return out;
+}
+
+/** Frames t with maskA[t + lag] and maskV[t]: what lag `lag` (frames, positive = audio late) pairs. */
+export function pairedFrames(maskA: Uint8Array, maskV: Uint8Array, lag: number): number {
+  let n = 0;
+  for (let t = Math.max(0, -lag); t < Math.min(maskV.length, maskA.length - lag); t++) n += maskA[t + lag] & maskV[t];
+  return n;
 }
 
 export function meanCurve(curves: ArrayLike<number>[]): Float64Array {

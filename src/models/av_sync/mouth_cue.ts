@@ -20,7 +20,7 @@
  * instead of 65 (docs/sync.md, "The learned lip cue").
  */
 import { AUDIO_DIM, type SyncFeatures } from './features.js';
-import { fullXcorr } from './lag_curve.js';
+import { fullXcorr, pairedFrames } from './lag_curve.js';
 import { learnedLipCurve, shippedLipWeights, type LipWeights } from './lip_cue.js';
 
 export interface MouthTrack {
@@ -46,7 +46,16 @@ export interface MouthCueOptions {
   lipNet?: LipWeights | null;
   /** Its weight beside the hand curve (default LEARNED_WEIGHT, 0: off). */
   learnedWeight?: number;
+  /** Exponent of the paired-frames discount (default OVERLAP_POWER). */
+  overlapPower?: number;
 }
+
+/**
+ * The curve at each lag times (paired frames at that lag / the most any lag pairs) ^ OVERLAP_POWER: a lag that pairs
+ * few frames of face with speech rests on little evidence (a 3 s GRID sentence with audio 1.2 s late peaked at
+ * -1.3 s on 11 paired frames, against 41 at the truth).
+ */
+export const OVERLAP_POWER = 0.5;
 
 /** Mean level of band groups lo..hi per frame (the front end's (dB + 50) / 20 columns); default all eight. */
 export function loudness(f: SyncFeatures, lo = 0, hi = BANDS - 1): Float32Array {
@@ -70,7 +79,7 @@ export function mouthCue(
   f: SyncFeatures,
   track: MouthTrack,
   opts: MouthCueOptions = {},
-): { curve: Float64Array; mask: Uint8Array } | undefined {
+): { curve: Float64Array; mask: Uint8Array; audioMask: Uint8Array; videoMask: Uint8Array } | undefined {
   const changeWeight = opts.changeWeight ?? CHANGE_WEIGHT;
   const mask = new Uint8Array(f.frames);
   let n = 0;
@@ -88,5 +97,12 @@ export function mouthCue(
   const net = w > 0 ? (opts.lipNet === undefined ? shippedLipWeights() : opts.lipNet) : null;
   const learned = net ? learnedLipCurve(f, track, net) : undefined;
   if (learned) for (let i = 0; i < curve.length; i++) curve[i] = (curve[i] + w * learned[i]) / (1 + w);
-  return { curve, mask };
+  const power = opts.overlapPower ?? OVERLAP_POWER;
+  if (power > 0) {
+    const maxLag = (curve.length - 1) / 2;
+    const paired = Array.from(curve, (_, i) => pairedFrames(audioMask, track.mask, i - maxLag));
+    const most = Math.max(1, ...paired);
+    for (let i = 0; i < curve.length; i++) curve[i] *= Math.pow(paired[i] / most, power);
+  }
+  return { curve, mask, audioMask, videoMask: track.mask };
 }

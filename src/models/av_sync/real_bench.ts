@@ -17,6 +17,7 @@ import {
 } from './calibration.js';
 import { decodeSyncClip, featuresOfShifted, type DecodedSyncClip } from './decoded.js';
 import { checkAfter, checkBefore, ONE_CLASS } from './fix_check.js';
+import type { LipWeights } from './lip_cue.js';
 import type { LearnedCue } from './model_cue.js';
 import type { MouthTrack } from './mouth_cue.js';
 import { readRealCatalog, stratumOf, type RealClip } from './real_clips.js';
@@ -73,7 +74,27 @@ export interface RealBenchOptions {
    * the CLI; cross-fitted fold models for the dev calibration fit).
    */
   learned?: (f: SyncFeatures, clipIndex: number) => Promise<LearnedCue | undefined>;
+  /**
+   * The lip net the lip cue's agreement reads, per clip (default: the shipped one). The dev calibration fit passes
+   * cross-fitted nets (lipFold), since the shipped net was trained on the dev talking heads.
+   */
+  lipNet?: (file: string) => LipWeights | null;
   progress?: (done: number, total: number) => void;
+}
+
+/**
+ * The fold of a dev clip for cross-fitted lip nets: its index in the dev talking-head list modulo `folds` (the
+ * net of fold k was trained on the other folds' clips: `attune bench sync-lips` writes runs/lip-sync-fold<k>/);
+ * other clips (no talking head, so the nets never saw them) take fold 0.
+ */
+export function lipFold(dir: string, file: string, folds: number): number {
+  const heads = realBenchClips(dir, 'dev').filter((c) => c.category === 'talking head');
+  return (
+    Math.max(
+      0,
+      heads.findIndex((c) => c.file === file),
+    ) % folds
+  );
 }
 
 export interface LipSummary {
@@ -119,12 +140,13 @@ function simulateFix(
   before: AutoEstimate,
   minConfidence: number,
   mouth?: MouthTrack,
+  lipNet?: LipWeights | null,
 ): RealCase['fix'] {
   const offset = before.offset ?? before.lag;
   const refused = checkBefore(before, offset, false, minConfidence);
   if (refused) return { outcome: 'refused', residual: shift, exitCode: refused.exitCode };
   const residual = shift - offset;
-  const after = autoSync(featuresOfShifted(clip, residual), { minConfidence, mouth });
+  const after = autoSync(featuresOfShifted(clip, residual), { minConfidence, mouth, lipNet });
   const check = checkAfter(after, false, minConfidence);
   return check.ok
     ? { outcome: 'fixed', residual, exitCode: check.exitCode }
@@ -149,13 +171,14 @@ export async function benchReal(opts: RealBenchOptions): Promise<RealBenchResult
   for (const [clipIndex, file] of files.entries()) {
     const clip = await decodeSyncClip(join(opts.dir, file));
     const mouth = await opts.mouthTrack?.(clip);
+    const lipNet = opts.lipNet?.(file);
     for (const shift of REAL_SHIFTS) {
       const f = featuresOfShifted(clip, shift);
       const x = xcorrSync(f);
       const learned = await opts.learned?.(f, clipIndex);
-      const a = autoSync(f, { minConfidence: opts.minConfidence, mouth, learned });
+      const a = autoSync(f, { minConfidence: opts.minConfidence, mouth, learned, lipNet });
       // --fix measures without the learned model (fix_safe.ts), so its simulation does too.
-      const measured = learned ? autoSync(f, { minConfidence: opts.minConfidence, mouth }) : a;
+      const measured = learned ? autoSync(f, { minConfidence: opts.minConfidence, mouth, lipNet }) : a;
       cases.push({
         file,
         stratum: stratumOf(catalog.get(file)!),
@@ -170,7 +193,7 @@ export async function benchReal(opts: RealBenchOptions): Promise<RealBenchResult
           reason: a.reason,
           cues: a.cues,
         },
-        fix: simulateFix(clip, shift, measured, opts.minConfidence ?? DEFAULT_MIN_CONFIDENCE, mouth),
+        fix: simulateFix(clip, shift, measured, opts.minConfidence ?? DEFAULT_MIN_CONFIDENCE, mouth, lipNet),
       });
       opts.progress?.(++done, files.length * REAL_SHIFTS.length);
     }
