@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { autoSync, lipAgreement } from '../../src/models/av_sync/auto.js';
 import { pairedFrames, type CurveStats } from '../../src/models/av_sync/lag_curve.js';
 import { mouthCue, OVERLAP_POWER } from '../../src/models/av_sync/mouth_cue.js';
-import { refineLipPeak } from '../../src/models/av_sync/lip_cue.js';
 import { talking } from './sync_talker.js';
 
 /**
@@ -62,25 +61,9 @@ test('the lip cue reads the agreement: the shipped lip net on a synthetic talker
   const withNet = autoSync(feats, { mouth: track }).cues.find((c) => c.cue === 'mouth')!;
   const without = autoSync(feats, { mouth: track, lipNet: null }).cues.find((c) => c.cue === 'mouth')!;
   assert.equal(without.stats.agreement, 0);
-  // The net moves the lag by at most one frame (refineLipPeak).
-  assert.ok(Math.abs(withNet.stats.best - without.stats.best) <= 1);
+  assert.equal(withNet.stats.best, without.stats.best);
   assert.ok(withNet.stats.agreement === 0 || withNet.stats.agreement === 1);
   // Agreement can only raise the confidence (its weight is constrained >= 0), and raises it when present.
   assert.ok(withNet.confidence >= without.confidence);
   assert.equal(withNet.confidence > without.confidence, withNet.stats.agreement === 1);
-});
-
-test('refineLipPeak moves the hand peak to the learned curve peak within one frame, never further', () => {
-  const learned = new Float64Array(101); // lags -50..50
-  learned[50 + 12] = 0.9; // the net's own best lag, 3 frames from the hand peak: out of reach
-  learned[50 + 8] = 0.4;
-  learned[50 + 10] = 0.3;
-  assert.equal(refineLipPeak(9, learned), 8);
-  assert.equal(refineLipPeak(10, learned), 10); // 11 (0) and 9 (0) are below 10's 0.3
-  assert.equal(refineLipPeak(11, learned), 12);
-  assert.equal(refineLipPeak(9, learned, 3), 12);
-  // At the edge of the curve only the lags that exist are read.
-  learned[0] = 1;
-  assert.equal(refineLipPeak(-50, learned), -50);
-  assert.equal(refineLipPeak(-49, learned), -50);
 });

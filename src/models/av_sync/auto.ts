@@ -13,7 +13,7 @@
 import type { SyncFeatures } from './features.js';
 import { CALIBRATION, DEFAULT_MIN_CONFIDENCE, calibratedConfidence, type CueKind } from './calibration.js';
 import { ambiguous, curveStats, pairedFrames, type CurveStats } from './lag_curve.js';
-import { learnedLipCurve, refineLipPeak, shippedLipWeights, type LipWeights } from './lip_cue.js';
+import { learnedLipCurve, shippedLipWeights, type LipWeights } from './lip_cue.js';
 import { learnedCurve, type LearnedCue } from './model_cue.js';
 import { mouthCue, type MouthTrack } from './mouth_cue.js';
 import { envelopeCue, onsetCue } from './onset_cue.js';
@@ -101,12 +101,8 @@ export function autoSync(f: SyncFeatures, opts: AutoOptions = {}): AutoEstimate 
     const lipNet = opts.lipNet === undefined ? shippedLipWeights() : opts.lipNet;
     const learnedLips = lipNet ? learnedLipCurve(f, opts.mouth!, lipNet) : undefined;
     const learnedBest = learnedLips ? curveStats(learnedLips, mouth.mask).best : undefined;
-    const hand = curveStats(mouth.curve, mouth.mask);
-    const agreement = lipAgreement(hand, learnedBest);
-    // The net moves the hand peak by at most a frame (refineLipPeak); the confidence reads the hand curve's shape.
-    const best = learnedLips ? refineLipPeak(hand.best, learnedLips) : hand.best;
-    const lag = best === hand.best ? {} : { best, refined: best };
-    add('mouth', mouth.curve, mouth.mask, { agreement, ...lag }, { audio: mouth.audioMask, video: mouth.videoMask });
+    const agreement = lipAgreement(curveStats(mouth.curve, mouth.mask), learnedBest);
+    add('mouth', mouth.curve, mouth.mask, { agreement }, { audio: mouth.audioMask, video: mouth.videoMask });
   }
   if (opts.learned) add('model', learnedCurve(opts.learned.probs), f.mask);
   // The envelope cue only checks (--fix); it never answers: it is the weakest and shares no signal with the others.

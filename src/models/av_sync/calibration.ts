@@ -49,9 +49,8 @@ export const FIXED_AT_ZERO: Partial<Record<CueKind, number[]>> = { onset: [4] };
 /** Weights per cue (from the command above; see docs/sync.md for the fit's data). */
 export const CALIBRATION: Record<CueKind, number[]> = {
   onset: [-1.7591, 0, 0, 0, 0, 1.308, 2.0381],
-  // Refitted in session 5, second round: the agreement input (lipAgreement) read from the nets of 1200 steps,
-  // cross-fitted, the lag refined by them (refineLipPeak) (docs/sync.md).
-  mouth: [0.0888, 1.469, 0.7888, 1.3256, 0.0806, 0, 1.7338],
+  // Refitted in session 5 with the agreement input (lipAgreement), cross-fitted lip nets (docs/sync.md).
+  mouth: [-0.111, 1.1938, 0.6814, 1.297, 0.1527, 0, 2.1229],
   envelope: [-0.8079, 1.4077, 0.3675, 1.9657, -0.0121],
   model: [-2.6757, 0, 0, 0.2789, 0.4733],
 };

@@ -95,30 +95,6 @@ export function encodeRows(w: LipWeights, branch: 'video' | 'audio', rows: Float
   return out;
 }
 
-/**
- * Frames the learned lip curve may move the hand curve's peak (refineLipPeak). One: the net refines the lag at
- * frame resolution and never chooses it (alone its best lag was within a frame on only 49-59 of 98 dev cases, the
- * hand cue's 73), so the lip cue's confidence, fitted on the hand curve's shape, keeps its meaning.
- */
-export const LIP_REFINE_FRAMES = 1;
-
-/**
- * The hand curve's best lag moved to where the learned curve peaks among the lags within `reach` frames of it
- * (frames, positive = audio late). The hand cue reads one feature (the inner-lip gap against speech-band loudness),
- * and on some speakers its peak sits 2 frames off at every shift (dev: retalk-face1 -2, w2lgfpgan-kim +2); the net,
- * trained on 40 lip landmarks against all 17 audio values, puts those within a frame (docs/sync.md, session 5,
- * second round: cross-fitted dev within one frame 73 -> 84 / 98 for nets of 1200 steps).
- */
-export function refineLipPeak(handBest: number, learned: ArrayLike<number>, reach = LIP_REFINE_FRAMES): number {
-  const maxLag = (learned.length - 1) / 2;
-  let best = handBest;
-  for (let lag = handBest - reach; lag <= handBest + reach; lag++) {
-    const i = lag + maxLag;
-    if (i >= 0 && i < learned.length && learned[i] > learned[best + maxLag]) best = lag;
-  }
-  return best;
-}
-
 /** The learned lag curve of a clip (undefined without lip shapes). */
 export function learnedLipCurve(f: SyncFeatures, track: MouthTrack, w: LipWeights): Float64Array | undefined {
   if (!track.lips) return undefined;

@@ -44,12 +44,7 @@ export interface LipTrainOptions {
   progress?: (step: number, loss: number, acc: number) => void;
 }
 
-/**
- * 1200 steps (was 400): the nets of 1200 steps refine the hand peak better on the development clips, cross-fitted
- * (within one frame 75 / 75 and 72 / 75 for seeds 0 / 1 at 400 steps against 84 / 75 at 1200; the hand cue 73 / 98;
- * docs/sync.md, session 5, second round), though alone they are worse at far lags (49-53 against 58-59).
- */
-export const LIP_TRAIN_DEFAULT = { steps: 1200, batch: 64, lr: 3e-3, seed: 0 };
+export const LIP_TRAIN_DEFAULT = { steps: 400, batch: 64, lr: 3e-3, seed: 0 };
 
 /** Every (clip, start) whose lip window lies on frames with a face and audio, and whose d = 0 audio window too. */
 function windowStarts(clips: LipTrainClip[], cfg: LipNetConfig): [number, number][] {
