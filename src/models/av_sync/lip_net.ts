@@ -9,7 +9,7 @@
  *   lips [B, T, 80] ─ linear 80→hidden, GELU ─ conv k (time) → dim ─┐ z-score over time, per channel
  *   audio [B, T', 17] ─ linear 17→hidden, GELU ─ conv k (time) → dim ─┘ mean_t,c v[t, c] a[t + l, c] = score(l)
  */
-import { type Graph, type Scope, type Tensor, stack } from '../../engine/index.js';
+import { type Graph, type Scope, type Tensor, concat, stack } from '../../engine/index.js';
 import { conv1dTime, linear } from '../../nn/index.js';
 import { AUDIO_DIM } from './features.js';
 import { fullXcorr } from './lag_curve.js';
@@ -59,6 +59,7 @@ export function lipSyncLoss(
   audio: Tensor,
   target: Tensor,
   cfg: LipNetConfig,
+  far?: Tensor,
 ): { loss: Tensor; acc: Tensor } {
   const W = cfg.window;
   const { v, a } = lipEmbeddings(p, lips, audio, cfg);
@@ -67,9 +68,31 @@ export function lipSyncLoss(
   for (let l = 0; l <= 2 * cfg.maxShift; l++) scores.push(vz.mul(zscore(a.slice([l], [l + W], [1]))).mean([1, 2])); // [B]
   // A learned sharpness: correlations live in [-1, 1], softmax needs a wider range.
   const scale = p.param('log_scale', [1], () => new Float32Array([Math.log(10)])).exp();
-  const logits = stack(scores, 1).mul(scale); // [B, 2K + 1]
+  let logits = stack(scores, 1); // [B, 2K + 1]
+  if (far) logits = concat([logits, farScores(p, vz, far, cfg)], 1); // [B, 2K + 1 + M]
+  logits = logits.mul(scale);
   const acc = logits.argmax(1).eq(target).cast('float32').mean();
   return { loss: logits.crossEntropy(target), acc };
+}
+
+/** Frames each far audio window carries beyond the lip window, so its convolution sees audio at both edges. */
+export const farMargin = (cfg: LipNetConfig): number => cfg.kernel - 1;
+
+/**
+ * Scores of far-lag negatives: far [B, M, W + farMargin, AUDIO_DIM], audio windows more than maxShift frames from
+ * the lip window (lip_train.ts), embedded like the near ones and cropped to W frames -> [B, M]. At inference the
+ * curve spans +-50 frames; without them training never asks the net to rank a lag beyond +-maxShift.
+ */
+function farScores(p: Scope, vz: Tensor, far: Tensor, cfg: LipNetConfig): Tensor {
+  const [B, M, A] = far.shape as number[];
+  const W = cfg.window,
+    left = farMargin(cfg) / 2;
+  const rows = far.reshape([B * M, A, AUDIO_DIM]);
+  const af = zscore(encoder(p.scope('audio'), rows, cfg).slice([left], [left + W], [1])); // [B*M, W, D]
+  return vz
+    .unsqueeze([1])
+    .mul(af.reshape([B, M, W, cfg.dim]))
+    .mean([2, 3]); // [B, M]
 }
 
 /** Rows [T, dim] minus their mean over the frames where mask is 1, times scale; 0 where mask is 0. */

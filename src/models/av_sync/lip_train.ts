@@ -13,7 +13,7 @@ import { Rng } from '../../util/rng.js';
 import { InputError } from '../../util/errors.js';
 import { AUDIO_DIM, type SyncFeatures } from './features.js';
 import { LIP_DIM } from './lip_shape.js';
-import { lipSyncLoss, prepareLipInputs, type LipNetConfig } from './lip_net.js';
+import { farMargin, lipSyncLoss, prepareLipInputs, type LipNetConfig } from './lip_net.js';
 import type { MouthTrack } from './mouth_cue.js';
 
 /** One in-sync clip, prepared for training. */
@@ -41,6 +41,11 @@ export interface LipTrainOptions {
   batch: number;
   lr: number;
   seed: number;
+  /**
+   * Far-lag negatives per example (default 0): audio windows displaced beyond +-maxShift (up to the curve's +-50
+   * frames) added to the softmax as wrong candidates (lip_net.ts farScores).
+   */
+  farNegatives?: number;
   progress?: (step: number, loss: number, acc: number) => void;
 }
 
@@ -76,12 +81,37 @@ function displacement(c: LipTrainClip, t0: number, cfg: LipNetConfig, rng: Rng):
   return valid.length ? valid[rng.int(valid.length)] : undefined;
 }
 
+/** Lags the inference curve spans (frames), so far negatives come from where the curve will look. */
+const CURVE_LAGS = 50;
+
+/**
+ * Start of an audio window of W + farMargin frames centered on the lip window displaced by d, |d| > maxShift, on
+ * present audio of the same clip; another clip's in-sync window where the clip is too short to have one.
+ */
+function farWindow(clips: LipTrainClip[], ci: number, t0: number, cfg: LipNetConfig, rng: Rng): [number, number] {
+  const c = clips[ci],
+    m = farMargin(cfg) / 2,
+    A = cfg.window + farMargin(cfg);
+  const ok = (a0: number) => {
+    if (a0 < 0 || a0 + A > c.audioMask.length) return false;
+    for (let t = a0; t < a0 + A; t++) if (!c.audioMask[t]) return false;
+    return true;
+  };
+  const valid: number[] = [];
+  for (let d = -CURVE_LAGS; d <= CURVE_LAGS; d++) if (Math.abs(d) > cfg.maxShift && ok(t0 + d - m)) valid.push(d);
+  if (valid.length) return [ci, t0 + valid[rng.int(valid.length)] - m];
+  const other = clips.length > 1 ? (ci + 1 + rng.int(clips.length - 1)) % clips.length : ci;
+  const o = clips[other];
+  return [other, Math.max(0, Math.min(o.audioMask.length - A, rng.int(Math.max(1, o.audioMask.length - A))))];
+}
+
 function drawBatch(
   clips: LipTrainClip[],
   starts: [number, number][],
   cfg: LipNetConfig,
   B: number,
   rng: Rng,
+  farNegatives = 0,
 ): Record<string, HostArray> {
   const K = cfg.maxShift,
     W = cfg.window,
@@ -89,6 +119,8 @@ function drawBatch(
   const lips = new Float32Array(B * W * LIP_DIM);
   const audio = new Float32Array(B * A * AUDIO_DIM);
   const target = new BigInt64Array(B);
+  const F = cfg.window + farMargin(cfg);
+  const far = new Float32Array(B * farNegatives * F * AUDIO_DIM);
   for (let b = 0; b < B; b++) {
     let ci: number, t0: number, d: number | undefined;
     do {
@@ -108,8 +140,24 @@ function drawBatch(
         const level = j >= 1 && j <= 8 ? gain : 0;
         audio[(b * A + t) * AUDIO_DIM + j] = c.audio[(a0 + t) * AUDIO_DIM + j] + level + 0.02 * rng.normal();
       }
+    for (let n = 0; n < farNegatives; n++) {
+      const [fi, f0] = farWindow(clips, ci, t0, cfg, rng);
+      const src = clips[fi].audio,
+        base = (b * farNegatives + n) * F;
+      for (let t = 0; t < F; t++)
+        for (let j = 0; j < AUDIO_DIM; j++) {
+          const level = j >= 1 && j <= 8 ? gain : 0;
+          const u = f0 + t;
+          const x = u < clips[fi].audioMask.length ? src[u * AUDIO_DIM + j] : 0;
+          far[(base + t) * AUDIO_DIM + j] = x + level + 0.02 * rng.normal();
+        }
+    }
   }
+  const farInput: Record<string, HostArray> = farNegatives
+    ? { far: hostArray('float32', [B, farNegatives, F, AUDIO_DIM], far) }
+    : {};
   return {
+    ...farInput,
     lips: hostArray('float32', [B, W, LIP_DIM], lips),
     audio: hostArray('float32', [B, A, AUDIO_DIM], audio),
     target: hostArray('int64', [B], target),
@@ -134,7 +182,10 @@ export async function trainLipNet(
       const lips = g.input('lips', 'float32', [opts.batch, cfg.window, LIP_DIM]);
       const audio = g.input('audio', 'float32', [opts.batch, cfg.window + K2, AUDIO_DIM]);
       const target = g.input('target', 'int64', [opts.batch]);
-      const { loss, acc } = lipSyncLoss(p, lips, audio, target, cfg);
+      const far = opts.farNegatives
+        ? g.input('far', 'float32', [opts.batch, opts.farNegatives, cfg.window + farMargin(cfg), AUDIO_DIM])
+        : undefined;
+      const { loss, acc } = lipSyncLoss(p, lips, audio, target, cfg, far);
       return { loss, metrics: { acc } };
     },
     store,
@@ -146,7 +197,7 @@ export async function trainLipNet(
   const tail: [number, number][] = [];
   try {
     for (let s = 0; s < opts.steps; s++) {
-      const r = await trainer.trainStep(drawBatch(clips, starts, cfg, opts.batch, rng));
+      const r = await trainer.trainStep(drawBatch(clips, starts, cfg, opts.batch, rng, opts.farNegatives ?? 0));
       tail.push([r.loss, r.metrics.acc]);
       if (tail.length > 50) tail.shift();
       opts.progress?.(s + 1, r.loss, r.metrics.acc);
