@@ -1,5 +1,11 @@
-/** Shared fixtures of the FAVOR tests: random clips in the layout the model reads. */
-import { AUDIO_PER_FRAME, FRAME_VALUES, MEL_BANDS } from '../../src/models/favor/config.js';
+/** Shared fixtures of the FAVOR tests: random clips in the layout the model reads, a stage-1 run folder. */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Graph, ParamStore, Scope } from '../../src/engine/index.js';
+import type { HostArray } from '../../src/io/array.js';
+import { saveSafetensors } from '../../src/io/safetensors.js';
+import { AUDIO_PER_FRAME, type FavorConfig, FRAME_VALUES, MEL_BANDS } from '../../src/models/favor/config.js';
+import { encoderStageLoss } from '../../src/models/favor/pretrain.js';
 import type { ClipStreams } from '../../src/models/favor/data.js';
 import { Rng } from '../../src/util/rng.js';
 
@@ -9,4 +15,19 @@ export function randomClip(frames: number, seed: number): ClipStreams {
   const video = Float32Array.from({ length: frames * FRAME_VALUES }, () => rng.uniform());
   const audio = Float32Array.from({ length: frames * AUDIO_PER_FRAME * MEL_BANDS }, () => rng.uniform() * 2 - 1);
   return { frames, video, audio };
+}
+
+/**
+ * A stage-1 run folder (config.json + best.safetensors) whose encoders hold `seed`'s initial values: what stage 2
+ * loads with `model.encoders`.
+ */
+export function writeStageOneRun(dir: string, model: FavorConfig, seed: number): Record<string, HostArray> {
+  const stage1 = { ...model, stage: 'encoders' as const, encoders: null, freezeEncoders: false };
+  const store = new ParamStore(seed);
+  const g = new Graph();
+  encoderStageLoss(g, new Scope(g, store), stage1, 1, stage1.window);
+  const weights = Object.fromEntries(store.names().map((n) => [n, store.get(n)]));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ task: 'favor', model: stage1 }));
+  saveSafetensors(join(dir, 'best.safetensors'), weights);
+  return weights;
 }

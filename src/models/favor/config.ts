@@ -28,6 +28,11 @@ export interface FavorConfig {
   encoders: string | null;
   /** Keep the encoders' weights fixed (FAVOR's encoders are pretrained and frozen). */
   freezeEncoders: boolean;
+  /**
+   * With frozen stage-1 encoders: run them once per clip before training and train on their outputs
+   * (encoder_cache.ts) instead of re-running them every step. The same numbers, computed once; false = every step.
+   */
+  cacheEncoders: boolean;
   /** Features of the per-pixel MLP the patches are cut from (encoders.ts; 0 = patches of raw RGB). */
   pixelDim: number;
   /** Encoder widths of the visual and audio tokens (joined width = visualDim + audioDim). */
@@ -76,6 +81,7 @@ export const favorSmall = (): FavorConfig => ({
   stage: 'answer',
   encoders: null,
   freezeEncoders: false,
+  cacheEncoders: true,
   pixelDim: 0,
   visualDim: 32,
   audioDim: 32,

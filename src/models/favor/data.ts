@@ -46,7 +46,8 @@ export interface AvqaExamples {
   labels(q: AvqaQuestion): FrameLabels;
 }
 
-const audioKey = (q: Pick<AvqaQuestion, 'index' | 'audio'>): string =>
+/** A question's clip: its scene and the audio it is asked over (own, shifted or foil). */
+export const clipKey = (q: Pick<AvqaQuestion, 'index' | 'audio'>): string =>
   `${q.index}|${q.audio?.offset ?? ''}|${q.audio?.foil ?? ''}`;
 
 /** Examples already rendered in this process, by settings: ablation and seed runs share one rendering. */
@@ -77,10 +78,10 @@ function renderExamples(
   const videos = new Map<number, Float32Array>();
   const audios = new Map<string, Float32Array>();
   const labels = new Map<string, FrameLabels>();
-  const keys = [...new Set(questions.map(audioKey))];
+  const keys = [...new Set(questions.map(clipKey))];
   let done = 0;
   for (const q of questions) {
-    const key = audioKey(q);
+    const key = clipKey(q);
     if (audios.has(key)) continue;
     const s: AvqaStreams = avqaStreams(cfg, q.index, q.audio ?? {}, opts);
     if (!videos.has(q.index)) videos.set(q.index, s.video.data as Float32Array);
@@ -103,12 +104,12 @@ function renderExamples(
     answers: avqaAnswers(cfg),
     clip: (q) => {
       const video = videos.get(q.index);
-      const audio = audios.get(audioKey(q));
+      const audio = audios.get(clipKey(q));
       if (!video || !audio) throw new InputError(`no streams for question ${q.id}`, { field: 'question', got: q.id });
       return { frames: video.length / FRAME_VALUES, video, audio };
     },
     labels: (q) => {
-      const l = labels.get(audioKey(q));
+      const l = labels.get(clipKey(q));
       if (!l) throw new InputError(`no frame labels for question ${q.id}`, { field: 'question', got: q.id });
       return l;
     },
@@ -132,18 +133,26 @@ export function avBatch(clips: readonly ClipStreams[], frames: number): Record<s
   const perAudio = AUDIO_PER_FRAME * MEL_BANDS;
   const video = new Float32Array(b * frames * perFrame);
   const audio = new Float32Array(b * frames * perAudio);
-  const mask = new Float32Array(b * frames);
   clips.forEach((c, i) => {
     const n = Math.min(c.frames, frames);
     video.set(c.video.subarray(0, n * perFrame), i * frames * perFrame);
     audio.set(c.audio.subarray(0, n * perAudio), i * frames * perAudio);
-    mask.fill(1, i * frames, i * frames + n);
   });
   return {
     video: hostArray('float32', [b, frames, FRAME_VALUES], video),
     audio: hostArray('float32', [b, frames * AUDIO_PER_FRAME, MEL_BANDS], audio),
-    frame_mask: hostArray('float32', [b, frames], mask),
+    frame_mask: frameMaskBatch(
+      clips.map((c) => c.frames),
+      frames,
+    ),
   };
+}
+
+/** frame_mask [B, F]: 1 on each clip's real frames (clips of `lengths` frames padded or cut to `frames`). */
+export function frameMaskBatch(lengths: readonly number[], frames: number): HostArray {
+  const mask = new Float32Array(lengths.length * frames);
+  lengths.forEach((n, i) => mask.fill(1, i * frames, i * frames + Math.min(n, frames)));
+  return hostArray('float32', [lengths.length, frames], mask);
 }
 
 /** question [SEP] ids (no [BOS]: the AV tokens come first). */

@@ -107,10 +107,10 @@ export async function askClip(
   );
   try {
     const run = (f: Record<string, HostArray>) => p.run(f);
-    const [greedy] = await answerBatch(run, tok, [clip], [question], frames, textLen, model.config);
+    const av = avBatch([clip], frames);
+    const [greedy] = await answerBatch(run, tok, av, [question], frames, textLen, model.config);
     let answer = greedy.answer;
     if ((opts.beam ?? 1) > 1) {
-      const av = avBatch([clip], frames);
       const next = async (prefixes: number[][]) =>
         Promise.all(
           prefixes.map(async (pre) => {

@@ -102,9 +102,15 @@ export function encodeStreams(p: Scope, inputs: AvInputs, cfg: FavorConfig): Fra
   return { visual, audio, frameMask: x.frameMask };
 }
 
-/** The audio-visual encoder: frames + audio -> the joint tokens the language model reads. */
-export function favorEncode(p: Scope, inputs: AvInputs, cfg: FavorConfig): AvTokens {
-  const streams = encodeStreams(p, inputs, cfg);
+/**
+ * What the AV encoder reads: frames + audio, or the stream encoders' outputs already computed (frozen encoders run
+ * once per clip, encoder_cache.ts).
+ */
+export type AvSource = AvInputs | FrameStreams;
+
+/** The audio-visual encoder: frames + audio (or their encoded streams) -> the joint tokens the language model reads. */
+export function favorEncode(p: Scope, x: AvSource, cfg: FavorConfig): AvTokens {
+  const streams = 'video' in x ? encodeStreams(p, x, cfg) : x;
   const { visual, audio, frameMask } = streams;
   const b = visual.shape[0] as number;
   if (cfg.sync === 'frame') {
@@ -153,7 +159,7 @@ export interface FavorOutputs {
 }
 
 /** The whole model: AV inputs + text -> next-token logits (and the LM's attention over the AV tokens). */
-export function favor(p: Scope, x: AvInputs, text: Tensor, vocab: number, cfg: FavorConfig): FavorOutputs {
+export function favor(p: Scope, x: AvSource, text: Tensor, vocab: number, cfg: FavorConfig): FavorOutputs {
   const av = cfg.questionOnly ? undefined : favorEncode(p.scope('encoder'), x, cfg);
   const lm = languageModel(p.scope('lm'), av?.tokens, av?.valid, text, vocab, cfg);
   return { ...lm, av };
@@ -162,7 +168,7 @@ export function favor(p: Scope, x: AvInputs, text: Tensor, vocab: number, cfg: F
 /** Training loss: cross-entropy on the answer and [EOS] positions (`targetMask`) + diversity * the diversity loss (+ answerAux * the auxiliary classifier's loss when `aux` is given). */
 export function favorLoss(
   p: Scope,
-  x: AvInputs,
+  x: AvSource,
   text: Tensor,
   target: Tensor,
   targetMask: Tensor,

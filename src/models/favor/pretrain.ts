@@ -17,7 +17,7 @@ import { type HostArray, toFloat32 } from '../../io/array.js';
 import { evalBatches } from '../../train/data.js';
 import type { EvalContext, TaskData } from '../../train/task.js';
 import type { FavorConfig } from './config.js';
-import { type AvqaExamples, avBatch } from './data.js';
+import { type AvqaExamples, avBatch, clipKey } from './data.js';
 import { frameAuxLoss, frameLabelInputs, frameLogits } from './frame_aux.js';
 import { avInputs, encodeStreams } from './model.js';
 
@@ -59,7 +59,7 @@ export async function scoreFrames(
 ): Promise<Record<string, number>> {
   const seen = new Set<string>();
   const clips = questions.filter((q) => {
-    const key = `${q.index}|${q.audio?.offset ?? ''}|${q.audio?.foil ?? ''}`;
+    const key = clipKey(q);
     return !seen.has(key) && (seen.add(key), true);
   });
   const right = { look: 0, color: 0, shape: 0, sound: 0, silent: 0 };
