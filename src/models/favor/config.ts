@@ -18,6 +18,11 @@ export type FavorStage = 'answer' | 'encoders';
 export interface FavorConfig {
   /** Visual tokens per frame side: a 32 px frame in patches of `patch` px gives (32 / patch)^2 tokens. */
   patch: number;
+  /**
+   * Side of the frames the visual encoder reads (px): 32, or 64 (the scenes' own size, conv stem only; its extra
+   * first layer and pooling bring the feature map back to the 32 px stem's, so the tokens are the same count).
+   */
+  frameSize: 32 | 64;
   /** What the visual tokens are cut from: raw RGB patches ('patch') or a small conv stem's feature map ('conv', stem.ts). */
   visualStem: 'patch' | 'conv';
   /** Channels of the conv stem's first layer (the later two have twice as many). */
@@ -76,6 +81,7 @@ export const AUDIO_PER_FRAME = 25;
 
 export const favorSmall = (): FavorConfig => ({
   patch: 8,
+  frameSize: 32,
   visualStem: 'patch',
   stemDim: 16,
   stage: 'answer',
@@ -120,6 +126,9 @@ export function visualTokens(cfg: Pick<FavorConfig, 'patch'>): { tokens: number;
 
 /** Values per raw frame row (32 x 32 RGB, row-major y, x, channel). */
 export const FRAME_VALUES = FRAME_SIZE * FRAME_SIZE * 3;
+
+/** Values per raw frame row of `size` px frames. */
+export const frameValues = (size: number): number => size * size * 3;
 
 /** Windows for `frames` frames (the last one padded). */
 export const windowsFor = (frames: number, cfg: Pick<FavorConfig, 'window'>): number => Math.ceil(frames / cfg.window);

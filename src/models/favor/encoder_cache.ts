@@ -57,7 +57,7 @@ export async function computeEncoderCache(
   const store = new ParamStore(0);
   const predictor = await Predictor.create(
     (g, p) => {
-      const s = encodeStreams(p.scope('encoder'), avInputs(g, batch, ex.frames), cfg); // loads model.encoders
+      const s = encodeStreams(p.scope('encoder'), avInputs(g, batch, ex.frames, cfg.frameSize), cfg); // loads model.encoders
       return { visual_tokens: s.visual, audio_tokens: s.audio };
     },
     store,
@@ -76,6 +76,7 @@ export async function computeEncoderCache(
         avBatch(
           part.map((q) => ex.clip(q)),
           ex.frames,
+          ex.frameSize,
         ),
       );
       const [v, a] = [toFloat32(out.visual_tokens), toFloat32(out.audio_tokens)];

@@ -88,6 +88,7 @@ export async function answerAll(
     avBatch(
       part.map((q) => ex.clip(q)),
       ex.frames,
+      ex.frameSize,
     ),
 ): Promise<Answered[]> {
   const out: Answered[] = [];

@@ -15,9 +15,10 @@
  */
 import { type Scope, type Tensor, concat } from '../../engine/index.js';
 import { linear } from '../../nn/index.js';
+import { ShapeError } from '../../util/errors.js';
 import { FRAME_SIZE } from './config.js';
 
-const CELLS = FRAME_SIZE / 4; // the stem's output side: two 2x poolings
+const CELLS = FRAME_SIZE / 4; // the stem's output side: two 2x poolings of a 32 px frame
 
 /** 3x3 convolution, stride 1, zero padding 1: x [N, H, W, C] -> [N, H, W, out]. */
 export function conv3x3(p: Scope, x: Tensor, out: number): Tensor {
@@ -35,10 +36,16 @@ export function maxPool2(x: Tensor): Tensor {
   return x.reshape([n, h / 2, 2, w / 2, 2, c]).max([2, 4]); // [N, H/2, W/2, C]
 }
 
-/** Frames [B, F, 32*32*3] -> visual tokens' inputs [B, F, (32/patch)^2, (8/grid)^2 * 2C] (see the module comment). */
-export function convStem(p: Scope, video: Tensor, channels: number, patch: number): Tensor {
+/**
+ * Frames [B, F, S*S*3] -> visual tokens' inputs [B, F, (32/patch)^2, (8/grid)^2 * 2C] (see the module comment). 64 px
+ * frames (`size` 64) first go through one more conv3x3 (C) + GELU + maxpool 2 to [B*F, 32, 32, C].
+ */
+export function convStem(p: Scope, video: Tensor, channels: number, patch: number, size = FRAME_SIZE): Tensor {
   const [b, f] = video.shape as number[];
-  const x = video.reshape([b * f, FRAME_SIZE, FRAME_SIZE, 3]); // [B*F, 32, 32, 3]
+  if (size !== FRAME_SIZE && size !== 2 * FRAME_SIZE)
+    throw new ShapeError(`the conv stem reads 32 or 64 px frames, not ${size}`, { op: 'convStem', got: size });
+  let x = video.reshape([b * f, size, size, 3]); // [B*F, S, S, 3]
+  if (size > FRAME_SIZE) x = maxPool2(conv3x3(p.scope('c0'), x, channels).gelu()); // [B*F, 32, 32, C]
   const h1 = maxPool2(conv3x3(p.scope('c1'), x, channels).gelu()); // [B*F, 16, 16, C]
   const h2 = maxPool2(conv3x3(p.scope('c2'), h1, 2 * channels).gelu()); // [B*F, 8, 8, 2C]
   const h3 = conv3x3(p.scope('c3'), h2, 2 * channels).gelu(); // [B*F, 8, 8, 2C]

@@ -18,6 +18,7 @@ import { encoderStageInference, encoderStageLoss, evaluateEncoders } from './pre
 export const FavorModelSchema = z
   .object({
     patch: z.union([z.literal(4), z.literal(8), z.literal(16), z.literal(32)]),
+    frameSize: z.union([z.literal(32), z.literal(64)]).default(32),
     // Defaults for runs saved before these fields existed.
     visualStem: z.enum(['patch', 'conv']).default('patch'),
     stemDim: z.number().int().positive().default(16),
@@ -53,7 +54,11 @@ export const FavorModelSchema = z
       m.visualDim % m.heads === 0 &&
       m.audioDim % m.heads === 0,
     { message: 'visualDim, audioDim and lmDim must be divisible by heads' },
-  );
+  )
+  .refine((m) => m.frameSize === 32 || m.visualStem === 'conv', {
+    message: 'frameSize 64 needs visualStem conv (the patch stem cuts 32 px frames)',
+    path: ['frameSize'],
+  });
 
 export const FavorDataSchema = z
   .object({
@@ -81,8 +86,11 @@ export interface FavorTaskData extends TaskData {
 async function loadFavorData(ctx: LoadContext<FavorDataConfig, FavorConfig>): Promise<FavorTaskData> {
   if (ctx.source.kind !== 'synth')
     throw new ConfigError('favor trains on AVQA scenes: use --data avqa:N', { field: 'data' });
-  const ex = loadAvqaExamples(ctx.data.avqa, ctx.source.clips, (done, total) =>
-    ctx.progress('AVQA streams', done, total),
+  const ex = loadAvqaExamples(
+    ctx.data.avqa,
+    ctx.source.clips,
+    (done, total) => ctx.progress('AVQA streams', done, total),
+    ctx.model.frameSize,
   );
   const splits = { train: [] as number[], val: [] as number[], test: [] as number[] };
   ex.questions.forEach((q, i) => splits[q.split].push(i));
@@ -107,6 +115,7 @@ async function loadFavorData(ctx: LoadContext<FavorDataConfig, FavorConfig>): Pr
           : avBatch(
               qs.map((q) => ex.clip(q)),
               ex.frames,
+              ex.frameSize,
             )),
         ...textBatch(ex.tokenizer, qs, ex.textLen),
         answer_class: answerClassBatch(ex.answers, qs),
@@ -131,7 +140,9 @@ async function loadFavorData(ctx: LoadContext<FavorDataConfig, FavorConfig>): Pr
 
 /** The AV inputs of a graph: frames + audio, or (with `cache`) the encoders' cached outputs. */
 function avSource(g: Graph, p: Scope, model: FavorConfig, batch: number, frames: number, cache?: EncoderCache) {
-  return cache ? cachedStreamInputs(g, p.scope('encoder'), batch, frames, model, cache) : avInputs(g, batch, frames);
+  return cache
+    ? cachedStreamInputs(g, p.scope('encoder'), batch, frames, model, cache)
+    : avInputs(g, batch, frames, model.frameSize);
 }
 
 /** Graph inputs and loss for a batch (`cache`: the AV inputs are the frozen encoders' cached outputs). */
