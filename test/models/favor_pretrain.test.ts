@@ -60,14 +60,18 @@ const conv = (over: Partial<FavorConfig> = {}): FavorConfig => ({
   ...over,
 });
 
-test('the conv stem gives (32 / patch)^2 visual tokens per frame from 32 and 64 px frames', () => {
-  for (const frameSize of [32, 64] as const)
+test('the conv stem gives (32 / patch)^2 visual tokens per frame from 32 and 64 px frames, pooling early or late', () => {
+  for (const [frameSize, stemPool] of [
+    [32, 'early'],
+    [64, 'early'],
+    [32, 'late'],
+  ] as const)
     for (const patch of [8, 16]) {
       const g = new Graph();
       const store = new ParamStore(0);
       const x = avInputs(g, 2, 7, frameSize);
       assert.deepEqual(x.video.shape, [2, 7, frameSize * frameSize * 3]);
-      const s = encodeStreams(new Scope(g, store).scope('encoder'), x, conv({ patch, frameSize }));
+      const s = encodeStreams(new Scope(g, store).scope('encoder'), x, conv({ patch, frameSize, stemPool }));
       assert.deepEqual(s.visual.shape, [2, 10, (32 / patch) ** 2, 16]); // padded to two windows of 5
       assert.deepEqual(s.audio.shape, [2, 10, 25, 16]);
       // 64 px frames enter as 32 x 32 cells of 2x2 pixels: the first convolution reads 9 cells x 12 values.

@@ -27,6 +27,8 @@ export interface FavorConfig {
   visualStem: 'patch' | 'conv';
   /** Channels of the conv stem's first layer (the later two have twice as many). */
   stemDim: number;
+  /** Where the conv stem pools: after its first and second convolutions ('early'), or its second and third ('late'). */
+  stemPool: 'early' | 'late';
   /** Which stage this run trains (see FavorStage). */
   stage: FavorStage;
   /** Run folder of a stage-1 ('encoders') run whose encoder weights start this model's (null: from scratch). */
@@ -84,6 +86,7 @@ export const favorSmall = (): FavorConfig => ({
   frameSize: 32,
   visualStem: 'patch',
   stemDim: 16,
+  stemPool: 'early',
   stage: 'answer',
   encoders: null,
   freezeEncoders: false,

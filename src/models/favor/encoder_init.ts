@@ -11,6 +11,7 @@ import type { FavorConfig } from './config.js';
 const ENCODER_FIELDS = [
   'visualStem',
   'stemDim',
+  'stemPool',
   'patch',
   'frameSize',
   'pixelDim',
@@ -33,7 +34,8 @@ export function seedEncoders(p: Scope, cfg: FavorConfig): void {
   for (const f of ENCODER_FIELDS) {
     const mine = cfg[f];
     // Fields a run saved before they existed take their schema defaults.
-    const got = theirs[f] ?? { visualStem: 'patch', stemDim: 16, pixelDim: 0, frameSize: 32 }[f as string];
+    const got =
+      theirs[f] ?? { visualStem: 'patch', stemDim: 16, stemPool: 'early', pixelDim: 0, frameSize: 32 }[f as string];
     if (got !== mine)
       throw new ConfigError(`model.encoders ${cfg.encoders}: its model.${f} is ${String(got)}, this run's ${mine}`, {
         field: `model.${f}`,

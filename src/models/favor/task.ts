@@ -22,6 +22,7 @@ export const FavorModelSchema = z
     // Defaults for runs saved before these fields existed.
     visualStem: z.enum(['patch', 'conv']).default('patch'),
     stemDim: z.number().int().positive().default(16),
+    stemPool: z.enum(['early', 'late']).default('early'),
     stage: z.enum(['answer', 'encoders']).default('answer'),
     encoders: z.string().min(1).nullable().default(null),
     freezeEncoders: z.boolean().default(false),
