@@ -1,12 +1,39 @@
-/** Shared fixtures of the FAVOR tests: random clips in the layout the model reads. */
-import { AUDIO_PER_FRAME, FRAME_VALUES, MEL_BANDS } from '../../src/models/favor/config.js';
+/** Shared fixtures of the FAVOR tests: random clips in the layout the model reads, a stage-1 run folder. */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Graph, ParamStore, Scope } from '../../src/engine/index.js';
+import type { HostArray } from '../../src/io/array.js';
+import { saveSafetensors } from '../../src/io/safetensors.js';
+import {
+  AUDIO_PER_FRAME,
+  type FavorConfig,
+  FRAME_SIZE,
+  frameValues,
+  MEL_BANDS,
+} from '../../src/models/favor/config.js';
+import { encoderStageLoss } from '../../src/models/favor/pretrain.js';
 import type { ClipStreams } from '../../src/models/favor/data.js';
 import { Rng } from '../../src/util/rng.js';
 
-/** `frames` frames of uniform pixels in [0, 1] and log-mel in [-1, 1], seeded. */
-export function randomClip(frames: number, seed: number): ClipStreams {
+/** `frames` frames of `size` px of uniform pixels in [0, 1] and log-mel in [-1, 1], seeded. */
+export function randomClip(frames: number, seed: number, size = FRAME_SIZE): ClipStreams {
   const rng = new Rng(seed);
-  const video = Float32Array.from({ length: frames * FRAME_VALUES }, () => rng.uniform());
+  const video = Float32Array.from({ length: frames * frameValues(size) }, () => rng.uniform());
   const audio = Float32Array.from({ length: frames * AUDIO_PER_FRAME * MEL_BANDS }, () => rng.uniform() * 2 - 1);
   return { frames, video, audio };
+}
+
+/**
+ * A stage-1 run folder (config.json + best.safetensors) whose encoders hold `seed`'s initial values: what stage 2
+ * loads with `model.encoders`.
+ */
+export function writeStageOneRun(dir: string, model: FavorConfig, seed: number): Record<string, HostArray> {
+  const stage1 = { ...model, stage: 'encoders' as const, encoders: null, freezeEncoders: false };
+  const store = new ParamStore(seed);
+  const g = new Graph();
+  encoderStageLoss(g, new Scope(g, store), stage1, 1, stage1.window);
+  const weights = Object.fromEntries(store.names().map((n) => [n, store.get(n)]));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ task: 'favor', model: stage1 }));
+  saveSafetensors(join(dir, 'best.safetensors'), weights);
+  return weights;
 }

@@ -15,12 +15,17 @@ import {
   avqaConfig,
   avqaScene,
   frameLabels,
+  MIN_VISIBLE,
   lookIndex,
   sceneDuration,
   sceneSynthConfig,
+  visibleFractions,
 } from '../../src/data/avqa/index.js';
+import { insideShape } from '../../src/data/synth/render.js';
+import { type SceneObject, positionAt, simulateScene } from '../../src/data/synth/scene.js';
+import { Rng } from '../../src/util/rng.js';
 import { generateClip, sceneVoices, sceneKey } from '../../src/data/synth/clip.js';
-import { SHAPES, synthClasses } from '../../src/data/synth/classes.js';
+import { SHAPES, type Shape, synthClasses } from '../../src/data/synth/classes.js';
 import { type FavorConfig, favorTiny } from '../../src/models/favor/config.js';
 import { avBatch, frameLabelBatch } from '../../src/models/favor/data.js';
 import { frameLabelInputs } from '../../src/models/favor/frame_aux.js';
@@ -44,19 +49,57 @@ function renderedSoundLabels(index: number, offset: number, soundsOf = index): F
   return out;
 }
 
-test("the visual labels are the scene's looks, colors and shapes in every frame", () => {
-  for (const index of [0, 1, 2]) {
+/** The label ids of an object's look, color and shape. */
+const labelsOf = (o: { color: string; shape: string }) => [
+  lookIndex(o.color, o.shape),
+  FRAME_LOOKS + LOOK_COLORS.indexOf(o.color),
+  FRAME_LOOKS + LOOK_COLORS.length + SHAPES.indexOf(o.shape as (typeof SHAPES)[number]),
+];
+
+/** Pixels of a `size` px frame inside an object's shape at time `t` (whether covered or not). */
+function pixelsInside(o: SceneObject, shape: Shape, t: number, size: number): number {
+  const [cx, cy] = positionAt(o, t);
+  let n = 0;
+  for (let y = 0; y < size; y++)
+    for (let x = 0; x < size; x++) if (insideShape(shape, x + 0.5 - cx, y + 0.5 - cy, o.radius)) n++;
+  return n;
+}
+
+test("the visual labels are the looks, colors and shapes of the scene's objects at least half visible", () => {
+  let checked = 0;
+  let partly = 0;
+  for (let index = 0; index < 30; index++) {
     const l = frameLabels(cfg, index);
+    const duration = sceneDuration(cfg, index);
     const objects = avqaScene(cfg, index).objects;
-    const on = new Set([
-      ...objects.map((o) => lookIndex(o.color, o.shape)),
-      ...objects.map((o) => FRAME_LOOKS + LOOK_COLORS.indexOf(o.color)),
-      ...objects.map((o) => FRAME_LOOKS + LOOK_COLORS.length + SHAPES.indexOf(o.shape)),
-    ]);
-    assert.equal(l.frames, 2 * sceneDuration(cfg, index));
-    for (let t = 0; t < l.frames; t++)
+    const visible = visibleFractions(cfg, index, duration, l.frames);
+    assert.equal(l.frames, 2 * duration);
+    // The rendered frames themselves (an independent path): a sounding object whose colour no other object has and
+    // that is not flashing shows exactly its visible fraction of its own pixels in that colour.
+    const synth = sceneSynthConfig(cfg, index, duration);
+    const clip = generateClip(synth, index, { audio: false });
+    const classes = synthClasses(synth.classes);
+    const sim = simulateScene(synth, new Rng(sceneKey(synth, index)));
+    const px = synth.size * synth.size;
+    for (let t = 0; t < l.frames; t++) {
+      const on = new Set(objects.filter((_, i) => visible[t][i] >= MIN_VISIBLE).flatMap(labelsOf));
       for (let k = 0; k < FRAME_VISUAL; k++) assert.equal(l.visual[t * FRAME_VISUAL + k], on.has(k) ? 1 : 0, `${k}`);
+      const frame = clip.video.subarray(t * (clip.fps / 2) * px * 3, (t * (clip.fps / 2) + 1) * px * 3);
+      sim.objects.forEach((o, i) => {
+        const color = classes[o.cls].color;
+        const flashing = sim.events.some((e) => e.object === o.id && t / 2 >= e.time && t / 2 - e.time < synth.flash);
+        if (!o.sounding || flashing || objects.some((x, j) => j !== i && x.color === objects[i].color)) return;
+        let shown = 0;
+        for (let p = 0; p < px; p++)
+          if (frame[3 * p] === color[0] && frame[3 * p + 1] === color[1] && frame[3 * p + 2] === color[2]) shown++;
+        const area = pixelsInside(o, classes[o.cls].shape, t / 2, synth.size);
+        assert.ok(Math.abs(shown / area - visible[t][i]) < 1e-9, `scene ${index} frame ${t} object ${i}`);
+        checked++;
+        if (visible[t][i] < 1) partly++;
+      });
+    }
   }
+  assert.ok(checked > 300 && partly > 10, `${checked} objects checked, ${partly} partly hidden: too few to mean much`);
 });
 
 test("the audio labels mark the frames of the renderer's heard impacts: own, shifted and foil audio", () => {

@@ -15,7 +15,8 @@ import { type FavorConfig, favorTiny } from '../../src/models/favor/config.js';
 import { type AvqaExamples, avBatch, frameLabelBatch } from '../../src/models/favor/data.js';
 import { encoderStageLoss, scoreFrames } from '../../src/models/favor/pretrain.js';
 import { avInputs, encodeStreams } from '../../src/models/favor/model.js';
-import { conv3x3 } from '../../src/models/favor/stem.js';
+import { conv3x3, spaceToDepth2 } from '../../src/models/favor/stem.js';
+import { FavorModelSchema } from '../../src/models/favor/task.js';
 import { Rng } from '../../src/util/rng.js';
 import { randomClip } from './favor_fixtures.js';
 
@@ -59,13 +60,51 @@ const conv = (over: Partial<FavorConfig> = {}): FavorConfig => ({
   ...over,
 });
 
-test('the conv stem gives (32 / patch)^2 visual tokens per frame', () => {
-  for (const patch of [8, 16]) {
-    const g = new Graph();
-    const s = encodeStreams(new Scope(g, new ParamStore(0)).scope('encoder'), avInputs(g, 2, 7), conv({ patch }));
-    assert.deepEqual(s.visual.shape, [2, 10, (32 / patch) ** 2, 16]); // padded to two windows of 5
-    assert.deepEqual(s.audio.shape, [2, 10, 25, 16]);
-  }
+test('the conv stem gives (32 / patch)^2 visual tokens per frame from 32 and 64 px frames, pooling early or late', () => {
+  for (const [frameSize, stemPool] of [
+    [32, 'early'],
+    [64, 'early'],
+    [32, 'late'],
+  ] as const)
+    for (const patch of [8, 16]) {
+      const g = new Graph();
+      const store = new ParamStore(0);
+      const x = avInputs(g, 2, 7, frameSize);
+      assert.deepEqual(x.video.shape, [2, 7, frameSize * frameSize * 3]);
+      const s = encodeStreams(new Scope(g, store).scope('encoder'), x, conv({ patch, frameSize, stemPool }));
+      assert.deepEqual(s.visual.shape, [2, 10, (32 / patch) ** 2, 16]); // padded to two windows of 5
+      assert.deepEqual(s.audio.shape, [2, 10, 25, 16]);
+      // 64 px frames enter as 32 x 32 cells of 2x2 pixels: the first convolution reads 9 cells x 12 values.
+      assert.deepEqual(store.get('encoder.visual.stem.c1.weight').shape, [9 * (frameSize === 64 ? 12 : 3), 4]);
+    }
+});
+
+test('a 64 px frame enters the stem as 32 x 32 cells holding its 2x2 pixel blocks (dy, dx, rgb)', async () => {
+  const rng = new Rng(4);
+  const frame = Float32Array.from({ length: 64 * 64 * 3 }, () => rng.uniform());
+  const pred = await Predictor.create(
+    (g) => ({ cells: spaceToDepth2(g.input('video', 'float32', [1, 1, 64 * 64 * 3]), 1, 64) }),
+    new ParamStore(0),
+    { worker: false },
+  );
+  const cells = toFloat32((await pred.run({ video: hostArray('float32', [1, 1, 64 * 64 * 3], frame) })).cells);
+  await pred.close();
+  for (let y = 0; y < 32; y++)
+    for (let x = 0; x < 32; x++)
+      for (let dy = 0; dy < 2; dy++)
+        for (let dx = 0; dx < 2; dx++)
+          for (let c = 0; c < 3; c++)
+            assert.equal(
+              cells[(y * 32 + x) * 12 + (dy * 2 + dx) * 3 + c],
+              frame[((2 * y + dy) * 64 + 2 * x + dx) * 3 + c],
+            );
+});
+
+test('frameSize 64 needs the conv stem, and a clip of the wrong size is refused by name', () => {
+  const parsed = FavorModelSchema.safeParse({ ...conv({ frameSize: 64 }), visualStem: 'patch' });
+  assert.ok(!parsed.success && /frameSize 64 needs visualStem conv/.test(parsed.error.issues[0].message));
+  assert.ok(FavorModelSchema.safeParse(conv({ frameSize: 64 })).success);
+  assert.throws(() => avBatch([randomClip(4, 1)], 4, 64), /4 frames holds 12288 values, not 4 x 64 px/);
 });
 
 const avqa = avqaConfig({ minDuration: 5, maxDuration: 5 });
@@ -75,8 +114,9 @@ async function stageOneStep(model: FavorConfig, store = new ParamStore(3)) {
     optimizer: adamw({ weightDecay: 0.01 }),
   });
   const trainer = await Trainer.create(compiled, { lr: 1e-2, worker: false, session: { threads: 1 } });
+  const clip = (seed: number) => randomClip(10, seed, model.frameSize);
   const batch = {
-    ...avBatch([randomClip(10, 5), randomClip(10, 6)], 10),
+    ...avBatch([clip(5), clip(6)], 10, model.frameSize),
     ...frameLabelBatch([frameLabels(avqa, 0), frameLabels(avqa, 1)], 10),
   };
   const before = await trainer.params();
@@ -91,12 +131,14 @@ const moved = (a: Record<string, HostArray>, b: Record<string, HostArray>, prefi
     .filter((k) => k.startsWith(prefix))
     .some((k) => toFloat32(a[k]).some((v, i) => v !== toFloat32(b[k])[i]));
 
-test('stage 1 trains the encoders and the frame heads on the frame BCEs alone', async () => {
-  const { step, before, after } = await stageOneStep(conv());
-  assert.ok(Math.abs(step.loss - (step.metrics.frame_visual_bce + step.metrics.frame_audio_bce)) < 1e-4);
-  for (const prefix of ['encoder.visual.stem.c1', 'encoder.visual.in', 'encoder.audio.', 'frame_aux.visual'])
-    assert.ok(moved(before, after, prefix), prefix);
-  assert.ok(!Object.keys(after).some((k) => k.startsWith('encoder.qformer') || k.startsWith('lm.')));
+test('stage 1 trains the encoders and the frame heads on the frame BCEs alone (32 and 64 px frames)', async () => {
+  for (const frameSize of [32, 64] as const) {
+    const { step, before, after } = await stageOneStep(conv({ frameSize }));
+    assert.ok(Math.abs(step.loss - (step.metrics.frame_visual_bce + step.metrics.frame_audio_bce)) < 1e-4);
+    for (const prefix of ['encoder.visual.stem.c1', 'encoder.visual.in', 'encoder.audio.', 'frame_aux.visual'])
+      assert.ok(moved(before, after, prefix), `${frameSize} px: ${prefix}`);
+    assert.ok(!Object.keys(after).some((k) => k.startsWith('encoder.qformer') || k.startsWith('lm.')));
+  }
 });
 
 test('stage 2 starts from a stage-1 run, keeps frozen encoders fixed, and refuses a mismatched one', async () => {

@@ -49,7 +49,7 @@ Example:
       const { askClip, decodeClip, loadFavorModel } = await import('../../models/favor/infer.js');
       const model = loadFavorModel(o.model);
       const t0 = performance.now();
-      const clip = await decodeClip(video, { maxSeconds: o.duration });
+      const clip = await decodeClip(video, { maxSeconds: o.duration, size: model.config.frameSize });
       const r = await askClip(model, clip, question, { beam });
       const total = (performance.now() - t0) / 1000;
       if (o.json) return printJson({ video, ...r, totalSeconds: total });

@@ -87,7 +87,7 @@ Example:
       const model = loadFavorModel(o.model);
       const result: Record<string, unknown> = { model: model.source };
       if (o.out && video) {
-        const clip = await decodeClip(video, { maxSeconds: o.duration });
+        const clip = await decodeClip(video, { maxSeconds: o.duration, size: model.config.frameSize });
         const t = await favorTokens(model, clip);
         const [, m, d] = t.tokens.shape;
         saveSafetensors(

@@ -3,14 +3,21 @@
  * are trained here, and this is the signal that stands in for their pretraining: docs/favor.md).
  *
  *   visual [F, 69]: which looks (9 colors incl. the distractors' gray x 6 shapes: 54) are on screen in frame t,
- *                   then which colors (9) and which shapes (6) on their own (easier to learn, and scored apart)
+ *                   then which colors (9) and which shapes (6) on their own (easier to learn, and scored apart).
+ *                   An object is on screen when at least half of its pixels are visible in the frame: objects
+ *                   overlap (29 % of 5 s frames have some overlap, 10 % a heavy one), and one mostly hidden under
+ *                   another cannot be seen, so labelling it taught the encoder noise (docs/favor.md, session 5).
  *   audio  [F, 4]:  which kinds of sound (piano, clarinet, bell, drum) have an impact heard in [t/2, (t+1)/2) s
  *
  * The audio labels follow the audio the question is asked over: shifted audio moves the impacts by its offset (as
  * AV-Synth renders it, heard time = seen time + offset), another scene's audio ({foil}) brings that scene's impacts.
  */
-import { COLORS, SHAPES } from '../synth/classes.js';
-import { type AvqaConfig, sceneDuration } from './config.js';
+import { COLORS, SHAPES, synthClasses } from '../synth/classes.js';
+import { sceneKey } from '../synth/clip.js';
+import { insideShape } from '../synth/render.js';
+import { positionAt, simulateScene } from '../synth/scene.js';
+import { Rng } from '../../util/rng.js';
+import { type AvqaConfig, sceneDuration, sceneSynthConfig } from './config.js';
 import { type AvqaScene, SOUND_WORDS, avqaScene } from './scene.js';
 import type { AvqaAudio } from './templates.js';
 
@@ -27,6 +34,43 @@ export interface FrameLabels {
   frames: number;
   visual: Float32Array; // [F, FRAME_VISUAL]
   audio: Float32Array; // [F, FRAME_SOUNDS]
+}
+
+/** Fraction of an object's pixels that must be visible in a frame for it to count as on screen. */
+export const MIN_VISIBLE = 0.5;
+
+/**
+ * visible[t][i]: the fraction of object i's pixels not covered by objects drawn over it in frame t (at t / 2 s), at
+ * the scene's size, with the renderer's shapes and order (distractors first, then sounding objects, each in scene
+ * order). Impact flashes (a tenth of a second, objects drawn 1.2x larger) are left out.
+ */
+export function visibleFractions(cfg: AvqaConfig, index: number, duration: number, frames: number): number[][] {
+  const synth = sceneSynthConfig(cfg, index, duration);
+  const sim = simulateScene(synth, new Rng(sceneKey(synth, index)));
+  const classes = synthClasses(synth.classes);
+  const shapes = sim.objects.map((o) => classes[o.cls].shape);
+  const order = sim.objects.map((_, i) => i).sort((a, b) => +sim.objects[a].sounding - +sim.objects[b].sounding);
+  const size = synth.size;
+  const top = new Int32Array(size * size);
+  return Array.from({ length: frames }, (_, t) => {
+    top.fill(-1);
+    const area = new Array<number>(sim.objects.length).fill(0);
+    for (const i of order) {
+      const o = sim.objects[i];
+      const [cx, cy] = positionAt(o, t / 2);
+      const [x0, x1] = [Math.max(0, Math.floor(cx - o.radius)), Math.min(size - 1, Math.ceil(cx + o.radius))];
+      const [y0, y1] = [Math.max(0, Math.floor(cy - o.radius)), Math.min(size - 1, Math.ceil(cy + o.radius))];
+      for (let y = y0; y <= y1; y++)
+        for (let x = x0; x <= x1; x++)
+          if (insideShape(shapes[i], x + 0.5 - cx, y + 0.5 - cy, o.radius)) {
+            top[y * size + x] = i;
+            area[i]++;
+          }
+    }
+    const shown = new Array<number>(sim.objects.length).fill(0);
+    for (const i of top) if (i >= 0) shown[i]++;
+    return shown.map((n, i) => (area[i] ? n / area[i] : 0));
+  });
 }
 
 /** Index of a look (color word, shape) in the visual labels. */
@@ -49,13 +93,15 @@ export function frameLabels(cfg: AvqaConfig, index: number, audio: AvqaAudio = {
   const duration = sceneDuration(cfg, index);
   const frames = Math.round(2 * duration);
   const scene = avqaScene(cfg, index, duration);
+  const visible = visibleFractions(cfg, index, duration, frames);
   const visual = new Float32Array(frames * FRAME_VISUAL);
-  for (const o of scene.objects) {
+  scene.objects.forEach((o, i) => {
     const k = lookIndex(o.color, o.shape);
     const c = FRAME_LOOKS + Math.floor(k / SHAPES.length);
     const s = FRAME_LOOKS + LOOK_COLORS.length + (k % SHAPES.length);
-    for (let t = 0; t < frames; t++) for (const j of [k, c, s]) visual[t * FRAME_VISUAL + j] = 1;
-  }
+    for (let t = 0; t < frames; t++)
+      if (visible[t][i] >= MIN_VISIBLE) for (const j of [k, c, s]) visual[t * FRAME_VISUAL + j] = 1;
+  });
   const heard =
     audio.foil === undefined
       ? heardImpacts(scene, audio.offset ?? 0)

@@ -18,16 +18,28 @@ export type FavorStage = 'answer' | 'encoders';
 export interface FavorConfig {
   /** Visual tokens per frame side: a 32 px frame in patches of `patch` px gives (32 / patch)^2 tokens. */
   patch: number;
+  /**
+   * Side of the frames the visual encoder reads (px): 32, or 64 (the scenes' own size, conv stem only; its extra
+   * first layer and pooling bring the feature map back to the 32 px stem's, so the tokens are the same count).
+   */
+  frameSize: 32 | 64;
   /** What the visual tokens are cut from: raw RGB patches ('patch') or a small conv stem's feature map ('conv', stem.ts). */
   visualStem: 'patch' | 'conv';
   /** Channels of the conv stem's first layer (the later two have twice as many). */
   stemDim: number;
+  /** Where the conv stem pools: after its first and second convolutions ('early'), or its second and third ('late'). */
+  stemPool: 'early' | 'late';
   /** Which stage this run trains (see FavorStage). */
   stage: FavorStage;
   /** Run folder of a stage-1 ('encoders') run whose encoder weights start this model's (null: from scratch). */
   encoders: string | null;
   /** Keep the encoders' weights fixed (FAVOR's encoders are pretrained and frozen). */
   freezeEncoders: boolean;
+  /**
+   * With frozen stage-1 encoders: run them once per clip before training and train on their outputs
+   * (encoder_cache.ts) instead of re-running them every step. The same numbers, computed once; false = every step.
+   */
+  cacheEncoders: boolean;
   /** Features of the per-pixel MLP the patches are cut from (encoders.ts; 0 = patches of raw RGB). */
   pixelDim: number;
   /** Encoder widths of the visual and audio tokens (joined width = visualDim + audioDim). */
@@ -71,11 +83,14 @@ export const AUDIO_PER_FRAME = 25;
 
 export const favorSmall = (): FavorConfig => ({
   patch: 8,
+  frameSize: 32,
   visualStem: 'patch',
   stemDim: 16,
+  stemPool: 'early',
   stage: 'answer',
   encoders: null,
   freezeEncoders: false,
+  cacheEncoders: true,
   pixelDim: 0,
   visualDim: 32,
   audioDim: 32,
@@ -114,6 +129,9 @@ export function visualTokens(cfg: Pick<FavorConfig, 'patch'>): { tokens: number;
 
 /** Values per raw frame row (32 x 32 RGB, row-major y, x, channel). */
 export const FRAME_VALUES = FRAME_SIZE * FRAME_SIZE * 3;
+
+/** Values per raw frame row of `size` px frames. */
+export const frameValues = (size: number): number => size * size * 3;
 
 /** Windows for `frames` frames (the last one padded). */
 export const windowsFor = (frames: number, cfg: Pick<FavorConfig, 'window'>): number => Math.ceil(frames / cfg.window);

@@ -21,10 +21,10 @@ import {
   generateAvqa,
 } from '../../data/avqa/index.js';
 import { type HostArray, hostArray } from '../../io/array.js';
-import { InputError } from '../../util/errors.js';
-import { AUDIO_PER_FRAME, FRAME_SIZE, FRAME_VALUES, MEL_BANDS } from './config.js';
+import { InputError, ShapeError } from '../../util/errors.js';
+import { AUDIO_PER_FRAME, FRAME_SIZE, MEL_BANDS, frameValues } from './config.js';
 
-/** A clip as the model reads it: 32 px frames [frames, 3072] and log-mel [25 * frames, 64]. */
+/** A clip as the model reads it: frames [frames, S*S*3] (S = 32 or 64 px) and log-mel [25 * frames, 64]. */
 export interface ClipStreams {
   frames: number;
   video: Float32Array;
@@ -37,6 +37,8 @@ export interface AvqaExamples {
   tokenizer: WordTokenizer;
   /** Frames every batch is padded to (the longest clip the settings allow, at 2 Hz). */
   frames: number;
+  /** Side of the rendered frames in px (the model's frameSize). */
+  frameSize: number;
   /** Text length every batch is padded to: the longest question [SEP] answer (without [EOS]) plus 1. */
   textLen: number;
   clip(q: AvqaQuestion): ClipStreams;
@@ -46,7 +48,8 @@ export interface AvqaExamples {
   labels(q: AvqaQuestion): FrameLabels;
 }
 
-const audioKey = (q: Pick<AvqaQuestion, 'index' | 'audio'>): string =>
+/** A question's clip: its scene and the audio it is asked over (own, shifted or foil). */
+export const clipKey = (q: Pick<AvqaQuestion, 'index' | 'audio'>): string =>
   `${q.index}|${q.audio?.offset ?? ''}|${q.audio?.foil ?? ''}`;
 
 /** Examples already rendered in this process, by settings: ablation and seed runs share one rendering. */
@@ -57,12 +60,13 @@ export function loadAvqaExamples(
   config: Partial<AvqaConfig>,
   scenes: number,
   progress?: (done: number, total: number) => void,
+  frameSize = FRAME_SIZE,
 ): AvqaExamples {
   const cfg = avqaConfig(config);
-  const key = JSON.stringify([cfg, scenes]);
+  const key = JSON.stringify([cfg, scenes, frameSize]);
   const known = rendered.get(key);
   if (known) return known;
-  const ex = renderExamples(cfg, scenes, progress);
+  const ex = renderExamples(cfg, scenes, frameSize, progress);
   rendered.set(key, ex);
   return ex;
 }
@@ -70,17 +74,18 @@ export function loadAvqaExamples(
 function renderExamples(
   cfg: AvqaConfig,
   scenes: number,
+  frameSize: number,
   progress?: (done: number, total: number) => void,
 ): AvqaExamples {
   const { questions } = generateAvqa(cfg, scenes);
-  const opts = { size: FRAME_SIZE, nMels: MEL_BANDS };
+  const opts = { size: frameSize, nMels: MEL_BANDS };
   const videos = new Map<number, Float32Array>();
   const audios = new Map<string, Float32Array>();
   const labels = new Map<string, FrameLabels>();
-  const keys = [...new Set(questions.map(audioKey))];
+  const keys = [...new Set(questions.map(clipKey))];
   let done = 0;
   for (const q of questions) {
-    const key = audioKey(q);
+    const key = clipKey(q);
     if (audios.has(key)) continue;
     const s: AvqaStreams = avqaStreams(cfg, q.index, q.audio ?? {}, opts);
     if (!videos.has(q.index)) videos.set(q.index, s.video.data as Float32Array);
@@ -99,51 +104,74 @@ function renderExamples(
     questions,
     tokenizer,
     frames: Math.ceil(2 * cfg.maxDuration),
+    frameSize,
     textLen,
     answers: avqaAnswers(cfg),
     clip: (q) => {
       const video = videos.get(q.index);
-      const audio = audios.get(audioKey(q));
+      const audio = audios.get(clipKey(q));
       if (!video || !audio) throw new InputError(`no streams for question ${q.id}`, { field: 'question', got: q.id });
-      return { frames: video.length / FRAME_VALUES, video, audio };
+      return { frames: video.length / frameValues(frameSize), video, audio };
     },
     labels: (q) => {
-      const l = labels.get(audioKey(q));
+      const l = labels.get(clipKey(q));
       if (!l) throw new InputError(`no frame labels for question ${q.id}`, { field: 'question', got: q.id });
       return l;
     },
   };
 }
 
-/** Streams from a decoded file or any other source: frames [F, 3072], log-mel [>= 25F, 64] (both cut to the shorter). */
-export function clipFromStreams(video: Float32Array, audio: Float32Array): ClipStreams {
-  const frames = Math.min(video.length / FRAME_VALUES, Math.floor(audio.length / (MEL_BANDS * AUDIO_PER_FRAME)));
+/** Streams from a decoded file or any other source: frames [F, S*S*3], log-mel [>= 25F, 64] (both cut to the shorter). */
+export function clipFromStreams(video: Float32Array, audio: Float32Array, size = FRAME_SIZE): ClipStreams {
+  const perFrame = frameValues(size);
+  const frames = Math.min(
+    Math.floor(video.length / perFrame),
+    Math.floor(audio.length / (MEL_BANDS * AUDIO_PER_FRAME)),
+  );
   return {
     frames,
-    video: video.subarray(0, frames * FRAME_VALUES),
+    video: video.subarray(0, frames * perFrame),
     audio: audio.subarray(0, frames * AUDIO_PER_FRAME * MEL_BANDS),
   };
 }
 
-/** video [B, F, 3072], audio [B, 25F, 64], frame_mask [B, F] for clips padded (or cut) to `frames`. */
-export function avBatch(clips: readonly ClipStreams[], frames: number): Record<string, HostArray> {
+/** video [B, F, S*S*3], audio [B, 25F, 64], frame_mask [B, F] for clips of `size` px padded (or cut) to `frames`. */
+export function avBatch(clips: readonly ClipStreams[], frames: number, size = FRAME_SIZE): Record<string, HostArray> {
   const b = clips.length;
-  const perFrame = FRAME_VALUES;
+  const perFrame = frameValues(size);
+  for (const c of clips)
+    if (c.video.length !== c.frames * perFrame)
+      throw new ShapeError(
+        `a clip of ${c.frames} frames holds ${c.video.length} values, not ${c.frames} x ${size} px`,
+        {
+          op: 'avBatch',
+          expected: c.frames * perFrame,
+          got: c.video.length,
+        },
+      );
   const perAudio = AUDIO_PER_FRAME * MEL_BANDS;
   const video = new Float32Array(b * frames * perFrame);
   const audio = new Float32Array(b * frames * perAudio);
-  const mask = new Float32Array(b * frames);
   clips.forEach((c, i) => {
     const n = Math.min(c.frames, frames);
     video.set(c.video.subarray(0, n * perFrame), i * frames * perFrame);
     audio.set(c.audio.subarray(0, n * perAudio), i * frames * perAudio);
-    mask.fill(1, i * frames, i * frames + n);
   });
   return {
-    video: hostArray('float32', [b, frames, FRAME_VALUES], video),
+    video: hostArray('float32', [b, frames, perFrame], video),
     audio: hostArray('float32', [b, frames * AUDIO_PER_FRAME, MEL_BANDS], audio),
-    frame_mask: hostArray('float32', [b, frames], mask),
+    frame_mask: frameMaskBatch(
+      clips.map((c) => c.frames),
+      frames,
+    ),
   };
+}
+
+/** frame_mask [B, F]: 1 on each clip's real frames (clips of `lengths` frames padded or cut to `frames`). */
+export function frameMaskBatch(lengths: readonly number[], frames: number): HostArray {
+  const mask = new Float32Array(lengths.length * frames);
+  lengths.forEach((n, i) => mask.fill(1, i * frames, i * frames + Math.min(n, frames)));
+  return hostArray('float32', [lengths.length, frames], mask);
 }
 
 /** question [SEP] ids (no [BOS]: the AV tokens come first). */

@@ -8,7 +8,17 @@ import { ConfigError, InputError } from '../../util/errors.js';
 import type { FavorConfig } from './config.js';
 
 /** Encoder settings that must agree between a stage-1 run and the model it starts. */
-const ENCODER_FIELDS = ['visualStem', 'stemDim', 'patch', 'pixelDim', 'visualDim', 'audioDim', 'audioKernel'] as const;
+const ENCODER_FIELDS = [
+  'visualStem',
+  'stemDim',
+  'stemPool',
+  'patch',
+  'frameSize',
+  'pixelDim',
+  'visualDim',
+  'audioDim',
+  'audioKernel',
+] as const;
 
 /**
  * Puts a stage-1 run's encoder weights into the store under `p` (the 'encoder' scope) unless the store already holds
@@ -24,7 +34,8 @@ export function seedEncoders(p: Scope, cfg: FavorConfig): void {
   for (const f of ENCODER_FIELDS) {
     const mine = cfg[f];
     // Fields a run saved before they existed take their schema defaults.
-    const got = theirs[f] ?? { visualStem: 'patch', stemDim: 16, pixelDim: 0 }[f as string];
+    const got =
+      theirs[f] ?? { visualStem: 'patch', stemDim: 16, stemPool: 'early', pixelDim: 0, frameSize: 32 }[f as string];
     if (got !== mine)
       throw new ConfigError(`model.encoders ${cfg.encoders}: its model.${f} is ${String(got)}, this run's ${mine}`, {
         field: `model.${f}`,

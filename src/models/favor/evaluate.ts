@@ -8,7 +8,7 @@ import { AVQA_FAMILIES } from '../../data/avqa/index.js';
 import { type HostArray, hostArray, toFloat32 } from '../../io/array.js';
 import type { Section } from '../../report/spec.js';
 import type { FavorConfig } from './config.js';
-import { avBatch, type AvqaExamples, type ClipStreams, promptIds } from './data.js';
+import { avBatch, type AvqaExamples, promptIds } from './data.js';
 import { type DecodeOptions, greedyDecode } from './decode.js';
 import { avTokenWindows } from './model.js';
 
@@ -32,17 +32,19 @@ export function answerDecoding(tok: WordTokenizer, beam = 1): DecodeOptions {
   return { eos: tok.id('[EOS]'), maxNew: 3, beam, banned: ['[PAD]', '[BOS]', '[UNK]', '[SEP]'].map((w) => tok.id(w)) };
 }
 
-/** Greedy answers for (clip, question) pairs run as one batch of exactly `clips.length` rows. */
+/**
+ * Greedy answers for (clip, question) pairs run as one batch of exactly `questions.length` rows; `av` holds the
+ * clips' AV feeds (avBatch, or cached encoder outputs: encoder_cache.ts).
+ */
 export async function answerBatch(
   run: RunGraph,
   tok: WordTokenizer,
-  clips: ClipStreams[],
+  av: Record<string, HostArray>,
   questions: string[],
   frames: number,
   textLen: number,
   model: FavorConfig,
 ): Promise<Answered[]> {
-  const av = avBatch(clips, frames);
   const prompts = questions.map((q) => promptIds(tok, q));
   const nWindows = Math.ceil(frames / model.window);
   const windowOf = avTokenWindows(nWindows, model);
@@ -72,13 +74,22 @@ export async function answerBatch(
   });
 }
 
-/** Answers for many questions in fixed-size batches (the last padded by repetition). */
+/**
+ * Answers for many questions in fixed-size batches (the last padded by repetition). `feeds` gives a batch's AV
+ * inputs (default: the clips' frames and audio).
+ */
 export async function answerAll(
   run: RunGraph,
   ex: AvqaExamples,
   questions: AvqaQuestion[],
   batchSize: number,
   model: FavorConfig,
+  feeds: (part: AvqaQuestion[]) => Record<string, HostArray> = (part) =>
+    avBatch(
+      part.map((q) => ex.clip(q)),
+      ex.frames,
+      ex.frameSize,
+    ),
 ): Promise<Answered[]> {
   const out: Answered[] = [];
   for (let s = 0; s < questions.length; s += batchSize) {
@@ -88,7 +99,7 @@ export async function answerAll(
     const r = await answerBatch(
       run,
       ex.tokenizer,
-      part.map((q) => ex.clip(q)),
+      feeds(part),
       part.map((q) => q.question),
       ex.frames,
       ex.textLen,

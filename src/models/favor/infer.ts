@@ -13,7 +13,7 @@ import { decodeAudio } from '../../media/decode_audio.js';
 import { decodeVideo } from '../../media/decode_video.js';
 import { loadRun } from '../../train/files.js';
 import { InputError } from '../../util/errors.js';
-import { AUDIO_PER_FRAME, type FavorConfig, FRAME_SIZE, FRAME_VALUES, MEL_BANDS } from './config.js';
+import { AUDIO_PER_FRAME, type FavorConfig, FRAME_SIZE, frameValues, MEL_BANDS } from './config.js';
 import { avBatch, type ClipStreams, clipFromStreams, promptIds } from './data.js';
 import { beamDecode } from './decode.js';
 import { answerBatch, answerDecoding, prefixFeed } from './evaluate.js';
@@ -49,13 +49,17 @@ export function loadFavorModel(path: string): FavorModel {
   };
 }
 
-/** Decodes a file into the model's streams: 2 Hz frames at 32 px (area) and 50 Hz log-mel from 16 kHz mono. */
-export async function decodeClip(path: string, opts: { maxSeconds?: number } = {}): Promise<ClipStreams> {
+/** Decodes a file into the model's streams: 2 Hz frames at `size` px (area; default 32) and 50 Hz log-mel from 16 kHz mono. */
+export async function decodeClip(
+  path: string,
+  opts: { maxSeconds?: number; size?: number } = {},
+): Promise<ClipStreams> {
   const range = opts.maxSeconds ? { duration: opts.maxSeconds } : {};
+  const size = opts.size ?? FRAME_SIZE;
   const v = await decodeVideo(path, {
     fps: 2,
-    width: FRAME_SIZE,
-    height: FRAME_SIZE,
+    width: size,
+    height: size,
     resize: 'stretch',
     scaleFlags: 'area',
     pixelFormat: 'rgb',
@@ -65,7 +69,7 @@ export async function decodeClip(path: string, opts: { maxSeconds?: number } = {
   if (!v.frameCount || !a.length) throw new InputError(`${path}: needs a video and an audio stream`, { file: path });
   const video = Float32Array.from(v.frames, (x) => x / 255);
   const mel = avqaLogMel(a.data.subarray(0, a.length), 16000, MEL_BANDS);
-  return clipFromStreams(video, mel.data as Float32Array);
+  return clipFromStreams(video, mel.data as Float32Array, size);
 }
 
 function predictor(model: FavorModel, build: (g: Graph, p: Scope) => Record<string, Tensor>): Promise<Predictor> {
@@ -107,10 +111,10 @@ export async function askClip(
   );
   try {
     const run = (f: Record<string, HostArray>) => p.run(f);
-    const [greedy] = await answerBatch(run, tok, [clip], [question], frames, textLen, model.config);
+    const av = avBatch([clip], frames, model.config.frameSize);
+    const [greedy] = await answerBatch(run, tok, av, [question], frames, textLen, model.config);
     let answer = greedy.answer;
     if ((opts.beam ?? 1) > 1) {
-      const av = avBatch([clip], frames);
       const next = async (prefixes: number[][]) =>
         Promise.all(
           prefixes.map(async (pre) => {
@@ -134,10 +138,10 @@ export async function askClip(
   }
 }
 
-/** Encoder graph: video [1, F, 3072], audio [1, 25F, 64], frame_mask [1, F] -> tokens [1, M, Dlm], token_window [M]. */
+/** Encoder graph: video [1, F, S*S*3], audio [1, 25F, 64], frame_mask [1, F] -> tokens [1, M, Dlm], token_window [M]. */
 function encoderGraph(model: FavorModel, frames: number) {
   return (g: Graph, p: Scope): Record<string, Tensor> => {
-    const av = favorEncode(p.scope('encoder'), avInputs(g, 1, frames), model.config);
+    const av = favorEncode(p.scope('encoder'), avInputs(g, 1, frames, model.config.frameSize), model.config);
     return { tokens: av.tokens, token_valid: av.valid };
   };
 }
@@ -151,7 +155,7 @@ export async function favorTokens(
     throw new InputError('a question-only run has no audio-visual tokens', { field: '--model' });
   const p = await predictor(model, encoderGraph(model, clip.frames));
   try {
-    const out = await p.run(avBatch([clip], clip.frames));
+    const out = await p.run(avBatch([clip], clip.frames, model.config.frameSize));
     const windowOf = avTokenWindows(Math.ceil(clip.frames / model.config.window), model.config);
     return {
       tokens: out.tokens,
@@ -170,6 +174,7 @@ export function exportEncoder(model: FavorModel, path: string, frames: number): 
   const store = new ParamStore(0);
   store.load(model.weights);
   const c = model.config;
-  const doc = `FAVOR audio-visual encoder (Attune). Inputs: video [1, ${frames}, ${FRAME_VALUES}] float32 (2 Hz RGB frames 32x32 in [0, 1], y, x, channel), audio [1, ${frames * AUDIO_PER_FRAME}, ${MEL_BANDS}] float32 (50 Hz log-mel, Whisper normalization), frame_mask [1, ${frames}] float32 (1 = real frame). Outputs: tokens [1, M, ${c.lmDim}], token_valid [1, M]; window = ${c.window} frames, ${c.queries} queries per window, sync ${c.sync}, causal ${c.causal}.`;
+  const size = c.frameSize;
+  const doc = `FAVOR audio-visual encoder (Attune). Inputs: video [1, ${frames}, ${frameValues(size)}] float32 (2 Hz RGB frames ${size}x${size} in [0, 1], y, x, channel), audio [1, ${frames * AUDIO_PER_FRAME}, ${MEL_BANDS}] float32 (50 Hz log-mel, Whisper normalization), frame_mask [1, ${frames}] float32 (1 = real frame). Outputs: tokens [1, M, ${c.lmDim}], token_valid [1, M]; window = ${c.window} frames, ${c.queries} queries per window, sync ${c.sync}, causal ${c.causal}.`;
   return exportOnnx(path, encoderGraph(model, frames), store, { name: 'favor-encoder', docString: doc });
 }

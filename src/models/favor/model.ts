@@ -14,7 +14,7 @@
  */
 import { type Graph, type Scope, type Tensor, concat } from '../../engine/index.js';
 import { crossEntropyLoss, linear, type QFormerLayerResult } from '../../nn/index.js';
-import { AUDIO_PER_FRAME, FRAME_SIZE, FRAME_VALUES, MEL_BANDS, type FavorConfig } from './config.js';
+import { AUDIO_PER_FRAME, FRAME_SIZE, MEL_BANDS, type FavorConfig, frameValues } from './config.js';
 import { type AnswerAuxInputs, answerAuxLoss } from './aux.js';
 import { audioEncoder, pixelFeatures, synchronize, visualEncoder } from './encoders.js';
 import { languageModel } from './lm.js';
@@ -24,7 +24,7 @@ import { seedEncoders } from './encoder_init.js';
 import { convStem } from './stem.js';
 
 export interface AvInputs {
-  video: Tensor; // [B, F, 32*32*3] raw frames (y, x, channel)
+  video: Tensor; // [B, F, S*S*3] raw frames of S px (y, x, channel)
   audio: Tensor; // [B, 25F, M]
   frameMask: Tensor; // [B, F]
 }
@@ -39,10 +39,10 @@ export interface AvTokens {
   streams: FrameStreams;
 }
 
-/** Declares the AV inputs of a graph for `frames` frames. */
-export function avInputs(g: Graph, batch: number, frames: number): AvInputs {
+/** Declares the AV inputs of a graph for `frames` frames of `size` px. */
+export function avInputs(g: Graph, batch: number, frames: number, size = FRAME_SIZE): AvInputs {
   return {
-    video: g.input('video', 'float32', [batch, frames, FRAME_VALUES]),
+    video: g.input('video', 'float32', [batch, frames, frameValues(size)]),
     audio: g.input('audio', 'float32', [batch, frames * AUDIO_PER_FRAME, MEL_BANDS]),
     frameMask: g.input('frame_mask', 'float32', [batch, frames]),
   };
@@ -92,7 +92,8 @@ export function encodeStreams(p: Scope, inputs: AvInputs, cfg: FavorConfig): Fra
   seedEncoders(p, cfg);
   const x = padToWindows(inputs, cfg.window);
   let patches: Tensor; // [B, F, Nv, values per token]
-  if (cfg.visualStem === 'conv') patches = convStem(p.scope('visual.stem'), x.video, cfg.stemDim, cfg.patch);
+  if (cfg.visualStem === 'conv')
+    patches = convStem(p.scope('visual.stem'), x.video, cfg.stemDim, cfg.patch, cfg.frameSize, cfg.stemPool);
   else {
     const pixels = cfg.pixelDim > 0 ? pixelFeatures(p.scope('visual.pixel'), x.video, cfg.pixelDim) : x.video; // [B, F, 1024*C]
     patches = patchify(pixels, cfg.patch, cfg.pixelDim || 3); // [B, F, Nv, p*p*C]
@@ -102,9 +103,15 @@ export function encodeStreams(p: Scope, inputs: AvInputs, cfg: FavorConfig): Fra
   return { visual, audio, frameMask: x.frameMask };
 }
 
-/** The audio-visual encoder: frames + audio -> the joint tokens the language model reads. */
-export function favorEncode(p: Scope, inputs: AvInputs, cfg: FavorConfig): AvTokens {
-  const streams = encodeStreams(p, inputs, cfg);
+/**
+ * What the AV encoder reads: frames + audio, or the stream encoders' outputs already computed (frozen encoders run
+ * once per clip, encoder_cache.ts).
+ */
+export type AvSource = AvInputs | FrameStreams;
+
+/** The audio-visual encoder: frames + audio (or their encoded streams) -> the joint tokens the language model reads. */
+export function favorEncode(p: Scope, x: AvSource, cfg: FavorConfig): AvTokens {
+  const streams = 'video' in x ? encodeStreams(p, x, cfg) : x;
   const { visual, audio, frameMask } = streams;
   const b = visual.shape[0] as number;
   if (cfg.sync === 'frame') {
@@ -153,7 +160,7 @@ export interface FavorOutputs {
 }
 
 /** The whole model: AV inputs + text -> next-token logits (and the LM's attention over the AV tokens). */
-export function favor(p: Scope, x: AvInputs, text: Tensor, vocab: number, cfg: FavorConfig): FavorOutputs {
+export function favor(p: Scope, x: AvSource, text: Tensor, vocab: number, cfg: FavorConfig): FavorOutputs {
   const av = cfg.questionOnly ? undefined : favorEncode(p.scope('encoder'), x, cfg);
   const lm = languageModel(p.scope('lm'), av?.tokens, av?.valid, text, vocab, cfg);
   return { ...lm, av };
@@ -162,7 +169,7 @@ export function favor(p: Scope, x: AvInputs, text: Tensor, vocab: number, cfg: F
 /** Training loss: cross-entropy on the answer and [EOS] positions (`targetMask`) + diversity * the diversity loss (+ answerAux * the auxiliary classifier's loss when `aux` is given). */
 export function favorLoss(
   p: Scope,
-  x: AvInputs,
+  x: AvSource,
   text: Tensor,
   target: Tensor,
   targetMask: Tensor,

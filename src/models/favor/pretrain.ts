@@ -17,13 +17,13 @@ import { type HostArray, toFloat32 } from '../../io/array.js';
 import { evalBatches } from '../../train/data.js';
 import type { EvalContext, TaskData } from '../../train/task.js';
 import type { FavorConfig } from './config.js';
-import { type AvqaExamples, avBatch } from './data.js';
+import { type AvqaExamples, avBatch, clipKey } from './data.js';
 import { frameAuxLoss, frameLabelInputs, frameLogits } from './frame_aux.js';
 import { avInputs, encodeStreams } from './model.js';
 
 /** Stage-1 loss graph: frames + audio + per-frame labels -> the frame BCEs. */
 export function encoderStageLoss(g: Graph, p: Scope, model: FavorConfig, batch: number, frames: number) {
-  const streams = encodeStreams(p.scope('encoder'), avInputs(g, batch, frames), model);
+  const streams = encodeStreams(p.scope('encoder'), avInputs(g, batch, frames, model.frameSize), model);
   const labels = frameLabelInputs(g, batch, frames);
   return frameAuxLoss(p.scope('frame_aux'), streams, labels, { ...model, frameAux: 1, frameProbe: false });
 }
@@ -36,7 +36,7 @@ export function encoderStageInference(
   batch: number,
   frames: number,
 ): Record<string, Tensor> {
-  const streams = encodeStreams(p.scope('encoder'), avInputs(g, batch, frames), model);
+  const streams = encodeStreams(p.scope('encoder'), avInputs(g, batch, frames, model.frameSize), model);
   const out = frameLogits(p.scope('frame_aux'), streams, false);
   return { frame_visual: out.visual, frame_audio: out.audio };
 }
@@ -59,7 +59,7 @@ export async function scoreFrames(
 ): Promise<Record<string, number>> {
   const seen = new Set<string>();
   const clips = questions.filter((q) => {
-    const key = `${q.index}|${q.audio?.offset ?? ''}|${q.audio?.foil ?? ''}`;
+    const key = clipKey(q);
     return !seen.has(key) && (seen.add(key), true);
   });
   const right = { look: 0, color: 0, shape: 0, sound: 0, silent: 0 };
@@ -69,6 +69,7 @@ export async function scoreFrames(
       avBatch(
         part.map((q) => ex.clip(q)),
         ex.frames,
+        ex.frameSize,
       ),
     );
     const logits = { visual: toFloat32(out.frame_visual), audio: toFloat32(out.frame_audio) };

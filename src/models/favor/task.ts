@@ -10,6 +10,7 @@ import { ConfigError } from '../../util/errors.js';
 import { type FavorConfig, favorSmall, favorTiny } from './config.js';
 import { type AvqaExamples, answerClassBatch, avBatch, frameLabelBatch, loadAvqaExamples, textBatch } from './data.js';
 import { frameLabelInputs } from './frame_aux.js';
+import { cachedStreamInputs, cachesEncoders, computeEncoderCache, type EncoderCache } from './encoder_cache.js';
 import { answerAll, answerSections, scoreAnswers, templatePriors } from './evaluate.js';
 import { avInputs, favor, favorLoss } from './model.js';
 import { encoderStageInference, encoderStageLoss, evaluateEncoders } from './pretrain.js';
@@ -17,12 +18,15 @@ import { encoderStageInference, encoderStageLoss, evaluateEncoders } from './pre
 export const FavorModelSchema = z
   .object({
     patch: z.union([z.literal(4), z.literal(8), z.literal(16), z.literal(32)]),
+    frameSize: z.union([z.literal(32), z.literal(64)]).default(32),
     // Defaults for runs saved before these fields existed.
     visualStem: z.enum(['patch', 'conv']).default('patch'),
     stemDim: z.number().int().positive().default(16),
+    stemPool: z.enum(['early', 'late']).default('early'),
     stage: z.enum(['answer', 'encoders']).default('answer'),
     encoders: z.string().min(1).nullable().default(null),
     freezeEncoders: z.boolean().default(false),
+    cacheEncoders: z.boolean().default(true),
     pixelDim: z.number().int().min(0).default(0),
     visualDim: z.number().int().positive(),
     audioDim: z.number().int().positive(),
@@ -51,7 +55,11 @@ export const FavorModelSchema = z
       m.visualDim % m.heads === 0 &&
       m.audioDim % m.heads === 0,
     { message: 'visualDim, audioDim and lmDim must be divisible by heads' },
-  );
+  )
+  .refine((m) => m.frameSize === 32 || m.visualStem === 'conv', {
+    message: 'frameSize 64 needs visualStem conv (the patch stem cuts 32 px frames)',
+    path: ['frameSize'],
+  });
 
 export const FavorDataSchema = z
   .object({
@@ -72,13 +80,18 @@ export type FavorDataConfig = z.infer<typeof FavorDataSchema>;
 export interface FavorTaskData extends TaskData {
   examples: AvqaExamples;
   vocab: number;
+  /** The frozen encoders' outputs per clip, when the run trains on them (encoder_cache.ts). */
+  encoderCache?: EncoderCache;
 }
 
-async function loadFavorData(ctx: LoadContext<FavorDataConfig>): Promise<FavorTaskData> {
+async function loadFavorData(ctx: LoadContext<FavorDataConfig, FavorConfig>): Promise<FavorTaskData> {
   if (ctx.source.kind !== 'synth')
     throw new ConfigError('favor trains on AVQA scenes: use --data avqa:N', { field: 'data' });
-  const ex = loadAvqaExamples(ctx.data.avqa, ctx.source.clips, (done, total) =>
-    ctx.progress('AVQA streams', done, total),
+  const ex = loadAvqaExamples(
+    ctx.data.avqa,
+    ctx.source.clips,
+    (done, total) => ctx.progress('AVQA streams', done, total),
+    ctx.model.frameSize,
   );
   const splits = { train: [] as number[], val: [] as number[], test: [] as number[] };
   ex.questions.forEach((q, i) => splits[q.split].push(i));
@@ -86,18 +99,25 @@ async function loadFavorData(ctx: LoadContext<FavorDataConfig>): Promise<FavorTa
     throw new ConfigError(`${ctx.source.clips} AVQA scenes leave an empty train or test split; use more scenes`, {
       field: 'data',
     });
+  const encoderCache = cachesEncoders(ctx.model)
+    ? await computeEncoderCache(ex, ctx.model, { progress: (done, total) => ctx.progress('encoders', done, total) })
+    : undefined;
   return {
     size: ex.questions.length,
     splits,
     examples: ex,
     vocab: ex.tokenizer.vocabSize,
+    encoderCache,
     batch: (indices) => {
       const qs = indices.map((i) => ex.questions[i]);
       return {
-        ...avBatch(
-          qs.map((q) => ex.clip(q)),
-          ex.frames,
-        ),
+        ...(encoderCache
+          ? encoderCache.feeds(qs)
+          : avBatch(
+              qs.map((q) => ex.clip(q)),
+              ex.frames,
+              ex.frameSize,
+            )),
         ...textBatch(ex.tokenizer, qs, ex.textLen),
         answer_class: answerClassBatch(ex.answers, qs),
         ...frameLabelBatch(
@@ -119,7 +139,14 @@ async function loadFavorData(ctx: LoadContext<FavorDataConfig>): Promise<FavorTa
   };
 }
 
-/** Graph inputs and loss for a batch. */
+/** The AV inputs of a graph: frames + audio, or (with `cache`) the encoders' cached outputs. */
+function avSource(g: Graph, p: Scope, model: FavorConfig, batch: number, frames: number, cache?: EncoderCache) {
+  return cache
+    ? cachedStreamInputs(g, p.scope('encoder'), batch, frames, model, cache)
+    : avInputs(g, batch, frames, model.frameSize);
+}
+
+/** Graph inputs and loss for a batch (`cache`: the AV inputs are the frozen encoders' cached outputs). */
 export function favorLossGraph(
   g: Graph,
   p: Scope,
@@ -129,8 +156,9 @@ export function favorLossGraph(
   textLen: number,
   vocab: number,
   classes = 1,
+  cache?: EncoderCache,
 ) {
-  const x = avInputs(g, batch, frames);
+  const x = avSource(g, p, model, batch, frames, cache);
   const text = g.input('text', 'int64', [batch, textLen]);
   const target = g.input('target', 'int64', [batch, textLen]);
   const mask = g.input('target_mask', 'float32', [batch, textLen]);
@@ -159,8 +187,9 @@ export function favorInferenceGraph(
   frames: number,
   textLen: number,
   vocab: number,
+  cache?: EncoderCache,
 ): Record<string, Tensor> {
-  const x = avInputs(g, batch, frames);
+  const x = avSource(g, p, model, batch, frames, cache);
   const text = g.input('text', 'int64', [batch, textLen]);
   const out = favor(p, x, text, vocab, model);
   return out.avAttention ? { logits: out.logits, av_attention: out.avAttention } : { logits: out.logits };
@@ -169,7 +198,15 @@ export function favorInferenceGraph(
 async function evaluateFavor(ctx: EvalContext<FavorConfig, FavorTaskData>) {
   const ex = ctx.data.examples;
   const questions = ctx.indices.map((i) => ex.questions[i]);
-  const answered = await answerAll((f) => ctx.predictor.run(f), ex, questions, ctx.batchSize, ctx.model);
+  const cache = ctx.data.encoderCache;
+  const answered = await answerAll(
+    (f) => ctx.predictor.run(f),
+    ex,
+    questions,
+    ctx.batchSize,
+    ctx.model,
+    cache && ((part) => cache.feeds(part)),
+  );
   const priors = templatePriors((ctx.data.splits?.train ?? []).map((i) => ex.questions[i]));
   const metrics = scoreAnswers(
     questions,
@@ -217,10 +254,11 @@ export const favorTask = defineTask<FavorConfig, FavorDataConfig, FavorTaskData>
   buildLoss: (g, p, ctx) =>
     ctx.model.stage === 'encoders'
       ? encoderStageLoss(g, p, ctx.model, ctx.batchSize, ctx.data.examples.frames)
-      : favorLossGraph(g, p, ...graphSizes(ctx), ctx.data.examples.answers.length),
+      : favorLossGraph(g, p, ...graphSizes(ctx), ctx.data.examples.answers.length, ctx.data.encoderCache),
+  // Evaluation reads the cached encoder outputs too; the exported model.onnx reads frames and audio.
   buildInference: (g, p, ctx) =>
     ctx.model.stage === 'encoders'
       ? encoderStageInference(g, p, ctx.model, ctx.batchSize, ctx.data.examples.frames)
-      : favorInferenceGraph(g, p, ...graphSizes(ctx)),
+      : favorInferenceGraph(g, p, ...graphSizes(ctx), ctx.purpose === 'eval' ? ctx.data.encoderCache : undefined),
   evaluate: (ctx) => (ctx.model.stage === 'encoders' ? evaluateEncoders(ctx) : evaluateFavor(ctx)),
 });
