@@ -10,7 +10,6 @@ import { loadSafetensors, saveSafetensors } from '../../src/io/safetensors.js';
 import { avAlignTiny, dualEncode } from '../../src/models/av_align/model.js';
 import { defaultAvData } from '../../src/models/av_align/task.js';
 import { AUDIO_FEATURE_DIM, gridFrames, VIDEO_FEATURE_DIM } from '../../src/models/av_align/features.js';
-import { getTask } from '../../src/models/registry.js';
 import { decodeCodes, encodeMels, trainAutoencoder } from '../../src/models/v2a/autoencoder.js';
 import { N_MELS } from '../../src/models/v2a/audio.js';
 import { neighborhoods, PATCH } from '../../src/models/v2a/conditions.js';
@@ -18,8 +17,7 @@ import { PIXELS, sequence } from '../../src/models/v2a/config.js';
 import { synthExample } from '../../src/models/v2a/data.js';
 import { loadIbScorer } from '../../src/models/v2a/ib.js';
 import { loadV2aModel } from '../../src/models/v2a/infer.js';
-import { parseOverrides, resolveConfig } from '../../src/train/config.js';
-import { runTraining } from '../../src/train/run.js';
+import { trainToyV2a } from './v2a_toy.js';
 import { ConfigError, InputError } from '../../src/util/errors.js';
 
 test("the 'patches' encoder's neighborhoods: channel (dy, dx, c) of pixel (y, x) is pixel (y + dy - 2, x + dx - 2), 0 outside", async () => {
@@ -48,7 +46,8 @@ test("the 'patches' encoder's neighborhoods: channel (dy, dx, c) of pixel (y, x)
 test('the 1-D autoencoder: codes [T, 20] standardized on the training mels, and decoding beats the mean frame', async () => {
   const seq = sequence(1);
   const mels = Array.from({ length: 12 }, (_, i) => synthExample(i, seq, 0, false).latent);
-  const ae = await trainAutoencoder(mels.slice(0, 10), mels.slice(10), seq.latent, { channels: 20, hidden: 32, kernel: 3 }, {
+  const ae = await trainAutoencoder(mels.slice(0, 10), mels.slice(10), seq.latent, {
+    cfg: { channels: 20, hidden: 32, kernel: 3 },
     steps: 60,
     batch: 4,
     lr: 5e-3,
@@ -70,30 +69,16 @@ test('the 1-D autoencoder: codes [T, 20] standardized on the training mels, and 
 });
 
 test('attune train v2a with audioLatent "ae" trains the flow on 20-channel codes; such runs refuse generation by name', async () => {
-  const task = await getTask('v2a');
   const dir = mkdtempSync(join(tmpdir(), 'attune-v2a-ae-'));
   try {
-    const sets = [
-      'variant="tiny"',
-      'data.seconds=1',
-      'data.classifierClips=8',
-      'data.eval.clips=2',
-      'data.eval.steps=2',
-      'data.eval.sweep=false',
-      'data.eval.griffinLim=4',
-      'model.audioLatent="ae"',
-      'model.autoencoderSteps=5',
-      'train.epochs=1',
-      'train.export=false',
-      'train.report=false',
-      'train.worker=false',
-    ];
-    const config = resolveConfig(task, { source: 'synth', overrides: parseOverrides(sets) });
-    const r = await runTraining({ task, config, source: { kind: 'synth', clips: 12 }, out: join(dir, 'run'), quiet: true });
-    assert.equal(r.status, 'completed');
+    const extra = ['model.audioLatent="ae"', 'model.autoencoderSteps=5'];
+    assert.equal(await trainToyV2a(join(dir, 'run'), extra), 'completed');
     const proj = loadSafetensors(join(dir, 'run', 'best.safetensors')).tensors.get('final.proj.weight')!;
     assert.ok(proj.shape.includes(20) && !proj.shape.includes(N_MELS), `final.proj.weight ${proj.shape}`);
-    assert.throws(() => loadV2aModel(join(dir, 'run')), (e: unknown) => e instanceof InputError && /audioLatent/.test(String(e)));
+    assert.throws(
+      () => loadV2aModel(join(dir, 'run')),
+      (e: unknown) => e instanceof InputError && /audioLatent/.test(String(e)),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -108,7 +93,12 @@ test('the IB-score analogue: cosines in [-1, 1] from an av-align run; a run with
       const T = gridFrames(data.features);
       const store = new ParamStore(3);
       const g = new Graph();
-      dualEncode(new Scope(g, store), g.input('video', 'float32', [2, T, VIDEO_FEATURE_DIM]), g.input('audio', 'float32', [2, T, AUDIO_FEATURE_DIM]), model);
+      dualEncode(
+        new Scope(g, store),
+        g.input('video', 'float32', [2, T, VIDEO_FEATURE_DIM]),
+        g.input('audio', 'float32', [2, T, AUDIO_FEATURE_DIM]),
+        model,
+      );
       const run = join(dir, `align-${seconds}`);
       rmSync(run, { recursive: true, force: true });
       mkdirSync(run, { recursive: true });
@@ -121,10 +111,16 @@ test('the IB-score analogue: cosines in [-1, 1] from an av-align run; a run with
     const ib = await loadIbScorer(write(1), 1);
     const frames = examples.map((e) => e.frames!);
     assert.equal(frames[0].length % PIXELS, 0);
-    const scores = await ib.score(frames, examples.map((e) => e.audio));
+    const scores = await ib.score(
+      frames,
+      examples.map((e) => e.audio),
+    );
     await ib.close();
     assert.equal(scores.length, 3);
-    assert.ok(scores.every((s) => s >= -1.0001 && s <= 1.0001), scores.join(', '));
+    assert.ok(
+      scores.every((s) => s >= -1.0001 && s <= 1.0001),
+      scores.join(', '),
+    );
     await assert.rejects(loadIbScorer(write(2), 1), ConfigError);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -22,6 +22,7 @@ import { conv1dTime } from '../../nn/conv.js';
 import { Rng } from '../../util/rng.js';
 import { InputError } from '../../util/errors.js';
 import { N_MELS } from './audio.js';
+import type { PretrainOptions } from './pretrain.js';
 
 export interface AutoencoderConfig {
   /** Latent channels per frame (MMAudio's 16 k VAE: 20). */
@@ -58,14 +59,6 @@ export interface TrainedAutoencoder {
   /** Mean squared reconstruction error of the held-out mels (normalized log-mel units; their variance is ~1). */
   heldMse: number;
   seconds: number;
-}
-
-export interface AeTrainOptions {
-  steps: number;
-  batch?: number; // default 16
-  lr?: number; // default 2e-3
-  seed?: number;
-  onStep?: (done: number) => void;
 }
 
 function stack(items: Float32Array[], frames: number, width: number, batch: number): HostArray {
@@ -107,22 +100,33 @@ async function mapBatches(
   return out;
 }
 
-/** Standardized codes [T, C] of normalized log-mel frames [T, 64]. */
-export async function encodeMels(ae: TrainedAutoencoder, mels: Float32Array[], frames: number): Promise<Float32Array[]> {
+/** The encoder (mel [T, 64] -> raw codes [T, C]) or the decoder (raw codes -> mel) over `items`. */
+function through(ae: TrainedAutoencoder, stage: 'encode' | 'decode', items: Float32Array[], frames: number) {
   const C = ae.cfg.channels;
+  const [inWidth, outWidth] = stage === 'encode' ? [N_MELS, C] : [C, N_MELS];
+  const net = stage === 'encode' ? aeEncode : aeDecode;
   const graph = (g: Graph, p: Scope, b: number): Tensor =>
-    aeEncode(p, g.input('x', 'float32', [b, frames, N_MELS]), ae.cfg);
-  const codes = await mapBatches(ae.weights, graph, mels, frames, N_MELS, C);
+    net(p, g.input('x', 'float32', [b, frames, inWidth]), ae.cfg);
+  return mapBatches(ae.weights, graph, items, frames, inWidth, outWidth);
+}
+
+/** Standardized codes [T, C] of normalized log-mel frames [T, 64]. */
+export async function encodeMels(
+  ae: TrainedAutoencoder,
+  mels: Float32Array[],
+  frames: number,
+): Promise<Float32Array[]> {
+  const C = ae.cfg.channels;
+  const codes = await through(ae, 'encode', mels, frames);
   for (const z of codes) for (let i = 0; i < z.length; i++) z[i] = (z[i] - ae.mean[i % C]) / ae.std[i % C];
   return codes;
 }
 
 /** Normalized log-mel frames [T, 64] of standardized codes [T, C]. */
-export async function decodeCodes(ae: TrainedAutoencoder, codes: Float32Array[], frames: number): Promise<Float32Array[]> {
+export function decodeCodes(ae: TrainedAutoencoder, codes: Float32Array[], frames: number): Promise<Float32Array[]> {
   const C = ae.cfg.channels;
   const raw = codes.map((z) => z.map((v, i) => v * ae.std[i % C] + ae.mean[i % C]));
-  const graph = (g: Graph, p: Scope, b: number): Tensor => aeDecode(p, g.input('x', 'float32', [b, frames, C]), ae.cfg);
-  return mapBatches(ae.weights, graph, raw, frames, C, N_MELS);
+  return through(ae, 'decode', raw, frames);
 }
 
 /** Trains the autoencoder on `train` mels ([frames, 64] each), scores it on `held`, and fits the code statistics. */
@@ -130,12 +134,10 @@ export async function trainAutoencoder(
   train: Float32Array[],
   held: Float32Array[],
   frames: number,
-  cfg: AutoencoderConfig,
-  opts: AeTrainOptions,
+  opts: PretrainOptions & { cfg?: AutoencoderConfig },
 ): Promise<TrainedAutoencoder> {
-  const started = Date.now();
-  const B = opts.batch ?? 16;
-  const seed = opts.seed ?? 0;
+  const cfg = opts.cfg ?? defaultAutoencoder;
+  const [B, seed, started] = [opts.batch ?? 16, opts.seed ?? 0, Date.now()];
   const compiled = compileTrainStep(
     (g, p) => {
       const x = g.input('x', 'float32', [B, frames, N_MELS]);
@@ -147,12 +149,20 @@ export async function trainAutoencoder(
     { optimizer: adamw({ weightDecay: 1e-4 }), clipNorm: 1 },
   );
   const lr = warmupCosine({ lr: opts.lr ?? 2e-3, warmupSteps: Math.min(50, opts.steps), totalSteps: opts.steps });
-  const trainer = await Trainer.create(compiled, { lr, worker: false, seed });
+  const session = opts.threads ? { threads: opts.threads } : undefined;
+  const trainer = await Trainer.create(compiled, { lr, worker: false, seed, session });
   const rng = new Rng(`v2a/autoencoder/${seed}`);
   let weights: Record<string, HostArray>;
   try {
     for (let s = 0; s < opts.steps; s++) {
-      await trainer.trainStep({ x: stack(Array.from({ length: B }, () => train[rng.int(train.length)]), frames, N_MELS, B) });
+      await trainer.trainStep({
+        x: stack(
+          Array.from({ length: B }, () => train[rng.int(train.length)]),
+          frames,
+          N_MELS,
+          B,
+        ),
+      });
       opts.onStep?.(s + 1);
     }
     weights = await trainer.params();
@@ -196,7 +206,7 @@ export async function autoencoderStage(
   onStep: (done: number) => void,
 ): Promise<TrainedAutoencoder> {
   const mels = (idx: number[]): Float32Array[] => idx.map((i) => examples[i].latent);
-  const ae = await trainAutoencoder(mels(splits.train), mels(splits.val), seq.latent, defaultAutoencoder, {
+  const ae = await trainAutoencoder(mels(splits.train), mels(splits.val), seq.latent, {
     steps,
     seed,
     onStep,

@@ -81,7 +81,17 @@ export async function evaluateV2a(
     ];
     for (const [name, waves] of refs) if (waves.length === test.length) rows.push([name, await score(waves)]);
     const metrics = Object.fromEntries(Object.entries(rows[0][1]));
-    const columns = ['audio', 'FD', 'KL', 'IS', 'onset F1', 'DeSync (s)', 'class acc', ...(ib ? ['IB'] : []), 's / clip'];
+    const columns = [
+      'audio',
+      'FD',
+      'KL',
+      'IS',
+      'onset F1',
+      'DeSync (s)',
+      'class acc',
+      ...(ib ? ['IB'] : []),
+      's / clip',
+    ];
     const table = rows.map(([name, s]) => [
       name,
       s.fd,

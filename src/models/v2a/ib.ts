@@ -14,7 +14,14 @@ import { ParamStore } from '../../engine/params.js';
 import { hostArray, toFloat32 } from '../../io/array.js';
 import { loadRun } from '../../train/files.js';
 import { ConfigError, InputError } from '../../util/errors.js';
-import { type AvFeatureConfig, audioFeatures, AUDIO_FEATURE_DIM, gridFrames, VIDEO_FEATURE_DIM, videoFeatures } from '../av_align/features.js';
+import {
+  type AvFeatureConfig,
+  audioFeatures,
+  AUDIO_FEATURE_DIM,
+  gridFrames,
+  VIDEO_FEATURE_DIM,
+  videoFeatures,
+} from '../av_align/features.js';
 import { dualEncode } from '../av_align/model.js';
 import { AvAlignModelSchema, AvDataSchema } from '../av_align/task.js';
 import { FRAME_SIZE, PIXELS, SYNC_FPS } from './config.js';
@@ -65,7 +72,10 @@ export async function loadIbScorer(path: string, seconds: number): Promise<IbSco
         for (let i = 0; i < BATCH; i++) {
           const k = s + Math.min(i, n - 1); // pad by repeating the last pair
           const f = frames[k];
-          v.set(videoFeatures(f, f.length / PIXELS, FRAME_SIZE, FRAME_SIZE, SYNC_FPS, features).data, i * T * VIDEO_FEATURE_DIM);
+          v.set(
+            videoFeatures(f, f.length / PIXELS, FRAME_SIZE, FRAME_SIZE, SYNC_FPS, features).data,
+            i * T * VIDEO_FEATURE_DIM,
+          );
           a.set(audioFeatures(waves[k], features).data, i * T * AUDIO_FEATURE_DIM);
         }
         const r = await predictor.run({
