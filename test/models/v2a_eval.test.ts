@@ -4,13 +4,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateClip } from '../../src/data/synth/index.js';
-import { getTask } from '../../src/models/registry.js';
 import { audioFeatures, classify, trainClassifier } from '../../src/models/v2a/classifier.js';
 import { v2aSynthConfig } from '../../src/models/v2a/data.js';
 import { onsetTimes, scoreSet, syncOffset } from '../../src/models/v2a/evaluate.js';
 import { generateSound, loadV2aModel } from '../../src/models/v2a/infer.js';
-import { parseOverrides, resolveConfig } from '../../src/train/config.js';
-import { runTraining } from '../../src/train/run.js';
+import { trainToyV2a } from './v2a_toy.js';
 
 const clip = (i: number) => generateClip(v2aSynthConfig(4, 0), i, { video: false });
 
@@ -86,31 +84,9 @@ test('scores: real audio beats another scene and silence on every metric (the re
 });
 
 test('attune train v2a runs end to end at toy scale: run folder, metrics with every score; the run loads for t2a', async () => {
-  const task = await getTask('v2a');
   const dir = mkdtempSync(join(tmpdir(), 'attune-v2a-'));
   try {
-    const sets = [
-      'variant="tiny"',
-      'data.seconds=1',
-      'data.classifierClips=8',
-      'data.eval.clips=2',
-      'data.eval.steps=2',
-      'data.eval.sweep=false',
-      'data.eval.griffinLim=4',
-      'train.epochs=1',
-      'train.export=false',
-      'train.report=false',
-      'train.worker=false',
-    ];
-    const config = resolveConfig(task, { source: 'synth', overrides: parseOverrides(sets) });
-    const r = await runTraining({
-      task,
-      config,
-      source: { kind: 'synth', clips: 12 },
-      out: join(dir, 'run'),
-      quiet: true,
-    });
-    assert.equal(r.status, 'completed');
+    assert.equal(await trainToyV2a(join(dir, 'run')), 'completed');
     const metrics = JSON.parse(readFileSync(join(dir, 'run', 'metrics.json'), 'utf8'));
     for (const k of ['fd', 'kl', 'is', 'onsetF1', 'desync', 'classAcc'])
       assert.equal(typeof metrics.test[`test.${k}`], 'number', k);

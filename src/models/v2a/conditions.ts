@@ -26,18 +26,42 @@ function orEmpty(p: Scope, name: string, x: Tensor, drop: Tensor): Tensor {
 /** Per-pixel color features of the 'pixels' encoder. */
 const PIXEL_HIDDEN = 32;
 
-/** Position-free color evidence of each frame: a per-pixel MLP shared over the frame, max- and mean-pooled. */
+/** Side of the 'patches' encoder's neighborhood: 5 x 5 covers a whole sounding object (radius 1.7-2.6 px). */
+export const PATCH = 5;
+
+/**
+ * Every pixel's PATCH x PATCH neighborhood as channels: [B, Tv, S*S, PATCH*PATCH*3] (zero outside the frame). The
+ * engine has no 2-D convolution; shifted slices of the padded frame and one Linear are the same operation.
+ */
+export function neighborhoods(visual: Tensor, b: number, tv: number, side: number): Tensor {
+  const r = PATCH >> 1;
+  const img = visual.reshape([b, tv, side, side, 3]).pad([0, 0, r, r, 0, 0, 0, r, r, 0]); // [B, Tv, S+2r, S+2r, 3]
+  const taps: Tensor[] = [];
+  for (let dy = 0; dy < PATCH; dy++)
+    for (let dx = 0; dx < PATCH; dx++) taps.push(img.slice([dy, dx], [dy + side, dx + side], [2, 3])); // [B, Tv, S, S, 3]
+  return concat(taps, 4).reshape([b, tv, side * side, PATCH * PATCH * 3]); // [B, Tv, S*S, 75]
+}
+
+/**
+ * Position-free evidence of each frame: an MLP shared over the frame, max- and mean-pooled. 'pixels' sees one pixel's
+ * color; 'patches' a 5 x 5 neighborhood, which also carries the object's shape: classes 0 and 7 are both red (a
+ * circle and a square) and every class error of the 'pixels' runs was between them (docs/v2a.md, session 5).
+ */
 function pixelFeatures(p: Scope, visual: Tensor, cfg: V2aConfig): Tensor {
   const [b, tv, pixels] = visual.shape as number[];
-  const rgb = visual.reshape([b, tv, pixels / 3, 3]); // [B, Tv, S*S, 3] (frames are stored y, x, channel)
-  const h = linear(p.scope('color'), rgb, PIXEL_HIDDEN).silu(); // [B, Tv, S*S, H]
+  const side = Math.round(Math.sqrt(pixels / 3));
+  const local =
+    cfg.visualEncoder === 'patches'
+      ? neighborhoods(visual, b, tv, side) // [B, Tv, S*S, 75]
+      : visual.reshape([b, tv, pixels / 3, 3]); // [B, Tv, S*S, 3] (frames are stored y, x, channel)
+  const h = linear(p.scope('color'), local, PIXEL_HIDDEN).silu(); // [B, Tv, S*S, H]
   const pooled = concat([h.max([2]), h.mean([2])], 2); // [B, Tv, 2H]: max finds a small blob, mean weighs its size
   return linear(p.scope('proj'), pooled, cfg.dim).silu(); // [B, Tv, D]
 }
 
 export function visualTokens(p: Scope, visual: Tensor, drop: Tensor, cfg: V2aConfig): Tensor {
   let h = linear(p.scope('in'), visual, cfg.dim).silu(); // [B, Tv, D]
-  if (cfg.visualEncoder === 'pixels') h = h.add(pixelFeatures(p.scope('pixels'), visual, cfg)); // [B, Tv, D]
+  if (cfg.visualEncoder !== 'linear') h = h.add(pixelFeatures(p.scope('pixels'), visual, cfg)); // [B, Tv, D]
   return orEmpty(p, 'empty', linear(p.scope('out'), h, cfg.dim), drop); // [B, Tv, D]
 }
 

@@ -33,7 +33,8 @@ export interface V2aConfig {
   syncFeatures: boolean;
   alignedRope: boolean;
   /** Frame tokens: 'linear' = one Linear over the flattened frame (position-bound); 'pixels' adds a per-pixel color
-   * MLP shared over positions, max- and mean-pooled over the frame (sees a small colored object wherever it is). */
+   * MLP shared over positions, max- and mean-pooled over the frame (sees a small colored object wherever it is);
+   * 'patches' the same MLP over each pixel's 5 x 5 neighborhood (also sees the object's shape). */
   visualEncoder: VisualEncoder;
   /** Weight of the auxiliary class loss on the pooled frame tokens (0 = flow matching only, as MMAudio). */
   visualClassLoss: number;
@@ -41,7 +42,7 @@ export interface V2aConfig {
   visualPretrainSteps: number;
 }
 
-export type VisualEncoder = 'linear' | 'pixels';
+export type VisualEncoder = 'linear' | 'pixels' | 'patches';
 
 /** The pixel encoder and the visual class loss (weight 1) are on by default since session 4: with lr 1e-3 they took
  * the generated sound's class accuracy from 0.69 to 0.84 at 1950 steps (docs/v2a.md). */

@@ -1,7 +1,7 @@
 /**
  * Conditions in, waveforms out: the sampler in chunks of the network's batch, then the log-mel decoder.
  *
- *   conditions -> sampleLatents (Euler, CFG, cond+uncond in one call per step) -> latents [Ta, 64] -> decodeAudio -> waves
+ *   conditions -> sampleLatents (Euler, CFG, cond+uncond in one call per step) -> latents [Ta, M] (-> autoencoder decoder) -> mel [Ta, 64] -> decodeAudio -> waves
  */
 import type { Predictor } from '../../engine/export.js';
 import { toFloat32 } from '../../io/array.js';
@@ -12,6 +12,8 @@ import { type Condition, type SampleOptions, sampleLatents, type VelocityFn } fr
 export interface GenerateOptions extends SampleOptions {
   /** Griffin-Lim iterations (default 16). */
   griffinLim?: number;
+  /** Latents -> normalized log-mel frames [Ta * 64] (the autoencoder's decoder; default: the latents are log-mel). */
+  toMel?: (latents: Float32Array[]) => Promise<Float32Array[]>;
   /** Called after each chunk of items with the count done. */
   onItems?: (done: number, total: number) => void;
 }
@@ -49,7 +51,8 @@ export async function generateWaves(
   batch: number,
   opts: GenerateOptions = {},
 ): Promise<Float32Array[]> {
-  const latents = await generateLatents(velocity, items, seq, batch, opts);
+  const generated = await generateLatents(velocity, items, seq, batch, opts);
+  const latents = opts.toMel ? await opts.toMel(generated) : generated;
   return latents.map((z) =>
     decodeAudio(z, seq.latent, { iterations: opts.griffinLim, length: Math.round(seq.seconds * 16000) }),
   );

@@ -40,6 +40,11 @@ export function loadV2aModel(path: string): V2aModel {
       `${run.dir}/config.json: model section is not a v2a config: ${parsed.error.issues[0]?.message}`,
       { file: run.dir, field: 'model' },
     );
+  if (parsed.data.audioLatent !== 'mel')
+    throw new InputError(
+      `${run.dir}: audioLatent "${parsed.data.audioLatent}" runs are evaluation-only (the autoencoder is not saved with the run); train with audioLatent "mel"`,
+      { file: run.dir, field: 'model.audioLatent' },
+    );
   const seconds = Number((run.config.data as { seconds?: number } | undefined)?.seconds ?? 4);
   return { config: parsed.data, seconds, weights: run.params, source: run.weightsPath };
 }

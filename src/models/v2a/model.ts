@@ -18,7 +18,6 @@ import {
   sampleLogitNormal,
 } from '../../nn/index.js';
 import type { Rng } from '../../util/rng.js';
-import { N_MELS } from './audio.js';
 import { PIXELS, type Sequence, type V2aConfig } from './config.js';
 import type { V2aExample } from './data.js';
 
@@ -59,7 +58,7 @@ export function trainBatch(
   rates: DropoutRates,
 ): Record<string, HostArray> {
   const B = items.length;
-  const size = seq.latent * N_MELS;
+  const size = seq.latent * seq.mels;
   const x0 = new Float32Array(B * size),
     x1 = new Float32Array(B * size);
   items.forEach((e, b) => {
@@ -78,8 +77,8 @@ export function trainBatch(
   );
   return {
     ...conds,
-    x0: hostArray('float32', [B, seq.latent, N_MELS], x0),
-    x1: hostArray('float32', [B, seq.latent, N_MELS], x1),
+    x0: hostArray('float32', [B, seq.latent, seq.mels], x0),
+    x1: hostArray('float32', [B, seq.latent, seq.mels], x1),
     t: hostArray('float32', [B], sampleLogitNormal(rng, B)),
     classes: hostArray('float32', [B, CLASSES], multiHot(items)),
   };

@@ -102,7 +102,7 @@ export async function pretrainVisual(
   }
 }
 
-async function heldAccuracy(
+export async function heldAccuracy(
   weights: Record<string, HostArray>,
   held: V2aExample[],
   cfg: V2aConfig,

@@ -7,7 +7,6 @@
 import { type HostArray, hostArray } from '../../io/array.js';
 import { Rng } from '../../util/rng.js';
 import { InputError } from '../../util/errors.js';
-import { N_MELS } from './audio.js';
 import { PIXELS, type Sequence } from './config.js';
 import { motionInput, visualInput } from './data.js';
 
@@ -63,11 +62,11 @@ export interface SampleOptions {
 /** Gaussian noise of item `index` under `seed`: [Ta * M]. */
 export function itemNoise(seed: number, index: number, seq: Sequence): Float32Array {
   const rng = new Rng(`v2a/noise/${seed}/${index}`);
-  return Float32Array.from({ length: seq.latent * N_MELS }, () => rng.normal());
+  return Float32Array.from({ length: seq.latent * seq.mels }, () => rng.normal());
 }
 
 /**
- * Generates latents [Ta * 64] for up to batch/2 conditions with one network call per step. `batch` is the network's
+ * Generates latents [Ta * M] for up to batch/2 conditions with one network call per step. `batch` is the network's
  * static batch size (even); fewer items are padded by repeating the last.
  */
 export async function sampleLatents(
@@ -94,7 +93,7 @@ export async function sampleLatents(
     [...padded.map((c) => (c.frames ? 0 : 1)), ...padded.map(() => 1)],
     [...padded.map((c) => (c.text ? 0 : 1)), ...padded.map(() => 1)],
   );
-  const size = seq.latent * N_MELS;
+  const size = seq.latent * seq.mels;
   const x = new Float32Array(half * size);
   padded.forEach((_, i) => x.set(itemNoise(opts.seed ?? 0, (opts.first ?? 0) + i, seq), i * size));
   const xt = new Float32Array(batch * size);
@@ -105,7 +104,7 @@ export async function sampleLatents(
     xt.set(x, half * size);
     const v = await velocity({
       ...conds,
-      xt: hostArray('float32', [batch, seq.latent, N_MELS], xt),
+      xt: hostArray('float32', [batch, seq.latent, seq.mels], xt),
       t: hostArray('float32', [batch], new Float32Array(batch).fill(t)),
     });
     for (let i = 0; i < half * size; i++) x[i] += dt * (cfg * v[i] + (1 - cfg) * v[half * size + i]);

@@ -7,18 +7,16 @@
 import { z } from 'zod';
 import { ConfigError } from '../../util/errors.js';
 import { Rng } from '../../util/rng.js';
-import { defineTask, type EvalContext, type LoadContext, type TaskData } from '../../train/task.js';
-import type { Section } from '../../report/spec.js';
+import { defineTask, type LoadContext, type TaskData } from '../../train/task.js';
 import type { Scope } from '../../engine/index.js';
 import type { HostArray } from '../../io/array.js';
-import { decodeAudio } from './audio.js';
-import { type AudioClassifier, audioFeatures, classify, trainClassifier } from './classifier.js';
+import { type AudioClassifier, audioFeatures, trainClassifier } from './classifier.js';
 import { type Sequence, sequence, V2A_VARIANTS, v2aSmall } from './config.js';
 import { synthExample, type V2aExample } from './data.js';
-import { type SceneTruth, type Scores, scoreSet } from './evaluate.js';
-import { generateWaves, predictorVelocity } from './generate.js';
+import { evaluateV2a } from './final_eval.js';
 import { trainBatch, v2aInference, v2aLoss } from './model.js';
 import { pretrainVisual, type VisualPretraining } from './pretrain.js';
+import { autoencoderStage, type TrainedAutoencoder } from './autoencoder.js';
 
 export const V2aModelSchema = z
   .object({
@@ -31,9 +29,13 @@ export const V2aModelSchema = z
     syncFeatures: z.boolean(),
     alignedRope: z.boolean(),
     /** Runs trained before the field existed used the linear encoder. */
-    visualEncoder: z.enum(['linear', 'pixels']).default('linear'),
+    visualEncoder: z.enum(['linear', 'pixels', 'patches']).default('linear'),
     visualClassLoss: z.number().min(0).default(0),
     visualPretrainSteps: z.number().int().nonnegative().default(0),
+    /** The flow's audio representation: normalized log-mel directly, or the 1-D autoencoder's codes over it. */
+    audioLatent: z.enum(['mel', 'ae']).default('mel'),
+    /** Training steps of the autoencoder (audioLatent "ae"), run in loadData before the flow. */
+    autoencoderSteps: z.number().int().positive().default(1500),
   })
   .strict()
   .refine((m) => m.dim % m.heads === 0 && (m.dim / m.heads) % 2 === 0, {
@@ -65,6 +67,8 @@ export const V2aDataSchema = z
         sweep: z.boolean(),
         /** Prompt the test scenes with their captions (default: video only). */
         text: z.boolean(),
+        /** An av-align run (4 s window) for the IB-score analogue column (ib.ts); '' = no IB column. */
+        ibModel: z.string().default(''),
       })
       .strict(),
   })
@@ -81,6 +85,8 @@ export interface V2aTaskData extends TaskData {
   otherScenes: Float32Array[];
   /** The visual pretraining stage's weights (`visual.*`), which initialize the flow network's encoder. */
   visualInit: Record<string, HostArray> | null;
+  /** The autoencoder whose codes the examples' latents are (audioLatent "ae"); null: latents are log-mel. */
+  autoencoder: TrainedAutoencoder | null;
   cfg: V2aDataConfig;
 }
 
@@ -93,12 +99,12 @@ async function loadV2aData(ctx: LoadContext<V2aDataConfig, V2aModelConfig>): Pro
     });
   const n = ctx.source.clips;
   if (n < 10) throw new ConfigError(`v2a needs at least 10 synth clips (got ${n})`, { field: 'data' });
-  const seq = sequence(d.seconds);
+  const melSeq = sequence(d.seconds);
   const pairs = Math.round(n * d.textPairs);
   const total = n + pairs;
   const examples: V2aExample[] = [];
   for (let i = 0; i < total; i++) {
-    examples.push(synthExample(i, seq, d.seed, i < n));
+    examples.push(synthExample(i, melSeq, d.seed, i < n));
     ctx.progress('AV-Synth clips', i + 1, total);
   }
   const order = Array.from({ length: n }, (_, i) => i);
@@ -121,9 +127,16 @@ async function loadV2aData(ctx: LoadContext<V2aDataConfig, V2aModelConfig>): Pro
   );
   const otherScenes = Array.from(
     { length: Math.min(d.eval.clips, held) },
-    (_, i) => synthExample(1_000_000 + i, seq, d.seed, false).audio,
+    (_, i) => synthExample(1_000_000 + i, melSeq, d.seed, false).audio,
   );
-  const visual = await visualStage(ctx, examples, splits, seq);
+  const visual = await visualStage(ctx, examples, splits, melSeq);
+  const ae =
+    ctx.model.audioLatent === 'ae'
+      ? await autoencoderStage(examples, splits, melSeq, ctx.model.autoencoderSteps, ctx.seed, (s) =>
+          ctx.progress('autoencoder', s, ctx.model.autoencoderSteps),
+        )
+      : null;
+  const seq = ae ? { ...melSeq, mels: ae.cfg.channels } : melSeq;
   const rates = { condition: d.conditionDropout, videoText: d.videoTextDropout };
   return {
     size: total,
@@ -133,6 +146,7 @@ async function loadV2aData(ctx: LoadContext<V2aDataConfig, V2aModelConfig>): Pro
     classifier,
     otherScenes,
     visualInit: visual?.weights ?? null,
+    autoencoder: ae,
     cfg: d,
     batch: (indices, { split, rng: r }) =>
       trainBatch(
@@ -149,6 +163,7 @@ async function loadV2aData(ctx: LoadContext<V2aDataConfig, V2aModelConfig>): Pro
       visualFrames: seq.visual,
       syncFrames: seq.sync,
       classifierTrainAcc: classifier.trainAccuracy,
+      ...(ae ? { autoencoderValMse: ae.heldMse, autoencoderSeconds: ae.seconds } : {}),
       ...(visual ? { visualPretrainValAcc: visual.heldAccuracy, visualPretrainSeconds: visual.seconds } : {}),
     },
   };
@@ -181,85 +196,6 @@ function loadVisualInit(p: Scope, data: V2aTaskData, cfg: V2aModelConfig): void 
       p.store.set(name, value);
 }
 
-function scenesOf(examples: V2aExample[]): SceneTruth[] {
-  return examples.map((e) => ({
-    heard: e.events.map((ev) => ev.time),
-    seen: e.events.map((ev) => ev.time),
-    classes: e.classes,
-  }));
-}
-
-async function evaluateV2a(
-  ctx: EvalContext<V2aModelConfig, V2aTaskData>,
-): Promise<{ metrics: Record<string, number>; sections?: Section[] }> {
-  const { data } = ctx;
-  const e = data.cfg.eval;
-  if (!ctx.final || e.clips === 0) return { metrics: {} };
-  if (ctx.batchSize % 2 !== 0)
-    throw new ConfigError(
-      `v2a evaluation needs an even train.evalBatchSize (cond + uncond halves), got ${ctx.batchSize}`,
-      { field: 'train.evalBatchSize' },
-    );
-  const test = ctx.indices.slice(0, e.clips).map((i) => data.examples[i]);
-  const scenes = scenesOf(test);
-  const realLogits = test.map((x) => classify(data.classifier, audioFeatures(x.audio)));
-  const items = test.map((x) => ({ frames: x.frames, text: e.text ? x.text : null, textValid: x.textValid }));
-  const velocity = predictorVelocity(ctx.predictor);
-  const run = async (steps: number, cfg: number): Promise<Scores> => {
-    const started = Date.now();
-    const waves = await generateWaves(velocity, items, data.seq, ctx.batchSize, {
-      steps,
-      cfg,
-      seed: 0,
-      griffinLim: e.griffinLim,
-    });
-    return {
-      ...(await scoreSet(waves, scenes, realLogits, data.classifier)),
-      seconds: (Date.now() - started) / 1000 / test.length,
-    } as Scores;
-  };
-  const rows: [string, Scores][] = [[`generated (${e.steps} steps, CFG ${e.cfg})`, await run(e.steps, e.cfg)]];
-  if (e.sweep) {
-    rows.push([`generated (${e.steps} steps, CFG 1)`, await run(e.steps, 1)]);
-    for (const steps of [1, 4, 8]) rows.push([`generated (${steps} steps, CFG ${e.cfg})`, await run(steps, e.cfg)]);
-  }
-  const decoded = (x: V2aExample): Float32Array =>
-    decodeAudio(x.latent, data.seq.latent, { iterations: e.griffinLim, length: x.audio.length });
-  const refs: [string, Float32Array[]][] = [
-    ['real audio', test.map((x) => x.audio)],
-    // the ceiling of any generator here: the real latent through the waveform decoder
-    ['real audio, encoded and decoded', test.map(decoded)],
-    ['real audio of another scene', data.otherScenes.slice(0, test.length)],
-    ['silence', test.map((x) => new Float32Array(x.audio.length))],
-  ];
-  for (const [name, waves] of refs)
-    if (waves.length === test.length) rows.push([name, await scoreSet(waves, scenes, realLogits, data.classifier)]);
-  const metrics = Object.fromEntries(Object.entries(rows[0][1]).map(([k, v]) => [k, v]));
-  const columns = ['audio', 'FD', 'KL', 'IS', 'onset F1', 'DeSync (s)', 'class acc', 's / clip'];
-  const table = rows.map(([name, s]) => [
-    name,
-    s.fd,
-    s.kl,
-    s.is,
-    s.onsetF1,
-    s.desync,
-    s.classAcc,
-    (s as Scores & { seconds?: number }).seconds ?? null,
-  ]);
-  return {
-    metrics,
-    sections: [
-      {
-        kind: 'table',
-        title: `Held-out AV-Synth scenes (${test.length} clips of ${data.seq.seconds} s)`,
-        columns,
-        rows: table,
-        digits: 3,
-      },
-    ],
-  };
-}
-
 export const v2aTask = defineTask<V2aModelConfig, V2aDataConfig, V2aTaskData>({
   name: 'v2a',
   description: 'Sound for silent video: MMAudio-style flow matching on AV-Synth with joint audio-text training',
@@ -274,7 +210,7 @@ export const v2aTask = defineTask<V2aModelConfig, V2aDataConfig, V2aTaskData>({
       conditionDropout: 0.1,
       videoTextDropout: 0.5,
       classifierClips: 200,
-      eval: { clips: 32, steps: 25, cfg: 4.5, griffinLim: 16, sweep: true, text: false },
+      eval: { clips: 32, steps: 25, cfg: 4.5, griffinLim: 16, sweep: true, text: false, ibModel: '' },
     },
     train: {
       batchSize: 8,
