@@ -19,6 +19,7 @@ import { warmupCosine } from '../../engine/schedule.js';
 import type { Graph, Scope, Tensor } from '../../engine/index.js';
 import { type HostArray, hostArray, toFloat32 } from '../../io/array.js';
 import { conv1dTime } from '../../nn/conv.js';
+import { predictInBatches } from '../../train/predict.js';
 import { Rng } from '../../util/rng.js';
 import { InputError } from '../../util/errors.js';
 import { N_MELS } from './audio.js';
@@ -73,7 +74,7 @@ function stack(items: Float32Array[], frames: number, width: number, batch: numb
   return hostArray('float32', [batch, frames, width], out);
 }
 
-/** Runs `graph` over `items` in padded batches of `batch`; returns one [frames, outWidth] array per item. */
+/** Runs `graph` over `items` in padded batches of `batch` (predictInBatches); one [frames, outWidth] array per item. */
 async function mapBatches(
   weights: Record<string, HostArray>,
   graph: (g: Graph, p: Scope, b: number) => Tensor,
@@ -86,18 +87,15 @@ async function mapBatches(
   const store = new ParamStore(0);
   store.load(weights);
   const pred = await Predictor.create((g, p) => ({ y: graph(g, p, batch) }), store, { worker: false });
-  const out: Float32Array[] = [];
   try {
-    for (let s = 0; s < items.length; s += batch) {
-      const chunk = items.slice(s, s + batch);
-      const padded = [...chunk, ...Array.from({ length: batch - chunk.length }, () => chunk[0])];
-      const y = toFloat32((await pred.run({ x: stack(padded, frames, inWidth, batch) })).y); // [batch, T, out]
-      chunk.forEach((_, i) => out.push(y.slice(i * frames * outWidth, (i + 1) * frames * outWidth)));
-    }
+    const { rows } = await predictInBatches(pred, items, batch, (chunk) => ({
+      x: stack(chunk, frames, inWidth, batch),
+    }));
+    const y = toFloat32(rows.y); // [items, T, out]
+    return items.map((_, i) => y.slice(i * frames * outWidth, (i + 1) * frames * outWidth));
   } finally {
     await pred.close();
   }
-  return out;
 }
 
 /** The encoder (mel [T, 64] -> raw codes [T, C]) or the decoder (raw codes -> mel) over `items`. */
