@@ -13,6 +13,7 @@ import { Predictor } from '../../engine/export.js';
 import { ParamStore } from '../../engine/params.js';
 import { hostArray, toFloat32 } from '../../io/array.js';
 import { loadRun } from '../../train/files.js';
+import { predictInBatches } from '../../train/predict.js';
 import { ConfigError, InputError } from '../../util/errors.js';
 import {
   type AvFeatureConfig,
@@ -64,27 +65,21 @@ export async function loadIbScorer(path: string, seconds: number): Promise<IbSco
     async score(frames, waves) {
       if (frames.length !== waves.length)
         throw new InputError(`IB score: ${frames.length} videos for ${waves.length} waves`, { field: 'waves' });
-      const out: number[] = [];
-      for (let s = 0; s < frames.length; s += BATCH) {
-        const v = new Float32Array(BATCH * T * VIDEO_FEATURE_DIM),
-          a = new Float32Array(BATCH * T * AUDIO_FEATURE_DIM);
-        const n = Math.min(BATCH, frames.length - s);
-        for (let i = 0; i < BATCH; i++) {
-          const k = s + Math.min(i, n - 1); // pad by repeating the last pair
-          const f = frames[k];
-          v.set(
-            videoFeatures(f, f.length / PIXELS, FRAME_SIZE, FRAME_SIZE, SYNC_FPS, features).data,
-            i * T * VIDEO_FEATURE_DIM,
-          );
-          a.set(audioFeatures(waves[k], features).data, i * T * AUDIO_FEATURE_DIM);
-        }
-        const r = await predictor.run({
-          video: hostArray('float32', [BATCH, T, VIDEO_FEATURE_DIM], v),
-          audio: hostArray('float32', [BATCH, T, AUDIO_FEATURE_DIM], a),
-        });
-        out.push(...toFloat32(r.cosine).slice(0, n));
-      }
-      return out;
+      // Features once per pair; predictInBatches pads the last batch by repeating its last pair.
+      const pairs = frames.map((f, k) => ({
+        video: videoFeatures(f, f.length / PIXELS, FRAME_SIZE, FRAME_SIZE, SYNC_FPS, features).data,
+        audio: audioFeatures(waves[k], features).data,
+      }));
+      const stackOf = (batch: typeof pairs, key: 'video' | 'audio', dim: number) => {
+        const x = new Float32Array(BATCH * T * dim);
+        batch.forEach((pair, i) => x.set(pair[key], i * T * dim));
+        return hostArray('float32', [BATCH, T, dim], x);
+      };
+      const { rows } = await predictInBatches(predictor, pairs, BATCH, (batch) => ({
+        video: stackOf(batch, 'video', VIDEO_FEATURE_DIM),
+        audio: stackOf(batch, 'audio', AUDIO_FEATURE_DIM),
+      }));
+      return Array.from(toFloat32(rows.cosine));
     },
     close: () => predictor.close(),
   };
