@@ -1,8 +1,10 @@
 // Tests here use only media they generate with ffmpeg's lavfi sources. Checks against real footage (../shared/media)
 // live in test/real and run with `npm run test:real`.
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { decodeVideo } from '../../src/media/decode_video.js';
 import { runFfmpeg } from '../../src/media/ffmpeg.js';
 import { probe } from '../../src/media/probe.js';
 
@@ -130,4 +132,15 @@ export async function withRotation(src: string, out: string, clockwise: 90 | 180
   if ((await probe(out)).video?.rotation) return out;
   await makeMedia(out, ['-display_rotation:v:0', String(360 - clockwise), '-i', src, '-c', 'copy']);
   return out;
+}
+
+/** Asserts that cropScale 2 keeps the central half of the view: a 2x zoom of the plain 64 px center crop. */
+export async function assertCenterZoom(path: string): Promise<void> {
+  const gray = { fps: 1, resize: 'center-crop', pixelFormat: 'gray', duration: 1 } as const;
+  const plain = await decodeVideo(path, { ...gray, width: 64, height: 64 });
+  const zoom = await decodeVideo(path, { ...gray, width: 32, height: 32, cropScale: 2 });
+  let diff = 0;
+  for (let y = 0; y < 32; y++)
+    for (let x = 0; x < 32; x++) diff += Math.abs(zoom.frames[y * 32 + x] - plain.frames[(16 + y) * 64 + 16 + x]);
+  assert.ok(diff / 1024 < 3, `zoomed crop differs from the center of the plain crop by ${diff / 1024} on average`);
 }
