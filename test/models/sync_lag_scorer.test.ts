@@ -25,6 +25,7 @@ import { MAX_LAG } from '../../src/models/av_sync/result.js';
 import { ConfigError } from '../../src/util/errors.js';
 import { Rng } from '../../src/util/rng.js';
 import { eventClip } from './sync_event_clip.js';
+import { talking } from './sync_talker.js';
 
 const LAGS = 2 * MAX_LAG + 1;
 
@@ -95,19 +96,24 @@ test('lag scorer files round-trip, and a wrong tensor is a ConfigError naming th
   }
 });
 
-test('the shipped lag scorer is small, non-negative, and auto adds it as the fused cue only when it has weights', () => {
+test('the shipped lag scorer is small, non-negative, and auto adds it as the fused cue with weights and a face', () => {
   const w = shippedLagScorer();
   assert.ok(w, 'weights/av-sync/lag-scorer.safetensors is missing');
   assert.equal(w.length, SCORER_INPUTS.length);
   assert.ok(w.every((x) => Number.isFinite(x) && x >= 0) && w.some((x) => x > 0), `weights ${w.join(', ')}`);
   assert.ok(statSync(join(SHIPPED_SCORER_DIR, 'lag-scorer.safetensors')).size < 10_000);
-  const f = eventClip(4, 12, 0.6);
-  const withScorer = autoSync(f);
-  const fused = withScorer.cues.find((c) => c.cue === 'fused');
-  assert.ok(fused, 'no fused cue by default');
+  const { feats, track } = talking(21, 8, 0.6);
+  const fused = autoSync(feats, { mouth: track }).cues.find((c) => c.cue === 'fused');
+  assert.ok(fused, 'no fused cue by default on a talking head');
   assert.ok(Math.abs(fused.lag - 0.6) <= 0.2, `fused lag ${fused.lag}`);
+  assert.ok(fused.confidence >= 0.8, `fused confidence ${fused.confidence}`);
   assert.equal(
-    autoSync(f, { scorer: null }).cues.some((c) => c.cue === 'fused'),
+    autoSync(feats, { mouth: track, scorer: null }).cues.some((c) => c.cue === 'fused'),
+    false,
+  );
+  // Without a face the scorer would read the loudness envelope alone, which never answers: no fused cue.
+  assert.equal(
+    autoSync(eventClip(4, 12, 0.6)).cues.some((c) => c.cue === 'fused'),
     false,
   );
 });

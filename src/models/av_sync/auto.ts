@@ -135,10 +135,13 @@ export function autoSync(f: SyncFeatures, opts: AutoOptions = {}): AutoEstimate 
     add('mouth', mouth.curve, mouth.mask, { agreement }, { audio: mouth.audioMask, video: mouth.videoMask });
   }
   if (opts.learned) add('model', learnedCurve(opts.learned.probs), f.mask);
+  // The lag scorer answers only with a face tracked: without one its fitted weights read the loudness envelope alone
+  // (the sound-event inputs came out at 0), the cue that never answers; on the held-out clips it then out-ranked the
+  // sound-event cue's withheld lags on the drum kit and the drag car, wrong (docs/sync.md, session 6).
   const scorer = opts.scorer === undefined ? shippedLagScorer() : opts.scorer;
-  if (scorer) {
+  if (scorer && mouth) {
     const fused = scoreLags(curves, scorer);
-    add('fused', fused.probs, mouth?.mask ?? f.mask, { mass: fused.mass });
+    add('fused', fused.probs, mouth.mask, { mass: fused.mass });
   }
   // The envelope cue only checks (--fix); it never answers: it is the weakest and shares no signal with the others.
   const answering = candidates.slice();
