@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { autoSync } from '../../src/models/av_sync/auto.js';
+import { CALIBRATION, calibratedConfidence, calibrationInputs } from '../../src/models/av_sync/calibration.js';
 import { saveSafetensors } from '../../src/io/safetensors.js';
 import {
   SCORER_INPUTS,
@@ -58,6 +59,19 @@ test('scoreLags puts the best lag where the curves peak, with most of its mass w
   assert.ok(Math.abs(r.probs.reduce((a, b) => a + b, 0) - 1) < 1e-9);
   // Zero weights: a flat distribution, no preferred lag.
   assert.ok(scoreLags(parts, [0, 0, 0, 0, 0, 0]).mass < 12 / LAGS);
+});
+
+test("the calibration's 8th input is the logit of the scorer's mass (0 for cues without one), clamped", () => {
+  const stats = { best: 0, refined: 0, peak: 0.4, gap: 0.1, runnerUp: 10, margin: 8, frames: 250 };
+  assert.equal(calibrationInputs(stats)[7], 0);
+  assert.ok(Math.abs(calibrationInputs({ ...stats, mass: 0.5 })[7]) < 1e-12);
+  assert.ok(Math.abs(calibrationInputs({ ...stats, mass: 0.9 })[7] - Math.log(9)) < 1e-9);
+  assert.ok(Number.isFinite(calibrationInputs({ ...stats, mass: 1 })[7]));
+  const row = CALIBRATION.fused;
+  assert.ok(
+    calibratedConfidence({ ...stats, mass: 0.95 }, 'fused', row) >
+      calibratedConfidence({ ...stats, mass: 0.6 }, 'fused', row),
+  );
 });
 
 test('fitLagScorer learns from shifts to trust the curve that times them and finds unseen shifts', () => {
