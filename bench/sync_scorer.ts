@@ -146,6 +146,17 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
       ),
     );
   }
+  const wrong = dev.filter((c) => {
+    const f = fusedOf(c);
+    return (
+      f.confidence >= DEFAULT_MIN_CONFIDENCE &&
+      f.confidence > c.base.confidence &&
+      Math.abs(f.lag - c.shift) > 0.2 + 1e-6
+    );
+  });
+  say(
+    `  answered wrong by the scorer: ${wrong.map((c) => `${c.file} at ${c.shift} s (${fusedOf(c).lag.toFixed(2)} s, ${fusedOf(c).confidence.toFixed(2)})`).join('; ') || 'none'}`,
+  );
   const lips = lipFrames(dev, fusedOf);
   say(
     `  talking heads with a face, within one frame: lip cue ${lips.hand} / ${lips.cases}, learned lag scorer ${lips.fused} / ${lips.cases}`,

@@ -3,9 +3,10 @@
  * when a face is tracked the lip cue (mouth opening against speech loudness, mouth_cue.ts), and when a learned model
  * is given (by default the one shipped in weights/av-sync/) its class probabilities as a curve (model_cue.ts); the
  * cue whose lag curve earns the highest calibrated confidence answers. The confidence is the probability of being within 0.2 s
- * (calibration.ts). Since session 6 the learned lag scorer (lag_scorer.ts, weights shipped in weights/av-sync/) reads
- * those same curves and answers as one more cue (`fused`) when its calibrated confidence is the highest; below `minConfidence` the offset is withheld (offset null) but the best lag, its confidence and
- * the reason in words are still reported, so `--min-confidence 0` shows what was withheld.
+ * (calibration.ts). Since session 6 the learned lag scorer (lag_scorer.ts, weights shipped in weights/av-sync/)
+ * reads those same curves where a face is tracked and answers as one more cue (`fused`) when its calibrated
+ * confidence is the highest. Below `minConfidence` the offset is withheld (offset null) but the best lag, its
+ * confidence and the reason in words are still reported, so `--min-confidence 0` shows what was withheld.
  *
  *   features ─> onsetCue ─> curve ─┐
  *   mouth track ─> mouthCue ─> curve ┤
@@ -153,7 +154,7 @@ export function autoSync(f: SyncFeatures, opts: AutoOptions = {}): AutoEstimate 
     0,
     Math.min(SYNC_GRID.length - 1, Math.round(win.stats.best / 5) + (SYNC_GRID.length - 1) / 2),
   );
-  const reason = withholdReason(f, win, minConfidence, opts.minFrames ?? Math.round(1.5 * f.rate), Boolean(mouth));
+  const reason = withholdReason(f, win, minConfidence, opts.minFrames ?? Math.round(1.5 * f.rate));
   const ok = reason === undefined;
   return {
     method: 'auto',
@@ -199,7 +200,6 @@ function withholdReason(
   win: { cue: CueKind; stats: CurveStats; confidence: number },
   minConfidence: number,
   minFrames: number,
-  face: boolean,
 ): string | undefined {
   const s = win.stats;
   if (s.frames < minFrames)
@@ -207,12 +207,14 @@ function withholdReason(
   if (win.confidence >= minConfidence) return undefined;
   const below = `confidence ${win.confidence.toFixed(2)} is below --min-confidence ${minConfidence.toFixed(2)}`;
   // The whole picture's motion and onsets say nothing about a tracked mouth ("picture is static" on a talking head).
-  const cues = win.cue === 'mouth' || (win.cue === 'fused' && face) ? undefined : cueReason(cueStrengths(f));
+  // The lag scorer runs only with a face, so the same holds for it.
+  const face = win.cue === 'mouth' || win.cue === 'fused';
+  const cues = face ? undefined : cueReason(cueStrengths(f));
   if (cues) return `${below}: ${cues}`;
   if (s.paired !== undefined && s.paired < minFrames)
     return `${below}: the best lag pairs only ${(s.paired / f.rate).toFixed(1)} s of face with sound`;
   if (ambiguous(s))
-    return `${below}: ambiguous, ${fmtLag(s.runnerUp / f.rate)} s fits almost as well as ${fmtLag(s.best / f.rate)} s (${win.cue === 'mouth' ? 'the mouth moves with the speech at both lags' : 'repeating events, e.g. rhythmic chopping or drumming, or weak cues'})`;
+    return `${below}: ambiguous, ${fmtLag(s.runnerUp / f.rate)} s fits almost as well as ${fmtLag(s.best / f.rate)} s (${face ? 'the mouth moves with the speech at both lags' : 'repeating events, e.g. rhythmic chopping or drumming, or weak cues'})`;
   if (s.peak < 0.15) return `${below}: sound and motion correlate weakly at every lag (peak ${s.peak.toFixed(2)})`;
   const doubts = win.cue === 'onset' ? onsetDoubts(s) : [];
   return doubts.length ? `${below}: ${doubts.join('; ')}` : below;
