@@ -89,7 +89,7 @@ test('onsetSignificance is 0 where the clip is too short to rotate, and the cali
   const short = eventClip(13, 4, 0);
   assert.equal(onsetSignificance(short, 1), 0);
   const stats = { best: 0, refined: 0, peak: 0.4, gap: 0.1, runnerUp: 10, margin: 8, frames: 250 };
-  assert.equal(calibrationInputs(stats).length, 7);
+  assert.equal(calibrationInputs(stats).length, 8); // the 8th: the learned lag scorer's mass (sync_lag_scorer.test.ts)
   const w = [-2, 0, 0, 0, 0, 1];
   assert.ok(calibratedConfidence({ ...stats, significance: 20 }, 'onset', w) > calibratedConfidence(stats, 'onset', w));
 });

@@ -37,6 +37,10 @@ const BENCHES: Record<string, { about: string; load: () => Promise<BenchModule> 
     about: 'the lip cue within one frame on the dev talking heads, per face-path speed trick and cue choice',
     load: () => import('../../../bench/sync_lips.js'),
   },
+  'sync-scorer': {
+    about: 'trains the learned lag scorer of attune sync on the dev clips + AV-Synth, leave-one-clip-out figures',
+    load: () => import('../../../bench/sync_scorer.js'),
+  },
   queue: {
     about:
       'attune sync over a Redis queue with 3 workers, one killed mid-job in each of 20 runs: files lost and duplicated',

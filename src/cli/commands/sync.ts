@@ -488,8 +488,15 @@ async function benchRealCli(o: Options): Promise<void> {
   );
   process.stdout.write(
     formatTable(
-      ['lip cue alone', 'cases', 'frame within +-1', 'refined within 40 ms', 'within 0.2 s'],
-      Object.entries(r.lips).map(([k, s]) => [k, s.cases, s.withinFrame, s.refinedWithin40ms, s.within02s]),
+      ['lip cue alone', 'cases', 'frame within +-1', 'refined within 40 ms', 'within 0.2 s', 'lag scorer within +-1'],
+      Object.entries(r.lips).map(([k, s]) => [
+        k,
+        s.cases,
+        s.withinFrame,
+        s.refinedWithin40ms,
+        s.within02s,
+        s.fusedWithinFrame,
+      ]),
     ) + '\n',
   );
   process.stdout.write(

@@ -3,17 +3,21 @@
  * when a face is tracked the lip cue (mouth opening against speech loudness, mouth_cue.ts), and when a learned model
  * is given (by default the one shipped in weights/av-sync/) its class probabilities as a curve (model_cue.ts); the
  * cue whose lag curve earns the highest calibrated confidence answers. The confidence is the probability of being within 0.2 s
- * (calibration.ts); below `minConfidence` the offset is withheld (offset null) but the best lag, its confidence and
- * the reason in words are still reported, so `--min-confidence 0` shows what was withheld.
+ * (calibration.ts). Since session 6 the learned lag scorer (lag_scorer.ts, weights shipped in weights/av-sync/)
+ * reads those same curves where a face is tracked and answers as one more cue (`fused`) when its calibrated
+ * confidence is the highest. Below `minConfidence` the offset is withheld (offset null) but the best lag, its
+ * confidence and the reason in words are still reported, so `--min-confidence 0` shows what was withheld.
  *
  *   features ─> onsetCue ─> curve ─┐
  *   mouth track ─> mouthCue ─> curve ┤
- *   learned model ─> learnedCurve ───┴─> curveStats ─> calibratedConfidence ─> best cue ─> estimate
+ *   learned model ─> learnedCurve ───┤
+ *   all the curves above ─> scoreLags ─┴─> curveStats ─> calibratedConfidence ─> best cue ─> estimate
  */
 import type { SyncFeatures } from './features.js';
 import { CALIBRATION, DEFAULT_MIN_CONFIDENCE, calibratedConfidence, type CueKind } from './calibration.js';
 import { ambiguous, curveStats, pairedFrames, type CurveStats } from './lag_curve.js';
 import { learnedLipCurve, shippedLipWeights, type LipWeights } from './lip_cue.js';
+import { scoreLags, shippedLagScorer, type ScorerParts } from './lag_scorer.js';
 import { learnedCurve, type LearnedCue } from './model_cue.js';
 import { mouthCue, type MouthTrack } from './mouth_cue.js';
 import { envelopeCue, onsetCue } from './onset_cue.js';
@@ -33,6 +37,8 @@ export interface AutoOptions {
    * weights/lip-sync; null: none, the check reads "disagree"). The dev calibration fit passes cross-fitted nets.
    */
   lipNet?: LipWeights | null;
+  /** The learned lag scorer's weights (default: the shipped ones, weights/av-sync/lag-scorer.safetensors; null: none). */
+  scorer?: ArrayLike<number> | null;
 }
 
 export interface AutoEstimate extends SyncEstimate {
@@ -65,6 +71,7 @@ const CUE_WORDS: Record<CueKind, string> = {
   onset: 'sound events against motion in the picture (the best regions of this clip)',
   mouth: 'lips against speech loudness',
   model: 'the learned av-sync model',
+  fused: 'the learned lag scorer over all cues',
   envelope: 'loudness against motion energy',
 };
 
@@ -73,14 +80,41 @@ export function cueDescription(cue: CueKind): string {
   return `answered by ${CUE_WORDS[cue]}`;
 }
 
+/** The lag curves auto reads (also the learned lag scorer's inputs: `attune bench sync-scorer` trains on them). */
+export interface CueCurves extends ScorerParts {
+  onset: Float64Array;
+  envelope: Float64Array;
+  lip?: Float64Array;
+  onsetRegions: number[];
+  mouth?: ReturnType<typeof mouthCue>;
+}
+
+export function cueCurves(
+  f: SyncFeatures,
+  mouthTrack: MouthTrack | undefined,
+  lipNet: LipWeights | null | undefined,
+): CueCurves {
+  const onset = onsetCue(f);
+  const mouth = mouthTrack ? mouthCue(f, mouthTrack) : undefined;
+  const net = lipNet === undefined ? shippedLipWeights() : lipNet;
+  return {
+    onset: onset.curve,
+    onsetRegions: onset.regions,
+    significance: onset.significance,
+    // Loudness against motion energy shares no signal with the onsets: its agreement is an input of the sound-event
+    // cue's confidence (calibration.ts), and it is the independent check of --fix.
+    envelope: envelopeCue(f).curve,
+    mouth,
+    lip: mouth && net ? learnedLipCurve(f, mouthTrack!, net) : undefined,
+  };
+}
+
 export function autoSync(f: SyncFeatures, opts: AutoOptions = {}): AutoEstimate {
   const minConfidence = opts.minConfidence ?? DEFAULT_MIN_CONFIDENCE;
   const weights = opts.calibration ?? CALIBRATION;
-  const onset = onsetCue(f);
+  const curves = cueCurves(f, opts.mouth, opts.lipNet);
+  const { onset, envelope, mouth } = curves;
   const candidates: (CueResult & { curve: Float64Array })[] = [];
-  // The envelope cue (loudness against motion energy) shares no signal with the onsets: its agreement is an input of
-  // the sound-event cue's confidence (calibration.ts), and it is the independent check of --fix.
-  const envelope = envelopeCue(f).curve;
   const envelopeLag = curveStats(envelope, f.mask).refined / f.rate;
   const add = (cue: CueKind, curve: Float64Array, mask: Uint8Array, extra: Partial<CurveStats> = {}, pairs?: Pairs) => {
     const stats = { ...curveStats(curve, mask), ...extra };
@@ -93,18 +127,23 @@ export function autoSync(f: SyncFeatures, opts: AutoOptions = {}): AutoEstimate 
       lag: stats.refined / f.rate,
     });
   };
-  const onsetStats = curveStats(onset.curve, f.mask);
+  const onsetStats = curveStats(onset, f.mask);
   const agreement = !ambiguous(onsetStats) && Math.abs(onsetStats.refined / f.rate - envelopeLag) <= 0.2 ? 1 : 0;
-  add('onset', onset.curve, f.mask, { significance: onset.significance, agreement });
-  const mouth = opts.mouth ? mouthCue(f, opts.mouth) : undefined;
+  add('onset', onset, f.mask, { significance: curves.significance, agreement });
   if (mouth) {
-    const lipNet = opts.lipNet === undefined ? shippedLipWeights() : opts.lipNet;
-    const learnedLips = lipNet ? learnedLipCurve(f, opts.mouth!, lipNet) : undefined;
-    const learnedBest = learnedLips ? curveStats(learnedLips, mouth.mask).best : undefined;
+    const learnedBest = curves.lip ? curveStats(curves.lip, mouth.mask).best : undefined;
     const agreement = lipAgreement(curveStats(mouth.curve, mouth.mask), learnedBest);
     add('mouth', mouth.curve, mouth.mask, { agreement }, { audio: mouth.audioMask, video: mouth.videoMask });
   }
   if (opts.learned) add('model', learnedCurve(opts.learned.probs), f.mask);
+  // The lag scorer answers only with a face tracked: without one its fitted weights read the loudness envelope alone
+  // (the sound-event inputs came out at 0), the cue that never answers; on the held-out clips it then out-ranked the
+  // sound-event cue's withheld lags on the drum kit and the drag car, wrong (docs/sync.md, session 6).
+  const scorer = opts.scorer === undefined ? shippedLagScorer() : opts.scorer;
+  if (scorer && mouth) {
+    const fused = scoreLags(curves, scorer);
+    add('fused', fused.probs, mouth.mask, { mass: fused.mass });
+  }
   // The envelope cue only checks (--fix); it never answers: it is the weakest and shares no signal with the others.
   const answering = candidates.slice();
   add('envelope', envelope, f.mask);
@@ -131,7 +170,7 @@ export function autoSync(f: SyncFeatures, opts: AutoOptions = {}): AutoEstimate 
     windows: 1,
     cue: win.cue,
     stats: win.stats,
-    regions: win.cue === 'onset' ? onset.regions : [],
+    regions: win.cue === 'onset' ? curves.onsetRegions : [],
     cues: candidates.map(({ cue, stats, confidence, lag }) => ({ cue, stats, confidence, lag })),
   };
 }
@@ -168,12 +207,14 @@ function withholdReason(
   if (win.confidence >= minConfidence) return undefined;
   const below = `confidence ${win.confidence.toFixed(2)} is below --min-confidence ${minConfidence.toFixed(2)}`;
   // The whole picture's motion and onsets say nothing about a tracked mouth ("picture is static" on a talking head).
-  const cues = win.cue === 'mouth' ? undefined : cueReason(cueStrengths(f));
+  // The lag scorer runs only with a face, so the same holds for it.
+  const face = win.cue === 'mouth' || win.cue === 'fused';
+  const cues = face ? undefined : cueReason(cueStrengths(f));
   if (cues) return `${below}: ${cues}`;
   if (s.paired !== undefined && s.paired < minFrames)
     return `${below}: the best lag pairs only ${(s.paired / f.rate).toFixed(1)} s of face with sound`;
   if (ambiguous(s))
-    return `${below}: ambiguous, ${fmtLag(s.runnerUp / f.rate)} s fits almost as well as ${fmtLag(s.best / f.rate)} s (${win.cue === 'mouth' ? 'the mouth moves with the speech at both lags' : 'repeating events, e.g. rhythmic chopping or drumming, or weak cues'})`;
+    return `${below}: ambiguous, ${fmtLag(s.runnerUp / f.rate)} s fits almost as well as ${fmtLag(s.best / f.rate)} s (${face ? 'the mouth moves with the speech at both lags' : 'repeating events, e.g. rhythmic chopping or drumming, or weak cues'})`;
   if (s.peak < 0.15) return `${below}: sound and motion correlate weakly at every lag (peak ${s.peak.toFixed(2)})`;
   const doubts = win.cue === 'onset' ? onsetDoubts(s) : [];
   return doubts.length ? `${below}: ${doubts.join('; ')}` : below;

@@ -10,12 +10,13 @@
  */
 import type { CurveStats } from './lag_curve.js';
 
-export type CueKind = 'onset' | 'mouth' | 'envelope' | 'model';
+export type CueKind = 'onset' | 'mouth' | 'envelope' | 'model' | 'fused';
 
 /**
- * Curve shape -> model inputs (bias first). The last two are cue-specific (0 elsewhere; a row of 5 weights reads them
+ * Curve shape -> model inputs (bias first). The last three are cue-specific (0 elsewhere; a row of 5 weights reads them
  * as weight 0): the surrogate significance of the peak (sound-event cue) and the agreement with a second estimate
- * (the sound-event cue: the envelope cue; the lip cue: the learned lip net, auto.ts lipAgreement). Two cues that share no signal (onsets against motion change; loudness against motion energy) rarely
+ * (the sound-event cue: the envelope cue; the lip cue: the learned lip net, auto.ts lipAgreement), and the logit of
+ * the learned lag scorer's probability mass within 0.2 s of its peak (cue `fused`, lag_scorer.ts). Two cues that share no signal (onsets against motion change; loudness against motion energy) rarely
  * agree by accident; agreement counts only where the sound-event peak is not ambiguous (on a rhythmic clip both cues
  * face the same period-off lags). With it the sound-event row's leave-one-clip-out log-loss on the development
  * cases fell from 0.581 to 0.480, and its answers at confidence >= 0.8 went from 4 of 5 right to 16 of 17
@@ -30,12 +31,19 @@ export function calibrationInputs(s: CurveStats): number[] {
     Math.log(Math.max(s.frames, 1) / 125),
     Math.log1p(Math.max(0, s.significance ?? 0)),
     s.agreement ?? 0,
+    s.mass === undefined ? 0 : logit(s.mass),
   ];
 }
 
-/** Inputs whose weight may not be negative (peak, gap, margin, significance, agreement; not the bias or the clip
- * length). */
-const NON_NEGATIVE = new Set([1, 2, 3, 5, 6]);
+/** log(p / (1 - p)), p kept inside [1e-6, 1 - 1e-6]. */
+function logit(p: number): number {
+  const q = Math.max(1e-6, Math.min(1 - 1e-6, p));
+  return Math.log(q / (1 - q));
+}
+
+/** Inputs whose weight may not be negative (peak, gap, margin, significance, agreement, the learned scorer's mass;
+ * not the bias or the clip length). */
+const NON_NEGATIVE = new Set([1, 2, 3, 5, 6, 7]);
 
 /**
  * Inputs a cue's fit leaves at 0. The sound-event cue does not read the clip length: on the development clips a long
@@ -44,7 +52,7 @@ const NON_NEGATIVE = new Set([1, 2, 3, 5, 6]);
  * significance input already scores 0); leave-one-clip-out log-loss 0.606 with it, 0.581 without. Its significance
  * already grows with the clip's length.
  */
-export const FIXED_AT_ZERO: Partial<Record<CueKind, number[]>> = { onset: [4] };
+export const FIXED_AT_ZERO: Partial<Record<CueKind, number[]>> = { onset: [4], fused: [1, 2, 3, 4, 5, 6] };
 
 /** Weights per cue (from the command above; see docs/sync.md for the fit's data). */
 export const CALIBRATION: Record<CueKind, number[]> = {
@@ -53,6 +61,9 @@ export const CALIBRATION: Record<CueKind, number[]> = {
   mouth: [-0.111, 1.1938, 0.6814, 1.297, 0.1527, 0, 2.1229],
   envelope: [-0.8079, 1.4077, 0.3675, 1.9657, -0.0121],
   model: [-2.6757, 0, 0, 0.2789, 0.4733],
+  // The learned lag scorer (lag_scorer.ts): bias and the logit of its mass within 0.2 s only, fitted on its
+  // out-of-fold dev answers by `attune bench sync-scorer` (docs/sync.md, session 6).
+  fused: [0.9759, 0, 0, 0, 0, 0, 0, 1.0489],
 };
 
 /**

@@ -42,6 +42,8 @@ export interface CurveStats {
    * little evidence.
    */
   paired?: number;
+  /** For a curve that is a distribution over lags (the learned lag scorer's): its mass within 0.2 s of the peak. */
+  mass?: number;
 }
 
 function centerd(x: Float32Array, mask: Uint8Array): { y: Float64Array; norm: number } {
