@@ -47,6 +47,8 @@ const SETTINGS = {
       'variant="small"',
       'data.seconds=2',
       'train.maxSteps=200',
+      // the default recipe's visual pretraining stage, shortened to the demo's budget (400 steps by default)
+      'model.visualPretrainSteps=50',
       'data.eval.clips=8',
       'data.eval.sweep=false',
       'data.classifierClips=60',
