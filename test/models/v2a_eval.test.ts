@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { generateClip } from '../../src/data/synth/index.js';
 import { audioFeatures, classify, trainClassifier } from '../../src/models/v2a/classifier.js';
 import { v2aSynthConfig } from '../../src/models/v2a/data.js';
-import { onsetTimes, scoreSet, syncOffset } from '../../src/models/v2a/evaluate.js';
+import { fdFloor, onsetTimes, scoreSet, syncOffset } from '../../src/models/v2a/evaluate.js';
 import { generateSound, loadV2aModel } from '../../src/models/v2a/infer.js';
 import { trainToyV2a } from './v2a_toy.js';
 
@@ -83,12 +83,36 @@ test('scores: real audio beats another scene and silence on every metric (the re
   }
 });
 
+test('fdFloor: one FD per independent draw of other scenes, their mean and sample std; the real set itself scores 0', async () => {
+  const train = Array.from({ length: 48 }, (_, i) => clip(i));
+  const clf = trainClassifier(
+    train.map((c) => audioFeatures(c.audio)),
+    train.map((c) => c.classes),
+    8,
+    200,
+  );
+  const real = Array.from({ length: 12 }, (_, i) => clip(500 + i).audio);
+  const realLogits = real.map((w) => classify(clf, audioFeatures(w)));
+  const draws = [900, 920, 940].map((at) =>
+    Array.from({ length: 12 }, (_, i) => classify(clf, audioFeatures(clip(at + i).audio))),
+  );
+  const floor = await fdFloor([...draws, realLogits], realLogits);
+  assert.equal(floor.perDraw.length, 4);
+  assert.ok(floor.perDraw[3] < 1e-6, `the real set against itself: ${floor.perDraw[3]}`);
+  for (const fd of floor.perDraw.slice(0, 3)) assert.ok(fd > 1, `other scenes are another distribution: ${fd}`);
+  assert.ok(new Set(floor.perDraw.slice(0, 3)).size === 3, `draws of different scenes differ: ${floor.perDraw}`);
+  const m = floor.perDraw.reduce((a, b) => a + b, 0) / 4;
+  const std = Math.sqrt(floor.perDraw.reduce((a, v) => a + (v - m) ** 2, 0) / 3);
+  assert.ok(Math.abs(floor.mean - m) < 1e-9 && Math.abs(floor.std - std) < 1e-9, JSON.stringify(floor));
+  assert.equal((await fdFloor([draws[0]], realLogits)).std, 0);
+});
+
 test('attune train v2a runs end to end at toy scale: run folder, metrics with every score; the run loads for t2a', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'attune-v2a-'));
   try {
     assert.equal(await trainToyV2a(join(dir, 'run')), 'completed');
     const metrics = JSON.parse(readFileSync(join(dir, 'run', 'metrics.json'), 'utf8'));
-    for (const k of ['fd', 'kl', 'is', 'onsetF1', 'desync', 'classAcc'])
+    for (const k of ['fd', 'kl', 'is', 'onsetF1', 'desync', 'classAcc', 'fdFloor', 'fdFloorStd'])
       assert.equal(typeof metrics.test[`test.${k}`], 'number', k);
     assert.ok(existsSync(join(dir, 'run', 'best.safetensors')));
     const model = loadV2aModel(join(dir, 'run'));

@@ -9,7 +9,7 @@ import { ConfigError } from '../../util/errors.js';
 import { decodeAudio } from './audio.js';
 import { audioFeatures, classify } from './classifier.js';
 import type { V2aExample } from './data.js';
-import { type SceneTruth, type Scores, scoreSet } from './evaluate.js';
+import { type FdFloor, fdFloor, type SceneTruth, type Scores, scoreSet } from './evaluate.js';
 import { generateWaves, predictorVelocity } from './generate.js';
 import { decodeCodes } from './autoencoder.js';
 import { type IbScorer, loadIbScorer } from './ib.js';
@@ -80,7 +80,11 @@ export async function evaluateV2a(
       ['silence', test.map((x) => new Float32Array(x.audio.length))],
     ];
     for (const [name, waves] of refs) if (waves.length === test.length) rows.push([name, await score(waves)]);
-    const metrics = Object.fromEntries(Object.entries(rows[0][1]));
+    const floor = await fdFloor(
+      data.otherSceneLogits.map((draw) => draw.slice(0, test.length)),
+      realLogits,
+    );
+    const metrics = { ...Object.fromEntries(Object.entries(rows[0][1])), fdFloor: floor.mean, fdFloorStd: floor.std };
     const columns = [
       'audio',
       'FD',
@@ -104,8 +108,24 @@ export async function evaluateV2a(
       s.seconds ?? null,
     ]);
     const title = `Held-out AV-Synth scenes (${test.length} clips of ${data.seq.seconds} s)`;
-    return { metrics, sections: [{ kind: 'table', title, columns, rows: table, digits: 3 }] };
+    const sections: Section[] = [{ kind: 'table', title, columns, rows: table, digits: 3 }, floorTable(floor, rows)];
+    return { metrics, sections };
   } finally {
     await ib?.close();
   }
+}
+
+/** FD of every generated row beside the floor: other unseen scenes' real audio, each draw and mean ± std. */
+function floorTable(floor: FdFloor, rows: [string, Row][]): Section {
+  const draws = floor.perDraw.map((fd, k): [string, number] => [`real audio of other scenes, draw ${k + 1}`, fd]);
+  const generated = rows
+    .filter(([name]) => name.startsWith('generated'))
+    .map(([name, s]): [string, number] => [name, s.fd]);
+  return {
+    kind: 'table',
+    title: `FD against the floor: ${floor.perDraw.length} independent draws of unseen scenes, mean ${floor.mean.toFixed(1)} ± ${floor.std.toFixed(1)}`,
+    columns: ['audio', 'FD', 'below the floor mean'],
+    rows: [...generated, ...draws].map(([name, fd]) => [name, fd, fd < floor.mean ? 'yes' : 'no']),
+    digits: 3,
+  };
 }
