@@ -12,6 +12,17 @@ import { trainToyV2a } from './v2a_toy.js';
 
 const clip = (i: number) => generateClip(v2aSynthConfig(4, 0), i, { video: false });
 
+/** The scoring classifier trained on 48 clips' real audio. */
+function classifierOn48() {
+  const train = Array.from({ length: 48 }, (_, i) => clip(i));
+  return trainClassifier(
+    train.map((c) => audioFeatures(c.audio)),
+    train.map((c) => c.classes),
+    8,
+    200,
+  );
+}
+
 /** The clip's audio moved later by `seconds` (zeros in front). */
 function delayed(wave: Float32Array, seconds: number): Float32Array {
   const n = Math.round(seconds * 16000);
@@ -40,13 +51,7 @@ test('syncOffset finds the delay of a track against the picture; onsets hit the 
 });
 
 test('scores: real audio beats another scene and silence on every metric (the reference rows)', async () => {
-  const train = Array.from({ length: 48 }, (_, i) => clip(i));
-  const clf = trainClassifier(
-    train.map((c) => audioFeatures(c.audio)),
-    train.map((c) => c.classes),
-    8,
-    200,
-  );
+  const clf = classifierOn48();
   const test = Array.from({ length: 12 }, (_, i) => clip(500 + i));
   const other = Array.from({ length: 12 }, (_, i) => clip(900 + i));
   const scenes = test.map((c) => ({
@@ -84,13 +89,7 @@ test('scores: real audio beats another scene and silence on every metric (the re
 });
 
 test('fdFloor: one FD per independent draw of other scenes, their mean and sample std; the real set itself scores 0', async () => {
-  const train = Array.from({ length: 48 }, (_, i) => clip(i));
-  const clf = trainClassifier(
-    train.map((c) => audioFeatures(c.audio)),
-    train.map((c) => c.classes),
-    8,
-    200,
-  );
+  const clf = classifierOn48();
   const real = Array.from({ length: 12 }, (_, i) => clip(500 + i).audio);
   const realLogits = real.map((w) => classify(clf, audioFeatures(w)));
   const draws = [900, 920, 940].map((at) =>
