@@ -56,6 +56,7 @@ export async function evaluateV2a(
     const waves = await generateWaves(velocity, items, data.seq, ctx.batchSize, {
       steps,
       cfg,
+      guidanceFrom: e.guidanceFrom,
       seed: 0,
       griffinLim: e.griffinLim,
       toMel,
@@ -63,10 +64,11 @@ export async function evaluateV2a(
     return { ...(await score(waves)), seconds: (Date.now() - started) / 1000 / test.length };
   };
   try {
-    const rows: [string, Row][] = [[`generated (${e.steps} steps, CFG ${e.cfg})`, await run(e.steps, e.cfg)]];
+    const guided = `CFG ${e.cfg}${e.guidanceFrom > 0 ? ` from t = ${e.guidanceFrom}` : ''}`;
+    const rows: [string, Row][] = [[`generated (${e.steps} steps, ${guided})`, await run(e.steps, e.cfg)]];
     if (e.sweep) {
       rows.push([`generated (${e.steps} steps, CFG 1)`, await run(e.steps, 1)]);
-      for (const steps of [1, 4, 8]) rows.push([`generated (${steps} steps, CFG ${e.cfg})`, await run(steps, e.cfg)]);
+      for (const steps of [1, 4, 8]) rows.push([`generated (${steps} steps, ${guided})`, await run(steps, e.cfg)]);
     }
     const mels = toMel ? await toMel(test.map((x) => x.latent)) : test.map((x) => x.latent);
     const decoded = mels.map((m, i) =>

@@ -16,6 +16,7 @@ import { synthExample, type V2aExample } from './data.js';
 import { evaluateV2a } from './final_eval.js';
 import { trainBatch, v2aInference, v2aLoss } from './model.js';
 import { pretrainVisual, type VisualPretraining } from './pretrain.js';
+import { GUIDANCE_FROM } from './sampler.js';
 import { autoencoderStage, type TrainedAutoencoder } from './autoencoder.js';
 
 export const V2aModelSchema = z
@@ -62,6 +63,8 @@ export const V2aDataSchema = z
         clips: z.number().int().nonnegative(),
         steps: z.number().int().positive(),
         cfg: z.number(),
+        /** Guidance only for t >= this (sampler.ts; 0 = every step as MMAudio). */
+        guidanceFrom: z.number().min(0).max(1).default(GUIDANCE_FROM),
         griffinLim: z.number().int().positive(),
         /** Also generate with CFG 1 and with 1/4/8 Euler steps (the ablation rows that need no retraining). */
         sweep: z.boolean(),
@@ -227,7 +230,17 @@ export const v2aTask = defineTask<V2aModelConfig, V2aDataConfig, V2aTaskData>({
       conditionDropout: 0.1,
       videoTextDropout: 0.5,
       classifierClips: 200,
-      eval: { clips: 32, steps: 25, cfg: 4.5, griffinLim: 16, sweep: true, text: false, ibModel: '', floorDraws: 20 },
+      eval: {
+        clips: 32,
+        steps: 25,
+        cfg: 4.5,
+        guidanceFrom: GUIDANCE_FROM,
+        griffinLim: 16,
+        sweep: true,
+        text: false,
+        ibModel: '',
+        floorDraws: 20,
+      },
     },
     train: {
       batchSize: 8,
