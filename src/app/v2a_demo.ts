@@ -122,7 +122,7 @@ export async function runV2aDemo(opts: V2aDemoOptions): Promise<V2aDemoSummary> 
   const audio: string[] = [];
   const sections: Section[] = [
     metricsTable(
-      'Held-out AV-Synth scenes (generated from video, 25 steps, CFG 4.5)',
+      'Held-out AV-Synth scenes (generated from video, 25 steps, CFG 4.5 from t = 0.4; fdFloor: FD of unseen scenes)',
       Object.fromEntries(Object.entries(r.metrics?.test ?? {}).map(([k, v]) => [k, v as number])),
     ),
   ];
