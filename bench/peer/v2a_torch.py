@@ -180,6 +180,7 @@ class TimeConv(nn.Module):
 
 
 PIXEL_HIDDEN = 32  # conditions.ts PIXEL_HIDDEN
+PATCH = 5  # conditions.ts PATCH
 
 
 def or_empty(x, empty, drop):
@@ -192,14 +193,16 @@ class V2aFlow(nn.Module):
     def __init__(self, m, seq, rope_positions):
         super().__init__()
         d, mels, pixels = m["dim"], m["mels"], m["pixels"]
-        if m["visual_encoder"] not in ("linear", "pixels"):
-            raise ValueError(f"visual encoder {m['visual_encoder']!r}: expected 'linear' or 'pixels'")
-        self.pixel_features = m["visual_encoder"] == "pixels"
+        if m["visual_encoder"] not in ("linear", "pixels", "patches"):
+            raise ValueError(f"visual encoder {m['visual_encoder']!r}: expected 'linear', 'pixels' or 'patches'")
+        self.visual_encoder = m["visual_encoder"]
+        self.pixel_features = self.visual_encoder != "linear"
+        local = 3 * PATCH * PATCH if self.visual_encoder == "patches" else 3
         self.sync_features = m["sync_features"]
         self.audio_conv, self.audio_proj = TimeConv(mels, d, 7), linear(d, d)
         self.visual_in, self.visual_out = linear(pixels, d), linear(d, d)
         if self.pixel_features:  # conditions.ts pixelFeatures: per-pixel colour MLP, max- and mean-pooled
-            self.visual_pixels_color, self.visual_pixels_proj = linear(3, PIXEL_HIDDEN), linear(2 * PIXEL_HIDDEN, d)
+            self.visual_pixels_color, self.visual_pixels_proj = linear(local, PIXEL_HIDDEN), linear(2 * PIXEL_HIDDEN, d)
         self.sync_in, self.sync_conv, self.sync_out = linear(pixels, d), TimeConv(d, d, m["sync_kernel"]), linear(d, d)
         self.embedding = nn.Embedding(m["vocab"], d)
         empty = lambda: nn.Parameter(torch.randn(1, 1, d) * 0.02)  # noqa: E731
@@ -223,12 +226,22 @@ class V2aFlow(nn.Module):
         half = 128  # timestep embedding of width 256
         self.register_buffer("freqs", torch.exp(-math.log(10000) * torch.arange(half) / half)[None])  # [1, 128]
 
+    def pixel_inputs(self, visual):
+        """conditions.ts: each pixel's colour ('pixels') or its PATCH x PATCH neighbourhood ('patches', zero outside
+        the frame; taps in dy-major, dx, channel order as Attune's concat of shifted slices)."""
+        b, tv, p = visual.shape
+        if self.visual_encoder == "pixels":
+            return visual.view(b, tv, -1, 3)  # [B, Tv, S*S, 3]
+        side, r = round(math.sqrt(p // 3)), PATCH // 2
+        img = F.pad(visual.view(b, tv, side, side, 3), (0, 0, r, r, r, r))  # [B, Tv, S+2r, S+2r, 3]
+        taps = [img[:, :, dy : dy + side, dx : dx + side] for dy in range(PATCH) for dx in range(PATCH)]
+        return torch.cat(taps, -1).view(b, tv, side * side, PATCH * PATCH * 3)  # [B, Tv, S*S, 75]
+
     def forward(self, xt, t, visual, motion, text, text_valid, drop_video, drop_text):
         a = self.audio_proj(F.silu(self.audio_conv(xt)))  # [B, Ta, D]
         h = F.silu(self.visual_in(visual))  # [B, Tv, D]
         if self.pixel_features:
-            rgb = visual.view(*visual.shape[:2], -1, 3)  # [B, Tv, S*S, 3]
-            c = F.silu(self.visual_pixels_color(rgb))  # [B, Tv, S*S, H]
+            c = F.silu(self.visual_pixels_color(self.pixel_inputs(visual)))  # [B, Tv, S*S, H]
             h = h + F.silu(self.visual_pixels_proj(torch.cat([c.amax(2), c.mean(2)], -1)))  # [B, Tv, D]
         v = or_empty(self.visual_out(h), self.visual_empty, drop_video)  # [B, Tv, D]
         s = self.sync_out(F.silu(self.sync_conv(F.silu(self.sync_in(motion)))))

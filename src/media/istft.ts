@@ -3,7 +3,7 @@
  * least-squares inverse of Griffin & Lim 1984, as torch.istft) and Griffin-Lim phase recovery from a magnitude.
  *
  *   signal [N] --stftComplex--> re, im [T, F] --istft--> signal [N]        (perfect reconstruction: same window)
- *   |X| [T, F] --griffinLim--> signal [N]: repeat { phase of STFT(istft(|X| e^{i phase})) }
+ *   (griffin_lim.ts: |X| [T, F] --griffinLim--> signal [N], repeat { phase of STFT(istft(|X| e^{i phase})) })
  *
  * Frame t covers padded samples [t*hop, t*hop + nFft) exactly as `stft` in stft.ts (same windows, same padding),
  * so a magnitude from `stft(..., { power: 1 })` is a valid Griffin-Lim target.
@@ -29,7 +29,8 @@ export interface ComplexSpectrogram {
   bins: number;
 }
 
-function checkConfig(cfg: ComplexStftConfig): { winLength: number; window: Float64Array; left: number } {
+/** The window and left padding of a config (validated): what stftComplex, istft and Griffin-Lim's shares use. */
+export function resolveStft(cfg: ComplexStftConfig): { winLength: number; window: Float64Array; left: number } {
   const { nFft, hop } = cfg;
   const winLength = cfg.winLength ?? nFft;
   if (!Number.isInteger(hop) || hop < 1 || hop > winLength)
@@ -49,7 +50,7 @@ function checkConfig(cfg: ComplexStftConfig): { winLength: number; window: Float
 
 /** Complex STFT of a mono signal (no normalization: bin k of frame t is sum_n x[n] w[n] e^{-2 pi i k n / nFft}). */
 export function stftComplex(signal: Float32Array, cfg: ComplexStftConfig): ComplexSpectrogram {
-  const { window } = checkConfig(cfg);
+  const { window } = resolveStft(cfg);
   if (signal.length === 0)
     throw new InputError('cannot take the STFT of an empty signal', { field: 'signal', reason: 'empty' });
   const { nFft, hop } = cfg;
@@ -75,7 +76,26 @@ export function stftComplex(signal: Float32Array, cfg: ComplexStftConfig): Compl
  * squared window is below 1e-8 (the very ends with pad 'none') are left at 0.
  */
 export function istft(spec: ComplexSpectrogram, cfg: ComplexStftConfig & { length?: number }): Float32Array {
-  const { window, left } = checkConfig(cfg);
+  const { left } = resolveStft(cfg);
+  const total = (spec.frames - 1) * cfg.hop + cfg.nFft;
+  const out = new Float32Array(cfg.length ?? Math.max(0, total - 2 * left));
+  istftRange(spec, cfg, out, 0, out.length);
+  return out;
+}
+
+/**
+ * Samples [from, to) of `istft` written into `out` (whose length is istft's `length`). Each sample sums its frames
+ * in the same order (frame index ascending) as the whole inverse does, so ranges computed apart (by threads, see
+ * griffin_lim.ts) are bit-identical to the whole; a frame straddling two ranges is inverted by both.
+ */
+export function istftRange(
+  spec: ComplexSpectrogram,
+  cfg: ComplexStftConfig,
+  out: Float32Array,
+  from: number,
+  to: number,
+): void {
+  const { window, left } = resolveStft(cfg);
   const { nFft, hop } = cfg;
   const fft = realFft(nFft);
   if (spec.bins !== fft.bins)
@@ -85,31 +105,30 @@ export function istft(spec: ComplexSpectrogram, cfg: ComplexStftConfig & { lengt
       expected: fft.bins,
     });
   const total = (spec.frames - 1) * hop + nFft;
-  const acc = new Float64Array(total);
-  const norm = new Float64Array(total);
+  out.fill(0, from, to);
+  const j0 = from + left; // padded coordinates
+  const j1 = Math.min(to + left, total);
+  if (j1 <= j0) return;
+  const acc = new Float64Array(j1 - j0);
+  const norm = new Float64Array(j1 - j0);
   const fr = new Float64Array(fft.bins),
     fi = new Float64Array(fft.bins);
   const frame = new Float64Array(nFft);
-  for (let t = 0; t < spec.frames; t++) {
+  const first = Math.max(0, Math.ceil((j0 - nFft + 1) / hop));
+  const last = Math.min(spec.frames - 1, Math.floor((j1 - 1) / hop));
+  for (let t = first; t <= last; t++) {
     for (let k = 0; k < fft.bins; k++) {
       fr[k] = spec.re[t * fft.bins + k];
       fi[k] = spec.im[t * fft.bins + k];
     }
     fft.inverse(fr, fi, frame);
     const start = t * hop;
-    for (let n = 0; n < nFft; n++) {
-      acc[start + n] += frame[n] * window[n];
-      norm[start + n] += window[n] * window[n];
+    for (let n = Math.max(0, j0 - start); n < Math.min(nFft, j1 - start); n++) {
+      acc[start + n - j0] += frame[n] * window[n];
+      norm[start + n - j0] += window[n] * window[n];
     }
   }
-  const natural = Math.max(0, total - 2 * left);
-  const length = cfg.length ?? natural;
-  const out = new Float32Array(length);
-  for (let i = 0; i < length; i++) {
-    const j = i + left;
-    if (j < total && norm[j] > 1e-8) out[i] = acc[j] / norm[j];
-  }
-  return out;
+  for (let j = j0; j < j1; j++) if (norm[j - j0] > 1e-8) out[j - left] = acc[j - j0] / norm[j - j0];
 }
 
 /** Spectral convergence ||S - |STFT(y)| ||_F / ||S||_F: 0 when y's magnitude matches the target exactly. */
@@ -124,75 +143,4 @@ export function spectralConvergence(target: Float32Array, signal: Float32Array, 
     den += target[i] ** 2;
   }
   return Math.sqrt(num / Math.max(den, 1e-20));
-}
-
-export interface GriffinLimOptions extends ComplexStftConfig {
-  /** Iterations (default 32). */
-  iterations?: number;
-  /** "Fast Griffin-Lim" momentum (Perraudin et al. 2013; torchaudio's default 0.99); 0 = the original algorithm. */
-  momentum?: number;
-  /** Output length in samples. */
-  length?: number;
-  /** Seed of the initial random phase (default: zero phase). */
-  seed?: number;
-  /** Called after every iteration with its spectral convergence (costs one extra STFT per call when given). */
-  onIteration?: (iteration: number, convergence: number) => void;
-}
-
-/** Recovers a waveform whose STFT magnitude approximates `magnitude` [T, F] (F = nFft/2 + 1). */
-export function griffinLim(magnitude: Float32Array, frames: number, opts: GriffinLimOptions): Float32Array {
-  const bins = (opts.nFft >> 1) + 1;
-  if (magnitude.length !== frames * bins)
-    throw new InputError(`magnitude has ${magnitude.length} values, expected ${frames} frames x ${bins} bins`, {
-      field: 'magnitude',
-      got: magnitude.length,
-      expected: frames * bins,
-    });
-  const iterations = opts.iterations ?? 32;
-  const momentum = opts.momentum ?? 0.99;
-  const length = opts.length ?? (frames - 1) * opts.hop + ((opts.pad ?? 'center') === 'center' ? 0 : opts.nFft);
-  const spec: ComplexSpectrogram = {
-    re: new Float32Array(magnitude),
-    im: new Float32Array(magnitude.length),
-    frames,
-    bins,
-  };
-  if (opts.seed !== undefined) randomPhase(spec, magnitude, opts.seed);
-  let previous: Float32Array = new Float32Array(0),
-    previousIm: Float32Array = new Float32Array(0);
-  let signal = istft(spec, { ...opts, length });
-  for (let it = 0; it < iterations; it++) {
-    const rebuilt = stftComplex(signal, opts);
-    const count = Math.min(rebuilt.frames, frames) * bins;
-    const re = rebuilt.re,
-      im = rebuilt.im;
-    for (let i = 0; i < count; i++) {
-      // Accelerated projection: extrapolate past the last estimate, then keep only the phase.
-      let r = re[i],
-        m = im[i];
-      if (momentum > 0 && previous.length) {
-        r += momentum * (r - previous[i]);
-        m += momentum * (m - previousIm[i]);
-      }
-      const a = Math.hypot(r, m);
-      spec.re[i] = a > 1e-12 ? (magnitude[i] * r) / a : magnitude[i];
-      spec.im[i] = a > 1e-12 ? (magnitude[i] * m) / a : 0;
-    }
-    previous = re;
-    previousIm = im;
-    signal = istft(spec, { ...opts, length });
-    opts.onIteration?.(it + 1, spectralConvergence(magnitude, signal, opts));
-  }
-  return signal;
-}
-
-function randomPhase(spec: ComplexSpectrogram, magnitude: Float32Array, seed: number): void {
-  // A tiny LCG keeps the media layer free of util/rng's state format; the phase only needs to be spread.
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < magnitude.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    const phase = (s / 4294967296) * 2 * Math.PI;
-    spec.re[i] = magnitude[i] * Math.cos(phase);
-    spec.im[i] = magnitude[i] * Math.sin(phase);
-  }
 }

@@ -75,76 +75,80 @@ test('twinSettings carries the network sizes and the aligned RoPE positions Attu
 
 const torchPython = findTorchPython();
 
-test(
-  'the PyTorch twin with Attune weights gives Attune velocity (tiny widths, 2 joint blocks, random weights, padded text)',
-  { skip: torchPython ? false : 'no Python can import torch (python3, /usr/bin/python3)' },
-  async () => {
-    const cfg = { ...v2aTiny(), jointBlocks: 2 }; // a full joint block, then the last (audio-only outputs)
-    const seq = sequence(2);
-    const store = new ParamStore(0);
-    const g = new Graph();
-    v2aInference(g, new Scope(g, store), cfg, seq, 2);
-    // Random values everywhere, zero-initialized modulations included, so every gate and branch counts.
-    const rng = new Rng(5);
-    for (const name of store.names()) {
-      const { shape } = store.get(name);
-      const n = shape.reduce((a, b) => a * b, 1);
-      store.set(
-        name,
-        hostArray(
+for (const visualEncoder of ['patches', 'pixels'] as const)
+  test(
+    `the PyTorch twin with Attune weights gives Attune velocity (tiny widths, ${visualEncoder} encoder, 2 joint blocks, random weights, padded text)`,
+    { skip: torchPython ? false : 'no Python can import torch (python3, /usr/bin/python3)' },
+    async () => {
+      const cfg = { ...v2aTiny(), visualEncoder, jointBlocks: 2 }; // a full joint block, then the last (audio-only outputs)
+      const seq = sequence(2);
+      const store = new ParamStore(0);
+      const g = new Graph();
+      v2aInference(g, new Scope(g, store), cfg, seq, 2);
+      // Random values everywhere, zero-initialized modulations included, so every gate and branch counts.
+      const rng = new Rng(5);
+      for (const name of store.names()) {
+        const { shape } = store.get(name);
+        const n = shape.reduce((a, b) => a * b, 1);
+        store.set(
+          name,
+          hostArray(
+            'float32',
+            shape,
+            Float32Array.from({ length: n }, () => 0.3 * rng.normal()),
+          ),
+        );
+      }
+      const example = synthExample(1, seq, 0, true);
+      // The caption's first 5 words, then padding: the key-padding mask then hides the rest.
+      const item = {
+        frames: example.frames,
+        text: example.text.map((id, i) => (i < 5 ? id : 0)),
+        textValid: example.text.map((_, i) => (i < 5 ? 1 : 0)),
+      };
+      const size = 2 * seq.latent * N_MELS;
+      const feeds: Record<string, HostArray> = {
+        ...conditionFeeds([item, item], seq, [0, 1], [0, 1]), // conditioned, then with video and text dropped
+        xt: hostArray(
           'float32',
-          shape,
-          Float32Array.from({ length: n }, () => 0.3 * rng.normal()),
+          [2, seq.latent, N_MELS],
+          Float32Array.from({ length: size }, () => rng.normal()),
         ),
-      );
-    }
-    const example = synthExample(1, seq, 0, true);
-    // The caption's first 5 words, then padding: the key-padding mask then hides the rest.
-    const item = {
-      frames: example.frames,
-      text: example.text.map((id, i) => (i < 5 ? id : 0)),
-      textValid: example.text.map((_, i) => (i < 5 ? 1 : 0)),
-    };
-    const size = 2 * seq.latent * N_MELS;
-    const feeds: Record<string, HostArray> = {
-      ...conditionFeeds([item, item], seq, [0, 1], [0, 1]), // conditioned, then with video and text dropped
-      xt: hostArray(
-        'float32',
-        [2, seq.latent, N_MELS],
-        Float32Array.from({ length: size }, () => rng.normal()),
-      ),
-      t: hostArray('float32', [2], Float32Array.from([0.3, 0.7])),
-    };
-    const predictor = await Predictor.create((gg, p) => v2aInference(gg, p, cfg, seq, 2), store, { worker: false });
-    const velocity = toFloat32((await predictor.run(feeds)).velocity);
-    await predictor.close();
-    const dir = mkdtempSync(join(tmpdir(), 'attune-twin-'));
-    try {
-      const asJson = (a: { shape: readonly number[]; data: ArrayLike<number | bigint> }) => ({
-        shape: a.shape,
-        data: Array.from(a.data, Number),
-      });
-      const path = join(dir, 'check.json');
-      writeFileSync(
-        path,
-        JSON.stringify({
-          params: Object.fromEntries(store.names().map((n) => [n, asJson(store.get(n))])),
-          feeds: Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, asJson(v)])),
-          velocity: Array.from(velocity),
-        }),
-      );
-      const r = runPeer<{ params: number; max_abs_diff: number; max_abs_ref: number }>(
-        torchPython!,
-        peerScript('v2a_torch.py'),
-        { ...twinSettings(cfg, seq, 1), check: path },
-        2,
-        'passive',
-      );
-      assert.equal(r.params, store.count());
-      assert.ok(r.max_abs_ref > 0.1, `Attune's velocity is not trivial (max |v| ${r.max_abs_ref})`);
-      assert.ok(r.max_abs_diff < 1e-4 * r.max_abs_ref, `twin differs by ${r.max_abs_diff} (max |v| ${r.max_abs_ref})`);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  },
-);
+        t: hostArray('float32', [2], Float32Array.from([0.3, 0.7])),
+      };
+      const predictor = await Predictor.create((gg, p) => v2aInference(gg, p, cfg, seq, 2), store, { worker: false });
+      const velocity = toFloat32((await predictor.run(feeds)).velocity);
+      await predictor.close();
+      const dir = mkdtempSync(join(tmpdir(), 'attune-twin-'));
+      try {
+        const asJson = (a: { shape: readonly number[]; data: ArrayLike<number | bigint> }) => ({
+          shape: a.shape,
+          data: Array.from(a.data, Number),
+        });
+        const path = join(dir, 'check.json');
+        writeFileSync(
+          path,
+          JSON.stringify({
+            params: Object.fromEntries(store.names().map((n) => [n, asJson(store.get(n))])),
+            feeds: Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, asJson(v)])),
+            velocity: Array.from(velocity),
+          }),
+        );
+        const r = runPeer<{ params: number; max_abs_diff: number; max_abs_ref: number }>(
+          torchPython!,
+          peerScript('v2a_torch.py'),
+          { ...twinSettings(cfg, seq, 1), check: path },
+          2,
+          'passive',
+        );
+        assert.equal(r.params, store.count());
+        assert.ok(r.max_abs_ref > 0.1, `Attune's velocity is not trivial (max |v| ${r.max_abs_ref})`);
+        assert.ok(
+          r.max_abs_diff < 1e-4 * r.max_abs_ref,
+          `twin differs by ${r.max_abs_diff} (max |v| ${r.max_abs_ref})`,
+        );
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );

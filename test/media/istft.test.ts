@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { griffinLim, istft, spectralConvergence, stftComplex } from '../../src/media/istft.js';
+import { griffinLim } from '../../src/media/griffin_lim.js';
+import { istft, istftRange, spectralConvergence, stftComplex } from '../../src/media/istft.js';
 import { stft } from '../../src/media/stft.js';
 import { InputError } from '../../src/util/errors.js';
 import { Rng } from '../../src/util/rng.js';
@@ -98,4 +99,22 @@ test('bad shapes are InputErrors naming the field', () => {
     (e: unknown) => e instanceof InputError && /bins/.test(e.message),
   );
   assert.throws(() => stftComplex(new Float32Array(10), { nFft: 8, hop: 0 }), /hop/);
+});
+
+test('istftRange: ranges computed apart join into istft bit for bit (the threads of the v2a decoder rely on it)', () => {
+  const cfg = { nFft: 512, hop: 128, window: 'hann' as const, pad: 'center' as const };
+  const x = impacts(0.5, 16000);
+  const spec = stftComplex(x, cfg);
+  for (let i = 0; i < spec.re.length; i++) spec.re[i] *= 1 + 0.3 * Math.sin(i); // not a consistent STFT any more
+  const whole = istft(spec, { ...cfg, length: x.length + 300 });
+  const parts = new Float32Array(whole.length);
+  for (const [from, to] of [
+    [0, 1001],
+    [1001, 1002],
+    [1002, 5000],
+    [5000, whole.length],
+  ])
+    istftRange(spec, cfg, parts, from, to);
+  assert.ok(whole.some((v) => v !== 0) && whole.slice(x.length + 200).every((v) => v === 0));
+  assert.deepEqual(Buffer.from(parts.buffer), Buffer.from(whole.buffer));
 });

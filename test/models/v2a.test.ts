@@ -110,7 +110,7 @@ test('the inference graph maps x_t [B, Ta, 64] to a velocity of the same shape',
   assert.deepEqual(velocity.shape, [2, seq.latent, N_MELS]);
 });
 
-test('Euler + CFG: one call per step holds cond and uncond halves; x1 = x0 + cfg c + (1 - cfg) u for constant flows', async () => {
+test('Euler + CFG: one call per step holds cond and uncond halves; x1 = x0 + cfg c + (1 - cfg) u for constant flows, c alone before guidanceFrom', async () => {
   const seq = sequence(0.5);
   const size = seq.latent * N_MELS;
   const calls: number[] = [];
@@ -123,12 +123,18 @@ test('Euler + CFG: one call per step holds cond and uncond halves; x1 = x0 + cfg
     return v;
   };
   const items: Condition[] = [{ frames: null, text: tokenize('a red circle').ids }];
-  const noiseOnly = await sampleLatents(velocity, items, seq, 4, { steps: 1, cfg: 0, seed: 7 });
-  const guided = await sampleLatents(velocity, items, seq, 4, { steps: 5, cfg: 4.5, seed: 7 });
-  assert.deepEqual(calls, [4, 4, 4, 4, 4, 4]);
+  const noiseOnly = await sampleLatents(velocity, items, seq, 4, { steps: 1, cfg: 0, guidanceFrom: 0, seed: 7 });
+  const guided = await sampleLatents(velocity, items, seq, 4, { steps: 5, cfg: 4.5, guidanceFrom: 0, seed: 7 });
+  // guidance from t = 0.5: steps at t = 0, 0.2, 0.4 take the cond velocity alone, t = 0.6, 0.8 the guided one
+  const late = await sampleLatents(velocity, items, seq, 4, { steps: 5, cfg: 4.5, guidanceFrom: 0.5, seed: 7 });
+  const byDefault = await sampleLatents(velocity, items, seq, 4, { steps: 5, cfg: 4.5, seed: 7 }); // from t = 0.4
+  assert.deepEqual(calls, Array(16).fill(4));
   for (let i = 0; i < size; i += 97) {
     // cfg 0: only the uncond velocity -1 over t in [0, 1]; cfg 4.5: 4.5 * 2 + (1 - 4.5) * (-1) = 12.5.
-    assert.ok(Math.abs(guided[0][i] - (noiseOnly[0][i] + 1 + 12.5)) < 1e-4);
+    const x0 = noiseOnly[0][i] + 1;
+    assert.ok(Math.abs(guided[0][i] - (x0 + 12.5)) < 1e-4);
+    assert.ok(Math.abs(late[0][i] - (x0 + 0.2 * (3 * 2 + 2 * 12.5))) < 1e-4, `${late[0][i] - x0}`);
+    assert.ok(Math.abs(byDefault[0][i] - (x0 + 0.2 * (2 * 2 + 3 * 12.5))) < 1e-4, `${byDefault[0][i] - x0}`);
   }
   await assert.rejects(sampleLatents(velocity, [items[0], items[0], items[0]], seq, 4), InputError);
 });

@@ -6,11 +6,22 @@ import { join } from 'node:path';
 import { generateClip } from '../../src/data/synth/index.js';
 import { audioFeatures, classify, trainClassifier } from '../../src/models/v2a/classifier.js';
 import { v2aSynthConfig } from '../../src/models/v2a/data.js';
-import { onsetTimes, scoreSet, syncOffset } from '../../src/models/v2a/evaluate.js';
+import { fdFloor, onsetTimes, scoreSet, syncOffset } from '../../src/models/v2a/evaluate.js';
 import { generateSound, loadV2aModel } from '../../src/models/v2a/infer.js';
 import { trainToyV2a } from './v2a_toy.js';
 
 const clip = (i: number) => generateClip(v2aSynthConfig(4, 0), i, { video: false });
+
+/** The scoring classifier trained on 48 clips' real audio. */
+function classifierOn48() {
+  const train = Array.from({ length: 48 }, (_, i) => clip(i));
+  return trainClassifier(
+    train.map((c) => audioFeatures(c.audio)),
+    train.map((c) => c.classes),
+    8,
+    200,
+  );
+}
 
 /** The clip's audio moved later by `seconds` (zeros in front). */
 function delayed(wave: Float32Array, seconds: number): Float32Array {
@@ -40,13 +51,7 @@ test('syncOffset finds the delay of a track against the picture; onsets hit the 
 });
 
 test('scores: real audio beats another scene and silence on every metric (the reference rows)', async () => {
-  const train = Array.from({ length: 48 }, (_, i) => clip(i));
-  const clf = trainClassifier(
-    train.map((c) => audioFeatures(c.audio)),
-    train.map((c) => c.classes),
-    8,
-    200,
-  );
+  const clf = classifierOn48();
   const test = Array.from({ length: 12 }, (_, i) => clip(500 + i));
   const other = Array.from({ length: 12 }, (_, i) => clip(900 + i));
   const scenes = test.map((c) => ({
@@ -83,12 +88,30 @@ test('scores: real audio beats another scene and silence on every metric (the re
   }
 });
 
+test('fdFloor: one FD per independent draw of other scenes, their mean and sample std; the real set itself scores 0', async () => {
+  const clf = classifierOn48();
+  const real = Array.from({ length: 12 }, (_, i) => clip(500 + i).audio);
+  const realLogits = real.map((w) => classify(clf, audioFeatures(w)));
+  const draws = [900, 920, 940].map((at) =>
+    Array.from({ length: 12 }, (_, i) => classify(clf, audioFeatures(clip(at + i).audio))),
+  );
+  const floor = await fdFloor([...draws, realLogits], realLogits);
+  assert.equal(floor.perDraw.length, 4);
+  assert.ok(floor.perDraw[3] < 1e-6, `the real set against itself: ${floor.perDraw[3]}`);
+  for (const fd of floor.perDraw.slice(0, 3)) assert.ok(fd > 1, `other scenes are another distribution: ${fd}`);
+  assert.ok(new Set(floor.perDraw.slice(0, 3)).size === 3, `draws of different scenes differ: ${floor.perDraw}`);
+  const m = floor.perDraw.reduce((a, b) => a + b, 0) / 4;
+  const std = Math.sqrt(floor.perDraw.reduce((a, v) => a + (v - m) ** 2, 0) / 3);
+  assert.ok(Math.abs(floor.mean - m) < 1e-9 && Math.abs(floor.std - std) < 1e-9, JSON.stringify(floor));
+  assert.equal((await fdFloor([draws[0]], realLogits)).std, 0);
+});
+
 test('attune train v2a runs end to end at toy scale: run folder, metrics with every score; the run loads for t2a', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'attune-v2a-'));
   try {
     assert.equal(await trainToyV2a(join(dir, 'run')), 'completed');
     const metrics = JSON.parse(readFileSync(join(dir, 'run', 'metrics.json'), 'utf8'));
-    for (const k of ['fd', 'kl', 'is', 'onsetF1', 'desync', 'classAcc'])
+    for (const k of ['fd', 'kl', 'is', 'onsetF1', 'desync', 'classAcc', 'fdFloor', 'fdFloorStd'])
       assert.equal(typeof metrics.test[`test.${k}`], 'number', k);
     assert.ok(existsSync(join(dir, 'run', 'best.safetensors')));
     const model = loadV2aModel(join(dir, 'run'));

@@ -24,7 +24,7 @@
  * (MEL_MEAN/MEL_STD below), so frames stay comparable across clips and runs need no stored statistics.
  */
 import { applyFilterBank, melFilterBank, type MelFilterBank } from '../../media/mel.js';
-import { griffinLim } from '../../media/istft.js';
+import { type GriffinLimBuffers, griffinLimShare, shareRange } from '../../media/griffin_lim.js';
 import { stft } from '../../media/stft.js';
 import { InputError } from '../../util/errors.js';
 
@@ -82,10 +82,15 @@ export function encodeAudio(wave: Float32Array, frames: number): Float32Array {
  * multiplicative updates s <- s * (M^T m) / (M^T M s)), started from each bin's weighted mean of its filters' levels
  * (a flat spectrum inside every filter), which keeps bins at the filters' faint edges from starting huge.
  */
-export function melToLinear(mel: Float32Array, frames: number, iterations = 30): Float32Array {
+export function melToLinear(
+  mel: Float32Array,
+  frames: number,
+  iterations = 30,
+  out: Float32Array = new Float32Array(frames * melBank().bins),
+  rows: [number, number] = [0, frames], // frames solved here (a decode share's; each frame is independent)
+): Float32Array {
   const fb = melBank();
   const bins = fb.bins;
-  const out = new Float32Array(frames * bins);
   const mts = new Float64Array(bins),
     s = new Float64Array(bins),
     proj = new Float64Array(N_MELS),
@@ -97,7 +102,7 @@ export function melToLinear(mel: Float32Array, frames: number, iterations = 30):
     colSum[k] += w;
     rowSum[m] += w;
   });
-  for (let t = 0; t < frames; t++) {
+  for (let t = rows[0]; t < rows[1]; t++) {
     const target = mel.subarray(t * N_MELS, (t + 1) * N_MELS);
     mts.fill(0);
     forEachWeight(fb, (m, k, w) => {
@@ -139,15 +144,13 @@ export const DECODE_UPSAMPLE = 2;
  * the last row again for the tail the dropped (T+1)-th frame covered. A frame's 1024-sample window sees an impact up
  * to 32 ms before its center, so decoded onsets come early; holding each frame until the next center (floor) instead
  * of switching halfway (round) measured, on 32 real training clips through encode -> decode (GL 16): onset F1 0.955
- * vs 0.948, mean lag -8.9 vs -22.2 ms (session 5, docs/v2a.md).
+ * vs 0.948, mean lag -8.9 vs -22.2 ms (session 5, docs/v2a.md). Writes rows [u0, u1) of `out`.
  */
-function repeatFrames(x: Float32Array, frames: number, bins: number, f: number): Float32Array {
-  const out = new Float32Array((frames + 1) * f * bins);
-  for (let u = 0; u < (frames + 1) * f; u++) {
+function repeatFrames(x: Float32Array, frames: number, bins: number, f: number, out: Float32Array, rows: number[]) {
+  for (let u = rows[0]; u < rows[1]; u++) {
     const t = Math.min(frames - 1, Math.floor(u / f));
     out.set(x.subarray(t * bins, (t + 1) * bins), u * bins);
   }
-  return out;
 }
 
 export interface DecodeOptions {
@@ -157,32 +160,78 @@ export interface DecodeOptions {
   length?: number;
 }
 
-/**
- * Normalized log-mel frames [frames, 64] -> a 16 kHz waveform, clipped to [-1, 1]. Griffin-Lim starts from a fixed
- * pseudo-random phase: a zero-phase start lines every partial up at frame centers, and the resulting spikes (up to
- * 26x the true peak on AV-Synth) survive 32 iterations.
- */
-export function decodeAudio(frames: Float32Array, count: number, opts: DecodeOptions = {}): Float32Array {
+/** What the shares of one decode read and write (SharedArrayBuffer-backed across threads: decode_pool.ts). */
+export interface DecodeBuffers extends GriffinLimBuffers {
+  /** NNLS magnitudes [frames, 513] */
+  linear: Float32Array;
+  /** Griffin-Lim's target [(frames + 1) * 2, 513] */
+  magnitude: Float32Array;
+}
+
+/** Buffers for decoding `count` frames to `length` samples, each made by `alloc` (plain or shared memory). */
+export function decodeBuffers(count: number, length: number, alloc: (n: number) => Float32Array): DecodeBuffers {
+  const bins = (N_FFT >> 1) + 1;
+  const frames = (count + 1) * DECODE_UPSAMPLE;
+  return {
+    linear: alloc(count * bins),
+    magnitude: alloc(frames * bins),
+    spec: { re: alloc(frames * bins), im: alloc(frames * bins), frames, bins },
+    signal: alloc(length),
+  };
+}
+
+function checkFrames(frames: Float32Array, count: number): void {
   if (frames.length !== count * N_MELS)
     throw new InputError(`v2a decode: ${frames.length} values for ${count} frames of ${N_MELS} mels`, {
       field: 'frames',
       got: frames.length,
       expected: count * N_MELS,
     });
+}
+
+/**
+ * Normalized log-mel frames [frames, 64] -> a 16 kHz waveform, clipped to [-1, 1]. Griffin-Lim starts from a fixed
+ * pseudo-random phase: a zero-phase start lines every partial up at frame centers, and the resulting spikes (up to
+ * 26x the true peak on AV-Synth) survive 32 iterations. One thread; decode_pool.ts runs the same shares on two.
+ */
+export function decodeAudio(frames: Float32Array, count: number, opts: DecodeOptions = {}): Float32Array {
+  checkFrames(frames, count);
+  const length = opts.length ?? count * HOP;
+  const buffers = decodeBuffers(count, length, (n) => new Float32Array(n));
+  decodeShare(frames, count, { iterations: opts.iterations ?? 16, length }, [0, 1], buffers, () => {});
+  return buffers.signal;
+}
+
+/**
+ * Share k of n of `decodeAudio` (`share` = [k, n]): NNLS of its latent frames, then (after `sync`) its rows of the
+ * repeated magnitude, its share of Griffin-Lim (griffin_lim.ts) and the clipping of its samples. Bit-identical to
+ * one share for any n: every step either works per frame / per sample or sums in a fixed order.
+ */
+export function decodeShare(
+  frames: Float32Array,
+  count: number,
+  opts: Required<DecodeOptions>,
+  share: [number, number],
+  buffers: DecodeBuffers,
+  sync: () => void,
+): void {
+  checkFrames(frames, count);
+  const [k, n] = share;
+  const bins = (N_FFT >> 1) + 1;
+  const rows = shareRange(count, k, n);
   const mel = new Float32Array(frames.length);
-  for (let i = 0; i < mel.length; i++) {
+  for (let i = rows[0] * N_MELS; i < rows[1] * N_MELS; i++) {
     const v = 10 ** (frames[i] * MEL_STD + MEL_MEAN);
     mel[i] = v <= FLOOR * 1.0001 ? 0 : v;
   }
-  const mag = repeatFrames(melToLinear(mel, count), count, (N_FFT >> 1) + 1, DECODE_UPSAMPLE); // [(T + 1) * 2, 513]
-  const wave = griffinLim(mag, (count + 1) * DECODE_UPSAMPLE, {
-    nFft: N_FFT,
-    hop: HOP / DECODE_UPSAMPLE,
-    pad: 'center',
-    iterations: opts.iterations ?? 16,
-    length: opts.length ?? count * HOP,
-    seed: 1,
-  });
-  for (let i = 0; i < wave.length; i++) wave[i] = Math.max(-1, Math.min(1, wave[i]));
-  return wave;
+  melToLinear(mel, count, 30, buffers.linear, rows);
+  sync(); // every share's magnitude rows below read NNLS rows of the others
+  const glFrames = (count + 1) * DECODE_UPSAMPLE;
+  const own = shareRange(glFrames, k, n);
+  repeatFrames(buffers.linear, count, bins, DECODE_UPSAMPLE, buffers.magnitude, own); // [(T + 1) * 2, 513]
+  const samples = shareRange(opts.length, k, n);
+  const gl = { nFft: N_FFT, hop: HOP / DECODE_UPSAMPLE, pad: 'center' as const, iterations: opts.iterations, seed: 1 };
+  griffinLimShare(buffers.magnitude, { ...gl, length: opts.length }, { frames: own, samples }, buffers, sync);
+  const wave = buffers.signal;
+  for (let i = samples[0]; i < samples[1]; i++) wave[i] = Math.max(-1, Math.min(1, wave[i]));
 }

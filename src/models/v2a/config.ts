@@ -44,18 +44,28 @@ export interface V2aConfig {
 
 export type VisualEncoder = 'linear' | 'pixels' | 'patches';
 
-/** The pixel encoder and the visual class loss (weight 1) are on by default since session 4: with lr 1e-3 they took
- * the generated sound's class accuracy from 0.69 to 0.84 at 1950 steps (docs/v2a.md). */
+/** The visual class loss (weight 1) is on by default since session 4 (with lr 1e-3 it took the generated sound's class
+ * accuracy from 0.69 to 0.84 at 1950 steps); the 5 x 5 patch encoder started from 400 steps of visual pretraining
+ * since session 6: with 60 epochs it gave class accuracy 0.984 +- 0.016 over 3 seeds, against 0.859 +- 0.063 for
+ * the pixel encoder at the same steps (docs/v2a.md). */
 const base = {
   mlpRatio: 2,
   syncKernel: 5,
   syncFeatures: true,
   alignedRope: true,
-  visualEncoder: 'pixels' as const,
+  visualEncoder: 'patches' as const,
   visualClassLoss: 1,
-  visualPretrainSteps: 0,
+  visualPretrainSteps: 400,
 };
-export const v2aTiny = (): V2aConfig => ({ ...base, dim: 32, heads: 2, jointBlocks: 1, audioBlocks: 1 });
+/** No pretraining stage in `tiny`: tests train it for seconds (v2a_pretrain.test.ts covers the stage). */
+export const v2aTiny = (): V2aConfig => ({
+  ...base,
+  visualPretrainSteps: 0,
+  dim: 32,
+  heads: 2,
+  jointBlocks: 1,
+  audioBlocks: 1,
+});
 export const v2aSmall = (): V2aConfig => ({ ...base, dim: 96, heads: 4, jointBlocks: 2, audioBlocks: 2 });
 export const v2aBase = (): V2aConfig => ({ ...base, dim: 192, heads: 6, jointBlocks: 3, audioBlocks: 6 });
 

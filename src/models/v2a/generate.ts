@@ -1,11 +1,13 @@
 /**
  * Conditions in, waveforms out: the sampler in chunks of the network's batch, then the log-mel decoder.
  *
- *   conditions -> sampleLatents (Euler, CFG, cond+uncond in one call per step) -> latents [Ta, M] (-> autoencoder decoder) -> mel [Ta, 64] -> decodeAudio -> waves
+ *   conditions -> sampleLatents (Euler, CFG, cond+uncond in one call per step) -> latents [Ta, M] (-> autoencoder decoder) -> mel [Ta, 64] -> decodeAudio
+ *   (one thread, or a DecoderPool's) -> waves
  */
 import type { Predictor } from '../../engine/export.js';
 import { toFloat32 } from '../../io/array.js';
 import { decodeAudio } from './audio.js';
+import type { DecoderPool } from './decode_pool.js';
 import type { Sequence } from './config.js';
 import { type Condition, type SampleOptions, sampleLatents, type VelocityFn } from './sampler.js';
 
@@ -14,6 +16,8 @@ export interface GenerateOptions extends SampleOptions {
   griffinLim?: number;
   /** Latents -> normalized log-mel frames [Ta * 64] (the autoencoder's decoder; default: the latents are log-mel). */
   toMel?: (latents: Float32Array[]) => Promise<Float32Array[]>;
+  /** Decode on these threads (decode_pool.ts; bit-identical to the one-thread decoder). */
+  decoder?: DecoderPool;
   /** Called after each chunk of items with the count done. */
   onItems?: (done: number, total: number) => void;
 }
@@ -53,7 +57,9 @@ export async function generateWaves(
 ): Promise<Float32Array[]> {
   const generated = await generateLatents(velocity, items, seq, batch, opts);
   const latents = opts.toMel ? await opts.toMel(generated) : generated;
-  return latents.map((z) =>
-    decodeAudio(z, seq.latent, { iterations: opts.griffinLim, length: Math.round(seq.seconds * 16000) }),
-  );
+  const decode = { iterations: opts.griffinLim, length: Math.round(seq.seconds * 16000) };
+  const waves: Float32Array[] = [];
+  for (const z of latents)
+    waves.push(opts.decoder ? await opts.decoder.decode(z, seq.latent, decode) : decodeAudio(z, seq.latent, decode));
+  return waves;
 }

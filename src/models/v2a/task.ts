@@ -10,12 +10,13 @@ import { Rng } from '../../util/rng.js';
 import { defineTask, type LoadContext, type TaskData } from '../../train/task.js';
 import type { Scope } from '../../engine/index.js';
 import type { HostArray } from '../../io/array.js';
-import { type AudioClassifier, audioFeatures, trainClassifier } from './classifier.js';
+import { type AudioClassifier, audioFeatures, classify, trainClassifier } from './classifier.js';
 import { type Sequence, sequence, V2A_VARIANTS, v2aSmall } from './config.js';
 import { synthExample, type V2aExample } from './data.js';
 import { evaluateV2a } from './final_eval.js';
 import { trainBatch, v2aInference, v2aLoss } from './model.js';
 import { pretrainVisual, type VisualPretraining } from './pretrain.js';
+import { GUIDANCE_FROM } from './sampler.js';
 import { autoencoderStage, type TrainedAutoencoder } from './autoencoder.js';
 
 export const V2aModelSchema = z
@@ -62,6 +63,8 @@ export const V2aDataSchema = z
         clips: z.number().int().nonnegative(),
         steps: z.number().int().positive(),
         cfg: z.number(),
+        /** Guidance only for t >= this (sampler.ts; 0 = every step as MMAudio). */
+        guidanceFrom: z.number().min(0).max(1).default(GUIDANCE_FROM),
         griffinLim: z.number().int().positive(),
         /** Also generate with CFG 1 and with 1/4/8 Euler steps (the ablation rows that need no retraining). */
         sweep: z.boolean(),
@@ -69,10 +72,18 @@ export const V2aDataSchema = z
         text: z.boolean(),
         /** An av-align run (4 s window) for the IB-score analogue column (ib.ts); '' = no IB column. */
         ibModel: z.string().default(''),
+        /** Independent draws of unseen scenes for FD's "another scene" floor (draw 0 is the reference row's). One
+         * draw's FD varies with a std of 17-27 (session 6, pp60 test splits), so 20 draws (~0.5 s each) for a
+         * mean within ~5. */
+        floorDraws: z.number().int().min(1).default(20),
       })
       .strict(),
   })
   .strict();
+
+/** Scene indices of the unseen scenes (clips come from 0 up): draw k holds OTHER_SCENES + k * stride + i. */
+export const OTHER_SCENES = 1_000_000;
+const OTHER_DRAW_STRIDE = 100_000;
 
 export type V2aModelConfig = z.infer<typeof V2aModelSchema>;
 export type V2aDataConfig = z.infer<typeof V2aDataSchema>;
@@ -81,8 +92,11 @@ export interface V2aTaskData extends TaskData {
   seq: Sequence;
   examples: V2aExample[];
   classifier: AudioClassifier;
-  /** Real audio of scenes outside the dataset: the "another scene" reference row. */
+  /** Real audio of scenes outside the dataset: the "another scene" reference row (draw 0 of the floor). */
   otherScenes: Float32Array[];
+  /** The scoring classifier's logits of `data.eval.floorDraws` independent draws of such scenes: FD's floor. Logits,
+   * not audio: 20 draws of 32 clips of 4 s would hold 160 MB of waves. */
+  otherSceneLogits: Float64Array[][];
   /** The visual pretraining stage's weights (`visual.*`), which initialize the flow network's encoder. */
   visualInit: Record<string, HostArray> | null;
   /** The autoencoder whose codes the examples' latents are (audioLatent "ae"); null: latents are log-mel. */
@@ -125,9 +139,14 @@ async function loadV2aData(ctx: LoadContext<V2aDataConfig, V2aModelConfig>): Pro
     clfSet.map((e) => e.classes),
     8,
   );
-  const otherScenes = Array.from(
-    { length: Math.min(d.eval.clips, held) },
-    (_, i) => synthExample(1_000_000 + i, melSeq, d.seed, false).audio,
+  const perDraw = Math.min(d.eval.clips, held);
+  const otherAudio = (draw: number, i: number): Float32Array =>
+    synthExample(OTHER_SCENES + draw * OTHER_DRAW_STRIDE + i, melSeq, d.seed, false).audio;
+  const otherScenes = Array.from({ length: perDraw }, (_, i) => otherAudio(0, i));
+  const otherSceneLogits = Array.from({ length: d.eval.floorDraws }, (_, draw) =>
+    Array.from({ length: perDraw }, (_, i) =>
+      classify(classifier, audioFeatures(draw === 0 ? otherScenes[i] : otherAudio(draw, i))),
+    ),
   );
   const visual = await visualStage(ctx, examples, splits, melSeq);
   const ae =
@@ -145,6 +164,7 @@ async function loadV2aData(ctx: LoadContext<V2aDataConfig, V2aModelConfig>): Pro
     examples,
     classifier,
     otherScenes,
+    otherSceneLogits,
     visualInit: visual?.weights ?? null,
     autoencoder: ae,
     cfg: d,
@@ -210,12 +230,23 @@ export const v2aTask = defineTask<V2aModelConfig, V2aDataConfig, V2aTaskData>({
       conditionDropout: 0.1,
       videoTextDropout: 0.5,
       classifierClips: 200,
-      eval: { clips: 32, steps: 25, cfg: 4.5, griffinLim: 16, sweep: true, text: false, ibModel: '' },
+      eval: {
+        clips: 32,
+        steps: 25,
+        cfg: 4.5,
+        guidanceFrom: GUIDANCE_FROM,
+        griffinLim: 16,
+        sweep: true,
+        text: false,
+        ibModel: '',
+        floorDraws: 20,
+      },
     },
     train: {
       batchSize: 8,
       evalBatchSize: 8,
-      epochs: 30,
+      // 60 epochs of 400 clips = 3 900 steps (session 6's default; every score still followed the loss at 1 950)
+      epochs: 60,
       lr: 1e-3,
       emaDecay: 0.995,
       warmupSteps: 100,
