@@ -119,6 +119,13 @@ test('attune train v2a runs end to end at toy scale: run folder, metrics with ev
     const sound = await generateSound(model, { prompt: 'a red circle bounces twice; zebra', steps: 2, griffinLim: 4 });
     assert.equal(sound.wave.length, 16000);
     assert.deepEqual(sound.unknownWords, ['zebra']);
+    // the guidance interval reaches the sampler: guidance from t = 1 never guides, so it is CFG 1 exactly
+    const ask = { prompt: 'a red circle bounces twice', steps: 2, griffinLim: 4, cfg: 4.5 };
+    const never = await generateSound(model, { ...ask, guidanceFrom: 1 });
+    const unguided = await generateSound(model, { ...ask, cfg: 1 });
+    const always = await generateSound(model, { ...ask, guidanceFrom: 0 });
+    assert.deepEqual(never.wave, unguided.wave);
+    assert.notDeepEqual(always.wave, unguided.wave);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

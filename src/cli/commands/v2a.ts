@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { extname } from 'node:path';
+import { GUIDANCE_FROM } from '../../models/v2a/config.js';
 import { InputError } from '../../util/errors.js';
 import { printJson } from '../output.js';
 import { nonNegativeInt, number, positiveInt } from '../parse.js';
@@ -15,6 +16,7 @@ export interface GenerationOptions {
   prompt?: string;
   steps: number;
   cfg: number;
+  guidanceFrom: number;
   seed: number;
   duration?: number;
   griffinLim: number;
@@ -37,6 +39,12 @@ export function generationOptions(cmd: Command): Command {
       'classifier-free guidance strength (default 4.5; 1 = no guidance)',
       number('--cfg', { min: 0, max: 100 }),
       4.5,
+    )
+    .option(
+      '--guidance-from <t>',
+      `apply the guidance only from flow time t on (0 = noise, 1 = data; default ${GUIDANCE_FROM}, chosen on the val split; 0 = every step, as MMAudio)`,
+      number('--guidance-from', { min: 0, max: 1 }),
+      GUIDANCE_FROM,
     )
     .option('--seed <n>', 'noise seed (default 0)', nonNegativeInt('--seed'), 0)
     .option(
@@ -80,6 +88,7 @@ export async function runGeneration(video: string | undefined, o: GenerationOpti
     seconds: o.duration,
     steps: o.steps,
     cfg: o.cfg,
+    guidanceFrom: o.guidanceFrom,
     seed: o.seed,
     griffinLim: o.griffinLim,
     threads: o.threads,
@@ -93,6 +102,7 @@ export async function runGeneration(video: string | undefined, o: GenerationOpti
     seconds: r.seconds,
     steps: o.steps,
     cfg: o.cfg,
+    guidanceFrom: o.guidanceFrom,
     seed: o.seed,
     model: model.source,
     unknownWords: r.unknownWords,
@@ -100,7 +110,7 @@ export async function runGeneration(video: string | undefined, o: GenerationOpti
   };
   if (o.json) return printJson(summary);
   process.stdout.write(
-    `${o.out}: ${r.seconds.toFixed(2)} s of sound, ${o.steps} steps, CFG ${o.cfg}, seed ${o.seed} (${r.timing.generate.toFixed(2)} s to generate)\n`,
+    `${o.out}: ${r.seconds.toFixed(2)} s of sound, ${o.steps} steps, CFG ${o.cfg} from t = ${o.guidanceFrom}, seed ${o.seed} (${r.timing.generate.toFixed(2)} s to generate)\n`,
   );
   if (r.unknownWords.length)
     process.stderr.write(`note: words outside the model's vocabulary were ignored: ${r.unknownWords.join(', ')}\n`);

@@ -93,3 +93,7 @@ export function sequence(seconds: number): Sequence {
 }
 
 export { LATENT_RATE };
+
+/** Default start of the guidance interval (flow time t, 0 = noise, 1 = data; sampler.ts): chosen on the val split in
+ * session 6 (docs/v2a.md). */
+export const GUIDANCE_FROM = 0.4;

@@ -82,6 +82,8 @@ export interface GenerateRequest {
   seconds?: number;
   steps?: number;
   cfg?: number;
+  /** Guidance only from this t on (sampler.ts; default GUIDANCE_FROM, 0 = every step). */
+  guidanceFrom?: number;
   seed?: number;
   griffinLim?: number;
   threads?: number;
@@ -114,6 +116,7 @@ export async function generateSound(model: V2aModel, req: GenerateRequest): Prom
     const [wave] = await generateWaves(predictorVelocity(predictor), [item], seq, 2, {
       steps: req.steps,
       cfg: req.cfg,
+      guidanceFrom: req.guidanceFrom,
       seed: req.seed,
       griffinLim: req.griffinLim,
       decoder,

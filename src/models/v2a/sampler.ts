@@ -11,7 +11,7 @@
 import { type HostArray, hostArray } from '../../io/array.js';
 import { Rng } from '../../util/rng.js';
 import { InputError } from '../../util/errors.js';
-import { PIXELS, type Sequence } from './config.js';
+import { GUIDANCE_FROM, PIXELS, type Sequence } from './config.js';
 import { motionInput, visualInput } from './data.js';
 
 /** What one generated clip is conditioned on. */
@@ -64,9 +64,6 @@ export interface SampleOptions {
   first?: number;
   onStep?: (step: number, steps: number) => void;
 }
-
-/** Default start of the guidance interval (t, 0 = noise, 1 = data). */
-export const GUIDANCE_FROM = 0.4;
 
 /** Gaussian noise of item `index` under `seed`: [Ta * M]. */
 export function itemNoise(seed: number, index: number, seq: Sequence): Float32Array {

@@ -11,12 +11,11 @@ import { defineTask, type LoadContext, type TaskData } from '../../train/task.js
 import type { Scope } from '../../engine/index.js';
 import type { HostArray } from '../../io/array.js';
 import { type AudioClassifier, audioFeatures, classify, trainClassifier } from './classifier.js';
-import { type Sequence, sequence, V2A_VARIANTS, v2aSmall } from './config.js';
+import { GUIDANCE_FROM, type Sequence, sequence, V2A_VARIANTS, v2aSmall } from './config.js';
 import { synthExample, type V2aExample } from './data.js';
 import { evaluateV2a } from './final_eval.js';
 import { trainBatch, v2aInference, v2aLoss } from './model.js';
 import { pretrainVisual, type VisualPretraining } from './pretrain.js';
-import { GUIDANCE_FROM } from './sampler.js';
 import { autoencoderStage, type TrainedAutoencoder } from './autoencoder.js';
 
 export const V2aModelSchema = z
