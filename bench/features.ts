@@ -245,11 +245,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   );
 
   // Only a full run replaces the published figures; a --quick smoke run (CI, tests) leaves them alone.
-  say(
-    opts.quick
-      ? 'docs/benchmarks.md keeps the figures of the last full run (this was --quick)'
-      : `wrote the Features section of ${writeDocs(figures)}`,
-  );
+  say(opts.quick ? 'docs/benchmarks.md keeps the figures of the last full run (this was --quick)' : writeDocs(figures));
   return { name: 'features', figures, notes };
 }
 

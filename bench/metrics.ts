@@ -126,7 +126,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   }
   // Only a full run replaces the published figures; a --quick smoke run (CI, tests) leaves them alone.
   if (opts.quick) say('docs/benchmarks.md keeps the figures of the last full run (this was --quick)');
-  else say(`wrote the Metrics section of ${writeDocs(figures, sizes)}`);
+  else say(writeDocs(figures, sizes));
   return { name: 'metrics', figures, notes };
 }
 

@@ -187,7 +187,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
     `target: 8 s at 25 steps with CFG <= 2.5 s on 2 cores -> ${(figures.total_s_25_steps as number).toFixed(2)} s (${(figures.total_s_25_steps as number) <= 2.5 ? 'met' : 'not met'}${opts.quick ? '; quick run, not the target setting' : ''}); load ${(figures.load_average as number).toFixed(1)} at the end`,
   );
   const table = twinComparison(opts, py, twins, store.count(), figures, ours, say);
-  if (!opts.quick) say(`wrote the v2a section of ${writeDocs(figures, table, cfg, seq)}`);
+  if (!opts.quick) say(writeDocs(figures, table, cfg, seq));
   return { name: 'v2a', figures, notes };
 }
 
