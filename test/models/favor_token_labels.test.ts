@@ -1,4 +1,7 @@
-/** Per-token visual labels for stage 1 (each object labels the token holding its centre) and the token loss. */
+/**
+ * Stage 1's denser supervision: per-token visual labels (each object labels the token holding its centre), the token
+ * loss, and the mirrored train clips; and the stage-2 evaluation's per-template scores.
+ */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ParamStore } from '../../src/engine/index.js';
@@ -21,7 +24,17 @@ import { sceneKey } from '../../src/data/synth/clip.js';
 import { positionAt, simulateScene } from '../../src/data/synth/scene.js';
 import { Rng } from '../../src/util/rng.js';
 import { type FavorConfig, favorTiny } from '../../src/models/favor/config.js';
-import { avBatch, frameLabelBatch, tokenLabelBatch } from '../../src/models/favor/data.js';
+import {
+  avBatch,
+  frameLabelBatch,
+  mirrorClip,
+  mirrorTokenLabels,
+  tokenLabelBatch,
+} from '../../src/models/favor/data.js';
+import { scoreAnswers, templatePriors } from '../../src/models/favor/evaluate.js';
+import type { AvqaQuestion } from '../../src/data/avqa/index.js';
+import { insideShape } from '../../src/data/synth/render.js';
+import { SHAPES } from '../../src/data/synth/classes.js';
 import { encoderStageLoss } from '../../src/models/favor/pretrain.js';
 import { randomClip } from './favor_fixtures.js';
 
@@ -51,7 +64,11 @@ test('each on-screen object labels exactly the token holding its centre; the tok
         });
         for (let c = 0; c < cells; c++)
           for (let k = 0; k < 54; k++)
-            assert.equal(tokens[(t * cells + c) * FRAME_VISUAL + k], looks[c].has(k) ? 1 : 0, `${index} ${t} ${c} ${k}`);
+            assert.equal(
+              tokens[(t * cells + c) * FRAME_VISUAL + k],
+              looks[c].has(k) ? 1 : 0,
+              `${index} ${t} ${c} ${k}`,
+            );
         for (let k = 0; k < FRAME_VISUAL; k++) {
           let any = 0;
           for (let c = 0; c < cells; c++) any = Math.max(any, tokens[(t * cells + c) * FRAME_VISUAL + k]);
@@ -111,4 +128,44 @@ test('stage 1 with tokenAux adds tokenAux x the per-token BCE to the frame BCEs'
     // The same initial weights and batch: the frame BCEs do not depend on the factor.
     assert.ok(Math.abs(on.metrics.frame_visual_bce - off.metrics.frame_visual_bce) < 1e-4);
   }
+});
+
+test('mirrored clips: every shape is symmetric left to right, pixels and token labels move to the mirrored column', () => {
+  // The labels of a mirrored frame stay the frame's own only because no shape changes under the mirror.
+  for (const shape of SHAPES)
+    for (let dy = -5; dy <= 5; dy += 0.25)
+      for (let dx = -5; dx <= 5; dx += 0.25)
+        assert.equal(insideShape(shape, dx, dy, 4), insideShape(shape, -dx, dy, 4), `${shape} ${dx} ${dy}`);
+  const clip = randomClip(3, 9);
+  const m = mirrorClip(clip, 32);
+  for (const [t, y, x, c] of [
+    [0, 0, 0, 0],
+    [1, 5, 7, 2],
+    [2, 31, 31, 1],
+  ])
+    assert.equal(m.video[((t * 32 + y) * 32 + x) * 3 + c], clip.video[((t * 32 + y) * 32 + 31 - x) * 3 + c]);
+  assert.deepEqual(mirrorClip(m, 32).video, clip.video);
+  assert.equal(m.audio, clip.audio);
+  const labels = tokenLabels(cfg, 3, 4);
+  const mirrored = mirrorTokenLabels(labels, 4);
+  const cell = (l: Float32Array, t: number, gy: number, gx: number) =>
+    l.subarray(((t * 4 + gy) * 4 + gx) * FRAME_VISUAL, ((t * 4 + gy) * 4 + gx + 1) * FRAME_VISUAL);
+  for (let t = 0; t < labels.length / (16 * FRAME_VISUAL); t++)
+    for (let gy = 0; gy < 4; gy++)
+      for (let gx = 0; gx < 4; gx++) assert.deepEqual(cell(mirrored, t, gy, gx), cell(labels, t, gy, 3 - gx));
+});
+
+test('scoreAnswers gives accuracy, prior and count per template beside the family figures', () => {
+  const q = (template: string, answer: string, split: 'train' | 'test' = 'test') =>
+    ({ template, family: template.split('.')[0], answer, split }) as AvqaQuestion;
+  const priors = templatePriors([q('audio.kind', 'drum'), q('audio.kind', 'drum'), q('audio.heard', 'no')]);
+  const test = [q('audio.kind', 'drum'), q('audio.kind', 'bell'), q('audio.heard', 'yes'), q('audio.heard', 'no')];
+  const m = scoreAnswers(test, ['drum', 'bell', 'no', 'no'], priors);
+  assert.equal(m.acc_audio, 0.75);
+  assert.equal(m['acc_audio.kind'], 1);
+  assert.equal(m['prior_audio.kind'], 0.5);
+  assert.equal(m['acc_audio.heard'], 0.5);
+  assert.equal(m['prior_audio.heard'], 0.5);
+  assert.equal(m['n_audio.kind'], 2);
+  assert.equal(m['acc_visual.color'], undefined);
 });

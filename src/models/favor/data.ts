@@ -258,11 +258,14 @@ export function tokenLabelBatch(items: readonly Float32Array[], frames: number, 
   const out = new Float32Array(items.length * frames * per);
   items.forEach((l, i) => {
     if (l.length % per)
-      throw new ShapeError(`per-token labels of ${l.length} values are not whole frames of ${tokens} x ${FRAME_VISUAL}`, {
-        op: 'tokenLabelBatch',
-        expected: per,
-        got: l.length,
-      });
+      throw new ShapeError(
+        `per-token labels of ${l.length} values are not whole frames of ${tokens} x ${FRAME_VISUAL}`,
+        {
+          op: 'tokenLabelBatch',
+          expected: per,
+          got: l.length,
+        },
+      );
     out.set(l.subarray(0, Math.min(l.length, frames * per)), i * frames * per);
   });
   return hostArray('float32', [items.length, frames, tokens, FRAME_VISUAL], out);
