@@ -78,6 +78,7 @@ test('each on-screen object labels exactly the token holding its centre; the tok
     }
   }
   assert.ok(objects > 500, `${objects} objects checked`);
+  assert.throws(() => tokenLabels(cfg, 0, 2.5), /grid must be a positive whole number of cells per side, not 2.5/);
 });
 
 test('tokenLabelBatch pads short clips with zeros and refuses labels that are not whole frames', () => {

@@ -7,6 +7,8 @@
  *                   An object is on screen when at least half of its pixels are visible in the frame: objects
  *                   overlap (29 % of 5 s frames have some overlap, 10 % a heavy one), and one mostly hidden under
  *                   another cannot be seen, so labelling it taught the encoder noise (docs/favor.md, session 5).
+ *   tokens [F, grid², 69] (tokenLabels): the same visual labels per cell of a grid x grid cut of the frame, each
+ *                   object in the one cell holding its centre (stage 1's per-token loss: docs/favor.md, session 6)
  *   audio  [F, 4]:  which kinds of sound (piano, clarinet, bell, drum) have an impact heard in [t/2, (t+1)/2) s
  *
  * The audio labels follow the audio the question is asked over: shifted audio moves the impacts by its offset (as
@@ -16,6 +18,7 @@ import { COLORS, SHAPES, synthClasses } from '../synth/classes.js';
 import { sceneKey } from '../synth/clip.js';
 import { insideShape } from '../synth/render.js';
 import { positionAt, simulateScene } from '../synth/scene.js';
+import { ConfigError } from '../../util/errors.js';
 import { Rng } from '../../util/rng.js';
 import { type AvqaConfig, sceneDuration, sceneSynthConfig } from './config.js';
 import { type AvqaScene, SOUND_WORDS, avqaScene } from './scene.js';
@@ -141,6 +144,11 @@ export function frameLabels(cfg: AvqaConfig, index: number, audio: AvqaAudio = {
  * reads one token per object has to bind the object's colour to its shape there (docs/favor.md, session 6).
  */
 export function tokenLabels(cfg: AvqaConfig, index: number, grid: number): Float32Array {
+  if (!Number.isInteger(grid) || grid < 1)
+    throw new ConfigError(`tokenLabels: grid must be a positive whole number of cells per side, not ${grid}`, {
+      field: 'grid',
+      got: grid,
+    });
   const duration = sceneDuration(cfg, index);
   const frames = Math.round(2 * duration);
   const scene = avqaScene(cfg, index, duration);
