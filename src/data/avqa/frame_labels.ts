@@ -7,6 +7,8 @@
  *                   An object is on screen when at least half of its pixels are visible in the frame: objects
  *                   overlap (29 % of 5 s frames have some overlap, 10 % a heavy one), and one mostly hidden under
  *                   another cannot be seen, so labelling it taught the encoder noise (docs/favor.md, session 5).
+ *   tokens [F, grid², 69] (tokenLabels): the same visual labels per cell of a grid x grid cut of the frame, each
+ *                   object in the one cell holding its centre (stage 1's per-token loss: docs/favor.md, session 6)
  *   audio  [F, 4]:  which kinds of sound (piano, clarinet, bell, drum) have an impact heard in [t/2, (t+1)/2) s
  *
  * The audio labels follow the audio the question is asked over: shifted audio moves the impacts by its offset (as
@@ -16,6 +18,7 @@ import { COLORS, SHAPES, synthClasses } from '../synth/classes.js';
 import { sceneKey } from '../synth/clip.js';
 import { insideShape } from '../synth/render.js';
 import { positionAt, simulateScene } from '../synth/scene.js';
+import { ConfigError } from '../../util/errors.js';
 import { Rng } from '../../util/rng.js';
 import { type AvqaConfig, sceneDuration, sceneSynthConfig } from './config.js';
 import { type AvqaScene, SOUND_WORDS, avqaScene } from './scene.js';
@@ -39,12 +42,18 @@ export interface FrameLabels {
 /** Fraction of an object's pixels that must be visible in a frame for it to count as on screen. */
 export const MIN_VISIBLE = 0.5;
 
+/** Every object's place in each 2 Hz frame: its centre (scene px) and the visible share of its pixels. */
+interface FramePlaces {
+  size: number;
+  centres: [number, number][][]; // [F][object] at t / 2 s
+  visible: number[][]; // [F][object]
+}
+
 /**
- * visible[t][i]: the fraction of object i's pixels not covered by objects drawn over it in frame t (at t / 2 s), at
- * the scene's size, with the renderer's shapes and order (distractors first, then sounding objects, each in scene
- * order). Impact flashes (a tenth of a second, objects drawn 1.2x larger) are left out.
+ * The scene rasterized at its own size per frame with the renderer's shapes and order (distractors first, then
+ * sounding objects, each in scene order); impact flashes (a tenth of a second, objects drawn 1.2x larger) left out.
  */
-export function visibleFractions(cfg: AvqaConfig, index: number, duration: number, frames: number): number[][] {
+function framePlaces(cfg: AvqaConfig, index: number, duration: number, frames: number): FramePlaces {
   const synth = sceneSynthConfig(cfg, index, duration);
   const sim = simulateScene(synth, new Rng(sceneKey(synth, index)));
   const classes = synthClasses(synth.classes);
@@ -52,12 +61,14 @@ export function visibleFractions(cfg: AvqaConfig, index: number, duration: numbe
   const order = sim.objects.map((_, i) => i).sort((a, b) => +sim.objects[a].sounding - +sim.objects[b].sounding);
   const size = synth.size;
   const top = new Int32Array(size * size);
-  return Array.from({ length: frames }, (_, t) => {
+  const centres: [number, number][][] = [];
+  const visible = Array.from({ length: frames }, (_, t) => {
     top.fill(-1);
     const area = new Array<number>(sim.objects.length).fill(0);
+    centres.push(sim.objects.map((o) => positionAt(o, t / 2)));
     for (const i of order) {
       const o = sim.objects[i];
-      const [cx, cy] = positionAt(o, t / 2);
+      const [cx, cy] = centres[t][i];
       const [x0, x1] = [Math.max(0, Math.floor(cx - o.radius)), Math.min(size - 1, Math.ceil(cx + o.radius))];
       const [y0, y1] = [Math.max(0, Math.floor(cy - o.radius)), Math.min(size - 1, Math.ceil(cy + o.radius))];
       for (let y = y0; y <= y1; y++)
@@ -71,6 +82,12 @@ export function visibleFractions(cfg: AvqaConfig, index: number, duration: numbe
     for (const i of top) if (i >= 0) shown[i]++;
     return shown.map((n, i) => (area[i] ? n / area[i] : 0));
   });
+  return { size, centres, visible };
+}
+
+/** visible[t][i]: the fraction of object i's pixels not covered by objects drawn over it in frame t (framePlaces). */
+export function visibleFractions(cfg: AvqaConfig, index: number, duration: number, frames: number): number[][] {
+  return framePlaces(cfg, index, duration, frames).visible;
 }
 
 /** Index of a look (color word, shape) in the visual labels. */
@@ -88,19 +105,24 @@ function heardImpacts(scene: AvqaScene, offset: number): { time: number; sound: 
   );
 }
 
+/** The visual label ids (look, its colour, its shape) of each of a scene's objects. */
+function objectLabelIds(scene: AvqaScene): number[][] {
+  return scene.objects.map((o) => {
+    const k = lookIndex(o.color, o.shape);
+    return [k, FRAME_LOOKS + Math.floor(k / SHAPES.length), FRAME_LOOKS + LOOK_COLORS.length + (k % SHAPES.length)];
+  });
+}
+
 /** The labels of scene `index` heard with `audio` (its own, shifted, or a foil scene's), for 2 Hz frames. */
 export function frameLabels(cfg: AvqaConfig, index: number, audio: AvqaAudio = {}): FrameLabels {
   const duration = sceneDuration(cfg, index);
   const frames = Math.round(2 * duration);
   const scene = avqaScene(cfg, index, duration);
-  const visible = visibleFractions(cfg, index, duration, frames);
+  const { visible } = framePlaces(cfg, index, duration, frames);
   const visual = new Float32Array(frames * FRAME_VISUAL);
-  scene.objects.forEach((o, i) => {
-    const k = lookIndex(o.color, o.shape);
-    const c = FRAME_LOOKS + Math.floor(k / SHAPES.length);
-    const s = FRAME_LOOKS + LOOK_COLORS.length + (k % SHAPES.length);
+  objectLabelIds(scene).forEach((ids, i) => {
     for (let t = 0; t < frames; t++)
-      if (visible[t][i] >= MIN_VISIBLE) for (const j of [k, c, s]) visual[t * FRAME_VISUAL + j] = 1;
+      if (visible[t][i] >= MIN_VISIBLE) for (const j of ids) visual[t * FRAME_VISUAL + j] = 1;
   });
   const heard =
     audio.foil === undefined
@@ -112,4 +134,35 @@ export function frameLabels(cfg: AvqaConfig, index: number, audio: AvqaAudio = {
     if (t >= 0 && t < frames) labels[t * FRAME_SOUNDS + sound] = 1;
   }
   return { frames, visual, audio: labels };
+}
+
+/**
+ * Per-token visual labels [F, grid², 69] of scene `index`: the frame is cut into grid x grid cells (token
+ * gy * grid + gx, the order of the visual tokens: src/models/favor/stem.ts) and each on-screen object (visible share
+ * >= MIN_VISIBLE, as in frameLabels) labels the one cell holding its centre with its look, colour and shape. Every
+ * object lands in exactly one cell, so the union over a frame's cells is that frame's visual labels, and a head that
+ * reads one token per object has to bind the object's colour to its shape there (docs/favor.md, session 6).
+ */
+export function tokenLabels(cfg: AvqaConfig, index: number, grid: number): Float32Array {
+  if (!Number.isInteger(grid) || grid < 1)
+    throw new ConfigError(`tokenLabels: grid must be a positive whole number of cells per side, not ${grid}`, {
+      field: 'grid',
+      got: grid,
+    });
+  const duration = sceneDuration(cfg, index);
+  const frames = Math.round(2 * duration);
+  const scene = avqaScene(cfg, index, duration);
+  const { size, centres, visible } = framePlaces(cfg, index, duration, frames);
+  const cells = grid * grid;
+  const cellOf = (v: number) => Math.min(grid - 1, Math.max(0, Math.floor((v / size) * grid)));
+  const out = new Float32Array(frames * cells * FRAME_VISUAL);
+  objectLabelIds(scene).forEach((ids, i) => {
+    for (let t = 0; t < frames; t++) {
+      if (visible[t][i] < MIN_VISIBLE) continue;
+      const [cx, cy] = centres[t][i];
+      const row = (t * cells + cellOf(cy) * grid + cellOf(cx)) * FRAME_VISUAL;
+      for (const j of ids) out[row + j] = 1;
+    }
+  });
+  return out;
 }

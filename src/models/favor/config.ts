@@ -69,6 +69,13 @@ export interface FavorConfig {
   frameAux: number;
   /** Per-frame heads behind stopGradient: a linear probe of the encoders that does not train them. */
   frameProbe: boolean;
+  /**
+   * Stage 1: factor of the per-token BCE of the visual head against per-token labels (each object labels the token
+   * holding its centre; frame_aux.ts); 0 = frame labels only.
+   */
+  tokenAux: number;
+  /** Stage 1: mirror each train clip's frames left to right with probability 1/2 (the labels do not change). */
+  flip: boolean;
   /** Language model width and layers. */
   lmDim: number;
   lmLayers: number;
@@ -106,6 +113,8 @@ export const favorSmall = (): FavorConfig => ({
   answerAux: 1,
   frameAux: 0,
   frameProbe: false,
+  tokenAux: 0,
+  flip: false,
   lmDim: 64,
   lmLayers: 2,
   questionOnly: false,

@@ -10,6 +10,7 @@ import {
   FRAME_SOUNDS,
   type FrameLabels,
   frameLabels,
+  tokenLabels,
   type AvqaConfig,
   type AvqaQuestion,
   type AvqaStreams,
@@ -46,6 +47,8 @@ export interface AvqaExamples {
   answers: string[];
   /** Per-frame ground truth of the clip (looks on screen, sounds hit) for the encoders' supervision. */
   labels(q: AvqaQuestion): FrameLabels;
+  /** Per-token visual labels [F, grid², 69] of the clip's scene (tokenLabels; computed on first use, kept per scene). */
+  tokenLabels(q: AvqaQuestion, grid: number): Float32Array;
 }
 
 /** A question's clip: its scene and the audio it is asked over (own, shifted or foil). */
@@ -93,6 +96,7 @@ function renderExamples(
     labels.set(key, frameLabels(cfg, q.index, q.audio ?? {}));
     progress?.(++done, keys.length);
   }
+  const tokens = new Map<string, Float32Array>();
   const tokenizer = avqaTokenizer(cfg);
   const textLen = Math.max(
     ...questions.map(
@@ -117,6 +121,14 @@ function renderExamples(
       const l = labels.get(clipKey(q));
       if (!l) throw new InputError(`no frame labels for question ${q.id}`, { field: 'question', got: q.id });
       return l;
+    },
+    tokenLabels: (q, grid) => {
+      const key = `${q.index}|${grid}`;
+      const known = tokens.get(key);
+      if (known) return known;
+      const made = tokenLabels(cfg, q.index, grid);
+      tokens.set(key, made);
+      return made;
     },
   };
 }
@@ -238,4 +250,49 @@ export function frameLabelBatch(items: readonly FrameLabels[], frames: number): 
     frame_visual: hostArray('float32', [b, frames, FRAME_VISUAL], visual),
     frame_audio: hostArray('float32', [b, frames, FRAME_SOUNDS], audio),
   };
+}
+
+/** frame_tokens [B, F, N, 69]: per-token visual labels ([F_i, N, 69] each) padded (or cut) to `frames` (padding 0). */
+export function tokenLabelBatch(items: readonly Float32Array[], frames: number, tokens: number): HostArray {
+  const per = tokens * FRAME_VISUAL;
+  const out = new Float32Array(items.length * frames * per);
+  items.forEach((l, i) => {
+    if (l.length % per)
+      throw new ShapeError(
+        `per-token labels of ${l.length} values are not whole frames of ${tokens} x ${FRAME_VISUAL}`,
+        {
+          op: 'tokenLabelBatch',
+          expected: per,
+          got: l.length,
+        },
+      );
+    out.set(l.subarray(0, Math.min(l.length, frames * per)), i * frames * per);
+  });
+  return hostArray('float32', [items.length, frames, tokens, FRAME_VISUAL], out);
+}
+
+/**
+ * The clip mirrored left to right (frames [F, S*S*3], row-major y, x, channel; the audio shared, not copied). Every
+ * AV-Synth shape is symmetric about its vertical axis, so a mirrored frame has the same labels: stage 1's `flip`
+ * doubles the looks it sees (docs/favor.md, session 6).
+ */
+export function mirrorClip(clip: ClipStreams, size: number): ClipStreams {
+  const video = new Float32Array(clip.video.length);
+  const row = size * 3;
+  for (let r = 0; r < clip.video.length / row; r++)
+    for (let x = 0; x < size; x++)
+      for (let c = 0; c < 3; c++) video[r * row + x * 3 + c] = clip.video[r * row + (size - 1 - x) * 3 + c];
+  return { ...clip, video };
+}
+
+/** Per-token labels [F, grid², C] of the mirrored frames: token (gy, gx) takes (gy, grid - 1 - gx)'s labels. */
+export function mirrorTokenLabels(labels: Float32Array, grid: number): Float32Array {
+  const out = new Float32Array(labels.length);
+  for (let r = 0; r < labels.length / (grid * FRAME_VISUAL); r++)
+    for (let gx = 0; gx < grid; gx++)
+      out.set(
+        labels.subarray((r * grid + grid - 1 - gx) * FRAME_VISUAL, (r * grid + grid - gx) * FRAME_VISUAL),
+        (r * grid + gx) * FRAME_VISUAL,
+      );
+  return out;
 }

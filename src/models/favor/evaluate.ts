@@ -4,7 +4,7 @@
  * question's template: what the question type alone gives), and the language model's attention per window.
  */
 import type { AvqaQuestion, WordTokenizer } from '../../data/avqa/index.js';
-import { AVQA_FAMILIES } from '../../data/avqa/index.js';
+import { AVQA_FAMILIES, AVQA_TEMPLATES } from '../../data/avqa/index.js';
 import { type HostArray, hostArray, toFloat32 } from '../../io/array.js';
 import type { Section } from '../../report/spec.js';
 import type { FavorConfig } from './config.js';
@@ -121,7 +121,11 @@ export function templatePriors(train: AvqaQuestion[]): Map<string, string> {
   return new Map([...counts].map(([t, c]) => [t, [...c].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0][0]]));
 }
 
-/** acc, acc_<family> and prior_<family> (template prior) over answered questions. */
+/**
+ * acc, acc_<family> and prior_<family> (template prior) over answered questions, and per template (AVQA_TEMPLATES'
+ * order) acc_<template>, prior_<template> and n_<template> (its question count): a family's figure mixes templates of
+ * very different difficulty and prior (a yes/no template's prior is near 50 %, a colour's near 11 %).
+ */
 export function scoreAnswers(
   questions: AvqaQuestion[],
   answers: string[],
@@ -137,6 +141,13 @@ export function scoreAnswers(
     if (!idx.length) continue;
     metrics[`acc_${f}`] = rate(idx, (i) => answers[i] === questions[i].answer);
     metrics[`prior_${f}`] = rate(idx, (i) => priors.get(questions[i].template) === questions[i].answer);
+  }
+  for (const t of Object.keys(AVQA_TEMPLATES)) {
+    const idx = all.filter((i) => questions[i].template === t);
+    if (!idx.length) continue;
+    metrics[`acc_${t}`] = rate(idx, (i) => answers[i] === questions[i].answer);
+    metrics[`prior_${t}`] = rate(idx, (i) => priors.get(t) === questions[i].answer);
+    metrics[`n_${t}`] = idx.length;
   }
   return metrics;
 }
@@ -154,6 +165,9 @@ export function answerSections(
     metrics[`prior_${f}`],
   ]);
   rows.push(['all', questions.length, metrics.acc, metrics.prior]);
+  const templates = Object.keys(AVQA_TEMPLATES)
+    .filter((t) => metrics[`n_${t}`] !== undefined)
+    .map((t) => [t, metrics[`n_${t}`], metrics[`acc_${t}`], metrics[`prior_${t}`]]);
   const examples = questions
     .slice(0, 12)
     .map((q, i) => [q.question, q.answer, answered[i].answer, answered[i].windows.map((w) => w.toFixed(2)).join(' ')]);
@@ -163,6 +177,13 @@ export function answerSections(
       title: 'FAVOR on AVQA: exact-match accuracy per family (greedy) and the template prior',
       columns: ['family', 'questions', 'accuracy', 'template prior'],
       rows,
+      digits: 3,
+    },
+    {
+      kind: 'table',
+      title: 'Per template: exact-match accuracy and the template prior (most common train answer)',
+      columns: ['template', 'questions', 'accuracy', 'template prior'],
+      rows: templates,
       digits: 3,
     },
     {

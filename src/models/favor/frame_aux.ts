@@ -7,6 +7,10 @@
  *
  *   visual [B, F, Nv, Dv] -> linear -> max over Nv -> [B, F, 69] looks, colors, shapes on screen (BCE, frame_visual)
  *   audio  [B, F, 25, Da] -> linear -> max over 25 -> [B, F, 4]  sounds hit         (BCE against frame_audio)
+ *   with `tokenAux` > 0 (stage 1), the visual head's per-token logits [B, F, Nv, 69] also get a BCE against per-token
+ *   labels (tokenLabels: each object labels the token holding its centre), × tokenAux: the max over tokens leaves
+ *   one token per label with a gradient and lets a shape be called from one object and its colour from another; the
+ *   per-token targets train every token and tie each object's colour to its shape on one token (docs/favor.md)
  *   metrics: the BCEs (summed over a frame's labels, mean over real frames) and per-frame exact-match accuracies
  *   (every label of the frame right) of the looks, the colors, the shapes and the sounds; frame_audio_silent is
  *   the accuracy of answering "no hit" everywhere, the baseline of frame_audio_acc.
@@ -25,13 +29,18 @@ export interface FrameStreams {
 export interface FrameLabelInputs {
   visual: Tensor; // [B, F, FRAME_VISUAL]
   audio: Tensor; // [B, F, FRAME_SOUNDS]
+  /** Per-token visual labels (tokenLabels), present when the token loss is on. */
+  tokens?: Tensor; // [B, F, Nv, FRAME_VISUAL]
 }
 
-/** Declares the per-frame label inputs of a graph. */
-export function frameLabelInputs(g: Graph, batch: number, frames: number): FrameLabelInputs {
+/** Declares the per-frame label inputs of a graph (and the per-token ones for `visualTokens` > 0). */
+export function frameLabelInputs(g: Graph, batch: number, frames: number, visualTokens = 0): FrameLabelInputs {
   return {
     visual: g.input('frame_visual', 'float32', [batch, frames, FRAME_VISUAL]),
     audio: g.input('frame_audio', 'float32', [batch, frames, FRAME_SOUNDS]),
+    ...(visualTokens > 0
+      ? { tokens: g.input('frame_tokens', 'float32', [batch, frames, visualTokens, FRAME_VISUAL]) }
+      : {}),
   };
 }
 
@@ -41,18 +50,34 @@ function frameExactMatch(logits: Tensor, labels: Tensor, valid: Tensor): Tensor 
   return maskedMean(wrong.lt(0.5).cast('float32'), valid); // []
 }
 
-/** One head: per-token linear, max over the frame's tokens -> logits [B, F, classes]. */
-function frameHead(p: Scope, tokens: Tensor, classes: number, probe: boolean): Tensor {
+/** One head: per-token linear [B, F, N, classes], and its max over the frame's tokens [B, F, classes]. */
+function frameHead(p: Scope, tokens: Tensor, classes: number, probe: boolean): { perToken: Tensor; frame: Tensor } {
   const x = probe ? tokens.stopGradient() : tokens; // [B, F, N, D]
-  return linear(p, x, classes).max([2]); // [B, F, classes]
+  const perToken = linear(p, x, classes); // [B, F, N, classes]
+  return { perToken, frame: perToken.max([2]) }; // [B, F, classes]
 }
 
-/** The two heads' logits: visual [B, F', 69] and audio [B, F', 4] (what stage 1 is evaluated on, pretrain.ts). */
-export function frameLogits(p: Scope, s: FrameStreams, probe: boolean): { visual: Tensor; audio: Tensor } {
+/**
+ * The two heads' logits: visual [B, F', 69] and audio [B, F', 4] (what stage 1 is evaluated on, pretrain.ts), and the
+ * visual head's per-token logits [B, F', Nv, 69].
+ */
+export function frameLogits(
+  p: Scope,
+  s: FrameStreams,
+  probe: boolean,
+): { visual: Tensor; audio: Tensor; visualTokens: Tensor } {
+  const visual = frameHead(p.scope('visual'), s.visual, FRAME_VISUAL, probe);
   return {
-    visual: frameHead(p.scope('visual'), s.visual, FRAME_VISUAL, probe), // [B, F', 69]
-    audio: frameHead(p.scope('audio'), s.audio, FRAME_SOUNDS, probe), // [B, F', 4]
+    visual: visual.frame, // [B, F', 69]
+    audio: frameHead(p.scope('audio'), s.audio, FRAME_SOUNDS, probe).frame, // [B, F', 4]
+    visualTokens: visual.perToken, // [B, F', Nv, 69]
   };
+}
+
+/** Pads axis 1 (frames) of per-token labels [B, F, N, C] to `frames`. */
+function pad4(x: Tensor, frames: number): Tensor {
+  const extra = frames - (x.shape[1] as number);
+  return extra ? x.pad([0, 0, 0, 0, 0, extra, 0, 0]) : x; // [B, F', N, C]
 }
 
 export function frameAuxLoss(
@@ -69,7 +94,7 @@ export function frameAuxLoss(
   const valid = s.frameMask; // [B, F']
   const visual = pad(labels.visual); // [B, F', 69]
   const audio = pad(labels.audio); // [B, F', 4]
-  const { visual: vLogits, audio: aLogits } = frameLogits(p, s, cfg.frameProbe); // [B, F', 69], [B, F', 4]
+  const { visual: vLogits, audio: aLogits, visualTokens } = frameLogits(p, s, cfg.frameProbe); // [B, F', 69], [B, F', 4]
   const perLabel = valid.unsqueeze([2]); // [B, F', 1]
   // Summed over a frame's labels (mean over frames): a mean over 54 mostly-absent looks would scale their gradient
   // down 54-fold, and measured, left the visual encoder at the prior (docs/favor.md).
@@ -77,7 +102,7 @@ export function frameAuxLoss(
   const aBce = binaryCrossEntropyWithLogits(aLogits, audio, perLabel).mul(FRAME_SOUNDS); // []
   const silent = audio.sum([2]).lt(0.5).cast('float32'); // [B, F']
   const [lg, lb] = [vLogits, visual].map((x) => x.split([...FRAME_VISUAL_PARTS], 2)); // looks, colors, shapes [B, F', n]
-  const metrics = {
+  const metrics: Record<string, Tensor> = {
     frame_visual_bce: vBce,
     frame_audio_bce: aBce,
     frame_look_acc: frameExactMatch(lg[0], lb[0], valid),
@@ -88,5 +113,14 @@ export function frameAuxLoss(
   };
   // A probe trains its heads only (factor 1: the factor would only rescale their learning rate).
   const factor = cfg.frameProbe ? 1 : cfg.frameAux;
-  return { loss: vBce.add(aBce).mul(factor), metrics };
+  let loss = vBce.add(aBce).mul(factor); // []
+  if (labels.tokens && cfg.tokenAux > 0) {
+    // Summed over a token's labels like the frame BCE, mean over the real frames' tokens.
+    const tBce = binaryCrossEntropyWithLogits(visualTokens, pad4(labels.tokens, frames), perLabel.unsqueeze([3])).mul(
+      FRAME_VISUAL,
+    ); // []
+    metrics.frame_token_bce = tBce;
+    loss = loss.add(tBce.mul(cfg.tokenAux));
+  }
+  return { loss, metrics };
 }

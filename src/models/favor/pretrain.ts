@@ -6,7 +6,7 @@
  * model, so a step costs a fraction of an answer step. Stage 2 (`--set model.encoders=RUN`) starts the encoders from
  * that run's weights, frozen with `model.freezeEncoders=true`.
  *
- *   loss     = frame BCEs (frame_aux.ts, factor 1)
+ *   loss     = frame BCEs (frame_aux.ts, factor 1) + tokenAux x the visual head's per-token BCE
  *   evaluate = per-frame exact match of the colours, the shapes, the looks (colour x shape) and the sounds on the
  *              split's distinct clips; acc (the monitored metric) = mean of the colour, shape and sound accuracies
  */
@@ -16,7 +16,7 @@ import type { Graph, Scope, Tensor } from '../../engine/index.js';
 import { type HostArray, toFloat32 } from '../../io/array.js';
 import { evalBatches } from '../../train/data.js';
 import type { EvalContext, TaskData } from '../../train/task.js';
-import type { FavorConfig } from './config.js';
+import { type FavorConfig, visualTokens } from './config.js';
 import { type AvqaExamples, avBatch, clipKey } from './data.js';
 import { frameAuxLoss, frameLabelInputs, frameLogits } from './frame_aux.js';
 import { avInputs, encodeStreams } from './model.js';
@@ -24,7 +24,7 @@ import { avInputs, encodeStreams } from './model.js';
 /** Stage-1 loss graph: frames + audio + per-frame labels -> the frame BCEs. */
 export function encoderStageLoss(g: Graph, p: Scope, model: FavorConfig, batch: number, frames: number) {
   const streams = encodeStreams(p.scope('encoder'), avInputs(g, batch, frames, model.frameSize), model);
-  const labels = frameLabelInputs(g, batch, frames);
+  const labels = frameLabelInputs(g, batch, frames, model.tokenAux > 0 ? visualTokens(model).tokens : 0);
   return frameAuxLoss(p.scope('frame_aux'), streams, labels, { ...model, frameAux: 1, frameProbe: false });
 }
 

@@ -3,12 +3,22 @@
  * questions are the examples; AVQA's own scene-level split is used). Monitored by greedy exact-match accuracy.
  */
 import { z } from 'zod';
-import { AvqaConfigSchema } from '../../data/avqa/index.js';
+import { type AvqaQuestion, AvqaConfigSchema } from '../../data/avqa/index.js';
 import type { Graph, Scope, Tensor } from '../../engine/index.js';
 import { defineTask, type EvalContext, type LoadContext, type TaskData } from '../../train/task.js';
 import { ConfigError } from '../../util/errors.js';
-import { type FavorConfig, favorSmall, favorTiny } from './config.js';
-import { type AvqaExamples, answerClassBatch, avBatch, frameLabelBatch, loadAvqaExamples, textBatch } from './data.js';
+import { FRAME_SIZE, type FavorConfig, favorSmall, favorTiny } from './config.js';
+import {
+  type AvqaExamples,
+  answerClassBatch,
+  avBatch,
+  frameLabelBatch,
+  loadAvqaExamples,
+  mirrorClip,
+  mirrorTokenLabels,
+  textBatch,
+  tokenLabelBatch,
+} from './data.js';
 import { frameLabelInputs } from './frame_aux.js';
 import { cachedStreamInputs, cachesEncoders, computeEncoderCache, type EncoderCache } from './encoder_cache.js';
 import { answerAll, answerSections, scoreAnswers, templatePriors } from './evaluate.js';
@@ -43,6 +53,8 @@ export const FavorModelSchema = z
     answerAux: z.number().min(0).default(0),
     frameAux: z.number().min(0).default(0),
     frameProbe: z.boolean().default(false),
+    tokenAux: z.number().min(0).default(0),
+    flip: z.boolean().default(false),
     lmDim: z.number().int().positive(),
     lmLayers: z.number().int().min(1),
     questionOnly: z.boolean(),
@@ -102,28 +114,34 @@ async function loadFavorData(ctx: LoadContext<FavorDataConfig, FavorConfig>): Pr
   const encoderCache = cachesEncoders(ctx.model)
     ? await computeEncoderCache(ex, ctx.model, { progress: (done, total) => ctx.progress('encoders', done, total) })
     : undefined;
+  // Per-token labels feed only the stage-1 token loss (frame_aux.ts).
+  const stage1 = ctx.model.stage === 'encoders';
+  const tokenGrid = stage1 && ctx.model.tokenAux > 0 ? FRAME_SIZE / ctx.model.patch : 0;
+  const flip = stage1 && ctx.model.flip;
   return {
     size: ex.questions.length,
     splits,
     examples: ex,
     vocab: ex.tokenizer.vocabSize,
     encoderCache,
-    batch: (indices) => {
+    batch: (indices, { split, rng }) => {
       const qs = indices.map((i) => ex.questions[i]);
+      // Stage 1's mirrored train clips (model.flip): decided per clip, from the trainer's seeded batch stream.
+      const mirror = qs.map(() => flip && split === 'train' && rng.uniform() < 0.5);
+      const clip = (q: AvqaQuestion, i: number) => (mirror[i] ? mirrorClip(ex.clip(q), ex.frameSize) : ex.clip(q));
+      const tokens = (q: AvqaQuestion, i: number) => {
+        const l = ex.tokenLabels(q, tokenGrid);
+        return mirror[i] ? mirrorTokenLabels(l, tokenGrid) : l;
+      };
       return {
-        ...(encoderCache
-          ? encoderCache.feeds(qs)
-          : avBatch(
-              qs.map((q) => ex.clip(q)),
-              ex.frames,
-              ex.frameSize,
-            )),
+        ...(encoderCache ? encoderCache.feeds(qs) : avBatch(qs.map(clip), ex.frames, ex.frameSize)),
         ...textBatch(ex.tokenizer, qs, ex.textLen),
         answer_class: answerClassBatch(ex.answers, qs),
         ...frameLabelBatch(
           qs.map((q) => ex.labels(q)),
           ex.frames,
         ),
+        ...(tokenGrid ? { frame_tokens: tokenLabelBatch(qs.map(tokens), ex.frames, tokenGrid ** 2) } : {}),
       };
     },
     info: {
