@@ -6,7 +6,9 @@
  * printed `fused` row goes into calibration.ts). The lip curves are read through cross-fitted lip nets (clip i of
  * the dev talking-head list by the net trained on the one-face clips of the other parity, as `attune bench
  * sync-lips` trains them), since the shipped lip net saw every dev talking head. Prints, over the 147 dev cases
- * (21 clips x the 7 bench shifts): auto as shipped without the scorer, the scorer alone, and auto with it.
+ * (21 clips x the 7 bench shifts): auto as shipped without the scorer, the scorer alone, and auto with it; and, on the
+ * talking heads with a face, the lag within one frame of the lip cue, the scorer, the final answer and two
+ * frame-resolution rules (lipFrames).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,7 +20,7 @@ import { syncSynthConfig } from '../src/models/av_sync/data.js';
 import { decodeSyncClip, featuresOfShifted } from '../src/models/av_sync/decoded.js';
 import { faceMesh, mouthTrackOf } from '../src/models/av_sync/face_track.js';
 import { featuresFromClip, SYNC_RATE, type SyncFeatures } from '../src/models/av_sync/features.js';
-import { saveLagScorer, SCORER_FIT_DEFAULT } from '../src/models/av_sync/lag_scorer.js';
+import { robustZ, saveLagScorer, SCORER_FIT_DEFAULT, type ScorerParts } from '../src/models/av_sync/lag_scorer.js';
 import { SHIPPED_LIP_MODEL, type LipWeights } from '../src/models/av_sync/lip_cue.js';
 import { LIP_NET_DEFAULT } from '../src/models/av_sync/lip_net.js';
 import { LIP_TRAIN_DEFAULT, lipTrainClip, trainLipNet } from '../src/models/av_sync/lip_train.js';
@@ -157,9 +159,10 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   say(
     `  answered wrong by the scorer: ${wrong.map((c) => `${c.file} at ${c.shift} s (${fusedOf(c).lag.toFixed(2)} s, ${fusedOf(c).confidence.toFixed(2)})`).join('; ') || 'none'}`,
   );
-  const lips = lipFrames(dev, fusedOf);
+  const partsOf = new Map(cases.map((c) => [`${c.clip}@${c.shift}`, c.parts]));
+  const lips = lipFrames(dev, fusedOf, (c) => partsOf.get(`${c.file}@${c.shift}`)!);
   say(
-    `  talking heads with a face, within one frame: lip cue ${lips.hand} / ${lips.cases}, learned lag scorer ${lips.fused} / ${lips.cases}`,
+    `  talking heads with a face, within one frame: lip cue ${lips.hand} / ${lips.cases}, learned lag scorer ${lips.fused} / ${lips.cases}, final answer (auto + scorer) ${lips.answer} / ${lips.cases}; the scorer's peak moved within +-${REFINE} frames to the lip cue's ${lips.handNear} / ${lips.cases}, to the lip cue + lip net's (z) ${lips.bothNear} / ${lips.cases}`,
   );
   say(
     `  weights [${cv.weights.map((w) => w.toFixed(4)).join(', ')}]; fused row [${cv.row.map((w) => w.toFixed(4)).join(', ')}]`,
@@ -180,7 +183,15 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   }
   return {
     name: 'sync-scorer',
-    figures: { ...figures, lips_hand: lips.hand, lips_fused: lips.fused, lip_cases: lips.cases },
+    figures: {
+      ...figures,
+      lips_hand: lips.hand,
+      lips_fused: lips.fused,
+      lips_answer: lips.answer,
+      lips_fused_hand_near: lips.handNear,
+      lips_fused_both_near: lips.bothNear,
+      lip_cases: lips.cases,
+    },
     notes,
   };
 }
@@ -209,16 +220,47 @@ function summarize(dev: DevCase[], pick: (c: DevCase) => { lag: number; confiden
   return { answered, wrong, best, th, thAnswered, ece: expectedCalibrationError(conf, right) };
 }
 
-function lipFrames(dev: DevCase[], fusedOf: (c: DevCase) => FusedAnswer) {
-  let cases = 0,
-    hand = 0,
-    fused = 0;
+/** Frames around the scorer's peak within which the frame-resolution rules below may move it (docs/sync.md). */
+const REFINE = 2;
+
+/** Best lag (frames) of a curve [2 MAX_LAG + 1] within radius frames of centre. */
+function peakNear(curve: ArrayLike<number>, centre: number, radius: number): number {
+  const mid = (curve.length - 1) / 2;
+  let best = NaN;
+  for (let l = Math.max(-mid, centre - radius); l <= Math.min(mid, centre + radius); l++)
+    if (Number.isNaN(best) || curve[l + mid] > curve[best + mid]) best = l;
+  return best;
+}
+
+/**
+ * Within one frame on the dev talking heads with a face (out of fold): the lip cue, the scorer, the final answer of
+ * auto + scorer (what a user gets), and two frame-resolution rules: the scorer's peak moved within +-REFINE frames to
+ * the lip cue's best lag there, or to that of the sum of the lip cue and the lip net (robust z, as the scorer reads
+ * them).
+ */
+function lipFrames(dev: DevCase[], fusedOf: (c: DevCase) => FusedAnswer, partsOf: (c: DevCase) => ScorerParts) {
+  const n = { cases: 0, hand: 0, fused: 0, answer: 0, handNear: 0, bothNear: 0 };
   for (const c of dev) {
     const lip = c.base.cues.find((r) => r.cue === 'mouth');
-    if (!lip || !c.stratum.startsWith('talking head')) continue;
-    cases++;
-    hand += Number(Math.abs(lip.stats.best - c.shift * SYNC_RATE) <= 1 + 1e-6);
-    fused += Number(Math.abs(fusedOf(c).best - c.shift * SYNC_RATE) <= 1 + 1e-6);
+    const mouth = partsOf(c).mouth;
+    if (!lip || !mouth || !c.stratum.startsWith('talking head')) continue;
+    const hit = (best: number) => Number(Math.abs(best - c.shift * SYNC_RATE) <= 1 + 1e-6);
+    const f = fusedOf(c);
+    const base = c.base.cues.find((r) => r.cue === c.base.cue)!;
+    const hand = robustZ(mouth.curve),
+      net = robustZ(partsOf(c).lip);
+    n.cases++;
+    n.hand += hit(lip.stats.best);
+    n.fused += hit(f.best);
+    n.answer += hit(f.confidence > c.base.confidence ? f.best : base.stats.best);
+    n.handNear += hit(peakNear(hand, f.best, REFINE));
+    n.bothNear += hit(
+      peakNear(
+        hand.map((h, i) => h + net[i]),
+        f.best,
+        REFINE,
+      ),
+    );
   }
-  return { cases, hand, fused };
+  return n;
 }

@@ -55,7 +55,7 @@ const P = SCORER_INPUTS.length;
 const NEAR = 5;
 
 /** (x - median) / (1.4826 MAD), clipped: each curve on a common scale whatever its cue's typical heights. */
-function robustZ(c: ArrayLike<number> | undefined): Float64Array {
+export function robustZ(c: ArrayLike<number> | undefined): Float64Array {
   const out = new Float64Array(LAGS);
   if (!c) return out;
   const sorted = Array.from(c).sort((a, b) => a - b);

@@ -25,6 +25,7 @@ import { readRealCatalog, stratumOf, type RealClip } from './real_clips.js';
 import { REAL_SPLIT } from './real_split.js';
 import { SYNC_RATE, type SyncFeatures } from './features.js';
 import { expectedCalibrationError } from './result.js';
+import { InputError } from '../../util/errors.js';
 import { xcorrSync } from './xcorr.js';
 
 export const REAL_SHIFTS = [-1.2, -0.6, -0.2, 0, 0.2, 0.6, 1.2];
@@ -107,6 +108,13 @@ export interface LipSummary {
   within02s: number;
   /** The learned lag scorer's best lag (cue `fused`, which reads the lip curves too) within one frame. */
   fusedWithinFrame: number;
+  /**
+   * The lag a user gets: auto's final answer (the winning cue's integer best lag, whichever cue won) within one frame,
+   * over all these cases and over those answered (not withheld).
+   */
+  answerWithinFrame: number;
+  answered: number;
+  answeredWithinFrame: number;
 }
 
 const within = (a: number, b: number) => Math.abs(a - b) <= ONE_CLASS;
@@ -239,7 +247,8 @@ export async function benchReal(opts: RealBenchOptions): Promise<RealBenchResult
   };
 }
 
-function lipSummaries(cases: RealCase[]): Record<string, LipSummary> {
+/** Frame-resolution figures per stratum over the cases with a tracked face (the lip cue measured). */
+export function lipSummaries(cases: Pick<RealCase, 'stratum' | 'shift' | 'auto'>[]): Record<string, LipSummary> {
   const out: Record<string, LipSummary> = {};
   for (const c of cases) {
     const lip = c.auto.cues.find((r) => r.cue === 'mouth');
@@ -250,11 +259,24 @@ function lipSummaries(cases: RealCase[]): Record<string, LipSummary> {
       refinedWithin40ms: 0,
       within02s: 0,
       fusedWithinFrame: 0,
+      answerWithinFrame: 0,
+      answered: 0,
+      answeredWithinFrame: 0,
     });
+    const oneFrame = (best: number) => Math.abs(best - c.shift * SYNC_RATE) <= 1 + 1e-6;
     const fused = c.auto.cues.find((r) => r.cue === 'fused');
-    if (fused && Math.abs(fused.stats.best - c.shift * SYNC_RATE) <= 1 + 1e-6) s.fusedWithinFrame++;
+    if (fused && oneFrame(fused.stats.best)) s.fusedWithinFrame++;
+    const answer = c.auto.cues.find((r) => r.cue === c.auto.cue);
+    if (!answer)
+      throw new InputError(`lip summary: the winning cue "${c.auto.cue}" is not among the case's measured cues`, {
+        field: 'auto.cues',
+        got: c.auto.cues.map((r) => r.cue),
+      });
     s.cases++;
-    if (Math.abs(lip.stats.best - c.shift * SYNC_RATE) <= 1 + 1e-6) s.withinFrame++;
+    s.answerWithinFrame += Number(oneFrame(answer.stats.best));
+    s.answered += Number(c.auto.synchronizable);
+    s.answeredWithinFrame += Number(c.auto.synchronizable && oneFrame(answer.stats.best));
+    if (oneFrame(lip.stats.best)) s.withinFrame++;
     if (Math.abs(lip.lag - c.shift) <= 0.04 + 1e-6) s.refinedWithin40ms++;
     if (within(lip.lag, c.shift)) s.within02s++;
   }
