@@ -488,7 +488,16 @@ async function benchRealCli(o: Options): Promise<void> {
   );
   process.stdout.write(
     formatTable(
-      ['lip cue alone', 'cases', 'frame within +-1', 'refined within 40 ms', 'within 0.2 s', 'lag scorer within +-1'],
+      [
+        'lip cue alone',
+        'cases',
+        'frame within +-1',
+        'refined within 40 ms',
+        'within 0.2 s',
+        'lag scorer within +-1',
+        'answer within +-1',
+        'answered: within +-1',
+      ],
       Object.entries(r.lips).map(([k, s]) => [
         k,
         s.cases,
@@ -496,6 +505,8 @@ async function benchRealCli(o: Options): Promise<void> {
         s.refinedWithin40ms,
         s.within02s,
         s.fusedWithinFrame,
+        s.answerWithinFrame,
+        `${s.answeredWithinFrame} of ${s.answered}`,
       ]),
     ) + '\n',
   );
