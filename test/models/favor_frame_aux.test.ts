@@ -1,10 +1,10 @@
-/** Per-frame supervision of FAVOR's encoders: the labels against the rendered clip, and the probe vs training switch. */
+/** Per-frame supervision of FAVOR's encoders and Q-Former: the labels against the rendered clip, the probe vs training switch, the query head. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ParamStore } from '../../src/engine/index.js';
 import { adamw } from '../../src/engine/optim.js';
 import { compileTrainStep, Trainer } from '../../src/engine/train.js';
-import { hostArray, toFloat32 } from '../../src/io/array.js';
+import { type HostArray, hostArray, toFloat32 } from '../../src/io/array.js';
 import {
   FRAME_LOOKS,
   FRAME_SOUNDS,
@@ -202,4 +202,44 @@ test('frameProbe trains its heads only; frameAux trains the encoders (and the pi
     if (c.pixelDim) assert.ok(changed(before, after, 'encoder.visual.pixel.l1'), 'the pixel MLP learns');
     await trainer.close();
   }
+});
+
+test('queryAux trains a head on each window of Q-Former queries and, through them, the Q-Former; loss = factor x its BCEs', async () => {
+  for (const sync of ['frame', 'window'] as const) {
+    const c: FavorConfig = { ...favorTiny(), window: 5, diversity: 0, answerAux: 0, queryAux: 3, sync };
+    const { trainer, batch } = await trainerFor(c);
+    const before = await trainer.params();
+    const { loss, metrics: m } = await trainer.trainStep(batch);
+    const after = await trainer.params();
+    const parts = 3 * (m.query_visual_bce + m.query_audio_bce);
+    assert.ok(Math.abs(loss - parts) < 1e-4 * Math.max(1, parts), `${sync}: loss ${loss} vs ${parts}`);
+    assert.ok(m.query_visual_bce > 0 && m.query_audio_bce > 0, JSON.stringify(m));
+    for (const k of ['query_color_acc', 'query_shape_acc', 'query_audio_acc'])
+      assert.ok(m[k] >= 0 && m[k] <= 1, `${k} ${m[k]}`);
+    assert.equal(m.frame_visual_bce, undefined, 'the encoders get no per-frame loss of their own');
+    assert.ok(changed(before, after, 'query_aux'), 'the query head learns');
+    assert.ok(changed(before, after, 'encoder.qformer'), 'the Q-Former learns from it');
+    if (sync === 'window') assert.ok(changed(before, after, 'encoder.audio_qformer'), 'so does the audio Q-Former');
+    // The encoders learn too (they are not frozen here): the gradient reaches them through the queries.
+    assert.ok(changed(before, after, 'encoder.visual'), 'visual encoder');
+    await trainer.close();
+  }
+});
+
+test('the query head scores the padded frames of a window as nothing: labels beyond the clip are ignored', async () => {
+  // Two steps from the same start, one with junk labels on the second clip's padded frames (7..9): same loss.
+  const c: FavorConfig = { ...favorTiny(), window: 5, diversity: 0, answerAux: 0, queryAux: 1 };
+  const losses: number[] = [];
+  for (const junk of [false, true]) {
+    const { trainer, batch } = await trainerFor(c);
+    if (junk) {
+      const feeds = batch as Record<string, HostArray>;
+      const v = toFloat32(feeds.frame_visual).slice();
+      for (let t = 7; t < 10; t++) v.fill(1, (10 + t) * FRAME_VISUAL, (10 + t + 1) * FRAME_VISUAL);
+      feeds.frame_visual = hostArray('float32', feeds.frame_visual.shape, v);
+    }
+    losses.push((await trainer.trainStep(batch)).loss);
+    await trainer.close();
+  }
+  assert.ok(Math.abs(losses[0] - losses[1]) < 1e-5, `${losses[0]} vs ${losses[1]}`);
 });

@@ -74,6 +74,11 @@ export interface FavorConfig {
    * holding its centre; frame_aux.ts); 0 = frame labels only.
    */
   tokenAux: number;
+  /**
+   * Stage 2: factor of the per-frame supervision of the Q-Former's output queries (query_aux.ts: a linear head reads a
+   * window's queries and predicts its frames' looks and sounds); 0 = off.
+   */
+  queryAux: number;
   /** Stage 1: mirror each train clip's frames left to right with probability 1/2 (the labels do not change). */
   flip: boolean;
   /** Language model width and layers. */
@@ -114,6 +119,7 @@ export const favorSmall = (): FavorConfig => ({
   frameAux: 0,
   frameProbe: false,
   tokenAux: 0,
+  queryAux: 0,
   flip: false,
   lmDim: 64,
   lmLayers: 2,

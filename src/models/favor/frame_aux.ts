@@ -45,7 +45,7 @@ export function frameLabelInputs(g: Graph, batch: number, frames: number, visual
 }
 
 /** Fraction of real frames whose every label the logits get right (logit > 0 <=> label 1). */
-function frameExactMatch(logits: Tensor, labels: Tensor, valid: Tensor): Tensor {
+export function frameExactMatch(logits: Tensor, labels: Tensor, valid: Tensor): Tensor {
   const wrong = logits.gt(0).cast('float32').sub(labels).abs().sum([2]); // [B, F]
   return maskedMean(wrong.lt(0.5).cast('float32'), valid); // []
 }
@@ -74,6 +74,12 @@ export function frameLogits(
   };
 }
 
+/** Pads axis 1 (frames) of per-frame labels [B, F, C] to `frames` (the inputs padded to whole windows). */
+export function padFrames(x: Tensor, frames: number): Tensor {
+  const extra = frames - (x.shape[1] as number);
+  return extra ? x.pad([0, 0, 0, 0, extra, 0]) : x; // [B, F', C]
+}
+
 /** Pads axis 1 (frames) of per-token labels [B, F, N, C] to `frames`. */
 function pad4(x: Tensor, frames: number): Tensor {
   const extra = frames - (x.shape[1] as number);
@@ -87,13 +93,9 @@ export function frameAuxLoss(
   cfg: FavorConfig,
 ): { loss: Tensor; metrics: Record<string, Tensor> } {
   const frames = s.frameMask.shape[1] as number;
-  const pad = (x: Tensor) => {
-    const extra = frames - (x.shape[1] as number);
-    return extra ? x.pad([0, 0, 0, 0, extra, 0]) : x; // [B, F', C]
-  };
   const valid = s.frameMask; // [B, F']
-  const visual = pad(labels.visual); // [B, F', 69]
-  const audio = pad(labels.audio); // [B, F', 4]
+  const visual = padFrames(labels.visual, frames); // [B, F', 69]
+  const audio = padFrames(labels.audio, frames); // [B, F', 4]
   const { visual: vLogits, audio: aLogits, visualTokens } = frameLogits(p, s, cfg.frameProbe); // [B, F', 69], [B, F', 4]
   const perLabel = valid.unsqueeze([2]); // [B, F', 1]
   // Summed over a frame's labels (mean over frames): a mean over 54 mostly-absent looks would scale their gradient

@@ -11,6 +11,7 @@
  *   text [B, Lt] (question [SEP] answer [EOS]) --languageModel([AV tokens][text])--> logits [B, Lt, V]
  *   loss = CE(answer and [EOS] positions) + diversity * mean pairwise cosine of each real window's queries
  *          (+ answerAux * CE of a classifier reading the AV tokens directly, aux.ts)
+ *          (+ queryAux * BCE of a head reading each window's queries against its frames' labels, query_aux.ts)
  */
 import { type Graph, type Scope, type Tensor, concat } from '../../engine/index.js';
 import { crossEntropyLoss, linear, type QFormerLayerResult } from '../../nn/index.js';
@@ -21,6 +22,7 @@ import { languageModel } from './lm.js';
 import { maskedDiversityLoss, windowedQFormer } from './qformer.js';
 import { type FrameLabelInputs, type FrameStreams, frameAuxLoss } from './frame_aux.js';
 import { seedEncoders } from './encoder_init.js';
+import { queryAuxLoss } from './query_aux.js';
 import { convStem } from './stem.js';
 
 export interface AvInputs {
@@ -35,6 +37,8 @@ export interface AvTokens {
   diversity: Tensor; // []
   windows: number;
   qformer: QFormerLayerResult['weights'][];
+  /** Each Q-Former's output queries [B*W, Q, Di] before the projection (the query supervision reads them). */
+  windowQueries: Tensor[];
   /** The encoders' outputs before synchronization (padded to whole windows), for the per-frame supervision. */
   streams: FrameStreams;
 }
@@ -119,7 +123,7 @@ export function favorEncode(p: Scope, x: AvSource, cfg: FavorConfig): AvTokens {
     const w = windowedQFormer(p.scope('qformer'), joint, frameMask, cfg); // [B*W, Q, Dv+Da]
     const lm = toLm(p.scope('proj'), w.queries, w.windowValid, b, cfg); // [B, W*Q, Dlm]
     const diversity = maskedDiversityLoss(w.queries, w.windowValid);
-    return { ...lm, diversity, windows: w.windows, qformer: w.weights, streams };
+    return { ...lm, diversity, windows: w.windows, qformer: w.weights, windowQueries: [w.queries], streams };
   }
   const wv = windowedQFormer(p.scope('qformer'), visual, frameMask, cfg); // [B*W, Q, Dv]
   const wa = windowedQFormer(p.scope('audio_qformer'), audio, frameMask, cfg); // [B*W, Q, Da]
@@ -141,7 +145,15 @@ export function favorEncode(p: Scope, x: AvSource, cfg: FavorConfig): AvTokens {
           ]),
         ]
       : [concat([v.tokens, a.tokens], 1), concat([v.valid, a.valid], 1)]; // [B, 2*W*Q, Dlm], [B, 2*W*Q]
-  return { tokens, valid, diversity, windows: W, qformer: wv.weights, streams };
+  return {
+    tokens,
+    valid,
+    diversity,
+    windows: W,
+    qformer: wv.weights,
+    windowQueries: [wv.queries, wa.queries],
+    streams,
+  };
 }
 
 /** Window index of each AV token the language model reads (for per-window attention). */
@@ -166,7 +178,10 @@ export function favor(p: Scope, x: AvSource, text: Tensor, vocab: number, cfg: F
   return { ...lm, av };
 }
 
-/** Training loss: cross-entropy on the answer and [EOS] positions (`targetMask`) + diversity * the diversity loss (+ answerAux * the auxiliary classifier's loss when `aux` is given). */
+/**
+ * Training loss: cross-entropy on the answer and [EOS] positions (`targetMask`) + diversity * the diversity loss
+ * (+ answerAux * the auxiliary classifier's loss when `aux` is given; + the per-frame losses when `frameLabels` is).
+ */
 export function favorLoss(
   p: Scope,
   x: AvSource,
@@ -195,6 +210,11 @@ export function favorLoss(
     const f = frameAuxLoss(p.scope('frame_aux'), out.av.streams, frameLabels, cfg);
     Object.assign(metrics, f.metrics);
     loss = loss.add(f.loss);
+  }
+  if (frameLabels && cfg.queryAux > 0) {
+    const q = queryAuxLoss(p.scope('query_aux'), out.av.windowQueries, out.av.streams.frameMask, frameLabels, cfg);
+    Object.assign(metrics, q.metrics);
+    loss = loss.add(q.loss.mul(cfg.queryAux));
   }
   return { loss, metrics };
 }

@@ -54,6 +54,7 @@ export const FavorModelSchema = z
     frameAux: z.number().min(0).default(0),
     frameProbe: z.boolean().default(false),
     tokenAux: z.number().min(0).default(0),
+    queryAux: z.number().min(0).default(0),
     flip: z.boolean().default(false),
     lmDim: z.number().int().positive(),
     lmLayers: z.number().int().min(1),
@@ -192,7 +193,9 @@ export function favorLossGraph(
         }
       : undefined;
   const frameLabels =
-    (model.frameAux > 0 || model.frameProbe) && !model.questionOnly ? frameLabelInputs(g, batch, frames) : undefined;
+    (model.frameAux > 0 || model.frameProbe || model.queryAux > 0) && !model.questionOnly
+      ? frameLabelInputs(g, batch, frames)
+      : undefined;
   return favorLoss(p, x, text, target, mask, vocab, model, aux, frameLabels);
 }
 
