@@ -26,10 +26,22 @@ export interface DecodeJob {
   barrier: SharedArrayBuffer;
 }
 
-/** The decode buffers over shared memory: new ones (`from` omitted) or views of a job's (in allocation order). */
-export function sharedBuffers(count: number, length: number, from?: SharedArrayBuffer[]): DecodeBuffers {
-  let next = 0;
-  return decodeBuffers(count, length, (n) => new Float32Array(from ? from[next++] : new SharedArrayBuffer(n * 4)));
+/**
+ * The decode buffers over shared memory: new ones (`from` omitted) or views of a job's, with the shared memory in
+ * allocation order (what a job carries, so a worker rebuilds the same views).
+ */
+export function sharedBuffers(
+  count: number,
+  length: number,
+  from?: SharedArrayBuffer[],
+): { views: DecodeBuffers; shared: SharedArrayBuffer[] } {
+  const shared: SharedArrayBuffer[] = [];
+  const views = decodeBuffers(count, length, (n) => {
+    const memory = from ? from[shared.length] : new SharedArrayBuffer(n * 4);
+    shared.push(memory);
+    return new Float32Array(memory);
+  });
+  return { views, shared };
 }
 
 /** Barrier state: [arrived, generation, aborted]. */
@@ -95,10 +107,7 @@ export class DecoderPool {
 
   private async decodeNow(frames: Float32Array, count: number, opts: DecodeOptions): Promise<Float32Array> {
     const length = opts.length ?? count * HOP;
-    const views = sharedBuffers(count, length);
-    const shared = [views.linear, views.magnitude, views.spec.re, views.spec.im, views.signal].map(
-      (v) => v.buffer as SharedArrayBuffer,
-    );
+    const { views, shared } = sharedBuffers(count, length);
     const barrier = new SharedArrayBuffer(3 * 4);
     const n = this.workers.length;
     const replies = this.workers.map((worker, k) => {

@@ -9,7 +9,7 @@ import { abortBarrier, atomicsBarrier, type DecodeJob, sharedBuffers } from './d
 parentPort?.on('message', (job: DecodeJob) => {
   const state = new Int32Array(job.barrier);
   try {
-    const buffers = sharedBuffers(job.count, job.length, job.buffers);
+    const buffers = sharedBuffers(job.count, job.length, job.buffers).views;
     const opts = { iterations: job.iterations, length: job.length };
     decodeShare(job.frames, job.count, opts, job.share, buffers, atomicsBarrier(state, job.share[1]));
     parentPort!.postMessage({ ok: true });
