@@ -76,8 +76,10 @@ export function crossFitScorer(
     );
     return dev.filter((c) => c.clip === clip && c.evaluate).map((c) => answerOf(c, w));
   });
+  // One row per left-out clip (fitted on the other clips' answers), not one per case.
+  const rows = new Map(clips.map((clip) => [clip, fitFusedRow(oof.filter((b) => b.clip !== clip))]));
   const answers = oof.map(({ x, ...a }) => {
-    const row = fitFusedRow(oof.filter((b) => b.clip !== a.clip));
+    const row = rows.get(a.clip)!;
     return { ...a, confidence: a.face ? sigmoid(x.reduce((s, v, i) => s + v * row[i], 0)) : 0 };
   });
   const weights = fitLagScorer(
