@@ -74,16 +74,15 @@ export function frameLogits(
   };
 }
 
-/** Pads axis 1 (frames) of per-frame labels [B, F, C] to `frames` (the inputs padded to whole windows). */
+/**
+ * Pads axis 1 (frames) of per-frame labels [B, F, C] or per-token labels [B, F, N, C] to `frames` (the inputs padded
+ * to whole windows), at the end.
+ */
 export function padFrames(x: Tensor, frames: number): Tensor {
   const extra = frames - (x.shape[1] as number);
-  return extra ? x.pad([0, 0, 0, 0, extra, 0]) : x; // [B, F', C]
-}
-
-/** Pads axis 1 (frames) of per-token labels [B, F, N, C] to `frames`. */
-function pad4(x: Tensor, frames: number): Tensor {
-  const extra = frames - (x.shape[1] as number);
-  return extra ? x.pad([0, 0, 0, 0, 0, extra, 0, 0]) : x; // [B, F', N, C]
+  if (!extra) return x;
+  const ends = x.shape.map((_, axis) => (axis === 1 ? extra : 0));
+  return x.pad([...x.shape.map(() => 0), ...ends]); // [B, F', (N,) C]
 }
 
 export function frameAuxLoss(
@@ -118,9 +117,11 @@ export function frameAuxLoss(
   let loss = vBce.add(aBce).mul(factor); // []
   if (labels.tokens && cfg.tokenAux > 0) {
     // Summed over a token's labels like the frame BCE, mean over the real frames' tokens.
-    const tBce = binaryCrossEntropyWithLogits(visualTokens, pad4(labels.tokens, frames), perLabel.unsqueeze([3])).mul(
-      FRAME_VISUAL,
-    ); // []
+    const tBce = binaryCrossEntropyWithLogits(
+      visualTokens,
+      padFrames(labels.tokens, frames),
+      perLabel.unsqueeze([3]),
+    ).mul(FRAME_VISUAL); // []
     metrics.frame_token_bce = tBce;
     loss = loss.add(tBce.mul(cfg.tokenAux));
   }
