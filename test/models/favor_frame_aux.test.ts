@@ -66,21 +66,26 @@ function pixelsInside(o: SceneObject, shape: Shape, t: number, size: number): nu
   return n;
 }
 
+/** A scene's frame labels beside its simulation and ground truth (what the label tests compare them with). */
+function sceneTruth(index: number) {
+  const l = frameLabels(cfg, index);
+  const duration = sceneDuration(cfg, index);
+  const synth = sceneSynthConfig(cfg, index, duration);
+  const sim = simulateScene(synth, new Rng(sceneKey(synth, index)));
+  return { l, duration, synth, sim, objects: avqaScene(cfg, index).objects };
+}
+
 test("the visual labels are the looks, colors and shapes of the scene's objects at least half visible", () => {
   let checked = 0;
   let partly = 0;
   for (let index = 0; index < 30; index++) {
-    const l = frameLabels(cfg, index);
-    const duration = sceneDuration(cfg, index);
-    const objects = avqaScene(cfg, index).objects;
+    const { l, duration, synth, sim, objects } = sceneTruth(index);
     const visible = visibleFractions(cfg, index, duration, l.frames);
     assert.equal(l.frames, 2 * duration);
     // The rendered frames themselves (an independent path): a sounding object whose colour no other object has and
     // that is not flashing shows exactly its visible fraction of its own pixels in that colour.
-    const synth = sceneSynthConfig(cfg, index, duration);
     const clip = generateClip(synth, index, { audio: false });
     const classes = synthClasses(synth.classes);
-    const sim = simulateScene(synth, new Rng(sceneKey(synth, index)));
     const px = synth.size * synth.size;
     for (let t = 0; t < l.frames; t++) {
       const on = new Set(objects.filter((_, i) => visible[t][i] >= MIN_VISIBLE).flatMap(labelsOf));
@@ -124,11 +129,7 @@ test("the hit labels mark each object's wall impacts by look, whatever the audio
   let sounding = 0;
   let gray = 0;
   for (let index = 0; index < 10; index++) {
-    const l = frameLabels(cfg, index);
-    const duration = sceneDuration(cfg, index);
-    const synth = sceneSynthConfig(cfg, index, duration);
-    const sim = simulateScene(synth, new Rng(sceneKey(synth, index)));
-    const objects = avqaScene(cfg, index).objects;
+    const { l, synth, sim, objects } = sceneTruth(index);
     for (const audio of [{ offset: 1 }, { foil: index + 10 }])
       assert.deepEqual(Array.from(frameLabels(cfg, index, audio).hits), Array.from(l.hits), 'seen, not heard');
     const hitAt = (t: number, o: number) => labelsOf(objects[o]).every((k) => l.hits[t * FRAME_VISUAL + k] === 1);
