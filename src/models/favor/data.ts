@@ -236,7 +236,7 @@ export function answerClassBatch(answers: readonly string[], items: readonly { a
   return hostArray('int64', [items.length], BigInt64Array.from(ids));
 }
 
-/** frame_visual [B, F, 69], frame_audio [B, F, 4], frame_hits [B, F, 69]: per-frame labels padded (or cut) to `frames` (padding 0). */
+/** frame_visual [B, F, 69], frame_audio [B, F, 4], frame_hits [B, F, 69]: labels padded (or cut) to `frames` with 0. */
 export function frameLabelBatch(items: readonly FrameLabels[], frames: number): Record<string, HostArray> {
   const part = (key: 'visual' | 'audio' | 'hits', classes: number) => {
     const out = new Float32Array(items.length * frames * classes);
