@@ -30,6 +30,7 @@ import { type FavorConfig, favorTiny } from '../../src/models/favor/config.js';
 import { avBatch, frameLabelBatch } from '../../src/models/favor/data.js';
 import { frameLabelInputs } from '../../src/models/favor/frame_aux.js';
 import { avInputs, favorLoss } from '../../src/models/favor/model.js';
+import { FavorModelSchema } from '../../src/models/favor/task.js';
 import { randomClip } from './favor_fixtures.js';
 
 const cfg = avqaConfig({ minDuration: 5, maxDuration: 8 });
@@ -65,21 +66,26 @@ function pixelsInside(o: SceneObject, shape: Shape, t: number, size: number): nu
   return n;
 }
 
+/** A scene's frame labels beside its simulation and ground truth (what the label tests compare them with). */
+function sceneTruth(index: number) {
+  const l = frameLabels(cfg, index);
+  const duration = sceneDuration(cfg, index);
+  const synth = sceneSynthConfig(cfg, index, duration);
+  const sim = simulateScene(synth, new Rng(sceneKey(synth, index)));
+  return { l, duration, synth, sim, objects: avqaScene(cfg, index).objects };
+}
+
 test("the visual labels are the looks, colors and shapes of the scene's objects at least half visible", () => {
   let checked = 0;
   let partly = 0;
   for (let index = 0; index < 30; index++) {
-    const l = frameLabels(cfg, index);
-    const duration = sceneDuration(cfg, index);
-    const objects = avqaScene(cfg, index).objects;
+    const { l, duration, synth, sim, objects } = sceneTruth(index);
     const visible = visibleFractions(cfg, index, duration, l.frames);
     assert.equal(l.frames, 2 * duration);
     // The rendered frames themselves (an independent path): a sounding object whose colour no other object has and
     // that is not flashing shows exactly its visible fraction of its own pixels in that colour.
-    const synth = sceneSynthConfig(cfg, index, duration);
     const clip = generateClip(synth, index, { audio: false });
     const classes = synthClasses(synth.classes);
-    const sim = simulateScene(synth, new Rng(sceneKey(synth, index)));
     const px = synth.size * synth.size;
     for (let t = 0; t < l.frames; t++) {
       const on = new Set(objects.filter((_, i) => visible[t][i] >= MIN_VISIBLE).flatMap(labelsOf));
@@ -119,13 +125,63 @@ test("the audio labels mark the frames of the renderer's heard impacts: own, shi
   assert.ok(hits > 10, `only ${hits} labelled hits: the comparison would be vacuous`);
 });
 
+test("the hit labels mark each object's wall impacts by look, whatever the audio: the renderer's sounding events, gray ones at a wall", () => {
+  let sounding = 0;
+  let gray = 0;
+  for (let index = 0; index < 10; index++) {
+    const { l, synth, sim, objects } = sceneTruth(index);
+    for (const audio of [{ offset: 1 }, { foil: index + 10 }])
+      assert.deepEqual(Array.from(frameLabels(cfg, index, audio).hits), Array.from(l.hits), 'seen, not heard');
+    const hitAt = (t: number, o: number) => labelsOf(objects[o]).every((k) => l.hits[t * FRAME_VISUAL + k] === 1);
+    // Sounding objects: exactly the frames of the renderer's own impact events (an independent path).
+    const frames = (o: number, times: number[]) =>
+      new Set(times.map((x) => Math.floor(2 * x)).filter((t) => t >= 0 && t < l.frames));
+    objects.forEach((o, i) => {
+      const expected = o.sounding
+        ? frames(
+            i,
+            sim.events.filter((e) => e.object === i).map((e) => e.time),
+          )
+        : frames(i, o.bounces);
+      for (let t = 0; t < l.frames; t++) {
+        const unique = objects.filter((x) => x.color === o.color && x.shape === o.shape).length === 1;
+        if (unique) assert.equal(hitAt(t, i), expected.has(t), `scene ${index} object ${i} frame ${t}`);
+        else if (expected.has(t)) assert.ok(hitAt(t, i));
+      }
+      if (o.sounding) sounding += expected.size;
+      else gray += expected.size;
+      // Gray ones: each impact puts the object against a wall of the square scene.
+      for (const time of o.bounces) {
+        const [x, y] = positionAt(sim.objects[i], time);
+        const r = sim.objects[i].radius;
+        const gap = Math.min(x - r, y - r, synth.size - x - r, synth.size - y - r);
+        assert.ok(Math.abs(gap) < 1e-6, `scene ${index} object ${i} at ${time}: ${gap} px from a wall`);
+      }
+    });
+    // Nothing else: every labelled look is some object's impact.
+    for (let t = 0; t < l.frames; t++)
+      for (let k = 0; k < FRAME_LOOKS; k++)
+        if (l.hits[t * FRAME_VISUAL + k])
+          assert.ok(
+            objects.some((o, i) => lookIndex(o.color, o.shape) === k && hitAt(t, i)),
+            `${index} ${t} ${k}`,
+          );
+  }
+  assert.ok(sounding > 20 && gray > 5, `${sounding} sounding and ${gray} gray hit frames: too few to mean much`);
+});
+
 test('frameLabelBatch pads short clips with zeros', () => {
   const a = frameLabels(cfg, 0);
   const b = frameLabelBatch([a], a.frames + 3);
-  assert.deepEqual(b.frame_visual.shape, [1, a.frames + 3, FRAME_VISUAL]);
-  const v = toFloat32(b.frame_visual);
-  assert.deepEqual(Array.from(v.subarray(0, a.visual.length)), Array.from(a.visual));
-  assert.ok(v.subarray(a.visual.length).every((x) => x === 0));
+  for (const [name, part] of [
+    ['frame_visual', a.visual],
+    ['frame_hits', a.hits],
+  ] as const) {
+    assert.deepEqual(b[name].shape, [1, a.frames + 3, FRAME_VISUAL]);
+    const v = toFloat32(b[name]);
+    assert.deepEqual(Array.from(v.subarray(0, part.length)), Array.from(part));
+    assert.ok(v.subarray(part.length).every((x) => x === 0));
+  }
 });
 
 /** One compiled training step on random streams with labels; returns the trainer and the batch. */
@@ -144,7 +200,7 @@ async function trainerFor(c: FavorConfig) {
         vocab,
         c,
         undefined,
-        frameLabelInputs(g, b, 10),
+        frameLabelInputs(g, b, 10, 0, c.queryHits > 0),
       ),
     new ParamStore(3),
     { optimizer: adamw({ weightDecay: 0 }) },
@@ -224,6 +280,23 @@ test('queryAux trains a head on each window of Q-Former queries and, through the
     assert.ok(changed(before, after, 'encoder.visual'), 'visual encoder');
     await trainer.close();
   }
+});
+
+test("queryHits adds the query head's BCE against the hit labels: loss = queryAux x (looks + sounds) + queryHits x hits", async () => {
+  const c: FavorConfig = { ...favorTiny(), window: 5, diversity: 0, answerAux: 0, queryAux: 2, queryHits: 3 };
+  const { trainer, batch } = await trainerFor(c);
+  const { loss, metrics: m } = await trainer.trainStep(batch);
+  const parts = 2 * (m.query_visual_bce + m.query_audio_bce) + 3 * m.query_hit_bce;
+  assert.ok(Math.abs(loss - parts) < 1e-4 * parts, `loss ${loss} vs ${parts}`);
+  assert.ok(m.query_hit_bce > 0 && m.query_hit_acc >= 0 && m.query_hit_acc <= 1, JSON.stringify(m));
+  await trainer.close();
+  const off = await trainerFor({ ...c, queryHits: 0 });
+  const without = (await off.trainer.trainStep(off.batch)).metrics;
+  assert.equal(without.query_hit_bce, undefined, 'no hit loss without queryHits');
+  await off.trainer.close();
+  const parsed = FavorModelSchema.safeParse({ ...c, queryAux: 0 });
+  assert.ok(!parsed.success && /queryHits needs queryAux/.test(parsed.error.message), 'queryHits alone is refused');
+  assert.ok(FavorModelSchema.safeParse(c).success);
 });
 
 test('the query head scores the padded frames of a window as nothing: labels beyond the clip are ignored', async () => {

@@ -10,6 +10,9 @@
  *   tokens [F, grid², 69] (tokenLabels): the same visual labels per cell of a grid x grid cut of the frame, each
  *                   object in the one cell holding its centre (stage 1's per-token loss: docs/favor.md, session 6)
  *   audio  [F, 4]:  which kinds of sound (piano, clarinet, bell, drum) have an impact heard in [t/2, (t+1)/2) s
+ *   hits   [F, 69]: the look, colour and shape of every object (gray ones too) that hits the wall in [t/2, (t+1)/2) s
+ *                   of the video: which object made an impact when, what counting, order and "right after"
+ *                   questions ask about (stage 2's query loss: docs/favor.md, session 7)
  *
  * The audio labels follow the audio the question is asked over: shifted audio moves the impacts by its offset (as
  * AV-Synth renders it, heard time = seen time + offset), another scene's audio ({foil}) brings that scene's impacts.
@@ -37,6 +40,7 @@ export interface FrameLabels {
   frames: number;
   visual: Float32Array; // [F, FRAME_VISUAL]
   audio: Float32Array; // [F, FRAME_SOUNDS]
+  hits: Float32Array; // [F, FRAME_VISUAL]
 }
 
 /** Fraction of an object's pixels that must be visible in a frame for it to count as on screen. */
@@ -120,10 +124,17 @@ export function frameLabels(cfg: AvqaConfig, index: number, audio: AvqaAudio = {
   const scene = avqaScene(cfg, index, duration);
   const { visible } = framePlaces(cfg, index, duration, frames);
   const visual = new Float32Array(frames * FRAME_VISUAL);
-  objectLabelIds(scene).forEach((ids, i) => {
+  const ids = objectLabelIds(scene);
+  ids.forEach((own, i) => {
     for (let t = 0; t < frames; t++)
-      if (visible[t][i] >= MIN_VISIBLE) for (const j of ids) visual[t * FRAME_VISUAL + j] = 1;
+      if (visible[t][i] >= MIN_VISIBLE) for (const j of own) visual[t * FRAME_VISUAL + j] = 1;
   });
+  // Seen impacts: the video's timeline, whatever audio the question is asked over.
+  const hits = new Float32Array(frames * FRAME_VISUAL);
+  for (const e of scene.impacts) {
+    const t = Math.floor(2 * e.time);
+    if (t >= 0 && t < frames) for (const j of ids[e.object]) hits[t * FRAME_VISUAL + j] = 1;
+  }
   const heard =
     audio.foil === undefined
       ? heardImpacts(scene, audio.offset ?? 0)
@@ -133,7 +144,7 @@ export function frameLabels(cfg: AvqaConfig, index: number, audio: AvqaAudio = {
     const t = Math.floor(2 * time);
     if (t >= 0 && t < frames) labels[t * FRAME_SOUNDS + sound] = 1;
   }
-  return { frames, visual, audio: labels };
+  return { frames, visual, audio: labels, hits };
 }
 
 /**

@@ -79,6 +79,11 @@ export interface FavorConfig {
    * window's queries and predicts its frames' looks and sounds); 0 = off.
    */
   queryAux: number;
+  /**
+   * Stage 2, with queryAux: factor of the query head's BCE against which objects hit the wall in each frame (their
+   * looks, colours, shapes: frameLabels' hits); 0 = off. Counts, order and "right after" ask about impacts.
+   */
+  queryHits: number;
   /** Stage 1: mirror each train clip's frames left to right with probability 1/2 (the labels do not change). */
   flip: boolean;
   /** Language model width and layers. */
@@ -120,6 +125,7 @@ export const favorSmall = (): FavorConfig => ({
   frameProbe: false,
   tokenAux: 0,
   queryAux: 0,
+  queryHits: 0,
   flip: false,
   lmDim: 64,
   lmLayers: 2,

@@ -236,19 +236,17 @@ export function answerClassBatch(answers: readonly string[], items: readonly { a
   return hostArray('int64', [items.length], BigInt64Array.from(ids));
 }
 
-/** frame_visual [B, F, 69], frame_audio [B, F, 4]: per-frame labels padded (or cut) to `frames` (padding is 0). */
+/** frame_visual [B, F, 69], frame_audio [B, F, 4], frame_hits [B, F, 69]: labels padded (or cut) to `frames` with 0. */
 export function frameLabelBatch(items: readonly FrameLabels[], frames: number): Record<string, HostArray> {
-  const b = items.length;
-  const visual = new Float32Array(b * frames * FRAME_VISUAL);
-  const audio = new Float32Array(b * frames * FRAME_SOUNDS);
-  items.forEach((l, i) => {
-    const n = Math.min(l.frames, frames);
-    visual.set(l.visual.subarray(0, n * FRAME_VISUAL), i * frames * FRAME_VISUAL);
-    audio.set(l.audio.subarray(0, n * FRAME_SOUNDS), i * frames * FRAME_SOUNDS);
-  });
+  const part = (key: 'visual' | 'audio' | 'hits', classes: number) => {
+    const out = new Float32Array(items.length * frames * classes);
+    items.forEach((l, i) => out.set(l[key].subarray(0, Math.min(l.frames, frames) * classes), i * frames * classes));
+    return hostArray('float32', [items.length, frames, classes], out);
+  };
   return {
-    frame_visual: hostArray('float32', [b, frames, FRAME_VISUAL], visual),
-    frame_audio: hostArray('float32', [b, frames, FRAME_SOUNDS], audio),
+    frame_visual: part('visual', FRAME_VISUAL),
+    frame_audio: part('audio', FRAME_SOUNDS),
+    frame_hits: part('hits', FRAME_VISUAL),
   };
 }
 

@@ -11,7 +11,8 @@
  *   text [B, Lt] (question [SEP] answer [EOS]) --languageModel([AV tokens][text])--> logits [B, Lt, V]
  *   loss = CE(answer and [EOS] positions) + diversity * mean pairwise cosine of each real window's queries
  *          (+ answerAux * CE of a classifier reading the AV tokens directly, aux.ts)
- *          (+ queryAux * BCE of a head reading each window's queries against its frames' labels, query_aux.ts)
+ *          (+ queryAux * BCE of a head reading each window's queries against its frames' labels, query_aux.ts;
+ *             + queryHits * the same head's BCE against which objects hit the wall in each frame)
  */
 import { type Graph, type Scope, type Tensor, concat } from '../../engine/index.js';
 import { crossEntropyLoss, linear, type QFormerLayerResult } from '../../nn/index.js';
@@ -215,6 +216,7 @@ export function favorLoss(
     const q = queryAuxLoss(p.scope('query_aux'), out.av.windowQueries, out.av.streams.frameMask, frameLabels, cfg);
     Object.assign(metrics, q.metrics);
     loss = loss.add(q.loss.mul(cfg.queryAux));
+    if (q.hits) loss = loss.add(q.hits.mul(cfg.queryHits));
   }
   return { loss, metrics };
 }

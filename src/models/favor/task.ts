@@ -55,6 +55,7 @@ export const FavorModelSchema = z
     frameProbe: z.boolean().default(false),
     tokenAux: z.number().min(0).default(0),
     queryAux: z.number().min(0).default(0),
+    queryHits: z.number().min(0).default(0),
     flip: z.boolean().default(false),
     lmDim: z.number().int().positive(),
     lmLayers: z.number().int().min(1),
@@ -72,6 +73,10 @@ export const FavorModelSchema = z
   .refine((m) => m.frameSize === 32 || m.visualStem === 'conv', {
     message: 'frameSize 64 needs visualStem conv (the patch stem cuts 32 px frames)',
     path: ['frameSize'],
+  })
+  .refine((m) => m.queryHits === 0 || m.queryAux > 0, {
+    message: 'queryHits needs queryAux > 0 (the hits are predicted by the query head)',
+    path: ['queryHits'],
   });
 
 export const FavorDataSchema = z
@@ -194,7 +199,7 @@ export function favorLossGraph(
       : undefined;
   const frameLabels =
     (model.frameAux > 0 || model.frameProbe || model.queryAux > 0) && !model.questionOnly
-      ? frameLabelInputs(g, batch, frames)
+      ? frameLabelInputs(g, batch, frames, 0, model.queryAux > 0 && model.queryHits > 0)
       : undefined;
   return favorLoss(p, x, text, target, mask, vocab, model, aux, frameLabels);
 }
