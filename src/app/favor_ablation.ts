@@ -53,6 +53,8 @@ export interface AblationRow {
   name: string;
   set: string[];
   metrics: Record<string, MeanStd>;
+  /** The seeds whose runs finished (n of the row). */
+  seeds: number[];
   seconds: number;
 }
 
@@ -67,6 +69,7 @@ export async function runFavorAblation(opts: AblationOptions): Promise<AblationR
     const ab = FAVOR_ABLATIONS[i];
     if (!ab) throw new InputError(`no ablation row ${i} (0..${FAVOR_ABLATIONS.length - 1})`, { field: 'rows', got: i });
     const perSeed: Record<string, number>[] = [];
+    const seeds: number[] = [];
     const t0 = performance.now();
     for (const seed of opts.seeds) {
       opts.onRow?.(ab.name, seed);
@@ -86,31 +89,36 @@ export async function runFavorAblation(opts: AblationOptions): Promise<AblationR
         out: join(opts.out, `row${i}`, `seed-${seed}`),
         quiet: opts.quiet ?? true,
       });
-      if (r.metrics) perSeed.push(r.metrics.test);
+      if (r.metrics) {
+        perSeed.push(r.metrics.test);
+        seeds.push(seed);
+      }
     }
     rows.push({
       name: ab.name,
       set: ab.set,
       metrics: aggregateSeeds(perSeed),
+      seeds,
       seconds: (performance.now() - t0) / 1000,
     });
   }
   return rows;
 }
 
-/** The markdown table: one row per ablation, test accuracy per family (mean ± std over seeds, in %). */
+/**
+ * The markdown table: one row per ablation with its number of seeds n, test accuracy per family in % (mean ± sample
+ * std where n >= 2, the one value where n = 1), and the template prior (the same test questions in every run).
+ */
 export function ablationMarkdown(rows: AblationRow[]): string {
-  const cell = (m: MeanStd | undefined) =>
-    m && m.n ? `${(100 * m.mean).toFixed(1)} ± ${(100 * m.std).toFixed(1)}` : '–';
-  const head = `| variant | ${ABLATION_COLUMNS.join(' | ')} |\n|---|${ABLATION_COLUMNS.map(() => '---').join('|')}|`;
-  const body = rows.map(
-    (r) =>
-      `| ${r.name} | ${ABLATION_COLUMNS.map((c) => cell(r.metrics[c === 'all' ? 'test.acc' : `test.acc_${c}`])).join(' | ')} |`,
-  );
-  const prior = rows[0]
-    ? `| template prior (question type only) | ${ABLATION_COLUMNS.map((c) => cell(rows[0].metrics[c === 'all' ? 'test.prior' : `test.prior_${c}`])).join(' | ')} |`
-    : '';
-  return [head, ...body, prior].join('\n');
+  const cell = (m: MeanStd | undefined, spread = true) =>
+    !m?.n ? '–' : `${(100 * m.mean).toFixed(1)}${spread && m.n > 1 ? ` ± ${(100 * m.std).toFixed(1)}` : ''}`;
+  const key = (c: string, metric: string) => (c === 'all' ? `test.${metric}` : `test.${metric}_${c}`);
+  const line = (name: string, n: string, metric: string, metrics: Record<string, MeanStd>, spread = true) =>
+    `| ${name} | ${n} | ${ABLATION_COLUMNS.map((c) => cell(metrics[key(c, metric)], spread)).join(' | ')} |`;
+  const head = `| variant | n | ${ABLATION_COLUMNS.join(' | ')} |\n|---|---|${ABLATION_COLUMNS.map(() => '---').join('|')}|`;
+  const body = rows.map((r) => line(r.name, String(r.seeds.length), 'acc', r.metrics));
+  const prior = rows[0] ? [line('template prior (question type only)', '', 'prior', rows[0].metrics, false)] : [];
+  return [head, ...body, ...prior].join('\n');
 }
 
 export const ABLATION_START = '<!-- favor-ablation:start -->';

@@ -17,6 +17,7 @@ import { meanStd } from '../../src/metrics/stats.js';
 const row = (name: string, acc: number[], audio: number[]): AblationRow => ({
   name,
   set: [],
+  seeds: acc.map((_, i) => i),
   seconds: 1,
   metrics: { 'test.acc': meanStd(acc), 'test.acc_audio': meanStd(audio), 'test.prior': meanStd([0.3, 0.3]) },
 });
@@ -34,12 +35,19 @@ test("ablation rows cover the issue's variants and the table prints mean ± std 
     'model.questionOnly=true',
   ])
     assert.ok(sets.includes(s), s);
-  const md = ablationMarkdown([row('full', [0.5, 0.7], [0.9, 0.9]), row('no sync', [0.4, 0.4], [0.8, 1])]);
+  const md = ablationMarkdown([
+    row('full', [0.5, 0.7], [0.9, 0.9]),
+    row('no sync', [0.4, 0.4], [0.8, 1]),
+    row('one seed', [0.45], [0.7]),
+  ]);
   const lines = md.split('\n');
-  assert.equal(lines.length, 2 + 2 + 1);
-  assert.match(lines[2], /^\| full \| 90\.0 ± 0\.0 \| – .*\| 60\.0 ± 14\.1 \|$/);
-  assert.match(lines[3], /^\| no sync \| 90\.0 ± 14\.1 \|/);
-  assert.match(lines[4], /^\| template prior .*\| 30\.0 ± 0\.0 \|$/);
+  assert.equal(lines.length, 2 + 3 + 1);
+  assert.match(lines[0], /^\| variant \| n \| audio \|/);
+  assert.match(lines[2], /^\| full \| 2 \| 90\.0 ± 0\.0 \| – .*\| 60\.0 ± 14\.1 \|$/);
+  assert.match(lines[3], /^\| no sync \| 2 \| 90\.0 ± 14\.1 \|/);
+  // One seed has no spread to show: the value alone, not a misleading ± 0.0.
+  assert.match(lines[4], /^\| one seed \| 1 \| 70\.0 \| – .*\| 45\.0 \|$/);
+  assert.match(lines[5], /^\| template prior .*\| {2}\| – .*\| 30\.0 \|$/);
 });
 
 test('writeAblationDocs replaces only the text between the markers and refuses a file without them', () => {
