@@ -121,6 +121,40 @@ export function ablationMarkdown(rows: AblationRow[]): string {
   return [head, ...body, ...prior].join('\n');
 }
 
+/**
+ * Each row's effect against the first row (the full model, n >= 2): the difference of means per family in points,
+ * ± its standard error sqrt(s_full²/n_full + s_row²/n_row). A row with one seed has no spread of its own, so the full
+ * row's seed std stands in for it (the same recipe, so about the same seed noise). Bold where |effect| > 2 standard
+ * errors. Empty when the first row is not the full model or has fewer than two seeds.
+ */
+export function ablationEffectsMarkdown(rows: AblationRow[]): string {
+  const full = rows[0];
+  if (!full || full.set.length || full.seeds.length < 2 || rows.length < 2) return '';
+  const effect = (m: MeanStd | undefined, ref: MeanStd | undefined) => {
+    if (!m?.n || !ref?.n) return '–';
+    const rowStd = m.n > 1 ? m.std : ref.std;
+    const diff = 100 * (m.mean - ref.mean);
+    const se = 100 * Math.sqrt(ref.std ** 2 / ref.n + rowStd ** 2 / m.n);
+    const text = `${diff >= 0 ? '+' : ''}${diff.toFixed(1)} ± ${se.toFixed(1)}`;
+    return Math.abs(diff) > 2 * se ? `**${text}**` : text;
+  };
+  const key = (c: string) => (c === 'all' ? 'test.acc' : `test.acc_${c}`);
+  const head = `| effect vs full, points | n | ${ABLATION_COLUMNS.join(' | ')} |\n|---|---|${ABLATION_COLUMNS.map(() => '---').join('|')}|`;
+  const body = rows
+    .slice(1)
+    .map(
+      (r) =>
+        `| ${r.name} | ${r.seeds.length} | ${ABLATION_COLUMNS.map((c) => effect(r.metrics[key(c)], full.metrics[key(c)])).join(' | ')} |`,
+    );
+  return [head, ...body].join('\n');
+}
+
+/** Both tables, as written to the docs and printed. */
+export function ablationTables(rows: AblationRow[]): string {
+  const effects = ablationEffectsMarkdown(rows);
+  return effects ? `${ablationMarkdown(rows)}\n\n${effects}` : ablationMarkdown(rows);
+}
+
 export const ABLATION_START = '<!-- favor-ablation:start -->';
 export const ABLATION_END = '<!-- favor-ablation:end -->';
 
@@ -133,6 +167,6 @@ export function writeAblationDocs(path: string, rows: AblationRow[], how: string
     throw new InputError(`${path} has no ${ABLATION_START} ... ${ABLATION_END} markers`, { file: path });
   writeFileAtomic(
     path,
-    `${text.slice(0, a + ABLATION_START.length)}\n${how}\n\n${ablationMarkdown(rows)}\n${text.slice(b)}`,
+    `${text.slice(0, a + ABLATION_START.length)}\n${how}\n\n${ablationTables(rows)}\n${text.slice(b)}`,
   );
 }

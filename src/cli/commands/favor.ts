@@ -128,7 +128,7 @@ Example:
 async function ablation(o: Options): Promise<void> {
   if (!o.out) throw new InputError('--ablation needs --out DIR for its run folders', { field: '--out' });
   const { parseSeeds } = await import('../../train/seeds.js');
-  const { FAVOR_ABLATIONS, ablationMarkdown, runFavorAblation, writeAblationDocs } =
+  const { FAVOR_ABLATIONS, ablationTables, runFavorAblation, writeAblationDocs } =
     await import('../../app/favor_ablation.js');
   const seeds = parseSeeds(o.seeds);
   const rows = o.rows?.split(',').map(Number);
@@ -146,15 +146,15 @@ async function ablation(o: Options): Promise<void> {
   const how = `Measured with \`attune favor --ablation ${o.ablation} --seeds ${o.seeds}${o.variant ? ` --variant ${o.variant}` : ''}${o.set.map((s) => ` --set ${s}`).join('')}${o.rows ? ` --rows ${o.rows}` : ''}\` (${((performance.now() - t0) / 60000).toFixed(0)} min): test accuracy in % per family, mean ± std over ${seeds.length} seeds.`;
   if (o.docs) writeAblationDocs(o.docs, result, how);
   if (o.json) printJson({ rows: result, ablations: FAVOR_ABLATIONS.length });
-  else process.stdout.write(`${how}\n\n${ablationMarkdown(result)}\n`);
+  else process.stdout.write(`${how}\n\n${ablationTables(result)}\n`);
 }
 
 async function ablationFromRunFolders(dirs: string[], o: Options): Promise<void> {
-  const { ablationMarkdown, writeAblationDocs } = await import('../../app/favor_ablation.js');
+  const { ablationTables, writeAblationDocs } = await import('../../app/favor_ablation.js');
   const { ablationFromRuns } = await import('../../app/favor_ablation_runs.js');
   const rows = await ablationFromRuns(dirs);
   const how = `Merged with \`attune favor --from ${dirs.join(' ')}\`: test accuracy in % per family, mean ± sample std over the n seeds of each row.`;
   if (o.docs) writeAblationDocs(o.docs, rows, how);
   if (o.json) printJson({ rows, runs: dirs });
-  else process.stdout.write(`${how}\n\n${ablationMarkdown(rows)}\n`);
+  else process.stdout.write(`${how}\n\n${ablationTables(rows)}\n`);
 }
