@@ -53,6 +53,8 @@ export interface AblationRow {
   name: string;
   set: string[];
   metrics: Record<string, MeanStd>;
+  /** The seeds whose runs finished (n of the row). */
+  seeds: number[];
   seconds: number;
 }
 
@@ -67,6 +69,7 @@ export async function runFavorAblation(opts: AblationOptions): Promise<AblationR
     const ab = FAVOR_ABLATIONS[i];
     if (!ab) throw new InputError(`no ablation row ${i} (0..${FAVOR_ABLATIONS.length - 1})`, { field: 'rows', got: i });
     const perSeed: Record<string, number>[] = [];
+    const seeds: number[] = [];
     const t0 = performance.now();
     for (const seed of opts.seeds) {
       opts.onRow?.(ab.name, seed);
@@ -86,31 +89,70 @@ export async function runFavorAblation(opts: AblationOptions): Promise<AblationR
         out: join(opts.out, `row${i}`, `seed-${seed}`),
         quiet: opts.quiet ?? true,
       });
-      if (r.metrics) perSeed.push(r.metrics.test);
+      if (r.metrics) {
+        perSeed.push(r.metrics.test);
+        seeds.push(seed);
+      }
     }
     rows.push({
       name: ab.name,
       set: ab.set,
       metrics: aggregateSeeds(perSeed),
+      seeds,
       seconds: (performance.now() - t0) / 1000,
     });
   }
   return rows;
 }
 
-/** The markdown table: one row per ablation, test accuracy per family (mean ± std over seeds, in %). */
+/**
+ * The markdown table: one row per ablation with its number of seeds n, test accuracy per family in % (mean ± sample
+ * std where n >= 2, the one value where n = 1), and the template prior (the same test questions in every run).
+ */
 export function ablationMarkdown(rows: AblationRow[]): string {
-  const cell = (m: MeanStd | undefined) =>
-    m && m.n ? `${(100 * m.mean).toFixed(1)} ± ${(100 * m.std).toFixed(1)}` : '–';
-  const head = `| variant | ${ABLATION_COLUMNS.join(' | ')} |\n|---|${ABLATION_COLUMNS.map(() => '---').join('|')}|`;
-  const body = rows.map(
-    (r) =>
-      `| ${r.name} | ${ABLATION_COLUMNS.map((c) => cell(r.metrics[c === 'all' ? 'test.acc' : `test.acc_${c}`])).join(' | ')} |`,
-  );
-  const prior = rows[0]
-    ? `| template prior (question type only) | ${ABLATION_COLUMNS.map((c) => cell(rows[0].metrics[c === 'all' ? 'test.prior' : `test.prior_${c}`])).join(' | ')} |`
-    : '';
-  return [head, ...body, prior].join('\n');
+  const cell = (m: MeanStd | undefined, spread = true) =>
+    !m?.n ? '–' : `${(100 * m.mean).toFixed(1)}${spread && m.n > 1 ? ` ± ${(100 * m.std).toFixed(1)}` : ''}`;
+  const key = (c: string, metric: string) => (c === 'all' ? `test.${metric}` : `test.${metric}_${c}`);
+  const line = (name: string, n: string, metric: string, metrics: Record<string, MeanStd>, spread = true) =>
+    `| ${name} | ${n} | ${ABLATION_COLUMNS.map((c) => cell(metrics[key(c, metric)], spread)).join(' | ')} |`;
+  const head = `| variant | n | ${ABLATION_COLUMNS.join(' | ')} |\n|---|---|${ABLATION_COLUMNS.map(() => '---').join('|')}|`;
+  const body = rows.map((r) => line(r.name, String(r.seeds.length), 'acc', r.metrics));
+  const prior = rows[0] ? [line('template prior (question type only)', '', 'prior', rows[0].metrics, false)] : [];
+  return [head, ...body, ...prior].join('\n');
+}
+
+/**
+ * Each row's effect against the first row (the full model, n >= 2): the difference of means per family in points,
+ * ± its standard error sqrt(s_full²/n_full + s_row²/n_row). A row with one seed has no spread of its own, so the full
+ * row's seed std stands in for it (the same recipe, so about the same seed noise). Bold where |effect| > 2 standard
+ * errors. Empty when the first row is not the full model or has fewer than two seeds.
+ */
+export function ablationEffectsMarkdown(rows: AblationRow[]): string {
+  const full = rows[0];
+  if (!full || full.set.length || full.seeds.length < 2 || rows.length < 2) return '';
+  const effect = (m: MeanStd | undefined, ref: MeanStd | undefined) => {
+    if (!m?.n || !ref?.n) return '–';
+    const rowStd = m.n > 1 ? m.std : ref.std;
+    const diff = 100 * (m.mean - ref.mean);
+    const se = 100 * Math.sqrt(ref.std ** 2 / ref.n + rowStd ** 2 / m.n);
+    const text = `${diff >= 0 ? '+' : ''}${diff.toFixed(1)} ± ${se.toFixed(1)}`;
+    return Math.abs(diff) > 2 * se ? `**${text}**` : text;
+  };
+  const key = (c: string) => (c === 'all' ? 'test.acc' : `test.acc_${c}`);
+  const head = `| effect vs full, points | n | ${ABLATION_COLUMNS.join(' | ')} |\n|---|---|${ABLATION_COLUMNS.map(() => '---').join('|')}|`;
+  const body = rows
+    .slice(1)
+    .map(
+      (r) =>
+        `| ${r.name} | ${r.seeds.length} | ${ABLATION_COLUMNS.map((c) => effect(r.metrics[key(c)], full.metrics[key(c)])).join(' | ')} |`,
+    );
+  return [head, ...body].join('\n');
+}
+
+/** Both tables, as written to the docs and printed. */
+export function ablationTables(rows: AblationRow[]): string {
+  const effects = ablationEffectsMarkdown(rows);
+  return effects ? `${ablationMarkdown(rows)}\n\n${effects}` : ablationMarkdown(rows);
 }
 
 export const ABLATION_START = '<!-- favor-ablation:start -->';
@@ -125,6 +167,6 @@ export function writeAblationDocs(path: string, rows: AblationRow[], how: string
     throw new InputError(`${path} has no ${ABLATION_START} ... ${ABLATION_END} markers`, { file: path });
   writeFileAtomic(
     path,
-    `${text.slice(0, a + ABLATION_START.length)}\n${how}\n\n${ablationMarkdown(rows)}\n${text.slice(b)}`,
+    `${text.slice(0, a + ABLATION_START.length)}\n${how}\n\n${ablationTables(rows)}\n${text.slice(b)}`,
   );
 }

@@ -10,6 +10,7 @@ import { seconds } from '../parse.js';
 
 interface Options {
   ablation?: string;
+  from?: string[];
   seeds: string;
   set: string[];
   rows?: string;
@@ -43,6 +44,10 @@ export function register(program: Command): void {
       '--ablation <data>',
       'instead: train every ablation row on avqa:N over --seeds and print the table (runs under --out)',
     )
+    .option(
+      '--from <runs...>',
+      'instead: build the ablation table from finished run folders (each row found from its config.json; the runs must share every other setting)',
+    )
     .option('--seeds <list>', 'with --ablation: seeds (e.g. 1,2,3)', '1,2,3')
     .option(
       '--set <key=value>',
@@ -54,7 +59,7 @@ export function register(program: Command): void {
     .option('--rows <list>', 'with --ablation: only these rows (0 = full FAVOR; see docs/favor.md)')
     .option(
       '--docs <file>',
-      'with --ablation: write the table between the ablation markers of this markdown file (docs/favor.md)',
+      'with --ablation or --from: write the table between the ablation markers of this markdown file (docs/favor.md)',
     )
     .option('--json', 'print the result as JSON', false)
     .addHelpText(
@@ -63,9 +68,11 @@ export function register(program: Command): void {
 Example:
   attune favor clip.mp4 --model runs/favor --out clip_tokens.safetensors
   attune favor --model runs/favor --export favor_encoder.onnx --frames 60
-  attune favor --ablation avqa:400 --seeds 1,2,3 --out runs/favor-ablation --docs docs/favor.md`,
+  attune favor --ablation avqa:400 --seeds 1,2,3 --out runs/favor-ablation --docs docs/favor.md
+  attune favor --from runs/favor-ablation/row*/seed-* runs/favor-s2q --docs docs/favor.md`,
     )
     .action(async (video: string | undefined, o: Options) => {
+      if (o.from) return ablationFromRunFolders(o.from, o);
       if (o.ablation) return ablation(o);
       if (!o.model)
         throw new InputError(
@@ -121,7 +128,7 @@ Example:
 async function ablation(o: Options): Promise<void> {
   if (!o.out) throw new InputError('--ablation needs --out DIR for its run folders', { field: '--out' });
   const { parseSeeds } = await import('../../train/seeds.js');
-  const { FAVOR_ABLATIONS, ablationMarkdown, runFavorAblation, writeAblationDocs } =
+  const { FAVOR_ABLATIONS, ablationTables, runFavorAblation, writeAblationDocs } =
     await import('../../app/favor_ablation.js');
   const seeds = parseSeeds(o.seeds);
   const rows = o.rows?.split(',').map(Number);
@@ -139,5 +146,15 @@ async function ablation(o: Options): Promise<void> {
   const how = `Measured with \`attune favor --ablation ${o.ablation} --seeds ${o.seeds}${o.variant ? ` --variant ${o.variant}` : ''}${o.set.map((s) => ` --set ${s}`).join('')}${o.rows ? ` --rows ${o.rows}` : ''}\` (${((performance.now() - t0) / 60000).toFixed(0)} min): test accuracy in % per family, mean ± std over ${seeds.length} seeds.`;
   if (o.docs) writeAblationDocs(o.docs, result, how);
   if (o.json) printJson({ rows: result, ablations: FAVOR_ABLATIONS.length });
-  else process.stdout.write(`${how}\n\n${ablationMarkdown(result)}\n`);
+  else process.stdout.write(`${how}\n\n${ablationTables(result)}\n`);
+}
+
+async function ablationFromRunFolders(dirs: string[], o: Options): Promise<void> {
+  const { ablationTables, writeAblationDocs } = await import('../../app/favor_ablation.js');
+  const { ablationFromRuns } = await import('../../app/favor_ablation_runs.js');
+  const rows = await ablationFromRuns(dirs);
+  const how = `Merged with \`attune favor --from ${dirs.join(' ')}\`: test accuracy in % per family, mean ± sample std over the n seeds of each row.`;
+  if (o.docs) writeAblationDocs(o.docs, rows, how);
+  if (o.json) printJson({ rows, runs: dirs });
+  else process.stdout.write(`${how}\n\n${ablationTables(rows)}\n`);
 }

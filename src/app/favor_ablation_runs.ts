@@ -1,0 +1,119 @@
+/**
+ * The FAVOR ablation table built from existing run folders (`attune favor --from DIR...`), so runs trained apart (a
+ * stand-alone full-model run, rows queued one by one) make one reproducible table. Each run's row is read from its
+ * config.json: its ablated fields must equal the defaults with exactly one row's overrides, and everything else must
+ * be the same in every run except the seed and how the run was executed (threads, worker, export, report). The
+ * stage-1 encoders are compared by the content of their weights, so a copied encoder folder counts as the same.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { aggregateSeeds } from '../metrics/stats.js';
+import { getTask } from '../models/registry.js';
+import { parseOverrides, resolveConfig } from '../train/config.js';
+import { parseDataSource } from '../train/data.js';
+import { InputError } from '../util/errors.js';
+import { FAVOR_ABLATIONS, type AblationRow } from './favor_ablation.js';
+
+/** Fields that say how a run was executed, not what it trained; `variant` is a label, its values are in `model`. */
+const EXECUTION_FIELDS = new Set([
+  'variant',
+  'train.seed',
+  'train.threads',
+  'train.worker',
+  'train.export',
+  'train.exportBatchSize',
+  'train.report',
+]);
+
+/** A nested config as `a.b.c` → JSON text of the leaf (arrays are leaves). */
+export function flattenConfig(value: unknown, prefix = '', out: Record<string, string> = {}): Record<string, string> {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    for (const [k, v] of Object.entries(value)) flattenConfig(v, prefix ? `${prefix}.${k}` : k, out);
+  } else out[prefix] = JSON.stringify(value);
+  return out;
+}
+
+interface RunFolder {
+  dir: string;
+  config: Record<string, string>;
+  seed: number;
+  test: Record<string, number>;
+}
+
+function readJson(path: string): Record<string, unknown> {
+  if (!existsSync(path)) throw new InputError(`${path} does not exist (not a finished run folder?)`, { file: path });
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch (err) {
+    throw new InputError(`${path}: not valid JSON (${(err as Error).message})`, { file: path });
+  }
+}
+
+function readRun(dir: string): RunFolder {
+  const config = flattenConfig(readJson(join(dir, 'config.json')));
+  const metricsPath = join(dir, 'metrics.json');
+  const test = readJson(metricsPath).test as Record<string, number> | undefined;
+  if (!test || typeof test['test.acc'] !== 'number')
+    throw new InputError(`${metricsPath}: no 'test' section with test.acc (did the run finish?)`, {
+      file: metricsPath,
+      field: 'test',
+    });
+  // The stage-1 weights a stage-2 run loaded: the same bytes under another path are the same encoders.
+  const encoders = config['model.encoders'] && (JSON.parse(config['model.encoders']) as string | null);
+  const weights = encoders ? join(encoders, 'best.safetensors') : '';
+  if (weights && existsSync(weights))
+    config['model.encoders'] = `sha256:${createHash('sha256').update(readFileSync(weights)).digest('hex')}`;
+  return { dir, config, seed: Number(JSON.parse(config['train.seed'] ?? 'NaN')), test };
+}
+
+/** Groups run folders into ablation rows (in FAVOR_ABLATIONS order) after checking they share every other setting. */
+export async function ablationFromRuns(dirs: string[]): Promise<AblationRow[]> {
+  if (!dirs.length) throw new InputError('--from needs at least one run folder', { field: '--from' });
+  const runs = dirs.map(readRun);
+  const source = JSON.parse(runs[0].config.source ?? 'null') as string | null;
+  if (typeof source !== 'string')
+    throw new InputError(`${join(runs[0].dir, 'config.json')}: no 'source' field`, { file: runs[0].dir });
+  const task = await getTask('favor');
+  const defaults = flattenConfig(resolveConfig(task, { source: parseDataSource(source).kind, overrides: {} }));
+  const rowSets = FAVOR_ABLATIONS.map((a) => flattenConfig(parseOverrides(a.set)));
+  const ablated = [...new Set(rowSets.flatMap((s) => Object.keys(s)))];
+  const shared = (run: RunFolder) =>
+    Object.entries(run.config).filter(([k]) => !EXECUTION_FIELDS.has(k) && !ablated.includes(k));
+  const reference = new Map(shared(runs[0]));
+  const byRow = new Map<number, RunFolder[]>();
+  for (const run of runs) {
+    const file = join(run.dir, 'config.json');
+    const mine = shared(run);
+    for (const key of new Set([...reference.keys(), ...mine.map(([k]) => k)])) {
+      if (run.config[key] !== reference.get(key))
+        throw new InputError(
+          `${file}: '${key}' is ${run.config[key] ?? 'missing'} but ${runs[0].dir} has ${reference.get(key) ?? 'missing'}; ` +
+            'runs merged into one table must differ only in the ablated fields and the seed',
+          { file, field: key },
+        );
+    }
+    const row = rowSets.findIndex((set) => ablated.every((k) => run.config[k] === (set[k] ?? defaults[k])));
+    if (row < 0)
+      throw new InputError(
+        `${file}: its ablated fields (${ablated.map((k) => `${k}=${run.config[k]}`).join(', ')}) match no ablation row`,
+        { file, field: 'model' },
+      );
+    byRow.set(row, [...(byRow.get(row) ?? []), run]);
+  }
+  return [...byRow.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([i, group]) => {
+      const seeds = group.map((r) => r.seed);
+      const twice = seeds.find((s, j) => seeds.indexOf(s) !== j);
+      if (twice !== undefined)
+        throw new InputError(`row '${FAVOR_ABLATIONS[i].name}' has two runs with seed ${twice}`, { field: '--from' });
+      return {
+        name: FAVOR_ABLATIONS[i].name,
+        set: FAVOR_ABLATIONS[i].set,
+        metrics: aggregateSeeds(group.map((r) => r.test)),
+        seeds,
+        seconds: 0,
+      };
+    });
+}

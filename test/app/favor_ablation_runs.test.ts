@@ -1,0 +1,101 @@
+/** The ablation table from run folders: rows found from each config.json, every other setting checked equal. */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ablationMarkdown } from '../../src/app/favor_ablation.js';
+import { ablationFromRuns, flattenConfig } from '../../src/app/favor_ablation_runs.js';
+import { getTask } from '../../src/models/registry.js';
+import { parseOverrides, resolveConfig } from '../../src/train/config.js';
+
+/** Writes a finished-looking run folder: the resolved config with these --set overrides, and its test metrics. */
+async function fakeRun(root: string, name: string, set: string[], acc: number, files = true): Promise<string> {
+  const task = await getTask('favor');
+  const config = { ...resolveConfig(task, { source: 'synth', overrides: parseOverrides(set) }), source: 'avqa:1000' };
+  const dir = join(root, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+  if (files)
+    writeFileSync(
+      join(dir, 'metrics.json'),
+      JSON.stringify({ test: { 'test.acc': acc, 'test.acc_source': acc / 2, 'test.prior': 0.25 } }),
+    );
+  return dir;
+}
+
+function encoderFolder(root: string, name: string, bytes: string): string {
+  const dir = join(root, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'best.safetensors'), bytes);
+  return dir;
+}
+
+async function withDir(fn: (root: string) => Promise<void>): Promise<void> {
+  const root = mkdtempSync(join(tmpdir(), 'favor-ablation-runs-'));
+  try {
+    await fn(root);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+test('flattenConfig turns nested settings into dotted keys with JSON leaves', () => {
+  assert.deepEqual(flattenConfig({ a: { b: 1, c: [1, 2] }, d: null }), { 'a.b': '1', 'a.c': '[1,2]', d: 'null' });
+});
+
+test('runs group into rows in table order; copied encoders and thread counts do not split them', async () => {
+  await withDir(async (root) => {
+    const encA = encoderFolder(root, 'encA', 'same weights');
+    const encB = encoderFolder(root, 'encB', 'same weights');
+    const base = ['model.freezeEncoders=true', 'train.lr=0.003'];
+    const noSync = await fakeRun(root, 'nosync', [...base, `model.encoders=${encB}`, 'model.sync=none'], 0.4);
+    const full0 = await fakeRun(root, 'full0', [...base, `model.encoders=${encA}`, 'train.seed=0'], 0.5);
+    const full1 = await fakeRun(
+      root,
+      'full1',
+      [...base, `model.encoders=${encB}`, 'train.seed=1', 'train.threads=1'],
+      0.7,
+    );
+    const rows = await ablationFromRuns([noSync, full0, full1]);
+    assert.deepEqual(
+      rows.map((r) => [r.set.join(' '), r.seeds]),
+      [
+        ['', [0, 1]],
+        ['model.sync=none', [0]],
+      ],
+    );
+    assert.ok(Math.abs(rows[0].metrics['test.acc'].mean - 0.6) < 1e-12);
+    assert.ok(Math.abs(rows[0].metrics['test.acc'].std - Math.sqrt(0.02)) < 1e-12);
+    const lines = ablationMarkdown(rows).split('\n');
+    assert.match(lines[2], /^\| FAVOR .*\| 2 \| – \| – \| 30\.0 ± 7\.1 \| .*\| 60\.0 ± 14\.1 \|$/);
+    assert.match(lines[3], /^\| no synchronization .*\| 1 \| – \| – \| 20\.0 \| .*\| 40\.0 \|$/);
+    assert.match(lines[4], /^\| template prior .*\| {2}\| .*\| 25\.0 \|$/);
+  });
+});
+
+test('a run that differs in a shared setting, in two ablated fields, or repeats a seed is refused by name', async () => {
+  await withDir(async (root) => {
+    const full = await fakeRun(root, 'full', ['train.lr=0.003'], 0.5);
+    const lr = await fakeRun(root, 'lr', ['train.lr=0.001', 'model.sync=none'], 0.5);
+    await assert.rejects(ablationFromRuns([full, lr]), /lr[/\\]config\.json: 'train\.lr' is 0\.001 but .* has 0\.003/);
+    const two = await fakeRun(root, 'two', ['train.lr=0.003', 'model.sync=none', 'model.causal=none'], 0.5);
+    await assert.rejects(
+      ablationFromRuns([full, two]),
+      /two[/\\]config\.json: its ablated fields .* match no ablation row/,
+    );
+    const again = await fakeRun(root, 'again', ['train.lr=0.003'], 0.6);
+    await assert.rejects(ablationFromRuns([full, again]), /has two runs with seed 0/);
+  });
+});
+
+test('different encoder weights and unfinished runs are refused', async () => {
+  await withDir(async (root) => {
+    const a = await fakeRun(root, 'a', [`model.encoders=${encoderFolder(root, 'e1', 'one')}`], 0.5);
+    const b = await fakeRun(root, 'b', [`model.encoders=${encoderFolder(root, 'e2', 'two')}`, 'train.seed=1'], 0.5);
+    await assert.rejects(ablationFromRuns([a, b]), /'model\.encoders' is sha256:/);
+    const unfinished = await fakeRun(root, 'unfinished', ['train.seed=2'], 0.5, false);
+    await assert.rejects(ablationFromRuns([a, unfinished]), /unfinished[/\\]metrics\.json does not exist/);
+    await assert.rejects(ablationFromRuns([]), /at least one run folder/);
+  });
+});
