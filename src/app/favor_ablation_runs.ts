@@ -78,6 +78,10 @@ export async function ablationFromRuns(dirs: string[]): Promise<AblationRow[]> {
   const defaults = flattenConfig(resolveConfig(task, { source: parseDataSource(source).kind, overrides: {} }));
   const rowSets = FAVOR_ABLATIONS.map((a) => flattenConfig(parseOverrides(a.set)));
   const ablated = [...new Set(rowSets.flatMap((s) => Object.keys(s)))];
+  // A field missing from a run's config.json was added after that run; new fields default to the old behaviour
+  // (e.g. model.queryHits = 0), so the run trained with today's default and is compared as such.
+  for (const run of runs)
+    for (const [k, v] of Object.entries(defaults)) if (!(k in run.config) && k.startsWith('model.')) run.config[k] = v;
   const shared = (run: RunFolder) =>
     Object.entries(run.config).filter(([k]) => !EXECUTION_FIELDS.has(k) && !ablated.includes(k));
   const reference = new Map(shared(runs[0]));

@@ -10,9 +10,18 @@ import { getTask } from '../../src/models/registry.js';
 import { parseOverrides, resolveConfig } from '../../src/train/config.js';
 
 /** Writes a finished-looking run folder: the resolved config with these --set overrides, and its test metrics. */
-async function fakeRun(root: string, name: string, set: string[], acc: number, files = true): Promise<string> {
+async function fakeRun(
+  root: string,
+  name: string,
+  set: string[],
+  acc: number,
+  files = true,
+  drop?: string,
+): Promise<string> {
   const task = await getTask('favor');
   const config = { ...resolveConfig(task, { source: 'synth', overrides: parseOverrides(set) }), source: 'avqa:1000' };
+  // A run written before a model field existed: its config.json lacks the field.
+  if (drop) delete (config.model as Record<string, unknown>)[drop];
   const dir = join(root, name);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
@@ -97,5 +106,30 @@ test('different encoder weights and unfinished runs are refused', async () => {
     const unfinished = await fakeRun(root, 'unfinished', ['train.seed=2'], 0.5, false);
     await assert.rejects(ablationFromRuns([a, unfinished]), /unfinished[/\\]metrics\.json does not exist/);
     await assert.rejects(ablationFromRuns([]), /at least one run folder/);
+  });
+});
+
+test('a model field missing from an older run counts as its default, and only as its default', async () => {
+  await withDir(async (root) => {
+    const old = await fakeRun(root, 'old', ['train.lr=0.003'], 0.5, true, 'queryHits');
+    const now = await fakeRun(root, 'now', ['train.lr=0.003', 'model.sync=none'], 0.4);
+    const rows = await ablationFromRuns([old, now]);
+    assert.deepEqual(
+      rows.map((r) => r.seeds),
+      [[0], [0]],
+    );
+    const hits = await fakeRun(root, 'hits', ['train.lr=0.003', 'model.queryAux=1', 'model.queryHits=1'], 0.5);
+    const oldAux = await fakeRun(
+      root,
+      'oldAux',
+      ['train.lr=0.003', 'model.queryAux=1', 'train.seed=1'],
+      0.5,
+      true,
+      'queryHits',
+    );
+    await assert.rejects(
+      ablationFromRuns([oldAux, hits]),
+      /hits[/\\]config\.json: 'model\.queryHits' is 1 but .* has 0/,
+    );
   });
 });
