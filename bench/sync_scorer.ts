@@ -19,13 +19,13 @@ import { DEFAULT_MIN_CONFIDENCE } from '../src/models/av_sync/calibration.js';
 import { syncSynthConfig } from '../src/models/av_sync/data.js';
 import { decodeSyncClip, featuresOfShifted } from '../src/models/av_sync/decoded.js';
 import { faceMesh, mouthTrackOf } from '../src/models/av_sync/face_track.js';
-import { featuresFromClip, SYNC_RATE, type SyncFeatures } from '../src/models/av_sync/features.js';
+import { featuresFromClip, type SyncFeatures } from '../src/models/av_sync/features.js';
 import { robustZ, saveLagScorer, SCORER_FIT_DEFAULT, type ScorerParts } from '../src/models/av_sync/lag_scorer.js';
 import { SHIPPED_LIP_MODEL, type LipWeights } from '../src/models/av_sync/lip_cue.js';
 import { LIP_NET_DEFAULT } from '../src/models/av_sync/lip_net.js';
 import { LIP_TRAIN_DEFAULT, lipTrainClip, trainLipNet } from '../src/models/av_sync/lip_train.js';
 import type { MouthTrack } from '../src/models/av_sync/mouth_cue.js';
-import { REAL_SHIFTS, realBenchClips } from '../src/models/av_sync/real_bench.js';
+import { REAL_SHIFTS, realBenchClips, withinOneFrame } from '../src/models/av_sync/real_bench.js';
 import { defaultRealDir, stratumOf } from '../src/models/av_sync/real_clips.js';
 import { expectedCalibrationError, SYNC_GRID } from '../src/models/av_sync/result.js';
 import { crossFitScorer, type FusedAnswer, type ScorerCase } from '../src/models/av_sync/scorer_cv.js';
@@ -244,7 +244,7 @@ function lipFrames(dev: DevCase[], fusedOf: (c: DevCase) => FusedAnswer, partsOf
     const lip = c.base.cues.find((r) => r.cue === 'mouth');
     const mouth = partsOf(c).mouth;
     if (!lip || !mouth || !c.stratum.startsWith('talking head')) continue;
-    const hit = (best: number) => Number(Math.abs(best - c.shift * SYNC_RATE) <= 1 + 1e-6);
+    const hit = (best: number) => Number(withinOneFrame(best, c.shift));
     const f = fusedOf(c);
     const base = c.base.cues.find((r) => r.cue === c.base.cue)!;
     const hand = robustZ(mouth.curve),

@@ -105,6 +105,14 @@ export async function runFavorAblation(opts: AblationOptions): Promise<AblationR
   return rows;
 }
 
+/** The test metric of a table column: `test.acc` for 'all', `test.acc_<family>` per family (or `prior`). */
+const columnKey = (column: string, metric = 'acc') =>
+  column === 'all' ? `test.${metric}` : `test.${metric}_${column}`;
+
+/** Header and rule of a table with a first column, n, then the family columns and 'all'. */
+const tableHead = (first: string) =>
+  `| ${first} | n | ${ABLATION_COLUMNS.join(' | ')} |\n|---|---|${ABLATION_COLUMNS.map(() => '---').join('|')}|`;
+
 /**
  * The markdown table: one row per ablation with its number of seeds n, test accuracy per family in % (mean ± sample
  * std where n >= 2, the one value where n = 1), and the template prior (the same test questions in every run).
@@ -112,10 +120,9 @@ export async function runFavorAblation(opts: AblationOptions): Promise<AblationR
 export function ablationMarkdown(rows: AblationRow[]): string {
   const cell = (m: MeanStd | undefined, spread = true) =>
     !m?.n ? '–' : `${(100 * m.mean).toFixed(1)}${spread && m.n > 1 ? ` ± ${(100 * m.std).toFixed(1)}` : ''}`;
-  const key = (c: string, metric: string) => (c === 'all' ? `test.${metric}` : `test.${metric}_${c}`);
   const line = (name: string, n: string, metric: string, metrics: Record<string, MeanStd>, spread = true) =>
-    `| ${name} | ${n} | ${ABLATION_COLUMNS.map((c) => cell(metrics[key(c, metric)], spread)).join(' | ')} |`;
-  const head = `| variant | n | ${ABLATION_COLUMNS.join(' | ')} |\n|---|---|${ABLATION_COLUMNS.map(() => '---').join('|')}|`;
+    `| ${name} | ${n} | ${ABLATION_COLUMNS.map((c) => cell(metrics[columnKey(c, metric)], spread)).join(' | ')} |`;
+  const head = tableHead('variant');
   const body = rows.map((r) => line(r.name, String(r.seeds.length), 'acc', r.metrics));
   const prior = rows[0] ? [line('template prior (question type only)', '', 'prior', rows[0].metrics, false)] : [];
   return [head, ...body, ...prior].join('\n');
@@ -138,13 +145,12 @@ export function ablationEffectsMarkdown(rows: AblationRow[]): string {
     const text = `${diff >= 0 ? '+' : ''}${diff.toFixed(1)} ± ${se.toFixed(1)}`;
     return Math.abs(diff) > 2 * se ? `**${text}**` : text;
   };
-  const key = (c: string) => (c === 'all' ? 'test.acc' : `test.acc_${c}`);
-  const head = `| effect vs full, points | n | ${ABLATION_COLUMNS.join(' | ')} |\n|---|---|${ABLATION_COLUMNS.map(() => '---').join('|')}|`;
+  const head = tableHead('effect vs full, points');
   const body = rows
     .slice(1)
     .map(
       (r) =>
-        `| ${r.name} | ${r.seeds.length} | ${ABLATION_COLUMNS.map((c) => effect(r.metrics[key(c)], full.metrics[key(c)])).join(' | ')} |`,
+        `| ${r.name} | ${r.seeds.length} | ${ABLATION_COLUMNS.map((c) => effect(r.metrics[columnKey(c)], full.metrics[columnKey(c)])).join(' | ')} |`,
     );
   return [head, ...body].join('\n');
 }

@@ -50,7 +50,14 @@ function readJson(path: string): Record<string, unknown> {
   }
 }
 
-function readRun(dir: string): RunFolder {
+/** sha256 of a file, once per path: every run of a table usually names the same stage-1 weights. */
+function fileDigest(path: string, seen: Map<string, string>): string {
+  let digest = seen.get(path);
+  if (!digest) seen.set(path, (digest = createHash('sha256').update(readFileSync(path)).digest('hex')));
+  return digest;
+}
+
+function readRun(dir: string, digests: Map<string, string>): RunFolder {
   const config = flattenConfig(readJson(join(dir, 'config.json')));
   const metricsPath = join(dir, 'metrics.json');
   const test = readJson(metricsPath).test as Record<string, number> | undefined;
@@ -62,15 +69,15 @@ function readRun(dir: string): RunFolder {
   // The stage-1 weights a stage-2 run loaded: the same bytes under another path are the same encoders.
   const encoders = config['model.encoders'] && (JSON.parse(config['model.encoders']) as string | null);
   const weights = encoders ? join(encoders, 'best.safetensors') : '';
-  if (weights && existsSync(weights))
-    config['model.encoders'] = `sha256:${createHash('sha256').update(readFileSync(weights)).digest('hex')}`;
+  if (weights && existsSync(weights)) config['model.encoders'] = `sha256:${fileDigest(weights, digests)}`;
   return { dir, config, seed: Number(JSON.parse(config['train.seed'] ?? 'NaN')), test };
 }
 
 /** Groups run folders into ablation rows (in FAVOR_ABLATIONS order) after checking they share every other setting. */
 export async function ablationFromRuns(dirs: string[]): Promise<AblationRow[]> {
   if (!dirs.length) throw new InputError('--from needs at least one run folder', { field: '--from' });
-  const runs = dirs.map(readRun);
+  const digests = new Map<string, string>();
+  const runs = dirs.map((dir) => readRun(dir, digests));
   const source = JSON.parse(runs[0].config.source ?? 'null') as string | null;
   if (typeof source !== 'string')
     throw new InputError(`${join(runs[0].dir, 'config.json')}: no 'source' field`, { file: runs[0].dir });

@@ -119,6 +119,10 @@ export interface LipSummary {
 
 const within = (a: number, b: number) => Math.abs(a - b) <= ONE_CLASS;
 
+/** A lag in frames (SYNC_RATE) within one frame of a shift in seconds: the talking-head target's resolution. */
+export const withinOneFrame = (bestFrames: number, shiftSeconds: number) =>
+  Math.abs(bestFrames - shiftSeconds * SYNC_RATE) <= 1 + 1e-6;
+
 function summarize(cases: RealCase[], pick: (c: RealCase) => { lag: number; answered: boolean }): MethodSummary {
   let answered = 0,
     right = 0,
@@ -263,7 +267,7 @@ export function lipSummaries(cases: Pick<RealCase, 'stratum' | 'shift' | 'auto'>
       answered: 0,
       answeredWithinFrame: 0,
     });
-    const oneFrame = (best: number) => Math.abs(best - c.shift * SYNC_RATE) <= 1 + 1e-6;
+    const oneFrame = (best: number) => withinOneFrame(best, c.shift);
     const fused = c.auto.cues.find((r) => r.cue === 'fused');
     if (fused && oneFrame(fused.stats.best)) s.fusedWithinFrame++;
     const answer = c.auto.cues.find((r) => r.cue === c.auto.cue);
