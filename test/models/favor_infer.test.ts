@@ -4,36 +4,20 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Graph, ParamStore, Scope, Session } from '../../src/engine/index.js';
+import { Session } from '../../src/engine/index.js';
 import { toFloat32 } from '../../src/io/array.js';
-import { saveSafetensors } from '../../src/io/safetensors.js';
 import { AUDIO_PER_FRAME, FRAME_VALUES, MEL_BANDS, favorTiny } from '../../src/models/favor/config.js';
 import { avBatch } from '../../src/models/favor/data.js';
 import { exportEncoder, favorTokens, loadFavorModel } from '../../src/models/favor/infer.js';
-import { favorInferenceGraph } from '../../src/models/favor/task.js';
 import { Rng } from '../../src/util/rng.js';
-import { avqaConfig, avqaTokenizer } from '../../src/data/avqa/index.js';
-
-/** The word vocabulary of AVQA clips up to 10 s (question times stop at 10). */
-const VOCAB = avqaTokenizer(avqaConfig({ maxDuration: 10 })).vocabSize;
-
-function fakeRun(dir: string, model = { ...favorTiny(), window: 5 }): void {
-  const store = new ParamStore(7);
-  const g = new Graph();
-  favorInferenceGraph(g, new Scope(g, store), model, 1, 10, 8, VOCAB);
-  saveSafetensors(join(dir, 'best.safetensors'), Object.fromEntries(store.names().map((n) => [n, store.get(n)])));
-  writeFileSync(
-    join(dir, 'config.json'),
-    JSON.stringify({ task: 'favor', model, data: { avqa: { seed: 0, minDuration: 5, maxDuration: 10 } } }),
-  );
-}
+import { FAVOR_TEST_VOCAB, writeStageTwoRun } from './favor_fixtures.js';
 
 test('the exported encoder (20 frames, padded) reproduces the tokens of a 14-frame clip and flags the empty window', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'favor-infer-'));
   try {
-    fakeRun(dir);
+    writeStageTwoRun(dir);
     const model = loadFavorModel(dir);
-    assert.equal(model.tokenizer.vocabSize, VOCAB);
+    assert.equal(model.tokenizer.vocabSize, FAVOR_TEST_VOCAB);
     const rng = new Rng(2);
     const clip = {
       frames: 14,
@@ -63,7 +47,7 @@ test('the exported encoder (20 frames, padded) reproduces the tokens of a 14-fra
 test('a question-only run has no encoder to export and says so', () => {
   const dir = mkdtempSync(join(tmpdir(), 'favor-infer-'));
   try {
-    fakeRun(dir, { ...favorTiny(), window: 5, questionOnly: true });
+    writeStageTwoRun(dir, { ...favorTiny(), window: 5, questionOnly: true });
     assert.throws(() => exportEncoder(loadFavorModel(dir), join(dir, 'e.onnx'), 10), /question-only/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -74,7 +58,7 @@ test('a stage-2 run answers from its own weights (its stage-1 run may be gone); 
   const dir = mkdtempSync(join(tmpdir(), 'favor-infer-'));
   try {
     const model = { ...favorTiny(), window: 5, visualStem: 'conv' as const, stemDim: 4 };
-    fakeRun(dir, model);
+    writeStageTwoRun(dir, model);
     const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
     const stage2 = { ...model, encoders: join(dir, 'no-such-run'), freezeEncoders: true };
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, model: stage2 }));
