@@ -21,6 +21,8 @@ interface Options {
   export?: string;
   frames: string;
   duration?: number;
+  bench?: string;
+  realDir?: string;
   json: boolean;
 }
 
@@ -61,6 +63,14 @@ export function register(program: Command): void {
       '--docs <file>',
       'with --ablation or --from: write the table between the ablation markers of this markdown file (docs/favor.md)',
     )
+    .option(
+      '--bench <spec>',
+      'instead: ask --model the sync and matching questions about real clips with their sound moved or swapped (real = all clips, or real:held-out / real:dev, the parts of the sync bench\'s split; docs/favor.md "Real footage")',
+    )
+    .option(
+      '--real-dir <dir>',
+      'with --bench: the real clips and their catalog.jsonl (default ../shared/media/real or $ATTUNE_REAL_MEDIA)',
+    )
     .option('--json', 'print the result as JSON', false)
     .addHelpText(
       'after',
@@ -69,11 +79,13 @@ Example:
   attune favor clip.mp4 --model runs/favor --out clip_tokens.safetensors
   attune favor --model runs/favor --export favor_encoder.onnx --frames 60
   attune favor --ablation avqa:400 --seeds 1,2,3 --out runs/favor-ablation --docs docs/favor.md
-  attune favor --from runs/favor-ablation/row*/seed-* runs/favor-s2q --docs docs/favor.md`,
+  attune favor --from runs/favor-ablation/row*/seed-* runs/favor-s2q --docs docs/favor.md
+  attune favor --bench real:held-out --model runs/favor-s2q --json`,
     )
     .action(async (video: string | undefined, o: Options) => {
       if (o.from) return ablationFromRunFolders(o.from, o);
       if (o.ablation) return ablation(o);
+      if (o.bench !== undefined) return benchReal(o);
       if (!o.model)
         throw new InputError(
           'attune favor needs --model DIR (a run folder from: attune train favor --data avqa:400 --out DIR)',
@@ -157,4 +169,37 @@ async function ablationFromRunFolders(dirs: string[], o: Options): Promise<void>
   if (o.docs) writeAblationDocs(o.docs, rows, how);
   if (o.json) printJson({ rows, runs: dirs });
   else process.stdout.write(`${how}\n\n${ablationTables(rows)}\n`);
+}
+
+async function benchReal(o: Options): Promise<void> {
+  const parts = { real: 'all', 'real:held-out': 'held-out', 'real:dev': 'dev' } as const;
+  const part = parts[o.bench as keyof typeof parts] ?? null;
+  if (!part)
+    throw new InputError(`--bench expects real, real:held-out or real:dev, got "${o.bench}"`, {
+      field: '--bench',
+      got: o.bench,
+    });
+  if (!o.model) throw new InputError('--bench needs --model DIR (a trained favor run folder)', { field: '--model' });
+  const { loadFavorModel } = await import('../../models/favor/infer.js');
+  const { defaultRealDir } = await import('../../models/av_sync/real_clips.js');
+  const { benchFavorReal, favorRealClips } = await import('../../app/favor_real.js');
+  const { Progress } = await import('../../util/progress.js');
+  const model = loadFavorModel(o.model);
+  const dir = o.realDir ?? defaultRealDir();
+  const bar = new Progress({ label: `favor ${o.bench}`, total: favorRealClips(dir, part).files.length, quiet: o.json });
+  const r = await benchFavorReal({ model, dir, part, progress: (d) => bar.update(d) });
+  bar.finish();
+  if (o.json) return printJson(r);
+  const pct = (x: number | undefined) => (x === undefined ? '-' : `${(100 * x).toFixed(1)}`);
+  const lines = [
+    `real ${part}: ${r.files.length} clips (${r.skipped.length} under 5 s left out), ${r.questions.length} questions, ${r.seconds.toFixed(1)} s; model ${r.model}`,
+    '',
+    "| template | n | model, % | majority answer, % | cross-correlation, % | model's most common answer, share % |",
+    '|---|---|---|---|---|---|',
+    ...r.templates.map(
+      (t) =>
+        `| ${t.template} | ${t.n} | ${pct(t.accuracy)} | ${pct(t.majority)} | ${pct(t.xcorr)} | ${pct(t.constantShare)} |`,
+    ),
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
 }

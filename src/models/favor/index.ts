@@ -28,6 +28,7 @@ export {
   loadFavorModel,
   decodeClip,
   askClip,
+  askBatch,
   favorTokens,
   exportEncoder,
   type FavorModel,

@@ -138,6 +138,32 @@ export async function askClip(
   }
 }
 
+/**
+ * Greedy answers to many questions about clips of one length, one batch (each question over its own clip): what a
+ * bench asks of the same clip under several audio variants.
+ */
+export async function askBatch(model: FavorModel, clips: ClipStreams[], questions: string[]): Promise<string[]> {
+  if (clips.length !== questions.length || !clips.length)
+    throw new InputError(`askBatch: ${clips.length} clips for ${questions.length} questions (one clip per question)`, {
+      field: 'questions',
+    });
+  const frames = clips[0].frames;
+  if (clips.some((c) => c.frames !== frames))
+    throw new InputError('askBatch: the clips of one batch must have the same number of frames', { field: 'clips' });
+  const tok = model.tokenizer;
+  const textLen = Math.max(...questions.map((q) => promptIds(tok, q).length)) + 3;
+  const p = await predictor(model, (g, s) =>
+    favorInferenceGraph(g, s, model.config, clips.length, frames, textLen, tok.vocabSize),
+  );
+  try {
+    const av = avBatch(clips, frames, model.config.frameSize);
+    const answered = await answerBatch((f) => p.run(f), tok, av, questions, frames, textLen, model.config);
+    return answered.map((a) => a.answer);
+  } finally {
+    await p.close();
+  }
+}
+
 /** Encoder graph: video [1, F, S*S*3], audio [1, 25F, 64], frame_mask [1, F] -> tokens [1, M, Dlm], token_window [M]. */
 function encoderGraph(model: FavorModel, frames: number) {
   return (g: Graph, p: Scope): Record<string, Tensor> => {
