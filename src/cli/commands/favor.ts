@@ -80,7 +80,7 @@ Example:
   attune favor --model runs/favor --export favor_encoder.onnx --frames 60
   attune favor --ablation avqa:400 --seeds 1,2,3 --out runs/favor-ablation --docs docs/favor.md
   attune favor --from runs/favor-ablation/row*/seed-* runs/favor-s2q --docs docs/favor.md
-  attune favor --bench real:held-out --model runs/favor-s2q --json`,
+  attune favor --bench real --model runs/favor-s2q --json`,
     )
     .action(async (video: string | undefined, o: Options) => {
       if (o.from) return ablationFromRunFolders(o.from, o);
