@@ -33,6 +33,13 @@ export const FAVOR_ABLATIONS: Ablation[] = [
   { name: '+ per-frame encoder supervision (frameAux 1)', set: ['model.frameAux=1'] },
   { name: '+ per-frame supervision and pixel MLP (pixelDim 8)', set: ['model.frameAux=1', 'model.pixelDim=8'] },
   { name: 'question only (no AV tokens)', set: ['model.questionOnly=true'] },
+  // Row 1 gives audio its own 8 queries, so the LM reads twice the full model's AV tokens; this row halves the queries
+  // per stream (4 visual + 4 audio per window = the full row's 16 per clip) so only the synchronization differs.
+  // Appended last so the earlier rows keep their indices (and their run folders under --out).
+  {
+    name: 'no synchronization, same token budget (4 + 4 queries)',
+    set: ['model.sync=none', 'model.queries=4'],
+  },
 ];
 
 export interface AblationOptions {

@@ -82,7 +82,11 @@ export async function ablationFromRuns(dirs: string[]): Promise<AblationRow[]> {
   if (typeof source !== 'string')
     throw new InputError(`${join(runs[0].dir, 'config.json')}: no 'source' field`, { file: runs[0].dir });
   const task = await getTask('favor');
-  const defaults = flattenConfig(resolveConfig(task, { source: parseDataSource(source).kind, overrides: {} }));
+  // A row's overrides are relative to the variant's defaults (tiny has 4 queries, small 8), so read them there.
+  const variant = JSON.parse(runs[0].config.variant ?? 'null') as string | null;
+  const defaults = flattenConfig(
+    resolveConfig(task, { source: parseDataSource(source).kind, overrides: variant ? { variant } : {} }),
+  );
   const rowSets = FAVOR_ABLATIONS.map((a) => flattenConfig(parseOverrides(a.set)));
   const ablated = [...new Set(rowSets.flatMap((s) => Object.keys(s)))];
   // A field missing from a run's config.json was added after that run; new fields default to the old behaviour
@@ -104,12 +108,17 @@ export async function ablationFromRuns(dirs: string[]): Promise<AblationRow[]> {
           { file, field: key },
         );
     }
+    // First match wins: where a variant's default already equals a row's override (tiny's queries=4), the rows
+    // coincide and the run counts for the earlier one.
     const row = rowSets.findIndex((set) => ablated.every((k) => run.config[k] === (set[k] ?? defaults[k])));
-    if (row < 0)
+    if (row < 0) {
+      const changed = ablated.filter((k) => run.config[k] !== defaults[k]);
       throw new InputError(
-        `${file}: its ablated fields (${ablated.map((k) => `${k}=${run.config[k]}`).join(', ')}) match no ablation row`,
-        { file, field: 'model' },
+        `${file}: its ablated fields (${ablated.map((k) => `${k}=${run.config[k]}`).join(', ')}) match no ablation row ` +
+          `(changed from the defaults: ${changed.join(', ') || 'none'}; rows in favor_ablation.ts)`,
+        { file, field: changed[0] ?? 'model' },
       );
+    }
     byRow.set(row, [...(byRow.get(row) ?? []), run]);
   }
   return [...byRow.entries()]

@@ -4,10 +4,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ablationMarkdown } from '../../src/app/favor_ablation.js';
+import { FAVOR_ABLATIONS, ablationMarkdown } from '../../src/app/favor_ablation.js';
 import { ablationFromRuns, flattenConfig } from '../../src/app/favor_ablation_runs.js';
 import { getTask } from '../../src/models/registry.js';
 import { parseOverrides, resolveConfig } from '../../src/train/config.js';
+import { InputError } from '../../src/util/errors.js';
 
 /** Writes a finished-looking run folder: the resolved config with these --set overrides, and its test metrics. */
 async function fakeRun(
@@ -130,6 +131,58 @@ test('a model field missing from an older run counts as its default, and only as
     await assert.rejects(
       ablationFromRuns([oldAux, hits]),
       /hits[/\\]config\.json: 'model\.queryHits' is 1 but .* has 0/,
+    );
+  });
+});
+
+test('the equal-token no-sync row takes sync=none with 4 queries; older 8-query runs keep their rows', async () => {
+  await withDir(async (root) => {
+    const base = ['train.lr=0.003'];
+    const full = await fakeRun(root, 'full', base, 0.5);
+    const wide = await fakeRun(root, 'wide', [...base, 'model.sync=none'], 0.54);
+    const even = await fakeRun(root, 'even', [...base, 'model.sync=none', 'model.queries=4'], 0.52);
+    // A run from before queries was an ablated field: its config.json says queries 8, the default.
+    const old = await fakeRun(root, 'old', [...base, 'model.sync=none', 'model.queries=8', 'train.seed=1'], 0.56);
+    const rows = await ablationFromRuns([even, old, wide, full]);
+    const last = FAVOR_ABLATIONS.length - 1;
+    assert.deepEqual(FAVOR_ABLATIONS[last].set, ['model.sync=none', 'model.queries=4']);
+    assert.deepEqual(
+      rows.map((r) => [r.name, r.seeds]),
+      [
+        [FAVOR_ABLATIONS[0].name, [0]],
+        [FAVOR_ABLATIONS[1].name, [1, 0]],
+        [FAVOR_ABLATIONS[last].name, [0]],
+      ],
+    );
+    assert.equal(rows[2].metrics['test.acc'].mean, 0.52);
+  });
+});
+
+test('a run with 4 queries but frame sync matches no row, and the error names the file and the field', async () => {
+  await withDir(async (root) => {
+    const full = await fakeRun(root, 'full', ['train.lr=0.003'], 0.5);
+    const fewer = await fakeRun(root, 'fewer', ['train.lr=0.003', 'model.queries=4', 'train.seed=1'], 0.5);
+    const err = await ablationFromRuns([full, fewer]).then(
+      () => assert.fail('a 4-query frame-sync run must be refused'),
+      (e: unknown) => e as InputError,
+    );
+    assert.ok(err instanceof InputError);
+    assert.match(
+      err.message,
+      /fewer[/\\]config\.json: .*match no ablation row \(changed from the defaults: model\.queries;/,
+    );
+    assert.equal(err.details.field, 'model.queries');
+  });
+});
+
+test("rows are read against the runs' variant: a tiny full run (4 queries by default) is the full row", async () => {
+  await withDir(async (root) => {
+    const full = await fakeRun(root, 'full', ['variant=tiny'], 0.5);
+    const noSync = await fakeRun(root, 'nosync', ['variant=tiny', 'model.sync=none'], 0.4);
+    const rows = await ablationFromRuns([full, noSync]);
+    assert.deepEqual(
+      rows.map((r) => r.set),
+      [[], ['model.sync=none']],
     );
   });
 });

@@ -35,6 +35,8 @@ test("ablation rows cover the issue's variants and the table prints mean ± std 
     'model.window=5',
     'model.window=20',
     'model.questionOnly=true',
+    // The no-sync row at the full row's AV token count (4 visual + 4 audio queries per window).
+    'model.sync=none model.queries=4',
   ])
     assert.ok(sets.includes(s), s);
   const md = ablationMarkdown([
