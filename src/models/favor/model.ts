@@ -18,6 +18,7 @@ import { type Graph, type Scope, type Tensor, concat } from '../../engine/index.
 import { crossEntropyLoss, linear, type QFormerLayerResult } from '../../nn/index.js';
 import { AUDIO_PER_FRAME, FRAME_SIZE, MEL_BANDS, type FavorConfig, frameValues } from './config.js';
 import { type AnswerAuxInputs, answerAuxLoss } from './aux.js';
+import { audioContext } from './audio_context.js';
 import { audioEncoder, pixelFeatures, synchronize, visualEncoder } from './encoders.js';
 import { languageModel } from './lm.js';
 import { maskedDiversityLoss, windowedQFormer } from './qformer.js';
@@ -117,7 +118,8 @@ export type AvSource = AvInputs | FrameStreams;
 /** The audio-visual encoder: frames + audio (or their encoded streams) -> the joint tokens the language model reads. */
 export function favorEncode(p: Scope, x: AvSource, cfg: FavorConfig): AvTokens {
   const streams = 'video' in x ? encodeStreams(p, x, cfg) : x;
-  const { visual, audio, frameMask } = streams;
+  const { visual, frameMask } = streams;
+  const audio = audioContext(streams.audio, cfg); // [B, F, 25, Da]
   const b = visual.shape[0] as number;
   if (cfg.sync === 'frame') {
     const joint = synchronize(visual, audio); // [B, F, S, Dv+Da]
