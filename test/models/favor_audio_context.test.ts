@@ -1,0 +1,109 @@
+/** model.audioContext: what each audio token carries of its frame before synchronization (audio_context.ts). */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Graph, ParamStore, Scope, Session } from '../../src/engine/index.js';
+import { adamw } from '../../src/engine/optim.js';
+import { compileTrainStep, Trainer } from '../../src/engine/train.js';
+import { hostArray, toFloat32 } from '../../src/io/array.js';
+import { audioContext } from '../../src/models/favor/audio_context.js';
+import { AUDIO_PER_FRAME, type FavorConfig, favorSmall, favorTiny } from '../../src/models/favor/config.js';
+import { avBatch } from '../../src/models/favor/data.js';
+import { avInputs, favor, favorLoss } from '../../src/models/favor/model.js';
+import { FavorModelSchema } from '../../src/models/favor/task.js';
+import { Rng } from '../../src/util/rng.js';
+import { randomClip } from './favor_fixtures.js';
+
+const [B, F, S, D] = [2, 3, AUDIO_PER_FRAME, 4];
+const VOCAB = 20;
+const LT = 5;
+
+async function runContext(values: Float32Array, context: FavorConfig['audioContext']): Promise<Float32Array> {
+  const g = new Graph();
+  const audio = g.input('audio_tokens', 'float32', [B, F, S, D]);
+  const session = await Session.create(g, { out: audioContext(audio, { audioContext: context }) }, { threads: 1 });
+  const r = await session.run({ audio_tokens: hostArray('float32', [B, F, S, D], values) });
+  await session.release();
+  return toFloat32(r.out);
+}
+
+test("frameMax adds the frame's max over its 25 audio tokens to every one of them, per feature and frame", async () => {
+  const rng = new Rng(4);
+  const x = Float32Array.from({ length: B * F * S * D }, () => rng.uniform() * 2 - 1);
+  x[((1 * F + 2) * S + 17) * D + 3] = 9; // one sparse onset: clip 1, frame 2, slot 17, feature 3
+  const out = await runContext(x, 'frameMax');
+  assert.equal(out.length, x.length);
+  for (let b = 0; b < B; b++)
+    for (let f = 0; f < F; f++)
+      for (let d = 0; d < D; d++) {
+        let max = -Infinity;
+        for (let s = 0; s < S; s++) max = Math.max(max, x[((b * F + f) * S + s) * D + d]);
+        for (let s = 0; s < S; s++) {
+          const i = ((b * F + f) * S + s) * D + d;
+          assert.ok(Math.abs(out[i] - (x[i] + max)) < 1e-6, `b${b} f${f} s${s} d${d}: ${out[i]} vs ${x[i] + max}`);
+        }
+      }
+  // The onset reaches every slot of its own frame and no slot of the frame before it.
+  assert.ok(out[((1 * F + 2) * S + 0) * D + 3] > 8, 'slot 0 of the onset frame carries it');
+  assert.ok(out[((1 * F + 1) * S + 0) * D + 3] < 2, 'the frame before does not');
+});
+
+test("'none' leaves the audio tokens as they are (the default, so older runs trace the same graph)", async () => {
+  assert.equal(favorSmall().audioContext, 'none');
+  const rng = new Rng(5);
+  const x = Float32Array.from({ length: B * F * S * D }, () => rng.uniform());
+  assert.deepEqual(await runContext(x, 'none'), x);
+  const parsed = FavorModelSchema.parse({ ...favorSmall(), audioContext: undefined });
+  assert.equal(parsed.audioContext, 'none', 'a config.json saved before the field parses as none');
+  const bad = FavorModelSchema.safeParse({ ...favorSmall(), audioContext: 'mean' });
+  assert.ok(!bad.success && bad.error.issues[0].path.includes('audioContext'), 'an unknown context names the field');
+});
+
+test('frameMax reaches the answer: same weights, other logits; and a step on it lowers the loss', async () => {
+  const c: FavorConfig = { ...favorTiny(), window: 5 };
+  const logits = async (cfg: FavorConfig) => {
+    const g = new Graph();
+    const x = avInputs(g, 1, 5);
+    const text = g.input('text', 'int64', [1, LT]);
+    const store = new ParamStore(3); // frameMax has no parameters: both configs start from the same values
+    const out = favor(new Scope(g, store), x, text, VOCAB, cfg);
+    const session = await Session.create(g, { logits: out.logits }, { threads: 1 });
+    const ids = BigInt64Array.from({ length: LT }, (_, i) => BigInt(i + 1));
+    const r = await session.run({
+      ...avBatch([randomClip(5, 1)], 5),
+      text: hostArray('int64', [1, LT], ids),
+      ...store.feeds(g),
+    });
+    await session.release();
+    return toFloat32(r.logits);
+  };
+  const [plain, withMax] = [await logits(c), await logits({ ...c, audioContext: 'frameMax' })];
+  assert.ok(
+    plain.some((v, i) => Math.abs(v - withMax[i]) > 1e-5),
+    'frameMax changes what the model reads',
+  );
+
+  const cm: FavorConfig = { ...c, audioContext: 'frameMax' };
+  const compiled = compileTrainStep(
+    (g, p) => {
+      const x = avInputs(g, 2, 10);
+      const text = g.input('text', 'int64', [2, LT]);
+      const target = g.input('target', 'int64', [2, LT]);
+      const mask = g.input('target_mask', 'float32', [2, LT]);
+      return favorLoss(p, x, text, target, mask, VOCAB, cm);
+    },
+    new ParamStore(5),
+    { optimizer: adamw({ weightDecay: 0 }) },
+  );
+  const trainer = await Trainer.create(compiled, { lr: 3e-3, worker: false, session: { threads: 1 } });
+  const tokens = (k: number) => BigInt64Array.from({ length: 2 * LT }, (_, i) => BigInt((i * k) % VOCAB));
+  const batch = {
+    ...avBatch([randomClip(10, 1), randomClip(7, 2)], 10),
+    text: hostArray('int64', [2, LT], tokens(7)),
+    target: hostArray('int64', [2, LT], tokens(3)),
+    target_mask: hostArray('float32', [2, LT], new Float32Array(2 * LT).fill(1)),
+  };
+  const first = await trainer.trainStep(batch);
+  const second = await trainer.trainStep(batch);
+  assert.ok(second.loss < first.loss, `loss ${first.loss} -> ${second.loss}`);
+  await trainer.close();
+});
