@@ -19,9 +19,11 @@ const LT = 5;
 
 async function runContext(values: Float32Array, context: FavorConfig['audioContext']): Promise<Float32Array> {
   const g = new Graph();
+  const store = new ParamStore(1);
   const audio = g.input('audio_tokens', 'float32', [B, F, S, D]);
-  const session = await Session.create(g, { out: audioContext(audio, { audioContext: context }) }, { threads: 1 });
-  const r = await session.run({ audio_tokens: hostArray('float32', [B, F, S, D], values) });
+  const out = audioContext(new Scope(g, store), audio, { audioContext: context, heads: 2 }); // [B, F, 25, D]
+  const session = await Session.create(g, { out }, { threads: 1 });
+  const r = await session.run({ audio_tokens: hostArray('float32', [B, F, S, D], values), ...store.feeds(g) });
   await session.release();
   return toFloat32(r.out);
 }
@@ -47,6 +49,19 @@ test("frameMax adds the frame's max over its 25 audio tokens to every one of the
   assert.ok(out[((1 * F + 1) * S + 0) * D + 3] < 2, 'the frame before does not');
 });
 
+test('frameBlock mixes the 25 tokens of a frame and nothing across frames', async () => {
+  const rng = new Rng(6);
+  const x = Float32Array.from({ length: B * F * S * D }, () => rng.uniform() * 2 - 1);
+  const moved = Float32Array.from(x);
+  moved[((0 * F + 1) * S + 3) * D] += 5; // clip 0, frame 1, slot 3
+  const [a, b] = [await runContext(x, 'frameBlock'), await runContext(moved, 'frameBlock')];
+  assert.equal(a.length, B * F * S * D);
+  const changed = (f: number, s: number) =>
+    Array.from({ length: D }, (_, d) => ((0 * F + f) * S + s) * D + d).some((i) => Math.abs(a[i] - b[i]) > 1e-6);
+  for (let s = 0; s < S; s++) assert.ok(changed(1, s), `slot ${s} of the frame sees the change`);
+  for (const f of [0, 2]) for (let s = 0; s < S; s++) assert.ok(!changed(f, s), `frame ${f} slot ${s} does not`);
+});
+
 test("'none' leaves the audio tokens as they are (the default, so older runs trace the same graph)", async () => {
   assert.equal(favorSmall().audioContext, 'none');
   const rng = new Rng(5);
@@ -58,7 +73,7 @@ test("'none' leaves the audio tokens as they are (the default, so older runs tra
   assert.ok(!bad.success && bad.error.issues[0].path.includes('audioContext'), 'an unknown context names the field');
 });
 
-test('frameMax reaches the answer: same weights, other logits; and a step on it lowers the loss', async () => {
+test('frameMax reaches the answer: same weights, other logits; a step lowers the loss with frameMax and frameBlock', async () => {
   const c: FavorConfig = { ...favorTiny(), window: 5 };
   const logits = async (cfg: FavorConfig) => {
     const g = new Graph();
@@ -82,7 +97,10 @@ test('frameMax reaches the answer: same weights, other logits; and a step on it 
     'frameMax changes what the model reads',
   );
 
-  const cm: FavorConfig = { ...c, audioContext: 'frameMax' };
+  for (const context of ['frameMax', 'frameBlock'] as const) await stepLowersLoss({ ...c, audioContext: context });
+});
+
+async function stepLowersLoss(cm: FavorConfig): Promise<void> {
   const compiled = compileTrainStep(
     (g, p) => {
       const x = avInputs(g, 2, 10);
@@ -104,6 +122,6 @@ test('frameMax reaches the answer: same weights, other logits; and a step on it 
   };
   const first = await trainer.trainStep(batch);
   const second = await trainer.trainStep(batch);
-  assert.ok(second.loss < first.loss, `loss ${first.loss} -> ${second.loss}`);
+  assert.ok(second.loss < first.loss, `${cm.audioContext}: loss ${first.loss} -> ${second.loss}`);
   await trainer.close();
-});
+}

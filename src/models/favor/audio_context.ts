@@ -8,15 +8,24 @@
  *
  *   'none'      audio tokens as the encoder gives them                                  [B, F, 25, Da]
  *   'frameMax'  each token + the max over its frame's 25 tokens (no parameters)          [B, F, 25, Da]
+ *   'frameBlock' a trainable stand-in: slot positions + one transformer block within each frame's 25 tokens
+ *               (pre-norm, residual), so every slot can attend to the frame's onset      [B, F, 25, Da]
  */
-import type { Tensor } from '../../engine/index.js';
+import { init, type Scope, type Tensor } from '../../engine/index.js';
+import { transformerBlock } from '../../nn/index.js';
 import type { FavorConfig } from './config.js';
 
-export type FavorAudioContext = 'none' | 'frameMax';
+export type FavorAudioContext = 'none' | 'frameMax' | 'frameBlock';
 
-/** audio [B, F, 25, Da] -> [B, F, 25, Da] with `cfg.audioContext` applied. */
-export function audioContext(audio: Tensor, cfg: Pick<FavorConfig, 'audioContext'>): Tensor {
+/** audio [B, F, 25, Da] -> [B, F, 25, Da] with `cfg.audioContext` applied (parameters, if any, under `p`). */
+export function audioContext(p: Scope, audio: Tensor, cfg: Pick<FavorConfig, 'audioContext' | 'heads'>): Tensor {
   if (cfg.audioContext === 'none') return audio;
+  if (cfg.audioContext === 'frameBlock') {
+    const [b, f, s, d] = audio.shape as number[];
+    const slots = p.param('pos', [s, d], init.normal(0.02)); // [25, Da]
+    const perFrame = audio.add(slots).reshape([b * f, s, d]); // [B*F, 25, Da]
+    return transformerBlock(p.scope('block'), perFrame, { heads: cfg.heads, mlpRatio: 2 }).out.reshape([b, f, s, d]);
+  }
   const frameMax = audio.max([2], true); // [B, F, 1, Da]: what any of the frame's 25 tokens shows
   return audio.add(frameMax); // [B, F, 25, Da]
 }

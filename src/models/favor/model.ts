@@ -119,7 +119,7 @@ export type AvSource = AvInputs | FrameStreams;
 export function favorEncode(p: Scope, x: AvSource, cfg: FavorConfig): AvTokens {
   const streams = 'video' in x ? encodeStreams(p, x, cfg) : x;
   const { visual, frameMask } = streams;
-  const audio = audioContext(streams.audio, cfg); // [B, F, 25, Da]
+  const audio = audioContext(p.scope('audio_context'), streams.audio, cfg); // [B, F, 25, Da]
   const b = visual.shape[0] as number;
   if (cfg.sync === 'frame') {
     const joint = synchronize(visual, audio); // [B, F, S, Dv+Da]

@@ -41,7 +41,7 @@ export const FavorModelSchema = z
     visualDim: z.number().int().positive(),
     audioDim: z.number().int().positive(),
     audioKernel: z.number().int().positive(),
-    audioContext: z.enum(['none', 'frameMax']).default('none'),
+    audioContext: z.enum(['none', 'frameMax', 'frameBlock']).default('none'),
     window: z.number().int().min(1).max(60),
     queries: z.number().int().min(2),
     qformerLayers: z.number().int().min(1),
