@@ -54,6 +54,11 @@ export interface FavorConfig {
   window: number;
   /** Learned queries per window. */
   queries: number;
+  /**
+   * Initial standard deviation of a learned embedding per frame of a window, added to that frame's tokens before the
+   * Q-Former (qformer.ts; 0 = none): which frame a token is from, at the scale of the tokens themselves.
+   */
+  framePos: number;
   qformerLayers: number;
   heads: number;
   causal: FavorCausal;
@@ -118,6 +123,7 @@ export const favorSmall = (): FavorConfig => ({
   audioContext: 'none',
   window: 10,
   queries: 8,
+  framePos: 0,
   qformerLayers: 2,
   heads: 4,
   causal: 'future',

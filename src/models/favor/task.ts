@@ -44,6 +44,7 @@ export const FavorModelSchema = z
     audioContext: z.enum(['none', 'frameMax', 'frameBlock']).default('none'),
     window: z.number().int().min(1).max(60),
     queries: z.number().int().min(2),
+    framePos: z.number().min(0).default(0),
     qformerLayers: z.number().int().min(1),
     heads: z.number().int().positive(),
     causal: z.enum(['none', 'past', 'future']),

@@ -1,4 +1,8 @@
-/** model.audioContext: what each audio token carries of its frame before synchronization (audio_context.ts). */
+/**
+ * What the Q-Former's tokens carry of *when* (docs/favor.md, session 8): model.audioContext, what each audio token
+ * carries of its frame before synchronization (audio_context.ts), and model.framePos, a learned embedding per frame of
+ * a window (qformer.ts).
+ */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Graph, ParamStore, Scope, Session } from '../../src/engine/index.js';
@@ -73,31 +77,46 @@ test("'none' leaves the audio tokens as they are (the default, so older runs tra
   assert.ok(!bad.success && bad.error.issues[0].path.includes('audioContext'), 'an unknown context names the field');
 });
 
-test('frameMax reaches the answer: same weights, other logits; a step lowers the loss with frameMax and frameBlock', async () => {
-  const c: FavorConfig = { ...favorTiny(), window: 5 };
-  const logits = async (cfg: FavorConfig) => {
-    const g = new Graph();
-    const x = avInputs(g, 1, 5);
-    const text = g.input('text', 'int64', [1, LT]);
-    const store = new ParamStore(3); // frameMax has no parameters: both configs start from the same values
-    const out = favor(new Scope(g, store), x, text, VOCAB, cfg);
-    const session = await Session.create(g, { logits: out.logits }, { threads: 1 });
-    const ids = BigInt64Array.from({ length: LT }, (_, i) => BigInt(i + 1));
-    const r = await session.run({
-      ...avBatch([randomClip(5, 1)], 5),
-      text: hostArray('int64', [1, LT], ids),
-      ...store.feeds(g),
-    });
-    await session.release();
-    return toFloat32(r.logits);
-  };
-  const [plain, withMax] = [await logits(c), await logits({ ...c, audioContext: 'frameMax' })];
-  assert.ok(
-    plain.some((v, i) => Math.abs(v - withMax[i]) > 1e-5),
-    'frameMax changes what the model reads',
-  );
+const TINY: FavorConfig = { ...favorTiny(), window: 5 };
 
-  for (const context of ['frameMax', 'frameBlock'] as const) await stepLowersLoss({ ...c, audioContext: context });
+/** Logits of one 5-frame clip, parameters from a store seeded 3 (values by name: a new parameter moves no other). */
+async function logits(cfg: FavorConfig): Promise<{ logits: Float32Array; store: ParamStore }> {
+  const g = new Graph();
+  const x = avInputs(g, 1, 5);
+  const text = g.input('text', 'int64', [1, LT]);
+  const store = new ParamStore(3);
+  const out = favor(new Scope(g, store), x, text, VOCAB, cfg);
+  const session = await Session.create(g, { logits: out.logits }, { threads: 1 });
+  const ids = BigInt64Array.from({ length: LT }, (_, i) => BigInt(i + 1));
+  const r = await session.run({
+    ...avBatch([randomClip(5, 1)], 5),
+    text: hostArray('int64', [1, LT], ids),
+    ...store.feeds(g),
+  });
+  await session.release();
+  return { logits: toFloat32(r.logits), store };
+}
+
+const differ = (a: Float32Array, b: Float32Array) => a.some((v, i) => Math.abs(v - b[i]) > 1e-5);
+
+test('frameMax reaches the answer: same weights, other logits; a step lowers the loss with frameMax and frameBlock', async () => {
+  const [plain, withMax] = [await logits(TINY), await logits({ ...TINY, audioContext: 'frameMax' })];
+  assert.ok(differ(plain.logits, withMax.logits), 'frameMax changes what the model reads');
+  for (const context of ['frameMax', 'frameBlock'] as const) await stepLowersLoss({ ...TINY, audioContext: context });
+});
+
+test('framePos: no parameter by default; else one embedding per frame of the window, shared by its slots, that trains', async () => {
+  const plain = await logits(TINY);
+  assert.ok(!plain.store.names().some((n) => n.includes('frame_pos')), 'framePos 0 declares nothing');
+  const withPos = await logits({ ...TINY, framePos: 1 });
+  const pos = withPos.store.get('encoder.qformer.frame_pos');
+  assert.deepEqual(pos.shape, [5, 1, TINY.visualDim + TINY.audioDim]);
+  const v = toFloat32(pos);
+  const std = Math.sqrt(v.reduce((a, x) => a + x * x, 0) / v.length);
+  assert.ok(std > 0.6 && std < 1.4, `initial scale ${std} is the tokens' (framePos = 1), not nn.qFormer's 0.02`);
+  assert.ok(differ(plain.logits, withPos.logits), 'the frame embedding reaches the logits');
+  assert.ok(!FavorModelSchema.safeParse({ ...favorSmall(), framePos: -1 }).success, 'a negative scale is refused');
+  await stepLowersLoss({ ...TINY, framePos: 1 });
 });
 
 async function stepLowersLoss(cm: FavorConfig): Promise<void> {
@@ -122,6 +141,9 @@ async function stepLowersLoss(cm: FavorConfig): Promise<void> {
   };
   const first = await trainer.trainStep(batch);
   const second = await trainer.trainStep(batch);
-  assert.ok(second.loss < first.loss, `${cm.audioContext}: loss ${first.loss} -> ${second.loss}`);
+  assert.ok(
+    second.loss < first.loss,
+    `${cm.audioContext} framePos ${cm.framePos}: loss ${first.loss} -> ${second.loss}`,
+  );
   await trainer.close();
 }
