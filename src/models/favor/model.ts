@@ -2,8 +2,10 @@
  * FAVOR (arXiv 2310.05863, favor_mult.md 1): fine-grained audio-visual joint tokens for a language model.
  *
  *   video [B, F, 3072] --patches [B, F, Nv, P]--visualEncoder--> [B, F, Nv, Dv] --+
- *   audio [B, 25F, M]   --audioEncoder---> [B, F, 25, Da] --+-- sync 'frame': pad to S slots, join features
+ *   audio [B, 25F, M]   --audioEncoder---> [B, F, 25, Da] (--audioContext, audio_context.ts)
+ *                                                           +-- sync 'frame': pad to S slots, join features
  *                                                           |     -> [B, F, S, Dv+Da] -> windowed causal Q-Former
+ *                                                           |        (+ a learned embedding per frame: framePos)
  *                                                           |     -> [B*W, Q, Dv+Da] -> proj -> [B, W*Q, Dlm]
  *                                                           +-- sync 'window' | 'none' (Video-LLaMA style): a visual
  *                                                                 and an audio Q-Former per window -> [B, 2*W*Q, Dlm]
