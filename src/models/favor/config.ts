@@ -2,6 +2,7 @@
  * FAVOR model settings (issue #11, ../shared/reference/favor_mult.md section 1) and the sizes the stream layout fixes.
  * One plain object; the task validates it with zod (task.ts) and every graph is traced from it.
  */
+import type { FavorAudioContext } from './audio_context.js';
 
 /** How the Q-Former's frame tokens attend across frames: 'future' = FAVOR's released code (triu), 'past' = the usual. */
 export type FavorCausal = 'none' | 'past' | 'future';
@@ -47,10 +48,17 @@ export interface FavorConfig {
   audioDim: number;
   /** Audio encoder temporal convolution kernel (frames at 50 Hz). */
   audioKernel: number;
+  /** Stage 2: what each audio token carries of its frame before synchronization (audio_context.ts; 'none' = as encoded). */
+  audioContext: FavorAudioContext;
   /** Frames per Q-Former window (stride = window: non-overlapping, as FAVOR). */
   window: number;
   /** Learned queries per window. */
   queries: number;
+  /**
+   * Initial standard deviation of a learned embedding per frame of a window, added to that frame's tokens before the
+   * Q-Former (qformer.ts; 0 = none): which frame a token is from, at the scale of the tokens themselves.
+   */
+  framePos: number;
   qformerLayers: number;
   heads: number;
   causal: FavorCausal;
@@ -112,8 +120,10 @@ export const favorSmall = (): FavorConfig => ({
   visualDim: 32,
   audioDim: 32,
   audioKernel: 5,
+  audioContext: 'none',
   window: 10,
   queries: 8,
+  framePos: 0,
   qformerLayers: 2,
   heads: 4,
   causal: 'future',

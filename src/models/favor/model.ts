@@ -2,8 +2,10 @@
  * FAVOR (arXiv 2310.05863, favor_mult.md 1): fine-grained audio-visual joint tokens for a language model.
  *
  *   video [B, F, 3072] --patches [B, F, Nv, P]--visualEncoder--> [B, F, Nv, Dv] --+
- *   audio [B, 25F, M]   --audioEncoder---> [B, F, 25, Da] --+-- sync 'frame': pad to S slots, join features
+ *   audio [B, 25F, M]   --audioEncoder---> [B, F, 25, Da] (--audioContext, audio_context.ts)
+ *                                                           +-- sync 'frame': pad to S slots, join features
  *                                                           |     -> [B, F, S, Dv+Da] -> windowed causal Q-Former
+ *                                                           |        (+ a learned embedding per frame: framePos)
  *                                                           |     -> [B*W, Q, Dv+Da] -> proj -> [B, W*Q, Dlm]
  *                                                           +-- sync 'window' | 'none' (Video-LLaMA style): a visual
  *                                                                 and an audio Q-Former per window -> [B, 2*W*Q, Dlm]
@@ -18,6 +20,7 @@ import { type Graph, type Scope, type Tensor, concat } from '../../engine/index.
 import { crossEntropyLoss, linear, type QFormerLayerResult } from '../../nn/index.js';
 import { AUDIO_PER_FRAME, FRAME_SIZE, MEL_BANDS, type FavorConfig, frameValues } from './config.js';
 import { type AnswerAuxInputs, answerAuxLoss } from './aux.js';
+import { audioContext } from './audio_context.js';
 import { audioEncoder, pixelFeatures, synchronize, visualEncoder } from './encoders.js';
 import { languageModel } from './lm.js';
 import { maskedDiversityLoss, windowedQFormer } from './qformer.js';
@@ -117,7 +120,8 @@ export type AvSource = AvInputs | FrameStreams;
 /** The audio-visual encoder: frames + audio (or their encoded streams) -> the joint tokens the language model reads. */
 export function favorEncode(p: Scope, x: AvSource, cfg: FavorConfig): AvTokens {
   const streams = 'video' in x ? encodeStreams(p, x, cfg) : x;
-  const { visual, audio, frameMask } = streams;
+  const { visual, frameMask } = streams;
+  const audio = audioContext(p.scope('audio_context'), streams.audio, cfg); // [B, F, 25, Da]
   const b = visual.shape[0] as number;
   if (cfg.sync === 'frame') {
     const joint = synchronize(visual, audio); // [B, F, S, Dv+Da]

@@ -3,6 +3,7 @@
  * lengths share a batch), and the masked diversity loss.
  *
  *   frames [B, F, S, D], frameMask [B, F]  (F a multiple of the window w; W = F / w)
+ *     -> (framePos > 0) + a learned embedding per frame of the window, shared by its S slots  [w, 1, D]
  *     -> windows [B*W, w*S, D]; key padding from frameMask                   [B*W, 1, 1, w*S]
  *     -> nn.qFormer: learned positions over the window's tokens, Q learned queries, frame-block mask
  *        ('future' = FAVOR's code, 'past' = usual, 'none'), cross-attention      -> queries [B*W, Q, D]
@@ -30,7 +31,8 @@ export function windowedQFormer(p: Scope, frames: Tensor, frameMask: Tensor, cfg
       { op: 'windowedQFormer', expected: `frames % ${w} == 0`, got: f },
     );
   const windows = f / w;
-  const tokens = frames.reshape([b * windows, w * s, d]); // [B*W, L, D]
+  const perFrame = withFramePositions(p, frames.reshape([b * windows, w, s, d]), cfg); // [B*W, w, S, D]
+  const tokens = perFrame.reshape([b * windows, w * s, d]); // [B*W, L, D]
   const frameValid = frameMask.reshape([b * windows, w, 1]); // [B*W, w, 1]
   const tokenValid = frameValid
     .mul(frames.graph.constant({ dtype: 'float32', shape: [1, 1, s], data: new Float32Array(s).fill(1) }))
@@ -46,6 +48,19 @@ export function windowedQFormer(p: Scope, frames: Tensor, frameMask: Tensor, cfg
   ); // [B*W, Q, D]
   const windowValid = frameValid.max([1, 2]); // [B*W]
   return { queries: out, windowValid, windows, weights };
+}
+
+/**
+ * Which frame of its window a token comes from, as a learned embedding per frame (`model.framePos` = its initial
+ * standard deviation; 0 = none, the default). nn.qFormer's own positions are one vector per token, initialised at
+ * 0.02 against layer-normed tokens of unit scale: the queries start unable to tell the window's 10 frames apart,
+ * which the looks (on screen for most of a window) do not need and the sounds of each frame (session 8) do.
+ * windows [N, w, S, D] -> [N, w, S, D]
+ */
+function withFramePositions(p: Scope, windows: Tensor, cfg: Pick<FavorConfig, 'framePos'>): Tensor {
+  if (!cfg.framePos) return windows;
+  const [, w, , d] = windows.shape as number[];
+  return windows.add(p.param('frame_pos', [w, 1, d], init.normal(cfg.framePos))); // [N, w, S, D]
 }
 
 /**
