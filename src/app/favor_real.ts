@@ -12,13 +12,7 @@
  * +-HALF_STEP.
  */
 import { join } from 'node:path';
-import {
-  decodeSyncClip,
-  featuresOfShifted,
-  realBenchClips,
-  xcorrSync,
-  type DecodedSyncClip,
-} from '../models/av_sync/index.js';
+import { decodeSyncClip, featuresOfShifted, realBenchClips, xcorrSync } from '../models/av_sync/index.js';
 import { AUDIO_PER_FRAME, MEL_BANDS, frameValues } from '../models/favor/config.js';
 import type { ClipStreams } from '../models/favor/data.js';
 import { askBatch, decodeClip, type FavorModel } from '../models/favor/infer.js';
@@ -110,10 +104,6 @@ export function cutWithSound(clip: ClipStreams, sound: ClipStreams, shift: numbe
   };
 }
 
-function xcorrAnswers(sync: DecodedSyncClip, template: SyncTemplate, shift: number): string {
-  return lagAnswer(template, xcorrSync(featuresOfShifted(sync, shift)).lag);
-}
-
 function score(questions: RealQuestion[]): TemplateScore[] {
   const templates = [...Object.keys(SYNC_QUESTIONS), 'matching.belong'] as Template[];
   const mostCommonShare = (words: string[]): number => {
@@ -168,13 +158,16 @@ export async function benchFavorReal(opts: FavorRealOptions): Promise<FavorRealR
     const foil = files[(i + 1) % files.length];
     const sync = await decodeSyncClip(join(opts.dir, file));
     const asked: { clip: ClipStreams; q: Omit<RealQuestion, 'answer'>; text: string }[] = [];
-    for (const shift of SHIFTS)
+    for (const shift of SHIFTS) {
+      const clip = cutWithSound(own, own, shift, size);
+      const lag = xcorrSync(featuresOfShifted(sync, shift)).lag; // one correlation answers the three templates
       for (const [template, text] of Object.entries(SYNC_QUESTIONS) as [SyncTemplate, string][])
         asked.push({
-          clip: cutWithSound(own, own, shift, size),
+          clip,
           text,
-          q: { file, template, shift, truth: syncTruth(template, shift), xcorr: xcorrAnswers(sync, template, shift) },
+          q: { file, template, shift, truth: syncTruth(template, shift), xcorr: lagAnswer(template, lag) },
         });
+    }
     const sounds: [string, 'yes' | 'no'][] =
       foil === file
         ? [[file, 'yes']]

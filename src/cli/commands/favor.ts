@@ -182,7 +182,7 @@ async function benchReal(o: Options): Promise<void> {
   if (!o.model) throw new InputError('--bench needs --model DIR (a trained favor run folder)', { field: '--model' });
   const { loadFavorModel } = await import('../../models/favor/infer.js');
   const { defaultRealDir } = await import('../../models/av_sync/real_clips.js');
-  const { benchFavorReal, favorRealClips } = await import('../../app/favor_real.js');
+  const { MIN_SECONDS, benchFavorReal, favorRealClips } = await import('../../app/favor_real.js');
   const { Progress } = await import('../../util/progress.js');
   const model = loadFavorModel(o.model);
   const dir = o.realDir ?? defaultRealDir();
@@ -192,7 +192,7 @@ async function benchReal(o: Options): Promise<void> {
   if (o.json) return printJson(r);
   const pct = (x: number | undefined) => (x === undefined ? '-' : `${(100 * x).toFixed(1)}`);
   const lines = [
-    `real ${part}: ${r.files.length} clips (${r.skipped.length} under 5 s left out), ${r.questions.length} questions, ${r.seconds.toFixed(1)} s; model ${r.model}`,
+    `real ${part}: ${r.files.length} clips (${r.skipped.length} under ${MIN_SECONDS} s left out), ${r.questions.length} questions, ${r.seconds.toFixed(1)} s; model ${r.model}`,
     '',
     "| template | n | model, % | majority answer, % | cross-correlation, % | model's most common answer, share % |",
     '|---|---|---|---|---|---|',

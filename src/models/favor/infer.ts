@@ -16,7 +16,7 @@ import { InputError } from '../../util/errors.js';
 import { AUDIO_PER_FRAME, type FavorConfig, FRAME_SIZE, frameValues, MEL_BANDS } from './config.js';
 import { avBatch, type ClipStreams, clipFromStreams, promptIds } from './data.js';
 import { beamDecode } from './decode.js';
-import { answerBatch, answerDecoding, prefixFeed } from './evaluate.js';
+import { type Answered, answerBatch, answerDecoding, prefixFeed } from './evaluate.js';
 import { avInputs, avTokenWindows, favorEncode } from './model.js';
 import { FavorModelSchema, favorInferenceGraph } from './task.js';
 
@@ -95,6 +95,36 @@ export interface AskResult {
   seconds: number;
 }
 
+interface AnswerSession {
+  predictor: Predictor;
+  av: Record<string, HostArray>;
+  textLen: number;
+  /** Greedy answers to every question, with the first answer token's attention per window. */
+  greedy: () => Promise<Answered[]>;
+}
+
+/** The inference graph for clips of one length, each with its question, open while `use` runs. */
+async function withAnswerSession<T>(
+  model: FavorModel,
+  clips: ClipStreams[],
+  questions: string[],
+  use: (s: AnswerSession) => Promise<T>,
+): Promise<T> {
+  const tok = model.tokenizer;
+  const frames = clips[0].frames;
+  const textLen = Math.max(...questions.map((q) => promptIds(tok, q).length)) + 3;
+  const p = await predictor(model, (g, s) =>
+    favorInferenceGraph(g, s, model.config, clips.length, frames, textLen, tok.vocabSize),
+  );
+  try {
+    const av = avBatch(clips, frames, model.config.frameSize);
+    const greedy = () => answerBatch((f) => p.run(f), tok, av, questions, frames, textLen, model.config);
+    return await use({ predictor: p, av, textLen, greedy });
+  } finally {
+    await p.close();
+  }
+}
+
 /** Answers one question about a clip (beam 1 = greedy). */
 export async function askClip(
   model: FavorModel,
@@ -104,16 +134,10 @@ export async function askClip(
 ): Promise<AskResult> {
   const t0 = performance.now();
   const tok = model.tokenizer;
-  const textLen = promptIds(tok, question).length + 3;
   const frames = clip.frames;
-  const p = await predictor(model, (g, s) =>
-    favorInferenceGraph(g, s, model.config, 1, frames, textLen, tok.vocabSize),
-  );
-  try {
-    const run = (f: Record<string, HostArray>) => p.run(f);
-    const av = avBatch([clip], frames, model.config.frameSize);
-    const [greedy] = await answerBatch(run, tok, av, [question], frames, textLen, model.config);
-    let answer = greedy.answer;
+  return withAnswerSession(model, [clip], [question], async ({ predictor: p, av, textLen, greedy }) => {
+    const [first] = await greedy();
+    let answer = first.answer;
     if ((opts.beam ?? 1) > 1) {
       const next = async (prefixes: number[][]) =>
         Promise.all(
@@ -125,17 +149,15 @@ export async function askClip(
         );
       answer = tok.decode((await beamDecode(next, promptIds(tok, question), answerDecoding(tok, opts.beam))).ids);
     }
-    const total = greedy.windows.reduce((a, b) => a + b, 0) || 1;
-    const windows = greedy.windows.map((w, i) => ({
+    const total = first.windows.reduce((a, b) => a + b, 0) || 1;
+    const windows = first.windows.map((w, i) => ({
       start: (i * model.config.window) / 2,
       end: Math.min(frames, (i + 1) * model.config.window) / 2,
       attention: w,
       share: w / total,
     }));
     return { question, answer, windows, frames, seconds: (performance.now() - t0) / 1000 };
-  } finally {
-    await p.close();
-  }
+  });
 }
 
 /**
@@ -147,21 +169,9 @@ export async function askBatch(model: FavorModel, clips: ClipStreams[], question
     throw new InputError(`askBatch: ${clips.length} clips for ${questions.length} questions (one clip per question)`, {
       field: 'questions',
     });
-  const frames = clips[0].frames;
-  if (clips.some((c) => c.frames !== frames))
+  if (clips.some((c) => c.frames !== clips[0].frames))
     throw new InputError('askBatch: the clips of one batch must have the same number of frames', { field: 'clips' });
-  const tok = model.tokenizer;
-  const textLen = Math.max(...questions.map((q) => promptIds(tok, q).length)) + 3;
-  const p = await predictor(model, (g, s) =>
-    favorInferenceGraph(g, s, model.config, clips.length, frames, textLen, tok.vocabSize),
-  );
-  try {
-    const av = avBatch(clips, frames, model.config.frameSize);
-    const answered = await answerBatch((f) => p.run(f), tok, av, questions, frames, textLen, model.config);
-    return answered.map((a) => a.answer);
-  } finally {
-    await p.close();
-  }
+  return withAnswerSession(model, clips, questions, async ({ greedy }) => (await greedy()).map((a) => a.answer));
 }
 
 /** Encoder graph: video [1, F, S*S*3], audio [1, 25F, 64], frame_mask [1, F] -> tokens [1, M, Dlm], token_window [M]. */
