@@ -186,3 +186,23 @@ test("rows are read against the runs' variant: a tiny full run (4 queries by def
     );
   });
 });
+
+test('runs that share a non-default base field (framePos 1) make their own table; a framePos 0 run is refused', async () => {
+  await withDir(async (root) => {
+    const base = ['train.lr=0.003', 'model.framePos=1'];
+    const full = await fakeRun(root, 'full', base, 0.5);
+    const full1 = await fakeRun(root, 'full1', [...base, 'train.seed=1'], 0.6);
+    const noCausal = await fakeRun(root, 'nocausal', [...base, 'model.causal=none'], 0.45);
+    const rows = await ablationFromRuns([noCausal, full1, full]);
+    assert.deepEqual(
+      rows.map((r) => [r.set.join(' '), r.seeds]),
+      [
+        ['', [1, 0]],
+        ['model.causal=none', [0]],
+      ],
+    );
+    // Older runs' config.json lacks framePos: they count as framePos 0 and may not join a framePos 1 table.
+    const old = await fakeRun(root, 'old', ['train.lr=0.003', 'model.sync=none'], 0.5, true, 'framePos');
+    await assert.rejects(ablationFromRuns([full, old]), /old[/\\]config\.json: 'model\.framePos' is 0 but .* has 1/);
+  });
+});
