@@ -8,6 +8,7 @@
  *   blocks: causal mask [S, S] + key padding over the AV tokens                    [B, H, S, S]
  *   logits at the text positions (position i predicts text token i + 1)             [B, Lt, V]
  *   avAttention: last block's attention from each text position to each AV token, mean over heads [B, Lt, M]
+ *   states: the final normed hidden state at each text position, what the head reads  [B, Lt, Dlm]
  */
 import { type Scope, type Tensor, concat, init } from '../../engine/index.js';
 import { MASK_VALUE, addSinusoidal, causalMask, layerNorm, linear, transformerBlock } from '../../nn/index.js';
@@ -16,6 +17,8 @@ import type { FavorConfig } from './config.js';
 export interface LmOutputs {
   logits: Tensor; // [B, Lt, V]
   avAttention?: Tensor; // [B, Lt, M]
+  /** The hidden state the vocabulary head reads (probes of what the LM holds where it answers: docs/favor.md). */
+  states: Tensor; // [B, Lt, Dlm]
 }
 
 export function languageModel(
@@ -51,5 +54,5 @@ export function languageModel(
   const textStates = layerNorm(p.scope('norm'), h).slice([m], [s], [1]); // [B, Lt, Dlm]
   const logits = linear(p.scope('head'), textStates, vocab); // [B, Lt, V]
   const avAttention = av && weights ? weights.slice([m, 0], [s, m], [2, 3]).mean([1]) : undefined; // [B, Lt, M]
-  return { logits, avAttention };
+  return { logits, avAttention, states: textStates };
 }

@@ -173,6 +173,8 @@ export function avTokenWindows(windows: number, cfg: FavorConfig): number[] {
 export interface FavorOutputs {
   logits: Tensor; // [B, Lt, V]
   avAttention?: Tensor; // [B, Lt, M]
+  /** The LM's final normed hidden state at each text position (what its vocabulary head reads). */
+  states: Tensor; // [B, Lt, Dlm]
   av?: AvTokens;
 }
 
