@@ -1,0 +1,114 @@
+/**
+ * model.lmAux (docs/favor.md, session 9): a head on the language model's answer-position states that predicts how
+ * many frames of the clip hold each kind of sound (lm_aux.ts), so the LM gathers the sounds its AV tokens hold.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Graph, ParamStore, Scope, Session } from '../../src/engine/index.js';
+import { adamw } from '../../src/engine/optim.js';
+import { compileTrainStep, Trainer } from '../../src/engine/train.js';
+import { hostArray, toFloat32 } from '../../src/io/array.js';
+import { FRAME_SOUNDS, FRAME_VISUAL } from '../../src/data/avqa/index.js';
+import { type FavorConfig, favorSmall, favorTiny } from '../../src/models/favor/config.js';
+import { avBatch } from '../../src/models/favor/data.js';
+import { frameLabelInputs } from '../../src/models/favor/frame_aux.js';
+import { lmAuxLoss } from '../../src/models/favor/lm_aux.js';
+import { avInputs, favorLoss } from '../../src/models/favor/model.js';
+import { FavorModelSchema } from '../../src/models/favor/task.js';
+import { Rng } from '../../src/util/rng.js';
+import { randomClip } from './favor_fixtures.js';
+
+const [B, LT, D, F] = [2, 4, 3, 5];
+
+test("lmAuxLoss is the Poisson NLL of each sound's frame count, over the answer positions only", async () => {
+  const rng = new Rng(8);
+  const states = Float32Array.from({ length: B * LT * D }, () => rng.uniform() * 2 - 1);
+  const mask = Float32Array.from([0, 1, 1, 0, 0, 0, 1, 1]); // [B, LT]
+  const audio = Float32Array.from({ length: B * F * FRAME_SOUNDS }, () => +(rng.uniform() < 0.4)); // [B, F, 4]
+  const g = new Graph();
+  const store = new ParamStore(2);
+  const loss = lmAuxLoss(
+    new Scope(g, store),
+    g.input('states', 'float32', [B, LT, D]),
+    g.input('mask', 'float32', [B, LT]),
+    g.input('audio', 'float32', [B, F, FRAME_SOUNDS]),
+  );
+  const session = await Session.create(g, { loss }, { threads: 1 });
+  const r = await session.run({
+    states: hostArray('float32', [B, LT, D], states),
+    mask: hostArray('float32', [B, LT], mask),
+    audio: hostArray('float32', [B, F, FRAME_SOUNDS], audio),
+    ...store.feeds(g),
+  });
+  await session.release();
+  const [w, bias] = [toFloat32(store.get('weight')), toFloat32(store.get('bias'))]; // [D, 4], [4]
+  let sum = 0;
+  for (let b = 0; b < B; b++)
+    for (let t = 0; t < LT; t++) {
+      if (!mask[b * LT + t]) continue;
+      for (let k = 0; k < FRAME_SOUNDS; k++) {
+        let z = bias[k];
+        for (let d = 0; d < D; d++) z += states[(b * LT + t) * D + d] * w[d * FRAME_SOUNDS + k];
+        let count = 0;
+        for (let f = 0; f < F; f++) count += audio[(b * F + f) * FRAME_SOUNDS + k];
+        const rate = Math.log1p(Math.exp(z));
+        sum += rate - count * Math.log(rate + 1e-6);
+      }
+    }
+  const want = sum / mask.reduce((a, v) => a + v, 0);
+  const got = toFloat32(r.loss)[0];
+  assert.ok(Math.abs(got - want) < 1e-4, `${got} vs ${want}`);
+});
+
+/** One train step twice on a fixed batch with frame labels; returns the two losses and the parameter names. */
+async function twoSteps(
+  cm: FavorConfig,
+): Promise<{ first: number; second: number; names: string[]; metrics: string[] }> {
+  const store = new ParamStore(5);
+  let metrics: string[] = [];
+  const compiled = compileTrainStep(
+    (g, p) => {
+      const x = avInputs(g, 2, 10);
+      const text = g.input('text', 'int64', [2, LT]);
+      const target = g.input('target', 'int64', [2, LT]);
+      const mask = g.input('target_mask', 'float32', [2, LT]);
+      const out = favorLoss(p, x, text, target, mask, 20, cm, undefined, frameLabelInputs(g, 2, 10));
+      metrics = Object.keys(out.metrics);
+      return out;
+    },
+    store,
+    { optimizer: adamw({ weightDecay: 0 }) },
+  );
+  const trainer = await Trainer.create(compiled, { lr: 3e-3, worker: false, session: { threads: 1 } });
+  const tokens = (k: number) => BigInt64Array.from({ length: 2 * LT }, (_, i) => BigInt((i * k) % 20));
+  const rng = new Rng(3);
+  const batch = {
+    ...avBatch([randomClip(10, 1), randomClip(7, 2)], 10),
+    text: hostArray('int64', [2, LT], tokens(7)),
+    target: hostArray('int64', [2, LT], tokens(3)),
+    target_mask: hostArray('float32', [2, LT], Float32Array.from([0, 1, 1, 1, 0, 0, 1, 1])),
+    frame_visual: hostArray('float32', [2, 10, FRAME_VISUAL], new Float32Array(2 * 10 * FRAME_VISUAL)),
+    frame_audio: hostArray(
+      'float32',
+      [2, 10, FRAME_SOUNDS],
+      Float32Array.from({ length: 2 * 10 * FRAME_SOUNDS }, () => +(rng.uniform() < 0.3)),
+    ),
+  };
+  const first = (await trainer.trainStep(batch)).loss;
+  const second = (await trainer.trainStep(batch)).loss;
+  await trainer.close();
+  return { first, second, names: store.names(), metrics };
+}
+
+test('lmAux: 0 by default (a config.json without it parses as 0) and declares nothing; on, its head trains', async () => {
+  assert.equal(favorSmall().lmAux, 0);
+  assert.equal(FavorModelSchema.parse({ ...favorSmall(), lmAux: undefined }).lmAux, 0, 'older runs read as off');
+  assert.ok(!FavorModelSchema.safeParse({ ...favorSmall(), lmAux: -1 }).success, 'a negative factor is refused');
+  const tiny: FavorConfig = { ...favorTiny(), window: 5 };
+  const off = await twoSteps(tiny);
+  assert.ok(!off.names.some((n) => n.startsWith('lm_aux')) && !off.metrics.includes('lm_aux_nll'), 'off: no head');
+  const on = await twoSteps({ ...tiny, lmAux: 1 });
+  assert.ok(on.names.includes('lm_aux.weight') && on.metrics.includes('lm_aux_nll'), 'on: the head and its metric');
+  assert.ok(on.first > off.first, `the head's NLL adds to the loss: ${on.first} vs ${off.first}`);
+  assert.ok(on.second < on.first, `one step lowers the loss: ${on.first} -> ${on.second}`);
+});
