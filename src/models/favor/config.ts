@@ -97,6 +97,11 @@ export interface FavorConfig {
    * of sound (lm_aux.ts: makes the LM gather the sounds its AV tokens hold); 0 = off.
    */
   lmAux: number;
+  /**
+   * Stage 2: add a projection of the question's mean word embedding to every AV token the LM reads (lm.ts), so the
+   * LM's AV positions know which sound or object is asked about before its answer position reads them.
+   */
+  questionAv: boolean;
   /** Stage 1: mirror each train clip's frames left to right with probability 1/2 (the labels do not change). */
   flip: boolean;
   /** Language model width and layers. */
@@ -142,6 +147,7 @@ export const favorSmall = (): FavorConfig => ({
   queryAux: 0,
   queryHits: 0,
   lmAux: 0,
+  questionAv: false,
   flip: false,
   lmDim: 64,
   lmLayers: 2,

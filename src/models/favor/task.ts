@@ -59,6 +59,7 @@ export const FavorModelSchema = z
     queryAux: z.number().min(0).default(0),
     queryHits: z.number().min(0).default(0),
     lmAux: z.number().min(0).default(0),
+    questionAv: z.boolean().default(false),
     flip: z.boolean().default(false),
     lmDim: z.number().int().positive(),
     lmLayers: z.number().int().min(1),

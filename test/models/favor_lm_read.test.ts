@@ -1,6 +1,7 @@
 /**
- * model.lmAux (docs/favor.md, session 9): a head on the language model's answer-position states that predicts how
- * many frames of the clip hold each kind of sound (lm_aux.ts), so the LM gathers the sounds its AV tokens hold.
+ * How the language model reads the AV tokens (docs/favor.md, session 9): model.lmAux, a head on the LM's
+ * answer-position states that predicts how many frames of the clip hold each kind of sound (lm_aux.ts), and
+ * model.questionAv, the question's mean word embedding added to every AV token (lm.ts).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -8,12 +9,12 @@ import { Graph, ParamStore, Scope, Session } from '../../src/engine/index.js';
 import { adamw } from '../../src/engine/optim.js';
 import { compileTrainStep, Trainer } from '../../src/engine/train.js';
 import { hostArray, toFloat32 } from '../../src/io/array.js';
-import { FRAME_SOUNDS, FRAME_VISUAL } from '../../src/data/avqa/index.js';
+import { FRAME_SOUNDS, FRAME_VISUAL, WORD_SPECIALS } from '../../src/data/avqa/index.js';
 import { type FavorConfig, favorSmall, favorTiny } from '../../src/models/favor/config.js';
 import { avBatch } from '../../src/models/favor/data.js';
 import { frameLabelInputs } from '../../src/models/favor/frame_aux.js';
 import { lmAuxLoss } from '../../src/models/favor/lm_aux.js';
-import { avInputs, favorLoss } from '../../src/models/favor/model.js';
+import { avInputs, favor, favorLoss } from '../../src/models/favor/model.js';
 import { FavorModelSchema } from '../../src/models/favor/task.js';
 import { Rng } from '../../src/util/rng.js';
 import { randomClip } from './favor_fixtures.js';
@@ -111,4 +112,49 @@ test('lmAux: 0 by default (a config.json without it parses as 0) and declares no
   assert.ok(on.names.includes('lm_aux.weight') && on.metrics.includes('lm_aux_nll'), 'on: the head and its metric');
   assert.ok(on.first > off.first, `the head's NLL adds to the loss: ${on.first} vs ${off.first}`);
   assert.ok(on.second < on.first, `one step lowers the loss: ${on.first} -> ${on.second}`);
+});
+
+const SEP = WORD_SPECIALS.indexOf('[SEP]');
+
+/** Logits [1, 6, 20] of one 5-frame clip and the text `ids` (parameters seeded 3) and the parameter names. */
+async function logits(cfg: FavorConfig, ids: number[]): Promise<{ logits: Float32Array; names: string[] }> {
+  const g = new Graph();
+  const store = new ParamStore(3);
+  const text = g.input('text', 'int64', [1, ids.length]);
+  const out = favor(new Scope(g, store), avInputs(g, 1, 5), text, 20, cfg);
+  const session = await Session.create(g, { logits: out.logits }, { threads: 1 });
+  const r = await session.run({
+    ...avBatch([randomClip(5, 1)], 5),
+    text: hostArray('int64', [1, ids.length], BigInt64Array.from(ids, BigInt)),
+    ...store.feeds(g),
+  });
+  await session.release();
+  return { logits: toFloat32(r.logits), names: store.names() };
+}
+
+test('questionAv: off by default and declares nothing; on, the question reaches the AV tokens and the answer does not', async () => {
+  assert.equal(FavorModelSchema.parse({ ...favorSmall(), questionAv: undefined }).questionAv, false, 'old runs: off');
+  const tiny: FavorConfig = { ...favorTiny(), window: 5 };
+  const question = [7, 9, 11, SEP]; // question words, [SEP] (emits the first answer word)
+  const off = await logits(tiny, [...question, 12, 13]);
+  assert.ok(!off.names.some((n) => n.includes('question_av')), 'off: no projection');
+  const on = await logits({ ...tiny, questionAv: true }, [...question, 12, 13]);
+  assert.ok(on.names.includes('lm.question_av.weight'), 'on: the projection');
+  const v = 20;
+  const upToSep = (l: Float32Array) => l.slice(0, question.length * v); // positions 0..[SEP]
+  assert.ok(
+    upToSep(on.logits).some((x, i) => Math.abs(x - upToSep(off.logits)[i]) > 1e-5),
+    'the question summary changes what the LM reads',
+  );
+  // Another answer after [SEP]: with causal text, the logits up to [SEP] must not move (no answer leak via the AV).
+  const otherAnswer = await logits({ ...tiny, questionAv: true }, [...question, 15, 2]);
+  assert.deepEqual(upToSep(otherAnswer.logits), upToSep(on.logits));
+  // Another question word: the first position's logits move too (only the AV prefix can carry it there).
+  const otherQuestion = await logits({ ...tiny, questionAv: true }, [7, 9, 16, SEP, 12, 13]);
+  assert.ok(
+    otherQuestion.logits.slice(0, v).some((x, i) => Math.abs(x - on.logits[i]) > 1e-5),
+    'question -> AV',
+  );
+  const step = await twoSteps({ ...tiny, questionAv: true });
+  assert.ok(step.second < step.first, `one step lowers the loss: ${step.first} -> ${step.second}`);
 });
