@@ -6,18 +6,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Graph, ParamStore, Scope, Session } from '../../src/engine/index.js';
-import { adamw } from '../../src/engine/optim.js';
-import { compileTrainStep, Trainer } from '../../src/engine/train.js';
 import { hostArray, toFloat32 } from '../../src/io/array.js';
-import { FRAME_SOUNDS, FRAME_VISUAL, WORD_SPECIALS } from '../../src/data/avqa/index.js';
+import { FRAME_SOUNDS, WORD_SPECIALS } from '../../src/data/avqa/index.js';
 import { type FavorConfig, favorSmall, favorTiny } from '../../src/models/favor/config.js';
 import { avBatch } from '../../src/models/favor/data.js';
-import { frameLabelInputs } from '../../src/models/favor/frame_aux.js';
 import { lmAuxLoss } from '../../src/models/favor/lm_aux.js';
-import { avInputs, favor, favorLoss } from '../../src/models/favor/model.js';
+import { avInputs, favor } from '../../src/models/favor/model.js';
 import { FavorModelSchema } from '../../src/models/favor/task.js';
 import { Rng } from '../../src/util/rng.js';
-import { randomClip } from './favor_fixtures.js';
+import { randomClip, twoTrainSteps } from './favor_fixtures.js';
 
 const [B, LT, D, F] = [2, 4, 3, 5];
 
@@ -61,54 +58,14 @@ test("lmAuxLoss is the Poisson NLL of each sound's frame count, over the answer 
   assert.ok(Math.abs(got - want) < 1e-4, `${got} vs ${want}`);
 });
 
-/** One train step twice on a fixed batch with frame labels; returns the two losses and the parameter names. */
-async function twoSteps(
-  cm: FavorConfig,
-): Promise<{ first: number; second: number; names: string[]; metrics: string[] }> {
-  const store = new ParamStore(5);
-  let metrics: string[] = [];
-  const compiled = compileTrainStep(
-    (g, p) => {
-      const x = avInputs(g, 2, 10);
-      const text = g.input('text', 'int64', [2, LT]);
-      const target = g.input('target', 'int64', [2, LT]);
-      const mask = g.input('target_mask', 'float32', [2, LT]);
-      const out = favorLoss(p, x, text, target, mask, 20, cm, undefined, frameLabelInputs(g, 2, 10));
-      metrics = Object.keys(out.metrics);
-      return out;
-    },
-    store,
-    { optimizer: adamw({ weightDecay: 0 }) },
-  );
-  const trainer = await Trainer.create(compiled, { lr: 3e-3, worker: false, session: { threads: 1 } });
-  const tokens = (k: number) => BigInt64Array.from({ length: 2 * LT }, (_, i) => BigInt((i * k) % 20));
-  const rng = new Rng(3);
-  const batch = {
-    ...avBatch([randomClip(10, 1), randomClip(7, 2)], 10),
-    text: hostArray('int64', [2, LT], tokens(7)),
-    target: hostArray('int64', [2, LT], tokens(3)),
-    target_mask: hostArray('float32', [2, LT], Float32Array.from([0, 1, 1, 1, 0, 0, 1, 1])),
-    frame_visual: hostArray('float32', [2, 10, FRAME_VISUAL], new Float32Array(2 * 10 * FRAME_VISUAL)),
-    frame_audio: hostArray(
-      'float32',
-      [2, 10, FRAME_SOUNDS],
-      Float32Array.from({ length: 2 * 10 * FRAME_SOUNDS }, () => +(rng.uniform() < 0.3)),
-    ),
-  };
-  const first = (await trainer.trainStep(batch)).loss;
-  const second = (await trainer.trainStep(batch)).loss;
-  await trainer.close();
-  return { first, second, names: store.names(), metrics };
-}
-
 test('lmAux: 0 by default (a config.json without it parses as 0) and declares nothing; on, its head trains', async () => {
   assert.equal(favorSmall().lmAux, 0);
   assert.equal(FavorModelSchema.parse({ ...favorSmall(), lmAux: undefined }).lmAux, 0, 'older runs read as off');
   assert.ok(!FavorModelSchema.safeParse({ ...favorSmall(), lmAux: -1 }).success, 'a negative factor is refused');
   const tiny: FavorConfig = { ...favorTiny(), window: 5 };
-  const off = await twoSteps(tiny);
+  const off = await twoTrainSteps(tiny, true);
   assert.ok(!off.names.some((n) => n.startsWith('lm_aux')) && !off.metrics.includes('lm_aux_nll'), 'off: no head');
-  const on = await twoSteps({ ...tiny, lmAux: 1 });
+  const on = await twoTrainSteps({ ...tiny, lmAux: 1 }, true);
   assert.ok(on.names.includes('lm_aux.weight') && on.metrics.includes('lm_aux_nll'), 'on: the head and its metric');
   assert.ok(on.first > off.first, `the head's NLL adds to the loss: ${on.first} vs ${off.first}`);
   assert.ok(on.second < on.first, `one step lowers the loss: ${on.first} -> ${on.second}`);
@@ -155,6 +112,6 @@ test('questionAv: off by default and declares nothing; on, the question reaches 
     otherQuestion.logits.slice(0, v).some((x, i) => Math.abs(x - on.logits[i]) > 1e-5),
     'question -> AV',
   );
-  const step = await twoSteps({ ...tiny, questionAv: true });
+  const step = await twoTrainSteps({ ...tiny, questionAv: true });
   assert.ok(step.second < step.first, `one step lowers the loss: ${step.first} -> ${step.second}`);
 });
