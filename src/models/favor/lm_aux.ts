@@ -1,10 +1,11 @@
 /**
  * A clip-level sounds head on the language model's hidden state where it answers (stage 2, training only). Session
  * 9's probe (docs/favor.md) found that the AV tokens the LM reads say which kinds of sound a clip holds in 99 % of
- * test clips (a linear probe), yet the LM's state where it emits the answer does not, and it answers "is a piano
- * heard?" at its prior: the answer loss alone does not make the LM gather the sounds. This head makes it: from the
- * state at every answer position (the [SEP] that emits the first answer word, the later answer words and [EOS]) it
- * predicts, per kind of sound, how many frames of the clip hold an impact of that kind.
+ * test clips (a linear probe), the LM's state where it emits the answer in 92 %, and the LM answers "is a piano
+ * heard?" at its prior. This head makes the state gather all the sounds: from the state at every answer position
+ * (the [SEP] that emits the first answer word, the later answer words and [EOS]) it predicts, per kind of sound, how
+ * many frames of the clip hold an impact of that kind. Measured (session 9): the state then holds them (100 %), the
+ * answers do not follow, and the visual answers lose room in the 64-wide state; off by default.
  *
  *   states [B, Lt, Dlm] (lm.ts) -> linear -> softplus: expected frames with each sound     [B, Lt, 4]
  *   counts: frame_audio [B, F, 4] summed over frames (padded frames are 0)               [B, 1, 4]
