@@ -1,10 +1,13 @@
 /**
  * Shared fixtures of the FAVOR tests (and of test/real's): random clips in the layout the model reads, a stage-1 run
- * folder, a stage-2 run folder with initial weights.
+ * folder, a stage-2 run folder with initial weights, two training steps of the whole model on a fixed batch.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Graph, ParamStore, Scope } from '../../src/engine/index.js';
+import { adamw } from '../../src/engine/optim.js';
+import { compileTrainStep, Trainer } from '../../src/engine/train.js';
+import { hostArray } from '../../src/io/array.js';
 import type { HostArray } from '../../src/io/array.js';
 import { saveSafetensors } from '../../src/io/safetensors.js';
 import {
@@ -15,9 +18,12 @@ import {
   frameValues,
   MEL_BANDS,
 } from '../../src/models/favor/config.js';
+import { avBatch } from '../../src/models/favor/data.js';
+import { frameLabelInputs } from '../../src/models/favor/frame_aux.js';
+import { avInputs, favorLoss } from '../../src/models/favor/model.js';
 import { encoderStageLoss } from '../../src/models/favor/pretrain.js';
 import { favorInferenceGraph } from '../../src/models/favor/task.js';
-import { avqaConfig, avqaTokenizer } from '../../src/data/avqa/index.js';
+import { avqaConfig, avqaTokenizer, FRAME_SOUNDS, FRAME_VISUAL } from '../../src/data/avqa/index.js';
 import type { ClipStreams } from '../../src/models/favor/data.js';
 import { Rng } from '../../src/util/rng.js';
 
@@ -57,4 +63,53 @@ export function writeStageTwoRun(dir: string, model: FavorConfig = { ...favorTin
     join(dir, 'config.json'),
     JSON.stringify({ task: 'favor', model, data: { avqa: { seed: 0, minDuration: 5, maxDuration: 10 } } }),
   );
+}
+
+/**
+ * Two AdamW steps (lr 3e-3, parameters seeded 5) of the whole model's loss on one fixed batch of 2 clips (10 and 7
+ * frames, text of 5 words over a vocabulary of 20), with random per-frame labels when `frameLabels`: the losses, the
+ * parameter names and the loss's metric names.
+ */
+export async function twoTrainSteps(
+  cm: FavorConfig,
+  frameLabels = false,
+): Promise<{ first: number; second: number; names: string[]; metrics: string[] }> {
+  const [lt, vocab] = [5, 20];
+  const store = new ParamStore(5);
+  let metrics: string[] = [];
+  const compiled = compileTrainStep(
+    (g, p) => {
+      const x = avInputs(g, 2, 10);
+      const text = g.input('text', 'int64', [2, lt]);
+      const target = g.input('target', 'int64', [2, lt]);
+      const mask = g.input('target_mask', 'float32', [2, lt]);
+      const labels = frameLabels ? frameLabelInputs(g, 2, 10) : undefined;
+      const out = favorLoss(p, x, text, target, mask, vocab, cm, undefined, labels);
+      metrics = Object.keys(out.metrics);
+      return out;
+    },
+    store,
+    { optimizer: adamw({ weightDecay: 0 }) },
+  );
+  const trainer = await Trainer.create(compiled, { lr: 3e-3, worker: false, session: { threads: 1 } });
+  const tokens = (k: number) => BigInt64Array.from({ length: 2 * lt }, (_, i) => BigInt((i * k) % vocab));
+  const rng = new Rng(3);
+  const labels = (classes: number, p: number) =>
+    Float32Array.from({ length: 2 * 10 * classes }, () => +(rng.uniform() < p));
+  const batch = {
+    ...avBatch([randomClip(10, 1), randomClip(7, 2)], 10),
+    text: hostArray('int64', [2, lt], tokens(7)),
+    target: hostArray('int64', [2, lt], tokens(3)),
+    target_mask: hostArray('float32', [2, lt], new Float32Array(2 * lt).fill(1)),
+    ...(frameLabels
+      ? {
+          frame_visual: hostArray('float32', [2, 10, FRAME_VISUAL], labels(FRAME_VISUAL, 0.1)),
+          frame_audio: hostArray('float32', [2, 10, FRAME_SOUNDS], labels(FRAME_SOUNDS, 0.3)),
+        }
+      : {}),
+  };
+  const first = (await trainer.trainStep(batch)).loss;
+  const second = (await trainer.trainStep(batch)).loss;
+  await trainer.close();
+  return { first, second, names: store.names(), metrics };
 }

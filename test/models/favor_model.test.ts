@@ -50,7 +50,7 @@ async function run(
   };
   const r = await session.run(feeds);
   await session.release();
-  return { r, out };
+  return { r, out, store };
 }
 
 test('shapes: AV tokens and logits for 1, 2 and 3 windows, frame and window sync, question-only', async () => {
@@ -72,6 +72,25 @@ test('shapes: AV tokens and logits for 1, 2 and 3 windows, frame and window sync
     else assert.equal(out.av, undefined, name);
     assert.equal(avTokenWindows(Math.ceil(frames / c.window), c).length, m, name);
   }
+});
+
+test("states: the LM's hidden state at each text position is what its vocabulary head reads", async () => {
+  const c = cfg({});
+  const { r, store } = await run(c, [10, 6], 10, (_g, o) => ({ states: o.states }));
+  assert.deepEqual(r.states.shape, [2, LT, c.lmDim]);
+  const states = toFloat32(r.states); // [2, LT, Dlm]
+  const logits = toFloat32(r.logits); // [2, LT, V]
+  const w = toFloat32(store.get('lm.head.weight')); // [Dlm, V]
+  const bias = toFloat32(store.get('lm.head.bias')); // [V]
+  for (let row = 0; row < 2 * LT; row++)
+    for (let v = 0; v < VOCAB; v++) {
+      let y = bias[v];
+      for (let d = 0; d < c.lmDim; d++) y += states[row * c.lmDim + d] * w[d * VOCAB + v];
+      assert.ok(
+        Math.abs(y - logits[row * VOCAB + v]) < 1e-4,
+        `row ${row} word ${v}: ${y} vs ${logits[row * VOCAB + v]}`,
+      );
+    }
 });
 
 test('padded frames get no Q-Former attention and padded windows none from the language model', async () => {

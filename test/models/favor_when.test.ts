@@ -6,16 +6,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Graph, ParamStore, Scope, Session } from '../../src/engine/index.js';
-import { adamw } from '../../src/engine/optim.js';
-import { compileTrainStep, Trainer } from '../../src/engine/train.js';
 import { hostArray, toFloat32 } from '../../src/io/array.js';
 import { audioContext } from '../../src/models/favor/audio_context.js';
 import { AUDIO_PER_FRAME, type FavorConfig, favorSmall, favorTiny } from '../../src/models/favor/config.js';
 import { avBatch } from '../../src/models/favor/data.js';
-import { avInputs, favor, favorLoss } from '../../src/models/favor/model.js';
+import { avInputs, favor } from '../../src/models/favor/model.js';
 import { FavorModelSchema } from '../../src/models/favor/task.js';
 import { Rng } from '../../src/util/rng.js';
-import { randomClip } from './favor_fixtures.js';
+import { randomClip, twoTrainSteps } from './favor_fixtures.js';
 
 const [B, F, S, D] = [2, 3, AUDIO_PER_FRAME, 4];
 const VOCAB = 20;
@@ -120,30 +118,6 @@ test('framePos: no parameter by default; else one embedding per frame of the win
 });
 
 async function stepLowersLoss(cm: FavorConfig): Promise<void> {
-  const compiled = compileTrainStep(
-    (g, p) => {
-      const x = avInputs(g, 2, 10);
-      const text = g.input('text', 'int64', [2, LT]);
-      const target = g.input('target', 'int64', [2, LT]);
-      const mask = g.input('target_mask', 'float32', [2, LT]);
-      return favorLoss(p, x, text, target, mask, VOCAB, cm);
-    },
-    new ParamStore(5),
-    { optimizer: adamw({ weightDecay: 0 }) },
-  );
-  const trainer = await Trainer.create(compiled, { lr: 3e-3, worker: false, session: { threads: 1 } });
-  const tokens = (k: number) => BigInt64Array.from({ length: 2 * LT }, (_, i) => BigInt((i * k) % VOCAB));
-  const batch = {
-    ...avBatch([randomClip(10, 1), randomClip(7, 2)], 10),
-    text: hostArray('int64', [2, LT], tokens(7)),
-    target: hostArray('int64', [2, LT], tokens(3)),
-    target_mask: hostArray('float32', [2, LT], new Float32Array(2 * LT).fill(1)),
-  };
-  const first = await trainer.trainStep(batch);
-  const second = await trainer.trainStep(batch);
-  assert.ok(
-    second.loss < first.loss,
-    `${cm.audioContext} framePos ${cm.framePos}: loss ${first.loss} -> ${second.loss}`,
-  );
-  await trainer.close();
+  const { first, second } = await twoTrainSteps(cm);
+  assert.ok(second < first, `${cm.audioContext} framePos ${cm.framePos}: loss ${first} -> ${second}`);
 }

@@ -92,6 +92,16 @@ export interface FavorConfig {
    * looks, colours, shapes: frameLabels' hits); 0 = off. Counts, order and "right after" ask about impacts.
    */
   queryHits: number;
+  /**
+   * Stage 2: factor of a head on the LM's state at the answer positions that predicts how many frames hold each kind
+   * of sound (lm_aux.ts: makes the LM gather the sounds its AV tokens hold); 0 = off.
+   */
+  lmAux: number;
+  /**
+   * Stage 2: add a projection of the question's mean word embedding to every AV token the LM reads (lm.ts), so the
+   * LM's AV positions know which sound or object is asked about before its answer position reads them.
+   */
+  questionAv: boolean;
   /** Stage 1: mirror each train clip's frames left to right with probability 1/2 (the labels do not change). */
   flip: boolean;
   /** Language model width and layers. */
@@ -136,6 +146,8 @@ export const favorSmall = (): FavorConfig => ({
   tokenAux: 0,
   queryAux: 0,
   queryHits: 0,
+  lmAux: 0,
+  questionAv: false,
   flip: false,
   lmDim: 64,
   lmLayers: 2,

@@ -15,6 +15,7 @@
  *          (+ answerAux * CE of a classifier reading the AV tokens directly, aux.ts)
  *          (+ queryAux * BCE of a head reading each window's queries against its frames' labels, query_aux.ts;
  *             + queryHits * the same head's BCE against which objects hit the wall in each frame)
+ *          (+ lmAux * Poisson NLL of a head on the LM's answer-position states against each sound's frame count, lm_aux.ts)
  */
 import { type Graph, type Scope, type Tensor, concat } from '../../engine/index.js';
 import { crossEntropyLoss, linear, type QFormerLayerResult } from '../../nn/index.js';
@@ -23,6 +24,7 @@ import { type AnswerAuxInputs, answerAuxLoss } from './aux.js';
 import { audioContext } from './audio_context.js';
 import { audioEncoder, pixelFeatures, synchronize, visualEncoder } from './encoders.js';
 import { languageModel } from './lm.js';
+import { lmAuxLoss } from './lm_aux.js';
 import { maskedDiversityLoss, windowedQFormer } from './qformer.js';
 import { type FrameLabelInputs, type FrameStreams, frameAuxLoss } from './frame_aux.js';
 import { seedEncoders } from './encoder_init.js';
@@ -173,6 +175,8 @@ export function avTokenWindows(windows: number, cfg: FavorConfig): number[] {
 export interface FavorOutputs {
   logits: Tensor; // [B, Lt, V]
   avAttention?: Tensor; // [B, Lt, M]
+  /** The LM's final normed hidden state at each text position (what its vocabulary head reads). */
+  states: Tensor; // [B, Lt, Dlm]
   av?: AvTokens;
 }
 
@@ -221,6 +225,10 @@ export function favorLoss(
     Object.assign(metrics, q.metrics);
     loss = loss.add(q.loss.mul(cfg.queryAux));
     if (q.hits) loss = loss.add(q.hits.mul(cfg.queryHits));
+  }
+  if (frameLabels && cfg.lmAux > 0) {
+    metrics.lm_aux_nll = lmAuxLoss(p.scope('lm_aux'), out.states, targetMask, frameLabels.audio);
+    loss = loss.add(metrics.lm_aux_nll.mul(cfg.lmAux));
   }
   return { loss, metrics };
 }

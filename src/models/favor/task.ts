@@ -58,6 +58,8 @@ export const FavorModelSchema = z
     tokenAux: z.number().min(0).default(0),
     queryAux: z.number().min(0).default(0),
     queryHits: z.number().min(0).default(0),
+    lmAux: z.number().min(0).default(0),
+    questionAv: z.boolean().default(false),
     flip: z.boolean().default(false),
     lmDim: z.number().int().positive(),
     lmLayers: z.number().int().min(1),
@@ -200,7 +202,7 @@ export function favorLossGraph(
         }
       : undefined;
   const frameLabels =
-    (model.frameAux > 0 || model.frameProbe || model.queryAux > 0) && !model.questionOnly
+    (model.frameAux > 0 || model.frameProbe || model.queryAux > 0 || model.lmAux > 0) && !model.questionOnly
       ? frameLabelInputs(g, batch, frames, 0, model.queryAux > 0 && model.queryHits > 0)
       : undefined;
   return favorLoss(p, x, text, target, mask, vocab, model, aux, frameLabels);
