@@ -92,6 +92,8 @@ export const FavorDataSchema = z
         minDuration: z.number().min(1),
         maxDuration: z.number().max(60),
         families: AvqaConfigSchema.innerType().innerType().innerType().shape.families.removeDefault(),
+        /** Questions per family per scene (more questions from the same clips: no more rendering; docs/avqa.md). */
+        perFamily: AvqaConfigSchema.innerType().innerType().innerType().shape.perFamily,
       })
       .strict(),
   })
@@ -264,6 +266,7 @@ export const favorTask = defineTask<FavorConfig, FavorDataConfig, FavorTaskData>
         minDuration: 5,
         maxDuration: 10,
         families: ['audio', 'visual', 'source', 'order', 'count', 'causal', 'matching', 'sync'],
+        perFamily: 1,
       },
     },
     train: {

@@ -1,0 +1,28 @@
+/** The favor task's data fields: `data.avqa.perFamily` reaches the generator, and runs saved without it read as 1. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { loadAvqaExamples } from '../../src/models/favor/data.js';
+import { FavorDataSchema } from '../../src/models/favor/index.js';
+import { getTask } from '../../src/models/registry.js';
+import { parseOverrides, resolveConfig } from '../../src/train/config.js';
+
+const OLD_RUN_DATA = { avqa: { seed: 0, minDuration: 5, maxDuration: 5, families: ['audio', 'count'] } };
+
+test('data.avqa.perFamily: defaults to 1, parses from a config.json without it, and refuses 0 naming the field', async () => {
+  assert.equal(FavorDataSchema.parse(OLD_RUN_DATA).avqa.perFamily, 1);
+  const task = await getTask('favor');
+  const resolve = (o: string[]) => resolveConfig(task, { source: 'synth', overrides: parseOverrides(o) });
+  assert.equal((resolve([]).data as { avqa: { perFamily: number } }).avqa.perFamily, 1);
+  assert.equal((resolve(['data.avqa.perFamily=3']).data as { avqa: { perFamily: number } }).avqa.perFamily, 3);
+  assert.throws(() => resolve(['data.avqa.perFamily=0']), /perFamily/);
+});
+
+test('data.avqa.perFamily=2 asks more questions of the same scenes (no more scenes rendered)', () => {
+  const data = FavorDataSchema.parse(OLD_RUN_DATA).avqa;
+  const one = loadAvqaExamples(data, 12);
+  const two = loadAvqaExamples({ ...data, perFamily: 2 }, 12);
+  const scenes = (qs: { scene: string }[]) => new Set(qs.map((q) => q.scene));
+  assert.deepEqual(scenes(two.questions), scenes(one.questions));
+  assert.ok(two.questions.length > one.questions.length * 1.5, `${two.questions.length} vs ${one.questions.length}`);
+  for (const qs of [one.questions, two.questions]) assert.ok(qs.every((q) => data.families.includes(q.family)));
+});
