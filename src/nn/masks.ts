@@ -194,6 +194,15 @@ export function lengthsToValid(lengths: Tensor, t: number): Tensor {
   return pos.lt(lengths.unsqueeze([1])); // [B, T]
 }
 
+/** Masked mean over axis 1: x [B, T, D], valid [B, T] -> [B, D] (0 for an item with no valid step). */
+export function poolValid(x: Tensor, valid: Tensor): Tensor {
+  const w = valid.unsqueeze([2]); // [B, T, 1]
+  return x
+    .mul(w)
+    .sum([1])
+    .div(w.sum([1]).maximum(1)); // [B, D]
+}
+
 /** Sum of the given masks (undefined entries are skipped); undefined when none is given. */
 export function combineMasks(...masks: (Tensor | undefined)[]): Tensor | undefined {
   const list = masks.filter((m): m is Tensor => m !== undefined);

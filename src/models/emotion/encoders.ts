@@ -48,15 +48,6 @@ export function audioEncoder(p: Scope, audio: Tensor, valid: Tensor, cfg: Emotio
   return layerNorm(p.scope('norm'), h); // [B, F, D]
 }
 
-/** Masked mean over axis 1: x [B, T, D], valid [B, T] -> [B, D] (0 for an item with no valid step). */
-export function poolValid(x: Tensor, valid: Tensor): Tensor {
-  const w = valid.unsqueeze([2]); // [B, T, 1]
-  return x
-    .mul(w)
-    .sum([1])
-    .div(w.sum([1]).maximum(1)); // [B, D]
-}
-
 /** Relative position features of each step: valid [B, T] -> [B, T, D] (0 at padding). */
 function relativePosition(p: Scope, valid: Tensor, dim: number): Tensor {
   const t = valid.shape[1] as number;

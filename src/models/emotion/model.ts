@@ -21,9 +21,9 @@
  * what is there plus the two flags; training drops modalities at random so this case is learned.
  */
 import { type Tensor, concat, constant, init, type Scope } from '../../engine/index.js';
-import { crossModalBlock, keyPaddingMask, layerNorm, linear, mlp } from '../../nn/index.js';
+import { crossModalBlock, keyPaddingMask, layerNorm, linear, mlp, poolValid } from '../../nn/index.js';
 import { ACCENT_BUCKETS, AGES, GENDERS, TIMBRE_BUCKETS, UTTERANCE_DIM, type EmotionModelConfig } from './config.js';
-import { audioEncoder, poolValid, textEncoder } from './encoders.js';
+import { audioEncoder, textEncoder } from './encoders.js';
 
 export interface EmotionInputs {
   tokens: Tensor; // [B, W] int64

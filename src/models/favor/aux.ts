@@ -10,7 +10,7 @@
  *   loss = cross-entropy against answer_class [B]
  */
 import { type Scope, type Tensor, concat, init } from '../../engine/index.js';
-import { MASK_VALUE, crossEntropyLoss, linear, mlp } from '../../nn/index.js';
+import { MASK_VALUE, crossEntropyLoss, linear, mlp, poolValid } from '../../nn/index.js';
 import type { FavorConfig } from './config.js';
 
 export interface AnswerAuxInputs {
@@ -31,11 +31,7 @@ export function answerAuxLogits(
 ): Tensor {
   const d = cfg.lmDim;
   const words = lm.param('embed', [vocab, d], init.normal(0.02)).gather(x.text, 0); // [B, Lt, Dlm]
-  const qm = x.questionMask.unsqueeze([2]); // [B, Lt, 1]
-  const q = words
-    .mul(qm)
-    .sum([1])
-    .div(qm.sum([1]).maximum(1)); // [B, Dlm]
+  const q = poolValid(words, x.questionMask); // [B, Dlm]
   const query = linear(p.scope('query'), q, d).unsqueeze([1]); // [B, 1, Dlm]
   const keys = linear(p.scope('key'), av.tokens, d); // [B, M, Dlm]
   const scores = query.matmul(keys.mT).mul(1 / Math.sqrt(d)); // [B, 1, M]

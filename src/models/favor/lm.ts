@@ -12,7 +12,15 @@
  *   states: the final normed hidden state at each text position, what the head reads  [B, Lt, Dlm]
  */
 import { type Scope, type Tensor, concat, init } from '../../engine/index.js';
-import { MASK_VALUE, addSinusoidal, causalMask, layerNorm, linear, transformerBlock } from '../../nn/index.js';
+import {
+  MASK_VALUE,
+  addSinusoidal,
+  causalMask,
+  layerNorm,
+  linear,
+  poolValid,
+  transformerBlock,
+} from '../../nn/index.js';
 import { WORD_SPECIALS } from '../../data/avqa/index.js';
 import type { FavorConfig } from './config.js';
 
@@ -30,12 +38,8 @@ function questionSummary(p: Scope, words: Tensor, text: Tensor): Tensor {
     .eq(SEP_ID)
     .cast('float32')
     .matmul(text.graph.constant({ dtype: 'float32', shape: [lt, lt], data: upper })); // [B, Lt]
-  const question = sepsSoFar.lt(0.5).cast('float32').unsqueeze([2]); // [B, Lt, 1]
-  const mean = words
-    .mul(question)
-    .sum([1])
-    .div(question.sum([1]).maximum(1)); // [B, Dlm]
-  return linear(p, mean, words.shape[2] as number); // [B, Dlm]
+  const question = sepsSoFar.lt(0.5).cast('float32'); // [B, Lt]
+  return linear(p, poolValid(words, question), words.shape[2] as number); // [B, Dlm]
 }
 
 export interface LmOutputs {

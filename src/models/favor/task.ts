@@ -83,6 +83,9 @@ export const FavorModelSchema = z
     path: ['queryHits'],
   });
 
+/** AVQA's own field schemas (under its refinements), so the favor task's data fields keep the generator's checks. */
+const AVQA_FIELDS = AvqaConfigSchema.innerType().innerType().innerType().shape;
+
 export const FavorDataSchema = z
   .object({
     /** AVQA settings (docs/avqa.md); shorter clips than AVQA's 5-30 s default keep CPU runs small. */
@@ -91,9 +94,9 @@ export const FavorDataSchema = z
         seed: z.number().int().nonnegative(),
         minDuration: z.number().min(1),
         maxDuration: z.number().max(60),
-        families: AvqaConfigSchema.innerType().innerType().innerType().shape.families.removeDefault(),
+        families: AVQA_FIELDS.families.removeDefault(),
         /** Questions per family per scene (more questions from the same clips: no more rendering; docs/avqa.md). */
-        perFamily: AvqaConfigSchema.innerType().innerType().innerType().shape.perFamily,
+        perFamily: AVQA_FIELDS.perFamily,
       })
       .strict(),
   })
