@@ -44,6 +44,8 @@ export const TrainSectionSchema = z
     emaDecay: z.number().min(0).lt(1).nullable(),
     /** Evaluate on val every this many epochs (the last epoch is always evaluated). */
     evalEvery: z.number().int().positive(),
+    /** Evaluate on val every this many steps instead of at epoch ends (null: by epochs; the last step is always evaluated). */
+    evalEverySteps: z.number().int().positive().nullable(),
     /** Evaluate the untrained model on test too, for a before/after table. */
     evalBefore: z.boolean(),
     /** Write checkpoints/last.safetensors every this many steps (0: only at epoch ends and on exit). */
@@ -107,6 +109,7 @@ export const COMMON_DEFAULTS: { split: SplitSection; train: TrainSection } = {
     clipNorm: 1,
     emaDecay: null,
     evalEvery: 1,
+    evalEverySteps: null,
     evalBefore: true,
     checkpointEvery: 100,
     patience: null,

@@ -160,13 +160,24 @@ export async function trainLoop(ctx: RunContext): Promise<RunStatus> {
       });
 
     const epochEnd = state.pos % spe === 0 || state.pos === totalSteps;
-    const evalNow =
-      epochEnd && ((epoch + 1) % t.evalEvery === 0 || state.pos === totalSteps) && ctx.splits.val.length > 0;
+    const due =
+      t.evalEverySteps !== null ? state.pos % t.evalEverySteps === 0 : epochEnd && (epoch + 1) % t.evalEvery === 0;
+    const evalNow = (due || state.pos === totalSteps) && ctx.splits.val.length > 0;
     const earlyStop = evalNow ? await validate(ctx, epoch + 1) : false;
-    if (epochEnd || (t.checkpointEvery > 0 && state.pos % t.checkpointEvery === 0) || stop.requested || earlyStop) {
+    // A val evaluation between epoch ends is checkpointed too, so a resumed run never evaluates the same step twice.
+    const every = t.checkpointEvery > 0 && state.pos % t.checkpointEvery === 0;
+    if (epochEnd || evalNow || every || stop.requested || earlyStop) {
       await writeCheckpoint(
         ctx,
-        stop.requested ? `signal ${stop.reason}` : earlyStop ? 'early-stop' : epochEnd ? 'epoch' : 'every',
+        stop.requested
+          ? `signal ${stop.reason}`
+          : earlyStop
+            ? 'early-stop'
+            : epochEnd
+              ? 'epoch'
+              : evalNow && !every
+                ? 'eval'
+                : 'every',
       );
     }
     if (stop.requested) {

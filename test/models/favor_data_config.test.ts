@@ -1,8 +1,8 @@
-/** The favor task's data fields: `data.avqa.perFamily` reaches the generator, and runs saved without it read as 1. */
+/** The favor task's data fields: `data.avqa.perFamily` reaches the generator, and runs saved without it read as 1; `data.heldOutPerFamily` trims val and test. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadAvqaExamples } from '../../src/models/favor/data.js';
-import { FavorDataSchema } from '../../src/models/favor/index.js';
+import { FavorDataSchema, favorSplits } from '../../src/models/favor/index.js';
 import { getTask } from '../../src/models/registry.js';
 import { parseOverrides, resolveConfig } from '../../src/train/config.js';
 
@@ -25,4 +25,30 @@ test('data.avqa.perFamily=2 asks more questions of the same scenes (no more scen
   assert.deepEqual(scenes(two.questions), scenes(one.questions));
   assert.ok(two.questions.length > one.questions.length * 1.5, `${two.questions.length} vs ${one.questions.length}`);
   for (const qs of [one.questions, two.questions]) assert.ok(qs.every((q) => data.families.includes(q.family)));
+});
+
+test('data.heldOutPerFamily keeps every train question and, per val and test scene, the first N per family', async () => {
+  assert.equal(FavorDataSchema.parse(OLD_RUN_DATA).heldOutPerFamily, null);
+  const task = await getTask('favor');
+  assert.throws(
+    () => resolveConfig(task, { source: 'synth', overrides: parseOverrides(['data.heldOutPerFamily=0']) }),
+    /heldOutPerFamily/,
+  );
+  const data = { ...FavorDataSchema.parse(OLD_RUN_DATA).avqa, perFamily: 3 };
+  const { questions } = loadAvqaExamples(data, 60);
+  const all = favorSplits(questions, null);
+  const trimmed = favorSplits(questions, 1);
+  assert.deepEqual(trimmed.train, all.train);
+  for (const split of ['val', 'test'] as const) {
+    assert.ok(trimmed[split].length > 0 && trimmed[split].length < all[split].length, split);
+    const kept = trimmed[split].map((i) => questions[i]);
+    assert.ok(
+      kept.every((q) => q.id.endsWith('.0')),
+      split,
+    );
+    // one question per scene and family, and every scene and family of the split still asked
+    const keys = (qs: typeof kept) => new Set(qs.map((q) => `${q.scene}/${q.family}`));
+    assert.equal(keys(kept).size, kept.length);
+    assert.deepEqual(keys(kept), keys(all[split].map((i) => questions[i])));
+  }
 });

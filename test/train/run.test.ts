@@ -134,6 +134,32 @@ test('early stopping: patience on the monitored val metric, direction-aware', as
   }
 });
 
+test('evalEverySteps evaluates val every N steps across epoch ends, and at the last step; each evaluation is checkpointed', async () => {
+  const dir = tmp();
+  try {
+    // 6 steps per epoch, 3 epochs = 18 steps: evaluations at 4, 8, 12, 16 and the last step, none at the epoch end 6.
+    const r = await runTraining({
+      task: toyTask,
+      config: config('train.epochs=3', 'train.evalEverySteps=4', 'train.evalBefore=false'),
+      source,
+      out: dir,
+      quiet: true,
+    });
+    assert.equal(r.pos, 18);
+    const log = readLog(runFiles(dir).log);
+    const evals = log.filter((l) => l.type === 'eval' && l.split === 'val').map((l) => l.pos);
+    assert.deepEqual(evals, [4, 8, 12, 16, 18]);
+    const checkpoints = log.filter((l) => l.type === 'checkpoint').map((l) => [l.pos, l.reason]);
+    for (const pos of [4, 8, 16])
+      assert.ok(
+        checkpoints.some(([p, why]) => p === pos && why === 'eval'),
+        `pos ${pos}`,
+      );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('NaN guard: a non-finite batch stops the run with a NumericError, or is skipped with onNonFinite=skip', async () => {
   const dir = tmp();
   try {

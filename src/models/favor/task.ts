@@ -99,6 +99,11 @@ export const FavorDataSchema = z
         perFamily: AVQA_FIELDS.perFamily,
       })
       .strict(),
+    /**
+     * Questions per family per val and test scene (null: all of them). With perFamily > 1 the held-out sets then stay
+     * the size and kind of a perFamily = 1 run's (each scene's first question per family) while training asks more.
+     */
+    heldOutPerFamily: z.number().int().min(1).max(10).nullable().default(null),
   })
   .strict();
 
@@ -111,6 +116,19 @@ export interface FavorTaskData extends TaskData {
   encoderCache?: EncoderCache;
 }
 
+/** Question indices per split; val and test keep each scene's first `heldOutPerFamily` questions per family (ids end in `.k`). */
+export function favorSplits(
+  questions: readonly AvqaQuestion[],
+  heldOutPerFamily: number | null,
+): { train: number[]; val: number[]; test: number[] } {
+  const splits = { train: [] as number[], val: [] as number[], test: [] as number[] };
+  const rank = (q: AvqaQuestion) => Number(q.id.slice(q.id.lastIndexOf('.') + 1));
+  questions.forEach((q, i) => {
+    if (q.split === 'train' || heldOutPerFamily === null || rank(q) < heldOutPerFamily) splits[q.split].push(i);
+  });
+  return splits;
+}
+
 async function loadFavorData(ctx: LoadContext<FavorDataConfig, FavorConfig>): Promise<FavorTaskData> {
   if (ctx.source.kind !== 'synth')
     throw new ConfigError('favor trains on AVQA scenes: use --data avqa:N', { field: 'data' });
@@ -120,8 +138,7 @@ async function loadFavorData(ctx: LoadContext<FavorDataConfig, FavorConfig>): Pr
     (done, total) => ctx.progress('AVQA streams', done, total),
     ctx.model.frameSize,
   );
-  const splits = { train: [] as number[], val: [] as number[], test: [] as number[] };
-  ex.questions.forEach((q, i) => splits[q.split].push(i));
+  const splits = favorSplits(ex.questions, ctx.data.heldOutPerFamily);
   if (!splits.train.length || !splits.test.length)
     throw new ConfigError(`${ctx.source.clips} AVQA scenes leave an empty train or test split; use more scenes`, {
       field: 'data',
@@ -271,6 +288,7 @@ export const favorTask = defineTask<FavorConfig, FavorDataConfig, FavorTaskData>
         families: ['audio', 'visual', 'source', 'order', 'count', 'causal', 'matching', 'sync'],
         perFamily: 1,
       },
+      heldOutPerFamily: null,
     },
     train: {
       batchSize: 16,
