@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadAvqaExamples } from '../../src/models/favor/data.js';
-import { FavorDataSchema, favorSplits } from '../../src/models/favor/index.js';
+import { FavorDataSchema } from '../../src/models/favor/index.js';
 import { getTask } from '../../src/models/registry.js';
 import { parseOverrides, resolveConfig } from '../../src/train/config.js';
 
@@ -27,28 +27,25 @@ test('data.avqa.perFamily=2 asks more questions of the same scenes (no more scen
   for (const qs of [one.questions, two.questions]) assert.ok(qs.every((q) => data.families.includes(q.family)));
 });
 
-test('data.heldOutPerFamily keeps every train question and, per val and test scene, the first N per family', async () => {
+test('data.heldOutPerFamily: train asks perFamily questions per scene, val and test exactly those of perFamily = N', async () => {
   assert.equal(FavorDataSchema.parse(OLD_RUN_DATA).heldOutPerFamily, null);
   const task = await getTask('favor');
   assert.throws(
     () => resolveConfig(task, { source: 'synth', overrides: parseOverrides(['data.heldOutPerFamily=0']) }),
     /heldOutPerFamily/,
   );
-  const data = { ...FavorDataSchema.parse(OLD_RUN_DATA).avqa, perFamily: 3 };
-  const { questions } = loadAvqaExamples(data, 60);
-  const all = favorSplits(questions, null);
-  const trimmed = favorSplits(questions, 1);
-  assert.deepEqual(trimmed.train, all.train);
-  for (const split of ['val', 'test'] as const) {
-    assert.ok(trimmed[split].length > 0 && trimmed[split].length < all[split].length, split);
-    const kept = trimmed[split].map((i) => questions[i]);
-    assert.ok(
-      kept.every((q) => q.id.endsWith('.0')),
-      split,
-    );
-    // one question per scene and family, and every scene and family of the split still asked
-    const keys = (qs: typeof kept) => new Set(qs.map((q) => `${q.scene}/${q.family}`));
-    assert.equal(keys(kept).size, kept.length);
-    assert.deepEqual(keys(kept), keys(all[split].map((i) => questions[i])));
+  const data = FavorDataSchema.parse(OLD_RUN_DATA).avqa;
+  const one = loadAvqaExamples(data, 60);
+  const three = loadAvqaExamples({ ...data, perFamily: 3 }, 60);
+  const mixed = loadAvqaExamples({ ...data, perFamily: 3 }, 60, undefined, undefined, 1);
+  const ids = (qs: typeof one.questions, split: string) =>
+    qs.filter((q) => q.split === split).map((q) => `${q.id} ${q.question} ${q.answer}`);
+  assert.deepEqual(ids(mixed.questions, 'train'), ids(three.questions, 'train'));
+  for (const split of ['val', 'test']) {
+    assert.ok(ids(one.questions, split).length > 0, split);
+    assert.deepEqual(ids(mixed.questions, split), ids(one.questions, split));
+    assert.notDeepEqual(ids(three.questions, split), ids(one.questions, split));
   }
+  // every held-out question has its clip
+  for (const q of mixed.questions.filter((x) => x.split !== 'train')) assert.ok(mixed.clip(q).frames > 0, q.id);
 });

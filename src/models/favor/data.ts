@@ -58,29 +58,46 @@ export const clipKey = (q: Pick<AvqaQuestion, 'index' | 'audio'>): string =>
 /** Examples already rendered in this process, by settings: ablation and seed runs share one rendering. */
 const rendered = new Map<string, AvqaExamples>();
 
-/** Renders the streams of every question's clip once per process (progress per rendered clip). */
+/**
+ * Renders the streams of every question's clip once per process (progress per rendered clip). With
+ * `heldOutPerFamily` the val and test questions are those the generator asks with `perFamily` = that number (the
+ * same scenes; train keeps the config's): a run trained on more questions per scene is then scored on exactly the
+ * held-out questions of a run with fewer. Taking a subset of the config's own questions instead would not do: the
+ * answer balancer orders a scene's questions, so its first question per family leans to the rarer answer.
+ */
 export function loadAvqaExamples(
   config: Partial<AvqaConfig>,
   scenes: number,
   progress?: (done: number, total: number) => void,
   frameSize = FRAME_SIZE,
+  heldOutPerFamily: number | null = null,
 ): AvqaExamples {
   const cfg = avqaConfig(config);
-  const key = JSON.stringify([cfg, scenes, frameSize]);
+  const heldOut = heldOutPerFamily === cfg.perFamily ? null : heldOutPerFamily;
+  const key = JSON.stringify([cfg, scenes, frameSize, heldOut]);
   const known = rendered.get(key);
   if (known) return known;
-  const ex = renderExamples(cfg, scenes, frameSize, progress);
+  const ex = renderExamples(cfg, scenes, frameSize, heldOut, progress);
   rendered.set(key, ex);
   return ex;
+}
+
+/** The config's questions, with val and test asked as `perFamily = heldOut` would ask them (null: as the config). */
+function sceneQuestionSets(cfg: AvqaConfig, scenes: number, heldOut: number | null): AvqaQuestion[] {
+  const { questions } = generateAvqa(cfg, scenes);
+  if (heldOut === null) return questions;
+  const evalQuestions = generateAvqa({ ...cfg, perFamily: heldOut }, scenes).questions;
+  return [...questions.filter((q) => q.split === 'train'), ...evalQuestions.filter((q) => q.split !== 'train')];
 }
 
 function renderExamples(
   cfg: AvqaConfig,
   scenes: number,
   frameSize: number,
+  heldOut: number | null,
   progress?: (done: number, total: number) => void,
 ): AvqaExamples {
-  const { questions } = generateAvqa(cfg, scenes);
+  const questions = sceneQuestionSets(cfg, scenes, heldOut);
   const opts = { size: frameSize, nMels: MEL_BANDS };
   const videos = new Map<number, Float32Array>();
   const audios = new Map<string, Float32Array>();

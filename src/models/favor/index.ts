@@ -35,4 +35,4 @@ export {
   type AskResult,
   type WindowAttention,
 } from './infer.js';
-export { favorTask, favorSplits, FavorModelSchema, FavorDataSchema } from './task.js';
+export { favorTask, FavorModelSchema, FavorDataSchema } from './task.js';

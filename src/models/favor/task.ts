@@ -100,8 +100,8 @@ export const FavorDataSchema = z
       })
       .strict(),
     /**
-     * Questions per family per val and test scene (null: all of them). With perFamily > 1 the held-out sets then stay
-     * the size and kind of a perFamily = 1 run's (each scene's first question per family) while training asks more.
+     * Val and test ask what `data.avqa.perFamily` = this would ask of the same scenes (null: as perFamily), so a run
+     * trained on more questions per scene is scored on the held-out questions of a perFamily = 1 run.
      */
     heldOutPerFamily: z.number().int().min(1).max(10).nullable().default(null),
   })
@@ -116,19 +116,6 @@ export interface FavorTaskData extends TaskData {
   encoderCache?: EncoderCache;
 }
 
-/** Question indices per split; val and test keep each scene's first `heldOutPerFamily` questions per family (ids end in `.k`). */
-export function favorSplits(
-  questions: readonly AvqaQuestion[],
-  heldOutPerFamily: number | null,
-): { train: number[]; val: number[]; test: number[] } {
-  const splits = { train: [] as number[], val: [] as number[], test: [] as number[] };
-  const rank = (q: AvqaQuestion) => Number(q.id.slice(q.id.lastIndexOf('.') + 1));
-  questions.forEach((q, i) => {
-    if (q.split === 'train' || heldOutPerFamily === null || rank(q) < heldOutPerFamily) splits[q.split].push(i);
-  });
-  return splits;
-}
-
 async function loadFavorData(ctx: LoadContext<FavorDataConfig, FavorConfig>): Promise<FavorTaskData> {
   if (ctx.source.kind !== 'synth')
     throw new ConfigError('favor trains on AVQA scenes: use --data avqa:N', { field: 'data' });
@@ -137,8 +124,10 @@ async function loadFavorData(ctx: LoadContext<FavorDataConfig, FavorConfig>): Pr
     ctx.source.clips,
     (done, total) => ctx.progress('AVQA streams', done, total),
     ctx.model.frameSize,
+    ctx.data.heldOutPerFamily,
   );
-  const splits = favorSplits(ex.questions, ctx.data.heldOutPerFamily);
+  const splits = { train: [] as number[], val: [] as number[], test: [] as number[] };
+  ex.questions.forEach((q, i) => splits[q.split].push(i));
   if (!splits.train.length || !splits.test.length)
     throw new ConfigError(`${ctx.source.clips} AVQA scenes leave an empty train or test split; use more scenes`, {
       field: 'data',
