@@ -15,7 +15,7 @@ import { type FavorConfig, favorTiny } from '../../src/models/favor/config.js';
 import { type AvqaExamples, avBatch, frameLabelBatch } from '../../src/models/favor/data.js';
 import { encoderStageLoss, scoreFrames } from '../../src/models/favor/pretrain.js';
 import { avInputs, encodeStreams } from '../../src/models/favor/model.js';
-import { conv3x3, spaceToDepth2 } from '../../src/models/favor/stem.js';
+import { conv3x3, spaceToDepth2, stackNeighbours } from '../../src/models/favor/stem.js';
 import { FavorModelSchema } from '../../src/models/favor/task.js';
 import { Rng } from '../../src/util/rng.js';
 import { randomClip } from './favor_fixtures.js';
@@ -100,6 +100,58 @@ test('a 64 px frame enters the stem as 32 x 32 cells holding its 2x2 pixel block
             );
 });
 
+test('stackNeighbours joins each frame with the k frames on either side, zeros beyond the clip', async () => {
+  const [b, f, h, w, c, k] = [2, 4, 2, 3, 2, 2];
+  const x = Float32Array.from({ length: b * f * h * w * c }, (_, i) => i + 1);
+  const pred = await Predictor.create(
+    (g) => ({ y: stackNeighbours(g.input('x', 'float32', [b * f, h, w, c]), b, f, k) }),
+    new ParamStore(0),
+    { worker: false },
+  );
+  const out = await pred.run({ x: hostArray('float32', [b * f, h, w, c], x) });
+  await pred.close();
+  assert.deepEqual(out.y.shape, [b * f, h, w, c * (2 * k + 1)]);
+  const y = toFloat32(out.y);
+  const cell = h * w * c;
+  for (let i = 0; i < b; i++)
+    for (let t = 0; t < f; t++)
+      for (let pos = 0; pos < h * w; pos++)
+        for (let d = -k; d <= k; d++)
+          for (let ch = 0; ch < c; ch++) {
+            const got = y[((i * f + t) * h * w + pos) * c * (2 * k + 1) + (d + k) * c + ch];
+            const src = t + d;
+            const want = src < 0 || src >= f ? 0 : x[(i * f + src) * cell + pos * c + ch];
+            assert.equal(got, want, `clip ${i} frame ${t} offset ${d}`);
+          }
+});
+
+test("frameContext widens only the conv stem's first layer; it needs the conv stem, and hitAux stage 1", () => {
+  for (const [frameContext, frameSize] of [
+    [1, 32],
+    [2, 64],
+  ] as const) {
+    const g = new Graph();
+    const store = new ParamStore(0);
+    const s = encodeStreams(
+      new Scope(g, store).scope('encoder'),
+      avInputs(g, 2, 7, frameSize),
+      conv({ frameContext, frameSize }),
+    );
+    assert.deepEqual(s.visual.shape, [2, 10, 4, 16]);
+    const perFrame = frameSize === 64 ? 12 : 3;
+    assert.deepEqual(store.get('encoder.visual.stem.c1.weight').shape, [9 * perFrame * (2 * frameContext + 1), 4]);
+    assert.deepEqual(store.get('encoder.visual.stem.c2.weight').shape, [9 * 4, 8]);
+  }
+  const refused = (over: Record<string, unknown>, pattern: RegExp) => {
+    const parsed = FavorModelSchema.safeParse({ ...conv(), ...over });
+    assert.ok(!parsed.success && pattern.test(parsed.error.issues[0].message), JSON.stringify(over));
+  };
+  refused({ visualStem: 'patch', frameContext: 1 }, /frameContext needs visualStem conv/);
+  refused({ hitAux: 1 }, /hitAux is a stage-1 head/);
+  refused({ frameContext: 5 }, /less than or equal to 4/);
+  assert.ok(FavorModelSchema.safeParse(conv({ stage: 'encoders', frameContext: 2, hitAux: 1 })).success);
+});
+
 test('frameSize 64 needs the conv stem, and a clip of the wrong size is refused by name', () => {
   const parsed = FavorModelSchema.safeParse({ ...conv({ frameSize: 64 }), visualStem: 'patch' });
   assert.ok(!parsed.success && /frameSize 64 needs visualStem conv/.test(parsed.error.issues[0].message));
@@ -141,6 +193,14 @@ test('stage 1 trains the encoders and the frame heads on the frame BCEs alone (3
   }
 });
 
+test("stage 1 with hitAux adds the hit head's BCE and trains it, over a stem that sees the neighbouring frames", async () => {
+  const { step, before, after } = await stageOneStep(conv({ stage: 'encoders', frameContext: 1, hitAux: 0.5 }));
+  const { frame_visual_bce: v, frame_audio_bce: a, frame_hit_bce: h } = step.metrics;
+  assert.ok(h > 0 && Math.abs(step.loss - (v + a + 0.5 * h)) < 1e-4, JSON.stringify(step.metrics));
+  assert.ok(step.metrics.frame_hit_none > 0 && step.metrics.frame_hit_none < 1, 'both kinds of frame in the batch');
+  for (const prefix of ['frame_aux.hits', 'encoder.visual.stem.c1']) assert.ok(moved(before, after, prefix), prefix);
+});
+
 test('stage 2 starts from a stage-1 run, keeps frozen encoders fixed, and refuses a mismatched one', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'favor-pretrain-'));
   try {
@@ -163,6 +223,16 @@ test('stage 2 starts from a stage-1 run, keeps frozen encoders fixed, and refuse
           conv({ encoders: dir, stemDim: 8 }),
         ),
       /model\.stemDim is 4, this run's 8/,
+    );
+    const other = new Graph();
+    assert.throws(
+      () =>
+        encodeStreams(
+          new Scope(other, new ParamStore(0)).scope('encoder'),
+          avInputs(other, 1, 5),
+          conv({ encoders: dir, frameContext: 2 }),
+        ),
+      /model\.frameContext is 0, this run's 2/,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -196,4 +266,40 @@ test('scoreFrames: perfect logits score 1 on every part; "nothing anywhere" scor
   const none = await scoreFrames(feedsOf(false), ex, questions as never, 2);
   assert.equal(none.sound_acc, none.sound_silent);
   assert.ok(none.sound_silent < 1 && none.color_acc === 0, JSON.stringify(none));
+});
+
+test('scoreFrames scores the hit head when the graph has one: perfect gives 1, "no hit" gives hit_none and recall 0', async () => {
+  const questions = [0, 1, 2].map((index) => ({ index }));
+  const labelsOf = (q: { index: number }) => frameLabels(avqa, q.index);
+  const ex = { frames: 10, clip: () => randomClip(10, 1), labels: labelsOf } as unknown as AvqaExamples;
+  const run = (logit: (x: number) => number) => async (feeds: Record<string, HostArray>) => {
+    const b = feeds.video.shape[0];
+    const rows = questions.slice(0, b);
+    while (rows.length < b) rows.push(rows[rows.length - 1]);
+    const labels = frameLabelBatch(rows.map(labelsOf), 10);
+    const out = (name: string, n: number) => hostArray('float32', [b, 10, n], toFloat32(labels[name]).map(logit));
+    return {
+      frame_visual: out('frame_visual', FRAME_VISUAL),
+      frame_audio: out('frame_audio', FRAME_SOUNDS),
+      frame_hits: out('frame_hits', FRAME_VISUAL),
+    };
+  };
+  const perfect = await scoreFrames(
+    run((x) => 2 * x - 1),
+    ex,
+    questions as never,
+    4, // one batch: the fake run answers with the batch's first questions' labels
+  );
+  for (const k of ['hit_acc', 'hit_precision', 'hit_recall', 'hit_f1', 'acc']) assert.equal(perfect[k], 1, k);
+  assert.ok(perfect.hit_none > 0 && perfect.hit_none < 1, `${perfect.hit_none}`);
+  const none = await scoreFrames(
+    run(() => -1),
+    ex,
+    questions as never,
+    2,
+  );
+  assert.equal(none.hit_acc, none.hit_none);
+  assert.equal(none.hit_recall, 0);
+  assert.equal(none.hit_f1, 0);
+  assert.equal(none.acc, (none.color_acc + none.shape_acc + none.sound_acc + none.hit_acc) / 4);
 });

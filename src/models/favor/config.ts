@@ -30,6 +30,11 @@ export interface FavorConfig {
   stemDim: number;
   /** Where the conv stem pools: after its first and second convolutions ('early'), or its second and third ('late'). */
   stemPool: 'early' | 'late';
+  /**
+   * Conv stem: frames on each side of a frame that its tokens also see (stem.ts; 0 = the frame alone). An impact
+   * happens between two 2 Hz snapshots and shows only as a change of direction across them.
+   */
+  frameContext: number;
   /** Which stage this run trains (see FavorStage). */
   stage: FavorStage;
   /** Run folder of a stage-1 ('encoders') run whose encoder weights start this model's (null: from scratch). */
@@ -83,6 +88,11 @@ export interface FavorConfig {
    */
   tokenAux: number;
   /**
+   * Stage 1: factor of a third per-frame head on the visual tokens that predicts which objects hit the wall in each
+   * frame's half second (frameLabels' hits; frame_aux.ts); 0 = off. Wants `frameContext` > 0 to see the impacts.
+   */
+  hitAux: number;
+  /**
    * Stage 2: factor of the per-frame supervision of the Q-Former's output queries (query_aux.ts: a linear head reads a
    * window's queries and predicts its frames' looks and sounds); 0 = off.
    */
@@ -122,6 +132,7 @@ export const favorSmall = (): FavorConfig => ({
   visualStem: 'patch',
   stemDim: 16,
   stemPool: 'early',
+  frameContext: 0,
   stage: 'answer',
   encoders: null,
   freezeEncoders: false,
@@ -144,6 +155,7 @@ export const favorSmall = (): FavorConfig => ({
   frameAux: 0,
   frameProbe: false,
   tokenAux: 0,
+  hitAux: 0,
   queryAux: 0,
   queryHits: 0,
   lmAux: 0,

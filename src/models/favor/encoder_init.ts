@@ -12,6 +12,7 @@ const ENCODER_FIELDS = [
   'visualStem',
   'stemDim',
   'stemPool',
+  'frameContext',
   'patch',
   'frameSize',
   'pixelDim',
@@ -35,7 +36,8 @@ export function seedEncoders(p: Scope, cfg: FavorConfig): void {
     const mine = cfg[f];
     // Fields a run saved before they existed take their schema defaults.
     const got =
-      theirs[f] ?? { visualStem: 'patch', stemDim: 16, stemPool: 'early', pixelDim: 0, frameSize: 32 }[f as string];
+      theirs[f] ??
+      { visualStem: 'patch', stemDim: 16, stemPool: 'early', frameContext: 0, pixelDim: 0, frameSize: 32 }[f as string];
     if (got !== mine)
       throw new ConfigError(`model.encoders ${cfg.encoders}: its model.${f} is ${String(got)}, this run's ${mine}`, {
         field: `model.${f}`,

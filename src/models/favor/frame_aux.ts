@@ -11,6 +11,9 @@
  *   labels (tokenLabels: each object labels the token holding its centre), × tokenAux: the max over tokens leaves
  *   one token per label with a gradient and lets a shape be called from one object and its colour from another; the
  *   per-token targets train every token and tie each object's colour to its shape on one token (docs/favor.md)
+ *   with `hitAux` > 0 (stage 1), a third head on the visual tokens (linear, max over Nv) -> [B, F, 69]: which looks,
+ *   colours and shapes hit the wall in the frame's half second (BCE against frame_hits, × hitAux), what counting,
+ *   order, "right after" and sync questions ask about; the tokens need `frameContext` to see an impact at all
  *   metrics: the BCEs (summed over a frame's labels, mean over real frames) and per-frame exact-match accuracies
  *   (every label of the frame right) of the looks, the colors, the shapes and the sounds; frame_audio_silent is
  *   the accuracy of answering "no hit" everywhere, the baseline of frame_audio_acc.
@@ -67,19 +70,21 @@ function frameHead(p: Scope, tokens: Tensor, classes: number, probe: boolean): {
 }
 
 /**
- * The two heads' logits: visual [B, F', 69] and audio [B, F', 4] (what stage 1 is evaluated on, pretrain.ts), and the
- * visual head's per-token logits [B, F', Nv, 69].
+ * The heads' logits: visual [B, F', 69] and audio [B, F', 4] (what stage 1 is evaluated on, pretrain.ts), the visual
+ * head's per-token logits [B, F', Nv, 69], and with `hits` the hit head's [B, F', 69].
  */
 export function frameLogits(
   p: Scope,
   s: FrameStreams,
   probe: boolean,
-): { visual: Tensor; audio: Tensor; visualTokens: Tensor } {
+  hits = false,
+): { visual: Tensor; audio: Tensor; visualTokens: Tensor; hits?: Tensor } {
   const visual = frameHead(p.scope('visual'), s.visual, FRAME_VISUAL, probe);
   return {
     visual: visual.frame, // [B, F', 69]
     audio: frameHead(p.scope('audio'), s.audio, FRAME_SOUNDS, probe).frame, // [B, F', 4]
     visualTokens: visual.perToken, // [B, F', Nv, 69]
+    ...(hits ? { hits: frameHead(p.scope('hits'), s.visual, FRAME_VISUAL, probe).frame } : {}), // [B, F', 69]
   };
 }
 
@@ -104,7 +109,9 @@ export function frameAuxLoss(
   const valid = s.frameMask; // [B, F']
   const visual = padFrames(labels.visual, frames); // [B, F', 69]
   const audio = padFrames(labels.audio, frames); // [B, F', 4]
-  const { visual: vLogits, audio: aLogits, visualTokens } = frameLogits(p, s, cfg.frameProbe); // [B, F', 69], [B, F', 4]
+  const withHits = !!labels.hits && cfg.hitAux > 0;
+  const heads = frameLogits(p, s, cfg.frameProbe, withHits);
+  const { visual: vLogits, audio: aLogits, visualTokens } = heads; // [B, F', 69], [B, F', 4], [B, F', Nv, 69]
   const perLabel = valid.unsqueeze([2]); // [B, F', 1]
   // Summed over a frame's labels (mean over frames): a mean over 54 mostly-absent looks would scale their gradient
   // down 54-fold, and measured, left the visual encoder at the prior (docs/favor.md).
@@ -133,6 +140,15 @@ export function frameAuxLoss(
     ).mul(FRAME_VISUAL); // []
     metrics.frame_token_bce = tBce;
     loss = loss.add(tBce.mul(cfg.tokenAux));
+  }
+  if (withHits) {
+    const hitLabels = padFrames(labels.hits!, frames); // [B, F', 69]
+    const hBce = binaryCrossEntropyWithLogits(heads.hits!, hitLabels, perLabel).mul(FRAME_VISUAL); // []
+    const looks = (x: Tensor) => x.split([...FRAME_VISUAL_PARTS], 2)[0]; // [B, F', 54]: which object hit
+    metrics.frame_hit_bce = hBce;
+    metrics.frame_hit_acc = frameExactMatch(looks(heads.hits!), looks(hitLabels), valid);
+    metrics.frame_hit_none = maskedMean(looks(hitLabels).sum([2]).lt(0.5).cast('float32'), valid);
+    loss = loss.add(hBce.mul(cfg.hitAux));
   }
   return { loss, metrics };
 }

@@ -103,7 +103,15 @@ export function encodeStreams(p: Scope, inputs: AvInputs, cfg: FavorConfig): Fra
   const x = padToWindows(inputs, cfg.window);
   let patches: Tensor; // [B, F, Nv, values per token]
   if (cfg.visualStem === 'conv')
-    patches = convStem(p.scope('visual.stem'), x.video, cfg.stemDim, cfg.patch, cfg.frameSize, cfg.stemPool);
+    patches = convStem(
+      p.scope('visual.stem'),
+      x.video,
+      cfg.stemDim,
+      cfg.patch,
+      cfg.frameSize,
+      cfg.stemPool,
+      cfg.frameContext,
+    );
   else {
     const pixels = cfg.pixelDim > 0 ? pixelFeatures(p.scope('visual.pixel'), x.video, cfg.pixelDim) : x.video; // [B, F, 1024*C]
     patches = patchify(pixels, cfg.patch, cfg.pixelDim || 3); // [B, F, Nv, p*p*C]

@@ -7,8 +7,11 @@
  * that run's weights, frozen with `model.freezeEncoders=true`.
  *
  *   loss     = frame BCEs (frame_aux.ts, factor 1) + tokenAux x the visual head's per-token BCE
+ *              + hitAux x the hit head's BCE (which objects hit the wall in each frame's half second)
  *   evaluate = per-frame exact match of the colours, the shapes, the looks (colour x shape) and the sounds on the
  *              split's distinct clips; acc (the monitored metric) = mean of the colour, shape and sound accuracies
+ *              (and of the hits' with hitAux); with hitAux also the hits' precision, recall and F1 over
+ *              (frame, look) pairs, since most frames hold no hit and exact match rewards saying "none"
  */
 import type { AvqaQuestion } from '../../data/avqa/index.js';
 import { FRAME_SOUNDS, FRAME_VISUAL, FRAME_VISUAL_PARTS } from '../../data/avqa/index.js';
@@ -24,11 +27,17 @@ import { avInputs, encodeStreams } from './model.js';
 /** Stage-1 loss graph: frames + audio + per-frame labels -> the frame BCEs. */
 export function encoderStageLoss(g: Graph, p: Scope, model: FavorConfig, batch: number, frames: number) {
   const streams = encodeStreams(p.scope('encoder'), avInputs(g, batch, frames, model.frameSize), model);
-  const labels = frameLabelInputs(g, batch, frames, model.tokenAux > 0 ? visualTokens(model).tokens : 0);
+  const labels = frameLabelInputs(
+    g,
+    batch,
+    frames,
+    model.tokenAux > 0 ? visualTokens(model).tokens : 0,
+    model.hitAux > 0,
+  );
   return frameAuxLoss(p.scope('frame_aux'), streams, labels, { ...model, frameAux: 1, frameProbe: false });
 }
 
-/** Stage-1 inference graph: frame_visual [B, F', 69] and frame_audio [B, F', 4] logits. */
+/** Stage-1 inference graph: frame_visual [B, F', 69] and frame_audio [B, F', 4] logits (frame_hits [B, F', 69] with hitAux). */
 export function encoderStageInference(
   g: Graph,
   p: Scope,
@@ -37,8 +46,8 @@ export function encoderStageInference(
   frames: number,
 ): Record<string, Tensor> {
   const streams = encodeStreams(p.scope('encoder'), avInputs(g, batch, frames, model.frameSize), model);
-  const out = frameLogits(p.scope('frame_aux'), streams, false);
-  return { frame_visual: out.visual, frame_audio: out.audio };
+  const out = frameLogits(p.scope('frame_aux'), streams, false, model.hitAux > 0);
+  return { frame_visual: out.visual, frame_audio: out.audio, ...(out.hits ? { frame_hits: out.hits } : {}) };
 }
 
 /** Label ranges scored apart: [first, end) within the visual or the audio labels. */
@@ -62,7 +71,9 @@ export async function scoreFrames(
     const key = clipKey(q);
     return !seen.has(key) && (seen.add(key), true);
   });
-  const right = { look: 0, color: 0, shape: 0, sound: 0, silent: 0 };
+  const right = { look: 0, color: 0, shape: 0, sound: 0, silent: 0, hit: 0, hitNone: 0 };
+  const hitPairs = { truePos: 0, falsePos: 0, falseNeg: 0 }; // (frame, look) pairs
+  let hitsScored = false;
   let frames = 0;
   for (const { indices: part, real } of evalBatches(clips, batchSize)) {
     const out = await run(
@@ -73,6 +84,8 @@ export async function scoreFrames(
       ),
     );
     const logits = { visual: toFloat32(out.frame_visual), audio: toFloat32(out.frame_audio) };
+    const hitLogits = out.frame_hits ? toFloat32(out.frame_hits) : undefined;
+    hitsScored ||= !!hitLogits;
     const padded = out.frame_visual.shape[1];
     for (let i = 0; i < real; i++) {
       const truth = ex.labels(part[i]);
@@ -86,6 +99,19 @@ export async function scoreFrames(
           if (ok) right[name as keyof typeof PARTS]++;
         }
         if (truth.audio.subarray(t * FRAME_SOUNDS, (t + 1) * FRAME_SOUNDS).every((v) => v < 0.5)) right.silent++;
+        if (!hitLogits) continue;
+        const [row, own] = [(i * padded + t) * FRAME_VISUAL, t * FRAME_VISUAL];
+        let [ok, none] = [true, true];
+        for (let k = 0; k < LOOKS; k++) {
+          const [said, hit] = [hitLogits[row + k] > 0, truth.hits[own + k] > 0.5];
+          if (said !== hit) ok = false;
+          if (hit) none = false;
+          if (said && hit) hitPairs.truePos++;
+          else if (said) hitPairs.falsePos++;
+          else if (hit) hitPairs.falseNeg++;
+        }
+        if (ok) right.hit++;
+        if (none) right.hitNone++;
       }
     }
   }
@@ -99,6 +125,14 @@ export async function scoreFrames(
     frames,
   };
   metrics.acc = (metrics.color_acc + metrics.shape_acc + metrics.sound_acc) / 3;
+  if (!hitsScored) return metrics;
+  const { truePos, falsePos, falseNeg } = hitPairs;
+  metrics.hit_acc = rate('hit');
+  metrics.hit_none = rate('hitNone');
+  metrics.hit_precision = truePos / (truePos + falsePos || 1);
+  metrics.hit_recall = truePos / (truePos + falseNeg || 1);
+  metrics.hit_f1 = (2 * truePos) / (2 * truePos + falsePos + falseNeg || 1);
+  metrics.acc = (metrics.color_acc + metrics.shape_acc + metrics.sound_acc + metrics.hit_acc) / 4;
   return metrics;
 }
 

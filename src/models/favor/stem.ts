@@ -18,6 +18,11 @@
  * [B*F, 32, 32, 12], each cell a 2x2 pixel block, and the rest is unchanged: at 32 px the stem confused circles,
  * diamonds and crosses (docs/favor.md, session 5).
  *
+ * With `model.frameContext` k > 0 the stem reads each frame together with the k frames before and after it, stacked
+ * along the channels ([B*F, 32, 32, 3(2k+1)]; frames beyond the clip are zeros, as the padded frames are): a 2 Hz
+ * frame is a snapshot, and an impact between two snapshots shows only as a change of direction across them
+ * (docs/favor.md, session 13). Everything after the first convolution is unchanged.
+ *
  * The engine has no 2-D convolution op; a 3x3 convolution is its nine shifted copies joined along the channels and one
  * linear layer (the im2col form), which ONNX Runtime runs as one matmul.
  */
@@ -51,6 +56,18 @@ export function spaceToDepth2(video: Tensor, n: number, size: number): Tensor {
 }
 
 /**
+ * Per-frame cells [B*F, H, W, C] -> [B*F, H, W, C(2k+1)]: frame t's cells joined with those of frames t-k .. t+k (in
+ * that order; zeros beyond the clip's F frames).
+ */
+export function stackNeighbours(cells: Tensor, b: number, f: number, k: number): Tensor {
+  if (!k) return cells;
+  const [, h, w, c] = cells.shape as number[];
+  const padded = cells.reshape([b, f, h, w, c]).pad([0, k, 0, 0, 0, 0, k, 0, 0, 0]); // [B, F+2k, H, W, C]
+  const shifted = Array.from({ length: 2 * k + 1 }, (_, d) => padded.slice([d], [d + f], [1])); // 2k+1 x [B, F, H, W, C]
+  return concat(shifted, 4).reshape([b * f, h, w, c * (2 * k + 1)]); // [B*F, H, W, C(2k+1)]
+}
+
+/**
  * Frames [B, F, S*S*3] -> visual tokens' inputs [B, F, (32/patch)^2, (8/grid)^2 * 2C] (see the module comment). 64 px
  * frames (`size` 64) are read as 32 x 32 cells of 2x2 pixels (12 values each), so the first 3x3 convolution sees 6x6
  * pixels and the rest of the stem is the 32 px one: a third of the cost of a conv + pool at 64 px, nothing lost.
@@ -62,11 +79,13 @@ export function convStem(
   patch: number,
   size = FRAME_SIZE,
   pool: 'early' | 'late' = 'early',
+  context = 0,
 ): Tensor {
   const [b, f] = video.shape as number[];
   if (size !== FRAME_SIZE && size !== 2 * FRAME_SIZE)
     throw new ShapeError(`the conv stem reads 32 or 64 px frames, not ${size}`, { op: 'convStem', got: size });
-  const x = size > FRAME_SIZE ? spaceToDepth2(video, b * f, size) : video.reshape([b * f, size, size, 3]); // [B*F, 32, 32, 3 or 12]
+  const own = size > FRAME_SIZE ? spaceToDepth2(video, b * f, size) : video.reshape([b * f, size, size, 3]); // [B*F, 32, 32, 3 or 12]
+  const x = stackNeighbours(own, b, f, context); // [B*F, 32, 32, (3 or 12)(2k+1)]
   const late = pool === 'late';
   const h1 = conv3x3(p.scope('c1'), x, channels).gelu(); // [B*F, 32, 32, C]
   const h2 = conv3x3(p.scope('c2'), late ? h1 : maxPool2(h1), 2 * channels).gelu(); // [B*F, 32 or 16, ., 2C]

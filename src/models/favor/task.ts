@@ -33,6 +33,7 @@ export const FavorModelSchema = z
     visualStem: z.enum(['patch', 'conv']).default('patch'),
     stemDim: z.number().int().positive().default(16),
     stemPool: z.enum(['early', 'late']).default('early'),
+    frameContext: z.number().int().min(0).max(4).default(0),
     stage: z.enum(['answer', 'encoders']).default('answer'),
     encoders: z.string().min(1).nullable().default(null),
     freezeEncoders: z.boolean().default(false),
@@ -56,6 +57,7 @@ export const FavorModelSchema = z
     frameAux: z.number().min(0).default(0),
     frameProbe: z.boolean().default(false),
     tokenAux: z.number().min(0).default(0),
+    hitAux: z.number().min(0).default(0),
     queryAux: z.number().min(0).default(0),
     queryHits: z.number().min(0).default(0),
     lmAux: z.number().min(0).default(0),
@@ -77,6 +79,14 @@ export const FavorModelSchema = z
   .refine((m) => m.frameSize === 32 || m.visualStem === 'conv', {
     message: 'frameSize 64 needs visualStem conv (the patch stem cuts 32 px frames)',
     path: ['frameSize'],
+  })
+  .refine((m) => m.frameContext === 0 || m.visualStem === 'conv', {
+    message: "frameContext needs visualStem conv (the neighbouring frames join the conv stem's channels)",
+    path: ['frameContext'],
+  })
+  .refine((m) => m.hitAux === 0 || m.stage === 'encoders', {
+    message: 'hitAux is a stage-1 head: it needs stage encoders (stage 2 predicts hits from its queries: queryHits)',
+    path: ['hitAux'],
   })
   .refine((m) => m.queryHits === 0 || m.queryAux > 0, {
     message: 'queryHits needs queryAux > 0 (the hits are predicted by the query head)',
