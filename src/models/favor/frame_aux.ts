@@ -62,6 +62,9 @@ export function frameExactMatch(logits: Tensor, labels: Tensor, valid: Tensor): 
   return maskedMean(wrong.lt(0.5).cast('float32'), valid); // []
 }
 
+/** Per-frame visual labels or logits [B, F, 69] cut into their looks [.., 54], colours [.., 9] and shapes [.., 6]. */
+export const visualParts = (x: Tensor): Tensor[] => x.split([...FRAME_VISUAL_PARTS], 2);
+
 /** One head: per-token linear [B, F, N, classes], and its max over the frame's tokens [B, F, classes]. */
 function frameHead(p: Scope, tokens: Tensor, classes: number, probe: boolean): { perToken: Tensor; frame: Tensor } {
   const x = probe ? tokens.stopGradient() : tokens; // [B, F, N, D]
@@ -118,7 +121,7 @@ export function frameAuxLoss(
   const vBce = binaryCrossEntropyWithLogits(vLogits, visual, perLabel).mul(FRAME_VISUAL); // []
   const aBce = binaryCrossEntropyWithLogits(aLogits, audio, perLabel).mul(FRAME_SOUNDS); // []
   const silent = audio.sum([2]).lt(0.5).cast('float32'); // [B, F']
-  const [lg, lb] = [vLogits, visual].map((x) => x.split([...FRAME_VISUAL_PARTS], 2)); // looks, colors, shapes [B, F', n]
+  const [lg, lb] = [vLogits, visual].map(visualParts); // looks, colors, shapes [B, F', n]
   const metrics: Record<string, Tensor> = {
     frame_visual_bce: vBce,
     frame_audio_bce: aBce,
@@ -144,10 +147,10 @@ export function frameAuxLoss(
   if (withHits) {
     const hitLabels = padFrames(labels.hits!, frames); // [B, F', 69]
     const hBce = binaryCrossEntropyWithLogits(heads.hits!, hitLabels, perLabel).mul(FRAME_VISUAL); // []
-    const looks = (x: Tensor) => x.split([...FRAME_VISUAL_PARTS], 2)[0]; // [B, F', 54]: which object hit
+    const [hitLooks, trueLooks] = [heads.hits!, hitLabels].map((x) => visualParts(x)[0]); // [B, F', 54]: which object hit
     metrics.frame_hit_bce = hBce;
-    metrics.frame_hit_acc = frameExactMatch(looks(heads.hits!), looks(hitLabels), valid);
-    metrics.frame_hit_none = maskedMean(looks(hitLabels).sum([2]).lt(0.5).cast('float32'), valid);
+    metrics.frame_hit_acc = frameExactMatch(hitLooks, trueLooks, valid);
+    metrics.frame_hit_none = maskedMean(trueLooks.sum([2]).lt(0.5).cast('float32'), valid);
     loss = loss.add(hBce.mul(cfg.hitAux));
   }
   return { loss, metrics };

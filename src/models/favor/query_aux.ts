@@ -16,10 +16,10 @@
  *   metrics: query_color_acc, query_shape_acc, query_audio_acc, query_hit_acc (every label of the frame right)
  */
 import { type Scope, type Tensor, concat } from '../../engine/index.js';
-import { FRAME_SOUNDS, FRAME_VISUAL, FRAME_VISUAL_PARTS } from '../../data/avqa/index.js';
+import { FRAME_SOUNDS, FRAME_VISUAL } from '../../data/avqa/index.js';
 import { binaryCrossEntropyWithLogits, linear } from '../../nn/index.js';
 import type { FavorConfig } from './config.js';
-import { type FrameLabelInputs, frameExactMatch, padFrames } from './frame_aux.js';
+import { type FrameLabelInputs, frameExactMatch, padFrames, visualParts } from './frame_aux.js';
 
 /** Each Q-Former's output queries per window, [B*W, Q, Di], in window order (b-major, as windowedQFormer makes them). */
 export type WindowQueries = Tensor[];
@@ -47,7 +47,7 @@ export function queryAuxLoss(
   // Summed over a frame's labels, as frame_aux.ts does for the encoders (a mean would scale 54 rare looks down).
   const vBce = binaryCrossEntropyWithLogits(vLogits, visual, perLabel).mul(FRAME_VISUAL); // []
   const aBce = binaryCrossEntropyWithLogits(aLogits, audio, perLabel).mul(FRAME_SOUNDS); // []
-  const [lg, lb] = [vLogits, visual].map((x) => x.split([...FRAME_VISUAL_PARTS], 2)); // looks, colours, shapes
+  const [lg, lb] = [vLogits, visual].map(visualParts); // looks, colours, shapes
   const metrics: Record<string, Tensor> = {
     query_visual_bce: vBce,
     query_audio_bce: aBce,
@@ -60,10 +60,6 @@ export function queryAuxLoss(
   const hits = binaryCrossEntropyWithLogits(hLogits, hitLabels, perLabel).mul(FRAME_VISUAL); // []
   metrics.query_hit_bce = hits;
   // The looks part (which colour-shape hit): the one that names the object.
-  metrics.query_hit_acc = frameExactMatch(
-    hLogits.split([...FRAME_VISUAL_PARTS], 2)[0],
-    hitLabels.split([...FRAME_VISUAL_PARTS], 2)[0],
-    frameMask,
-  );
+  metrics.query_hit_acc = frameExactMatch(visualParts(hLogits)[0], visualParts(hitLabels)[0], frameMask);
   return { loss: vBce.add(aBce), hits, metrics };
 }
