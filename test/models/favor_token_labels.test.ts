@@ -31,7 +31,7 @@ import {
   mirrorTokenLabels,
   tokenLabelBatch,
 } from '../../src/models/favor/data.js';
-import { scoreAnswers, templatePriors } from '../../src/models/favor/evaluate.js';
+import { nearCount, scoreAnswers, templatePriors } from '../../src/models/favor/evaluate.js';
 import type { AvqaQuestion } from '../../src/data/avqa/index.js';
 import { insideShape } from '../../src/data/synth/render.js';
 import { SHAPES } from '../../src/data/synth/classes.js';
@@ -169,4 +169,23 @@ test('scoreAnswers gives accuracy, prior and count per template beside the famil
   assert.equal(m['prior_audio.heard'], 0.5);
   assert.equal(m['n_audio.kind'], 2);
   assert.equal(m['acc_visual.color'], undefined);
+  assert.equal(m['near_audio.kind'], undefined);
+});
+
+test('scoreAnswers scores number answers within one of the truth, for the model and the prior', () => {
+  const q = (template: string, answer: string) =>
+    ({ template, family: template.split('.')[0], answer, split: 'test' }) as AvqaQuestion;
+  const priors = templatePriors([q('count.heard', '4'), q('count.heard', '4'), q('count.wall', '0')]);
+  const test = [q('count.heard', '5'), q('count.heard', '7'), q('count.heard', '3'), q('count.wall', '1')];
+  const m = scoreAnswers(test, ['5', '6', 'bell', '3'], priors);
+  assert.equal(m['acc_count.heard'], 1 / 3);
+  assert.equal(m['near_count.heard'], 2 / 3); // 5 for 5, 6 for 7; a word is never near
+  assert.equal(m['prior_near_count.heard'], 2 / 3); // 4 is near 5 and 3, not 7
+  assert.equal(m['near_count.wall'], 0);
+  assert.equal(m['prior_near_count.wall'], 1);
+  assert.equal(m.near_count, 2 / 4);
+  assert.equal(m.prior_near_count, 3 / 4);
+  assert.equal(nearCount('12', '11'), true);
+  assert.equal(nearCount('-1', '0'), false);
+  assert.equal(nearCount(undefined, '0'), false);
 });

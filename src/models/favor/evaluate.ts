@@ -121,10 +121,18 @@ export function templatePriors(train: AvqaQuestion[]): Map<string, string> {
   return new Map([...counts].map(([t, c]) => [t, [...c].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0][0]]));
 }
 
+/** Whether `answer` is a whole number within one of `truth` (a number answer); a word is never near. */
+export function nearCount(answer: string | undefined, truth: string): boolean {
+  return answer !== undefined && /^\d+$/.test(answer) && Math.abs(Number(answer) - Number(truth)) <= 1;
+}
+
 /**
  * acc, acc_<family> and prior_<family> (template prior) over answered questions, and per template (AVQA_TEMPLATES'
  * order) acc_<template>, prior_<template> and n_<template> (its question count): a family's figure mixes templates of
- * very different difficulty and prior (a yes/no template's prior is near 50 %, a colour's near 11 %).
+ * very different difficulty and prior (a yes/no template's prior is near 50 %, a colour's near 11 %). For number
+ * answers also near_<template> and prior_near_<template> (answer within one of the truth), and near_count and
+ * prior_near_count over the count family: exact counts up to 12 miss by one as often as by ten, and only this tells
+ * the two apart.
  */
 export function scoreAnswers(
   questions: AvqaQuestion[],
@@ -148,6 +156,14 @@ export function scoreAnswers(
     metrics[`acc_${t}`] = rate(idx, (i) => answers[i] === questions[i].answer);
     metrics[`prior_${t}`] = rate(idx, (i) => priors.get(t) === questions[i].answer);
     metrics[`n_${t}`] = idx.length;
+    if (AVQA_TEMPLATES[t].answers !== 'number') continue;
+    metrics[`near_${t}`] = rate(idx, (i) => nearCount(answers[i], questions[i].answer));
+    metrics[`prior_near_${t}`] = rate(idx, (i) => nearCount(priors.get(t), questions[i].answer));
+  }
+  const counts = all.filter((i) => questions[i].family === 'count');
+  if (counts.length) {
+    metrics.near_count = rate(counts, (i) => nearCount(answers[i], questions[i].answer));
+    metrics.prior_near_count = rate(counts, (i) => nearCount(priors.get(questions[i].template), questions[i].answer));
   }
   return metrics;
 }
@@ -167,7 +183,14 @@ export function answerSections(
   rows.push(['all', questions.length, metrics.acc, metrics.prior]);
   const templates = Object.keys(AVQA_TEMPLATES)
     .filter((t) => metrics[`n_${t}`] !== undefined)
-    .map((t) => [t, metrics[`n_${t}`], metrics[`acc_${t}`], metrics[`prior_${t}`]]);
+    .map((t) => [
+      t,
+      metrics[`n_${t}`],
+      metrics[`acc_${t}`],
+      metrics[`prior_${t}`],
+      metrics[`near_${t}`] ?? '',
+      metrics[`prior_near_${t}`] ?? '',
+    ]);
   const examples = questions
     .slice(0, 12)
     .map((q, i) => [q.question, q.answer, answered[i].answer, answered[i].windows.map((w) => w.toFixed(2)).join(' ')]);
@@ -181,8 +204,10 @@ export function answerSections(
     },
     {
       kind: 'table',
-      title: 'Per template: exact-match accuracy and the template prior (most common train answer)',
-      columns: ['template', 'questions', 'accuracy', 'template prior'],
+      title:
+        'Per template: exact-match accuracy and the template prior (most common train answer); for numbers also the ' +
+        'share within one of the truth',
+      columns: ['template', 'questions', 'accuracy', 'template prior', 'within one', 'prior within one'],
       rows: templates,
       digits: 3,
     },
