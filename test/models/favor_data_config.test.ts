@@ -37,7 +37,7 @@ test('data.heldOutPerFamily: train asks perFamily questions per scene, val and t
   const data = FavorDataSchema.parse(OLD_RUN_DATA).avqa;
   const one = loadAvqaExamples(data, 60);
   const three = loadAvqaExamples({ ...data, perFamily: 3 }, 60);
-  const mixed = loadAvqaExamples({ ...data, perFamily: 3 }, 60, undefined, undefined, 1);
+  const mixed = loadAvqaExamples({ ...data, perFamily: 3 }, 60, { heldOutPerFamily: 1 });
   const ids = (qs: typeof one.questions, split: string) =>
     qs.filter((q) => q.split === split).map((q) => `${q.id} ${q.question} ${q.answer}`);
   assert.deepEqual(ids(mixed.questions, 'train'), ids(three.questions, 'train'));
@@ -48,4 +48,21 @@ test('data.heldOutPerFamily: train asks perFamily questions per scene, val and t
   }
   // every held-out question has its clip
   for (const q of mixed.questions.filter((x) => x.split !== 'train')) assert.ok(mixed.clip(q).frames > 0, q.id);
+});
+
+test('data.trainTolerance: train asks more count questions, val and test stay those of the config, and 11 is refused', async () => {
+  const task = await getTask('favor');
+  const resolve = (o: string[]) => resolveConfig(task, { source: 'synth', overrides: parseOverrides(o) });
+  assert.equal((resolve([]).data as { trainTolerance: number | null }).trainTolerance, null);
+  assert.throws(() => resolve(['data.trainTolerance=11']), /trainTolerance/);
+  const data = { ...FavorDataSchema.parse(OLD_RUN_DATA).avqa, minDuration: 10, maxDuration: 10, perFamily: 10 };
+  const tight = loadAvqaExamples(data, 60);
+  const loose = loadAvqaExamples(data, 60, { trainTolerance: 3 });
+  const of = (qs: typeof tight.questions, split: string, family?: string) =>
+    qs.filter((q) => q.split === split && (!family || q.family === family)).map((q) => `${q.id} ${q.answer}`);
+  assert.ok(
+    of(loose.questions, 'train', 'count').length > 1.3 * of(tight.questions, 'train', 'count').length,
+    `${of(loose.questions, 'train', 'count').length} vs ${of(tight.questions, 'train', 'count').length}`,
+  );
+  for (const split of ['val', 'test']) assert.deepEqual(of(loose.questions, split), of(tight.questions, split));
 });

@@ -114,6 +114,12 @@ export const FavorDataSchema = z
      * trained on more questions per scene is scored on the held-out questions of a perFamily = 1 run.
      */
     heldOutPerFamily: z.number().int().min(1).max(10).nullable().default(null),
+    /**
+     * Train questions balanced with this tolerance (no answer of a template above (1 + it) times its uniform share)
+     * instead of the generator's 0.2; val and test keep 0.2 (null: as the generator). More count questions: their
+     * answers 0-12 are rare at both ends, so the tight balance asks few of them (docs/favor.md, session 14).
+     */
+    trainTolerance: z.number().min(0).max(10).nullable().default(null),
   })
   .strict();
 
@@ -129,13 +135,12 @@ export interface FavorTaskData extends TaskData {
 async function loadFavorData(ctx: LoadContext<FavorDataConfig, FavorConfig>): Promise<FavorTaskData> {
   if (ctx.source.kind !== 'synth')
     throw new ConfigError('favor trains on AVQA scenes: use --data avqa:N', { field: 'data' });
-  const ex = loadAvqaExamples(
-    ctx.data.avqa,
-    ctx.source.clips,
-    (done, total) => ctx.progress('AVQA streams', done, total),
-    ctx.model.frameSize,
-    ctx.data.heldOutPerFamily,
-  );
+  const ex = loadAvqaExamples(ctx.data.avqa, ctx.source.clips, {
+    progress: (done, total) => ctx.progress('AVQA streams', done, total),
+    frameSize: ctx.model.frameSize,
+    heldOutPerFamily: ctx.data.heldOutPerFamily,
+    trainTolerance: ctx.data.trainTolerance,
+  });
   const splits = { train: [] as number[], val: [] as number[], test: [] as number[] };
   ex.questions.forEach((q, i) => splits[q.split].push(i));
   if (!splits.train.length || !splits.test.length)
@@ -288,6 +293,7 @@ export const favorTask = defineTask<FavorConfig, FavorDataConfig, FavorTaskData>
         perFamily: 1,
       },
       heldOutPerFamily: null,
+      trainTolerance: null,
     },
     train: {
       batchSize: 16,
