@@ -58,8 +58,8 @@ export const clipKey = (q: Pick<AvqaQuestion, 'index' | 'audio'>): string =>
 /** Examples already rendered in this process, by settings: ablation and seed runs share one rendering. */
 const rendered = new Map<string, AvqaExamples>();
 
-/** How a run's questions are asked, beyond the generator's config. */
-export interface AvqaQuestionSets {
+/** How loadAvqaExamples renders and which questions it asks, beyond the generator's config. */
+export interface AvqaExampleOptions {
   /** Progress per rendered clip. */
   progress?: (done: number, total: number) => void;
   /** Frame side in pixels (default FRAME_SIZE). */
@@ -82,7 +82,7 @@ export interface AvqaQuestionSets {
 export function loadAvqaExamples(
   config: Partial<AvqaConfig>,
   scenes: number,
-  { progress, frameSize = FRAME_SIZE, heldOutPerFamily = null, trainTolerance = null }: AvqaQuestionSets = {},
+  { progress, frameSize = FRAME_SIZE, heldOutPerFamily = null, trainTolerance = null }: AvqaExampleOptions = {},
 ): AvqaExamples {
   const cfg = avqaConfig(config);
   const heldOut = heldOutPerFamily === cfg.perFamily ? null : heldOutPerFamily;
