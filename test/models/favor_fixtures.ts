@@ -83,7 +83,7 @@ export async function twoTrainSteps(
       const text = g.input('text', 'int64', [2, lt]);
       const target = g.input('target', 'int64', [2, lt]);
       const mask = g.input('target_mask', 'float32', [2, lt]);
-      const labels = frameLabels ? frameLabelInputs(g, 2, 10) : undefined;
+      const labels = frameLabels ? frameLabelInputs(g, 2, 10, 0, false, cm.countTokens === 'onsets') : undefined;
       const out = favorLoss(p, x, text, target, mask, vocab, cm, undefined, labels);
       metrics = Object.keys(out.metrics);
       return out;
@@ -105,6 +105,11 @@ export async function twoTrainSteps(
       ? {
           frame_visual: hostArray('float32', [2, 10, FRAME_VISUAL], labels(FRAME_VISUAL, 0.1)),
           frame_audio: hostArray('float32', [2, 10, FRAME_SOUNDS], labels(FRAME_SOUNDS, 0.3)),
+          frame_audio_onsets: hostArray(
+            'float32',
+            [2, 10, FRAME_SOUNDS],
+            labels(FRAME_SOUNDS, 0.3).map((x) => 2 * x),
+          ),
         }
       : {}),
   };

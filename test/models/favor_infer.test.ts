@@ -44,6 +44,38 @@ test('the exported encoder (20 frames, padded) reproduces the tokens of a 14-fra
   }
 });
 
+test('count tokens (countTokens) follow the windows, flagged window -1, and ignore padded frames in the export', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'favor-infer-'));
+  try {
+    writeStageTwoRun(dir, { ...favorTiny(), window: 5, queryAux: 1, countTokens: 'onsets' });
+    const model = loadFavorModel(dir);
+    const rng = new Rng(3);
+    const clip = {
+      frames: 14,
+      video: Float32Array.from({ length: 14 * FRAME_VALUES }, () => rng.uniform()),
+      audio: Float32Array.from({ length: 14 * AUDIO_PER_FRAME * MEL_BANDS }, () => rng.uniform()),
+    };
+    const direct = await favorTokens(model, clip); // 3 windows x 4 queries + 4 count tokens
+    const d = model.config.lmDim;
+    assert.deepEqual(direct.tokens.shape, [1, 16, d]);
+    assert.deepEqual(Array.from(direct.window.data as Int32Array).slice(4), [1, 1, 1, 1, 2, 2, 2, 2, -1, -1, -1, -1]);
+    const path = join(dir, 'encoder.onnx');
+    exportEncoder(model, path, 20);
+    const session = await Session.fromBytes(new Uint8Array(readFileSync(path)), { threads: 1 });
+    const out = await session.run(avBatch([clip], 20));
+    await session.release();
+    assert.deepEqual(out.tokens.shape, [1, 20, d]); // 4 windows (the last empty) + 4 count tokens
+    assert.deepEqual(Array.from(toFloat32(out.token_valid)).slice(12), [0, 0, 0, 0, 1, 1, 1, 1]);
+    const a = toFloat32(direct.tokens).subarray(12 * d);
+    const b = toFloat32(out.tokens).subarray(16 * d);
+    let maxDiff = 0;
+    for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+    assert.ok(maxDiff < 1e-4, `count tokens differ by ${maxDiff} with 6 padded frames`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a question-only run has no encoder to export and says so', () => {
   const dir = mkdtempSync(join(tmpdir(), 'favor-infer-'));
   try {

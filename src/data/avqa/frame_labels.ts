@@ -13,6 +13,10 @@
  *   hits   [F, 69]: the look, colour and shape of every object (gray ones too) that hits the wall in [t/2, (t+1)/2) s
  *                   of the video: which object made an impact when, what counting, order and "right after"
  *                   questions ask about (stage 2's query loss: docs/favor.md, session 7)
+ *   audioOnsets [F, 4], hitOnsets [F, 69]: the same, counted: how many impacts of each kind of sound are heard, and
+ *                   how many wall hits each look, colour and shape makes, in the frame's half second. Summed over the
+ *                   frames they are the clip's counts exactly, where the 0/1 labels lose every second impact that
+ *                   falls in an already-marked half second (docs/favor.md, session 15)
  *
  * The audio labels follow the audio the question is asked over: shifted audio moves the impacts by its offset (as
  * AV-Synth renders it, heard time = seen time + offset), another scene's audio ({foil}) brings that scene's impacts.
@@ -41,6 +45,8 @@ export interface FrameLabels {
   visual: Float32Array; // [F, FRAME_VISUAL]
   audio: Float32Array; // [F, FRAME_SOUNDS]
   hits: Float32Array; // [F, FRAME_VISUAL]
+  audioOnsets: Float32Array; // [F, FRAME_SOUNDS] impacts heard per frame
+  hitOnsets: Float32Array; // [F, FRAME_VISUAL] wall hits per frame
 }
 
 /** Fraction of an object's pixels that must be visible in a frame for it to count as on screen. */
@@ -130,21 +136,22 @@ export function frameLabels(cfg: AvqaConfig, index: number, audio: AvqaAudio = {
       if (visible[t][i] >= MIN_VISIBLE) for (const j of own) visual[t * FRAME_VISUAL + j] = 1;
   });
   // Seen impacts: the video's timeline, whatever audio the question is asked over.
-  const hits = new Float32Array(frames * FRAME_VISUAL);
+  const hitOnsets = new Float32Array(frames * FRAME_VISUAL);
   for (const e of scene.impacts) {
     const t = Math.floor(2 * e.time);
-    if (t >= 0 && t < frames) for (const j of ids[e.object]) hits[t * FRAME_VISUAL + j] = 1;
+    if (t >= 0 && t < frames) for (const j of ids[e.object]) hitOnsets[t * FRAME_VISUAL + j] += 1;
   }
   const heard =
     audio.foil === undefined
       ? heardImpacts(scene, audio.offset ?? 0)
       : heardImpacts(avqaScene(cfg, audio.foil, duration), 0);
-  const labels = new Float32Array(frames * FRAME_SOUNDS);
+  const audioOnsets = new Float32Array(frames * FRAME_SOUNDS);
   for (const { time, sound } of heard) {
     const t = Math.floor(2 * time);
-    if (t >= 0 && t < frames) labels[t * FRAME_SOUNDS + sound] = 1;
+    if (t >= 0 && t < frames) audioOnsets[t * FRAME_SOUNDS + sound] += 1;
   }
-  return { frames, visual, audio: labels, hits };
+  const marked = (counts: Float32Array) => counts.map((n) => +(n > 0));
+  return { frames, visual, audio: marked(audioOnsets), hits: marked(hitOnsets), audioOnsets, hitOnsets };
 }
 
 /**

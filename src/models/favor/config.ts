@@ -3,6 +3,7 @@
  * One plain object; the task validates it with zod (task.ts) and every graph is traced from it.
  */
 import type { FavorAudioContext } from './audio_context.js';
+import { countTokenCount } from './count_tokens.js';
 
 /** How the Q-Former's frame tokens attend across frames: 'future' = FAVOR's released code (triu), 'past' = the usual. */
 export type FavorCausal = 'none' | 'past' | 'future';
@@ -12,6 +13,9 @@ export type FavorCausal = 'none' | 'past' | 'future';
  * and its tokens follow that window's visual tokens. 'none': the same, but all audio tokens come after all visual ones.
  */
 export type FavorSync = 'frame' | 'window' | 'none';
+
+/** What the count tokens sum over the clip (see FavorConfig.countTokens). */
+export type FavorCountTokens = 'off' | 'frames' | 'onsets';
 
 /** 'answer': the whole model answers questions. 'encoders': stage 1, only the two stream encoders, per frame (pretrain.ts). */
 export type FavorStage = 'answer' | 'encoders';
@@ -108,6 +112,13 @@ export interface FavorConfig {
    */
   lmAux: number;
   /**
+   * Stage 2, with queryAux: give the LM the clip's counts as tokens, one per kind of sound (and per hit label, with
+   * queryHits), so it reads a count instead of adding one up (count_tokens.ts; docs/favor.md, session 15). 'frames':
+   * the query head's 0/1 frame labels summed over the clip (frames holding each); 'onsets': a count per frame the
+   * head also predicts (impacts in that half second), summed; 'off': none.
+   */
+  countTokens: FavorCountTokens;
+  /**
    * Stage 2: add a projection of the question's mean word embedding to every AV token the LM reads (lm.ts), so the
    * LM's AV positions know which sound or object is asked about before its answer position reads them.
    */
@@ -159,6 +170,7 @@ export const favorSmall = (): FavorConfig => ({
   queryAux: 0,
   queryHits: 0,
   lmAux: 0,
+  countTokens: 'off',
   questionAv: false,
   flip: false,
   lmDim: 64,
@@ -192,7 +204,10 @@ export const frameValues = (size: number): number => size * size * 3;
 export const windowsFor = (frames: number, cfg: Pick<FavorConfig, 'window'>): number => Math.ceil(frames / cfg.window);
 
 /** AV tokens the language model reads for `windows` windows. */
-export function avTokenCount(windows: number, cfg: Pick<FavorConfig, 'queries' | 'sync' | 'questionOnly'>): number {
+export function avTokenCount(
+  windows: number,
+  cfg: Pick<FavorConfig, 'queries' | 'sync' | 'questionOnly' | 'countTokens' | 'queryHits'>,
+): number {
   if (cfg.questionOnly) return 0;
-  return windows * cfg.queries * (cfg.sync === 'frame' ? 1 : 2);
+  return windows * cfg.queries * (cfg.sync === 'frame' ? 1 : 2) + countTokenCount(cfg);
 }

@@ -68,7 +68,7 @@ export async function answerBatch(
     const att = firstAttention as Float32Array | null;
     if (att) {
       const row = (i * textLen + prompts[i].length - 1) * m;
-      for (let k = 0; k < m; k++) windows[windowOf[k]] += att[row + k];
+      for (let k = 0; k < m; k++) if (windowOf[k] >= 0) windows[windowOf[k]] += att[row + k]; // -1: a count token
     }
     return { answer: tok.decode(a), windows };
   });

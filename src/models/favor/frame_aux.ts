@@ -34,22 +34,32 @@ export interface FrameLabelInputs {
   audio: Tensor; // [B, F, FRAME_SOUNDS]
   /** Which objects hit the wall per frame (frameLabels' hits), present when the query head predicts them. */
   hits?: Tensor; // [B, F, FRAME_VISUAL]
+  /** Impacts heard per frame (frameLabels' audioOnsets), present for countTokens 'onsets'. */
+  audioOnsets?: Tensor; // [B, F, FRAME_SOUNDS]
+  /** Wall hits per frame (frameLabels' hitOnsets), present for countTokens 'onsets' with the hits. */
+  hitOnsets?: Tensor; // [B, F, FRAME_VISUAL]
   /** Per-token visual labels (tokenLabels), present when the token loss is on. */
   tokens?: Tensor; // [B, F, Nv, FRAME_VISUAL]
 }
 
-/** Declares the per-frame label inputs of a graph (the per-token ones for `visualTokens` > 0, the hits with `hits`). */
+/**
+ * Declares the per-frame label inputs of a graph (the per-token ones for `visualTokens` > 0, the hits with `hits`,
+ * the counted ones with `onsets`).
+ */
 export function frameLabelInputs(
   g: Graph,
   batch: number,
   frames: number,
   visualTokens = 0,
   hits = false,
+  onsets = false,
 ): FrameLabelInputs {
   return {
     visual: g.input('frame_visual', 'float32', [batch, frames, FRAME_VISUAL]),
     audio: g.input('frame_audio', 'float32', [batch, frames, FRAME_SOUNDS]),
     ...(hits ? { hits: g.input('frame_hits', 'float32', [batch, frames, FRAME_VISUAL]) } : {}),
+    ...(onsets ? { audioOnsets: g.input('frame_audio_onsets', 'float32', [batch, frames, FRAME_SOUNDS]) } : {}),
+    ...(onsets && hits ? { hitOnsets: g.input('frame_hit_onsets', 'float32', [batch, frames, FRAME_VISUAL]) } : {}),
     ...(visualTokens > 0
       ? { tokens: g.input('frame_tokens', 'float32', [batch, frames, visualTokens, FRAME_VISUAL]) }
       : {}),

@@ -15,12 +15,14 @@
  */
 import type { Scope, Tensor } from '../../engine/index.js';
 import { FRAME_SOUNDS } from '../../data/avqa/index.js';
-import { linear, maskedMean } from '../../nn/index.js';
+import { linear, poissonNll, softplus } from '../../nn/index.js';
 
 export function lmAuxLoss(p: Scope, states: Tensor, answerMask: Tensor, frameAudio: Tensor): Tensor {
   const z = linear(p, states, FRAME_SOUNDS); // [B, Lt, 4]
-  const rate = z.relu().add(z.abs().mul(-1).exp().add(1).log()); // [B, Lt, 4] softplus, stable for large |z|
-  const counts = frameAudio.sum([1]).unsqueeze([1]); // [B, 1, 4]
-  const nll = rate.sub(counts.mul(rate.add(1e-6).log())).sum([2]); // [B, Lt]
-  return maskedMean(nll, answerMask); // []
+  const rate = softplus(z); // [B, Lt, 4]
+  const counts = frameAudio
+    .sum([1])
+    .unsqueeze([1])
+    .expand(rate.shape as number[]); // [B, Lt, 4]
+  return poissonNll(rate, counts, answerMask); // []
 }

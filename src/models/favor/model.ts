@@ -9,6 +9,9 @@
  *                                                           |     -> [B*W, Q, Dv+Da] -> proj -> [B, W*Q, Dlm]
  *                                                           +-- sync 'window' | 'none' (Video-LLaMA style): a visual
  *                                                                 and an audio Q-Former per window -> [B, 2*W*Q, Dlm]
+ *   countTokens: the query head (query_aux.ts) reads the queries -> per-frame sounds (+ hits), 0/1 ('frames') or
+ *     counted ('onsets') -> summed over the clip -> one token per label after the AV tokens [B, W*Q + C, Dlm]
+ *     (count_tokens.ts)
  *   frameMask [B, F]: padded frames get no attention in the Q-Former, padded windows none in the LM
  *   text [B, Lt] (question [SEP] answer [EOS]) --languageModel([AV tokens][text])--> logits [B, Lt, V]
  *   loss = CE(answer and [EOS] positions) + diversity * mean pairwise cosine of each real window's queries
@@ -28,7 +31,8 @@ import { lmAuxLoss } from './lm_aux.js';
 import { maskedDiversityLoss, windowedQFormer } from './qformer.js';
 import { type FrameLabelInputs, type FrameStreams, frameAuxLoss } from './frame_aux.js';
 import { seedEncoders } from './encoder_init.js';
-import { queryAuxLoss } from './query_aux.js';
+import { queryAuxLoss, queryFrameLogits, queryHeadOutputs } from './query_aux.js';
+import { countTokenCount, countTokens } from './count_tokens.js';
 import { convStem } from './stem.js';
 
 export interface AvInputs {
@@ -47,6 +51,8 @@ export interface AvTokens {
   windowQueries: Tensor[];
   /** The encoders' outputs before synchronization (padded to whole windows), for the per-frame supervision. */
   streams: FrameStreams;
+  /** The query head's per-frame logits [B, F', 73 (+69) (+4 (+69))] when the count tokens are read off it. */
+  frameLogits?: Tensor;
 }
 
 /** Declares the AV inputs of a graph for `frames` frames of `size` px. */
@@ -129,6 +135,27 @@ export type AvSource = AvInputs | FrameStreams;
 
 /** The audio-visual encoder: frames + audio (or their encoded streams) -> the joint tokens the language model reads. */
 export function favorEncode(p: Scope, x: AvSource, cfg: FavorConfig): AvTokens {
+  const av = windowTokens(p, x, cfg);
+  if (!countTokenCount(cfg)) return av;
+  // The query head sits in the encoder here (encoder.query_head), since the tokens depend on it; without count
+  // tokens it is a training-only head at the root (query_aux), as in earlier runs.
+  const mode = cfg.countTokens as Exclude<FavorConfig['countTokens'], 'off'>;
+  const head = queryHeadOutputs(cfg);
+  const frameMask = av.streams.frameMask;
+  const frameLogits = queryFrameLogits(p.scope('query_head'), av.windowQueries, frameMask, cfg, head); // [B, F', ...]
+  const counted = countTokens(p.scope('count'), frameLogits, frameMask, head, mode, cfg.lmDim); // [B, C, Dlm]
+  const [b, c] = counted.tokens.shape as number[];
+  const ones = av.tokens.graph.constant({ dtype: 'float32', shape: [b, c], data: new Float32Array(b * c).fill(1) });
+  return {
+    ...av,
+    tokens: concat([av.tokens, counted.tokens], 1), // [B, W*Q + C, Dlm]
+    valid: concat([av.valid, ones], 1), // [B, W*Q + C]
+    frameLogits,
+  };
+}
+
+/** The windowed part of the encoder: the Q-Former's queries of each window, projected to the LM's width. */
+function windowTokens(p: Scope, x: AvSource, cfg: FavorConfig): AvTokens {
   const streams = 'video' in x ? encodeStreams(p, x, cfg) : x;
   const { visual, frameMask } = streams;
   const audio = audioContext(p.scope('audio_context'), streams.audio, cfg); // [B, F, 25, Da]
@@ -171,13 +198,18 @@ export function favorEncode(p: Scope, x: AvSource, cfg: FavorConfig): AvTokens {
   };
 }
 
-/** Window index of each AV token the language model reads (for per-window attention). */
+/** Window index of each AV token the language model reads (for per-window attention; -1: a clip-wide count token). */
 export function avTokenWindows(windows: number, cfg: FavorConfig): number[] {
   if (cfg.questionOnly) return [];
   const q = cfg.queries;
-  if (cfg.sync === 'frame') return Array.from({ length: windows * q }, (_, i) => Math.floor(i / q));
-  if (cfg.sync === 'window') return Array.from({ length: 2 * windows * q }, (_, i) => Math.floor(i / (2 * q)));
-  return Array.from({ length: 2 * windows * q }, (_, i) => Math.floor((i % (windows * q)) / q));
+  const n = windows * q * (cfg.sync === 'frame' ? 1 : 2);
+  const windowOf: (i: number) => number =
+    cfg.sync === 'frame'
+      ? (i) => Math.floor(i / q)
+      : cfg.sync === 'window'
+        ? (i) => Math.floor(i / (2 * q)) // each window's visual, then its audio queries
+        : (i) => Math.floor((i % (windows * q)) / q); // all visual, then all audio queries
+  return [...Array.from({ length: n }, (_, i) => windowOf(i)), ...new Array<number>(countTokenCount(cfg)).fill(-1)];
 }
 
 export interface FavorOutputs {
@@ -229,7 +261,10 @@ export function favorLoss(
     loss = loss.add(f.loss);
   }
   if (frameLabels && cfg.queryAux > 0) {
-    const q = queryAuxLoss(p.scope('query_aux'), out.av.windowQueries, out.av.streams.frameMask, frameLabels, cfg);
+    const mask = out.av.streams.frameMask;
+    const head = queryHeadOutputs(cfg);
+    const logits = out.av.frameLogits ?? queryFrameLogits(p.scope('query_aux'), out.av.windowQueries, mask, cfg, head);
+    const q = queryAuxLoss(logits, mask, frameLabels, head);
     Object.assign(metrics, q.metrics);
     loss = loss.add(q.loss.mul(cfg.queryAux));
     if (q.hits) loss = loss.add(q.hits.mul(cfg.queryHits));

@@ -14,33 +14,76 @@
  *   hits = the same BCE against frame_hits when the labels hold them (model.queryHits): which objects hit the wall
  *          in each frame, what counts, orders and "right after" need and the looks alone do not say (session 7)
  *   metrics: query_color_acc, query_shape_acc, query_audio_acc, query_hit_acc (every label of the frame right)
+ *   With model.countTokens the head's logits also feed the count tokens (count_tokens.ts): it is then built in the
+ *   encoder (model.ts) and this loss reads its logits from there.
  */
 import { type Scope, type Tensor, concat } from '../../engine/index.js';
 import { FRAME_SOUNDS, FRAME_VISUAL } from '../../data/avqa/index.js';
-import { binaryCrossEntropyWithLogits, linear } from '../../nn/index.js';
+import { binaryCrossEntropyWithLogits, linear, poissonNll, softplus } from '../../nn/index.js';
 import type { FavorConfig } from './config.js';
 import { type FrameLabelInputs, frameExactMatch, padFrames, visualParts } from './frame_aux.js';
 
 /** Each Q-Former's output queries per window, [B*W, Q, Di], in window order (b-major, as windowedQFormer makes them). */
 export type WindowQueries = Tensor[];
 
-export function queryAuxLoss(
+/** What the query head predicts besides the looks and sounds: the hits (queryHits), counts per frame ('onsets'). */
+export interface QueryHeadOutputs {
+  hits: boolean;
+  onsets: boolean;
+}
+
+/** What this config's query head predicts: hits with queryHits, counts per frame with countTokens 'onsets'. */
+export function queryHeadOutputs(cfg: Pick<FavorConfig, 'queryHits' | 'countTokens'>): QueryHeadOutputs {
+  return { hits: cfg.queryHits > 0, onsets: cfg.countTokens === 'onsets' };
+}
+
+/**
+ * Label groups of the query head's logits per frame: looks (69), sounds (4), with `hits` which objects hit the wall
+ * (69), and with `onsets` a count per frame of each sound (4) and, with `hits`, of each hit label (69).
+ */
+export function queryHeadParts(out: QueryHeadOutputs): number[] {
+  const counted = FRAME_SOUNDS + (out.hits ? FRAME_VISUAL : 0);
+  return [FRAME_VISUAL, FRAME_SOUNDS, ...(out.hits ? [FRAME_VISUAL] : []), ...(out.onsets ? [counted] : [])];
+}
+
+/** The query head: each window's queries (every Q-Former's, joined) -> per-frame logits [B, F', sum of parts]. */
+export function queryFrameLogits(
   p: Scope,
   queries: WindowQueries,
   frameMask: Tensor,
-  labels: FrameLabelInputs,
   cfg: Pick<FavorConfig, 'window'>,
-): { loss: Tensor; hits?: Tensor; metrics: Record<string, Tensor> } {
+  out: QueryHeadOutputs,
+): Tensor {
   const [b, frames] = frameMask.shape as number[];
   const bw = queries[0].shape[0] as number;
   const flat = concat(
     queries.map((q) => q.reshape([bw, -1])),
     1,
   ); // [B*W, sum Q*Di]
-  const parts = [FRAME_VISUAL, FRAME_SOUNDS, ...(labels.hits ? [FRAME_VISUAL] : [])];
-  const classes = parts.reduce((a, c) => a + c, 0);
-  const logits = linear(p, flat, cfg.window * classes).reshape([b, frames, classes]); // [B, F', 73 (+69)]
-  const [vLogits, aLogits, hLogits] = logits.split(parts, 2); // [B, F', 69], [B, F', 4], [B, F', 69]
+  const classes = queryHeadParts(out).reduce((a, c) => a + c, 0);
+  return linear(p, flat, cfg.window * classes).reshape([b, frames, classes]); // [B, F', 73 (+69) (+4 (+69))]
+}
+
+/**
+ * The query head's losses and accuracies from its per-frame logits (queryFrameLogits with the same `out`). With
+ * onsets, the Poisson NLL of each frame's counts joins `loss` (sounds) and `hits` (hit labels), and query_count_acc
+ * is the share of (clip, sound) pairs whose summed rate is within 0.5 of the clip's count.
+ */
+export function queryAuxLoss(
+  logits: Tensor,
+  frameMask: Tensor,
+  labels: FrameLabelInputs,
+  out: QueryHeadOutputs,
+): { loss: Tensor; hits?: Tensor; metrics: Record<string, Tensor> } {
+  const frames = frameMask.shape[1] as number;
+  const missing =
+    (out.hits && !labels.hits) || (out.onsets && (!labels.audioOnsets || (out.hits && !labels.hitOnsets)));
+  if (missing)
+    throw new Error(`queryAuxLoss: the head predicts ${JSON.stringify(out)} but the graph declares no such labels`);
+  const parts = logits.split(queryHeadParts(out), 2);
+  const [vLogits, aLogits] = parts; // [B, F', 69], [B, F', 4]
+  const hLogits = out.hits ? parts[2] : undefined; // [B, F', 69]
+  const onsetLogits = out.onsets ? parts[parts.length - 1] : undefined; // [B, F', 4 (+69)]
   const visual = padFrames(labels.visual, frames); // [B, F', 69]
   const audio = padFrames(labels.audio, frames); // [B, F', 4]
   const perLabel = frameMask.unsqueeze([2]); // [B, F', 1]
@@ -55,11 +98,39 @@ export function queryAuxLoss(
     query_shape_acc: frameExactMatch(lg[2], lb[2], frameMask),
     query_audio_acc: frameExactMatch(aLogits, audio, frameMask),
   };
-  if (!labels.hits) return { loss: vBce.add(aBce), metrics };
-  const hitLabels = padFrames(labels.hits, frames); // [B, F', 69]
-  const hits = binaryCrossEntropyWithLogits(hLogits, hitLabels, perLabel).mul(FRAME_VISUAL); // []
-  metrics.query_hit_bce = hits;
-  // The looks part (which colour-shape hit): the one that names the object.
-  metrics.query_hit_acc = frameExactMatch(visualParts(hLogits)[0], visualParts(hitLabels)[0], frameMask);
-  return { loss: vBce.add(aBce), hits, metrics };
+  let loss = vBce.add(aBce);
+  let hits: Tensor | undefined;
+  if (hLogits && labels.hits) {
+    const hitLabels = padFrames(labels.hits, frames); // [B, F', 69]
+    hits = binaryCrossEntropyWithLogits(hLogits, hitLabels, perLabel).mul(FRAME_VISUAL); // []
+    metrics.query_hit_bce = hits;
+    // The looks part (which colour-shape hit): the one that names the object.
+    metrics.query_hit_acc = frameExactMatch(visualParts(hLogits)[0], visualParts(hitLabels)[0], frameMask);
+  }
+  if (onsetLogits && labels.audioOnsets) {
+    const rate = softplus(onsetLogits); // [B, F', 4 (+69)]
+    const [aRate, hRate] = out.hits ? rate.split([FRAME_SOUNDS, FRAME_VISUAL], 2) : [rate];
+    const audioOnsets = padFrames(labels.audioOnsets, frames); // [B, F', 4]
+    const aNll = poissonNll(aRate, audioOnsets, frameMask); // []
+    metrics.query_onset_nll = aNll;
+    metrics.query_count_acc = countAccuracy(aRate, audioOnsets, frameMask);
+    loss = loss.add(aNll);
+    if (hits && hRate && labels.hitOnsets) {
+      const hNll = poissonNll(hRate, padFrames(labels.hitOnsets, frames), frameMask); // []
+      metrics.query_hit_onset_nll = hNll;
+      hits = hits.add(hNll);
+    }
+  }
+  return { loss, hits, metrics };
+}
+
+/** Share of (clip, label) pairs whose rate summed over real frames is within 0.5 of the clip's count. */
+function countAccuracy(rate: Tensor, counts: Tensor, frameMask: Tensor): Tensor {
+  const m = frameMask.unsqueeze([2]); // [B, F', 1]
+  const err = rate
+    .mul(m)
+    .sum([1])
+    .sub(counts.mul(m).sum([1]))
+    .abs(); // [B, C]
+  return err.lt(0.5).cast('float32').mean(); // []
 }

@@ -61,6 +61,7 @@ export const FavorModelSchema = z
     queryAux: z.number().min(0).default(0),
     queryHits: z.number().min(0).default(0),
     lmAux: z.number().min(0).default(0),
+    countTokens: z.enum(['off', 'frames', 'onsets']).default('off'),
     questionAv: z.boolean().default(false),
     flip: z.boolean().default(false),
     lmDim: z.number().int().positive(),
@@ -91,6 +92,10 @@ export const FavorModelSchema = z
   .refine((m) => m.queryHits === 0 || m.queryAux > 0, {
     message: 'queryHits needs queryAux > 0 (the hits are predicted by the query head)',
     path: ['queryHits'],
+  })
+  .refine((m) => m.countTokens === 'off' || m.queryAux > 0, {
+    message: 'countTokens needs queryAux > 0 (the counts are summed from the query head, trained by queryAux)',
+    path: ['countTokens'],
   });
 
 /** AVQA's own field schemas (under its refinements), so the favor task's data fields keep the generator's checks. */
@@ -229,7 +234,14 @@ export function favorLossGraph(
       : undefined;
   const frameLabels =
     (model.frameAux > 0 || model.frameProbe || model.queryAux > 0 || model.lmAux > 0) && !model.questionOnly
-      ? frameLabelInputs(g, batch, frames, 0, model.queryAux > 0 && model.queryHits > 0)
+      ? frameLabelInputs(
+          g,
+          batch,
+          frames,
+          0,
+          model.queryAux > 0 && model.queryHits > 0,
+          model.queryAux > 0 && model.countTokens === 'onsets',
+        )
       : undefined;
   return favorLoss(p, x, text, target, mask, vocab, model, aux, frameLabels);
 }

@@ -84,6 +84,22 @@ export function binaryCrossEntropyWithLogits(logits: Tensor, targets: Tensor, va
   return maskedMean(loss, valid);
 }
 
+/** Softplus log(1 + e^z), stable for large |z|: a positive rate whose gradient stays bounded (an exp rate overshoots). */
+export function softplus(z: Tensor): Tensor {
+  return z.relu().add(z.abs().neg().exp().add(1).log());
+}
+
+/**
+ * Poisson negative log-likelihood of counts under positive rates, rate - count log(rate + 1e-6) (each count's own
+ * log-factorial dropped), summed over the last axis, masked mean over the rest.
+ *
+ * rate, counts: same shape [..., C] -> []; valid: [...] (bool or 0/1)
+ */
+export function poissonNll(rate: Tensor, counts: Tensor, valid?: Tensor): Tensor {
+  sameShape('poissonNll', rate, counts);
+  return maskedMean(rate.sub(counts.mul(rate.add(1e-6).log())).sum([-1]), valid);
+}
+
 export interface CrossEntropyConfig {
   /** Label smoothing epsilon (torch semantics: target = (1 - eps) one-hot + eps / C). Default 0. */
   labelSmoothing?: number;
