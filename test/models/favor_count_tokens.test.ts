@@ -18,8 +18,20 @@ import {
 } from '../../src/data/avqa/index.js';
 import { type FavorConfig, avTokenCount, favorTiny } from '../../src/models/favor/config.js';
 import { avBatch } from '../../src/models/favor/data.js';
-import { COUNT_BINS, COUNT_SD, countBins, countTokenCount, countTokens } from '../../src/models/favor/count_tokens.js';
-import { type QueryHeadOutputs, queryAuxLoss, queryHeadParts } from '../../src/models/favor/query_aux.js';
+import {
+  COUNT_BINS,
+  COUNT_SD,
+  audioOnsetRates,
+  countBins,
+  countTokenCount,
+  countTokens,
+} from '../../src/models/favor/count_tokens.js';
+import {
+  type QueryHeadOutputs,
+  queryAuxLoss,
+  queryHeadCounts,
+  queryHeadParts,
+} from '../../src/models/favor/query_aux.js';
 import { avInputs, avTokenWindows, favor } from '../../src/models/favor/model.js';
 import { FavorModelSchema } from '../../src/models/favor/task.js';
 import { Rng } from '../../src/util/rng.js';
@@ -58,7 +70,7 @@ test('countBins: a soft one-hot over 0..12 that peaks at the count (rows: count 
   });
 });
 
-test('countTokens: the expected counts are the per-frame sigmoids (frames) or softpluses (onsets) summed over real frames', async () => {
+test("count tokens: the expected counts are the query head's sigmoids (frames) or softpluses (onsets) summed over real frames", async () => {
   const [b, f, dim] = [2, 6, 8];
   const rng = new Rng(4);
   const rows: [QueryHeadOutputs, 'frames' | 'onsets'][] = [
@@ -74,14 +86,8 @@ test('countTokens: the expected counts are the per-frame sigmoids (frames) or so
     const mask = Float32Array.from([1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0]); // the second clip: 3 real frames
     const g = new Graph();
     const store = new ParamStore(2);
-    const out = countTokens(
-      new Scope(g, store),
-      g.input('logits', 'float32', [b, f, classes]),
-      g.input('mask', 'float32', [b, f]),
-      head,
-      mode,
-      dim,
-    );
+    const counted = queryHeadCounts(g.input('logits', 'float32', [b, f, classes]), head, mode);
+    const out = countTokens(new Scope(g, store), counted, g.input('mask', 'float32', [b, f]), dim);
     const session = await Session.create(g, { counts: out.counts, tokens: out.tokens }, { threads: 1 });
     const r = await session.run({
       logits: hostArray('float32', [b, f, classes], logits),
@@ -104,6 +110,45 @@ test('countTokens: the expected counts are the per-frame sigmoids (frames) or so
         assert.ok(Math.abs(got - want) < 1e-4, `${name}, clip ${i}, label ${k}: ${got} vs ${want}`);
       }
   }
+});
+
+test("the audio counting head ('audio'): softplus of a linear map of each 50 Hz token and its change, summed over the frame's 25 and the real frames", async () => {
+  const [b, f, per, d] = [2, 3, 25, 3];
+  const rng = new Rng(5);
+  const audio = Float32Array.from({ length: b * f * per * d }, () => rng.uniform() * 2 - 1);
+  const mask = Float32Array.from([1, 1, 1, 1, 0, 0]);
+  const g = new Graph();
+  const store = new ParamStore(4);
+  const p = new Scope(g, store);
+  const rates = audioOnsetRates(p.scope('head'), g.input('audio', 'float32', [b, f, per, d]));
+  const out = countTokens(p.scope('count'), rates, g.input('mask', 'float32', [b, f]), 8);
+  const session = await Session.create(g, { counts: out.counts, tokens: out.tokens }, { threads: 1 });
+  const r = await session.run({
+    audio: hostArray('float32', [b, f, per, d], audio),
+    mask: hostArray('float32', [b, f], mask),
+    ...store.feeds(g),
+  });
+  await session.release();
+  assert.deepEqual(r.tokens.shape, [b, FRAME_SOUNDS, 8]);
+  const [w, bias] = [toFloat32(store.get('head.weight')), toFloat32(store.get('head.bias'))]; // [2d, 4], [4]
+  const token = (i: number, n: number, e: number) => (n < 0 ? 0 : audio[(i * f * per + n) * d + e]); // n: 50 Hz index
+  const counts = toFloat32(r.counts);
+  for (let i = 0; i < b; i++)
+    for (let k = 0; k < FRAME_SOUNDS; k++) {
+      let want = 0;
+      for (let t = 0; t < f; t++)
+        for (let j = 0; j < per; j++) {
+          const n = t * per + j;
+          let z = bias[k];
+          for (let e = 0; e < d; e++) {
+            z += token(i, n, e) * w[e * FRAME_SOUNDS + k];
+            z += (token(i, n, e) - token(i, n - 1, e)) * w[(d + e) * FRAME_SOUNDS + k];
+          }
+          want += mask[i * f + t] * Math.log1p(Math.exp(z));
+        }
+      const got = counts[i * FRAME_SOUNDS + k];
+      assert.ok(Math.abs(got - want) < 1e-3 * Math.max(1, want), `clip ${i}, sound ${k}: ${got} vs ${want}`);
+    }
 });
 
 test("the counted labels sum to the scenes' counts; the 0/1 labels lose impacts that share a half second", () => {
@@ -143,6 +188,7 @@ test('countTokens: off by default, needs queryAux; on, C tokens follow the windo
     ['frames: sounds and hits', { countTokens: 'frames', queryHits: 1 }, FRAME_SOUNDS + FRAME_VISUAL],
     ['onsets: sounds and hits', { countTokens: 'onsets', queryHits: 1 }, FRAME_SOUNDS + FRAME_VISUAL],
     ['onsets, window sync', { countTokens: 'onsets', sync: 'window' }, FRAME_SOUNDS],
+    ['audio: sounds only, whatever queryHits', { countTokens: 'audio', queryHits: 1 }, FRAME_SOUNDS],
   ];
   for (const [name, over, c] of rows) {
     const cm: FavorConfig = { ...base, ...over };
@@ -171,6 +217,15 @@ test('countTokens: off by default, needs queryAux; on, C tokens follow the windo
     assert.equal(counted, mode === 'onsets', `${mode}: the per-frame counts are trained for onsets only`);
     assert.ok(on.second < on.first, `${mode}: one step lowers the loss: ${on.first} -> ${on.second}`);
   }
+  const audio = await twoTrainSteps({ ...base, countTokens: 'audio' }, true);
+  for (const n of ['encoder.count_head.weight', 'encoder.count.label', 'query_aux.weight'])
+    assert.ok(audio.names.includes(n), `audio: ${n} in ${audio.names.join(', ')}`);
+  assert.ok(!audio.names.some((n) => n.startsWith('encoder.query_head')), 'audio: the query head stays training-only');
+  assert.ok(
+    ['count_onset_nll', 'count_acc'].every((m) => audio.metrics.includes(m)),
+    audio.metrics.join(', '),
+  );
+  assert.ok(audio.second < audio.first, `audio: one step lowers the loss: ${audio.first} -> ${audio.second}`);
   const off = await twoTrainSteps(base, true);
   assert.ok(off.names.includes('query_aux.weight') && !off.names.some((n) => n.startsWith('encoder.count')), 'off');
 });

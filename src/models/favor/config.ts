@@ -15,7 +15,7 @@ export type FavorCausal = 'none' | 'past' | 'future';
 export type FavorSync = 'frame' | 'window' | 'none';
 
 /** What the count tokens sum over the clip (see FavorConfig.countTokens). */
-export type FavorCountTokens = 'off' | 'frames' | 'onsets';
+export type FavorCountTokens = 'off' | 'frames' | 'onsets' | 'audio';
 
 /** 'answer': the whole model answers questions. 'encoders': stage 1, only the two stream encoders, per frame (pretrain.ts). */
 export type FavorStage = 'answer' | 'encoders';
@@ -115,7 +115,8 @@ export interface FavorConfig {
    * Stage 2, with queryAux: give the LM the clip's counts as tokens, one per kind of sound (and per hit label, with
    * queryHits), so it reads a count instead of adding one up (count_tokens.ts; docs/favor.md, session 15). 'frames':
    * the query head's 0/1 frame labels summed over the clip (frames holding each); 'onsets': a count per frame the
-   * head also predicts (impacts in that half second), summed; 'off': none.
+   * head also predicts (impacts in that half second), summed; 'audio': a head on the audio encoder's 50 Hz tokens
+   * counts each sound's impacts, before the Q-Former (sounds only); 'off': none.
    */
   countTokens: FavorCountTokens;
   /**

@@ -10,18 +10,19 @@
  *                                                           +-- sync 'window' | 'none' (Video-LLaMA style): a visual
  *                                                                 and an audio Q-Former per window -> [B, 2*W*Q, Dlm]
  *   countTokens: the query head (query_aux.ts) reads the queries -> per-frame sounds (+ hits), 0/1 ('frames') or
- *     counted ('onsets') -> summed over the clip -> one token per label after the AV tokens [B, W*Q + C, Dlm]
- *     (count_tokens.ts)
+ *     counted ('onsets'), or a head on the 50 Hz audio tokens counts the impacts ('audio') -> summed over the clip
+ *     -> one token per label after the AV tokens [B, W*Q + C, Dlm] (count_tokens.ts)
  *   frameMask [B, F]: padded frames get no attention in the Q-Former, padded windows none in the LM
  *   text [B, Lt] (question [SEP] answer [EOS]) --languageModel([AV tokens][text])--> logits [B, Lt, V]
  *   loss = CE(answer and [EOS] positions) + diversity * mean pairwise cosine of each real window's queries
  *          (+ answerAux * CE of a classifier reading the AV tokens directly, aux.ts)
  *          (+ queryAux * BCE of a head reading each window's queries against its frames' labels, query_aux.ts;
  *             + queryHits * the same head's BCE against which objects hit the wall in each frame)
+ *          (+ queryAux * Poisson NLL of the audio counting head's impacts per frame, countTokens 'audio')
  *          (+ lmAux * Poisson NLL of a head on the LM's answer-position states against each sound's frame count, lm_aux.ts)
  */
 import { type Graph, type Scope, type Tensor, concat } from '../../engine/index.js';
-import { crossEntropyLoss, linear, type QFormerLayerResult } from '../../nn/index.js';
+import { crossEntropyLoss, linear, poissonNll, type QFormerLayerResult } from '../../nn/index.js';
 import { AUDIO_PER_FRAME, FRAME_SIZE, MEL_BANDS, type FavorConfig, frameValues } from './config.js';
 import { type AnswerAuxInputs, answerAuxLoss } from './aux.js';
 import { audioContext } from './audio_context.js';
@@ -29,10 +30,10 @@ import { audioEncoder, pixelFeatures, synchronize, visualEncoder } from './encod
 import { languageModel } from './lm.js';
 import { lmAuxLoss } from './lm_aux.js';
 import { maskedDiversityLoss, windowedQFormer } from './qformer.js';
-import { type FrameLabelInputs, type FrameStreams, frameAuxLoss } from './frame_aux.js';
+import { type FrameLabelInputs, type FrameStreams, frameAuxLoss, padFrames } from './frame_aux.js';
 import { seedEncoders } from './encoder_init.js';
-import { queryAuxLoss, queryFrameLogits, queryHeadOutputs } from './query_aux.js';
-import { countTokenCount, countTokens } from './count_tokens.js';
+import { queryAuxLoss, queryFrameLogits, queryHeadCounts, queryHeadOutputs } from './query_aux.js';
+import { audioOnsetRates, countAccuracy, countTokenCount, countTokens } from './count_tokens.js';
 import { convStem } from './stem.js';
 
 export interface AvInputs {
@@ -53,6 +54,8 @@ export interface AvTokens {
   streams: FrameStreams;
   /** The query head's per-frame logits [B, F', 73 (+69) (+4 (+69))] when the count tokens are read off it. */
   frameLogits?: Tensor;
+  /** The audio counting head's impacts per frame [B, F', 4] (model.countTokens 'audio'). */
+  onsetRates?: Tensor;
 }
 
 /** Declares the AV inputs of a graph for `frames` frames of `size` px. */
@@ -137,13 +140,19 @@ export type AvSource = AvInputs | FrameStreams;
 export function favorEncode(p: Scope, x: AvSource, cfg: FavorConfig): AvTokens {
   const av = windowTokens(p, x, cfg);
   if (!countTokenCount(cfg)) return av;
-  // The query head sits in the encoder here (encoder.query_head), since the tokens depend on it; without count
-  // tokens it is a training-only head at the root (query_aux), as in earlier runs.
-  const mode = cfg.countTokens as Exclude<FavorConfig['countTokens'], 'off'>;
-  const head = queryHeadOutputs(cfg);
   const frameMask = av.streams.frameMask;
-  const frameLogits = queryFrameLogits(p.scope('query_head'), av.windowQueries, frameMask, cfg, head); // [B, F', ...]
-  const counted = countTokens(p.scope('count'), frameLogits, frameMask, head, mode, cfg.lmDim); // [B, C, Dlm]
+  let frameLogits: Tensor | undefined;
+  let perFrame: Tensor; // [B, F', C] what the count tokens sum
+  if (cfg.countTokens === 'audio')
+    perFrame = audioOnsetRates(p.scope('count_head'), av.streams.audio); // [B, F', 4]
+  else {
+    // The query head sits in the encoder here (encoder.query_head), since the tokens depend on it; otherwise it is
+    // a training-only head at the root (query_aux), as in earlier runs.
+    const head = queryHeadOutputs(cfg);
+    frameLogits = queryFrameLogits(p.scope('query_head'), av.windowQueries, frameMask, cfg, head); // [B, F', ...]
+    perFrame = queryHeadCounts(frameLogits, head, cfg.countTokens === 'onsets' ? 'onsets' : 'frames'); // [B, F', C]
+  }
+  const counted = countTokens(p.scope('count'), perFrame, frameMask, cfg.lmDim); // [B, C, Dlm]
   const [b, c] = counted.tokens.shape as number[];
   const ones = av.tokens.graph.constant({ dtype: 'float32', shape: [b, c], data: new Float32Array(b * c).fill(1) });
   return {
@@ -151,6 +160,7 @@ export function favorEncode(p: Scope, x: AvSource, cfg: FavorConfig): AvTokens {
     tokens: concat([av.tokens, counted.tokens], 1), // [B, W*Q + C, Dlm]
     valid: concat([av.valid, ones], 1), // [B, W*Q + C]
     frameLogits,
+    onsetRates: cfg.countTokens === 'audio' ? perFrame : undefined,
   };
 }
 
@@ -268,6 +278,13 @@ export function favorLoss(
     Object.assign(metrics, q.metrics);
     loss = loss.add(q.loss.mul(cfg.queryAux));
     if (q.hits) loss = loss.add(q.hits.mul(cfg.queryHits));
+  }
+  if (frameLabels?.audioOnsets && out.av.onsetRates) {
+    const mask = out.av.streams.frameMask;
+    const onsets = padFrames(frameLabels.audioOnsets, mask.shape[1] as number); // [B, F', 4]
+    metrics.count_onset_nll = poissonNll(out.av.onsetRates, onsets, mask);
+    metrics.count_acc = countAccuracy(out.av.onsetRates, onsets, mask);
+    loss = loss.add(metrics.count_onset_nll.mul(cfg.queryAux));
   }
   if (frameLabels && cfg.lmAux > 0) {
     metrics.lm_aux_nll = lmAuxLoss(p.scope('lm_aux'), out.states, targetMask, frameLabels.audio);

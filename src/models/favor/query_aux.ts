@@ -21,6 +21,7 @@ import { type Scope, type Tensor, concat } from '../../engine/index.js';
 import { FRAME_SOUNDS, FRAME_VISUAL } from '../../data/avqa/index.js';
 import { binaryCrossEntropyWithLogits, linear, poissonNll, softplus } from '../../nn/index.js';
 import type { FavorConfig } from './config.js';
+import { countAccuracy } from './count_tokens.js';
 import { type FrameLabelInputs, frameExactMatch, padFrames, visualParts } from './frame_aux.js';
 
 /** Each Q-Former's output queries per window, [B*W, Q, Di], in window order (b-major, as windowedQFormer makes them). */
@@ -124,13 +125,17 @@ export function queryAuxLoss(
   return { loss, hits, metrics };
 }
 
-/** Share of (clip, label) pairs whose rate summed over real frames is within 0.5 of the clip's count. */
-function countAccuracy(rate: Tensor, counts: Tensor, frameMask: Tensor): Tensor {
-  const m = frameMask.unsqueeze([2]); // [B, F', 1]
-  const err = rate
-    .mul(m)
-    .sum([1])
-    .sub(counts.mul(m).sum([1]))
-    .abs(); // [B, C]
-  return err.lt(0.5).cast('float32').mean(); // []
+/**
+ * What the count tokens sum from the query head's logits [B, F', ...]: 'frames' its 0/1 sounds (+ hits) as
+ * sigmoids, 'onsets' its counts per frame as softplus rates -> [B, F', 4 (+69)].
+ */
+export function queryHeadCounts(frameLogits: Tensor, out: QueryHeadOutputs, mode: 'frames' | 'onsets'): Tensor {
+  const classes = queryHeadParts(out).reduce((a, c) => a + c, 0);
+  if (frameLogits.shape[2] !== classes)
+    throw new Error(`queryHeadCounts: frame logits hold ${String(frameLogits.shape[2])} labels, the head ${classes}`);
+  if (mode === 'onsets' && !out.onsets) throw new Error("queryHeadCounts 'onsets': the query head predicts no onsets");
+  const c = FRAME_SOUNDS + (out.hits ? FRAME_VISUAL : 0);
+  return mode === 'frames'
+    ? frameLogits.slice([FRAME_VISUAL], [FRAME_VISUAL + c], [2]).sigmoid() // [B, F', C] sounds (+ hits), 0/1
+    : softplus(frameLogits.slice([classes - c], [classes], [2])); // [B, F', C] counts per frame
 }

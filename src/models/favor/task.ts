@@ -61,7 +61,7 @@ export const FavorModelSchema = z
     queryAux: z.number().min(0).default(0),
     queryHits: z.number().min(0).default(0),
     lmAux: z.number().min(0).default(0),
-    countTokens: z.enum(['off', 'frames', 'onsets']).default('off'),
+    countTokens: z.enum(['off', 'frames', 'onsets', 'audio']).default('off'),
     questionAv: z.boolean().default(false),
     flip: z.boolean().default(false),
     lmDim: z.number().int().positive(),
@@ -240,7 +240,7 @@ export function favorLossGraph(
           frames,
           0,
           model.queryAux > 0 && model.queryHits > 0,
-          model.queryAux > 0 && model.countTokens === 'onsets',
+          model.queryAux > 0 && (model.countTokens === 'onsets' || model.countTokens === 'audio'),
         )
       : undefined;
   return favorLoss(p, x, text, target, mask, vocab, model, aux, frameLabels);
