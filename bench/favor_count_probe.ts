@@ -10,20 +10,14 @@
  *
  *   node dist/bench/favor_count_probe.js RUN [RUN ...] [--json]
  */
-import { Graph, ParamStore, Scope, Session } from '../src/engine/index.js';
+import { Graph, ParamStore, Scope, Session, type Tensor } from '../src/engine/index.js';
 import { toFloat32 } from '../src/io/array.js';
 import { fileURLToPath } from 'node:url';
-import {
-  FRAME_SOUNDS,
-  FRAME_VISUAL,
-  avqaConfig,
-  avqaStreams,
-  frameLabels,
-  sceneSplit,
-} from '../src/data/avqa/index.js';
+import { FRAME_SOUNDS, avqaConfig, avqaStreams, frameLabels, sceneSplit } from '../src/data/avqa/index.js';
 import { loadFavorModel } from '../src/models/favor/infer.js';
 import { avInputs, favorEncode } from '../src/models/favor/model.js';
 import { avBatch, clipFromStreams } from '../src/models/favor/data.js';
+import { queryHeadCounts, queryHeadOutputs } from '../src/models/favor/query_aux.js';
 import { loadRun } from '../src/train/files.js';
 import { InputError } from '../src/util/errors.js';
 
@@ -60,10 +54,18 @@ export async function probeRun(dir: string): Promise<CountScore[]> {
   store.load(model.weights);
   const g = new Graph();
   const av = favorEncode(new Scope(g, store).scope('encoder'), avInputs(g, 1, frames, c.frameSize), c);
-  const perFrame = c.countTokens === 'audio' ? av.onsetRates : av.frameLogits; // [1, F', ...]
-  if (!perFrame) throw new Error(`${dir}: the encoder gave no per-frame counts`);
-  const session = await Session.create(g, { perFrame }, { threads: 1 });
   const reads = c.countTokens === 'onsets' ? ['onsets', 'frames'] : [c.countTokens];
+  // What the count tokens sum, per frame, as the model computes it: the audio head's rates or the query head's counts.
+  const outputs: Record<string, Tensor> = {};
+  for (const read of reads) {
+    const counts =
+      read === 'audio'
+        ? av.onsetRates
+        : av.frameLogits && queryHeadCounts(av.frameLogits, queryHeadOutputs(c), read as 'frames' | 'onsets');
+    if (!counts) throw new Error(`${dir}: the encoder gave no per-frame counts`);
+    outputs[`counts_${read}`] = counts; // [1, F', C]
+  }
+  const session = await Session.create(g, outputs, { threads: 1 });
   const errors = reads.map(() => [] as number[]);
   const within = reads.map(() => [0, 0]);
   let [pairs, nonZero] = [0, 0];
@@ -73,22 +75,14 @@ export async function probeRun(dir: string): Promise<CountScore[]> {
       const streams = avqaStreams(cfg, index, {}, { size: c.frameSize });
       const clip = clipFromStreams(streams.video.data, streams.audio.data, c.frameSize);
       const r = await session.run({ ...avBatch([clip], frames, c.frameSize), ...store.feeds(g) });
-      const z = toFloat32(r.perFrame);
-      const width = z.length / frames;
+      const perFrame = reads.map((read) => toFloat32(r[`counts_${read}`]));
       const labels = frameLabels(cfg, index);
       for (let k = 0; k < FRAME_SOUNDS; k++) {
         let truth = 0;
         const sums = reads.map(() => 0);
         for (let t = 0; t < labels.frames; t++) {
           truth += labels.audioOnsets[t * FRAME_SOUNDS + k];
-          reads.forEach((read, i) => {
-            if (read === 'audio') sums[i] += z[t * width + k];
-            else if (read === 'frames') sums[i] += 1 / (1 + Math.exp(-z[t * width + FRAME_VISUAL + k]));
-            else
-              sums[i] += Math.log1p(
-                Math.exp(z[t * width + width - FRAME_SOUNDS - (c.queryHits > 0 ? FRAME_VISUAL : 0) + k]),
-              );
-          });
+          perFrame.forEach((z, i) => (sums[i] += z[t * (z.length / frames) + k])); // the sounds come first
         }
         pairs++;
         if (truth > 0) nonZero++;

@@ -19,6 +19,7 @@ import {
   MEL_BANDS,
 } from '../../src/models/favor/config.js';
 import { avBatch } from '../../src/models/favor/data.js';
+import { countsOnsets } from '../../src/models/favor/count_tokens.js';
 import { frameLabelInputs } from '../../src/models/favor/frame_aux.js';
 import { avInputs, favorLoss } from '../../src/models/favor/model.js';
 import { encoderStageLoss } from '../../src/models/favor/pretrain.js';
@@ -83,9 +84,7 @@ export async function twoTrainSteps(
       const text = g.input('text', 'int64', [2, lt]);
       const target = g.input('target', 'int64', [2, lt]);
       const mask = g.input('target_mask', 'float32', [2, lt]);
-      const labels = frameLabels
-        ? frameLabelInputs(g, 2, 10, 0, false, cm.countTokens === 'onsets' || cm.countTokens === 'audio')
-        : undefined;
+      const labels = frameLabels ? frameLabelInputs(g, 2, 10, 0, false, countsOnsets(cm)) : undefined;
       const out = favorLoss(p, x, text, target, mask, vocab, cm, undefined, labels);
       metrics = Object.keys(out.metrics);
       return out;

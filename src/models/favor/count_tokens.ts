@@ -23,8 +23,9 @@
  */
 import { type Scope, type Tensor, concat, init } from '../../engine/index.js';
 import { AVQA_TOLERANCES, FRAME_SOUNDS, FRAME_VISUAL } from '../../data/avqa/index.js';
-import { linear, softplus } from '../../nn/index.js';
+import { linear, poissonNll, softplus } from '../../nn/index.js';
 import type { FavorConfig } from './config.js';
+import { padFrames } from './frame_aux.js';
 
 /** Counts 0..maxCount (the largest count AVQA asks about) are the bins of a count token. */
 export const COUNT_BINS = AVQA_TOLERANCES.maxCount + 1;
@@ -86,13 +87,23 @@ export function countTokens(
   return { tokens, counts };
 }
 
-/** Share of (clip, label) pairs whose rate summed over real frames is within 0.5 of the clip's count. */
-export function countAccuracy(rate: Tensor, counts: Tensor, frameMask: Tensor): Tensor {
+/** Whether this config's graphs train a count per frame, so they read the counted labels (frame_audio_onsets). */
+export function countsOnsets(cfg: Pick<FavorConfig, 'countTokens'>): boolean {
+  return cfg.countTokens === 'onsets' || cfg.countTokens === 'audio';
+}
+
+/**
+ * A counting head's losses: the Poisson NLL of its per-frame rates [B, F', C] against the counted labels [B, F, C]
+ * (padded to F'), and the share of (clip, label) pairs whose rate summed over real frames is within 0.5 of the clip's
+ * count.
+ */
+export function countLosses(rate: Tensor, onsets: Tensor, frameMask: Tensor): { nll: Tensor; acc: Tensor } {
+  const counts = padFrames(onsets, frameMask.shape[1] as number); // [B, F', C]
   const m = frameMask.unsqueeze([2]); // [B, F', 1]
   const err = rate
     .mul(m)
     .sum([1])
     .sub(counts.mul(m).sum([1]))
     .abs(); // [B, C]
-  return err.lt(0.5).cast('float32').mean(); // []
+  return { nll: poissonNll(rate, counts, frameMask), acc: err.lt(0.5).cast('float32').mean() };
 }

@@ -22,7 +22,7 @@
  *          (+ lmAux * Poisson NLL of a head on the LM's answer-position states against each sound's frame count, lm_aux.ts)
  */
 import { type Graph, type Scope, type Tensor, concat } from '../../engine/index.js';
-import { crossEntropyLoss, linear, poissonNll, type QFormerLayerResult } from '../../nn/index.js';
+import { crossEntropyLoss, linear, type QFormerLayerResult } from '../../nn/index.js';
 import { AUDIO_PER_FRAME, FRAME_SIZE, MEL_BANDS, type FavorConfig, frameValues } from './config.js';
 import { type AnswerAuxInputs, answerAuxLoss } from './aux.js';
 import { audioContext } from './audio_context.js';
@@ -30,10 +30,10 @@ import { audioEncoder, pixelFeatures, synchronize, visualEncoder } from './encod
 import { languageModel } from './lm.js';
 import { lmAuxLoss } from './lm_aux.js';
 import { maskedDiversityLoss, windowedQFormer } from './qformer.js';
-import { type FrameLabelInputs, type FrameStreams, frameAuxLoss, padFrames } from './frame_aux.js';
+import { type FrameLabelInputs, type FrameStreams, frameAuxLoss } from './frame_aux.js';
 import { seedEncoders } from './encoder_init.js';
 import { queryAuxLoss, queryFrameLogits, queryHeadCounts, queryHeadOutputs } from './query_aux.js';
-import { audioOnsetRates, countAccuracy, countTokenCount, countTokens } from './count_tokens.js';
+import { audioOnsetRates, countLosses, countTokenCount, countTokens } from './count_tokens.js';
 import { convStem } from './stem.js';
 
 export interface AvInputs {
@@ -280,11 +280,10 @@ export function favorLoss(
     if (q.hits) loss = loss.add(q.hits.mul(cfg.queryHits));
   }
   if (frameLabels?.audioOnsets && out.av.onsetRates) {
-    const mask = out.av.streams.frameMask;
-    const onsets = padFrames(frameLabels.audioOnsets, mask.shape[1] as number); // [B, F', 4]
-    metrics.count_onset_nll = poissonNll(out.av.onsetRates, onsets, mask);
-    metrics.count_acc = countAccuracy(out.av.onsetRates, onsets, mask);
-    loss = loss.add(metrics.count_onset_nll.mul(cfg.queryAux));
+    const counted = countLosses(out.av.onsetRates, frameLabels.audioOnsets, out.av.streams.frameMask);
+    metrics.count_onset_nll = counted.nll;
+    metrics.count_acc = counted.acc;
+    loss = loss.add(counted.nll.mul(cfg.queryAux));
   }
   if (frameLabels && cfg.lmAux > 0) {
     metrics.lm_aux_nll = lmAuxLoss(p.scope('lm_aux'), out.states, targetMask, frameLabels.audio);

@@ -19,9 +19,9 @@
  */
 import { type Scope, type Tensor, concat } from '../../engine/index.js';
 import { FRAME_SOUNDS, FRAME_VISUAL } from '../../data/avqa/index.js';
-import { binaryCrossEntropyWithLogits, linear, poissonNll, softplus } from '../../nn/index.js';
+import { binaryCrossEntropyWithLogits, linear, softplus } from '../../nn/index.js';
 import type { FavorConfig } from './config.js';
-import { countAccuracy } from './count_tokens.js';
+import { countLosses } from './count_tokens.js';
 import { type FrameLabelInputs, frameExactMatch, padFrames, visualParts } from './frame_aux.js';
 
 /** Each Q-Former's output queries per window, [B*W, Q, Di], in window order (b-major, as windowedQFormer makes them). */
@@ -111,15 +111,13 @@ export function queryAuxLoss(
   if (onsetLogits && labels.audioOnsets) {
     const rate = softplus(onsetLogits); // [B, F', 4 (+69)]
     const [aRate, hRate] = out.hits ? rate.split([FRAME_SOUNDS, FRAME_VISUAL], 2) : [rate];
-    const audioOnsets = padFrames(labels.audioOnsets, frames); // [B, F', 4]
-    const aNll = poissonNll(aRate, audioOnsets, frameMask); // []
-    metrics.query_onset_nll = aNll;
-    metrics.query_count_acc = countAccuracy(aRate, audioOnsets, frameMask);
-    loss = loss.add(aNll);
+    const sounds = countLosses(aRate, labels.audioOnsets, frameMask);
+    metrics.query_onset_nll = sounds.nll;
+    metrics.query_count_acc = sounds.acc;
+    loss = loss.add(sounds.nll);
     if (hits && hRate && labels.hitOnsets) {
-      const hNll = poissonNll(hRate, padFrames(labels.hitOnsets, frames), frameMask); // []
-      metrics.query_hit_onset_nll = hNll;
-      hits = hits.add(hNll);
+      metrics.query_hit_onset_nll = countLosses(hRate, labels.hitOnsets, frameMask).nll;
+      hits = hits.add(metrics.query_hit_onset_nll);
     }
   }
   return { loss, hits, metrics };

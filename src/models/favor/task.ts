@@ -20,6 +20,7 @@ import {
   tokenLabelBatch,
 } from './data.js';
 import { frameLabelInputs } from './frame_aux.js';
+import { countsOnsets } from './count_tokens.js';
 import { cachedStreamInputs, cachesEncoders, computeEncoderCache, type EncoderCache } from './encoder_cache.js';
 import { answerAll, answerSections, scoreAnswers, templatePriors } from './evaluate.js';
 import { avInputs, favor, favorLoss } from './model.js';
@@ -234,14 +235,7 @@ export function favorLossGraph(
       : undefined;
   const frameLabels =
     (model.frameAux > 0 || model.frameProbe || model.queryAux > 0 || model.lmAux > 0) && !model.questionOnly
-      ? frameLabelInputs(
-          g,
-          batch,
-          frames,
-          0,
-          model.queryAux > 0 && model.queryHits > 0,
-          model.queryAux > 0 && (model.countTokens === 'onsets' || model.countTokens === 'audio'),
-        )
+      ? frameLabelInputs(g, batch, frames, 0, model.queryAux > 0 && model.queryHits > 0, countsOnsets(model))
       : undefined;
   return favorLoss(p, x, text, target, mask, vocab, model, aux, frameLabels);
 }
