@@ -6,16 +6,24 @@
  * Each sum is checked against the scene's impacts of each kind of sound (frameLabels' audioOnsets). The table gives
  * the share of (clip, sound) pairs within 0.5 of the truth, over all pairs and over the pairs with at least one
  * impact, and the quartiles of the error on those. Answering 0 everywhere is the baseline of the first figure. An
- * `onsets` run is also read through its 0/1 sounds.
+ * `onsets` run is also read through its 0/1 sounds. A stage-1 run that trained the counting head (`model.onsetAux`,
+ * session 16) is read through that head; `--scenes N --duration S` score any run on the val scenes of N AVQA scenes
+ * of S seconds instead of its own data (a stage-1 run trained on 5 s clips, scored on stage 2's 10 s ones). The audio
+ * head is read twice: its rates summed, and its peaks above a rate counted (`--peak`; default the run's countPeaks,
+ * else 0.15).
  *
- *   node dist/bench/favor_count_probe.js RUN [RUN ...] [--json]
+ *   node dist/bench/favor_count_probe.js RUN [RUN ...] [--scenes N --duration S] [--peak RATE] [--json]
  */
 import { Graph, ParamStore, Scope, Session, type Tensor } from '../src/engine/index.js';
 import { toFloat32 } from '../src/io/array.js';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { FRAME_SOUNDS, avqaConfig, avqaStreams, frameLabels, sceneSplit } from '../src/data/avqa/index.js';
+import type { FavorConfig } from '../src/models/favor/config.js';
 import { loadFavorModel } from '../src/models/favor/infer.js';
-import { avInputs, favorEncode } from '../src/models/favor/model.js';
+import { FavorModelSchema } from '../src/models/favor/task.js';
+import { audioPeakCounts, audioTokenRates } from '../src/models/favor/count_tokens.js';
+import { avInputs, encodeStreams, favorEncode } from '../src/models/favor/model.js';
 import { avBatch, clipFromStreams } from '../src/models/favor/data.js';
 import { queryHeadCounts, queryHeadOutputs } from '../src/models/favor/query_aux.js';
 import { loadRun } from '../src/train/files.js';
@@ -23,7 +31,7 @@ import { InputError } from '../src/util/errors.js';
 
 interface CountScore {
   run: string;
-  /** What was summed: the run's own count source, or 'frames' read off an 'onsets' run's 0/1 sounds. */
+  /** What was summed: the run's own count source, 'frames' read off an 'onsets' run's 0/1 sounds, or the audio head's peaks. */
   read: string;
   pairs: number;
   nonZero: number;
@@ -35,36 +43,57 @@ interface CountScore {
   errorQuartiles: [number, number, number];
 }
 
+/** The audio head's peak threshold when the run does not count peaks itself (session 16's choice on val). */
+const DEFAULT_PEAK = 0.15;
+
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 
 /** The run's per-frame counts summed over every val scene of its data, scored against the scenes' impacts. */
-export async function probeRun(dir: string): Promise<CountScore[]> {
-  const model = loadFavorModel(dir);
-  const c = model.config;
-  if (c.countTokens === 'off')
-    throw new InputError(`${dir}: model.countTokens is off; nothing to probe`, { field: 'model.countTokens' });
+export async function probeRun(
+  dir: string,
+  over: { scenes?: number; duration?: number; peak?: number } = {},
+): Promise<CountScore[]> {
   const run = loadRun(dir, { tasks: ['favor'] });
+  // A stage-1 run is read as saved (loadFavorModel takes stage-2 runs only, the ones that answer).
+  const stageOne = (run.config.model as { stage?: string } | undefined)?.stage === 'encoders';
+  const model = stageOne
+    ? { config: FavorModelSchema.parse(run.config.model) as FavorConfig, weights: run.params }
+    : loadFavorModel(dir);
+  const c = model.config;
+  if (stageOne ? !(c.onsetAux > 0) : c.countTokens === 'off')
+    throw new InputError(`${dir}: ${stageOne ? 'model.onsetAux is 0' : 'model.countTokens is off'}; nothing to probe`, {
+      field: stageOne ? 'model.onsetAux' : 'model.countTokens',
+    });
   const data = (run.config.data ?? {}) as { avqa?: Record<string, unknown> };
   const source = String(run.config.source ?? '');
-  const scenes = Number(/^avqa:(\d+)$/.exec(source)?.[1]);
+  const scenes = over.scenes ?? Number(/^avqa:(\d+)$/.exec(source)?.[1]);
   if (!scenes) throw new InputError(`${dir}: config.json source ${source} is not avqa:N`, { field: 'source' });
-  const cfg = avqaConfig(data.avqa ?? {});
+  const cfg = avqaConfig({
+    ...(data.avqa ?? {}),
+    ...(over.duration ? { minDuration: over.duration, maxDuration: over.duration } : {}),
+  });
   const frames = Math.round(2 * cfg.maxDuration);
   const store = new ParamStore(0);
   store.load(model.weights);
   const g = new Graph();
-  const av = favorEncode(new Scope(g, store).scope('encoder'), avInputs(g, 1, frames, c.frameSize), c);
-  const reads = c.countTokens === 'onsets' ? ['onsets', 'frames'] : [c.countTokens];
-  // What the count tokens sum, per frame, as the model computes it: the audio head's rates or the query head's counts.
+  const encoder = new Scope(g, store).scope('encoder');
+  const inputs = avInputs(g, 1, frames, c.frameSize);
+  // What the count tokens sum, per frame, as the model computes it. The audio head (stage 1's, or a countTokens
+  // 'audio' run's) is read both ways: its rates summed, and its peaks above `peak` counted.
   const outputs: Record<string, Tensor> = {};
-  for (const read of reads) {
-    const counts =
-      read === 'audio'
-        ? av.onsetRates
-        : av.frameLogits && queryHeadCounts(av.frameLogits, queryHeadOutputs(c), read as 'frames' | 'onsets');
-    if (!counts) throw new Error(`${dir}: the encoder gave no per-frame counts`);
-    outputs[`counts_${read}`] = counts; // [1, F', C]
+  const peak = over.peak ?? (c.countPeaks > 0 ? c.countPeaks : DEFAULT_PEAK);
+  if (stageOne || c.countTokens === 'audio') {
+    const rates = audioTokenRates(encoder.scope('count_head'), encodeStreams(encoder, inputs, c).audio); // [1, F', 25, 4]
+    outputs['counts_audio'] = rates.sum([2]); // [1, F', 4]
+    outputs[`counts_audio peaks > ${peak}`] = audioPeakCounts(rates, peak); // [1, F', 4]
+  } else {
+    const av = favorEncode(encoder, inputs, c);
+    const head = queryHeadOutputs(c);
+    if (!av.frameLogits) throw new Error(`${dir}: the encoder gave no per-frame counts`);
+    for (const read of c.countTokens === 'onsets' ? (['onsets', 'frames'] as const) : (['frames'] as const))
+      outputs[`counts_${read}`] = queryHeadCounts(av.frameLogits, head, read); // [1, F', C]
   }
+  const reads = Object.keys(outputs).map((k) => k.slice('counts_'.length));
   const session = await Session.create(g, outputs, { threads: 1 });
   const errors = reads.map(() => [] as number[]);
   const within = reads.map(() => [0, 0]);
@@ -115,14 +144,34 @@ export async function probeRun(dir: string): Promise<CountScore[]> {
 }
 
 async function main(argv: string[]): Promise<void> {
-  const json = argv.includes('--json');
-  const runs = argv.filter((a) => a !== '--json');
-  if (!runs.length || argv.includes('--help')) {
-    console.log('usage: node dist/bench/favor_count_probe.js RUN [RUN ...] [--json]');
+  const { values, positionals: runs } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      json: { type: 'boolean' },
+      help: { type: 'boolean' },
+      scenes: { type: 'string' },
+      duration: { type: 'string' },
+      peak: { type: 'string' },
+    },
+  });
+  if (!runs.length || values.help) {
+    console.log(
+      'usage: node dist/bench/favor_count_probe.js RUN [RUN ...] [--scenes N --duration S] [--peak RATE] [--json]',
+    );
     return;
   }
+  const number = (flag: 'scenes' | 'duration' | 'peak') => {
+    const v = values[flag];
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!(n > 0)) throw new InputError(`--${flag} ${v}: expected a positive number`, { field: `--${flag}`, got: v });
+    return n;
+  };
+  const over = { scenes: number('scenes'), duration: number('duration'), peak: number('peak') };
+  const json = values.json;
   const rows: CountScore[] = [];
-  for (const dir of runs) rows.push(...(await probeRun(dir)));
+  for (const dir of runs) rows.push(...(await probeRun(dir, over)));
   if (json) {
     console.log(JSON.stringify(rows, null, 2));
     return;

@@ -84,7 +84,7 @@ export async function twoTrainSteps(
       const text = g.input('text', 'int64', [2, lt]);
       const target = g.input('target', 'int64', [2, lt]);
       const mask = g.input('target_mask', 'float32', [2, lt]);
-      const labels = frameLabels ? frameLabelInputs(g, 2, 10, 0, false, countsOnsets(cm)) : undefined;
+      const labels = frameLabels ? frameLabelInputs(g, 2, 10, { onsets: countsOnsets(cm) }) : undefined;
       const out = favorLoss(p, x, text, target, mask, vocab, cm, undefined, labels);
       metrics = Object.keys(out.metrics);
       return out;

@@ -200,7 +200,7 @@ async function trainerFor(c: FavorConfig) {
         vocab,
         c,
         undefined,
-        frameLabelInputs(g, b, 10, 0, c.queryHits > 0),
+        frameLabelInputs(g, b, 10, { hits: c.queryHits > 0 }),
       ),
     new ParamStore(3),
     { optimizer: adamw({ weightDecay: 0 }) },

@@ -17,6 +17,10 @@
  *                   how many wall hits each look, colour and shape makes, in the frame's half second. Summed over the
  *                   frames they are the clip's counts exactly, where the 0/1 labels lose every second impact that
  *                   falls in an already-marked half second (docs/favor.md, session 15)
+ *   audioTokenOnsets [25F, 4]: the impacts heard, counted per 20 ms log-mel frame (the audio encoder's token) they
+ *                   start in, so a head on the 50 Hz tokens is told where each impact is, not only its half second;
+ *                   two impacts half a second apart are one token each instead of the same frame (docs/favor.md,
+ *                   session 16)
  *
  * The audio labels follow the audio the question is asked over: shifted audio moves the impacts by its offset (as
  * AV-Synth renders it, heard time = seen time + offset), another scene's audio ({foil}) brings that scene's impacts.
@@ -29,6 +33,7 @@ import { ConfigError } from '../../util/errors.js';
 import { Rng } from '../../util/rng.js';
 import { type AvqaConfig, sceneDuration, sceneSynthConfig } from './config.js';
 import { type AvqaScene, SOUND_WORDS, avqaScene } from './scene.js';
+import { FAVOR_AUDIO_RATE } from './streams.js';
 import type { AvqaAudio } from './templates.js';
 
 /** Color words of the looks: AV-Synth's 8 colors and the distractors' gray. */
@@ -46,6 +51,7 @@ export interface FrameLabels {
   audio: Float32Array; // [F, FRAME_SOUNDS]
   hits: Float32Array; // [F, FRAME_VISUAL]
   audioOnsets: Float32Array; // [F, FRAME_SOUNDS] impacts heard per frame
+  audioTokenOnsets: Float32Array; // [F * FAVOR_AUDIO_RATE / 2, FRAME_SOUNDS] impacts heard per 20 ms audio token
   hitOnsets: Float32Array; // [F, FRAME_VISUAL] wall hits per frame
 }
 
@@ -146,12 +152,24 @@ export function frameLabels(cfg: AvqaConfig, index: number, audio: AvqaAudio = {
       ? heardImpacts(scene, audio.offset ?? 0)
       : heardImpacts(avqaScene(cfg, audio.foil, duration), 0);
   const audioOnsets = new Float32Array(frames * FRAME_SOUNDS);
+  const tokens = (frames * FAVOR_AUDIO_RATE) / 2;
+  const audioTokenOnsets = new Float32Array(tokens * FRAME_SOUNDS);
   for (const { time, sound } of heard) {
     const t = Math.floor(2 * time);
     if (t >= 0 && t < frames) audioOnsets[t * FRAME_SOUNDS + sound] += 1;
+    const a = Math.floor(FAVOR_AUDIO_RATE * time);
+    if (a >= 0 && a < tokens) audioTokenOnsets[a * FRAME_SOUNDS + sound] += 1;
   }
   const marked = (counts: Float32Array) => counts.map((n) => +(n > 0));
-  return { frames, visual, audio: marked(audioOnsets), hits: marked(hitOnsets), audioOnsets, hitOnsets };
+  return {
+    frames,
+    visual,
+    audio: marked(audioOnsets),
+    hits: marked(hitOnsets),
+    audioOnsets,
+    hitOnsets,
+    audioTokenOnsets,
+  };
 }
 
 /**

@@ -97,6 +97,12 @@ export interface FavorConfig {
    */
   hitAux: number;
   /**
+   * Stage 1: factor of the audio counting head's Poisson NLL against the impacts heard in each 50 Hz token
+   * (count_tokens.ts, audioTokenRates; frameLabels' audioTokenOnsets), trained with the audio encoder so its tokens
+   * mark onsets; stage 2's countTokens 'audio' starts from the head and keeps it frozen; 0 = off.
+   */
+  onsetAux: number;
+  /**
    * Stage 2: factor of the per-frame supervision of the Q-Former's output queries (query_aux.ts: a linear head reads a
    * window's queries and predicts its frames' looks and sounds); 0 = off.
    */
@@ -116,9 +122,15 @@ export interface FavorConfig {
    * queryHits), so it reads a count instead of adding one up (count_tokens.ts; docs/favor.md, session 15). 'frames':
    * the query head's 0/1 frame labels summed over the clip (frames holding each); 'onsets': a count per frame the
    * head also predicts (impacts in that half second), summed; 'audio': a head on the audio encoder's 50 Hz tokens
-   * counts each sound's impacts, before the Q-Former (sounds only); 'off': none.
+   * counts each sound's impacts, before the Q-Former (sounds only; the stage-1 run's head when it trained one with
+   * onsetAux); 'off': none.
    */
   countTokens: FavorCountTokens;
+  /**
+   * countTokens 'audio': count the counting head's peaks, tokens whose rate is above this and a local maximum in
+   * time, instead of summing its rates (count_tokens.ts, audioPeakCounts; docs/favor.md, session 16); 0 = the sum.
+   */
+  countPeaks: number;
   /**
    * Stage 2: add a projection of the question's mean word embedding to every AV token the LM reads (lm.ts), so the
    * LM's AV positions know which sound or object is asked about before its answer position reads them.
@@ -168,10 +180,12 @@ export const favorSmall = (): FavorConfig => ({
   frameProbe: false,
   tokenAux: 0,
   hitAux: 0,
+  onsetAux: 0,
   queryAux: 0,
   queryHits: 0,
   lmAux: 0,
   countTokens: 'off',
+  countPeaks: 0,
   questionAv: false,
   flip: false,
   lmDim: 64,

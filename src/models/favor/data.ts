@@ -275,21 +275,25 @@ export function answerClassBatch(answers: readonly string[], items: readonly { a
 }
 
 /**
- * frame_visual [B, F, 69], frame_audio [B, F, 4], frame_hits [B, F, 69] and the counted frame_audio_onsets [B, F, 4],
- * frame_hit_onsets [B, F, 69]: labels padded (or cut) to `frames` with 0.
+ * frame_visual [B, F, 69], frame_audio [B, F, 4], frame_hits [B, F, 69], the counted frame_audio_onsets [B, F, 4],
+ * frame_hit_onsets [B, F, 69] and frame_audio_token_onsets [B, F, 25, 4] (per 50 Hz token): labels padded (or cut) to
+ * `frames` with 0.
  */
 export function frameLabelBatch(items: readonly FrameLabels[], frames: number): Record<string, HostArray> {
-  const part = (key: 'visual' | 'audio' | 'hits' | 'audioOnsets' | 'hitOnsets', classes: number) => {
-    const out = new Float32Array(items.length * frames * classes);
-    items.forEach((l, i) => out.set(l[key].subarray(0, Math.min(l.frames, frames) * classes), i * frames * classes));
-    return hostArray('float32', [items.length, frames, classes], out);
+  type Key = 'visual' | 'audio' | 'hits' | 'audioOnsets' | 'hitOnsets' | 'audioTokenOnsets';
+  const part = (key: Key, perFrame: number[]) => {
+    const values = perFrame.reduce((a, b) => a * b, 1);
+    const out = new Float32Array(items.length * frames * values);
+    items.forEach((l, i) => out.set(l[key].subarray(0, Math.min(l.frames, frames) * values), i * frames * values));
+    return hostArray('float32', [items.length, frames, ...perFrame], out);
   };
   return {
-    frame_visual: part('visual', FRAME_VISUAL),
-    frame_audio: part('audio', FRAME_SOUNDS),
-    frame_hits: part('hits', FRAME_VISUAL),
-    frame_audio_onsets: part('audioOnsets', FRAME_SOUNDS),
-    frame_hit_onsets: part('hitOnsets', FRAME_VISUAL),
+    frame_visual: part('visual', [FRAME_VISUAL]),
+    frame_audio: part('audio', [FRAME_SOUNDS]),
+    frame_hits: part('hits', [FRAME_VISUAL]),
+    frame_audio_onsets: part('audioOnsets', [FRAME_SOUNDS]),
+    frame_hit_onsets: part('hitOnsets', [FRAME_VISUAL]),
+    frame_audio_token_onsets: part('audioTokenOnsets', [AUDIO_PER_FRAME, FRAME_SOUNDS]),
   };
 }
 

@@ -3,7 +3,9 @@
  * (`model.freezeEncoders`): FAVOR's encoders are pretrained elsewhere and frozen; ours are pretrained here.
  */
 import type { Scope } from '../../engine/index.js';
-import { loadRun } from '../../train/files.js';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { loadRun, runFiles } from '../../train/files.js';
 import { ConfigError, InputError } from '../../util/errors.js';
 import type { FavorConfig } from './config.js';
 
@@ -22,11 +24,30 @@ const ENCODER_FIELDS = [
 ] as const;
 
 /**
- * Puts a stage-1 run's encoder weights into the store under `p` (the 'encoder' scope) unless the store already holds
- * encoder weights (a trained run being loaded for inference), and freezes them with `freezeEncoders`.
+ * Whether the stage-1 run `cfg.encoders` trained the audio counting head (model.onsetAux > 0), which stage 2's
+ * countTokens 'audio' then starts from and keeps frozen. Reads its config.json only; false when it cannot be read
+ * (a trained run loaded for inference whose stage-1 folder has moved: its store holds every weight already).
+ */
+function stageOneCountHead(cfg: FavorConfig): boolean {
+  if (!cfg.encoders || cfg.countTokens !== 'audio') return false;
+  const file = runFiles(
+    statSync(cfg.encoders, { throwIfNoEntry: false })?.isDirectory() ? cfg.encoders : dirname(cfg.encoders),
+  ).config;
+  if (!existsSync(file)) return false;
+  try {
+    return (JSON.parse(readFileSync(file, 'utf8'))?.model?.onsetAux ?? 0) > 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Puts a stage-1 run's encoder weights (and its audio counting head, for countTokens 'audio') into the store under `p`
+ * (the 'encoder' scope) unless the store already holds encoder weights (a trained run being loaded for inference),
+ * and freezes them with `freezeEncoders`.
  */
 export function seedEncoders(p: Scope, cfg: FavorConfig): void {
-  const prefixes = [p.path('visual'), p.path('audio')];
+  const prefixes = [p.path('visual'), p.path('audio'), ...(stageOneCountHead(cfg) ? [p.path('count_head')] : [])];
   const own = (name: string) => prefixes.some((x) => name.startsWith(`${x}.`));
   if (cfg.freezeEncoders) for (const x of prefixes) p.store.freeze(x);
   if (!cfg.encoders || p.store.names().some(own)) return;

@@ -21,7 +21,7 @@
 import type { Graph, Scope, Tensor } from '../../engine/index.js';
 import { FRAME_SOUNDS, FRAME_VISUAL, FRAME_VISUAL_PARTS } from '../../data/avqa/index.js';
 import { binaryCrossEntropyWithLogits, linear, maskedMean } from '../../nn/index.js';
-import type { FavorConfig } from './config.js';
+import { AUDIO_PER_FRAME, type FavorConfig } from './config.js';
 
 export interface FrameStreams {
   visual: Tensor; // [B, F', Nv, Dv]
@@ -38,28 +38,48 @@ export interface FrameLabelInputs {
   audioOnsets?: Tensor; // [B, F, FRAME_SOUNDS]
   /** Wall hits per frame (frameLabels' hitOnsets), present for countTokens 'onsets' with the hits. */
   hitOnsets?: Tensor; // [B, F, FRAME_VISUAL]
+  /** Impacts heard per 50 Hz audio token (frameLabels' audioTokenOnsets), present for stage 1's onsetAux. */
+  audioTokenOnsets?: Tensor; // [B, F, 25, FRAME_SOUNDS]
   /** Per-token visual labels (tokenLabels), present when the token loss is on. */
   tokens?: Tensor; // [B, F, Nv, FRAME_VISUAL]
 }
 
-/**
- * Declares the per-frame label inputs of a graph (the per-token ones for `visualTokens` > 0, the hits with `hits`,
- * the counted ones with `onsets`).
- */
+/** Which optional label inputs a graph declares (frameLabelInputs). */
+export interface FrameLabelNeeds {
+  /** Visual tokens per frame of the per-token labels (0: none). */
+  visualTokens?: number;
+  /** Which objects hit the wall per frame. */
+  hits?: boolean;
+  /** The counted labels per frame (and the counted hits with `hits`). */
+  onsets?: boolean;
+  /** The impacts heard per 50 Hz audio token. */
+  tokenOnsets?: boolean;
+}
+
+/** Declares the per-frame label inputs of a graph: the visual and audio ones, and those `needs` names. */
 export function frameLabelInputs(
   g: Graph,
   batch: number,
   frames: number,
-  visualTokens = 0,
-  hits = false,
-  onsets = false,
+  needs: FrameLabelNeeds = {},
 ): FrameLabelInputs {
+  const { visualTokens = 0, hits = false, onsets = false, tokenOnsets = false } = needs;
   return {
     visual: g.input('frame_visual', 'float32', [batch, frames, FRAME_VISUAL]),
     audio: g.input('frame_audio', 'float32', [batch, frames, FRAME_SOUNDS]),
     ...(hits ? { hits: g.input('frame_hits', 'float32', [batch, frames, FRAME_VISUAL]) } : {}),
     ...(onsets ? { audioOnsets: g.input('frame_audio_onsets', 'float32', [batch, frames, FRAME_SOUNDS]) } : {}),
     ...(onsets && hits ? { hitOnsets: g.input('frame_hit_onsets', 'float32', [batch, frames, FRAME_VISUAL]) } : {}),
+    ...(tokenOnsets
+      ? {
+          audioTokenOnsets: g.input('frame_audio_token_onsets', 'float32', [
+            batch,
+            frames,
+            AUDIO_PER_FRAME,
+            FRAME_SOUNDS,
+          ]),
+        }
+      : {}),
     ...(visualTokens > 0
       ? { tokens: g.input('frame_tokens', 'float32', [batch, frames, visualTokens, FRAME_VISUAL]) }
       : {}),

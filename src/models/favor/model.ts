@@ -10,7 +10,8 @@
  *                                                           +-- sync 'window' | 'none' (Video-LLaMA style): a visual
  *                                                                 and an audio Q-Former per window -> [B, 2*W*Q, Dlm]
  *   countTokens: the query head (query_aux.ts) reads the queries -> per-frame sounds (+ hits), 0/1 ('frames') or
- *     counted ('onsets'), or a head on the 50 Hz audio tokens counts the impacts ('audio') -> summed over the clip
+ *     counted ('onsets'), or a head on the 50 Hz audio tokens counts the impacts ('audio': its rates, or with
+ *     countPeaks its peaks) -> summed over the clip
  *     -> one token per label after the AV tokens [B, W*Q + C, Dlm] (count_tokens.ts)
  *   frameMask [B, F]: padded frames get no attention in the Q-Former, padded windows none in the LM
  *   text [B, Lt] (question [SEP] answer [EOS]) --languageModel([AV tokens][text])--> logits [B, Lt, V]
@@ -33,7 +34,7 @@ import { maskedDiversityLoss, windowedQFormer } from './qformer.js';
 import { type FrameLabelInputs, type FrameStreams, frameAuxLoss } from './frame_aux.js';
 import { seedEncoders } from './encoder_init.js';
 import { queryAuxLoss, queryFrameLogits, queryHeadCounts, queryHeadOutputs } from './query_aux.js';
-import { audioOnsetRates, countLosses, countTokenCount, countTokens } from './count_tokens.js';
+import { audioPeakCounts, audioTokenRates, countLosses, countTokenCount, countTokens } from './count_tokens.js';
 import { convStem } from './stem.js';
 
 export interface AvInputs {
@@ -54,7 +55,9 @@ export interface AvTokens {
   streams: FrameStreams;
   /** The query head's per-frame logits [B, F', 73 (+69) (+4 (+69))] when the count tokens are read off it. */
   frameLogits?: Tensor;
-  /** The audio counting head's impacts per frame [B, F', 4] (model.countTokens 'audio'). */
+  /** The clip counts the count tokens encode [B, C] (model.countTokens). */
+  counts?: Tensor;
+  /** The audio counting head's rates summed per frame [B, F', 4] (model.countTokens 'audio'; what its loss reads). */
   onsetRates?: Tensor;
 }
 
@@ -143,9 +146,12 @@ export function favorEncode(p: Scope, x: AvSource, cfg: FavorConfig): AvTokens {
   const frameMask = av.streams.frameMask;
   let frameLogits: Tensor | undefined;
   let perFrame: Tensor; // [B, F', C] what the count tokens sum
-  if (cfg.countTokens === 'audio')
-    perFrame = audioOnsetRates(p.scope('count_head'), av.streams.audio); // [B, F', 4]
-  else {
+  let onsetRates: Tensor | undefined;
+  if (cfg.countTokens === 'audio') {
+    const rates = audioTokenRates(p.scope('count_head'), av.streams.audio); // [B, F', 25, 4]
+    onsetRates = rates.sum([2]); // [B, F', 4]
+    perFrame = cfg.countPeaks > 0 ? audioPeakCounts(rates, cfg.countPeaks) : onsetRates; // [B, F', 4]
+  } else {
     // The query head sits in the encoder here (encoder.query_head), since the tokens depend on it; otherwise it is
     // a training-only head at the root (query_aux), as in earlier runs.
     const head = queryHeadOutputs(cfg);
@@ -160,7 +166,8 @@ export function favorEncode(p: Scope, x: AvSource, cfg: FavorConfig): AvTokens {
     tokens: concat([av.tokens, counted.tokens], 1), // [B, W*Q + C, Dlm]
     valid: concat([av.valid, ones], 1), // [B, W*Q + C]
     frameLogits,
-    onsetRates: cfg.countTokens === 'audio' ? perFrame : undefined,
+    counts: counted.counts,
+    onsetRates,
   };
 }
 

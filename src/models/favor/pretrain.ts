@@ -8,10 +8,14 @@
  *
  *   loss     = frame BCEs (frame_aux.ts, factor 1) + tokenAux x the visual head's per-token BCE
  *              + hitAux x the hit head's BCE (which objects hit the wall in each frame's half second)
+ *              + onsetAux x the audio counting head's Poisson NLL per 50 Hz token (how many impacts of each sound
+ *                start in each 20 ms; count_tokens.ts)
  *   evaluate = per-frame exact match of the colours, the shapes, the looks (colour x shape) and the sounds on the
  *              split's distinct clips; acc (the monitored metric) = mean of the colour, shape and sound accuracies
- *              (and of the hits' with hitAux); with hitAux also the hits' precision, recall and F1 over
- *              (frame, look) pairs, since most frames hold no hit and exact match rewards saying "none"
+ *              (and of the hits' with hitAux, and of the clip counts of the sounds heard with onsetAux); with hitAux
+ *              also the hits' precision, recall and F1 over (frame, look) pairs, since most frames hold no hit and
+ *              exact match rewards saying "none"; with onsetAux each (clip, sound) pair's summed impacts against
+ *              the truth (count_exact, and count_exact_heard over the pairs with an impact)
  */
 import type { AvqaQuestion } from '../../data/avqa/index.js';
 import { FRAME_SOUNDS, FRAME_VISUAL, FRAME_VISUAL_PARTS } from '../../data/avqa/index.js';
@@ -23,21 +27,32 @@ import { type FavorConfig, visualTokens } from './config.js';
 import { type AvqaExamples, avBatch, clipKey } from './data.js';
 import { frameAuxLoss, frameLabelInputs, frameLogits } from './frame_aux.js';
 import { avInputs, encodeStreams } from './model.js';
+import { audioOnsetRates, audioTokenRates, tokenOnsetLosses } from './count_tokens.js';
 
-/** Stage-1 loss graph: frames + audio + per-frame labels -> the frame BCEs. */
+/** Stage-1 loss graph: frames + audio + per-frame labels -> the frame BCEs (+ the onset NLL with onsetAux). */
 export function encoderStageLoss(g: Graph, p: Scope, model: FavorConfig, batch: number, frames: number) {
-  const streams = encodeStreams(p.scope('encoder'), avInputs(g, batch, frames, model.frameSize), model);
-  const labels = frameLabelInputs(
-    g,
-    batch,
-    frames,
-    model.tokenAux > 0 ? visualTokens(model).tokens : 0,
-    model.hitAux > 0,
-  );
-  return frameAuxLoss(p.scope('frame_aux'), streams, labels, { ...model, frameAux: 1, frameProbe: false });
+  const encoder = p.scope('encoder');
+  const streams = encodeStreams(encoder, avInputs(g, batch, frames, model.frameSize), model);
+  const labels = frameLabelInputs(g, batch, frames, {
+    visualTokens: model.tokenAux > 0 ? visualTokens(model).tokens : 0,
+    hits: model.hitAux > 0,
+    tokenOnsets: model.onsetAux > 0,
+  });
+  const out = frameAuxLoss(p.scope('frame_aux'), streams, labels, { ...model, frameAux: 1, frameProbe: false });
+  if (!(model.onsetAux > 0)) return out;
+  // Under the encoder's scope, where stage 2's countTokens 'audio' finds it (model.ts).
+  const rates = audioTokenRates(encoder.scope('count_head'), streams.audio); // [B, F', 25, 4]
+  const onsets = tokenOnsetLosses(rates, labels.audioTokenOnsets!, streams.frameMask);
+  return {
+    loss: out.loss.add(onsets.nll.mul(model.onsetAux)),
+    metrics: { ...out.metrics, count_onset_nll: onsets.nll, count_acc: onsets.acc },
+  };
 }
 
-/** Stage-1 inference graph: frame_visual [B, F', 69] and frame_audio [B, F', 4] logits (frame_hits [B, F', 69] with hitAux). */
+/**
+ * Stage-1 inference graph: frame_visual [B, F', 69] and frame_audio [B, F', 4] logits (frame_hits [B, F', 69] with
+ * hitAux; the counting head's impacts per frame, frame_onsets [B, F', 4], with onsetAux).
+ */
 export function encoderStageInference(
   g: Graph,
   p: Scope,
@@ -45,9 +60,15 @@ export function encoderStageInference(
   batch: number,
   frames: number,
 ): Record<string, Tensor> {
-  const streams = encodeStreams(p.scope('encoder'), avInputs(g, batch, frames, model.frameSize), model);
+  const encoder = p.scope('encoder');
+  const streams = encodeStreams(encoder, avInputs(g, batch, frames, model.frameSize), model);
   const out = frameLogits(p.scope('frame_aux'), streams, false, model.hitAux > 0);
-  return { frame_visual: out.visual, frame_audio: out.audio, ...(out.hits ? { frame_hits: out.hits } : {}) };
+  return {
+    frame_visual: out.visual,
+    frame_audio: out.audio,
+    ...(out.hits ? { frame_hits: out.hits } : {}),
+    ...(model.onsetAux > 0 ? { frame_onsets: audioOnsetRates(encoder.scope('count_head'), streams.audio) } : {}),
+  };
 }
 
 /** Label ranges scored apart: [first, end) within the visual or the audio labels. */
@@ -73,6 +94,7 @@ export async function scoreFrames(
   });
   const right = { look: 0, color: 0, shape: 0, sound: 0, silent: 0, hit: 0, hitNone: 0 };
   const hitPairs = { truePos: 0, falsePos: 0, falseNeg: 0 }; // (frame, look) pairs
+  const counts = { pairs: 0, right: 0, heard: 0, heardRight: 0, heardError: 0 }; // (clip, sound) pairs
   let hitsScored = false;
   let frames = 0;
   for (const { indices: part, real } of evalBatches(clips, batchSize)) {
@@ -85,10 +107,26 @@ export async function scoreFrames(
     );
     const logits = { visual: toFloat32(out.frame_visual), audio: toFloat32(out.frame_audio) };
     const hitLogits = out.frame_hits ? toFloat32(out.frame_hits) : undefined;
+    const onsets = out.frame_onsets ? toFloat32(out.frame_onsets) : undefined;
     hitsScored ||= !!hitLogits;
     const padded = out.frame_visual.shape[1];
     for (let i = 0; i < real; i++) {
       const truth = ex.labels(part[i]);
+      if (onsets)
+        for (let k = 0; k < FRAME_SOUNDS; k++) {
+          let [said, heard] = [0, 0];
+          for (let t = 0; t < truth.frames; t++) {
+            said += onsets[(i * padded + t) * FRAME_SOUNDS + k];
+            heard += truth.audioOnsets[t * FRAME_SOUNDS + k];
+          }
+          const right = +(Math.abs(said - heard) < 0.5);
+          counts.pairs++;
+          counts.right += right;
+          if (!heard) continue;
+          counts.heard++;
+          counts.heardRight += right;
+          counts.heardError += Math.abs(said - heard);
+        }
       for (let t = 0; t < truth.frames; t++) {
         frames++;
         for (const [name, [stream, lo, hi]] of Object.entries(PARTS)) {
@@ -125,6 +163,14 @@ export async function scoreFrames(
     frames,
   };
   metrics.acc = (metrics.color_acc + metrics.shape_acc + metrics.sound_acc) / 3;
+  if (counts.pairs) {
+    // The clip's summed impacts of each sound within 0.5 of the truth: over every (clip, sound) pair, and over
+    // the pairs with an impact (answering 0 gets every other pair right); the mean absolute error there.
+    metrics.count_exact = counts.right / counts.pairs;
+    metrics.count_exact_heard = counts.heardRight / (counts.heard || 1);
+    metrics.count_error_heard = counts.heardError / (counts.heard || 1);
+    metrics.acc = (3 * metrics.acc + metrics.count_exact_heard) / 4;
+  }
   if (!hitsScored) return metrics;
   const { truePos, falsePos, falseNeg } = hitPairs;
   metrics.hit_acc = rate('hit');
@@ -132,7 +178,9 @@ export async function scoreFrames(
   metrics.hit_precision = truePos / (truePos + falsePos || 1);
   metrics.hit_recall = truePos / (truePos + falseNeg || 1);
   metrics.hit_f1 = (2 * truePos) / (2 * truePos + falsePos + falseNeg || 1);
-  metrics.acc = (metrics.color_acc + metrics.shape_acc + metrics.sound_acc + metrics.hit_acc) / 4;
+  const parts = [metrics.color_acc, metrics.shape_acc, metrics.sound_acc, metrics.hit_acc];
+  if (counts.pairs) parts.push(metrics.count_exact_heard);
+  metrics.acc = parts.reduce((a, b) => a + b, 0) / parts.length;
   return metrics;
 }
 

@@ -59,10 +59,12 @@ export const FavorModelSchema = z
     frameProbe: z.boolean().default(false),
     tokenAux: z.number().min(0).default(0),
     hitAux: z.number().min(0).default(0),
+    onsetAux: z.number().min(0).default(0),
     queryAux: z.number().min(0).default(0),
     queryHits: z.number().min(0).default(0),
     lmAux: z.number().min(0).default(0),
     countTokens: z.enum(['off', 'frames', 'onsets', 'audio']).default('off'),
+    countPeaks: z.number().min(0).default(0),
     questionAv: z.boolean().default(false),
     flip: z.boolean().default(false),
     lmDim: z.number().int().positive(),
@@ -89,6 +91,14 @@ export const FavorModelSchema = z
   .refine((m) => m.hitAux === 0 || m.stage === 'encoders', {
     message: 'hitAux is a stage-1 head: it needs stage encoders (stage 2 predicts hits from its queries: queryHits)',
     path: ['hitAux'],
+  })
+  .refine((m) => m.onsetAux === 0 || m.stage === 'encoders', {
+    message: "onsetAux is a stage-1 head: it needs stage encoders (stage 2 reads it with countTokens 'audio')",
+    path: ['onsetAux'],
+  })
+  .refine((m) => m.countPeaks === 0 || m.countTokens === 'audio', {
+    message: "countPeaks counts the audio counting head's peaks: it needs countTokens 'audio'",
+    path: ['countPeaks'],
   })
   .refine((m) => m.queryHits === 0 || m.queryAux > 0, {
     message: 'queryHits needs queryAux > 0 (the hits are predicted by the query head)',
@@ -235,7 +245,10 @@ export function favorLossGraph(
       : undefined;
   const frameLabels =
     (model.frameAux > 0 || model.frameProbe || model.queryAux > 0 || model.lmAux > 0) && !model.questionOnly
-      ? frameLabelInputs(g, batch, frames, 0, model.queryAux > 0 && model.queryHits > 0, countsOnsets(model))
+      ? frameLabelInputs(g, batch, frames, {
+          hits: model.queryAux > 0 && model.queryHits > 0,
+          onsets: countsOnsets(model),
+        })
       : undefined;
   return favorLoss(p, x, text, target, mask, vocab, model, aux, frameLabels);
 }
