@@ -13,17 +13,34 @@
  * else 0.15).
  *
  *   node dist/bench/favor_count_probe.js RUN [RUN ...] [--scenes N --duration S] [--peak RATE] [--json]
+ *
+ * `--answers val|test` asks instead whether the language model reads its count tokens: for each count.heard and
+ * count.sounds question of the split, the count its token of the asked sound holds, the truth and the greedy answer
+ * (probeAnswers).
+ *
+ *   node dist/bench/favor_count_probe.js RUN [RUN ...] --answers test [--json]
  */
 import { Graph, ParamStore, Scope, Session, type Tensor } from '../src/engine/index.js';
 import { toFloat32 } from '../src/io/array.js';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { FRAME_SOUNDS, avqaConfig, avqaStreams, frameLabels, sceneSplit } from '../src/data/avqa/index.js';
+import {
+  type AvqaConfig,
+  type AvqaQuestion,
+  FRAME_SOUNDS,
+  SOUND_WORDS,
+  avqaConfig,
+  avqaScene,
+  avqaStreams,
+  frameLabels,
+  generateAvqa,
+  sceneSplit,
+} from '../src/data/avqa/index.js';
 import type { FavorConfig } from '../src/models/favor/config.js';
-import { loadFavorModel } from '../src/models/favor/infer.js';
+import { askBatch, loadFavorModel } from '../src/models/favor/infer.js';
 import { FavorModelSchema } from '../src/models/favor/task.js';
-import { audioPeakCounts, audioTokenRates } from '../src/models/favor/count_tokens.js';
-import { avInputs, encodeStreams, favorEncode } from '../src/models/favor/model.js';
+import { audioPeakCounts, audioTokenRates, countWordIds } from '../src/models/favor/count_tokens.js';
+import { avInputs, countWordsOf, encodeStreams, favorEncode } from '../src/models/favor/model.js';
 import { avBatch, clipFromStreams } from '../src/models/favor/data.js';
 import { queryHeadCounts, queryHeadOutputs } from '../src/models/favor/query_aux.js';
 import { loadRun } from '../src/train/files.js';
@@ -57,7 +74,7 @@ export async function probeRun(
   // A stage-1 run is read as saved (loadFavorModel takes stage-2 runs only, the ones that answer).
   const stageOne = (run.config.model as { stage?: string } | undefined)?.stage === 'encoders';
   const model = stageOne
-    ? { config: FavorModelSchema.parse(run.config.model) as FavorConfig, weights: run.params }
+    ? { config: FavorModelSchema.parse(run.config.model) as FavorConfig, weights: run.params, tokenizer: undefined }
     : loadFavorModel(dir);
   const c = model.config;
   if (stageOne ? !(c.onsetAux > 0) : c.countTokens === 'off')
@@ -76,7 +93,8 @@ export async function probeRun(
   const store = new ParamStore(0);
   store.load(model.weights);
   const g = new Graph();
-  const encoder = new Scope(g, store).scope('encoder');
+  const root = new Scope(g, store);
+  const encoder = root.scope('encoder');
   const inputs = avInputs(g, 1, frames, c.frameSize);
   // What the count tokens sum, per frame, as the model computes it. The audio head (stage 1's, or a countTokens
   // 'audio' run's) is read both ways: its rates summed, and its peaks above `peak` counted.
@@ -87,7 +105,8 @@ export async function probeRun(
     outputs['counts_audio'] = rates.sum([2]); // [1, F', 4]
     outputs[`counts_audio peaks > ${peak}`] = audioPeakCounts(rates, peak); // [1, F', 4]
   } else {
-    const av = favorEncode(encoder, inputs, c);
+    const tokenizer = model.tokenizer!; // a stage-2 run here
+    const av = favorEncode(encoder, inputs, c, countWordsOf(root, tokenizer.vocabSize, c, countWordIds(tokenizer)));
     const head = queryHeadOutputs(c);
     if (!av.frameLogits) throw new Error(`${dir}: the encoder gave no per-frame counts`);
     for (const read of c.countTokens === 'onsets' ? (['onsets', 'frames'] as const) : (['frames'] as const))
@@ -143,6 +162,118 @@ export async function probeRun(
   });
 }
 
+interface AnswerScore {
+  run: string;
+  split: string;
+  template: string;
+  questions: number;
+  /** The count token of the asked sound holds the true count (within 0.5). */
+  tokenRight: number;
+  answerRight: number;
+  /** The answer right among the questions whose token is right, and among those whose token is wrong. */
+  rightWhenTokenRight: number;
+  rightWhenTokenWrong: number;
+  /** The answer is the token's count, rounded: the LM copies what it is handed. */
+  copiesToken: number;
+}
+
+/**
+ * Does the LM read its count tokens? For each `split` question of `count.heard` and `count.sounds` (the asked
+ * object's sound) of a countTokens run with sounds counted: the clip count its token of the asked sound encodes
+ * (AvTokens.counts), the truth and the run's greedy answer.
+ */
+export async function probeAnswers(dir: string, split: 'val' | 'test'): Promise<AnswerScore[]> {
+  const model = loadFavorModel(dir);
+  const c = model.config;
+  if (c.countTokens === 'off')
+    throw new InputError(`${dir}: model.countTokens is off; nothing to probe`, { field: 'model.countTokens' });
+  const run = loadRun(dir, { tasks: ['favor'] });
+  const data = (run.config.data ?? {}) as { avqa?: Partial<AvqaConfig>; heldOutPerFamily?: number | null };
+  const scenes = Number(/^avqa:(\d+)$/.exec(String(run.config.source ?? ''))?.[1]);
+  if (!scenes) throw new InputError(`${dir}: config.json source is not avqa:N`, { field: 'source' });
+  // Val and test are what perFamily = heldOutPerFamily asks of the same scenes (the run's evaluation).
+  const cfg = avqaConfig({ ...(data.avqa ?? {}), perFamily: data.heldOutPerFamily ?? data.avqa?.perFamily ?? 1 });
+  const templates = ['count.heard', 'count.sounds'];
+  const questions = generateAvqa(cfg, scenes).questions.filter(
+    (q) => q.split === split && templates.includes(q.template),
+  );
+  const soundOf = (q: AvqaQuestion): number => {
+    const word =
+      q.template === 'count.heard'
+        ? SOUND_WORDS.find((w) => q.question.includes(w))
+        : avqaScene(cfg, q.index).objects.find((o) => q.question.includes(o.name))?.sound;
+    return word ? SOUND_WORDS.indexOf(word) : -1;
+  };
+  const frames = Math.round(2 * cfg.maxDuration);
+  const store = new ParamStore(0);
+  store.load(model.weights);
+  const g = new Graph();
+  const root = new Scope(g, store);
+  const words = countWordsOf(root, model.tokenizer.vocabSize, c, countWordIds(model.tokenizer));
+  const av = favorEncode(root.scope('encoder'), avInputs(g, 1, frames, c.frameSize), c, words);
+  const session = await Session.create(g, { counts: av.counts! }, { threads: 1 });
+  const rows = templates.map(() => ({
+    n: 0,
+    tokenRight: 0,
+    right: 0,
+    rightTokenRight: 0,
+    rightTokenWrong: 0,
+    copies: 0,
+  }));
+  try {
+    for (let start = 0; start < questions.length; start += 16) {
+      const part = questions.slice(start, start + 16);
+      const clips = part.map((q) => {
+        const streams = avqaStreams(cfg, q.index, q.audio ?? {}, { size: c.frameSize });
+        return clipFromStreams(streams.video.data, streams.audio.data, c.frameSize);
+      });
+      // askBatch takes clips of one length: one call per length in the batch.
+      const answers: string[] = new Array(part.length);
+      for (const frames of new Set(clips.map((clip) => clip.frames))) {
+        const at = clips.flatMap((clip, i) => (clip.frames === frames ? [i] : []));
+        const said = await askBatch(
+          model,
+          at.map((i) => clips[i]),
+          at.map((i) => part[i].question),
+        );
+        at.forEach((i, j) => (answers[i] = said[j]));
+      }
+      for (const [i, q] of part.entries()) {
+        const k = soundOf(q);
+        if (k < 0) continue; // a silent object: no sound to look up
+        const r = await session.run({ ...avBatch([clips[i]], frames, c.frameSize), ...store.feeds(g) });
+        const count = toFloat32(r.counts)[k];
+        const truth = Number(q.answer);
+        const row = rows[templates.indexOf(q.template)];
+        const tokenRight = Math.abs(count - truth) < 0.5;
+        const right = answers[i] === q.answer;
+        row.n++;
+        row.tokenRight += +tokenRight;
+        row.right += +right;
+        if (tokenRight) row.rightTokenRight += +right;
+        else row.rightTokenWrong += +right;
+        row.copies += +(answers[i] === String(Math.round(count)));
+      }
+    }
+  } finally {
+    await session.release();
+  }
+  return templates.map((template, i) => {
+    const r = rows[i];
+    return {
+      run: dir,
+      split,
+      template,
+      questions: r.n,
+      tokenRight: r.tokenRight / (r.n || 1),
+      answerRight: r.right / (r.n || 1),
+      rightWhenTokenRight: r.rightTokenRight / (r.tokenRight || 1),
+      rightWhenTokenWrong: r.rightTokenWrong / (r.n - r.tokenRight || 1),
+      copiesToken: r.copies / (r.n || 1),
+    };
+  });
+}
+
 async function main(argv: string[]): Promise<void> {
   const { values, positionals: runs } = parseArgs({
     args: argv,
@@ -153,12 +284,32 @@ async function main(argv: string[]): Promise<void> {
       scenes: { type: 'string' },
       duration: { type: 'string' },
       peak: { type: 'string' },
+      answers: { type: 'string' },
     },
   });
   if (!runs.length || values.help) {
     console.log(
-      'usage: node dist/bench/favor_count_probe.js RUN [RUN ...] [--scenes N --duration S] [--peak RATE] [--json]',
+      'usage: node dist/bench/favor_count_probe.js RUN [RUN ...] [--scenes N --duration S] [--peak RATE] [--json]\n' +
+        '       node dist/bench/favor_count_probe.js RUN [RUN ...] --answers val|test [--json]',
     );
+    return;
+  }
+  const pct = (x: number) => (100 * x).toFixed(1);
+  if (values.answers !== undefined) {
+    const split = values.answers;
+    if (split !== 'val' && split !== 'test')
+      throw new InputError(`--answers ${split}: expected val or test`, { field: '--answers', got: split });
+    const scores: AnswerScore[] = [];
+    for (const dir of runs) scores.push(...(await probeAnswers(dir, split)));
+    if (values.json) return void console.log(JSON.stringify(scores, null, 2));
+    console.log(
+      '| run | split | template | questions | token right | answer right | right when token right | right when token wrong | answer = token |',
+    );
+    console.log('|---|---|---|---|---|---|---|---|---|');
+    for (const r of scores)
+      console.log(
+        `| ${r.run} | ${r.split} | ${r.template} | ${r.questions} | ${pct(r.tokenRight)} | ${pct(r.answerRight)} | ${pct(r.rightWhenTokenRight)} | ${pct(r.rightWhenTokenWrong)} | ${pct(r.copiesToken)} |`,
+      );
     return;
   }
   const number = (flag: 'scenes' | 'duration' | 'peak') => {
@@ -176,7 +327,6 @@ async function main(argv: string[]): Promise<void> {
     console.log(JSON.stringify(rows, null, 2));
     return;
   }
-  const pct = (x: number) => (100 * x).toFixed(1);
   console.log(
     '| run | summed | pairs (non-zero) | all 0 | within 0.5 | within 0.5, non-zero | error quartiles, non-zero |',
   );

@@ -1,17 +1,17 @@
 /**
  * bench/favor_count_probe.ts on a stage-1 run that trained the counting head (model.onsetAux): it reads the head
  * both ways (rates summed, peaks counted) on the val scenes of the AVQA setting asked for, and refuses a run with
- * nothing to count by name.
+ * nothing to count by name; its answers mode on a stage-2 run with count tokens.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { probeRun } from '../../bench/favor_count_probe.js';
-import { avqaConfig, sceneSplit } from '../../src/data/avqa/index.js';
+import { probeAnswers, probeRun } from '../../bench/favor_count_probe.js';
+import { avqaConfig, generateAvqa, sceneSplit } from '../../src/data/avqa/index.js';
 import { favorTiny } from '../../src/models/favor/config.js';
-import { writeStageOneRun } from '../models/favor_fixtures.js';
+import { writeStageOneRun, writeStageTwoRun } from '../models/favor_fixtures.js';
 
 test('the count probe reads a stage-1 counting head as summed rates and as peaks, over every val (clip, sound) pair', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'favor-probe-'));
@@ -35,6 +35,36 @@ test('the count probe reads a stage-1 counting head as summed rates and as peaks
     assert.equal(rows[1].within, rows[1].zeroShare);
     writeStageOneRun(dir, { ...favorTiny(), window: 5, onsetAux: 0 }, 3);
     await assert.rejects(probeRun(dir, { scenes, duration: 5 }), /model\.onsetAux is 0; nothing to probe/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the answers probe: per count template, how often the count token is right, the answer is right and copies it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'favor-probe-answers-'));
+  try {
+    const model = { ...favorTiny(), window: 5, queryAux: 1, countTokens: 'audio' as const, countPeaks: 0.15 };
+    writeStageTwoRun(dir, model);
+    const file = join(dir, 'config.json');
+    const scenes = 60;
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), source: `avqa:${scenes}` }));
+    const cfg = avqaConfig({ minDuration: 5, maxDuration: 10 });
+    const test_ = generateAvqa(cfg, scenes).questions.filter((q) => q.split === 'test' && q.template === 'count.heard');
+    assert.ok(test_.length > 0, 'some test count.heard questions');
+    const rows = await probeAnswers(dir, 'test');
+    assert.deepEqual(
+      rows.map((r) => r.template),
+      ['count.heard', 'count.sounds'],
+    );
+    const heard = rows[0];
+    assert.equal(heard.questions, test_.length);
+    // An untrained head (rate 0.0025 a token) makes no peak: every token says 0, right exactly when the truth is 0.
+    assert.equal(heard.tokenRight, test_.filter((q) => q.answer === '0').length / test_.length);
+    for (const r of rows)
+      for (const share of [r.tokenRight, r.answerRight, r.rightWhenTokenRight, r.rightWhenTokenWrong, r.copiesToken])
+        assert.ok(share >= 0 && share <= 1, `${r.template}: ${share}`);
+    writeStageTwoRun(dir, { ...model, countTokens: 'off', countPeaks: 0 });
+    await assert.rejects(probeAnswers(dir, 'test'), /model\.countTokens is off/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

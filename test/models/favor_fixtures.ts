@@ -19,7 +19,7 @@ import {
   MEL_BANDS,
 } from '../../src/models/favor/config.js';
 import { avBatch } from '../../src/models/favor/data.js';
-import { countsOnsets } from '../../src/models/favor/count_tokens.js';
+import { type CountWordIds, countsOnsets } from '../../src/models/favor/count_tokens.js';
 import { frameLabelInputs } from '../../src/models/favor/frame_aux.js';
 import { avInputs, favorLoss } from '../../src/models/favor/model.js';
 import { encoderStageLoss } from '../../src/models/favor/pretrain.js';
@@ -69,11 +69,12 @@ export function writeStageTwoRun(dir: string, model: FavorConfig = { ...favorTin
 /**
  * Two AdamW steps (lr 3e-3, parameters seeded 5) of the whole model's loss on one fixed batch of 2 clips (10 and 7
  * frames, text of 5 words over a vocabulary of 20), with random per-frame labels when `frameLabels`: the losses, the
- * parameter names and the loss's metric names.
+ * parameter names and the loss's metric names. `wordIds`: the count words' ids in that vocabulary (model.countWords).
  */
 export async function twoTrainSteps(
   cm: FavorConfig,
   frameLabels = false,
+  wordIds?: CountWordIds,
 ): Promise<{ first: number; second: number; names: string[]; metrics: string[] }> {
   const [lt, vocab] = [5, 20];
   const store = new ParamStore(5);
@@ -85,7 +86,7 @@ export async function twoTrainSteps(
       const target = g.input('target', 'int64', [2, lt]);
       const mask = g.input('target_mask', 'float32', [2, lt]);
       const labels = frameLabels ? frameLabelInputs(g, 2, 10, { onsets: countsOnsets(cm) }) : undefined;
-      const out = favorLoss(p, x, text, target, mask, vocab, cm, undefined, labels);
+      const out = favorLoss(p, x, text, target, mask, vocab, cm, undefined, labels, wordIds);
       metrics = Object.keys(out.metrics);
       return out;
     },

@@ -1,7 +1,8 @@
 /**
  * Stage 1's onset head (model.onsetAux, docs/favor.md session 16): the audio counting head trained with the audio
  * encoder against the impacts heard in each 50 Hz token, scored as clip counts, and handed to stage 2's countTokens
- * 'audio' frozen. The per-token labels are checked against the scenes, the loss in float64 against the formula.
+ * 'audio' frozen, counted as peaks; count tokens in the LM's word space (model.countWords). The per-token labels are
+ * checked against the scenes, the losses, peaks and word tokens in float64 against their formulas.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,7 +23,14 @@ import {
   frameLabels,
 } from '../../src/data/avqa/index.js';
 import { AUDIO_PER_FRAME, type FavorConfig, favorTiny } from '../../src/models/favor/config.js';
-import { audioPeakCounts, audioTokenRates, tokenOnsetLosses } from '../../src/models/favor/count_tokens.js';
+import {
+  COUNT_BINS,
+  COUNT_SD,
+  audioPeakCounts,
+  audioTokenRates,
+  countTokens,
+  tokenOnsetLosses,
+} from '../../src/models/favor/count_tokens.js';
 import { type AvqaExamples, avBatch, frameLabelBatch } from '../../src/models/favor/data.js';
 import { encoderStageInference, encoderStageLoss, scoreFrames } from '../../src/models/favor/pretrain.js';
 import { avInputs, favor } from '../../src/models/favor/model.js';
@@ -346,4 +354,84 @@ test('countPeaks: needs countTokens audio; the count tokens read the peaks and t
       }
     }
   assert.ok(peaks > 0, 'some peaks to count');
+});
+
+test("countWords: each count token is the LM's embedding of its sound word plus its number embeddings weighted by the bins", async () => {
+  const [b, f, dim, vocab] = [2, 4, 6, 20];
+  const ids = { sounds: [1, 2, 3, 4], numbers: Array.from({ length: COUNT_BINS }, (_, n) => 5 + n) };
+  const rng = new Rng(12);
+  const perFrame = Float32Array.from({ length: b * f * FRAME_SOUNDS }, () => Math.floor(rng.uniform() * 3));
+  const mask = Float32Array.from([1, 1, 1, 1, 1, 1, 0, 0]);
+  const embed = Float32Array.from({ length: vocab * dim }, () => rng.normal());
+  const g = new Graph();
+  const store = new ParamStore(1);
+  const e = g.input('embed', 'float32', [vocab, dim]);
+  const out = countTokens(
+    new Scope(g, store),
+    g.input('per_frame', 'float32', [b, f, FRAME_SOUNDS]),
+    g.input('mask', 'float32', [b, f]),
+    dim,
+    { embed: e, ids },
+  );
+  assert.deepEqual(store.names(), [], 'no parameters of its own');
+  const session = await Session.create(g, out, { threads: 1 });
+  const r = await session.run({
+    per_frame: hostArray('float32', [b, f, FRAME_SOUNDS], perFrame),
+    mask: hostArray('float32', [b, f], mask),
+    embed: hostArray('float32', [vocab, dim], embed),
+  });
+  await session.release();
+  const tokens = toFloat32(r.tokens);
+  for (let i = 0; i < b; i++)
+    for (let k = 0; k < FRAME_SOUNDS; k++) {
+      let count = 0;
+      for (let t = 0; t < f; t++) count += mask[i * f + t] * perFrame[(i * f + t) * FRAME_SOUNDS + k];
+      const z = Array.from({ length: COUNT_BINS }, (_, n) => Math.exp(-((count - n) ** 2) / (2 * COUNT_SD ** 2)));
+      const sum = z.reduce((a, v) => a + v, 0);
+      for (let d = 0; d < dim; d++) {
+        let want = embed[ids.sounds[k] * dim + d];
+        for (let n = 0; n < COUNT_BINS; n++) want += (z[n] / sum) * embed[ids.numbers[n] * dim + d];
+        const got = tokens[(i * FRAME_SOUNDS + k) * dim + d];
+        assert.ok(Math.abs(got - want) < 1e-4, `clip ${i}, sound ${k}, dim ${d}: ${got} vs ${want}`);
+      }
+    }
+  const hits = new Graph();
+  assert.throws(
+    () =>
+      countTokens(
+        new Scope(hits, new ParamStore(1)),
+        hits.input('counts', 'float32', [b, f, FRAME_SOUNDS + FRAME_VISUAL]),
+        hits.input('mask', 'float32', [b, f]),
+        dim,
+        { embed: hits.input('embed', 'float32', [vocab, dim]), ids },
+      ),
+    /countWords makes one token per kind of sound/,
+  );
+});
+
+test('countWords: needs sound-only count tokens and the vocabulary ids; trains through the LM embedding', async () => {
+  const base: FavorConfig = { ...favorTiny(), window: 5, queryAux: 1, countTokens: 'audio', countPeaks: 0.15 };
+  const refusals: [Partial<FavorConfig>, boolean][] = [
+    [{ countWords: true }, true],
+    [{ countWords: true, countTokens: 'off', countPeaks: 0 }, false],
+    [{ countWords: true, countTokens: 'onsets', countPeaks: 0, queryHits: 1 }, false],
+    [{ countWords: true, countTokens: 'onsets', countPeaks: 0 }, true],
+  ];
+  for (const [over, ok] of refusals) {
+    const parsed = FavorModelSchema.safeParse({ ...base, ...over });
+    assert.equal(parsed.success, ok, JSON.stringify(over));
+    if (!ok) assert.match(parsed.error!.message, /countWords makes count tokens of sound words/);
+  }
+  assert.equal(FavorModelSchema.parse(base).countWords, false, 'off by default');
+  const cm = { ...base, countWords: true };
+  const g = new Graph();
+  assert.throws(
+    () => favor(new Scope(g, new ParamStore(1)), avInputs(g, 2, 10), g.input('text', 'int64', [2, 4]), 20, cm),
+    /model\.countWords needs the count words' ids/,
+  );
+  const ids = { sounds: [1, 2, 3, 4], numbers: Array.from({ length: COUNT_BINS }, (_, n) => 5 + n) };
+  const step = await twoTrainSteps(cm, true, ids);
+  assert.ok(!step.names.some((n) => n.startsWith('encoder.count.')), step.names.join(', '));
+  assert.ok(step.names.includes('lm.embed') && step.names.includes('encoder.count_head.weight'));
+  assert.ok(step.second < step.first, `one step lowers the loss: ${step.first} -> ${step.second}`);
 });

@@ -132,6 +132,12 @@ export interface FavorConfig {
    */
   countPeaks: number;
   /**
+   * Count tokens in the LM's word space (sounds only): each token is the LM's embedding of its sound word plus its
+   * embeddings of the numbers 0..12 weighted by the count's bins, instead of a linear map of the bins and a learned
+   * label (count_tokens.ts; docs/favor.md, session 16).
+   */
+  countWords: boolean;
+  /**
    * Stage 2: add a projection of the question's mean word embedding to every AV token the LM reads (lm.ts), so the
    * LM's AV positions know which sound or object is asked about before its answer position reads them.
    */
@@ -186,6 +192,7 @@ export const favorSmall = (): FavorConfig => ({
   lmAux: 0,
   countTokens: 'off',
   countPeaks: 0,
+  countWords: false,
   questionAv: false,
   flip: false,
   lmDim: 64,

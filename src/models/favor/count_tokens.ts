@@ -23,7 +23,8 @@
  * off 8 queries per window; 'audio' counts where each impact is still one 20 ms token, before the Q-Former.
  */
 import { type Scope, type Tensor, concat, init } from '../../engine/index.js';
-import { AVQA_TOLERANCES, FRAME_SOUNDS, FRAME_VISUAL } from '../../data/avqa/index.js';
+import { AVQA_TOLERANCES, FRAME_SOUNDS, FRAME_VISUAL, SOUND_WORDS } from '../../data/avqa/index.js';
+import { ConfigError } from '../../util/errors.js';
 import { linear, poissonNll, softplus } from '../../nn/index.js';
 import type { FavorConfig } from './config.js';
 import { padFrames } from './frame_aux.js';
@@ -98,18 +99,57 @@ export function audioPeakCounts(rates: Tensor, threshold: number): Tensor {
   return peak.reshape([b, f, per, c]).sum([2]); // [B, F, C]
 }
 
-/** The count tokens of a clip from per-frame counts [B, F', C]: tokens [B, C, Dlm] and the expected counts [B, C]. */
+/** Vocabulary ids of the words `countWords` count tokens are made of: each sound word, and the numbers 0..12. */
+export interface CountWordIds {
+  sounds: number[]; // [4] in FRAME_SOUNDS order
+  numbers: number[]; // [13] the words '0' .. '12'
+}
+
+/** The count words' ids in `tokenizer` (AVQA's word vocabulary holds them all). */
+export function countWordIds(tokenizer: { id(word: string): number }): CountWordIds {
+  return {
+    sounds: SOUND_WORDS.map((w) => tokenizer.id(w)),
+    numbers: Array.from({ length: COUNT_BINS }, (_, n) => tokenizer.id(String(n))),
+  };
+}
+
+/** The LM's word embedding [V, Dlm] and the count words' ids, for count tokens in the LM's word space. */
+export interface CountWords {
+  embed: Tensor;
+  ids: CountWordIds;
+}
+
+/**
+ * The count tokens of a clip from per-frame counts [B, F', C]: tokens [B, C, Dlm] and the expected counts [B, C].
+ * Without `words`: a linear map of the count's bins plus a learned embedding per label. With `words`
+ * (`model.countWords`, sounds only): the LM's own embedding of the sound word plus its embeddings of the numbers
+ * weighted by the bins, so the token reads like the words "bell 3" the LM already embeds, and matching it to a
+ * question's sound word, and saying the number, start from the LM's own words (docs/favor.md, session 16).
+ */
 export function countTokens(
   p: Scope,
   perFrame: Tensor,
   frameMask: Tensor,
   lmDim: number,
+  words?: CountWords,
 ): { tokens: Tensor; counts: Tensor } {
   const c = perFrame.shape[2] as number;
   const counts = perFrame.mul(frameMask.unsqueeze([2])).sum([1]); // [B, C]
-  const label = p.param('label', [c, lmDim], init.normal(0.02)); // [C, Dlm]
-  const tokens = linear(p, countBins(counts), lmDim).add(label); // [B, C, Dlm]
-  return { tokens, counts };
+  if (!words) {
+    const label = p.param('label', [c, lmDim], init.normal(0.02)); // [C, Dlm]
+    const tokens = linear(p, countBins(counts), lmDim).add(label); // [B, C, Dlm]
+    return { tokens, counts };
+  }
+  if (c !== FRAME_SOUNDS)
+    throw new ConfigError(`countWords makes one token per kind of sound (${FRAME_SOUNDS}), not ${c}: no queryHits`, {
+      field: 'model.countWords',
+    });
+  const g = perFrame.graph;
+  const ids = (xs: number[]) =>
+    g.constant({ dtype: 'int64', shape: [xs.length], data: BigInt64Array.from(xs, BigInt) });
+  const numbers = words.embed.gather(ids(words.ids.numbers), 0); // [13, Dlm]
+  const sounds = words.embed.gather(ids(words.ids.sounds), 0); // [4, Dlm]
+  return { tokens: countBins(counts).matmul(numbers).add(sounds), counts }; // [B, 4, Dlm]
 }
 
 /** Whether this config's graphs train a count per frame, so they read the counted labels (frame_audio_onsets). */

@@ -17,7 +17,8 @@ import { AUDIO_PER_FRAME, type FavorConfig, FRAME_SIZE, frameValues, MEL_BANDS }
 import { avBatch, type ClipStreams, clipFromStreams, promptIds } from './data.js';
 import { beamDecode } from './decode.js';
 import { type Answered, answerBatch, answerDecoding, prefixFeed } from './evaluate.js';
-import { avInputs, avTokenWindows, favorEncode } from './model.js';
+import { avInputs, avTokenWindows, countWordsOf, favorEncode } from './model.js';
+import { countWordIds } from './count_tokens.js';
 import { FavorModelSchema, favorInferenceGraph } from './task.js';
 
 export interface FavorModel {
@@ -114,7 +115,7 @@ async function withAnswerSession<T>(
   const frames = clips[0].frames;
   const textLen = Math.max(...questions.map((q) => promptIds(tok, q).length)) + 3;
   const p = await predictor(model, (g, s) =>
-    favorInferenceGraph(g, s, model.config, clips.length, frames, textLen, tok.vocabSize),
+    favorInferenceGraph(g, s, model.config, clips.length, frames, textLen, tok.vocabSize, undefined, countWordIds(tok)),
   );
   try {
     const av = avBatch(clips, frames, model.config.frameSize);
@@ -177,7 +178,8 @@ export async function askBatch(model: FavorModel, clips: ClipStreams[], question
 /** Encoder graph: video [1, F, S*S*3], audio [1, 25F, 64], frame_mask [1, F] -> tokens [1, M, Dlm], token_window [M]. */
 function encoderGraph(model: FavorModel, frames: number) {
   return (g: Graph, p: Scope): Record<string, Tensor> => {
-    const av = favorEncode(p.scope('encoder'), avInputs(g, 1, frames, model.config.frameSize), model.config);
+    const words = countWordsOf(p, model.tokenizer.vocabSize, model.config, countWordIds(model.tokenizer));
+    const av = favorEncode(p.scope('encoder'), avInputs(g, 1, frames, model.config.frameSize), model.config, words);
     return { tokens: av.tokens, token_valid: av.valid };
   };
 }

@@ -22,7 +22,8 @@
  *          (+ queryAux * Poisson NLL of the audio counting head's impacts per frame, countTokens 'audio')
  *          (+ lmAux * Poisson NLL of a head on the LM's answer-position states against each sound's frame count, lm_aux.ts)
  */
-import { type Graph, type Scope, type Tensor, concat } from '../../engine/index.js';
+import { type Graph, type Scope, type Tensor, concat, init } from '../../engine/index.js';
+import { ConfigError } from '../../util/errors.js';
 import { crossEntropyLoss, linear, type QFormerLayerResult } from '../../nn/index.js';
 import { AUDIO_PER_FRAME, FRAME_SIZE, MEL_BANDS, type FavorConfig, frameValues } from './config.js';
 import { type AnswerAuxInputs, answerAuxLoss } from './aux.js';
@@ -34,7 +35,15 @@ import { maskedDiversityLoss, windowedQFormer } from './qformer.js';
 import { type FrameLabelInputs, type FrameStreams, frameAuxLoss } from './frame_aux.js';
 import { seedEncoders } from './encoder_init.js';
 import { queryAuxLoss, queryFrameLogits, queryHeadCounts, queryHeadOutputs } from './query_aux.js';
-import { audioPeakCounts, audioTokenRates, countLosses, countTokenCount, countTokens } from './count_tokens.js';
+import {
+  type CountWordIds,
+  type CountWords,
+  audioPeakCounts,
+  audioTokenRates,
+  countLosses,
+  countTokenCount,
+  countTokens,
+} from './count_tokens.js';
 import { convStem } from './stem.js';
 
 export interface AvInputs {
@@ -140,7 +149,7 @@ export function encodeStreams(p: Scope, inputs: AvInputs, cfg: FavorConfig): Fra
 export type AvSource = AvInputs | FrameStreams;
 
 /** The audio-visual encoder: frames + audio (or their encoded streams) -> the joint tokens the language model reads. */
-export function favorEncode(p: Scope, x: AvSource, cfg: FavorConfig): AvTokens {
+export function favorEncode(p: Scope, x: AvSource, cfg: FavorConfig, words?: CountWords): AvTokens {
   const av = windowTokens(p, x, cfg);
   if (!countTokenCount(cfg)) return av;
   const frameMask = av.streams.frameMask;
@@ -158,7 +167,11 @@ export function favorEncode(p: Scope, x: AvSource, cfg: FavorConfig): AvTokens {
     frameLogits = queryFrameLogits(p.scope('query_head'), av.windowQueries, frameMask, cfg, head); // [B, F', ...]
     perFrame = queryHeadCounts(frameLogits, head, cfg.countTokens === 'onsets' ? 'onsets' : 'frames'); // [B, F', C]
   }
-  const counted = countTokens(p.scope('count'), perFrame, frameMask, cfg.lmDim); // [B, C, Dlm]
+  if (cfg.countWords && !words)
+    throw new ConfigError("model.countWords: the graph was built without the LM's embedding and the count words' ids", {
+      field: 'model.countWords',
+    });
+  const counted = countTokens(p.scope('count'), perFrame, frameMask, cfg.lmDim, cfg.countWords ? words : undefined); // [B, C, Dlm]
   const [b, c] = counted.tokens.shape as number[];
   const ones = av.tokens.graph.constant({ dtype: 'float32', shape: [b, c], data: new Float32Array(b * c).fill(1) });
   return {
@@ -237,9 +250,34 @@ export interface FavorOutputs {
   av?: AvTokens;
 }
 
-/** The whole model: AV inputs + text -> next-token logits (and the LM's attention over the AV tokens). */
-export function favor(p: Scope, x: AvSource, text: Tensor, vocab: number, cfg: FavorConfig): FavorOutputs {
-  const av = cfg.questionOnly ? undefined : favorEncode(p.scope('encoder'), x, cfg);
+/**
+ * The LM's word embedding (declared as languageModel declares it) and `ids`, for count tokens in the LM's word space
+ * (model.countWords); undefined otherwise.
+ */
+export function countWordsOf(p: Scope, vocab: number, cfg: FavorConfig, ids?: CountWordIds): CountWords | undefined {
+  if (!cfg.countWords) return undefined;
+  if (!ids)
+    throw new ConfigError("model.countWords needs the count words' ids of the vocabulary (countWordIds(tokenizer))", {
+      field: 'model.countWords',
+    });
+  return { embed: p.scope('lm').param('embed', [vocab, cfg.lmDim], init.normal(0.02)), ids };
+}
+
+/**
+ * The whole model: AV inputs + text -> next-token logits (and the LM's attention over the AV tokens). `wordIds`: the
+ * vocabulary's count words, for model.countWords.
+ */
+export function favor(
+  p: Scope,
+  x: AvSource,
+  text: Tensor,
+  vocab: number,
+  cfg: FavorConfig,
+  wordIds?: CountWordIds,
+): FavorOutputs {
+  const av = cfg.questionOnly
+    ? undefined
+    : favorEncode(p.scope('encoder'), x, cfg, countWordsOf(p, vocab, cfg, wordIds));
   const lm = languageModel(p.scope('lm'), av?.tokens, av?.valid, text, vocab, cfg);
   return { ...lm, av };
 }
@@ -258,8 +296,9 @@ export function favorLoss(
   cfg: FavorConfig,
   aux?: { inputs: AnswerAuxInputs; classes: number },
   frameLabels?: FrameLabelInputs,
+  wordIds?: CountWordIds,
 ): { loss: Tensor; metrics: Record<string, Tensor> } {
-  const out = favor(p, x, text, vocab, cfg);
+  const out = favor(p, x, text, vocab, cfg, wordIds);
   const ce = crossEntropyLoss(out.logits, target, { valid: targetMask }); // []
   const metrics: Record<string, Tensor> = { answer_ce: ce };
   if (!out.av) return { loss: ce, metrics };

@@ -20,7 +20,7 @@ import {
   tokenLabelBatch,
 } from './data.js';
 import { frameLabelInputs } from './frame_aux.js';
-import { countsOnsets } from './count_tokens.js';
+import { type CountWordIds, countWordIds, countsOnsets } from './count_tokens.js';
 import { cachedStreamInputs, cachesEncoders, computeEncoderCache, type EncoderCache } from './encoder_cache.js';
 import { answerAll, answerSections, scoreAnswers, templatePriors } from './evaluate.js';
 import { avInputs, favor, favorLoss } from './model.js';
@@ -65,6 +65,7 @@ export const FavorModelSchema = z
     lmAux: z.number().min(0).default(0),
     countTokens: z.enum(['off', 'frames', 'onsets', 'audio']).default('off'),
     countPeaks: z.number().min(0).default(0),
+    countWords: z.boolean().default(false),
     questionAv: z.boolean().default(false),
     flip: z.boolean().default(false),
     lmDim: z.number().int().positive(),
@@ -99,6 +100,11 @@ export const FavorModelSchema = z
   .refine((m) => m.countPeaks === 0 || m.countTokens === 'audio', {
     message: "countPeaks counts the audio counting head's peaks: it needs countTokens 'audio'",
     path: ['countPeaks'],
+  })
+  .refine((m) => !m.countWords || m.countTokens === 'audio' || (m.countTokens !== 'off' && m.queryHits === 0), {
+    message:
+      'countWords makes count tokens of sound words: it needs countTokens on, and no queryHits with the query head',
+    path: ['countWords'],
   })
   .refine((m) => m.queryHits === 0 || m.queryAux > 0, {
     message: 'queryHits needs queryAux > 0 (the hits are predicted by the query head)',
@@ -227,6 +233,7 @@ export function favorLossGraph(
   vocab: number,
   classes = 1,
   cache?: EncoderCache,
+  wordIds?: CountWordIds,
 ) {
   const x = avSource(g, p, model, batch, frames, cache);
   const text = g.input('text', 'int64', [batch, textLen]);
@@ -250,7 +257,7 @@ export function favorLossGraph(
           onsets: countsOnsets(model),
         })
       : undefined;
-  return favorLoss(p, x, text, target, mask, vocab, model, aux, frameLabels);
+  return favorLoss(p, x, text, target, mask, vocab, model, aux, frameLabels, wordIds);
 }
 
 /** Inference: AV inputs + text -> logits [B, Lt, V] and av_attention [B, Lt, M] (absent for question-only). */
@@ -263,10 +270,11 @@ export function favorInferenceGraph(
   textLen: number,
   vocab: number,
   cache?: EncoderCache,
+  wordIds?: CountWordIds,
 ): Record<string, Tensor> {
   const x = avSource(g, p, model, batch, frames, cache);
   const text = g.input('text', 'int64', [batch, textLen]);
-  const out = favor(p, x, text, vocab, model);
+  const out = favor(p, x, text, vocab, model, wordIds);
   return out.avAttention ? { logits: out.logits, av_attention: out.avAttention } : { logits: out.logits };
 }
 
@@ -332,11 +340,24 @@ export const favorTask = defineTask<FavorConfig, FavorDataConfig, FavorTaskData>
   buildLoss: (g, p, ctx) =>
     ctx.model.stage === 'encoders'
       ? encoderStageLoss(g, p, ctx.model, ctx.batchSize, ctx.data.examples.frames)
-      : favorLossGraph(g, p, ...graphSizes(ctx), ctx.data.examples.answers.length, ctx.data.encoderCache),
+      : favorLossGraph(
+          g,
+          p,
+          ...graphSizes(ctx),
+          ctx.data.examples.answers.length,
+          ctx.data.encoderCache,
+          countWordIds(ctx.data.examples.tokenizer),
+        ),
   // Evaluation reads the cached encoder outputs too; the exported model.onnx reads frames and audio.
   buildInference: (g, p, ctx) =>
     ctx.model.stage === 'encoders'
       ? encoderStageInference(g, p, ctx.model, ctx.batchSize, ctx.data.examples.frames)
-      : favorInferenceGraph(g, p, ...graphSizes(ctx), ctx.purpose === 'eval' ? ctx.data.encoderCache : undefined),
+      : favorInferenceGraph(
+          g,
+          p,
+          ...graphSizes(ctx),
+          ctx.purpose === 'eval' ? ctx.data.encoderCache : undefined,
+          countWordIds(ctx.data.examples.tokenizer),
+        ),
   evaluate: (ctx) => (ctx.model.stage === 'encoders' ? evaluateEncoders(ctx) : evaluateFavor(ctx)),
 });
