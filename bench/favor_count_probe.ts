@@ -15,8 +15,8 @@
  *   node dist/bench/favor_count_probe.js RUN [RUN ...] [--scenes N --duration S] [--peak RATE] [--json]
  *
  * `--answers val|test` asks instead whether the language model reads its count tokens: for each count.heard and
- * count.sounds question of the split, the count its token of the asked sound holds, the truth and the greedy answer
- * (probeAnswers).
+ * count.sounds question of the split, the count its token of the asked sound holds, the truth and the greedy answer,
+ * and how much of the first answer token's attention goes to the count tokens (probeAnswers).
  *
  *   node dist/bench/favor_count_probe.js RUN [RUN ...] --answers test [--json]
  */
@@ -37,7 +37,8 @@ import {
   sceneSplit,
 } from '../src/data/avqa/index.js';
 import type { FavorConfig } from '../src/models/favor/config.js';
-import { askBatch, loadFavorModel } from '../src/models/favor/infer.js';
+import { answerClips, loadFavorModel } from '../src/models/favor/infer.js';
+import type { Answered } from '../src/models/favor/evaluate.js';
 import { FavorModelSchema } from '../src/models/favor/task.js';
 import { audioPeakCounts, audioTokenRates, countWordIds } from '../src/models/favor/count_tokens.js';
 import { avInputs, countWordsOf, encodeStreams, favorEncode } from '../src/models/favor/model.js';
@@ -175,6 +176,12 @@ interface AnswerScore {
   rightWhenTokenWrong: number;
   /** The answer is the token's count, rounded: the LM copies what it is handed. */
   copiesToken: number;
+  /**
+   * Attention of the first answer token (last LM block, mean over heads) on all count tokens, and on the asked
+   * sound's, as a share of its attention on all AV tokens; mean over the questions.
+   */
+  countAttention: number;
+  askedAttention: number;
 }
 
 /**
@@ -219,6 +226,8 @@ export async function probeAnswers(dir: string, split: 'val' | 'test'): Promise<
     rightTokenRight: 0,
     rightTokenWrong: 0,
     copies: 0,
+    countAttention: 0,
+    askedAttention: 0,
   }));
   try {
     for (let start = 0; start < questions.length; start += 16) {
@@ -227,11 +236,11 @@ export async function probeAnswers(dir: string, split: 'val' | 'test'): Promise<
         const streams = avqaStreams(cfg, q.index, q.audio ?? {}, { size: c.frameSize });
         return clipFromStreams(streams.video.data, streams.audio.data, c.frameSize);
       });
-      // askBatch takes clips of one length: one call per length in the batch.
-      const answers: string[] = new Array(part.length);
+      // answerClips takes clips of one length: one call per length in the batch.
+      const answers: Answered[] = new Array(part.length);
       for (const frames of new Set(clips.map((clip) => clip.frames))) {
         const at = clips.flatMap((clip, i) => (clip.frames === frames ? [i] : []));
-        const said = await askBatch(
+        const said = await answerClips(
           model,
           at.map((i) => clips[i]),
           at.map((i) => part[i].question),
@@ -246,13 +255,17 @@ export async function probeAnswers(dir: string, split: 'val' | 'test'): Promise<
         const truth = Number(q.answer);
         const row = rows[templates.indexOf(q.template)];
         const tokenRight = Math.abs(count - truth) < 0.5;
-        const right = answers[i] === q.answer;
+        const { answer, windows, counts: attention } = answers[i];
+        const right = answer === q.answer;
+        const all = windows.reduce((a, v) => a + v, 0) + attention.reduce((a, v) => a + v, 0);
+        row.countAttention += attention.reduce((a, v) => a + v, 0) / (all || 1);
+        row.askedAttention += (attention[k] ?? 0) / (all || 1);
         row.n++;
         row.tokenRight += +tokenRight;
         row.right += +right;
         if (tokenRight) row.rightTokenRight += +right;
         else row.rightTokenWrong += +right;
-        row.copies += +(answers[i] === String(Math.round(count)));
+        row.copies += +(answer === String(Math.round(count)));
       }
     }
   } finally {
@@ -270,6 +283,8 @@ export async function probeAnswers(dir: string, split: 'val' | 'test'): Promise<
       rightWhenTokenRight: r.rightTokenRight / (r.tokenRight || 1),
       rightWhenTokenWrong: r.rightTokenWrong / (r.n - r.tokenRight || 1),
       copiesToken: r.copies / (r.n || 1),
+      countAttention: r.countAttention / (r.n || 1),
+      askedAttention: r.askedAttention / (r.n || 1),
     };
   });
 }
@@ -303,12 +318,12 @@ async function main(argv: string[]): Promise<void> {
     for (const dir of runs) scores.push(...(await probeAnswers(dir, split)));
     if (values.json) return void console.log(JSON.stringify(scores, null, 2));
     console.log(
-      '| run | split | template | questions | token right | answer right | right when token right | right when token wrong | answer = token |',
+      '| run | split | template | questions | token right | answer right | right when token right | right when token wrong | answer = token | attention on count tokens | on the asked one |',
     );
-    console.log('|---|---|---|---|---|---|---|---|---|');
+    console.log('|---|---|---|---|---|---|---|---|---|---|---|');
     for (const r of scores)
       console.log(
-        `| ${r.run} | ${r.split} | ${r.template} | ${r.questions} | ${pct(r.tokenRight)} | ${pct(r.answerRight)} | ${pct(r.rightWhenTokenRight)} | ${pct(r.rightWhenTokenWrong)} | ${pct(r.copiesToken)} |`,
+        `| ${r.run} | ${r.split} | ${r.template} | ${r.questions} | ${pct(r.tokenRight)} | ${pct(r.answerRight)} | ${pct(r.rightWhenTokenRight)} | ${pct(r.rightWhenTokenWrong)} | ${pct(r.copiesToken)} | ${pct(r.countAttention)} | ${pct(r.askedAttention)} |`,
       );
     return;
   }

@@ -63,6 +63,9 @@ test('the answers probe: per count template, how often the count token is right,
     for (const r of rows)
       for (const share of [r.tokenRight, r.answerRight, r.rightWhenTokenRight, r.rightWhenTokenWrong, r.copiesToken])
         assert.ok(share >= 0 && share <= 1, `${r.template}: ${share}`);
+    // The first answer token attends to every unmasked AV token a little (softmax), the 4 count tokens included.
+    assert.ok(heard.countAttention > 0 && heard.countAttention < 1, `${heard.countAttention}`);
+    assert.ok(heard.askedAttention > 0 && heard.askedAttention < heard.countAttention, `${heard.askedAttention}`);
     writeStageTwoRun(dir, { ...model, countTokens: 'off', countPeaks: 0 });
     await assert.rejects(probeAnswers(dir, 'test'), /model\.countTokens is off/);
   } finally {

@@ -18,6 +18,8 @@ export interface Answered {
   answer: string;
   /** Attention mass of the first answer token on each window's AV tokens (mean over heads, last LM block). */
   windows: number[];
+  /** The same on each count token (model.countTokens; empty without). */
+  counts: number[];
 }
 
 /** text [B, Lt] int64 from prefixes (right-padded). */
@@ -65,12 +67,15 @@ export async function answerBatch(
   const ids = await greedyDecode(next, prompts, answerDecoding(tok));
   return ids.map((a, i) => {
     const windows = new Array<number>(nWindows).fill(0);
+    const counts: number[] = [];
     const att = firstAttention as Float32Array | null;
     if (att) {
       const row = (i * textLen + prompts[i].length - 1) * m;
-      for (let k = 0; k < m; k++) if (windowOf[k] >= 0) windows[windowOf[k]] += att[row + k]; // -1: a count token
+      for (let k = 0; k < m; k++)
+        if (windowOf[k] >= 0) windows[windowOf[k]] += att[row + k];
+        else counts.push(att[row + k]); // -1: a count token
     }
-    return { answer: tok.decode(a), windows };
+    return { answer: tok.decode(a), windows, counts };
   });
 }
 

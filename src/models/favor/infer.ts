@@ -166,13 +166,18 @@ export async function askClip(
  * bench asks of the same clip under several audio variants.
  */
 export async function askBatch(model: FavorModel, clips: ClipStreams[], questions: string[]): Promise<string[]> {
+  return (await answerClips(model, clips, questions)).map((a) => a.answer);
+}
+
+/** askBatch's answers with the first answer token's attention per window and per count token (Answered). */
+export async function answerClips(model: FavorModel, clips: ClipStreams[], questions: string[]): Promise<Answered[]> {
   if (clips.length !== questions.length || !clips.length)
     throw new InputError(`askBatch: ${clips.length} clips for ${questions.length} questions (one clip per question)`, {
       field: 'questions',
     });
   if (clips.some((c) => c.frames !== clips[0].frames))
     throw new InputError('askBatch: the clips of one batch must have the same number of frames', { field: 'clips' });
-  return withAnswerSession(model, clips, questions, async ({ greedy }) => (await greedy()).map((a) => a.answer));
+  return withAnswerSession(model, clips, questions, ({ greedy }) => greedy());
 }
 
 /** Encoder graph: video [1, F, S*S*3], audio [1, 25F, 64], frame_mask [1, F] -> tokens [1, M, Dlm], token_window [M]. */
