@@ -15,6 +15,25 @@ export const runFiles = (dir: string) => ({
   report: join(dir, 'report.html'),
 });
 
+/** The run folder a path names: the folder itself, or the folder holding a weights file inside it. */
+export function runFolder(path: string): string {
+  return resolve(statSync(path).isDirectory() ? path : dirname(path));
+}
+
+/**
+ * A run's saved config.json without its weights, or null when the path, the file or its JSON is missing (callers
+ * that must refuse a bad run use loadRun, which says why).
+ */
+export function readRunConfig(path: string): LoadedRun['config'] | null {
+  if (!existsSync(path)) return null;
+  const file = runFiles(runFolder(path)).config;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
 /** A trained run folder as inference code needs it: its saved config, trained weights and final metrics. */
 export interface LoadedRun {
   dir: string;
@@ -37,7 +56,7 @@ export function loadRun(path: string, opts: { tasks: readonly string[]; flag?: s
   const trainHint = `train one with 'attune train ${opts.tasks.join('|')}' or 'attune demo'`;
   if (!existsSync(path)) throw new InputError(`${flag} ${path}: no such file or folder`, { file: path, field: flag });
   const isDir = statSync(path).isDirectory();
-  const dir = resolve(isDir ? path : dirname(path));
+  const dir = runFolder(path);
   const files = runFiles(dir);
   if (!existsSync(files.config))
     throw new InputError(`${flag} ${path}: no config.json there; pass a run folder (${trainHint})`, {

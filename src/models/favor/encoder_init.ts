@@ -3,9 +3,7 @@
  * (`model.freezeEncoders`): FAVOR's encoders are pretrained elsewhere and frozen; ours are pretrained here.
  */
 import type { Scope } from '../../engine/index.js';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { loadRun, runFiles } from '../../train/files.js';
+import { loadRun, readRunConfig } from '../../train/files.js';
 import { ConfigError, InputError } from '../../util/errors.js';
 import type { FavorConfig } from './config.js';
 
@@ -30,15 +28,8 @@ const ENCODER_FIELDS = [
  */
 function stageOneCountHead(cfg: FavorConfig): boolean {
   if (!cfg.encoders || cfg.countTokens !== 'audio') return false;
-  const file = runFiles(
-    statSync(cfg.encoders, { throwIfNoEntry: false })?.isDirectory() ? cfg.encoders : dirname(cfg.encoders),
-  ).config;
-  if (!existsSync(file)) return false;
-  try {
-    return (JSON.parse(readFileSync(file, 'utf8'))?.model?.onsetAux ?? 0) > 0;
-  } catch {
-    return false;
-  }
+  const model = readRunConfig(cfg.encoders)?.model as { onsetAux?: number } | undefined;
+  return (model?.onsetAux ?? 0) > 0;
 }
 
 /**

@@ -171,7 +171,7 @@ export function favorEncode(p: Scope, x: AvSource, cfg: FavorConfig, words?: Cou
     throw new ConfigError("model.countWords: the graph was built without the LM's embedding and the count words' ids", {
       field: 'model.countWords',
     });
-  const counted = countTokens(p.scope('count'), perFrame, frameMask, cfg.lmDim, cfg.countWords ? words : undefined); // [B, C, Dlm]
+  const counted = countTokens(p.scope('count'), perFrame, frameMask, cfg.lmDim, words); // [B, C, Dlm]
   const [b, c] = counted.tokens.shape as number[];
   const ones = av.tokens.graph.constant({ dtype: 'float32', shape: [b, c], data: new Float32Array(b * c).fill(1) });
   return {
