@@ -16,6 +16,8 @@ export type FavorSync = 'frame' | 'window' | 'none';
 
 /** What the count tokens sum over the clip (see FavorConfig.countTokens). */
 export type FavorCountTokens = 'off' | 'frames' | 'onsets' | 'audio';
+/** How the question picks its sound's count token (see FavorConfig.countAsked). */
+export type FavorCountAsked = 'off' | 'mask' | 'copy';
 
 /** 'answer': the whole model answers questions. 'encoders': stage 1, only the two stream encoders, per frame (pretrain.ts). */
 export type FavorStage = 'answer' | 'encoders';
@@ -138,6 +140,13 @@ export interface FavorConfig {
    */
   countWords: boolean;
   /**
+   * With count tokens: the question picks its sound's count token in the graph (count_asked.ts; docs/favor.md,
+   * session 17). 'mask': when the question names sound words, the LM sees only their count tokens; 'copy': that,
+   * and a gated copy path that adds the log of the named sound's count bins to the number words' logits; 'off': the
+   * LM reads all count tokens and picks one itself.
+   */
+  countAsked: FavorCountAsked;
+  /**
    * Stage 2: add a projection of the question's mean word embedding to every AV token the LM reads (lm.ts), so the
    * LM's AV positions know which sound or object is asked about before its answer position reads them.
    */
@@ -193,6 +202,7 @@ export const favorSmall = (): FavorConfig => ({
   countTokens: 'off',
   countPeaks: 0,
   countWords: false,
+  countAsked: 'off',
   questionAv: false,
   flip: false,
   lmDim: 64,

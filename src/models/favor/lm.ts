@@ -26,11 +26,8 @@ import type { FavorConfig } from './config.js';
 
 const SEP_ID = WORD_SPECIALS.indexOf('[SEP]');
 
-/**
- * The question's mean word embedding, projected [B, Dlm]: the words before the first [SEP] (found in the graph, so
- * greedy decoding gets it from the text alone; never the answer words, which would leak into the AV positions).
- */
-function questionSummary(p: Scope, words: Tensor, text: Tensor): Tensor {
+/** Which text positions hold the question: the words before the first [SEP] (text [B, Lt] -> [B, Lt] 0/1). */
+export function questionPositions(text: Tensor): Tensor {
   const lt = text.shape[1] as number;
   const upper = new Float32Array(lt * lt);
   for (let s = 0; s < lt; s++) upper.fill(1, s * lt + s, (s + 1) * lt); // [s, t] = 1 for t >= s
@@ -38,8 +35,15 @@ function questionSummary(p: Scope, words: Tensor, text: Tensor): Tensor {
     .eq(SEP_ID)
     .cast('float32')
     .matmul(text.graph.constant({ dtype: 'float32', shape: [lt, lt], data: upper })); // [B, Lt]
-  const question = sepsSoFar.lt(0.5).cast('float32'); // [B, Lt]
-  return linear(p, poolValid(words, question), words.shape[2] as number); // [B, Dlm]
+  return sepsSoFar.lt(0.5).cast('float32'); // [B, Lt]
+}
+
+/**
+ * The question's mean word embedding, projected [B, Dlm]: the words before the first [SEP] (found in the graph, so
+ * greedy decoding gets it from the text alone; never the answer words, which would leak into the AV positions).
+ */
+function questionSummary(p: Scope, words: Tensor, text: Tensor): Tensor {
+  return linear(p, poolValid(words, questionPositions(text)), words.shape[2] as number); // [B, Dlm]
 }
 
 export interface LmOutputs {

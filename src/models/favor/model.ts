@@ -13,6 +13,8 @@
  *     counted ('onsets'), or a head on the 50 Hz audio tokens counts the impacts ('audio': its rates, or with
  *     countPeaks its peaks) -> summed over the clip
  *     -> one token per label after the AV tokens [B, W*Q + C, Dlm] (count_tokens.ts)
+   countAsked: the question's sound words keep only their count tokens, and 'copy' adds their counts to the number
+     words' logits through a learned gate (count_asked.ts)
  *   frameMask [B, F]: padded frames get no attention in the Q-Former, padded windows none in the LM
  *   text [B, Lt] (question [SEP] answer [EOS]) --languageModel([AV tokens][text])--> logits [B, Lt, V]
  *   loss = CE(answer and [EOS] positions) + diversity * mean pairwise cosine of each real window's queries
@@ -44,6 +46,7 @@ import {
   countTokenCount,
   countTokens,
 } from './count_tokens.js';
+import { askedCountValid, askedIds, countCopyLogits, namedSounds } from './count_asked.js';
 import { convStem } from './stem.js';
 
 export interface AvInputs {
@@ -278,8 +281,19 @@ export function favor(
   const av = cfg.questionOnly
     ? undefined
     : favorEncode(p.scope('encoder'), x, cfg, countWordsOf(p, vocab, cfg, wordIds));
-  const lm = languageModel(p.scope('lm'), av?.tokens, av?.valid, text, vocab, cfg);
-  return { ...lm, av };
+  if (!av?.counts || cfg.countAsked === 'off') {
+    const lm = languageModel(p.scope('lm'), av?.tokens, av?.valid, text, vocab, cfg);
+    return { ...lm, av };
+  }
+  const ids = askedIds(wordIds);
+  const named = namedSounds(text, ids.sounds); // [B, 4]
+  const c = av.counts.shape[1] as number;
+  const m = av.valid.shape[1] as number;
+  const valid = concat([av.valid.slice([0], [m - c], [1]), askedCountValid(named, c)], 1); // [B, M]
+  const lm = languageModel(p.scope('lm'), av.tokens, valid, text, vocab, cfg);
+  if (cfg.countAsked === 'mask') return { ...lm, av };
+  const copy = countCopyLogits(p.scope('lm.count_copy'), lm.states, av.counts, named, ids, vocab); // [B, Lt, V]
+  return { ...lm, logits: lm.logits.add(copy), av };
 }
 
 /**

@@ -66,6 +66,7 @@ export const FavorModelSchema = z
     countTokens: z.enum(['off', 'frames', 'onsets', 'audio']).default('off'),
     countPeaks: z.number().min(0).default(0),
     countWords: z.boolean().default(false),
+    countAsked: z.enum(['off', 'mask', 'copy']).default('off'),
     questionAv: z.boolean().default(false),
     flip: z.boolean().default(false),
     lmDim: z.number().int().positive(),
@@ -105,6 +106,10 @@ export const FavorModelSchema = z
     message:
       'countWords makes count tokens of sound words: it needs countTokens on, and no queryHits with the query head',
     path: ['countWords'],
+  })
+  .refine((m) => m.countAsked === 'off' || m.countTokens !== 'off', {
+    message: "countAsked picks the question's count token: it needs countTokens on",
+    path: ['countAsked'],
   })
   .refine((m) => m.queryHits === 0 || m.queryAux > 0, {
     message: 'queryHits needs queryAux > 0 (the hits are predicted by the query head)',

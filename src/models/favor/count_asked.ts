@@ -1,0 +1,90 @@
+/**
+ * The asked sound's count (`model.countAsked`): the question picks its count token in the graph, so the language
+ * model no longer has to find which of the four count tokens the question is about. Session 16 (docs/favor.md)
+ * measured that lookup as the bottleneck: the asked sound's count token is right for 71 % of the test `count.heard`
+ * questions, yet the first answer token puts only about a quarter of its count-token attention on it and the answer
+ * copies the token's count for a sixth of them. InstructBLIP conditions its Q-Former on the instruction; here the
+ * condition is the one the questions make explicit, the sound word they name.
+ *
+ *   text [B, Lt] -> the question's words (before the first [SEP], as lm.ts's questionPositions)
+ *   -> which sound words it names                                                      named [B, 4] 0/1
+ *   'mask': count tokens of sounds the question does not name get no attention, when it names any; a question that
+ *           names none (what sound is heard, how many kinds) still reads all four       valid [B, C]
+ *   'copy': 'mask', and a copy path onto the answer (pointer-generator style):
+ *           the named sounds' count bins, averaged                                      [B, 13]
+ *           -> log, placed on the number words' logits, times a gate read off each text position's state
+ *              (sigmoid, learned) and 0 where no sound is named                         [B, Lt, V] added to the logits
+ *
+ * The gate decides per position whether the answer is the counter's count; the counter itself stays the stage-1
+ * head, frozen, so the copy path cannot learn anything but when to trust it.
+ */
+import { type Scope, type Tensor, concat } from '../../engine/index.js';
+import { linear } from '../../nn/index.js';
+import { FRAME_SOUNDS } from '../../data/avqa/index.js';
+import { ConfigError } from '../../util/errors.js';
+import { COUNT_BINS, type CountWordIds, countBins } from './count_tokens.js';
+import { questionPositions } from './lm.js';
+
+/** A bin's floor under the log: a count the counter rules out costs the copy path at most 9.2 nats per unit gate. */
+const COPY_FLOOR = 1e-4;
+
+/** Which sound words the question (words before the first [SEP]) names: text [B, Lt] -> [B, 4] 0/1. */
+export function namedSounds(text: Tensor, soundIds: number[]): Tensor {
+  const question = questionPositions(text); // [B, Lt]
+  const named = soundIds.map((id) => text.eq(id).cast('float32').mul(question).sum([1], true).clip(0, 1)); // [B, 1] each
+  return concat(named, 1); // [B, 4]
+}
+
+/**
+ * The count tokens' validity [B, C] for the LM: a sound's token is kept when the question names it or names no sound;
+ * tokens after the four sounds' (hit labels) are always kept.
+ */
+export function askedCountValid(named: Tensor, countTokens: number): Tensor {
+  const none = named.sum([1], true).clip(0, 1).neg().add(1); // [B, 1] 1 when no sound is named
+  const sounds = named.add(none).clip(0, 1); // [B, 4]
+  if (countTokens === FRAME_SOUNDS) return sounds;
+  const [b] = named.shape as number[];
+  const rest = countTokens - FRAME_SOUNDS;
+  return concat(
+    [sounds, named.graph.constant({ dtype: 'float32', shape: [b, rest], data: new Float32Array(b * rest).fill(1) })],
+    1,
+  ); // [B, C]
+}
+
+/**
+ * The copy path ('copy'): logits to add [B, Lt, V], gate(state) * log of the named sounds' averaged count bins on the
+ * number words' logits (0 elsewhere, and 0 where the question names no sound). `counts` [B, C]: the count tokens'
+ * clip counts, the four sounds first.
+ */
+export function countCopyLogits(
+  p: Scope,
+  states: Tensor,
+  counts: Tensor,
+  named: Tensor,
+  ids: CountWordIds,
+  vocab: number,
+): Tensor {
+  const g = states.graph;
+  const bins = countBins(counts.slice([0], [FRAME_SOUNDS], [1])); // [B, 4, 13]
+  const share = named.div(named.sum([1], true).maximum(1)); // [B, 4] each named sound's share (0 when none)
+  const asked = share.unsqueeze([2]).mul(bins).sum([1]); // [B, 13]
+  const anyNamed = named.sum([1], true).clip(0, 1); // [B, 1]
+  const toVocab = new Float32Array(COUNT_BINS * vocab);
+  ids.numbers.forEach((id, n) => (toVocab[n * vocab + id] = 1));
+  const copy = asked
+    .add(COPY_FLOOR)
+    .log()
+    .mul(anyNamed)
+    .matmul(g.constant({ dtype: 'float32', shape: [COUNT_BINS, vocab], data: toVocab })); // [B, V]
+  const gate = linear(p, states, 1).sigmoid(); // [B, Lt, 1]
+  return gate.mul(copy.unsqueeze([1])); // [B, Lt, V]
+}
+
+/** The count words' ids `model.countAsked` needs, or a ConfigError naming the field. */
+export function askedIds(ids?: CountWordIds): CountWordIds {
+  if (!ids)
+    throw new ConfigError("model.countAsked needs the count words' ids of the vocabulary (countWordIds(tokenizer))", {
+      field: 'model.countAsked',
+    });
+  return ids;
+}
