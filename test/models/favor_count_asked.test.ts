@@ -1,8 +1,9 @@
 /**
  * The asked sound's count (model.countAsked, docs/favor.md session 17): the question's sound words pick its count
- * tokens ('mask') and a gated copy path puts the log of the named sound's count bins on the number words' logits
- * ('copy'). The sound words are found in the question only (never in the answer), the validity and the copy logits are
- * checked in float64 against their formulas, and both modes train through the whole model.
+ * tokens ('mask'); a gated copy path puts the log of the named sound's count bins on the number words' logits
+ * ('copy'), and where the question names none, those of a sound its state points to ('point'). The sound words are
+ * found in the question only (never in the answer), the validity and the copy logits are checked in float64 against
+ * their formulas, and every mode trains through the whole model.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -48,66 +49,71 @@ test('namedSounds and askedCountValid: the sound words of the question (not the 
   }
 });
 
-test("countCopyLogits: gate(state) * log(the named sounds' mean count bins + 1e-4) on the number words only", async () => {
+test("countCopyLogits: gate(state) * log(the asked sound's count bins + 1e-4) on the number words only", async () => {
   const dim = 6;
   const rng = new Rng(4);
   const states = Float32Array.from({ length: B * LT * dim }, () => rng.normal());
   const counts = Float32Array.from({ length: B * (FRAME_SOUNDS + 2) }, () => rng.uniform() * 6);
-  const g = new Graph();
-  const store = new ParamStore(9);
-  const named = namedSounds(g.input('text', 'int64', [B, LT]), IDS.sounds);
-  const copy = countCopyLogits(
-    new Scope(g, store),
-    g.input('states', 'float32', [B, LT, dim]),
-    g.input('counts', 'float32', [B, FRAME_SOUNDS + 2]),
-    named,
-    IDS,
-    VOCAB,
-  );
-  assert.deepEqual(store.names().sort(), ['bias', 'weight']);
-  const session = await Session.create(g, { copy }, { threads: 1 });
-  const r = await session.run({
-    ...store.feeds(g),
-    text: hostArray('int64', [B, LT], texts),
-    states: hostArray('float32', [B, LT, dim], states),
-    counts: hostArray('float32', [B, FRAME_SOUNDS + 2], counts),
-  });
-  await session.release();
-  const got = toFloat32(r.copy);
-  const [w, bias] = [toFloat32(store.get('weight')), toFloat32(store.get('bias'))];
-  ROWS.forEach(([name, , wantNamed], i) => {
-    const share = wantNamed.map(
-      (x) =>
-        x /
-        Math.max(
-          1,
-          wantNamed.reduce((a, v) => a + v, 0),
-        ),
+  for (const point of [false, true]) {
+    const g = new Graph();
+    const store = new ParamStore(9);
+    const named = namedSounds(g.input('text', 'int64', [B, LT]), IDS.sounds);
+    const copy = countCopyLogits(
+      new Scope(g, store),
+      g.input('states', 'float32', [B, LT, dim]),
+      g.input('counts', 'float32', [B, FRAME_SOUNDS + 2]),
+      named,
+      IDS,
+      VOCAB,
+      point,
     );
-    const asked = new Array<number>(COUNT_BINS).fill(0);
-    for (let k = 0; k < FRAME_SOUNDS; k++) {
-      const z = Array.from({ length: COUNT_BINS }, (_, n) =>
-        Math.exp(-((counts[i * (FRAME_SOUNDS + 2) + k] - n) ** 2) / (2 * COUNT_SD ** 2)),
-      );
-      const sum = z.reduce((a, v) => a + v, 0);
-      z.forEach((v, n) => (asked[n] += (share[k] * v) / sum));
-    }
-    const anyNamed = wantNamed.some((x) => x > 0) ? 1 : 0;
-    for (let t = 0; t < LT; t++) {
-      let z = bias[0];
-      for (let d = 0; d < dim; d++) z += w[d] * states[(i * LT + t) * dim + d];
-      const gate = 1 / (1 + Math.exp(-z));
-      for (let v = 0; v < VOCAB; v++) {
-        const n = IDS.numbers.indexOf(v);
-        const want = n < 0 ? 0 : gate * anyNamed * Math.log(asked[n] + 1e-4);
-        const at = got[(i * LT + t) * VOCAB + v];
-        assert.ok(
-          Math.abs(at - want) < 1e-4 * (1 + Math.abs(want)),
-          `${name}, position ${t}, word ${v}: ${at} vs ${want}`,
+    const params = point ? ['bias', 'point.bias', 'point.weight', 'weight'] : ['bias', 'weight'];
+    assert.deepEqual(store.names().sort(), params);
+    const session = await Session.create(g, { copy }, { threads: 1 });
+    const r = await session.run({
+      ...store.feeds(g),
+      text: hostArray('int64', [B, LT], texts),
+      states: hostArray('float32', [B, LT, dim], states),
+      counts: hostArray('float32', [B, FRAME_SOUNDS + 2], counts),
+    });
+    await session.release();
+    const got = toFloat32(r.copy);
+    const [w, bias] = [toFloat32(store.get('weight')), toFloat32(store.get('bias'))];
+    const linearAt = (weight: Float32Array, b: Float32Array, out: number, i: number, t: number) =>
+      Array.from({ length: out }, (_, k) => {
+        let z = b[k];
+        for (let d = 0; d < dim; d++) z += weight[d * out + k] * states[(i * LT + t) * dim + d];
+        return z;
+      });
+    ROWS.forEach(([name, , wantNamed], i) => {
+      const bins = Array.from({ length: FRAME_SOUNDS }, (_, k) => {
+        const z = Array.from({ length: COUNT_BINS }, (_, n) =>
+          Math.exp(-((counts[i * (FRAME_SOUNDS + 2) + k] - n) ** 2) / (2 * COUNT_SD ** 2)),
         );
+        const sum = z.reduce((a, v) => a + v, 0);
+        return z.map((v) => v / sum);
+      });
+      const namedCount = wantNamed.reduce((a, v) => a + v, 0);
+      for (let t = 0; t < LT; t++) {
+        let pick = wantNamed.map((x) => x / Math.max(1, namedCount));
+        if (point && namedCount === 0) {
+          const z = linearAt(toFloat32(store.get('point.weight')), toFloat32(store.get('point.bias')), 4, i, t);
+          const sum = z.reduce((a, v) => a + Math.exp(v), 0);
+          pick = z.map((v) => Math.exp(v) / sum);
+        }
+        const on = point || namedCount > 0 ? 1 : 0;
+        const gate = 1 / (1 + Math.exp(-linearAt(w, bias, 1, i, t)[0]));
+        for (let v = 0; v < VOCAB; v++) {
+          const n = IDS.numbers.indexOf(v);
+          const asked = n < 0 ? 0 : pick.reduce((a, share, k) => a + share * bins[k][n], 0);
+          const want = n < 0 ? 0 : gate * on * Math.log(asked + 1e-4);
+          const at = got[(i * LT + t) * VOCAB + v];
+          const where = `${point ? 'point' : 'copy'}, ${name}, position ${t}, word ${v}`;
+          assert.ok(Math.abs(at - want) < 1e-4 * (1 + Math.abs(want)), `${where}: ${at} vs ${want}`);
+        }
       }
-    }
-  });
+    });
+  }
 });
 
 test('countAsked: needs count tokens and the vocabulary ids; mask and copy train through the whole model', async () => {
@@ -124,9 +130,10 @@ test('countAsked: needs count tokens and the vocabulary ids; mask and copy train
     /model\.countAsked needs the count words' ids/,
   );
   const ids = { sounds: [1, 2, 3, 4], numbers: Array.from({ length: COUNT_BINS }, (_, n) => 5 + n) };
-  for (const countAsked of ['mask', 'copy'] as const) {
-    const step = await twoTrainSteps({ ...base, countWords: countAsked === 'copy', countAsked }, true, ids);
-    assert.equal(step.names.includes('lm.count_copy.weight'), countAsked === 'copy', countAsked);
+  for (const countAsked of ['mask', 'copy', 'point'] as const) {
+    const step = await twoTrainSteps({ ...base, countWords: countAsked !== 'mask', countAsked }, true, ids);
+    assert.equal(step.names.includes('lm.count_copy.weight'), countAsked !== 'mask', countAsked);
+    assert.equal(step.names.includes('lm.count_copy.point.weight'), countAsked === 'point', countAsked);
     assert.ok(step.second < step.first, `${countAsked}: one step lowers the loss: ${step.first} -> ${step.second}`);
   }
 });

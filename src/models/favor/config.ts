@@ -17,7 +17,7 @@ export type FavorSync = 'frame' | 'window' | 'none';
 /** What the count tokens sum over the clip (see FavorConfig.countTokens). */
 export type FavorCountTokens = 'off' | 'frames' | 'onsets' | 'audio';
 /** How the question picks its sound's count token (see FavorConfig.countAsked). */
-export type FavorCountAsked = 'off' | 'mask' | 'copy';
+export type FavorCountAsked = 'off' | 'mask' | 'copy' | 'point';
 
 /** 'answer': the whole model answers questions. 'encoders': stage 1, only the two stream encoders, per frame (pretrain.ts). */
 export type FavorStage = 'answer' | 'encoders';
@@ -142,7 +142,8 @@ export interface FavorConfig {
   /**
    * With count tokens: the question picks its sound's count token in the graph (count_asked.ts; docs/favor.md,
    * session 17). 'mask': when the question names sound words, the LM sees only their count tokens; 'copy': that,
-   * and a gated copy path that adds the log of the named sound's count bins to the number words' logits; 'off': the
+   * and a gated copy path that adds the log of the named sound's count bins to the number words' logits; 'point':
+   * 'copy', and where the question names no sound, the LM's state picks one (a softmax over the four); 'off': the
    * LM reads all count tokens and picks one itself.
    */
   countAsked: FavorCountAsked;

@@ -14,6 +14,8 @@
  *           the named sounds' count bins, averaged                                      [B, 13]
  *           -> log, placed on the number words' logits, times a gate read off each text position's state
  *              (sigmoid, learned) and 0 where no sound is named                         [B, Lt, V] added to the logits
+ *   'point': 'copy', and where no sound is named, the sound is a softmax over the four read off each position's
+ *           state (a question naming an object points at its sound)                     [B, Lt, 4]
  *
  * The gate decides per position whether the answer is the counter's count; the counter itself stays the stage-1
  * head, frozen, so the copy path cannot learn anything but when to trust it.
@@ -52,9 +54,11 @@ export function askedCountValid(named: Tensor, countTokens: number): Tensor {
 }
 
 /**
- * The copy path ('copy'): logits to add [B, Lt, V], gate(state) * log of the named sounds' averaged count bins on the
- * number words' logits (0 elsewhere, and 0 where the question names no sound). `counts` [B, C]: the count tokens'
- * clip counts, the four sounds first.
+ * The copy path ('copy', 'point'): logits to add [B, Lt, V], gate(state) * log of the asked sound's count bins on the
+ * number words' logits (0 elsewhere). The asked sound: the sounds the question names, averaged; where it names none,
+ * 'copy' adds nothing and 'point' (`point`) a softmax over the four sounds read off each position's state, so a
+ * question that names an object ("how many times did the red circle make a sound") can point at that object's sound.
+ * `counts` [B, C]: the count tokens' clip counts, the four sounds first.
  */
 export function countCopyLogits(
   p: Scope,
@@ -63,21 +67,25 @@ export function countCopyLogits(
   named: Tensor,
   ids: CountWordIds,
   vocab: number,
+  point = false,
 ): Tensor {
   const g = states.graph;
   const bins = countBins(counts.slice([0], [FRAME_SOUNDS], [1])); // [B, 4, 13]
-  const share = named.div(named.sum([1], true).maximum(1)); // [B, 4] each named sound's share (0 when none)
-  const asked = share.unsqueeze([2]).mul(bins).sum([1]); // [B, 13]
-  const anyNamed = named.sum([1], true).clip(0, 1); // [B, 1]
+  const anyNamed = named.sum([1], true).clip(0, 1).unsqueeze([1]); // [B, 1, 1]
+  const share = named.div(named.sum([1], true).maximum(1)).unsqueeze([1]); // [B, 1, 4] each named sound's share
+  const pick = point
+    ? share.add(linear(p.scope('point'), states, FRAME_SOUNDS).softmax(2).mul(anyNamed.neg().add(1))) // [B, Lt, 4]
+    : share; // [B, 1, 4]
   const toVocab = new Float32Array(COUNT_BINS * vocab);
   ids.numbers.forEach((id, n) => (toVocab[n * vocab + id] = 1));
-  const copy = asked
+  const copy = pick
+    .matmul(bins) // [B, 1 | Lt, 13]
     .add(COPY_FLOOR)
     .log()
-    .mul(anyNamed)
-    .matmul(g.constant({ dtype: 'float32', shape: [COUNT_BINS, vocab], data: toVocab })); // [B, V]
+    .mul(point ? 1 : anyNamed)
+    .matmul(g.constant({ dtype: 'float32', shape: [COUNT_BINS, vocab], data: toVocab })); // [B, 1 | Lt, V]
   const gate = linear(p, states, 1).sigmoid(); // [B, Lt, 1]
-  return gate.mul(copy.unsqueeze([1])); // [B, Lt, V]
+  return gate.mul(copy); // [B, Lt, V]
 }
 
 /** The count words' ids `model.countAsked` needs, or a ConfigError naming the field. */

@@ -14,7 +14,8 @@
  *     countPeaks its peaks) -> summed over the clip
  *     -> one token per label after the AV tokens [B, W*Q + C, Dlm] (count_tokens.ts)
    countAsked: the question's sound words keep only their count tokens, and 'copy' adds their counts to the number
-     words' logits through a learned gate (count_asked.ts)
+     words' logits through a learned gate ('point': a learned pick of the sound where the question names none;
+     count_asked.ts)
  *   frameMask [B, F]: padded frames get no attention in the Q-Former, padded windows none in the LM
  *   text [B, Lt] (question [SEP] answer [EOS]) --languageModel([AV tokens][text])--> logits [B, Lt, V]
  *   loss = CE(answer and [EOS] positions) + diversity * mean pairwise cosine of each real window's queries
@@ -292,7 +293,8 @@ export function favor(
   const valid = concat([av.valid.slice([0], [m - c], [1]), askedCountValid(named, c)], 1); // [B, M]
   const lm = languageModel(p.scope('lm'), av.tokens, valid, text, vocab, cfg);
   if (cfg.countAsked === 'mask') return { ...lm, av };
-  const copy = countCopyLogits(p.scope('lm.count_copy'), lm.states, av.counts, named, ids, vocab); // [B, Lt, V]
+  const point = cfg.countAsked === 'point';
+  const copy = countCopyLogits(p.scope('lm.count_copy'), lm.states, av.counts, named, ids, vocab, point); // [B, Lt, V]
   return { ...lm, logits: lm.logits.add(copy), av };
 }
 

@@ -66,7 +66,7 @@ export const FavorModelSchema = z
     countTokens: z.enum(['off', 'frames', 'onsets', 'audio']).default('off'),
     countPeaks: z.number().min(0).default(0),
     countWords: z.boolean().default(false),
-    countAsked: z.enum(['off', 'mask', 'copy']).default('off'),
+    countAsked: z.enum(['off', 'mask', 'copy', 'point']).default('off'),
     questionAv: z.boolean().default(false),
     flip: z.boolean().default(false),
     lmDim: z.number().int().positive(),
