@@ -14,11 +14,20 @@
  *
  *   node dist/bench/favor_count_probe.js RUN [RUN ...] [--scenes N --duration S] [--peak RATE] [--json]
  *
+ * A run with a hit head (a stage-1 run with `model.hitAux`, a stage-2 run with `model.countObjects`) is also read
+ * through it: each object's wall hits, the frames whose hit probability is above 1/2 counted (count_objects.ts),
+ * checked against the scene's (frameLabels' hitOnsets) over every (clip, look on screen) pair.
+ *
  * `--answers val|test` asks instead whether the language model reads its count tokens: for each count.heard and
  * count.sounds question of the split, the count its token of the asked sound holds, the truth and the greedy answer,
  * and how much of the first answer token's attention goes to the count tokens (probeAnswers).
  *
  *   node dist/bench/favor_count_probe.js RUN [RUN ...] --answers test [--json]
+ *
+ * `--objects val|test` scores what the frozen heads answer on their own for the questions `model.objectAnswers` and
+ * `model.countObjects` copy onto (probeObjects): the ceiling of those paths, for a stage-1 run before any stage 2.
+ *
+ *   node dist/bench/favor_count_probe.js STAGE1_RUN --objects test --scenes 1000 --duration 10 [--json]
  */
 import { Graph, ParamStore, Scope, Session, type Tensor } from '../src/engine/index.js';
 import { toFloat32 } from '../src/io/array.js';
@@ -28,19 +37,27 @@ import {
   type AvqaConfig,
   type AvqaQuestion,
   FRAME_SOUNDS,
+  FRAME_VISUAL,
+  LOOK_COLORS,
   SOUND_WORDS,
   avqaConfig,
   avqaScene,
   avqaStreams,
+  avqaTokenizer,
   frameLabels,
   generateAvqa,
+  lookIndex,
   sceneSplit,
 } from '../src/data/avqa/index.js';
 import type { FavorConfig } from '../src/models/favor/config.js';
 import { answerClips, loadFavorModel } from '../src/models/favor/infer.js';
-import type { Answered } from '../src/models/favor/evaluate.js';
 import { FavorModelSchema } from '../src/models/favor/task.js';
 import { audioPeakCounts, audioTokenRates, countWordIds } from '../src/models/favor/count_tokens.js';
+import { HIT_PROBABILITY, namedLooks, objectHitCounts, objectHitFrames } from '../src/models/favor/count_objects.js';
+import { objectAnswers } from '../src/models/favor/object_answers.js';
+import { namedSounds } from '../src/models/favor/count_asked.js';
+import { type Answered, prefixFeed } from '../src/models/favor/evaluate.js';
+import { SHAPES } from '../src/data/synth/classes.js';
 import { avInputs, countWordsOf, encodeStreams, favorEncode } from '../src/models/favor/model.js';
 import { avBatch, clipFromStreams } from '../src/models/favor/data.js';
 import { queryHeadCounts, queryHeadOutputs } from '../src/models/favor/query_aux.js';
@@ -78,10 +95,12 @@ export async function probeRun(
     ? { config: FavorModelSchema.parse(run.config.model) as FavorConfig, weights: run.params, tokenizer: undefined }
     : loadFavorModel(dir);
   const c = model.config;
-  if (stageOne ? !(c.onsetAux > 0) : c.countTokens === 'off')
-    throw new InputError(`${dir}: ${stageOne ? 'model.onsetAux is 0' : 'model.countTokens is off'}; nothing to probe`, {
-      field: stageOne ? 'model.onsetAux' : 'model.countTokens',
-    });
+  const hitHead = stageOne ? c.hitAux > 0 : c.countObjects;
+  if (stageOne ? !(c.onsetAux > 0) && !hitHead : c.countTokens === 'off')
+    throw new InputError(
+      `${dir}: ${stageOne ? 'model.onsetAux and model.hitAux are 0' : 'model.countTokens is off'}; nothing to probe`,
+      { field: stageOne ? 'model.onsetAux' : 'model.countTokens' },
+    );
   const data = (run.config.data ?? {}) as { avqa?: Record<string, unknown> };
   const source = String(run.config.source ?? '');
   const scenes = over.scenes ?? Number(/^avqa:(\d+)$/.exec(source)?.[1]);
@@ -101,23 +120,33 @@ export async function probeRun(
   // 'audio' run's) is read both ways: its rates summed, and its peaks above `peak` counted.
   const outputs: Record<string, Tensor> = {};
   const peak = over.peak ?? (c.countPeaks > 0 ? c.countPeaks : DEFAULT_PEAK);
-  if (stageOne || c.countTokens === 'audio') {
-    const rates = audioTokenRates(encoder.scope('count_head'), encodeStreams(encoder, inputs, c).audio); // [1, F', 25, 4]
+  const streams = encodeStreams(encoder, inputs, c);
+  // Each look's wall hits over the clip, as countObjects counts them (stage 1 keeps its hit head at frame_aux.hits).
+  const hits = hitHead
+    ? objectHitCounts(
+        stageOne ? root.scope('frame_aux.hits') : encoder.scope('hit_head'),
+        streams.visual,
+        streams.frameMask,
+      )
+    : undefined; // [1, 54]
+  if (stageOne ? c.onsetAux > 0 : c.countTokens === 'audio') {
+    const rates = audioTokenRates(encoder.scope('count_head'), streams.audio); // [1, F', 25, 4]
     outputs['counts_audio'] = rates.sum([2]); // [1, F', 4]
     outputs[`counts_audio peaks > ${peak}`] = audioPeakCounts(rates, peak); // [1, F', 4]
-  } else {
+  } else if (!stageOne) {
     const tokenizer = model.tokenizer!; // a stage-2 run here
-    const av = favorEncode(encoder, inputs, c, countWordsOf(root, tokenizer.vocabSize, c, countWordIds(tokenizer)));
+    const av = favorEncode(encoder, streams, c, countWordsOf(root, tokenizer.vocabSize, c, countWordIds(tokenizer)));
     const head = queryHeadOutputs(c);
     if (!av.frameLogits) throw new Error(`${dir}: the encoder gave no per-frame counts`);
     for (const read of c.countTokens === 'onsets' ? (['onsets', 'frames'] as const) : (['frames'] as const))
       outputs[`counts_${read}`] = queryHeadCounts(av.frameLogits, head, read); // [1, F', C]
   }
   const reads = Object.keys(outputs).map((k) => k.slice('counts_'.length));
-  const session = await Session.create(g, outputs, { threads: 1 });
+  const session = await Session.create(g, { ...outputs, ...(hits ? { hits } : {}) }, { threads: 1 });
   const errors = reads.map(() => [] as number[]);
   const within = reads.map(() => [0, 0]);
   let [pairs, nonZero] = [0, 0];
+  const looks = { pairs: 0, nonZero: 0, within: 0, withinNonZero: 0, errors: [] as number[] };
   try {
     for (let index = 0; index < scenes; index++) {
       if (sceneSplit(cfg, index) !== 'val') continue;
@@ -126,6 +155,21 @@ export async function probeRun(
       const r = await session.run({ ...avBatch([clip], frames, c.frameSize), ...store.feeds(g) });
       const perFrame = reads.map((read) => toFloat32(r[`counts_${read}`]));
       const labels = frameLabels(cfg, index);
+      if (r.hits) {
+        const counted = toFloat32(r.hits);
+        for (const look of new Set(avqaScene(cfg, index).objects.map((o) => lookIndex(o.color, o.shape)))) {
+          let truth = 0;
+          for (let t = 0; t < labels.frames; t++) truth += labels.hitOnsets[t * FRAME_VISUAL + look];
+          const ok = Math.abs(counted[look] - truth) < 0.5;
+          looks.pairs++;
+          looks.within += +ok;
+          if (truth > 0) {
+            looks.nonZero++;
+            looks.withinNonZero += +ok;
+            looks.errors.push(counted[look] - truth);
+          }
+        }
+      }
       for (let k = 0; k < FRAME_SOUNDS; k++) {
         let truth = 0;
         const sums = reads.map(() => 0);
@@ -148,19 +192,34 @@ export async function probeRun(
   } finally {
     await session.release();
   }
-  return reads.map((read, i) => {
-    const e = errors[i].sort((a, b) => a - b);
+  const score = (read: string, n: number, nz: number, ok: number, okNonZero: number, errs: number[]): CountScore => {
+    const e = errs.sort((a, b) => a - b);
     return {
       run: dir,
       read,
-      pairs,
-      nonZero,
-      zeroShare: (pairs - nonZero) / pairs,
-      within: within[i][0] / pairs,
-      withinNonZero: within[i][1] / Math.max(1, nonZero),
+      pairs: n,
+      nonZero: nz,
+      zeroShare: (n - nz) / n,
+      within: ok / n,
+      withinNonZero: okNonZero / Math.max(1, nz),
       errorQuartiles: [quantile(e, 0.25), quantile(e, 0.5), quantile(e, 0.75)],
     };
-  });
+  };
+  return [
+    ...reads.map((read, i) => score(read, pairs, nonZero, within[i][0], within[i][1], errors[i])),
+    ...(hits
+      ? [
+          score(
+            `object hits > ${HIT_PROBABILITY}`,
+            looks.pairs,
+            looks.nonZero,
+            looks.within,
+            looks.withinNonZero,
+            looks.errors,
+          ),
+        ]
+      : []),
+  ];
 }
 
 interface AnswerScore {
@@ -289,6 +348,128 @@ export async function probeAnswers(dir: string, split: 'val' | 'test'): Promise<
   });
 }
 
+interface ObjectScore {
+  run: string;
+  split: string;
+  template: string;
+  questions: number;
+  /** The heads' own answer (object_answers.ts's distributions at their argmax, or countObjects' count) is right. */
+  headsRight: number;
+}
+
+/** The templates the object paths answer, and which of their outputs answers each. */
+const OBJECT_TEMPLATES: Record<string, 'look' | 'sound' | 'count'> = {
+  'order.wall': 'look',
+  'source.which': 'look',
+  'source.sound': 'sound',
+  'count.wall': 'count',
+  'count.sounds': 'count',
+};
+
+/**
+ * How well the frozen heads answer on their own what `model.objectAnswers` and `model.countObjects` copy: for each
+ * `split` question of the templates above, the look or sound objectAnswers puts most weight on, or the named look's
+ * hit count, against the truth. The ceiling of the copy paths: the LM can only choose when to use them. A stage-1 run
+ * with hitAux and onsetAux is read with `over.scenes` / `over.duration` (stage 2's data); a stage-2 run as trained.
+ */
+export async function probeObjects(
+  dir: string,
+  split: 'val' | 'test',
+  over: { scenes?: number; duration?: number; peak?: number } = {},
+): Promise<ObjectScore[]> {
+  const run = loadRun(dir, { tasks: ['favor'] });
+  const stageOne = (run.config.model as { stage?: string } | undefined)?.stage === 'encoders';
+  const c = FavorModelSchema.parse(run.config.model) as FavorConfig;
+  if (stageOne ? !(c.hitAux > 0 && c.onsetAux > 0) : !c.objectAnswers)
+    throw new InputError(`${dir}: ${stageOne ? 'model.hitAux or model.onsetAux is 0' : 'model.objectAnswers is off'}`, {
+      field: stageOne ? 'model.hitAux' : 'model.objectAnswers',
+    });
+  const data = (run.config.data ?? {}) as { avqa?: Partial<AvqaConfig>; heldOutPerFamily?: number | null };
+  const scenes = over.scenes ?? Number(/^avqa:(\d+)$/.exec(String(run.config.source ?? ''))?.[1]);
+  if (!scenes) throw new InputError(`${dir}: config.json source is not avqa:N`, { field: 'source' });
+  const cfg = avqaConfig({
+    ...(data.avqa ?? {}),
+    ...(over.duration ? { minDuration: over.duration, maxDuration: over.duration } : {}),
+    perFamily: data.heldOutPerFamily ?? data.avqa?.perFamily ?? 1,
+  });
+  const templates = Object.keys(OBJECT_TEMPLATES);
+  const questions = generateAvqa(cfg, scenes).questions.filter(
+    (q) => q.split === split && templates.includes(q.template),
+  );
+  const tok = avqaTokenizer(cfg);
+  const ids = countWordIds(tok);
+  const looks = ids.looks!;
+  const frames = Math.round(2 * cfg.maxDuration);
+  const store = new ParamStore(0);
+  store.load(run.params);
+  const g = new Graph();
+  const root = new Scope(g, store);
+  const encoder = root.scope('encoder');
+  const streams = encodeStreams(encoder, avInputs(g, 1, frames, c.frameSize), c);
+  const textLen = 40;
+  const text = g.input('text', 'int64', [1, textLen]);
+  const hitFrames = objectHitFrames(
+    stageOne ? root.scope('frame_aux.hits') : encoder.scope('hit_head'),
+    streams.visual,
+    streams.frameMask,
+  ); // [1, F', 54]
+  const peak = over.peak ?? (c.countPeaks > 0 ? c.countPeaks : DEFAULT_PEAK);
+  const soundFrames = audioPeakCounts(audioTokenRates(encoder.scope('count_head'), streams.audio), peak); // [1, F', 4]
+  const named = namedLooks(text, looks.colors, looks.shapes); // [1, 54]
+  const answers = objectAnswers({
+    hitFrames,
+    soundFrames,
+    frameMask: streams.frameMask,
+    sounds: namedSounds(text, ids.sounds),
+    looks: named,
+  });
+  const outputs = { look: answers.look, sound: answers.sound, hits: hitFrames.sum([1]), named };
+  const session = await Session.create(g, outputs, { threads: 1 });
+  const rows = templates.map(() => ({ n: 0, right: 0 }));
+  const lookName = (k: number) => `${LOOK_COLORS[Math.floor(k / SHAPES.length)]} ${SHAPES[k % SHAPES.length]}`;
+  const argmax = (x: Float32Array) => x.reduce((best, v, i) => (v > x[best] ? i : best), 0);
+  try {
+    for (const q of questions) {
+      const streamsOf = avqaStreams(cfg, q.index, q.audio ?? {}, { size: c.frameSize });
+      const clip = clipFromStreams(streamsOf.video.data, streamsOf.audio.data, c.frameSize);
+      const words = [...tok.encode(q.question, { addSpecial: false }).ids, tok.id('[SEP]')];
+      const r = await session.run({
+        ...avBatch([clip], frames, c.frameSize),
+        ...store.feeds(g),
+        text: prefixFeed([words], textLen, tok.padId),
+      });
+      const out = Object.fromEntries(Object.entries(r).map(([k, v]) => [k, toFloat32(v)]));
+      const kind = OBJECT_TEMPLATES[q.template];
+      const said =
+        kind === 'look'
+          ? lookName(argmax(out.look))
+          : kind === 'sound'
+            ? SOUND_WORDS[argmax(out.sound)]
+            : String(Math.round(out.hits[argmax(out.named)]));
+      const row = rows[templates.indexOf(q.template)];
+      row.n++;
+      row.right += +(said === q.answer);
+    }
+  } finally {
+    await session.release();
+  }
+  return templates.map((template, i) => ({
+    run: dir,
+    split,
+    template,
+    questions: rows[i].n,
+    headsRight: rows[i].right / (rows[i].n || 1),
+  }));
+}
+
+/** A flag's value as a positive number, undefined when absent, or an InputError naming the flag. */
+function positive(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!(n > 0)) throw new InputError(`--${flag} ${v}: expected a positive number`, { field: `--${flag}`, got: v });
+  return n;
+}
+
 async function main(argv: string[]): Promise<void> {
   const { values, positionals: runs } = parseArgs({
     args: argv,
@@ -300,16 +481,32 @@ async function main(argv: string[]): Promise<void> {
       duration: { type: 'string' },
       peak: { type: 'string' },
       answers: { type: 'string' },
+      objects: { type: 'string' },
     },
   });
   if (!runs.length || values.help) {
     console.log(
       'usage: node dist/bench/favor_count_probe.js RUN [RUN ...] [--scenes N --duration S] [--peak RATE] [--json]\n' +
-        '       node dist/bench/favor_count_probe.js RUN [RUN ...] --answers val|test [--json]',
+        '       node dist/bench/favor_count_probe.js RUN [RUN ...] --answers val|test [--json]\n' +
+        '       node dist/bench/favor_count_probe.js RUN [RUN ...] --objects val|test [--scenes N --duration S] [--json]',
     );
     return;
   }
   const pct = (x: number) => (100 * x).toFixed(1);
+  if (values.objects !== undefined) {
+    const split = values.objects;
+    if (split !== 'val' && split !== 'test')
+      throw new InputError(`--objects ${split}: expected val or test`, { field: '--objects', got: split });
+    const over = { scenes: positive(values.scenes, 'scenes'), duration: positive(values.duration, 'duration') };
+    const scores: ObjectScore[] = [];
+    for (const dir of runs) scores.push(...(await probeObjects(dir, split, over)));
+    if (values.json) return void console.log(JSON.stringify(scores, null, 2));
+    console.log('| run | split | template | questions | the heads right |');
+    console.log('|---|---|---|---|---|');
+    for (const r of scores)
+      console.log(`| ${r.run} | ${r.split} | ${r.template} | ${r.questions} | ${pct(r.headsRight)} |`);
+    return;
+  }
   if (values.answers !== undefined) {
     const split = values.answers;
     if (split !== 'val' && split !== 'test')
@@ -327,14 +524,11 @@ async function main(argv: string[]): Promise<void> {
       );
     return;
   }
-  const number = (flag: 'scenes' | 'duration' | 'peak') => {
-    const v = values[flag];
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!(n > 0)) throw new InputError(`--${flag} ${v}: expected a positive number`, { field: `--${flag}`, got: v });
-    return n;
+  const over = {
+    scenes: positive(values.scenes, 'scenes'),
+    duration: positive(values.duration, 'duration'),
+    peak: positive(values.peak, 'peak'),
   };
-  const over = { scenes: number('scenes'), duration: number('duration'), peak: number('peak') };
   const json = values.json;
   const rows: CountScore[] = [];
   for (const dir of runs) rows.push(...(await probeRun(dir, over)));

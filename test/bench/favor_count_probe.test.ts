@@ -1,15 +1,15 @@
 /**
  * bench/favor_count_probe.ts on a stage-1 run that trained the counting head (model.onsetAux): it reads the head
  * both ways (rates summed, peaks counted) on the val scenes of the AVQA setting asked for, and refuses a run with
- * nothing to count by name; its answers mode on a stage-2 run with count tokens.
+ * nothing to count by name, and a stage-1 hit head as each object's wall hits; its answers mode on a stage-2 run with count tokens.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { probeAnswers, probeRun } from '../../bench/favor_count_probe.js';
-import { avqaConfig, generateAvqa, sceneSplit } from '../../src/data/avqa/index.js';
+import { probeAnswers, probeObjects, probeRun } from '../../bench/favor_count_probe.js';
+import { avqaConfig, avqaScene, generateAvqa, sceneSplit } from '../../src/data/avqa/index.js';
 import { favorTiny } from '../../src/models/favor/config.js';
 import { writeStageOneRun, writeStageTwoRun } from '../models/favor_fixtures.js';
 
@@ -33,8 +33,21 @@ test('the count probe reads a stage-1 counting head as summed rates and as peaks
     }
     // An untrained head (bias -6, rate 0.0025 a token) has no peaks: every pair reads 0.
     assert.equal(rows[1].within, rows[1].zeroShare);
+    // With a hit head: each object's wall hits too, over every (clip, look on screen) pair.
+    writeStageOneRun(dir, { ...favorTiny(), window: 5, hitAux: 1 }, 3);
+    const [hits] = await probeRun(dir, { scenes, duration: 5 });
+    const looks = Array.from({ length: scenes }, (_, i) => i)
+      .filter((i) => sceneSplit(cfg, i) === 'val')
+      .reduce((a, i) => a + new Set(avqaScene(cfg, i).objects.map((o) => o.name)).size, 0);
+    assert.equal(hits.read, 'object hits > 0.5');
+    assert.equal(hits.pairs, looks);
+    assert.ok(hits.nonZero > 0, `object hits: ${hits.nonZero} of ${hits.pairs} looks hit the wall`);
+    for (const share of [hits.zeroShare, hits.within, hits.withinNonZero]) assert.ok(share >= 0 && share <= 1);
     writeStageOneRun(dir, { ...favorTiny(), window: 5, onsetAux: 0 }, 3);
-    await assert.rejects(probeRun(dir, { scenes, duration: 5 }), /model\.onsetAux is 0; nothing to probe/);
+    await assert.rejects(
+      probeRun(dir, { scenes, duration: 5 }),
+      /model\.onsetAux and model\.hitAux are 0; nothing to probe/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -68,6 +81,33 @@ test('the answers probe: per count template, how often the count token is right,
     assert.ok(heard.askedAttention > 0 && heard.askedAttention < heard.countAttention, `${heard.askedAttention}`);
     writeStageTwoRun(dir, { ...model, countTokens: 'off', countPeaks: 0 });
     await assert.rejects(probeAnswers(dir, 'test'), /model\.countTokens is off/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the objects probe: how often the frozen heads alone answer the questions objectAnswers and countObjects copy', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'favor-probe-objects-'));
+  try {
+    writeStageOneRun(dir, { ...favorTiny(), window: 5, hitAux: 1, onsetAux: 1 }, 3);
+    const [scenes, duration] = [40, 5];
+    const rows = await probeObjects(dir, 'val', { scenes, duration });
+    assert.deepEqual(
+      rows.map((r) => r.template),
+      ['order.wall', 'source.which', 'source.sound', 'count.wall', 'count.sounds'],
+    );
+    const cfg = avqaConfig({ minDuration: duration, maxDuration: duration });
+    const asked = generateAvqa(cfg, scenes).questions.filter((q) => q.split === 'val');
+    for (const r of rows) {
+      assert.equal(r.questions, asked.filter((q) => q.template === r.template).length, r.template);
+      assert.ok(r.headsRight >= 0 && r.headsRight <= 1, r.template);
+    }
+    assert.ok(
+      rows.some((r) => r.questions > 0),
+      'some questions asked',
+    );
+    writeStageOneRun(dir, { ...favorTiny(), window: 5, onsetAux: 1 }, 3);
+    await assert.rejects(probeObjects(dir, 'val', { scenes, duration }), /model\.hitAux or model\.onsetAux is 0/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -69,13 +69,13 @@ export function writeStageTwoRun(dir: string, model: FavorConfig = { ...favorTin
 /**
  * Two AdamW steps (lr 3e-3, parameters seeded 5) of the whole model's loss on one fixed batch of 2 clips (10 and 7
  * frames, text of 5 words over a vocabulary of 20), with random per-frame labels when `frameLabels`: the losses, the
- * parameter names and the loss's metric names. `wordIds`: the count words' ids in that vocabulary (model.countWords).
+ * parameter names, the loss's metric names and the trained store. `wordIds`: the count words' ids in that vocabulary (model.countWords).
  */
 export async function twoTrainSteps(
   cm: FavorConfig,
   frameLabels = false,
   wordIds?: CountWordIds,
-): Promise<{ first: number; second: number; names: string[]; metrics: string[] }> {
+): Promise<{ first: number; second: number; names: string[]; metrics: string[]; store: ParamStore }> {
   const [lt, vocab] = [5, 20];
   const store = new ParamStore(5);
   let metrics: string[] = [];
@@ -118,5 +118,23 @@ export async function twoTrainSteps(
   const first = (await trainer.trainStep(batch)).loss;
   const second = (await trainer.trainStep(batch)).loss;
   await trainer.close();
-  return { first, second, names: store.names(), metrics };
+  return { first, second, names: store.names(), metrics, store };
 }
+
+/** The tiny stage 2 with the audio counter's count tokens in the LM's word space, the base of the copy-path tests. */
+export const countedTiny = (over: Partial<FavorConfig> = {}): FavorConfig => ({
+  ...favorTiny(),
+  window: 5,
+  queryAux: 1,
+  countTokens: 'audio',
+  countPeaks: 0.15,
+  countWords: true,
+  ...over,
+});
+
+/** The count and look words' ids in twoTrainSteps' vocabulary of 20 (the look words reuse ids; 0 is a shape). */
+export const TRAIN_WORD_IDS: CountWordIds = {
+  sounds: [1, 2, 3, 4],
+  numbers: Array.from({ length: 13 }, (_, n) => 5 + n),
+  looks: { colors: [6, 7, 8, 9, 10, 11, 12, 13, 14], shapes: [15, 16, 17, 18, 19, 0] },
+};

@@ -148,6 +148,18 @@ export interface FavorConfig {
    */
   countAsked: FavorCountAsked;
   /**
+   * With countAsked 'copy' or 'point': a question that names an object (a colour and a shape word) and no sound copies
+   * that object's wall hits, counted by the stage-1 run's hit head (model.hitAux) in the frames it calls a hit, frozen
+   * (count_objects.ts; docs/favor.md, session 19). Needs model.encoders to be such a run.
+   */
+  countObjects: boolean;
+  /**
+   * With countObjects and countTokens 'audio': the hit head's frames and the counter's impacts also answer which of
+   * the named objects hit the wall first, which object makes a named sound and what a named object sounds like,
+   * through gated copy paths onto the colour, shape and sound words (object_answers.ts; docs/favor.md, session 19).
+   */
+  objectAnswers: boolean;
+  /**
    * Stage 2: add a projection of the question's mean word embedding to every AV token the LM reads (lm.ts), so the
    * LM's AV positions know which sound or object is asked about before its answer position reads them.
    */
@@ -204,6 +216,8 @@ export const favorSmall = (): FavorConfig => ({
   countPeaks: 0,
   countWords: false,
   countAsked: 'off',
+  countObjects: false,
+  objectAnswers: false,
   questionAv: false,
   flip: false,
   lmDim: 64,

@@ -18,7 +18,8 @@
  *           state (a question naming an object points at its sound)                     [B, Lt, 4]
  *
  * The gate decides per position whether the answer is the counter's count; the counter itself stays the stage-1
- * head, frozen, so the copy path cannot learn anything but when to trust it.
+ * head, frozen, so the copy path cannot learn anything but when to trust it. With `countObjects`, a question that
+ * names an object and no sound copies that object's wall hits instead (count_objects.ts).
  */
 import { type Scope, type Tensor, concat } from '../../engine/index.js';
 import { linear } from '../../nn/index.js';
@@ -30,11 +31,16 @@ import { questionPositions } from './lm.js';
 /** A bin's floor under the log: a count the counter rules out costs the copy path at most 9.2 nats per unit gate. */
 const COPY_FLOOR = 1e-4;
 
-/** Which sound words the question (words before the first [SEP]) names: text [B, Lt] -> [B, 4] 0/1. */
-export function namedSounds(text: Tensor, soundIds: number[]): Tensor {
+/** Which of the words `ids` the question (words before the first [SEP]) holds: text [B, Lt] -> [B, n] 0/1. */
+export function namedWords(text: Tensor, ids: number[]): Tensor {
   const question = questionPositions(text); // [B, Lt]
-  const named = soundIds.map((id) => text.eq(id).cast('float32').mul(question).sum([1], true).clip(0, 1)); // [B, 1] each
-  return concat(named, 1); // [B, 4]
+  const named = ids.map((id) => text.eq(id).cast('float32').mul(question).sum([1], true).clip(0, 1)); // [B, 1] each
+  return concat(named, 1); // [B, n]
+}
+
+/** Which sound words the question names: text [B, Lt] -> [B, 4] 0/1. */
+export function namedSounds(text: Tensor, soundIds: number[]): Tensor {
+  return namedWords(text, soundIds); // [B, 4]
 }
 
 /**
@@ -53,11 +59,21 @@ export function askedCountValid(named: Tensor, countTokens: number): Tensor {
   ); // [B, C]
 }
 
+/** An object's count for the copy path (`model.countObjects`, count_objects.ts). */
+export interface ObjectCounts {
+  counts: Tensor; // [B, 54] each look's wall hits over the clip
+  named: Tensor; // [B, 54] 0/1 the looks the question names
+}
+
+/** Each named item's share of the pick: named [B, n] 0/1 -> [B, 1, n] (all 0 where none is named). */
+const shareOf = (named: Tensor): Tensor => named.div(named.sum([1], true).maximum(1)).unsqueeze([1]);
+
 /**
- * The copy path ('copy', 'point'): logits to add [B, Lt, V], gate(state) * log of the asked sound's count bins on the
- * number words' logits (0 elsewhere). The asked sound: the sounds the question names, averaged; where it names none,
- * 'copy' adds nothing and 'point' (`point`) a softmax over the four sounds read off each position's state, so a
- * question that names an object ("how many times did the red circle make a sound") can point at that object's sound.
+ * The copy path ('copy', 'point'): logits to add [B, Lt, V], gate(state) * log of the asked count's bins on the
+ * number words' logits (0 elsewhere). The asked count: the sounds the question names, averaged; where it names none
+ * and `objects` is given, the looks it names (their hits, averaged); where it names neither, 'copy' adds nothing and
+ * 'point' (`point`) a softmax over the four sounds read off each position's state, so a question that names an object
+ * ("how many times did the red circle make a sound") can point at that object's sound.
  * `counts` [B, C]: the count tokens' clip counts, the four sounds first.
  */
 export function countCopyLogits(
@@ -68,21 +84,26 @@ export function countCopyLogits(
   ids: CountWordIds,
   vocab: number,
   point = false,
+  objects?: ObjectCounts,
 ): Tensor {
   const g = states.graph;
   const bins = countBins(counts.slice([0], [FRAME_SOUNDS], [1])); // [B, 4, 13]
-  const anyNamed = named.sum([1], true).clip(0, 1).unsqueeze([1]); // [B, 1, 1]
-  const share = named.div(named.sum([1], true).maximum(1)).unsqueeze([1]); // [B, 1, 4] each named sound's share
-  const pick = point
-    ? share.add(linear(p.scope('point'), states, FRAME_SOUNDS).softmax(2).mul(anyNamed.neg().add(1))) // [B, Lt, 4]
-    : share; // [B, 1, 4]
+  let asked = shareOf(named).matmul(bins); // [B, 1, 13] the named sounds' bins (0 where none is named)
+  let chosen = named.sum([1], true).clip(0, 1); // [B, 1] 1 where the question picked a count
+  if (objects) {
+    const onlyObject = objects.named.sum([1], true).clip(0, 1).mul(chosen.neg().add(1)); // [B, 1] a look, no sound
+    const looks = shareOf(objects.named).matmul(countBins(objects.counts)); // [B, 1, 13]
+    asked = asked.add(looks.mul(onlyObject.unsqueeze([2]))); // [B, 1, 13]
+    chosen = chosen.add(onlyObject); // [B, 1]
+  }
+  const unpicked = chosen.neg().add(1).unsqueeze([2]); // [B, 1, 1]
+  if (point) asked = asked.add(linear(p.scope('point'), states, FRAME_SOUNDS).softmax(2).mul(unpicked).matmul(bins)); // [B, Lt, 13]
   const toVocab = new Float32Array(COUNT_BINS * vocab);
   ids.numbers.forEach((id, n) => (toVocab[n * vocab + id] = 1));
-  const copy = pick
-    .matmul(bins) // [B, 1 | Lt, 13]
+  const copy = asked
     .add(COPY_FLOOR)
     .log()
-    .mul(point ? 1 : anyNamed)
+    .mul(point ? 1 : chosen.unsqueeze([2]))
     .matmul(g.constant({ dtype: 'float32', shape: [COUNT_BINS, vocab], data: toVocab })); // [B, 1 | Lt, V]
   const gate = linear(p, states, 1).sigmoid(); // [B, Lt, 1]
   return gate.mul(copy); // [B, Lt, V]

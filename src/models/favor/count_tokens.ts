@@ -23,7 +23,8 @@
  * off 8 queries per window; 'audio' counts where each impact is still one 20 ms token, before the Q-Former.
  */
 import { type Scope, type Tensor, concat, init } from '../../engine/index.js';
-import { AVQA_TOLERANCES, FRAME_SOUNDS, FRAME_VISUAL, SOUND_WORDS } from '../../data/avqa/index.js';
+import { AVQA_TOLERANCES, FRAME_SOUNDS, FRAME_VISUAL, LOOK_COLORS, SOUND_WORDS } from '../../data/avqa/index.js';
+import { SHAPES } from '../../data/synth/classes.js';
 import { ConfigError } from '../../util/errors.js';
 import { linear, poissonNll, softplus } from '../../nn/index.js';
 import type { FavorConfig } from './config.js';
@@ -99,17 +100,26 @@ export function audioPeakCounts(rates: Tensor, threshold: number): Tensor {
   return peak.reshape([b, f, per, c]).sum([2]); // [B, F, C]
 }
 
-/** Vocabulary ids of the words `countWords` count tokens are made of: each sound word, and the numbers 0..12. */
+/**
+ * Vocabulary ids of the words `countWords` count tokens are made of: each sound word, and the numbers 0..12; and the
+ * words that name an object's look, which `countObjects` finds in the question (count_objects.ts).
+ */
 export interface CountWordIds {
   sounds: number[]; // [4] in FRAME_SOUNDS order
   numbers: number[]; // [13] the words '0' .. '12'
+  looks?: { colors: number[]; shapes: number[] }; // [9] in LOOK_COLORS order, [6] in SHAPES order
 }
 
-/** The count words' ids in `tokenizer` (AVQA's word vocabulary holds them all). */
-export function countWordIds(tokenizer: { id(word: string): number }): CountWordIds {
+/** The count words' ids in `tokenizer` (AVQA's word vocabulary holds them all; the look words when it has them). */
+export function countWordIds(tokenizer: { id(word: string): number; has?(word: string): boolean }): CountWordIds {
+  const ids = (words: readonly string[]) => words.map((w) => tokenizer.id(w));
+  const lookWords = [...LOOK_COLORS, ...SHAPES];
   return {
-    sounds: SOUND_WORDS.map((w) => tokenizer.id(w)),
+    sounds: ids(SOUND_WORDS),
     numbers: Array.from({ length: COUNT_BINS }, (_, n) => tokenizer.id(String(n))),
+    ...(lookWords.every((w) => tokenizer.has?.(w) ?? true)
+      ? { looks: { colors: ids(LOOK_COLORS), shapes: ids(SHAPES) } }
+      : {}),
   };
 }
 

@@ -32,18 +32,34 @@ function stageOneCountHead(cfg: FavorConfig): boolean {
   return (model?.onsetAux ?? 0) > 0;
 }
 
+/** Where stage 1 keeps its hit head (pretrain.ts: frame_aux.ts's 'hits' head at the root). */
+const STAGE_ONE_HITS = 'frame_aux.hits.';
+
 /**
- * Puts a stage-1 run's encoder weights (and its audio counting head, for countTokens 'audio') into the store under `p`
- * (the 'encoder' scope) unless the store already holds encoder weights (a trained run being loaded for inference),
- * and freezes them with `freezeEncoders`.
+ * Puts a stage-1 run's encoder weights (and its audio counting head, for countTokens 'audio'; its hit head, under
+ * 'hit_head', for countObjects) into the store under `p` (the 'encoder' scope) unless the store already holds encoder
+ * weights (a trained run being loaded for inference), and freezes them with `freezeEncoders` (the hit head always).
  */
 export function seedEncoders(p: Scope, cfg: FavorConfig): void {
-  const prefixes = [p.path('visual'), p.path('audio'), ...(stageOneCountHead(cfg) ? [p.path('count_head')] : [])];
+  const hitHead = p.path('hit_head');
+  const prefixes = [
+    p.path('visual'),
+    p.path('audio'),
+    ...(stageOneCountHead(cfg) ? [p.path('count_head')] : []),
+    ...(cfg.countObjects ? [hitHead] : []),
+  ];
   const own = (name: string) => prefixes.some((x) => name.startsWith(`${x}.`));
   if (cfg.freezeEncoders) for (const x of prefixes) p.store.freeze(x);
+  if (cfg.countObjects) p.store.freeze(hitHead);
   if (!cfg.encoders || p.store.names().some(own)) return;
   const run = loadRun(cfg.encoders, { tasks: ['favor'], flag: 'model.encoders' });
   const theirs = (run.config.model ?? {}) as Record<string, unknown>;
+  if (cfg.countObjects && !((theirs.hitAux as number | undefined) ?? 0))
+    throw new ConfigError(`model.countObjects reads the hit head of model.encoders ${cfg.encoders}, which has none`, {
+      field: 'model.countObjects',
+      expected: 'a stage-1 run with model.hitAux > 0',
+      got: 'hitAux 0',
+    });
   for (const f of ENCODER_FIELDS) {
     const mine = cfg[f];
     // Fields a run saved before they existed take their schema defaults.
@@ -59,7 +75,9 @@ export function seedEncoders(p: Scope, cfg: FavorConfig): void {
   }
   let loaded = 0;
   for (const [name, value] of Object.entries(run.params)) {
-    const local = name.replace(/^encoder\./, '');
+    const local = name.startsWith(STAGE_ONE_HITS)
+      ? `hit_head.${name.slice(STAGE_ONE_HITS.length)}`
+      : name.replace(/^encoder\./, '');
     const full = p.path(local);
     if (!own(full)) continue;
     p.store.set(full, value);

@@ -96,7 +96,12 @@ export function frameExactMatch(logits: Tensor, labels: Tensor, valid: Tensor): 
 export const visualParts = (x: Tensor): Tensor[] => x.split([...FRAME_VISUAL_PARTS], 2);
 
 /** One head: per-token linear [B, F, N, classes], and its max over the frame's tokens [B, F, classes]. */
-function frameHead(p: Scope, tokens: Tensor, classes: number, probe: boolean): { perToken: Tensor; frame: Tensor } {
+export function frameHead(
+  p: Scope,
+  tokens: Tensor,
+  classes: number,
+  probe: boolean,
+): { perToken: Tensor; frame: Tensor } {
   const x = probe ? tokens.stopGradient() : tokens; // [B, F, N, D]
   const perToken = linear(p, x, classes); // [B, F, N, classes]
   return { perToken, frame: perToken.max([2]) }; // [B, F, classes]

@@ -13,9 +13,12 @@
  *     counted ('onsets'), or a head on the 50 Hz audio tokens counts the impacts ('audio': its rates, or with
  *     countPeaks its peaks) -> summed over the clip
  *     -> one token per label after the AV tokens [B, W*Q + C, Dlm] (count_tokens.ts)
-   countAsked: the question's sound words keep only their count tokens, and 'copy' adds their counts to the number
-     words' logits through a learned gate ('point': a learned pick of the sound where the question names none;
-     count_asked.ts)
+ *   countAsked: the question's sound words keep only their count tokens, and 'copy' adds their counts to the number
+ *     words' logits through a learned gate ('point': a learned pick of the sound where the question names none;
+ *     count_asked.ts); countObjects: where it names an object and no sound, the stage-1 hit head's count of that
+ *     object's wall hits is copied instead (count_objects.ts); objectAnswers: the hit head's frames and the counter's
+ *     impacts answer which named object hit first, which object makes a named sound and what an object sounds
+ *     like, copied onto the colour, shape and sound words (object_answers.ts)
  *   frameMask [B, F]: padded frames get no attention in the Q-Former, padded windows none in the LM
  *   text [B, Lt] (question [SEP] answer [EOS]) --languageModel([AV tokens][text])--> logits [B, Lt, V]
  *   loss = CE(answer and [EOS] positions) + diversity * mean pairwise cosine of each real window's queries
@@ -48,6 +51,8 @@ import {
   countTokens,
 } from './count_tokens.js';
 import { askedCountValid, askedIds, countCopyLogits, namedSounds } from './count_asked.js';
+import { namedLooks, objectHitFrames } from './count_objects.js';
+import { objectAnswerLogits } from './object_answers.js';
 import { convStem } from './stem.js';
 
 export interface AvInputs {
@@ -72,6 +77,10 @@ export interface AvTokens {
   counts?: Tensor;
   /** The audio counting head's rates summed per frame [B, F', 4] (model.countTokens 'audio'; what its loss reads). */
   onsetRates?: Tensor;
+  /** Each look's wall hits per frame, 0/1, by the stage-1 hit head [B, F', 54] (model.countObjects). */
+  hitFrames?: Tensor;
+  /** What the count tokens sum, per frame [B, F', C] (the counter's impacts with countTokens 'audio'). */
+  countFrames?: Tensor;
 }
 
 /** Declares the AV inputs of a graph for `frames` frames of `size` px. */
@@ -185,6 +194,8 @@ export function favorEncode(p: Scope, x: AvSource, cfg: FavorConfig, words?: Cou
     frameLogits,
     counts: counted.counts,
     onsetRates,
+    countFrames: perFrame,
+    ...(cfg.countObjects ? { hitFrames: objectHitFrames(p.scope('hit_head'), av.streams.visual, frameMask) } : {}),
   };
 }
 
@@ -267,6 +278,15 @@ export function countWordsOf(p: Scope, vocab: number, cfg: FavorConfig, ids?: Co
   return { embed: p.scope('lm').param('embed', [vocab, cfg.lmDim], init.normal(0.02)), ids };
 }
 
+/** The looks a question names [B, 54] (model.countObjects), or a ConfigError when the vocabulary lacks their words. */
+function namedObjects(text: Tensor, ids: CountWordIds): Tensor {
+  if (!ids.looks)
+    throw new ConfigError("model.countObjects needs the colour and shape words' ids of the vocabulary", {
+      field: 'model.countObjects',
+    });
+  return namedLooks(text, ids.looks.colors, ids.looks.shapes); // [B, 54]
+}
+
 /**
  * The whole model: AV inputs + text -> next-token logits (and the LM's attention over the AV tokens). `wordIds`: the
  * vocabulary's count words, for model.countWords.
@@ -294,8 +314,19 @@ export function favor(
   const lm = languageModel(p.scope('lm'), av.tokens, valid, text, vocab, cfg);
   if (cfg.countAsked === 'mask') return { ...lm, av };
   const point = cfg.countAsked === 'point';
-  const copy = countCopyLogits(p.scope('lm.count_copy'), lm.states, av.counts, named, ids, vocab, point); // [B, Lt, V]
-  return { ...lm, logits: lm.logits.add(copy), av };
+  const looks = cfg.countObjects ? namedObjects(text, ids) : undefined; // [B, 54]
+  const objects = looks ? { counts: av.hitFrames!.sum([1]), named: looks } : undefined;
+  const copy = countCopyLogits(p.scope('lm.count_copy'), lm.states, av.counts, named, ids, vocab, point, objects); // [B, Lt, V]
+  if (!cfg.objectAnswers) return { ...lm, logits: lm.logits.add(copy), av };
+  const evidence = {
+    hitFrames: av.hitFrames!,
+    soundFrames: av.countFrames!,
+    frameMask: av.streams.frameMask,
+    sounds: named,
+    looks: looks!,
+  };
+  const answers = objectAnswerLogits(p.scope('lm.object_answers'), lm.states, evidence, ids, vocab); // [B, Lt, V]
+  return { ...lm, logits: lm.logits.add(copy).add(answers), av };
 }
 
 /**

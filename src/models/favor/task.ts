@@ -67,6 +67,8 @@ export const FavorModelSchema = z
     countPeaks: z.number().min(0).default(0),
     countWords: z.boolean().default(false),
     countAsked: z.enum(['off', 'mask', 'copy', 'point']).default('off'),
+    countObjects: z.boolean().default(false),
+    objectAnswers: z.boolean().default(false),
     questionAv: z.boolean().default(false),
     flip: z.boolean().default(false),
     lmDim: z.number().int().positive(),
@@ -110,6 +112,16 @@ export const FavorModelSchema = z
   .refine((m) => m.countAsked === 'off' || m.countTokens !== 'off', {
     message: "countAsked picks the question's count token: it needs countTokens on",
     path: ['countAsked'],
+  })
+  .refine((m) => !m.countObjects || ((m.countAsked === 'copy' || m.countAsked === 'point') && !!m.encoders), {
+    message:
+      "countObjects copies the named object's hits: it needs countAsked 'copy' or 'point' and model.encoders (a stage-1 run with hitAux)",
+    path: ['countObjects'],
+  })
+  .refine((m) => !m.objectAnswers || (m.countObjects && m.countTokens === 'audio'), {
+    message:
+      "objectAnswers reads the hit head's frames and the counter's impacts: it needs countObjects and countTokens 'audio'",
+    path: ['objectAnswers'],
   })
   .refine((m) => m.queryHits === 0 || m.queryAux > 0, {
     message: 'queryHits needs queryAux > 0 (the hits are predicted by the query head)',

@@ -1,0 +1,66 @@
+/**
+ * The asked object's count (`model.countObjects`): a question that names an object by its look ("how many times did
+ * the red circle hit the wall", "... make a sound") and no sound gets that object's wall hits copied onto the number
+ * words, as `countAsked` copies a named sound's impacts (count_asked.ts). Sessions 17-18 (docs/favor.md) left these
+ * two templates where they were: the counter counts sounds, and an object's sound is shared by other objects on
+ * screen for half of them. The count here is the stage-1 hit head's (model.hitAux; it sees an impact only with
+ * frameContext), frozen: the frames it calls a hit for the look.
+ *
+ *   visual tokens [B, F', Nv, Dv] -> the stage-1 hit head (linear, max over Nv) -> [B, F', 69] logits
+ *   -> the looks' [B, F', 54] -> frames whose hit probability is above 1/2, real frames only, summed  [B, 54]
+ *   text [B, Lt] -> a colour word followed by a shape word, in the question                     named [B, 54] 0/1
+ *
+ * Counting frames, not summing probabilities: twenty frames' small leftover probabilities add up to a count, as the
+ * audio counter's rates did (count_tokens.ts, countPeaks). A look's hits in one half second count once; AVQA's
+ * objects do not hit the wall twice that fast.
+ */
+import { type Scope, type Tensor, concat } from '../../engine/index.js';
+import { FRAME_LOOKS, FRAME_VISUAL } from '../../data/avqa/index.js';
+import { frameHead } from './frame_aux.js';
+import { questionPositions } from './lm.js';
+
+/** A frame holds a hit of a look when the hit head's probability for it is above this. */
+export const HIT_PROBABILITY = 0.5;
+
+/**
+ * Each look's wall hits per frame [B, F', 54] 0/1: visual tokens [B, F', Nv, Dv] read by the hit head under `p` (the
+ * stage-1 run's frame_aux.hits, encoder_init.ts), a frame above HIT_PROBABILITY, padded frames 0. Comparisons carry
+ * no gradient; the head is frozen.
+ */
+export function objectHitFrames(p: Scope, visual: Tensor, frameMask: Tensor): Tensor {
+  const logits = frameHead(p, visual, FRAME_VISUAL, true).frame; // [B, F', 69]
+  const threshold = Math.log(HIT_PROBABILITY / (1 - HIT_PROBABILITY)); // the logit of HIT_PROBABILITY
+  return logits
+    .slice([0], [FRAME_LOOKS], [2]) // [B, F', 54] the looks'
+    .gt(threshold)
+    .cast('float32')
+    .mul(frameMask.unsqueeze([2])); // [B, F', 54]
+}
+
+/** Each look's wall hits over the clip [B, 54]: objectHitFrames summed over the frames. */
+export function objectHitCounts(p: Scope, visual: Tensor, frameMask: Tensor): Tensor {
+  return objectHitFrames(p, visual, frameMask).sum([1]); // [B, 54]
+}
+
+/**
+ * The looks the question (words before the first [SEP]) names: text [B, Lt] -> [B, 54] 0/1, a colour word followed
+ * by a shape word ("the red circle"), so a question naming two objects names their two looks and not the pairs
+ * across them.
+ */
+export function namedLooks(text: Tensor, colorIds: number[], shapeIds: number[]): Tensor {
+  const [b, lt] = text.shape as number[];
+  const question = questionPositions(text); // [B, Lt]
+  const at = (ids: number[], words: Tensor) =>
+    concat(
+      ids.map((id) => words.eq(id).cast('float32').unsqueeze([2])),
+      2,
+    ); // [B, Lt', n]
+  const next = text.slice([1], [lt], [1]); // [B, Lt-1] the word after each position
+  const colors = at(colorIds, text.slice([0], [lt - 1], [1])).mul(question.slice([0], [lt - 1], [1]).unsqueeze([2])); // [B, Lt-1, 9]
+  const shapes = at(shapeIds, next).mul(question.slice([1], [lt], [1]).unsqueeze([2])); // [B, Lt-1, 6]
+  return colors
+    .transpose([0, 2, 1])
+    .matmul(shapes) // [B, 9, 6] how often each colour is followed by each shape
+    .reshape([b, colorIds.length * shapeIds.length])
+    .clip(0, 1); // [B, 54]
+}

@@ -1,0 +1,131 @@
+/**
+ * Which object, which sound (`model.objectAnswers`, with countObjects): the stage-1 hit head's frames and the audio
+ * counting head's impacts answer the questions that bind an object to a time or a sound, through gated copy paths
+ * onto the colour, shape and sound words, as countAsked's copy path answers counts (count_asked.ts). Sessions 12-18
+ * (docs/favor.md) left order at 43-47 % and source at 61-63 % whatever the language model was given: "which hit the
+ * wall first, the A or the B" came out as neither A nor B for 11 of 26 test questions, and "which object sounds like
+ * a piano" as the right colour on the wrong shape. Here the binding is computed, not learnt:
+ *
+ *   hit frames [B, F', 54] 0/1 (count_objects.ts), the counter's impacts per frame [B, F', 4] (count_tokens.ts)
+ *   first:  each look's first hit frame (F' when it never hits)                                         [B, 54]
+ *   with:   each look's hit frames shared with each sound's impact frames, over the frames either
+ *           holds (Jaccard)                                                                              [B, 54, 4]
+ *   the question names two objects or more ("which hit the wall first, the A or the B"):
+ *           a softmax of -first / FIRST_TEMPERATURE over the named looks                           look [B, 54]
+ *   it names a sound and no object ("which object sounds like a piano"):
+ *           a softmax of SHARPNESS x the named sound's column of `with` over the looks that hit    look [B, 54]
+ *   it names one object and no sound ("what does the red circle sound like"):
+ *           a softmax of SHARPNESS x its row of `with`                                            sound [B, 4]
+ *   the look -> its colour [B, 9] and its shape [B, 6]; each kind of word: gate(state) * log(p + 1e-4) on those
+ *   words' logits, 0 where the question asks none of the above                                         [B, Lt, V]
+ *
+ * The gates (one per kind of word, read off each position's state) learn when the answer is such a word; what the
+ * words are comes from the frozen heads, so the paths cannot learn anything else.
+ */
+import { type Scope, type Tensor, concat } from '../../engine/index.js';
+import { linear } from '../../nn/index.js';
+import { FRAME_SOUNDS, LOOK_COLORS } from '../../data/avqa/index.js';
+import { SHAPES } from '../../data/synth/classes.js';
+import type { CountWordIds } from './count_tokens.js';
+
+/** A first hit one frame (half a second) earlier is e^2 times likelier the one that hit first. */
+export const FIRST_TEMPERATURE = 0.5;
+/** Jaccard 0.1 apart is e times likelier. */
+export const SHARPNESS = 10;
+/** A word's floor under the log, as count_asked.ts's. */
+const WORD_FLOOR = 1e-4;
+/** Where a softmax must not go: added to the scores of the items left out. */
+const OUT = -1e4;
+
+/** What the paths read: the heads' frames, and which sounds and looks the question names. */
+export interface ObjectEvidence {
+  hitFrames: Tensor; // [B, F', 54] 0/1
+  soundFrames: Tensor; // [B, F', 4] the counter's impacts per frame
+  frameMask: Tensor; // [B, F']
+  sounds: Tensor; // [B, 4] 0/1 named
+  looks: Tensor; // [B, 54] 0/1 named
+}
+
+/** 1 where x [B, 1] is at least `n`, else 0. */
+const atLeast = (x: Tensor, n: number): Tensor => x.gt(n - 0.5).cast('float32');
+
+/**
+ * The distributions the paths copy, and where each applies: look [B, 54] with `onLook` [B, 1], sound [B, 4] with
+ * `onSound` [B, 1].
+ */
+export function objectAnswers(e: ObjectEvidence): { look: Tensor; onLook: Tensor; sound: Tensor; onSound: Tensor } {
+  const g = e.hitFrames.graph;
+  const f = e.hitFrames.shape[1] as number;
+  const lower = new Float32Array(f * f);
+  for (let t = 0; t < f; t++) lower.fill(1, t * f, t * f + t + 1); // [t, s] = 1 for s <= t
+  const hitsSoFar = g.constant({ dtype: 'float32', shape: [f, f], data: lower }).matmul(e.hitFrames); // [B, F', 54]
+  const firstHit = e.hitFrames.mul(hitsSoFar.lt(1.5).cast('float32')); // [B, F', 54] 1 at each look's first hit
+  const frameIndex = g.constant({
+    dtype: 'float32',
+    shape: [1, f, 1],
+    data: Float32Array.from({ length: f }, (_, t) => t),
+  });
+  const hitOnce = firstHit.sum([1]); // [B, 54] 1 when the look hits at all
+  const first = firstHit.mul(frameIndex).sum([1]).add(hitOnce.neg().add(1).mul(f)); // [B, 54] first hit frame, F' if none
+
+  const impacts = e.soundFrames.clip(0, 1).mul(e.frameMask.unsqueeze([2])); // [B, F', 4] frames with an impact
+  const shared = e.hitFrames.transpose([0, 2, 1]).matmul(impacts); // [B, 54, 4]
+  const either = e.hitFrames
+    .sum([1])
+    .unsqueeze([2])
+    .add(impacts.sum([1]).unsqueeze([1]))
+    .sub(shared); // [B, 54, 4]
+  const jaccard = shared.div(either.maximum(1)); // [B, 54, 4]
+
+  const looksNamed = e.looks.sum([1], true); // [B, 1]
+  const soundNamed = atLeast(e.sounds.sum([1], true), 1); // [B, 1]
+  const noSound = soundNamed.neg().add(1); // [B, 1]
+  const order = atLeast(looksNamed, 2); // [B, 1] two objects or more
+  const which = soundNamed.mul(atLeast(looksNamed, 1).neg().add(1)); // [B, 1] a sound, no object
+  const sounds = atLeast(looksNamed, 1).mul(atLeast(looksNamed, 2).neg().add(1)).mul(noSound); // [B, 1] one object, no sound
+
+  const outside = (keep: Tensor) => keep.neg().add(1).mul(OUT); // [B, n] OUT where keep is 0
+  const byFirst = first
+    .mul(-1 / FIRST_TEMPERATURE)
+    .add(outside(e.looks))
+    .softmax(1); // [B, 54]
+  const withSound = jaccard.matmul(e.sounds.unsqueeze([2])).squeeze([2]); // [B, 54] the named sound's column
+  const byWith = withSound.mul(SHARPNESS).add(outside(hitOnce)).softmax(1); // [B, 54]
+  const look = byFirst.mul(order).add(byWith.mul(which)); // [B, 54]
+  const row = e.looks.unsqueeze([1]).matmul(jaccard).squeeze([1]); // [B, 4] the named object's row
+  return { look, onLook: order.add(which), sound: row.mul(SHARPNESS).softmax(1), onSound: sounds };
+}
+
+/**
+ * The copy paths' logits [B, Lt, V]: per kind of word (colour, shape, sound), gate(state) * log(p + 1e-4) on its
+ * words, p the look's colour, its shape, or the sound (objectAnswers), 0 where the question asks none of these.
+ */
+export function objectAnswerLogits(
+  p: Scope,
+  states: Tensor,
+  e: ObjectEvidence,
+  ids: CountWordIds,
+  vocab: number,
+): Tensor {
+  const g = states.graph;
+  if (!ids.looks) throw new Error('objectAnswerLogits: the vocabulary ids hold no look words');
+  const a = objectAnswers(e);
+  const [b] = e.looks.shape as number[];
+  const byColor = a.look.reshape([b, LOOK_COLORS.length, SHAPES.length]); // [B, 9, 6]
+  const dist = concat([byColor.sum([2]), byColor.sum([1]), a.sound], 1); // [B, 9 + 6 + 4] colour, shape, sound
+  const on = concat([a.onLook.expand([b, LOOK_COLORS.length + SHAPES.length]), a.onSound.expand([b, FRAME_SOUNDS])], 1); // [B, 19]
+  const words = [...ids.looks.colors, ...ids.looks.shapes, ...ids.sounds];
+  const kinds = [LOOK_COLORS.length, SHAPES.length, FRAME_SOUNDS];
+  const kindOf = new Float32Array(kinds.length * words.length); // [3, 19] which kind each word is
+  let w = 0;
+  kinds.forEach((n, k) => {
+    for (let i = 0; i < n; i++, w++) kindOf[k * words.length + w] = 1;
+  });
+  const toVocab = new Float32Array(words.length * vocab); // [19, V]
+  words.forEach((id, i) => (toVocab[i * vocab + id] = 1));
+  const gate = linear(p, states, kinds.length)
+    .sigmoid()
+    .matmul(g.constant({ dtype: 'float32', shape: [kinds.length, words.length], data: kindOf })); // [B, Lt, 19]
+  const logp = dist.add(WORD_FLOOR).log().mul(on).unsqueeze([1]); // [B, 1, 19]
+  return gate.mul(logp).matmul(g.constant({ dtype: 'float32', shape: [words.length, vocab], data: toVocab })); // [B, Lt, V]
+}
