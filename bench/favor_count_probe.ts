@@ -54,7 +54,7 @@ import { answerClips, loadFavorModel } from '../src/models/favor/infer.js';
 import { FavorModelSchema } from '../src/models/favor/task.js';
 import { audioPeakCounts, audioTokenRates, countWordIds } from '../src/models/favor/count_tokens.js';
 import { HIT_PROBABILITY, namedLooks, objectHitCounts, objectHitFrames } from '../src/models/favor/count_objects.js';
-import { objectAnswers } from '../src/models/favor/object_answers.js';
+import { namedSeconds, objectAnswers } from '../src/models/favor/object_answers.js';
 import { namedSounds } from '../src/models/favor/count_asked.js';
 import { type Answered, prefixFeed } from '../src/models/favor/evaluate.js';
 import { SHAPES } from '../src/data/synth/classes.js';
@@ -360,6 +360,7 @@ interface ObjectScore {
 /** The templates the object paths answer, and which of their outputs answers each. */
 const OBJECT_TEMPLATES: Record<string, 'look' | 'sound' | 'count'> = {
   'order.wall': 'look',
+  'source.at': 'look',
   'source.which': 'look',
   'source.sound': 'sound',
   'count.wall': 'count',
@@ -422,6 +423,7 @@ export async function probeObjects(
     frameMask: streams.frameMask,
     sounds: namedSounds(text, ids.sounds),
     looks: named,
+    ...namedSeconds(text, ids.times!, tok.vocabSize),
   });
   const outputs = { look: answers.look, sound: answers.sound, hits: hitFrames.sum([1]), named };
   const session = await Session.create(g, outputs, { threads: 1 });

@@ -132,9 +132,10 @@ export const countedTiny = (over: Partial<FavorConfig> = {}): FavorConfig => ({
   ...over,
 });
 
-/** The count and look words' ids in twoTrainSteps' vocabulary of 20 (the look words reuse ids; 0 is a shape). */
+/** The count, look and time words' ids in twoTrainSteps' vocabulary of 20 (they reuse ids; 0 is a shape). */
 export const TRAIN_WORD_IDS: CountWordIds = {
   sounds: [1, 2, 3, 4],
   numbers: Array.from({ length: 13 }, (_, n) => 5 + n),
   looks: { colors: [6, 7, 8, 9, 10, 11, 12, 13, 14], shapes: [15, 16, 17, 18, 19, 0] },
+  times: { ids: [9, 10], seconds: [1.5, 2] },
 };

@@ -11,13 +11,15 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { Graph, ParamStore, Scope, Session } from '../../src/engine/index.js';
 import { hostArray, toFloat32 } from '../../src/io/array.js';
-import { FRAME_LOOKS, FRAME_SOUNDS, LOOK_COLORS } from '../../src/data/avqa/index.js';
+import { FRAME_LOOKS, FRAME_SOUNDS, LOOK_COLORS, WORD_SPECIALS } from '../../src/data/avqa/index.js';
 import { SHAPES } from '../../src/data/synth/classes.js';
 import type { FavorConfig } from '../../src/models/favor/config.js';
 import { COUNT_BINS } from '../../src/models/favor/count_tokens.js';
 import {
+  AT_SD,
   FIRST_TEMPERATURE,
   SHARPNESS,
+  namedSeconds,
   objectAnswerLogits,
   objectAnswers,
 } from '../../src/models/favor/object_answers.js';
@@ -28,7 +30,15 @@ import { TRAIN_WORD_IDS, countedTiny, twoTrainSteps, writeStageOneRun } from './
 const F = 6;
 // One row per kind of question: the looks and sounds it names, its real frames, and the looks made to hit at given
 // frames (other looks hit at random).
-const ROWS: { name: string; looks: number[]; sounds: number[]; frames: number; hits: [number, number][] }[] = [
+interface Row {
+  name: string;
+  looks: number[];
+  sounds: number[];
+  seconds?: number;
+  frames: number;
+  hits: [number, number][];
+}
+const ROWS: Row[] = [
   {
     name: 'two objects: which hit first',
     looks: [3, 20],
@@ -54,6 +64,8 @@ const ROWS: { name: string; looks: number[]; sounds: number[]; frames: number; h
   },
   { name: 'an object and a sound: neither path', looks: [11], sounds: [1], frames: F, hits: [] },
   { name: 'nothing named', looks: [], sounds: [], frames: F, hits: [] },
+  { name: 'a time, nothing else: the object hitting then', looks: [], sounds: [], seconds: 1.5, frames: F, hits: [] },
+  { name: 'a time and a sound: which object, not when', looks: [], sounds: [0], seconds: 2, frames: F, hits: [] },
 ];
 const B = ROWS.length;
 
@@ -65,6 +77,8 @@ function evidence() {
   const impacts = new Float64Array(B * F * FRAME_SOUNDS);
   const looks = new Float64Array(B * FRAME_LOOKS);
   const sounds = new Float64Array(B * FRAME_SOUNDS);
+  const seconds = Float64Array.from(ROWS, (r) => r.seconds ?? 0);
+  const timed = Float64Array.from(ROWS, (r) => (r.seconds === undefined ? 0 : 1));
   ROWS.forEach((r, i) => {
     for (let t = 0; t < F; t++) {
       mask[i * F + t] = t < r.frames ? 1 : 0;
@@ -76,7 +90,7 @@ function evidence() {
     for (const l of r.looks) looks[i * FRAME_LOOKS + l] = 1;
     for (const k of r.sounds) sounds[i * FRAME_SOUNDS + k] = 1;
   });
-  return { mask, hits, impacts, looks, sounds };
+  return { mask, hits, impacts, looks, sounds, seconds, timed };
 }
 
 const softmax = (z: number[]) => {
@@ -111,9 +125,18 @@ function byHand(ev: ReturnType<typeof evidence>, i: number) {
   const byWith = softmax(
     jaccard.map((row, l) => SHARPNESS * row.reduce((s, j, k) => s + j * sounds[k], 0) + (first[l] < F ? 0 : -1e4)),
   );
-  const look = byFirst.map((p, l) => order * p + which * byWith[l]);
+  const at = ev.timed[i] && named === 0 && !soundNamed ? 1 : 0;
+  const centre = 2 * ev.seconds[i] - 0.5;
+  const byTime = softmax(
+    looks.map((_, l) => {
+      let near = 0;
+      for (let t = 0; t < F; t++) near += h(t, l) * Math.exp(-((t - centre) ** 2) / (2 * AT_SD ** 2));
+      return SHARPNESS * near + (first[l] < F ? 0 : -1e4);
+    }),
+  );
+  const look = byFirst.map((p, l) => order * p + which * byWith[l] + at * byTime[l]);
   const sound = softmax(sounds.map((_, k) => SHARPNESS * looks.reduce((s, x, l) => s + x * jaccard[l][k], 0)));
-  return { look, onLook: order + which, sound, onSound: named === 1 && !soundNamed ? 1 : 0 };
+  return { look, onLook: order + which + at, sound, onSound: named === 1 && !soundNamed ? 1 : 0 };
 }
 
 /** The graph inputs of the evidence under the names objectAnswers' callers give them. */
@@ -124,6 +147,8 @@ function evidenceInputs(g: Graph) {
     frameMask: g.input('mask', 'float32', [B, F]),
     sounds: g.input('sounds', 'float32', [B, FRAME_SOUNDS]),
     looks: g.input('looks', 'float32', [B, FRAME_LOOKS]),
+    seconds: g.input('seconds', 'float32', [B, 1]),
+    timed: g.input('timed', 'float32', [B, 1]),
   };
 }
 
@@ -135,6 +160,8 @@ function evidenceFeeds(ev: ReturnType<typeof evidence>) {
     mask: hostArray('float32', [B, F], f32(ev.mask)),
     sounds: hostArray('float32', [B, FRAME_SOUNDS], f32(ev.sounds)),
     looks: hostArray('float32', [B, FRAME_LOOKS], f32(ev.looks)),
+    seconds: hostArray('float32', [B, 1], f32(ev.seconds)),
+    timed: hostArray('float32', [B, 1], f32(ev.timed)),
   };
 }
 
@@ -159,6 +186,30 @@ test("objectAnswers: first hitter among the named, the named sound's object, the
   // The rows say what they are meant to: the earlier hitter wins, one that never hits loses.
   assert.ok(look[20] > 0.9, `first row: look 20 (first hit at frame 1) over look 3 (frame 4): ${look[20]}`);
   assert.ok(look[FRAME_LOOKS + 7] > 0.99, 'second row: the look that hits beats the one that never does');
+});
+
+test('namedSeconds: the time word of the question (not the answer), in seconds', async () => {
+  const SEP = WORD_SPECIALS.indexOf('[SEP]');
+  const times = { ids: [30, 31, 32], seconds: [0.5, 2.5, 10] };
+  // One row per question: its text, the seconds it names and whether it names any.
+  const rows: [string, number[], number, number][] = [
+    ['at 2.5 seconds', [7, 8, 31, 9, SEP, 2], 2.5, 1],
+    ['at 10 seconds', [32, 8, 9, 9, SEP, 2], 10, 1],
+    ['no time', [7, 8, 9, 9, SEP, 2], 0, 0],
+    ['a time in the answer only', [7, 8, 9, SEP, 30, 2], 0, 0],
+  ];
+  const g = new Graph();
+  const text = g.input('text', 'int64', [rows.length, 6]);
+  const { seconds, timed } = namedSeconds(text, times, 40);
+  const session = await Session.create(g, { seconds, timed }, { threads: 1 });
+  const r = await session.run({
+    text: hostArray('int64', [rows.length, 6], BigInt64Array.from(rows.flatMap((x) => x[1].map(BigInt)))),
+  });
+  await session.release();
+  rows.forEach(([name, , want, wantTimed], i) => {
+    close(toFloat32(r.seconds)[i], want, `${name}: seconds`);
+    assert.equal(toFloat32(r.timed)[i], wantTimed, `${name}: timed`);
+  });
 });
 
 test('objectAnswerLogits: per kind of word, gate(state) * log(p + 1e-4) on the colour, shape and sound words only', async () => {

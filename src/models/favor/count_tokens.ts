@@ -23,7 +23,14 @@
  * off 8 queries per window; 'audio' counts where each impact is still one 20 ms token, before the Q-Former.
  */
 import { type Scope, type Tensor, concat, init } from '../../engine/index.js';
-import { AVQA_TOLERANCES, FRAME_SOUNDS, FRAME_VISUAL, LOOK_COLORS, SOUND_WORDS } from '../../data/avqa/index.js';
+import {
+  AVQA_TOLERANCES,
+  FRAME_SOUNDS,
+  FRAME_VISUAL,
+  LOOK_COLORS,
+  SOUND_WORDS,
+  formatSeconds,
+} from '../../data/avqa/index.js';
 import { SHAPES } from '../../data/synth/classes.js';
 import { ConfigError } from '../../util/errors.js';
 import { linear, poissonNll, softplus } from '../../nn/index.js';
@@ -108,7 +115,11 @@ export interface CountWordIds {
   sounds: number[]; // [4] in FRAME_SOUNDS order
   numbers: number[]; // [13] the words '0' .. '12'
   looks?: { colors: number[]; shapes: number[] }; // [9] in LOOK_COLORS order, [6] in SHAPES order
+  times?: { ids: number[]; seconds: number[] }; // the words that say a time in seconds, and their values
 }
+
+/** Times a question can name: every half second up to AVQA's longest clip. */
+const TIME_WORDS = Array.from({ length: 60 }, (_, k) => (k + 1) / 2);
 
 /** The count words' ids in `tokenizer` (AVQA's word vocabulary holds them all; the look words when it has them). */
 export function countWordIds(tokenizer: { id(word: string): number; has?(word: string): boolean }): CountWordIds {
@@ -120,7 +131,17 @@ export function countWordIds(tokenizer: { id(word: string): number; has?(word: s
     ...(lookWords.every((w) => tokenizer.has?.(w) ?? true)
       ? { looks: { colors: ids(LOOK_COLORS), shapes: ids(SHAPES) } }
       : {}),
+    ...(tokenizer.has ? { times: timeWords(tokenizer as Required<typeof tokenizer>) } : {}),
   };
+}
+
+/** The time words `tokenizer` holds ('0.5' ... '30'), and the seconds each says. */
+function timeWords(tokenizer: { id(word: string): number; has(word: string): boolean }): {
+  ids: number[];
+  seconds: number[];
+} {
+  const seconds = TIME_WORDS.filter((t) => tokenizer.has(formatSeconds(t)));
+  return { ids: seconds.map((t) => tokenizer.id(formatSeconds(t))), seconds };
 }
 
 /** The LM's word embedding [V, Dlm] and the count words' ids, for count tokens in the LM's word space. */

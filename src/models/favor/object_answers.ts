@@ -14,6 +14,8 @@
  *           a softmax of -first / FIRST_TEMPERATURE over the named looks                           look [B, 54]
  *   it names a sound and no object ("which object sounds like a piano"):
  *           a softmax of SHARPNESS x the named sound's column of `with` over the looks that hit    look [B, 54]
+ *   it names a time and no object or sound ("which object made the sound at 2.5 seconds"): a softmax of
+ *           SHARPNESS x its hit frames weighted by a Gaussian (sd AT_SD frames) around the time        look [B, 54]
  *   it names one object and no sound ("what does the red circle sound like"):
  *           a softmax of SHARPNESS x its row of `with`                                            sound [B, 4]
  *   the look -> its colour [B, 9] and its shape [B, 6]; each kind of word: gate(state) * log(p + 1e-4) on those
@@ -27,7 +29,10 @@ import { linear } from '../../nn/index.js';
 import { FRAME_SOUNDS, LOOK_COLORS } from '../../data/avqa/index.js';
 import { SHAPES } from '../../data/synth/classes.js';
 import type { CountWordIds } from './count_tokens.js';
+import { questionPositions } from './lm.js';
 
+/** Spread, in frames, of the hits read around a named time. */
+export const AT_SD = 1;
 /** A first hit one frame (half a second) earlier is e^2 times likelier the one that hit first. */
 export const FIRST_TEMPERATURE = 0.5;
 /** Jaccard 0.1 apart is e times likelier. */
@@ -44,6 +49,9 @@ export interface ObjectEvidence {
   frameMask: Tensor; // [B, F']
   sounds: Tensor; // [B, 4] 0/1 named
   looks: Tensor; // [B, 54] 0/1 named
+  /** The time the question names, in seconds, and whether it names one ([B, 1] each; namedSeconds). */
+  seconds: Tensor;
+  timed: Tensor;
 }
 
 /** 1 where x [B, 1] is at least `n`, else 0. */
@@ -80,8 +88,10 @@ export function objectAnswers(e: ObjectEvidence): { look: Tensor; onLook: Tensor
   const looksNamed = e.looks.sum([1], true); // [B, 1]
   const soundNamed = atLeast(e.sounds.sum([1], true), 1); // [B, 1]
   const noSound = soundNamed.neg().add(1); // [B, 1]
+  const noLook = atLeast(looksNamed, 1).neg().add(1); // [B, 1]
   const order = atLeast(looksNamed, 2); // [B, 1] two objects or more
-  const which = soundNamed.mul(atLeast(looksNamed, 1).neg().add(1)); // [B, 1] a sound, no object
+  const which = soundNamed.mul(noLook); // [B, 1] a sound, no object
+  const at = e.timed.mul(noLook).mul(noSound); // [B, 1] a time, no object, no sound
   const sounds = atLeast(looksNamed, 1).mul(atLeast(looksNamed, 2).neg().add(1)).mul(noSound); // [B, 1] one object, no sound
 
   const outside = (keep: Tensor) => keep.neg().add(1).mul(OUT); // [B, n] OUT where keep is 0
@@ -91,9 +101,41 @@ export function objectAnswers(e: ObjectEvidence): { look: Tensor; onLook: Tensor
     .softmax(1); // [B, 54]
   const withSound = jaccard.matmul(e.sounds.unsqueeze([2])).squeeze([2]); // [B, 54] the named sound's column
   const byWith = withSound.mul(SHARPNESS).add(outside(hitOnce)).softmax(1); // [B, 54]
-  const look = byFirst.mul(order).add(byWith.mul(which)); // [B, 54]
+  // An impact at s seconds falls in frame 2s - 1 or 2s (the question rounds it to the half second): centre 2s - 1/2.
+  const centre = e.seconds.mul(2).sub(0.5).unsqueeze([2]); // [B, 1, 1]
+  const near = frameIndex
+    .sub(centre)
+    .square()
+    .mul(-1 / (2 * AT_SD * AT_SD))
+    .exp(); // [B, F', 1]
+  const byTime = e.hitFrames.mul(near).sum([1]).mul(SHARPNESS).add(outside(hitOnce)).softmax(1); // [B, 54]
+  const look = byFirst.mul(order).add(byWith.mul(which)).add(byTime.mul(at)); // [B, 54]
   const row = e.looks.unsqueeze([1]).matmul(jaccard).squeeze([1]); // [B, 4] the named object's row
-  return { look, onLook: order.add(which), sound: row.mul(SHARPNESS).softmax(1), onSound: sounds };
+  return { look, onLook: order.add(which).add(at), sound: row.mul(SHARPNESS).softmax(1), onSound: sounds };
+}
+
+/** Vocabulary ids of the words that say a time in seconds ('0.5', '2', ...), and their values. */
+export interface TimeWordIds {
+  ids: number[];
+  seconds: number[];
+}
+
+/**
+ * The time a question (words before the first [SEP]) names: text [B, Lt] -> seconds [B, 1] and timed [B, 1] 0/1.
+ * AVQA's only question with a number in it is "which object made the sound at S seconds?".
+ */
+export function namedSeconds(text: Tensor, times: TimeWordIds, vocab: number): { seconds: Tensor; timed: Tensor } {
+  const g = text.graph;
+  const [value, isTime] = [new Float32Array(vocab), new Float32Array(vocab)];
+  times.ids.forEach((id, i) => ([value[id], isTime[id]] = [times.seconds[i], 1]));
+  const question = questionPositions(text); // [B, Lt]
+  const lookup = (x: Float32Array) =>
+    g
+      .constant({ dtype: 'float32', shape: [vocab], data: x })
+      .gather(text, 0)
+      .mul(question); // [B, Lt]
+  const count = lookup(isTime).sum([1], true); // [B, 1]
+  return { seconds: lookup(value).sum([1], true).div(count.maximum(1)), timed: count.clip(0, 1) }; // [B, 1] each
 }
 
 /**
