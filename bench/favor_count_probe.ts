@@ -54,7 +54,7 @@ import { answerClips, loadFavorModel } from '../src/models/favor/infer.js';
 import { FavorModelSchema } from '../src/models/favor/task.js';
 import { audioPeakCounts, audioTokenRates, countWordIds } from '../src/models/favor/count_tokens.js';
 import { HIT_PROBABILITY, namedLooks, objectHitCounts, objectHitFrames } from '../src/models/favor/count_objects.js';
-import { namedSeconds, objectAnswers } from '../src/models/favor/object_answers.js';
+import { namedSeconds, objectAnswers, soundPositions } from '../src/models/favor/object_answers.js';
 import { namedSounds } from '../src/models/favor/count_asked.js';
 import { type Answered, prefixFeed } from '../src/models/favor/evaluate.js';
 import { SHAPES } from '../src/data/synth/classes.js';
@@ -358,8 +358,9 @@ interface ObjectScore {
 }
 
 /** The templates the object paths answer, and which of their outputs answers each. */
-const OBJECT_TEMPLATES: Record<string, 'look' | 'sound' | 'count'> = {
+const OBJECT_TEMPLATES: Record<string, 'look' | 'sound' | 'count' | 'yes'> = {
   'order.wall': 'look',
+  'order.sounds': 'yes',
   'source.at': 'look',
   'source.which': 'look',
   'source.sound': 'sound',
@@ -423,9 +424,10 @@ export async function probeObjects(
     frameMask: streams.frameMask,
     sounds: namedSounds(text, ids.sounds),
     looks: named,
+    soundAt: soundPositions(text, ids.sounds),
     ...namedSeconds(text, ids.times!, tok.vocabSize),
   });
-  const outputs = { look: answers.look, sound: answers.sound, hits: hitFrames.sum([1]), named };
+  const outputs = { look: answers.look, sound: answers.sound, yes: answers.yes, hits: hitFrames.sum([1]), named };
   const session = await Session.create(g, outputs, { threads: 1 });
   const rows = templates.map(() => ({ n: 0, right: 0 }));
   const lookName = (k: number) => `${LOOK_COLORS[Math.floor(k / SHAPES.length)]} ${SHAPES[k % SHAPES.length]}`;
@@ -447,7 +449,11 @@ export async function probeObjects(
           ? lookName(argmax(out.look))
           : kind === 'sound'
             ? SOUND_WORDS[argmax(out.sound)]
-            : String(Math.round(out.hits[argmax(out.named)]));
+            : kind === 'yes'
+              ? out.yes[0] > 0.5
+                ? 'yes'
+                : 'no'
+              : String(Math.round(out.hits[argmax(out.named)]));
       const row = rows[templates.indexOf(q.template)];
       row.n++;
       row.right += +(said === q.answer);

@@ -94,7 +94,7 @@ test('the objects probe: how often the frozen heads alone answer the questions o
     const rows = await probeObjects(dir, 'val', { scenes, duration });
     assert.deepEqual(
       rows.map((r) => r.template),
-      ['order.wall', 'source.at', 'source.which', 'source.sound', 'count.wall', 'count.sounds'],
+      ['order.wall', 'order.sounds', 'source.at', 'source.which', 'source.sound', 'count.wall', 'count.sounds'],
     );
     const cfg = avqaConfig({ minDuration: duration, maxDuration: duration });
     const asked = generateAvqa(cfg, scenes).questions.filter((q) => q.split === 'val');

@@ -138,4 +138,5 @@ export const TRAIN_WORD_IDS: CountWordIds = {
   numbers: Array.from({ length: 13 }, (_, n) => 5 + n),
   looks: { colors: [6, 7, 8, 9, 10, 11, 12, 13, 14], shapes: [15, 16, 17, 18, 19, 0] },
   times: { ids: [9, 10], seconds: [1.5, 2] },
+  yesNo: { yes: 11, no: 12 },
 };

@@ -22,6 +22,7 @@ import {
   namedSeconds,
   objectAnswerLogits,
   objectAnswers,
+  soundPositions,
 } from '../../src/models/favor/object_answers.js';
 import { FavorModelSchema } from '../../src/models/favor/task.js';
 import { Rng } from '../../src/util/rng.js';
@@ -34,6 +35,8 @@ interface Row {
   name: string;
   looks: number[];
   sounds: number[];
+  /** Each sound word's position in the question (0: not named). */
+  soundAt?: number[];
   seconds?: number;
   frames: number;
   hits: [number, number][];
@@ -66,6 +69,16 @@ const ROWS: Row[] = [
   { name: 'nothing named', looks: [], sounds: [], frames: F, hits: [] },
   { name: 'a time, nothing else: the object hitting then', looks: [], sounds: [], seconds: 1.5, frames: F, hits: [] },
   { name: 'a time and a sound: which object, not when', looks: [], sounds: [0], seconds: 2, frames: F, hits: [] },
+  {
+    name: 'two sounds: was the first-named first heard',
+    looks: [],
+    sounds: [1, 3],
+    soundAt: [0, 5, 0, 2],
+    frames: F,
+    hits: [],
+  },
+  { name: 'two sounds in the other order', looks: [], sounds: [0, 2], soundAt: [2, 0, 6, 0], frames: F, hits: [] },
+  { name: 'two sounds and an object: no path', looks: [5], sounds: [0, 2], soundAt: [2, 0, 6, 0], frames: F, hits: [] },
 ];
 const B = ROWS.length;
 
@@ -77,6 +90,7 @@ function evidence() {
   const impacts = new Float64Array(B * F * FRAME_SOUNDS);
   const looks = new Float64Array(B * FRAME_LOOKS);
   const sounds = new Float64Array(B * FRAME_SOUNDS);
+  const soundAt = Float64Array.from(ROWS.flatMap((r) => r.soundAt ?? [0, 0, 0, 0]));
   const seconds = Float64Array.from(ROWS, (r) => r.seconds ?? 0);
   const timed = Float64Array.from(ROWS, (r) => (r.seconds === undefined ? 0 : 1));
   ROWS.forEach((r, i) => {
@@ -90,7 +104,7 @@ function evidence() {
     for (const l of r.looks) looks[i * FRAME_LOOKS + l] = 1;
     for (const k of r.sounds) sounds[i * FRAME_SOUNDS + k] = 1;
   });
-  return { mask, hits, impacts, looks, sounds, seconds, timed };
+  return { mask, hits, impacts, looks, sounds, soundAt, seconds, timed };
 }
 
 const softmax = (z: number[]) => {
@@ -136,7 +150,23 @@ function byHand(ev: ReturnType<typeof evidence>, i: number) {
   );
   const look = byFirst.map((p, l) => order * p + which * byWith[l] + at * byTime[l]);
   const sound = softmax(sounds.map((_, k) => SHARPNESS * looks.reduce((s, x, l) => s + x * jaccard[l][k], 0)));
-  return { look, onLook: order + which + at, sound, onSound: named === 1 && !soundNamed ? 1 : 0 };
+  // The first impact frame of each sound; the second-named's minus the first-named's.
+  const heard = sounds.map((_, k) => {
+    for (let t = 0; t < F; t++) if (a(t, k)) return t;
+    return F;
+  });
+  const at4 = sounds.map((_, k) => ev.soundAt[i * FRAME_SOUNDS + k]);
+  const pair = sounds.flatMap((x, k) => (x ? [k] : [])).sort((x, y) => at4[x] - at4[y]);
+  const two = pair.length === 2 && named === 0;
+  const yes = two ? 1 / (1 + Math.exp(-(heard[pair[1]] - heard[pair[0]]) / FIRST_TEMPERATURE)) : 0.5;
+  return {
+    look,
+    onLook: order + which + at,
+    sound,
+    onSound: named === 1 && !soundNamed ? 1 : 0,
+    yes,
+    onYes: two ? 1 : 0,
+  };
 }
 
 /** The graph inputs of the evidence under the names objectAnswers' callers give them. */
@@ -147,6 +177,7 @@ function evidenceInputs(g: Graph) {
     frameMask: g.input('mask', 'float32', [B, F]),
     sounds: g.input('sounds', 'float32', [B, FRAME_SOUNDS]),
     looks: g.input('looks', 'float32', [B, FRAME_LOOKS]),
+    soundAt: g.input('sound_at', 'float32', [B, FRAME_SOUNDS]),
     seconds: g.input('seconds', 'float32', [B, 1]),
     timed: g.input('timed', 'float32', [B, 1]),
   };
@@ -160,6 +191,7 @@ function evidenceFeeds(ev: ReturnType<typeof evidence>) {
     mask: hostArray('float32', [B, F], f32(ev.mask)),
     sounds: hostArray('float32', [B, FRAME_SOUNDS], f32(ev.sounds)),
     looks: hostArray('float32', [B, FRAME_LOOKS], f32(ev.looks)),
+    sound_at: hostArray('float32', [B, FRAME_SOUNDS], f32(ev.soundAt)),
     seconds: hostArray('float32', [B, 1], f32(ev.seconds)),
     timed: hostArray('float32', [B, 1], f32(ev.timed)),
   };
@@ -172,14 +204,18 @@ test("objectAnswers: first hitter among the named, the named sound's object, the
   const ev = evidence();
   const g = new Graph();
   const out = objectAnswers(evidenceInputs(g));
-  const session = await Session.create(g, out, { threads: 1 });
+  const session = await Session.create(g, { ...out }, { threads: 1 });
   const r = await session.run(evidenceFeeds(ev));
   await session.release();
-  const [look, onLook, sound, onSound] = [r.look, r.onLook, r.sound, r.onSound].map(toFloat32);
+  const [look, onLook, sound, onSound, yes, onYes] = [r.look, r.onLook, r.sound, r.onSound, r.yes, r.onYes].map(
+    toFloat32,
+  );
   ROWS.forEach(({ name }, i) => {
     const want = byHand(ev, i);
     close(onLook[i], want.onLook, `${name}: onLook`);
     close(onSound[i], want.onSound, `${name}: onSound`);
+    close(onYes[i], want.onYes, `${name}: onYes`);
+    if (want.onYes) close(yes[i], want.yes, `${name}: yes`);
     want.look.forEach((p, l) => close(look[i * FRAME_LOOKS + l], p, `${name}: look ${l}`));
     if (want.onSound) want.sound.forEach((p, k) => close(sound[i * FRAME_SOUNDS + k], p, `${name}: sound ${k}`));
   });
@@ -212,7 +248,25 @@ test('namedSeconds: the time word of the question (not the answer), in seconds',
   });
 });
 
-test('objectAnswerLogits: per kind of word, gate(state) * log(p + 1e-4) on the colour, shape and sound words only', async () => {
+test('soundPositions: where each sound word stands in the question (from 1; 0 when absent or in the answer)', async () => {
+  const SEP = WORD_SPECIALS.indexOf('[SEP]');
+  const soundIds = [10, 11, 12, 13];
+  const rows: [string, number[], number[]][] = [
+    ['piano at 2, bell at 5', [7, 10, 8, 9, 12, SEP, 2], [2, 0, 5, 0]],
+    ['drum then clarinet', [13, 11, 8, 9, 9, SEP, 2], [0, 2, 0, 1]],
+    ['a sound in the answer only', [7, 8, 9, SEP, 10, 2, 2], [0, 0, 0, 0]],
+  ];
+  const g = new Graph();
+  const at = soundPositions(g.input('text', 'int64', [rows.length, 7]), soundIds);
+  const session = await Session.create(g, { at }, { threads: 1 });
+  const r = await session.run({
+    text: hostArray('int64', [rows.length, 7], BigInt64Array.from(rows.flatMap((x) => x[1].map(BigInt)))),
+  });
+  await session.release();
+  rows.forEach(([name, , want], i) => assert.deepEqual([...toFloat32(r.at).slice(i * 4, i * 4 + 4)], want, name));
+});
+
+test('objectAnswerLogits: per kind of word, gate(state) * log(p + 1e-4) on the colour, shape, sound and yes/no words only', async () => {
   const ev = evidence();
   const dim = 5;
   const LT = 3;
@@ -223,6 +277,7 @@ test('objectAnswerLogits: per kind of word, gate(state) * log(p + 1e-4) on the c
       colors: Array.from({ length: LOOK_COLORS.length }, (_, k) => 19 + k),
       shapes: Array.from({ length: SHAPES.length }, (_, k) => 19 + LOOK_COLORS.length + k),
     },
+    yesNo: { yes: 35, no: 36 },
   };
   const vocab = 40;
   const rng = new Rng(2);
@@ -250,9 +305,9 @@ test('objectAnswerLogits: per kind of word, gate(state) * log(p + 1e-4) on the c
     const colors = LOOK_COLORS.map((_, c) => SHAPES.reduce((s, _, k) => s + want.look[c * SHAPES.length + k], 0));
     const shapes = SHAPES.map((_, k) => LOOK_COLORS.reduce((s, _, c) => s + want.look[c * SHAPES.length + k], 0));
     for (let t = 0; t < LT; t++) {
-      const gates = [0, 1, 2].map((kind) => {
+      const gates = [0, 1, 2, 3].map((kind) => {
         let z = bias[kind];
-        for (let d = 0; d < dim; d++) z += w[d * 3 + kind] * states[(i * LT + t) * dim + d];
+        for (let d = 0; d < dim; d++) z += w[d * 4 + kind] * states[(i * LT + t) * dim + d];
         return 1 / (1 + Math.exp(-z));
       });
       for (let v = 0; v < vocab; v++) {
@@ -264,7 +319,11 @@ test('objectAnswerLogits: per kind of word, gate(state) * log(p + 1e-4) on the c
               ? gates[1] * want.onLook * Math.log(want.onLook * shapes[s] + 1e-4)
               : k >= 0
                 ? gates[2] * want.onSound * Math.log(want.onSound * want.sound[k] + 1e-4)
-                : 0;
+                : v === ids.yesNo.yes || v === ids.yesNo.no
+                  ? gates[3] *
+                    want.onYes *
+                    Math.log(want.onYes * (v === ids.yesNo.yes ? want.yes : 1 - want.yes) + 1e-4)
+                  : 0;
         close(got[(i * LT + t) * vocab + v], wantLogit, `${name}, position ${t}, word ${v}`);
       }
     }

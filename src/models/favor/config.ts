@@ -155,9 +155,9 @@ export interface FavorConfig {
   countObjects: boolean;
   /**
    * With countObjects and countTokens 'audio': the hit head's frames and the counter's impacts also answer which of
-   * the named objects hit the wall first, which object makes a named sound, which made the sound at a named time and
-   * what a named object sounds like,
-   * through gated copy paths onto the colour, shape and sound words (object_answers.ts; docs/favor.md, session 19).
+   * the named objects hit the wall first, which object makes a named sound, which made the sound at a named time,
+   * what a named object sounds like and whether the first-named of two sounds was heard first, through gated copy
+   * paths onto the colour, shape, sound and yes/no words (object_answers.ts; docs/favor.md, session 19).
    */
   objectAnswers: boolean;
   /**

@@ -116,6 +116,7 @@ export interface CountWordIds {
   numbers: number[]; // [13] the words '0' .. '12'
   looks?: { colors: number[]; shapes: number[] }; // [9] in LOOK_COLORS order, [6] in SHAPES order
   times?: { ids: number[]; seconds: number[] }; // the words that say a time in seconds, and their values
+  yesNo?: { yes: number; no: number };
 }
 
 /** Times a question can name: every half second up to AVQA's longest clip. */
@@ -132,6 +133,9 @@ export function countWordIds(tokenizer: { id(word: string): number; has?(word: s
       ? { looks: { colors: ids(LOOK_COLORS), shapes: ids(SHAPES) } }
       : {}),
     ...(tokenizer.has ? { times: timeWords(tokenizer as Required<typeof tokenizer>) } : {}),
+    ...(['yes', 'no'].every((w) => tokenizer.has?.(w) ?? true)
+      ? { yesNo: { yes: tokenizer.id('yes'), no: tokenizer.id('no') } }
+      : {}),
   };
 }
 

@@ -52,7 +52,7 @@ import {
 } from './count_tokens.js';
 import { askedCountValid, askedIds, countCopyLogits, namedSounds } from './count_asked.js';
 import { namedLooks, objectHitFrames } from './count_objects.js';
-import { namedSeconds, objectAnswerLogits } from './object_answers.js';
+import { namedSeconds, objectAnswerLogits, soundPositions } from './object_answers.js';
 import { convStem } from './stem.js';
 
 export interface AvInputs {
@@ -318,8 +318,8 @@ export function favor(
   const objects = looks ? { counts: av.hitFrames!.sum([1]), named: looks } : undefined;
   const copy = countCopyLogits(p.scope('lm.count_copy'), lm.states, av.counts, named, ids, vocab, point, objects); // [B, Lt, V]
   if (!cfg.objectAnswers) return { ...lm, logits: lm.logits.add(copy), av };
-  if (!ids.times)
-    throw new ConfigError("model.objectAnswers needs the time words' ids of the vocabulary", {
+  if (!ids.times || !ids.yesNo)
+    throw new ConfigError("model.objectAnswers needs the time and yes/no words' ids of the vocabulary", {
       field: 'model.objectAnswers',
     });
   const evidence = {
@@ -328,6 +328,7 @@ export function favor(
     frameMask: av.streams.frameMask,
     sounds: named,
     looks: looks!,
+    soundAt: soundPositions(text, ids.sounds),
     ...namedSeconds(text, ids.times, vocab),
   };
   const answers = objectAnswerLogits(p.scope('lm.object_answers'), lm.states, evidence, ids, vocab); // [B, Lt, V]

@@ -18,6 +18,8 @@
  *           SHARPNESS x its hit frames weighted by a Gaussian (sd AT_SD frames) around the time        look [B, 54]
  *   it names one object and no sound ("what does the red circle sound like"):
  *           a softmax of SHARPNESS x its row of `with`                                            sound [B, 4]
+ *   it names two sounds and no object ("was the first piano heard before the first bell"): yes with
+ *           sigmoid((first impact of the second-named - of the first-named) / FIRST_TEMPERATURE)   yes [B, 1]
  *   the look -> its colour [B, 9] and its shape [B, 6]; each kind of word: gate(state) * log(p + 1e-4) on those
  *   words' logits, 0 where the question asks none of the above                                         [B, Lt, V]
  *
@@ -49,6 +51,8 @@ export interface ObjectEvidence {
   frameMask: Tensor; // [B, F']
   sounds: Tensor; // [B, 4] 0/1 named
   looks: Tensor; // [B, 54] 0/1 named
+  /** Where in the question each named sound's word stands (its position; 0 when not named) [B, 4]; soundPositions. */
+  soundAt: Tensor;
   /** The time the question names, in seconds, and whether it names one ([B, 1] each; namedSeconds). */
   seconds: Tensor;
   timed: Tensor;
@@ -57,24 +61,40 @@ export interface ObjectEvidence {
 /** 1 where x [B, 1] is at least `n`, else 0. */
 const atLeast = (x: Tensor, n: number): Tensor => x.gt(n - 0.5).cast('float32');
 
-/**
- * The distributions the paths copy, and where each applies: look [B, 54] with `onLook` [B, 1], sound [B, 4] with
- * `onSound` [B, 1].
- */
-export function objectAnswers(e: ObjectEvidence): { look: Tensor; onLook: Tensor; sound: Tensor; onSound: Tensor } {
-  const g = e.hitFrames.graph;
-  const f = e.hitFrames.shape[1] as number;
+/** The frame index t as a [1, F', 1] constant. */
+function frameIndices(g: Tensor['graph'], f: number): Tensor {
+  return g.constant({ dtype: 'float32', shape: [1, f, 1], data: Float32Array.from({ length: f }, (_, t) => t) });
+}
+
+/** Events per frame [B, F', C] 0/1 -> each column's first frame [B, C] (F' where it has none) and 1 where it has one. */
+function firstFrames(x: Tensor): { first: Tensor; any: Tensor } {
+  const f = x.shape[1] as number;
   const lower = new Float32Array(f * f);
   for (let t = 0; t < f; t++) lower.fill(1, t * f, t * f + t + 1); // [t, s] = 1 for s <= t
-  const hitsSoFar = g.constant({ dtype: 'float32', shape: [f, f], data: lower }).matmul(e.hitFrames); // [B, F', 54]
-  const firstHit = e.hitFrames.mul(hitsSoFar.lt(1.5).cast('float32')); // [B, F', 54] 1 at each look's first hit
-  const frameIndex = g.constant({
-    dtype: 'float32',
-    shape: [1, f, 1],
-    data: Float32Array.from({ length: f }, (_, t) => t),
-  });
-  const hitOnce = firstHit.sum([1]); // [B, 54] 1 when the look hits at all
-  const first = firstHit.mul(frameIndex).sum([1]).add(hitOnce.neg().add(1).mul(f)); // [B, 54] first hit frame, F' if none
+  const soFar = x.graph.constant({ dtype: 'float32', shape: [f, f], data: lower }).matmul(x); // [B, F', C]
+  const firstOne = x.mul(soFar.lt(1.5).cast('float32')); // [B, F', C] 1 at each column's first event
+  const any = firstOne.sum([1]); // [B, C]
+  const first = firstOne.mul(frameIndices(x.graph, f)).sum([1]).add(any.neg().add(1).mul(f)); // [B, C]
+  return { first, any };
+}
+
+/** The paths' distributions and where each applies ([B, 1] 0/1). */
+export interface ObjectAnswers {
+  look: Tensor; // [B, 54]
+  onLook: Tensor;
+  sound: Tensor; // [B, 4]
+  onSound: Tensor;
+  /** The probability that the question's first-named sound was first heard before its second-named one. */
+  yes: Tensor; // [B, 1]
+  onYes: Tensor;
+}
+
+/** The distributions the paths copy, and where each applies. */
+export function objectAnswers(e: ObjectEvidence): ObjectAnswers {
+  const g = e.hitFrames.graph;
+  const f = e.hitFrames.shape[1] as number;
+  const frameIndex = frameIndices(g, f); // [1, F', 1]
+  const { first, any: hitOnce } = firstFrames(e.hitFrames); // [B, 54] first hit frame (F' if none), 1 if it hits
 
   const impacts = e.soundFrames.clip(0, 1).mul(e.frameMask.unsqueeze([2])); // [B, F', 4] frames with an impact
   const shared = e.hitFrames.transpose([0, 2, 1]).matmul(impacts); // [B, 54, 4]
@@ -111,7 +131,44 @@ export function objectAnswers(e: ObjectEvidence): { look: Tensor; onLook: Tensor
   const byTime = e.hitFrames.mul(near).sum([1]).mul(SHARPNESS).add(outside(hitOnce)).softmax(1); // [B, 54]
   const look = byFirst.mul(order).add(byWith.mul(which)).add(byTime.mul(at)); // [B, 54]
   const row = e.looks.unsqueeze([1]).matmul(jaccard).squeeze([1]); // [B, 4] the named object's row
-  return { look, onLook: order.add(which).add(at), sound: row.mul(SHARPNESS).softmax(1), onSound: sounds };
+  // "was the first S1 heard before the first S2": the sound named first in the question against the other.
+  const twoSounds = atLeast(e.sounds.sum([1], true), 2).mul(
+    atLeast(e.sounds.sum([1], true), 3)
+      .neg()
+      .add(1),
+  ); // [B, 1]
+  const middle = e.soundAt.mul(e.sounds).sum([1], true).div(2); // [B, 1] between the two named sounds' positions
+  const later = e.soundAt.gt(middle).cast('float32').mul(2).sub(1).mul(e.sounds); // [B, 4] +1 second named, -1 first
+  const heard = firstFrames(impacts).first; // [B, 4] each sound's first impact frame, F' if none
+  const gap = heard.mul(later).sum([1], true); // [B, 1] first(S2) - first(S1), frames
+  const yes = gap.mul(1 / FIRST_TEMPERATURE).sigmoid(); // [B, 1]
+  return {
+    look,
+    onLook: order.add(which).add(at),
+    sound: row.mul(SHARPNESS).softmax(1),
+    onSound: sounds,
+    yes,
+    onYes: twoSounds.mul(noLook),
+  };
+}
+
+/** Where in the question (before [SEP]) each sound word stands: text [B, Lt] -> [B, 4] positions from 1 (0: absent). */
+export function soundPositions(text: Tensor, soundIds: number[]): Tensor {
+  const [, lt] = text.shape as number[];
+  const question = questionPositions(text); // [B, Lt]
+  const index = text.graph.constant({
+    dtype: 'float32',
+    shape: [1, lt],
+    data: Float32Array.from({ length: lt }, (_, t) => t + 1),
+  }); // [1, Lt] positions from 1
+  const at = soundIds.map((id) => {
+    const here = text.eq(id).cast('float32').mul(question); // [B, Lt]
+    return here
+      .mul(index)
+      .sum([1], true)
+      .div(here.sum([1], true).maximum(1)); // [B, 1] mean position
+  });
+  return concat(at, 1); // [B, 4]
 }
 
 /** Vocabulary ids of the words that say a time in seconds ('0.5', '2', ...), and their values. */
@@ -139,8 +196,8 @@ export function namedSeconds(text: Tensor, times: TimeWordIds, vocab: number): {
 }
 
 /**
- * The copy paths' logits [B, Lt, V]: per kind of word (colour, shape, sound), gate(state) * log(p + 1e-4) on its
- * words, p the look's colour, its shape, or the sound (objectAnswers), 0 where the question asks none of these.
+ * The copy paths' logits [B, Lt, V]: per kind of word (colour, shape, sound, yes/no), gate(state) * log(p + 1e-4) on
+ * its words, p the look's colour, its shape, the sound, or yes (objectAnswers), 0 where the question asks none.
  */
 export function objectAnswerLogits(
   p: Scope,
@@ -150,24 +207,31 @@ export function objectAnswerLogits(
   vocab: number,
 ): Tensor {
   const g = states.graph;
-  if (!ids.looks) throw new Error('objectAnswerLogits: the vocabulary ids hold no look words');
+  if (!ids.looks || !ids.yesNo) throw new Error('objectAnswerLogits: the vocabulary ids hold no look or yes/no words');
   const a = objectAnswers(e);
   const [b] = e.looks.shape as number[];
   const byColor = a.look.reshape([b, LOOK_COLORS.length, SHAPES.length]); // [B, 9, 6]
-  const dist = concat([byColor.sum([2]), byColor.sum([1]), a.sound], 1); // [B, 9 + 6 + 4] colour, shape, sound
-  const on = concat([a.onLook.expand([b, LOOK_COLORS.length + SHAPES.length]), a.onSound.expand([b, FRAME_SOUNDS])], 1); // [B, 19]
-  const words = [...ids.looks.colors, ...ids.looks.shapes, ...ids.sounds];
-  const kinds = [LOOK_COLORS.length, SHAPES.length, FRAME_SOUNDS];
-  const kindOf = new Float32Array(kinds.length * words.length); // [3, 19] which kind each word is
+  const dist = concat([byColor.sum([2]), byColor.sum([1]), a.sound, a.yes, a.yes.neg().add(1)], 1); // [B, 9+6+4+2]
+  const on = concat(
+    [
+      a.onLook.expand([b, LOOK_COLORS.length + SHAPES.length]),
+      a.onSound.expand([b, FRAME_SOUNDS]),
+      a.onYes.expand([b, 2]),
+    ],
+    1,
+  ); // [B, 21]
+  const words = [...ids.looks.colors, ...ids.looks.shapes, ...ids.sounds, ids.yesNo.yes, ids.yesNo.no];
+  const kinds = [LOOK_COLORS.length, SHAPES.length, FRAME_SOUNDS, 2];
+  const kindOf = new Float32Array(kinds.length * words.length); // [4, 21] which kind each word is
   let w = 0;
   kinds.forEach((n, k) => {
     for (let i = 0; i < n; i++, w++) kindOf[k * words.length + w] = 1;
   });
-  const toVocab = new Float32Array(words.length * vocab); // [19, V]
+  const toVocab = new Float32Array(words.length * vocab); // [21, V]
   words.forEach((id, i) => (toVocab[i * vocab + id] = 1));
   const gate = linear(p, states, kinds.length)
     .sigmoid()
-    .matmul(g.constant({ dtype: 'float32', shape: [kinds.length, words.length], data: kindOf })); // [B, Lt, 19]
-  const logp = dist.add(WORD_FLOOR).log().mul(on).unsqueeze([1]); // [B, 1, 19]
+    .matmul(g.constant({ dtype: 'float32', shape: [kinds.length, words.length], data: kindOf })); // [B, Lt, 21]
+  const logp = dist.add(WORD_FLOOR).log().mul(on).unsqueeze([1]); // [B, 1, 21]
   return gate.mul(logp).matmul(g.constant({ dtype: 'float32', shape: [words.length, vocab], data: toVocab })); // [B, Lt, V]
 }
