@@ -54,7 +54,7 @@ import { answerClips, loadFavorModel } from '../src/models/favor/infer.js';
 import { FavorModelSchema } from '../src/models/favor/task.js';
 import { audioPeakCounts, audioTokenRates, countWordIds } from '../src/models/favor/count_tokens.js';
 import { HIT_PROBABILITY, namedLooks, objectHitCounts, objectHitFrames } from '../src/models/favor/count_objects.js';
-import { namedSeconds, objectAnswers, soundPositions } from '../src/models/favor/object_answers.js';
+import { namedSeconds, objectAnswers, objectCounts, soundPositions } from '../src/models/favor/object_answers.js';
 import { namedSounds } from '../src/models/favor/count_asked.js';
 import { type Answered, prefixFeed } from '../src/models/favor/evaluate.js';
 import { SHAPES } from '../src/data/synth/classes.js';
@@ -427,7 +427,8 @@ export async function probeObjects(
     soundAt: soundPositions(text, ids.sounds),
     ...namedSeconds(text, ids.times!, tok.vocabSize),
   });
-  const outputs = { look: answers.look, sound: answers.sound, yes: answers.yes, hits: hitFrames.sum([1]), named };
+  const counted = objectCounts({ hitFrames, soundFrames, frameMask: streams.frameMask }); // [1, 54]
+  const outputs = { look: answers.look, sound: answers.sound, yes: answers.yes, hits: counted, named };
   const session = await Session.create(g, outputs, { threads: 1 });
   const rows = templates.map(() => ({ n: 0, right: 0 }));
   const lookName = (k: number) => `${LOOK_COLORS[Math.floor(k / SHAPES.length)]} ${SHAPES[k % SHAPES.length]}`;

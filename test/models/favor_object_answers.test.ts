@@ -22,6 +22,8 @@ import {
   namedSeconds,
   objectAnswerLogits,
   objectAnswers,
+  objectCounts,
+  SOUNDING,
   soundPositions,
 } from '../../src/models/favor/object_answers.js';
 import { FavorModelSchema } from '../../src/models/favor/task.js';
@@ -159,7 +161,19 @@ function byHand(ev: ReturnType<typeof evidence>, i: number) {
   const pair = sounds.flatMap((x, k) => (x ? [k] : [])).sort((x, y) => at4[x] - at4[y]);
   const two = pair.length === 2 && named === 0;
   const yes = two ? 1 / (1 + Math.exp(-(heard[pair[1]] - heard[pair[0]]) / FIRST_TEMPERATURE)) : 0.5;
+  // countObjects' count: a look bound to a sound (best Jaccard above SOUNDING) by its sound's impacts, else its hits.
+  const counts = jaccard.map((row, l) => {
+    if (Math.max(...row) <= SOUNDING)
+      return first[l] < F ? Array.from({ length: F }, (_, t) => h(t, l)).reduce((x, y) => x + y, 0) : 0;
+    const total = sounds.map((_, k) => {
+      let n = 0;
+      for (let t = 0; t < F; t++) n += ev.impacts[(i * F + t) * FRAME_SOUNDS + k] * ev.mask[i * F + t];
+      return n;
+    });
+    return softmax(row.map((j) => SHARPNESS * j)).reduce((x, p, k) => x + p * total[k], 0);
+  });
   return {
+    counts,
     look,
     onLook: order + which + at,
     sound,
@@ -222,6 +236,25 @@ test("objectAnswers: first hitter among the named, the named sound's object, the
   // The rows say what they are meant to: the earlier hitter wins, one that never hits loses.
   assert.ok(look[20] > 0.9, `first row: look 20 (first hit at frame 1) over look 3 (frame 4): ${look[20]}`);
   assert.ok(look[FRAME_LOOKS + 7] > 0.99, 'second row: the look that hits beats the one that never does');
+});
+
+test('objectCounts: a look bound to a sound counts its impacts; a silent one its hit frames', async () => {
+  const ev = evidence();
+  const g = new Graph();
+  const e = evidenceInputs(g);
+  const counts = objectCounts(e);
+  const session = await Session.create(g, { counts }, { threads: 1 });
+  const r = await session.run(evidenceFeeds(ev));
+  await session.release();
+  const got = toFloat32(r.counts);
+  let [bound, silent] = [0, 0];
+  ROWS.forEach(({ name }, i) => {
+    const want = byHand(ev, i);
+    want.counts.forEach((n, l) => close(got[i * FRAME_LOOKS + l], n, `${name}: look ${l}`));
+    bound += want.counts.filter((n) => !Number.isInteger(n)).length;
+    silent += want.counts.filter((n) => n > 0 && Number.isInteger(n)).length;
+  });
+  assert.ok(bound > 0 && silent > 0, `both kinds of look occur: ${bound} bound, ${silent} silent`);
 });
 
 test('namedSeconds: the time word of the question (not the answer), in seconds', async () => {

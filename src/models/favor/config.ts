@@ -148,9 +148,10 @@ export interface FavorConfig {
    */
   countAsked: FavorCountAsked;
   /**
-   * With countAsked 'copy' or 'point': a question that names an object (a colour and a shape word) and no sound copies
-   * that object's wall hits, counted by the stage-1 run's hit head (model.hitAux) in the frames it calls a hit, frozen
-   * (count_objects.ts; docs/favor.md, session 19). Needs model.encoders to be such a run.
+   * With countAsked 'copy' or 'point' and countTokens 'audio': a question that names an object (a colour and a shape
+   * word) and no sound copies that object's count: the counter's impacts of the sound its hits bind it to, or for a
+   * silent object the frames the stage-1 run's hit head (model.hitAux, frozen) calls a hit (count_objects.ts,
+   * object_answers.ts' objectCounts; docs/favor.md, session 19). Needs model.encoders to be such a run.
    */
   countObjects: boolean;
   /**

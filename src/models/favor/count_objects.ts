@@ -1,18 +1,18 @@
 /**
- * The asked object's count (`model.countObjects`): a question that names an object by its look ("how many times did
- * the red circle hit the wall", "... make a sound") and no sound gets that object's wall hits copied onto the number
- * words, as `countAsked` copies a named sound's impacts (count_asked.ts). Sessions 17-18 (docs/favor.md) left these
- * two templates where they were: the counter counts sounds, and an object's sound is shared by other objects on
- * screen for half of them. The count here is the stage-1 hit head's (model.hitAux; it sees an impact only with
- * frameContext), frozen: the frames it calls a hit for the look.
+ * The asked object (`model.countObjects`): a question that names an object by its look ("how many times did the red
+ * circle hit the wall", "... make a sound") and no sound gets that object's count copied onto the number words, as
+ * `countAsked` copies a named sound's impacts (count_asked.ts). Sessions 17-18 (docs/favor.md) left these two
+ * templates where they were: the counter counts sounds, and the LM's pick of the object's sound was right for half
+ * of them. The stage-1 hit head (model.hitAux; it sees an impact only with frameContext), frozen, marks the frames
+ * where each look hits the wall; object_answers.ts binds each look to a sound with them and counts it
+ * (objectCounts).
  *
  *   visual tokens [B, F', Nv, Dv] -> the stage-1 hit head (linear, max over Nv) -> [B, F', 69] logits
- *   -> the looks' [B, F', 54] -> frames whose hit probability is above 1/2, real frames only, summed  [B, 54]
+ *   -> the looks' [B, F', 54] -> frames whose hit probability is above 1/2, real frames only   hit frames [B, F', 54]
  *   text [B, Lt] -> a colour word followed by a shape word, in the question                     named [B, 54] 0/1
  *
- * Counting frames, not summing probabilities: twenty frames' small leftover probabilities add up to a count, as the
- * audio counter's rates did (count_tokens.ts, countPeaks). A look's hits in one half second count once; AVQA's
- * objects do not hit the wall twice that fast.
+ * Frames, not probabilities: twenty frames' small leftover probabilities add up, as the audio counter's rates did
+ * (count_tokens.ts, countPeaks).
  */
 import { type Scope, type Tensor, concat } from '../../engine/index.js';
 import { FRAME_LOOKS, FRAME_VISUAL } from '../../data/avqa/index.js';

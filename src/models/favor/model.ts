@@ -15,8 +15,8 @@
  *     -> one token per label after the AV tokens [B, W*Q + C, Dlm] (count_tokens.ts)
  *   countAsked: the question's sound words keep only their count tokens, and 'copy' adds their counts to the number
  *     words' logits through a learned gate ('point': a learned pick of the sound where the question names none;
- *     count_asked.ts); countObjects: where it names an object and no sound, the stage-1 hit head's count of that
- *     object's wall hits is copied instead (count_objects.ts); objectAnswers: the hit head's frames and the counter's
+ *     count_asked.ts); countObjects: where it names an object and no sound, that object's count is copied instead,
+ *     its bound sound's impacts or its hit frames (count_objects.ts, object_answers.ts); objectAnswers: the hit head's frames and the counter's
  *     impacts answer which named object hit first, which object makes a named sound and what an object sounds
  *     like, copied onto the colour, shape and sound words (object_answers.ts)
  *   frameMask [B, F]: padded frames get no attention in the Q-Former, padded windows none in the LM
@@ -52,7 +52,7 @@ import {
 } from './count_tokens.js';
 import { askedCountValid, askedIds, countCopyLogits, namedSounds } from './count_asked.js';
 import { namedLooks, objectHitFrames } from './count_objects.js';
-import { namedSeconds, objectAnswerLogits, soundPositions } from './object_answers.js';
+import { namedSeconds, objectAnswerLogits, objectCounts, soundPositions } from './object_answers.js';
 import { convStem } from './stem.js';
 
 export interface AvInputs {
@@ -315,7 +315,8 @@ export function favor(
   if (cfg.countAsked === 'mask') return { ...lm, av };
   const point = cfg.countAsked === 'point';
   const looks = cfg.countObjects ? namedObjects(text, ids) : undefined; // [B, 54]
-  const objects = looks ? { counts: av.hitFrames!.sum([1]), named: looks } : undefined;
+  const bound = { hitFrames: av.hitFrames!, soundFrames: av.countFrames!, frameMask: av.streams.frameMask };
+  const objects = looks ? { counts: objectCounts(bound), named: looks } : undefined; // [B, 54] each
   const copy = countCopyLogits(p.scope('lm.count_copy'), lm.states, av.counts, named, ids, vocab, point, objects); // [B, Lt, V]
   if (!cfg.objectAnswers) return { ...lm, logits: lm.logits.add(copy), av };
   if (!ids.times || !ids.yesNo)
@@ -323,9 +324,7 @@ export function favor(
       field: 'model.objectAnswers',
     });
   const evidence = {
-    hitFrames: av.hitFrames!,
-    soundFrames: av.countFrames!,
-    frameMask: av.streams.frameMask,
+    ...bound,
     sounds: named,
     looks: looks!,
     soundAt: soundPositions(text, ids.sounds),

@@ -113,11 +113,16 @@ export const FavorModelSchema = z
     message: "countAsked picks the question's count token: it needs countTokens on",
     path: ['countAsked'],
   })
-  .refine((m) => !m.countObjects || ((m.countAsked === 'copy' || m.countAsked === 'point') && !!m.encoders), {
-    message:
-      "countObjects copies the named object's hits: it needs countAsked 'copy' or 'point' and model.encoders (a stage-1 run with hitAux)",
-    path: ['countObjects'],
-  })
+  .refine(
+    (m) =>
+      !m.countObjects ||
+      ((m.countAsked === 'copy' || m.countAsked === 'point') && m.countTokens === 'audio' && !!m.encoders),
+    {
+      message:
+        "countObjects copies the named object's hits: it needs countAsked 'copy' or 'point', countTokens 'audio' and model.encoders (a stage-1 run with hitAux)",
+      path: ['countObjects'],
+    },
+  )
   .refine((m) => !m.objectAnswers || (m.countObjects && m.countTokens === 'audio'), {
     message:
       "objectAnswers reads the hit head's frames and the counter's impacts: it needs countObjects and countTokens 'audio'",
