@@ -54,7 +54,13 @@ import { answerClips, loadFavorModel } from '../src/models/favor/infer.js';
 import { FavorModelSchema } from '../src/models/favor/task.js';
 import { audioPeakCounts, audioTokenRates, countWordIds } from '../src/models/favor/count_tokens.js';
 import { HIT_PROBABILITY, namedLooks, objectHitCounts, objectHitFrames } from '../src/models/favor/count_objects.js';
-import { namedSeconds, objectAnswers, objectCounts, soundPositions } from '../src/models/favor/object_answers.js';
+import {
+  bindSounds,
+  namedSeconds,
+  objectAnswers,
+  objectCounts,
+  soundPositions,
+} from '../src/models/favor/object_answers.js';
 import { namedSounds } from '../src/models/favor/count_asked.js';
 import { type Answered, prefixFeed } from '../src/models/favor/evaluate.js';
 import { SHAPES } from '../src/data/synth/classes.js';
@@ -122,13 +128,7 @@ export async function probeRun(
   const peak = over.peak ?? (c.countPeaks > 0 ? c.countPeaks : DEFAULT_PEAK);
   const streams = encodeStreams(encoder, inputs, c);
   // Each look's wall hits over the clip, as countObjects counts them (stage 1 keeps its hit head at frame_aux.hits).
-  const hits = hitHead
-    ? objectHitCounts(
-        stageOne ? root.scope('frame_aux.hits') : encoder.scope('hit_head'),
-        streams.visual,
-        streams.frameMask,
-      )
-    : undefined; // [1, 54]
+  const hits = hitHead ? objectHitCounts(hitHeadScope(root, stageOne), streams.visual, streams.frameMask) : undefined; // [1, 54]
   if (stageOne ? c.onsetAux > 0 : c.countTokens === 'audio') {
     const rates = audioTokenRates(encoder.scope('count_head'), streams.audio); // [1, F', 25, 4]
     outputs['counts_audio'] = rates.sum([2]); // [1, F', 4]
@@ -410,24 +410,19 @@ export async function probeObjects(
   const streams = encodeStreams(encoder, avInputs(g, 1, frames, c.frameSize), c);
   const textLen = 40;
   const text = g.input('text', 'int64', [1, textLen]);
-  const hitFrames = objectHitFrames(
-    stageOne ? root.scope('frame_aux.hits') : encoder.scope('hit_head'),
-    streams.visual,
-    streams.frameMask,
-  ); // [1, F', 54]
+  const hitFrames = objectHitFrames(hitHeadScope(root, stageOne), streams.visual, streams.frameMask); // [1, F', 54]
   const peak = over.peak ?? (c.countPeaks > 0 ? c.countPeaks : DEFAULT_PEAK);
   const soundFrames = audioPeakCounts(audioTokenRates(encoder.scope('count_head'), streams.audio), peak); // [1, F', 4]
   const named = namedLooks(text, looks.colors, looks.shapes); // [1, 54]
+  const bound = bindSounds(hitFrames, soundFrames, streams.frameMask);
   const answers = objectAnswers({
-    hitFrames,
-    soundFrames,
-    frameMask: streams.frameMask,
+    ...bound,
     sounds: namedSounds(text, ids.sounds),
     looks: named,
     soundAt: soundPositions(text, ids.sounds),
     ...namedSeconds(text, ids.times!, tok.vocabSize),
   });
-  const counted = objectCounts({ hitFrames, soundFrames, frameMask: streams.frameMask }); // [1, 54]
+  const counted = objectCounts(bound); // [1, 54]
   const outputs = { look: answers.look, sound: answers.sound, yes: answers.yes, hits: counted, named };
   const session = await Session.create(g, outputs, { threads: 1 });
   const rows = templates.map(() => ({ n: 0, right: 0 }));
@@ -470,6 +465,10 @@ export async function probeObjects(
     headsRight: rows[i].right / (rows[i].n || 1),
   }));
 }
+
+/** Where a run keeps the hit head: a stage-1 run at frame_aux.hits (pretrain.ts), stage 2 at encoder.hit_head. */
+const hitHeadScope = (root: Scope, stageOne: boolean): Scope =>
+  stageOne ? root.scope('frame_aux.hits') : root.scope('encoder').scope('hit_head');
 
 /** A flag's value as a positive number, undefined when absent, or an InputError naming the flag. */
 function positive(v: string | undefined, flag: string): number | undefined {

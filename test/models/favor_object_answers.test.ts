@@ -17,6 +17,7 @@ import type { FavorConfig } from '../../src/models/favor/config.js';
 import { COUNT_BINS } from '../../src/models/favor/count_tokens.js';
 import {
   AT_SD,
+  bindSounds,
   FIRST_TEMPERATURE,
   SHARPNESS,
   namedSeconds,
@@ -183,12 +184,14 @@ function byHand(ev: ReturnType<typeof evidence>, i: number) {
   };
 }
 
-/** The graph inputs of the evidence under the names objectAnswers' callers give them. */
+/** The evidence as graph inputs, bound as the model binds it. */
 function evidenceInputs(g: Graph) {
   return {
-    hitFrames: g.input('hits', 'float32', [B, F, FRAME_LOOKS]),
-    soundFrames: g.input('impacts', 'float32', [B, F, FRAME_SOUNDS]),
-    frameMask: g.input('mask', 'float32', [B, F]),
+    ...bindSounds(
+      g.input('hits', 'float32', [B, F, FRAME_LOOKS]),
+      g.input('impacts', 'float32', [B, F, FRAME_SOUNDS]),
+      g.input('mask', 'float32', [B, F]),
+    ),
     sounds: g.input('sounds', 'float32', [B, FRAME_SOUNDS]),
     looks: g.input('looks', 'float32', [B, FRAME_LOOKS]),
     soundAt: g.input('sound_at', 'float32', [B, FRAME_SOUNDS]),

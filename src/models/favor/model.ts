@@ -16,9 +16,10 @@
  *   countAsked: the question's sound words keep only their count tokens, and 'copy' adds their counts to the number
  *     words' logits through a learned gate ('point': a learned pick of the sound where the question names none;
  *     count_asked.ts); countObjects: where it names an object and no sound, that object's count is copied instead,
- *     its bound sound's impacts or its hit frames (count_objects.ts, object_answers.ts); objectAnswers: the hit head's frames and the counter's
- *     impacts answer which named object hit first, which object makes a named sound and what an object sounds
- *     like, copied onto the colour, shape and sound words (object_answers.ts)
+ *     its bound sound's impacts or its hit frames (count_objects.ts, object_answers.ts); objectAnswers: the hit
+ *     head's frames and the counter's impacts answer which named object hit first, which object makes a named sound,
+ *     which made the sound at a named time, what an object sounds like and which of two sounds came first, copied
+ *     onto the colour, shape, sound and yes/no words (object_answers.ts)
  *   frameMask [B, F]: padded frames get no attention in the Q-Former, padded windows none in the LM
  *   text [B, Lt] (question [SEP] answer [EOS]) --languageModel([AV tokens][text])--> logits [B, Lt, V]
  *   loss = CE(answer and [EOS] positions) + diversity * mean pairwise cosine of each real window's queries
@@ -52,7 +53,7 @@ import {
 } from './count_tokens.js';
 import { askedCountValid, askedIds, countCopyLogits, namedSounds } from './count_asked.js';
 import { namedLooks, objectHitFrames } from './count_objects.js';
-import { namedSeconds, objectAnswerLogits, objectCounts, soundPositions } from './object_answers.js';
+import { bindSounds, namedSeconds, objectAnswerLogits, objectCounts, soundPositions } from './object_answers.js';
 import { convStem } from './stem.js';
 
 export interface AvInputs {
@@ -315,8 +316,8 @@ export function favor(
   if (cfg.countAsked === 'mask') return { ...lm, av };
   const point = cfg.countAsked === 'point';
   const looks = cfg.countObjects ? namedObjects(text, ids) : undefined; // [B, 54]
-  const bound = { hitFrames: av.hitFrames!, soundFrames: av.countFrames!, frameMask: av.streams.frameMask };
-  const objects = looks ? { counts: objectCounts(bound), named: looks } : undefined; // [B, 54] each
+  const bound = cfg.countObjects ? bindSounds(av.hitFrames!, av.countFrames!, av.streams.frameMask) : undefined;
+  const objects = bound && looks ? { counts: objectCounts(bound), named: looks } : undefined; // [B, 54] each
   const copy = countCopyLogits(p.scope('lm.count_copy'), lm.states, av.counts, named, ids, vocab, point, objects); // [B, Lt, V]
   if (!cfg.objectAnswers) return { ...lm, logits: lm.logits.add(copy), av };
   if (!ids.times || !ids.yesNo)
@@ -324,7 +325,7 @@ export function favor(
       field: 'model.objectAnswers',
     });
   const evidence = {
-    ...bound,
+    ...bound!,
     sounds: named,
     looks: looks!,
     soundAt: soundPositions(text, ids.sounds),

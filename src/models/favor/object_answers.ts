@@ -46,11 +46,16 @@ const WORD_FLOOR = 1e-4;
 /** Where a softmax must not go: added to the scores of the items left out. */
 const OUT = -1e4;
 
-/** What the paths read: the heads' frames, and which sounds and looks the question names. */
-export interface ObjectEvidence {
+/** What binds a look to a sound: the hit head's frames, the counter's impacts, and their binding (bindSounds). */
+export interface SoundEvidence {
   hitFrames: Tensor; // [B, F', 54] 0/1
-  soundFrames: Tensor; // [B, F', 4] the counter's impacts per frame
-  frameMask: Tensor; // [B, F']
+  soundFrames: Tensor; // [B, F', 4] the counter's impacts per frame, real frames only
+  impacts: Tensor; // [B, F', 4] 0/1 the frames holding an impact of each sound
+  binding: Tensor; // [B, 54, 4] each look's hit frames shared with each sound's impact frames (Jaccard)
+}
+
+/** What the paths read: the sound evidence, and which sounds, looks and time the question names. */
+export interface ObjectEvidence extends SoundEvidence {
   sounds: Tensor; // [B, 4] 0/1 named
   looks: Tensor; // [B, 54] 0/1 named
   /** Where in the question each named sound's word stands (its position; 0 when not named) [B, 4]; soundPositions. */
@@ -62,6 +67,13 @@ export interface ObjectEvidence {
 
 /** 1 where x [B, 1] is at least `n`, else 0. */
 const atLeast = (x: Tensor, n: number): Tensor => x.gt(n - 0.5).cast('float32');
+/** 1 where x [B, 1] is exactly `n`, else 0. */
+const exactly = (x: Tensor, n: number): Tensor =>
+  atLeast(x, n).mul(
+    atLeast(x, n + 1)
+      .neg()
+      .add(1),
+  );
 
 /** The frame index t as a [1, F', 1] constant. */
 function frameIndices(g: Tensor['graph'], f: number): Tensor {
@@ -80,22 +92,21 @@ function firstFrames(x: Tensor): { first: Tensor; any: Tensor } {
   return { first, any };
 }
 
-/** The frames holding an impact of each sound [B, F', 4] 0/1. */
-const impactFrames = (e: SoundEvidence): Tensor => e.soundFrames.clip(0, 1).mul(e.frameMask.unsqueeze([2]));
-
-/** What binds a look to a sound: the hit head's frames and the counter's impacts. */
-type SoundEvidence = Pick<ObjectEvidence, 'hitFrames' | 'soundFrames' | 'frameMask'>;
-
-/** Each look's hit frames shared with each sound's impact frames, over the frames either holds (Jaccard) [B, 54, 4]. */
-function soundBinding(e: SoundEvidence): Tensor {
-  const impacts = impactFrames(e); // [B, F', 4]
-  const shared = e.hitFrames.transpose([0, 2, 1]).matmul(impacts); // [B, 54, 4]
-  const either = e.hitFrames
+/**
+ * The hit frames [B, F', 54] and the counter's impacts per frame [B, F', 4] of real frames (frameMask [B, F']) bound
+ * once, for objectCounts and objectAnswers both: the frames holding an impact, and each look's hit frames shared with
+ * each sound's impact frames over the frames either holds (Jaccard).
+ */
+export function bindSounds(hitFrames: Tensor, soundFrames: Tensor, frameMask: Tensor): SoundEvidence {
+  const real = soundFrames.mul(frameMask.unsqueeze([2])); // [B, F', 4]
+  const impacts = real.clip(0, 1); // [B, F', 4]
+  const shared = hitFrames.transpose([0, 2, 1]).matmul(impacts); // [B, 54, 4]
+  const either = hitFrames
     .sum([1])
     .unsqueeze([2])
     .add(impacts.sum([1]).unsqueeze([1]))
     .sub(shared); // [B, 54, 4]
-  return shared.div(either.maximum(1)); // [B, 54, 4]
+  return { hitFrames, soundFrames: real, impacts, binding: shared.div(either.maximum(1)) };
 }
 
 /**
@@ -107,13 +118,9 @@ function soundBinding(e: SoundEvidence): Tensor {
  * gets wrong.
  */
 export function objectCounts(e: SoundEvidence): Tensor {
-  const jaccard = soundBinding(e); // [B, 54, 4]
-  const sounding = jaccard.max([2]).gt(SOUNDING).cast('float32'); // [B, 54]
-  const impacts = e.soundFrames
-    .mul(e.frameMask.unsqueeze([2]))
-    .sum([1])
-    .unsqueeze([1]); // [B, 1, 4] each sound's count
-  const bySound = jaccard.mul(SHARPNESS).softmax(2).mul(impacts).sum([2]); // [B, 54] the look's sound's count
+  const sounding = e.binding.max([2]).gt(SOUNDING).cast('float32'); // [B, 54]
+  const counts = e.soundFrames.sum([1]).unsqueeze([1]); // [B, 1, 4] each sound's count
+  const bySound = e.binding.mul(SHARPNESS).softmax(2).mul(counts).sum([2]); // [B, 54] the look's sound's count
   const seen = e.hitFrames.sum([1]); // [B, 54]
   return bySound.mul(sounding).add(seen.mul(sounding.neg().add(1))); // [B, 54]
 }
@@ -136,9 +143,7 @@ export function objectAnswers(e: ObjectEvidence): ObjectAnswers {
   const frameIndex = frameIndices(g, f); // [1, F', 1]
   const { first, any: hitOnce } = firstFrames(e.hitFrames); // [B, 54] first hit frame (F' if none), 1 if it hits
 
-  const impacts = impactFrames(e); // [B, F', 4]
-  const jaccard = soundBinding(e); // [B, 54, 4]
-
+  const jaccard = e.binding; // [B, 54, 4]
   const looksNamed = e.looks.sum([1], true); // [B, 1]
   const soundNamed = atLeast(e.sounds.sum([1], true), 1); // [B, 1]
   const noSound = soundNamed.neg().add(1); // [B, 1]
@@ -146,7 +151,7 @@ export function objectAnswers(e: ObjectEvidence): ObjectAnswers {
   const order = atLeast(looksNamed, 2); // [B, 1] two objects or more
   const which = soundNamed.mul(noLook); // [B, 1] a sound, no object
   const at = e.timed.mul(noLook).mul(noSound); // [B, 1] a time, no object, no sound
-  const sounds = atLeast(looksNamed, 1).mul(atLeast(looksNamed, 2).neg().add(1)).mul(noSound); // [B, 1] one object, no sound
+  const sounds = exactly(looksNamed, 1).mul(noSound); // [B, 1] one object, no sound
 
   const outside = (keep: Tensor) => keep.neg().add(1).mul(OUT); // [B, n] OUT where keep is 0
   const byFirst = first
@@ -166,14 +171,10 @@ export function objectAnswers(e: ObjectEvidence): ObjectAnswers {
   const look = byFirst.mul(order).add(byWith.mul(which)).add(byTime.mul(at)); // [B, 54]
   const row = e.looks.unsqueeze([1]).matmul(jaccard).squeeze([1]); // [B, 4] the named object's row
   // "was the first S1 heard before the first S2": the sound named first in the question against the other.
-  const twoSounds = atLeast(e.sounds.sum([1], true), 2).mul(
-    atLeast(e.sounds.sum([1], true), 3)
-      .neg()
-      .add(1),
-  ); // [B, 1]
+  const twoSounds = exactly(e.sounds.sum([1], true), 2); // [B, 1]
   const middle = e.soundAt.mul(e.sounds).sum([1], true).div(2); // [B, 1] between the two named sounds' positions
   const later = e.soundAt.gt(middle).cast('float32').mul(2).sub(1).mul(e.sounds); // [B, 4] +1 second named, -1 first
-  const heard = firstFrames(impacts).first; // [B, 4] each sound's first impact frame, F' if none
+  const heard = firstFrames(e.impacts).first; // [B, 4] each sound's first impact frame, F' if none
   const gap = heard.mul(later).sum([1], true); // [B, 1] first(S2) - first(S1), frames
   const yes = gap.mul(1 / FIRST_TEMPERATURE).sigmoid(); // [B, 1]
   return {
