@@ -62,6 +62,7 @@ import {
   soundPositions,
 } from '../src/models/favor/object_answers.js';
 import { namedSounds } from '../src/models/favor/count_asked.js';
+import { lookTokens, visualAnswers } from '../src/models/favor/visual_answers.js';
 import { type Answered, prefixFeed } from '../src/models/favor/evaluate.js';
 import { SHAPES } from '../src/data/synth/classes.js';
 import { avInputs, countWordsOf, encodeStreams, favorEncode } from '../src/models/favor/model.js';
@@ -358,7 +359,11 @@ interface ObjectScore {
 }
 
 /** The templates the object paths answer, and which of their outputs answers each. */
-const OBJECT_TEMPLATES: Record<string, 'look' | 'sound' | 'count' | 'yes'> = {
+const OBJECT_TEMPLATES: Record<string, 'look' | 'sound' | 'count' | 'yes' | 'color' | 'shape' | 'scene'> = {
+  'visual.color': 'color',
+  'visual.shape': 'shape',
+  'visual.count': 'scene',
+  'visual.gray': 'scene',
   'order.wall': 'look',
   'order.sounds': 'yes',
   'source.at': 'look',
@@ -371,8 +376,10 @@ const OBJECT_TEMPLATES: Record<string, 'look' | 'sound' | 'count' | 'yes'> = {
 /**
  * How well the frozen heads answer on their own what `model.objectAnswers` and `model.countObjects` copy: for each
  * `split` question of the templates above, the look or sound objectAnswers puts most weight on, or the named look's
- * hit count, against the truth. The ceiling of the copy paths: the LM can only choose when to use them. A stage-1 run
- * with hitAux and onsetAux is read with `over.scenes` / `over.duration` (stage 2's data); a stage-2 run as trained.
+ * hit count, and for the visual templates what `model.visualAnswers` copies (the colour, the shape, the objects on
+ * screen rounded), against the truth. The ceiling of the copy paths: the LM can only choose when to use them. A
+ * stage-1 run with hitAux and onsetAux is read with `over.scenes` / `over.duration` (stage 2's data); a stage-2 run as
+ * trained (the visual templates only with visualAnswers).
  */
 export async function probeObjects(
   dir: string,
@@ -394,7 +401,8 @@ export async function probeObjects(
     ...(over.duration ? { minDuration: over.duration, maxDuration: over.duration } : {}),
     perFamily: data.heldOutPerFamily ?? data.avqa?.perFamily ?? 1,
   });
-  const templates = Object.keys(OBJECT_TEMPLATES);
+  const visualHead = stageOne || c.visualAnswers;
+  const templates = Object.keys(OBJECT_TEMPLATES).filter((t) => visualHead || !t.startsWith('visual.'));
   const questions = generateAvqa(cfg, scenes).questions.filter(
     (q) => q.split === split && templates.includes(q.template),
   );
@@ -423,7 +431,23 @@ export async function probeObjects(
     ...namedSeconds(text, ids.times!, tok.vocabSize),
   });
   const counted = objectCounts(bound); // [1, 54]
-  const outputs = { look: answers.look, sound: answers.sound, yes: answers.yes, hits: counted, named };
+  const screen = visualHead
+    ? visualAnswers(
+        lookTokens(lookHeadScope(root, stageOne), streams.visual, streams.frameMask),
+        streams.frameMask,
+        text,
+        ids.scene!,
+        looks,
+      )
+    : undefined;
+  const outputs = {
+    look: answers.look,
+    sound: answers.sound,
+    yes: answers.yes,
+    hits: counted,
+    named,
+    ...(screen ? { color: screen.color, shape: screen.shape, scene: screen.count } : {}),
+  };
   const session = await Session.create(g, outputs, { threads: 1 });
   const rows = templates.map(() => ({ n: 0, right: 0 }));
   const lookName = (k: number) => `${LOOK_COLORS[Math.floor(k / SHAPES.length)]} ${SHAPES[k % SHAPES.length]}`;
@@ -443,13 +467,17 @@ export async function probeObjects(
       const said =
         kind === 'look'
           ? lookName(argmax(out.look))
-          : kind === 'sound'
-            ? SOUND_WORDS[argmax(out.sound)]
-            : kind === 'yes'
-              ? out.yes[0] > 0.5
-                ? 'yes'
-                : 'no'
-              : String(Math.round(out.hits[argmax(out.named)]));
+          : kind === 'color' || kind === 'shape'
+            ? (kind === 'color' ? LOOK_COLORS : SHAPES)[argmax(out[kind])]
+            : kind === 'scene'
+              ? String(Math.round(out.scene[0]))
+              : kind === 'sound'
+                ? SOUND_WORDS[argmax(out.sound)]
+                : kind === 'yes'
+                  ? out.yes[0] > 0.5
+                    ? 'yes'
+                    : 'no'
+                  : String(Math.round(out.hits[argmax(out.named)]));
       const row = rows[templates.indexOf(q.template)];
       row.n++;
       row.right += +(said === q.answer);
@@ -469,6 +497,10 @@ export async function probeObjects(
 /** Where a run keeps the hit head: a stage-1 run at frame_aux.hits (pretrain.ts), stage 2 at encoder.hit_head. */
 const hitHeadScope = (root: Scope, stageOne: boolean): Scope =>
   stageOne ? root.scope('frame_aux.hits') : root.scope('encoder').scope('hit_head');
+
+/** Where a run keeps the visual head: a stage-1 run at frame_aux.visual, stage 2 (visualAnswers) at encoder.look_head. */
+const lookHeadScope = (root: Scope, stageOne: boolean): Scope =>
+  stageOne ? root.scope('frame_aux.visual') : root.scope('encoder').scope('look_head');
 
 /** A flag's value as a positive number, undefined when absent, or an InputError naming the flag. */
 function positive(v: string | undefined, flag: string): number | undefined {

@@ -86,7 +86,7 @@ test('the answers probe: per count template, how often the count token is right,
   }
 });
 
-test('the objects probe: how often the frozen heads alone answer the questions objectAnswers and countObjects copy', async () => {
+test('the objects probe: how often the frozen heads alone answer the questions objectAnswers, countObjects and visualAnswers copy', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'favor-probe-objects-'));
   try {
     writeStageOneRun(dir, { ...favorTiny(), window: 5, hitAux: 1, onsetAux: 1 }, 3);
@@ -94,7 +94,19 @@ test('the objects probe: how often the frozen heads alone answer the questions o
     const rows = await probeObjects(dir, 'val', { scenes, duration });
     assert.deepEqual(
       rows.map((r) => r.template),
-      ['order.wall', 'order.sounds', 'source.at', 'source.which', 'source.sound', 'count.wall', 'count.sounds'],
+      [
+        'visual.color',
+        'visual.shape',
+        'visual.count',
+        'visual.gray',
+        'order.wall',
+        'order.sounds',
+        'source.at',
+        'source.which',
+        'source.sound',
+        'count.wall',
+        'count.sounds',
+      ],
     );
     const cfg = avqaConfig({ minDuration: duration, maxDuration: duration });
     const asked = generateAvqa(cfg, scenes).questions.filter((q) => q.split === 'val');

@@ -323,6 +323,7 @@ test('objectAnswerLogits: per kind of word, gate(state) * log(p + 1e-4) on the c
   const logits = objectAnswerLogits(
     new Scope(g, store),
     g.input('states', 'float32', [B, LT, dim]),
+    g.input('text', 'int64', [B, LT]),
     evidenceInputs(g),
     ids,
     vocab,
@@ -332,6 +333,7 @@ test('objectAnswerLogits: per kind of word, gate(state) * log(p + 1e-4) on the c
     ...evidenceFeeds(ev),
     ...store.feeds(g),
     states: hostArray('float32', [B, LT, dim], states),
+    text: hostArray('int64', [B, LT], new BigInt64Array(B * LT)), // no colour word: the shapes' marginal
   });
   await session.release();
   const got = toFloat32(r.logits);

@@ -162,6 +162,12 @@ export interface FavorConfig {
    */
   objectAnswers: boolean;
   /**
+   * With objectAnswers: the stage-1 run's visual head (frame_aux.visual, frozen) answers "what color is the {shape}",
+   * "what shape is the {color} object" and "how many (gray) objects are there" through objectAnswers' colour and
+   * shape gates and countAsked's copy path (visual_answers.ts; docs/favor.md, session 20).
+   */
+  visualAnswers: boolean;
+  /**
    * Stage 2: add a projection of the question's mean word embedding to every AV token the LM reads (lm.ts), so the
    * LM's AV positions know which sound or object is asked about before its answer position reads them.
    */
@@ -220,6 +226,7 @@ export const favorSmall = (): FavorConfig => ({
   countAsked: 'off',
   countObjects: false,
   objectAnswers: false,
+  visualAnswers: false,
   questionAv: false,
   flip: false,
   lmDim: 64,

@@ -71,7 +71,8 @@ const shareOf = (named: Tensor): Tensor => named.div(named.sum([1], true).maximu
 /**
  * The copy path ('copy', 'point'): logits to add [B, Lt, V], gate(state) * log of the asked count's bins on the
  * number words' logits (0 elsewhere). The asked count: the sounds the question names, averaged; where it names none
- * and `objects` is given, the looks it names (their hits, averaged); where it names neither, 'copy' adds nothing and
+ * and `objects` is given, the looks it names (their hits, averaged); where it names neither and `scene` asks (how many
+ * objects are on screen, visual_answers.ts), the scene's count; where none of these, 'copy' adds nothing and
  * 'point' (`point`) a softmax over the four sounds read off each position's state, so a question that names an object
  * ("how many times did the red circle make a sound") can point at that object's sound.
  * `counts` [B, C]: the count tokens' clip counts, the four sounds first.
@@ -85,6 +86,7 @@ export function countCopyLogits(
   vocab: number,
   point = false,
   objects?: ObjectCounts,
+  scene?: { count: Tensor; on: Tensor },
 ): Tensor {
   const g = states.graph;
   const bins = countBins(counts.slice([0], [FRAME_SOUNDS], [1])); // [B, 4, 13]
@@ -95,6 +97,11 @@ export function countCopyLogits(
     const looks = shareOf(objects.named).matmul(countBins(objects.counts)); // [B, 1, 13]
     asked = asked.add(looks.mul(onlyObject.unsqueeze([2]))); // [B, 1, 13]
     chosen = chosen.add(onlyObject); // [B, 1]
+  }
+  if (scene) {
+    const onScene = scene.on.mul(chosen.neg().add(1)); // [B, 1] asked, and nothing else picked
+    asked = asked.add(countBins(scene.count).mul(onScene.unsqueeze([2]))); // [B, 1, 13]
+    chosen = chosen.add(onScene); // [B, 1]
   }
   const unpicked = chosen.neg().add(1).unsqueeze([2]); // [B, 1, 1]
   if (point) asked = asked.add(linear(p.scope('point'), states, FRAME_SOUNDS).softmax(2).mul(unpicked).matmul(bins)); // [B, Lt, 13]

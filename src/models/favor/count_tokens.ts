@@ -36,6 +36,7 @@ import { ConfigError } from '../../util/errors.js';
 import { linear, poissonNll, softplus } from '../../nn/index.js';
 import type { FavorConfig } from './config.js';
 import { padFrames } from './frame_aux.js';
+import type { SceneWordIds } from './visual_answers.js';
 
 /** Counts 0..maxCount (the largest count AVQA asks about) are the bins of a count token. */
 export const COUNT_BINS = AVQA_TOLERANCES.maxCount + 1;
@@ -117,6 +118,8 @@ export interface CountWordIds {
   looks?: { colors: number[]; shapes: number[] }; // [9] in LOOK_COLORS order, [6] in SHAPES order
   times?: { ids: number[]; seconds: number[] }; // the words that say a time in seconds, and their values
   yesNo?: { yes: number; no: number };
+  /** The words that say which visual question is asked (visual_answers.ts). */
+  scene?: SceneWordIds;
 }
 
 /** Times a question can name: every half second up to AVQA's longest clip. */
@@ -135,6 +138,9 @@ export function countWordIds(tokenizer: { id(word: string): number; has?(word: s
     ...(tokenizer.has ? { times: timeWords(tokenizer as Required<typeof tokenizer>) } : {}),
     ...(['yes', 'no'].every((w) => tokenizer.has?.(w) ?? true)
       ? { yesNo: { yes: tokenizer.id('yes'), no: tokenizer.id('no') } }
+      : {}),
+    ...(['color', 'shape', 'objects'].every((w) => tokenizer.has?.(w) ?? true)
+      ? { scene: { color: tokenizer.id('color'), shape: tokenizer.id('shape'), objects: tokenizer.id('objects') } }
       : {}),
   };
 }

@@ -32,25 +32,38 @@ function stageOneCountHead(cfg: FavorConfig): boolean {
   return (model?.onsetAux ?? 0) > 0;
 }
 
-/** Where stage 1 keeps its hit head (pretrain.ts: frame_aux.ts's 'hits' head at the root). */
-const STAGE_ONE_HITS = 'frame_aux.hits.';
+/** Where stage 1 keeps its frozen heads (pretrain.ts: frame_aux.ts's heads at the root), and where stage 2 puts them. */
+const STAGE_ONE_HEADS: [string, string][] = [
+  ['frame_aux.hits.', 'hit_head.'],
+  ['frame_aux.visual.', 'look_head.'],
+];
+
+/** A stage-1 weight's name under the encoder scope: a head's moved (STAGE_ONE_HEADS), an encoder's unprefixed. */
+function localName(name: string): string {
+  const head = STAGE_ONE_HEADS.find(([from]) => name.startsWith(from));
+  return head ? head[1] + name.slice(head[0].length) : name.replace(/^encoder\./, '');
+}
 
 /**
  * Puts a stage-1 run's encoder weights (and its audio counting head, for countTokens 'audio'; its hit head, under
- * 'hit_head', for countObjects) into the store under `p` (the 'encoder' scope) unless the store already holds encoder
- * weights (a trained run being loaded for inference), and freezes them with `freezeEncoders` (the hit head always).
+ * 'hit_head', for countObjects; its visual head, under 'look_head', for visualAnswers) into the store under `p` (the
+ * 'encoder' scope) unless the store already holds encoder weights (a trained run being loaded for inference), and
+ * freezes them with `freezeEncoders` (the hit and visual heads always).
  */
 export function seedEncoders(p: Scope, cfg: FavorConfig): void {
-  const hitHead = p.path('hit_head');
+  const heads = [
+    ...(cfg.countObjects ? [p.path('hit_head')] : []),
+    ...(cfg.visualAnswers ? [p.path('look_head')] : []),
+  ];
   const prefixes = [
     p.path('visual'),
     p.path('audio'),
     ...(stageOneCountHead(cfg) ? [p.path('count_head')] : []),
-    ...(cfg.countObjects ? [hitHead] : []),
+    ...heads,
   ];
   const own = (name: string) => prefixes.some((x) => name.startsWith(`${x}.`));
   if (cfg.freezeEncoders) for (const x of prefixes) p.store.freeze(x);
-  if (cfg.countObjects) p.store.freeze(hitHead);
+  for (const x of heads) p.store.freeze(x);
   if (!cfg.encoders || p.store.names().some(own)) return;
   const run = loadRun(cfg.encoders, { tasks: ['favor'], flag: 'model.encoders' });
   const theirs = (run.config.model ?? {}) as Record<string, unknown>;
@@ -73,12 +86,18 @@ export function seedEncoders(p: Scope, cfg: FavorConfig): void {
         got,
       });
   }
+  if (cfg.visualAnswers && !Object.keys(run.params).some((name) => name.startsWith('frame_aux.visual.')))
+    throw new ConfigError(
+      `model.visualAnswers reads the visual head of model.encoders ${cfg.encoders}, which has none`,
+      {
+        field: 'model.visualAnswers',
+        expected: 'a stage-1 run with model.frameAux > 0',
+        got: 'no frame_aux.visual weights',
+      },
+    );
   let loaded = 0;
   for (const [name, value] of Object.entries(run.params)) {
-    const local = name.startsWith(STAGE_ONE_HITS)
-      ? `hit_head.${name.slice(STAGE_ONE_HITS.length)}`
-      : name.replace(/^encoder\./, '');
-    const full = p.path(local);
+    const full = p.path(localName(name));
     if (!own(full)) continue;
     p.store.set(full, value);
     loaded++;

@@ -19,7 +19,8 @@
  *     its bound sound's impacts or its hit frames (count_objects.ts, object_answers.ts); objectAnswers: the hit
  *     head's frames and the counter's impacts answer which named object hit first, which object makes a named sound,
  *     which made the sound at a named time, what an object sounds like and which of two sounds came first, copied
- *     onto the colour, shape, sound and yes/no words (object_answers.ts)
+ *     onto the colour, shape, sound and yes/no words (object_answers.ts); visualAnswers: the stage-1 visual head's
+ *     calls answer which colour, which shape and how many objects (visual_answers.ts)
  *   frameMask [B, F]: padded frames get no attention in the Q-Former, padded windows none in the LM
  *   text [B, Lt] (question [SEP] answer [EOS]) --languageModel([AV tokens][text])--> logits [B, Lt, V]
  *   loss = CE(answer and [EOS] positions) + diversity * mean pairwise cosine of each real window's queries
@@ -55,6 +56,7 @@ import { askedCountValid, askedIds, countCopyLogits, namedSounds } from './count
 import { namedLooks, objectHitFrames } from './count_objects.js';
 import { bindSounds, namedSeconds, objectAnswerLogits, objectCounts, soundPositions } from './object_answers.js';
 import { convStem } from './stem.js';
+import { type VisualAnswers, lookTokens, visualAnswers } from './visual_answers.js';
 
 export interface AvInputs {
   video: Tensor; // [B, F, S*S*3] raw frames of S px (y, x, channel)
@@ -80,6 +82,8 @@ export interface AvTokens {
   onsetRates?: Tensor;
   /** Each look's wall hits per frame, 0/1, by the stage-1 hit head [B, F', 54] (model.countObjects). */
   hitFrames?: Tensor;
+  /** Each look's calls per visual token, 0/1, by the stage-1 visual head [B, F', Nv, 54] (model.visualAnswers). */
+  lookCalls?: Tensor;
   /** What the count tokens sum, per frame [B, F', C] (the counter's impacts with countTokens 'audio'). */
   countFrames?: Tensor;
 }
@@ -197,6 +201,7 @@ export function favorEncode(p: Scope, x: AvSource, cfg: FavorConfig, words?: Cou
     onsetRates,
     countFrames: perFrame,
     ...(cfg.countObjects ? { hitFrames: objectHitFrames(p.scope('hit_head'), av.streams.visual, frameMask) } : {}),
+    ...(cfg.visualAnswers ? { lookCalls: lookTokens(p.scope('look_head'), av.streams.visual, frameMask) } : {}),
   };
 }
 
@@ -288,6 +293,15 @@ function namedObjects(text: Tensor, ids: CountWordIds): Tensor {
   return namedLooks(text, ids.looks.colors, ids.looks.shapes); // [B, 54]
 }
 
+/** What the stage-1 visual head answers about the screen (model.visualAnswers), or a ConfigError naming its words. */
+function onScreen(av: AvTokens, text: Tensor, ids: CountWordIds): VisualAnswers {
+  if (!ids.scene || !ids.looks)
+    throw new ConfigError("model.visualAnswers needs the words 'color', 'shape', 'objects' and the look words", {
+      field: 'model.visualAnswers',
+    });
+  return visualAnswers(av.lookCalls!, av.streams.frameMask, text, ids.scene, ids.looks);
+}
+
 /**
  * The whole model: AV inputs + text -> next-token logits (and the LM's attention over the AV tokens). `wordIds`: the
  * vocabulary's count words, for model.countWords.
@@ -318,7 +332,19 @@ export function favor(
   const looks = cfg.countObjects ? namedObjects(text, ids) : undefined; // [B, 54]
   const bound = cfg.countObjects ? bindSounds(av.hitFrames!, av.countFrames!, av.streams.frameMask) : undefined;
   const objects = bound && looks ? { counts: objectCounts(bound), named: looks } : undefined; // [B, 54] each
-  const copy = countCopyLogits(p.scope('lm.count_copy'), lm.states, av.counts, named, ids, vocab, point, objects); // [B, Lt, V]
+  const visual = cfg.visualAnswers ? onScreen(av, text, ids) : undefined;
+  const scene = visual && { count: visual.count, on: visual.onCount }; // [B, 1] each
+  const copy = countCopyLogits(
+    p.scope('lm.count_copy'),
+    lm.states,
+    av.counts,
+    named,
+    ids,
+    vocab,
+    point,
+    objects,
+    scene,
+  ); // [B, Lt, V]
   if (!cfg.objectAnswers) return { ...lm, logits: lm.logits.add(copy), av };
   if (!ids.times || !ids.yesNo)
     throw new ConfigError("model.objectAnswers needs the time and yes/no words' ids of the vocabulary", {
@@ -331,7 +357,7 @@ export function favor(
     soundAt: soundPositions(text, ids.sounds),
     ...namedSeconds(text, ids.times, vocab),
   };
-  const answers = objectAnswerLogits(p.scope('lm.object_answers'), lm.states, evidence, ids, vocab); // [B, Lt, V]
+  const answers = objectAnswerLogits(p.scope('lm.object_answers'), lm.states, text, evidence, ids, vocab, visual); // [B, Lt, V]
   return { ...lm, logits: lm.logits.add(copy).add(answers), av };
 }
 

@@ -20,8 +20,9 @@
  *           a softmax of SHARPNESS x its row of `with`                                            sound [B, 4]
  *   it names two sounds and no object ("was the first piano heard before the first bell"): yes with
  *           sigmoid((first impact of the second-named - of the first-named) / FIRST_TEMPERATURE)   yes [B, 1]
- *   the look -> its colour [B, 9] and its shape [B, 6]; each kind of word: gate(state) * log(p + 1e-4) on those
- *   words' logits, 0 where the question asks none of the above                                         [B, Lt, V]
+ *   the look -> its colour [B, 9] and its shape [B, Lt, 6], the shape after a colour word that colour's
+ *   (shapeAfterColor: "red" then the red look's shape, not another look's); each kind of word:
+ *   gate(state) * log(p + 1e-4) on those words' logits, 0 where the question asks none of the above    [B, Lt, V]
  *
  * The gates (one per kind of word, read off each position's state) learn when the answer is such a word; what the
  * words are comes from the frozen heads, so the paths cannot learn anything else.
@@ -32,6 +33,7 @@ import { FRAME_SOUNDS, LOOK_COLORS } from '../../data/avqa/index.js';
 import { SHAPES } from '../../data/synth/classes.js';
 import type { CountWordIds } from './count_tokens.js';
 import { questionPositions } from './lm.js';
+import type { VisualAnswers } from './visual_answers.js';
 
 /** Spread, in frames, of the hits read around a named time. */
 export const AT_SD = 1;
@@ -230,26 +232,66 @@ export function namedSeconds(text: Tensor, times: TimeWordIds, vocab: number): {
   return { seconds: lookup(value).sum([1], true).div(count.maximum(1)), timed: count.clip(0, 1) }; // [B, 1] each
 }
 
+/** A colour whose looks hold less than this of the look distribution leaves the shape after it unconditioned. */
+const GIVEN = 1e-3;
+
+/**
+ * The shape words' distribution at each text position [B, Lt, 6]: after a colour word (the position's own token),
+ * the shape of the looks of that colour (its row of `byColor` [B, 9, 6], normalised), so a two-word answer names one
+ * look and not one's colour with another's shape; elsewhere, or after a colour no look of the distribution has, the
+ * shapes' marginal.
+ */
+export function shapeAfterColor(byColor: Tensor, text: Tensor, colorIds: number[]): Tensor {
+  const here = concat(
+    colorIds.map((id) => text.eq(id).cast('float32').unsqueeze([2])),
+    2,
+  ); // [B, Lt, 9] the colour word at each position
+  const joint = here.matmul(byColor); // [B, Lt, 6]
+  const mass = joint.sum([2], true); // [B, Lt, 1]
+  const given = mass.gt(GIVEN).cast('float32'); // [B, Lt, 1]
+  const marginal = byColor.sum([1]).unsqueeze([1]); // [B, 1, 6]
+  return joint
+    .div(mass.maximum(GIVEN))
+    .mul(given)
+    .add(marginal.mul(given.neg().add(1))); // [B, Lt, 6]
+}
+
 /**
  * The copy paths' logits [B, Lt, V]: per kind of word (colour, shape, sound, yes/no), gate(state) * log(p + 1e-4) on
- * its words, p the look's colour, its shape, the sound, or yes (objectAnswers), 0 where the question asks none.
+ * its words, p the look's colour, its shape (given the colour word just said: shapeAfterColor), the sound, or yes
+ * (objectAnswers), or with `visual` the colour or shape visualAnswers reads off the screen; 0 where the question asks
+ * none. `text` [B, Lt]: the question and the answer so far.
  */
 export function objectAnswerLogits(
   p: Scope,
   states: Tensor,
+  text: Tensor,
   e: ObjectEvidence,
   ids: CountWordIds,
   vocab: number,
+  visual?: VisualAnswers,
 ): Tensor {
   const g = states.graph;
   if (!ids.looks || !ids.yesNo) throw new Error('objectAnswerLogits: the vocabulary ids hold no look or yes/no words');
   const a = objectAnswers(e);
-  const [b] = e.looks.shape as number[];
+  const [b, lt] = text.shape as number[];
   const byColor = a.look.reshape([b, LOOK_COLORS.length, SHAPES.length]); // [B, 9, 6]
-  const dist = concat([byColor.sum([2]), byColor.sum([1]), a.sound, a.yes, a.yes.neg().add(1)], 1); // [B, 9+6+4+2]
+  let color = byColor.sum([2]).mul(a.onLook); // [B, 9]
+  let shape = shapeAfterColor(byColor, text, ids.looks.colors).mul(a.onLook.unsqueeze([1])); // [B, Lt, 6]
+  let [onColor, onShape] = [a.onLook, a.onLook]; // [B, 1] each
+  if (visual) {
+    const free = a.onLook.neg().add(1); // [B, 1] the object paths come first
+    const [vColor, vShape] = [visual.onColor.mul(free), visual.onShape.mul(free)]; // [B, 1] each
+    color = color.add(visual.color.mul(vColor)); // [B, 9]
+    shape = shape.add(visual.shape.mul(vShape).unsqueeze([1])); // [B, Lt, 6]
+    [onColor, onShape] = [onColor.add(vColor), onShape.add(vShape)];
+  }
+  const along = (x: Tensor) => x.unsqueeze([1]).expand([b, lt, x.shape[1] as number]); // [B, n] -> [B, Lt, n]
+  const dist = concat([along(color), shape, along(a.sound), along(a.yes), along(a.yes.neg().add(1))], 2); // [B, Lt, 21]
   const on = concat(
     [
-      a.onLook.expand([b, LOOK_COLORS.length + SHAPES.length]),
+      onColor.expand([b, LOOK_COLORS.length]),
+      onShape.expand([b, SHAPES.length]),
       a.onSound.expand([b, FRAME_SOUNDS]),
       a.onYes.expand([b, 2]),
     ],
@@ -267,6 +309,9 @@ export function objectAnswerLogits(
   const gate = linear(p, states, kinds.length)
     .sigmoid()
     .matmul(g.constant({ dtype: 'float32', shape: [kinds.length, words.length], data: kindOf })); // [B, Lt, 21]
-  const logp = dist.add(WORD_FLOOR).log().mul(on).unsqueeze([1]); // [B, 1, 21]
+  const logp = dist
+    .add(WORD_FLOOR)
+    .log()
+    .mul(on.unsqueeze([1])); // [B, Lt, 21]
   return gate.mul(logp).matmul(g.constant({ dtype: 'float32', shape: [words.length, vocab], data: toVocab })); // [B, Lt, V]
 }

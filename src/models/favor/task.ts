@@ -69,6 +69,7 @@ export const FavorModelSchema = z
     countAsked: z.enum(['off', 'mask', 'copy', 'point']).default('off'),
     countObjects: z.boolean().default(false),
     objectAnswers: z.boolean().default(false),
+    visualAnswers: z.boolean().default(false),
     questionAv: z.boolean().default(false),
     flip: z.boolean().default(false),
     lmDim: z.number().int().positive(),
@@ -127,6 +128,10 @@ export const FavorModelSchema = z
     message:
       "objectAnswers reads the hit head's frames and the counter's impacts: it needs countObjects and countTokens 'audio'",
     path: ['objectAnswers'],
+  })
+  .refine((m) => !m.visualAnswers || m.objectAnswers, {
+    message: "visualAnswers copies through objectAnswers' colour and shape gates: it needs objectAnswers",
+    path: ['visualAnswers'],
   })
   .refine((m) => m.queryHits === 0 || m.queryAux > 0, {
     message: 'queryHits needs queryAux > 0 (the hits are predicted by the query head)',
