@@ -358,8 +358,11 @@ interface ObjectScore {
   headsRight: number;
 }
 
+/** Which output of the probe's graph answers a template, and how it is read (probeObjects' READ). */
+type ObjectKind = 'look' | 'sound' | 'count' | 'yes' | 'color' | 'shape' | 'scene';
+
 /** The templates the object paths answer, and which of their outputs answers each. */
-const OBJECT_TEMPLATES: Record<string, 'look' | 'sound' | 'count' | 'yes' | 'color' | 'shape' | 'scene'> = {
+const OBJECT_TEMPLATES: Record<string, ObjectKind> = {
   'visual.color': 'color',
   'visual.shape': 'shape',
   'visual.count': 'scene',
@@ -452,6 +455,15 @@ export async function probeObjects(
   const rows = templates.map(() => ({ n: 0, right: 0 }));
   const lookName = (k: number) => `${LOOK_COLORS[Math.floor(k / SHAPES.length)]} ${SHAPES[k % SHAPES.length]}`;
   const argmax = (x: Float32Array) => x.reduce((best, v, i) => (v > x[best] ? i : best), 0);
+  const READ: Record<ObjectKind, (out: Record<string, Float32Array>) => string> = {
+    look: (out) => lookName(argmax(out.look)),
+    color: (out) => LOOK_COLORS[argmax(out.color)],
+    shape: (out) => SHAPES[argmax(out.shape)],
+    scene: (out) => String(Math.round(out.scene[0])),
+    sound: (out) => SOUND_WORDS[argmax(out.sound)],
+    yes: (out) => (out.yes[0] > 0.5 ? 'yes' : 'no'),
+    count: (out) => String(Math.round(out.hits[argmax(out.named)])),
+  };
   try {
     for (const q of questions) {
       const streamsOf = avqaStreams(cfg, q.index, q.audio ?? {}, { size: c.frameSize });
@@ -463,21 +475,7 @@ export async function probeObjects(
         text: prefixFeed([words], textLen, tok.padId),
       });
       const out = Object.fromEntries(Object.entries(r).map(([k, v]) => [k, toFloat32(v)]));
-      const kind = OBJECT_TEMPLATES[q.template];
-      const said =
-        kind === 'look'
-          ? lookName(argmax(out.look))
-          : kind === 'color' || kind === 'shape'
-            ? (kind === 'color' ? LOOK_COLORS : SHAPES)[argmax(out[kind])]
-            : kind === 'scene'
-              ? String(Math.round(out.scene[0]))
-              : kind === 'sound'
-                ? SOUND_WORDS[argmax(out.sound)]
-                : kind === 'yes'
-                  ? out.yes[0] > 0.5
-                    ? 'yes'
-                    : 'no'
-                  : String(Math.round(out.hits[argmax(out.named)]));
+      const said = READ[OBJECT_TEMPLATES[q.template]](out);
       const row = rows[templates.indexOf(q.template)];
       row.n++;
       row.right += +(said === q.answer);

@@ -17,7 +17,7 @@ export interface CountTruthRow {
   /** 'own sound', 'shared sound' (another object makes it too) or 'silent'. */
   kind: string;
   questions: number;
-  /** The sound's impacts over the clip, all objects making it (undefined for a silent object: never right). */
+  /** The sound's impacts over the clip, all objects making it (a silent object has no sound: never right). */
   soundCountRight: number;
   /** The 2 Hz frames holding one of the object's hits. */
   hitFramesRight: number;

@@ -26,16 +26,15 @@ import { linear } from '../../nn/index.js';
 import { FRAME_SOUNDS } from '../../data/avqa/index.js';
 import { ConfigError } from '../../util/errors.js';
 import { COUNT_BINS, type CountWordIds, countBins } from './count_tokens.js';
-import { questionPositions } from './lm.js';
+import { questionPositions, wordsAt } from './lm.js';
 
 /** A bin's floor under the log: a count the counter rules out costs the copy path at most 9.2 nats per unit gate. */
 const COPY_FLOOR = 1e-4;
 
 /** Which of the words `ids` the question (words before the first [SEP]) holds: text [B, Lt] -> [B, n] 0/1. */
 export function namedWords(text: Tensor, ids: number[]): Tensor {
-  const question = questionPositions(text); // [B, Lt]
-  const named = ids.map((id) => text.eq(id).cast('float32').mul(question).sum([1], true).clip(0, 1)); // [B, 1] each
-  return concat(named, 1); // [B, n]
+  const question = questionPositions(text).unsqueeze([2]); // [B, Lt, 1]
+  return wordsAt(text, ids).mul(question).sum([1]).clip(0, 1); // [B, n]
 }
 
 /** Which sound words the question names: text [B, Lt] -> [B, 4] 0/1. */

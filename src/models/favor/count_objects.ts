@@ -14,10 +14,10 @@
  * Frames, not probabilities: twenty frames' small leftover probabilities add up, as the audio counter's rates did
  * (count_tokens.ts, countPeaks).
  */
-import { type Scope, type Tensor, concat } from '../../engine/index.js';
+import type { Scope, Tensor } from '../../engine/index.js';
 import { FRAME_LOOKS, FRAME_VISUAL } from '../../data/avqa/index.js';
 import { frameHead } from './frame_aux.js';
-import { questionPositions } from './lm.js';
+import { questionPositions, wordsAt } from './lm.js';
 
 /** A frame holds a hit of a look when the hit head's probability for it is above this. */
 export const HIT_PROBABILITY = 0.5;
@@ -28,13 +28,22 @@ export const HIT_PROBABILITY = 0.5;
  * no gradient; the head is frozen.
  */
 export function objectHitFrames(p: Scope, visual: Tensor, frameMask: Tensor): Tensor {
-  const logits = frameHead(p, visual, FRAME_VISUAL, true).frame; // [B, F', 69]
-  const threshold = Math.log(HIT_PROBABILITY / (1 - HIT_PROBABILITY)); // the logit of HIT_PROBABILITY
+  return lookCalls(frameHead(p, visual, FRAME_VISUAL, true).frame, frameMask, HIT_PROBABILITY); // [B, F', 54]
+}
+
+/**
+ * A head's visual logits [B, F', ..., 69] -> its looks' calls [B, F', ..., 54] 0/1: the probability above
+ * `probability`, padded frames (frameMask [B, F']) 0. Comparisons carry no gradient.
+ */
+export function lookCalls(logits: Tensor, frameMask: Tensor, probability: number): Tensor {
+  const rank = logits.shape.length;
+  const threshold = Math.log(probability / (1 - probability)); // its logit
+  const [b, f] = frameMask.shape as number[];
   return logits
-    .slice([0], [FRAME_LOOKS], [2]) // [B, F', 54] the looks'
+    .slice([0], [FRAME_LOOKS], [rank - 1]) // [B, F', ..., 54] the looks'
     .gt(threshold)
     .cast('float32')
-    .mul(frameMask.unsqueeze([2])); // [B, F', 54]
+    .mul(frameMask.reshape([b, f, ...new Array<number>(rank - 2).fill(1)])); // [B, F', ..., 54]
 }
 
 /** Each look's wall hits over the clip [B, 54]: objectHitFrames summed over the frames. */
@@ -50,14 +59,11 @@ export function objectHitCounts(p: Scope, visual: Tensor, frameMask: Tensor): Te
 export function namedLooks(text: Tensor, colorIds: number[], shapeIds: number[]): Tensor {
   const [b, lt] = text.shape as number[];
   const question = questionPositions(text); // [B, Lt]
-  const at = (ids: number[], words: Tensor) =>
-    concat(
-      ids.map((id) => words.eq(id).cast('float32').unsqueeze([2])),
-      2,
-    ); // [B, Lt', n]
   const next = text.slice([1], [lt], [1]); // [B, Lt-1] the word after each position
-  const colors = at(colorIds, text.slice([0], [lt - 1], [1])).mul(question.slice([0], [lt - 1], [1]).unsqueeze([2])); // [B, Lt-1, 9]
-  const shapes = at(shapeIds, next).mul(question.slice([1], [lt], [1]).unsqueeze([2])); // [B, Lt-1, 6]
+  const colors = wordsAt(text.slice([0], [lt - 1], [1]), colorIds).mul(
+    question.slice([0], [lt - 1], [1]).unsqueeze([2]),
+  ); // [B, Lt-1, 9]
+  const shapes = wordsAt(next, shapeIds).mul(question.slice([1], [lt], [1]).unsqueeze([2])); // [B, Lt-1, 6]
   return colors
     .transpose([0, 2, 1])
     .matmul(shapes) // [B, 9, 6] how often each colour is followed by each shape

@@ -33,15 +33,12 @@ function stageOneCountHead(cfg: FavorConfig): boolean {
 }
 
 /** Where stage 1 keeps its frozen heads (pretrain.ts: frame_aux.ts's heads at the root), and where stage 2 puts them. */
-const STAGE_ONE_HEADS: [string, string][] = [
-  ['frame_aux.hits.', 'hit_head.'],
-  ['frame_aux.visual.', 'look_head.'],
-];
+const STAGE_ONE_HEADS = { hit_head: 'frame_aux.hits.', look_head: 'frame_aux.visual.' } as const;
 
 /** A stage-1 weight's name under the encoder scope: a head's moved (STAGE_ONE_HEADS), an encoder's unprefixed. */
 function localName(name: string): string {
-  const head = STAGE_ONE_HEADS.find(([from]) => name.startsWith(from));
-  return head ? head[1] + name.slice(head[0].length) : name.replace(/^encoder\./, '');
+  const head = Object.entries(STAGE_ONE_HEADS).find(([, from]) => name.startsWith(from));
+  return head ? `${head[0]}.${name.slice(head[1].length)}` : name.replace(/^encoder\./, '');
 }
 
 /**
@@ -86,7 +83,7 @@ export function seedEncoders(p: Scope, cfg: FavorConfig): void {
         got,
       });
   }
-  if (cfg.visualAnswers && !Object.keys(run.params).some((name) => name.startsWith('frame_aux.visual.')))
+  if (cfg.visualAnswers && !Object.keys(run.params).some((name) => name.startsWith(STAGE_ONE_HEADS.look_head)))
     throw new ConfigError(
       `model.visualAnswers reads the visual head of model.encoders ${cfg.encoders}, which has none`,
       {

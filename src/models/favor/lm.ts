@@ -38,6 +38,14 @@ export function questionPositions(text: Tensor): Tensor {
   return sepsSoFar.lt(0.5).cast('float32'); // [B, Lt]
 }
 
+/** Where each of the words `ids` stands: text [B, Lt] -> [B, Lt, n] 0/1 (the copy paths' word lookups). */
+export function wordsAt(text: Tensor, ids: number[]): Tensor {
+  return concat(
+    ids.map((id) => text.eq(id).cast('float32').unsqueeze([2])),
+    2,
+  ); // [B, Lt, n]
+}
+
 /**
  * The question's mean word embedding, projected [B, Dlm]: the words before the first [SEP] (found in the graph, so
  * greedy decoding gets it from the text alone; never the answer words, which would leak into the AV positions).

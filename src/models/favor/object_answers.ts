@@ -32,7 +32,7 @@ import { linear } from '../../nn/index.js';
 import { FRAME_SOUNDS, LOOK_COLORS } from '../../data/avqa/index.js';
 import { SHAPES } from '../../data/synth/classes.js';
 import type { CountWordIds } from './count_tokens.js';
-import { questionPositions } from './lm.js';
+import { questionPositions, wordsAt } from './lm.js';
 import type { VisualAnswers } from './visual_answers.js';
 
 /** Spread, in frames, of the hits read around a named time. */
@@ -192,20 +192,16 @@ export function objectAnswers(e: ObjectEvidence): ObjectAnswers {
 /** Where in the question (before [SEP]) each sound word stands: text [B, Lt] -> [B, 4] positions from 1 (0: absent). */
 export function soundPositions(text: Tensor, soundIds: number[]): Tensor {
   const [, lt] = text.shape as number[];
-  const question = questionPositions(text); // [B, Lt]
   const index = text.graph.constant({
     dtype: 'float32',
-    shape: [1, lt],
+    shape: [1, lt, 1],
     data: Float32Array.from({ length: lt }, (_, t) => t + 1),
-  }); // [1, Lt] positions from 1
-  const at = soundIds.map((id) => {
-    const here = text.eq(id).cast('float32').mul(question); // [B, Lt]
-    return here
-      .mul(index)
-      .sum([1], true)
-      .div(here.sum([1], true).maximum(1)); // [B, 1] mean position
-  });
-  return concat(at, 1); // [B, 4]
+  }); // [1, Lt, 1] positions from 1
+  const here = wordsAt(text, soundIds).mul(questionPositions(text).unsqueeze([2])); // [B, Lt, 4]
+  return here
+    .mul(index)
+    .sum([1])
+    .div(here.sum([1]).maximum(1)); // [B, 4] mean position
 }
 
 /** Vocabulary ids of the words that say a time in seconds ('0.5', '2', ...), and their values. */
@@ -242,11 +238,7 @@ const GIVEN = 1e-3;
  * shapes' marginal.
  */
 export function shapeAfterColor(byColor: Tensor, text: Tensor, colorIds: number[]): Tensor {
-  const here = concat(
-    colorIds.map((id) => text.eq(id).cast('float32').unsqueeze([2])),
-    2,
-  ); // [B, Lt, 9] the colour word at each position
-  const joint = here.matmul(byColor); // [B, Lt, 6]
+  const joint = wordsAt(text, colorIds).matmul(byColor); // [B, Lt, 6] the looks of the colour word at each position
   const mass = joint.sum([2], true); // [B, Lt, 1]
   const given = mass.gt(GIVEN).cast('float32'); // [B, Lt, 1]
   const marginal = byColor.sum([1]).unsqueeze([1]); // [B, 1, 6]

@@ -20,11 +20,15 @@
  * what the answer is comes from the frozen head, so the paths learn only when to be copied.
  */
 import type { Scope, Tensor } from '../../engine/index.js';
-import { FRAME_LOOKS, FRAME_VISUAL, LOOK_COLORS } from '../../data/avqa/index.js';
+import { FRAME_VISUAL, LOOK_COLORS } from '../../data/avqa/index.js';
 import { SHAPES } from '../../data/synth/classes.js';
 import { namedWords } from './count_asked.js';
+import { lookCalls } from './count_objects.js';
 import { frameHead } from './frame_aux.js';
 import { SHARPNESS } from './object_answers.js';
+
+/** A token calls a look where the visual head's probability for it is above this (its logit above 0). */
+export const CALL_PROBABILITY = 0.5;
 
 /** Vocabulary ids of the words that say which visual question is asked. */
 export interface SceneWordIds {
@@ -48,12 +52,7 @@ export interface VisualAnswers {
  * head under `p` (frame_aux.visual, encoder_init.ts), logit above 0, padded frames 0. No gradient: the head is frozen.
  */
 export function lookTokens(p: Scope, visual: Tensor, frameMask: Tensor): Tensor {
-  const logits = frameHead(p, visual, FRAME_VISUAL, true).perToken; // [B, F', Nv, 69]
-  return logits
-    .slice([0], [FRAME_LOOKS], [3]) // [B, F', Nv, 54] the looks'
-    .gt(0)
-    .cast('float32')
-    .mul(frameMask.unsqueeze([2]).unsqueeze([3])); // [B, F', Nv, 54]
+  return lookCalls(frameHead(p, visual, FRAME_VISUAL, true).perToken, frameMask, CALL_PROBABILITY); // [B, F', Nv, 54]
 }
 
 /** The answers over the looks' calls per token [B, F', Nv, 54] of real frames (frameMask [B, F']) for question `text`. */
