@@ -24,8 +24,10 @@
  *
  *   node dist/bench/favor_count_probe.js RUN [RUN ...] --answers test [--json]
  *
- * `--objects val|test` scores what the frozen heads answer on their own for the questions `model.objectAnswers` and
- * `model.countObjects` copy onto (probeObjects): the ceiling of those paths, for a stage-1 run before any stage 2.
+ * `--objects val|test` scores what the frozen heads answer on their own for the questions `model.objectAnswers`,
+ * `model.countObjects`, `model.visualAnswers` and `model.eventAnswers` copy onto (probeObjects): the ceiling of those
+ * paths, for a stage-1 run before any stage 2. The count templates are scored twice, as the run counts and with
+ * `model.splitSounds`.
  *
  *   node dist/bench/favor_count_probe.js STAGE1_RUN --objects test --scenes 1000 --duration 10 [--json]
  */
@@ -60,7 +62,9 @@ import {
   objectAnswers,
   objectCounts,
   soundPositions,
+  withEvents,
 } from '../src/models/favor/object_answers.js';
+import { eventAnswers } from '../src/models/favor/event_answers.js';
 import { namedSounds } from '../src/models/favor/count_asked.js';
 import { lookTokens, visualAnswers } from '../src/models/favor/visual_answers.js';
 import { type Answered, prefixFeed } from '../src/models/favor/evaluate.js';
@@ -359,7 +363,7 @@ interface ObjectScore {
 }
 
 /** Which output of the probe's graph answers a template, and how it is read (probeObjects' READ). */
-type ObjectKind = 'look' | 'sound' | 'count' | 'yes' | 'color' | 'shape' | 'scene';
+type ObjectKind = 'look' | 'sound' | 'count' | 'split' | 'yes' | 'color' | 'shape' | 'scene';
 
 /** The templates the object paths answer, and which of their outputs answers each. */
 const OBJECT_TEMPLATES: Record<string, ObjectKind> = {
@@ -369,6 +373,9 @@ const OBJECT_TEMPLATES: Record<string, ObjectKind> = {
   'visual.gray': 'scene',
   'order.wall': 'look',
   'order.sounds': 'yes',
+  'order.first': 'look',
+  'causal.next': 'look',
+  'causal.heard': 'sound',
   'source.at': 'look',
   'source.which': 'look',
   'source.sound': 'sound',
@@ -426,14 +433,17 @@ export async function probeObjects(
   const soundFrames = audioPeakCounts(audioTokenRates(encoder.scope('count_head'), streams.audio), peak); // [1, F', 4]
   const named = namedLooks(text, looks.colors, looks.shapes); // [1, 54]
   const bound = bindSounds(hitFrames, soundFrames, streams.frameMask);
-  const answers = objectAnswers({
+  const evidence = {
     ...bound,
     sounds: namedSounds(text, ids.sounds),
     looks: named,
     soundAt: soundPositions(text, ids.sounds),
     ...namedSeconds(text, ids.times!, tok.vocabSize),
-  });
-  const counted = objectCounts(bound); // [1, 54]
+  };
+  // The event paths too (model.eventAnswers), whatever the run: what the heads would answer there.
+  const answers = withEvents(objectAnswers(evidence), eventAnswers(evidence, text, ids.events!));
+  const counted = objectCounts(bound, c.splitSounds); // [1, 54] as the run counts
+  const shared = objectCounts(bound, true); // [1, 54] impacts of a shared sound split (model.splitSounds)
   const screen = visualHead
     ? visualAnswers(
         lookTokens(lookHeadScope(root, stageOne), streams.visual, streams.frameMask),
@@ -448,11 +458,21 @@ export async function probeObjects(
     sound: answers.sound,
     yes: answers.yes,
     hits: counted,
+    split: shared,
     named,
     ...(screen ? { color: screen.color, shape: screen.shape, scene: screen.count } : {}),
   };
   const session = await Session.create(g, outputs, { threads: 1 });
-  const rows = templates.map(() => ({ n: 0, right: 0 }));
+  // Each count template is scored twice: as the run counts, and with a shared sound's impacts split (splitSounds).
+  const reads = templates.flatMap((t): [string, string, ObjectKind][] =>
+    OBJECT_TEMPLATES[t] === 'count'
+      ? [
+          [t, t, 'count'],
+          [t, `${t} (splitSounds)`, 'split'],
+        ]
+      : [[t, t, OBJECT_TEMPLATES[t]]],
+  );
+  const rows = reads.map(() => ({ n: 0, right: 0 }));
   const lookName = (k: number) => `${LOOK_COLORS[Math.floor(k / SHAPES.length)]} ${SHAPES[k % SHAPES.length]}`;
   const argmax = (x: Float32Array) => x.reduce((best, v, i) => (v > x[best] ? i : best), 0);
   const READ: Record<ObjectKind, (out: Record<string, Float32Array>) => string> = {
@@ -463,6 +483,7 @@ export async function probeObjects(
     sound: (out) => SOUND_WORDS[argmax(out.sound)],
     yes: (out) => (out.yes[0] > 0.5 ? 'yes' : 'no'),
     count: (out) => String(Math.round(out.hits[argmax(out.named)])),
+    split: (out) => String(Math.round(out.split[argmax(out.named)])),
   };
   try {
     for (const q of questions) {
@@ -475,15 +496,16 @@ export async function probeObjects(
         text: prefixFeed([words], textLen, tok.padId),
       });
       const out = Object.fromEntries(Object.entries(r).map(([k, v]) => [k, toFloat32(v)]));
-      const said = READ[OBJECT_TEMPLATES[q.template]](out);
-      const row = rows[templates.indexOf(q.template)];
-      row.n++;
-      row.right += +(said === q.answer);
+      reads.forEach(([template, , kind], i) => {
+        if (template !== q.template) return;
+        rows[i].n++;
+        rows[i].right += +(READ[kind](out) === q.answer);
+      });
     }
   } finally {
     await session.release();
   }
-  return templates.map((template, i) => ({
+  return reads.map(([, template], i) => ({
     run: dir,
     split,
     template,

@@ -1,7 +1,10 @@
-/** Decoding over a fixed next-token table: greedy, beam search beating greedy, banned ids and no empty answers. */
+/**
+ * Decoding over a fixed next-token table: greedy, beam search beating greedy, banned ids and no empty answers; the
+ * log-probability of given answers.
+ */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { beamDecode, greedyDecode, type NextLogits } from '../../src/models/favor/decode.js';
+import { beamDecode, greedyDecode, type NextLogits, scoreAnswers } from '../../src/models/favor/decode.js';
 
 const EOS = 0;
 /** Next-token log-probabilities by the last token: after 9 (the prompt) 1 is likelier than 2, but 1 -> 3 is unlikely. */
@@ -27,4 +30,30 @@ test('greedy refuses [EOS] first and banned ids; beam search finds the likelier 
   assert.deepEqual(await greedyDecode(next, [[9]], { eos: EOS, maxNew: 3 }), [[1]]);
   const b2 = await beamDecode(next, [9], { eos: EOS, maxNew: 3, beam: 2 });
   assert.deepEqual(b2.ids, [2]);
+});
+
+test("scoreAnswers: each given answer's tokens and [EOS], the first step without [EOS], one row per answer", async () => {
+  const t: Record<number, number[]> = {
+    9: [0.5, 0.35, 0.15, 0, 0],
+    1: [0.05, 0, 0, 0.5, 0.45],
+    2: [0.95, 0, 0, 0.05, 0],
+    3: [1, 0, 0, 0, 0],
+  };
+  const from: NextLogits = async (prefixes) =>
+    prefixes.map((p) => Float32Array.from(t[p[p.length - 1]], (x) => Math.log(x)));
+  // The first step renormalises without [EOS]: 1 has .35 / .5, 2 has .15 / .5.
+  const rows: [string, number[], number][] = [
+    ['two words', [1, 3], (0.35 / 0.5) * 0.5 * 1],
+    ['one word', [2], (0.15 / 0.5) * 0.95],
+    ['one word, [EOS] unlikely after it', [1], (0.35 / 0.5) * 0.05],
+  ];
+  const got = await scoreAnswers(
+    from,
+    [9],
+    rows.map((r) => r[1]),
+    { eos: EOS, maxNew: 3 },
+  );
+  rows.forEach(([name, , p], i) =>
+    assert.ok(Math.abs(got[i] - Math.log(p)) < 1e-6, `${name}: ${got[i]} vs ${Math.log(p)}`),
+  );
 });

@@ -24,7 +24,8 @@ import { frameLabelInputs } from '../../src/models/favor/frame_aux.js';
 import { avInputs, favorLoss } from '../../src/models/favor/model.js';
 import { encoderStageLoss } from '../../src/models/favor/pretrain.js';
 import { favorInferenceGraph } from '../../src/models/favor/task.js';
-import { avqaConfig, avqaTokenizer, FRAME_SOUNDS, FRAME_VISUAL } from '../../src/data/avqa/index.js';
+import { avqaConfig, avqaTokenizer, FRAME_LOOKS, FRAME_SOUNDS, FRAME_VISUAL } from '../../src/data/avqa/index.js';
+import { bindSounds, type ObjectEvidence } from '../../src/models/favor/object_answers.js';
 import type { ClipStreams } from '../../src/models/favor/data.js';
 import { Rng } from '../../src/util/rng.js';
 
@@ -140,3 +141,22 @@ export const TRAIN_WORD_IDS: CountWordIds = {
   times: { ids: [9, 10], seconds: [1.5, 2] },
   yesNo: { yes: 11, no: 12 },
 };
+
+/**
+ * The object paths' evidence as graph inputs for `b` rows of `f` frames, bound as the model binds it: hits [B, F, 54],
+ * impacts [B, F, 4], mask [B, F], and the looks, sounds, sound positions and time the question names.
+ */
+export function evidenceInputs(g: Graph, b: number, f: number): ObjectEvidence {
+  return {
+    ...bindSounds(
+      g.input('hits', 'float32', [b, f, FRAME_LOOKS]),
+      g.input('impacts', 'float32', [b, f, FRAME_SOUNDS]),
+      g.input('mask', 'float32', [b, f]),
+    ),
+    sounds: g.input('sounds', 'float32', [b, FRAME_SOUNDS]),
+    looks: g.input('looks', 'float32', [b, FRAME_LOOKS]),
+    soundAt: g.input('sound_at', 'float32', [b, FRAME_SOUNDS]),
+    seconds: g.input('seconds', 'float32', [b, 1]),
+    timed: g.input('timed', 'float32', [b, 1]),
+  };
+}

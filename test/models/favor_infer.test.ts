@@ -8,7 +8,7 @@ import { Session } from '../../src/engine/index.js';
 import { toFloat32 } from '../../src/io/array.js';
 import { AUDIO_PER_FRAME, FRAME_VALUES, MEL_BANDS, favorTiny } from '../../src/models/favor/config.js';
 import { avBatch } from '../../src/models/favor/data.js';
-import { exportEncoder, favorTokens, loadFavorModel } from '../../src/models/favor/infer.js';
+import { askClip, exportEncoder, favorTokens, loadFavorModel, offeredAnswers } from '../../src/models/favor/infer.js';
 import { Rng } from '../../src/util/rng.js';
 import { FAVOR_TEST_VOCAB, writeStageTwoRun } from './favor_fixtures.js';
 
@@ -99,6 +99,37 @@ test('a stage-2 run answers from its own weights (its stage-1 run may be gone); 
     assert.deepEqual(tokens.tokens.shape, [1, 4, model.lmDim]);
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, model: { ...model, stage: 'encoders' } }));
     assert.throws(() => loadFavorModel(dir), /stage-1 run .* --set model\.encoders=/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a question offering its answers ("the A or the B") is answered by the likelier of them', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'favor-options-'));
+  try {
+    writeStageTwoRun(dir, { ...favorTiny(), window: 5 });
+    const model = loadFavorModel(dir);
+    // One row per question: the options it offers (null: none, or a word the vocabulary lacks).
+    const rows: [string, string[] | null][] = [
+      ['which hit the wall first, the red circle or the blue square?', ['red circle', 'blue square']],
+      ['Which hit the wall first, the Red Circle or the blue square ?', ['red circle', 'blue square']],
+      ['which hit the wall first, the red circle or the purple square?', null],
+      ['what color is the circle?', null],
+      ['is the sound early, late or in sync?', null],
+    ];
+    for (const [q, want] of rows) assert.deepEqual(offeredAnswers(q, model.tokenizer), want, q);
+    const clip = { frames: 5, video: new Float32Array(5 * FRAME_VALUES), audio: new Float32Array(125 * MEL_BANDS) };
+    const r = await askClip(model, clip, rows[0][0]);
+    assert.deepEqual(
+      r.options?.map((o) => o.answer),
+      rows[0][1],
+    );
+    const best = r.options!.reduce((a, b) => (b.logProb > a.logProb ? b : a));
+    assert.equal(r.answer, best.answer);
+    assert.ok(r.options!.every((o) => Number.isFinite(o.logProb) && o.logProb < 0));
+    const free = await askClip(model, clip, rows[0][0], { options: false });
+    assert.equal(free.options, undefined);
+    assert.equal(free.answer, r.decoded, 'the free answer is the one decoded beside the options');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -17,7 +17,8 @@ import type { FavorConfig } from '../../src/models/favor/config.js';
 import { COUNT_BINS } from '../../src/models/favor/count_tokens.js';
 import {
   AT_SD,
-  bindSounds,
+  CLAIM_FLOOR,
+  CLAIM_SD,
   FIRST_TEMPERATURE,
   SHARPNESS,
   namedSeconds,
@@ -29,7 +30,13 @@ import {
 } from '../../src/models/favor/object_answers.js';
 import { FavorModelSchema } from '../../src/models/favor/task.js';
 import { Rng } from '../../src/util/rng.js';
-import { TRAIN_WORD_IDS, countedTiny, twoTrainSteps, writeStageOneRun } from './favor_fixtures.js';
+import {
+  TRAIN_WORD_IDS,
+  countedTiny,
+  evidenceInputs as evidenceGraphInputs,
+  twoTrainSteps,
+  writeStageOneRun,
+} from './favor_fixtures.js';
 
 const F = 6;
 // One row per kind of question: the looks and sounds it names, its real frames, and the looks made to hit at given
@@ -173,8 +180,28 @@ function byHand(ev: ReturnType<typeof evidence>, i: number) {
     });
     return softmax(row.map((j) => SHARPNESS * j)).reduce((x, p, k) => x + p * total[k], 0);
   });
+  // splitSounds: each frame's impacts of a sound go to the looks bound to it, by their hits near that frame.
+  const sounding = jaccard.map((row) => Math.max(...row) > SOUNDING);
+  const bound = jaccard.map((row, l) => softmax(row.map((j) => SHARPNESS * j)).map((p) => (sounding[l] ? p : 0)));
+  const near = (t: number, l: number) => {
+    let n = CLAIM_FLOOR;
+    for (let u = 0; u < F; u++) n += h(u, l) * Math.exp(-((t - u) ** 2) / (2 * CLAIM_SD ** 2));
+    return n;
+  };
+  const split = counts.map((whole, l) => {
+    if (!sounding[l]) return whole;
+    let n = 0;
+    for (let t = 0; t < F; t++)
+      sounds.forEach((_, k) => {
+        const claims = looks.map((_, m) => near(t, m) * bound[m][k]);
+        const total = claims.reduce((x, y) => x + y, 0);
+        n += (ev.impacts[(i * F + t) * FRAME_SOUNDS + k] * ev.mask[i * F + t] * claims[l]) / Math.max(total, 1e-12);
+      });
+    return n;
+  });
   return {
     counts,
+    split,
     look,
     onLook: order + which + at,
     sound,
@@ -185,20 +212,7 @@ function byHand(ev: ReturnType<typeof evidence>, i: number) {
 }
 
 /** The evidence as graph inputs, bound as the model binds it. */
-function evidenceInputs(g: Graph) {
-  return {
-    ...bindSounds(
-      g.input('hits', 'float32', [B, F, FRAME_LOOKS]),
-      g.input('impacts', 'float32', [B, F, FRAME_SOUNDS]),
-      g.input('mask', 'float32', [B, F]),
-    ),
-    sounds: g.input('sounds', 'float32', [B, FRAME_SOUNDS]),
-    looks: g.input('looks', 'float32', [B, FRAME_LOOKS]),
-    soundAt: g.input('sound_at', 'float32', [B, FRAME_SOUNDS]),
-    seconds: g.input('seconds', 'float32', [B, 1]),
-    timed: g.input('timed', 'float32', [B, 1]),
-  };
-}
+const evidenceInputs = (g: Graph) => evidenceGraphInputs(g, B, F);
 
 function evidenceFeeds(ev: ReturnType<typeof evidence>) {
   const f32 = (x: Float64Array) => Float32Array.from(x);
@@ -258,6 +272,22 @@ test('objectCounts: a look bound to a sound counts its impacts; a silent one its
     silent += want.counts.filter((n) => n > 0 && Number.isInteger(n)).length;
   });
   assert.ok(bound > 0 && silent > 0, `both kinds of look occur: ${bound} bound, ${silent} silent`);
+});
+
+test("objectCounts with splitSounds: a shared sound's impacts go to the looks hitting near them", async () => {
+  const ev = evidence();
+  const g = new Graph();
+  const session = await Session.create(g, { counts: objectCounts(evidenceInputs(g), true) }, { threads: 1 });
+  const r = await session.run(evidenceFeeds(ev));
+  await session.release();
+  const got = toFloat32(r.counts);
+  let changed = 0;
+  ROWS.forEach(({ name }, i) => {
+    const want = byHand(ev, i);
+    want.split.forEach((n, l) => close(got[i * FRAME_LOOKS + l], n, `${name}: look ${l}`));
+    changed += want.split.filter((n, l) => Math.abs(n - want.counts[l]) > 0.5).length;
+  });
+  assert.ok(changed > 0, 'some shared sound is split (else the rows test nothing new)');
 });
 
 test('namedSeconds: the time word of the question (not the answer), in seconds', async () => {

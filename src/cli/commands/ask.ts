@@ -10,6 +10,7 @@ import { seconds } from '../parse.js';
 interface Options {
   model?: string;
   beam: string;
+  options: boolean;
   duration?: number;
   json: boolean;
 }
@@ -24,6 +25,7 @@ export function register(program: Command): void {
     .argument('<question>', 'the question, in the AVQA vocabulary (e.g. "how many objects are there?")')
     .option('--model <path>', 'a trained favor run folder (attune train favor --data avqa:N --out DIR)')
     .option('--beam <n>', 'beam width (1 = greedy)', '1')
+    .option('--no-options', 'answer freely even when the question offers its answers ("..., the A or the B?")')
     .option('--duration <s>', 'read only the first seconds of the video', seconds('--duration'))
     .option('--json', 'print the result as JSON', false)
     .addHelpText(
@@ -32,6 +34,8 @@ export function register(program: Command): void {
 Frames are read at 2 Hz and scaled to 32 px; the audio becomes the 50 Hz log-mel AVQA trains on. The attention per
 window is the first answer token's attention (last language-model block, mean over heads) summed over the window's
 tokens; "share" is its fraction of the attention on all audio-visual tokens (the rest goes to the question).
+A question that offers its answers ("which hit the wall first, the red circle or the blue square?") is answered by
+the one the model finds likelier (each one's log-probability is shown); --no-options keeps the decoder's own answer.
 
 Example:
   attune train favor --data avqa:400 --out runs/favor
@@ -50,10 +54,15 @@ Example:
       const model = loadFavorModel(o.model);
       const t0 = performance.now();
       const clip = await decodeClip(video, { maxSeconds: o.duration, size: model.config.frameSize });
-      const r = await askClip(model, clip, question, { beam });
+      const r = await askClip(model, clip, question, { beam, options: o.options });
       const total = (performance.now() - t0) / 1000;
       if (o.json) return printJson({ video, ...r, totalSeconds: total });
-      process.stdout.write(`${question}\n-> ${r.answer}\n\n`);
+      process.stdout.write(`${question}\n-> ${r.answer}\n`);
+      if (r.options)
+        process.stdout.write(
+          `   (of the options offered: ${r.options.map((x) => `${x.answer} ${x.logProb.toFixed(2)}`).join(', ')}; decoded freely: ${r.decoded})\n`,
+        );
+      process.stdout.write('\n');
       process.stdout.write(
         formatTable(
           ['window', 'attention', 'share'],

@@ -155,6 +155,12 @@ export interface FavorConfig {
    */
   countObjects: boolean;
   /**
+   * With countObjects: the impacts of a sound that two or more objects are bound to are shared out among them, each
+   * impact to the objects whose hits are near it (object_answers.ts' splitImpacts; docs/favor.md, session 21), instead
+   * of each of them counting the sound's every impact.
+   */
+  splitSounds: boolean;
+  /**
    * With countObjects and countTokens 'audio': the hit head's frames and the counter's impacts also answer which of
    * the named objects hit the wall first, which object makes a named sound, which made the sound at a named time,
    * what a named object sounds like and whether the first-named of two sounds was heard first, through gated copy
@@ -167,6 +173,12 @@ export interface FavorConfig {
    * shape gates and countAsked's copy path (visual_answers.ts; docs/favor.md, session 20).
    */
   visualAnswers: boolean;
+  /**
+   * With objectAnswers: the hit head's frames and the counter's impacts also answer "which object made the first
+   * sound", "which other object hit the wall right after the {object} first hit the wall" and "what was heard right
+   * after ..." through objectAnswers' look and sound gates (event_answers.ts; docs/favor.md, session 21).
+   */
+  eventAnswers: boolean;
   /**
    * Stage 2: add a projection of the question's mean word embedding to every AV token the LM reads (lm.ts), so the
    * LM's AV positions know which sound or object is asked about before its answer position reads them.
@@ -225,8 +237,10 @@ export const favorSmall = (): FavorConfig => ({
   countWords: false,
   countAsked: 'off',
   countObjects: false,
+  splitSounds: false,
   objectAnswers: false,
   visualAnswers: false,
+  eventAnswers: false,
   questionAv: false,
   flip: false,
   lmDim: 64,

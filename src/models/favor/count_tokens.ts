@@ -36,6 +36,7 @@ import { ConfigError } from '../../util/errors.js';
 import { linear, poissonNll, softplus } from '../../nn/index.js';
 import type { FavorConfig } from './config.js';
 import { padFrames } from './frame_aux.js';
+import type { EventWordIds } from './event_answers.js';
 import type { SceneWordIds } from './visual_answers.js';
 
 /** Counts 0..maxCount (the largest count AVQA asks about) are the bins of a count token. */
@@ -120,6 +121,8 @@ export interface CountWordIds {
   yesNo?: { yes: number; no: number };
   /** The words that say which visual question is asked (visual_answers.ts). */
   scene?: SceneWordIds;
+  /** The words that say which event question is asked (event_answers.ts). */
+  events?: EventWordIds;
 }
 
 /** Times a question can name: every half second up to AVQA's longest clip. */
@@ -141,6 +144,16 @@ export function countWordIds(tokenizer: { id(word: string): number; has?(word: s
       : {}),
     ...(['color', 'shape', 'objects'].every((w) => tokenizer.has?.(w) ?? true)
       ? { scene: { color: tokenizer.id('color'), shape: tokenizer.id('shape'), objects: tokenizer.id('objects') } }
+      : {}),
+    ...(['first', 'after', 'which', 'heard'].every((w) => tokenizer.has?.(w) ?? true)
+      ? {
+          events: {
+            first: tokenizer.id('first'),
+            after: tokenizer.id('after'),
+            which: tokenizer.id('which'),
+            heard: tokenizer.id('heard'),
+          },
+        }
       : {}),
   };
 }

@@ -87,3 +87,27 @@ export async function beamDecode(
   const best = beams.find((b) => b.done) ?? beams[0];
   return { ids: best.ids, score: best.score };
 }
+
+/**
+ * Each candidate answer's log-probability after `prompt`: its tokens then [EOS], the first step renormalised without
+ * [EOS] and banned ids as the decoders see it (a question that offers its answers, "the A or the B", is answered by
+ * the likelier one). All candidates' steps run as one batch per step.
+ */
+export async function scoreAnswers(
+  next: NextLogits,
+  prompt: number[],
+  candidates: number[][],
+  opts: DecodeOptions,
+): Promise<number[]> {
+  const scores = candidates.map(() => 0);
+  const steps = Math.max(...candidates.map((c) => c.length)) + 1;
+  for (let step = 0; step < steps; step++) {
+    const open = candidates.flatMap((c, i) => (step <= c.length ? [i] : []));
+    const logits = await next(open.map((i) => [...prompt, ...candidates[i].slice(0, step)]));
+    open.forEach((i, k) => {
+      const token = step < candidates[i].length ? candidates[i][step] : opts.eos;
+      scores[i] += logSoftmax(allowed(logits[k], step, opts))[token];
+    });
+  }
+  return scores;
+}

@@ -15,7 +15,7 @@ import { loadRun } from '../../train/files.js';
 import { InputError } from '../../util/errors.js';
 import { AUDIO_PER_FRAME, type FavorConfig, FRAME_SIZE, frameValues, MEL_BANDS } from './config.js';
 import { avBatch, type ClipStreams, clipFromStreams, promptIds } from './data.js';
-import { beamDecode } from './decode.js';
+import { beamDecode, scoreAnswers } from './decode.js';
 import { type Answered, answerBatch, answerDecoding, prefixFeed } from './evaluate.js';
 import { avInputs, avTokenWindows, countWordsOf, favorEncode } from './model.js';
 import { countWordIds } from './count_tokens.js';
@@ -91,6 +91,13 @@ export interface WindowAttention {
 export interface AskResult {
   question: string;
   answer: string;
+  /**
+   * For a question that offers its answers ("the A or the B", offeredAnswers): each one's log-probability (scoreAnswers);
+   * the answer is the likelier. Absent for other questions, or with options off.
+   */
+  options?: { answer: string; logProb: number }[];
+  /** The decoder's own answer where options chose the answer (it may name neither). */
+  decoded?: string;
   windows: WindowAttention[];
   frames: number;
   seconds: number;
@@ -126,12 +133,26 @@ async function withAnswerSession<T>(
   }
 }
 
-/** Answers one question about a clip (beam 1 = greedy). */
+/**
+ * The answers a question offers: "which hit the wall first, the red circle or the blue square?" -> ['red circle',
+ * 'blue square'] (one or two words after each "the"), or null. Only options whose every word the vocabulary holds.
+ */
+export function offeredAnswers(question: string, tok: WordTokenizer): string[] | null {
+  const m = /\bthe ([a-z]+(?: [a-z]+)?) or the ([a-z]+(?: [a-z]+)?)\s*\?*\s*$/i.exec(question.trim());
+  if (!m) return null;
+  const options = [m[1], m[2]].map((o) => o.toLowerCase());
+  return options.every((o) => o.split(' ').every((w) => tok.has(w))) ? options : null;
+}
+
+/**
+ * Answers one question about a clip (beam 1 = greedy). With `options` (default on) a question that offers its answers
+ * (offeredAnswers) is answered by the likelier of them, so the answer names one of the objects asked about.
+ */
 export async function askClip(
   model: FavorModel,
   clip: ClipStreams,
   question: string,
-  opts: { beam?: number } = {},
+  opts: { beam?: number; options?: boolean } = {},
 ): Promise<AskResult> {
   const t0 = performance.now();
   const tok = model.tokenizer;
@@ -139,16 +160,31 @@ export async function askClip(
   return withAnswerSession(model, [clip], [question], async ({ predictor: p, av, textLen, greedy }) => {
     const [first] = await greedy();
     let answer = first.answer;
+    const next = async (prefixes: number[][]) =>
+      Promise.all(
+        prefixes.map(async (pre) => {
+          const out = await p.run({ ...av, text: prefixFeed([pre], textLen, tok.padId) });
+          const v = out.logits.shape[2];
+          return (out.logits.data as Float32Array).slice((pre.length - 1) * v, pre.length * v);
+        }),
+      );
     if ((opts.beam ?? 1) > 1) {
-      const next = async (prefixes: number[][]) =>
-        Promise.all(
-          prefixes.map(async (pre) => {
-            const out = await p.run({ ...av, text: prefixFeed([pre], textLen, tok.padId) });
-            const v = out.logits.shape[2];
-            return (out.logits.data as Float32Array).slice((pre.length - 1) * v, pre.length * v);
-          }),
-        );
       answer = tok.decode((await beamDecode(next, promptIds(tok, question), answerDecoding(tok, opts.beam))).ids);
+    }
+    const offered = (opts.options ?? true) ? offeredAnswers(question, tok) : null;
+    let scored: AskResult['options'];
+    let decoded: string | undefined;
+    if (offered) {
+      const logProbs = await scoreAnswers(
+        next,
+        promptIds(tok, question),
+        offered.map((o) => [...tok.encode(o, { addSpecial: false }).ids]),
+        answerDecoding(tok),
+      );
+      scored = offered.map((o, i) => ({ answer: o, logProb: logProbs[i] }));
+      const best = scored.reduce((a, b) => (b.logProb > a.logProb ? b : a));
+      decoded = answer;
+      answer = best.answer;
     }
     const total = first.windows.reduce((a, b) => a + b, 0) || 1;
     const windows = first.windows.map((w, i) => ({
@@ -157,7 +193,8 @@ export async function askClip(
       attention: w,
       share: w / total,
     }));
-    return { question, answer, windows, frames, seconds: (performance.now() - t0) / 1000 };
+    const extra = scored ? { options: scored, decoded } : {};
+    return { question, answer, ...extra, windows, frames, seconds: (performance.now() - t0) / 1000 };
   });
 }
 

@@ -54,6 +54,7 @@ import {
 } from './count_tokens.js';
 import { askedCountValid, askedIds, countCopyLogits, namedSounds } from './count_asked.js';
 import { namedLooks, objectHitFrames } from './count_objects.js';
+import { type EventWordIds, eventAnswers } from './event_answers.js';
 import { bindSounds, namedSeconds, objectAnswerLogits, objectCounts, soundPositions } from './object_answers.js';
 import { convStem } from './stem.js';
 import { type VisualAnswers, lookTokens, visualAnswers } from './visual_answers.js';
@@ -293,6 +294,18 @@ function namedObjects(text: Tensor, ids: CountWordIds): Tensor {
   return namedLooks(text, ids.looks.colors, ids.looks.shapes); // [B, 54]
 }
 
+/** The event words' ids model.eventAnswers needs, or a ConfigError naming them. */
+function eventIds(ids: CountWordIds): EventWordIds {
+  if (!ids.events)
+    throw new ConfigError(
+      "model.eventAnswers needs the words 'first', 'after', 'which' and 'heard' in the vocabulary",
+      {
+        field: 'model.eventAnswers',
+      },
+    );
+  return ids.events;
+}
+
 /** What the stage-1 visual head answers about the screen (model.visualAnswers), or a ConfigError naming its words. */
 function onScreen(av: AvTokens, text: Tensor, ids: CountWordIds): VisualAnswers {
   if (!ids.scene || !ids.looks)
@@ -331,7 +344,7 @@ export function favor(
   const point = cfg.countAsked === 'point';
   const looks = cfg.countObjects ? namedObjects(text, ids) : undefined; // [B, 54]
   const bound = cfg.countObjects ? bindSounds(av.hitFrames!, av.countFrames!, av.streams.frameMask) : undefined;
-  const objects = bound && looks ? { counts: objectCounts(bound), named: looks } : undefined; // [B, 54] each
+  const objects = bound && looks ? { counts: objectCounts(bound, cfg.splitSounds), named: looks } : undefined; // [B, 54] each
   const visual = cfg.visualAnswers ? onScreen(av, text, ids) : undefined;
   const scene = visual && { count: visual.count, on: visual.onCount }; // [B, 1] each
   const copy = countCopyLogits(
@@ -357,7 +370,17 @@ export function favor(
     soundAt: soundPositions(text, ids.sounds),
     ...namedSeconds(text, ids.times, vocab),
   };
-  const answers = objectAnswerLogits(p.scope('lm.object_answers'), lm.states, text, evidence, ids, vocab, visual); // [B, Lt, V]
+  const events = cfg.eventAnswers ? eventAnswers(evidence, text, eventIds(ids)) : undefined;
+  const answers = objectAnswerLogits(
+    p.scope('lm.object_answers'),
+    lm.states,
+    text,
+    evidence,
+    ids,
+    vocab,
+    visual,
+    events,
+  ); // [B, Lt, V]
   return { ...lm, logits: lm.logits.add(copy).add(answers), av };
 }
 

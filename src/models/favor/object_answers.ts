@@ -33,6 +33,7 @@ import { FRAME_SOUNDS, LOOK_COLORS } from '../../data/avqa/index.js';
 import { SHAPES } from '../../data/synth/classes.js';
 import type { CountWordIds } from './count_tokens.js';
 import { questionPositions, wordsAt } from './lm.js';
+import type { EventAnswers } from './event_answers.js';
 import type { VisualAnswers } from './visual_answers.js';
 
 /** Spread, in frames, of the hits read around a named time. */
@@ -68,22 +69,25 @@ export interface ObjectEvidence extends SoundEvidence {
 }
 
 /** 1 where x [B, 1] is at least `n`, else 0. */
-const atLeast = (x: Tensor, n: number): Tensor => x.gt(n - 0.5).cast('float32');
+export const atLeast = (x: Tensor, n: number): Tensor => x.gt(n - 0.5).cast('float32');
 /** 1 where x [B, 1] is exactly `n`, else 0. */
-const exactly = (x: Tensor, n: number): Tensor =>
+export const exactly = (x: Tensor, n: number): Tensor =>
   atLeast(x, n).mul(
     atLeast(x, n + 1)
       .neg()
       .add(1),
   );
 
+/** OUT where keep [B, n] is 0, else 0: added to a softmax's scores, it leaves the items not kept out. */
+export const outside = (keep: Tensor): Tensor => keep.neg().add(1).mul(OUT); // [B, n]
+
 /** The frame index t as a [1, F', 1] constant. */
-function frameIndices(g: Tensor['graph'], f: number): Tensor {
+export function frameIndices(g: Tensor['graph'], f: number): Tensor {
   return g.constant({ dtype: 'float32', shape: [1, f, 1], data: Float32Array.from({ length: f }, (_, t) => t) });
 }
 
 /** Events per frame [B, F', C] 0/1 -> each column's first frame [B, C] (F' where it has none) and 1 where it has one. */
-function firstFrames(x: Tensor): { first: Tensor; any: Tensor } {
+export function firstFrames(x: Tensor): { first: Tensor; any: Tensor } {
   const f = x.shape[1] as number;
   const lower = new Float32Array(f * f);
   for (let t = 0; t < f; t++) lower.fill(1, t * f, t * f + t + 1); // [t, s] = 1 for s <= t
@@ -117,14 +121,46 @@ export function bindSounds(hitFrames: Tensor, soundFrames: Tensor, frameMask: Te
  * hit frames. On the session-19 stage 1's val questions (bench/favor_count_probe --objects) the sound's whole count
  * answers 68 % of "how many times did X make a sound", its impacts only in the frames around X's hits 42 % (the hit
  * head misses a quarter of the hits) and X's hit frames alone 26 %; objects sharing a sound are what the whole count
- * gets wrong.
+ * gets wrong. With `split` (model.splitSounds) the impacts of a sound two looks are bound to are shared out instead
+ * (splitImpacts).
  */
-export function objectCounts(e: SoundEvidence): Tensor {
+export function objectCounts(e: SoundEvidence, split = false): Tensor {
   const sounding = e.binding.max([2]).gt(SOUNDING).cast('float32'); // [B, 54]
-  const counts = e.soundFrames.sum([1]).unsqueeze([1]); // [B, 1, 4] each sound's count
-  const bySound = e.binding.mul(SHARPNESS).softmax(2).mul(counts).sum([2]); // [B, 54] the look's sound's count
+  const assigned = e.binding.mul(SHARPNESS).softmax(2); // [B, 54, 4] each look's sound
+  const bySound = split
+    ? splitImpacts(e, assigned.mul(sounding.unsqueeze([2]))) // [B, 54]
+    : assigned.mul(e.soundFrames.sum([1]).unsqueeze([1])).sum([2]); // [B, 54] the look's sound's whole count
   const seen = e.hitFrames.sum([1]); // [B, 54]
   return bySound.mul(sounding).add(seen.mul(sounding.neg().add(1))); // [B, 54]
+}
+
+/** Spread, in frames, of the hits an impact is matched with when looks share its sound. */
+export const CLAIM_SD = 1;
+/** What a bound look claims of an impact no bound look hits near: it keeps the impacts of a look the head misses. */
+export const CLAIM_FLOOR = 1e-3;
+
+/**
+ * Each look's share of its sound's impacts [B, 54] (objectCounts with `split`): every impact of a sound, in frame t, goes
+ * to the looks bound to that sound (`bound` [B, 54, 4], 0 for the others) in proportion to their hits near t (hit
+ * frames smoothed by a Gaussian of sd CLAIM_SD frames), so two objects that make the same sound each get the impacts
+ * at their own hits. A sound bound to one look gives it every impact, as the whole count does; an impact near none
+ * of the bound looks' hits is split by the binding alone.
+ */
+export function splitImpacts(e: SoundEvidence, bound: Tensor): Tensor {
+  const f = e.hitFrames.shape[1] as number;
+  const kernel = new Float32Array(f * f);
+  for (let t = 0; t < f; t++)
+    for (let u = 0; u < f; u++) kernel[t * f + u] = Math.exp(-((t - u) ** 2) / (2 * CLAIM_SD * CLAIM_SD));
+  const near = e.hitFrames.graph
+    .constant({ dtype: 'float32', shape: [f, f], data: kernel })
+    .matmul(e.hitFrames)
+    .add(CLAIM_FLOOR); // [B, F', 54] each look's hits around each frame
+  const claim = near.unsqueeze([3]).mul(bound.unsqueeze([1])); // [B, F', 54, 4]
+  const share = claim.div(claim.sum([2], true).maximum(1e-12)); // [B, F', 54, 4] of each frame's impacts of each sound
+  return share
+    .mul(e.soundFrames.unsqueeze([2])) // [B, F', 54, 4] the impacts each look gets
+    .sum([1])
+    .sum([2]); // [B, 54]
 }
 
 /** The paths' distributions and where each applies ([B, 1] 0/1). */
@@ -136,6 +172,22 @@ export interface ObjectAnswers {
   /** The probability that the question's first-named sound was first heard before its second-named one. */
   yes: Tensor; // [B, 1]
   onYes: Tensor;
+}
+
+/**
+ * The object paths' answers with the event paths' (event_answers.ts, model.eventAnswers) merged in: their looks and
+ * sounds added where they apply, and the "what does the {object} sound like" path off for the causal questions, which
+ * also name one object and no sound.
+ */
+export function withEvents(a: ObjectAnswers, ev: EventAnswers): ObjectAnswers {
+  const onSound = a.onSound.mul(ev.causal.neg().add(1)); // [B, 1]
+  return {
+    ...a,
+    look: a.look.add(ev.look.mul(ev.onLook)), // [B, 54]
+    onLook: a.onLook.add(ev.onLook),
+    sound: a.sound.mul(onSound).add(ev.sound.mul(ev.onSound)), // [B, 4]
+    onSound: onSound.add(ev.onSound),
+  };
 }
 
 /** The distributions the paths copy, and where each applies. */
@@ -155,7 +207,6 @@ export function objectAnswers(e: ObjectEvidence): ObjectAnswers {
   const at = e.timed.mul(noLook).mul(noSound); // [B, 1] a time, no object, no sound
   const sounds = exactly(looksNamed, 1).mul(noSound); // [B, 1] one object, no sound
 
-  const outside = (keep: Tensor) => keep.neg().add(1).mul(OUT); // [B, n] OUT where keep is 0
   const byFirst = first
     .mul(-1 / FIRST_TEMPERATURE)
     .add(outside(e.looks))
@@ -262,10 +313,11 @@ export function objectAnswerLogits(
   ids: CountWordIds,
   vocab: number,
   visual?: VisualAnswers,
+  events?: EventAnswers,
 ): Tensor {
   const g = states.graph;
   if (!ids.looks || !ids.yesNo) throw new Error('objectAnswerLogits: the vocabulary ids hold no look or yes/no words');
-  const a = objectAnswers(e);
+  const a = events ? withEvents(objectAnswers(e), events) : objectAnswers(e);
   const [b, lt] = text.shape as number[];
   const byColor = a.look.reshape([b, LOOK_COLORS.length, SHAPES.length]); // [B, 9, 6]
   let color = byColor.sum([2]).mul(a.onLook); // [B, 9]

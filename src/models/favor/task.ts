@@ -68,8 +68,10 @@ export const FavorModelSchema = z
     countWords: z.boolean().default(false),
     countAsked: z.enum(['off', 'mask', 'copy', 'point']).default('off'),
     countObjects: z.boolean().default(false),
+    splitSounds: z.boolean().default(false),
     objectAnswers: z.boolean().default(false),
     visualAnswers: z.boolean().default(false),
+    eventAnswers: z.boolean().default(false),
     questionAv: z.boolean().default(false),
     flip: z.boolean().default(false),
     lmDim: z.number().int().positive(),
@@ -124,10 +126,18 @@ export const FavorModelSchema = z
       path: ['countObjects'],
     },
   )
+  .refine((m) => !m.splitSounds || m.countObjects, {
+    message: 'splitSounds shares out the impacts countObjects counts: it needs countObjects',
+    path: ['splitSounds'],
+  })
   .refine((m) => !m.objectAnswers || (m.countObjects && m.countTokens === 'audio'), {
     message:
       "objectAnswers reads the hit head's frames and the counter's impacts: it needs countObjects and countTokens 'audio'",
     path: ['objectAnswers'],
+  })
+  .refine((m) => !m.eventAnswers || m.objectAnswers, {
+    message: "eventAnswers copies through objectAnswers' look and sound gates: it needs objectAnswers",
+    path: ['eventAnswers'],
   })
   .refine((m) => !m.visualAnswers || m.objectAnswers, {
     message: "visualAnswers copies through objectAnswers' colour and shape gates: it needs objectAnswers",
