@@ -7,14 +7,13 @@
  *
  *   hit frames [B, F', 54] 0/1, impacts [B, F', 4] 0/1 (object_answers.ts' SoundEvidence); the looks the question names
  *   "which object made the first sound" ('first', no object, sound or time):
- *       the first impact's frame t0 (any sound); a softmax of SHARPNESS x each look's hits weighted by a Gaussian
- *       (sd AT_SD frames) around t0, over the looks that hit                                          look [B, 54]
+ *       the first impact's frame t0 (any sound); hitsAround t0 (SHARPNESS x each look's hits weighted by a
+ *       Gaussian, sd AT_SD frames), over the looks that hit                                            look [B, 54]
  *   "which other object hit the wall right after the {object} first hit the wall" ('after', 'which', one object):
  *       a = the named look's first hit frame; each other look's first hit frame after a;
- *       a softmax of -(that frame) / FIRST_TEMPERATURE over the looks hitting after a                  look [B, 54]
+ *       the earliest of them (a softmax of -frame / FIRST_TEMPERATURE) over the looks hitting after a   look [B, 54]
  *   "what was heard right after the {object} first hit the wall" ('after', 'heard', one object):
- *       each sound's first impact frame after a; a softmax of -(that frame) / FIRST_TEMPERATURE over the sounds
- *       heard after a                                                                                  sound [B, 4]
+ *       each sound's first impact frame after a; the earliest of them over the sounds heard after a    sound [B, 4]
  *
  * The question is recognised by its words, as visualAnswers recognises its own; the words are fixed by AVQA's
  * templates. An impact in a's own frame is not "after" (AVQA keeps other impacts half a second from a).
@@ -22,15 +21,13 @@
 import type { Tensor } from '../../engine/index.js';
 import { namedWords } from './count_asked.js';
 import {
-  AT_SD,
-  FIRST_TEMPERATURE,
   type ObjectEvidence,
-  SHARPNESS,
   atLeast,
+  earliest,
   exactly,
   firstFrames,
   frameIndices,
-  outside,
+  hitsAround,
 } from './object_answers.js';
 
 /** Vocabulary ids of the words that say which event question is asked. */
@@ -53,9 +50,6 @@ export interface EventAnswers {
 
 /** The event paths' distributions: `e` the object evidence (its named looks, sounds and time), `text` [B, Lt]. */
 export function eventAnswers(e: ObjectEvidence, text: Tensor, ids: EventWordIds): EventAnswers {
-  const g = e.hitFrames.graph;
-  const f = e.hitFrames.shape[1] as number;
-  const frameIndex = frameIndices(g, f); // [1, F', 1]
   const [first, after, which, heard] = namedWords(text, [ids.first, ids.after, ids.which, ids.heard]).split(
     [1, 1, 1, 1],
     1,
@@ -74,26 +68,17 @@ export function eventAnswers(e: ObjectEvidence, text: Tensor, ids: EventWordIds)
   const { first: hitFirst, any: hits } = firstFrames(e.hitFrames); // [B, 54] each
   // "the first sound": the looks hitting around the first impact of any sound.
   const t0 = firstFrames(e.impacts).first.neg().max([1], true).neg().unsqueeze([2]); // [B, 1, 1] the earliest
-  const near = frameIndex
-    .sub(t0)
-    .square()
-    .mul(-1 / (2 * AT_SD * AT_SD))
-    .exp(); // [B, F', 1]
-  const byFirst = e.hitFrames.mul(near).sum([1]).mul(SHARPNESS).add(outside(hits)).softmax(1); // [B, 54]
+  const byFirst = hitsAround(e.hitFrames, t0, hits); // [B, 54]
 
   // "right after the {object} first hit": the named look's first hit frame a, then what comes first after it.
   const a = hitFirst.mul(e.looks).sum([1], true).unsqueeze([2]); // [B, 1, 1]
-  const later = frameIndex.gt(a).cast('float32'); // [B, F', 1] frames after a
+  const later = frameIndices(e.hitFrames.graph, e.hitFrames.shape[1] as number)
+    .gt(a)
+    .cast('float32'); // [B, F', 1] frames after a
   const next = firstFrames(e.hitFrames.mul(later).mul(e.looks.neg().add(1).unsqueeze([1]))); // [B, 54] each
-  const byNext = next.first
-    .mul(-1 / FIRST_TEMPERATURE)
-    .add(outside(next.any))
-    .softmax(1); // [B, 54]
+  const byNext = earliest(next.first, next.any); // [B, 54]
   const heardNext = firstFrames(e.impacts.mul(later)); // [B, 4] each
-  const byHeard = heardNext.first
-    .mul(-1 / FIRST_TEMPERATURE)
-    .add(outside(heardNext.any))
-    .softmax(1); // [B, 4]
+  const byHeard = earliest(heardNext.first, heardNext.any); // [B, 4]
 
   const onNext = oneObject.mul(which); // [B, 1]
   const onHeard = oneObject.mul(heard); // [B, 1]

@@ -79,7 +79,7 @@ export const exactly = (x: Tensor, n: number): Tensor =>
   );
 
 /** OUT where keep [B, n] is 0, else 0: added to a softmax's scores, it leaves the items not kept out. */
-export const outside = (keep: Tensor): Tensor => keep.neg().add(1).mul(OUT); // [B, n]
+const outside = (keep: Tensor): Tensor => keep.neg().add(1).mul(OUT); // [B, n]
 
 /** The frame index t as a [1, F', 1] constant. */
 export function frameIndices(g: Tensor['graph'], f: number): Tensor {
@@ -175,6 +175,31 @@ export interface ObjectAnswers {
 }
 
 /**
+ * The earliest of the kept items: first frames [B, n] (objects' first hits, sounds' first impacts) -> a softmax of
+ * -frame / FIRST_TEMPERATURE over the items where keep [B, n] is 1.
+ */
+export function earliest(first: Tensor, keep: Tensor): Tensor {
+  return first
+    .mul(-1 / FIRST_TEMPERATURE)
+    .add(outside(keep))
+    .softmax(1); // [B, n]
+}
+
+/**
+ * The looks hitting around a frame: hit frames [B, F', 54] weighted by a Gaussian (sd AT_SD frames) around `centre`
+ * [B, 1, 1] (a frame index, fractional allowed) -> a softmax of SHARPNESS x that weight over the looks where keep
+ * [B, 54] is 1.
+ */
+export function hitsAround(hitFrames: Tensor, centre: Tensor, keep: Tensor): Tensor {
+  const near = frameIndices(hitFrames.graph, hitFrames.shape[1] as number)
+    .sub(centre)
+    .square()
+    .mul(-1 / (2 * AT_SD * AT_SD))
+    .exp(); // [B, F', 1]
+  return hitFrames.mul(near).sum([1]).mul(SHARPNESS).add(outside(keep)).softmax(1); // [B, 54]
+}
+
+/**
  * The object paths' answers with the event paths' (event_answers.ts, model.eventAnswers) merged in: their looks and
  * sounds added where they apply, and the "what does the {object} sound like" path off for the causal questions, which
  * also name one object and no sound.
@@ -192,9 +217,6 @@ export function withEvents(a: ObjectAnswers, ev: EventAnswers): ObjectAnswers {
 
 /** The distributions the paths copy, and where each applies. */
 export function objectAnswers(e: ObjectEvidence): ObjectAnswers {
-  const g = e.hitFrames.graph;
-  const f = e.hitFrames.shape[1] as number;
-  const frameIndex = frameIndices(g, f); // [1, F', 1]
   const { first, any: hitOnce } = firstFrames(e.hitFrames); // [B, 54] first hit frame (F' if none), 1 if it hits
 
   const jaccard = e.binding; // [B, 54, 4]
@@ -207,20 +229,12 @@ export function objectAnswers(e: ObjectEvidence): ObjectAnswers {
   const at = e.timed.mul(noLook).mul(noSound); // [B, 1] a time, no object, no sound
   const sounds = exactly(looksNamed, 1).mul(noSound); // [B, 1] one object, no sound
 
-  const byFirst = first
-    .mul(-1 / FIRST_TEMPERATURE)
-    .add(outside(e.looks))
-    .softmax(1); // [B, 54]
+  const byFirst = earliest(first, e.looks); // [B, 54]
   const withSound = jaccard.matmul(e.sounds.unsqueeze([2])).squeeze([2]); // [B, 54] the named sound's column
   const byWith = withSound.mul(SHARPNESS).add(outside(hitOnce)).softmax(1); // [B, 54]
   // An impact at s seconds falls in frame 2s - 1 or 2s (the question rounds it to the half second): centre 2s - 1/2.
   const centre = e.seconds.mul(2).sub(0.5).unsqueeze([2]); // [B, 1, 1]
-  const near = frameIndex
-    .sub(centre)
-    .square()
-    .mul(-1 / (2 * AT_SD * AT_SD))
-    .exp(); // [B, F', 1]
-  const byTime = e.hitFrames.mul(near).sum([1]).mul(SHARPNESS).add(outside(hitOnce)).softmax(1); // [B, 54]
+  const byTime = hitsAround(e.hitFrames, centre, hitOnce); // [B, 54]
   const look = byFirst.mul(order).add(byWith.mul(which)).add(byTime.mul(at)); // [B, 54]
   const row = e.looks.unsqueeze([1]).matmul(jaccard).squeeze([1]); // [B, 4] the named object's row
   // "was the first S1 heard before the first S2": the sound named first in the question against the other.
