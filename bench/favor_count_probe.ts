@@ -27,7 +27,7 @@
  * `--objects val|test` scores what the frozen heads answer on their own for the questions `model.objectAnswers`,
  * `model.countObjects`, `model.visualAnswers` and `model.eventAnswers` copy onto (probeObjects): the ceiling of those
  * paths, for a stage-1 run before any stage 2. The count templates are scored twice, as the run counts and with
- * `model.splitSounds`.
+ * `model.splitSounds`, and again per kind of object asked about (it owns its sound, shares it, or is silent).
  *
  *   node dist/bench/favor_count_probe.js STAGE1_RUN --objects test --scenes 1000 --duration 10 [--json]
  */
@@ -473,6 +473,8 @@ export async function probeObjects(
       : [[t, t, OBJECT_TEMPLATES[t]]],
   );
   const rows = reads.map(() => ({ n: 0, right: 0 }));
+  // The count templates again per kind of asked object (objectKind): the paths count each kind differently.
+  const byKind = new Map<string, { n: number; right: number }>();
   const lookName = (k: number) => `${LOOK_COLORS[Math.floor(k / SHAPES.length)]} ${SHAPES[k % SHAPES.length]}`;
   const argmax = (x: Float32Array) => x.reduce((best, v, i) => (v > x[best] ? i : best), 0);
   const READ: Record<ObjectKind, (out: Record<string, Float32Array>) => string> = {
@@ -496,22 +498,45 @@ export async function probeObjects(
         text: prefixFeed([words], textLen, tok.padId),
       });
       const out = Object.fromEntries(Object.entries(r).map(([k, v]) => [k, toFloat32(v)]));
-      reads.forEach(([template, , kind], i) => {
+      const kind = OBJECT_TEMPLATES[q.template] === 'count' ? objectKind(cfg, q) : undefined;
+      reads.forEach(([template, label, read], i) => {
         if (template !== q.template) return;
+        const right = +(READ[read](out) === q.answer);
         rows[i].n++;
-        rows[i].right += +(READ[kind](out) === q.answer);
+        rows[i].right += right;
+        if (!kind) return;
+        const row = byKind.get(`${label} [${kind}]`) ?? { n: 0, right: 0 };
+        byKind.set(`${label} [${kind}]`, { n: row.n + 1, right: row.right + right });
       });
     }
   } finally {
     await session.release();
   }
-  return reads.map(([, template], i) => ({
+  const kinds = reads.flatMap(([, label]) =>
+    OBJECT_KINDS.flatMap((kind) => {
+      const row = byKind.get(`${label} [${kind}]`);
+      return row ? [{ template: `${label} [${kind}]`, ...row }] : [];
+    }),
+  );
+  return [...reads.map(([, template], i) => ({ template, ...rows[i] })), ...kinds].map((r) => ({
     run: dir,
     split,
-    template,
-    questions: rows[i].n,
-    headsRight: rows[i].right / (rows[i].n || 1),
+    template: r.template,
+    questions: r.n,
+    headsRight: r.right / (r.n || 1),
   }));
+}
+
+/** What an object count question's object is to the paths: it owns its sound, shares it with another, or is silent. */
+const OBJECT_KINDS = ['own sound', 'shared sound', 'silent'] as const;
+
+/** The kind of object a count.sounds or count.wall question asks about, from its scene. */
+function objectKind(cfg: AvqaConfig, q: AvqaQuestion): (typeof OBJECT_KINDS)[number] {
+  const objects = avqaScene(cfg, q.index).objects;
+  const asked = objects.find((o) => q.question.includes(`the ${o.name} `));
+  if (!asked) throw new Error(`${q.id}: no object of the scene is named in '${q.question}'`);
+  if (!asked.sound) return 'silent';
+  return objects.filter((o) => o.sound === asked.sound).length > 1 ? 'shared sound' : 'own sound';
 }
 
 /** Where a run keeps the hit head: a stage-1 run at frame_aux.hits (pretrain.ts), stage 2 at encoder.hit_head. */

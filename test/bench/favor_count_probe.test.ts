@@ -60,8 +60,11 @@ test('the answers probe: per count template, how often the count token is right,
     writeStageTwoRun(dir, model);
     const file = join(dir, 'config.json');
     const scenes = 60;
-    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), source: `avqa:${scenes}` }));
-    const cfg = avqaConfig({ minDuration: 5, maxDuration: 10 });
+    // Three questions per family per scene, so that the few test scenes ask a count.heard question.
+    const avqa = { seed: 0, minDuration: 5, maxDuration: 10, perFamily: 3 };
+    const written = JSON.parse(readFileSync(file, 'utf8'));
+    writeFileSync(file, JSON.stringify({ ...written, source: `avqa:${scenes}`, data: { avqa } }));
+    const cfg = avqaConfig(avqa);
     const test_ = generateAvqa(cfg, scenes).questions.filter((q) => q.split === 'test' && q.template === 'count.heard');
     assert.ok(test_.length > 0, 'some test count.heard questions');
     const rows = await probeAnswers(dir, 'test');
@@ -92,6 +95,9 @@ test('the objects probe: how often the frozen heads alone answer the questions o
     writeStageOneRun(dir, { ...favorTiny(), window: 5, hitAux: 1, onsetAux: 1 }, 3);
     const [scenes, duration] = [40, 5];
     const rows = await probeObjects(dir, 'val', { scenes, duration });
+    // The count rows again per kind of object asked about, the kinds these val scenes ask about.
+    const kindRows = rows.map((r) => r.template).filter((t) => t.includes(' ['));
+    assert.ok(kindRows.length > 0, 'some count rows per kind of object');
     assert.deepEqual(
       rows.map((r) => r.template),
       [
@@ -111,14 +117,25 @@ test('the objects probe: how often the frozen heads alone answer the questions o
         'count.wall (splitSounds)',
         'count.sounds',
         'count.sounds (splitSounds)',
+        ...kindRows,
       ],
     );
     const cfg = avqaConfig({ minDuration: duration, maxDuration: duration });
     const asked = generateAvqa(cfg, scenes).questions.filter((q) => q.split === 'val');
-    for (const r of rows) {
+    for (const r of rows.filter((x) => !kindRows.includes(x.template))) {
       const template = r.template.replace(' (splitSounds)', ''); // the count templates are read both ways
       assert.equal(r.questions, asked.filter((q) => q.template === template).length, r.template);
       assert.ok(r.headsRight >= 0 && r.headsRight <= 1, r.template);
+      // Its rows per kind of object split its questions and the right ones.
+      const kinds = rows.filter((x) => x.template.startsWith(`${r.template} [`));
+      if (!r.template.startsWith('count.')) continue;
+      const sum = (f: (x: (typeof rows)[number]) => number) => kinds.reduce((a, x) => a + f(x), 0);
+      assert.equal(
+        sum((x) => x.questions),
+        r.questions,
+        r.template,
+      );
+      assert.ok(Math.abs(sum((x) => x.headsRight * x.questions) - r.headsRight * r.questions) < 1e-9, r.template);
     }
     assert.ok(
       rows.some((r) => r.questions > 0),

@@ -94,6 +94,11 @@ function expected(q: AvqaQuestion, s: Truth): string {
     return r;
   };
   const first = (times: number[]) => times.filter((t) => inClip(t, d)).sort((a, b) => a - b)[0];
+  // A count, or '!gap' when two of the counted times are under 0.05 s apart (heard as one).
+  const counted = (times: number[]) => {
+    const t = times.filter((x) => inClip(x, d)).sort((a, b) => a - b);
+    return t.some((x, k) => k > 0 && x - t[k - 1] < 0.05) ? '!gap' : String(t.length);
+  };
   switch (q.template) {
     case 'audio.kind':
       return one(heard, 'kinds of sound');
@@ -151,16 +156,12 @@ function expected(q: AvqaQuestion, s: Truth): string {
       return objects[e.object].name;
     }
     case 'count.sounds':
-      return String(
-        byName(m(/^how many times did the (\w+ \w+) make a sound\?$/)[1]).bounces.filter((t) => inClip(t, d)).length,
-      );
+      return counted(byName(m(/^how many times did the (\w+ \w+) make a sound\?$/)[1]).bounces);
     case 'count.wall':
-      return String(
-        byName(m(/^how many times did the (\w+ \w+) hit the wall\?$/)[1]).bounces.filter((t) => inClip(t, d)).length,
-      );
+      return counted(byName(m(/^how many times did the (\w+ \w+) hit the wall\?$/)[1]).bounces);
     case 'count.heard': {
       const w = m(/^how many times is a (\w+) heard\?$/)[1];
-      return String(s.sounds.filter((e) => objects[e.object].sound === w).length);
+      return counted(s.sounds.filter((e) => objects[e.object].sound === w).map((e) => e.time));
     }
     case 'causal.next': {
       const x = byName(m(/^which other object hit the wall right after the (\w+ \w+) first hit the wall\?$/)[1]);

@@ -54,10 +54,15 @@ function firstClear(times: number[], d: number): number | null {
   return t !== undefined && clear(t, d) ? t : null;
 }
 
-/** Number of times in [0, d), or null when one lies near an edge (counted or not is unclear). */
+/**
+ * Number of times in [0, d) (sorted), or null when one lies near an edge (counted or not is unclear) or two lie
+ * closer than countGap (one sound or two?).
+ */
 function countClear(times: number[], d: number): number | null {
   if (times.some((t) => inEdge(t, d))) return null;
-  return times.filter((t) => t >= 0 && t < d).length;
+  const counted = times.filter((t) => t >= 0 && t < d);
+  if (counted.some((t, k) => k > 0 && t - counted[k - 1] < T.countGap)) return null;
+  return counted.length;
 }
 
 /** Onsets per sound word of the sounding objects, sorted. */

@@ -23,6 +23,11 @@ export const AVQA_TOLERANCES = {
   tail: 1,
   /** Counting questions are asked only up to this count. */
   maxCount: 12,
+  /**
+   * Counting questions: every two counted impacts are at least this far apart. Closer ones (an object hitting both
+   * walls of a corner, two objects with one sound hitting together) sound as one, a flam, and fall in one 2 Hz frame.
+   */
+  countGap: 0.05,
   /** Sync questions shift the audio by one of these (either sign). */
   syncOffsets: [0.5, 1, 1.5, 2] as readonly number[],
 } as const;
