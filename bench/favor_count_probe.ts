@@ -52,7 +52,7 @@ import {
   sceneSplit,
 } from '../src/data/avqa/index.js';
 import type { FavorConfig } from '../src/models/favor/config.js';
-import { answerClips, loadFavorModel } from '../src/models/favor/infer.js';
+import { answerClipsByLength, loadFavorModel } from '../src/models/favor/infer.js';
 import { FavorModelSchema } from '../src/models/favor/task.js';
 import { audioPeakCounts, audioTokenRates, countWordIds } from '../src/models/favor/count_tokens.js';
 import { HIT_PROBABILITY, namedLooks, objectHitCounts, objectHitFrames } from '../src/models/favor/count_objects.js';
@@ -67,7 +67,7 @@ import {
 import { eventAnswers } from '../src/models/favor/event_answers.js';
 import { namedSounds } from '../src/models/favor/count_asked.js';
 import { lookTokens, visualAnswers } from '../src/models/favor/visual_answers.js';
-import { type Answered, prefixFeed } from '../src/models/favor/evaluate.js';
+import { prefixFeed } from '../src/models/favor/evaluate.js';
 import { SHAPES } from '../src/data/synth/classes.js';
 import { avInputs, countWordsOf, encodeStreams, favorEncode } from '../src/models/favor/model.js';
 import { avBatch, clipFromStreams } from '../src/models/favor/data.js';
@@ -300,17 +300,11 @@ export async function probeAnswers(dir: string, split: 'val' | 'test'): Promise<
         const streams = avqaStreams(cfg, q.index, q.audio ?? {}, { size: c.frameSize });
         return clipFromStreams(streams.video.data, streams.audio.data, c.frameSize);
       });
-      // answerClips takes clips of one length: one call per length in the batch.
-      const answers: Answered[] = new Array(part.length);
-      for (const frames of new Set(clips.map((clip) => clip.frames))) {
-        const at = clips.flatMap((clip, i) => (clip.frames === frames ? [i] : []));
-        const said = await answerClips(
-          model,
-          at.map((i) => clips[i]),
-          at.map((i) => part[i].question),
-        );
-        at.forEach((i, j) => (answers[i] = said[j]));
-      }
+      const answers = await answerClipsByLength(
+        model,
+        clips,
+        part.map((q) => q.question),
+      );
       for (const [i, q] of part.entries()) {
         const k = soundOf(q);
         if (k < 0) continue; // a silent object: no sound to look up

@@ -21,7 +21,7 @@ import {
 } from '../src/data/avqa/index.js';
 import { type Answered, scoreAnswers, templatePriors } from '../src/models/favor/evaluate.js';
 import { clipFromStreams } from '../src/models/favor/data.js';
-import { answerClips, loadFavorModel } from '../src/models/favor/infer.js';
+import { answerClipsByLength, loadFavorModel } from '../src/models/favor/infer.js';
 import { loadRun } from '../src/train/files.js';
 import { InputError } from '../src/util/errors.js';
 
@@ -75,18 +75,13 @@ export async function rescoreRun(dir: string, split: 'val' | 'test'): Promise<Re
       const s = avqaStreams(avqa.cfg, q.index, q.audio ?? {}, { size: model.config.frameSize });
       return clipFromStreams(s.video.data, s.audio.data, model.config.frameSize);
     });
-    // answerClips takes clips of one length: one call per length in the batch.
-    const said: Answered[] = new Array(part.length);
-    for (const frames of new Set(clips.map((clip) => clip.frames))) {
-      const at = clips.flatMap((clip, i) => (clip.frames === frames ? [i] : []));
-      const out = await answerClips(
+    answers.push(
+      ...(await answerClipsByLength(
         model,
-        at.map((i) => clips[i]),
-        at.map((i) => part[i].question),
-      );
-      at.forEach((i, j) => (said[i] = out[j]));
-    }
-    answers.push(...said);
+        clips,
+        part.map((q) => q.question),
+      )),
+    );
   }
   const metrics = scoreAnswers(
     questions,

@@ -14,25 +14,20 @@ import { getTask } from '../../src/models/registry.js';
 import { parseOverrides, resolveConfig } from '../../src/train/config.js';
 import { parseDataSource } from '../../src/train/data.js';
 import { runTraining } from '../../src/train/run.js';
+import { shortRunOverrides } from '../models/favor_fixtures.js';
 
 test('rescoring a finished run on an unchanged generator repeats its test metrics', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'favor-rescore-'));
   try {
     const task = await getTask('favor');
-    const overrides = parseOverrides([
-      'data.avqa.minDuration=5',
-      'data.avqa.maxDuration=6',
-      'data.heldOutPerFamily=1',
-      'data.avqa.perFamily=2',
-      'variant=tiny',
-      'train.maxSteps=30',
-      'train.batchSize=8',
-      'train.evalBefore=false',
-      'train.threads=1',
-      'train.worker=false',
-      'train.report=false',
-      'train.export=false',
-    ]);
+    const overrides = parseOverrides(
+      shortRunOverrides(30, [
+        'data.avqa.minDuration=5',
+        'data.avqa.maxDuration=6',
+        'data.heldOutPerFamily=1',
+        'data.avqa.perFamily=2',
+      ]),
+    );
     const source = parseDataSource('avqa:60');
     const config = resolveConfig(task, { source: source.kind, overrides });
     const r = await runTraining({ task, config, source, out: dir, quiet: true });

@@ -160,3 +160,19 @@ export function evidenceInputs(g: Graph, b: number, f: number): ObjectEvidence {
     timed: g.input('timed', 'float32', [b, 1]),
   };
 }
+
+/** --set overrides of a short tiny favor run in a test: `steps` steps of batch 8 on one thread, no evaluation before
+ * training, no worker, report or export; `avqa` the AVQA and data settings before them. */
+export function shortRunOverrides(steps: number, avqa: string[]): string[] {
+  return [
+    ...avqa,
+    'variant=tiny',
+    `train.maxSteps=${steps}`,
+    'train.batchSize=8',
+    'train.evalBefore=false',
+    'train.threads=1',
+    'train.worker=false',
+    'train.report=false',
+    'train.export=false',
+  ];
+}

@@ -11,23 +11,14 @@ import { getTask } from '../../src/models/registry.js';
 import { parseOverrides, resolveConfig } from '../../src/train/config.js';
 import { parseDataSource } from '../../src/train/data.js';
 import { runTraining } from '../../src/train/run.js';
+import { shortRunOverrides } from './favor_fixtures.js';
 
 test('attune train favor --data avqa:N: a short run scores every family, and the run answers with attention per window', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'favor-task-'));
   try {
     const task = await getTask('favor');
     const avqa = ['data.avqa.minDuration=5', 'data.avqa.maxDuration=6'];
-    const overrides = parseOverrides([
-      ...avqa,
-      'variant=tiny',
-      'train.maxSteps=6',
-      'train.batchSize=8',
-      'train.evalBefore=false',
-      'train.threads=1',
-      'train.worker=false',
-      'train.report=false',
-      'train.export=false',
-    ]);
+    const overrides = parseOverrides(shortRunOverrides(6, avqa));
     const source = parseDataSource('avqa:60');
     assert.deepEqual(source, { kind: 'synth', clips: 60, set: 'avqa' });
     const config = resolveConfig(task, { source: source.kind, overrides });

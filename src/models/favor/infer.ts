@@ -217,6 +217,25 @@ export async function answerClips(model: FavorModel, clips: ClipStreams[], quest
   return withAnswerSession(model, clips, questions, ({ greedy }) => greedy());
 }
 
+/** answerClips over clips of any lengths: one batch per length, the answers in the clips' order. */
+export async function answerClipsByLength(
+  model: FavorModel,
+  clips: ClipStreams[],
+  questions: string[],
+): Promise<Answered[]> {
+  const answers: Answered[] = new Array(clips.length);
+  for (const frames of new Set(clips.map((clip) => clip.frames))) {
+    const at = clips.flatMap((clip, i) => (clip.frames === frames ? [i] : []));
+    const said = await answerClips(
+      model,
+      at.map((i) => clips[i]),
+      at.map((i) => questions[i]),
+    );
+    at.forEach((i, j) => (answers[i] = said[j]));
+  }
+  return answers;
+}
+
 /** Encoder graph: video [1, F, S*S*3], audio [1, 25F, 64], frame_mask [1, F] -> tokens [1, M, Dlm], token_window [M]. */
 function encoderGraph(model: FavorModel, frames: number) {
   return (g: Graph, p: Scope): Record<string, Tensor> => {
