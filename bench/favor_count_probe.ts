@@ -67,6 +67,7 @@ import {
 import { eventAnswers } from '../src/models/favor/event_answers.js';
 import { namedSounds } from '../src/models/favor/count_asked.js';
 import { lookTokens, visualAnswers } from '../src/models/favor/visual_answers.js';
+import { OBJECT_KINDS, countedObject } from './favor_count_truth.js';
 import { prefixFeed } from '../src/models/favor/evaluate.js';
 import { SHAPES } from '../src/data/synth/classes.js';
 import { avInputs, countWordsOf, encodeStreams, favorEncode } from '../src/models/favor/model.js';
@@ -467,7 +468,7 @@ export async function probeObjects(
       : [[t, t, OBJECT_TEMPLATES[t]]],
   );
   const rows = reads.map(() => ({ n: 0, right: 0 }));
-  // The count templates again per kind of asked object (objectKind): the paths count each kind differently.
+  // The count templates again per kind of asked object (countedObject): the paths count each kind differently.
   const byKind = new Map<string, { n: number; right: number }>();
   const lookName = (k: number) => `${LOOK_COLORS[Math.floor(k / SHAPES.length)]} ${SHAPES[k % SHAPES.length]}`;
   const argmax = (x: Float32Array) => x.reduce((best, v, i) => (v > x[best] ? i : best), 0);
@@ -492,7 +493,8 @@ export async function probeObjects(
         text: prefixFeed([words], textLen, tok.padId),
       });
       const out = Object.fromEntries(Object.entries(r).map(([k, v]) => [k, toFloat32(v)]));
-      const kind = OBJECT_TEMPLATES[q.template] === 'count' ? objectKind(cfg, q) : undefined;
+      const kind =
+        OBJECT_TEMPLATES[q.template] === 'count' ? countedObject(avqaScene(cfg, q.index), q).kind : undefined;
       reads.forEach(([template, label, read], i) => {
         if (template !== q.template) return;
         const right = +(READ[read](out) === q.answer);
@@ -519,18 +521,6 @@ export async function probeObjects(
     questions: r.n,
     headsRight: r.right / (r.n || 1),
   }));
-}
-
-/** What an object count question's object is to the paths: it owns its sound, shares it with another, or is silent. */
-const OBJECT_KINDS = ['own sound', 'shared sound', 'silent'] as const;
-
-/** The kind of object a count.sounds or count.wall question asks about, from its scene. */
-function objectKind(cfg: AvqaConfig, q: AvqaQuestion): (typeof OBJECT_KINDS)[number] {
-  const objects = avqaScene(cfg, q.index).objects;
-  const asked = objects.find((o) => q.question.includes(`the ${o.name} `));
-  if (!asked) throw new Error(`${q.id}: no object of the scene is named in '${q.question}'`);
-  if (!asked.sound) return 'silent';
-  return objects.filter((o) => o.sound === asked.sound).length > 1 ? 'shared sound' : 'own sound';
 }
 
 /** Where a run keeps the hit head: a stage-1 run at frame_aux.hits (pretrain.ts), stage 2 at encoder.hit_head. */
