@@ -68,6 +68,7 @@ import { eventAnswers } from '../src/models/favor/event_answers.js';
 import { namedSounds } from '../src/models/favor/count_asked.js';
 import { lookTokens, visualAnswers } from '../src/models/favor/visual_answers.js';
 import { OBJECT_KINDS, countedObject } from './favor_count_truth.js';
+import { runAvqa } from './favor_rescore.js';
 import { prefixFeed } from '../src/models/favor/evaluate.js';
 import { SHAPES } from '../src/data/synth/classes.js';
 import { avInputs, countWordsOf, encodeStreams, favorEncode } from '../src/models/favor/model.js';
@@ -259,12 +260,8 @@ export async function probeAnswers(dir: string, split: 'val' | 'test'): Promise<
   const c = model.config;
   if (c.countTokens === 'off')
     throw new InputError(`${dir}: model.countTokens is off; nothing to probe`, { field: 'model.countTokens' });
-  const run = loadRun(dir, { tasks: ['favor'] });
-  const data = (run.config.data ?? {}) as { avqa?: Partial<AvqaConfig>; heldOutPerFamily?: number | null };
-  const scenes = Number(/^avqa:(\d+)$/.exec(String(run.config.source ?? ''))?.[1]);
-  if (!scenes) throw new InputError(`${dir}: config.json source is not avqa:N`, { field: 'source' });
   // Val and test are what perFamily = heldOutPerFamily asks of the same scenes (the run's evaluation).
-  const cfg = avqaConfig({ ...(data.avqa ?? {}), perFamily: data.heldOutPerFamily ?? data.avqa?.perFamily ?? 1 });
+  const { heldOut: cfg, scenes } = runAvqa(dir);
   const templates = ['count.heard', 'count.sounds'];
   const questions = generateAvqa(cfg, scenes).questions.filter(
     (q) => q.split === split && templates.includes(q.template),
