@@ -26,8 +26,8 @@
  *
  * `--objects val|test` scores what the frozen heads answer on their own for the questions `model.objectAnswers`,
  * `model.countObjects`, `model.visualAnswers` and `model.eventAnswers` copy onto (probeObjects): the ceiling of those
- * paths, for a stage-1 run before any stage 2. The count templates are scored twice, as the run counts and with
- * `model.splitSounds`, and again per kind of object asked about (it owns its sound, shares it, or is silent).
+ * paths, for a stage-1 run before any stage 2. The count templates are scored as the run counts, with
+ * `model.splitSounds`, and with the voice head where the run has one (`model.voiceCounts`), and again per kind of object asked about (it owns its sound, shares it, or is silent).
  *
  *   node dist/bench/favor_count_probe.js STAGE1_RUN --objects test --scenes 1000 --duration 10 [--json]
  */
@@ -54,7 +54,8 @@ import {
 import type { FavorConfig } from '../src/models/favor/config.js';
 import { answerClipsByLength, loadFavorModel } from '../src/models/favor/infer.js';
 import { FavorModelSchema } from '../src/models/favor/task.js';
-import { audioPeakCounts, audioTokenRates, countWordIds } from '../src/models/favor/count_tokens.js';
+import { audioPeakCounts, audioPeaks, audioTokenRates, countWordIds } from '../src/models/favor/count_tokens.js';
+import { voiceImpacts, voiceLogits, voiceObjectCounts } from '../src/models/favor/voices.js';
 import { HIT_PROBABILITY, namedLooks, objectHitCounts, objectHitFrames } from '../src/models/favor/count_objects.js';
 import {
   bindSounds,
@@ -355,7 +356,7 @@ interface ObjectScore {
 }
 
 /** Which output of the probe's graph answers a template, and how it is read (probeObjects' READ). */
-type ObjectKind = 'look' | 'sound' | 'count' | 'split' | 'yes' | 'color' | 'shape' | 'scene';
+type ObjectKind = 'look' | 'sound' | 'count' | 'split' | 'voice' | 'yes' | 'color' | 'shape' | 'scene';
 
 /** The templates the object paths answer, and which of their outputs answers each. */
 const OBJECT_TEMPLATES: Record<string, ObjectKind> = {
@@ -422,7 +423,8 @@ export async function probeObjects(
   const text = g.input('text', 'int64', [1, textLen]);
   const hitFrames = objectHitFrames(hitHeadScope(root, stageOne), streams.visual, streams.frameMask); // [1, F', 54]
   const peak = over.peak ?? (c.countPeaks > 0 ? c.countPeaks : DEFAULT_PEAK);
-  const soundFrames = audioPeakCounts(audioTokenRates(encoder.scope('count_head'), streams.audio), peak); // [1, F', 4]
+  const peaks = audioPeaks(audioTokenRates(encoder.scope('count_head'), streams.audio), peak); // [1, F', 25, 4]
+  const soundFrames = peaks.sum([2]); // [1, F', 4]
   const named = namedLooks(text, looks.colors, looks.shapes); // [1, 54]
   const bound = bindSounds(hitFrames, soundFrames, streams.frameMask);
   const evidence = {
@@ -434,7 +436,18 @@ export async function probeObjects(
   };
   // The event paths too (model.eventAnswers), whatever the run: what the heads would answer there.
   const answers = withEvents(objectAnswers(evidence), eventAnswers(evidence, text, ids.events!));
-  const counted = objectCounts(bound, c.splitSounds); // [1, 54] as the run counts
+  // A run with a voice head (stage 1's voiceAux, stage 2's voiceCounts) also counts per voice where looks share a word.
+  const voices = (stageOne ? c.voiceAux > 0 : c.voiceCounts)
+    ? voiceObjectCounts(
+        bound,
+        voiceImpacts(
+          voiceLogits(encoder.scope('voice_head'), streams.audio),
+          peaks.mul(streams.frameMask.unsqueeze([2, 3])),
+        ),
+        streams.frameMask,
+      )
+    : undefined; // [1, 54]
+  const counted = c.voiceCounts ? voices! : objectCounts(bound, c.splitSounds); // [1, 54] as the run counts
   const shared = objectCounts(bound, true); // [1, 54] impacts of a shared sound split (model.splitSounds)
   const screen = visualHead
     ? visualAnswers(
@@ -451,16 +464,19 @@ export async function probeObjects(
     yes: answers.yes,
     hits: counted,
     split: shared,
+    ...(voices ? { voice: voices } : {}),
     named,
     ...(screen ? { color: screen.color, shape: screen.shape, scene: screen.count } : {}),
   };
   const session = await Session.create(g, outputs, { threads: 1 });
-  // Each count template is scored twice: as the run counts, and with a shared sound's impacts split (splitSounds).
+  // Each count template is scored as the run counts, with a shared sound's impacts split (splitSounds), and with a
+  // voice head per voice where looks share a word (voiceCounts) when the run does not count so already.
   const reads = templates.flatMap((t): [string, string, ObjectKind][] =>
     OBJECT_TEMPLATES[t] === 'count'
       ? [
           [t, t, 'count'],
           [t, `${t} (splitSounds)`, 'split'],
+          ...(voices && !c.voiceCounts ? [[t, `${t} (voiceCounts)`, 'voice'] as [string, string, ObjectKind]] : []),
         ]
       : [[t, t, OBJECT_TEMPLATES[t]]],
   );
@@ -478,6 +494,7 @@ export async function probeObjects(
     yes: (out) => (out.yes[0] > 0.5 ? 'yes' : 'no'),
     count: (out) => String(Math.round(out.hits[argmax(out.named)])),
     split: (out) => String(Math.round(out.split[argmax(out.named)])),
+    voice: (out) => String(Math.round(out.voice[argmax(out.named)])),
   };
   try {
     for (const q of questions) {

@@ -4,7 +4,11 @@
  * the generator's rules change (docs/avqa.md, e.g. `countGap`, session 22), a run trained before can be read on the
  * new questions without training it again; on an unchanged generator it repeats the run's metrics.json.
  *
- *   node dist/bench/favor_rescore.js RUN [RUN ...] [--split test|val] [--json]
+ *   node dist/bench/favor_rescore.js RUN [RUN ...] [--split test|val] [--set model.KEY=VALUE ...] [--json]
+ *
+ * `--set model.…` reads the runs with their model config changed, for a change that adds a frozen head and no
+ * trained weight: `--set model.voiceCounts=true --set model.encoders=STAGE1` counts per voice (voices.ts) with the
+ * voice head of a stage-1 run whose encoders are the runs' own (the runs' weights otherwise).
  *
  * Prints accuracy per family and per template for each run, and the mean ± std over the runs.
  */
@@ -23,7 +27,10 @@ import { type Answered, scoreAnswers, templatePriors } from '../src/models/favor
 import { clipFromStreams } from '../src/models/favor/data.js';
 import { answerClipsByLength, loadFavorModel } from '../src/models/favor/infer.js';
 import { loadRun } from '../src/train/files.js';
-import { InputError } from '../src/util/errors.js';
+import type { FavorConfig } from '../src/models/favor/config.js';
+import { FavorModelSchema } from '../src/models/favor/task.js';
+import { parseOverrides } from '../src/train/config.js';
+import { ConfigError, InputError } from '../src/util/errors.js';
 
 /** A run's AVQA settings: the generator config, its scene count, and the config val and test are asked with. */
 export interface RunAvqa {
@@ -63,8 +70,18 @@ export interface Rescored {
 }
 
 /** Greedy answers of the run in `dir` to its `split` questions as generated now, scored as its evaluation scores. */
-export async function rescoreRun(dir: string, split: 'val' | 'test'): Promise<Rescored> {
-  const model = loadFavorModel(dir);
+export async function rescoreRun(
+  dir: string,
+  split: 'val' | 'test',
+  overrides: Record<string, unknown> = {},
+): Promise<Rescored> {
+  const loaded = loadFavorModel(dir);
+  const changed = FavorModelSchema.safeParse({ ...loaded.config, ...overrides });
+  if (!changed.success)
+    throw new ConfigError(`--set model.…: ${changed.error.issues[0]?.message}`, {
+      field: `model.${String(changed.error.issues[0]?.path[0] ?? '')}`,
+    });
+  const model = { ...loaded, config: changed.data as FavorConfig };
   const avqa = runAvqa(dir);
   const questions = generateAvqa(avqa.heldOut, avqa.scenes).questions.filter((q) => q.split === split);
   const train = generateAvqa(avqa.train, avqa.scenes).questions.filter((q) => q.split === 'train');
@@ -102,17 +119,28 @@ async function main(argv: string[]): Promise<void> {
   const { values, positionals: runs } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { split: { type: 'string', default: 'test' }, json: { type: 'boolean' }, help: { type: 'boolean' } },
+    options: {
+      split: { type: 'string', default: 'test' },
+      set: { type: 'string', multiple: true, default: [] },
+      json: { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
   });
   if (!runs.length || values.help) {
-    console.log('usage: node dist/bench/favor_rescore.js RUN [RUN ...] [--split test|val] [--json]');
+    console.log(
+      'usage: node dist/bench/favor_rescore.js RUN [RUN ...] [--split test|val] [--set model.KEY=VALUE ...] [--json]',
+    );
     return;
   }
+  const sets = parseOverrides(values.set);
+  const extra = Object.keys(sets).filter((k) => k !== 'model');
+  if (extra.length)
+    throw new ConfigError(`--set ${extra[0]}.…: only model.… settings can change in a rescore`, { field: extra[0] });
   const split = values.split;
   if (split !== 'val' && split !== 'test')
     throw new InputError(`--split ${split}: expected val or test`, { field: '--split', got: split });
   const scored: Rescored[] = [];
-  for (const dir of runs) scored.push(await rescoreRun(dir, split));
+  for (const dir of runs) scored.push(await rescoreRun(dir, split, (sets.model ?? {}) as Record<string, unknown>));
   if (values.json) return void console.log(JSON.stringify(scored, null, 2));
   const rows = [
     'acc',

@@ -89,10 +89,10 @@ test('the answers probe: per count template, how often the count token is right,
   }
 });
 
-test('the objects probe: how often the frozen heads alone answer the questions objectAnswers, countObjects and visualAnswers copy', async () => {
+test('the objects probe: how often the frozen heads alone answer the questions objectAnswers, countObjects (per word, split, per voice) and visualAnswers copy', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'favor-probe-objects-'));
   try {
-    writeStageOneRun(dir, { ...favorTiny(), window: 5, hitAux: 1, onsetAux: 1 }, 3);
+    writeStageOneRun(dir, { ...favorTiny(), window: 5, hitAux: 1, onsetAux: 1, voiceAux: 1 }, 3);
     const [scenes, duration] = [40, 5];
     const rows = await probeObjects(dir, 'val', { scenes, duration });
     // The count rows again per kind of object asked about, the kinds these val scenes ask about.
@@ -115,15 +115,17 @@ test('the objects probe: how often the frozen heads alone answer the questions o
         'source.sound',
         'count.wall',
         'count.wall (splitSounds)',
+        'count.wall (voiceCounts)',
         'count.sounds',
         'count.sounds (splitSounds)',
+        'count.sounds (voiceCounts)',
         ...kindRows,
       ],
     );
     const cfg = avqaConfig({ minDuration: duration, maxDuration: duration });
     const asked = generateAvqa(cfg, scenes).questions.filter((q) => q.split === 'val');
     for (const r of rows.filter((x) => !kindRows.includes(x.template))) {
-      const template = r.template.replace(' (splitSounds)', ''); // the count templates are read both ways
+      const template = r.template.replace(/ \((splitSounds|voiceCounts)\)$/, ''); // the count templates are read three ways
       assert.equal(r.questions, asked.filter((q) => q.template === template).length, r.template);
       assert.ok(r.headsRight >= 0 && r.headsRight <= 1, r.template);
       // Its rows per kind of object split its questions and the right ones.

@@ -1,7 +1,8 @@
 /**
  * bench/favor_rescore.ts: on the generator a run was trained with, scoring it again repeats the test metrics its own
  * evaluation wrote (the same questions, priors and greedy answers, through the inference graph instead of the
- * training one), and a run whose source is not AVQA is refused by name. The run trains 30 steps, not a handful: an
+ * training one), and a run whose source is not AVQA, or a changed model config training would refuse, is refused by
+ * name. The run trains 30 steps, not a handful: an
  * untrained model's answers are near ties, which the two graphs' different float order can flip.
  */
 import assert from 'node:assert/strict';
@@ -46,6 +47,9 @@ test('rescoring a finished run on an unchanged generator repeats its test metric
       again.questions,
       keys.filter((k) => k.startsWith('test.n_')).reduce((a, k) => a + own[k], 0),
     );
+
+    // A changed model config is checked as training checks it: voiceCounts needs countObjects.
+    await assert.rejects(rescoreRun(dir, 'test', { voiceCounts: true }), /voiceCounts counts countObjects' looks/);
 
     const file = join(dir, 'config.json');
     writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), source: 'synth:60' }));

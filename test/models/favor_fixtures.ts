@@ -18,13 +18,20 @@ import {
   frameValues,
   MEL_BANDS,
 } from '../../src/models/favor/config.js';
-import { avBatch } from '../../src/models/favor/data.js';
+import { avBatch, frameLabelBatch } from '../../src/models/favor/data.js';
 import { type CountWordIds, countsOnsets } from '../../src/models/favor/count_tokens.js';
 import { frameLabelInputs } from '../../src/models/favor/frame_aux.js';
 import { avInputs, favorLoss } from '../../src/models/favor/model.js';
 import { encoderStageLoss } from '../../src/models/favor/pretrain.js';
 import { favorInferenceGraph } from '../../src/models/favor/task.js';
-import { avqaConfig, avqaTokenizer, FRAME_LOOKS, FRAME_SOUNDS, FRAME_VISUAL } from '../../src/data/avqa/index.js';
+import {
+  avqaConfig,
+  avqaTokenizer,
+  frameLabels,
+  FRAME_LOOKS,
+  FRAME_SOUNDS,
+  FRAME_VISUAL,
+} from '../../src/data/avqa/index.js';
 import { bindSounds, type ObjectEvidence } from '../../src/models/favor/object_answers.js';
 import type { ClipStreams } from '../../src/models/favor/data.js';
 import { Rng } from '../../src/util/rng.js';
@@ -175,4 +182,27 @@ export function shortRunOverrides(steps: number, avqa: string[]): string[] {
     'train.report=false',
     'train.export=false',
   ];
+}
+
+const STAGE_ONE_AVQA = avqaConfig({ minDuration: 5, maxDuration: 5 });
+
+/**
+ * One AdamW step (lr 1e-2, weight decay 0.01) of stage 1's loss for `model` on two random clips of 10 frames with
+ * the labels of AVQA scenes 0 and 1 (5 s): the step, and every parameter before and after it.
+ */
+export async function stageOneStep(model: FavorConfig, store = new ParamStore(3)) {
+  const compiled = compileTrainStep((g, p) => encoderStageLoss(g, p, model, 2, 10), store, {
+    optimizer: adamw({ weightDecay: 0.01 }),
+  });
+  const trainer = await Trainer.create(compiled, { lr: 1e-2, worker: false, session: { threads: 1 } });
+  const clip = (seed: number) => randomClip(10, seed, model.frameSize);
+  const batch = {
+    ...avBatch([clip(5), clip(6)], 10, model.frameSize),
+    ...frameLabelBatch([frameLabels(STAGE_ONE_AVQA, 0), frameLabels(STAGE_ONE_AVQA, 1)], 10),
+  };
+  const before = await trainer.params();
+  const step = await trainer.trainStep(batch);
+  const after = await trainer.params();
+  await trainer.close();
+  return { step, before, after };
 }

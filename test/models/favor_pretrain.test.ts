@@ -6,19 +6,17 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { Predictor } from '../../src/engine/export.js';
 import { Graph, ParamStore, Scope } from '../../src/engine/index.js';
-import { adamw } from '../../src/engine/optim.js';
-import { compileTrainStep, Trainer } from '../../src/engine/train.js';
 import { type HostArray, hostArray, toFloat32 } from '../../src/io/array.js';
 import { saveSafetensors } from '../../src/io/safetensors.js';
 import { FRAME_SOUNDS, FRAME_VISUAL, avqaConfig, frameLabels } from '../../src/data/avqa/index.js';
 import { type FavorConfig, favorTiny } from '../../src/models/favor/config.js';
 import { type AvqaExamples, avBatch, frameLabelBatch } from '../../src/models/favor/data.js';
-import { encoderStageLoss, scoreFrames } from '../../src/models/favor/pretrain.js';
+import { scoreFrames } from '../../src/models/favor/pretrain.js';
 import { avInputs, encodeStreams } from '../../src/models/favor/model.js';
 import { conv3x3, spaceToDepth2, stackNeighbours } from '../../src/models/favor/stem.js';
 import { FavorModelSchema } from '../../src/models/favor/task.js';
 import { Rng } from '../../src/util/rng.js';
-import { randomClip } from './favor_fixtures.js';
+import { randomClip, stageOneStep } from './favor_fixtures.js';
 
 test('conv3x3 equals a direct 3x3 convolution with zero padding', async () => {
   const [n, h, w, c, out] = [2, 5, 4, 3, 2];
@@ -161,23 +159,6 @@ test('frameSize 64 needs the conv stem, and a clip of the wrong size is refused 
 
 const avqa = avqaConfig({ minDuration: 5, maxDuration: 5 });
 
-async function stageOneStep(model: FavorConfig, store = new ParamStore(3)) {
-  const compiled = compileTrainStep((g, p) => encoderStageLoss(g, p, model, 2, 10), store, {
-    optimizer: adamw({ weightDecay: 0.01 }),
-  });
-  const trainer = await Trainer.create(compiled, { lr: 1e-2, worker: false, session: { threads: 1 } });
-  const clip = (seed: number) => randomClip(10, seed, model.frameSize);
-  const batch = {
-    ...avBatch([clip(5), clip(6)], 10, model.frameSize),
-    ...frameLabelBatch([frameLabels(avqa, 0), frameLabels(avqa, 1)], 10),
-  };
-  const before = await trainer.params();
-  const step = await trainer.trainStep(batch);
-  const after = await trainer.params();
-  await trainer.close();
-  return { step, before, after };
-}
-
 const moved = (a: Record<string, HostArray>, b: Record<string, HostArray>, prefix: string): boolean =>
   Object.keys(a)
     .filter((k) => k.startsWith(prefix))
@@ -209,11 +190,20 @@ test('stage 2 starts from a stage-1 run, keeps frozen encoders fixed, and refuse
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ task: 'favor', model: stage1 }));
     saveSafetensors(join(dir, 'best.safetensors'), after);
     const store = new ParamStore(9); // another seed: every loaded value differs from this store's own init
-    const { before: start, after: end } = await stageOneStep(conv({ encoders: dir, freezeEncoders: true }), store);
-    for (const k of Object.keys(after).filter((n) => n.startsWith('encoder.')))
-      assert.deepEqual(Array.from(toFloat32(start[k])), Array.from(toFloat32(after[k])), `${k} loaded`);
-    assert.ok(!moved(start, end, 'encoder.'), 'frozen encoders stay fixed');
-    assert.ok(moved(start, end, 'frame_aux.'), 'the heads still learn');
+    // The whole run is loaded (encoders and heads) and frozen; only a head it lacks (here the voice head) learns.
+    await assert.rejects(stageOneStep(conv({ encoders: dir, freezeEncoders: true }), store), /nothing to train/);
+    const frozen = conv({ encoders: dir, freezeEncoders: true, voiceAux: 1 });
+    const { before: start, after: end } = await stageOneStep(frozen, new ParamStore(9));
+    const value = (a: Record<string, HostArray>, k: string) => Array.from(toFloat32(a[k]));
+    const theirs = (a: Record<string, HostArray>) => Object.keys(a).filter((k) => k in after);
+    assert.ok(theirs(start).length > 10);
+    for (const k of theirs(start)) assert.deepEqual(value(start, k), value(after, k), `${k} loaded`);
+    for (const prefix of ['encoder.visual.', 'encoder.audio.', 'frame_aux.'])
+      assert.ok(!moved(start, end, prefix), `${prefix} frozen`);
+    assert.ok(moved(start, end, 'encoder.voice_head.'), 'the new head learns');
+    const { before: free, after: trained } = await stageOneStep(conv({ encoders: dir }), new ParamStore(9));
+    for (const k of theirs(free)) assert.deepEqual(value(free, k), value(after, k), `${k} loaded`);
+    assert.ok(moved(free, trained, 'encoder.') && moved(free, trained, 'frame_aux.'), 'unfrozen: all of it trains');
     for (const [over, refusal] of [
       [{ stemDim: 8 }, /model\.stemDim is 4, this run's 8/],
       [{ frameContext: 2 }, /model\.frameContext is 0, this run's 2/],

@@ -21,11 +21,15 @@
  *                   start in, so a head on the 50 Hz tokens is told where each impact is, not only its half second;
  *                   two impacts half a second apart are one token each instead of the same frame (docs/favor.md,
  *                   session 16)
+ *   audioTokenVoices [25F, 48]: which voice (synth class) each impact heard is, marked on the tokens from one before
+ *                   its onset to VOICE_AFTER after it, where the counter's peak for it falls (a conv encoder smears an
+ *                   impact over a few tokens), so a head on the tokens tells apart two objects under one sound word
+ *                   ('piano'): stage 1's voiceAux (docs/favor.md, session 23). Impacts marking one token share it.
  *
  * The audio labels follow the audio the question is asked over: shifted audio moves the impacts by its offset (as
  * AV-Synth renders it, heard time = seen time + offset), another scene's audio ({foil}) brings that scene's impacts.
  */
-import { COLORS, SHAPES, synthClasses } from '../synth/classes.js';
+import { COLORS, MAX_CLASSES, SHAPES, synthClasses } from '../synth/classes.js';
 import { sceneKey } from '../synth/clip.js';
 import { insideShape } from '../synth/render.js';
 import { positionAt, simulateScene } from '../synth/scene.js';
@@ -53,7 +57,12 @@ export interface FrameLabels {
   audioOnsets: Float32Array; // [F, FRAME_SOUNDS] impacts heard per frame
   audioTokenOnsets: Float32Array; // [F * FAVOR_AUDIO_RATE / 2, FRAME_SOUNDS] impacts heard per 20 ms audio token
   hitOnsets: Float32Array; // [F, FRAME_VISUAL] wall hits per frame
+  audioTokenVoices: Float32Array; // [F * FAVOR_AUDIO_RATE / 2, MAX_CLASSES] impacts' voices around their onset tokens
 }
+
+/** A voice label covers the tokens from VOICE_BEFORE before an impact's onset token to VOICE_AFTER after it. */
+export const VOICE_BEFORE = 1;
+export const VOICE_AFTER = 2;
 
 /** Fraction of an object's pixels that must be visible in a frame for it to count as on screen. */
 export const MIN_VISIBLE = 0.5;
@@ -114,10 +123,12 @@ export function lookIndex(color: string, shape: string): number {
   return c * SHAPES.length + s;
 }
 
-/** Impacts heard in [0, duration), with the kind of sound: `scene`'s own (shifted by `offset`). */
-function heardImpacts(scene: AvqaScene, offset: number): { time: number; sound: number }[] {
+/** Impacts heard, with the kind of sound and the voice: `scene`'s own (shifted by `offset`). */
+function heardImpacts(scene: AvqaScene, offset: number): { time: number; sound: number; voice: number }[] {
   return scene.objects.flatMap((o) =>
-    o.sound === null ? [] : o.bounces.map((t) => ({ time: t + offset, sound: SOUND_WORDS.indexOf(o.sound!) })),
+    o.sound === null || o.voice === null
+      ? []
+      : o.bounces.map((t) => ({ time: t + offset, sound: SOUND_WORDS.indexOf(o.sound!), voice: o.voice! })),
   );
 }
 
@@ -154,11 +165,14 @@ export function frameLabels(cfg: AvqaConfig, index: number, audio: AvqaAudio = {
   const audioOnsets = new Float32Array(frames * FRAME_SOUNDS);
   const tokens = (frames * FAVOR_AUDIO_RATE) / 2;
   const audioTokenOnsets = new Float32Array(tokens * FRAME_SOUNDS);
-  for (const { time, sound } of heard) {
+  const audioTokenVoices = new Float32Array(tokens * MAX_CLASSES);
+  for (const { time, sound, voice } of heard) {
     const t = Math.floor(2 * time);
     if (t >= 0 && t < frames) audioOnsets[t * FRAME_SOUNDS + sound] += 1;
     const a = Math.floor(FAVOR_AUDIO_RATE * time);
     if (a >= 0 && a < tokens) audioTokenOnsets[a * FRAME_SOUNDS + sound] += 1;
+    for (let k = Math.max(a - VOICE_BEFORE, 0); k <= Math.min(a + VOICE_AFTER, tokens - 1); k++)
+      audioTokenVoices[k * MAX_CLASSES + voice] += 1;
   }
   const marked = (counts: Float32Array) => counts.map((n) => +(n > 0));
   return {
@@ -169,6 +183,7 @@ export function frameLabels(cfg: AvqaConfig, index: number, audio: AvqaAudio = {
     audioOnsets,
     hitOnsets,
     audioTokenOnsets,
+    audioTokenVoices,
   };
 }
 

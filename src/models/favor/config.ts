@@ -105,6 +105,13 @@ export interface FavorConfig {
    */
   onsetAux: number;
   /**
+   * Stage 1: factor of the voice head's cross-entropy: a linear head on the audio tokens (a token and the two after
+   * it) that says which voice (synth class, 48) an impact around each token is (voices.ts; frameLabels'
+   * audioTokenVoices); stage 2's voiceCounts reads it, frozen; 0 = off. With model.encoders (a stage-1 run) and
+   * freezeEncoders, stage 1 starts from that run and trains only the heads it lacks (encoder_init.ts).
+   */
+  voiceAux: number;
+  /**
    * Stage 2: factor of the per-frame supervision of the Q-Former's output queries (query_aux.ts: a linear head reads a
    * window's queries and predicts its frames' looks and sounds); 0 = off.
    */
@@ -160,6 +167,12 @@ export interface FavorConfig {
    * of each of them counting the sound's every impact.
    */
   splitSounds: boolean;
+  /**
+   * With countObjects and countPeaks > 0: an object whose sound word another object's hits are also bound to is
+   * counted by the counter's impacts of its own voice, which the stage-1 run's voice head (model.voiceAux, frozen)
+   * tells apart (voices.ts; docs/favor.md, session 23). Needs model.encoders to be such a run.
+   */
+  voiceCounts: boolean;
   /**
    * With countObjects and countTokens 'audio': the hit head's frames and the counter's impacts also answer which of
    * the named objects hit the wall first, which object makes a named sound, which made the sound at a named time,
@@ -229,6 +242,7 @@ export const favorSmall = (): FavorConfig => ({
   tokenAux: 0,
   hitAux: 0,
   onsetAux: 0,
+  voiceAux: 0,
   queryAux: 0,
   queryHits: 0,
   lmAux: 0,
@@ -238,6 +252,7 @@ export const favorSmall = (): FavorConfig => ({
   countAsked: 'off',
   countObjects: false,
   splitSounds: false,
+  voiceCounts: false,
   objectAnswers: false,
   visualAnswers: false,
   eventAnswers: false,

@@ -100,13 +100,18 @@ export function audioOnsetRates(p: Scope, audio: Tensor): Tensor {
  * session 16). Comparisons carry no gradient: the head learns from its own loss, not through the peaks.
  */
 export function audioPeakCounts(rates: Tensor, threshold: number): Tensor {
+  return audioPeaks(rates, threshold).sum([2]); // [B, F, C]
+}
+
+/** audioPeakCounts' peaks per token: rates [B, F, 25, C] -> [B, F, 25, C] 1 at a peak, else 0. */
+export function audioPeaks(rates: Tensor, threshold: number): Tensor {
   const [b, f, per, c] = rates.shape as number[];
   const t = f * per;
   const x = rates.reshape([b, t, c]); // [B, T, C]
   const before = x.pad([0, 1, 0, 0, 0, 0]).slice([0], [t], [1]); // [B, T, C] token t-1 (0 before the first)
   const after = x.pad([0, 0, 0, 0, 1, 0]).slice([1], [t + 1], [1]); // [B, T, C] token t+1 (0 after the last)
   const peak = x.gt(threshold).cast('float32').mul(x.ge(before).cast('float32')).mul(x.gt(after).cast('float32')); // [B, T, C] 1 at a peak
-  return peak.reshape([b, f, per, c]).sum([2]); // [B, F, C]
+  return peak.reshape([b, f, per, c]); // [B, F, 25, C]
 }
 
 /**

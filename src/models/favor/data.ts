@@ -21,6 +21,7 @@ import {
   avqaTokenizer,
   generateAvqa,
 } from '../../data/avqa/index.js';
+import { MAX_CLASSES } from '../../data/synth/classes.js';
 import { type HostArray, hostArray } from '../../io/array.js';
 import { InputError, ShapeError } from '../../util/errors.js';
 import { AUDIO_PER_FRAME, FRAME_SIZE, MEL_BANDS, frameValues } from './config.js';
@@ -276,11 +277,11 @@ export function answerClassBatch(answers: readonly string[], items: readonly { a
 
 /**
  * frame_visual [B, F, 69], frame_audio [B, F, 4], frame_hits [B, F, 69], the counted frame_audio_onsets [B, F, 4],
- * frame_hit_onsets [B, F, 69] and frame_audio_token_onsets [B, F, 25, 4] (per 50 Hz token): labels padded (or cut) to
- * `frames` with 0.
+ * frame_hit_onsets [B, F, 69], frame_audio_token_onsets [B, F, 25, 4] and frame_audio_token_voices [B, F, 25, 48]
+ * (per 50 Hz token): labels padded (or cut) to `frames` with 0.
  */
 export function frameLabelBatch(items: readonly FrameLabels[], frames: number): Record<string, HostArray> {
-  type Key = 'visual' | 'audio' | 'hits' | 'audioOnsets' | 'hitOnsets' | 'audioTokenOnsets';
+  type Key = 'visual' | 'audio' | 'hits' | 'audioOnsets' | 'hitOnsets' | 'audioTokenOnsets' | 'audioTokenVoices';
   const part = (key: Key, perFrame: number[]) => {
     const values = perFrame.reduce((a, b) => a * b, 1);
     const out = new Float32Array(items.length * frames * values);
@@ -294,6 +295,7 @@ export function frameLabelBatch(items: readonly FrameLabels[], frames: number): 
     frame_audio_onsets: part('audioOnsets', [FRAME_SOUNDS]),
     frame_hit_onsets: part('hitOnsets', [FRAME_VISUAL]),
     frame_audio_token_onsets: part('audioTokenOnsets', [AUDIO_PER_FRAME, FRAME_SOUNDS]),
+    frame_audio_token_voices: part('audioTokenVoices', [AUDIO_PER_FRAME, MAX_CLASSES]),
   };
 }
 

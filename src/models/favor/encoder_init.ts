@@ -51,6 +51,7 @@ export function seedEncoders(p: Scope, cfg: FavorConfig): void {
   const heads = [
     ...(cfg.countObjects ? [p.path('hit_head')] : []),
     ...(cfg.visualAnswers ? [p.path('look_head')] : []),
+    ...(cfg.voiceCounts ? [p.path('voice_head')] : []),
   ];
   const prefixes = [
     p.path('visual'),
@@ -58,31 +59,29 @@ export function seedEncoders(p: Scope, cfg: FavorConfig): void {
     ...(stageOneCountHead(cfg) ? [p.path('count_head')] : []),
     ...heads,
   ];
-  const own = (name: string) => prefixes.some((x) => name.startsWith(`${x}.`));
   if (cfg.freezeEncoders) for (const x of prefixes) p.store.freeze(x);
   for (const x of heads) p.store.freeze(x);
-  if (!cfg.encoders || p.store.names().some(own)) return;
+  // A trained run loaded for inference holds them all; one given a head it was trained without (model.voiceCounts
+  // on a run trained before it, bench/favor_rescore --set) takes only that head from model.encoders.
+  const held = (x: string) => p.store.names().some((name) => name.startsWith(`${x}.`));
+  const missing = prefixes.filter((x) => !held(x));
+  if (!cfg.encoders || !missing.length) return;
+  const own = (name: string) => missing.some((x) => name.startsWith(`${x}.`));
   const run = loadRun(cfg.encoders, { tasks: ['favor'], flag: 'model.encoders' });
   const theirs = (run.config.model ?? {}) as Record<string, unknown>;
+  if (cfg.voiceCounts && !((theirs.voiceAux as number | undefined) ?? 0))
+    throw new ConfigError(`model.voiceCounts reads the voice head of model.encoders ${cfg.encoders}, which has none`, {
+      field: 'model.voiceCounts',
+      expected: 'a stage-1 run with model.voiceAux > 0',
+      got: 'voiceAux 0',
+    });
   if (cfg.countObjects && !((theirs.hitAux as number | undefined) ?? 0))
     throw new ConfigError(`model.countObjects reads the hit head of model.encoders ${cfg.encoders}, which has none`, {
       field: 'model.countObjects',
       expected: 'a stage-1 run with model.hitAux > 0',
       got: 'hitAux 0',
     });
-  for (const f of ENCODER_FIELDS) {
-    const mine = cfg[f];
-    // Fields a run saved before they existed take their schema defaults.
-    const got =
-      theirs[f] ??
-      { visualStem: 'patch', stemDim: 16, stemPool: 'early', frameContext: 0, pixelDim: 0, frameSize: 32 }[f as string];
-    if (got !== mine)
-      throw new ConfigError(`model.encoders ${cfg.encoders}: its model.${f} is ${String(got)}, this run's ${mine}`, {
-        field: `model.${f}`,
-        expected: mine,
-        got,
-      });
-  }
+  checkEncoderFields(cfg, theirs);
   if (cfg.visualAnswers && !Object.keys(run.params).some((name) => name.startsWith(STAGE_ONE_HEADS.look_head)))
     throw new ConfigError(
       `model.visualAnswers reads the visual head of model.encoders ${cfg.encoders}, which has none`,
@@ -104,4 +103,44 @@ export function seedEncoders(p: Scope, cfg: FavorConfig): void {
       file: run.weightsPath,
       field: 'model.encoders',
     });
+}
+
+/** Refuses a stage-1 run (its model config `theirs`) whose encoder settings differ from `cfg`'s, naming the field. */
+function checkEncoderFields(cfg: FavorConfig, theirs: Record<string, unknown>): void {
+  for (const f of ENCODER_FIELDS) {
+    const mine = cfg[f];
+    // Fields a run saved before they existed take their schema defaults.
+    const got =
+      theirs[f] ??
+      { visualStem: 'patch', stemDim: 16, stemPool: 'early', frameContext: 0, pixelDim: 0, frameSize: 32 }[f as string];
+    if (got !== mine)
+      throw new ConfigError(`model.encoders ${cfg.encoders}: its model.${f} is ${String(got)}, this run's ${mine}`, {
+        field: `model.${f}`,
+        expected: mine,
+        got,
+      });
+  }
+}
+
+/**
+ * Stage 1 started from another stage-1 run (`model.encoders` with stage 'encoders'): every weight of that run under
+ * the root scope `root` (encoders and heads, same names), frozen with `freezeEncoders`, so a head it lacks (voiceAux)
+ * is trained on its encoders as they are, and the run it starts keeps the other heads for stage 2 to read. Skipped
+ * when the store already holds encoder weights (a finished run being loaded).
+ */
+export function seedStageOne(root: Scope, cfg: FavorConfig): void {
+  if (!cfg.encoders) return;
+  const run = loadRun(cfg.encoders, { tasks: ['favor'], flag: 'model.encoders' });
+  const theirs = (run.config.model ?? {}) as Record<string, unknown>;
+  if (theirs.stage !== 'encoders')
+    throw new ConfigError(`model.encoders ${cfg.encoders} is not a stage-1 run (model.stage encoders)`, {
+      field: 'model.encoders',
+      expected: 'encoders',
+      got: theirs.stage,
+    });
+  checkEncoderFields(cfg, theirs);
+  const names = Object.keys(run.params).map((name) => root.path(name));
+  if (cfg.freezeEncoders) for (const name of names) root.store.freeze(name);
+  if (root.store.names().some((name) => name.startsWith(`${root.path('encoder')}.`))) return;
+  for (const [name, value] of Object.entries(run.params)) root.store.set(root.path(name), value);
 }

@@ -20,6 +20,7 @@
  */
 import type { Graph, Scope, Tensor } from '../../engine/index.js';
 import { FRAME_SOUNDS, FRAME_VISUAL, FRAME_VISUAL_PARTS } from '../../data/avqa/index.js';
+import { MAX_CLASSES } from '../../data/synth/classes.js';
 import { binaryCrossEntropyWithLogits, linear, maskedMean } from '../../nn/index.js';
 import { AUDIO_PER_FRAME, type FavorConfig } from './config.js';
 
@@ -40,6 +41,8 @@ export interface FrameLabelInputs {
   hitOnsets?: Tensor; // [B, F, FRAME_VISUAL]
   /** Impacts heard per 50 Hz audio token (frameLabels' audioTokenOnsets), present for stage 1's onsetAux. */
   audioTokenOnsets?: Tensor; // [B, F, 25, FRAME_SOUNDS]
+  /** The voices of the impacts around each 50 Hz token (frameLabels' audioTokenVoices), for stage 1's voiceAux. */
+  audioTokenVoices?: Tensor; // [B, F, 25, MAX_CLASSES]
   /** Per-token visual labels (tokenLabels), present when the token loss is on. */
   tokens?: Tensor; // [B, F, Nv, FRAME_VISUAL]
 }
@@ -54,6 +57,8 @@ export interface FrameLabelNeeds {
   onsets?: boolean;
   /** The impacts heard per 50 Hz audio token. */
   tokenOnsets?: boolean;
+  /** The voices of the impacts around each 50 Hz audio token. */
+  tokenVoices?: boolean;
 }
 
 /** Declares the per-frame label inputs of a graph: the visual and audio ones, and those `needs` names. */
@@ -63,7 +68,7 @@ export function frameLabelInputs(
   frames: number,
   needs: FrameLabelNeeds = {},
 ): FrameLabelInputs {
-  const { visualTokens = 0, hits = false, onsets = false, tokenOnsets = false } = needs;
+  const { visualTokens = 0, hits = false, onsets = false, tokenOnsets = false, tokenVoices = false } = needs;
   return {
     visual: g.input('frame_visual', 'float32', [batch, frames, FRAME_VISUAL]),
     audio: g.input('frame_audio', 'float32', [batch, frames, FRAME_SOUNDS]),
@@ -77,6 +82,16 @@ export function frameLabelInputs(
             frames,
             AUDIO_PER_FRAME,
             FRAME_SOUNDS,
+          ]),
+        }
+      : {}),
+    ...(tokenVoices
+      ? {
+          audioTokenVoices: g.input('frame_audio_token_voices', 'float32', [
+            batch,
+            frames,
+            AUDIO_PER_FRAME,
+            MAX_CLASSES,
           ]),
         }
       : {}),

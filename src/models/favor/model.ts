@@ -46,7 +46,7 @@ import { queryAuxLoss, queryFrameLogits, queryHeadCounts, queryHeadOutputs } fro
 import {
   type CountWordIds,
   type CountWords,
-  audioPeakCounts,
+  audioPeaks,
   audioTokenRates,
   countLosses,
   countTokenCount,
@@ -57,6 +57,7 @@ import { namedLooks, objectHitFrames } from './count_objects.js';
 import { type EventWordIds, eventAnswers } from './event_answers.js';
 import { bindSounds, namedSeconds, objectAnswerLogits, objectCounts, soundPositions } from './object_answers.js';
 import { convStem } from './stem.js';
+import { voiceImpacts, voiceLogits, voiceObjectCounts } from './voices.js';
 import { type VisualAnswers, lookTokens, visualAnswers } from './visual_answers.js';
 
 export interface AvInputs {
@@ -87,6 +88,8 @@ export interface AvTokens {
   lookCalls?: Tensor;
   /** What the count tokens sum, per frame [B, F', C] (the counter's impacts with countTokens 'audio'). */
   countFrames?: Tensor;
+  /** The counter's impacts per voice per frame, real frames only [B, F', 48] (model.voiceCounts, voices.ts). */
+  voiceFrames?: Tensor;
 }
 
 /** Declares the AV inputs of a graph for `frames` frames of `size` px. */
@@ -175,10 +178,16 @@ export function favorEncode(p: Scope, x: AvSource, cfg: FavorConfig, words?: Cou
   let frameLogits: Tensor | undefined;
   let perFrame: Tensor; // [B, F', C] what the count tokens sum
   let onsetRates: Tensor | undefined;
+  let voiceFrames: Tensor | undefined;
   if (cfg.countTokens === 'audio') {
     const rates = audioTokenRates(p.scope('count_head'), av.streams.audio); // [B, F', 25, 4]
     onsetRates = rates.sum([2]); // [B, F', 4]
-    perFrame = cfg.countPeaks > 0 ? audioPeakCounts(rates, cfg.countPeaks) : onsetRates; // [B, F', 4]
+    const peaks = cfg.countPeaks > 0 ? audioPeaks(rates, cfg.countPeaks) : undefined; // [B, F', 25, 4]
+    perFrame = peaks ? peaks.sum([2]) : onsetRates; // [B, F', 4]
+    if (cfg.voiceCounts && peaks) {
+      const real = peaks.mul(frameMask.unsqueeze([2, 3])); // [B, F', 25, 4]
+      voiceFrames = voiceImpacts(voiceLogits(p.scope('voice_head'), av.streams.audio), real); // [B, F', 48]
+    }
   } else {
     // The query head sits in the encoder here (encoder.query_head), since the tokens depend on it; otherwise it is
     // a training-only head at the root (query_aux), as in earlier runs.
@@ -201,6 +210,7 @@ export function favorEncode(p: Scope, x: AvSource, cfg: FavorConfig, words?: Cou
     counts: counted.counts,
     onsetRates,
     countFrames: perFrame,
+    ...(voiceFrames ? { voiceFrames } : {}),
     ...(cfg.countObjects ? { hitFrames: objectHitFrames(p.scope('hit_head'), av.streams.visual, frameMask) } : {}),
     ...(cfg.visualAnswers ? { lookCalls: lookTokens(p.scope('look_head'), av.streams.visual, frameMask) } : {}),
   };
@@ -344,7 +354,12 @@ export function favor(
   const point = cfg.countAsked === 'point';
   const looks = cfg.countObjects ? namedObjects(text, ids) : undefined; // [B, 54]
   const bound = cfg.countObjects ? bindSounds(av.hitFrames!, av.countFrames!, av.streams.frameMask) : undefined;
-  const objects = bound && looks ? { counts: objectCounts(bound, cfg.splitSounds), named: looks } : undefined; // [B, 54] each
+  const counts =
+    bound &&
+    (av.voiceFrames
+      ? voiceObjectCounts(bound, av.voiceFrames, av.streams.frameMask)
+      : objectCounts(bound, cfg.splitSounds)); // [B, 54]
+  const objects = counts && looks ? { counts, named: looks } : undefined; // [B, 54] each
   const visual = cfg.visualAnswers ? onScreen(av, text, ids) : undefined;
   const scene = visual && { count: visual.count, on: visual.onCount }; // [B, 1] each
   const copy = countCopyLogits(

@@ -60,6 +60,7 @@ export const FavorModelSchema = z
     tokenAux: z.number().min(0).default(0),
     hitAux: z.number().min(0).default(0),
     onsetAux: z.number().min(0).default(0),
+    voiceAux: z.number().min(0).default(0),
     queryAux: z.number().min(0).default(0),
     queryHits: z.number().min(0).default(0),
     lmAux: z.number().min(0).default(0),
@@ -69,6 +70,7 @@ export const FavorModelSchema = z
     countAsked: z.enum(['off', 'mask', 'copy', 'point']).default('off'),
     countObjects: z.boolean().default(false),
     splitSounds: z.boolean().default(false),
+    voiceCounts: z.boolean().default(false),
     objectAnswers: z.boolean().default(false),
     visualAnswers: z.boolean().default(false),
     eventAnswers: z.boolean().default(false),
@@ -126,6 +128,15 @@ export const FavorModelSchema = z
       path: ['countObjects'],
     },
   )
+  .refine((m) => m.voiceAux === 0 || m.stage === 'encoders', {
+    message: 'voiceAux is a stage-1 head: it needs stage encoders (stage 2 reads it with voiceCounts)',
+    path: ['voiceAux'],
+  })
+  .refine((m) => !m.voiceCounts || (m.countObjects && m.countPeaks > 0 && !m.splitSounds), {
+    message:
+      "voiceCounts counts countObjects' looks per voice at the counter's peaks: it needs countObjects, countPeaks > 0 and no splitSounds",
+    path: ['voiceCounts'],
+  })
   .refine((m) => !m.splitSounds || m.countObjects, {
     message: 'splitSounds shares out the impacts countObjects counts: it needs countObjects',
     path: ['splitSounds'],
